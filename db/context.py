@@ -1,0 +1,104 @@
+"""Who is writing: every change is stamped with worker, device and HLC and logged to the outbox."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from db.hlc import HybridClock
+from db.ids import uuid7
+from db.migrations import latest_version
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
+def get_meta(conn: sqlite3.Connection, key: str, default: str | None = None) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else default
+
+
+def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
+def ensure_device(conn: sqlite3.Connection, name: str = "laptop") -> str:
+    """This database's device id, created on first use."""
+    device_id = get_meta(conn, "device_id")
+    if device_id is None:
+        device_id = uuid7()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            set_meta(conn, "device_id", device_id)
+            conn.execute(
+                "INSERT INTO devices(id, name, hlc, worker_id, device_id) VALUES (?, ?, ?, NULL, ?)",
+                (device_id, name, HybridClock().now(), device_id),
+            )
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    return device_id
+
+
+@dataclass
+class WriteContext:
+    """The author of a set of writes: a connection, a device, a worker and a clock.
+
+    Functions that change replicated data take a context and call :meth:`stamp` for the row's
+    HLC and :meth:`emit` to append the matching outbox operation (inside the caller's
+    transaction, so the change and its operation commit together or not at all).
+    """
+
+    conn: sqlite3.Connection
+    device_id: str
+    worker_id: str | None
+    clock: HybridClock = field(default_factory=HybridClock)
+    schema_version: int = field(default_factory=latest_version)
+
+    @classmethod
+    def open(cls, conn: sqlite3.Connection, worker_id: str | None = None) -> WriteContext:
+        device_id = ensure_device(conn)
+        clock = HybridClock(get_meta(conn, "hlc_last"))
+        return cls(conn=conn, device_id=device_id, worker_id=worker_id, clock=clock)
+
+    def stamp(self) -> str:
+        stamp = self.clock.now()
+        set_meta(self.conn, "hlc_last", stamp)
+        return stamp
+
+    def emit(
+        self,
+        entity: str,
+        entity_id: str,
+        kind: str,
+        payload: dict[str, Any],
+        hlc: str,
+        base_version: str | None = None,
+    ) -> str:
+        op_id = uuid7()
+        self.conn.execute(
+            "INSERT INTO outbox(op_id, hlc, entity, entity_id, kind, payload, base_version,"
+            " schema_version, worker_id, device_id) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                op_id,
+                hlc,
+                entity,
+                entity_id,
+                kind,
+                json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+                base_version,
+                self.schema_version,
+                self.worker_id,
+                self.device_id,
+            ),
+        )
+        return op_id

@@ -1,0 +1,184 @@
+"""Turning names, addresses and phone numbers into search keys.
+
+These functions run at write time (to fill ``search_terms``) and at query time (to build the
+lookup), so both sides always agree. They are pure and cached: the demo calls them millions
+of times.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from pypinyin import Style, pinyin
+
+MAX_QUERY_CHARS = 64
+MAX_SURNAME_READINGS = 4
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN = re.compile(r"[a-z]")
+
+
+def is_cjk(ch: str) -> bool:
+    return bool(_CJK.match(ch))
+
+
+@lru_cache(maxsize=65536)
+def char_readings(ch: str) -> tuple[str, ...]:
+    """Every pinyin reading of one character (toneless, ü written as v), default first."""
+    if not is_cjk(ch):
+        return (ch.lower(),) if ch.isalnum() else ("",)
+    readings = pinyin(ch, style=Style.NORMAL, heteronym=True, errors="ignore")
+    out: list[str] = []
+    for r in readings[0] if readings else []:
+        r = r.replace("ü", "v")
+        if r and r not in out:
+            out.append(r)
+    return tuple(out) or ("",)
+
+
+def name_pinyin(name: str) -> list[tuple[str, str]]:
+    """(full pinyin, initials) for each reading of the surname's first character.
+
+    Surnames such as 曾 (zeng/ceng) and 单 (shan/dan) are read differently as surnames than in
+    ordinary words, so every reading of the first character is indexed; the rest of the name
+    takes each character's default reading.
+    """
+    chars = [c for c in name if not c.isspace()]
+    if not chars:
+        return []
+    rest = [char_readings(c)[0] for c in chars[1:]]
+    rest_full = "".join(rest)
+    rest_init = "".join(r[:1] for r in rest)
+    out = []
+    for first in char_readings(chars[0])[:MAX_SURNAME_READINGS]:
+        out.append((first + rest_full, first[:1] + rest_init))
+    return out
+
+
+def clean_query(text: str) -> str:
+    """NFKC (full-width digits and letters become ASCII), lower case, trimmed, capped."""
+    text = unicodedata.normalize("NFKC", text or "")
+    text = "".join(ch for ch in text if ch.isprintable())
+    return text.strip().lower()[:MAX_QUERY_CHARS]
+
+
+def digits(text: str) -> str:
+    return "".join(ch for ch in unicodedata.normalize("NFKC", text or "") if ch.isdigit())
+
+
+# Address markers in the spellings street offices use: 3栋2单元501, 3号楼2单元501室,
+# 3幢2单元501号, 3#2-501, 3-2-501, 3 2 501.
+_BUILDING = r"(?:号楼|栋|幢|座|号院|楼)"
+_UNIT = r"(?:单元|门)"
+_ROOM = r"(?:室|号|户)"
+_ADDRESS_CHARS = re.compile(r"^[0-9a-z\-#/\s\.栋幢座号楼单元门室户院]+$")
+_HAS_ADDRESS_MARKER = re.compile(r"[0-9](?:号楼|栋|幢|座|楼|单元|门|室|#|-|/|\s)")
+
+
+def _component(c: str) -> str:
+    c = c.strip()
+    return str(int(c)) if c.isdigit() else c
+
+
+def address_key(building: str, unit: str, room: str) -> str:
+    """The canonical ``building-unit-room`` key stored for a household."""
+    return "-".join(_component(clean_query(str(x))) for x in (building, unit, room))
+
+
+def split_address(text: str) -> tuple[list[str], bool]:
+    """Split an address fragment into components.
+
+    Returns the components and whether the last one is complete (followed by a marker such
+    as 栋 or 单元), in which case a search may require the next separator after it.
+    """
+    t = clean_query(text)
+    t = re.sub(_BUILDING, "-", t)
+    t = re.sub(_UNIT, "-", t)
+    t = re.sub(_ROOM, "-", t)
+    t = re.sub(r"[#/\s\._]+", "-", t)
+    complete = t.endswith("-")
+    parts = [p for p in t.split("-") if p]
+    return [_component(p) for p in parts], complete
+
+
+def parse_address(text: str) -> tuple[str, str, str] | None:
+    """A full address fragment as (building, unit, room), or None if it is not one."""
+    parts, _ = split_address(text)
+    if len(parts) != 3 or not all(p.isalnum() for p in parts):
+        return None
+    return parts[0], parts[1], parts[2]
+
+
+def looks_like_address(text: str) -> bool:
+    t = clean_query(text)
+    return bool(t) and bool(_HAS_ADDRESS_MARKER.search(t)) and bool(_ADDRESS_CHARS.match(t))
+
+
+def split_compound_prefix(text: str) -> tuple[str, str]:
+    """'阳光小区3栋2单元501' -> ('阳光小区', '3栋2单元501'); no address part -> (text, '')."""
+    t = clean_query(text)
+    m = re.search(r"[0-9a-z]", t)
+    if not m or m.start() == 0:
+        return "", t
+    head, tail = t[: m.start()], t[m.start():]
+    if head and all(is_cjk(ch) for ch in head) and looks_like_address(tail):
+        return head, tail
+    return "", t
+
+
+# --- search terms stored per household -------------------------------------------------
+
+def member_terms(name: str, phone: str) -> set[str]:
+    terms: set[str] = set()
+    name = clean_query(name).replace(" ", "")
+    if name:
+        terms.add("n:" + name)
+        for full, initials in name_pinyin(name):
+            if full:
+                terms.add("p:" + full)
+            if initials:
+                terms.add("i:" + initials)
+    d = digits(phone)
+    if len(d) >= 4:
+        terms.add("t:" + d[-4:])
+    return terms
+
+
+def household_terms(
+    building: str, unit: str, room: str, members: list[tuple[str, str]]
+) -> set[str]:
+    """All search keys of a household: its address and each member's name and phone."""
+    terms = {"a:" + address_key(building, unit, room)}
+    for name, phone in members:
+        terms |= member_terms(name, phone)
+    return terms
+
+
+def compound_pinyin(name: str) -> tuple[str, str]:
+    chars = [c for c in name if not c.isspace()]
+    readings = [char_readings(c)[0] for c in chars]
+    return "".join(readings), "".join(r[:1] for r in readings)
+
+
+def mask_phone(phone: str) -> str:
+    """138****5678: enough to confirm with the resident, not enough to misuse."""
+    d = phone.strip()
+    if not d:
+        return ""
+    if len(d) <= 4:
+        return "*" * len(d)
+    if len(d) <= 7:
+        return "*" * (len(d) - 4) + d[-4:]
+    return d[:3] + "*" * (len(d) - 7) + d[-4:]
+
+
+def mask_id_number(id_number: str) -> str:
+    """110105********1234: region and last four only."""
+    d = id_number.strip()
+    if not d:
+        return ""
+    if len(d) <= 8:
+        return "*" * len(d)
+    return d[:6] + "*" * (len(d) - 10) + d[-4:]

@@ -1,0 +1,90 @@
+"""The ``kiosk`` command.
+
+Each module in :mod:`kiosk.commands` registers one group of subcommands with
+``register(subparsers, common)`` and sets ``handler`` on its parsers; a handler takes the
+parsed arguments and returns the exit status. Machine-readable output (``--json``) is one JSON
+document on stdout; messages go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+from kiosk import commands
+from kiosk.errors import UserError, describe
+from kiosk.i18n import normalise_language, set_language, t
+
+log = logging.getLogger("kiosk.cli")
+
+
+def _early_language(argv: Sequence[str]) -> None:
+    """Pick the language before building the parser, so --help is translated too."""
+    lang = os.environ.get("KIOSK_LANG")
+    for i, arg in enumerate(argv):
+        if arg == "--lang" and i + 1 < len(argv):
+            lang = argv[i + 1]
+        elif arg.startswith("--lang="):
+            lang = arg.split("=", 1)[1]
+    try:
+        set_language(normalise_language(lang))
+    except ValueError:
+        set_language(None)
+
+
+def common_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: a value given before the subcommand is not overwritten by the subparser.
+    common.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help=t("cli.opt.db"))
+    common.add_argument("--lang", choices=["zh", "en"], default=argparse.SUPPRESS,
+                        help=t("cli.opt.lang"))
+    common.add_argument("--worker", metavar="NAME", default=argparse.SUPPRESS,
+                        help=t("cli.opt.worker"))
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = common_options()
+    parser = argparse.ArgumentParser(prog="kiosk", parents=[common], description=t("cli.description"))
+    parser.add_argument("--ensure-demo", action="store_true", help=t("cli.opt.ensure_demo"))
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+        register = getattr(module, "register", None)
+        if register:
+            register(sub, common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _early_language(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        from kiosk.commands.run import run_app
+
+        handler = run_app
+    try:
+        return int(handler(args) or 0)
+    except UserError as exc:
+        print(exc.message(), file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(t("error.interrupted"), file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - the one place errors become messages
+        print(describe(exc), file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""``kiosk demo``: fill a database with a synthetic district."""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from datetime import date
+
+from kiosk.i18n import t
+
+
+def register(sub, common) -> None:
+    p = sub.add_parser("demo", parents=[common], help=t("cli.demo.help"),
+                       description=t("cli.demo.help"))
+    p.add_argument("--households", type=int, default=3000, metavar="N", help=t("cli.demo.households"))
+    p.add_argument("--seed", type=int, default=1, metavar="S", help=t("cli.demo.seed"))
+    p.add_argument("--json", action="store_true", help=t("cli.opt.json"))
+    p.set_defaults(handler=run)
+
+
+def build_demo(runtime, households: int, seed: int, progress=None) -> dict:
+    """Write the district and run the registered extensions; returns a summary dict."""
+    from db.bulk import write_batch
+    from kiosk.demo import EXTENSIONS, district_generator
+    from kiosk.errors import UserError
+
+    conn = runtime.conn
+    if conn.execute("SELECT 1 FROM households LIMIT 1").fetchone():
+        raise UserError("cli.demo.not_empty", path=str(runtime.db.path))
+    gen = district_generator(conn, households, seed, runtime.ctx.device_id)
+    for batch in gen.batches():
+        write_batch(conn, batch)
+        if progress:
+            progress(gen.summary.households, households)
+    conn.execute("PRAGMA optimize")
+    from db.workers import default_worker
+
+    worker = default_worker(conn)
+    if worker:
+        runtime.worker = worker
+        runtime.ctx.worker_id = worker.id
+    rng = random.Random(seed * 7919 + 1)
+    for ext in EXTENSIONS:
+        ext(runtime.ctx, rng, date.today())
+    return {
+        "households": gen.summary.households,
+        "members": gen.summary.members,
+        "grids": gen.summary.grids,
+        "compounds": gen.summary.compounds,
+        "workers": gen.summary.workers,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    from kiosk.output import emit_json, info
+    from kiosk.runtime import load, open_runtime
+
+    settings = load(getattr(args, "db", None), getattr(args, "lang", None))
+    if args.households < 1 or args.households > 5_000_000:
+        from kiosk.errors import UserError
+
+        raise UserError("cli.demo.bad_count", exit_code=2)
+    runtime = open_runtime(settings)
+    started = time.perf_counter()
+    last = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        now = time.perf_counter()
+        if not args.json and now - last[0] > 2:
+            last[0] = now
+            info(t("cli.demo.progress", done=done, total=total))
+
+    try:
+        summary = build_demo(runtime, args.households, args.seed, progress)
+    finally:
+        runtime.close()
+    summary["seconds"] = round(time.perf_counter() - started, 2)
+    summary["db"] = str(runtime.db.path)
+    if args.json:
+        emit_json(summary)
+    else:
+        info(t("cli.demo.done", **summary))
+    return 0

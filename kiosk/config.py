@@ -1,0 +1,81 @@
+"""Typed settings: defaults, then ``config.toml`` in the platformdirs config dir, then
+``KIOSK_*`` environment variables, then command-line options (applied by the CLI).
+
+Every field is documented in docs/configuration.md.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+import msgspec
+import platformdirs
+
+APP_NAME = "grid-kiosk"
+
+
+class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    #: Path of the laptop database. Default: ``<data dir>/kiosk.db``.
+    db: str | None = None
+    #: Interface language: ``zh`` (Simplified Chinese) or ``en``.
+    lang: str = "zh"
+    #: Name of the worker the app acts as, until sign-in lands. Default: the first grid worker.
+    worker: str | None = None
+    #: Rows fetched per page in lists (search results, households).
+    page_size: int = 50
+    #: Care-tagged households not visited for this many days come first on the walk list.
+    care_revisit_days: int = 30
+    #: Log level of the log file (DEBUG, INFO, WARNING, ERROR).
+    log_level: str = "INFO"
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("KIOSK_DATA_DIR") or platformdirs.user_data_dir(APP_NAME))
+
+
+def config_path() -> Path:
+    explicit = os.environ.get("KIOSK_CONFIG")
+    if explicit:
+        return Path(explicit)
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+class ConfigError(Exception):
+    def __init__(self, path: Path, detail: str) -> None:
+        super().__init__(f"{path}: {detail}")
+        self.path = path
+        self.detail = detail
+
+
+def _env_overrides() -> dict[str, object]:
+    out: dict[str, object] = {}
+    for name in Settings.__struct_fields__:
+        value = os.environ.get(f"KIOSK_{name.upper()}")
+        if value is not None and value != "":
+            out[name] = value
+    return out
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from file, environment and ``overrides`` (None values are ignored)."""
+    raw: dict[str, object] = {}
+    path = config_path()
+    if path.exists():
+        try:
+            with path.open("rb") as fh:
+                raw.update(tomllib.load(fh))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(path, str(exc)) from exc
+    raw.update(_env_overrides())
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        settings = msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(path, str(exc)) from exc
+    return settings
+
+
+def database_path(settings: Settings) -> Path:
+    return Path(settings.db).expanduser() if settings.db else data_dir() / "kiosk.db"

@@ -1,0 +1,277 @@
+"""A realistic synthetic district for trying Grid Kiosk and for benchmarks.
+
+Deterministic for a seed: the same ``(households, seed)`` always gives the same district
+(ids are UUIDv7 drawn from the seeded generator and a fixed epoch). Names, relations, birth
+years, phone and ID numbers are synthetic: ID numbers carry a valid check digit but a random
+sequence, phone numbers are random 11-digit mobiles, so nothing points at a real person.
+
+Later features add visits, cases and feedback through :data:`EXTENSIONS`.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+
+from db.bulk import Batch, next_household_rid
+from db.hlc import format_stamp
+from db.normalize import address_key, compound_pinyin, household_terms
+
+DISTRICT = "道里区"
+STREETS = ["新阳路街道", "安静街道", "工农街道", "尚志街道", "斯大林街道", "新华街道", "康安街道",
+           "经纬街道", "兆麟街道", "抚顺街道", "正阳河街道", "建国街道"]
+COMMUNITIES = ["安静社区", "新阳社区", "共乐社区", "光芒社区", "经纬社区", "友谊社区", "和平社区",
+               "工程社区", "城乡路社区", "通达社区", "抚顺社区", "爱建社区", "顾乡社区", "兆麟社区",
+               "红星社区", "民康社区", "霁虹社区", "偏脸子社区", "安发社区", "河润社区"]
+GRID_NUMERALS = ["一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二"]
+COMPOUND_HEADS = ["阳光", "和平", "安居", "幸福", "丽江", "金色", "兴隆", "友谊", "建设", "新城",
+                  "电机厂", "铁路", "工程", "锦绣", "欧洲", "群力", "河畔", "松花江", "东方",
+                  "紫金", "华山", "明珠", "康乐", "福泰", "春华", "秋实", "雅居", "翠湖", "绿洲",
+                  "祥和", "润园", "学府", "西城", "北苑", "南岗", "景阳", "通达", "中山", "长青"]
+COMPOUND_TAILS = ["小区", "花园", "家园", "家属楼", "公寓", "新村", "嘉园", "雅苑", "名苑", "佳苑"]
+SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余"
+            "杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙"
+            "史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤单")
+MALE_CHARS = "伟强磊军勇杰涛明超刚平辉鹏华飞鑫波斌宇浩凯健俊帆帅旭宁龙林欢阳建国志成海峰东"
+FEMALE_CHARS = "芳娜敏静丽艳娟霞秀玲桂英华红燕萍洁琳雪梅慧颖婷倩晶莉兰凤云月佳欣悦琴焕"
+REGION_CODES = ["230102", "230103", "230104", "230108", "230109", "230110"]
+EPOCH = date(2026, 1, 5)
+EPOCH_MS = 1_767_571_200_000  # 2026-01-05 00:00 UTC: demo ids and stamps count from here
+CARE_TAGS = ("elderly70", "alone", "disabled", "hardship", "unvaccinated", "conscription")
+
+Extension = Callable[..., None]
+#: Called after the roster is written, as ``ext(ctx, rng, today)``; later features register here.
+EXTENSIONS: list[Extension] = []
+
+
+@dataclass
+class DemoSummary:
+    households: int
+    members: int
+    grids: int
+    compounds: int
+    workers: int
+
+
+class _Ids:
+    """UUIDv7 from the seeded generator, so a seed always yields the same ids."""
+
+    def __init__(self, rng: random.Random, epoch_ms: int) -> None:
+        self.rng, self.ms = rng, epoch_ms
+
+    def __call__(self) -> str:
+        self.ms += 1
+        rand = self.rng.getrandbits(74)
+        value = (self.ms << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62) | (rand & ((1 << 62) - 1))
+        return str(uuid.UUID(int=value))
+
+
+def _id_check(body: str) -> str:
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    return "10X98765432"[sum(int(c) * w for c, w in zip(body, weights, strict=True)) % 11]
+
+
+class DistrictGenerator:
+    """Generates the district grid by grid, in batches the bulk writer takes."""
+
+    def __init__(self, households: int, seed: int, device_id: str, first_rid: int = 1,
+                 today: date | None = None) -> None:
+        self.target = households
+        self.rng = random.Random(seed)
+        self.device_id = device_id
+        self.rid = first_rid
+        self.today = today or date.today()
+        self.year = self.today.year
+        self.new_id = _Ids(self.rng, EPOCH_MS)
+        self.tick = 0
+        self.created_at = EPOCH.isoformat() + "T09:00:00+08:00"
+        self.n_grids = max(1, -(-households // 300))
+        self.code_width = max(3, len(str(self.n_grids)))
+        self.summary = DemoSummary(0, 0, 0, 0, 0)
+        self.worker_names: set[str] = set()
+
+    def stamp(self) -> str:
+        self.tick += 1
+        return format_stamp(EPOCH_MS + self.tick, 0)
+
+    # --- people ---------------------------------------------------------------------------
+    def person_name(self, gender: str, surname: str | None = None) -> str:
+        rng = self.rng
+        surname = surname or rng.choice(SURNAMES)
+        chars = MALE_CHARS if gender == "男" else FEMALE_CHARS
+        given = rng.choice(chars) + (rng.choice(chars) if rng.random() < 0.7 else "")
+        return surname + given
+
+    def unique_worker_name(self, gender: str) -> str:
+        while True:
+            name = self.person_name(gender)
+            if name not in self.worker_names:
+                self.worker_names.add(name)
+                return name
+
+    def phone(self) -> str:
+        rng = self.rng
+        return "1" + rng.choice("3578") + str(rng.randrange(0, 10**9)).zfill(9)
+
+    def id_number(self, birth_year: int, gender: str) -> str:
+        rng = self.rng
+        seq = rng.randrange(0, 500) * 2 + (1 if gender == "男" else 0)
+        body = (f"{rng.choice(REGION_CODES)}{birth_year:04d}{rng.randint(1, 12):02d}"
+                f"{rng.randint(1, 28):02d}{seq:03d}")
+        return body + _id_check(body)
+
+    def household_members(self) -> list[tuple[str, str, str, int]]:
+        """(name, relation, gender, birth_year) for one household."""
+        rng, year = self.rng, self.year
+        size = rng.choices([1, 2, 3, 4, 5], weights=[18, 30, 28, 15, 9])[0]
+        head_gender = "男" if rng.random() < 0.62 else "女"
+        head_age = rng.choices([rng.randint(25, 44), rng.randint(45, 64), rng.randint(65, 92)],
+                               weights=[35, 40, 25])[0]
+        surname = rng.choice(SURNAMES)
+        out = [(self.person_name(head_gender, surname), "户主", head_gender, year - head_age)]
+        if size >= 2:
+            g = "女" if head_gender == "男" else "男"
+            out.append((self.person_name(g), "配偶", g, year - head_age + rng.randint(-5, 5)))
+        for _ in range(size - len(out)):
+            if head_age >= 50 and rng.random() < 0.3:
+                g = rng.choice("男女")
+                rel = {"男": "孙子", "女": "孙女"}[g]
+                age = rng.randint(1, max(1, head_age - 45))
+            elif head_age <= 50 and rng.random() < 0.25:
+                g = rng.choice("男女")
+                rel = {"男": "父亲", "女": "母亲"}[g]
+                age = head_age + rng.randint(22, 32)
+            else:
+                g = rng.choice("男女")
+                rel = {"男": "子", "女": "女"}[g]
+                age = max(0, head_age - rng.randint(22, 35))
+            name = self.person_name(g, surname if rel in ("子", "女", "孙子", "孙女", "父亲") else None)
+            out.append((name, rel, g, year - age))
+        return out
+
+    # --- places ---------------------------------------------------------------------------
+    def grids(self) -> Iterator[tuple[int, str, str, str, str]]:
+        """(index in community, code, grid name, community, street) for every grid."""
+        per_community, per_street = 8, 10
+        for i in range(self.n_grids):
+            c_index, g_index = divmod(i, per_community)
+            s_index = c_index // per_street
+            community = (COMMUNITIES[c_index] if c_index < len(COMMUNITIES)
+                         else f"第{c_index + 1}社区")
+            street = STREETS[s_index] if s_index < len(STREETS) else f"第{s_index + 1}街道"
+            code = f"G{i + 1:0{self.code_width}d}"
+            yield g_index, code, f"{community}第{GRID_NUMERALS[g_index]}网格", community, street
+
+    def batches(self, grids_per_batch: int = 10) -> Iterator[Batch]:
+        batch = Batch()
+        remaining = self.target
+        used_compounds: set[str] = set()
+        for i, (g_index, code, grid_name, community, street) in enumerate(self.grids()):
+            if remaining <= 0:
+                break
+            grid_size = min(remaining, self.rng.randint(260, 340))
+            if i == self.n_grids - 1:
+                grid_size = remaining
+            remaining -= self.add_grid(batch, code, grid_name, community, street, grid_size,
+                                       used_compounds, first_in_community=g_index == 0)
+            if (i + 1) % grids_per_batch == 0:
+                yield batch
+                batch = Batch()
+        if batch.rows:
+            yield batch
+
+    def compound_name(self, used: set[str]) -> str:
+        rng = self.rng
+        for _ in range(20):
+            name = rng.choice(COMPOUND_HEADS) + rng.choice(COMPOUND_TAILS)
+            if name not in used:
+                used.add(name)
+                return name
+        n = 2
+        base = rng.choice(COMPOUND_HEADS) + rng.choice(COMPOUND_TAILS)
+        while f"{base}{n}期" in used:
+            n += 1
+        used.add(f"{base}{n}期")
+        return f"{base}{n}期"
+
+    def add_grid(self, batch: Batch, code: str, grid_name: str, community: str, street: str,
+                 size: int, used_compounds: set[str], first_in_community: bool) -> int:
+        rng = self.rng
+        grid_id, stamp, dev = self.new_id(), self.stamp(), self.device_id
+        batch.add("grids", (grid_id, code, grid_name, community, street, DISTRICT, stamp, None, dev))
+        self.summary.grids += 1
+        # The grid's worker: a resident of the district like any other.
+        worker = self.unique_worker_name("女" if rng.random() < 0.7 else "男")
+        batch.add("workers", (self.new_id(), worker, "worker", json.dumps([code]),
+                              community, 0, stamp, None, dev))
+        self.summary.workers += 1
+        if first_in_community:  # one supervisor per community
+            batch.add("workers", (self.new_id(), self.unique_worker_name("男"),
+                                  "supervisor", "[]", community, 0, stamp, None, dev))
+            self.summary.workers += 1
+        made = 0
+        while made < size:
+            name = self.compound_name(used_compounds)
+            full, initials = compound_pinyin(name)
+            compound_id = self.new_id()
+            batch.add("compounds", (compound_id, grid_id, name, full, initials, self.stamp(), None, dev))
+            self.summary.compounds += 1
+            buildings, units = rng.randint(2, 6), rng.randint(1, 4)
+            floors, per_floor = rng.choice([5, 6, 6, 7, 11, 18]), rng.choice([2, 2, 3])
+            for b in range(1, buildings + 1):
+                for u in range(1, units + 1):
+                    for f in range(1, floors + 1):
+                        for r in range(1, per_floor + 1):
+                            if made >= size:
+                                return made
+                            if rng.random() < 0.08:
+                                continue  # vacant
+                            self.add_household(batch, grid_id, compound_id, str(b), str(u),
+                                               f"{f}{r:02d}")
+                            made += 1
+        return made
+
+    def add_household(self, batch: Batch, grid_id: str, compound_id: str, building: str,
+                      unit: str, room: str) -> None:
+        rng, year, dev = self.rng, self.year, self.device_id
+        hid, rid, stamp = self.new_id(), self.rid, self.stamp()
+        self.rid += 1
+        people = self.household_members()
+        tags: set[str] = set()
+        ages = [year - p[3] for p in people]
+        if max(ages) >= 70:
+            tags.add("elderly70")
+        if len(people) == 1 and ages[0] >= 60:
+            tags.add("alone")
+        if rng.random() < 0.03:
+            tags.add("disabled")
+        if rng.random() < 0.04:
+            tags.add("hardship")
+        if rng.random() < 0.03:
+            tags.add("unvaccinated")
+        if any(18 <= a <= 22 and p[2] == "男" for a, p in zip(ages, people, strict=True)):
+            tags.add("conscription")
+        created = self.created_at
+        names_phones = []
+        for pos, (name, rel, gender, birth_year) in enumerate(people):
+            phone = self.phone() if year - birth_year >= 14 else ""
+            member_tags = "disabled" if "disabled" in tags and pos == len(people) - 1 else ""
+            batch.add("members", (self.new_id(), hid, name, rel, gender, phone,
+                                  self.id_number(birth_year, gender), birth_year, member_tags,
+                                  pos, created, created, stamp, None, dev))
+            names_phones.append((name, phone))
+        self.summary.members += len(people)
+        batch.add("households", (rid, hid, grid_id, compound_id, building, unit, room,
+                                 address_key(building, unit, room), people[0][0], len(people),
+                                 " ".join(sorted(tags)), "", created, created, stamp, None, dev))
+        self.summary.households += 1
+        for term in household_terms(building, unit, room, names_phones):
+            batch.add("search_terms", (term, rid))
+
+
+def district_generator(conn, households: int, seed: int, device_id: str) -> DistrictGenerator:
+    return DistrictGenerator(households, seed, device_id, first_rid=next_household_rid(conn))
