@@ -1,0 +1,86 @@
+"""The Textual application: modes, bindings, command palette, database access for screens."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from textual.app import App
+from textual.binding import Binding
+from textual.worker import Worker, WorkerState
+
+from db.connection import connect, transaction
+from db.context import WriteContext
+from kiosk.errors import describe
+from kiosk.i18n import language, set_language, t
+from kiosk.runtime import Runtime
+from screens.home import HomeScreen
+from screens.search import SearchScreen
+
+log = logging.getLogger("kiosk.app")
+T = TypeVar("T")
+
+
+class KioskApp(App[None]):
+    """Grid Kiosk's interface. Screens reach the database through :meth:`read` (a connection
+    per thread, for workers) and :meth:`write` (one transaction on the writer connection)."""
+
+    CSS_PATH = "../screens/app.tcss"
+    ENABLE_COMMAND_PALETTE = True
+    # The top-level modes (走访/住户/事项/同步/统计); each keeps its own screen stack.
+    DEFAULT_MODE = "home"
+    MODES = {"home": HomeScreen, "households": SearchScreen}
+
+    BINDINGS = [
+        Binding("ctrl+q", "quit", t("ui.quit"), id="app.quit", tooltip=t("ui.quit"), priority=True),
+        Binding("f1", "switch_mode('home')", t("ui.home"), id="app.home", tooltip=t("ui.home")),
+        Binding("f2", "switch_mode('households')", t("ui.households"), id="app.households",
+                tooltip=t("ui.search")),
+        Binding("f12", "toggle_language", t("ui.language"), id="app.language", show=False,
+                tooltip=t("ui.language")),
+    ]
+
+    def __init__(self, runtime: Runtime, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.runtime = runtime
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self.title = t("app.title")
+        self.sub_title = runtime.worker.name if runtime.worker else t("ui.no_worker")
+
+    def get_system_commands(self, screen):  # type: ignore[override]
+        yield from super().get_system_commands(screen)
+        from kiosk.palette import kiosk_commands
+
+        yield from kiosk_commands(self)
+
+    # --- database access -----------------------------------------------------------------
+    @property
+    def ctx(self) -> WriteContext:
+        return self.runtime.ctx
+
+    def read(self) -> sqlite3.Connection:
+        """A connection for the calling thread (WAL: readers never block the writer)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.runtime.db.path)
+            self._local.conn = conn
+        return conn
+
+    def write(self, fn: Callable[[WriteContext], T]) -> T:
+        """Run ``fn(ctx)`` in one transaction on the writer connection (any thread)."""
+        with self._write_lock, transaction(self.ctx.conn):
+            return fn(self.ctx)
+
+    # --- errors from workers: one place -----------------------------------------------------
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            self.notify(describe(event.worker.error), severity="error", timeout=8)
+
+    def action_toggle_language(self) -> None:
+        set_language("en" if language() == "zh" else "zh")
+        self.notify(t("ui.language"))
+        self.title = t("app.title")

@@ -1,0 +1,19 @@
+"""Command-palette entries: every action of the app, searchable by its translated name."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from textual.app import SystemCommand
+
+from kiosk.i18n import t
+
+if TYPE_CHECKING:
+    from kiosk.app import KioskApp
+
+
+def kiosk_commands(app: KioskApp) -> Iterator[SystemCommand]:
+    yield SystemCommand(t("ui.home"), t("home.title"), lambda: app.switch_mode("home"))
+    yield SystemCommand(t("ui.search"), t("search.hint"), lambda: app.switch_mode("households"))
+    yield SystemCommand(t("ui.language"), "中文 / English", app.action_toggle_language)

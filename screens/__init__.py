@@ -1,0 +1,1 @@
+"""Textual screens (one Screen or ModalScreen per file) and their widgets."""

@@ -1,0 +1,75 @@
+"""A household: address, care tags, members (masked), and the visits and cases panels."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Header, Static
+
+from db.households import Household, get_household
+from kiosk import present
+from kiosk.i18n import t
+from screens.base import KioskScreen
+
+
+class HouseholdScreen(KioskScreen):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", t("ui.back"), id="household.back", tooltip=t("ui.back")),
+    ]
+
+    class Loaded(Message):
+        """The household arrived from the database (handled by HouseholdScreen)."""
+
+        def __init__(self, household: Household | None) -> None:
+            super().__init__()
+            self.household = household
+
+    def __init__(self, household_id: str) -> None:
+        super().__init__()
+        self.household_id = household_id
+        self.household: Household | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="household-body"):
+            yield Static(t("ui.loading"), id="household-address", classes="title")
+            yield Static("", id="household-grid", classes="muted")
+            yield Static("", id="household-tags", classes="tag")
+            yield Static(t("household.members"), classes="title")
+            yield DataTable(id="members-table", cursor_type="row", zebra_stripes=True)
+            yield Static(t("household.cases"), classes="title")
+            yield Static(t("household.no_cases"), id="household-cases", classes="muted")
+            yield Static(t("household.visits"), classes="title")
+            yield Static(t("household.no_visits"), id="household-visits", classes="muted")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#members-table", DataTable)
+        table.add_columns(t("col.name"), t("col.relation"), t("col.gender"), t("col.birth_year"),
+                          t("col.phone"), t("col.id_number"))
+        table.styles.height = "auto"
+        self.load()
+
+    @work(thread=True, exclusive=True, group="household", exit_on_error=False)
+    def load(self) -> None:
+        self.post_message(self.Loaded(get_household(self.kiosk.read(), self.household_id)))
+
+    def on_household_screen_loaded(self, message: Loaded) -> None:
+        h = message.household
+        self.household = h
+        if h is None:
+            self.query_one("#household-address", Static).update(t("household.missing"))
+            return
+        self.query_one("#household-address", Static).update(present.address(h))
+        self.query_one("#household-grid", Static).update(
+            t("household.grid_line", street=h.street, community=h.community, grid=h.grid_name))
+        self.query_one("#household-tags", Static).update(present.tags(h.tags))
+        table = self.query_one("#members-table", DataTable)
+        table.clear()
+        for m in h.members:
+            row = present.member_row(m)
+            table.add_row(row["name"], row["relation"], row["gender"], str(row["birth_year"] or ""),
+                          row["phone"], row["id_number"], key=m.id)

@@ -1,0 +1,83 @@
+"""Shared fixtures: isolated data/config dirs, small demo databases, a runtime to build apps on."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+_DEMO_CACHE: dict[tuple[int, int], Path] = {}
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path_factory, monkeypatch):
+    """Never touch the real user's data or config: every test gets its own dirs."""
+    base = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("KIOSK_DATA_DIR", str(base / "data"))
+    monkeypatch.setenv("KIOSK_CONFIG", str(base / "config.toml"))
+    for var in ("KIOSK_DB", "KIOSK_LANG", "KIOSK_WORKER"):
+        monkeypatch.delenv(var, raising=False)
+    from kiosk.i18n import set_language
+
+    set_language("zh")
+    yield base
+
+
+def _build_demo(path: Path, households: int, seed: int) -> None:
+    from kiosk.commands.demo import build_demo
+    from kiosk.runtime import load, open_runtime
+
+    runtime = open_runtime(load(db=str(path)))
+    try:
+        build_demo(runtime, households, seed)
+    finally:
+        runtime.close()
+
+
+@pytest.fixture
+def demo_db(tmp_path, tmp_path_factory) -> Path:
+    """A copy of a 600-household demo database (built once per session)."""
+    key = (600, 7)
+    if key not in _DEMO_CACHE:
+        src = tmp_path_factory.mktemp("demo") / "demo.db"
+        _build_demo(src, *key)
+        _DEMO_CACHE[key] = src
+    dst = tmp_path / "kiosk.db"
+    shutil.copy(_DEMO_CACHE[key], dst)
+    return dst
+
+
+@pytest.fixture
+def runtime(demo_db):
+    from kiosk.runtime import load, open_runtime
+
+    rt = open_runtime(load(db=str(demo_db)))
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def empty_runtime(tmp_path):
+    from kiosk.runtime import load, open_runtime
+
+    rt = open_runtime(load(db=str(tmp_path / "empty.db")))
+    yield rt
+    rt.close()
+
+
+def run_kiosk(*args: str, env: dict | None = None, input: str | None = None,
+              timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run the real ``kiosk`` command as a subprocess."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "kiosk.cli", *args], capture_output=True,
+                          text=True, env=full_env, input=input, timeout=timeout, cwd=ROOT)
+
+
+@pytest.fixture
+def kiosk():
+    return run_kiosk
