@@ -5,7 +5,8 @@ Deterministic for a seed: the same ``(households, seed)`` always gives the same 
 years, phone and ID numbers are synthetic: ID numbers carry a valid check digit but a random
 sequence, phone numbers are random 11-digit mobiles, so nothing points at a real person.
 
-Later features add visits, cases and feedback through :data:`EXTENSIONS`.
+Later features add visits, cases and feedback through
+:data:`kiosk.commands.demo.EXTENSION_MODULES`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -43,9 +44,6 @@ EPOCH = date(2026, 1, 5)
 EPOCH_MS = 1_767_571_200_000  # 2026-01-05 00:00 UTC: demo ids and stamps count from here
 CARE_TAGS = ("elderly70", "alone", "disabled", "hardship", "unvaccinated", "conscription")
 
-Extension = Callable[..., None]
-#: Called after the roster is written, as ``ext(ctx, rng, today)``; later features register here.
-EXTENSIONS: list[Extension] = []
 
 
 @dataclass

@@ -9,6 +9,10 @@ from datetime import date
 
 from kiosk.i18n import t
 
+#: Modules that add to the demo district (visits, cases, feedback...): each has
+#: ``extend_demo(ctx, rng, today)``, run in this order after the roster is written.
+EXTENSION_MODULES: list[str] = []
+
 
 def register(sub, common) -> None:
     p = sub.add_parser("demo", parents=[common], help=t("cli.demo.help"),
@@ -22,7 +26,9 @@ def register(sub, common) -> None:
 def build_demo(runtime, households: int, seed: int, progress=None) -> dict:
     """Write the district and run the registered extensions; returns a summary dict."""
     from db.bulk import write_batch
-    from kiosk.demo import EXTENSIONS, district_generator
+    import importlib
+
+    from kiosk.demo import district_generator
     from kiosk.errors import UserError
 
     conn = runtime.conn
@@ -41,8 +47,8 @@ def build_demo(runtime, households: int, seed: int, progress=None) -> dict:
         runtime.worker = worker
         runtime.ctx.worker_id = worker.id
     rng = random.Random(seed * 7919 + 1)
-    for ext in EXTENSIONS:
-        ext(runtime.ctx, rng, date.today())
+    for name in EXTENSION_MODULES:
+        importlib.import_module(name).extend_demo(runtime.ctx, rng, date.today())
     return {
         "households": gen.summary.households,
         "members": gen.summary.members,

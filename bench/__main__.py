@@ -1,0 +1,31 @@
+"""Run every benchmark module (or those named on the command line: python -m bench search)."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+import time
+
+import bench
+
+
+def main(argv: list[str]) -> int:
+    names = sorted(i.name for i in pkgutil.iter_modules(bench.__path__) if i.name.startswith("bench_"))
+    wanted = [f"bench_{a.removeprefix('bench_')}" for a in argv] or names
+    failed = 0
+    for name in wanted:
+        started = time.perf_counter()
+        print(f"\n=== {name} ===", flush=True)
+        try:
+            ok = importlib.import_module(f"bench.{name}").main()
+        except Exception as exc:  # noqa: BLE001 - report and go on with the next benchmark
+            print(f"{name}: ERROR {type(exc).__name__}: {exc}", flush=True)
+            ok = False
+        failed += ok is False
+        print(f"({name}: {time.perf_counter() - started:.1f} s)", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
