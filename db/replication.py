@@ -1,0 +1,28 @@
+"""Which entities replicate, into which table, and how they merge.
+
+Every ``ctx.emit(entity, ...)`` names an entity listed here. ``lww`` entities merge field by
+field, last writer wins by (HLC, device id), concurrent edits of one field become conflicts;
+``append`` entities are immutable rows merged as a set union (INSERT OR IGNORE by id).
+Each feature adds its entities to :data:`ENTITIES`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Entity:
+    table: str
+    policy: str  # "lww" or "append"
+    key: str = "id"
+
+
+ENTITIES: dict[str, Entity] = {
+    "device": Entity("devices", "lww"),
+    "worker": Entity("workers", "lww"),
+    "grid": Entity("grids", "lww"),
+    "compound": Entity("compounds", "lww"),
+    "household": Entity("households", "lww"),
+    "member": Entity("members", "lww"),
+}
