@@ -25,4 +25,8 @@ ENTITIES: dict[str, Entity] = {
     "compound": Entity("compounds", "lww"),
     "household": Entity("households", "lww"),
     "member": Entity("members", "lww"),
+    # cases (issue 4): registration, households involved and events are immutable
+    "case": Entity("cases", "append"),
+    "case_household": Entity("case_households", "append"),
+    "case_event": Entity("case_events", "append"),
 }

@@ -29,6 +29,18 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     care_revisit_days: int = 30
     #: Log level of the log file (DEBUG, INFO, WARNING, ERROR).
     log_level: str = "INFO"
+    #: Cases: days an open case may be past its deadline before it climbs from 一级督办
+    #: (supervise, any overdue case) to 二级催办 (urge).
+    escalate_urge_days: int = 7
+    #: Cases: further days past the urge threshold before 三级查办 (investigate).
+    escalate_investigate_days: int = 7
+    #: Cases: follow-up attempts that failed to reach the resident after which a resolved case
+    #: may be closed without a rating (with a documented reason).
+    close_after_attempts: int = 3
+    #: Cases: earlier cases closed within this many days are proposed as possible repeats.
+    repeat_window_days: int = 90
+    #: Cases: path of a TOML file with the category table (docs/cases.md); default built-in.
+    case_categories: str | None = None
 
 
 def data_dir() -> Path:
