@@ -84,7 +84,10 @@ def _component(c: str) -> str:
 
 def address_key(building: str, unit: str, room: str) -> str:
     """The canonical ``building-unit-room`` key stored for a household."""
-    return "-".join(_component(clean_query(str(x))) for x in (building, unit, room))
+    parts = (str(building), str(unit), str(room))
+    if all(p.isascii() and p.isdigit() and p[0] != "0" for p in parts):
+        return "-".join(parts)  # fast path: plain numbers are already canonical
+    return "-".join(_component(clean_query(x)) for x in parts)
 
 
 def split_address(text: str) -> tuple[list[str], bool]:
@@ -130,9 +133,13 @@ def split_compound_prefix(text: str) -> tuple[str, str]:
 
 # --- search terms stored per household -------------------------------------------------
 
+_PLAIN_NAME = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff]+$")
+
+
 def member_terms(name: str, phone: str) -> set[str]:
     terms: set[str] = set()
-    name = clean_query(name).replace(" ", "")
+    if not _PLAIN_NAME.match(name):  # fast path: most names are CJK characters only
+        name = clean_query(name).replace(" ", "")
     if name:
         terms.add("n:" + name)
         for full, initials in name_pinyin(name):
@@ -140,17 +147,17 @@ def member_terms(name: str, phone: str) -> set[str]:
                 terms.add("p:" + full)
             if initials:
                 terms.add("i:" + initials)
-    d = digits(phone)
+    d = phone if phone.isascii() and phone.isdigit() else digits(phone)
     if len(d) >= 4:
         terms.add("t:" + d[-4:])
     return terms
 
 
 def household_terms(
-    building: str, unit: str, room: str, members: list[tuple[str, str]]
+    building: str, unit: str, room: str, members: list[tuple[str, str]], key: str | None = None
 ) -> set[str]:
     """All search keys of a household: its address and each member's name and phone."""
-    terms = {"a:" + address_key(building, unit, room)}
+    terms = {"a:" + (key or address_key(building, unit, room))}
     for name, phone in members:
         terms |= member_terms(name, phone)
     return terms

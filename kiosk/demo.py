@@ -65,12 +65,16 @@ class _Ids:
         self.ms += 1
         rand = self.rng.getrandbits(74)
         value = (self.ms << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62) | (rand & ((1 << 62) - 1))
-        return str(uuid.UUID(int=value))
+        h = f"{value:032x}"  # the text form of uuid.UUID(int=value), without its overhead
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
 def _id_check(body: str) -> str:
-    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-    return "10X98765432"[sum(int(c) * w for c, w in zip(body, weights, strict=True)) % 11]
+    """GB 11643 check character (ISO 7064 MOD 11-2)."""
+    return "10X98765432"[sum(map(int.__mul__, map(int, body), _ID_WEIGHTS)) % 11]
 
 
 class DistrictGenerator:
@@ -263,13 +267,53 @@ class DistrictGenerator:
                                   pos, created, created, stamp, None, dev))
             names_phones.append((name, phone))
         self.summary.members += len(people)
+        key = address_key(building, unit, room)
         batch.add("households", (rid, hid, grid_id, compound_id, building, unit, room,
-                                 address_key(building, unit, room), people[0][0], len(people),
+                                 key, people[0][0], len(people),
                                  " ".join(sorted(tags)), "", created, created, stamp, None, dev))
         self.summary.households += 1
-        for term in household_terms(building, unit, room, names_phones):
-            batch.add("search_terms", (term, rid))
+        batch.rows.setdefault("search_terms", []).extend(
+            [(term, rid) for term in household_terms(building, unit, room, names_phones, key)])
 
 
-def district_generator(conn, households: int, seed: int, device_id: str) -> DistrictGenerator:
-    return DistrictGenerator(households, seed, device_id, first_rid=next_household_rid(conn))
+def _produce(queue, households: int, seed: int, device_id: str, first_rid: int, today: date) -> None:
+    """Child process: generate batches and hand them over (the parent only writes)."""
+    gen = DistrictGenerator(households, seed, device_id, first_rid=first_rid, today=today)
+    for batch in gen.batches():
+        queue.put((batch.rows, gen.summary))
+    queue.put(None)
+
+
+def stream_district(conn, households: int, seed: int, device_id: str,
+                    parallel: bool | None = None) -> Iterator[tuple[Batch, DemoSummary]]:
+    """Batches of the district with the running summary.
+
+    For large districts generation runs in a child process while this one writes, so the two
+    halves of the work overlap on two cores; the output is identical either way.
+    """
+    first_rid, today = next_household_rid(conn), date.today()
+    if parallel is None:
+        parallel = households >= 50_000
+    if not parallel:
+        gen = DistrictGenerator(households, seed, device_id, first_rid=first_rid, today=today)
+        for batch in gen.batches():
+            yield batch, gen.summary
+        return
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue(maxsize=4)
+    proc = ctx.Process(target=_produce, args=(queue, households, seed, device_id, first_rid, today),
+                       daemon=True)
+    proc.start()
+    try:
+        while True:
+            item = queue.get(timeout=600)
+            if item is None:
+                break
+            rows, summary = item
+            yield Batch(rows), summary
+    finally:
+        if proc.is_alive():
+            proc.terminate()
+        proc.join(timeout=10)

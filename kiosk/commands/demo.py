@@ -28,17 +28,17 @@ def build_demo(runtime, households: int, seed: int, progress=None) -> dict:
     from db.bulk import write_batch
     import importlib
 
-    from kiosk.demo import district_generator
+    from kiosk.demo import DemoSummary, stream_district
     from kiosk.errors import UserError
 
     conn = runtime.conn
     if conn.execute("SELECT 1 FROM households LIMIT 1").fetchone():
         raise UserError("cli.demo.not_empty", path=str(runtime.db.path))
-    gen = district_generator(conn, households, seed, runtime.ctx.device_id)
-    for batch in gen.batches():
+    summary = DemoSummary(0, 0, 0, 0, 0)
+    for batch, summary in stream_district(conn, households, seed, runtime.ctx.device_id):
         write_batch(conn, batch)
         if progress:
-            progress(gen.summary.households, households)
+            progress(summary.households, households)
     conn.execute("PRAGMA optimize")
     from db.workers import default_worker
 
@@ -50,11 +50,11 @@ def build_demo(runtime, households: int, seed: int, progress=None) -> dict:
     for name in EXTENSION_MODULES:
         importlib.import_module(name).extend_demo(runtime.ctx, rng, date.today())
     return {
-        "households": gen.summary.households,
-        "members": gen.summary.members,
-        "grids": gen.summary.grids,
-        "compounds": gen.summary.compounds,
-        "workers": gen.summary.workers,
+        "households": summary.households,
+        "members": summary.members,
+        "grids": summary.grids,
+        "compounds": summary.compounds,
+        "workers": summary.workers,
     }
 
 

@@ -1,0 +1,40 @@
+"""One translation layer: both catalogues carry the same keys, and code uses only known keys."""
+
+import re
+from pathlib import Path
+
+from kiosk.i18n import catalogue, set_language, t
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_catalogues_have_the_same_keys():
+    zh, en = catalogue("zh"), catalogue("en")
+    assert sorted(set(zh) - set(en)) == []
+    assert sorted(set(en) - set(zh)) == []
+
+
+def test_placeholders_match_between_languages():
+    zh, en = catalogue("zh"), catalogue("en")
+    for key in zh:
+        assert set(re.findall(r"{(\w+)}", zh[key])) == set(re.findall(r"{(\w+)}", en[key])), key
+
+
+def test_literal_keys_used_in_code_exist():
+    zh = catalogue("zh")
+    pattern = re.compile(r"""\bt\(\s*["']([a-z0-9_]+(?:\.[a-z0-9_]+)+)["']""")
+    missing = []
+    for folder in ("kiosk", "screens"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for key in pattern.findall(path.read_text(encoding="utf-8")):
+                if key not in zh:
+                    missing.append(f"{path.relative_to(ROOT)}: {key}")
+    assert missing == []
+
+
+def test_fallback_and_formatting():
+    set_language("en")
+    assert t("cli.households.no_match", query="x") == "No household matches “x”."
+    assert t("no.such.key") == "no.such.key"
+    set_language("zh")
+    assert t("cli.households.no_match", query="x") == "没有找到与“x”匹配的住户。"
