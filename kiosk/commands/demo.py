@@ -12,6 +12,7 @@ from kiosk.i18n import t
 #: Modules that add to the demo district (visits, cases, feedback...): each has
 #: ``extend_demo(ctx, rng, today)``, run in this order after the roster is written.
 EXTENSION_MODULES: list[str] = []
+EXTENSION_MODULES.append("kiosk.demo_cases")  # cases in every state (issue 4)
 
 
 def register(sub, common) -> None:
