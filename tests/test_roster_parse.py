@@ -1,0 +1,224 @@
+"""Roster headers and cell values: property tests for the parsers the import relies on."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kiosk.roster_fields import (
+    HEADER_SPELLINGS,
+    CellError,
+    classify_header,
+    id_check_char,
+    is_formula,
+    parse_birth_year,
+    parse_full_address,
+    parse_id_number,
+    parse_name,
+    parse_phone,
+    parse_tags,
+)
+from kiosk.roster_import import column_letter
+from kiosk.roster_read import detect_encoding
+
+TODAY = dt.date(2026, 11, 21)
+SPELLINGS = [(f, s) for f, spellings in HEADER_SPELLINGS.items() for s in spellings]
+FULLWIDTH = {chr(c): chr(c + 0xFEE0) for c in range(0x21, 0x7F)}
+
+
+@st.composite
+def decorated(draw, text: str) -> str:
+    """A header as people type it: padding, a required-field star, a note in brackets."""
+    pad = st.sampled_from(["", " ", "  ", "\u3000", "\t"])
+    note = draw(st.sampled_from(["", "（必填）", "(选填)", "【必填】", "*", "＊", "：", ":"]))
+    spaced = draw(st.booleans()) and len(text) == 2
+    body = f"{text[0]} {text[1]}" if spaced else text
+    return draw(pad) + body + note + draw(pad)
+
+
+@given(st.sampled_from(SPELLINGS).flatmap(
+    lambda fs: st.tuples(st.just(fs[0]), decorated(fs[1]))))
+def test_every_accepted_header_spelling_maps_to_its_field(pair):
+    field, header = pair
+    col = classify_header(header)
+    assert col is not None and col.field == field and col.member == 0
+
+
+@given(st.sampled_from([(f, s) for f, s in SPELLINGS if f in
+                        ("name", "relation", "phone", "id_number", "birth", "gender")]),
+       st.integers(1, 12), st.sampled_from(["成员", "家庭成员"]))
+def test_numbered_member_headers(pair, n, prefix):
+    field, spelling = pair
+    col = classify_header(f"{prefix}{n}{spelling}")
+    assert col is not None and (col.field, col.member) == (field, n)
+    head = classify_header(f"户主{spelling}")
+    assert head is not None and (head.field, head.member, head.head) == (field, 0, True)
+
+
+@given(st.text(max_size=12))
+def test_classify_header_never_fails(text):
+    classify_header(text)
+
+
+@st.composite
+def mobile_cells(draw) -> tuple[str, str]:
+    digits = "1" + draw(st.sampled_from("3456789")) + "".join(
+        draw(st.lists(st.sampled_from("0123456789"), min_size=9, max_size=9)))
+    sep = draw(st.sampled_from(["", " ", "-", "－", " - "]))
+    body = digits[:3] + sep + digits[3:7] + sep + digits[7:]
+    prefix = draw(st.sampled_from(["", "+86 ", "+86", "0086", "86", "(+86)"]))
+    if prefix == "86":
+        body = digits
+    return digits, prefix + body
+
+
+@given(mobile_cells())
+def test_mobile_numbers_in_any_spelling(pair):
+    digits, cell = pair
+    assert parse_phone(cell) == (digits, 0)
+    assert parse_phone(int(digits)) == (digits, 0)
+    assert parse_phone(float(digits)) == (digits, 0)
+
+
+@given(st.text("0123456789", min_size=1, max_size=20).filter(
+    lambda d: len(d) not in (7, 8, 10, 11, 12) and not (len(d) == 13 and d.startswith("86"))))
+def test_digit_strings_of_no_phone_length_are_refused(d):
+    with pytest.raises(CellError):
+        parse_phone(d)
+
+
+def test_phone_cells_that_lost_digits():
+    with pytest.raises(CellError) as e:
+        parse_phone("1.38123E+10")
+    assert e.value.code == "phone_rounded"
+    assert parse_phone("13812345678/0451-86661234") == ("13812345678", 1)
+    assert parse_phone("") == ("", 0)
+
+
+@st.composite
+def id_numbers(draw) -> tuple[str, int, str]:
+    born = draw(st.dates(dt.date(1900, 1, 1), TODAY))
+    region = draw(st.sampled_from(["230102", "110105", "440305", "510104"]))
+    seq = draw(st.integers(0, 999))
+    body = f"{region}{born:%Y%m%d}{seq:03d}"
+    return body + id_check_char(body), born.year, "男" if seq % 2 else "女"
+
+
+@given(id_numbers())
+def test_valid_id_numbers_are_taken(data):
+    number, year, gender = data
+    got = parse_id_number(number.lower(), TODAY)
+    assert got is not None and (got.number, got.birth_year, got.gender) == (number, year, gender)
+
+
+@given(id_numbers(), st.integers(0, 16), st.integers(1, 9))
+def test_any_single_mistyped_digit_is_caught(data, position, delta):
+    number = data[0]
+    wrong = number[:position] + str((int(number[position]) + delta) % 10) + number[position + 1:]
+    with pytest.raises(CellError):
+        parse_id_number(wrong, TODAY)
+
+
+def test_id_numbers_rounded_by_a_spreadsheet():
+    with pytest.raises(CellError) as e:
+        parse_id_number(2.301021950010112e17, TODAY)
+    assert e.value.code == "id_number_rounded"
+    with pytest.raises(CellError) as e:
+        parse_id_number("2.30102E+17", TODAY)
+    assert e.value.code == "id_number_rounded"
+
+
+@given(st.dates(dt.date(1900, 1, 1), TODAY), st.sampled_from(
+    ["{y}", "{y}年", "{y}-{m:02d}-{d:02d}", "{y}/{m}/{d}", "{y}.{m:02d}", "{y}年{m}月",
+     "{y}年{m}月{d}日", "{y}{m:02d}{d:02d}", "{y}{m:02d}"]))
+def test_birth_dates_in_any_spelling(born, fmt):
+    text = fmt.format(y=born.year, m=born.month, d=born.day)
+    assert parse_birth_year(text, TODAY) == born.year
+    assert parse_birth_year(born, TODAY) == born.year
+    serial = (born - dt.date(1899, 12, 30)).days
+    if serial > TODAY.year:  # a date cell read without its format
+        assert parse_birth_year(serial, TODAY) == born.year
+
+
+TAG_WORDS = {"70周岁以上老人": "elderly70", "70岁以上": "elderly70", "八十岁以上老人": "elderly70",
+             "独居": "alone", "孤寡老人": "alone", "残疾": "disabled", "丧失自主生活能力": "disabled",
+             "困难": "hardship", "低保户": "hardship", "未接种": "unvaccinated",
+             "适龄青年": "conscription", "elderly70": "elderly70"}
+
+
+@given(st.lists(st.sampled_from(sorted(TAG_WORDS)), min_size=1, max_size=5),
+       st.sampled_from(["、", ",", "，", ";", " ", "/", "；"]))
+def test_care_tags_in_any_combination(words, sep):
+    codes, unknown = parse_tags(sep.join(words))
+    assert set(codes) == {TAG_WORDS[w] for w in words} and unknown == []
+
+
+def test_unknown_care_words_are_kept_apart():
+    assert parse_tags("独居、党员") == (["alone"], ["党员"])
+    assert parse_tags("无") == ([], [])
+
+
+CJK = st.sampled_from("阳光和平安居幸福丽江金色兴隆友谊建设新城春华秋实雅居")
+
+
+@given(st.text(CJK, min_size=2, max_size=6).map(lambda s: s + "小区"),
+       st.integers(1, 40), st.integers(1, 9), st.integers(101, 2404),
+       st.sampled_from(["{b}栋{u}单元{r}", "{b}号楼{u}单元{r}室", "{b}-{u}-{r}", "{b}幢{u}单元{r}号",
+                        "{b}#{u}-{r}"]),
+       st.sampled_from(["", "安静社区", "新阳路街道安静社区"]))
+def test_combined_address_cells(compound, b, u, r, fmt, prefix):
+    cell = prefix + compound + fmt.format(b=b, u=u, r=r)
+    assert parse_full_address(cell) == (compound, str(b), str(u), str(r))
+
+
+@given(st.text(max_size=30))
+def test_address_parser_only_answers_or_refuses(text):
+    try:
+        parse_full_address(text)
+    except CellError as e:
+        assert e.code == "bad_address"
+
+
+@given(st.text(min_size=1, max_size=40))
+def test_text_after_equals_is_always_a_formula(body):
+    assert is_formula("=" + body)
+    assert is_formula(" =" + body)
+
+
+@given(mobile_cells())
+def test_phone_numbers_and_dashes_are_not_formulas(pair):
+    _, cell = pair
+    assert not is_formula(cell)
+    assert not is_formula("-") and not is_formula("-5")
+    assert is_formula("@SUM(A1:A3)") and is_formula("-cmd|' /C calc'!A0") and is_formula("+A1")
+
+
+def test_names():
+    assert parse_name("张 三") == "张三"
+    assert parse_name("买买提•艾力") == "买买提·艾力"
+    for bad in ("张三1", "13812345678", "张" * 41):
+        with pytest.raises(CellError):
+            parse_name(bad)
+
+
+@given(st.integers(0, 16383))
+def test_column_letters(n):
+    letters = column_letter(n)
+    value = 0
+    for ch in letters:
+        value = value * 26 + (ord(ch) - 64)
+    assert value - 1 == n
+
+
+@settings(max_examples=30)
+@given(st.lists(st.text(CJK, min_size=1, max_size=8), min_size=1, max_size=20),
+       st.sampled_from(["utf-8", "utf-8-sig", "gbk", "gb18030"]))
+def test_encoding_detection(tmp_path_factory, cells, encoding):
+    path = tmp_path_factory.mktemp("enc") / "r.csv"
+    text = "姓名,地址\n" + "\n".join(f"{c},{c}1栋2单元301" for c in cells) + "\n"
+    path.write_bytes(text.encode(encoding))
+    detected = detect_encoding(path)
+    assert path.read_bytes().decode(detected) .lstrip("\ufeff") == text
