@@ -29,6 +29,12 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     care_revisit_days: int = 30
     #: Log level of the log file (DEBUG, INFO, WARNING, ERROR).
     log_level: str = "INFO"
+    #: Hub URL for ``kiosk sync`` (default: the hub this laptop was enrolled with).
+    hub_url: str | None = None
+    #: Operations per sync request (push and pull pages); the hub accepts at most 2000.
+    sync_batch: int = 500
+    #: Seconds to wait for the hub before giving up (nothing is lost; sync again).
+    sync_timeout: float = 30.0
     #: Cases: days an open case may be past its deadline before it climbs from 一级督办
     #: (supervise, any overdue case) to 二级催办 (urge).
     escalate_urge_days: int = 7

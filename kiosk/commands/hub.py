@@ -1,0 +1,233 @@
+"""``kiosk hub serve|devices|import|export|seed``: the hub, for the community office or the
+district. Every subcommand addresses the hub's store given by ``--db URL`` (a SQLite path or
+``postgresql://...``), else ``KIOSK_HUB_DB``, else ``hub.db`` in the data dir."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from kiosk.i18n import t
+
+
+def register(sub, common) -> None:
+    p = sub.add_parser("hub", parents=[common], help=t("sync.hub_cli.help"),
+                       description=t("sync.hub_cli.help") + " " + t("sync.hub_cli.db"))
+    hs = p.add_subparsers(dest="hub_command", metavar="ACTION", required=True)
+
+    serve = hs.add_parser("serve", parents=[common], help=t("sync.hub_cli.serve_help"),
+                          description=t("sync.hub_cli.serve_help") + " " + t("sync.hub_cli.db"))
+    serve.add_argument("--host", default="127.0.0.1", help=t("sync.hub_cli.host"))
+    serve.add_argument("--port", type=int, default=8765, help=t("sync.hub_cli.port"))
+    serve.set_defaults(handler=run_serve)
+
+    devices = hs.add_parser("devices", parents=[common], help=t("sync.hub_cli.devices_help"),
+                            description=t("sync.hub_cli.devices_help"))
+    ds = devices.add_subparsers(dest="devices_command", metavar="ACTION", required=True)
+    add = ds.add_parser("add", parents=[common], help=t("sync.hub_cli.add_help"),
+                        description=t("sync.hub_cli.add_help"))
+    add.add_argument("name", metavar="NAME", help=t("sync.hub_cli.name"))
+    add.add_argument("--grid", action="append", metavar="G", help=t("sync.hub_cli.grid"))
+    add.add_argument("--json", action="store_true", help=t("cli.opt.json"))
+    add.set_defaults(handler=run_add)
+    lst = ds.add_parser("list", parents=[common], help=t("sync.hub_cli.list_help"),
+                        description=t("sync.hub_cli.list_help"))
+    lst.add_argument("--json", action="store_true", help=t("cli.opt.json"))
+    lst.set_defaults(handler=run_list)
+    rev = ds.add_parser("revoke", parents=[common], help=t("sync.hub_cli.revoke_help"),
+                        description=t("sync.hub_cli.revoke_help"))
+    rev.add_argument("name", metavar="NAME", help=t("sync.hub_cli.name"))
+    rev.add_argument("--json", action="store_true", help=t("cli.opt.json"))
+    rev.set_defaults(handler=run_revoke)
+
+    imp = hs.add_parser("import", parents=[common], help=t("sync.hub_cli.import_help"),
+                        description=t("sync.hub_cli.import_help"))
+    imp.add_argument("file", metavar="FILE", help=t("sync.cli.file"))
+    imp.add_argument("--json", action="store_true", help=t("cli.opt.json"))
+    imp.set_defaults(handler=run_import)
+
+    exp = hs.add_parser("export", parents=[common], help=t("sync.hub_cli.export_help"),
+                        description=t("sync.hub_cli.export_help"))
+    exp.add_argument("--device", required=True, metavar="NAME", help=t("sync.hub_cli.device"))
+    exp.add_argument("file", metavar="FILE", help=t("sync.cli.file"))
+    exp.add_argument("--json", action="store_true", help=t("cli.opt.json"))
+    exp.set_defaults(handler=run_export)
+
+    seed = hs.add_parser("seed", parents=[common], help=t("sync.hub_cli.seed_help"),
+                         description=t("sync.hub_cli.seed_help"))
+    seed.add_argument("--from", dest="source", required=True, metavar="PATH",
+                      help=t("sync.hub_cli.seed_from"))
+    seed.add_argument("--json", action="store_true", help=t("cli.opt.json"))
+    seed.set_defaults(handler=run_seed)
+
+
+def _store(args: argparse.Namespace):
+    from kiosk.errors import UserError
+    from kiosk.hub.store import open_store
+    from kiosk.runtime import load
+
+    load(None, getattr(args, "lang", None))
+    url = getattr(args, "db", None) or os.environ.get("KIOSK_HUB_DB") or None
+    try:
+        return open_store(url)
+    except Exception as exc:  # noqa: BLE001 - any driver error becomes one clear message
+        from kiosk.hub.store import HubError
+
+        if isinstance(exc, HubError):
+            raise
+        raise UserError("sync.error.hub_store", exit_code=2, url=_safe_url(url or "hub.db"),
+                        detail=type(exc).__name__) from None
+
+
+def _safe_url(url: str) -> str:
+    """A store URL without its password, for messages."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://…@{rest.rsplit('@', 1)[1]}"
+    return url
+
+
+def _hub_error(exc) -> Exception:
+    from kiosk.errors import UserError
+
+    return UserError(f"sync.error.{exc.code}" if exc.code in ("device_exists",) else "sync.error.refused",
+                     exit_code=2, status=exc.status, message=t(f"sync.hub_error.{exc.code}", **exc.params),
+                     **exc.params)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from kiosk.hub.app import serve
+    from kiosk.output import info
+
+    store = _store(args)
+    try:
+        info(t("sync.hub_cli.listening", host=args.host, port=args.port, store=_safe_url(store.url)))
+        serve(store, args.host, args.port)
+    finally:
+        store.close()
+    return 0
+
+
+def run_add(args: argparse.Namespace) -> int:
+    from kiosk.hub.devices import CODE_TTL_HOURS
+    from kiosk.hub.store import HubError
+    from kiosk.output import emit_json
+
+    store = _store(args)
+    try:
+        code = store.add_device(args.name, args.grid)
+    except HubError as exc:
+        raise _hub_error(exc) from None
+    finally:
+        store.close()
+    if args.json:
+        emit_json({"name": args.name, "code": code, "grids": args.grid})
+        return 0
+    import qrcode
+
+    print(t("sync.hub_cli.code", name=args.name, hours=CODE_TTL_HOURS, code=code))
+    qr = qrcode.QRCode(border=1)
+    qr.add_data(code.replace("-", ""))
+    qr.print_ascii(invert=True)
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from kiosk.output import emit_json, table
+
+    store = _store(args)
+    try:
+        devices = store.list_devices()
+    finally:
+        store.close()
+    if args.json:
+        emit_json({"devices": [d.public() for d in devices]})
+        return 0
+    rows = []
+    for d in devices:
+        state = ("state_revoked" if d.revoked else "state_active" if d.device_id else "state_pending")
+        rows.append((d.name, "、".join(d.grids) if d.grids else t("sync.hub_cli.all_grids"),
+                     t(f"sync.hub_cli.{state}"), d.last_seen_at or "-"))
+    print(table([t("sync.hub_cli.col_name"), t("sync.hub_cli.col_grids"),
+                 t("sync.hub_cli.col_state"), t("sync.hub_cli.col_seen")], rows))
+    return 0
+
+
+def run_revoke(args: argparse.Namespace) -> int:
+    from kiosk.errors import UserError
+    from kiosk.output import emit_json, info
+
+    store = _store(args)
+    try:
+        found = store.revoke_device(args.name)
+    finally:
+        store.close()
+    if not found:
+        raise UserError("sync.error.unknown_device", exit_code=2, name=args.name)
+    if args.json:
+        emit_json({"name": args.name, "revoked": True})
+    else:
+        info(t("sync.hub_cli.revoked", name=args.name))
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from kiosk.hub.store import HubError
+    from kiosk.output import emit_json, info
+    from kiosk.sync.bundle import hub_import
+
+    store = _store(args)
+    try:
+        name, stored, dups = hub_import(store, args.file)
+    except HubError as exc:
+        raise _hub_error(exc) from None
+    finally:
+        store.close()
+    if args.json:
+        emit_json({"device": name, "stored": stored, "duplicates": dups})
+    else:
+        info(t("sync.hub_cli.imported", name=name, stored=stored, duplicates=dups))
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from kiosk.output import emit_json, info
+    from kiosk.sync.bundle import hub_export
+
+    store = _store(args)
+    try:
+        n = hub_export(store, args.device, args.file)
+    finally:
+        store.close()
+    if args.json:
+        emit_json({"device": args.device, "file": args.file, "ops": n})
+    else:
+        info(t("sync.hub_cli.exported", n=n, name=args.device, path=args.file))
+    return 0
+
+
+def run_seed(args: argparse.Namespace) -> int:
+    from db.connection import connect
+    from kiosk.output import emit_json, info
+    from kiosk.sync.seed import seed_ops
+
+    from pathlib import Path
+
+    from kiosk.errors import UserError
+
+    if not Path(args.source).is_file():
+        raise UserError("error.file_missing", exit_code=2, path=args.source)
+    store = _store(args)
+    src = connect(args.source, readonly=True)
+    n = 0
+    try:
+        for batch in seed_ops(src):
+            n += store.ingest(None, batch).stored
+    finally:
+        src.close()
+        store.close()
+    if args.json:
+        emit_json({"from": args.source, "ops": n})
+    else:
+        info(t("sync.hub_cli.seeded", n=n, path=args.source))
+    return 0

@@ -1,0 +1,140 @@
+"""The hub's HTTP interface (Starlette): enrol, push, pull, status. See docs/sync.md.
+
+Every refusal is a JSON ``{"error": code, "message": text}`` with a 4xx status: 400 malformed,
+401 no or bad token, 403 revoked or out of scope, 409 conflict of names, 413 too large,
+422 invalid content, 426 device too old. A batch is stored whole or not at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from kiosk.hub.store import DeviceRecord, HubError, HubStore
+from kiosk.i18n import t
+from kiosk.sync import protocol as p
+
+log = logging.getLogger("kiosk.hub")
+
+
+def _error(status: int, code: str, **params: Any) -> JSONResponse:
+    return JSONResponse({"error": code, "message": t(f"sync.hub_error.{code}", **params)},
+                        status_code=status)
+
+
+def _ok(doc: Any) -> Response:
+    return Response(p.encoder.encode(doc), media_type="application/json")
+
+
+async def _body(request: Request, max_body: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise HubError(400, "malformed")
+        if int(declared) > max_body:
+            raise HubError(413, "too_large", limit=max_body)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_body:
+            raise HubError(413, "too_large", limit=max_body)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _decode(body: bytes, kind: type[Any]) -> Any:
+    try:
+        return msgspec.json.decode(body, type=kind)
+    except msgspec.ValidationError as exc:
+        raise HubError(422, "invalid", detail=str(exc)[:200]) from None
+    except msgspec.DecodeError:
+        raise HubError(400, "malformed") from None
+
+
+def _check_schema(schema: int) -> None:
+    if schema < p.MIN_DEVICE_SCHEMA:
+        raise HubError(426, "too_old", schema=schema, minimum=p.MIN_DEVICE_SCHEMA)
+
+
+def create_app(store: HubStore, *, max_body: int = p.MAX_BODY) -> Starlette:
+    async def authenticate(request: Request) -> DeviceRecord:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise HubError(401, "unauthorized")
+        return await run_in_threadpool(store.authenticate, token.strip())
+
+    async def enrol(request: Request) -> Response:
+        req = _decode(await _body(request, 64 * 1024), p.EnrolRequest)
+        _check_schema(req.schema)
+        device, token = await run_in_threadpool(store.enrol, req.code, req.device_id)
+        log.info("device enrolled name_len=%s device=%s", len(device.name), req.device_id)
+        return _ok(p.EnrolResponse(device_id=req.device_id, name=device.name, token=token,
+                                   grids=device.grids, hlc=store.observe(None)))
+
+    async def push(request: Request) -> Response:
+        device = await authenticate(request)
+        req = _decode(await _body(request, max_body), p.PushRequest)
+        _check_schema(req.schema)
+        if req.device_id != device.device_id:
+            raise HubError(403, "other_device")
+        store.observe(req.hlc)
+        result = await run_in_threadpool(store.ingest, device, req.ops)
+        log.info("push device=%s ops=%s stored=%s", device.device_id, len(req.ops), result.stored)
+        return _ok(p.PushResponse(acked=result.acked, duplicates=result.duplicates,
+                                  hlc=store.observe(None)))
+
+    async def pull(request: Request) -> Response:
+        device = await authenticate(request)
+        req = _decode(await _body(request, 64 * 1024), p.PullRequest)
+        _check_schema(req.schema)
+        store.observe(req.hlc)
+        page = await run_in_threadpool(store.pull, device, req.cursor, req.limit)
+        return _ok(p.PullResponse(ops=page.ops, cursor=page.cursor, more=page.more,
+                                  hlc=store.observe(None)))
+
+    async def status(request: Request) -> Response:
+        device = await authenticate(request)
+        return JSONResponse({"name": device.name, "device_id": device.device_id,
+                             "grids": device.grids, "protocol": p.PROTOCOL})
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"ok": True, "protocol": p.PROTOCOL})
+
+    async def hub_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HubError)
+        return _error(exc.status, exc.code, **exc.params)
+
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("hub error on %s", request.url.path, exc_info=exc)
+        return _error(500, "internal")
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        code = getattr(exc, "status_code", 404)
+        return _error(code, "not_found" if code == 404 else "method")
+
+    return Starlette(
+        routes=[
+            Route("/v1/enrol", enrol, methods=["POST"]),
+            Route("/v1/push", push, methods=["POST"]),
+            Route("/v1/pull", pull, methods=["POST"]),
+            Route("/v1/status", status, methods=["GET"]),
+            Route("/health", health, methods=["GET"]),
+        ],
+        exception_handlers={HubError: hub_error, 404: not_found, 405: not_found,
+                            Exception: unexpected},
+    )
+
+
+def serve(store: HubStore, host: str, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(create_app(store), host=host, port=port, log_level="warning",
+                access_log=False, timeout_graceful_shutdown=5)

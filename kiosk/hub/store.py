@@ -1,0 +1,462 @@
+"""The hub's storage, behind one interface (:class:`HubStore`), with the logic both backends
+share (:class:`SqlHubStore`): devices and enrolment, ingest with scope checks, scoped pulls.
+
+The hub is an operation log, not a second copy of the laptop schema: it stores every
+operation once (by ``op_id``), tagged with the grid it belongs to, and serves each device the
+operations of its grids in log order. A replica's state is the deterministic merge of the
+operations it holds (:mod:`db.sync`), so the hub's state is what a replica that pulled
+everything holds.
+
+Grid tagging (see docs/sync.md): an insert's grid is its ``grid_id`` field, else the grid of
+the first parent it names (``household_id`` -> household, ``case_id`` -> case...), else
+none (global, delivered to every device); a ``grid`` row is its own grid. The hub remembers
+each row's grid (``hub_scope``), so updates and children follow their row.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import msgspec
+
+from db.hlc import HybridClock
+from db.replication import ENTITIES
+from kiosk.hub import devices as dv
+from kiosk.sync.protocol import Op
+
+
+class HubError(Exception):
+    """A refusal: HTTP status, a stable error code (``sync.hub_error.<code>`` in the catalogue)."""
+
+    def __init__(self, status: int, code: str, **params: Any) -> None:
+        super().__init__(code)
+        self.status = status
+        self.code = code
+        self.params = params
+
+
+@dataclass
+class DeviceRecord:
+    name: str
+    device_id: str | None
+    grids: list[str] | None
+    revoked: bool
+    created_at: str
+    enrolled_at: str | None
+    last_seen_at: str | None
+    last_cursor: str | None = None
+    token_hash: str | None = field(default=None, repr=False)
+
+    def public(self) -> dict[str, Any]:
+        return {"name": self.name, "device_id": self.device_id, "grids": self.grids,
+                "revoked": self.revoked, "created_at": self.created_at,
+                "enrolled_at": self.enrolled_at, "last_seen_at": self.last_seen_at}
+
+
+@dataclass
+class IngestResult:
+    acked: list[str]
+    duplicates: int
+    stored: int
+
+
+@dataclass
+class PullPage:
+    ops: list[Op]
+    cursor: str | None
+    more: bool
+
+
+def utcnow() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class HubStore(ABC):
+    """What the hub app and the ``kiosk hub`` commands need from storage."""
+
+    url: str
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    # devices
+    @abstractmethod
+    def add_device(self, name: str, grids: list[str] | None) -> str: ...
+    @abstractmethod
+    def list_devices(self) -> list[DeviceRecord]: ...
+    @abstractmethod
+    def revoke_device(self, name: str) -> bool: ...
+    @abstractmethod
+    def enrol(self, code: str, device_id: str) -> tuple[DeviceRecord, str]: ...
+    @abstractmethod
+    def authenticate(self, token: str) -> DeviceRecord: ...
+    @abstractmethod
+    def device_by_name(self, name: str) -> DeviceRecord | None: ...
+    @abstractmethod
+    def device_by_id(self, device_id: str) -> DeviceRecord | None: ...
+
+    # operations
+    @abstractmethod
+    def ingest(self, device: DeviceRecord | None, ops: list[Op]) -> IngestResult: ...
+    @abstractmethod
+    def pull(self, device: DeviceRecord, cursor: str | None, limit: int, *,
+             record: bool = True) -> PullPage: ...
+    @abstractmethod
+    def acked_since(self, device: DeviceRecord, cursor: str | None) -> list[str]: ...
+    @abstractmethod
+    def op_count(self) -> int: ...
+
+    # the hub's clock
+    @abstractmethod
+    def observe(self, hlc: str | None) -> str: ...
+
+
+_SCOPE_SKIP = frozenset({"id", "grid_id", "worker_id", "device_id"})
+
+
+def parent_keys(op: Op) -> Iterator[tuple[str, str]]:
+    """(entity, id) of the rows an insert names through its ``<entity>_id`` fields."""
+    for k, v in op.payload.items():
+        if k.endswith("_id") and k not in _SCOPE_SKIP and isinstance(v, str) and v:
+            ent = k[:-3]
+            if ent in ENTITIES:
+                yield ent, v
+
+
+class SqlHubStore(HubStore):
+    """Shared SQL logic; subclasses give the connection, DDL and log-position dialect.
+
+    SQL here is written with ``?`` placeholders; :meth:`_q` adapts them.
+    """
+
+    #: Columns of hub_ops selected for a pull (after the position columns).
+    OP_COLS = ("op_id, hlc, entity, entity_id, kind, payload, base_version, field_bases,"
+               " schema_version, worker_id, device_id")
+    POS_COLS = "seq"
+
+    def __init__(self) -> None:
+        self.clock = HybridClock()
+        self._clock_lock = threading.Lock()
+
+    # --- dialect ---------------------------------------------------------------------------
+    def _q(self, sql: str) -> str:
+        return sql
+
+    @abstractmethod
+    def _tx(self, write: bool = True) -> contextlib.AbstractContextManager[Any]: ...
+
+    @abstractmethod
+    def _after(self, cursor: str | None) -> tuple[str, list[Any]]:
+        """SQL condition "position after cursor" and its parameters."""
+
+    @abstractmethod
+    def _visible(self, cur: Any) -> tuple[str, list[Any]]:
+        """SQL condition for rows safe to serve (nothing can commit below them later)."""
+
+    @abstractmethod
+    def _cursor_of(self, row: tuple) -> str: ...
+
+    @abstractmethod
+    def _tail(self, cur: Any, visible: tuple[str, list[Any]]) -> str | None:
+        """The position of the last visible row (None when the log is empty)."""
+
+    ORDER = "seq"
+
+    def _init_clock(self) -> None:
+        with self._tx(write=False) as cur:
+            cur.execute(self._q("SELECT max(hlc) FROM hub_ops"))
+            row = cur.fetchone()
+        self.clock = HybridClock(row[0] if row and row[0] else None)
+
+    def observe(self, hlc: str | None) -> str:
+        with self._clock_lock:
+            return self.clock.observe(hlc) if hlc else self.clock.now()
+
+    # --- devices ---------------------------------------------------------------------------
+    _DEV_COLS = ("name, device_id, grids, revoked, created_at, enrolled_at, last_seen_at,"
+                 " last_cursor, token_hash")
+
+    def _device(self, row: tuple | None) -> DeviceRecord | None:
+        if row is None:
+            return None
+        grids = json.loads(row[2]) if row[2] is not None else None
+        return DeviceRecord(row[0], row[1], grids, bool(row[3]), row[4], row[5], row[6],
+                            row[7], row[8])
+
+    def add_device(self, name: str, grids: list[str] | None) -> str:
+        name = name.strip()
+        if not name or len(name) > 64 or any(ord(c) < 32 for c in name):
+            raise HubError(422, "bad_name")
+        code = dv.new_code()
+        expires = (datetime.now(timezone.utc) + timedelta(hours=dv.CODE_TTL_HOURS)).isoformat(
+            timespec="seconds")
+        with self._tx() as cur:
+            cur.execute(self._q("SELECT 1 FROM hub_devices WHERE name = ?"), (name,))
+            if cur.fetchone():
+                raise HubError(409, "device_exists", name=name)
+            cur.execute(self._q(
+                "INSERT INTO hub_devices(name, grids, code_hash, code_expires, revoked, created_at)"
+                " VALUES (?, ?, ?, ?, 0, ?)"),
+                (name, json.dumps(sorted(set(grids))) if grids else None, dv.code_hash(code),
+                 expires, utcnow()))
+        return code
+
+    def list_devices(self) -> list[DeviceRecord]:
+        with self._tx(write=False) as cur:
+            cur.execute(self._q(f"SELECT {self._DEV_COLS} FROM hub_devices ORDER BY name"))
+            return [d for d in map(self._device, cur.fetchall()) if d]
+
+    def device_by_name(self, name: str) -> DeviceRecord | None:
+        with self._tx(write=False) as cur:
+            cur.execute(self._q(f"SELECT {self._DEV_COLS} FROM hub_devices WHERE name = ?"), (name,))
+            return self._device(cur.fetchone())
+
+    def device_by_id(self, device_id: str) -> DeviceRecord | None:
+        with self._tx(write=False) as cur:
+            cur.execute(self._q(f"SELECT {self._DEV_COLS} FROM hub_devices WHERE device_id = ?"),
+                        (device_id,))
+            return self._device(cur.fetchone())
+
+    def revoke_device(self, name: str) -> bool:
+        with self._tx() as cur:
+            cur.execute(self._q("UPDATE hub_devices SET revoked = 1, code_hash = NULL WHERE name = ?"),
+                        (name,))
+            return cur.rowcount > 0
+
+    def enrol(self, code: str, device_id: str) -> tuple[DeviceRecord, str]:
+        with self._tx() as cur:
+            cur.execute(self._q(
+                f"SELECT {self._DEV_COLS}, code_expires FROM hub_devices WHERE code_hash = ?"),
+                (dv.code_hash(code),))
+            row = cur.fetchone()
+            if row is None:
+                raise HubError(403, "bad_code")
+            device = self._device(row[:-1])
+            assert device is not None
+            if device.revoked:
+                raise HubError(403, "revoked")
+            if row[-1] and row[-1] < utcnow():
+                raise HubError(403, "code_expired")
+            cur.execute(self._q("SELECT name FROM hub_devices WHERE device_id = ?"), (device_id,))
+            if cur.fetchone():
+                raise HubError(409, "device_taken")
+            token, hashed = dv.new_token(device_id)
+            now = utcnow()
+            cur.execute(self._q(
+                "UPDATE hub_devices SET device_id = ?, token_hash = ?, code_hash = NULL,"
+                " code_expires = NULL, enrolled_at = ? WHERE name = ?"),
+                (device_id, hashed, now, device.name))
+        device.device_id, device.token_hash, device.enrolled_at = device_id, hashed, now
+        return device, token
+
+    def authenticate(self, token: str) -> DeviceRecord:
+        parts = dv.split_token(token)
+        device = self.device_by_id(parts[0]) if parts else None
+        ok = dv.token_matches(parts[1] if parts else "", device.token_hash if device else None)
+        if not ok or device is None:
+            raise HubError(401, "unauthorized")
+        if device.revoked:
+            raise HubError(403, "revoked")
+        return device
+
+    # --- ingest ----------------------------------------------------------------------------
+    def _grid_ids(self, cur: Any, grids: list[str]) -> set[str]:
+        marks = ",".join("?" * len(grids))
+        cur.execute(self._q(f"SELECT id FROM hub_grids WHERE code IN ({marks}) OR id IN ({marks})"),
+                    [*grids, *grids])
+        return {r[0] for r in cur.fetchall()} | set(grids)
+
+    def _load_scope(self, cur: Any, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
+        by_entity: dict[str, list[str]] = {}
+        for ent, eid in keys:
+            by_entity.setdefault(ent, []).append(eid)
+        out: dict[tuple[str, str], str | None] = {}
+        for ent, ids in by_entity.items():
+            for i in range(0, len(ids), 500):
+                chunk = ids[i:i + 500]
+                cur.execute(self._q(
+                    f"SELECT entity_id, grid FROM hub_scope WHERE entity = ? AND entity_id IN"
+                    f" ({','.join('?' * len(chunk))})"), [ent, *chunk])
+                for eid, grid in cur.fetchall():
+                    out[(ent, eid)] = grid
+        return out
+
+    def _existing(self, cur: Any, op_ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for i in range(0, len(op_ids), 500):
+            chunk = op_ids[i:i + 500]
+            cur.execute(self._q(f"SELECT op_id FROM hub_ops WHERE op_id IN ({','.join('?' * len(chunk))})"),
+                        chunk)
+            found.update(r[0] for r in cur.fetchall())
+        return found
+
+    INSERT_OP = ("INSERT INTO hub_ops(op_id, hlc, entity, entity_id, kind, payload, base_version,"
+                 " field_bases, schema_version, worker_id, device_id, grid, received_at)"
+                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (op_id) DO NOTHING")
+    INSERT_SCOPE = ("INSERT INTO hub_scope(entity, entity_id, grid) VALUES (?,?,?)"
+                    " ON CONFLICT (entity, entity_id) DO UPDATE SET grid = excluded.grid")
+    INSERT_GRID = ("INSERT INTO hub_grids(id, code) VALUES (?,?)"
+                   " ON CONFLICT (id) DO UPDATE SET code = excluded.code")
+
+    def ingest(self, device: DeviceRecord | None, ops: list[Op]) -> IngestResult:
+        """Store a batch: all of it or none of it. ``device`` None: an administrator's import
+        (no scope check). Duplicates (by op id) are acknowledged and not stored again."""
+        if device is not None:
+            for op in ops:
+                if op.device_id != device.device_id:
+                    raise HubError(403, "other_device")
+        unique: dict[str, Op] = {}
+        for op in ops:
+            unique.setdefault(op.op_id, op)
+        now = utcnow()
+        with self._tx() as cur:
+            existing = self._existing(cur, list(unique))
+            new = [op for op in unique.values() if op.op_id not in existing]
+            keys: set[tuple[str, str]] = set()
+            for op in new:
+                keys.add((op.entity, op.entity_id))
+                if op.kind in ("insert", "append"):
+                    keys.update(parent_keys(op))
+            scope = self._load_scope(cur, keys) if keys else {}
+            allowed = (None if device is None or device.grids is None
+                       else self._grid_ids(cur, device.grids))
+            rows, scope_rows, grid_rows = [], [], []
+            for op in new:
+                key = (op.entity, op.entity_id)
+                known = key in scope
+                grid: str | None
+                if known:
+                    grid = scope[key]
+                elif op.kind in ("insert", "append"):
+                    grid = self._grid_of_insert(op, scope)
+                else:
+                    grid = None
+                if allowed is not None:
+                    self._check_scope(op, grid, known, allowed)
+                moved = op.payload.get("grid_id") if op.kind == "update" else None
+                if isinstance(moved, str) and moved and moved != grid:
+                    if allowed is not None and moved not in allowed:
+                        raise HubError(403, "out_of_scope")
+                    grid = moved
+                    scope_rows.append((op.entity, op.entity_id, grid))
+                    scope[key] = grid
+                elif not known and op.kind in ("insert", "append"):
+                    scope[key] = grid
+                    scope_rows.append((op.entity, op.entity_id, grid))
+                if op.entity == "grid" and isinstance(op.payload.get("code"), str):
+                    grid_rows.append((op.entity_id, op.payload["code"]))
+                rows.append((op.op_id, op.hlc, op.entity, op.entity_id, op.kind,
+                             msgspec.json.encode(op.payload).decode(), op.base_version,
+                             json.dumps(op.field_bases) if op.field_bases else None,
+                             op.schema_version, op.worker_id, op.device_id, grid, now))
+            if rows:
+                cur.executemany(self._q(self.INSERT_OP), rows)
+            if scope_rows:
+                cur.executemany(self._q(self.INSERT_SCOPE), scope_rows)
+            if grid_rows:
+                cur.executemany(self._q(self.INSERT_GRID), grid_rows)
+        if new:
+            self.observe(max(o.hlc for o in new))
+        return IngestResult(acked=list(unique), duplicates=len(unique) - len(new), stored=len(new))
+
+    @staticmethod
+    def _grid_of_insert(op: Op, scope: dict[tuple[str, str], str | None]) -> str | None:
+        if op.entity == "grid":
+            return op.entity_id
+        direct = op.payload.get("grid_id")
+        if isinstance(direct, str) and direct:
+            return direct
+        for pk in parent_keys(op):
+            if pk in scope:
+                return scope[pk]
+        return None
+
+    @staticmethod
+    def _check_scope(op: Op, grid: str | None, known: bool, allowed: set[str]) -> None:
+        if op.kind == "update" and not known:
+            raise HubError(403, "unknown_record")
+        if grid is None:
+            ent = ENTITIES.get(op.entity)
+            # A grid worker may add new records that belong to no grid (anonymous feedback),
+            # never change shared ones (workers, grids).
+            if not (ent and ent.policy == "append" and op.kind in ("insert", "append") and not known):
+                raise HubError(403, "out_of_scope")
+        elif grid not in allowed:
+            raise HubError(403, "out_of_scope")
+
+    # --- pull ------------------------------------------------------------------------------
+    def _op(self, row: tuple, offset: int) -> Op:
+        r = row[offset:]
+        return Op(op_id=r[0], hlc=r[1], entity=r[2], entity_id=r[3], kind=r[4],
+                  payload=msgspec.json.decode(r[5]), base_version=r[6],
+                  field_bases=json.loads(r[7]) if r[7] else None, schema_version=r[8],
+                  worker_id=r[9], device_id=r[10])
+
+    def pull(self, device: DeviceRecord, cursor: str | None, limit: int, *,
+             record: bool = True) -> PullPage:
+        """The next page of operations for ``device`` after ``cursor``. ``record``: remember
+        ``cursor`` as what the device holds (a device only asks from a cursor it saved)."""
+        with self._tx(write=False) as cur:
+            visible = self._visible(cur)
+            after, params = self._after(cursor)
+            where = [after, visible[0], "device_id <> ?"]
+            params = [*params, *visible[1], device.device_id]
+            if device.grids is not None:
+                ids = sorted(self._grid_ids(cur, device.grids))
+                where.append(f"(grid IS NULL OR grid IN ({','.join('?' * len(ids))}))")
+                params.extend(ids)
+            cur.execute(self._q(
+                f"SELECT {self.POS_COLS}, {self.OP_COLS} FROM hub_ops WHERE {' AND '.join(where)}"
+                f" ORDER BY {self.ORDER} LIMIT ?"), [*params, limit])
+            rows = cur.fetchall()
+            npos = len(self.POS_COLS.split(","))
+            ops = [self._op(r, npos) for r in rows]
+            more = len(rows) == limit
+            if rows and more:
+                new_cursor: str | None = self._cursor_of(rows[-1])
+            else:
+                new_cursor = self._tail(cur, visible) or cursor
+        if record:
+            self._seen(device, cursor)
+        return PullPage(ops, new_cursor, more)
+
+    def _seen(self, device: DeviceRecord, cursor: str | None) -> None:
+        """Remember the cursor the device says it holds (offline exports start there)."""
+        with self._tx() as cur:
+            cur.execute(self._q("UPDATE hub_devices SET last_seen_at = ?, last_cursor = ?"
+                                " WHERE device_id = ?"), (utcnow(), cursor, device.device_id))
+
+    def acked_since(self, device: DeviceRecord, cursor: str | None) -> list[str]:
+        with self._tx(write=False) as cur:
+            after, params = self._after(cursor)
+            cur.execute(self._q(f"SELECT op_id FROM hub_ops WHERE device_id = ? AND {after}"),
+                        [device.device_id, *params])
+            return [r[0] for r in cur.fetchall()]
+
+    def op_count(self) -> int:
+        with self._tx(write=False) as cur:
+            cur.execute("SELECT count(*) FROM hub_ops")
+            return int(cur.fetchone()[0])
+
+
+def open_store(url: str | None) -> HubStore:
+    """The store at ``url``: ``postgresql://...`` or a SQLite file path (default: the hub's
+    data dir)."""
+    if url and url.startswith(("postgresql://", "postgres://")):
+        from kiosk.hub.store_postgres import PostgresHubStore
+
+        return PostgresHubStore(url)
+    from kiosk.hub.store_sqlite import SqliteHubStore
+
+    if not url:
+        from kiosk.config import data_dir
+
+        url = str(data_dir() / "hub.db")
+    return SqliteHubStore(url.removeprefix("sqlite:///").removeprefix("sqlite://"))

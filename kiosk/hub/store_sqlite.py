@@ -1,0 +1,124 @@
+"""The hub's embedded SQLite store: one file, right for one community office.
+
+One connection guarded by a lock: SQLite has one writer at a time anyway, and the log
+position (``seq``) is assigned in commit order, so a pull cursor never skips a row.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from db.migrations import execute_script
+from kiosk.hub.store import SqlHubStore
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS hub_devices (
+    name         TEXT PRIMARY KEY,
+    device_id    TEXT UNIQUE,
+    grids        TEXT,              -- JSON list of grid codes; NULL = every grid
+    code_hash    TEXT UNIQUE,       -- one-time enrolment code (hash), NULL once used
+    code_expires TEXT,
+    token_hash   TEXT,              -- SHA-256 of the token's secret, never the token
+    revoked      INTEGER NOT NULL DEFAULT 0,
+    created_at   TEXT NOT NULL,
+    enrolled_at  TEXT,
+    last_seen_at TEXT,
+    last_cursor  TEXT
+);
+CREATE TABLE IF NOT EXISTS hub_ops (
+    seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+    op_id          TEXT NOT NULL UNIQUE,
+    hlc            TEXT NOT NULL,
+    entity         TEXT NOT NULL,
+    entity_id      TEXT NOT NULL,
+    kind           TEXT NOT NULL,
+    payload        TEXT NOT NULL,
+    base_version   TEXT,
+    field_bases    TEXT,
+    schema_version INTEGER NOT NULL,
+    worker_id      TEXT,
+    device_id      TEXT NOT NULL,
+    grid           TEXT,
+    received_at    TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS hub_ops_device ON hub_ops(device_id, seq);
+CREATE TABLE IF NOT EXISTS hub_scope (
+    entity    TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    grid      TEXT,
+    PRIMARY KEY (entity, entity_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS hub_grids (
+    id   TEXT PRIMARY KEY,
+    code TEXT NOT NULL
+);
+"""
+
+
+class SqliteHubStore(SqlHubStore):
+    def __init__(self, path: str | Path) -> None:
+        super().__init__()
+        self.path = Path(path).expanduser()
+        self.url = str(self.path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self.conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False,
+                                    timeout=30)
+        self.conn.execute("PRAGMA journal_mode = WAL")
+        self.conn.execute("PRAGMA synchronous = NORMAL")
+        self.conn.execute("PRAGMA busy_timeout = 30000")
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                execute_script(self.conn, SCHEMA)
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+        self._init_clock()
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+
+    @contextlib.contextmanager
+    def _tx(self, write: bool = True) -> Iterator[Any]:
+        with self._lock:
+            cur = self.conn.cursor()
+            cur.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+
+    def _after(self, cursor: str | None) -> tuple[str, list[Any]]:
+        return "seq > ?", [_seq(cursor)]
+
+    def _visible(self, cur: Any) -> tuple[str, list[Any]]:
+        # Writes are serialised, so every committed row is final: the snapshot's last seq.
+        cur.execute("SELECT COALESCE(max(seq), 0) FROM hub_ops")
+        return "seq <= ?", [cur.fetchone()[0]]
+
+    def _cursor_of(self, row: tuple) -> str:
+        return str(row[0])
+
+    def _tail(self, cur: Any, visible: tuple[str, list[Any]]) -> str | None:
+        top = visible[1][0]
+        return str(top) if top else None
+
+
+def _seq(cursor: str | None) -> int:
+    from kiosk.hub.store import HubError
+
+    if not cursor:
+        return 0
+    if not cursor.isdigit() or len(cursor) > 18:
+        raise HubError(400, "bad_cursor")
+    return int(cursor)

@@ -1,0 +1,195 @@
+"""The laptop's side of sync: enrolment and one sync run (push the outbox, then pull until
+empty), over HTTP with httpx. Every step is safe to retry: see docs/sync.md."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+import msgspec
+
+from db import sync as dbsync
+from db.connection import transaction
+from db.context import WriteContext, get_meta
+from db.migrations import latest_version
+from kiosk.errors import UserError
+from kiosk.sync import protocol as p
+
+log = logging.getLogger("kiosk.sync")
+T = TypeVar("T")
+
+#: progress(phase, done, total): phase is "push" or "pull"; total 0 when unknown.
+Progress = Callable[[str, int, int], None]
+Writer = Callable[[Callable[[WriteContext], Any]], Any]
+
+
+class SyncError(UserError):
+    """The hub could not be reached or refused: a message the worker can act on."""
+
+
+@dataclass
+class SyncReport:
+    pushed: int = 0
+    pulled: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+    failed: int = 0
+    cursor: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"pushed": self.pushed, "pulled": self.pulled, "duplicates": self.duplicates,
+                "conflicts": self.conflicts, "failed": self.failed}
+
+
+class HubClient:
+    """A thin client for the hub's endpoints; failures become :class:`SyncError`."""
+
+    def __init__(self, base_url: str, token: str | None = None, *, timeout: float = 30.0,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout,
+                                 transport=transport)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> HubClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _post(self, path: str, body: Any, kind: type[T]) -> T:
+        try:
+            resp = self.http.post(path, content=p.encoder.encode(body),
+                                  headers={"Content-Type": "application/json"})
+        except httpx.TimeoutException:
+            raise SyncError("sync.error.timeout", exit_code=3, hub=self.base_url) from None
+        except httpx.HTTPError:
+            raise SyncError("sync.error.unreachable", exit_code=3, hub=self.base_url) from None
+        if resp.status_code >= 400:
+            try:
+                err = msgspec.json.decode(resp.content, type=p.ErrorResponse)
+                code, message = err.error, err.message
+            except msgspec.MsgspecError:
+                code, message = "http", resp.text[:200]
+            log.warning("hub refused %s: %s %s", path, resp.status_code, code)
+            key = f"sync.error.{code}" if code in REFUSALS else "sync.error.refused"
+            raise SyncError(key, exit_code=4, status=resp.status_code, message=message)
+        try:
+            return msgspec.json.decode(resp.content, type=kind)
+        except msgspec.MsgspecError:
+            raise SyncError("sync.error.bad_response", exit_code=4) from None
+
+    def enrol(self, code: str, device_id: str) -> p.EnrolResponse:
+        return self._post("/v1/enrol", p.EnrolRequest(code=code, device_id=device_id,
+                                                      schema=latest_version()), p.EnrolResponse)
+
+    def push(self, device_id: str, ops: list[p.Op], hlc: str | None) -> p.PushResponse:
+        return self._post("/v1/push", p.PushRequest(device_id=device_id, schema=latest_version(),
+                                                    ops=ops, hlc=hlc), p.PushResponse)
+
+    def pull(self, cursor: str | None, limit: int, hlc: str | None) -> p.PullResponse:
+        return self._post("/v1/pull", p.PullRequest(schema=latest_version(), cursor=cursor,
+                                                    limit=limit, hlc=hlc), p.PullResponse)
+
+
+#: Refusal codes with their own message in the sync catalogue.
+REFUSALS = frozenset({"unauthorized", "revoked", "out_of_scope", "other_device", "too_old",
+                      "bad_code", "code_expired", "device_taken", "unknown_record", "too_large"})
+
+
+def _default_writer(ctx: WriteContext) -> Writer:
+    def write(fn: Callable[[WriteContext], Any]) -> Any:
+        with transaction(ctx.conn):
+            return fn(ctx)
+    return write
+
+
+def enrol(ctx: WriteContext, hub_url: str, code: str, *,
+          transport: httpx.BaseTransport | None = None) -> p.EnrolResponse:
+    """Exchange a one-time code for this device's token and remember the hub."""
+    with HubClient(hub_url, transport=transport) as client:
+        resp = client.enrol(code, ctx.device_id)
+
+    def save(c: WriteContext) -> None:
+        dbsync.save_enrolment(c.conn, hub_url.rstrip("/"), resp.token, resp.name, resp.grids)
+        dbsync.observe_hlc(c, resp.hlc)
+
+    _default_writer(ctx)(save)
+    return resp
+
+
+def run_sync(ctx: WriteContext, *, hub_url: str | None = None, batch_size: int = 500,
+             timeout: float = 30.0, progress: Progress | None = None, write: Writer | None = None,
+             transport: httpx.BaseTransport | None = None) -> SyncReport:
+    """Push every pending operation, then pull until the hub has nothing more.
+
+    ``write`` runs a function in one transaction on the writer connection (the app passes its
+    own, so a sync never interleaves with a form being saved).
+    """
+    conn = ctx.conn
+    url = hub_url or get_meta(conn, dbsync.META_HUB)
+    token = get_meta(conn, dbsync.META_TOKEN)
+    if not url or not token:
+        raise SyncError("sync.error.not_enrolled", exit_code=2)
+    write = write or _default_writer(ctx)
+    batch_size = max(1, min(batch_size, p.MAX_BATCH))
+    report = SyncReport()
+    with HubClient(url, token, timeout=timeout, transport=transport) as client:
+        # 1. push: the outbox in order, a bounded batch at a time; rows leave the outbox only
+        # once the hub has acknowledged them.
+        total = dbsync.pending_count(conn)
+        if progress:
+            progress("push", 0, total)
+        while True:
+            batch = dbsync.outbox_batch(conn, batch_size)
+            if not batch:
+                break
+            ops = [p.op_from_dict(op) for op in batch]
+            resp = client.push(ctx.device_id, ops, ctx.clock.last)
+
+            def ack(c: WriteContext, resp: p.PushResponse = resp) -> int:
+                dbsync.observe_hlc(c, resp.hlc)
+                return dbsync.acknowledge(c.conn, resp.acked)
+
+            moved = write(ack)
+            report.pushed += moved
+            report.duplicates += resp.duplicates
+            if progress:
+                progress("push", report.pushed, total)
+            if moved == 0:  # the hub acknowledged nothing we hold: stop rather than loop
+                break
+        # 2. pull until empty: each page is merged and its cursor saved in one transaction.
+        if progress:
+            progress("pull", 0, 0)
+        while True:
+            cursor = get_meta(conn, dbsync.META_CURSOR)
+            page = client.pull(cursor, batch_size, ctx.clock.last)
+            ops_d = [p.op_to_dict(op) for op in page.ops]
+
+            def apply(c: WriteContext, page: p.PullResponse = page,
+                      ops_d: list[dict[str, Any]] = ops_d) -> dbsync.ApplyResult:
+                result = dbsync.apply_ops(c.conn, ops_d)
+                if page.cursor is not None:
+                    dbsync.set_meta(c.conn, dbsync.META_CURSOR, page.cursor)
+                dbsync.observe_hlc(c, page.hlc)
+                return result
+
+            result = write(apply)
+            report.pulled += result.applied
+            report.duplicates += result.duplicates
+            report.conflicts += result.conflicts
+            report.failed += result.failed
+            report.cursor = page.cursor
+            if progress:
+                progress("pull", report.pulled, 0)
+            if not page.more:
+                break
+    write(lambda c: dbsync.record_success(c.conn, report.as_dict()))
+    log.info("sync done %s", report.as_dict())
+    return report

@@ -1,0 +1,129 @@
+"""The sync wire format (JSON over HTTP; see docs/sync.md for the exchange).
+
+Requests and responses are msgspec structs: decoding validates types, lengths and formats
+in one pass, so a malformed request is refused before anything is applied.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+
+#: Version of the protocol itself (the URL prefix ``/v1``).
+PROTOCOL = 1
+#: The oldest laptop database schema the hub accepts: m0005 (sync) added the per-field base
+#: versions the merge needs. A device below it is refused with 426 and told to upgrade.
+MIN_DEVICE_SCHEMA = 5
+#: Operations per push or pull request, at most.
+MAX_BATCH = 2000
+#: Largest request body the hub reads (bytes).
+MAX_BODY = 16 * 1024 * 1024
+
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+Hlc = Annotated[str, msgspec.Meta(pattern=r"^\d{15}\.\d{5}$")]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
+Kind = Annotated[str, msgspec.Meta(pattern=r"^(insert|update|append|delete)$")]
+Cursor = Annotated[str, msgspec.Meta(max_length=64, pattern=r"^[0-9:]*$")]
+
+
+class Op(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One operation: a change to one row, as written to the laptop's outbox."""
+
+    op_id: Id
+    hlc: Hlc
+    entity: Name
+    entity_id: Id
+    kind: Kind
+    payload: dict[str, Any]
+    schema_version: Annotated[int, msgspec.Meta(ge=1)]
+    device_id: Id
+    base_version: Hlc | None = None
+    field_bases: dict[str, str] | None = None
+    worker_id: Id | None = None
+    seq: int | None = None
+
+
+class EnrolRequest(msgspec.Struct, kw_only=True):
+    code: Annotated[str, msgspec.Meta(min_length=4, max_length=32)]
+    device_id: Id
+    schema: int
+
+
+class EnrolResponse(msgspec.Struct, kw_only=True):
+    device_id: str
+    name: str
+    token: str
+    grids: list[str] | None
+    hlc: str
+
+
+class PushRequest(msgspec.Struct, kw_only=True):
+    device_id: Id
+    schema: int
+    ops: Annotated[list[Op], msgspec.Meta(max_length=MAX_BATCH)]
+    hlc: Hlc | None = None
+
+
+class PushResponse(msgspec.Struct, kw_only=True):
+    acked: list[str]
+    duplicates: int
+    hlc: str
+
+
+class PullRequest(msgspec.Struct, kw_only=True):
+    schema: int
+    cursor: Cursor | None = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=MAX_BATCH)] = 500
+    hlc: Hlc | None = None
+
+
+class PullResponse(msgspec.Struct, kw_only=True):
+    ops: list[Op]
+    cursor: str | None
+    more: bool
+    hlc: str
+
+
+class ErrorResponse(msgspec.Struct, kw_only=True):
+    error: str
+    message: str
+
+
+class Bundle(msgspec.Struct, kw_only=True):
+    """An offline bundle (a file carried by USB): ``direction`` is ``up`` (a device's
+    pending operations for the hub) or ``down`` (the hub's operations for one device)."""
+
+    format: str
+    direction: str
+    device_id: Id
+    ops: list[Op]
+    schema: int
+    hlc: str | None = None
+    cursor_from: str | None = None
+    cursor: str | None = None
+    acked: list[str] = []
+    created_at: str = ""
+    mac: str = ""
+
+
+BUNDLE_FORMAT = "grid-kiosk-bundle/1"
+
+encoder = msgspec.json.Encoder()
+
+
+def decode(data: bytes, kind: type[Any]) -> Any:
+    return msgspec.json.decode(data, type=kind)
+
+
+def op_from_dict(d: dict[str, Any]) -> Op:
+    return msgspec.convert({k: v for k, v in d.items() if v is not None}, Op)
+
+
+def op_to_dict(op: Op) -> dict[str, Any]:
+    return {
+        "op_id": op.op_id, "hlc": op.hlc, "entity": op.entity, "entity_id": op.entity_id,
+        "kind": op.kind, "payload": op.payload, "base_version": op.base_version,
+        "field_bases": op.field_bases, "schema_version": op.schema_version,
+        "worker_id": op.worker_id, "device_id": op.device_id,
+    }
