@@ -106,6 +106,10 @@ def open_database(path: str | Path, *, create: bool = True) -> Database:
     try:
         conn = connect(p)
         migrate(conn)
+        # An interrupted bulk load may have left staged search keys: finish its work.
+        from db.bulk import fold_pending_terms
+
+        fold_pending_terms(conn)
     except sqlite3.DatabaseError as exc:
         raise DatabaseError("error.db_unreadable", path=str(p), detail=str(exc)) from exc
     return Database(path=p, conn=conn)

@@ -132,6 +132,12 @@ def test_demo_killed_midway_leaves_whole_transactions(tmp_path):
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     households = conn.execute("SELECT count(*) FROM households").fetchone()[0]
     assert 0 < households < 200000
+    conn.close()
+    # Reopening folds the search keys the interrupted load had staged.
+    from db.connection import open_database
+
+    conn = open_database(db).conn
+    assert conn.execute("SELECT count(*) FROM search_terms_pending").fetchone()[0] == 0
     # Whole batches: every household has its members and search keys, every grid is complete.
     assert conn.execute(
         "SELECT count(*) FROM households h WHERE member_count !="

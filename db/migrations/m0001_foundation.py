@@ -110,6 +110,14 @@ def up(conn):
             PRIMARY KEY (term, hh)
         ) WITHOUT ROWID;
 
+        -- Bulk loads (the demo) stage search keys here and fold them into search_terms in
+        -- key order at the end: one sequential pass instead of millions of random inserts.
+        -- Any rows left by an interrupted load are folded in when the database is next opened.
+        CREATE TABLE search_terms_pending (
+            term TEXT NOT NULL,
+            hh   INTEGER NOT NULL
+        );
+
         -- Operations waiting to be pushed to the hub, written in the same transaction as the
         -- change they describe. seq is this device's sequence number (never reused).
         CREATE TABLE outbox (

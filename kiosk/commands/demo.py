@@ -26,7 +26,7 @@ def register(sub, common) -> None:
 
 def build_demo(runtime, households: int, seed: int, progress=None) -> dict:
     """Write the district and run the registered extensions; returns a summary dict."""
-    from db.bulk import write_batch
+    from db.bulk import fold_pending_terms, write_batch
     import importlib
 
     from kiosk.demo import DemoSummary, stream_district
@@ -37,9 +37,10 @@ def build_demo(runtime, households: int, seed: int, progress=None) -> dict:
         raise UserError("cli.demo.not_empty", path=str(runtime.db.path))
     summary = DemoSummary(0, 0, 0, 0, 0)
     for batch, summary in stream_district(conn, households, seed, runtime.ctx.device_id):
-        write_batch(conn, batch)
+        write_batch(conn, batch, stage_terms=True)
         if progress:
             progress(summary.households, households)
+    fold_pending_terms(conn)
     conn.execute("PRAGMA optimize")
     from db.workers import default_worker
 

@@ -1,0 +1,279 @@
+"""Foundation figures (issue 2) on a 1M-household demo district.
+
+- search p95 per query kind in the data layer, against an indexed prefix lookup (baseline);
+- keystroke in the search box to results painted (Pilot), against a bare Input's keystroke;
+- cold start to the first interactive screen, against a minimal Textual app;
+- `kiosk demo --households N` wall time, and its writes against plain executemany;
+- resident memory with the database open and a search done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import MILLION, million_db, percentile, report
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def sample_queries(conn: sqlite3.Connection, n: int = 200, seed: int = 5) -> dict[str, list[str]]:
+    from db.normalize import name_pinyin
+
+    rng = random.Random(seed)
+    max_rid = conn.execute("SELECT max(rid) FROM households").fetchone()[0]
+    rows = []
+    while len(rows) < n:
+        rid = rng.randint(1, max_rid)
+        row = conn.execute(
+            "SELECT h.building, h.unit, h.room, c.name AS compound, m.name, m.phone"
+            " FROM households h JOIN compounds c ON c.id = h.compound_id"
+            " JOIN members m ON m.household_id = h.id WHERE h.rid = ? AND m.phone != '' LIMIT 1",
+            (rid,)).fetchone()
+        if row:
+            rows.append(row)
+    queries: dict[str, list[str]] = {k: [] for k in (
+        "name (3 chars)", "name (2 chars)", "pinyin full", "pinyin initials", "address 3栋2单元501",
+        "address 3-2-501", "address 3号楼2单元501室", "compound + address", "compound name",
+        "phone last 4")}
+    for b, u, r, compound, name, phone in rows:
+        full, initials = name_pinyin(name)[0]
+        queries["name (3 chars)"].append(name if len(name) == 3 else name + "丽")
+        queries["name (2 chars)"].append(name[:2])
+        queries["pinyin full"].append(full)
+        queries["pinyin initials"].append(initials)
+        queries["address 3栋2单元501"].append(f"{b}栋{u}单元{r}")
+        queries["address 3-2-501"].append(f"{b}-{u}-{r}")
+        queries["address 3号楼2单元501室"].append(f"{b}号楼{u}单元{r}室")
+        queries["compound + address"].append(f"{compound}{b}栋{u}单元{r}")
+        queries["compound name"].append(compound[:2])
+        queries["phone last 4"].append(phone[-4:])
+    return queries
+
+
+def bench_search(db: Path) -> bool:
+    from db.connection import connect
+    from db.search import search_households
+
+    conn = connect(db)
+    queries = sample_queries(conn)
+    # Baseline: one indexed prefix lookup, the floor any search must pay.
+    base = []
+    for q in queries["pinyin full"]:
+        t0 = time.perf_counter()
+        conn.execute("SELECT hh FROM search_terms WHERE term >= ? AND term < ? LIMIT 1",
+                     ("p:" + q, "p:" + q + "\U0010ffff")).fetchall()
+        base.append((time.perf_counter() - t0) * 1000)
+    base_p95 = percentile(base, 95)
+    print(f"  baseline indexed prefix lookup p95: {base_p95:.4f} ms")
+    ok = True
+    for kind, qs in queries.items():
+        for q in qs[:20]:  # warm the page cache the way a worker's session does
+            search_households(conn, q, limit=20)
+        samples, found = [], 0
+        for q in qs:
+            t0 = time.perf_counter()
+            hits = search_households(conn, q, limit=20)
+            samples.append((time.perf_counter() - t0) * 1000)
+            found += bool(hits)
+        ok &= report(f"search p95 [{kind}] ({found}/{len(qs)} found)", percentile(samples, 95),
+                     "ms", budget=5.0, baseline=base_p95)
+    conn.close()
+    return ok
+
+
+async def _pilot_keystrokes(db: Path) -> tuple[list[float], list[float]]:
+    from textual.app import App
+    from textual.widgets import DataTable, Input
+
+    from kiosk.app import KioskApp
+    from kiosk.runtime import load, open_runtime
+
+    runtime = open_runtime(load(db=str(db)))
+    conn = runtime.conn
+    names = [r[0] for r in conn.execute(
+        "SELECT name FROM members WHERE rowid % 9973 = 0 LIMIT 60")]
+    app = KioskApp(runtime)
+    samples: list[float] = []
+    async with app.run_test(size=(100, 40)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.press("f2")
+        await pilot.pause()
+        inp = app.screen.query_one(Input)
+        table = app.screen.query_one("#search-table", DataTable)
+        for name in names:
+            inp.value = name[:-1]
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            t0 = time.perf_counter()
+            await pilot.press(name[-1])
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            _ = table.row_count
+            samples.append((time.perf_counter() - t0) * 1000)
+    runtime.close()
+
+    class Bare(App[None]):
+        def compose(self):
+            yield Input()
+
+    base: list[float] = []
+    bare = Bare()
+    async with bare.run_test(size=(100, 40)) as pilot:
+        for name in names:
+            t0 = time.perf_counter()
+            await pilot.press(name[-1])
+            await pilot.pause()
+            base.append((time.perf_counter() - t0) * 1000)
+    return samples, base
+
+
+def bench_keystroke(db: Path) -> bool:
+    samples, base = asyncio.run(_pilot_keystrokes(db))
+    return report("keystroke to results painted p95 (Pilot)", percentile(samples, 95), "ms",
+                  budget=50.0, baseline=percentile(base, 95))
+
+
+COLD_APP = r"""
+import sys, time
+t0 = time.perf_counter()
+from kiosk.runtime import load, open_runtime
+from kiosk.app import KioskApp
+import asyncio
+async def main():
+    rt = open_runtime(load(db=sys.argv[1]))
+    app = KioskApp(rt)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen.query("DataTable")
+asyncio.run(main())
+"""
+
+COLD_MINIMAL = r"""
+import asyncio
+from textual.app import App
+from textual.widgets import Footer, Header, Static
+class Minimal(App):
+    def compose(self):
+        yield Header(); yield Static("hello"); yield Footer()
+async def main():
+    app = Minimal()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+asyncio.run(main())
+"""
+
+
+def _wall(code: str, *args: str, runs: int = 5) -> float:
+    times = []
+    env = {**os.environ, "KIOSK_DATA_DIR": tempfile.mkdtemp()}
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code, *args], check=True, cwd=ROOT, env=env)
+        times.append(time.perf_counter() - t0)
+    return sorted(times)[len(times) // 2]
+
+
+def bench_cold_start(db: Path) -> bool:
+    minimal = _wall(COLD_MINIMAL)
+    ours = _wall(COLD_APP, str(db))
+    ratio = ours / minimal
+    print(f"  cold start to first interactive screen: {ours * 1000:.0f} ms;"
+          f" minimal Textual app {minimal * 1000:.0f} ms")
+    return report("cold start ratio", ratio, "x minimal app", budget=1.5)
+
+
+RSS = r"""
+import sys, asyncio
+from kiosk.runtime import load, open_runtime
+from kiosk.app import KioskApp
+from textual.widgets import DataTable
+async def main():
+    rt = open_runtime(load(db=sys.argv[1]))
+    app = KioskApp(rt)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.press("f2")
+        await pilot.press(*"zhl")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen.query_one("#search-table", DataTable).row_count > 0
+        for line in open("/proc/self/status"):
+            if line.startswith("VmRSS"):
+                print(int(line.split()[1]) // 1024)
+asyncio.run(main())
+"""
+
+
+def bench_memory(db: Path) -> bool:
+    env = {**os.environ, "KIOSK_DATA_DIR": tempfile.mkdtemp()}
+    out = subprocess.run([sys.executable, "-c", RSS, str(db)], check=True, capture_output=True,
+                         text=True, cwd=ROOT, env=env)
+    return report("resident memory, 1M database open + search", float(out.stdout.split()[-1]),
+                  "MB", budget=200)
+
+
+def bench_demo(households: int) -> bool:
+    """Wall time of the real command, then our writes against plain executemany."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "KIOSK_DATA_DIR": tmp}
+        t0 = time.perf_counter()
+        out = subprocess.run([sys.executable, "-m", "kiosk.cli", "demo", "--db", f"{tmp}/d.db",
+                              "--households", str(households), "--json"], check=True,
+                             capture_output=True, text=True, cwd=ROOT, env=env)
+        wall = time.perf_counter() - t0
+        print(f"  {json.loads(out.stdout)}")
+        ok = report(f"kiosk demo --households {households}", wall, "s",
+                    budget=120.0 * households / 1_000_000)
+    ok &= bench_demo_writes(min(households, 300_000))
+    return ok
+
+
+def bench_demo_writes(households: int) -> bool:
+    from db.bulk import INSERTS, TABLE_ORDER, write_batch
+    from db.connection import open_database
+    from kiosk.demo import stream_district
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ours_db = open_database(f"{tmp}/ours.db")
+        base_db = open_database(f"{tmp}/base.db")  # same schema, then a plain connection
+        base_db.close()
+        plain = sqlite3.connect(f"{tmp}/base.db")
+        ours = base = 0.0
+        for batch, _ in stream_district(ours_db.conn, households, 1, "bench-device", parallel=True):
+            plain_rows = {t: list(r) for t, r in batch.rows.items()}
+            t0 = time.perf_counter()
+            write_batch(ours_db.conn, batch)
+            ours += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            for table in TABLE_ORDER:
+                if plain_rows.get(table):
+                    plain.executemany(INSERTS[table], plain_rows[table])
+            plain.commit()
+            base += time.perf_counter() - t0
+        ours_db.close()
+        plain.close()
+    speed = base / ours  # our rows per second as a fraction of the plain executemany's
+    print(f"  writes of {households} households: ours {ours:.1f} s, plain executemany {base:.1f} s")
+    return report("demo write speed vs plain executemany", speed, "x", budget=0.5,
+                  higher_is_better=True)
+
+
+def main() -> bool:
+    households = MILLION
+    ok = bench_demo(households)
+    db = million_db(households)
+    ok &= bench_search(db)
+    ok &= bench_keystroke(db)
+    ok &= bench_cold_start(db)
+    ok &= bench_memory(db)
+    return ok
