@@ -213,7 +213,11 @@ def cell_text(value: object) -> str:
         return value.date().isoformat()
     if isinstance(value, _dt.date):
         return value.isoformat()
-    text = unicodedata.normalize("NFKC", str(value))
+    text = str(value)
+    if text.isascii():
+        return text.strip()
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
     return text.replace("\u200b", "").replace("\ufeff", "").strip()
 
 

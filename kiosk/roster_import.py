@@ -74,7 +74,7 @@ class Problem:
     params: dict = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(slots=True)
 class Person:
     row: int
     name: str
@@ -94,7 +94,7 @@ class Person:
         return all(not a or not b or a == b for a, b in zip(self.facts(), other.facts(), strict=True))
 
 
-@dataclass
+@dataclass(slots=True)
 class PlannedHousehold:
     grid: Grid
     compound: str
@@ -232,6 +232,7 @@ class _Planner:
         self.members: list[int] = []
         self.id_seen: dict[str, tuple[int, tuple]] = {}
         self.prev_address: tuple | None = None
+        self.texts: dict[int, str] = {}
 
     def start_sheet(self, name: str | None, layout: SheetLayout) -> None:
         self.sheet, self.layout = name, layout
@@ -250,10 +251,12 @@ class _Planner:
         """The first non-empty cell of the columns for ``fld`` (and that column)."""
         cols = self.by_field.get((fld, member), [])
         for i in cols:
-            v = row.values[i] if i < len(row.values) else None
-            if cell_text(v):
-                return v, i
+            if self.texts.get(i):
+                return row.values[i], i
         return None, (cols[0] if cols else None)
+
+    def given(self, fld: str, member: int = 0) -> bool:
+        return any(self.texts.get(i) for i in self.by_field.get((fld, member), ()))
 
     def problem(self, row: Row, code: str, column: int | None, params: dict) -> Problem:
         header = letter = ""
@@ -265,8 +268,9 @@ class _Planner:
     # -- rows --
     def take(self, row: Row) -> None:
         assert self.layout is not None
-        mapped = [i for i in self.layout.columns if i < len(row.values)
-                  and cell_text(row.values[i])]
+        self.texts = {i: cell_text(row.values[i]) for i in self.layout.columns
+                      if i < len(row.values) and row.values[i] is not None}
+        mapped = [i for i, text in self.texts.items() if text]
         if not mapped:
             return  # blank row (or only a serial number): not part of the roster
         self.plan.rows += 1
@@ -285,7 +289,7 @@ class _Planner:
     def address(self, row: Row, carried: tuple | None = None) -> tuple[Grid, str, str, str, str]:
         """(grid, compound, building, unit, room) of a row; ``carried`` is the previous row's
         address, taken when this row has none (a family member under merged address cells)."""
-        has_any = any(cell_text(self.cell(row, f)[0]) for f in ADDRESS_FIELDS)
+        has_any = any(self.given(f) for f in ADDRESS_FIELDS)
         if not has_any and carried is not None:
             return carried  # type: ignore[return-value]
         grid_value, grid_col = self.cell(row, "grid")
@@ -352,7 +356,7 @@ class _Planner:
     def person(self, row: Row, member: int, head: bool) -> Person | None:
         name_value, name_col = self.cell(row, "name", member)
         others = [f for f in ("relation", "phone", "id_number", "birth", "age", "gender", "tags")
-                  if cell_text(self.cell(row, f, member)[0])]
+                  if self.given(f, member)]
         try:
             name = parse_name(name_value)
         except CellError as e:
@@ -433,8 +437,12 @@ class _Planner:
             raise _Reject("id_elsewhere", id_col, other=seen[0])
 
     def take_person_row(self, row: Row, carried: tuple | None) -> None:
-        relation = cell_text(self.cell(row, "relation")[0])
-        if not relation or parse_relation(relation) == "户主":
+        value, col = self.cell(row, "relation")
+        try:
+            relation = parse_relation(value)
+        except CellError as e:
+            raise _Reject(e.code, col) from None
+        if not relation or relation == "户主":
             carried = None  # only a family member continues the household above
         grid, compound, b, u, r = self.address(row, carried)
         self.prev_address = (grid, compound, b, u, r)
