@@ -9,12 +9,9 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-
 from conftest import ROOT
 
 from kiosk.roster_fields import id_check_char
-
-GOOD_GRID = "G001"
 
 
 def ident(year: int, male: bool, seq: int = 12) -> str:
@@ -366,3 +363,45 @@ def test_shipped_examples_import_cleanly_and_only_once(tmp_path, demo_db, kiosk)
         assert out.returncode == 0 and doc["imported_households"] == 0 and doc["updated"] == 0
     assert snapshot(demo_db) == after
     assert_integrity(demo_db)
+
+
+def test_workbook_with_several_sheets_and_spreadsheet_damage(tmp_path, demo_db, kiosk):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "说明"
+    ws.append(["本表由社区填写，请勿修改表头。"])
+    first = wb.create_sheet("春华小区")
+    first.append(["姓名", "身份证号", "电话", "网格", "地址", "重点人群"])
+    first.append(["王桂英", ident(1944, False), 13812345678, "G001", "春华小区1栋1单元101", "独居、党员"])
+    first.append(["李建国", 2.301021968031512e17, "", "G001", "春华小区1栋1单元102", ""])
+    first.append(["张丽", "", "1.38123E+10", "G001", "春华小区1栋1单元103", ""])
+    second = wb.create_sheet("秋实家园")
+    second.append(["序号", "户主姓名", "户主电话", "成员1姓名", "成员1关系", "网格名称", "地址"])
+    second.append([1, "陈明", "", "周婷", "配偶", "安静社区第二网格", "秋实家园3栋2单元501"])
+    second.append([2, "韩磊", "@SUM(A1:A3)", "", "", "安静社区第二网格", "秋实家园3栋2单元502"])
+    path = tmp_path / "multi.xlsx"
+    wb.save(path)
+    out, doc = run_import(kiosk, demo_db, path)
+    assert out.returncode == 1, out.stderr
+    assert doc["sheets"] == ["春华小区", "秋实家园"] and doc["layout"] == "household/person"
+    assert {(r["sheet"], r["row"]): r["code"] for r in doc["rejected"]} == {
+        ("春华小区", 3): "id_number_rounded", ("春华小区", 4): "phone_rounded",
+        ("秋实家园", 3): "formula"}
+    assert [(w["code"], w["row"]) for w in doc["warnings"]] == [("unknown_tag", 2)]
+    people = imported_people(demo_db)
+    assert set(people) == {"王桂英", "陈明", "周婷"}
+    assert people["周婷"][4] == "G002" and people["陈明"][0] == "户主"
+    assert_integrity(demo_db)
+
+
+def test_large_roster_reports_progress(tmp_path, demo_db, kiosk):
+    rows = []
+    for i in range(5200):
+        building, rest = divmod(i, 200)
+        rows.append([f"居民{'甲乙丙丁戊己庚辛壬癸'[i % 10]}", "G001", "大院小区",
+                     building + 1, rest // 100 + 1, 101 + rest % 100])
+    roster = write_csv(tmp_path / "big.csv", rows, ["姓名", "网格", "小区", "楼号", "单元", "室"])
+    out = kiosk("households", "import", str(roster), "--db", str(demo_db), "--dry-run")
+    assert out.returncode == 0, out.stderr
+    assert "已读取 5000 行" in out.stderr and "已写入 5000/5200 户" in out.stderr
+    assert "将新增 5200 户、5200 人" in out.stderr
