@@ -46,7 +46,8 @@ def sample_queries(conn: sqlite3.Connection, n: int = 200, seed: int = 5) -> dic
         "phone last 4")}
     for b, u, r, compound, name, phone in rows:
         full, initials = name_pinyin(name)[0]
-        queries["name (3 chars)"].append(name if len(name) == 3 else name + "丽")
+        if len(name) == 3:
+            queries["name (3 chars)"].append(name)
         queries["name (2 chars)"].append(name[:2])
         queries["pinyin full"].append(full)
         queries["pinyin initials"].append(initials)

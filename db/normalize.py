@@ -122,12 +122,12 @@ def looks_like_address(text: str) -> bool:
 def split_compound_prefix(text: str) -> tuple[str, str]:
     """'阳光小区3栋2单元501' -> ('阳光小区', '3栋2单元501'); no address part -> (text, '')."""
     t = clean_query(text)
-    m = re.search(r"[0-9a-z]", t)
-    if not m or m.start() == 0:
-        return "", t
-    head, tail = t[: m.start()], t[m.start():]
-    if head and all(is_cjk(ch) for ch in head) and looks_like_address(tail):
-        return head, tail
+    # The address is the longest tail that reads as one; a compound's own name may hold
+    # digits or letters (阳光小区12期, A区), so try each split point from the left.
+    for m in re.finditer(r"[0-9a-z]", t):
+        head, tail = t[: m.start()], t[m.start():]
+        if head and is_cjk(head[0]) and looks_like_address(tail):
+            return head, tail
     return "", t
 
 

@@ -102,19 +102,22 @@ def _compound_households(
         ]
     if not ids:
         return []
+    if address:
+        # One join: each matching compound probes its (compound_id, address_key) index once.
+        marks = ",".join("?" * len(ids))
+        rows = conn.execute(
+            f"SELECT h.rid FROM households h JOIN compounds c ON c.id = h.compound_id"
+            f" WHERE h.compound_id IN ({marks}) AND h.address_key >= ? AND h.address_key < ?"
+            f" ORDER BY c.name = ? DESC, c.name, h.address_key LIMIT ?",
+            (*dict.fromkeys(ids), address, address + _TOP, text, limit),
+        )
+        return [r[0] for r in rows]
     out: list[int] = []
     for cid in dict.fromkeys(ids):
-        if address:
-            rows = conn.execute(
-                "SELECT rid FROM households WHERE compound_id = ? AND address_key >= ?"
-                " AND address_key < ? ORDER BY address_key LIMIT ?",
-                (cid, address, address + _TOP, limit - len(out)),
-            )
-        else:
-            rows = conn.execute(
-                "SELECT rid FROM households WHERE compound_id = ? ORDER BY address_key LIMIT ?",
-                (cid, limit - len(out)),
-            )
+        rows = conn.execute(
+            "SELECT rid FROM households WHERE compound_id = ? ORDER BY address_key LIMIT ?",
+            (cid, limit - len(out)),
+        )
         out += [r[0] for r in rows]
         if len(out) >= limit:
             break

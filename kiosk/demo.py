@@ -69,6 +69,26 @@ class _Ids:
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+def _chinese_number(n: int) -> str:
+    """2 -> 二, 12 -> 十二, 35 -> 三十五 (1 <= n < 10000)."""
+    digits = "零一二三四五六七八九"
+    if n < 10:
+        return digits[n]
+    if n < 20:
+        return "十" + (digits[n % 10] if n % 10 else "")
+    if n < 100:
+        return digits[n // 10] + "十" + (digits[n % 10] if n % 10 else "")
+    if n < 1000:
+        hundreds, rest = divmod(n, 100)
+        head = digits[hundreds] + "百"
+        if rest == 0:
+            return head
+        if rest < 10:
+            return head + "零" + digits[rest]
+        return head + digits[rest // 10] + "十" + (digits[rest % 10] if rest % 10 else "")
+    return digits[n // 1000] + "千" + ("" if n % 1000 == 0 else _chinese_number(n % 1000))
+
+
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
@@ -193,12 +213,14 @@ class DistrictGenerator:
             if name not in used:
                 used.add(name)
                 return name
-        n = 2
+        # Later phases of an estate: 阳光小区二期, 阳光小区三期 ...
         base = rng.choice(COMPOUND_HEADS) + rng.choice(COMPOUND_TAILS)
-        while f"{base}{n}期" in used:
+        n = 2
+        while f"{base}{_chinese_number(n)}期" in used:
             n += 1
-        used.add(f"{base}{n}期")
-        return f"{base}{n}期"
+        name = f"{base}{_chinese_number(n)}期"
+        used.add(name)
+        return name
 
     def add_grid(self, batch: Batch, code: str, grid_name: str, community: str, street: str,
                  size: int, used_compounds: set[str], first_in_community: bool) -> int:
