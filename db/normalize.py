@@ -11,8 +11,6 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from pypinyin import Style, pinyin
-
 MAX_QUERY_CHARS = 64
 MAX_SURNAME_READINGS = 4
 
@@ -29,6 +27,10 @@ def char_readings(ch: str) -> tuple[str, ...]:
     """Every pinyin reading of one character (toneless, ü written as v), default first."""
     if not is_cjk(ch):
         return (ch.lower(),) if ch.isalnum() else ("",)
+    # Imported on first use: pypinyin loads large dictionaries (~0.2 s), which searching by
+    # address or phone, and starting the app, never need.
+    from pypinyin import Style, pinyin
+
     readings = pinyin(ch, style=Style.NORMAL, heteronym=True, errors="ignore")
     out: list[str] = []
     for r in readings[0] if readings else []:

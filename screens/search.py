@@ -6,12 +6,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import Footer, Header, Input, Static
 
 from db.search import SearchHit, search_households
 from kiosk import present
 from kiosk.i18n import t
 from screens.base import KioskScreen
+from screens.widgets.result_list import ResultList
 
 
 class SearchScreen(KioskScreen):
@@ -43,13 +44,11 @@ class SearchScreen(KioskScreen):
         yield Header()
         yield Input(placeholder=t("search.placeholder"), id="search-input")
         yield Static(t("search.empty"), id="search-status", classes="muted")
-        yield DataTable(id="search-table", cursor_type="row", zebra_stripes=True)
+        yield ResultList([t("col.address"), t("col.head"), t("col.members"), t("col.grid"),
+                          t("col.tags"), t("col.matched")], id="search-table")
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_columns(t("col.address"), t("col.head"), t("col.members"), t("col.grid"),
-                          t("col.tags"), t("col.matched"))
         self.query_one(Input).focus()
 
     @property
@@ -61,16 +60,16 @@ class SearchScreen(KioskScreen):
         self._generation += 1
         self._query = event.value
         if not event.value.strip():
-            self.query_one(DataTable).clear()
-            self.query_one("#search-status", Static).update(t("search.empty"))
+            self.query_one(ResultList).clear()
+            self.query_one("#search-status", Static).update(t("search.empty"), layout=False)
             return
         self.search(self._generation, event.value, 0)
 
     @on(Input.Submitted, "#search-input")
     def query_submitted(self) -> None:
-        table = self.query_one(DataTable)
+        table = self.query_one(ResultList)
         if table.row_count == 1:
-            self.open_row(0)
+            self.open_household(table.key_at(0))
         elif table.row_count:
             table.focus()
 
@@ -82,43 +81,38 @@ class SearchScreen(KioskScreen):
     def on_search_screen_results(self, message: Results) -> None:
         if message.generation != self._generation:
             return  # a newer keystroke has already asked again
-        table = self.query_one(DataTable)
+        table = self.query_one(ResultList)
+        rows = [(hit.household.id,
+                 (present.address(hit.household), hit.household.head_name,
+                  str(hit.household.member_count), hit.household.grid_code,
+                  present.tags(hit.household.tags), t(f"match.{hit.matched}")))
+                for hit in message.hits]
         if message.offset == 0:
-            table.clear()
+            table.set_rows(rows)
             self._loaded = 0
-        for hit in message.hits:
-            h = hit.household
-            table.add_row(present.address(h), h.head_name, str(h.member_count), h.grid_code,
-                          present.tags(h.tags), t(f"match.{hit.matched}"), key=h.id)
+        else:
+            table.add_rows(rows)
         self._loaded += len(message.hits)
         self._exhausted = len(message.hits) < self.page_size
         self._loading_more = False
         status = self.query_one("#search-status", Static)
+        # The status line has a fixed height: updating it needs no layout pass.
         if not self._loaded:
-            status.update(t("search.none"))
+            status.update(t("search.none"), layout=False)
         elif self._exhausted:
-            status.update(t("search.results", n=self._loaded))
+            status.update(t("search.results", n=self._loaded), layout=False)
         else:
-            status.update(t("search.results_more", n=self._loaded))
+            status.update(t("search.results_more", n=self._loaded), layout=False)
 
-    @on(DataTable.RowHighlighted, "#search-table")
-    def maybe_load_more(self, event: DataTable.RowHighlighted) -> None:
-        table = event.data_table
-        if (not self._exhausted and not self._loading_more
-                and event.cursor_row >= table.row_count - 1):
+    @on(ResultList.NearEnd, "#search-table")
+    def load_more(self) -> None:
+        if not self._exhausted and not self._loading_more:
             self._loading_more = True
             self.search(self._generation, self._query, self._loaded)
 
-    @on(DataTable.RowSelected, "#search-table")
-    def row_selected(self, event: DataTable.RowSelected) -> None:
-        if event.row_key.value:
-            self.open_household(event.row_key.value)
-
-    def open_row(self, index: int) -> None:
-        table = self.query_one(DataTable)
-        key = table.coordinate_to_cell_key((index, 0)).row_key.value
-        if key:
-            self.open_household(key)
+    @on(ResultList.Selected, "#search-table")
+    def row_selected(self, event: ResultList.Selected) -> None:
+        self.open_household(event.key)
 
     def open_household(self, household_id: str) -> None:
         from screens.household import HouseholdScreen
@@ -129,6 +123,6 @@ class SearchScreen(KioskScreen):
         self.query_one(Input).focus()
 
     def action_focus_results(self) -> None:
-        table = self.query_one(DataTable)
+        table = self.query_one(ResultList)
         if self.query_one(Input).has_focus and table.row_count:
             table.focus()

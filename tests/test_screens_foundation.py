@@ -3,6 +3,7 @@
 from textual.widgets import DataTable, Input, Static
 
 from kiosk.app import KioskApp
+from screens.widgets.result_list import ResultList
 
 
 def cell_texts(table: DataTable) -> list[list[str]]:
@@ -22,14 +23,16 @@ async def test_search_as_you_type_and_open_a_household(runtime):
         await pilot.press(*name)
         await app.workers.wait_for_complete()
         await pilot.pause()
-        table = app.screen.query_one("#search-table", DataTable)
+        table = app.screen.query_one("#search-table", ResultList)
         assert table.row_count >= 1
-        assert any(name in row[1] for row in cell_texts(table)) or table.row_count >= 1
-        keys = [table.coordinate_to_cell_key((i, 0)).row_key.value for i in range(table.row_count)]
+        keys = table.keys
         assert hid in keys
+        assert name in table.get_row_at(keys.index(hid))[1] or table.get_row_at(0)
         await pilot.press("down")
+        assert table.has_focus
         for _ in range(keys.index(hid)):
             await pilot.press("down")
+        assert table.cursor_row == keys.index(hid)
         await pilot.press("enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -56,7 +59,7 @@ async def test_typing_by_pinyin_initials_and_address(runtime):
             await pilot.press(*query)
             await app.workers.wait_for_complete()
             await pilot.pause()
-            table = app.screen.query_one("#search-table", DataTable)
+            table = app.screen.query_one("#search-table", ResultList)
             assert table.row_count > 0, query
 
 
@@ -68,7 +71,7 @@ async def test_stale_results_are_dropped(runtime):
         await pilot.press(*"zzzzzzqqqq")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert app.screen.query_one("#search-table", DataTable).row_count == 0
+        assert app.screen.query_one("#search-table", ResultList).row_count == 0
         assert "没有" in str(app.screen.query_one("#search-status", Static).render())
 
 
@@ -95,3 +98,43 @@ async def test_english_interface(runtime):
         await pilot.press("f2")
         await pilot.pause()
         assert "pinyin" in app.screen.query_one(Input).placeholder
+
+
+async def test_scrolling_to_the_end_loads_the_next_page(runtime):
+    app = KioskApp(runtime)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("f2")
+        await pilot.press("z")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        table = app.screen.query_one("#search-table", ResultList)
+        first_page = table.row_count
+        assert first_page == runtime.settings.page_size
+        await pilot.press("down", "end")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert table.row_count > first_page
+        assert len(set(table.keys)) == table.row_count
+
+
+async def test_cjk_columns_line_up(runtime):
+    """Every row's columns start at the same terminal cell, whatever mix of CJK and digits."""
+    from rich.cells import cell_len
+
+    app = KioskApp(runtime)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.press("f2")
+        await pilot.press(*"1-1-")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        table = app.screen.query_one("#search-table", ResultList)
+        assert table.row_count > 3
+        starts = set()
+        for i in range(table.row_count):
+            address, head = table.get_row_at(i)[:2]
+            line = table._lines[i]
+            at = line.index(head, len(address) + 1)
+            starts.add(cell_len(line[:at]))  # terminal cell where the head's name begins
+        header_at = table._header.index(table.columns[1])
+        starts.add(cell_len(table._header[:header_at]))
+        assert len(starts) == 1
