@@ -23,7 +23,6 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 MAX_COLUMN = 40
-GAP = "  "
 
 
 class ResultList(ScrollView, can_focus=True):
@@ -107,7 +106,9 @@ class ResultList(ScrollView, can_focus=True):
         self._rows: list[tuple[str, ...]] = []
         self._widths = [cell_len(c) for c in self.columns]
         self._lines: list[str] = []
+        self._cells: list[list[str]] = []
         self._header = ""
+        self._header_cells: list[str] = []
 
     # --- data ----------------------------------------------------------------------------
     @property
@@ -149,15 +150,15 @@ class ResultList(ScrollView, can_focus=True):
                 width = min(MAX_COLUMN, cell_len(text))
                 if width > widths[i]:
                     widths[i] = width
-        # Pre-pad every line once: drawing is then one segment per visible line.
-        self._header = GAP.join(set_cell_size(c, w) for c, w in zip(self.columns, widths, strict=True))
-        self._lines = [" " + GAP.join(set_cell_size(c, w) for c, w in zip(r, widths, strict=True))
-                       for r in self._rows]
-        self._header = " " + self._header
-        width = max([cell_len(self._header), *(cell_len(line) for line in self._lines[-len(rows):])]
-                    if rows else [cell_len(self._header)])
-        self.virtual_size = Size(max(width, self.virtual_size.width if rows else 0),
-                                 len(self._rows) + 1)
+        # Pre-pad every cell once (by terminal cells: a CJK character takes two).
+        def padded(cells: Sequence[str]) -> list[str]:
+            return [" " + set_cell_size(c, w) + " " for c, w in zip(cells, widths, strict=True)]
+
+        self._header_cells = padded(self.columns)
+        self._cells = [padded(r) for r in self._rows]
+        self._header = "".join(self._header_cells)
+        self._lines = ["".join(c) for c in self._cells]
+        self.virtual_size = Size(cell_len(self._header), len(self._rows) + 1)
         self.refresh()
 
     # --- drawing ---------------------------------------------------------------------------
@@ -167,19 +168,20 @@ class ResultList(ScrollView, can_focus=True):
         base = self.rich_style
         if y == 0:
             style = base + self.get_component_rich_style("result-list--header")
-            text = self._header
+            cells = self._header_cells
         else:
             index = scroll_y + y - 1
-            if index >= len(self._lines):
+            if index >= len(self._cells):
                 return Strip.blank(width, base)
-            text = self._lines[index]
+            cells = self._cells[index]
             if index == self.cursor_row:
                 style = base + self.get_component_rich_style("result-list--cursor")
             elif index % 2:
                 style = base + self.get_component_rich_style("result-list--even")
             else:
                 style = base
-        strip = Strip([Segment(text, style)], cell_len(text))
+        # One segment per cell: terminals and SVG screenshots both place each cell exactly.
+        strip = Strip([Segment(c, style) for c in cells], self.virtual_size.width)
         return strip.crop_extend(scroll_x, scroll_x + width, style)
 
     # --- cursor ----------------------------------------------------------------------------
