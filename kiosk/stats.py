@@ -40,6 +40,16 @@ def basic_counts(conn: sqlite3.Connection) -> dict:
 PROVIDERS: list[Provider] = [basic_counts]
 
 
+def case_figures(conn: sqlite3.Connection) -> dict:
+    """The case ledger's figures (issue 4; definitions in docs/cases.md)."""
+    from kiosk.figures import stats_provider
+
+    return stats_provider(conn)
+
+
+PROVIDERS.append(case_figures)
+
+
 def collect(conn: sqlite3.Connection) -> dict:
     out: dict = {}
     for provider in PROVIDERS:
