@@ -19,6 +19,8 @@ from kiosk.i18n import language, set_language, t
 from kiosk.runtime import Runtime
 from screens.home import HomeScreen
 from screens.search import SearchScreen
+from screens.cases import CasesScreen  # issue 4
+from screens.figures import FiguresScreen  # issue 4
 
 log = logging.getLogger("kiosk.app")
 T = TypeVar("T")
@@ -33,12 +35,19 @@ class KioskApp(App[None]):
     # The top-level modes (走访/住户/事项/同步/统计); each keeps its own screen stack.
     DEFAULT_MODE = "home"
     MODES = {"home": HomeScreen, "households": SearchScreen}
+    MODES["cases"] = CasesScreen  # 事项 (issue 4)
+    MODES["figures"] = FiguresScreen  # 统计 (issue 4)
 
     BINDINGS = [
         Binding("ctrl+q", "quit", t("ui.quit"), id="app.quit", tooltip=t("ui.quit"), priority=True),
         Binding("f1", "switch_mode('home')", t("ui.home"), id="app.home", tooltip=t("ui.home")),
         Binding("f2", "switch_mode('households')", t("ui.households"), id="app.households",
                 tooltip=t("ui.search")),
+        # cases (issue 4): the case list and the figures
+        Binding("f3", "switch_mode('cases')", t("cases.ui.mode"), id="app.cases",
+                tooltip=t("cases.ui.mode_hint")),
+        Binding("f5", "switch_mode('figures')", t("figures.mode"), id="app.figures",
+                tooltip=t("figures.mode_hint")),
         Binding("f12", "toggle_language", t("ui.language"), id="app.language", show=False,
                 tooltip=t("ui.language")),
     ]

@@ -17,3 +17,11 @@ def kiosk_commands(app: KioskApp) -> Iterator[SystemCommand]:
     yield SystemCommand(t("ui.home"), t("home.title"), lambda: app.switch_mode("home"))
     yield SystemCommand(t("ui.search"), t("search.hint"), lambda: app.switch_mode("households"))
     yield SystemCommand(t("ui.language"), "中文 / English", app.action_toggle_language)
+    # cases (issue 4): modes, registering, and the actions of the case on screen
+    yield SystemCommand(t("cases.ui.mode"), t("cases.ui.mode_hint"), lambda: app.switch_mode("cases"))
+    yield SystemCommand(t("figures.mode"), t("figures.mode_hint"), lambda: app.switch_mode("figures"))
+    from screens.case_register import register_command
+    from screens.case_detail import palette_commands as case_commands
+
+    yield register_command(app)
+    yield from case_commands(app)

@@ -13,11 +13,15 @@ from db.households import Household, get_household
 from kiosk import present
 from kiosk.i18n import t
 from screens.base import KioskScreen
+from screens.case_widgets import HouseholdCases  # the cases panel (issue 4)
 
 
 class HouseholdScreen(KioskScreen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", t("ui.back"), id="household.back", tooltip=t("ui.back")),
+        # cases (issue 4)
+        Binding("c", "register_case", t("cases.ui.register"), id="household.register_case",
+                tooltip=t("cases.ui.register_hint")),
     ]
 
     class Loaded(Message):
@@ -41,10 +45,17 @@ class HouseholdScreen(KioskScreen):
             yield Static(t("household.members"), classes="title")
             yield DataTable(id="members-table", cursor_type="row", zebra_stripes=True)
             yield Static(t("household.cases"), classes="title")
-            yield Static(t("household.no_cases"), id="household-cases", classes="muted")
+            yield HouseholdCases(self.household_id, id="household-cases")
             yield Static(t("household.visits"), classes="title")
             yield Static(t("household.no_visits"), id="household-visits", classes="muted")
         yield Footer()
+
+    def action_register_case(self) -> None:
+        """Register a case for this household (issue 4); the cases panel reloads after."""
+        from screens.case_register import CaseRegisterScreen
+
+        self.app.push_screen(CaseRegisterScreen([self.household_id]),
+                             lambda _: self.query_one(HouseholdCases).reload())
 
     def on_mount(self) -> None:
         table = self.query_one("#members-table", DataTable)

@@ -1,0 +1,114 @@
+"""The form for one action on a case: only the fields that action needs."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, Select
+
+from kiosk.cases import RATINGS
+from kiosk.i18n import t
+
+#: Which fields each event type asks for.
+FIELDS: dict[str, tuple[str, ...]] = {
+    "assign": ("department", "person", "due", "note"),
+    "progress": ("note",),
+    "resolve": ("note",),
+    "resolve_on_spot": ("note",),
+    "follow_up": ("unreached", "rating", "note"),
+    "rate": ("rating", "note"),
+    "reopen": ("note",),
+    "escalate": ("level", "note"),
+    "close": ("note",),
+    "repeat_of": ("of", "note"),
+}
+
+
+class CaseActionScreen(ModalScreen[dict | None]):
+    """Asks for an action's details; returns them as a dict (None when cancelled)."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", t("ui.back"), id="case_action.cancel", tooltip=t("ui.back")),
+        Binding("ctrl+s", "submit", t("cases.ui.save"), id="case_action.submit",
+                tooltip=t("cases.ui.save")),
+    ]
+
+    DEFAULT_CSS = """
+    CaseActionScreen { align: center middle; }
+    #action-form {
+        width: 70; max-width: 100%; height: auto; max-height: 100%;
+        border: round $accent; padding: 0 1; background: $surface;
+    }
+    #action-form Input, #action-form Select { margin: 0 0 0 0; }
+    #action-buttons { height: auto; align-horizontal: right; }
+    """
+
+    def __init__(self, event_type: str, number: str, departments: list[str] | None = None) -> None:
+        super().__init__()
+        self.event_type = event_type
+        self.number = number
+        self.departments = departments or []
+
+    def compose(self) -> ComposeResult:
+        fields = FIELDS.get(self.event_type, ("note",))
+        with Vertical(id="action-form"):
+            yield Label(f"{self.number} · {t('cases.event.' + self.event_type)}", classes="title")
+            if "department" in fields:
+                yield Input(placeholder=t("cases.col.department"), id="f-department",
+                            value=self.departments[0] if len(self.departments) == 1 else "")
+            if "person" in fields:
+                yield Input(placeholder=t("cases.col.person"), id="f-person")
+            if "due" in fields:
+                yield Input(placeholder=t("cases.ui.due_placeholder"), id="f-due")
+            if "unreached" in fields:
+                yield Checkbox(t("cases.detail.unreached"), id="f-unreached")
+            if "rating" in fields:
+                yield Select([(t(f"cases.rating.{r}"), r) for r in RATINGS],
+                             prompt=t("ledger.col.rating"), id="f-rating", compact=True)
+            if "level" in fields:
+                yield Select([(t(f"cases.level.{n}"), n) for n in (1, 2, 3)],
+                             prompt=t("cases.col.level"), id="f-level", compact=True)
+            if "of" in fields:
+                yield Input(placeholder=t("cases.ui.of_placeholder"), id="f-of")
+            if "note" in fields:
+                yield Input(placeholder=t("cases.ui.note_placeholder"), id="f-note")
+            with Horizontal(id="action-buttons"):
+                yield Button(t("cases.ui.save"), id="save", variant="primary", compact=True)
+                yield Button(t("ui.back"), id="cancel", compact=True)
+
+    def on_mount(self) -> None:
+        first = self.query("Input, Select, Checkbox").first()
+        first.focus()
+
+    def values(self) -> dict:
+        out: dict = {}
+        for widget in self.query("Input"):
+            if widget.id:
+                out[widget.id[2:]] = widget.value  # type: ignore[attr-defined]
+        for sel in self.query(Select):
+            v = sel.value
+            out[sel.id[2:]] = None if v == Select.NULL else v  # type: ignore[index]
+        for box in self.query(Checkbox):
+            out[box.id[2:]] = box.value  # type: ignore[index]
+        return out
+
+    @on(Input.Submitted)
+    def submitted(self) -> None:
+        self.action_submit()
+
+    @on(Button.Pressed, "#save")
+    def save(self) -> None:
+        self.action_submit()
+
+    @on(Button.Pressed, "#cancel")
+    def cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_submit(self) -> None:
+        self.dismiss(self.values())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

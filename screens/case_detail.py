@@ -1,0 +1,184 @@
+"""One case: what was registered, where it stands (status, deadline, escalation level in
+colour), the households it involves, and the whole timeline; every action on a key and in the
+command palette. A refused action shows the rule and writes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Header, Static
+
+from db.cases import CaseDetail, append_event, departments, get_case
+from kiosk.categories import load_categories
+from kiosk.i18n import t
+from screens.base import KioskScreen
+from screens.case_widgets import level_text, rules_of, status_text
+
+#: (key, event type) for every action; the binding ids are ``case.<event type>``.
+ACTION_KEYS = [
+    ("a", "assign"), ("p", "progress"), ("s", "resolve"), ("m", "resolve_on_spot"),
+    ("f", "follow_up"), ("t", "rate"), ("u", "reopen"), ("e", "escalate"), ("c", "close"),
+    ("x", "repeat_of"),
+]
+
+
+class CaseDetailScreen(KioskScreen):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", t("ui.back"), id="case.back", tooltip=t("ui.back")),
+        *[Binding(key, f"act('{ev}')", t(f"cases.event.{ev}"), id=f"case.{ev}",
+                  tooltip=t(f"cases.ui.hint.{ev}")) for key, ev in ACTION_KEYS],
+    ]
+
+    DEFAULT_CSS = """
+    #case-timeline { height: auto; min-height: 5; }
+    """
+
+    class Loaded(Message):
+        """The case arrived from the database (handled by CaseDetailScreen)."""
+
+        def __init__(self, detail: CaseDetail | None, departments: list[str]) -> None:
+            super().__init__()
+            self.detail = detail
+            self.departments = departments
+
+    class Acted(Message):
+        """An action was written (handled by CaseDetailScreen: reload and say so)."""
+
+        def __init__(self, event_type: str) -> None:
+            super().__init__()
+            self.event_type = event_type
+
+    def __init__(self, case_id: str) -> None:
+        super().__init__()
+        self.case_id = case_id
+        self.detail: CaseDetail | None = None
+        self.departments: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="case-body"):
+            yield Static(t("ui.loading"), id="case-title", classes="title")
+            yield Static("", id="case-state")
+            yield Static("", id="case-summary")
+            yield Static("", id="case-households", classes="muted")
+            yield Static(t("cases.ui.timeline"), classes="title")
+            yield DataTable(id="case-timeline", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns(t("ledger.col.at"), t("ledger.col.step"), t("ledger.col.by"),
+                          t("ledger.col.note"))
+        self.load()
+
+    @work(thread=True, exclusive=True, group="case-detail", exit_on_error=False)
+    def load(self) -> None:
+        conn = self.kiosk.read()
+        self.post_message(self.Loaded(get_case(conn, self.case_id, rules=rules_of(self.kiosk)),
+                                      departments(conn)))
+
+    def on_case_detail_screen_loaded(self, message: Loaded) -> None:
+        from kiosk.commands.cases import describe_event
+
+        d = message.detail
+        self.detail = d
+        self.departments = message.departments
+        if d is None:
+            self.query_one("#case-title", Static).update(t("cases.error.not_found", id=""))
+            return
+        cats = load_categories(self.kiosk.runtime.settings)
+        s = d.state
+        self.query_one("#case-title", Static).update(
+            f"{d.number} · {cats.label(d.category)} · {d.registered_at[:10]}")
+        state = Text.assemble(status_text(s.status), "  ")
+        if d.escalation_level:
+            state.append_text(level_text(d.escalation_level))
+            state.append("  ")
+        if d.overdue:
+            state.append(t("cases.ui.overdue"), style="bold red")
+            state.append("  ")
+        if s.department:
+            state.append(f"{t('cases.col.department')}: {s.department}  ")
+        if s.person:
+            state.append(f"{t('cases.col.person')}: {s.person}  ")
+        if s.due:
+            state.append(t("cases.detail.due", due=s.due) + "  ")
+        if s.rating:
+            state.append(t(f"cases.rating.{s.rating}") + "  ")
+        if s.repeat_of:
+            state.append(t("cases.close_kind.repeat"))
+        self.query_one("#case-state", Static).update(state)
+        self.query_one("#case-summary", Static).update(Text(d.summary))
+        hh = [t("address.full", compound=h.compound, building=h.building, unit=h.unit,
+                room=h.room) for h in d.households[:3]]
+        more = len(d.households) - len(hh)
+        self.query_one("#case-households", Static).update(
+            f"{t('cases.col.households')}: {'、'.join(hh)}"
+            + (" " + t("cases.ui.more_households", n=more) if more > 0 else ""))
+        table = self.query_one(DataTable)
+        table.clear()
+        for e in d.events:
+            step = Text(t(f"cases.event.{e.type}"))
+            detail = Text(describe_event(e.data))
+            if e.invalid:
+                step.stylize("strike dim")
+                detail.append("  ⚠ " + t("ledger.invalid", rule=t(e.invalid, status="")),
+                              style="yellow")
+            table.add_row(e.at[:16].replace("T", " "), step, e.by_name or "", detail, key=e.id)
+
+    # --- actions --------------------------------------------------------------------------
+    def action_act(self, event_type: str) -> None:
+        if self.detail is None:
+            return
+        from screens.case_action import CaseActionScreen
+
+        def done(values: dict | None) -> None:
+            if values is not None:
+                self.write(event_type, values)
+
+        self.app.push_screen(CaseActionScreen(event_type, self.detail.number, self.departments),
+                             done)
+
+    @work(thread=True, exclusive=True, group="case-write", exit_on_error=False)
+    def write(self, event_type: str, values: dict) -> None:
+        from kiosk.commands.cases import build_event
+
+        settings = self.kiosk.runtime.settings
+        conn = self.kiosk.read()
+        level = values.get("level")
+        data = build_event(conn, settings, self.case_id, event_type,
+                           department=values.get("department"), person=values.get("person"),
+                           due=values.get("due"), note=values.get("note"),
+                           rating=values.get("rating"), of=values.get("of"),
+                           level=int(level) if level else None,
+                           unreached=bool(values.get("unreached")))
+        rating_given = data.pop("rating_given", None)
+
+        def write(ctx):
+            append_event(ctx, self.case_id, event_type, data)
+            if rating_given:
+                append_event(ctx, self.case_id, "rate", {"rating": rating_given})
+
+        self.kiosk.write(write)
+        self.post_message(self.Acted(event_type))
+
+    def on_case_detail_screen_acted(self, message: Acted) -> None:
+        self.notify(t("cases.ui.done", action=t(f"cases.event.{message.event_type}")))
+        self.load()
+
+
+def palette_commands(app) -> Iterator[SystemCommand]:
+    """Command-palette entries for the case on screen (kiosk.palette yields these)."""
+    screen = app.screen
+    if not isinstance(screen, CaseDetailScreen):
+        return
+    for key, ev in ACTION_KEYS:
+        yield SystemCommand(f"{t('cases.title')}: {t(f'cases.event.{ev}')} ({key})",
+                            t(f"cases.ui.hint.{ev}"),
+                            lambda ev=ev: screen.action_act(ev))

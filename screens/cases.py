@@ -1,0 +1,191 @@
+"""The case list (mode 事项): filters by status, category, department, escalation level, my
+grid and overdue; paged in SQL, more rows load as the cursor reaches the end."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Header, Select, Static
+
+from db.cases import CaseFilter, CaseSummary, count_cases, departments, list_cases
+from kiosk.cases import STATUSES
+from kiosk.categories import load_categories
+from kiosk.i18n import t
+from screens.base import KioskScreen
+from screens.case_widgets import level_text, rules_of, status_text
+
+
+class CasesScreen(KioskScreen):
+    BINDINGS = [
+        Binding("n", "register", t("cases.ui.register"), id="cases.register",
+                tooltip=t("cases.ui.register_hint")),
+        Binding("g", "toggle_my_grid", t("cases.ui.my_grid"), id="cases.my_grid",
+                tooltip=t("cases.ui.my_grid_hint")),
+        Binding("o", "toggle_overdue", t("cases.ui.overdue"), id="cases.overdue",
+                tooltip=t("cases.ui.overdue_hint")),
+        Binding("r", "reload", t("cases.ui.reload"), id="cases.reload",
+                tooltip=t("cases.ui.reload")),
+        Binding("escape", "focus_table", t("cases.ui.list"), id="cases.focus_table", show=False,
+                tooltip=t("cases.ui.list")),
+    ]
+
+    DEFAULT_CSS = """
+    #cases-filters { height: auto; }
+    #cases-filters Select { width: 1fr; }
+    """
+
+    class Page(Message):
+        """A page of cases (handled by CasesScreen; stale pages are dropped)."""
+
+        def __init__(self, generation: int, offset: int, cases: list[CaseSummary],
+                     total: int | None, departments: list[str] | None) -> None:
+            super().__init__()
+            self.generation = generation
+            self.offset = offset
+            self.cases = cases
+            self.total = total
+            self.departments = departments
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.my_grid = False
+        self.overdue = False
+        self._generation = 0
+        self._loaded = 0
+        self._total = 0
+        self._loading = False
+        self._departments_loaded = False
+
+    def compose(self) -> ComposeResult:
+        cats = load_categories(self.kiosk.runtime.settings)
+        yield Header()
+        with Horizontal(id="cases-filters"):
+            yield Select([(t(f"cases.status.{s}"), s) for s in ("open", *STATUSES)],
+                         prompt=t("cases.col.status"), id="filter-status", compact=True)
+            options = []
+            for g in cats.groups:
+                options.append((g.name, g.code))
+                options += [(f"  {c.name}", c.code) for c in g.subs if c.code != g.code]
+            yield Select(options, prompt=t("cases.col.category"), id="filter-category",
+                         compact=True)
+            yield Select([], prompt=t("cases.col.department"), id="filter-department",
+                         compact=True)
+            yield Select([(t(f"cases.level.{n}"), n) for n in range(4)],
+                         prompt=t("cases.col.level"), id="filter-level", compact=True)
+        yield Static("", id="cases-status", classes="muted")
+        yield DataTable(id="cases-table", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns(t("cases.col.number"), t("cases.col.status"), t("cases.col.category"),
+                          t("cases.col.level"), t("cases.col.due"), t("cases.col.department"),
+                          t("cases.col.summary"))
+        table.focus()
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        if self.is_mounted:
+            self.reload()
+
+    @property
+    def page_size(self) -> int:
+        return self.kiosk.runtime.settings.page_size
+
+    def current_filter(self) -> CaseFilter:
+        def value(sel_id: str):
+            v = self.query_one(sel_id, Select).value
+            return None if v == Select.NULL else v
+
+        # "my grid": the worker's grid codes become ids in the worker thread
+        grid_ids: list[str] | None = [] if self.my_grid else None
+        return CaseFilter(status=value("#filter-status"), category=value("#filter-category"),
+                          department=value("#filter-department"), level=value("#filter-level"),
+                          grid_ids=grid_ids, overdue=self.overdue)
+
+    def reload(self) -> None:
+        self._generation += 1
+        self._loading = True
+        self.fetch(self._generation, self.current_filter(), 0)
+
+    @work(thread=True, exclusive=True, group="cases", exit_on_error=False)
+    def fetch(self, generation: int, f: CaseFilter, offset: int) -> None:
+        conn = self.kiosk.read()
+        if f.grid_ids is not None and self.kiosk.runtime.worker:
+            codes = list(self.kiosk.runtime.worker.grids)
+            f.grid_ids = [r[0] for r in conn.execute(
+                f"SELECT id FROM grids WHERE code IN ({','.join('?' * len(codes))})", codes)]
+        rules = rules_of(self.kiosk)
+        cases = list_cases(conn, f, limit=self.page_size, offset=offset, rules=rules)
+        total = count_cases(conn, f, rules=rules) if offset == 0 else None
+        depts = departments(conn) if not self._departments_loaded else None
+        self.post_message(self.Page(generation, offset, cases, total, depts))
+
+    def on_cases_screen_page(self, message: Page) -> None:
+        if message.generation != self._generation:
+            return
+        if message.departments is not None and not self._departments_loaded:
+            self._departments_loaded = True
+            self.query_one("#filter-department", Select).set_options(
+                [(d, d) for d in message.departments])
+        table = self.query_one(DataTable)
+        if message.offset == 0:
+            table.clear()
+            self._loaded = 0
+            self._total = message.total or 0
+        cats = load_categories(self.kiosk.runtime.settings)
+        for c in message.cases:
+            table.add_row(c.number, status_text(c.status), cats.label(c.category),
+                          level_text(c.escalation_level), c.due or "", c.department or "",
+                          c.summary[:30], key=c.id)
+        self._loaded += len(message.cases)
+        self._loading = False
+        flags = []
+        if self.my_grid:
+            flags.append(t("cases.ui.my_grid"))
+        if self.overdue:
+            flags.append(t("cases.ui.overdue"))
+        self.query_one("#cases-status", Static).update(
+            t("cases.ui.count", shown=self._loaded, total=self._total)
+            + (f"  [{' · '.join(flags)}]" if flags else ""))
+
+    @on(Select.Changed)
+    def filter_changed(self, event: Select.Changed) -> None:
+        if event.select.id and event.select.id.startswith("filter-"):
+            self.reload()
+
+    @on(DataTable.RowHighlighted, "#cases-table")
+    def maybe_more(self, event: DataTable.RowHighlighted) -> None:
+        if (not self._loading and self._loaded < self._total
+                and event.cursor_row >= event.data_table.row_count - 1):
+            self._loading = True
+            self.fetch(self._generation, self.current_filter(), self._loaded)
+
+    @on(DataTable.RowSelected, "#cases-table")
+    def open_case(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value:
+            from screens.case_detail import CaseDetailScreen
+
+            self.app.push_screen(CaseDetailScreen(event.row_key.value))
+
+    def action_toggle_my_grid(self) -> None:
+        self.my_grid = not self.my_grid
+        self.reload()
+
+    def action_toggle_overdue(self) -> None:
+        self.overdue = not self.overdue
+        self.reload()
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def action_focus_table(self) -> None:
+        self.query_one(DataTable).focus()
+
+    def action_register(self) -> None:
+        from screens.case_register import CaseRegisterScreen
+
+        self.app.push_screen(CaseRegisterScreen())

@@ -1,0 +1,168 @@
+"""The figures supervisors report (mode 统计, F5): the four rates, overdue and escalation
+counts, repeats; a bar chart by category, a weekly trend, and a table by grid or department."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Header, Static
+from textual_plotext import PlotextPlot
+
+from kiosk.categories import load_categories
+from kiosk.figures import Scope, compute
+from kiosk.i18n import t
+from screens.base import KioskScreen
+from screens.case_widgets import LEVEL_STYLES, rules_of
+
+PERIODS = (None, 7, 30, 90, 365)  # all time, last week, month, quarter, year
+BREAKDOWNS = ("grid", "category_group", "department")
+TREND_WEEKS = 12
+
+
+def pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+class FiguresScreen(KioskScreen):
+    BINDINGS = [
+        Binding("p", "next_period", t("figures.period"), id="figures.period",
+                tooltip=t("figures.period_hint")),
+        Binding("b", "next_breakdown", t("figures.breakdown"), id="figures.breakdown",
+                tooltip=t("figures.breakdown_hint")),
+        Binding("r", "reload", t("cases.ui.reload"), id="figures.reload",
+                tooltip=t("cases.ui.reload")),
+    ]
+
+    DEFAULT_CSS = """
+    #figures-charts { height: 1fr; min-height: 8; }
+    #figures-table { height: 1fr; min-height: 5; }
+    """
+
+    class Computed(Message):
+        """The figures arrived (handled by FiguresScreen)."""
+
+        def __init__(self, figures: dict) -> None:
+            super().__init__()
+            self.figures = figures
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.period_index = 0
+        self.breakdown_index = 0
+        self.figures: dict | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(t("ui.loading"), id="figures-headline")
+        with Horizontal(id="figures-charts"):
+            yield PlotextPlot(id="figures-by-category")
+            yield PlotextPlot(id="figures-trend")
+        yield DataTable(id="figures-table", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        if self.is_mounted:
+            self.reload()
+
+    def reload(self) -> None:
+        days = PERIODS[self.period_index]
+        scope = Scope(date_from=date.today() - timedelta(days=days) if days else None)
+        self.fetch(scope)
+
+    @work(thread=True, exclusive=True, group="figures", exit_on_error=False)
+    def fetch(self, scope: Scope) -> None:
+        self.post_message(self.Computed(compute(self.kiosk.read(), scope,
+                                                rules=rules_of(self.kiosk))))
+
+    def on_figures_screen_computed(self, message: Computed) -> None:
+        self.figures = f = message.figures
+        tot = f["total"]
+        days = PERIODS[self.period_index]
+        period = t("figures.all_time") if days is None else t("figures.last_days", n=days)
+        head = Text()
+        head.append(f"{period} · " + t("figures.registered", n=tot["registered"]) + "\n",
+                    style="bold")
+        head.append(
+            f"{t('figures.resolution_rate')} {pct(tot['resolution_rate'])}   "
+            f"{t('figures.completion_rate')} {pct(tot['completion_rate'])}   "
+            f"{t('figures.first_time_rate')} {pct(tot['first_time_rate'])}   "
+            f"{t('figures.satisfaction_rate')} {pct(tot['satisfaction_rate'])}\n")
+        head.append(f"{t('figures.open')} {tot['open']}   {t('figures.overdue')} {tot['overdue']}   ")
+        for level in (1, 2, 3):
+            head.append(f"{t(f'cases.level.{level}')} {tot[f'level_{level}']}",
+                        style=LEVEL_STYLES[level])
+            head.append("   ")
+        head.append(f"{t('figures.repeats')} {tot['repeats']}   "
+                    f"{t('figures.on_spot')} {tot['on_spot']}")
+        self.query_one("#figures-headline", Static).update(head)
+        self.draw_categories(f)
+        self.draw_trend(f)
+        self.fill_table(f)
+
+    def draw_categories(self, f: dict) -> None:
+        cats = load_categories(self.kiosk.runtime.settings)
+        rows = sorted(f["by_category_group"], key=lambda r: -r["registered"])
+        plot = self.query_one("#figures-by-category", PlotextPlot)
+        plt = plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        if rows:
+            labels = [cats.label(r["key"])[:6] for r in rows]
+            plt.multiple_bar(labels, [[r["registered"] for r in rows],
+                                      [r["resolved"] for r in rows]],
+                             labels=[t("figures.series_registered"), t("figures.series_resolved")])
+        plt.title(t("figures.by_category"))
+        plot.refresh()
+
+    def draw_trend(self, f: dict) -> None:
+        weeks = f["by_week"][-TREND_WEEKS:]
+        plot = self.query_one("#figures-trend", PlotextPlot)
+        plt = plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        if weeks:
+            xs = list(range(len(weeks)))
+            plt.plot(xs, [w["registered"] for w in weeks], label=t("figures.series_registered"))
+            plt.plot(xs, [w["resolved"] for w in weeks], label=t("figures.series_resolved"))
+            plt.xticks(xs, [w["key"][5:] for w in weeks])
+        plt.title(t("figures.trend"))
+        plot.refresh()
+
+    def fill_table(self, f: dict) -> None:
+        dim = BREAKDOWNS[self.breakdown_index]
+        cats = load_categories(self.kiosk.runtime.settings)
+        table = self.query_one("#figures-table", DataTable)
+        table.clear(columns=True)
+        table.add_columns(t(f"figures.dim.{dim}"), t("figures.col.registered"),
+                          t("figures.resolution_rate"), t("figures.completion_rate"),
+                          t("figures.first_time_rate"), t("figures.satisfaction_rate"),
+                          t("figures.overdue"), t("figures.col.levels"), t("figures.repeats"))
+        for r in f[f"by_{dim}"]:
+            key = r["key"] or t("figures.unassigned")
+            if dim == "category_group":
+                key = cats.label(key)
+            table.add_row(key, str(r["registered"]), pct(r["resolution_rate"]),
+                          pct(r["completion_rate"]), pct(r["first_time_rate"]),
+                          pct(r["satisfaction_rate"]), str(r["overdue"]),
+                          f"{r['level_1']}/{r['level_2']}/{r['level_3']}", str(r["repeats"]))
+
+    def action_next_period(self) -> None:
+        self.period_index = (self.period_index + 1) % len(PERIODS)
+        self.reload()
+
+    def action_next_breakdown(self) -> None:
+        self.breakdown_index = (self.breakdown_index + 1) % len(BREAKDOWNS)
+        if self.figures:
+            self.fill_table(self.figures)
+
+    def action_reload(self) -> None:
+        self.reload()
