@@ -222,3 +222,94 @@ def test_encoding_detection(tmp_path_factory, cells, encoding):
     path.write_bytes(text.encode(encoding))
     detected = detect_encoding(path)
     assert path.read_bytes().decode(detected) .lstrip("\ufeff") == text
+
+
+# --- the whole pipeline: any well-formed roster imports completely, and only once -------------
+
+NAME_CHARS = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗伟强磊军芳娜敏静丽艳"
+HEADER_SETS = {
+    "name": ["姓名", "居民姓名", "姓 名"], "relation": ["与户主关系", "关系"],
+    "phone": ["联系电话", "手机号", "电话"], "id_number": ["身份证号", "公民身份号码", "身份证号码"],
+    "grid": ["网格", "网格编号"], "compound": ["小区", "小区名称"], "building": ["楼栋", "楼号", "楼"],
+    "unit": ["单元"], "room": ["房号", "户号", "门牌号", "室"], "tags": ["重点人群", "标签", "人员类别"],
+}
+
+
+@st.composite
+def rosters(draw):
+    n_households = draw(st.integers(1, 6))
+    addresses = draw(st.lists(st.tuples(st.sampled_from(["春华小区", "秋实家园"]),
+                                        st.integers(1, 3), st.integers(1, 2), st.integers(101, 104)),
+                              min_size=n_households, max_size=n_households, unique=True))
+    seq = iter(range(1000))
+    households = []
+    for address in addresses:
+        people = []
+        for k in range(draw(st.integers(1, 3))):
+            name = "".join(draw(st.lists(st.sampled_from(NAME_CHARS), min_size=2, max_size=3)))
+            with_id = draw(st.booleans())
+            number = ""
+            if with_id:
+                body = f"230102{1940 + k * 20}0101{next(seq):03d}"
+                number = body + id_check_char(body)
+            tags = draw(st.lists(st.sampled_from(sorted(TAG_WORDS)), max_size=2, unique=True))
+            phone = draw(st.one_of(st.just(""), mobile_cells().map(lambda p: p[1])))
+            relation = "户主" if k == 0 else "配偶" if k == 1 else "子"
+            people.append((name, relation, phone, number, tags))
+        # names inside one household are unique (else they are one person by the rules)
+        if len({p[0] for p in people}) < len(people):
+            people = people[:1]
+        households.append((address, people))
+    headers = {f: draw(st.sampled_from(spellings)) for f, spellings in HEADER_SETS.items()}
+    encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "gbk"]))
+    return households, headers, encoding
+
+
+@settings(max_examples=15, deadline=None)
+@given(rosters())
+def test_any_well_formed_roster_imports_completely_and_only_once(tmp_path_factory, roster):
+    import csv as _csv
+    import sqlite3
+
+    from db.areas import get_or_create_grid
+    from db.connection import transaction
+    from kiosk.roster_import import apply_plan, plan_import
+    from kiosk.runtime import load, open_runtime
+
+    households, headers, encoding = roster
+    folder = tmp_path_factory.mktemp("pipe")
+    fields = list(HEADER_SETS)
+    with (folder / "r.csv").open("w", encoding=encoding, newline="") as fh:
+        w = _csv.writer(fh)
+        w.writerow([headers[f] for f in fields])
+        for (compound, b, u, r), people in households:
+            for name, relation, phone, number, tags in people:
+                values = {"name": name, "relation": relation, "phone": phone, "id_number": number,
+                          "grid": "G001", "compound": compound, "building": f"{b}栋",
+                          "unit": u, "room": r, "tags": "、".join(tags)}
+                w.writerow([values[f] for f in fields])
+    rt = open_runtime(load(db=str(folder / "k.db")))
+    try:
+        with transaction(rt.conn):
+            get_or_create_grid(rt.ctx, "G001", "安静社区第一网格", "安静社区", "新阳路街道", "道里区")
+        plan = plan_import(rt.conn, folder / "r.csv", today=TODAY)
+        assert plan.rejected == []
+        first = apply_plan(rt.ctx, plan)
+        assert first.imported_households == len(households)
+        assert first.imported_members == sum(len(p) for _, p in households)
+        stored = sorted(tuple(r) for r in rt.conn.execute(
+            "SELECT m.name, m.phone, m.id_number, m.tags, h.building, h.unit, h.room"
+            " FROM members m JOIN households h ON h.id = m.household_id"))
+        expected = sorted(
+            (name, parse_phone(phone)[0], number, " ".join(sorted({TAG_WORDS[t] for t in tags})),
+             str(b), str(u), str(r))
+            for (_, b, u, r), people in households for name, _, phone, number, tags in people)
+        assert stored == expected
+        outbox = rt.conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
+        again = apply_plan(rt.ctx, plan_import(rt.conn, folder / "r.csv", today=TODAY))
+        assert (again.imported_households, again.imported_members, again.updated) == (0, 0, 0)
+        assert again.unchanged == len(households)
+        assert rt.conn.execute("SELECT count(*) FROM outbox").fetchone()[0] == outbox
+        assert sqlite3.connect(folder / "k.db").execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        rt.close()
