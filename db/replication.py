@@ -29,4 +29,6 @@ ENTITIES: dict[str, Entity] = {
     "case": Entity("cases", "append"),
     "case_household": Entity("case_households", "append"),
     "case_event": Entity("case_events", "append"),
+    # QR labels (issue 5): inserted once, later only retired (retired_at NULL -> time)
+    "label": Entity("labels", "lww"),
 }

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding
 from textual.worker import Worker, WorkerState
@@ -16,6 +17,7 @@ from db.connection import connect, transaction
 from db.context import WriteContext
 from kiosk.errors import describe
 from kiosk.i18n import language, set_language, t
+from kiosk.qr.scanner import ScanAnywhere
 from kiosk.runtime import Runtime
 from screens.home import HomeScreen
 from screens.search import SearchScreen
@@ -43,6 +45,10 @@ class KioskApp(App[None]):
         Binding("f1", "switch_mode('home')", t("ui.home"), id="app.home", tooltip=t("ui.home")),
         Binding("f2", "switch_mode('households')", t("ui.households"), id="app.households",
                 tooltip=t("ui.search")),
+        # QR labels (issue 5): label sheets; the webcam as a scanner
+        Binding("f8", "labels", t("qr.ui.labels"), id="app.labels", tooltip=t("qr.ui.labels_hint")),
+        Binding("f9", "scan_camera", t("qr.ui.camera"), id="app.scan_camera", show=False,
+                tooltip=t("qr.ui.camera_hint")),
         # cases (issue 4): the case list and the figures
         Binding("f3", "switch_mode('cases')", t("cases.ui.mode"), id="app.cases",
                 tooltip=t("cases.ui.mode_hint")),
@@ -57,6 +63,7 @@ class KioskApp(App[None]):
         self.runtime = runtime
         self._local = threading.local()
         self._write_lock = threading.Lock()
+        self.scanner = ScanAnywhere(self, runtime.settings.scan_key_gap_ms)
         self.title = t("app.title")
         self.sub_title = runtime.worker.name if runtime.worker else t("ui.no_worker")
 
@@ -65,6 +72,21 @@ class KioskApp(App[None]):
         from kiosk.palette import kiosk_commands
 
         yield from kiosk_commands(self)
+
+    # --- scan anywhere (issue 5, kiosk/qr/scanner.py): a label scanned or typed into any
+    # widget opens its household; the scanner sees each key before the focused widget.
+    async def on_event(self, event: events.Event) -> None:
+        if await self.scanner.intercept(event):
+            return
+        await super().on_event(event)
+
+    def action_labels(self) -> None:
+        from screens.labels import LabelsScreen
+
+        self.push_screen(LabelsScreen(getattr(self.screen, "household_id", None)))
+
+    def action_scan_camera(self) -> None:
+        self.scanner.scan_camera()
 
     # --- database access -----------------------------------------------------------------
     @property

@@ -47,6 +47,14 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     repeat_window_days: int = 90
     #: Cases: path of a TOML file with the category table (docs/cases.md); default built-in.
     case_categories: str | None = None
+    #: QR labels: path of a TrueType/OpenType font (``.ttf``/``.ttc``) with Chinese glyphs
+    #: for label sheets and case slips; default: found on the system (docs/qr.md).
+    label_font: str | None = None
+    #: Scanning: a keyboard-wedge scanner types faster than this many milliseconds per key;
+    #: slower keys are a person typing (docs/qr.md).
+    scan_key_gap_ms: int = 50
+    #: Scanning: which camera ``kiosk scan --camera`` and the camera key open (0 = first).
+    camera_index: int = 0
 
 
 def data_dir() -> Path:

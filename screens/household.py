@@ -13,6 +13,7 @@ from db.households import Household, get_household
 from kiosk import present
 from kiosk.i18n import t
 from screens.base import KioskScreen
+from screens.widgets.qr import HouseholdQR
 from screens.case_widgets import HouseholdCases  # the cases panel (issue 4)
 
 
@@ -48,6 +49,7 @@ class HouseholdScreen(KioskScreen):
             yield HouseholdCases(self.household_id, id="household-cases")
             yield Static(t("household.visits"), classes="title")
             yield Static(t("household.no_visits"), id="household-visits", classes="muted")
+            yield HouseholdQR(self.household_id)  # the door label (issue 5, screens/widgets/qr.py)
         yield Footer()
 
     def action_register_case(self) -> None:

@@ -1,0 +1,398 @@
+"""Scan anywhere: a USB scanner is a keyboard (a "wedge") that types the payload and Enter into
+whatever has focus. The app looks at every key before the focused widget does
+(:meth:`ScanAnywhere.intercept`, called first thing in ``KioskApp.on_event``):
+
+* Focus in a text field (``Input``, ``TextArea``): keys go in as usual, and the keys typed in
+  one fast burst are remembered with the field's content before the burst. On Enter, a burst
+  that reads as a label is taken out of the field again (the field is as it was) and the
+  record opens; Enter never reaches the field, so a form is not submitted. A label typed by
+  hand (slowly) works too: the text before the cursor is looked at, from its last ``HH1`` /
+  ``CS1`` on. A damaged label (wrong check character...) gives the "not a valid label"
+  message instead, and Enter is still kept from the field.
+* Focus anywhere else (a table, a button, nothing): a key that could begin a payload as a
+  scanner types it (upper case ``H`` / ``C``, then the rest of ``HH1:`` / ``CS1:`` and code
+  characters) is held back, so a scan never fires single-letter bindings. Held keys are
+  replayed, in order, as soon as a key breaks the pattern or the burst pauses for longer than
+  a scanner ever does (``scan_key_gap_ms``).
+
+The decisions are pure functions and a small clock-driven buffer (:class:`KeyBurst`), tested
+with hypothesis; :class:`ScanAnywhere` binds them to Textual.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from textual.message import Message
+
+from kiosk.errors import UserError
+from kiosk.qr.payload import (
+    ALPHABET,
+    CHECK_SYMBOLS,
+    ID_CHARS,
+    MAX_INPUT,
+    Payload,
+    find_in,
+    looks_like_label,
+    parse,
+    try_parse,
+)
+
+if TYPE_CHECKING:
+    from textual.app import App
+    from textual.events import Event, Key
+    from textual.widget import Widget
+
+    from kiosk.qr.lookup import Resolved
+
+ENTER_KEYS = ("enter", "ctrl+j")
+
+
+# --- pure decisions ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Verdict:
+    """What a piece of typed text is: a label (``payload``), a damaged label (``error``), or
+    neither (both None: the keys were meant for the widget)."""
+
+    payload: Payload | None = None
+    error: UserError | None = None
+
+    @property
+    def is_label(self) -> bool:
+        return self.payload is not None or self.error is not None
+
+
+def classify(text: str) -> Verdict:
+    if not text:
+        return Verdict()
+    payload = try_parse(text)
+    if payload is not None:
+        return Verdict(payload=payload)
+    if looks_like_label(text):
+        try:
+            parse(text)
+        except UserError as exc:
+            return Verdict(error=exc)
+    return Verdict()
+
+
+_CODE_CHARS = set(CHECK_SYMBOLS)
+
+
+def scanner_prefix(text: str) -> bool:
+    """Could a scanner still be typing a payload that begins with ``text``? Scanners type the
+    QR content verbatim: upper case, no separators, ``HH1:``/``CS1:`` then 13 code characters.
+    """
+    if not text or len(text) > 4 + ID_CHARS + 1:
+        return False
+    for prefix in ("HH1:", "CS1:"):
+        if prefix.startswith(text):
+            return True
+        if text.startswith(prefix):
+            body = text[len(prefix):]
+            return all(ch in ALPHABET for ch in body[:ID_CHARS]) and all(
+                ch in _CODE_CHARS for ch in body[ID_CHARS:])
+    return False
+
+
+@dataclass
+class KeyBurst:
+    """The printable keys of the current burst: keys that came at most ``gap`` seconds apart."""
+
+    gap: float
+    chars: list[str] = field(default_factory=list)
+    last: float | None = None
+
+    def feed(self, char: str, now: float) -> bool:
+        """Add a key; returns True when it starts a new burst (the previous one is dropped)."""
+        new = not self.fast(now)
+        if new:
+            self.chars.clear()
+        self.chars.append(char)
+        self.last = now
+        if len(self.chars) > MAX_INPUT:
+            del self.chars[: len(self.chars) - MAX_INPUT]
+        return new
+
+    def fast(self, now: float) -> bool:
+        """Is ``now`` still within the burst (a scanner's next key or its Enter)?"""
+        return self.last is not None and bool(self.chars) and now - self.last <= self.gap
+
+    @property
+    def text(self) -> str:
+        return "".join(self.chars)
+
+    def clear(self) -> None:
+        self.chars.clear()
+        self.last = None
+
+
+# --- text fields ------------------------------------------------------------------------------
+class _InputField:
+    def __init__(self, widget: Any) -> None:
+        self.w = widget
+
+    def snapshot(self) -> tuple[str, int]:
+        return self.w.value, self.w.cursor_position
+
+    def restore(self, snap: tuple[str, int]) -> None:
+        self.w.value, self.w.cursor_position = snap[0], min(snap[1], len(snap[0]))
+
+    def before_cursor(self) -> str:
+        return self.w.value[: self.w.cursor_position]
+
+    def cut(self, start: int) -> None:
+        value, cursor = self.w.value, self.w.cursor_position
+        self.w.value = value[:start] + value[cursor:]
+        self.w.cursor_position = start
+
+
+class _TextAreaField:
+    def __init__(self, widget: Any) -> None:
+        self.w = widget
+
+    def snapshot(self) -> tuple[str, tuple[int, int]]:
+        return self.w.text, self.w.cursor_location
+
+    def restore(self, snap: tuple[str, tuple[int, int]]) -> None:
+        self.w.text = snap[0]
+        self.w.cursor_location = snap[1]
+
+    def before_cursor(self) -> str:
+        row, col = self.w.cursor_location
+        return self.w.document.get_line(row)[:col]
+
+    def cut(self, start: int) -> None:
+        row, col = self.w.cursor_location
+        self.w.delete((row, start), (row, col))
+
+
+def text_field(widget: Widget | None) -> _InputField | _TextAreaField | None:
+    from textual.widgets import Input, TextArea
+
+    if isinstance(widget, Input):
+        return _InputField(widget)
+    if isinstance(widget, TextArea) and not widget.read_only:
+        return _TextAreaField(widget)
+    return None
+
+
+# --- the Textual side -------------------------------------------------------------------------
+class ScanAnywhere:
+    """Recognises scanned (or typed) labels whatever has focus, and opens their record."""
+
+    def __init__(self, app: App[Any], gap_ms: int = 50,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.app = app
+        self.clock = clock
+        self.burst = KeyBurst(max(1, gap_ms) / 1000)
+        self.held: list[Key] = []
+        self._snapshot: Any = None
+        self._replaying = False
+
+    # Called by KioskApp.on_event for every event before Textual routes it.
+    async def intercept(self, event: Event) -> bool:
+        """True when the event was taken (held back, or used by a recognised scan)."""
+        from textual import events
+
+        if self._replaying:
+            return False
+        if isinstance(event, events.Paste) and not event.is_forwarded:
+            return self._on_paste(event.text)
+        if not isinstance(event, events.Key) or event.is_forwarded:
+            return False
+        now = self.clock()
+        focused = self.app.focused
+        if event.key in ENTER_KEYS:
+            return await self._on_enter(focused, now)
+        char = event.character if event.is_printable else None
+        if not char:
+            await self._release()
+            self.burst.clear()
+            return False
+        target = text_field(focused)
+        if target is not None:
+            await self._release()
+            if self.burst.feed(char, now):
+                self._snapshot = target.snapshot()
+            return False
+        if self.held and not self.burst.fast(now):
+            await self._release()
+        self.burst.feed(char, now)
+        if scanner_prefix(self.burst.text):
+            self.held.append(event)
+            self.app.set_timer(self.burst.gap * 1.5, self._timeout, name="scan-hold")
+            return True
+        self.burst.clear()
+        if self.held:
+            await self._release(also=event)
+            return True
+        return False
+
+    async def _on_enter(self, focused: Widget | None, now: float) -> bool:
+        if self.held:
+            verdict = classify(self.burst.text)
+            if verdict.is_label:
+                self.held.clear()
+                self.burst.clear()
+                self._act(verdict)
+                return True
+            await self._release()
+        target = text_field(focused)
+        fast = self.burst.fast(now)
+        burst_text = self.burst.text
+        self.burst.clear()
+        if target is None:
+            return False
+        if fast:
+            verdict = classify(burst_text)
+            if verdict.is_label:
+                target.restore(self._snapshot)
+                self._act(verdict)
+                return True
+        found = find_in(target.before_cursor())
+        if found is not None:
+            start, tail = found
+            verdict = classify(tail)
+            if verdict.payload is not None:
+                target.cut(start)
+            if verdict.is_label:
+                self._act(verdict)
+                return True
+        return False
+
+    def _on_paste(self, text: str) -> bool:
+        verdict = classify(text.strip())
+        if verdict.payload is None:
+            return False
+        self._act(verdict)
+        return True
+
+    async def _timeout(self) -> None:
+        if self.held and not self.burst.fast(self.clock()):
+            self.burst.clear()
+            await self._release()
+
+    async def _release(self, also: Key | None = None) -> None:
+        """Replay the held keys (and ``also``) through the normal routing, in order."""
+        keys = [*self.held, *([also] if also is not None else [])]
+        self.held.clear()
+        if not keys:
+            return
+        self._replaying = True
+        try:
+            for key in keys:
+                await self.app.on_event(key)
+        finally:
+            self._replaying = False
+
+    # --- acting on a recognised label ------------------------------------------------------
+    def _act(self, verdict: Verdict) -> None:
+        if verdict.error is not None:
+            self.app.notify(verdict.error.message(), severity="error", timeout=8)
+            return
+        assert verdict.payload is not None
+        self.open(verdict.payload)
+
+    def open(self, payload: Payload) -> None:
+        """Look the payload up in a worker, then open its household or case."""
+        self.app.run_worker(lambda: self._resolve(payload), thread=True, group="scan",
+                            exclusive=True, exit_on_error=False, name="scan")
+
+    def _resolve(self, payload: Payload) -> None:
+        from kiosk.qr.lookup import resolve_payload
+
+        read = getattr(self.app, "read")  # KioskApp.read: this thread's connection
+        result = resolve_payload(read(), payload, with_cases=False)  # errors: App notifies
+        self.app.call_from_thread(self._show, result)
+
+    async def _show(self, result: Resolved) -> None:
+        from screens.household import HouseholdScreen
+
+        opened = None
+        if result.case_id is not None:
+            opened = await _push_case_screen(self.app, result.case_id)
+        if opened is None and result.household is not None:
+            opened = HouseholdScreen(result.household.id)
+            opened.add_class("-from-scan")
+            await self.app.push_screen(opened)
+            cases_first(opened)
+        if result.case is not None:
+            self.app.notify(result.case["number"], title=result.payload.readable, timeout=4)
+        self.app.post_message(ScanRecognised(result.payload, result.household.id
+                                             if result.household else None, result.case_id))
+
+    def scan_camera(self) -> None:
+        """The camera key: watch the webcam in a worker; a label seen opens its record."""
+        settings = getattr(getattr(self.app, "runtime", None), "settings", None)
+        index = getattr(settings, "camera_index", 0)
+
+        def watch() -> None:
+            from kiosk.i18n import t
+            from kiosk.qr.camera import load_cv2, scan_camera
+
+            load_cv2()  # no extra: a clear message, before any waiting
+            self.app.call_from_thread(self.app.notify, t("qr.camera.looking", seconds=30))
+            self._resolve(parse(scan_camera(index, 30.0)))
+
+        self.app.run_worker(watch, thread=True, group="scan-camera", exclusive=True,
+                            exit_on_error=False, name="scan-camera")
+
+
+class ScanRecognised(Message):
+    """A scanned label opened its record (posted to the App, for whoever listens: tests, the
+    labels screen). ``household_id`` / ``case_id`` say what was opened."""
+
+    def __init__(self, payload: Payload, household_id: str | None, case_id: str | None) -> None:
+        super().__init__()
+        self.payload = payload
+        self.household_id = household_id
+        self.case_id = case_id
+
+
+async def _push_case_screen(app: App[Any], case_id: str):
+    """The case ledger's case screen, where it exists; else None (the household opens)."""
+    try:
+        from screens.case import CaseScreen  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    screen = CaseScreen(case_id)
+    await app.push_screen(screen)
+    return screen
+
+
+def cases_first(screen: Any) -> bool:
+    """On a household opened from a scan, move the cases panel (``#household-cases`` and its
+    title) above the members, right under the address: at the door, what is still open for
+    this household matters first. Returns False when the screen has no such panel."""
+    from textual.css.query import NoMatches
+
+    try:
+        body = screen.query_one("#household-body")
+        cases = screen.query_one("#household-cases")
+        members = screen.query_one("#members-table")
+    except NoMatches:
+        return False
+
+    def child_of_body(widget: Any) -> Any:
+        while widget is not None and widget.parent is not body:
+            widget = widget.parent
+        return widget
+
+    cases_top, members_top = child_of_body(cases), child_of_body(members)
+    if cases_top is None or members_top is None:
+        return False
+    children = list(body.children)
+    ci, mi = children.index(cases_top), children.index(members_top)
+    if ci < mi:
+        return True
+    moving = [cases_top]
+    if ci > 0 and children[ci - 1].has_class("title"):
+        moving.insert(0, children[ci - 1])
+    anchor = children[mi - 1] if mi > 0 and children[mi - 1].has_class("title") else members_top
+    for widget in moving:
+        body.move_child(widget, before=anchor)
+    return True
