@@ -18,7 +18,7 @@ from db.cases import CaseDetail, append_event, departments, get_case
 from kiosk.categories import load_categories
 from kiosk.i18n import t
 from screens.base import KioskScreen
-from screens.case_widgets import level_text, rules_of, status_text
+from screens.case_widgets import WorkerErrors, level_text, rules_of, status_text
 
 #: (key, event type) for every action; the binding ids are ``case.<event type>``.
 ACTION_KEYS = [
@@ -28,7 +28,7 @@ ACTION_KEYS = [
 ]
 
 
-class CaseDetailScreen(KioskScreen):
+class CaseDetailScreen(WorkerErrors, KioskScreen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", t("ui.back"), id="case.back", tooltip=t("ui.back")),
         *[Binding(key, f"act('{ev}')", t(f"cases.event.{ev}"), id=f"case.{ev}",

@@ -24,10 +24,10 @@ from kiosk import present
 from kiosk.categories import load_categories
 from kiosk.errors import UserError
 from kiosk.i18n import t
-from screens.case_widgets import rules_of, status_text
+from screens.case_widgets import WorkerErrors, rules_of, status_text
 
 
-class CaseRegisterScreen(Screen[str | None]):
+class CaseRegisterScreen(WorkerErrors, Screen[str | None]):
     BINDINGS = [
         Binding("escape", "cancel", t("ui.back"), id="case_register.cancel", tooltip=t("ui.back")),
         Binding("ctrl+s", "save_new", t("cases.ui.save_new"), id="case_register.save_new",

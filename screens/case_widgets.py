@@ -93,3 +93,17 @@ class HouseholdCases(Static):
         text = Text("\n").join(case_line(c, cats) for c in message.cases)
         text.append("\n" + t("cases.ui.household_hint"), style="dim")
         self.update(text)
+
+
+class WorkerErrors:
+    """Mixin: a failed worker of this screen shows its message (a refused action names the
+    rule). ``Worker.StateChanged`` does not bubble, so the app's handler never sees a
+    screen's workers."""
+
+    def on_worker_state_changed(self, event) -> None:
+        from textual.worker import WorkerState
+
+        from kiosk.errors import describe
+
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            self.notify(describe(event.worker.error), severity="error", timeout=8)  # type: ignore[attr-defined]

@@ -15,10 +15,10 @@ from kiosk.cases import STATUSES
 from kiosk.categories import load_categories
 from kiosk.i18n import t
 from screens.base import KioskScreen
-from screens.case_widgets import level_text, rules_of, status_text
+from screens.case_widgets import WorkerErrors, level_text, rules_of, status_text
 
 
-class CasesScreen(KioskScreen):
+class CasesScreen(WorkerErrors, KioskScreen):
     BINDINGS = [
         Binding("n", "register", t("cases.ui.register"), id="cases.register",
                 tooltip=t("cases.ui.register_hint")),

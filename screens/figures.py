@@ -18,7 +18,7 @@ from kiosk.categories import load_categories
 from kiosk.figures import Scope, compute
 from kiosk.i18n import t
 from screens.base import KioskScreen
-from screens.case_widgets import LEVEL_STYLES, rules_of
+from screens.case_widgets import LEVEL_STYLES, WorkerErrors, rules_of
 
 PERIODS = (None, 7, 30, 90, 365)  # all time, last week, month, quarter, year
 BREAKDOWNS = ("grid", "category_group", "department")
@@ -29,7 +29,7 @@ def pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
-class FiguresScreen(KioskScreen):
+class FiguresScreen(WorkerErrors, KioskScreen):
     BINDINGS = [
         Binding("p", "next_period", t("figures.period"), id="figures.period",
                 tooltip=t("figures.period_hint")),

@@ -1,0 +1,217 @@
+"""The case screens driven like a user: keys in, what the screen shows and what was written."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable, Select, Static
+from textual.worker import WorkerCancelled
+
+from db.cases import CaseFilter, count_cases, get_case, register_case
+from db.connection import transaction
+
+
+async def settle(app, pilot) -> None:
+    """Let workers finish and their messages land (a replaced exclusive worker is fine)."""
+    for _ in range(3):
+        try:
+            await app.workers.wait_for_complete()
+        except WorkerCancelled:
+            pass
+        await pilot.pause()
+
+
+def make_app(runtime):
+    from kiosk.app import KioskApp
+
+    return KioskApp(runtime)
+
+
+def _events(conn) -> int:
+    return conn.execute("SELECT count(*) FROM case_events").fetchone()[0]
+
+
+def _notes(app) -> str:
+    return " ".join(n.message for n in app._notifications)
+
+
+async def test_case_list_filters_and_opens_a_case(runtime):
+    app = make_app(runtime)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("f3")
+        await settle(app, pilot)
+        screen = app.screen
+        assert type(screen).__name__ == "CasesScreen"
+        table = screen.query_one("#cases-table", DataTable)
+        total = count_cases(runtime.conn)
+        assert table.row_count == min(total, runtime.settings.page_size)
+        assert str(total) in str(screen.query_one("#cases-status", Static).render())
+        await pilot.press("o")  # overdue only
+        await settle(app, pilot)
+        overdue = count_cases(runtime.conn, CaseFilter(overdue=True))
+        assert 0 < table.row_count == min(overdue, runtime.settings.page_size)
+        await pilot.press("o", "g")  # all again, then my grid
+        await settle(app, pilot)
+        worker = runtime.worker
+        grid_ids = [r[0] for r in runtime.conn.execute(
+            f"SELECT id FROM grids WHERE code IN ({','.join('?' * len(worker.grids))})",
+            list(worker.grids))]
+        assert table.row_count == min(count_cases(runtime.conn, CaseFilter(grid_ids=grid_ids)),
+                                      runtime.settings.page_size)
+        # the status filter: a Select, opened and chosen with keys
+        screen.query_one("#filter-status", Select).focus()
+        await pilot.press("enter", "down", "down", "enter")  # blank, open, registered
+        await settle(app, pilot)
+        value = screen.query_one("#filter-status", Select).value
+        first = table.coordinate_to_cell_key((0, 0)).row_key.value
+        assert get_case(runtime.conn, first).state.status == value or (
+            value == "open" and get_case(runtime.conn, first).state.is_open)
+        table.focus()
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "CaseDetailScreen"
+        assert app.screen.case_id == first
+
+
+async def test_actions_on_keys_write_events_and_refusals_write_nothing(runtime):
+    from screens.case_detail import CaseDetailScreen
+
+    conn = runtime.conn
+    hh = conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
+    with transaction(conn):
+        cid = register_case(runtime.ctx, household_ids=[hh], category="sewer", summary="下水堵")
+    app = make_app(runtime)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await app.push_screen(CaseDetailScreen(cid))
+        await settle(app, pilot)
+        timeline = app.screen.query_one("#case-timeline", DataTable)
+        assert timeline.row_count == 1
+        # a refused action: rating a case that is not resolved
+        before = _events(conn)
+        await pilot.press("t")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "CaseActionScreen"
+        await pilot.press("enter", "down", "enter")  # choose 满意
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert _events(conn) == before
+        assert "只有已办结的事项才能由群众评价" in _notes(app)
+        # assign with a department and a deadline, typed into the form
+        await pilot.press("a")
+        await settle(app, pilot)
+        await pilot.press(*"房管所", "tab", *"王主任", "tab", *"2099-01-01", "enter")
+        await settle(app, pilot)
+        detail = get_case(conn, cid)
+        assert (detail.state.status, detail.state.department, detail.state.due) == (
+            "assigned", "房管所", "2099-01-01")
+        assert app.screen.query_one("#case-timeline", DataTable).row_count == 2
+        await pilot.press("m")  # resolve on the spot
+        await settle(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert get_case(conn, cid).state.status == "resolved"
+
+
+async def test_register_from_a_household_proposes_repeats(runtime):
+    from screens.household import HouseholdScreen
+
+    conn = runtime.conn
+    hh = conn.execute("SELECT id FROM households ORDER BY rid DESC LIMIT 1").fetchone()[0]
+    with transaction(conn):
+        earlier = register_case(runtime.ctx, household_ids=[hh], category="parking",
+                                summary="楼下乱停车")
+    app = make_app(runtime)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await app.push_screen(HouseholdScreen(hh))
+        await settle(app, pilot)
+        panel = app.screen.query_one("#household-cases")
+        assert "楼下乱停车" in str(panel.render())
+        await pilot.press("c")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "CaseRegisterScreen"
+        await pilot.press("enter", "down", "enter")  # the first category: 停车 parking
+        await pilot.press("tab", *"楼下又乱停车")
+        await settle(app, pilot)
+        repeats = app.screen.query_one("#reg-repeats", DataTable)
+        assert repeats.row_count >= 1
+        assert repeats.coordinate_to_cell_key((0, 0)).row_key.value == earlier
+        await pilot.press("ctrl+r")  # link it as a repeat of the highlighted case
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "HouseholdScreen"
+        new = conn.execute("SELECT id FROM cases ORDER BY rid DESC LIMIT 1").fetchone()[0]
+        state = get_case(conn, new).state
+        assert (state.status, state.close_kind, state.repeat_of) == ("closed", "repeat", earlier)
+        # confirm a new one instead
+        await pilot.press("c")
+        await settle(app, pilot)
+        await pilot.press("enter", "down", "enter", "tab", *"路灯坏了", "ctrl+s")
+        await settle(app, pilot)
+        assert "路灯坏了" in str(app.screen.query_one("#household-cases").render())
+
+
+async def test_register_from_a_visit_takes_household_and_visit_along(runtime):
+    from screens.case_register import CaseRegisterScreen
+
+    conn = runtime.conn
+    hh = conn.execute("SELECT id FROM households LIMIT 1 OFFSET 5").fetchone()[0]
+    app = make_app(runtime)
+    results = []
+    async with app.run_test(size=(100, 40)) as pilot:
+        await app.push_screen(CaseRegisterScreen([hh], visit_id="visit-123", summary="噪音扰民",
+                                                 category="noise"), results.append)
+        await settle(app, pilot)
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+    detail = get_case(conn, results[0])
+    assert detail.visit_id == "visit-123" and detail.category == "noise"
+    assert [h.id for h in detail.households] == [hh]
+
+
+async def test_empty_register_form_says_what_is_missing(runtime):
+    from screens.case_register import CaseRegisterScreen
+
+    before = runtime.conn.execute("SELECT count(*) FROM cases").fetchone()[0]
+    app = make_app(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.push_screen(CaseRegisterScreen())
+        await settle(app, pilot)
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert "请选择事项类别" in _notes(app)
+    assert runtime.conn.execute("SELECT count(*) FROM cases").fetchone()[0] == before
+
+
+async def test_figures_screen_at_80x24(runtime):
+    app = make_app(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f5")
+        await settle(app, pilot)
+        screen = app.screen
+        assert type(screen).__name__ == "FiguresScreen"
+        head = str(screen.query_one("#figures-headline", Static).render())
+        assert "化解率" in head and "群众满意率" in head and "%" in head
+        table = screen.query_one("#figures-table", DataTable)
+        assert table.row_count == len(screen.figures["by_grid"])
+        await pilot.press("b")
+        await settle(app, pilot)
+        assert table.row_count == len(screen.figures["by_category_group"])
+        await pilot.press("p")
+        await settle(app, pilot)
+        assert screen.period_index == 1
+        assert screen.query_one("#figures-trend").region.height > 0
+
+
+async def test_case_list_usable_at_80x24_and_palette_has_case_actions(runtime):
+    from kiosk.palette import kiosk_commands
+    from screens.case_detail import CaseDetailScreen
+
+    app = make_app(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f3")
+        await settle(app, pilot)
+        table = app.screen.query_one("#cases-table", DataTable)
+        assert table.region.height >= 5 and table.row_count > 0
+        cid = table.coordinate_to_cell_key((0, 0)).row_key.value
+        await app.push_screen(CaseDetailScreen(cid))
+        await settle(app, pilot)
+        titles = [c.title for c in kiosk_commands(app)]
+        for word in ("交办", "推进", "办结", "回访", "群众评价", "督办升级", "销号", "标记为重复"):
+            assert any(word in title for title in titles), word
