@@ -1,0 +1,144 @@
+"""Roster import throughput: judging rows against a plain read of the same file, writing
+against a plain ``executemany`` of the same people, and a second (no-op) import.
+
+    python -m bench roster          (KIOSK_BENCH_ROSTER_ROWS=20000 by default)
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+import resource
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import report
+
+ROWS = int(os.environ.get("KIOSK_BENCH_ROSTER_ROWS", "20000"))
+
+
+def _make_files(folder: Path, rows: int) -> tuple[Path, Path]:
+    import openpyxl
+
+    from kiosk.roster_fields import id_check_char
+
+    rng = random.Random(5)
+    header = ["姓名", "与户主关系", "身份证号", "联系电话", "网格", "小区", "楼栋", "单元", "房号",
+              "重点人群"]
+    data = []
+    i = hh = 0
+    while i < rows:
+        hh += 1
+        building, rest = divmod(hh, 400)
+        unit, room = divmod(rest, 100)
+        for k, relation in enumerate(["户主", "配偶", "子"][: rng.randint(1, 3)]):
+            body = f"230102{1940 + i % 60}{1 + (i // 60) % 9:02d}1{(i // 540) % 10}{(i // 5400) % 1000:03d}"
+            data.append(["王李张刘陈"[k] + "建国丽华明芳"[i % 6] + "甲乙丙丁"[(i // 6) % 4], relation,
+                         body + id_check_char(body), "138" + str(rng.randrange(10**8)).zfill(8),
+                         "G001", "大批小区", building + 1, unit + 1, 101 + room,
+                         "独居" if k == 0 and i % 7 == 0 else ""])
+            i += 1
+    csv_path = folder / "roster.csv"
+    with csv_path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(data)
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet("花名册")
+    ws.append(header)
+    for row in data:
+        ws.append(row)
+    xlsx_path = folder / "roster.xlsx"
+    wb.save(xlsx_path)
+    return csv_path, xlsx_path
+
+
+def _plain_read_csv(path: Path) -> int:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return sum(1 for _ in csv.reader(fh))
+
+
+def _plain_read_xlsx(path: Path) -> int:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True)
+    n = sum(1 for _ in wb.worksheets[0].iter_rows(values_only=True))
+    wb.close()
+    return n
+
+
+def _plain_insert(path: Path, people: list[tuple]) -> float:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("CREATE TABLE plain(id, household, name, relation, phone, id_number, tags)")
+    start = time.perf_counter()
+    conn.execute("BEGIN")
+    conn.executemany("INSERT INTO plain VALUES (?,?,?,?,?,?,?)", people)
+    conn.execute("COMMIT")
+    took = time.perf_counter() - start
+    conn.close()
+    return took
+
+
+def main() -> bool:
+    from db.areas import get_or_create_grid
+    from db.connection import transaction
+    from kiosk.roster_import import apply_plan, plan_import
+    from kiosk.runtime import load, open_runtime
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        os.environ.setdefault("KIOSK_DATA_DIR", str(folder / "data"))
+        csv_path, xlsx_path = _make_files(folder, ROWS)
+        print(f"  {ROWS} people in one-row-per-person rosters", flush=True)
+
+        rt = open_runtime(load(db=str(folder / "k.db")))
+        with transaction(rt.conn):
+            get_or_create_grid(rt.ctx, "G001", "安静社区第一网格", "安静社区", "新阳路街道", "道里区")
+
+        start = time.perf_counter()
+        _plain_read_csv(csv_path)
+        read_csv = time.perf_counter() - start
+        start = time.perf_counter()
+        plan = plan_import(rt.conn, csv_path)
+        judge_csv = time.perf_counter() - start
+        report("judge csv", ROWS / judge_csv, "rows/s", baseline=ROWS / read_csv,
+               higher_is_better=True)
+
+        start = time.perf_counter()
+        _plain_read_xlsx(xlsx_path)
+        read_xlsx = time.perf_counter() - start
+        start = time.perf_counter()
+        plan_x = plan_import(rt.conn, xlsx_path)
+        judge_xlsx = time.perf_counter() - start
+        report("judge xlsx", ROWS / judge_xlsx, "rows/s", baseline=ROWS / read_xlsx,
+               higher_is_better=True)
+        assert not plan.rejected and not plan_x.rejected
+
+        people = [(f"m{i}", p.row, p.name, p.relation, p.phone, p.id_number, " ".join(p.tags))
+                  for i, hh in enumerate(plan.households.values()) for p in hh.people]
+        plain = _plain_insert(folder / "plain.db", people)
+        start = time.perf_counter()
+        result = apply_plan(rt.ctx, plan)
+        write = time.perf_counter() - start
+        assert result.imported_members == len(people)
+        report("write (one transaction, outbox, search keys)", len(people) / write, "people/s",
+               baseline=len(people) / plain, higher_is_better=True)
+
+        start = time.perf_counter()
+        again = apply_plan(rt.ctx, plan_import(rt.conn, csv_path))
+        second = time.perf_counter() - start
+        assert again.unchanged == len(plan.households) and again.imported_members == 0
+        report("second import of the same file (nothing changes)", second, "s",
+               baseline=judge_csv + write)
+        rt.close()
+        report("peak resident memory", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+               "MB")
+    return True
+
+
+if __name__ == "__main__":
+    main()
