@@ -14,10 +14,10 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) fonts
 	$(BIN)/kiosk --ensure-demo
 
-test: $(STAMP)
+test: $(STAMP) fonts
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
@@ -26,6 +26,17 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check kiosk screens db tests bench
 	$(BIN)/mypy kiosk db
+
+# A Chinese font for QR label sheets and case slips (docs/qr.md): Debian's fonts-wqy-microhei,
+# installed when missing and possible (root with apt-get); otherwise a note, and printing says
+# what to do.
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+fonts:
+	@test -e $(CJK_FONT) || { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -q fonts-wqy-microhei >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null && apt-get install -y -q fonts-wqy-microhei >/dev/null; }; \
+	  else echo "note: no CJK font for label sheets: install fonts-wqy-microhei (docs/qr.md)"; fi; }
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,150 @@
+"""The QR code on screen: half blocks that decode, black on white whatever the theme, quiet
+zone, readable code under it; the labels screen with its progress bar."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+from textual.widgets import Checkbox, Input, ProgressBar, Static
+
+from db.connection import transaction
+from db.labels import active_household_label, ensure_household_label
+from kiosk.qr.encode import QUIET_ZONE, qr_matrix
+from kiosk.qr.payload import encode_id, make
+from kiosk.qr.terminal import DARK, LIGHT, half_block_lines, lines_to_matrix, qr_text
+from screens.household import HouseholdScreen
+from qr_helpers import settle
+
+
+def screen_image(lines: list[str], cell: int = 6) -> Image.Image:
+    """What a phone camera sees of the terminal: each module a light or dark square."""
+    rows = lines_to_matrix(lines)
+    img = Image.new("L", (len(rows[0]) * cell, len(rows) * cell), 255)
+    for y, row in enumerate(rows):
+        for x, dark in enumerate(row):
+            if dark:
+                img.paste(0, (x * cell, y * cell, (x + 1) * cell, (y + 1) * cell))
+    return img
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.sampled_from(["HH", "CS"]), st.integers(0, (1 << 60) - 1))
+def test_half_blocks_draw_the_code_module_for_module(kind, value):
+    import zxingcpp
+
+    text = make(kind, encode_id(value)).text
+    lines = half_block_lines(qr_matrix(text))
+    matrix = qr_matrix(text)
+    size = len(matrix) + 2 * QUIET_ZONE
+    assert len(lines) == (size + 1) // 2 and {len(line) for line in lines} == {size}
+    drawn = lines_to_matrix(lines)[:size]
+    for y in range(size):
+        for x in range(size):
+            inner = QUIET_ZONE <= x < size - QUIET_ZONE and QUIET_ZONE <= y < size - QUIET_ZONE
+            expected = matrix[y - QUIET_ZONE][x - QUIET_ZONE] if inner else False
+            assert drawn[y][x] == expected
+    found = zxingcpp.read_barcodes(screen_image(lines))
+    assert [b.text for b in found] == [text]
+
+
+def test_colours_are_fixed_dark_on_light():
+    rich_text = qr_text(make("HH", encode_id(5)).text)
+    assert rich_text.style.color.name == DARK and rich_text.style.bgcolor.name == LIGHT
+
+
+async def test_household_screen_shows_its_label(runtime):
+    from kiosk.app import KioskApp
+
+    conn = runtime.conn
+    hid = conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
+    before = conn.execute("SELECT count(*) FROM outbox WHERE entity = 'label'").fetchone()[0]
+    app = KioskApp(runtime)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await app.push_screen(HouseholdScreen(hid))
+        await settle(app, pilot)
+        label = active_household_label(conn, hid)  # created on first show
+        assert label is not None and label.generation == 1
+        payload = make("HH", label.code)
+        code = app.screen.query_one("#qr-code", Static)
+        lines = str(code.render()).splitlines()
+        assert lines == half_block_lines(qr_matrix(payload.text))
+        assert str(app.screen.query_one("#qr-readable", Static).render()) == payload.readable
+        assert code.size.width == len(lines[0])  # nothing cropped: the whole quiet zone shows
+        # the colours do not follow the theme
+        app.theme = "textual-light"
+        await pilot.pause()
+        strip = code.render_line(3)
+        colours = {(seg.style.color.name, seg.style.bgcolor.name) for seg in strip}
+        assert colours <= {(DARK, LIGHT)}
+    after = conn.execute("SELECT count(*) FROM outbox WHERE entity = 'label'").fetchone()[0]
+    assert after == before + 1
+
+
+async def test_household_with_a_label_shows_it_without_writing(runtime):
+    from kiosk.app import KioskApp
+
+    conn = runtime.conn
+    hid = conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
+    with transaction(conn):
+        label = ensure_household_label(runtime.ctx, hid)
+    before = conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
+    app = KioskApp(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.push_screen(HouseholdScreen(hid))
+        await settle(app, pilot)
+        text = str(app.screen.query_one("#qr-readable", Static).render())
+        assert text == make("HH", label.code).readable
+    assert conn.execute("SELECT count(*) FROM outbox").fetchone()[0] == before
+
+
+async def test_labels_screen_prints_this_household_with_progress(runtime, tmp_path):
+    from kiosk.app import KioskApp
+    from screens.labels import LabelsScreen
+
+    conn = runtime.conn
+    hid = conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
+    app = KioskApp(runtime)
+    out = tmp_path / "one.pdf"
+    async with app.run_test(size=(100, 40)) as pilot:
+        await app.push_screen(HouseholdScreen(hid))
+        await settle(app, pilot)
+        await pilot.press("f8")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, LabelsScreen) and screen.household_id == hid
+        screen.query_one("#labels-out", Input).value = str(out)
+        screen.query_one("#labels-reprint", Checkbox).value = True
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        bar = screen.query_one(ProgressBar)
+        assert bar.total == 1 and bar.progress == 1
+        assert str(out) in str(screen.query_one("#labels-status", Static).render())
+    assert Path(out).is_file()
+    labels = conn.execute("SELECT generation, retired_at FROM labels WHERE household_id = ?"
+                          " ORDER BY generation", (hid,)).fetchall()
+    assert [(g, r is None) for g, r in labels] == [(1, False), (2, True)]
+
+
+async def test_labels_screen_reports_empty_selection(runtime, tmp_path):
+    from kiosk.app import KioskApp
+    from screens.labels import LabelsScreen
+
+    app = KioskApp(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f8")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, LabelsScreen)
+        from textual.widgets import Select
+
+        screen.query_one("#labels-scope", Select).value = "compound"
+        screen.query_one("#labels-which", Input).value = "没有这个小区"
+        screen.query_one("#labels-out", Input).value = str(tmp_path / "x.pdf")
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert "没有小区" in str(screen.query_one("#labels-status", Static).render())
+    assert not (tmp_path / "x.pdf").exists()
+    assert runtime.conn.execute("SELECT count(*) FROM labels").fetchone()[0] == 0
