@@ -256,8 +256,8 @@ _STATE_UPDATE = (
     " resolve_count = :resolve_count, on_spot = :on_spot, resolved_at = :resolved_at,"
     " first_resolved_at = :first_resolved_at, rating = :rating, last_rating = :last_rating,"
     " closed_at = :closed_at, close_kind = :close_kind, repeat_of = :repeat_of,"
-    " unreached = :unreached, n_events = :n_events, n_invalid = :n_invalid, last_at = :last_at"
-    " WHERE case_id = :case_id"
+    " unreached = :unreached, n_events = :n_events, n_invalid = :n_invalid, last_at = :last_at,"
+    " week = :week, fig = :fig WHERE case_id = :case_id"
 )
 
 
@@ -275,7 +275,39 @@ def state_row(case_id: str, case: sqlite3.Row | dict | None, s: CaseState) -> di
         "rating": s.rating, "last_rating": s.last_rating, "closed_at": s.closed_at,
         "close_kind": s.close_kind, "repeat_of": s.repeat_of, "unreached": s.unreached,
         "n_events": s.n_events, "n_invalid": len(s.invalid), "last_at": s.last_at,
+        "week": week_of(case["registered_at"] if case else s.registered_at),
+        "fig": figure_flags(s),
     }
+
+
+#: Bits of ``case_state.fig``: what the figures count, fixed by the log (the clock-dependent
+#: overdue and escalation are computed at read time from ``due`` and ``manual_level``).
+FLAG_REPEAT, FLAG_DONE, FLAG_CLOSED, FLAG_REOPENED = 1, 2, 4, 8
+FLAG_RATED, FLAG_SATISFIED, FLAG_ON_SPOT, FLAG_UNREACHABLE, FLAG_OPEN = 16, 32, 64, 128, 256
+
+
+def figure_flags(s: CaseState) -> int:
+    done = s.status in ("resolved", "closed")
+    return ((FLAG_REPEAT if s.close_kind == "repeat" else 0)
+            | (FLAG_DONE if done else 0)
+            | (FLAG_CLOSED if s.status == "closed" else 0)
+            | (FLAG_REOPENED if s.reopen_count > 0 else 0)
+            | (FLAG_RATED if s.last_rating else 0)
+            | (FLAG_SATISFIED if s.last_rating in ("satisfied", "basic") else 0)
+            | (FLAG_ON_SPOT if s.on_spot and done else 0)
+            | (FLAG_UNREACHABLE if s.close_kind == "unreachable" else 0)
+            | (FLAG_OPEN if s.status in OPEN_STATUSES else 0))
+
+
+def week_of(at: str | None) -> str | None:
+    """The Monday of the week of ``at`` (an ISO date or date-time), as YYYY-MM-DD."""
+    if not at:
+        return None
+    try:
+        d = date.fromisoformat(at[:10])
+    except ValueError:
+        return None
+    return (d - timedelta(days=d.weekday())).isoformat()
 
 
 def refresh_case(conn: sqlite3.Connection, case_id: str) -> CaseState:
@@ -309,12 +341,20 @@ def level_sql(today: date, rules: EscalationRules) -> tuple[str, dict[str, Any]]
     """An SQL expression for the escalation level of ``case_state s`` (see kiosk.cases)."""
     expr = (
         "(CASE WHEN s.status IN ('registered','assigned','in_progress') THEN max(s.manual_level,"
-        " CASE WHEN s.due IS NULL OR s.due >= :lv_today THEN 0"
-        " WHEN julianday(:lv_today) - julianday(s.due) > :lv_u + :lv_i THEN 3"
-        " WHEN julianday(:lv_today) - julianday(s.due) > :lv_u THEN 2 ELSE 1 END) ELSE 0 END)"
+        " CASE WHEN s.due IS NULL THEN 0 WHEN s.due < :lv_d3 THEN 3 WHEN s.due < :lv_d2 THEN 2"
+        " WHEN s.due < :lv_d1 THEN 1 ELSE 0 END) ELSE 0 END)"
     )
-    return expr, {"lv_today": today.isoformat(), "lv_u": rules.urge_days,
-                  "lv_i": rules.investigate_days}
+    return expr, level_thresholds(today, rules)
+
+
+def level_thresholds(today: date, rules: EscalationRules) -> dict[str, str]:
+    """Deadlines before these dates put an open case at level 1, 2, 3 (kiosk.cases.clock_level):
+    overdue by more than ``n`` days means a deadline before ``today - n``."""
+    return {
+        "lv_d1": today.isoformat(),
+        "lv_d2": (today - timedelta(days=rules.urge_days)).isoformat(),
+        "lv_d3": (today - timedelta(days=rules.urge_days + rules.investigate_days)).isoformat(),
+    }
 
 
 def _where(f: CaseFilter, today: date, rules: EscalationRules) -> tuple[str, dict[str, Any]]:

@@ -24,9 +24,10 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
-from db.cases import level_sql, refresh_dirty
+from db.cases import level_thresholds, refresh_dirty
 from kiosk.cases import EscalationRules
 
 MEASURES = ("registered", "repeats", "base", "resolved", "closed", "first_time", "rated",
@@ -38,38 +39,48 @@ RATES = {
     "first_time_rate": ("first_time", "resolved"),
     "satisfaction_rate": ("satisfied", "rated"),
 }
+#: Breakdown -> the case_state column it groups by (each has a covering index, m0003).
 DIMENSIONS = {
-    "grid": "s.grid_id",
-    "category": "s.category",
-    "category_group": "s.category_group",
-    "department": "COALESCE(s.department, '')",
-    # Monday of the registration week
-    "week": "date(substr(s.registered_at, 1, 10), '-' || ((CAST(strftime('%w',"
-            " substr(s.registered_at, 1, 10)) AS INTEGER) + 6) % 7) || ' days')",
+    "grid": "grid_id",
+    "category": "category",
+    "category_group": "category_group",
+    "department": "department",
+    "week": "week",             # Monday of the registration week
 }
 
 
-def _measures_sql(level: str) -> str:
-    nr = "COALESCE(s.close_kind, '') != 'repeat'"
-    done = f"s.status IN ('resolved', 'closed') AND {nr}"
-    is_open = "s.status IN ('registered', 'assigned', 'in_progress')"
-    return ", ".join([
-        "count(*)",
-        "sum(s.close_kind = 'repeat')",
-        f"sum({nr})",
-        f"sum({done})",
-        f"sum(s.status = 'closed' AND {nr})",
-        f"sum({done} AND s.reopen_count = 0)",
-        f"sum(s.last_rating IS NOT NULL AND {nr})",
-        f"sum(s.last_rating IN ('satisfied', 'basic') AND {nr})",
-        f"sum({is_open})",
-        f"sum({is_open} AND s.due < :today)",
-        f"sum({level} = 1)",
-        f"sum({level} = 2)",
-        f"sum({level} = 3)",
-        f"sum({done} AND s.on_spot = 1)",
-        "sum(s.close_kind = 'unreachable')",
-    ])
+@lru_cache(maxsize=1024)
+def _increments(fig: int) -> tuple[int, ...]:
+    """What one case with these flags adds to each measure (clock-free measures only)."""
+    from db.cases import (
+        FLAG_CLOSED,
+        FLAG_DONE,
+        FLAG_ON_SPOT,
+        FLAG_OPEN,
+        FLAG_RATED,
+        FLAG_REOPENED,
+        FLAG_REPEAT,
+        FLAG_SATISFIED,
+        FLAG_UNREACHABLE,
+    )
+
+    counted = not fig & FLAG_REPEAT  # rates count non-repeat cases only
+    done = bool(fig & FLAG_DONE) and counted
+    values = {
+        "registered": 1,
+        "repeats": int(not counted),
+        "base": int(counted),
+        "resolved": int(done),
+        "closed": int(bool(fig & FLAG_CLOSED) and counted),
+        "first_time": int(done and not fig & FLAG_REOPENED),
+        "rated": int(bool(fig & FLAG_RATED) and counted),
+        "satisfied": int(bool(fig & FLAG_SATISFIED) and counted),
+        "open": int(bool(fig & FLAG_OPEN)),
+        "overdue": 0, "level_1": 0, "level_2": 0, "level_3": 0,
+        "on_spot": int(bool(fig & FLAG_ON_SPOT) and done),
+        "unreachable": int(bool(fig & FLAG_UNREACHABLE)),
+    }
+    return tuple(values[m] for m in MEASURES)
 
 
 def rate(num: int, den: int) -> float | None:
@@ -83,8 +94,46 @@ def with_rates(m: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _row(values: tuple) -> dict[str, Any]:
-    return with_rates({k: int(v or 0) for k, v in zip(MEASURES, values, strict=True)})
+def _as_dict(values: list[int]) -> dict[str, Any]:
+    return with_rates(dict(zip(MEASURES, values, strict=True)))
+
+
+_LEVEL_AT = {1: MEASURES.index("level_1"), 2: MEASURES.index("level_2"),
+             3: MEASURES.index("level_3")}
+_OVERDUE_AT = MEASURES.index("overdue")
+
+
+def _breakdown(conn: sqlite3.Connection, column: str | None, where: str,
+               params: dict[str, Any]) -> dict[Any, list[int]]:
+    """Measures per value of ``column`` (all cases as one group when None): one index-ordered
+    count per (value, flags), plus the open cases that are overdue or escalated."""
+    from db.cases import FLAG_OPEN
+
+    key = f"s.{column}" if column else "NULL"
+    out: dict[Any, list[int]] = {}
+    n = len(MEASURES)
+    order = f" GROUP BY {key}, s.fig" if column else " GROUP BY s.fig"
+    for k, fig, count in conn.execute(
+            f"SELECT {key}, s.fig, count(*) FROM case_state s{where}{order}", params):
+        acc = out.get(k)
+        if acc is None:
+            acc = out[k] = [0] * n
+        for i, inc in enumerate(_increments(fig)):
+            if inc:
+                acc[i] += inc * count
+    clock = (" AND " if where else " WHERE ") + (
+        f"s.fig & {FLAG_OPEN} AND (s.manual_level > 0 OR s.due < :lv_d1)")
+    level = ("max(s.manual_level, CASE WHEN s.due IS NULL THEN 0 WHEN s.due < :lv_d3 THEN 3"
+             " WHEN s.due < :lv_d2 THEN 2 WHEN s.due < :lv_d1 THEN 1 ELSE 0 END)")
+    for k, lv, late, count in conn.execute(
+            f"SELECT {key}, {level} AS lv, s.due < :lv_d1 AS late, count(*) FROM case_state s"
+            f"{where}{clock} GROUP BY 1, 2, 3", params):
+        acc = out.setdefault(k, [0] * n)
+        if lv:
+            acc[_LEVEL_AT[lv]] += count
+        if late:
+            acc[_OVERDUE_AT] += count
+    return out
 
 
 @dataclass(frozen=True)
@@ -100,8 +149,7 @@ def compute(conn: sqlite3.Connection, scope: Scope | None = None, *, today: date
     """Totals and breakdowns (by grid, category, group, department, week) with their rates."""
     scope, today, rules = scope or Scope(), today or date.today(), rules or EscalationRules()
     refresh_dirty(conn)
-    level, params = level_sql(today, rules)
-    params = {**params, "today": today.isoformat()}
+    params: dict[str, Any] = dict(level_thresholds(today, rules))
     where = []
     if scope.date_from:
         where.append("s.registered_at >= :dfrom")
@@ -113,24 +161,29 @@ def compute(conn: sqlite3.Connection, scope: Scope | None = None, *, today: date
         where.append("s.grid_id = :grid")
         params["grid"] = scope.grid_id
     w = (" WHERE " + " AND ".join(where)) if where else ""
-    measures = _measures_sql(level)
+    names: dict[str, dict[str, str]] = {}
+    if "grid" in dimensions:
+        names["grid"] = {r[0]: r[1] for r in conn.execute("SELECT id, code FROM grids")}
     out: dict[str, Any] = {
         "as_of": today.isoformat(),
         "from": scope.date_from.isoformat() if scope.date_from else None,
         "to": scope.date_to.isoformat() if scope.date_to else None,
-        "total": _row(conn.execute(f"SELECT {measures} FROM case_state s{w}", params).fetchone()),
+        "total": None,
     }
-    names: dict[str, dict[str, str]] = {}
-    if "grid" in dimensions:
-        names["grid"] = {r[0]: r[1] for r in conn.execute("SELECT id, code FROM grids")}
+    total: list[int] | None = None
     for dim in dimensions:
-        expr = DIMENSIONS[dim]
-        rows = conn.execute(
-            f"SELECT {expr} AS k, {measures} FROM case_state s{w} GROUP BY k ORDER BY k", params
-        ).fetchall()
+        groups = _breakdown(conn, DIMENSIONS[dim], w, params)
         lookup = names.get(dim, {})
-        out[f"by_{dim}"] = [{"key": lookup.get(r[0], r[0]) if r[0] is not None else "",
-                             **_row(tuple(r[1:]))} for r in rows]
+        rows = []
+        for k in sorted(groups, key=lambda v: (v is None, v or "")):
+            rows.append({"key": lookup.get(k, k) if k is not None else "",
+                         **_as_dict(groups[k])})
+        out[f"by_{dim}"] = rows
+        if total is None:  # every case is in exactly one group of any breakdown
+            total = [sum(col) for col in zip(*groups.values(), strict=True)] if groups else None
+    if total is None:
+        total = _breakdown(conn, None, w, params).get(None, [0] * len(MEASURES))
+    out["total"] = _as_dict(total)
     return out
 
 

@@ -126,15 +126,16 @@ def _original(conn: sqlite3.Connection, q: LedgerQuery, cats: Categories, **_: A
     where, params = _range(q, "c.registered_at")
     groups = {g.code: g.name for g in cats.groups}
     address = t("address.full")
+    # households per case in one index-ordered pass (the first in roster order is shown)
     sql = (
-        "SELECT c.number, c.registered_at, g.code, c.category_group, c.category, c.summary,"
-        " (SELECT count(*) FROM case_households l WHERE l.case_id = c.id),"
-        " (SELECT cp.name || char(31) || h.building || char(31) || h.unit || char(31) || h.room"
-        "   FROM case_households l JOIN households h ON h.id = l.household_id"
-        "   JOIN compounds cp ON cp.id = h.compound_id WHERE l.case_id = c.id"
-        "   ORDER BY h.address_key LIMIT 1),"
-        " c.raised_by, w.name, c.visit_id, c.id"
+        "WITH link AS (SELECT l.case_id, count(*) AS n, min(h.rid) AS rid FROM case_households l"
+        " JOIN households h ON h.id = l.household_id GROUP BY l.case_id)"
+        " SELECT c.number, c.registered_at, g.code, c.category_group, c.category, c.summary,"
+        " COALESCE(link.n, 0), cp.name || char(31) || h.building || char(31) || h.unit"
+        " || char(31) || h.room, c.raised_by, w.name, c.visit_id, c.id"
         " FROM cases c LEFT JOIN grids g ON g.id = c.grid_id"
+        " LEFT JOIN link ON link.case_id = c.id LEFT JOIN households h ON h.rid = link.rid"
+        " LEFT JOIN compounds cp ON cp.id = h.compound_id"
         " LEFT JOIN workers w ON w.id = c.worker_id" + _where(where) + " ORDER BY c.registered_at, c.id"
     )
     for r in conn.execute(sql, params):

@@ -82,11 +82,19 @@ def up(conn):
             unreached      INTEGER NOT NULL DEFAULT 0,
             n_events       INTEGER NOT NULL DEFAULT 0,
             n_invalid      INTEGER NOT NULL DEFAULT 0,
-            last_at        TEXT
+            last_at        TEXT,
+            week           TEXT,                -- Monday of the registration week
+            fig            INTEGER NOT NULL DEFAULT 0  -- figure flags (kiosk.figures.FLAG_*)
         );
         CREATE INDEX case_state_list ON case_state(status, registered_at);
         CREATE INDEX case_state_grid ON case_state(grid_id, registered_at);
         CREATE INDEX case_state_dirty ON case_state(dirty) WHERE dirty = 1;
+        -- Covering indexes for the figures: each breakdown is an index-ordered scan.
+        CREATE INDEX case_state_fig_grid ON case_state(grid_id, fig, due, manual_level, registered_at);
+        CREATE INDEX case_state_fig_category ON case_state(category, fig, due, manual_level, registered_at, grid_id);
+        CREATE INDEX case_state_fig_group ON case_state(category_group, fig, due, manual_level, registered_at, grid_id);
+        CREATE INDEX case_state_fig_department ON case_state(department, fig, due, manual_level, registered_at, grid_id);
+        CREATE INDEX case_state_fig_week ON case_state(week, fig, due, manual_level, registered_at, grid_id);
 
         CREATE TRIGGER cases_state_new AFTER INSERT ON cases BEGIN
             INSERT INTO case_state(case_id, dirty) VALUES (NEW.id, 1)
