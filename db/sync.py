@@ -308,6 +308,7 @@ def _apply_update(conn: sqlite3.Connection, ent: Entity, op: dict[str, Any], res
     bases = op.get("field_bases") or {}
     remote = _version(op)
     sets: dict[str, Any] = {}
+    won = False
     now = now_iso()
     for name, raw in op["payload"].items():
         if name not in cols or name in STAMP_COLUMNS or name in LOCAL_COLUMNS or name == ent.key:
@@ -325,26 +326,30 @@ def _apply_update(conn: sqlite3.Connection, ent: Entity, op: dict[str, Any], res
                  "remote" if wins else "local", now))
             result.conflicts += 1
         if wins:
+            won = True
             conn.execute(
                 "INSERT INTO field_versions(entity, entity_id, field, version) VALUES (?,?,?,?)"
                 " ON CONFLICT(entity, entity_id, field) DO UPDATE SET version = excluded.version",
                 (op["entity"], op["entity_id"], name, remote))
             if row[name] != value:
                 sets[name] = value
-    if not sets:
+    if not won:
         return "applied"
+    # The row's stamp and author are those of the highest (HLC, device) operation that won a
+    # field, on every replica alike (the stamp is the base_version of the next local edit).
     hook = APPLY_HOOKS.get(ent.table)
     state = hook[0](conn, op["entity_id"], op["payload"]) if hook else None
-    assignments = ", ".join(f"{k} = ?" for k in sets)
-    extra = ", updated_at = ?" if "updated_at" in cols else ""
-    params: list[Any] = [*sets.values()] + ([now] if extra else [])
+    assignments = "".join(f"{k} = :f_{k}, " for k in sets)
+    extra = "updated_at = :f__now, " if "updated_at" in cols and sets else ""
+    params: dict[str, Any] = {f"f_{k}": v for k, v in sets.items()}
+    params["f__now"] = now
     conn.execute(
-        f"UPDATE {ent.table} SET {assignments}{extra},"
-        " worker_id = CASE WHEN ? > hlc THEN ? ELSE worker_id END,"
-        " device_id = CASE WHEN ? > hlc THEN ? ELSE device_id END,"
-        f" hlc = max(hlc, ?) WHERE {ent.key} = ?",
-        [*params, op["hlc"], op["worker_id"], op["hlc"], op["device_id"], op["hlc"],
-         op["entity_id"]])
+        f"UPDATE {ent.table} SET {assignments}{extra}"
+        "worker_id = CASE WHEN :v > hlc || ' ' || device_id THEN :w ELSE worker_id END,"
+        " device_id = CASE WHEN :v > hlc || ' ' || device_id THEN :d ELSE device_id END,"
+        f" hlc = CASE WHEN :v > hlc || ' ' || device_id THEN :h ELSE hlc END WHERE {ent.key} = :id",
+        {**params, "v": remote, "w": op["worker_id"], "d": op["device_id"], "h": op["hlc"],
+         "id": op["entity_id"]})
     if hook:
         hook[1](conn, op["entity_id"], state)
     return "applied"

@@ -190,6 +190,8 @@ def run_sync(ctx: WriteContext, *, hub_url: str | None = None, batch_size: int =
                 progress("pull", report.pulled, 0)
             if not page.more:
                 break
+            if page.cursor == cursor:  # a hub that says "more" without moving: never spin
+                raise SyncError("sync.error.bad_response", exit_code=4)
     write(lambda c: dbsync.record_success(c.conn, report.as_dict()))
     log.info("sync done %s", report.as_dict())
     return report

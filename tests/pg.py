@@ -1,0 +1,119 @@
+"""Test helpers for the hub: a real hub HTTP server on 127.0.0.1 in a thread, and a real
+throwaway PostgreSQL 15 server (initdb + pg_ctl as the ``postgres`` user when running as
+root) for the PostgreSQL store. Never a mock."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+PG_BIN_DIRS = [Path("/usr/lib/postgresql/15/bin"), Path("/usr/lib/postgresql/16/bin"),
+               Path("/usr/lib/postgresql/17/bin")]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float = 20.0) -> None:
+    """Poll until the server answers (startup of a subprocess or thread)."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            httpx.get(url, timeout=1.0)
+            return
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def hub_thread(store) -> Iterator[str]:
+    """Serve ``store`` with uvicorn on a free loopback port; yields the base URL."""
+    import uvicorn
+
+    from kiosk.hub.app import create_app
+
+    port = free_port()
+    config = uvicorn.Config(create_app(store), host="127.0.0.1", port=port, log_level="warning",
+                            access_log=False, lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(url + "/health")
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------
+
+def pg_bin() -> Path | None:
+    for d in PG_BIN_DIRS:
+        if (d / "initdb").exists() and (d / "pg_ctl").exists():
+            return d
+    found = shutil.which("initdb")
+    return Path(found).parent if found else None
+
+
+class PgServer:
+    """A throwaway cluster in a temp dir, listening on 127.0.0.1:<free port>."""
+
+    def __init__(self) -> None:
+        bindir = pg_bin()
+        if bindir is None:
+            raise RuntimeError("PostgreSQL binaries (initdb, pg_ctl) not found")
+        self.bindir = bindir
+        self.root = Path(tempfile.mkdtemp(prefix="kiosk-pg-"))
+        self.data = self.root / "data"
+        self.port = free_port()
+        self._as_root = os.geteuid() == 0
+        if self._as_root:
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.root, pw.pw_uid, pw.pw_gid)
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
+                  "--no-locale", "--no-sync")
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-w", "-o",
+                  f"-p {self.port} -h 127.0.0.1 -k {self.root} -c fsync=off"
+                  " -c synchronous_commit=off -c full_page_writes=off", "start")
+        self.dbs = 0
+
+    def _run(self, tool: str, *args: str) -> None:
+        cmd = [str(self.bindir / tool), *args]
+        if self._as_root:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        subprocess.run(cmd, check=True, capture_output=True, cwd=self.root)
+
+    def url(self, db: str = "postgres") -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{db}"
+
+    def new_database(self) -> str:
+        import psycopg
+
+        self.dbs += 1
+        name = f"hub{self.dbs}"
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        return self.url(name)
+
+    def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(self.root, ignore_errors=True)
