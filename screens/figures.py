@@ -40,7 +40,7 @@ class FiguresScreen(WorkerErrors, KioskScreen):
     ]
 
     DEFAULT_CSS = """
-    #figures-charts { height: 1fr; min-height: 8; }
+    #figures-charts { height: 2fr; min-height: 9; }
     #figures-table { height: 1fr; min-height: 5; }
     """
 

@@ -143,3 +143,68 @@ def test_stats_json_includes_the_figures(kiosk, demo_db, lang):
     for dim in ("by_grid", "by_category", "by_category_group", "by_department", "by_week"):
         assert figures[dim]
     assert 0 < doc["resolution_rate"] <= 1
+
+
+# --- property: the SQL figures equal a reference computed from the fold ---------------------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from kiosk.cases import escalation_level, fold, is_overdue  # noqa: E402
+from tests.test_cases_fold import event_logs  # noqa: E402
+
+
+def reference(states, today, rules) -> dict:
+    """The definitions of docs/cases.md, written plainly over folded states."""
+    m = dict.fromkeys(("registered", "repeats", "base", "resolved", "closed", "first_time",
+                       "rated", "satisfied", "open", "overdue", "level_1", "level_2",
+                       "level_3", "on_spot", "unreachable"), 0)
+    for s in states:
+        m["registered"] += 1
+        repeat = s.close_kind == "repeat"
+        m["repeats"] += repeat
+        if not repeat:
+            m["base"] += 1
+            done = s.status in ("resolved", "closed")
+            m["resolved"] += done
+            m["closed"] += s.status == "closed"
+            m["first_time"] += done and s.reopen_count == 0
+            m["rated"] += s.last_rating is not None
+            m["satisfied"] += s.last_rating in ("satisfied", "basic")
+            m["on_spot"] += done and s.on_spot
+        m["open"] += s.is_open
+        m["overdue"] += is_overdue(s, today)
+        level = escalation_level(s, today, rules)
+        if level:
+            m[f"level_{level}"] += 1
+        m["unreachable"] += s.close_kind == "unreachable"
+    return m
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(event_logs(), min_size=1, max_size=8), st.integers(0, 400))
+def test_figures_equal_the_fold_reference(runtime, logs, day):
+    import json as _json
+    from datetime import timedelta
+
+    conn = runtime.conn
+    clear_cases(conn)
+    grid = conn.execute("SELECT id FROM grids LIMIT 1").fetchone()[0]
+    today = date(2026, 1, 1) + timedelta(days=day)
+    with transaction(conn):  # rows as sync would apply them: inserted, folded on the next read
+        for i, events in enumerate(logs):
+            cid = f"case-{i}"
+            conn.execute(
+                "INSERT INTO cases(id, number, category, category_group, summary, grid_id,"
+                " registered_at, hlc, device_id) VALUES (?, ?, 'noise', 'petition_safety', 's',"
+                " ?, '2026-03-01T09:00:00+08:00', '0', 'dev')", (cid, f"N{i}", grid))
+            for e in events:
+                conn.execute(
+                    "INSERT INTO case_events(id, case_id, type, at, data, hlc, worker_id,"
+                    " device_id) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
+                    (f"{cid}-{e.id}", cid, e.type, e.at, _json.dumps(e.data), e.hlc, e.device_id))
+    states = [fold([e.__class__(f"case-{i}-{e.id}", e.type, e.hlc, e.device_id, e.at, e.by,
+                                e.data) for e in events]) for i, events in enumerate(logs)]
+    f = compute(conn, today=today, rules=RULES)
+    expected = reference(states, today, RULES)
+    assert {k: f["total"][k] for k in expected} == expected
+    assert f["by_grid"][0]["registered"] == len(logs)
