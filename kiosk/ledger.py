@@ -150,7 +150,7 @@ def _original(conn: sqlite3.Connection, q: LedgerQuery, cats: Categories, **_: A
 
 
 def _progress(conn: sqlite3.Connection, q: LedgerQuery, cats: Categories, **_: Any) -> Iterator[list]:
-    from kiosk.cases import fold, Event
+    from kiosk.cases import Event, fold
 
     where, params = _range(q, "e.at")
     sql = (
@@ -230,7 +230,7 @@ def rows(conn: sqlite3.Connection, q: LedgerQuery, *, categories: Categories | N
 
 
 def _text_cells(kinds: list[str], row: list) -> list:
-    out = []
+    out: list[Any] = []
     for kind, v in zip(kinds, row, strict=True):
         if v is None:
             out.append(None)

@@ -174,8 +174,26 @@ class CaseDetailScreen(WorkerErrors, KioskScreen):
 
 
 def palette_commands(app) -> Iterator[SystemCommand]:
-    """Command-palette entries for the case on screen (kiosk.palette yields these)."""
+    """Command-palette entries for the case screens' actions (kiosk.palette yields these):
+    the case on screen, the case list's filters, the figures' switches."""
+    from screens.cases import CasesScreen
+    from screens.figures import FiguresScreen
+
     screen = app.screen
+    if isinstance(screen, CasesScreen):
+        yield SystemCommand(t("cases.ui.my_grid"), t("cases.ui.my_grid_hint"),
+                            screen.action_toggle_my_grid)
+        yield SystemCommand(t("cases.ui.overdue"), t("cases.ui.overdue_hint"),
+                            screen.action_toggle_overdue)
+        yield SystemCommand(f"{t('cases.title')}: {t('cases.ui.reload')}", t("cases.ui.list"),
+                            screen.action_reload)
+        return
+    if isinstance(screen, FiguresScreen):
+        yield SystemCommand(f"{t('figures.mode')}: {t('figures.period')}",
+                            t("figures.period_hint"), screen.action_next_period)
+        yield SystemCommand(f"{t('figures.mode')}: {t('figures.breakdown')}",
+                            t("figures.breakdown_hint"), screen.action_next_breakdown)
+        return
     if not isinstance(screen, CaseDetailScreen):
         return
     for key, ev in ACTION_KEYS:

@@ -215,3 +215,22 @@ async def test_case_list_usable_at_80x24_and_palette_has_case_actions(runtime):
         titles = [c.title for c in kiosk_commands(app)]
         for word in ("交办", "推进", "办结", "回访", "群众评价", "督办升级", "销号", "标记为重复"):
             assert any(word in title for title in titles), word
+
+
+async def test_palette_has_the_list_and_figures_actions(runtime):
+    from kiosk.palette import kiosk_commands
+
+    app = make_app(runtime)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("f3")
+        await settle(app, pilot)
+        titles = [c.title for c in kiosk_commands(app)]
+        assert "我的网格" in titles and "超期" in titles and "登记事项" in titles
+        overdue = next(c for c in kiosk_commands(app) if c.title == "超期")
+        overdue.callback()
+        await settle(app, pilot)
+        assert app.screen.overdue
+        await pilot.press("f5")
+        await settle(app, pilot)
+        titles = [c.title for c in kiosk_commands(app)]
+        assert any("时段" in title for title in titles)
