@@ -16,6 +16,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from db.connection import open_database, transaction
+from db.context import WriteContext
+from db.households import MemberInput, create_household
+
 PG_BIN_DIRS = [Path("/usr/lib/postgresql/15/bin"), Path("/usr/lib/postgresql/16/bin"),
                Path("/usr/lib/postgresql/17/bin")]
 
@@ -61,6 +65,31 @@ def hub_thread(store) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+GRIDS = [("g-one", "G1"), ("g-two", "G2")]
+STAMP = "000000000000001.00000"
+
+
+def build_roster(path: Path) -> None:
+    """A laptop database with two grids, a compound and two households (one member each)
+    in each: the roster a hub is seeded with."""
+    db = open_database(path)
+    conn = db.conn
+    ctx = WriteContext.open(conn)
+    with transaction(conn):
+        for gid, code in GRIDS:
+            conn.execute("INSERT INTO grids(id, code, name, community, street, district, hlc,"
+                         " worker_id, device_id) VALUES (?,?,?,?,?,?,?,NULL,?)",
+                         (gid, code, code, "社区", "街道", "区", STAMP, ctx.device_id))
+            conn.execute("INSERT INTO compounds(id, grid_id, name, pinyin, initials, hlc,"
+                         " worker_id, device_id) VALUES (?,?,?,?,?,?,NULL,?)",
+                         (f"c-{gid}", gid, f"小区{code}", "xiaoqu", "xq", STAMP, ctx.device_id))
+            for room in ("101", "102"):
+                create_household(ctx, grid_id=gid, compound_id=f"c-{gid}", building="1",
+                                 unit="1", room=room,
+                                 members=[MemberInput("张三", phone="13800001111")])
+    db.close()
 
 
 # --- PostgreSQL ------------------------------------------------------------------------------

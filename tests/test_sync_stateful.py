@@ -30,14 +30,11 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from db import sync as dbsync
 from db.connection import open_database, transaction
 from db.context import WriteContext
-from db.households import MemberInput, create_household, update_household, update_member
+from db.households import update_household, update_member
 from kiosk.hub.store_sqlite import SqliteHubStore
 from kiosk.sync.client import SyncError, enrol, run_sync
 from kiosk.sync.seed import seed_ops
-from tests.pg import hub_thread
-
-GRIDS = [("g-one", "G1"), ("g-two", "G2")]
-STAMP = "000000000000001.00000"
+from tests.pg import GRIDS, build_roster, hub_thread
 
 
 class Killed(BaseException):
@@ -109,25 +106,6 @@ class Edit:
     known: set[str] = field(default_factory=set)
 
 
-def _build_roster(path: Path) -> None:
-    db = open_database(path)
-    conn = db.conn
-    ctx = WriteContext.open(conn)
-    with transaction(conn):
-        for gid, code in GRIDS:
-            conn.execute("INSERT INTO grids(id, code, name, community, street, district, hlc,"
-                         " worker_id, device_id) VALUES (?,?,?,?,?,?,?,NULL,?)",
-                         (gid, code, code, "社区", "街道", "区", STAMP, ctx.device_id))
-            conn.execute("INSERT INTO compounds(id, grid_id, name, pinyin, initials, hlc,"
-                         " worker_id, device_id) VALUES (?,?,?,?,?,?,NULL,?)",
-                         (f"c-{gid}", gid, f"小区{code}", "xiaoqu", "xq", STAMP, ctx.device_id))
-            for room in ("101", "102"):
-                create_household(ctx, grid_id=gid, compound_id=f"c-{gid}", building="1",
-                                 unit="1", room=room,
-                                 members=[MemberInput("张三", phone="13800001111")])
-    db.close()
-
-
 COMPARE = {"households": "grid_id", "members": None, "visits": "grid_id", "cases": "grid_id"}
 
 
@@ -152,7 +130,7 @@ class SyncMachine(RuleBasedStateMachine):
         self.tmp = Path(tempfile.mkdtemp(prefix="kiosk-sync-"))
         self.stack = contextlib.ExitStack()
         roster = self.tmp / "roster.db"
-        _build_roster(roster)
+        build_roster(roster)
         self.store = SqliteHubStore(self.tmp / "hub.db")
         src = open_database(roster).conn
         for batch in seed_ops(src):

@@ -207,13 +207,12 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_seed(args: argparse.Namespace) -> int:
-    from db.connection import connect
-    from kiosk.output import emit_json, info
-    from kiosk.sync.seed import seed_ops
-
     from pathlib import Path
 
+    from db.connection import connect
     from kiosk.errors import UserError
+    from kiosk.output import emit_json, info
+    from kiosk.sync.seed import seed_ops
 
     if not Path(args.source).is_file():
         raise UserError("error.file_missing", exit_code=2, path=args.source)

@@ -21,7 +21,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -75,7 +75,7 @@ class PullPage:
 
 
 def utcnow() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class HubStore(ABC):
@@ -195,7 +195,7 @@ class SqlHubStore(HubStore):
         if not name or len(name) > 64 or any(ord(c) < 32 for c in name):
             raise HubError(422, "bad_name")
         code = dv.new_code()
-        expires = (datetime.now(timezone.utc) + timedelta(hours=dv.CODE_TTL_HOURS)).isoformat(
+        expires = (datetime.now(UTC) + timedelta(hours=dv.CODE_TTL_HOURS)).isoformat(
             timespec="seconds")
         with self._tx() as cur:
             cur.execute(self._q("SELECT 1 FROM hub_devices WHERE name = ?"), (name,))
@@ -327,7 +327,9 @@ class SqlHubStore(HubStore):
             scope = self._load_scope(cur, keys) if keys else {}
             allowed = (None if device is None or device.grids is None
                        else self._grid_ids(cur, device.grids))
-            rows, scope_rows, grid_rows = [], [], []
+            rows: list[tuple] = []
+            scope_rows: list[tuple[str, str, str | None]] = []
+            grid_rows: list[tuple[str, str]] = []
             for op in new:
                 key = (op.entity, op.entity_id)
                 known = key in scope

@@ -188,9 +188,11 @@ def run_sync(ctx: WriteContext, *, hub_url: str | None = None, batch_size: int =
             report.cursor = page.cursor
             if progress:
                 progress("pull", report.pulled, 0)
-            if not page.more:
+            if not page.ops and not page.more:
+                # Pull until empty: this last request also tells the hub the cursor this
+                # laptop has saved (where an offline export for it would start).
                 break
-            if page.cursor == cursor:  # a hub that says "more" without moving: never spin
+            if page.more and page.cursor == cursor:  # a hub that says "more" without moving: never spin
                 raise SyncError("sync.error.bad_response", exit_code=4)
     write(lambda c: dbsync.record_success(c.conn, report.as_dict()))
     log.info("sync done %s", report.as_dict())
