@@ -110,6 +110,8 @@ async def test_scan_on_a_list_opens_the_household_cases_first(runtime, label):
         assert screen.query_one("#household-cases").region.y < \
             screen.query_one("#members-table").region.y
         assert len(app.screen_stack) == 2  # home, household: Enter did not open a row too
+        panel = screen.query_one("#household-cases")
+        assert getattr(panel, "cases", None)  # the open cases are on screen
 
 
 async def test_scan_into_a_form_field_leaves_the_field_and_form_alone(runtime, label):
@@ -242,8 +244,7 @@ async def test_pasted_label_opens_the_household(runtime, label):
 
 async def test_case_slip_scan_opens_the_case(runtime):
     conn = runtime.conn
-    case_id, hid = conn.execute(
-        "SELECT case_id, household_id FROM case_households ORDER BY hlc LIMIT 1").fetchone()
+    case_id = conn.execute("SELECT case_id FROM case_households ORDER BY hlc LIMIT 1").fetchone()[0]
     with transaction(conn):
         slip = ensure_case_slip(runtime.ctx, case_id)
     app = _app(runtime)
@@ -251,11 +252,9 @@ async def test_case_slip_scan_opens_the_case(runtime):
         await pilot.pause()
         await pilot.press(*make("CS", slip.code).text, "enter")
         await _settle(app, pilot)
-        screen = app.screen
-        if type(screen).__name__ == "CaseScreen":
-            assert screen.case_id == case_id
-        else:
-            assert isinstance(screen, HouseholdScreen) and screen.household_id == hid
+        from screens.case_detail import CaseDetailScreen
+
+        assert isinstance(app.screen, CaseDetailScreen) and app.screen.case_id == case_id
 
 
 async def test_camera_key_without_the_extra_says_what_to_install(runtime, monkeypatch):

@@ -51,6 +51,7 @@ class PrintSummary:
     pages: int
     created: int
     reused: int
+    payloads: tuple[str, ...] = ()   # what the QR codes hold, in print order
 
 
 def select_households(conn: sqlite3.Connection, sel: Selection) -> list[sqlite3.Row]:
@@ -130,7 +131,8 @@ def print_labels(conn: sqlite3.Connection, write: Writer[Any], sel: Selection, o
         pages = render_labels(items, tmp, font, layout=layout, progress=progress)
         created = write(lambda ctx: commit_planned(ctx, plans, reprint=reprint))
         os.replace(tmp, path)
-    return PrintSummary(str(path), len(items), pages, created, len(items) - created)
+    return PrintSummary(str(path), len(items), pages, created, len(items) - created,
+                        tuple(item.payload.text for item in items))
 
 
 def print_case_slip(conn: sqlite3.Connection, write: Writer[Any], case_text: str,

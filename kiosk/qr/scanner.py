@@ -354,12 +354,13 @@ class ScanRecognised(Message):
 
 
 async def _push_case_screen(app: App[Any], case_id: str):
-    """The case ledger's case screen, where it exists; else None (the household opens)."""
+    """The case ledger's case screen (issue 4), where it exists; else None (the household of
+    the case opens instead)."""
     try:
-        from screens.case import CaseScreen  # type: ignore[import-not-found]
+        from screens.case_detail import CaseDetailScreen
     except ImportError:
         return None
-    screen = CaseScreen(case_id)
+    screen = CaseDetailScreen(case_id)
     await app.push_screen(screen)
     return screen
 

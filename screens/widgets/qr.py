@@ -87,6 +87,15 @@ class HouseholdQR(Vertical):
                 return  # the household is gone; the screen says so
         self.post_message(self.Ready(make("HH", label.code), label.generation))
 
+    def on_worker_state_changed(self, event) -> None:
+        # Worker.StateChanged does not bubble: this widget's failures are shown here.
+        from textual.worker import WorkerState
+
+        from kiosk.errors import describe
+
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            self.query_one("#qr-code", Static).update(describe(event.worker.error))
+
     def on_household_qr_ready(self, message: Ready) -> None:
         self.payload = message.payload
         self.query_one("#qr-code", Static).update(qr_text(message.payload.text))
