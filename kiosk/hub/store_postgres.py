@@ -1,0 +1,143 @@
+"""The hub's PostgreSQL store (psycopg 3), for a district: many offices, many laptops at once.
+
+Log positions. ``seq`` comes from a sequence, and sequence values are handed out at insert
+time but become visible at commit time, out of order: a transaction holding seq 10 may commit
+after one holding seq 11, and a cursor at 11 would skip 10 forever. So every row also records
+the id of the transaction that wrote it (``txid``, ``pg_current_xact_id()``), the log is
+ordered by ``(txid, seq)``, and a pull serves only rows whose ``txid`` is below the snapshot's
+``xmin`` watermark (``pg_snapshot_xmin(pg_current_snapshot())``): every transaction below it
+has finished, so no row can ever appear behind the cursor. The cursor is ``"<txid>:<seq>"``.
+A long-open transaction on the server holds the watermark back (pulls wait, nothing is lost).
+
+Ingest is batched: one transaction per push, ``executemany`` (pipelined by psycopg 3).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+
+from kiosk.hub.store import HubError, SqlHubStore
+
+SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS hub_devices (
+        name         TEXT PRIMARY KEY,
+        device_id    TEXT UNIQUE,
+        grids        TEXT,
+        code_hash    TEXT UNIQUE,
+        code_expires TEXT,
+        token_hash   TEXT,
+        revoked      INTEGER NOT NULL DEFAULT 0,
+        created_at   TEXT NOT NULL,
+        enrolled_at  TEXT,
+        last_seen_at TEXT,
+        last_cursor  TEXT
+    )""",
+    """CREATE TABLE IF NOT EXISTS hub_ops (
+        seq            BIGSERIAL PRIMARY KEY,
+        txid           xid8 NOT NULL DEFAULT pg_current_xact_id(),
+        op_id          TEXT NOT NULL UNIQUE,
+        hlc            TEXT NOT NULL,
+        entity         TEXT NOT NULL,
+        entity_id      TEXT NOT NULL,
+        kind           TEXT NOT NULL,
+        payload        TEXT NOT NULL,
+        base_version   TEXT,
+        field_bases    TEXT,
+        schema_version INTEGER NOT NULL,
+        worker_id      TEXT,
+        device_id      TEXT NOT NULL,
+        grid           TEXT,
+        received_at    TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS hub_ops_pos ON hub_ops(txid, seq)",
+    "CREATE INDEX IF NOT EXISTS hub_ops_device ON hub_ops(device_id, txid, seq)",
+    """CREATE TABLE IF NOT EXISTS hub_scope (
+        entity    TEXT NOT NULL,
+        entity_id TEXT NOT NULL,
+        grid      TEXT,
+        PRIMARY KEY (entity, entity_id)
+    )""",
+    """CREATE TABLE IF NOT EXISTS hub_grids (
+        id   TEXT PRIMARY KEY,
+        code TEXT NOT NULL
+    )""",
+]
+
+_CURSOR = re.compile(r"^(\d{1,20}):(\d{1,19})$")
+WATERMARK = "txid < pg_snapshot_xmin(pg_current_snapshot())"
+
+
+class PostgresHubStore(SqlHubStore):
+    POS_COLS = "txid::text, seq"
+    ORDER = "txid, seq"
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.url = url
+        self._local = threading.local()
+        self._all: list[psycopg.Connection] = []
+        self._lock = threading.Lock()
+        with self._tx() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(8765)")  # one schema creator at a time
+            for stmt in SCHEMA:
+                cur.execute(stmt)
+        self._init_clock()
+
+    def _conn(self) -> psycopg.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None or conn.closed:
+            conn = psycopg.connect(self.url, autocommit=True)
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+
+    def _q(self, sql: str) -> str:
+        return sql.replace("?", "%s")
+
+    @contextlib.contextmanager
+    def _tx(self, write: bool = True) -> Iterator[Any]:
+        conn = self._conn()
+        with conn.cursor() as cur:
+            # Reads run in one snapshot (REPEATABLE READ): the page and the tail position
+            # agree on which transactions have finished.
+            cur.execute("BEGIN" if write else "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            try:
+                yield cur
+            except BaseException:
+                with contextlib.suppress(psycopg.Error):
+                    cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+
+    def _after(self, cursor: str | None) -> tuple[str, list[Any]]:
+        if not cursor:
+            return "TRUE", []
+        m = _CURSOR.match(cursor)
+        if not m:
+            raise HubError(400, "bad_cursor")
+        return "(txid, seq) > (?::xid8, ?)", [m.group(1), int(m.group(2))]
+
+    def _visible(self, cur: Any) -> tuple[str, list[Any]]:
+        return WATERMARK, []
+
+    def _cursor_of(self, row: tuple) -> str:
+        return f"{row[0]}:{row[1]}"
+
+    def _tail(self, cur: Any, visible: tuple[str, list[Any]]) -> str | None:
+        cur.execute(f"SELECT txid::text, seq FROM hub_ops WHERE {WATERMARK}"
+                    " ORDER BY txid DESC, seq DESC LIMIT 1")
+        row = cur.fetchone()
+        return self._cursor_of(row) if row else None

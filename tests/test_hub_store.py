@@ -1,0 +1,208 @@
+"""One test suite, both hub stores: embedded SQLite and a real throwaway PostgreSQL 15 server
+(started by tests/pg.py with initdb and pg_ctl; never a mock)."""
+
+from __future__ import annotations
+
+import pytest
+
+from db.connection import open_database, transaction
+from db.context import WriteContext
+from db.households import update_household
+from kiosk.hub.store import HubError
+from kiosk.hub.store_sqlite import SqliteHubStore
+from kiosk.sync.client import enrol, run_sync
+from kiosk.sync.protocol import Op
+from kiosk.sync.seed import seed_ops
+from tests.pg import PgServer, build_roster, hub_thread, pg_bin
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    if pg_bin() is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed; "
+                    ".ci/run installs Debian's postgresql package")
+    server = PgServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    if request.param == "sqlite":
+        s = SqliteHubStore(tmp_path / "hub.db")
+    else:
+        from kiosk.hub.store_postgres import PostgresHubStore
+
+        s = PostgresHubStore(request.getfixturevalue("pg_server").new_database())
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def seeded(store, tmp_path):
+    roster = tmp_path / "roster.db"
+    build_roster(roster)
+    src = open_database(roster).conn
+    for batch in seed_ops(src):
+        store.ingest(None, batch)
+    src.close()
+    return store
+
+
+def _device(store, name, device_id, grids):
+    code = store.add_device(name, grids)
+    device, token = store.enrol(code, device_id)
+    return device, token
+
+
+def _op(n, device_id, entity_id, kind="update", entity="household", payload=None):
+    return Op(op_id=f"op-{device_id}-{n}", hlc=f"0017950000{n:05d}.00000", entity=entity,
+              entity_id=entity_id, kind=kind, payload=payload or {"note": f"n{n}"},
+              schema_version=5, device_id=device_id)
+
+
+def _household(store, grid):
+    with store._tx(write=False) as cur:
+        cur.execute(store._q("SELECT entity_id FROM hub_scope WHERE entity = 'household'"
+                             " AND grid = ? ORDER BY entity_id"), (grid,))
+        return cur.fetchone()[0]
+
+
+def _pull_all(store, device, limit=1000):
+    cursor, ops, pages = None, [], 0
+    while True:
+        page = store.pull(device, cursor, limit)
+        ops += page.ops
+        pages += 1
+        assert page.cursor is not None
+        if not page.more:
+            return ops, page.cursor, pages
+        cursor = page.cursor
+
+
+def test_device_lifecycle(store):
+    code = store.add_device("王芳的笔记本", ["G1"])
+    assert [(d.name, d.grids, d.device_id) for d in store.list_devices()] == [
+        ("王芳的笔记本", ["G1"], None)]
+    device, token = store.enrol(code.lower().replace("-", ""), "dev-a")  # any case, no hyphens
+    assert store.authenticate(token).name == "王芳的笔记本"
+    assert token.split(".", 1)[1] not in (device.token_hash or "")
+    with pytest.raises(HubError) as err:
+        store.authenticate("dev-a.wrong-secret")
+    assert err.value.status == 401
+    with pytest.raises(HubError) as err:
+        store.authenticate("nobody.x")
+    assert err.value.status == 401
+    with pytest.raises(HubError) as err:
+        store.enrol(code, "dev-b")  # a code works once
+    assert (err.value.status, err.value.code) == (403, "bad_code")
+    with pytest.raises(HubError) as err:
+        store.add_device("王芳的笔记本", None)
+    assert err.value.status == 409
+    code2 = store.add_device("second", None)
+    with pytest.raises(HubError) as err:
+        store.enrol(code2, "dev-a")  # one device id, one enrolment
+    assert err.value.status == 409
+    assert store.revoke_device("王芳的笔记本") and not store.revoke_device("missing")
+    with pytest.raises(HubError) as err:
+        store.authenticate(token)
+    assert (err.value.status, err.value.code) == (403, "revoked")
+
+
+def test_scope_dedupe_and_paging(seeded):
+    store = seeded
+    total = store.op_count()
+    a, _ = _device(store, "a", "dev-a", ["G1"])
+    b, _ = _device(store, "b", "dev-b", None)
+    h1, h2 = _household(store, "g-one"), _household(store, "g-two")
+
+    # Out of scope, unknown record, another device: refused whole, nothing stored.
+    for bad in (_op(2, "dev-a", h2), _op(3, "dev-a", "no-such-household"),
+                _op(4, "dev-b", h1)):
+        with pytest.raises(HubError) as err:
+            store.ingest(a, [_op(1, "dev-a", h1), bad])
+        assert err.value.status == 403
+        assert store.op_count() == total
+    # Moving a household into a grid outside the scope is refused too.
+    with pytest.raises(HubError):
+        store.ingest(a, [_op(5, "dev-a", h1, payload={"grid_id": "g-two"})])
+
+    assert store.ingest(a, [_op(1, "dev-a", h1)]).stored == 1
+    again = store.ingest(a, [_op(1, "dev-a", h1), _op(1, "dev-a", h1)])
+    assert (again.stored, again.duplicates, again.acked) == (0, 1, ["op-dev-a-1"])
+    # A new member of a g-one household is scoped to g-one through its household_id.
+    member = _op(6, "dev-a", "m-new", kind="insert", entity="member",
+                 payload={"id": "m-new", "household_id": h1, "name": "李四"})
+    store.ingest(a, [member])
+    assert store.acked_since(a, None) == ["op-dev-a-1", "op-dev-a-6"]
+
+    # Pulls: a sees g-one and global rows but never its own; b sees everything but its own.
+    ops_a, _, _ = _pull_all(store, a)
+    ops_b, cursor_b, _ = _pull_all(store, b)
+    assert {o.op_id for o in ops_a} & {"op-dev-a-1", "op-dev-a-6"} == set()
+    assert {o.op_id for o in ops_b} >= {"op-dev-a-1", "op-dev-a-6"}
+    assert len(ops_b) == store.op_count()
+    assert all(o.payload.get("grid_id") != "g-two" for o in ops_a if o.entity == "household")
+    assert h2 not in {o.entity_id for o in ops_a}
+    # Small pages cover the same operations exactly once, in the same order.
+    paged, _, pages = _pull_all(store, b, limit=3)
+    assert [o.op_id for o in paged] == [o.op_id for o in ops_b] and pages > 3
+    # From the last cursor there is nothing more.
+    page = store.pull(b, cursor_b, 100)
+    assert page.ops == [] and not page.more and page.cursor == cursor_b
+    with pytest.raises(HubError) as err:
+        store.pull(b, "not-a-cursor", 10)
+    assert err.value.status == 400
+
+
+def test_pull_waits_for_slow_transactions(seeded, request):
+    """A row committed after a later-numbered one must still be delivered (xmin watermark)."""
+    store = seeded
+    if isinstance(store, SqliteHubStore):
+        pytest.skip("SQLite serialises writers: log positions are assigned in commit order")
+    import psycopg
+
+    b, _ = _device(store, "b", "dev-b", None)
+    _, cursor, _ = _pull_all(store, b)
+    slow = psycopg.connect(store.url)  # a transaction that took its seq first, commits last
+    slow.execute(
+        "INSERT INTO hub_ops(op_id, hlc, entity, entity_id, kind, payload, schema_version,"
+        " device_id, grid, received_at) VALUES ('slow', '001795000000001.00000', 'visit', 'v1',"
+        " 'insert', '{}', 5, 'dev-x', NULL, 'now')")
+    a, _ = _device(store, "a", "dev-a", None)
+    store.ingest(a, [_op(1, "dev-a", _household(store, "g-one"))])
+    page = store.pull(b, cursor, 100)
+    assert page.ops == []  # the fast row waits behind the open transaction
+    slow.commit()
+    slow.close()
+    page = store.pull(b, page.cursor, 100)
+    assert [o.op_id for o in page.ops] == ["slow", "op-dev-a-1"]
+
+
+def test_sync_over_http(seeded, tmp_path):
+    """Two laptops through the real HTTP app on this store: scope, merge, conflict."""
+    store = seeded
+    with hub_thread(store) as url:
+        laptops = []
+        for name, grids in (("a", ["G1"]), ("b", None)):
+            db = open_database(tmp_path / f"{name}.db")
+            ctx = WriteContext.open(db.conn)
+            enrol(ctx, url, store.add_device(name, grids))
+            run_sync(ctx, batch_size=4)
+            laptops.append((db, ctx))
+        (da, a), (db_, b) = laptops
+        hid = a.conn.execute("SELECT id FROM households ORDER BY id LIMIT 1").fetchone()[0]
+        assert {r[0] for r in a.conn.execute("SELECT grid_id FROM households")} == {"g-one"}
+        for ctx, note in ((a, "甲"), (b, "乙")):
+            with transaction(ctx.conn):
+                update_household(ctx, hid, note=note)
+        ra = run_sync(a)
+        rb = run_sync(b)
+        ra2 = run_sync(a)
+        assert (ra.pushed, rb.pushed, rb.pulled, rb.conflicts, ra2.pulled, ra2.conflicts) == (
+            1, 1, 1, 1, 1, 1)
+        notes = {c.conn.execute("SELECT note FROM households WHERE id = ?", (hid,)).fetchone()[0]
+                 for c in (a, b)}
+        assert len(notes) == 1
+        da.close()
+        db_.close()
