@@ -23,6 +23,7 @@ from screens.home import HomeScreen
 from screens.search import SearchScreen
 from screens.cases import CasesScreen  # issue 4
 from screens.figures import FiguresScreen  # issue 4
+from screens.sync import SyncScreen  # issue 6
 
 log = logging.getLogger("kiosk.app")
 T = TypeVar("T")
@@ -39,6 +40,7 @@ class KioskApp(App[None]):
     MODES = {"home": HomeScreen, "households": SearchScreen}
     MODES["cases"] = CasesScreen  # 事项 (issue 4)
     MODES["figures"] = FiguresScreen  # 统计 (issue 4)
+    MODES["sync"] = SyncScreen  # 同步 (issue 6)
 
     BINDINGS = [
         Binding("ctrl+q", "quit", t("ui.quit"), id="app.quit", tooltip=t("ui.quit"), priority=True),
@@ -54,6 +56,9 @@ class KioskApp(App[None]):
                 tooltip=t("cases.ui.mode_hint")),
         Binding("f5", "switch_mode('figures')", t("figures.mode"), id="app.figures",
                 tooltip=t("figures.mode_hint")),
+        # sync (issue 6)
+        Binding("f4", "switch_mode('sync')", t("sync.mode"), id="app.sync",
+                tooltip=t("sync.start_tip")),
         Binding("f12", "toggle_language", t("ui.language"), id="app.language", show=False,
                 tooltip=t("ui.language")),
     ]

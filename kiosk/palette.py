@@ -17,9 +17,14 @@ def kiosk_commands(app: KioskApp) -> Iterator[SystemCommand]:
     yield SystemCommand(t("ui.home"), t("home.title"), lambda: app.switch_mode("home"))
     yield SystemCommand(t("ui.search"), t("search.hint"), lambda: app.switch_mode("households"))
     yield SystemCommand(t("ui.language"), "中文 / English", app.action_toggle_language)
-    # QR labels (issue 5)
-    yield SystemCommand(t("qr.ui.labels"), t("qr.ui.labels_hint"), app.action_labels)
-    yield SystemCommand(t("qr.ui.camera"), t("qr.ui.camera_hint"), app.action_scan_camera)
+    # sync (issue 6)
+    yield SystemCommand(t("sync.mode"), t("sync.start_tip"), lambda: app.switch_mode("sync"))
+
+    def sync_now() -> None:
+        app.switch_mode("sync")
+        app.call_after_refresh(lambda: getattr(app.screen, "action_sync", lambda: None)())
+
+    yield SystemCommand(t("sync.start"), t("sync.start_tip"), sync_now)
     # cases (issue 4): modes, registering, and the actions of the case on screen
     yield SystemCommand(t("cases.ui.mode"), t("cases.ui.mode_hint"), lambda: app.switch_mode("cases"))
     yield SystemCommand(t("figures.mode"), t("figures.mode_hint"), lambda: app.switch_mode("figures"))
@@ -28,3 +33,6 @@ def kiosk_commands(app: KioskApp) -> Iterator[SystemCommand]:
 
     yield register_command(app)
     yield from case_commands(app)
+    # QR labels (issue 5)
+    yield SystemCommand(t("qr.ui.labels"), t("qr.ui.labels_hint"), app.action_labels)
+    yield SystemCommand(t("qr.ui.camera"), t("qr.ui.camera_hint"), app.action_scan_camera)

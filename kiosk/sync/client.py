@@ -4,6 +4,7 @@ empty), over HTTP with httpx. Every step is safe to retry: see docs/sync.md."""
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -126,13 +127,15 @@ def enrol(ctx: WriteContext, hub_url: str, code: str, *,
 
 def run_sync(ctx: WriteContext, *, hub_url: str | None = None, batch_size: int = 500,
              timeout: float = 30.0, progress: Progress | None = None, write: Writer | None = None,
-             transport: httpx.BaseTransport | None = None) -> SyncReport:
+             transport: httpx.BaseTransport | None = None,
+             reader: sqlite3.Connection | None = None) -> SyncReport:
     """Push every pending operation, then pull until the hub has nothing more.
 
     ``write`` runs a function in one transaction on the writer connection (the app passes its
-    own, so a sync never interleaves with a form being saved).
+    own, so a sync never interleaves with a form being saved); ``reader`` is a connection of
+    the calling thread for the reads (default: the writer's).
     """
-    conn = ctx.conn
+    conn = reader or ctx.conn
     url = hub_url or get_meta(conn, dbsync.META_HUB)
     token = get_meta(conn, dbsync.META_TOKEN)
     if not url or not token:

@@ -1,0 +1,155 @@
+"""The sync screen (同步): changes waiting, the last successful sync, a sync with a progress
+bar and its counts, and the conflicts to review (Enter opens one)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
+
+from db.sync import Conflict, SyncState, list_conflicts, sync_state
+from kiosk.i18n import t
+from kiosk.sync.present import conflict_row
+from screens.base import KioskScreen
+
+
+@dataclass
+class SyncStatus:
+    state: SyncState
+    conflicts: list[Conflict]
+
+
+class SyncScreen(KioskScreen):
+    BINDINGS = [
+        Binding("s", "sync", t("sync.start"), id="sync.start", tooltip=t("sync.start_tip")),
+        Binding("enter", "review", t("sync.keep_mine") + "/" + t("sync.keep_theirs"),
+                id="sync.review", tooltip=t("sync.conflicts_tip")),
+    ]
+
+    DEFAULT_CSS = """
+    SyncScreen #sync-progress { margin: 0 1; }
+    SyncScreen .line { padding: 0 1; }
+    """
+
+    class StatusLoaded(Message):
+        """Pending count, last sync and open conflicts arrived (handled by SyncScreen)."""
+
+        def __init__(self, status: SyncStatus) -> None:
+            super().__init__()
+            self.status = status
+
+    class Progress(Message):
+        """A sync step finished (handled by SyncScreen; a burst collapses to the last)."""
+
+        def __init__(self, phase: str, done: int, total: int) -> None:
+            super().__init__()
+            self.phase, self.done, self.total = phase, done, total
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, SyncScreen.Progress)
+
+    class Finished(Message):
+        """A sync ended, with its counts (handled by SyncScreen)."""
+
+        def __init__(self, counts: dict[str, int]) -> None:
+            super().__init__()
+            self.counts = counts
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(t("sync.title"), classes="title")
+        yield Static("", id="sync-hub", classes="line muted")
+        yield Static(t("ui.loading"), id="sync-pending", classes="line")
+        yield Static("", id="sync-last", classes="line muted")
+        yield ProgressBar(id="sync-progress", show_eta=False)
+        yield Static("", id="sync-phase", classes="line")
+        yield Static("", id="sync-conflicts-title", classes="title")
+        yield DataTable(id="sync-conflicts", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns(
+            "#", t("sync.col_record"), t("sync.col_field"), t("sync.col_mine"),
+            t("sync.col_theirs"), t("sync.col_winner"))
+        self.load()
+
+    def on_screen_resume(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, group="sync-status", exit_on_error=False)
+    def load(self) -> None:
+        conn = self.kiosk.read()
+        self.post_message(self.StatusLoaded(SyncStatus(sync_state(conn),
+                                                       list_conflicts(conn, limit=200))))
+
+    def on_sync_screen_status_loaded(self, message: StatusLoaded) -> None:
+        s = message.status.state
+        self.query_one("#sync-hub", Static).update(
+            t("sync.hub", url=s.hub_url) if s.enrolled else t("sync.not_enrolled"))
+        self.query_one("#sync-pending", Static).update(t("sync.pending", n=s.pending))
+        self.query_one("#sync-last", Static).update(
+            t("sync.last_success", at=s.last_success or t("sync.never")))
+        conflicts = message.status.conflicts
+        self.query_one("#sync-conflicts-title", Static).update(
+            t("sync.conflict_count", n=s.conflicts) if s.conflicts else t("sync.no_conflicts"))
+        table = self.query_one(DataTable)
+        table.clear()
+        for c in conflicts:
+            r = conflict_row(c)
+            table.add_row(str(r["id"]), r["record"], r["field"], r["mine"], r["theirs"],
+                          r["applied"], key=str(c.id))
+
+    def action_sync(self) -> None:
+        bar = self.query_one(ProgressBar)
+        bar.update(total=None, progress=0)
+        self.query_one("#sync-phase", Static).update(t("sync.phase_push", done=0, total="…"))
+        self.run_sync()
+
+    @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
+    def run_sync(self) -> None:
+        from kiosk.sync.client import run_sync
+
+        settings = self.kiosk.runtime.settings
+        try:
+            report = run_sync(
+                self.kiosk.ctx, hub_url=settings.hub_url, batch_size=settings.sync_batch,
+                timeout=settings.sync_timeout, write=self.kiosk.write, reader=self.kiosk.read(),
+                progress=lambda phase, done, total: self.post_message(
+                    self.Progress(phase, done, total)))
+        finally:
+            self.load()  # whatever happened, show what is pending now
+        self.post_message(self.Finished(report.as_dict()))
+
+    def on_sync_screen_progress(self, message: Progress) -> None:
+        bar = self.query_one(ProgressBar)
+        phase = self.query_one("#sync-phase", Static)
+        if message.phase == "push":
+            bar.update(total=max(message.total, 1), progress=message.done)
+            phase.update(t("sync.phase_push", done=message.done, total=message.total))
+        else:
+            bar.update(total=None)
+            phase.update(t("sync.phase_pull", done=message.done))
+
+    def on_sync_screen_finished(self, message: Finished) -> None:
+        bar = self.query_one(ProgressBar)
+        bar.update(total=1, progress=1)
+        text = t("sync.done", **message.counts)
+        self.query_one("#sync-phase", Static).update(text)
+        self.notify(text)
+
+    def action_review(self) -> None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        if key:
+            from screens.conflicts import ConflictScreen
+
+            self.app.push_screen(ConflictScreen(int(key)), lambda _changed: self.load())
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_review()

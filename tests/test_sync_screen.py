@@ -1,0 +1,95 @@
+"""The sync screen driven like a user, against a real hub (HTTP on 127.0.0.1)."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable, Input, Static
+from textual.worker import WorkerCancelled
+
+from db import sync as dbsync
+from db.connection import open_database, transaction
+from db.context import WriteContext
+from db.households import update_household
+from kiosk.hub.store_sqlite import SqliteHubStore
+from kiosk.sync.client import enrol, run_sync
+from kiosk.sync.seed import seed_ops
+from tests.pg import build_roster, hub_thread
+
+
+async def settle(app, pilot) -> None:
+    for _ in range(4):
+        try:
+            await app.workers.wait_for_complete()
+        except WorkerCancelled:
+            pass
+        await pilot.pause()
+
+
+def _text(screen, selector) -> str:
+    return str(screen.query_one(selector, Static).render())
+
+
+async def test_sync_screen_counts_progress_and_conflicts(tmp_path):
+    from kiosk.app import KioskApp
+    from kiosk.runtime import load, open_runtime
+
+    roster = tmp_path / "roster.db"
+    build_roster(roster)
+    store = SqliteHubStore(tmp_path / "hub.db")
+    src = open_database(roster).conn
+    for batch in seed_ops(src):
+        store.ingest(None, batch)
+    src.close()
+    with hub_thread(store) as url:
+        runtime = open_runtime(load(db=str(tmp_path / "mine.db")))
+        other = open_database(tmp_path / "other.db")
+        octx = WriteContext.open(other.conn)
+        for ctx, name in ((runtime.ctx, "mine"), (octx, "other")):
+            enrol(ctx, url, store.add_device(name, None))
+            run_sync(ctx)
+        hid = runtime.conn.execute("SELECT id FROM households ORDER BY id LIMIT 1").fetchone()[0]
+        for ctx, note in ((runtime.ctx, "本机改的"), (octx, "别处改的")):
+            with transaction(ctx.conn):
+                update_household(ctx, hid, note=note)
+        run_sync(octx)
+
+        app = KioskApp(runtime)
+        async with app.run_test(size=(100, 40)) as pilot:
+            await pilot.press("f4")
+            await settle(app, pilot)
+            screen = app.screen
+            assert type(screen).__name__ == "SyncScreen"
+            assert "1" in _text(screen, "#sync-pending")
+            before = _text(screen, "#sync-last")
+            runtime.conn.execute("UPDATE meta SET value = '2026-01-01T08:00:00+08:00'"
+                                 " WHERE key = 'sync.last_success'")
+            await pilot.press("s")
+            await settle(app, pilot)
+            assert "发送 1 条" in _text(screen, "#sync-phase")
+            assert "0 条改动" in _text(screen, "#sync-pending")
+            assert "2026-01-01" not in _text(screen, "#sync-last") and "：" in before
+            table = screen.query_one("#sync-conflicts", DataTable)
+            assert table.row_count == 1
+            await pilot.press("enter")
+            await settle(app, pilot)
+            assert type(app.screen).__name__ == "ConflictScreen"
+            body = _text(app.screen, "#conflict-body")
+            assert "本机改的" in body and "别处改的" in body
+            await pilot.press("e")
+            box = app.screen.query_one(Input)
+            box.value = ""
+            await pilot.press(*"商量后", "enter")
+            await settle(app, pilot)
+            assert app.screen is screen
+            assert table.row_count == 0
+            assert "1 条改动" in _text(screen, "#sync-pending")
+
+        assert runtime.conn.execute("SELECT note FROM households WHERE id = ?",
+                                    (hid,)).fetchone()[0] == "商量后"
+        assert dbsync.open_conflict_count(runtime.conn) == 0
+        run_sync(runtime.ctx)
+        run_sync(octx)
+        assert other.conn.execute("SELECT note FROM households WHERE id = ?",
+                                  (hid,)).fetchone()[0] == "商量后"
+        runtime.close()
+        other.close()
+    store.close()
