@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable
 
 from kiosk.i18n import t
 
@@ -30,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         from kiosk.qr.camera import scan_camera
 
         info(t("qr.camera.looking", seconds=int(args.timeout)))
-        texts = [scan_camera(settings.camera_index, max(1.0, args.timeout))]
+        texts: Iterable[str] = [scan_camera(settings.camera_index, max(1.0, args.timeout))]
     else:
         if sys.stdin.isatty():
             info(t("qr.cli.scan_prompt"))

@@ -47,7 +47,7 @@ def scan_camera(index: int = 0, timeout: float = 30.0,
                 time.sleep(0.03)
                 continue
             gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-            for found in zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode):
+            for found in zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)):
                 if try_parse(found.text) or looks_like_label(found.text):
                     return found.text
         raise UserError("qr.camera.timeout", seconds=int(timeout))

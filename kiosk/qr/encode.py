@@ -7,6 +7,7 @@ in alphanumeric mode: a version-1 code (21x21 modules) at error-correction level
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 #: Error correction for labels: M restores 15% of the code, enough for a scuffed door label,
 #: and keeps a 17-character payload in a version-1 code.
@@ -21,8 +22,9 @@ def qr_matrix(text: str, ec_level: str = EC_LEVEL) -> tuple[tuple[bool, ...], ..
     import zxingcpp
 
     barcode = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level=ec_level)
-    image = memoryview(barcode.to_image(scale=1, add_quiet_zones=False))
-    height, width = image.shape
+    bitmap: Any = barcode.to_image(scale=1, add_quiet_zones=False)
+    image = memoryview(bitmap)
+    height, width = image.shape or (0, 0)
     data = image.tobytes()
     return tuple(tuple(data[y * width + x] < 128 for x in range(width)) for y in range(height))
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from kiosk.errors import UserError
 
@@ -45,7 +46,7 @@ class NotALabel(UserError):
 class InvalidLabel(UserError):
     """The text claims to be a label but is damaged: the key names what is wrong."""
 
-    def __init__(self, reason: str, **params: object) -> None:
+    def __init__(self, reason: str, **params: Any) -> None:
         super().__init__(f"qr.invalid.{reason}", **params)
         self.reason = reason
 

@@ -170,6 +170,17 @@ class _TextAreaField:
         self.w.delete((row, start), (row, col))
 
 
+def _take_back(target: _InputField | _TextAreaField, typed: str,
+               holder: dict[str, Any] | None) -> None:
+    """Remove the label just typed into a field: the text before the cursor ends with it, or
+    (a field that refused some keys) the field's content from before the burst comes back."""
+    before = target.before_cursor()
+    if typed and before.endswith(typed):
+        target.cut(len(before) - len(typed))
+    elif holder and "snap" in holder:
+        target.restore(holder["snap"])
+
+
 def text_field(widget: Widget | None) -> _InputField | _TextAreaField | None:
     from textual.widgets import Input, TextArea
 
@@ -217,7 +228,11 @@ class ScanAnywhere:
         if target is not None:
             await self._release()
             if self.burst.feed(char, now):
-                self._snapshot = target.snapshot()
+                # The field reads its keys from its own queue, later than we see them: the
+                # snapshot is taken there too, after the keys queued before this burst.
+                holder: dict[str, Any] = {}
+                self._snapshot = holder
+                target.w.call_later(lambda: holder.update(snap=target.snapshot()))
             return False
         if self.held and not self.burst.fast(now):
             await self._release()
@@ -247,10 +262,14 @@ class ScanAnywhere:
         self.burst.clear()
         if target is None:
             return False
-        if fast:
-            verdict = classify(burst_text)
+        found_in_burst = find_in(burst_text) if fast else None
+        if found_in_burst is not None:
+            start, tail = found_in_burst
+            verdict = classify(tail)
             if verdict.is_label:
-                target.restore(self._snapshot)
+                # Queued behind the burst's keys in the field: they land, then are undone.
+                holder = self._snapshot if start == 0 else None
+                target.w.call_later(_take_back, target, tail, holder)
                 self._act(verdict)
                 return True
         found = find_in(target.before_cursor())
@@ -305,9 +324,10 @@ class ScanAnywhere:
     def _resolve(self, payload: Payload) -> None:
         from kiosk.qr.lookup import resolve_payload
 
-        read = getattr(self.app, "read")  # KioskApp.read: this thread's connection
-        result = resolve_payload(read(), payload, with_cases=False)  # errors: App notifies
-        self.app.call_from_thread(self._show, result)
+        conn = self.app.read()  # type: ignore[attr-defined]  # KioskApp: this thread's connection
+        result = resolve_payload(conn, payload, with_cases=False)  # errors: the App notifies
+        show: Callable[..., Any] = self._show
+        self.app.call_from_thread(show, result)
 
     async def _show(self, result: Resolved) -> None:
         from screens.household import HouseholdScreen
