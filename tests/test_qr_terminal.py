@@ -17,6 +17,7 @@ from kiosk.qr.encode import QUIET_ZONE, qr_matrix
 from kiosk.qr.payload import encode_id, make
 from kiosk.qr.terminal import DARK, LIGHT, half_block_lines, lines_to_matrix, qr_text
 from screens.household import HouseholdScreen
+from screens.widgets.qr import HouseholdQR
 
 
 def screen_image(lines: list[str], cell: int = 6) -> Image.Image:
@@ -68,17 +69,24 @@ async def test_household_screen_shows_its_label(runtime):
         label = active_household_label(conn, hid)  # created on first show
         assert label is not None and label.generation == 1
         payload = make("HH", label.code)
-        code = app.screen.query_one("#qr-code", Static)
-        lines = str(code.render()).splitlines()
-        assert lines == half_block_lines(qr_matrix(payload.text))
-        assert str(app.screen.query_one("#qr-readable", Static).render()) == payload.readable
-        assert code.size.width == len(lines[0])  # nothing cropped: the whole quiet zone shows
+        panel = app.screen.query_one("#household-qr", HouseholdQR)
+        lines = str(panel.render()).splitlines()
+        drawn = half_block_lines(qr_matrix(payload.text))
+        assert panel.code_lines == drawn
+        assert lines[1:1 + len(drawn)] == drawn
+        assert lines[1 + len(drawn)].strip() == payload.readable
+        assert panel.size.width >= len(drawn[0])  # nothing cropped: the whole quiet zone shows
         # the colours do not follow the theme
-        app.theme = "textual-light"
-        await pilot.pause()
-        strip = code.render_line(3)
-        colours = {(seg.style.color.name, seg.style.bgcolor.name) for seg in strip}
-        assert colours <= {(DARK, LIGHT)}
+        for theme in ("textual-light", "textual-dark"):
+            app.theme = theme
+            await pilot.pause()
+            strip = panel.render_line(3)
+            code_cells = [seg for seg in strip if set(seg.text) & set("▀▄█ ")
+                          and seg.style and seg.style.bgcolor]
+            assert code_cells
+            qr_segments = [seg for seg in code_cells if seg.style.bgcolor.name == LIGHT]
+            assert sum(len(seg.text) for seg in qr_segments) == len(drawn[0])
+            assert {seg.style.color.name for seg in qr_segments} == {DARK}
     after = conn.execute("SELECT count(*) FROM outbox WHERE entity = 'label'").fetchone()[0]
     assert after == before + 1
 
@@ -95,8 +103,8 @@ async def test_household_with_a_label_shows_it_without_writing(runtime):
     async with app.run_test(size=(80, 24)) as pilot:
         await app.push_screen(HouseholdScreen(hid))
         await settle(app, pilot)
-        text = str(app.screen.query_one("#qr-readable", Static).render())
-        assert text == make("HH", label.code).readable
+        text = str(app.screen.query_one("#household-qr").render())
+        assert make("HH", label.code).readable in text
     assert conn.execute("SELECT count(*) FROM outbox").fetchone()[0] == before
 
 

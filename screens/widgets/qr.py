@@ -7,46 +7,30 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from rich.text import Text
 from textual import work
-from textual.app import ComposeResult
-from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
 from db.labels import Label, active_household_label, ensure_household_label
 from kiosk.i18n import t
+from kiosk.qr.encode import qr_matrix
 from kiosk.qr.payload import Payload, make
-from kiosk.qr.terminal import qr_text
+from kiosk.qr.terminal import half_block_lines, qr_text
 
 if TYPE_CHECKING:
     from kiosk.app import KioskApp
 
 
-class HouseholdQR(Vertical):
-    """The label panel of the household screen (``#household-qr``)."""
+class HouseholdQR(Static):
+    """The label panel of the household screen (``#household-qr``): one widget, so the screen
+    mounts no faster or slower for it than for a line of text."""
 
     DEFAULT_CSS = """
     HouseholdQR {
         height: auto;
-        width: 100%;
-        padding: 0 1;
-    }
-    HouseholdQR > .qr-title {
-        text-style: bold;
-        color: $accent;
-    }
-    HouseholdQR > #qr-code {
         width: auto;
-        height: auto;
-    }
-    HouseholdQR > #qr-readable {
-        width: 29;
-        text-align: center;
-        text-style: bold;
-        color: $text;
-    }
-    HouseholdQR > #qr-hint {
-        color: $text-muted;
+        padding: 0 1;
     }
     """
 
@@ -59,15 +43,14 @@ class HouseholdQR(Vertical):
             self.generation = generation
 
     def __init__(self, household_id: str, *, id: str = "household-qr") -> None:
-        super().__init__(id=id)
+        super().__init__(self._panel(Text(t("ui.loading"), style="dim")), id=id)
         self.household_id = household_id
         self.payload: Payload | None = None
 
-    def compose(self) -> ComposeResult:
-        yield Static(t("qr.ui.panel_title"), classes="qr-title")
-        yield Static(t("ui.loading"), id="qr-code")
-        yield Static("", id="qr-readable")
-        yield Static("", id="qr-hint")
+    @staticmethod
+    def _panel(*parts: Text) -> Text:
+        title = Text(t("qr.ui.panel_title"), style="bold")
+        return Text("\n").join([title, *parts])
 
     def on_mount(self) -> None:
         self.load()
@@ -94,11 +77,20 @@ class HouseholdQR(Vertical):
         from kiosk.errors import describe
 
         if event.state == WorkerState.ERROR and event.worker.error is not None:
-            self.query_one("#qr-code", Static).update(describe(event.worker.error))
+            self.update(self._panel(Text(describe(event.worker.error), style="red")))
 
     def on_household_qr_ready(self, message: Ready) -> None:
         self.payload = message.payload
-        self.query_one("#qr-code", Static).update(qr_text(message.payload.text))
-        self.query_one("#qr-readable", Static).update(message.payload.readable)
-        self.query_one("#qr-hint", Static).update(
-            t("qr.ui.generation", generation=message.generation))
+        code = qr_text(message.payload.text)
+        width = code.cell_len if "\n" not in code.plain else max(
+            len(line) for line in code.plain.splitlines())
+        readable = Text(message.payload.readable.center(width), style="bold")
+        hint = Text(t("qr.ui.generation", generation=message.generation), style="dim")
+        self.update(self._panel(code, readable, hint))
+
+    @property
+    def code_lines(self) -> list[str]:
+        """The half-block lines of the code as drawn (empty until the label is known)."""
+        if self.payload is None:
+            return []
+        return half_block_lines(qr_matrix(self.payload.text))
