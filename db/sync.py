@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from db.context import WriteContext, get_meta, now_iso, set_meta
 from db.replication import ENTITIES, Entity
 
@@ -131,6 +133,11 @@ def outbox_batch(conn: sqlite3.Connection, limit: int, after_seq: int = 0) -> li
     return [{**_op_from_row(r), "seq": r["seq"]} for r in rows]
 
 
+def outbox_page(conn: sqlite3.Connection, limit: int) -> list[sqlite3.Row]:
+    """The oldest ``limit`` outbox rows as stored (payloads left as JSON text, for pushing)."""
+    return conn.execute("SELECT * FROM outbox ORDER BY seq LIMIT ?", (limit,)).fetchall()
+
+
 def acknowledge(conn: sqlite3.Connection, op_ids: Iterable[str]) -> int:
     """The hub holds these operations: move them from the outbox to the log (one transaction)."""
     ids = list(op_ids)
@@ -194,7 +201,7 @@ def _sql_value(value: Any) -> Any:
 
 
 # Hooks keep derived, local data (search keys, summaries) current when rows arrive by sync.
-# before(conn, entity_id, payload) -> state; after(conn, entity_id, state).
+# before(conn, entity_id, op) -> state (or SKIP); after(conn, entity_id, state).
 Hook = tuple[Callable[[sqlite3.Connection, str, dict[str, Any]], Any],
              Callable[[sqlite3.Connection, str, Any], None]]
 #: Derived NOT NULL columns a replica computes itself on insert: table -> fill(row dict).
@@ -209,6 +216,12 @@ def _household_prepare(row: dict[str, Any]) -> None:
                                               row.get("room", "")))
 
 
+#: Returned by a before-hook when the change touches nothing derived (the after-hook is skipped).
+SKIP = object()
+_ADDRESS = frozenset({"building", "unit", "room"})
+_MEMBER_TERMS = frozenset({"name", "phone", "relation", "position", "household_id"})
+
+
 def _household_terms(conn: sqlite3.Connection, household_id: str) -> tuple[int, set[str]] | None:
     from db.households import _current_terms
 
@@ -217,7 +230,9 @@ def _household_terms(conn: sqlite3.Connection, household_id: str) -> tuple[int, 
     return _current_terms(conn, household_id)
 
 
-def _household_before(conn: sqlite3.Connection, hid: str, payload: dict[str, Any]) -> Any:
+def _household_before(conn: sqlite3.Connection, hid: str, op: dict[str, Any]) -> Any:
+    if op["kind"] == "update" and not (_ADDRESS & op["payload"].keys()):
+        return SKIP  # a note or tags: no search key or address key changes
     return _household_terms(conn, hid)
 
 
@@ -232,7 +247,10 @@ def _household_after(conn: sqlite3.Connection, hid: str, state: Any) -> None:
     _sync_terms(conn, rid, state[1] if state else set(), new)
 
 
-def _member_before(conn: sqlite3.Connection, mid: str, payload: dict[str, Any]) -> Any:
+def _member_before(conn: sqlite3.Connection, mid: str, op: dict[str, Any]) -> Any:
+    payload = op["payload"]
+    if op["kind"] == "update" and not (_MEMBER_TERMS & payload.keys()):
+        return SKIP
     row = conn.execute("SELECT household_id FROM members WHERE id = ?", (mid,)).fetchone()
     hid = row[0] if row else payload.get("household_id")
     if not hid:
@@ -261,7 +279,7 @@ def _version(op: dict[str, Any]) -> str:
     return f"{op['hlc']} {op['device_id']}"
 
 
-def _apply_insert(conn: sqlite3.Connection, ent: Entity, op: dict[str, Any]) -> str:
+def _apply_insert(conn: sqlite3.Connection, ent: Entity, op: dict[str, Any], now: str) -> str:
     cols = _columns(conn, ent.table)
     if not cols:
         return "unknown"
@@ -274,28 +292,29 @@ def _apply_insert(conn: sqlite3.Connection, ent: Entity, op: dict[str, Any]) -> 
     prepare = PREPARE_INSERT.get(ent.table)
     if prepare:
         prepare(row)
-    now = now_iso()
     for name, col in cols.items():
         if col.notnull and not col.has_default and name not in row and name not in STAMP_COLUMNS:
             if name.endswith("_at"):
                 row[name] = now
     row.update(hlc=op["hlc"], worker_id=op["worker_id"], device_id=op["device_id"])
     hook = APPLY_HOOKS.get(ent.table)
-    state = hook[0](conn, op["entity_id"], op["payload"]) if hook else None
+    state = hook[0](conn, op["entity_id"], op) if hook else SKIP
     names = list(row)
     try:
+        # One statement: if it fails (a parent missing, a CHECK), it leaves nothing behind.
         conn.execute(f"INSERT INTO {ent.table}({', '.join(names)}) VALUES"
                      f" ({', '.join('?' * len(names))})", [row[n] for n in names])
     except sqlite3.IntegrityError as exc:
         if "FOREIGN KEY" in str(exc):
             raise _Orphan(op["entity_id"]) from exc
         raise
-    if hook:
+    if hook and state is not SKIP:
         hook[1](conn, op["entity_id"], state)
     return "applied"
 
 
-def _apply_update(conn: sqlite3.Connection, ent: Entity, op: dict[str, Any], result: ApplyResult) -> str:
+def _apply_update(conn: sqlite3.Connection, ent: Entity, op: dict[str, Any], result: ApplyResult,
+                  now: str) -> str:
     cols = _columns(conn, ent.table)
     if not cols:
         return "unknown"
@@ -308,8 +327,8 @@ def _apply_update(conn: sqlite3.Connection, ent: Entity, op: dict[str, Any], res
     bases = op.get("field_bases") or {}
     remote = _version(op)
     sets: dict[str, Any] = {}
-    won = False
-    now = now_iso()
+    won: list[tuple] = []
+    conflicts: list[tuple] = []
     for name, raw in op["payload"].items():
         if name not in cols or name in STAMP_COLUMNS or name in LOCAL_COLUMNS or name == ent.key:
             continue
@@ -317,56 +336,57 @@ def _apply_update(conn: sqlite3.Connection, ent: Entity, op: dict[str, Any], res
         local = versions.get(name)
         wins = local is None or remote > local
         if local is not None and local != bases.get(name) and row[name] != value:
-            conn.execute(
-                "INSERT OR IGNORE INTO sync_conflicts(entity, entity_id, field, local_value,"
-                " local_version, remote_value, remote_version, remote_op_id, winner, detected_at)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (op["entity"], op["entity_id"], name, json.dumps(row[name], ensure_ascii=False),
-                 local, json.dumps(value, ensure_ascii=False), remote, op["op_id"],
-                 "remote" if wins else "local", now))
-            result.conflicts += 1
+            conflicts.append((op["entity"], op["entity_id"], name,
+                              json.dumps(row[name], ensure_ascii=False), local,
+                              json.dumps(value, ensure_ascii=False), remote, op["op_id"],
+                              "remote" if wins else "local", now))
         if wins:
-            won = True
-            conn.execute(
-                "INSERT INTO field_versions(entity, entity_id, field, version) VALUES (?,?,?,?)"
-                " ON CONFLICT(entity, entity_id, field) DO UPDATE SET version = excluded.version",
-                (op["entity"], op["entity_id"], name, remote))
+            won.append((op["entity"], op["entity_id"], name, remote))
             if row[name] != value:
                 sets[name] = value
-    if not won:
-        return "applied"
-    # The row's stamp and author are those of the highest (HLC, device) operation that won a
-    # field, on every replica alike (the stamp is the base_version of the next local edit).
-    hook = APPLY_HOOKS.get(ent.table)
-    state = hook[0](conn, op["entity_id"], op["payload"]) if hook else None
-    assignments = "".join(f"{k} = :f_{k}, " for k in sets)
-    extra = "updated_at = :f__now, " if "updated_at" in cols and sets else ""
-    params: dict[str, Any] = {f"f_{k}": v for k, v in sets.items()}
-    params["f__now"] = now
-    conn.execute(
-        f"UPDATE {ent.table} SET {assignments}{extra}"
-        "worker_id = CASE WHEN :v > hlc || ' ' || device_id THEN :w ELSE worker_id END,"
-        " device_id = CASE WHEN :v > hlc || ' ' || device_id THEN :d ELSE device_id END,"
-        f" hlc = CASE WHEN :v > hlc || ' ' || device_id THEN :h ELSE hlc END WHERE {ent.key} = :id",
-        {**params, "v": remote, "w": op["worker_id"], "d": op["device_id"], "h": op["hlc"],
-         "id": op["entity_id"]})
-    if hook:
-        hook[1](conn, op["entity_id"], state)
+    if won:
+        # The row's stamp and author are those of the highest (HLC, device) operation that won
+        # a field, on every replica alike (the stamp is the base_version of the next local
+        # edit). The row is written first: if that fails, nothing else of this op was.
+        hook = APPLY_HOOKS.get(ent.table)
+        state = hook[0](conn, op["entity_id"], op) if hook and sets else SKIP
+        assignments = "".join(f"{k} = :f_{k}, " for k in sets)
+        extra = "updated_at = :f__now, " if "updated_at" in cols and sets else ""
+        params: dict[str, Any] = {f"f_{k}": v for k, v in sets.items()}
+        params["f__now"] = now
+        conn.execute(
+            f"UPDATE {ent.table} SET {assignments}{extra}"
+            "worker_id = CASE WHEN :v > hlc || ' ' || device_id THEN :w ELSE worker_id END,"
+            " device_id = CASE WHEN :v > hlc || ' ' || device_id THEN :d ELSE device_id END,"
+            f" hlc = CASE WHEN :v > hlc || ' ' || device_id THEN :h ELSE hlc END WHERE {ent.key} = :id",
+            {**params, "v": remote, "w": op["worker_id"], "d": op["device_id"], "h": op["hlc"],
+             "id": op["entity_id"]})
+        if hook and state is not SKIP:
+            hook[1](conn, op["entity_id"], state)
+        conn.executemany(
+            "INSERT INTO field_versions(entity, entity_id, field, version) VALUES (?,?,?,?)"
+            " ON CONFLICT(entity, entity_id, field) DO UPDATE SET version = excluded.version", won)
+    if conflicts:
+        conn.executemany(
+            "INSERT OR IGNORE INTO sync_conflicts(entity, entity_id, field, local_value,"
+            " local_version, remote_value, remote_version, remote_op_id, winner, detected_at)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?)", conflicts)
+        result.conflicts += len(conflicts)
     return "applied"
 
 
-def _apply_one(conn: sqlite3.Connection, op: dict[str, Any], result: ApplyResult) -> tuple[str, str | None]:
+def _apply_one(conn: sqlite3.Connection, op: dict[str, Any], result: ApplyResult,
+               now: str) -> tuple[str, str | None]:
     ent = ENTITIES.get(op["entity"])
     if ent is None:
         return "unknown", "entity not known to this version"
     try:
-        with _savepoint(conn):
-            if op["kind"] in ("insert", "append"):
-                status = _apply_insert(conn, ent, op)
-            elif op["kind"] == "update" and ent.policy == "lww":
-                status = _apply_update(conn, ent, op, result)
-            else:
-                return "failed", f"{op['kind']} is not applicable to a {ent.policy} entity"
+        if op["kind"] in ("insert", "append"):
+            status = _apply_insert(conn, ent, op, now)
+        elif op["kind"] == "update" and ent.policy == "lww":
+            status = _apply_update(conn, ent, op, result, now)
+        else:
+            return "failed", f"{op['kind']} is not applicable to a {ent.policy} entity"
     except _Orphan:
         return "orphan", None
     except sqlite3.IntegrityError as exc:
@@ -374,21 +394,6 @@ def _apply_one(conn: sqlite3.Connection, op: dict[str, Any], result: ApplyResult
     if status == "applied":
         result.tables.add(ent.table)
     return status, None
-
-
-class _savepoint:
-    """A savepoint per operation: a failing operation leaves no partial row behind."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def __enter__(self) -> None:
-        self.conn.execute("SAVEPOINT sync_op")
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is not None:
-            self.conn.execute("ROLLBACK TO sync_op")
-        self.conn.execute("RELEASE sync_op")
 
 
 def _count(result: ApplyResult, status: str) -> None:
@@ -404,6 +409,10 @@ def _count(result: ApplyResult, status: str) -> None:
         result.failed += 1
 
 
+def _encode(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
 def apply_ops(conn: sqlite3.Connection, ops: list[dict[str, Any]]) -> ApplyResult:
     """Merge operations from the hub, in order (call inside a transaction).
 
@@ -412,38 +421,46 @@ def apply_ops(conn: sqlite3.Connection, ops: list[dict[str, Any]]) -> ApplyResul
     """
     result = ApplyResult()
     now = now_iso()
-    retry_orphans = False
+    seen: set[str] = set()
+    ids = [op["op_id"] for op in ops]
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        marks = ",".join("?" * len(chunk))
+        seen.update(r[0] for r in conn.execute(
+            f"SELECT op_id FROM oplog WHERE op_id IN ({marks})"
+            f" UNION ALL SELECT op_id FROM outbox WHERE op_id IN ({marks})", chunk + chunk))
+    log: list[tuple] = []
+    applied_any = False
     for op in ops:
-        seen = conn.execute(
-            "SELECT 1 FROM oplog WHERE op_id = ? UNION ALL SELECT 1 FROM outbox WHERE op_id = ?",
-            (op["op_id"], op["op_id"])).fetchone()
-        if seen:
+        if op["op_id"] in seen:
             result.duplicates += 1
             continue
-        status, detail = _apply_one(conn, op, result)
+        seen.add(op["op_id"])
+        status, detail = _apply_one(conn, op, result, now)
         _count(result, status)
-        retry_orphans = retry_orphans or status in ("applied",)
-        conn.execute(
-            f"INSERT INTO oplog({', '.join(OP_COLUMNS)}, origin, status, detail, logged_at)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,'hub',?,?,?)",
-            (op["op_id"], op["hlc"], op["entity"], op["entity_id"], op["kind"],
-             json.dumps(op["payload"], ensure_ascii=False, separators=(",", ":")),
-             op.get("base_version"),
-             json.dumps(op["field_bases"]) if op.get("field_bases") else None,
-             op["schema_version"], op.get("worker_id"), op["device_id"], status, detail, now))
-    if retry_orphans:
-        _retry_orphans(conn, result)
+        applied_any = applied_any or status == "applied"
+        fb = op.get("field_bases")
+        log.append((op["op_id"], op["hlc"], op["entity"], op["entity_id"], op["kind"],
+                    _encode(op["payload"]), op.get("base_version"), _encode(fb) if fb else None,
+                    op["schema_version"], op.get("worker_id"), op["device_id"], status, detail,
+                    now))
+    conn.executemany(
+        f"INSERT INTO oplog({', '.join(OP_COLUMNS)}, origin, status, detail, logged_at)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,'hub',?,?,?)", log)
+    if applied_any and conn.execute(
+            "SELECT 1 FROM oplog WHERE status = 'orphan' LIMIT 1").fetchone():
+        _retry_orphans(conn, result, now)
     return result
 
 
-def _retry_orphans(conn: sqlite3.Connection, result: ApplyResult) -> None:
+def _retry_orphans(conn: sqlite3.Connection, result: ApplyResult, now: str) -> None:
     """Apply operations that arrived before their row, now that more rows are here."""
     while True:
         rows = conn.execute("SELECT * FROM oplog WHERE status = 'orphan' ORDER BY hlc").fetchall()
         progress = False
         for r in rows:
             op = _op_from_row(r)
-            status, detail = _apply_one(conn, op, result)
+            status, detail = _apply_one(conn, op, result, now)
             if status != "orphan":
                 progress = True
                 result.orphans -= 1

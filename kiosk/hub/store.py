@@ -104,6 +104,12 @@ class HubStore(ABC):
 
     # operations
     @abstractmethod
+    def _insert_ops(self, cur: Any, rows: list[tuple]) -> None:
+        cur.executemany(self._q(self.INSERT_OP), rows)
+
+    def _insert_scope(self, cur: Any, rows: list[tuple]) -> None:
+        cur.executemany(self._q(self.INSERT_SCOPE), rows)
+
     def ingest(self, device: DeviceRecord | None, ops: list[Op]) -> IngestResult: ...
     @abstractmethod
     def pull(self, device: DeviceRecord, cursor: str | None, limit: int, *,
@@ -305,6 +311,12 @@ class SqlHubStore(HubStore):
     INSERT_GRID = ("INSERT INTO hub_grids(id, code) VALUES (?,?)"
                    " ON CONFLICT (id) DO UPDATE SET code = excluded.code")
 
+    def _insert_ops(self, cur: Any, rows: list[tuple]) -> None:
+        cur.executemany(self._q(self.INSERT_OP), rows)
+
+    def _insert_scope(self, cur: Any, rows: list[tuple]) -> None:
+        cur.executemany(self._q(self.INSERT_SCOPE), rows)
+
     def ingest(self, device: DeviceRecord | None, ops: list[Op]) -> IngestResult:
         """Store a batch: all of it or none of it. ``device`` None: an administrator's import
         (no scope check). Duplicates (by op id) are acknowledged and not stored again."""
@@ -359,9 +371,10 @@ class SqlHubStore(HubStore):
                              json.dumps(op.field_bases) if op.field_bases else None,
                              op.schema_version, op.worker_id, op.device_id, grid, now))
             if rows:
-                cur.executemany(self._q(self.INSERT_OP), rows)
+                self._insert_ops(cur, rows)
             if scope_rows:
-                cur.executemany(self._q(self.INSERT_SCOPE), scope_rows)
+                # one row per record (an insert and a move in one batch: the last wins)
+                self._insert_scope(cur, list({r[:2]: r for r in scope_rows}.values()))
             if grid_rows:
                 cur.executemany(self._q(self.INSERT_GRID), grid_rows)
         if new:

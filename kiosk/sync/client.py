@@ -90,9 +90,9 @@ class HubClient:
         return self._post("/v1/enrol", p.EnrolRequest(code=code, device_id=device_id,
                                                       schema=latest_version()), p.EnrolResponse)
 
-    def push(self, device_id: str, ops: list[p.Op], hlc: str | None) -> p.PushResponse:
-        return self._post("/v1/push", p.PushRequest(device_id=device_id, schema=latest_version(),
-                                                    ops=ops, hlc=hlc), p.PushResponse)
+    def push(self, device_id: str, ops: list[p.OutOp], hlc: str | None) -> p.PushResponse:
+        return self._post("/v1/push", p.PushOut(device_id=device_id, schema=latest_version(),
+                                                ops=ops, hlc=hlc), p.PushResponse)
 
     def pull(self, cursor: str | None, limit: int, hlc: str | None) -> p.PullResponse:
         return self._post("/v1/pull", p.PullRequest(schema=latest_version(), cursor=cursor,
@@ -102,6 +102,16 @@ class HubClient:
 #: Refusal codes with their own message in the sync catalogue.
 REFUSALS = frozenset({"unauthorized", "revoked", "out_of_scope", "other_device", "too_old",
                       "bad_code", "code_expired", "device_taken", "unknown_record", "too_large"})
+
+
+def _out_op(r: sqlite3.Row) -> p.OutOp:
+    fb = r["field_bases"]
+    return p.OutOp(op_id=r["op_id"], hlc=r["hlc"], entity=r["entity"], entity_id=r["entity_id"],
+                   kind=r["kind"], payload=msgspec.Raw(r["payload"].encode()),
+                   schema_version=r["schema_version"], device_id=r["device_id"],
+                   base_version=r["base_version"],
+                   field_bases=msgspec.Raw(fb.encode()) if fb else None,
+                   worker_id=r["worker_id"], seq=r["seq"])
 
 
 def _default_writer(ctx: WriteContext) -> Writer:
@@ -150,10 +160,10 @@ def run_sync(ctx: WriteContext, *, hub_url: str | None = None, batch_size: int =
         if progress:
             progress("push", 0, total)
         while True:
-            batch = dbsync.outbox_batch(conn, batch_size)
+            batch = dbsync.outbox_page(conn, batch_size)
             if not batch:
                 break
-            ops = [p.op_from_dict(op) for op in batch]
+            ops = [_out_op(r) for r in batch]
             resp = client.push(ctx.device_id, ops, ctx.clock.last)
 
             def ack(c: WriteContext, resp: p.PushResponse = resp) -> int:

@@ -44,6 +44,33 @@ class Op(msgspec.Struct, kw_only=True, omit_defaults=True):
     seq: int | None = None
 
 
+class OutOp(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """An :class:`Op` as the laptop sends it: payload and field bases are the JSON text
+    stored in the outbox, passed through unparsed (the hub decodes them as :class:`Op`)."""
+
+    op_id: str
+    hlc: str
+    entity: str
+    entity_id: str
+    kind: str
+    payload: msgspec.Raw
+    schema_version: int
+    device_id: str
+    base_version: str | None = None
+    field_bases: msgspec.Raw | None = None
+    worker_id: str | None = None
+    seq: int | None = None
+
+
+class PushOut(msgspec.Struct, kw_only=True):
+    """A :class:`PushRequest` as the laptop encodes it."""
+
+    device_id: str
+    schema: int
+    ops: list[OutOp]
+    hlc: str | None = None
+
+
 class EnrolRequest(msgspec.Struct, kw_only=True):
     code: Annotated[str, msgspec.Meta(min_length=4, max_length=32)]
     device_id: Id
