@@ -104,12 +104,6 @@ class HubStore(ABC):
 
     # operations
     @abstractmethod
-    def _insert_ops(self, cur: Any, rows: list[tuple]) -> None:
-        cur.executemany(self._q(self.INSERT_OP), rows)
-
-    def _insert_scope(self, cur: Any, rows: list[tuple]) -> None:
-        cur.executemany(self._q(self.INSERT_SCOPE), rows)
-
     def ingest(self, device: DeviceRecord | None, ops: list[Op]) -> IngestResult: ...
     @abstractmethod
     def pull(self, device: DeviceRecord, cursor: str | None, limit: int, *,
@@ -310,6 +304,12 @@ class SqlHubStore(HubStore):
                     " ON CONFLICT (entity, entity_id) DO UPDATE SET grid = excluded.grid")
     INSERT_GRID = ("INSERT INTO hub_grids(id, code) VALUES (?,?)"
                    " ON CONFLICT (id) DO UPDATE SET code = excluded.code")
+
+    def _insert_ops(self, cur: Any, rows: list[tuple]) -> None:
+        cur.executemany(self._q(self.INSERT_OP), rows)
+
+    def _insert_scope(self, cur: Any, rows: list[tuple]) -> None:
+        cur.executemany(self._q(self.INSERT_SCOPE), rows)
 
     def _insert_ops(self, cur: Any, rows: list[tuple]) -> None:
         cur.executemany(self._q(self.INSERT_OP), rows)
