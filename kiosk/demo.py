@@ -190,6 +190,10 @@ class DistrictGenerator:
 
     def batches(self, grids_per_batch: int = 10) -> Iterator[Batch]:
         batch = Batch()
+        # The district's administrator (workers, devices, settings).
+        batch.add("workers", (self.new_id(), self.unique_worker_name("男"), "admin", "[]", None, 0,
+                              self.stamp(), None, self.device_id))
+        self.summary.workers += 1
         remaining = self.target
         used_compounds: set[str] = set()
         for i, (g_index, code, grid_name, community, street) in enumerate(self.grids()):
