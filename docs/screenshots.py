@@ -1,0 +1,95 @@
+"""Regenerate the screenshots of docs/user-guide.md from real screens on a demo database.
+
+    .venv/bin/python docs/screenshots.py
+
+Each shot drives the app with Pilot like a user and saves an SVG under docs/img/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+OUT = ROOT / "docs" / "img"
+
+
+async def shoot(db: Path) -> None:
+    from kiosk.app import KioskApp
+    from kiosk.runtime import load, open_runtime
+
+    async def session(size=(100, 30)):
+        runtime = open_runtime(load(db=str(db)))
+        return runtime, KioskApp(runtime)
+
+    runtime, app = await session()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        app.save_screenshot(str(OUT / "home.svg"))
+        await pilot.press("f2")
+        await pilot.press(*"zhl")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        app.save_screenshot(str(OUT / "search.svg"))
+        await pilot.press("down", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        app.save_screenshot(str(OUT / "household.svg"))
+    runtime.close()
+    for extra in EXTRA_SHOTS:
+        runtime, app = await session()
+        async with app.run_test(size=(100, 30)) as pilot:
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            await extra(app, pilot, OUT)
+        runtime.close()
+
+
+async def _mode(app, pilot, key: str, name: str) -> None:
+    await pilot.press(key)
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    app.save_screenshot(str(OUT / f"{name}.svg"))
+
+
+async def cases(app, pilot, out):
+    await _mode(app, pilot, "f3", "cases")
+    await pilot.press("enter")
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    app.save_screenshot(str(out / "case-detail.svg"))
+
+
+async def figures(app, pilot, out):
+    await _mode(app, pilot, "f5", "figures")
+
+
+async def sync(app, pilot, out):
+    await _mode(app, pilot, "f4", "sync")
+
+
+EXTRA_SHOTS = [cases, figures, sync]
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["KIOSK_DATA_DIR"] = tmp
+        db = Path(tmp) / "demo.db"
+        from kiosk.commands.demo import build_demo
+        from kiosk.runtime import load, open_runtime
+
+        runtime = open_runtime(load(db=str(db)))
+        build_demo(runtime, 3000, 1)
+        runtime.close()
+        asyncio.run(shoot(db))
+    print(f"screenshots written to {OUT}")
+
+
+if __name__ == "__main__":
+    main()
