@@ -227,8 +227,8 @@ class SyncMachine(RuleBasedStateMachine):
 
     # --- sync with faults --------------------------------------------------------------------
     @rule(data=st.data(), fault=st.sampled_from(["none", "drop", "lose", "twice", "kill"]),
-          at=st.integers(1, 4), batch=st.integers(1, 5))
-    def sync(self, data, fault: str, at: int, batch: int) -> None:
+          at=st.integers(1, 4), batch=st.integers(1, 5), retries=st.sampled_from([0, 2]))
+    def sync(self, data, fault: str, at: int, batch: int, retries: int) -> None:
         d = data.draw(st.sampled_from(self.devices))
         transport = Faulty(fault, at) if fault in ("drop", "lose", "twice") else None
         ctx = d.ctx
@@ -236,7 +236,8 @@ class SyncMachine(RuleBasedStateMachine):
             ctx = WriteContext(conn=KillBeforeCursor(d.ctx.conn), device_id=d.ctx.device_id,
                                worker_id=None, clock=d.ctx.clock)
         try:
-            run_sync(ctx, batch_size=batch, transport=transport)
+            # retries=0: the fault ends the sync; 2: the client sends the request again.
+            run_sync(ctx, batch_size=batch, transport=transport, retries=retries)
         except SyncError:
             self.faults += 1
         except Killed:

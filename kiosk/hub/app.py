@@ -136,5 +136,6 @@ def create_app(store: HubStore, *, max_body: int = p.MAX_BODY) -> Starlette:
 def serve(store: HubStore, host: str, port: int) -> None:
     import uvicorn
 
+    # Laptops pause between requests while they merge a page: keep their connections open.
     uvicorn.run(create_app(store), host=host, port=port, log_level="warning",
-                access_log=False, timeout_graceful_shutdown=5)
+                access_log=False, timeout_graceful_shutdown=5, timeout_keep_alive=60)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -49,8 +50,9 @@ class HubClient:
     """A thin client for the hub's endpoints; failures become :class:`SyncError`."""
 
     def __init__(self, base_url: str, token: str | None = None, *, timeout: float = 30.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None, retries: int = 2) -> None:
         self.base_url = base_url.rstrip("/")
+        self.retries = retries
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout,
                                  transport=transport)
@@ -65,13 +67,23 @@ class HubClient:
         self.close()
 
     def _post(self, path: str, body: Any, kind: type[T]) -> T:
-        try:
-            resp = self.http.post(path, content=p.encoder.encode(body),
-                                  headers={"Content-Type": "application/json"})
-        except httpx.TimeoutException:
-            raise SyncError("sync.error.timeout", exit_code=3, hub=self.base_url) from None
-        except httpx.HTTPError:
-            raise SyncError("sync.error.unreachable", exit_code=3, hub=self.base_url) from None
+        content = p.encoder.encode(body)
+        attempt = 0
+        while True:
+            try:
+                resp = self.http.post(path, content=content,
+                                      headers={"Content-Type": "application/json"})
+                break
+            except httpx.TimeoutException:
+                raise SyncError("sync.error.timeout", exit_code=3, hub=self.base_url) from None
+            except httpx.TransportError:
+                # Every request is idempotent (pushes by op id, pulls by cursor), so a dropped
+                # connection (a kept-alive one the hub closed, a blip) is simply tried again.
+                attempt += 1
+                if attempt > self.retries:
+                    raise SyncError("sync.error.unreachable", exit_code=3,
+                                    hub=self.base_url) from None
+                time.sleep(0.2 * attempt)
         if resp.status_code >= 400:
             try:
                 err = msgspec.json.decode(resp.content, type=p.ErrorResponse)
@@ -138,7 +150,7 @@ def enrol(ctx: WriteContext, hub_url: str, code: str, *,
 def run_sync(ctx: WriteContext, *, hub_url: str | None = None, batch_size: int = 500,
              timeout: float = 30.0, progress: Progress | None = None, write: Writer | None = None,
              transport: httpx.BaseTransport | None = None,
-             reader: sqlite3.Connection | None = None) -> SyncReport:
+             reader: sqlite3.Connection | None = None, retries: int = 2) -> SyncReport:
     """Push every pending operation, then pull until the hub has nothing more.
 
     ``write`` runs a function in one transaction on the writer connection (the app passes its
@@ -153,7 +165,7 @@ def run_sync(ctx: WriteContext, *, hub_url: str | None = None, batch_size: int =
     write = write or _default_writer(ctx)
     batch_size = max(1, min(batch_size, p.MAX_BATCH))
     report = SyncReport()
-    with HubClient(url, token, timeout=timeout, transport=transport) as client:
+    with HubClient(url, token, timeout=timeout, transport=transport, retries=retries) as client:
         # 1. push: the outbox in order, a bounded batch at a time; rows leave the outbox only
         # once the hub has acknowledged them.
         total = dbsync.pending_count(conn)
