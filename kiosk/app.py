@@ -51,6 +51,8 @@ class KioskApp(App[None]):
         Binding("f8", "labels", t("qr.ui.labels"), id="app.labels", tooltip=t("qr.ui.labels_hint")),
         Binding("f9", "scan_camera", t("qr.ui.camera"), id="app.scan_camera", show=False,
                 tooltip=t("qr.ui.camera_hint")),
+        Binding("f7", "print_slip", t("qr.ui.slip"), id="app.print_slip", show=False,
+                tooltip=t("qr.ui.slip_hint")),
         # cases (issue 4): the case list and the figures
         Binding("f3", "switch_mode('cases')", t("cases.ui.mode"), id="app.cases",
                 tooltip=t("cases.ui.mode_hint")),
@@ -92,6 +94,11 @@ class KioskApp(App[None]):
 
     def action_scan_camera(self) -> None:
         self.scanner.scan_camera()
+
+    def action_print_slip(self) -> None:
+        from kiosk.qr.actions import print_slip
+
+        print_slip(self)
 
     # --- database access -----------------------------------------------------------------
     @property

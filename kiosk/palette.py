@@ -36,3 +36,4 @@ def kiosk_commands(app: KioskApp) -> Iterator[SystemCommand]:
     # QR labels (issue 5)
     yield SystemCommand(t("qr.ui.labels"), t("qr.ui.labels_hint"), app.action_labels)
     yield SystemCommand(t("qr.ui.camera"), t("qr.ui.camera_hint"), app.action_scan_camera)
+    yield SystemCommand(t("qr.ui.slip"), t("qr.ui.slip_hint"), app.action_print_slip)

@@ -156,3 +156,44 @@ async def test_labels_screen_reports_empty_selection(runtime, tmp_path):
         assert "没有小区" in str(screen.query_one("#labels-status", Static).render())
     assert not (tmp_path / "x.pdf").exists()
     assert runtime.conn.execute("SELECT count(*) FROM labels").fetchone()[0] == 0
+
+
+async def test_case_slip_from_the_case_screen(runtime, tmp_path, monkeypatch):
+    import pypdfium2  # noqa: F401 - the slip is checked by decoding it
+
+    from kiosk.app import KioskApp
+    from kiosk.qr import actions
+    from screens.case_detail import CaseDetailScreen
+
+    monkeypatch.setattr(actions, "slip_folder", lambda: tmp_path)
+    conn = runtime.conn
+    case_id, number = conn.execute("SELECT id, number FROM cases LIMIT 1").fetchone()
+    app = KioskApp(runtime)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("f7")  # no case on screen: says so
+        await settle(app, pilot)
+        assert any("请先打开一个事项" in n.message for n in app._notifications)
+        await app.push_screen(CaseDetailScreen(case_id))
+        await settle(app, pilot)
+        await pilot.press("f7")
+        await settle(app, pilot)
+    out = tmp_path / f"slip-{number}.pdf"
+    assert out.is_file()
+    from test_labels_pdf import decode_pdf
+
+    [[payload]] = decode_pdf(out)
+    code = conn.execute("SELECT code FROM labels WHERE case_id = ?", (case_id,)).fetchone()[0]
+    assert payload == make("CS", code).text
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(["HH", "CS"]), st.integers(0, (1 << 60) - 1))
+def test_pdf_rectangles_cover_exactly_the_dark_modules(kind, value):
+    from kiosk.qr.encode import module_rects
+
+    matrix = qr_matrix(make(kind, encode_id(value)).text)
+    covered: list[tuple[int, int]] = []
+    for x, y, w, h in module_rects(matrix):
+        covered += [(x + i, y + j) for i in range(w) for j in range(h)]
+    dark = [(x, y) for y, row in enumerate(matrix) for x, d in enumerate(row) if d]
+    assert sorted(covered) == sorted(dark)  # no gaps, no overlaps

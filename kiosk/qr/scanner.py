@@ -203,6 +203,7 @@ class ScanAnywhere:
         self.held: list[Key] = []
         self._snapshot: Any = None
         self._replaying = False
+        self._timer: Any = None   # one pending "the burst paused" check at a time
 
     # Called by KioskApp.on_event for every event before Textual routes it.
     async def intercept(self, event: Event) -> bool:
@@ -239,7 +240,10 @@ class ScanAnywhere:
         self.burst.feed(char, now)
         if scanner_prefix(self.burst.text):
             self.held.append(event)
-            self.app.set_timer(self.burst.gap * 1.5, self._timeout, name="scan-hold")
+            if self._timer is not None:
+                self._timer.stop()
+            self._timer = self.app.set_timer(self.burst.gap * 1.5, self._timeout,
+                                             name="scan-hold")
             return True
         self.burst.clear()
         if self.held:
@@ -291,6 +295,7 @@ class ScanAnywhere:
         return True
 
     async def _timeout(self) -> None:
+        self._timer = None
         if self.held and not self.burst.fast(self.clock()):
             self.burst.clear()
             await self._release()
