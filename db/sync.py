@@ -94,7 +94,10 @@ def sync_state(conn: sqlite3.Connection) -> SyncState:
 
 def save_enrolment(conn: sqlite3.Connection, hub_url: str, token: str, name: str,
                    grids: list[str] | None) -> None:
-    """Remember the hub and this device's token (call inside a transaction)."""
+    """Remember the hub and this device's token (call inside a transaction). A new
+    enrolment starts pulling from the beginning of that hub's log."""
+    if get_meta(conn, META_HUB) != hub_url:
+        conn.execute("DELETE FROM meta WHERE key = ?", (META_CURSOR,))
     set_meta(conn, META_HUB, hub_url)
     set_meta(conn, META_TOKEN, token)
     set_meta(conn, META_NAME, name)
