@@ -30,7 +30,13 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from db import sync as dbsync
 from db.connection import open_database, transaction
 from db.context import WriteContext
-from db.households import update_household, update_member
+from db.households import (
+    MemberInput,
+    add_member,
+    create_household,
+    update_household,
+    update_member,
+)
 from kiosk.hub.store_sqlite import SqliteHubStore
 from kiosk.sync.client import SyncError, enrol, run_sync
 from kiosk.sync.seed import seed_ops
@@ -189,6 +195,26 @@ class SyncMachine(RuleBasedStateMachine):
         value = f"1390000{next(self.counter):04d}"
         op = self._write(d, lambda ctx: update_member(ctx, mid, **{field: value}))
         self.edits.append(Edit(op, "member", mid, field, known))
+
+    @rule(data=st.data())
+    def add_household(self, data) -> None:
+        """A new household (and member) registered offline: an insert the others receive."""
+        d = data.draw(st.sampled_from(self.devices))
+        gid = self._pick(data, "SELECT id FROM grids ORDER BY id", d)
+        if gid is None:
+            return
+        room = str(200 + next(self.counter))
+        self._write(d, lambda ctx: create_household(
+            ctx, grid_id=gid, compound_id=f"c-{gid}", building="2", unit="1", room=room,
+            members=[MemberInput("李四", phone="13700001111")]))
+
+    @rule(data=st.data())
+    def add_member(self, data) -> None:
+        d = data.draw(st.sampled_from(self.devices))
+        hid = self._pick(data, "SELECT id FROM households ORDER BY id", d)
+        if hid is not None:
+            self._write(d, lambda ctx: add_member(ctx, hid, MemberInput(
+                "王五", phone=f"1360000{next(self.counter):04d}")))
 
     @rule(data=st.data())
     def add_visit(self, data) -> None:

@@ -311,12 +311,6 @@ class SqlHubStore(HubStore):
     def _insert_scope(self, cur: Any, rows: list[tuple]) -> None:
         cur.executemany(self._q(self.INSERT_SCOPE), rows)
 
-    def _insert_ops(self, cur: Any, rows: list[tuple]) -> None:
-        cur.executemany(self._q(self.INSERT_OP), rows)
-
-    def _insert_scope(self, cur: Any, rows: list[tuple]) -> None:
-        cur.executemany(self._q(self.INSERT_SCOPE), rows)
-
     def ingest(self, device: DeviceRecord | None, ops: list[Op]) -> IngestResult:
         """Store a batch: all of it or none of it. ``device`` None: an administrator's import
         (no scope check). Duplicates (by op id) are acknowledged and not stored again."""
