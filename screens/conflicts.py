@@ -10,8 +10,10 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static
+from textual.worker import Worker, WorkerState
 
 from db.sync import Conflict, get_conflict, resolve_conflict
+from kiosk.errors import describe
 from kiosk.i18n import t
 from kiosk.sync.present import conflict_row
 
@@ -73,6 +75,12 @@ class ConflictScreen(ModalScreen[bool]):
             f"{t('sync.col_record')}: {r['record']}\n{t('sync.col_field')}: {r['field']}\n"
             f"{t('sync.col_mine')}: {r['mine']}\n{t('sync.col_theirs')}: {r['theirs']}\n"
             f"{t('sync.col_winner')}: {r['applied']}")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Worker failures (hub unreachable, refused...) as a message: StateChanged does not
+        bubble to the app, so each screen with workers reports its own."""
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            self.notify(describe(event.worker.error), severity="error", timeout=8)
 
     def action_choose(self, choice: str, value: object = None) -> None:
         if self.conflict is not None:

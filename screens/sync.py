@@ -10,8 +10,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
+from textual.worker import Worker, WorkerState
 
 from db.sync import Conflict, SyncState, list_conflicts, sync_state
+from kiosk.errors import describe
 from kiosk.i18n import t
 from kiosk.sync.present import conflict_row
 from screens.base import KioskScreen
@@ -140,6 +142,12 @@ class SyncScreen(KioskScreen):
         text = t("sync.done", **message.counts)
         self.query_one("#sync-phase", Static).update(text)
         self.notify(text)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Worker failures (hub unreachable, refused...) as a message: StateChanged does not
+        bubble to the app, so each screen with workers reports its own."""
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            self.notify(describe(event.worker.error), severity="error", timeout=8)
 
     def action_review(self) -> None:
         table = self.query_one(DataTable)

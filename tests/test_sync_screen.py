@@ -93,3 +93,22 @@ async def test_sync_screen_counts_progress_and_conflicts(tmp_path):
         runtime.close()
         other.close()
     store.close()
+
+
+async def test_sync_screen_fits_80x24_and_says_not_enrolled(empty_runtime):
+    from kiosk.app import KioskApp
+
+    app = KioskApp(empty_runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f4")
+        await settle(app, pilot)
+        screen = app.screen
+        assert "kiosk enrol" in _text(screen, "#sync-hub")
+        for selector in ("#sync-hub", "#sync-pending", "#sync-last", "#sync-progress",
+                         "#sync-phase", "#sync-conflicts"):
+            region = screen.query_one(selector).region
+            assert region.height >= 1 and region.bottom <= 23 and region.right <= 80, selector
+        await pilot.press("s")  # not enrolled: a clear message, no crash
+        await settle(app, pilot)
+        notes = [n.message for n in app._notifications]
+        assert any("kiosk enrol" in n for n in notes), notes
