@@ -41,6 +41,7 @@ META_TOKEN = "sync.token"
 META_NAME = "sync.device_name"
 META_GRIDS = "sync.grids"
 META_CURSOR = "sync.cursor"
+META_BACKFILL = "sync.backfill"
 META_LAST = "sync.last_success"
 META_LAST_COUNTS = "sync.last_counts"
 
@@ -97,7 +98,7 @@ def save_enrolment(conn: sqlite3.Connection, hub_url: str, token: str, name: str
     """Remember the hub and this device's token (call inside a transaction). A new
     enrolment starts pulling from the beginning of that hub's log."""
     if get_meta(conn, META_HUB) != hub_url:
-        conn.execute("DELETE FROM meta WHERE key = ?", (META_CURSOR,))
+        conn.execute("DELETE FROM meta WHERE key IN (?, ?)", (META_CURSOR, META_BACKFILL))
     set_meta(conn, META_HUB, hub_url)
     set_meta(conn, META_TOKEN, token)
     set_meta(conn, META_NAME, name)

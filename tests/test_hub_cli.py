@@ -253,3 +253,21 @@ def test_offline_bundles(kiosk, hub, tmp_path):
     (tmp_path / "junk").write_text("not a bundle")
     out = kiosk("sync", "import", str(tmp_path / "junk"), "--db", str(alice))
     assert out.returncode == 2 and "Traceback" not in out.stderr
+
+
+def test_devices_add_with_person_and_list(kiosk, tmp_path):
+    db = str(tmp_path / "hub.db")
+    out = kiosk("hub", "devices", "add", "李四的笔记本", "--grid", "G1", "--person", "李四",
+                "--db", db, "--json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert len(doc["code"]) == 14 and doc["person"] == "李四"
+    out = kiosk("hub", "devices", "add", "李四的笔记本", "--db", db)
+    assert out.returncode == 2 and "已有" in out.stderr  # names are unique
+    out = kiosk("hub", "devices", "list", "--db", db)
+    assert "李四的笔记本" in out.stdout and "等待登记" in out.stdout
+    out = kiosk("hub", "devices", "revoke", "nobody", "--db", db)
+    assert out.returncode == 2 and "nobody" in out.stderr
+    # without --json: the code and a QR code (no personal data in it: the code only)
+    out = kiosk("hub", "devices", "add", "supervisor", "--db", db)
+    assert out.returncode == 0 and "登记码" in out.stdout and "█" in out.stdout

@@ -206,3 +206,51 @@ def test_sync_over_http(seeded, tmp_path):
         assert len(notes) == 1
         da.close()
         db_.close()
+
+
+def _pull_with_backfill(store, device, cursor=None, backfilled=0, limit=2):
+    """Pull until empty as a laptop does (small pages), reporting what it applied."""
+    got = []
+    while True:
+        page = store.pull(device, cursor, limit, backfilled=backfilled)
+        got += [o.op_id for o in page.ops]
+        cursor, backfilled = page.cursor, page.backfill
+        if not page.ops and not page.more:
+            return got, cursor, backfilled
+
+
+def test_cases_assigned_to_a_device_reach_it_outside_its_grids(seeded):
+    store = seeded
+    # 李四's laptop is enrolled for grid G1 only; the case is in G2.
+    a, _ = store.enrol(store.add_device("li", ["G1"], worker="李四"), "dev-li")
+    other, _ = _device(store, "c", "dev-c", ["G1"])
+    s, _ = _device(store, "s", "dev-s", None)
+    h2 = _household(store, "g-two")
+    _, cursor_a, back_a = _pull_with_backfill(store, a)
+    _, cursor_c, _ = _pull_with_backfill(store, other)
+
+    def ev(n, type_, data):
+        return _op(n, "dev-s", f"ev-{n}", kind="insert", entity="case_event",
+                   payload={"id": f"ev-{n}", "case_id": "case-1", "type": type_,
+                            "at": "2026-11-21T10:00:00+08:00", "data": data})
+
+    registered = [
+        _op(1, "dev-s", "case-1", kind="insert", entity="case",
+            payload={"id": "case-1", "grid_id": "g-two", "summary": "漏雨"}),
+        _op(2, "dev-s", "ch-1", kind="insert", entity="case_household",
+            payload={"id": "ch-1", "case_id": "case-1", "household_id": h2}),
+        ev(3, "register", "{}"),
+    ]
+    store.ingest(s, registered)
+    got, cursor_a, back_a = _pull_with_backfill(store, a, cursor_a, back_a)
+    assert got == []  # a case in another grid, not (yet) this laptop's
+    store.ingest(s, [ev(4, "assign", '{"person": "李四", "department": "住建"}')])
+    got, cursor_a, back_a = _pull_with_backfill(store, a, cursor_a, back_a)
+    # the case's earlier operations first (backfill), then the assignment itself
+    assert got[:3] == [o.op_id for o in registered] and "op-dev-s-4" in got
+    assert back_a > 0
+    store.ingest(s, [ev(5, "progress", '{"note": "已联系物业"}')])
+    got, cursor_a, back_a = _pull_with_backfill(store, a, cursor_a, back_a)
+    assert got == ["op-dev-s-5"]  # later events follow the assignment; no repeats
+    got, _, _ = _pull_with_backfill(store, other, cursor_c)
+    assert got == []  # another G1 laptop does not receive it

@@ -28,6 +28,8 @@ def register(sub, common) -> None:
                         description=t("sync.hub_cli.add_help"))
     add.add_argument("name", metavar="NAME", help=t("sync.hub_cli.name"))
     add.add_argument("--grid", action="append", metavar="G", help=t("sync.hub_cli.grid"))
+    # (--worker is the common option naming the acting worker on a laptop)
+    add.add_argument("--person", metavar="NAME", help=t("sync.hub_cli.worker"))
     add.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     add.set_defaults(handler=run_add)
     lst = ds.add_parser("list", parents=[common], help=t("sync.hub_cli.list_help"),
@@ -115,13 +117,13 @@ def run_add(args: argparse.Namespace) -> int:
 
     store = _store(args)
     try:
-        code = store.add_device(args.name, args.grid)
+        code = store.add_device(args.name, args.grid, args.person)
     except HubError as exc:
         raise _hub_error(exc) from None
     finally:
         store.close()
     if args.json:
-        emit_json({"name": args.name, "code": code, "grids": args.grid})
+        emit_json({"name": args.name, "code": code, "grids": args.grid, "person": args.person})
         return 0
     import qrcode
 

@@ -96,9 +96,10 @@ def create_app(store: HubStore, *, max_body: int = p.MAX_BODY) -> Starlette:
         req = _decode(await _body(request, 64 * 1024), p.PullRequest)
         _check_schema(req.schema)
         store.observe(req.hlc)
-        page = await run_in_threadpool(store.pull, device, req.cursor, req.limit)
+        page = await run_in_threadpool(
+            lambda: store.pull(device, req.cursor, req.limit, backfilled=req.backfilled))
         return _ok(p.PullResponse(ops=page.ops, cursor=page.cursor, more=page.more,
-                                  hlc=store.observe(None)))
+                                  hlc=store.observe(None), backfill=page.backfill))
 
     async def status(request: Request) -> Response:
         device = await authenticate(request)

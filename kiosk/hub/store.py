@@ -53,9 +53,12 @@ class DeviceRecord:
     last_seen_at: str | None
     last_cursor: str | None = None
     token_hash: str | None = field(default=None, repr=False)
+    worker: str | None = None
+    backfilled: int = 0
 
     def public(self) -> dict[str, Any]:
         return {"name": self.name, "device_id": self.device_id, "grids": self.grids,
+                "worker": self.worker,
                 "revoked": self.revoked, "created_at": self.created_at,
                 "enrolled_at": self.enrolled_at, "last_seen_at": self.last_seen_at}
 
@@ -72,6 +75,7 @@ class PullPage:
     ops: list[Op]
     cursor: str | None
     more: bool
+    backfill: int = 0
 
 
 def utcnow() -> str:
@@ -88,7 +92,7 @@ class HubStore(ABC):
 
     # devices
     @abstractmethod
-    def add_device(self, name: str, grids: list[str] | None) -> str: ...
+    def add_device(self, name: str, grids: list[str] | None, worker: str | None = None) -> str: ...
     @abstractmethod
     def list_devices(self) -> list[DeviceRecord]: ...
     @abstractmethod
@@ -107,7 +111,7 @@ class HubStore(ABC):
     def ingest(self, device: DeviceRecord | None, ops: list[Op]) -> IngestResult: ...
     @abstractmethod
     def pull(self, device: DeviceRecord, cursor: str | None, limit: int, *,
-             record: bool = True) -> PullPage: ...
+             record: bool = True, backfilled: int = 0) -> PullPage: ...
     @abstractmethod
     def acked_since(self, device: DeviceRecord, cursor: str | None) -> list[str]: ...
     @abstractmethod
@@ -128,6 +132,28 @@ def parent_keys(op: Op) -> Iterator[tuple[str, str]]:
             ent = k[:-3]
             if ent in ENTITIES:
                 yield ent, v
+
+
+def case_of(op: Op) -> str | None:
+    """The case an operation belongs to: a case itself, or a record naming its case."""
+    if op.entity == "case":
+        return op.entity_id
+    case_id = op.payload.get("case_id")
+    return case_id if isinstance(case_id, str) and case_id else None
+
+
+def assignee(op: Op) -> str | None:
+    """The person an ``assign`` case event names (its ``data.person``)."""
+    if op.entity != "case_event" or op.payload.get("type") != "assign":
+        return None
+    data = op.payload.get("data")
+    if isinstance(data, str):
+        try:
+            data = json.loads(data)
+        except ValueError:
+            return None
+    person = data.get("person") if isinstance(data, dict) else None
+    return person.strip() if isinstance(person, str) and person.strip() else None
 
 
 class SqlHubStore(HubStore):
@@ -181,16 +207,18 @@ class SqlHubStore(HubStore):
 
     # --- devices ---------------------------------------------------------------------------
     _DEV_COLS = ("name, device_id, grids, revoked, created_at, enrolled_at, last_seen_at,"
-                 " last_cursor, token_hash")
+                 " last_cursor, token_hash, worker, backfilled")
 
     def _device(self, row: tuple | None) -> DeviceRecord | None:
         if row is None:
             return None
         grids = json.loads(row[2]) if row[2] is not None else None
         return DeviceRecord(row[0], row[1], grids, bool(row[3]), row[4], row[5], row[6],
-                            row[7], row[8])
+                            row[7], row[8], row[9], int(row[10] or 0))
 
-    def add_device(self, name: str, grids: list[str] | None) -> str:
+    def add_device(self, name: str, grids: list[str] | None, worker: str | None = None) -> str:
+        """Register a device; ``worker`` is the person cases are assigned to (the ``person``
+        of an ``assign`` event): those cases reach the device whatever their grid."""
         name = name.strip()
         if not name or len(name) > 64 or any(ord(c) < 32 for c in name):
             raise HubError(422, "bad_name")
@@ -202,10 +230,10 @@ class SqlHubStore(HubStore):
             if cur.fetchone():
                 raise HubError(409, "device_exists", name=name)
             cur.execute(self._q(
-                "INSERT INTO hub_devices(name, grids, code_hash, code_expires, revoked, created_at)"
-                " VALUES (?, ?, ?, ?, 0, ?)"),
+                "INSERT INTO hub_devices(name, grids, code_hash, code_expires, revoked, created_at,"
+                " worker) VALUES (?, ?, ?, ?, 0, ?, ?)"),
                 (name, json.dumps(sorted(set(grids))) if grids else None, dv.code_hash(code),
-                 expires, utcnow()))
+                 expires, utcnow(), worker.strip() if worker and worker.strip() else None))
         return code
 
     def list_devices(self) -> list[DeviceRecord]:
@@ -298,8 +326,8 @@ class SqlHubStore(HubStore):
         return found
 
     INSERT_OP = ("INSERT INTO hub_ops(op_id, hlc, entity, entity_id, kind, payload, base_version,"
-                 " field_bases, schema_version, worker_id, device_id, grid, received_at)"
-                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (op_id) DO NOTHING")
+                 " field_bases, schema_version, worker_id, device_id, grid, case_id, received_at)"
+                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (op_id) DO NOTHING")
     INSERT_SCOPE = ("INSERT INTO hub_scope(entity, entity_id, grid) VALUES (?,?,?)"
                     " ON CONFLICT (entity, entity_id) DO UPDATE SET grid = excluded.grid")
     INSERT_GRID = ("INSERT INTO hub_grids(id, code) VALUES (?,?)"
@@ -334,6 +362,7 @@ class SqlHubStore(HubStore):
             allowed = (None if device is None or device.grids is None
                        else self._grid_ids(cur, device.grids))
             rows: list[tuple] = []
+            assigned: list[tuple[str, str]] = []
             scope_rows: list[tuple[str, str, str | None]] = []
             grid_rows: list[tuple[str, str]] = []
             for op in new:
@@ -360,10 +389,15 @@ class SqlHubStore(HubStore):
                     scope_rows.append((op.entity, op.entity_id, grid))
                 if op.entity == "grid" and isinstance(op.payload.get("code"), str):
                     grid_rows.append((op.entity_id, op.payload["code"]))
+                case_id = case_of(op)
+                if case_id:
+                    person = assignee(op)
+                    if person:
+                        assigned.append((case_id, person))
                 rows.append((op.op_id, op.hlc, op.entity, op.entity_id, op.kind,
                              msgspec.json.encode(op.payload).decode(), op.base_version,
                              json.dumps(op.field_bases) if op.field_bases else None,
-                             op.schema_version, op.worker_id, op.device_id, grid, now))
+                             op.schema_version, op.worker_id, op.device_id, grid, case_id, now))
             if rows:
                 self._insert_ops(cur, rows)
             if scope_rows:
@@ -371,9 +405,35 @@ class SqlHubStore(HubStore):
                 self._insert_scope(cur, list({r[:2]: r for r in scope_rows}.values()))
             if grid_rows:
                 cur.executemany(self._q(self.INSERT_GRID), grid_rows)
+            if assigned:
+                self._assign(cur, assigned, scope)
         if new:
             self.observe(max(o.hlc for o in new))
         return IngestResult(acked=list(unique), duplicates=len(unique) - len(new), stored=len(new))
+
+    def _assign(self, cur: Any, assigned: list[tuple[str, str]],
+                scope: dict[tuple[str, str], str | None]) -> None:
+        """Record case assignments; queue a newly assigned case's earlier operations for
+        each device of that person that does not receive the case's grid anyway."""
+        for case_id, person in dict.fromkeys(assigned):
+            cur.execute(self._q("SELECT 1 FROM hub_assign WHERE case_id = ? AND worker = ?"),
+                        (case_id, person))
+            if cur.fetchone():
+                continue
+            cur.execute(self._q("INSERT INTO hub_assign(case_id, worker) VALUES (?, ?)"),
+                        (case_id, person))
+            grid = scope.get(("case", case_id))
+            if ("case", case_id) not in scope:
+                grid = self._load_scope(cur, {("case", case_id)}).get(("case", case_id))
+            cur.execute(self._q(f"SELECT {self._DEV_COLS} FROM hub_devices WHERE worker = ?"
+                                " AND revoked = 0 AND device_id IS NOT NULL"), (person,))
+            for device in [d for d in map(self._device, cur.fetchall()) if d]:
+                if device.grids is None or (grid and grid in self._grid_ids(cur, device.grids)):
+                    continue
+                cur.execute(self._q(
+                    "INSERT INTO hub_backfill(device_id, op_id) SELECT ?, op_id FROM hub_ops"
+                    f" WHERE case_id = ? ORDER BY {self.ORDER}"
+                    " ON CONFLICT (device_id, op_id) DO NOTHING"), (device.device_id, case_id))
 
     @staticmethod
     def _grid_of_insert(op: Op, scope: dict[tuple[str, str], str | None]) -> str | None:
@@ -409,38 +469,62 @@ class SqlHubStore(HubStore):
                   worker_id=r[9], device_id=r[10])
 
     def pull(self, device: DeviceRecord, cursor: str | None, limit: int, *,
-             record: bool = True) -> PullPage:
+             record: bool = True, backfilled: int = 0) -> PullPage:
         """The next page of operations for ``device`` after ``cursor``. ``record``: remember
-        ``cursor`` as what the device holds (a device only asks from a cursor it saved)."""
+        ``cursor`` as what the device holds (a device only asks from a cursor it saved).
+        ``backfilled``: the last backfill entry the device has applied; entries after it
+        (operations of cases newly assigned to its worker) come first."""
         with self._tx(write=False) as cur:
+            back: list[tuple] = []
+            if device.worker:
+                cur.execute(self._q(
+                    f"SELECT b.id, {', '.join('o.' + c.strip() for c in self.OP_COLS.split(','))}"
+                    " FROM hub_backfill b JOIN hub_ops o ON o.op_id = b.op_id"
+                    " WHERE b.device_id = ? AND b.id > ? ORDER BY b.id LIMIT ?"),
+                    (device.device_id, backfilled, limit))
+                back = cur.fetchall()
             visible = self._visible(cur)
             after, params = self._after(cursor)
             where = [after, visible[0], "device_id <> ?"]
             params = [*params, *visible[1], device.device_id]
             if device.grids is not None:
                 ids = sorted(self._grid_ids(cur, device.grids))
-                where.append(f"(grid IS NULL OR grid IN ({','.join('?' * len(ids))}))")
+                scope = f"grid IS NULL OR grid IN ({','.join('?' * len(ids))})"
                 params.extend(ids)
-            cur.execute(self._q(
-                f"SELECT {self.POS_COLS}, {self.OP_COLS} FROM hub_ops WHERE {' AND '.join(where)}"
-                f" ORDER BY {self.ORDER} LIMIT ?"), [*params, limit])
-            rows = cur.fetchall()
+                if device.worker:
+                    scope += " OR case_id IN (SELECT case_id FROM hub_assign WHERE worker = ?)"
+                    params.append(device.worker)
+                where.append(f"({scope})")
+            room = limit - len(back)
+            rows: list[tuple] = []
+            if room > 0:
+                cur.execute(self._q(
+                    f"SELECT {self.POS_COLS}, {self.OP_COLS} FROM hub_ops WHERE {' AND '.join(where)}"
+                    f" ORDER BY {self.ORDER} LIMIT ?"), [*params, room])
+                rows = cur.fetchall()
             npos = len(self.POS_COLS.split(","))
-            ops = [self._op(r, npos) for r in rows]
-            more = len(rows) == limit
-            if rows and more:
+            ops = [self._op(r, 1) for r in back] + [self._op(r, npos) for r in rows]
+            more = len(back) == limit or (room > 0 and len(rows) == room)
+            if rows and len(rows) == room:
                 new_cursor: str | None = self._cursor_of(rows[-1])
-            else:
+            elif room > 0:
                 new_cursor = self._tail(cur, visible) or cursor
+            else:
+                new_cursor = cursor
         if record:
-            self._seen(device, cursor)
-        return PullPage(ops, new_cursor, more)
+            self._seen(device, cursor, backfilled)
+        return PullPage(ops, new_cursor, more, int(back[-1][0]) if back else backfilled)
 
-    def _seen(self, device: DeviceRecord, cursor: str | None) -> None:
-        """Remember the cursor the device says it holds (offline exports start there)."""
+    def _seen(self, device: DeviceRecord, cursor: str | None, backfilled: int = 0) -> None:
+        """Remember the cursor the device says it holds (offline exports start there) and
+        drop the backfill entries it has applied."""
         with self._tx() as cur:
-            cur.execute(self._q("UPDATE hub_devices SET last_seen_at = ?, last_cursor = ?"
-                                " WHERE device_id = ?"), (utcnow(), cursor, device.device_id))
+            cur.execute(self._q("UPDATE hub_devices SET last_seen_at = ?, last_cursor = ?,"
+                                " backfilled = ? WHERE device_id = ?"),
+                        (utcnow(), cursor, backfilled, device.device_id))
+            if backfilled:
+                cur.execute(self._q("DELETE FROM hub_backfill WHERE device_id = ? AND id <= ?"),
+                            (device.device_id, backfilled))
 
     def acked_since(self, device: DeviceRecord, cursor: str | None) -> list[str]:
         with self._tx(write=False) as cur:

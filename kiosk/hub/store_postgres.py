@@ -36,7 +36,9 @@ SCHEMA = [
         created_at   TEXT NOT NULL,
         enrolled_at  TEXT,
         last_seen_at TEXT,
-        last_cursor  TEXT
+        last_cursor  TEXT,
+        worker       TEXT,
+        backfilled   BIGINT NOT NULL DEFAULT 0
     )""",
     """CREATE TABLE IF NOT EXISTS hub_ops (
         seq            BIGSERIAL PRIMARY KEY,
@@ -53,7 +55,20 @@ SCHEMA = [
         worker_id      TEXT,
         device_id      TEXT NOT NULL,
         grid           TEXT,
+        case_id        TEXT,
         received_at    TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS hub_ops_case ON hub_ops(case_id) WHERE case_id IS NOT NULL",
+    """CREATE TABLE IF NOT EXISTS hub_assign (
+        case_id TEXT NOT NULL,
+        worker  TEXT NOT NULL,
+        PRIMARY KEY (case_id, worker)
+    )""",
+    """CREATE TABLE IF NOT EXISTS hub_backfill (
+        id        BIGSERIAL PRIMARY KEY,
+        device_id TEXT NOT NULL,
+        op_id     TEXT NOT NULL,
+        UNIQUE (device_id, op_id)
     )""",
     "CREATE INDEX IF NOT EXISTS hub_ops_pos ON hub_ops(txid, seq)",
     "CREATE INDEX IF NOT EXISTS hub_ops_device ON hub_ops(device_id, txid, seq)",
@@ -125,9 +140,9 @@ class PostgresHubStore(SqlHubStore):
     # Batched inserts: one statement per batch, the rows passed as one array per column and
     # unnested in order (log positions follow the batch's order).
     _OP_TYPES = ("text", "text", "text", "text", "text", "text", "text", "text", "int", "text",
-                 "text", "text", "text")
+                 "text", "text", "text", "text")
     _OP_COLS = ("op_id, hlc, entity, entity_id, kind, payload, base_version, field_bases,"
-                " schema_version, worker_id, device_id, grid, received_at")
+                " schema_version, worker_id, device_id, grid, case_id, received_at")
 
     def _insert_ops(self, cur: Any, rows: list[tuple]) -> None:
         arrays = [list(col) for col in zip(*rows, strict=True)]

@@ -28,7 +28,9 @@ CREATE TABLE IF NOT EXISTS hub_devices (
     created_at   TEXT NOT NULL,
     enrolled_at  TEXT,
     last_seen_at TEXT,
-    last_cursor  TEXT
+    last_cursor  TEXT,
+    worker       TEXT,              -- the person cases are assigned to ("person" of assign)
+    backfilled   INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS hub_ops (
     seq            INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -44,9 +46,24 @@ CREATE TABLE IF NOT EXISTS hub_ops (
     worker_id      TEXT,
     device_id      TEXT NOT NULL,
     grid           TEXT,
+    case_id        TEXT,            -- the case an operation belongs to (case, its events...)
     received_at    TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS hub_ops_device ON hub_ops(device_id, seq);
+CREATE INDEX IF NOT EXISTS hub_ops_case ON hub_ops(case_id) WHERE case_id IS NOT NULL;
+-- Cases assigned to a person, and the operations of newly assigned cases a device outside
+-- the case's grid still has to receive (its cursor has passed them).
+CREATE TABLE IF NOT EXISTS hub_assign (
+    case_id TEXT NOT NULL,
+    worker  TEXT NOT NULL,
+    PRIMARY KEY (case_id, worker)
+);
+CREATE TABLE IF NOT EXISTS hub_backfill (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    device_id TEXT NOT NULL,
+    op_id     TEXT NOT NULL,
+    UNIQUE (device_id, op_id)
+);
 CREATE TABLE IF NOT EXISTS hub_scope (
     entity    TEXT NOT NULL,
     entity_id TEXT NOT NULL,

@@ -95,6 +95,8 @@ def import_down(ctx: WriteContext, path: str | Path) -> dict[str, int]:
         # newer sync must not send the cursor back (its operations are skipped as seen anyway).
         if get_meta(ctx.conn, dbsync.META_CURSOR) == bundle.cursor_from and bundle.cursor:
             dbsync.set_meta(ctx.conn, dbsync.META_CURSOR, bundle.cursor)
+        if bundle.backfill > int(get_meta(ctx.conn, dbsync.META_BACKFILL) or 0):
+            dbsync.set_meta(ctx.conn, dbsync.META_BACKFILL, str(bundle.backfill))
         dbsync.observe_hlc(ctx, bundle.hlc)
         counts = {"pushed": acked, "pulled": result.applied, "conflicts": result.conflicts,
                   "duplicates": result.duplicates, "acked": acked}
@@ -126,17 +128,18 @@ def hub_export(store: Any, name: str, path: str | Path, page: int = 2000) -> int
     if device is None or device.device_id is None or device.token_hash is None:
         raise UserError("sync.error.unknown_device", exit_code=2, name=name)
     start = cursor = device.last_cursor
+    backfill = device.backfilled
     ops: list[p.Op] = []
     while True:
-        got = store.pull(device, cursor, page, record=False)
+        got = store.pull(device, cursor, page, record=False, backfilled=backfill)
         ops.extend(got.ops)
-        cursor = got.cursor
+        cursor, backfill = got.cursor, got.backfill
         if not got.more:
             break
     bundle = p.Bundle(format=p.BUNDLE_FORMAT, direction="down", device_id=device.device_id,
                       ops=ops, schema=latest_version(), hlc=store.observe(None),
                       cursor_from=start, cursor=cursor, acked=store.acked_since(device, start),
-                      created_at=now_iso())
+                      backfill=backfill, created_at=now_iso())
     _write(path, _sign(bundle, device.token_hash))
     return len(ops)
 

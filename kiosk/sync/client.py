@@ -106,9 +106,11 @@ class HubClient:
         return self._post("/v1/push", p.PushOut(device_id=device_id, schema=latest_version(),
                                                 ops=ops, hlc=hlc), p.PushResponse)
 
-    def pull(self, cursor: str | None, limit: int, hlc: str | None) -> p.PullResponse:
+    def pull(self, cursor: str | None, limit: int, hlc: str | None,
+             backfilled: int = 0) -> p.PullResponse:
         return self._post("/v1/pull", p.PullRequest(schema=latest_version(), cursor=cursor,
-                                                    limit=limit, hlc=hlc), p.PullResponse)
+                                                    limit=limit, hlc=hlc, backfilled=backfilled),
+                          p.PullResponse)
 
 
 #: Refusal codes with their own message in the sync catalogue.
@@ -194,7 +196,8 @@ def run_sync(ctx: WriteContext, *, hub_url: str | None = None, batch_size: int =
             progress("pull", 0, 0)
         while True:
             cursor = get_meta(conn, dbsync.META_CURSOR)
-            page = client.pull(cursor, batch_size, ctx.clock.last)
+            backfilled = int(get_meta(conn, dbsync.META_BACKFILL) or 0)
+            page = client.pull(cursor, batch_size, ctx.clock.last, backfilled)
             ops_d = [p.op_to_dict(op) for op in page.ops]
 
             def apply(c: WriteContext, page: p.PullResponse = page,
@@ -202,6 +205,8 @@ def run_sync(ctx: WriteContext, *, hub_url: str | None = None, batch_size: int =
                 result = dbsync.apply_ops(c.conn, ops_d)
                 if page.cursor is not None:
                     dbsync.set_meta(c.conn, dbsync.META_CURSOR, page.cursor)
+                if page.backfill:
+                    dbsync.set_meta(c.conn, dbsync.META_BACKFILL, str(page.backfill))
                 dbsync.observe_hlc(c, page.hlc)
                 return result
 
@@ -217,7 +222,7 @@ def run_sync(ctx: WriteContext, *, hub_url: str | None = None, batch_size: int =
                 # Pull until empty: this last request also tells the hub the cursor this
                 # laptop has saved (where an offline export for it would start).
                 break
-            if page.more and page.cursor == cursor:  # a hub that says "more" without moving: never spin
+            if page.more and page.cursor == cursor and page.backfill == backfilled:  # a hub that says "more" without moving: never spin
                 raise SyncError("sync.error.bad_response", exit_code=4)
     write(lambda c: dbsync.record_success(c.conn, report.as_dict()))
     log.info("sync done %s", report.as_dict())

@@ -103,6 +103,9 @@ class PullRequest(msgspec.Struct, kw_only=True):
     cursor: Cursor | None = None
     limit: Annotated[int, msgspec.Meta(ge=1, le=MAX_BATCH)] = 500
     hlc: Hlc | None = None
+    #: The last entry of this device's backfill (operations of cases newly assigned to its
+    #: worker) it has applied; the hub then drops the entries up to it.
+    backfilled: Annotated[int, msgspec.Meta(ge=0)] = 0
 
 
 class PullResponse(msgspec.Struct, kw_only=True):
@@ -110,6 +113,7 @@ class PullResponse(msgspec.Struct, kw_only=True):
     cursor: str | None
     more: bool
     hlc: str
+    backfill: int = 0
 
 
 class ErrorResponse(msgspec.Struct, kw_only=True):
@@ -130,6 +134,7 @@ class Bundle(msgspec.Struct, kw_only=True):
     cursor_from: str | None = None
     cursor: str | None = None
     acked: list[str] = []
+    backfill: int = 0
     created_at: str = ""
     mac: str = ""
 
