@@ -457,6 +457,12 @@ class _Planner:
                 p.name == q.name and (not p.id_number or not q.id_number))
             if same:
                 if p.agrees_with(q):
+                    # The same person again: one entry, with whatever this row adds.
+                    for name in ("relation", "gender", "phone", "id_number", "birth_year", "tags"):
+                        if not getattr(q, name) and getattr(p, name):
+                            setattr(q, name, getattr(p, name))
+                    if p.id_number:
+                        self.id_seen[p.id_number] = (q.row, key)
                     self.plan.warnings.append(self.problem(row, "duplicate_row", None,
                                                            {"other": q.row}))
                     return

@@ -405,3 +405,19 @@ def test_large_roster_reports_progress(tmp_path, demo_db, kiosk):
     assert out.returncode == 0, out.stderr
     assert "已读取 5000 行" in out.stderr and "已写入 5000/5200 户" in out.stderr
     assert "将新增 5200 户、5200 人" in out.stderr
+
+
+def test_the_same_person_twice_is_one_member_with_both_rows_details(tmp_path, demo_db, kiosk):
+    headers = ["姓名", "关系", "电话", "身份证号", "网格", "住址"]
+    rows = [["陈明", "户主", "", ident(1979, True), "G002", "秋实家园3栋2单元501"],
+            ["周婷", "配偶", "", "", "", ""],
+            ["陈明", "", "13812340000", "", "G002", "秋实家园3-2-501"],
+            ["陈明", "户主", "13900000000", "", "G002", "秋实家园3-2-501"]]
+    out, doc = run_import(kiosk, demo_db, write_csv(tmp_path / "twice.csv", rows, headers))
+    assert out.returncode == 1, out.stderr
+    assert [(w["row"], w["code"]) for w in doc["warnings"]] == [(4, "duplicate_row")]
+    assert [(r["row"], r["code"], r["column"]) for r in doc["rejected"]] == [
+        (5, "duplicate_person", "姓名")]
+    people = imported_people(demo_db)
+    assert people["陈明"][:2] == ("户主", "13812340000") and people["周婷"][0] == "配偶"
+    assert doc["imported_members"] == 2
