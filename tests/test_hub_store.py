@@ -254,3 +254,13 @@ def test_cases_assigned_to_a_device_reach_it_outside_its_grids(seeded):
     assert got == ["op-dev-s-5"]  # later events follow the assignment; no repeats
     got, _, _ = _pull_with_backfill(store, other, cursor_c)
     assert got == []  # another G1 laptop does not receive it
+    # 李四 may add to the case assigned to him; the other G1 laptop may not.
+    note = _op(6, "dev-li", "ev-6", kind="insert", entity="case_event",
+               payload={"id": "ev-6", "case_id": "case-1", "type": "progress",
+                        "at": "2026-11-22T10:00:00+08:00", "data": "{}"})
+    assert store.ingest(a, [note]).stored == 1
+    with pytest.raises(HubError) as err:
+        store.ingest(other, [_op(7, "dev-c", "ev-7", kind="insert", entity="case_event",
+                                 payload={"id": "ev-7", "case_id": "case-1", "type": "progress"})])
+    assert err.value.status == 403
+    assert "op-dev-li-6" in _pull_with_backfill(store, s)[0]

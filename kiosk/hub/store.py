@@ -361,6 +361,15 @@ class SqlHubStore(HubStore):
             scope = self._load_scope(cur, keys) if keys else {}
             allowed = (None if device is None or device.grids is None
                        else self._grid_ids(cur, device.grids))
+            # Cases assigned to the device's person: it may add to them whatever their grid.
+            mine: set[str | None] = set()
+            if allowed is not None and device is not None and device.worker:
+                cases = sorted({c for c in map(case_of, new) if c})
+                if cases:
+                    cur.execute(self._q(
+                        "SELECT case_id FROM hub_assign WHERE worker = ? AND case_id IN"
+                        f" ({','.join('?' * len(cases))})"), [device.worker, *cases])
+                    mine = {r[0] for r in cur.fetchall()}
             rows: list[tuple] = []
             assigned: list[tuple[str, str]] = []
             scope_rows: list[tuple[str, str, str | None]] = []
@@ -375,7 +384,7 @@ class SqlHubStore(HubStore):
                     grid = self._grid_of_insert(op, scope)
                 else:
                     grid = None
-                if allowed is not None:
+                if allowed is not None and not (mine and case_of(op) in mine):
                     self._check_scope(op, grid, known, allowed)
                 moved = op.payload.get("grid_id") if op.kind == "update" else None
                 if isinstance(moved, str) and moved and moved != grid:
