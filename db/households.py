@@ -157,10 +157,16 @@ def create_household(
          "w": ctx.worker_id, "d": ctx.device_id},
     )
     rid = cur.lastrowid
+    assert rid is not None
     ctx.emit("household", hid, "insert", fields, hlc)
-    _sync_terms(conn, rid, set(), household_terms(building, unit, room, []))
-    for m in members:
-        add_member(ctx, hid, m)
+    people = list(members)
+    for position, m in enumerate(people):
+        _insert_member(ctx, hid, m, position)
+    if people:
+        _refresh_summary(conn, hid)
+    # Search keys computed once for the household and all its members.
+    _sync_terms(conn, rid, set(), household_terms(building, unit, room,
+                                                  [(m.name, m.phone) for m in people]))
     return hid
 
 
@@ -170,6 +176,16 @@ def add_member(ctx: WriteContext, household_id: str, member: MemberInput) -> str
     position = conn.execute(
         "SELECT COALESCE(max(position) + 1, 0) FROM members WHERE household_id = ?", (household_id,)
     ).fetchone()[0]
+    mid = _insert_member(ctx, household_id, member, position)
+    _refresh_summary(conn, household_id)
+    _, new = _current_terms(conn, household_id)
+    _sync_terms(conn, rid, old, new)
+    return mid
+
+
+def _insert_member(ctx: WriteContext, household_id: str, member: MemberInput, position: int) -> str:
+    """Insert one member row and its outbox op (the caller keeps summary and keys current)."""
+    conn = ctx.conn
     mid, hlc, now = uuid7(), ctx.stamp(), now_iso()
     fields = {"id": mid, "household_id": household_id, **asdict(member), "position": position}
     conn.execute(
@@ -180,9 +196,6 @@ def add_member(ctx: WriteContext, household_id: str, member: MemberInput) -> str
         {**fields, "now": now, "hlc": hlc, "w": ctx.worker_id, "d": ctx.device_id},
     )
     ctx.emit("member", mid, "insert", fields, hlc)
-    _refresh_summary(conn, household_id)
-    _, new = _current_terms(conn, household_id)
-    _sync_terms(conn, rid, old, new)
     return mid
 
 
@@ -195,19 +208,21 @@ def update_household(ctx: WriteContext, household_id: str, **changes: object) ->
     row = conn.execute("SELECT * FROM households WHERE id = ?", (household_id,)).fetchone()
     if row is None:
         raise KeyError(household_id)
-    if "tags" in changes and not isinstance(changes["tags"], str):
-        changes["tags"] = " ".join(sorted(set(changes["tags"])))  # type: ignore[arg-type]
+    tags = changes.get("tags")
+    if tags is not None and not isinstance(tags, str):
+        changes["tags"] = " ".join(sorted({str(t) for t in tags}))  # type: ignore[attr-defined]
     diff = {k: v for k, v in changes.items() if row[k] != v}
     if not diff:
         return False
     rid, old = _current_terms(conn, household_id)
     hlc = ctx.stamp()
-    merged = {k: diff.get(k, row[k]) for k in ("building", "unit", "room")}
+    merged = {k: str(diff.get(k, row[k])) for k in ("building", "unit", "room")}
     sets = ", ".join(f"{k} = :{k}" for k in diff)
     conn.execute(
         f"UPDATE households SET {sets}, address_key = :key, updated_at = :now, hlc = :hlc,"
         " worker_id = :w, device_id = :d WHERE id = :id",
-        {**diff, "key": address_key(**merged), "now": now_iso(), "hlc": hlc,
+        {**diff, "key": address_key(merged["building"], merged["unit"], merged["room"]),
+         "now": now_iso(), "hlc": hlc,
          "w": ctx.worker_id, "d": ctx.device_id, "id": household_id},
     )
     ctx.emit("household", household_id, "update", diff, hlc, base_version=row["hlc"])

@@ -302,12 +302,34 @@ class DistrictGenerator:
             [(term, rid) for term in household_terms(building, unit, room, names_phones, key)])
 
 
-def _produce(queue, households: int, seed: int, device_id: str, first_rid: int, today: date) -> None:
-    """Child process: generate batches and hand them over (the parent only writes)."""
+def _produce(queue, households: int, seed: int, device_id: str, first_rid: int, today: date,
+             parent: int) -> None:
+    """Child process: generate batches and hand them over (the parent only writes).
+
+    The child lets go of the parent's terminal and pipes, and stops as soon as the parent is
+    gone (killed mid-way, say), so it never lingers as an orphan.
+    """
+    import os
+    import queue as queue_mod
+
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
     gen = DistrictGenerator(households, seed, device_id, first_rid=first_rid, today=today)
+
+    def put(item) -> bool:
+        while True:
+            try:
+                queue.put(item, timeout=0.5)
+                return True
+            except queue_mod.Full:
+                if os.getppid() != parent:
+                    return False
+
     for batch in gen.batches():
-        queue.put((batch.rows, gen.summary))
-    queue.put(None)
+        if not put((batch.rows, gen.summary)):
+            os._exit(0)
+    put(None)
 
 
 def stream_district(conn, households: int, seed: int, device_id: str,
@@ -329,7 +351,10 @@ def stream_district(conn, households: int, seed: int, device_id: str,
 
     ctx = mp.get_context("fork")
     queue = ctx.Queue(maxsize=4)
-    proc = ctx.Process(target=_produce, args=(queue, households, seed, device_id, first_rid, today),
+    import os
+
+    proc = ctx.Process(target=_produce,
+                       args=(queue, households, seed, device_id, first_rid, today, os.getpid()),
                        daemon=True)
     proc.start()
     try:
