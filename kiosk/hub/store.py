@@ -333,8 +333,10 @@ class SqlHubStore(HubStore):
     INSERT_GRID = ("INSERT INTO hub_grids(id, code) VALUES (?,?)"
                    " ON CONFLICT (id) DO UPDATE SET code = excluded.code")
 
-    def _insert_ops(self, cur: Any, rows: list[tuple]) -> None:
+    def _insert_ops(self, cur: Any, rows: list[tuple]) -> int:
+        """Insert log rows (skipping op ids already held); returns how many were new."""
         cur.executemany(self._q(self.INSERT_OP), rows)
+        return int(cur.rowcount)
 
     def _insert_scope(self, cur: Any, rows: list[tuple]) -> None:
         cur.executemany(self._q(self.INSERT_SCOPE), rows)
@@ -351,13 +353,16 @@ class SqlHubStore(HubStore):
             unique.setdefault(op.op_id, op)
         now = utcnow()
         with self._tx() as cur:
-            existing = self._existing(cur, list(unique))
-            new = [op for op in unique.values() if op.op_id not in existing]
+            # Operations already held are found by the insert itself (ON CONFLICT DO NOTHING),
+            # not by a lookup first; one is looked up only if it would be refused (a record
+            # moved since it was first sent): held already, it is acknowledged as it was.
+            new = list(unique.values())
             keys: set[tuple[str, str]] = set()
             for op in new:
                 keys.add((op.entity, op.entity_id))
-                if op.kind in ("insert", "append"):
-                    keys.update(parent_keys(op))
+                if (op.kind in ("insert", "append") and op.entity != "grid"
+                        and not op.payload.get("grid_id")):
+                    keys.update(parent_keys(op))  # parents are needed only to find the grid
             scope = self._load_scope(cur, keys) if keys else {}
             allowed = (None if device is None or device.grids is None
                        else self._grid_ids(cur, device.grids))
@@ -384,12 +389,18 @@ class SqlHubStore(HubStore):
                     grid = self._grid_of_insert(op, scope)
                 else:
                     grid = None
-                if allowed is not None and not (mine and case_of(op) in mine):
-                    self._check_scope(op, grid, known, allowed)
                 moved = op.payload.get("grid_id") if op.kind == "update" else None
-                if isinstance(moved, str) and moved and moved != grid:
-                    if allowed is not None and moved not in allowed:
+                try:
+                    if allowed is not None and not (mine and case_of(op) in mine):
+                        self._check_scope(op, grid, known, allowed)
+                    if (isinstance(moved, str) and moved and moved != grid
+                            and allowed is not None and moved not in allowed):
                         raise HubError(403, "out_of_scope")
+                except HubError:
+                    if self._existing(cur, [op.op_id]):
+                        continue
+                    raise
+                if isinstance(moved, str) and moved and moved != grid:
                     grid = moved
                     scope_rows.append((op.entity, op.entity_id, grid))
                     scope[key] = grid
@@ -407,8 +418,7 @@ class SqlHubStore(HubStore):
                              msgspec.json.encode(op.payload).decode(), op.base_version,
                              json.dumps(op.field_bases) if op.field_bases else None,
                              op.schema_version, op.worker_id, op.device_id, grid, case_id, now))
-            if rows:
-                self._insert_ops(cur, rows)
+            stored = self._insert_ops(cur, rows) if rows else 0
             if scope_rows:
                 # one row per record (an insert and a move in one batch: the last wins)
                 self._insert_scope(cur, list({r[:2]: r for r in scope_rows}.values()))
@@ -416,9 +426,9 @@ class SqlHubStore(HubStore):
                 cur.executemany(self._q(self.INSERT_GRID), grid_rows)
             if assigned:
                 self._assign(cur, assigned, scope)
-        if new:
-            self.observe(max(o.hlc for o in new))
-        return IngestResult(acked=list(unique), duplicates=len(unique) - len(new), stored=len(new))
+        if unique:
+            self.observe(max(o.hlc for o in unique.values()))
+        return IngestResult(acked=list(unique), duplicates=len(unique) - stored, stored=stored)
 
     def _assign(self, cur: Any, assigned: list[tuple[str, str]],
                 scope: dict[tuple[str, str], str | None]) -> None:

@@ -144,7 +144,7 @@ class PostgresHubStore(SqlHubStore):
     _OP_COLS = ("op_id, hlc, entity, entity_id, kind, payload, base_version, field_bases,"
                 " schema_version, worker_id, device_id, grid, case_id, received_at")
 
-    def _insert_ops(self, cur: Any, rows: list[tuple]) -> None:
+    def _insert_ops(self, cur: Any, rows: list[tuple]) -> int:
         arrays = [list(col) for col in zip(*rows, strict=True)]
         names = [f"c{i}" for i in range(len(arrays))]
         cur.execute(
@@ -152,6 +152,7 @@ class PostgresHubStore(SqlHubStore):
             + ", ".join(f"%b::{t}[]" for t in self._OP_TYPES)
             + f") WITH ORDINALITY AS t({', '.join(names)}, ord) ORDER BY ord"
             " ON CONFLICT (op_id) DO NOTHING", arrays, binary=True)
+        return int(cur.rowcount)
 
     def _insert_scope(self, cur: Any, rows: list[tuple]) -> None:
         arrays = [list(col) for col in zip(*rows, strict=True)]
