@@ -42,7 +42,7 @@ class CaseActionScreen(ModalScreen[dict | None]):
         width: 70; max-width: 100%; height: auto; max-height: 100%;
         border: round $accent; padding: 0 1; background: $surface;
     }
-    #action-form Input, #action-form Select { margin: 0 0 0 0; }
+    #action-form Input, #action-form Select, #action-form Checkbox { margin: 0 0 1 0; }
     #action-buttons { height: auto; align-horizontal: right; }
     """
 
@@ -58,13 +58,13 @@ class CaseActionScreen(ModalScreen[dict | None]):
             yield Label(f"{self.number} · {t('cases.event.' + self.event_type)}", classes="title")
             if "department" in fields:
                 yield Input(placeholder=t("cases.col.department"), id="f-department",
-                            value=self.departments[0] if len(self.departments) == 1 else "")
+                            value=self.departments[0] if len(self.departments) == 1 else "", compact=True)
             if "person" in fields:
-                yield Input(placeholder=t("cases.col.person"), id="f-person")
+                yield Input(placeholder=t("cases.col.person"), id="f-person", compact=True)
             if "due" in fields:
-                yield Input(placeholder=t("cases.ui.due_placeholder"), id="f-due")
+                yield Input(placeholder=t("cases.ui.due_placeholder"), id="f-due", compact=True)
             if "unreached" in fields:
-                yield Checkbox(t("cases.detail.unreached"), id="f-unreached")
+                yield Checkbox(t("cases.detail.unreached"), id="f-unreached", compact=True)
             if "rating" in fields:
                 yield Select([(t(f"cases.rating.{r}"), r) for r in RATINGS],
                              prompt=t("ledger.col.rating"), id="f-rating", compact=True)
@@ -72,9 +72,9 @@ class CaseActionScreen(ModalScreen[dict | None]):
                 yield Select([(t(f"cases.level.{n}"), n) for n in (1, 2, 3)],
                              prompt=t("cases.col.level"), id="f-level", compact=True)
             if "of" in fields:
-                yield Input(placeholder=t("cases.ui.of_placeholder"), id="f-of")
+                yield Input(placeholder=t("cases.ui.of_placeholder"), id="f-of", compact=True)
             if "note" in fields:
-                yield Input(placeholder=t("cases.ui.note_placeholder"), id="f-note")
+                yield Input(placeholder=t("cases.ui.note_placeholder"), id="f-note", compact=True)
             with Horizontal(id="action-buttons"):
                 yield Button(t("cases.ui.save"), id="save", variant="primary", compact=True)
                 yield Button(t("ui.back"), id="cancel", compact=True)

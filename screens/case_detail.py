@@ -73,6 +73,7 @@ class CaseDetailScreen(WorkerErrors, KioskScreen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
+        table.styles.height = "auto"  # the body scrolls, not the timeline
         table.add_columns(t("ledger.col.at"), t("ledger.col.step"), t("ledger.col.by"),
                           t("ledger.col.note"))
         self.load()

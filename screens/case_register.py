@@ -40,7 +40,9 @@ class CaseRegisterScreen(WorkerErrors, Screen[str | None]):
     #reg-form { height: auto; }
     #reg-top { height: auto; }
     #reg-top Select { width: 1fr; }
-    #reg-households-table { height: 6; }
+    #reg-households-table { height: 5; }
+    #reg-form Input { margin-bottom: 1; }
+    #reg-form Input.-textual-compact { margin-bottom: 0; }
     #reg-repeats { height: 1fr; min-height: 4; }
     """
 
@@ -96,15 +98,17 @@ class CaseRegisterScreen(WorkerErrors, Screen[str | None]):
             yield Static(t("cases.ui.register"), classes="title")
             yield Static("", id="reg-households", classes="muted")
             if not self.household_ids:
-                yield Input(placeholder=t("cases.ui.household_search"), id="reg-household-search")
+                yield Input(placeholder=t("cases.ui.household_search"),
+                            id="reg-household-search", compact=True)
                 yield DataTable(id="reg-households-table", cursor_type="row")
             with Horizontal(id="reg-top"):
                 yield Select(options, prompt=t("cases.col.category"), id="reg-category",
                              value=initial, compact=True)
             yield Input(value=self.initial_summary, placeholder=t("cases.ui.summary_placeholder"),
-                        id="reg-summary")
+                        id="reg-summary", compact=True)
             yield Input(value=self.initial_raised_by,
-                        placeholder=t("cases.ui.raised_by_placeholder"), id="reg-raised-by")
+                        placeholder=t("cases.ui.raised_by_placeholder"), id="reg-raised-by",
+                        compact=True)
         yield Static(t("cases.ui.repeats_none"), id="reg-repeats-title", classes="muted")
         yield DataTable(id="reg-repeats", cursor_type="row", zebra_stripes=True)
         yield Footer()
@@ -113,7 +117,10 @@ class CaseRegisterScreen(WorkerErrors, Screen[str | None]):
         self.query_one("#reg-repeats", DataTable).add_columns(
             t("cases.col.number"), t("cases.col.status"), t("cases.ui.scope"),
             t("cases.col.registered"), t("cases.col.summary"))
+        # inline: the app stylesheet gives every DataTable 1fr, above DEFAULT_CSS
+        self.query_one("#reg-repeats", DataTable).styles.height = "1fr"
         if not self.household_ids:
+            self.query_one("#reg-households-table", DataTable).styles.height = 5
             self.query_one("#reg-households-table", DataTable).add_columns(
                 t("col.address"), t("col.head"), t("col.grid"))
             self.query_one("#reg-household-search", Input).focus()
