@@ -71,7 +71,14 @@ class HouseholdCases(Static):
         self.cases: list[CaseSummary] = []
 
     def on_mount(self) -> None:
+        # Reload whenever this widget's screen becomes active again (back from a visit form
+        # or the register form, which may have added cases).
+        self.app.screen_change_signal.subscribe(self, self._screen_changed)
         self.reload()
+
+    def _screen_changed(self, screen) -> None:
+        if screen is self.screen and self.is_mounted:
+            self.reload()
 
     def reload(self) -> None:
         self._load()

@@ -234,3 +234,23 @@ async def test_palette_has_the_list_and_figures_actions(runtime):
         await settle(app, pilot)
         titles = [c.title for c in kiosk_commands(app)]
         assert any("时段" in title for title in titles)
+
+
+async def test_household_panel_reloads_when_its_screen_is_active_again(runtime):
+    from screens.case_detail import CaseDetailScreen
+    from screens.household import HouseholdScreen
+
+    conn = runtime.conn
+    hh = conn.execute("SELECT id FROM households ORDER BY rid LIMIT 1 OFFSET 3").fetchone()[0]
+    app = make_app(runtime)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await app.push_screen(HouseholdScreen(hh))
+        await settle(app, pilot)
+        with transaction(conn):
+            cid = register_case(runtime.ctx, household_ids=[hh], category="elevator",
+                                summary="电梯又坏了")
+        await app.push_screen(CaseDetailScreen(cid))  # e.g. a visit form that registered it
+        await settle(app, pilot)
+        app.pop_screen()
+        await settle(app, pilot)
+        assert "电梯又坏了" in str(app.screen.query_one("#household-cases").render())
