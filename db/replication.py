@@ -25,6 +25,12 @@ ENTITIES: dict[str, Entity] = {
     "compound": Entity("compounds", "lww"),
     "household": Entity("households", "lww"),
     "member": Entity("members", "lww"),
+    # visits (issue 3): immutable records, merged as a set union
+    "visit": Entity("visits", "append"),
+    "visit_item": Entity("visit_items", "append"),
+    "feedback": Entity("feedback", "append"),
+    "survey": Entity("surveys", "append"),
+    "survey_response": Entity("survey_responses", "append"),
     # cases (issue 4): registration, households involved and events are immutable
     "case": Entity("cases", "append"),
     "case_household": Entity("case_households", "append"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,8 +14,8 @@ from db.households import Household, get_household
 from kiosk import present
 from kiosk.i18n import t
 from screens.base import KioskScreen
-from screens.widgets.qr import HouseholdQR
 from screens.case_widgets import HouseholdCases  # the cases panel (issue 4)
+from screens.widgets.qr import HouseholdQR
 
 
 class HouseholdScreen(KioskScreen):
@@ -23,6 +24,11 @@ class HouseholdScreen(KioskScreen):
         # cases (issue 4)
         Binding("c", "register_case", t("cases.ui.register"), id="household.register_case",
                 tooltip=t("cases.ui.register_hint")),
+        # visits (issue 3)
+        Binding("v", "record_visit", t("visits.record"), id="household.record_visit",
+                tooltip=t("visits.record_hint")),
+        Binding("w", "fill_survey", t("visits.survey.fill"), id="household.fill_survey",
+                tooltip=t("visits.survey.fill_hint")),
     ]
 
     class Loaded(Message):
@@ -65,6 +71,7 @@ class HouseholdScreen(KioskScreen):
                           t("col.phone"), t("col.id_number"))
         table.styles.height = "auto"
         self.load()
+        self.load_visits()
 
     @work(thread=True, exclusive=True, group="household", exit_on_error=False)
     def load(self) -> None:
@@ -86,3 +93,40 @@ class HouseholdScreen(KioskScreen):
             row = present.member_row(m)
             table.add_row(row["name"], row["relation"], row["gender"], str(row["birth_year"] or ""),
                           row["phone"], row["id_number"], key=m.id)
+
+    # --- visits panel (issue 3: "#household-visits") --------------------------------------
+    VISITS_SHOWN = 10
+
+    class VisitsLoaded(Message):
+        """The household's latest visits, as text (handled by HouseholdScreen)."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    @work(thread=True, exclusive=True, group="household-visits", exit_on_error=False)
+    def load_visits(self) -> None:
+        from db.visits import list_visits
+        from kiosk.visits import format_visit
+
+        visits = list_visits(self.kiosk.read(), self.household_id, limit=self.VISITS_SHOWN + 1)
+        text = "\n".join(format_visit(v) for v in visits[: self.VISITS_SHOWN])
+        if len(visits) > self.VISITS_SHOWN:
+            text += "\n" + t("visits.more")
+        self.post_message(self.VisitsLoaded(text or t("household.no_visits")))
+
+    def on_household_screen_visits_loaded(self, message: VisitsLoaded) -> None:
+        self.query_one("#household-visits", Static).update(Text(message.text))
+
+    def on_screen_resume(self) -> None:
+        self.load_visits()
+
+    def action_record_visit(self) -> None:
+        from screens.visit_form import VisitFormScreen
+
+        self.app.push_screen(VisitFormScreen(self.household_id))
+
+    def action_fill_survey(self) -> None:
+        from screens.survey_fill import SurveyFillScreen
+
+        self.app.push_screen(SurveyFillScreen(household_id=self.household_id))

@@ -1,0 +1,390 @@
+"""The visit form: who was met, nobody home, notes, problems and suggestions.
+
+Every change is autosaved (debounced) as a local draft, so quitting, a crash or ``kill -9``
+loses nothing but the last fraction of a second; reopening the form for the household
+restores the draft exactly. Saving validates the whole form (:mod:`kiosk.visits`), stores the
+visit with its problems registered as cases and drops the draft, all in one transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.timer import Timer
+from textual.widget import Widget
+from textual.widgets import (
+    Checkbox,
+    Footer,
+    Header,
+    Input,
+    Label,
+    Select,
+    SelectionList,
+    Static,
+    TextArea,
+)
+
+from db.drafts import load_draft, save_draft
+from db.households import Household, get_household
+from db.visits import VISIT_TYPES
+from kiosk import present
+from kiosk.i18n import t
+from kiosk.visits import DRAFT_KIND, VisitInvalid, draft_key, empty_form, normalise_form
+from screens.base import KioskScreen
+
+
+def category_options() -> list[tuple[str, str]]:
+    from kiosk.categories import load_categories
+
+    cats = load_categories()
+    return [(f"{c.name}（{g.name}）", c.code) for g in cats.groups for c in g.subs]
+
+
+class ProblemRow(Horizontal):
+    """One problem: a category and what the resident said."""
+
+    DEFAULT_CSS = """
+    ProblemRow { height: auto; }
+    ProblemRow Select { width: 36; }
+    ProblemRow Input { width: 1fr; }
+    """
+
+    def __init__(self, category: str = "", text: str = "") -> None:
+        super().__init__(classes="visit-problem")
+        self.category = category
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        options = category_options()
+        codes = {code for _, code in options}
+        yield Select(options, prompt=t("visits.category_prompt"), classes="problem-category",
+                     value=self.category if self.category in codes else Select.NULL)
+        yield Input(self.text, placeholder=t("visits.problem_text"), classes="problem-text")
+
+
+class VisitFormScreen(KioskScreen):
+    """Record a visit to one household. Result: the saved visit's id, or None."""
+
+    #: Seconds of quiet before a change is written to the draft (tests set 0).
+    autosave_delay = 0.4
+
+    DEFAULT_CSS = """
+    VisitFormScreen #visit-body { height: 1fr; }
+    VisitFormScreen .field-label { color: $text-muted; padding: 0 1; margin-top: 1; }
+    VisitFormScreen #visit-met { height: auto; max-height: 7; }
+    VisitFormScreen #visit-note { height: 4; }
+    VisitFormScreen #visit-error { color: $error; padding: 0 1; height: auto; }
+    VisitFormScreen .visit-suggestion { width: 1fr; }
+    VisitFormScreen #visit-problems, VisitFormScreen #visit-suggestions { height: auto; }
+    VisitFormScreen .-invalid { border: tall $error; }
+    """
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", t("visits.save"), id="visit.save", tooltip=t("visits.save"),
+                priority=True),
+        Binding("f4", "add_problem", t("visits.add_problem"), id="visit.add_problem",
+                tooltip=t("visits.add_problem")),
+        Binding("f5", "add_suggestion", t("visits.add_suggestion"), id="visit.add_suggestion",
+                tooltip=t("visits.add_suggestion")),
+        Binding("ctrl+d", "discard", t("visits.discard"), id="visit.discard",
+                tooltip=t("visits.discard")),
+        Binding("escape", "leave", t("visits.leave"), id="visit.leave", tooltip=t("visits.leave")),
+    ]
+
+    class Loaded(Message):
+        """Household and draft arrived (handled by VisitFormScreen)."""
+
+        def __init__(self, household: Household | None, form: dict[str, Any], restored: bool) -> None:
+            super().__init__()
+            self.household = household
+            self.form = form
+            self.restored = restored
+
+    class Saved(Message):
+        """The visit was stored (handled by VisitFormScreen, which closes)."""
+
+        def __init__(self, visit_id: str, cases: int) -> None:
+            super().__init__()
+            self.visit_id = visit_id
+            self.cases = cases
+
+    class Invalid(Message):
+        """Saving was refused: a field is wrong (handled by VisitFormScreen)."""
+
+        def __init__(self, field: str, message: str) -> None:
+            super().__init__()
+            self.field = field
+            self.message = message
+
+    def __init__(self, household_id: str, *, today: date | None = None) -> None:
+        super().__init__()
+        self.household_id = household_id
+        self.key = draft_key(household_id)
+        self._form_today = today
+        self._form_ready = False
+        self._draft_state: dict[str, Any] | None = None  # what the draft row holds now
+        self._autosave_timer: Timer | None = None
+        self._form_done = False
+
+    @property
+    def today(self) -> date:
+        return self._form_today or date.today()
+
+    # --- layout ----------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(t("ui.loading"), id="visit-title", classes="title")
+        yield Static("", id="visit-error")
+        with VerticalScroll(id="visit-body"):
+            yield Label(t("visits.met_label"), classes="field-label")
+            yield SelectionList[str](id="visit-met")
+            yield Input(placeholder=t("visits.met_other"), id="visit-met-other")
+            yield Label(t("visits.type_label"), classes="field-label")
+            yield Select([(t(f"visits.type.{v}"), v) for v in VISIT_TYPES], allow_blank=False,
+                         value="door", id="visit-type")
+            yield Checkbox(t("visits.nobody_home"), id="visit-nobody")
+            yield Input(placeholder=t("visits.revisit_label"), id="visit-revisit")
+            yield Label(t("visits.note_label"), classes="field-label")
+            yield TextArea(id="visit-note", soft_wrap=True, show_line_numbers=False)
+            yield Label(t("visits.problems") + "  [F4]", classes="field-label")
+            yield Vertical(id="visit-problems")
+            yield Label(t("visits.suggestions") + "  [F5]", classes="field-label")
+            yield Vertical(id="visit-suggestions")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, group="visit-load", exit_on_error=False)
+    def load(self) -> None:
+        conn = self.kiosk.read()
+        household = get_household(conn, self.household_id)
+        draft = load_draft(conn, self.key)
+        form = normalise_form(draft.payload if draft else None)
+        self.post_message(self.Loaded(household, form, draft is not None))
+
+    def on_visit_form_screen_loaded(self, message: Loaded) -> None:
+        h = message.household
+        if h is None:
+            self.query_one("#visit-title", Static).update(t("household.missing"))
+            return
+        self.query_one("#visit-title", Static).update(
+            f"{t('visits.title')}：{present.address(h)}")
+        form = message.form
+        met = self.query_one("#visit-met", SelectionList)
+        for m in h.members:
+            label = f"{m.name}（{m.relation}）" if m.relation else m.name
+            met.add_option((label, m.id, m.id in form["met_members"]))
+        if h.members:
+            met.highlighted = 0
+        self.apply_form(form)
+        self._draft_state = form if message.restored else None
+        self._form_ready = True
+        if message.restored:
+            self.notify(t("visits.draft_restored"))
+        met.focus()
+
+    def apply_form(self, form: dict[str, Any]) -> None:
+        """Put a form's values into the widgets (restoring a draft)."""
+        self.query_one("#visit-type", Select).value = form["visit_type"]
+        self.query_one("#visit-met-other", Input).value = form["met_other"]
+        self.query_one("#visit-nobody", Checkbox).value = form["nobody_home"]
+        self.query_one("#visit-revisit", Input).value = form["revisit_on"]
+        self.query_one("#visit-note", TextArea).text = form["note"]
+        problems = self.query_one("#visit-problems", Vertical)
+        for p in form["problems"]:
+            problems.mount(ProblemRow(p["category"], p["text"]))
+        suggestions = self.query_one("#visit-suggestions", Vertical)
+        for s in form["suggestions"]:
+            suggestions.mount(Input(s["text"], placeholder=t("visits.suggestion_text"),
+                                    classes="visit-suggestion"))
+
+    def collect(self) -> dict[str, Any]:
+        """The form's current values (the shape of :func:`kiosk.visits.empty_form`)."""
+        form = empty_form()
+        vtype = self.query_one("#visit-type", Select).value
+        form["visit_type"] = vtype if isinstance(vtype, str) else "door"
+        form["met_members"] = list(self.query_one("#visit-met", SelectionList).selected)
+        form["met_other"] = self.query_one("#visit-met-other", Input).value
+        form["nobody_home"] = self.query_one("#visit-nobody", Checkbox).value
+        form["revisit_on"] = self.query_one("#visit-revisit", Input).value
+        form["note"] = self.query_one("#visit-note", TextArea).text
+        for row in self.query(ProblemRow):
+            value = row.query_one(Select).value
+            form["problems"].append({"category": value if isinstance(value, str) else "",
+                                     "text": row.query_one(Input).value})
+        for inp in self.query(".visit-suggestion").results(Input):
+            form["suggestions"].append({"text": inp.value})
+        return form
+
+    # --- autosave --------------------------------------------------------------------------
+    @on(Input.Changed)
+    @on(Select.Changed)
+    @on(Checkbox.Changed)
+    @on(TextArea.Changed)
+    @on(SelectionList.SelectedChanged)
+    def changed(self, event: Message) -> None:
+        if isinstance(event, Checkbox.Changed) and event.value:
+            revisit = self.query_one("#visit-revisit", Input)
+            if not revisit.value:  # suggest tomorrow; the worker can change it
+                revisit.value = (self.today + timedelta(days=1)).isoformat()
+        self.schedule_autosave()
+
+    def schedule_autosave(self) -> None:
+        if not self._form_ready or self._form_done:
+            return
+        if self._autosave_timer is not None:
+            self._autosave_timer.stop()
+            self._autosave_timer = None
+        if self.autosave_delay <= 0:
+            self.call_later(self._autosave_due)
+        else:
+            self._autosave_timer = self.set_timer(self.autosave_delay, self._autosave_due)
+
+    def _autosave_due(self) -> None:
+        self._autosave_timer = None
+        if self._form_done or not self.is_attached:
+            return
+        form = self.collect()
+        if form != self._draft_state:
+            self.autosave(form)
+
+    @work(thread=True, exclusive=True, group="visit-draft", exit_on_error=False)
+    def autosave(self, form: dict[str, Any]) -> None:
+        def write(ctx) -> None:
+            if not self._form_done:  # checked under the write lock: never resurrect a saved draft
+                save_draft(ctx.conn, self.key, DRAFT_KIND, form)
+
+        self.kiosk.write(write)
+        self._draft_state = form
+
+    def flush_now(self) -> None:
+        """Write the draft at once (leaving the screen, the app closing)."""
+        if self._autosave_timer is not None:
+            self._autosave_timer.stop()
+            self._autosave_timer = None
+        if not self._form_ready or self._form_done:
+            return
+        form = self.collect()
+        if form != self._draft_state:
+            # A single-row local write of a few hundred bytes: done in place because the
+            # screen (and its workers) may be gone a moment later.
+            self.kiosk.write(lambda ctx: save_draft(ctx.conn, self.key, DRAFT_KIND, form))
+            self._draft_state = form
+
+    def on_unmount(self) -> None:
+        try:
+            self.flush_now()
+        except Exception:  # noqa: BLE001 - the app is closing; the last autosave stands
+            pass
+
+    # --- actions ---------------------------------------------------------------------------
+    def action_add_problem(self) -> None:
+        row = ProblemRow()
+        self.query_one("#visit-problems", Vertical).mount(row)
+        self.call_after_refresh(lambda: row.query_one(Select).focus())
+        self.schedule_autosave()
+
+    def action_add_suggestion(self) -> None:
+        inp = Input(placeholder=t("visits.suggestion_text"), classes="visit-suggestion")
+        self.query_one("#visit-suggestions", Vertical).mount(inp)
+        self.call_after_refresh(inp.focus)
+        self.schedule_autosave()
+
+    def action_save(self) -> None:
+        if not self._form_ready or self._form_done:
+            return
+        if self._autosave_timer is not None:
+            self._autosave_timer.stop()
+            self._autosave_timer = None
+        self._form_done = True
+        self.save(self.collect())
+
+    @work(thread=True, exclusive=True, group="visit-save", exit_on_error=False)
+    def save(self, form: dict[str, Any]) -> None:
+        from kiosk.categories import load_categories
+        from kiosk.visits import record_visit
+
+        cats = load_categories(self.kiosk.runtime.settings)
+        try:
+            vid = self.kiosk.write(lambda ctx: record_visit(ctx, self.household_id, form,
+                                                            today=self.today, categories=cats))
+        except VisitInvalid as exc:
+            self.post_message(self.Invalid(exc.field, exc.message()))
+            return
+        except BaseException:
+            self._form_done = False
+            raise
+        cases = self.kiosk.read().execute(
+            "SELECT count(*) FROM visit_items WHERE visit_id = ? AND case_id IS NOT NULL",
+            (vid,)).fetchone()[0]
+        self.post_message(self.Saved(vid, cases))
+
+    def on_visit_form_screen_invalid(self, message: Invalid) -> None:
+        self._form_done = False
+        self.query_one("#visit-error", Static).update(message.message)
+        for w in self.query(".-invalid"):
+            w.remove_class("-invalid")
+        widget = self.field_widget(message.field)
+        if widget is not None:
+            widget.add_class("-invalid")
+            widget.focus()
+            widget.scroll_visible()
+        self.schedule_autosave()
+
+    def field_widget(self, field: str) -> Widget | None:
+        simple = {"visit_type": "#visit-type", "met_members": "#visit-met",
+                  "met_other": "#visit-met-other", "revisit_on": "#visit-revisit",
+                  "note": "#visit-note"}
+        if field in simple:
+            return self.query_one(simple[field])
+        kind, _, rest = field.partition(".")
+        index, _, part = rest.partition(".")
+        if kind == "problem" and index.isdigit():
+            rows = list(self.query(ProblemRow))
+            if int(index) < len(rows):
+                row = rows[int(index)]
+                return row.query_one(Select) if part == "category" else row.query_one(Input)
+        if kind == "suggestion" and index.isdigit():
+            rows = list(self.query(".visit-suggestion").results(Input))
+            if int(index) < len(rows):
+                return rows[int(index)]
+        return None
+
+    def on_visit_form_screen_saved(self, message: Saved) -> None:
+        self.notify(t("visits.saved_cases", n=message.cases) if message.cases else t("visits.saved"))
+        self.dismiss(message.visit_id)
+
+    def action_leave(self) -> None:
+        self.flush_now()
+        self._form_done = True
+        self.dismiss(None)
+
+    def action_discard(self) -> None:
+        from screens.confirm import ConfirmScreen
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._form_done = True
+                if self._autosave_timer is not None:
+                    self._autosave_timer.stop()
+                self.discard()
+
+        self.app.push_screen(ConfirmScreen(t("visits.discard_confirm")), answered)
+
+    @work(thread=True, exclusive=True, group="visit-save", exit_on_error=False)
+    def discard(self) -> None:
+        from db.drafts import delete_draft
+
+        self.kiosk.write(lambda ctx: delete_draft(ctx.conn, self.key))
+        self.app.call_from_thread(self._discarded)
+
+    def _discarded(self) -> None:
+        self.notify(t("visits.discarded"))
+        self.dismiss(None)

@@ -1,0 +1,165 @@
+"""The visit form driven like a user: keystrokes, autosave, restore, discard, bad input."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import pytest
+
+from db.drafts import load_draft
+from db.visits import list_visits
+from kiosk.app import KioskApp
+from screens.household import HouseholdScreen
+from screens.visit_form import VisitFormScreen
+
+
+@pytest.fixture(autouse=True)
+def instant_autosave(monkeypatch):
+    monkeypatch.setattr(VisitFormScreen, "autosave_delay", 0.0)
+
+
+def _household(runtime) -> tuple[str, str]:
+    row = runtime.conn.execute(
+        "SELECT h.id, m.id FROM households h JOIN members m ON m.household_id = h.id"
+        " WHERE h.member_count >= 2 ORDER BY h.rid LIMIT 1").fetchone()
+    return row[0], row[1]
+
+
+async def _settle(app, pilot) -> None:
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def _open_form(app, pilot, hid: str) -> VisitFormScreen:
+    await app.push_screen(HouseholdScreen(hid))
+    await _settle(app, pilot)
+    await pilot.press("v")
+    await _settle(app, pilot)
+    assert isinstance(app.screen, VisitFormScreen)
+    return app.screen
+
+
+async def test_routine_visit_with_one_problem(runtime):
+    hid, head = _household(runtime)
+    app = KioskApp(runtime)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await _settle(app, pilot)
+        await _open_form(app, pilot, hid)
+        await pilot.press("space", "f4")
+        await _settle(app, pilot)
+        await pilot.press("enter", "down", "enter", "tab")
+        await pilot.press(*"no parking")
+        await _settle(app, pilot)
+        await pilot.press("ctrl+s")
+        await _settle(app, pilot)
+        assert isinstance(app.screen, HouseholdScreen)
+    visits = list_visits(runtime.conn, hid)
+    assert len(visits) == 1
+    v = visits[0]
+    assert v.visit_type == "door" and not v.nobody_home
+    assert [m.member_id for m in v.met] == [head]
+    assert [(i.kind, i.category, i.text) for i in v.items] == [("problem", "parking", "no parking")]
+    assert v.items[0].case_id  # registered in the case ledger in the same transaction
+    assert runtime.conn.execute("SELECT count(*) FROM cases WHERE id = ?",
+                                (v.items[0].case_id,)).fetchone()[0] == 1
+    assert load_draft(runtime.conn, f"visit:{hid}") is None  # the draft went with the save
+
+
+async def test_draft_autosaves_and_restores_after_leaving(runtime):
+    hid, _ = _household(runtime)
+    app = KioskApp(runtime)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await _settle(app, pilot)
+        await _open_form(app, pilot, hid)
+        await pilot.press("space", "f4")
+        await _settle(app, pilot)
+        await pilot.press("enter", "down", "down", "enter", "tab", *"lamp broken")
+        await pilot.press("f5")
+        await _settle(app, pilot)
+        await pilot.press(*"more benches")
+        await _settle(app, pilot)
+        draft = load_draft(runtime.conn, f"visit:{hid}")
+        assert draft is not None
+        assert draft.payload["problems"] == [{"category": "ebike_charging", "text": "lamp broken"}]
+        assert draft.payload["suggestions"] == [{"text": "more benches"}]
+        saved = draft.payload
+        await pilot.press("escape")
+        await _settle(app, pilot)
+        assert isinstance(app.screen, HouseholdScreen)
+        form = await _open_form(app, pilot, hid)
+        assert form.collect() == saved
+    assert list_visits(runtime.conn, hid) == []
+
+
+async def test_discard_asks_first(runtime):
+    hid, _ = _household(runtime)
+    app = KioskApp(runtime)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await _settle(app, pilot)
+        await _open_form(app, pilot, hid)
+        await pilot.press("space")
+        await _settle(app, pilot)
+        assert load_draft(runtime.conn, f"visit:{hid}") is not None
+        await pilot.press("ctrl+d")
+        await _settle(app, pilot)
+        await pilot.press("n")  # changed my mind
+        await _settle(app, pilot)
+        assert isinstance(app.screen, VisitFormScreen)
+        assert load_draft(runtime.conn, f"visit:{hid}") is not None
+        await pilot.press("ctrl+d")
+        await _settle(app, pilot)
+        await pilot.press("y")
+        await _settle(app, pilot)
+        assert isinstance(app.screen, HouseholdScreen)
+    assert load_draft(runtime.conn, f"visit:{hid}") is None
+
+
+async def test_revisit_in_the_past_is_refused_at_the_field(runtime):
+    hid, _ = _household(runtime)
+    app = KioskApp(runtime)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await _settle(app, pilot)
+        form = await _open_form(app, pilot, hid)
+        form.query_one("#visit-nobody").focus()
+        await pilot.press("space")  # nobody home: revisit date suggested as tomorrow
+        await _settle(app, pilot)
+        revisit = form.query_one("#visit-revisit")
+        assert revisit.value == (date.today() + timedelta(days=1)).isoformat()
+        revisit.value = "2020-01-01"
+        await _settle(app, pilot)
+        await pilot.press("ctrl+s")
+        await _settle(app, pilot)
+        assert app.screen is form
+        assert "2020-01-01" in str(form.query_one("#visit-error").render())
+        assert app.focused is revisit and revisit.has_class("-invalid")
+        revisit.value = date.today().isoformat()
+        await _settle(app, pilot)
+        await pilot.press("ctrl+s")
+        await _settle(app, pilot)
+        assert isinstance(app.screen, HouseholdScreen)
+    v = list_visits(runtime.conn, hid)[0]
+    assert v.nobody_home and v.revisit_on == date.today().isoformat() and v.met == ()
+
+
+async def test_huge_note_is_refused_and_nothing_saved(runtime):
+    hid, _ = _household(runtime)
+    app = KioskApp(runtime)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await _settle(app, pilot)
+        form = await _open_form(app, pilot, hid)
+        await pilot.press("space")
+        form.query_one("#visit-note").text = "很" * 100_000
+        await _settle(app, pilot)
+        await pilot.press("ctrl+s")
+        await _settle(app, pilot)
+        assert app.screen is form
+        assert "100000" in str(form.query_one("#visit-error").render())
+        assert app.focused is form.query_one("#visit-note")
+    assert list_visits(runtime.conn, hid) == []
+    assert runtime.conn.execute("SELECT count(*) FROM outbox WHERE entity IN ('visit',"
+                                " 'visit_item')").fetchone()[0] == 0
+    draft = load_draft(runtime.conn, f"visit:{hid}")
+    assert draft is not None and len(draft.payload["note"]) == 100_000  # kept, not lost
+    assert json.loads(json.dumps(draft.payload))["met_members"]
