@@ -37,3 +37,32 @@ def kiosk_commands(app: KioskApp) -> Iterator[SystemCommand]:
     yield SystemCommand(t("qr.ui.labels"), t("qr.ui.labels_hint"), app.action_labels)
     yield SystemCommand(t("qr.ui.camera"), t("qr.ui.camera_hint"), app.action_scan_camera)
     yield SystemCommand(t("qr.ui.slip"), t("qr.ui.slip_hint"), app.action_print_slip)
+    # visits (issue 3): record a visit for the household on screen, feedback, questionnaires
+    from screens.home import HomeScreen
+    from screens.household import HouseholdScreen
+
+    def on_screen(action: str, fallback=None):
+        def run() -> None:
+            screen = app.screen
+            if isinstance(screen, HouseholdScreen | HomeScreen) and hasattr(screen, action):
+                getattr(screen, action)()
+            elif fallback is not None:
+                fallback()
+        return run
+
+    def feedback() -> None:
+        from screens.feedback_form import FeedbackFormScreen
+
+        app.push_screen(FeedbackFormScreen())
+
+    def survey() -> None:
+        from screens.survey_fill import SurveyFillScreen
+
+        app.push_screen(SurveyFillScreen(household_id=None))
+
+    yield SystemCommand(t("visits.record"), t("visits.record_hint"), on_screen("action_record_visit"))
+    yield SystemCommand(t("visits.feedback.new"), t("visits.feedback.hint"), feedback)
+    yield SystemCommand(t("visits.survey.fill"), t("visits.survey.fill_hint"),
+                        on_screen("action_fill_survey", survey))
+    yield SystemCommand(t("visits.survey.fill_anonymous"), t("visits.survey.fill_anonymous"), survey)
+    yield SystemCommand(t("visits.walk.title"), t("visits.walk.title"), lambda: app.switch_mode("home"))

@@ -50,6 +50,20 @@ def case_figures(conn: sqlite3.Connection) -> dict:
 PROVIDERS.append(case_figures)
 
 
+def visit_figures(conn: sqlite3.Connection) -> dict:
+    """Visits today / this week, households visited, nobody-home visits (issue 3, docs/visits.md)."""
+    if not _table_exists(conn, "visit_status"):
+        return {}
+    from datetime import date
+
+    from db.visits import visit_figures as figures
+
+    return figures(conn, date.today())
+
+
+PROVIDERS.append(visit_figures)
+
+
 def collect(conn: sqlite3.Connection) -> dict:
     out: dict = {}
     for provider in PROVIDERS:

@@ -1,16 +1,23 @@
-"""The home screen: the worker's grid at a glance."""
+"""The home screen of a grid worker: the grid at a glance and today's walk list.
+
+The walk list (:mod:`db.walklist`) puts first what is due: revisits after 未遇, households
+with cases awaiting a follow-up visit or a rating, care households not visited for
+``care_revisit_days``, then the rest in walking order. It pages in SQL as the cursor nears
+the end of what is loaded.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
 
-from db.households import Household, list_households
+from db.walklist import WalkEntry, case_due_households, walk_counts, walk_list
 from kiosk import present
 from kiosk.i18n import t
 from screens.base import KioskScreen
@@ -19,51 +26,93 @@ from screens.base import KioskScreen
 @dataclass
 class GridSummary:
     grid_names: list[str]
+    grid_ids: list[str]
     households: int
     members: int
     pending: int
     tag_counts: dict[str, int]
+    walk: dict[str, int]
+    case_households: set[str]
 
 
 class HomeScreen(KioskScreen):
     BINDINGS = [
         Binding("enter", "open_household", t("ui.open"), id="home.open", tooltip=t("ui.open")),
+        Binding("v", "record_visit", t("visits.walk.quick_visit"), id="home.record_visit",
+                tooltip=t("visits.record_hint")),
         Binding("/", "app.switch_mode('households')", t("ui.search"), id="home.search",
                 tooltip=t("ui.search")),
+        Binding("ctrl+f", "feedback", t("visits.feedback.title"), id="home.feedback",
+                tooltip=t("visits.feedback.hint")),
+        Binding("ctrl+w", "survey", t("visits.survey.fill_anonymous"), id="home.survey",
+                tooltip=t("visits.survey.fill_anonymous")),
     ]
 
     class Loaded(Message):
-        """The grid's summary and first page of households arrived (handled by HomeScreen)."""
+        """The grid's summary and first page of the walk list arrived (handled by HomeScreen)."""
 
-        def __init__(self, summary: GridSummary, households: list[Household]) -> None:
+        def __init__(self, summary: GridSummary, entries: list[WalkEntry]) -> None:
             super().__init__()
             self.summary = summary
-            self.households = households
+            self.entries = entries
+
+    class Page(Message):
+        """A further page of the walk list (handled by HomeScreen)."""
+
+        def __init__(self, generation: int, offset: int, entries: list[WalkEntry]) -> None:
+            super().__init__()
+            self.generation = generation
+            self.offset = offset
+            self.entries = entries
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.summary: GridSummary | None = None
+        self._generation = 0
+        self._loaded = 0
+        self._exhausted = True
+        self._loading_more = False
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(t("home.title"), id="home-title", classes="title")
         yield Static(t("ui.loading"), id="home-summary", classes="muted")
         yield Static("", id="home-care", classes="muted")
-        yield Static(t("home.walk"), classes="title")
+        yield Static(t("visits.walk.title"), id="walk-title", classes="title")
+        yield Static("", id="walk-summary", classes="muted")
         yield DataTable(id="home-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns(t("col.address"), t("col.head"), t("col.members"), t("col.tags"))
+        table.add_columns(t("visits.walk.col_reason"), t("col.address"), t("col.head"),
+                          t("col.members"), t("col.tags"), t("visits.walk.col_last"))
         self.load()
+
+    def on_screen_resume(self) -> None:
+        if self.summary is not None:  # back from a visit: what is due has changed
+            self.load()
+
+    @property
+    def page_size(self) -> int:
+        return self.kiosk.runtime.settings.page_size
+
+    @property
+    def care_days(self) -> int:
+        return self.kiosk.runtime.settings.care_revisit_days
 
     @work(thread=True, exclusive=True, group="home", exit_on_error=False)
     def load(self) -> None:
         conn = self.kiosk.read()
         worker = self.kiosk.runtime.worker
         codes = list(worker.grids) if worker else []
-        grid_ids = [r[0] for r in conn.execute(
-            f"SELECT id FROM grids WHERE code IN ({','.join('?' * len(codes))})", codes)]
-        names = [r[0] for r in conn.execute(
-            f"SELECT name FROM grids WHERE code IN ({','.join('?' * len(codes))})", codes)]
-        where = f"grid_id IN ({','.join('?' * len(grid_ids))})" if grid_ids else "1"
+        rows = conn.execute(
+            f"SELECT id, name FROM grids WHERE code IN ({','.join('?' * len(codes))}) ORDER BY code",
+            codes).fetchall()
+        if not rows:  # no worker or no grid: show the first grid rather than a whole district
+            rows = conn.execute("SELECT id, name FROM grids ORDER BY code LIMIT 1").fetchall()
+        grid_ids, names = [r[0] for r in rows], [r[1] for r in rows]
+        where = f"grid_id IN ({','.join('?' * len(grid_ids))})" if grid_ids else "0"
         households, members = conn.execute(
             f"SELECT count(*), COALESCE(sum(member_count), 0) FROM households WHERE {where}",
             grid_ids).fetchone()
@@ -73,12 +122,29 @@ class HomeScreen(KioskScreen):
                 f"SELECT count(*) FROM households WHERE {where} AND (' ' || tags || ' ') LIKE ?",
                 [*grid_ids, f"% {tag} %"]).fetchone()[0]
         pending = conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
-        page = list_households(conn, grid_id=grid_ids[0] if grid_ids else None,
-                               limit=self.kiosk.runtime.settings.page_size)
-        self.post_message(self.Loaded(GridSummary(names, households, members, pending, tag_counts), page))
+        today = date.today()
+        cases = case_due_households(conn, grid_ids)
+        counts = walk_counts(conn, grid_ids, today=today, care_days=self.care_days,
+                             case_households=cases)
+        entries = walk_list(conn, grid_ids, today=today, care_days=self.care_days,
+                            case_households=cases, limit=self.page_size)
+        self.post_message(self.Loaded(GridSummary(names, grid_ids, households, members, pending,
+                                                  tag_counts, counts, cases), entries))
+
+    @work(thread=True, exclusive=True, group="home-page", exit_on_error=False)
+    def load_page(self, generation: int, offset: int) -> None:
+        s = self.summary
+        if s is None:
+            return
+        entries = walk_list(self.kiosk.read(), s.grid_ids, today=date.today(),
+                            care_days=self.care_days, case_households=s.case_households,
+                            limit=self.page_size, offset=offset)
+        self.post_message(self.Page(generation, offset, entries))
 
     def on_home_screen_loaded(self, message: Loaded) -> None:
         s = message.summary
+        self.summary = s
+        self._generation += 1
         worker = self.kiosk.runtime.worker
         who = worker.name if worker else t("ui.no_worker")
         self.query_one("#home-title", Static).update(
@@ -87,22 +153,78 @@ class HomeScreen(KioskScreen):
             t("home.summary", households=s.households, members=s.members, pending=s.pending))
         care = "  ".join(t("home.tag_count", tag=t(f"tag.{k}"), n=v) for k, v in s.tag_counts.items())
         self.query_one("#home-care", Static).update(f"{t('home.care')}: {care}")
+        w = s.walk
+        self.query_one("#walk-summary", Static).update(t(
+            "visits.walk.summary", revisit=w["revisit"], case=w["case"], care=w["care"],
+            routine=w["routine"], done=w["visited_today"], days=self.care_days))
         table = self.query_one(DataTable)
         table.clear()
-        for h in message.households:
-            table.add_row(present.address(h), h.head_name, str(h.member_count),
-                          present.tags(h.tags), key=h.id)
+        self._loaded = 0
+        self.add_entries(message.entries)
+        if not message.entries:
+            self.query_one("#walk-summary", Static).update(t("visits.walk.empty"))
+
+    def on_home_screen_page(self, message: Page) -> None:
+        if message.generation != self._generation or message.offset != self._loaded:
+            return  # stale: the list was reloaded meanwhile
+        self.add_entries(message.entries)
+
+    def add_entries(self, entries: list[WalkEntry]) -> None:
+        table = self.query_one(DataTable)
+        for e in entries:
+            if e.reason == "revisit" or (e.revisit_on and e.reason == "routine"):
+                reason = t("visits.walk.revisit_on", date=e.revisit_on)
+            else:
+                reason = t(f"visits.walk.{e.reason}")
+            if e.visited_today:
+                reason = "✓ " + t("visits.walk.done_today")
+            last = e.last_visit_at[:10] if e.last_visit_at else t("visits.walk.never")
+            address = t("address.full", compound=e.compound, building=e.building, unit=e.unit,
+                        room=e.room)
+            table.add_row(reason, address, e.head_name, str(e.member_count),
+                          present.tags(e.tags), last, key=e.household_id)
+        self._loaded += len(entries)
+        self._exhausted = len(entries) < self.page_size
+        self._loading_more = False
+
+    @on(DataTable.RowHighlighted, "#home-table")
+    def maybe_load_more(self, event: DataTable.RowHighlighted) -> None:
+        if (not self._exhausted and not self._loading_more
+                and event.cursor_row >= event.data_table.row_count - 5):
+            self._loading_more = True
+            self.load_page(self._generation, self._loaded)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value:
             self.open(event.row_key.value)
 
-    def action_open_household(self) -> None:
+    def _current(self) -> str | None:
         table = self.query_one(DataTable)
-        if table.row_count:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-            if key:
-                self.open(key)
+        if not table.row_count:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    def action_open_household(self) -> None:
+        key = self._current()
+        if key:
+            self.open(key)
+
+    def action_record_visit(self) -> None:
+        key = self._current()
+        if key:
+            from screens.visit_form import VisitFormScreen
+
+            self.app.push_screen(VisitFormScreen(key))
+
+    def action_feedback(self) -> None:
+        from screens.feedback_form import FeedbackFormScreen
+
+        self.app.push_screen(FeedbackFormScreen())
+
+    def action_survey(self) -> None:
+        from screens.survey_fill import SurveyFillScreen
+
+        self.app.push_screen(SurveyFillScreen(household_id=None))
 
     def open(self, household_id: str) -> None:
         from screens.household import HouseholdScreen

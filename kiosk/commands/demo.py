@@ -13,6 +13,7 @@ from kiosk.i18n import t
 #: ``extend_demo(ctx, rng, today)``, run in this order after the roster is written.
 EXTENSION_MODULES: list[str] = []
 EXTENSION_MODULES.append("kiosk.demo_cases")  # cases in every state (issue 4)
+EXTENSION_MODULES.append("kiosk.demo_visits")  # 60 days of visits, feedback, surveys (issue 3)
 
 
 def register(sub, common) -> None:

@@ -1,0 +1,120 @@
+"""Community feedback not tied to a household: category, source, text, place, anonymity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widgets import Checkbox, Footer, Header, Input, Label, Select, Static, TextArea
+
+from db.feedback import SOURCES
+from kiosk.feedback import FeedbackInvalid
+from kiosk.i18n import t
+from screens.base import KioskScreen
+from screens.visit_form import category_options
+
+
+class FeedbackFormScreen(KioskScreen):
+    """Record one piece of community feedback. Result: its id, or None."""
+
+    DEFAULT_CSS = """
+    FeedbackFormScreen .field-label { color: $text-muted; padding: 0 1; margin-top: 1; }
+    FeedbackFormScreen #feedback-text { height: 5; }
+    FeedbackFormScreen #feedback-error { color: $error; padding: 0 1; height: auto; }
+    FeedbackFormScreen .-invalid { border: tall $error; }
+    """
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", t("visits.save"), id="feedback.save", tooltip=t("visits.save"),
+                priority=True),
+        Binding("escape", "app.pop_screen", t("ui.back"), id="feedback.back", tooltip=t("ui.back")),
+    ]
+
+    class Saved(Message):
+        """Feedback stored (handled by FeedbackFormScreen, which closes)."""
+
+        def __init__(self, feedback_id: str) -> None:
+            super().__init__()
+            self.feedback_id = feedback_id
+
+    class Invalid(Message):
+        """A field is wrong (handled by FeedbackFormScreen)."""
+
+        def __init__(self, field: str, message: str) -> None:
+            super().__init__()
+            self.field = field
+            self.message = message
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(t("visits.feedback.new"), classes="title")
+        yield Static(t("visits.feedback.hint"), classes="muted")
+        yield Static("", id="feedback-error")
+        with VerticalScroll():
+            yield Label(t("visits.feedback.category"), classes="field-label")
+            yield Select(category_options(), prompt=t("visits.category_prompt"), id="feedback-category")
+            yield Label(t("visits.feedback.source"), classes="field-label")
+            yield Select([(t(f"visits.feedback.sources.{s}"), s) for s in SOURCES],
+                         allow_blank=False, value="stall", id="feedback-source")
+            yield Label(t("visits.feedback.text"), classes="field-label")
+            yield TextArea(id="feedback-text", soft_wrap=True)
+            yield Input(placeholder=t("visits.feedback.place"), id="feedback-place")
+            yield Checkbox(t("visits.feedback.anonymous"), value=True, id="feedback-anonymous")
+            yield Input(placeholder=t("visits.feedback.raised_by"), id="feedback-raised-by")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#feedback-category", Select).focus()
+
+    def collect(self) -> dict[str, Any]:
+        cat = self.query_one("#feedback-category", Select).value
+        src = self.query_one("#feedback-source", Select).value
+        return {
+            "category": cat if isinstance(cat, str) else "",
+            "source": src if isinstance(src, str) else "other",
+            "text": self.query_one("#feedback-text", TextArea).text,
+            "place": self.query_one("#feedback-place", Input).value,
+            "anonymous": self.query_one("#feedback-anonymous", Checkbox).value,
+            "raised_by": self.query_one("#feedback-raised-by", Input).value,
+        }
+
+    def action_save(self) -> None:
+        self.save(self.collect())
+
+    @work(thread=True, exclusive=True, group="feedback-save", exit_on_error=False)
+    def save(self, form: dict[str, Any]) -> None:
+        from db.areas import grid_by_code
+        from db.feedback import save_feedback
+        from kiosk.categories import load_categories
+        from kiosk.feedback import validate_feedback
+
+        worker = self.kiosk.runtime.worker
+        grid = grid_by_code(self.kiosk.read(), worker.grids[0]) if worker and worker.grids else None
+        try:
+            fb = validate_feedback(form, categories=load_categories(self.kiosk.runtime.settings),
+                                   grid_id=grid.id if grid else None)
+        except FeedbackInvalid as exc:
+            self.post_message(self.Invalid(exc.field, exc.message()))
+            return
+        fid = self.kiosk.write(lambda ctx: save_feedback(ctx, fb))
+        self.post_message(self.Saved(fid))
+
+    def on_feedback_form_screen_invalid(self, message: Invalid) -> None:
+        self.query_one("#feedback-error", Static).update(message.message)
+        ids = {"category": "#feedback-category", "text": "#feedback-text",
+               "place": "#feedback-place", "raised_by": "#feedback-raised-by",
+               "source": "#feedback-source"}
+        for w in self.query(".-invalid"):
+            w.remove_class("-invalid")
+        if message.field in ids:
+            widget = self.query_one(ids[message.field])
+            widget.add_class("-invalid")
+            widget.focus()
+
+    def on_feedback_form_screen_saved(self, message: Saved) -> None:
+        self.notify(t("visits.feedback.saved"))
+        self.dismiss(message.feedback_id)
