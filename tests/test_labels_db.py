@@ -131,3 +131,45 @@ def test_lookup_reports_each_problem(runtime):
         resolve_text(conn, "HH1:0000-0000-0000-1")
     assert err.value.key == "qr.invalid.check"
     assert conn.execute("SELECT count(*) FROM labels").fetchone()[0] == 0
+
+
+def test_labels_replicate_through_the_sync_merge(runtime, tmp_path):
+    """A label printed, then reprinted, on one laptop arrives on another as the same rows; two
+    laptops reprinting the same household apart both keep their new label (docs/qr.md)."""
+    from db.connection import connect
+    from db.context import WriteContext
+    from db.sync import apply_ops, outbox_batch
+
+    conn, ctx = runtime.conn, runtime.ctx
+    other_path = tmp_path / "other.db"
+    other = connect(other_path)
+    conn.backup(other)
+    other_ctx = WriteContext.open(other, ctx.worker_id)
+    hid = _hids(conn, 1)[0]
+    with transaction(conn):
+        first = ensure_household_label(ctx, hid)
+    with transaction(conn):
+        second = reprint_household_label(ctx, hid)
+    with transaction(other):
+        result = apply_ops(other, outbox_batch(conn, 100))
+    assert result.failed == 0 and result.applied >= 3
+    assert active_household_label(other, hid).code == second.code
+    assert [(lb.code, lb.active) for lb in household_labels(other, hid)] == \
+        [(second.code, True), (first.code, False)]
+    # apart: both reprint the household, then exchange
+    seen = outbox_batch(conn, 1000)[-1]["seq"]
+    seen_other = outbox_batch(other, 1000)[-1]["seq"] if outbox_batch(other, 1000) else 0
+    with transaction(conn):
+        here = reprint_household_label(ctx, hid)
+    with transaction(other):
+        there = reprint_household_label(other_ctx, hid)
+    with transaction(other):
+        apply_ops(other, outbox_batch(conn, 100, after_seq=seen))
+    with transaction(conn):
+        apply_ops(conn, outbox_batch(other, 100, after_seq=seen_other))
+    for c in (conn, other):
+        active = {lb.code for lb in household_labels(c, hid) if lb.active}
+        assert active == {here.code, there.code}
+        assert resolve_text(c, make("HH", here.code).text).household.id == hid
+        assert resolve_text(c, make("HH", there.code).text).household.id == hid
+    other.close()

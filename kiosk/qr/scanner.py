@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from textual import events
 from textual.message import Message
 
 from kiosk.errors import UserError
@@ -208,8 +209,6 @@ class ScanAnywhere:
     # Called by KioskApp.on_event for every event before Textual routes it.
     async def intercept(self, event: Event) -> bool:
         """True when the event was taken (held back, or used by a recognised scan)."""
-        from textual import events
-
         if self._replaying:
             return False
         if isinstance(event, events.Paste) and not event.is_forwarded:
