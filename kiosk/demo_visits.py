@@ -67,11 +67,12 @@ def extend_demo(ctx, rng: random.Random, today: date) -> None:
     tz = _tz()
     dev = ctx.device_id
     grids = conn.execute("SELECT id, code FROM grids ORDER BY code LIMIT ?", (MAX_GRIDS,)).fetchall()
-    workers = {}
+    workers: dict[str, str] = {}
     for wid, codes in conn.execute("SELECT id, grids FROM workers WHERE role = 'worker'"):
         for code in json.loads(codes):
             workers.setdefault(code, wid)
-    visits, items = [], []
+    visits: list[tuple] = []
+    items: list[tuple] = []
     seq = [0]
 
     def when(day: date) -> tuple[str, int]:

@@ -117,11 +117,10 @@ def _check_survey_rows(rows: list[dict[str, str]], choice_lists: set[str]) -> li
         rownum = index + 2  # header is row 1
         if not row:
             continue
-        for header, value in row.items():
+        for header in row:
             base, lang = _header_key(header)
             if base not in SURVEY_COLUMNS or (lang and base not in LOCALISED_COLUMNS):
                 raise _fail("visits.survey.error.column", row=rownum, column=header)
-            del value
         raw_type = (row.get("type") or "").strip()
         if not raw_type:
             raise _fail("visits.survey.error.no_type", row=rownum)

@@ -348,10 +348,3 @@ def evaluate(node: Node, answers: Mapping[str, Any], current: Any = None, *,
 
 def truth(node: Node, answers: Mapping[str, Any], current: Any = None, **kw: Any) -> bool:
     return _to_bool(evaluate(node, answers, current, **kw))
-
-
-def tree_from_json(obj: Any) -> Node:
-    """A tree stored as JSON (lists) back to tuples."""
-    if isinstance(obj, list):
-        return tuple(tree_from_json(x) for x in obj)
-    return obj

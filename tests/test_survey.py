@@ -188,9 +188,9 @@ def test_cli_import_fill_export(kiosk, demo_db, tmp_path):
     assert json.loads(r.stdout)["name"] == "satisfaction_2026"
     again = kiosk("survey", "import", str(EXAMPLE), "--db", db)
     assert again.returncode == 0 and "未作改动" in again.stderr
-    from kiosk.runtime import load, open_runtime
     from db.connection import transaction
     from db.surveys import find_survey, save_response
+    from kiosk.runtime import load, open_runtime
 
     rt = open_runtime(load(db=db))
     s = find_survey(rt.conn, "satisfaction_2026")
