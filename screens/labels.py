@@ -106,7 +106,7 @@ class LabelsScreen(KioskScreen):
                 yield Static(t("qr.ui.out"))
                 yield Input(str(default_output()), id="labels-out")
             yield Checkbox(t("qr.ui.reprint"), id="labels-reprint")
-            yield ProgressBar(id="labels-progress", show_eta=False)
+            yield ProgressBar(total=1, id="labels-progress", show_eta=False)
             yield Static(t("qr.ui.ready"), id="labels-status", classes="muted")
         yield Footer()
 
