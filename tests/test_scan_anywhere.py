@@ -313,3 +313,29 @@ def test_classify_tells_labels_damage_and_other_text_apart():
     assert not classify("hh").is_label
     assert not classify("张三").is_label
     assert classify("HH1:" + "Z" * 10_000).error is not None
+
+
+async def test_a_scanner_gone_wrong_types_nothing_anywhere(runtime, label):
+    """``HH1:`` then 10,000 characters: refused as too long, nothing left in the field, no
+    binding fired, nothing written."""
+    _, payload = label
+    app = _app(runtime)
+    before = _outbox(runtime)
+    junk = "HH1:" + "7" * 10_000
+    async with app.run_test(size=(100, 40)) as pilot:
+        form = FormScreen()
+        await app.push_screen(form)
+        field = form.query_one(Input)
+        field.focus()
+        await pilot.press(*"note")
+        app.scanner.burst.clear()
+        await wedge(app, pilot, junk)
+        await _settle(app, pilot)
+        assert field.value == "note" and form.submitted == []
+        await app.push_screen(KeyScreen())
+        log = app.screen.query_one(KeyLog)
+        await wedge(app, pilot, payload.text[:8] + "Z" * 300)
+        await _settle(app, pilot)
+        assert log.keys == []
+        assert sum("编码太长" in m or "不是有效的标签" in m for m in _messages(app)) == 2
+    assert _outbox(runtime) == before

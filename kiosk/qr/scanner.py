@@ -106,17 +106,28 @@ class KeyBurst:
     gap: float
     chars: list[str] = field(default_factory=list)
     last: float | None = None
+    head: str = ""       # the burst's first characters, kept when a long burst is trimmed
+    count: int = 0       # keys in the burst, trimmed or not
 
     def feed(self, char: str, now: float) -> bool:
         """Add a key; returns True when it starts a new burst (the previous one is dropped)."""
         new = not self.fast(now)
         if new:
             self.chars.clear()
+            self.head, self.count = "", 0
         self.chars.append(char)
         self.last = now
+        self.count += 1
+        if len(self.head) < 16:
+            self.head += char
         if len(self.chars) > MAX_INPUT:
             del self.chars[: len(self.chars) - MAX_INPUT]
         return new
+
+    @property
+    def overlong_label(self) -> bool:
+        """Did the burst start like a label and run on far past one (a scanner gone wrong)?"""
+        return self.count > MAX_INPUT and looks_like_label(self.head)
 
     def fast(self, now: float) -> bool:
         """Is ``now`` still within the burst (a scanner's next key or its Enter)?"""
@@ -129,6 +140,7 @@ class KeyBurst:
     def clear(self) -> None:
         self.chars.clear()
         self.last = None
+        self.head, self.count = "", 0
 
 
 # --- text fields ------------------------------------------------------------------------------
@@ -171,6 +183,12 @@ class _TextAreaField:
         self.w.delete((row, start), (row, col))
 
 
+def _too_long() -> Verdict:
+    from kiosk.qr.payload import BODY_CHARS, InvalidLabel
+
+    return Verdict(error=InvalidLabel("too_long", n=BODY_CHARS))
+
+
 def _take_back(target: _InputField | _TextAreaField, typed: str,
                holder: dict[str, Any] | None) -> None:
     """Remove the label just typed into a field: the text before the cursor ends with it, or
@@ -205,6 +223,8 @@ class ScanAnywhere:
         self._snapshot: Any = None
         self._replaying = False
         self._timer: Any = None   # one pending "the burst paused" check at a time
+        self._garbled = False     # swallowing the rest of a damaged scan
+        self._overlong = False
 
     # Called by KioskApp.on_event for every event before Textual routes it.
     async def intercept(self, event: Event) -> bool:
@@ -236,13 +256,23 @@ class ScanAnywhere:
             return False
         if self.held and not self.burst.fast(now):
             await self._release()
+        if self._garbled and not self.burst.fast(now):
+            self._garbled = False
+        if self._garbled:
+            self.burst.feed(char, now)
+            self._arm()
+            return True
         self.burst.feed(char, now)
+        if len(self.held) >= 4 and not scanner_prefix(self.burst.text):
+            # "HH1:" came as fast as a scanner types, then the code went wrong: the rest of
+            # this burst is a damaged scan, not keys for the widget.
+            self.held.clear()
+            self._garbled = True
+            self._arm()
+            return True
         if scanner_prefix(self.burst.text):
             self.held.append(event)
-            if self._timer is not None:
-                self._timer.stop()
-            self._timer = self.app.set_timer(self.burst.gap * 1.5, self._timeout,
-                                             name="scan-hold")
+            self._arm()
             return True
         self.burst.clear()
         if self.held:
@@ -250,7 +280,19 @@ class ScanAnywhere:
             return True
         return False
 
+    def _arm(self) -> None:
+        """(Re)start the one check that the burst has paused."""
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.app.set_timer(self.burst.gap * 1.5, self._timeout, name="scan-hold")
+
     async def _on_enter(self, focused: Widget | None, now: float) -> bool:
+        if self._garbled:
+            self._garbled = False
+            text = self.burst.head if self.burst.overlong_label else self.burst.text
+            self.burst.clear()
+            self._act(classify(text) if looks_like_label(text) else _too_long())
+            return True
         if self.held:
             verdict = classify(self.burst.text)
             if verdict.is_label:
@@ -262,9 +304,15 @@ class ScanAnywhere:
         target = text_field(focused)
         fast = self.burst.fast(now)
         burst_text = self.burst.text
+        self._overlong = self.burst.overlong_label
         self.burst.clear()
         if target is None:
             return False
+        if fast and self._overlong:
+            # a label's start, then far too many keys: take them all back out of the field
+            target.w.call_later(_take_back, target, "", self._snapshot)
+            self._act(_too_long())
+            return True
         found_in_burst = find_in(burst_text) if fast else None
         if found_in_burst is not None:
             start, tail = found_in_burst
@@ -295,6 +343,11 @@ class ScanAnywhere:
 
     async def _timeout(self) -> None:
         self._timer = None
+        if self._garbled and not self.burst.fast(self.clock()):
+            self._garbled = False
+            self.burst.clear()
+            self._act(_too_long())
+            return
         if self.held and not self.burst.fast(self.clock()):
             self.burst.clear()
             await self._release()
