@@ -131,6 +131,7 @@ class VisitFormScreen(KioskScreen):
         self._draft_state: dict[str, Any] | None = None  # what the draft row holds now
         self._autosave_timer: Timer | None = None
         self._form_done = False
+        self._latest: dict[str, Any] | None = None
 
     @property
     def today(self) -> date:
@@ -216,9 +217,13 @@ class VisitFormScreen(KioskScreen):
         form["revisit_on"] = self.query_one("#visit-revisit", Input).value
         form["note"] = self.query_one("#visit-note", TextArea).text
         for row in self.query(ProblemRow):
-            value = row.query_one(Select).value
+            selects, inputs = row.query(Select), row.query(Input)
+            if not selects or not inputs:  # just mounted, not composed yet: its initial values
+                form["problems"].append({"category": row.category, "text": row.text})
+                continue
+            value = selects.first().value
             form["problems"].append({"category": value if isinstance(value, str) else "",
-                                     "text": row.query_one(Input).value})
+                                     "text": inputs.first().value})
         for inp in self.query(".visit-suggestion").results(Input):
             form["suggestions"].append({"text": inp.value})
         return form
@@ -239,6 +244,7 @@ class VisitFormScreen(KioskScreen):
     def schedule_autosave(self) -> None:
         if not self._form_ready or self._form_done:
             return
+        self._latest = self.collect()  # what on_unmount writes if the app closes first
         if self._autosave_timer is not None:
             self._autosave_timer.stop()
             self._autosave_timer = None
@@ -264,14 +270,14 @@ class VisitFormScreen(KioskScreen):
         self.kiosk.write(write)
         self._draft_state = form
 
-    def flush_now(self) -> None:
+    def flush_now(self, form: dict[str, Any] | None = None) -> None:
         """Write the draft at once (leaving the screen, the app closing)."""
         if self._autosave_timer is not None:
             self._autosave_timer.stop()
             self._autosave_timer = None
         if not self._form_ready or self._form_done:
             return
-        form = self.collect()
+        form = form if form is not None else self.collect()
         if form != self._draft_state:
             # A single-row local write of a few hundred bytes: done in place because the
             # screen (and its workers) may be gone a moment later.
@@ -279,23 +285,28 @@ class VisitFormScreen(KioskScreen):
             self._draft_state = form
 
     def on_unmount(self) -> None:
-        try:
-            self.flush_now()
-        except Exception:  # noqa: BLE001 - the app is closing; the last autosave stands
-            pass
+        # The app is closing (or the screen went away): the widgets may already be gone, so
+        # write the form as it was at the last change.
+        if self._latest is not None:
+            try:
+                self.flush_now(self._latest)
+            except Exception:  # noqa: BLE001 - closing; the last autosave stands (logged)
+                import logging
+
+                logging.getLogger("kiosk.visits").exception("final draft write failed")
 
     # --- actions ---------------------------------------------------------------------------
     def action_add_problem(self) -> None:
         row = ProblemRow()
         self.query_one("#visit-problems", Vertical).mount(row)
         self.call_after_refresh(lambda: row.query_one(Select).focus())
-        self.schedule_autosave()
+        self.call_after_refresh(self.schedule_autosave)
 
     def action_add_suggestion(self) -> None:
         inp = Input(placeholder=t("visits.suggestion_text"), classes="visit-suggestion")
         self.query_one("#visit-suggestions", Vertical).mount(inp)
         self.call_after_refresh(inp.focus)
-        self.schedule_autosave()
+        self.call_after_refresh(self.schedule_autosave)
 
     def action_save(self) -> None:
         if not self._form_ready or self._form_done:

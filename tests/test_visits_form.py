@@ -163,3 +163,43 @@ async def test_huge_note_is_refused_and_nothing_saved(runtime):
     draft = load_draft(runtime.conn, f"visit:{hid}")
     assert draft is not None and len(draft.payload["note"]) == 100_000  # kept, not lost
     assert json.loads(json.dumps(draft.payload))["met_members"]
+
+
+async def test_quitting_flushes_the_draft_at_once(runtime, monkeypatch):
+    """Typing then quitting before the debounce fires still leaves the draft on disk."""
+    monkeypatch.setattr(VisitFormScreen, "autosave_delay", 3600.0)
+    hid, _ = _household(runtime)
+    app = KioskApp(runtime)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await _settle(app, pilot)
+        form = await _open_form(app, pilot, hid)
+        form.query_one("#visit-met-other").focus()
+        await pilot.press(*"Li Ming")
+        await pilot.pause()
+        assert load_draft(runtime.conn, f"visit:{hid}") is None  # the debounce has not fired
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+    draft = load_draft(runtime.conn, f"visit:{hid}")
+    assert draft is not None and draft.payload["met_other"] == "Li Ming"
+
+
+async def test_history_newest_first_on_household_screen(runtime):
+    from datetime import datetime
+
+    from db.connection import transaction
+    from db.visits import ItemInput, VisitInput, save_visit
+
+    hid, _ = _household(runtime)
+    with transaction(runtime.conn):
+        save_visit(runtime.ctx, VisitInput(household_id=hid, visit_type="phone", note="OLDER",
+                                           visited_at=datetime(2026, 3, 1, 10).astimezone().isoformat()))
+        save_visit(runtime.ctx, VisitInput(household_id=hid, note="NEWER [bold]x[/bold]",
+                                           items=[ItemInput("suggestion", "装扶手")],
+                                           visited_at=datetime(2026, 4, 1, 10).astimezone().isoformat()))
+    app = KioskApp(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.push_screen(HouseholdScreen(hid))
+        await _settle(app, pilot)
+        text = str(app.screen.query_one("#household-visits").render())
+        assert text.index("NEWER [bold]x[/bold]") < text.index("OLDER")  # newest first, no markup
+        assert "装扶手" in text and "电话回访" in text

@@ -1,0 +1,77 @@
+"""Filling a questionnaire at the door (Pilot): relevance, constraint messages, saving."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from db.connection import transaction
+from db.surveys import iter_responses
+from kiosk.app import KioskApp
+from kiosk.commands.survey import import_survey
+from kiosk.survey import load_xlsform
+from screens.household import HouseholdScreen
+from screens.survey_fill import SurveyFillScreen
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "kiosk" / "examples" / "satisfaction_survey.xlsx"
+
+
+async def _settle(app, pilot):
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_fill_for_a_household(runtime):
+    with transaction(runtime.conn):
+        runtime.conn.execute("DELETE FROM survey_responses")
+        import_survey(runtime.ctx, load_xlsform(EXAMPLE))
+    hid = runtime.conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
+    app = KioskApp(runtime)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await app.push_screen(HouseholdScreen(hid))
+        await _settle(app, pilot)
+        await pilot.press("w")
+        await _settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, SurveyFillScreen)
+        why = screen.query_one("#box-q-why_not")
+        assert not why.display  # relevant only when dissatisfied
+        screen.query_one("#q-overall").value = "dissatisfied"
+        await _settle(app, pilot)
+        assert why.display
+        screen.query_one("#q-household_size").value = "25"
+        await pilot.press("ctrl+s")
+        await _settle(app, pilot)
+        assert app.screen is screen
+        # first broken rule in form order: why_not is required once relevant
+        assert app.focused is screen.query_one("#q-why_not")
+        screen.query_one("#q-why_not").value = "暖气不热"
+        await pilot.press("ctrl+s")
+        await _settle(app, pilot)
+        assert "1 到 20" in str(screen.query_one("#survey-error").render())
+        assert app.focused is screen.query_one("#q-household_size")
+        screen.query_one("#q-household_size").value = "2"
+        await pilot.press("ctrl+s")
+        await _settle(app, pilot)
+        assert isinstance(app.screen, HouseholdScreen)
+    responses = list(iter_responses(runtime.conn, "satisfaction_2026"))
+    assert len(responses) == 1
+    r = responses[0]
+    assert r.household_id == hid and r.started_at
+    assert r.answers == {"overall": "dissatisfied", "why_not": "暖气不热", "household_size": 2}
+
+
+async def test_anonymous_without_any_questionnaire_says_how_to_import(runtime):
+    with transaction(runtime.conn):
+        runtime.conn.execute("DELETE FROM survey_responses")
+        runtime.conn.execute("DELETE FROM surveys")
+    app = KioskApp(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(app, pilot)
+        await pilot.press("ctrl+w")
+        await _settle(app, pilot)
+        assert isinstance(app.screen, SurveyFillScreen)
+        assert "kiosk survey import" in str(app.screen.query_one("#survey-error").render())
+        await pilot.press("ctrl+s")  # nothing to save: no error, no write
+        await _settle(app, pilot)
+    assert runtime.conn.execute("SELECT count(*) FROM survey_responses").fetchone()[0] == 0
