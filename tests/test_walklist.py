@@ -110,3 +110,27 @@ async def test_home_screen_shows_walk_list_and_opens_visit(runtime):
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert table.row_count > runtime.settings.page_size
+
+
+def test_case_group_comes_from_the_case_ledger(runtime, monkeypatch):
+    """The ledger's query (once db.cases provides it) feeds the second group."""
+    import db.cases
+    from db.walklist import case_due_households
+
+    conn = runtime.conn
+    gid = _grid(conn)
+    last = conn.execute("SELECT id FROM households WHERE grid_id = ? ORDER BY rid DESC LIMIT 1",
+                        (gid,)).fetchone()[0]
+    asked = []
+
+    def awaiting(c, grid_ids):
+        asked.append(list(grid_ids))
+        return [last]
+
+    monkeypatch.setattr(db.cases, "households_awaiting_follow_up", awaiting, raising=False)
+    due = case_due_households(conn, [gid])
+    assert due == {last} and asked == [[gid]]
+    conn.execute("DELETE FROM visit_status")
+    conn.execute("UPDATE households SET tags = '' WHERE grid_id = ?", (gid,))
+    first = walk_list(conn, [gid], today=date.today(), case_households=due, limit=1)[0]
+    assert first.household_id == last and first.reason == "case"
