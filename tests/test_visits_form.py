@@ -203,3 +203,22 @@ async def test_history_newest_first_on_household_screen(runtime):
         text = str(app.screen.query_one("#household-visits").render())
         assert text.index("NEWER [bold]x[/bold]") < text.index("OLDER")  # newest first, no markup
         assert "装扶手" in text and "电话回访" in text
+
+
+async def test_palette_records_a_visit_for_the_household_on_screen(runtime):
+    from kiosk.palette import kiosk_commands
+
+    hid, _ = _household(runtime)
+    app = KioskApp(runtime)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await app.push_screen(HouseholdScreen(hid))
+        await _settle(app, pilot)
+        commands = {c.title: c for c in kiosk_commands(app)}
+        for key in ("visits.record", "visits.feedback.new", "visits.survey.fill",
+                    "visits.survey.fill_anonymous", "visits.walk.title"):
+            from kiosk.i18n import t
+
+            assert t(key) in commands
+        commands[t("visits.record")].callback()
+        await _settle(app, pilot)
+        assert isinstance(app.screen, VisitFormScreen) and app.screen.household_id == hid
