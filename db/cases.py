@@ -599,3 +599,18 @@ def repeat_candidates(
 
 def open_statuses() -> tuple[str, ...]:
     return OPEN_STATUSES
+
+
+def households_awaiting_follow_up(conn: sqlite3.Connection, grid_ids: list[str]) -> list[str]:
+    """Households of the given grids with a resolved case that still waits for the follow-up
+    visit or the resident's rating (the walk list's second group)."""
+    if not grid_ids:
+        return []
+    refresh_dirty(conn)
+    marks = ",".join("?" * len(grid_ids))
+    return [r[0] for r in conn.execute(
+        "SELECT DISTINCT l.household_id FROM case_state s"
+        " JOIN case_households l ON l.case_id = s.case_id"
+        " JOIN households h ON h.id = l.household_id"
+        f" WHERE s.status = 'resolved' AND h.grid_id IN ({marks})",
+        list(grid_ids))]
