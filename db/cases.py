@@ -612,5 +612,5 @@ def households_awaiting_follow_up(conn: sqlite3.Connection, grid_ids: list[str])
         "SELECT DISTINCT l.household_id FROM case_state s"
         " JOIN case_households l ON l.case_id = s.case_id"
         " JOIN households h ON h.id = l.household_id"
-        f" WHERE s.status = 'resolved' AND h.grid_id IN ({marks})",
+        f" WHERE s.status = 'resolved' AND s.rating IS NULL AND h.grid_id IN ({marks})",
         list(grid_ids))]
