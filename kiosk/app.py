@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
+
+# Frames at up to 120 per second (Textual's default is 60): a search result or a scanned
+# household reaches the screen one short frame after it is ready. Textual reads this when it
+# is first imported, hence before the textual imports below; KIOSK users may still override.
+os.environ.setdefault("TEXTUAL_FPS", "120")
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -20,13 +26,21 @@ from kiosk.i18n import language, set_language, t
 from kiosk.qr.scanner import ScanAnywhere
 from kiosk.runtime import Runtime
 from screens.home import HomeScreen
-from screens.search import SearchScreen
-from screens.cases import CasesScreen  # issue 4
-from screens.figures import FiguresScreen  # issue 4
-from screens.sync import SyncScreen  # issue 6
 
 log = logging.getLogger("kiosk.app")
 T = TypeVar("T")
+
+
+def _lazy_screen(module: str, name: str) -> Callable[[], Any]:
+    """A MODES factory that imports the screen's module on first use."""
+
+    def make() -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(module), name)()
+
+    make.__name__ = name
+    return make
 
 
 class KioskApp(App[None]):
@@ -37,10 +51,15 @@ class KioskApp(App[None]):
     ENABLE_COMMAND_PALETTE = True
     # The top-level modes (走访/住户/事项/同步/统计); each keeps its own screen stack.
     DEFAULT_MODE = "home"
-    MODES = {"home": HomeScreen, "households": SearchScreen}
-    MODES["cases"] = CasesScreen  # 事项 (issue 4)
-    MODES["figures"] = FiguresScreen  # 统计 (issue 4)
-    MODES["sync"] = SyncScreen  # 同步 (issue 6)
+    # Modes other than home are imported when first opened: start-up pays only for the
+    # screen it shows (the figures screen alone pulls in plotext).
+    MODES = {
+        "home": HomeScreen,
+        "households": _lazy_screen("screens.search", "SearchScreen"),  # 住户
+        "cases": _lazy_screen("screens.cases", "CasesScreen"),  # 事项 (issue 4)
+        "figures": _lazy_screen("screens.figures", "FiguresScreen"),  # 统计 (issue 4)
+        "sync": _lazy_screen("screens.sync", "SyncScreen"),  # 同步 (issue 6)
+    }
 
     BINDINGS = [
         Binding("ctrl+q", "quit", t("ui.quit"), id="app.quit", tooltip=t("ui.quit"), priority=True),

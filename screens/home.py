@@ -15,12 +15,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import Footer, Header, Static
 
 from db.walklist import WalkEntry, case_due_households, walk_counts, walk_list
 from kiosk import present
 from kiosk.i18n import t
 from screens.base import KioskScreen
+from screens.widgets.result_list import ResultList
 
 
 @dataclass
@@ -80,13 +81,14 @@ class HomeScreen(KioskScreen):
         yield Static("", id="home-care", classes="muted")
         yield Static(t("visits.walk.title"), id="walk-title", classes="title")
         yield Static("", id="walk-summary", classes="muted")
-        yield DataTable(id="home-table", cursor_type="row", zebra_stripes=True)
+        # The walk list: a line-API list, so the first screen paints quickly (see result_list).
+        yield ResultList([t("visits.walk.col_reason"), t("col.address"), t("col.head"),
+                          t("col.members"), t("col.tags"), t("visits.walk.col_last")],
+                         id="home-table")
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_columns(t("visits.walk.col_reason"), t("col.address"), t("col.head"),
-                          t("col.members"), t("col.tags"), t("visits.walk.col_last"))
+        self.query_one(ResultList).focus()
         self.load()
 
     def on_screen_resume(self) -> None:
@@ -157,10 +159,8 @@ class HomeScreen(KioskScreen):
         self.query_one("#walk-summary", Static).update(t(
             "visits.walk.summary", revisit=w["revisit"], case=w["case"], care=w["care"],
             routine=w["routine"], done=w["visited_today"], days=self.care_days))
-        table = self.query_one(DataTable)
-        table.clear()
         self._loaded = 0
-        self.add_entries(message.entries)
+        self.add_entries(message.entries, replace=True)
         if not message.entries:
             self.query_one("#walk-summary", Static).update(t("visits.walk.empty"))
 
@@ -169,8 +169,9 @@ class HomeScreen(KioskScreen):
             return  # stale: the list was reloaded meanwhile
         self.add_entries(message.entries)
 
-    def add_entries(self, entries: list[WalkEntry]) -> None:
-        table = self.query_one(DataTable)
+    def add_entries(self, entries: list[WalkEntry], replace: bool = False) -> None:
+        table = self.query_one(ResultList)
+        rows = []
         for e in entries:
             if e.reason == "revisit" or (e.revisit_on and e.reason == "routine"):
                 reason = t("visits.walk.revisit_on", date=e.revisit_on)
@@ -181,28 +182,32 @@ class HomeScreen(KioskScreen):
             last = e.last_visit_at[:10] if e.last_visit_at else t("visits.walk.never")
             address = t("address.full", compound=e.compound, building=e.building, unit=e.unit,
                         room=e.room)
-            table.add_row(reason, address, e.head_name, str(e.member_count),
-                          present.tags(e.tags), last, key=e.household_id)
+            rows.append((e.household_id, (reason, address, e.head_name, str(e.member_count),
+                                          present.tags(e.tags), last)))
+        if replace:
+            table.set_rows(rows)
+        else:
+            table.add_rows(rows)
         self._loaded += len(entries)
         self._exhausted = len(entries) < self.page_size
         self._loading_more = False
 
-    @on(DataTable.RowHighlighted, "#home-table")
-    def maybe_load_more(self, event: DataTable.RowHighlighted) -> None:
+    @on(ResultList.Highlighted, "#home-table")
+    def maybe_load_more(self, event: ResultList.Highlighted) -> None:
         if (not self._exhausted and not self._loading_more
-                and event.cursor_row >= event.data_table.row_count - 5):
+                and event.index >= event.result_list.row_count - 5):
             self._loading_more = True
             self.load_page(self._generation, self._loaded)
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        if event.row_key.value:
-            self.open(event.row_key.value)
+    @on(ResultList.Selected, "#home-table")
+    def row_selected(self, event: ResultList.Selected) -> None:
+        self.open(event.key)
 
     def _current(self) -> str | None:
-        table = self.query_one(DataTable)
+        table = self.query_one(ResultList)
         if not table.row_count:
             return None
-        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return table.key_at(table.cursor_row)
 
     def action_open_household(self) -> None:
         key = self._current()

@@ -82,7 +82,7 @@ async def test_home_screen_shows_the_workers_grid_at_80x24(runtime):
         await pilot.pause()
         title = str(app.screen.query_one("#home-title", Static).render())
         assert runtime.worker.name in title
-        assert app.screen.query_one(DataTable).row_count > 0
+        assert app.screen.query_one("#home-table", ResultList).row_count > 0
         await pilot.press("enter")
         await app.workers.wait_for_complete()
         await pilot.pause()

@@ -95,7 +95,7 @@ async def test_home_screen_shows_walk_list_and_opens_visit(runtime):
         await pilot.pause()
         table = app.screen.query_one("#home-table")
         assert table.row_count == runtime.settings.page_size
-        first = table.coordinate_to_cell_key((0, 0)).row_key.value
+        first = table.key_at(0)
         await pilot.press("v")
         await pilot.pause()
         await app.workers.wait_for_complete()
