@@ -16,7 +16,6 @@ import json
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from difflib import SequenceMatcher
 from typing import Any
 
 from db.context import WriteContext, get_meta, now_iso, set_meta
@@ -533,6 +532,8 @@ class RepeatCandidate:
 
 
 def _similar(a: str, b: str) -> float:
+    from difflib import SequenceMatcher  # imported on first use: start-up never needs it
+
     if not a or not b:
         return 0.0
     return SequenceMatcher(None, a, b).ratio()

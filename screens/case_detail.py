@@ -12,13 +12,14 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from db.cases import CaseDetail, append_event, departments, get_case
 from kiosk.categories import load_categories
 from kiosk.i18n import t
 from screens.base import KioskScreen
 from screens.case_widgets import WorkerErrors, level_text, rules_of, status_text
+from screens.widgets.footer import KioskFooter
 
 #: (key, event type) for every action; the binding ids are ``case.<event type>``.
 ACTION_KEYS = [
@@ -69,7 +70,7 @@ class CaseDetailScreen(WorkerErrors, KioskScreen):
             yield Static("", id="case-households", classes="muted")
             yield Static(t("cases.ui.timeline"), classes="title")
             yield DataTable(id="case-timeline", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KioskFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

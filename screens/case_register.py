@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+from textual.widgets import DataTable, Header, Input, Select, Static
 
 from db.cases import RepeatCandidate, append_event, register_case, repeat_candidates
 from db.search import search_households
@@ -25,6 +25,7 @@ from kiosk.categories import load_categories
 from kiosk.errors import UserError
 from kiosk.i18n import t
 from screens.case_widgets import WorkerErrors, rules_of, status_text
+from screens.widgets.footer import KioskFooter
 
 
 class CaseRegisterScreen(WorkerErrors, Screen[str | None]):
@@ -111,7 +112,7 @@ class CaseRegisterScreen(WorkerErrors, Screen[str | None]):
                         compact=True)
         yield Static(t("cases.ui.repeats_none"), id="reg-repeats-title", classes="muted")
         yield DataTable(id="reg-repeats", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KioskFooter()
 
     def on_mount(self) -> None:
         self.query_one("#reg-repeats", DataTable).add_columns(

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Select, Static
+from textual.widgets import DataTable, Header, Select, Static
 
 from db.cases import CaseFilter, CaseSummary, count_cases, departments, list_cases
 from kiosk.cases import STATUSES
@@ -16,6 +16,7 @@ from kiosk.categories import load_categories
 from kiosk.i18n import t
 from screens.base import KioskScreen
 from screens.case_widgets import WorkerErrors, level_text, rules_of, status_text
+from screens.widgets.footer import KioskFooter
 
 
 class CasesScreen(WorkerErrors, KioskScreen):
@@ -77,7 +78,7 @@ class CasesScreen(WorkerErrors, KioskScreen):
                          prompt=t("cases.col.level"), id="filter-level", compact=True)
         yield Static("", id="cases-status", classes="muted")
         yield DataTable(id="cases-table", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KioskFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

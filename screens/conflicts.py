@@ -9,13 +9,14 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState
 
 from db.sync import Conflict, get_conflict, resolve_conflict
 from kiosk.errors import describe
 from kiosk.i18n import t
 from kiosk.sync.present import conflict_row
+from screens.widgets.footer import KioskFooter
 
 
 class ConflictScreen(ModalScreen[bool]):
@@ -56,7 +57,7 @@ class ConflictScreen(ModalScreen[bool]):
         with Vertical():
             yield Static(t("ui.loading"), id="conflict-body")
             yield Input(id="conflict-value")
-        yield Footer()
+        yield KioskFooter()
 
     def on_mount(self) -> None:
         self.load()

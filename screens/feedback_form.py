@@ -9,13 +9,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.widgets import Checkbox, Footer, Header, Input, Label, Select, Static, TextArea
+from textual.widgets import Checkbox, Header, Input, Label, Select, Static, TextArea
 
 from db.feedback import SOURCES
 from kiosk.feedback import FeedbackInvalid
 from kiosk.i18n import t
 from screens.base import KioskScreen
 from screens.visit_form import category_options
+from screens.widgets.footer import KioskFooter
 
 
 class FeedbackFormScreen(KioskScreen):
@@ -65,7 +66,7 @@ class FeedbackFormScreen(KioskScreen):
             yield Input(placeholder=t("visits.feedback.place"), id="feedback-place")
             yield Checkbox(t("visits.feedback.anonymous"), value=True, id="feedback-anonymous")
             yield Input(placeholder=t("visits.feedback.raised_by"), id="feedback-raised-by")
-        yield Footer()
+        yield KioskFooter()
 
     def on_mount(self) -> None:
         self.query_one("#feedback-category", Select).focus()

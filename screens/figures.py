@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 from textual_plotext import PlotextPlot
 
 from kiosk.categories import load_categories
@@ -19,6 +19,7 @@ from kiosk.figures import Scope, compute
 from kiosk.i18n import t
 from screens.base import KioskScreen
 from screens.case_widgets import LEVEL_STYLES, WorkerErrors, rules_of
+from screens.widgets.footer import KioskFooter
 
 PERIODS = (None, 7, 30, 90, 365)  # all time, last week, month, quarter, year
 BREAKDOWNS = ("grid", "category_group", "department")
@@ -64,7 +65,7 @@ class FiguresScreen(WorkerErrors, KioskScreen):
             yield PlotextPlot(id="figures-by-category")
             yield PlotextPlot(id="figures-trend")
         yield DataTable(id="figures-table", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KioskFooter()
 
     def on_mount(self) -> None:
         self.reload()

@@ -8,13 +8,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from db.households import Household, get_household
 from kiosk import present
 from kiosk.i18n import t
 from screens.base import KioskScreen
 from screens.case_widgets import HouseholdCases  # the cases panel (issue 4)
+from screens.widgets.footer import KioskFooter
 from screens.widgets.qr import HouseholdQR
 
 
@@ -56,7 +57,7 @@ class HouseholdScreen(KioskScreen):
             yield Static(t("household.visits"), classes="title")
             yield Static(t("household.no_visits"), id="household-visits", classes="muted")
             yield HouseholdQR(self.household_id)  # the door label (issue 5, screens/widgets/qr.py)
-        yield Footer()
+        yield KioskFooter()
 
     def action_register_case(self) -> None:
         """Register a case for this household (issue 4); the cases panel reloads after."""

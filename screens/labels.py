@@ -11,11 +11,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.widgets import Checkbox, Footer, Header, Input, ProgressBar, Select, Static
+from textual.widgets import Checkbox, Header, Input, ProgressBar, Select, Static
 
 from kiosk.errors import describe
 from kiosk.i18n import t
 from screens.base import KioskScreen
+from screens.widgets.footer import KioskFooter
 
 
 def default_output() -> Path:
@@ -108,7 +109,7 @@ class LabelsScreen(KioskScreen):
             yield Checkbox(t("qr.ui.reprint"), id="labels-reprint")
             yield ProgressBar(total=1, id="labels-progress", show_eta=False)
             yield Static(t("qr.ui.ready"), id="labels-status", classes="muted")
-        yield Footer()
+        yield KioskFooter()
 
     @on(Input.Submitted)
     def submitted(self) -> None:

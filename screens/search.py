@@ -6,12 +6,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from db.search import SearchHit, search_households
 from kiosk import present
 from kiosk.i18n import t
 from screens.base import KioskScreen
+from screens.widgets.footer import KioskFooter
 from screens.widgets.result_list import ResultList
 
 
@@ -46,7 +47,7 @@ class SearchScreen(KioskScreen):
         yield Static(t("search.empty"), id="search-status", classes="muted")
         yield ResultList([t("col.address"), t("col.head"), t("col.members"), t("col.grid"),
                           t("col.tags"), t("col.matched")], id="search-table")
-        yield Footer()
+        yield KioskFooter()
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()

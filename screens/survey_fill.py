@@ -16,12 +16,13 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Input, Label, Select, SelectionList, Static
+from textual.widgets import Header, Input, Label, Select, SelectionList, Static
 
 from db.surveys import Survey
 from kiosk.i18n import t
 from kiosk.survey import AnswerInvalid, Question, questions, relevant, text_for
 from screens.base import KioskScreen
+from screens.widgets.footer import KioskFooter
 
 
 class SurveyFillScreen(KioskScreen):
@@ -81,7 +82,7 @@ class SurveyFillScreen(KioskScreen):
         yield Select([], prompt=t("visits.survey.choose"), id="survey-pick")
         yield Static("", id="survey-error")
         yield VerticalScroll(id="survey-body")
-        yield Footer()
+        yield KioskFooter()
 
     def on_mount(self) -> None:
         self.load()

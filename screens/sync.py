@@ -9,7 +9,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
+from textual.widgets import DataTable, Header, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
 from db.sync import Conflict, SyncState, list_conflicts, sync_state
@@ -17,6 +17,7 @@ from kiosk.errors import describe
 from kiosk.i18n import t
 from kiosk.sync.present import conflict_row
 from screens.base import KioskScreen
+from screens.widgets.footer import KioskFooter
 
 
 @dataclass
@@ -71,7 +72,7 @@ class SyncScreen(KioskScreen):
         yield Static("", id="sync-phase", classes="line")
         yield Static("", id="sync-conflicts-title", classes="title")
         yield DataTable(id="sync-conflicts", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KioskFooter()
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns(

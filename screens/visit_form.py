@@ -20,7 +20,6 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import (
     Checkbox,
-    Footer,
     Header,
     Input,
     Label,
@@ -37,6 +36,7 @@ from kiosk import present
 from kiosk.i18n import t
 from kiosk.visits import DRAFT_KIND, VisitInvalid, draft_key, empty_form, normalise_form
 from screens.base import KioskScreen
+from screens.widgets.footer import KioskFooter
 
 
 def category_options() -> list[tuple[str, str]]:
@@ -157,7 +157,7 @@ class VisitFormScreen(KioskScreen):
             yield Vertical(id="visit-problems")
             yield Label(t("visits.suggestions") + "  [F5]", classes="field-label")
             yield Vertical(id="visit-suggestions")
-        yield Footer()
+        yield KioskFooter()
 
     def on_mount(self) -> None:
         self.load()

@@ -80,7 +80,7 @@ async def test_home_screen_shows_the_workers_grid_at_80x24(runtime):
     async with app.run_test(size=(80, 24)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
-        title = str(app.screen.query_one("#home-title", Static).render())
+        title = str(app.screen.query_one("#home-head", Static).render())
         assert runtime.worker.name in title
         assert app.screen.query_one("#home-table", ResultList).row_count > 0
         await pilot.press("enter")
