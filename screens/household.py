@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.widgets import DataTable, Header, Static
+from textual.widgets import Header, Static
 
 from db.households import Household, get_household
 from kiosk import present
@@ -17,6 +17,7 @@ from screens.base import KioskScreen
 from screens.case_widgets import HouseholdCases  # the cases panel (issue 4)
 from screens.widgets.footer import KioskFooter
 from screens.widgets.qr import HouseholdQR
+from screens.widgets.result_list import ResultList
 
 
 class HouseholdScreen(KioskScreen):
@@ -51,7 +52,9 @@ class HouseholdScreen(KioskScreen):
             yield Static("", id="household-grid", classes="muted")
             yield Static("", id="household-tags", classes="tag")
             yield Static(t("household.members"), classes="title")
-            yield DataTable(id="members-table", cursor_type="row", zebra_stripes=True)
+            yield ResultList([t("col.name"), t("col.relation"), t("col.gender"),
+                              t("col.birth_year"), t("col.phone"), t("col.id_number")],
+                             id="members-table")
             yield Static(t("household.cases"), classes="title")
             yield HouseholdCases(self.household_id, id="household-cases")
             yield Static(t("household.visits"), classes="title")
@@ -67,10 +70,6 @@ class HouseholdScreen(KioskScreen):
                              lambda _: self.query_one(HouseholdCases).reload())
 
     def on_mount(self) -> None:
-        table = self.query_one("#members-table", DataTable)
-        table.add_columns(t("col.name"), t("col.relation"), t("col.gender"), t("col.birth_year"),
-                          t("col.phone"), t("col.id_number"))
-        table.styles.height = "auto"
         self.load()
         self.load_visits()
 
@@ -88,12 +87,15 @@ class HouseholdScreen(KioskScreen):
         self.query_one("#household-grid", Static).update(
             t("household.grid_line", street=h.street, community=h.community, grid=h.grid_name))
         self.query_one("#household-tags", Static).update(present.tags(h.tags))
-        table = self.query_one("#members-table", DataTable)
-        table.clear()
+        table = self.query_one("#members-table", ResultList)
+        rows = []
         for m in h.members:
             row = present.member_row(m)
-            table.add_row(row["name"], row["relation"], row["gender"], str(row["birth_year"] or ""),
-                          row["phone"], row["id_number"], key=m.id)
+            rows.append((m.id, (str(row["name"]), str(row["relation"]), str(row["gender"]),
+                                str(row["birth_year"] or ""), str(row["phone"]),
+                                str(row["id_number"]))))
+        table.set_rows(rows)
+        table.styles.height = len(rows) + 1  # the header line and one line per member
 
     # --- visits panel (issue 3: "#household-visits") --------------------------------------
     VISITS_SHOWN = 10

@@ -29,7 +29,19 @@ def _app(runtime, gap_ms=SCANNER):
     from kiosk.app import KioskApp
 
     runtime.settings.scan_key_gap_ms = gap_ms
-    return KioskApp(runtime)
+    app = KioskApp(runtime)
+    # Record every message shown: a notification expires after a few seconds, which a slow
+    # machine can outlast before the test reads it.
+    seen: list[str] = []
+    notify = app.notify
+
+    def recording_notify(message, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(str(message))
+        return notify(message, *args, **kwargs)
+
+    app.notify = recording_notify  # type: ignore[method-assign]
+    app.seen_messages = seen  # type: ignore[attr-defined]
+    return app
 
 
 def _household_with_open_case(conn):
@@ -48,7 +60,7 @@ def label(runtime):
 
 
 def _messages(app) -> list[str]:
-    return [n.message for n in app._notifications]
+    return list(app.seen_messages)
 
 
 def _outbox(runtime) -> int:

@@ -37,8 +37,8 @@ async def test_search_as_you_type_and_open_a_household(runtime):
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert type(app.screen).__name__ == "HouseholdScreen"
-        members = app.screen.query_one("#members-table", DataTable)
-        rows = cell_texts(members)
+        members = app.screen.query_one("#members-table", ResultList)
+        rows = [list(members.get_row_at(i)) for i in range(members.row_count)]
         assert any(r[0] == name for r in rows)
         real_phones = {r[0] for r in conn.execute(
             "SELECT phone FROM members WHERE household_id = ?", (hid,)) if r[0]}
