@@ -141,10 +141,10 @@ class _KeyClock:
 
 
 async def _pilot_keystrokes(db: Path) -> tuple[list[float], list[float]]:
-    from kiosk.app import KioskApp  # first: it sets the app's frame rate before Textual loads
     from textual.app import App
     from textual.widgets import Input
 
+    from kiosk.app import KioskApp  # first: it sets the app's frame rate before Textual loads
     from kiosk.runtime import load, open_runtime
     from screens.search import SearchScreen
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import random
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date

@@ -1,6 +1,8 @@
 """The foundation: device metadata, workers, the address hierarchy, households, members,
 search terms and the sync outbox."""
 
+from db.migrations import execute_script
+
 VERSION = 1
 
 # Every replicated row says who wrote it, on which device, and when (HLC stamp).
@@ -9,9 +11,6 @@ STAMPS = """
     worker_id  TEXT,
     device_id  TEXT NOT NULL
 """
-
-
-from db.migrations import execute_script
 
 
 def up(conn):

@@ -27,9 +27,9 @@ def register(sub, common) -> None:
 
 def build_demo(runtime, households: int, seed: int, progress=None) -> dict:
     """Write the district and run the registered extensions; returns a summary dict."""
-    from db.bulk import fold_pending_terms, write_batch
     import importlib
 
+    from db.bulk import fold_pending_terms, write_batch
     from kiosk.demo import DemoSummary, stream_district
     from kiosk.errors import UserError
 

@@ -82,6 +82,7 @@ def run_show(args: argparse.Namespace) -> int:
     print(present.address(h), f"({h.grid_name})", present.tags(h.tags))
     print(table([t("col.name"), t("col.relation"), t("col.gender"), t("col.birth_year"),
                  t("col.phone"), t("col.id_number")],
-                [(m["name"], m["relation"], m["gender"], str(m["birth_year"] or ""), m["phone"],
-                  m["id_number"]) for m in members]))
+                [(str(m["name"]), str(m["relation"]), str(m["gender"]),
+                  str(m["birth_year"] or ""), str(m["phone"]), str(m["id_number"]))
+                 for m in members]))
     return 0
