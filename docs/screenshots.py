@@ -28,8 +28,7 @@ async def shoot(db: Path) -> None:
 
     runtime, app = await session()
     async with app.run_test(size=(100, 30)) as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await _settle(app, pilot)
         app.save_screenshot(str(OUT / "home.svg"))
         await pilot.press("f2")
         await pilot.press(*"zhl")
@@ -37,31 +36,46 @@ async def shoot(db: Path) -> None:
         await pilot.pause()
         app.save_screenshot(str(OUT / "search.svg"))
         await pilot.press("down", "enter")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await _settle(app, pilot)
         app.save_screenshot(str(OUT / "household.svg"))
     runtime.close()
     for extra in EXTRA_SHOTS:
         runtime, app = await session()
         async with app.run_test(size=(100, 30)) as pilot:
-            await app.workers.wait_for_complete()
-            await pilot.pause()
+            await _settle(app, pilot)
             await extra(app, pilot, OUT)
         runtime.close()
 
 
+async def _settle(app, pilot) -> None:
+    from textual.worker import WorkerCancelled
+
+    for _ in range(3):
+        try:
+            await app.workers.wait_for_complete()
+        except WorkerCancelled:
+            continue
+        await pilot.pause()
+
+
 async def _mode(app, pilot, key: str, name: str) -> None:
     await pilot.press(key)
-    await app.workers.wait_for_complete()
-    await pilot.pause()
+    await _settle(app, pilot)
     app.save_screenshot(str(OUT / f"{name}.svg"))
+
+
+async def visit(app, pilot, out):
+    await pilot.press("enter")  # the first household of the walk list
+    await _settle(app, pilot)
+    await pilot.press("v")
+    await _settle(app, pilot)
+    app.save_screenshot(str(out / "visit-form.svg"))
 
 
 async def cases(app, pilot, out):
     await _mode(app, pilot, "f3", "cases")
     await pilot.press("enter")
-    await app.workers.wait_for_complete()
-    await pilot.pause()
+    await _settle(app, pilot)
     app.save_screenshot(str(out / "case-detail.svg"))
 
 
@@ -73,7 +87,11 @@ async def sync(app, pilot, out):
     await _mode(app, pilot, "f4", "sync")
 
 
-EXTRA_SHOTS = [cases, figures, sync]
+async def labels(app, pilot, out):
+    await _mode(app, pilot, "f8", "labels")
+
+
+EXTRA_SHOTS = [visit, cases, figures, sync, labels]
 
 
 def main() -> None:
