@@ -65,3 +65,11 @@ def million_db(households: int = MILLION, seed: int = 1) -> Path:
 
 def median(xs: list[float]) -> float:
     return statistics.median(xs) if xs else float("nan")
+
+
+def warm_os_cache(path: Path) -> None:
+    """Read the database file once so the measurements see it in the OS page cache, as on a
+    laptop in use (a benchmark that has just written gigabytes has evicted it)."""
+    with open(path, "rb") as fh:
+        while fh.read(16 * 1024 * 1024):
+            pass

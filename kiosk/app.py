@@ -12,6 +12,7 @@ import threading
 # is first imported, hence before the textual imports below; KIOSK users may still override.
 os.environ.setdefault("TEXTUAL_FPS", "120")
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any, TypeVar
 
 from textual import events
@@ -84,14 +85,22 @@ class KioskApp(App[None]):
                 tooltip=t("ui.language")),
     ]
 
-    def __init__(self, runtime: Runtime, **kwargs: Any) -> None:
+    def __init__(self, runtime: Runtime, *, home_prefetch: Future | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.runtime = runtime
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self.scanner = ScanAnywhere(self, runtime.settings.scan_key_gap_ms)
+        # The home screen's data, fetched on a thread while Textual starts (see HomeScreen.load).
+        self._home_prefetch: Future | None = home_prefetch
         self.title = t("app.title")
         self.sub_title = runtime.worker.name if runtime.worker else t("ui.no_worker")
+
+    def take_home_prefetch(self) -> Future | None:
+        """The prefetched first load of the home screen, once (None afterwards)."""
+        future, self._home_prefetch = self._home_prefetch, None
+        return future
 
     def get_system_commands(self, screen):  # type: ignore[override]
         yield from super().get_system_commands(screen)

@@ -8,7 +8,6 @@ the end of what is loaded.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 from textual import on, work
@@ -18,24 +17,13 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Header, Static
 
-from db.walklist import WalkEntry, case_due_households, walk_counts, walk_list
+from db.walklist import WalkEntry, walk_list
 from kiosk import present
+from kiosk.home_data import GridSummary, load_home
 from kiosk.i18n import t
 from screens.base import KioskScreen
 from screens.widgets.footer import KioskFooter
 from screens.widgets.result_list import ResultList
-
-
-@dataclass
-class GridSummary:
-    grid_names: list[str]
-    grid_ids: list[str]
-    households: int
-    members: int
-    pending: int
-    tag_counts: dict[str, int]
-    walk: dict[str, int]
-    case_households: set[str]
 
 
 class HomeScreen(KioskScreen):
@@ -104,33 +92,15 @@ class HomeScreen(KioskScreen):
 
     @work(thread=True, exclusive=True, group="home", exit_on_error=False)
     def load(self) -> None:
-        conn = self.kiosk.read()
-        worker = self.kiosk.runtime.worker
-        codes = list(worker.grids) if worker else []
-        rows = conn.execute(
-            f"SELECT id, name FROM grids WHERE code IN ({','.join('?' * len(codes))}) ORDER BY code",
-            codes).fetchall()
-        if not rows:  # no worker or no grid: show the first grid rather than a whole district
-            rows = conn.execute("SELECT id, name FROM grids ORDER BY code LIMIT 1").fetchall()
-        grid_ids, names = [r[0] for r in rows], [r[1] for r in rows]
-        where = f"grid_id IN ({','.join('?' * len(grid_ids))})" if grid_ids else "0"
-        households, members = conn.execute(
-            f"SELECT count(*), COALESCE(sum(member_count), 0) FROM households WHERE {where}",
-            grid_ids).fetchone()
-        tag_counts: dict[str, int] = {}
-        for tag in ("elderly70", "alone", "disabled", "hardship", "unvaccinated", "conscription"):
-            tag_counts[tag] = conn.execute(
-                f"SELECT count(*) FROM households WHERE {where} AND (' ' || tags || ' ') LIKE ?",
-                [*grid_ids, f"% {tag} %"]).fetchone()[0]
-        pending = conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
-        today = date.today()
-        cases = case_due_households(conn, grid_ids)
-        counts = walk_counts(conn, grid_ids, today=today, care_days=self.care_days,
-                             case_households=cases)
-        entries = walk_list(conn, grid_ids, today=today, care_days=self.care_days,
-                            case_households=cases, limit=self.page_size)
-        self.post_message(self.Loaded(GridSummary(names, grid_ids, households, members, pending,
-                                                  tag_counts, counts, cases), entries))
+        # The first load was started by the app before the screen existed (start-up overlaps
+        # the database work with Textual's own); later loads read afresh.
+        prefetched = self.kiosk.take_home_prefetch()
+        if prefetched is not None:
+            summary, entries = prefetched.result()
+        else:
+            summary, entries = load_home(self.kiosk.read(), self.kiosk.runtime.worker,
+                                         self.care_days, self.page_size)
+        self.post_message(self.Loaded(summary, entries))
 
     @work(thread=True, exclusive=True, group="home-page", exit_on_error=False)
     def load_page(self, generation: int, offset: int) -> None:

@@ -21,9 +21,35 @@ def run_app(args: argparse.Namespace) -> int:
 
             info(t("cli.demo.building"))
             build_demo(runtime, 3000, 1)
-        from kiosk.app import KioskApp
-
-        KioskApp(runtime).run()
+        start_app(runtime).run()
     finally:
         runtime.close()
     return 0
+
+
+def start_app(runtime):  # type: ignore[no-untyped-def]
+    """The interface for ``runtime``, its home screen's data already being fetched.
+
+    The first load runs on a thread from before Textual is imported, so the database work
+    overlaps the import and the app's own start-up.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from db.connection import connect
+    from kiosk.home_data import load_home
+
+    settings = runtime.settings
+
+    def fetch():  # type: ignore[no-untyped-def]
+        conn = connect(runtime.db.path)
+        try:
+            return load_home(conn, runtime.worker, settings.care_revisit_days, settings.page_size)
+        finally:
+            conn.close()
+
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="home-prefetch")
+    future = executor.submit(fetch)
+    executor.shutdown(wait=False)
+    from kiosk.app import KioskApp
+
+    return KioskApp(runtime, home_prefetch=future)

@@ -1,0 +1,55 @@
+"""What the home screen shows: the grid's summary and the first page of its walk list.
+
+Kept free of Textual so the app can start fetching it on a thread while Textual itself is
+still being imported (see :func:`kiosk.commands.run.start_app`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import date
+
+from db.walklist import WalkEntry, case_due_households, walk_counts, walk_list
+from db.workers import Worker
+
+
+@dataclass
+class GridSummary:
+    grid_names: list[str]
+    grid_ids: list[str]
+    households: int
+    members: int
+    pending: int
+    tag_counts: dict[str, int]
+    walk: dict[str, int]
+    case_households: set[str]
+
+
+def load_home(conn: sqlite3.Connection, worker: Worker | None, care_days: int,
+              page_size: int) -> tuple[GridSummary, list[WalkEntry]]:
+    """The grid's summary and the first page of its walk list (any thread)."""
+    codes = list(worker.grids) if worker else []
+    rows = conn.execute(
+        f"SELECT id, name FROM grids WHERE code IN ({','.join('?' * len(codes))}) ORDER BY code",
+        codes).fetchall()
+    if not rows:  # no worker or no grid: show the first grid rather than a whole district
+        rows = conn.execute("SELECT id, name FROM grids ORDER BY code LIMIT 1").fetchall()
+    grid_ids, names = [r[0] for r in rows], [r[1] for r in rows]
+    where = f"grid_id IN ({','.join('?' * len(grid_ids))})" if grid_ids else "0"
+    households, members = conn.execute(
+        f"SELECT count(*), COALESCE(sum(member_count), 0) FROM households WHERE {where}",
+        grid_ids).fetchone()
+    tag_counts: dict[str, int] = {}
+    for tag in ("elderly70", "alone", "disabled", "hardship", "unvaccinated", "conscription"):
+        tag_counts[tag] = conn.execute(
+            f"SELECT count(*) FROM households WHERE {where} AND (' ' || tags || ' ') LIKE ?",
+            [*grid_ids, f"% {tag} %"]).fetchone()[0]
+    pending = conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
+    today = date.today()
+    cases = case_due_households(conn, grid_ids)
+    counts = walk_counts(conn, grid_ids, today=today, care_days=care_days, case_households=cases)
+    entries = walk_list(conn, grid_ids, today=today, care_days=care_days,
+                        case_households=cases, limit=page_size)
+    return (GridSummary(names, grid_ids, households, members, pending, tag_counts, counts, cases),
+            entries)
