@@ -8,6 +8,7 @@ the end of what is loaded.
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from datetime import date
 
 from textual import on, work
@@ -76,7 +77,13 @@ class HomeScreen(KioskScreen):
 
     def on_mount(self) -> None:
         self.query_one(ResultList).focus()
-        self.load()
+        prefetched = self.kiosk.take_home_prefetch()
+        if prefetched is not None and prefetched.done() and prefetched.exception() is None:
+            # Fetched on a thread while Textual started: the very first frame shows it.
+            summary, entries = prefetched.result()
+            self.on_home_screen_loaded(self.Loaded(summary, entries))
+        else:
+            self.load(prefetched)
 
     def on_screen_resume(self) -> None:
         if self.summary is not None:  # back from a visit: what is due has changed
@@ -91,10 +98,9 @@ class HomeScreen(KioskScreen):
         return self.kiosk.runtime.settings.care_revisit_days
 
     @work(thread=True, exclusive=True, group="home", exit_on_error=False)
-    def load(self) -> None:
-        # The first load was started by the app before the screen existed (start-up overlaps
-        # the database work with Textual's own); later loads read afresh.
-        prefetched = self.kiosk.take_home_prefetch()
+    def load(self, prefetched: Future | None = None) -> None:
+        # The first load may have been started by the app before the screen existed
+        # (start-up overlaps the database work with Textual's own); later loads read afresh.
         if prefetched is not None:
             summary, entries = prefetched.result()
         else:
