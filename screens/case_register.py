@@ -10,6 +10,8 @@ Returns the new case id (None when cancelled).
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -91,7 +93,7 @@ class CaseRegisterScreen(WorkerErrors, Screen[str | None]):
     def compose(self) -> ComposeResult:
         cats = load_categories(self.app.runtime.settings)  # type: ignore[attr-defined]
         options = [(f"{g.name} / {c.name}", c.code) for g in cats.groups for c in g.subs]
-        initial = Select.NULL
+        initial: Any = Select.NULL
         if self.initial_category and cats.get(self.initial_category):
             initial = self.initial_category
         yield Header()

@@ -120,7 +120,8 @@ class FiguresScreen(WorkerErrors, KioskScreen):
             labels = [cats.label(r["key"])[:6] for r in rows]
             plt.multiple_bar(labels, [[r["registered"] for r in rows],
                                       [r["resolved"] for r in rows]],
-                             labels=[t("figures.series_registered"), t("figures.series_resolved")])
+                             labels=[t("figures.series_registered"),  # type: ignore[call-arg]
+                                     t("figures.series_resolved")])
         plt.title(t("figures.by_category"))
         plot.refresh()
 
@@ -134,7 +135,7 @@ class FiguresScreen(WorkerErrors, KioskScreen):
             xs = list(range(len(weeks)))
             plt.plot(xs, [w["registered"] for w in weeks], label=t("figures.series_registered"))
             plt.plot(xs, [w["resolved"] for w in weeks], label=t("figures.series_resolved"))
-            plt.xticks(xs, [w["key"][5:] for w in weeks])
+            plt.xticks([float(x) for x in xs], [w["key"][5:] for w in weeks])
         plt.title(t("figures.trend"))
         plot.refresh()
 

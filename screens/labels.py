@@ -147,9 +147,12 @@ class LabelsScreen(KioskScreen):
 
         try:
             font = font_for(self.kiosk.runtime.settings)
+            def progress(done: int, total: int) -> None:
+                self.post_message(self.Progress(done, total))
+
             summary = print_labels(
                 self.kiosk.read(), self.kiosk.write, sel, out, font, layout=layout,
-                reprint=reprint, progress=lambda d, n: self.post_message(self.Progress(d, n)))
+                reprint=reprint, progress=progress)
         except Exception as exc:  # noqa: BLE001 - shown to the person, logged by describe()
             self.post_message(self.Finished(describe(exc), False))
             return

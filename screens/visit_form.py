@@ -363,9 +363,9 @@ class VisitFormScreen(KioskScreen):
                 row = rows[int(index)]
                 return row.query_one(Select) if part == "category" else row.query_one(Input)
         if kind == "suggestion" and index.isdigit():
-            rows = list(self.query(".visit-suggestion").results(Input))
-            if int(index) < len(rows):
-                return rows[int(index)]
+            suggestions = [w for w in self.query(".visit-suggestion") if isinstance(w, Input)]
+            if int(index) < len(suggestions):
+                return suggestions[int(index)]
         return None
 
     def on_visit_form_screen_saved(self, message: Saved) -> None:
