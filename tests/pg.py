@@ -12,7 +12,6 @@ import socket
 import subprocess
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,37 +29,39 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_http(url: str, timeout: float = 20.0) -> None:
-    """Poll until the server answers (startup of a subprocess or thread)."""
-    import httpx
+def wait_listening(proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    """Block until a `kiosk hub serve` process says on stderr that it listens."""
+    result: list[str] = []
 
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            httpx.get(url, timeout=1.0)
-            return
-        except httpx.HTTPError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+    def read() -> None:
+        assert proc.stderr is not None
+        for raw in proc.stderr:
+            line = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+            if "http://" in line:
+                result.append(line)
+                return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout)
+    if not result:
+        raise RuntimeError(f"the hub did not start (exit status {proc.poll()})")
 
 
 @contextlib.contextmanager
 def hub_thread(store) -> Iterator[str]:
     """Serve ``store`` with uvicorn on a free loopback port; yields the base URL."""
-    import uvicorn
-
-    from kiosk.hub.app import create_app
+    from kiosk.hub.app import make_server
 
     port = free_port()
-    config = uvicorn.Config(create_app(store), host="127.0.0.1", port=port, log_level="warning",
-                            access_log=False, lifespan="off")
-    server = uvicorn.Server(config)
+    ready = threading.Event()
+    server = make_server(store, "127.0.0.1", port, lambda _url: ready.set())
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_http(url + "/health")
+        if not ready.wait(30):
+            raise RuntimeError("the hub thread did not start")
         yield url
     finally:
         server.should_exit = True

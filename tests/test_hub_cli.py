@@ -19,7 +19,7 @@ from db.connection import open_database, transaction
 from db.context import WriteContext, get_meta
 from db.households import update_household
 from tests.conftest import ROOT
-from tests.pg import build_roster, free_port, wait_http
+from tests.pg import build_roster, free_port, wait_listening
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def hub(tmp_path, kiosk):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_http(url + "/health")
+        wait_listening(proc)
         yield {"url": url, "db": str(store), "proc": proc}
     finally:
         proc.terminate()

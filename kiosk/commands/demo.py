@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("cli.demo.bad_count", exit_code=2)
     runtime = open_runtime(settings)
     started = time.perf_counter()
-    last = [0.0]
+    last = [float("-inf")]  # the first committed batch is always reported
 
     def progress(done: int, total: int) -> None:
         now = time.perf_counter()

@@ -103,8 +103,10 @@ def run_serve(args: argparse.Namespace) -> int:
 
     store = _store(args)
     try:
-        info(t("sync.hub_cli.listening", host=args.host, port=args.port, store=_safe_url(store.url)))
-        serve(store, args.host, args.port)
+        # Said once the hub accepts connections (not before), so scripts can wait for it.
+        serve(store, args.host, args.port, lambda _url: info(t(
+            "sync.hub_cli.listening", host=args.host, port=args.port,
+            store=_safe_url(store.url))))
     finally:
         store.close()
     return 0

@@ -134,9 +134,22 @@ def create_app(store: HubStore, *, max_body: int = p.MAX_BODY) -> Starlette:
     )
 
 
-def serve(store: HubStore, host: str, port: int) -> None:
+def make_server(store: HubStore, host: str, port: int, on_ready=None):  # type: ignore[no-untyped-def]
+    """A uvicorn server for the hub; ``on_ready(url)`` runs once it accepts connections."""
     import uvicorn
 
+    class Server(uvicorn.Server):
+        async def startup(self, sockets=None):  # type: ignore[no-untyped-def]
+            await super().startup(sockets=sockets)
+            if self.started and on_ready is not None:
+                on_ready(f"http://{host}:{port}")
+
     # Laptops pause between requests while they merge a page: keep their connections open.
-    uvicorn.run(create_app(store), host=host, port=port, log_level="warning",
-                access_log=False, timeout_graceful_shutdown=5, timeout_keep_alive=60)
+    config = uvicorn.Config(create_app(store), host=host, port=port, log_level="warning",
+                            access_log=False, timeout_graceful_shutdown=5, timeout_keep_alive=60,
+                            lifespan="off")
+    return Server(config)
+
+
+def serve(store: HubStore, host: str, port: int, on_ready=None) -> None:  # type: ignore[no-untyped-def]
+    make_server(store, host, port, on_ready).run()
