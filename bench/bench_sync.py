@@ -253,7 +253,7 @@ def ingest_postgres(roster: Path) -> bool:
 def many_devices(tmp: Path) -> bool:
     """DEVICES laptops in 10 grids; each pushes 200 and pulls >= 2,000, all at once."""
     from kiosk.hub.store_sqlite import SqliteHubStore
-    from tests.pg import free_port, wait_http
+    from tests.pg import free_port, wait_listening
 
     print(f"{DEVICES} laptops syncing at once (200 ops up, >= 2,000 down each):")
     grids = 10
@@ -268,10 +268,10 @@ def many_devices(tmp: Path) -> bool:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "hub", "serve", "--db", str(hub_db),
-                             "--port", str(port)], cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+                             "--port", str(port)], cwd=ROOT, env=env, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_http(url + "/health")
+        wait_listening(proc)
         # Every laptop enrols and fetches its grid's roster at the office...
         laptops = []
         for i in range(DEVICES):
