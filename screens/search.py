@@ -68,11 +68,11 @@ class SearchScreen(KioskScreen):
 
     @on(Input.Submitted, "#search-input")
     def query_submitted(self) -> None:
+        # Enter opens the highlighted (at first the best) match. Focus moves asynchronously, so
+        # a quick ↓ Enter can still land here: opening the cursor's row does what was meant.
         table = self.query_one(ResultList)
-        if table.row_count == 1:
-            self.open_household(table.key_at(0))
-        elif table.row_count:
-            table.focus()
+        if table.row_count:
+            self.open_household(table.key_at(table.cursor_row))
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
     def search(self, generation: int, query: str, offset: int) -> None:

@@ -138,3 +138,19 @@ async def test_cjk_columns_line_up(runtime):
         header_at = table._header.index(table.columns[1])
         starts.add(cell_len(table._header[:header_at]))
         assert len(starts) == 1
+
+
+async def test_enter_in_the_search_box_opens_the_best_match(runtime):
+    """A quick ↓ Enter (or Enter alone) opens the highlighted match, never only moves focus."""
+    app = KioskApp(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f2")
+        await pilot.press(*"1-1-101")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        first = app.screen.query_one("#search-table", ResultList).key_at(0)
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert type(app.screen).__name__ == "HouseholdScreen"
+        assert app.screen.household_id == first
