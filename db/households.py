@@ -68,6 +68,10 @@ class Household:
     members: tuple[Member, ...] = field(default=())
 
 
+#: The care-tag codes a household or member may carry (their names are in the catalogues
+#: under ``tag.``): 70+, living alone, disabled, hardship, unvaccinated, conscription age.
+CARE_TAGS = ("elderly70", "alone", "disabled", "hardship", "unvaccinated", "conscription")
+
 HOUSEHOLD_FIELDS = ("building", "unit", "room", "tags", "note")
 MEMBER_FIELDS = ("name", "relation", "gender", "phone", "id_number", "birth_year", "tags", "position")
 

@@ -41,7 +41,6 @@ FEMALE_CHARS = "芳娜敏静丽艳娟霞秀玲桂英华红燕萍洁琳雪梅慧�
 REGION_CODES = ["230102", "230103", "230104", "230108", "230109", "230110"]
 EPOCH = date(2026, 1, 5)
 EPOCH_MS = 1_767_571_200_000  # 2026-01-05 00:00 UTC: demo ids and stamps count from here
-CARE_TAGS = ("elderly70", "alone", "disabled", "hardship", "unvaccinated", "conscription")
 
 
 

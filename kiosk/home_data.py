@@ -10,6 +10,8 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import date
 
+from db.households import CARE_TAGS
+from db.sync import pending_count
 from db.walklist import WalkEntry, case_due_households, walk_counts, walk_list
 from db.workers import Worker
 
@@ -40,12 +42,12 @@ def load_home(conn: sqlite3.Connection, worker: Worker | None, care_days: int,
     households, members = conn.execute(
         f"SELECT count(*), COALESCE(sum(member_count), 0) FROM households WHERE {where}",
         grid_ids).fetchone()
-    tag_counts: dict[str, int] = {}
-    for tag in ("elderly70", "alone", "disabled", "hardship", "unvaccinated", "conscription"):
-        tag_counts[tag] = conn.execute(
-            f"SELECT count(*) FROM households WHERE {where} AND (' ' || tags || ' ') LIKE ?",
-            [*grid_ids, f"% {tag} %"]).fetchone()[0]
-    pending = conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
+    # One pass over the grid's households for all six care groups.
+    tag_counts = dict(zip(CARE_TAGS, conn.execute(
+        "SELECT " + ", ".join("COALESCE(sum((' ' || tags || ' ') LIKE ?), 0)" for _ in CARE_TAGS)
+        + f" FROM households WHERE {where}",
+        [f"% {tag} %" for tag in CARE_TAGS] + grid_ids).fetchone(), strict=True))
+    pending = pending_count(conn)
     today = date.today()
     cases = case_due_households(conn, grid_ids)
     counts = walk_counts(conn, grid_ids, today=today, care_days=care_days, case_households=cases)

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from db.households import CARE_TAGS
 from db.normalize import is_cjk, parse_address, split_compound_prefix
 
 # --- headers --------------------------------------------------------------------------------
@@ -105,7 +106,6 @@ def classify_header(text: object) -> Column | None:
 
 # --- care tags ------------------------------------------------------------------------------
 
-CARE_TAGS = ("elderly70", "alone", "disabled", "hardship", "unvaccinated", "conscription")
 _TAG_WORDS: dict[str, tuple[str, ...]] = {
     "alone": ("独居", "独居老人", "孤寡", "孤寡老人", "独居人员", "孤老"),
     "disabled": ("残疾", "残疾人", "残障", "残障人士", "丧失自主生活能力", "失能", "失能老人",

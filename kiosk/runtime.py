@@ -58,3 +58,11 @@ def open_runtime(settings: Settings, *, create: bool = True) -> Runtime:
     log.info("opened database schema=%s worker=%s", conn.execute("PRAGMA user_version").fetchone()[0],
              worker.id if worker else None)
     return Runtime(settings=settings, db=database, worker=worker, ctx=ctx)
+
+
+def runtime_for(args: object, *, create: bool = True) -> Runtime:
+    """The runtime a subcommand works in: its ``--db``, ``--lang`` and ``--worker`` options
+    (each falling back to the environment and the config file)."""
+    settings = load(getattr(args, "db", None), getattr(args, "lang", None),
+                    getattr(args, "worker", None))
+    return open_runtime(settings, create=create)

@@ -62,10 +62,9 @@ def register(sub, common) -> None:
 
 
 def _runtime(args: argparse.Namespace, create: bool = False):
-    from kiosk.runtime import load, open_runtime
+    from kiosk.runtime import runtime_for
 
-    return open_runtime(load(getattr(args, "db", None), getattr(args, "lang", None),
-                             getattr(args, "worker", None)), create=create)
+    return runtime_for(args, create=create)
 
 
 def _write(runtime, fn):

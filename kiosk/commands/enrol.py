@@ -18,10 +18,10 @@ def register(sub, common) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from kiosk.output import emit_json, info
-    from kiosk.runtime import load, open_runtime
+    from kiosk.runtime import runtime_for
     from kiosk.sync.client import enrol
 
-    runtime = open_runtime(load(getattr(args, "db", None), getattr(args, "lang", None)))
+    runtime = runtime_for(args)
     try:
         resp = enrol(runtime.ctx, args.hub, args.code)
     finally:

@@ -35,9 +35,9 @@ def run_find(args: argparse.Namespace) -> int:
     from kiosk import present
     from kiosk.errors import UserError
     from kiosk.output import emit_json, info, table
-    from kiosk.runtime import load, open_runtime
+    from kiosk.runtime import runtime_for
 
-    runtime = open_runtime(load(getattr(args, "db", None), getattr(args, "lang", None)), create=False)
+    runtime = runtime_for(args, create=False)
     try:
         if not args.query.strip():
             raise UserError("cli.households.empty_query", exit_code=2)
@@ -66,9 +66,9 @@ def run_show(args: argparse.Namespace) -> int:
     from kiosk import present
     from kiosk.errors import UserError
     from kiosk.output import emit_json, table
-    from kiosk.runtime import load, open_runtime
+    from kiosk.runtime import runtime_for
 
-    runtime = open_runtime(load(getattr(args, "db", None), getattr(args, "lang", None)), create=False)
+    runtime = runtime_for(args, create=False)
     try:
         h = get_household(runtime.conn, args.id)
     finally:

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from kiosk.errors import UserError
     from kiosk.ledger import LedgerQuery, export
     from kiosk.output import emit_json, info
-    from kiosk.runtime import load, open_runtime
+    from kiosk.runtime import runtime_for
 
     out = Path(args.out).expanduser()
     if out.suffix.lower() not in (".xlsx", ".csv"):
@@ -53,8 +53,7 @@ def run(args: argparse.Namespace) -> int:
     date_from, date_to = parse_date(args.date_from), parse_date(args.date_to)
     if date_from and date_to and date_from > date_to:
         raise UserError("cases.error.bad_range", exit_code=2)
-    runtime = open_runtime(load(getattr(args, "db", None), getattr(args, "lang", None)),
-                           create=False)
+    runtime = runtime_for(args, create=False)
     started = time.perf_counter()
     try:
         grid_id = None

@@ -69,13 +69,12 @@ def run(args: argparse.Namespace) -> int:
     from kiosk.errors import UserError
     from kiosk.output import emit_json
     from kiosk.qr.lookup import resolve_text, to_json
-    from kiosk.runtime import load, open_runtime
+    from kiosk.runtime import runtime_for
 
     if bool(args.payload) == bool(args.image):
         raise UserError("qr.cli.lookup_usage", exit_code=2)
     text = args.payload if args.payload else payload_from_image(args.image)
-    runtime = open_runtime(load(getattr(args, "db", None), getattr(args, "lang", None)),
-                           create=False)
+    runtime = runtime_for(args, create=False)
     try:
         result = resolve_text(runtime.conn, text)
     finally:

@@ -16,10 +16,10 @@ def register(sub, common) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from kiosk.output import emit_json
-    from kiosk.runtime import load, open_runtime
+    from kiosk.runtime import runtime_for
     from kiosk.stats import collect
 
-    runtime = open_runtime(load(getattr(args, "db", None), getattr(args, "lang", None)), create=False)
+    runtime = runtime_for(args, create=False)
     try:
         figures = collect(runtime.conn)
     finally:

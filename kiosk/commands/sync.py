@@ -43,10 +43,9 @@ def register(sub, common) -> None:
 
 
 def _runtime(args: argparse.Namespace):
-    from kiosk.runtime import load, open_runtime
+    from kiosk.runtime import runtime_for
 
-    return open_runtime(load(getattr(args, "db", None), getattr(args, "lang", None),
-                             getattr(args, "worker", None)), create=False)
+    return runtime_for(args, create=False)
 
 
 def run_sync(args: argparse.Namespace) -> int:

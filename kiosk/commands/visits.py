@@ -37,10 +37,9 @@ def register(sub, common) -> None:
 
 
 def _runtime(args):
-    from kiosk.runtime import load, open_runtime
+    from kiosk.runtime import runtime_for
 
-    return open_runtime(load(getattr(args, "db", None), getattr(args, "lang", None),
-                             getattr(args, "worker", None)), create=False)
+    return runtime_for(args, create=False)
 
 
 def run_add(args: argparse.Namespace) -> int:
