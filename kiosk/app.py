@@ -20,7 +20,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
-from db.connection import connect, transaction
+from db.connection import transaction
 from db.context import WriteContext
 from kiosk.errors import describe
 from kiosk.i18n import language, set_language, t
@@ -137,7 +137,7 @@ class KioskApp(App[None]):
         """A connection for the calling thread (WAL: readers never block the writer)."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = connect(self.runtime.db.path)
+            conn = self.runtime.db.reader()
             self._local.conn = conn
         return conn
 

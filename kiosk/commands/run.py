@@ -35,13 +35,12 @@ def start_app(runtime):  # type: ignore[no-untyped-def]
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from db.connection import connect
     from kiosk.home_data import load_home
 
     settings = runtime.settings
 
     def fetch():  # type: ignore[no-untyped-def]
-        conn = connect(runtime.db.path)
+        conn = runtime.db.reader()
         try:
             return load_home(conn, runtime.worker, settings.care_revisit_days, settings.page_size)
         finally:
