@@ -24,7 +24,7 @@ INSERTS = {
     "search_terms": "INSERT OR IGNORE INTO search_terms(term, hh) VALUES (?,?)",
     "search_terms_pending": "INSERT INTO search_terms_pending(term, hh) VALUES (?,?)",
     "workers": "INSERT INTO workers(id, name, role, grids, community, disabled, hlc, worker_id,"
-               " device_id) VALUES (?,?,?,?,?,?,?,?,?)",
+               " device_id, pin_hash) VALUES (?,?,?,?,?,?,?,?,?,?)",
 }
 
 

@@ -22,6 +22,14 @@ from db.hlc import format_stamp
 from db.normalize import address_key, compound_pinyin, household_terms
 
 DISTRICT = "道里区"
+#: The demo's documented accounts (README, docs/security.md): role -> (name, PIN). The first
+#: grid's worker, the first community's supervisor and the administrator carry these names;
+#: every other demo worker, supervisor has the same PIN as their role's account.
+DEMO_ACCOUNTS = {
+    "worker": ("演示网格员", "246810"),
+    "supervisor": ("演示主管", "135790"),
+    "admin": ("演示管理员", "975310"),
+}
 STREETS = ["新阳路街道", "安静街道", "工农街道", "尚志街道", "斯大林街道", "新华街道", "康安街道",
            "经纬街道", "兆麟街道", "抚顺街道", "正阳河街道", "建国街道"]
 COMMUNITIES = ["安静社区", "新阳社区", "共乐社区", "光芒社区", "经纬社区", "友谊社区", "和平社区",
@@ -112,7 +120,17 @@ class DistrictGenerator:
         self.n_grids = max(1, -(-households // 300))
         self.code_width = max(3, len(str(self.n_grids)))
         self.summary = DemoSummary(0, 0, 0, 0, 0)
-        self.worker_names: set[str] = set()
+        self.worker_names: set[str] = {name for name, _ in DEMO_ACCOUNTS.values()}
+        self._pin_hashes: dict[str, str] = {}
+
+    def pin_hash(self, role: str) -> str:
+        """The demo PIN of ``role``, hashed once and shared by every demo account of that
+        role (one argon2id hash per role keeps a million-household demo fast)."""
+        if role not in self._pin_hashes:
+            from kiosk.auth import hash_pin
+
+            self._pin_hashes[role] = hash_pin(DEMO_ACCOUNTS[role][1])
+        return self._pin_hashes[role]
 
     def stamp(self) -> str:
         self.tick += 1
@@ -189,8 +207,9 @@ class DistrictGenerator:
     def batches(self, grids_per_batch: int = 10) -> Iterator[Batch]:
         batch = Batch()
         # The district's administrator (workers, devices, settings).
-        batch.add("workers", (self.new_id(), self.unique_worker_name("男"), "admin", "[]", None, 0,
-                              self.stamp(), None, self.device_id))
+        self.unique_worker_name("男")  # keeps the generator's sequence of earlier versions
+        batch.add("workers", (self.new_id(), DEMO_ACCOUNTS["admin"][0], "admin", "[]", None, 0,
+                              self.stamp(), None, self.device_id, self.pin_hash("admin")))
         self.summary.workers += 1
         remaining = self.target
         used_compounds: set[str] = set()
@@ -232,12 +251,18 @@ class DistrictGenerator:
         self.summary.grids += 1
         # The grid's worker: a resident of the district like any other.
         worker = self.unique_worker_name("女" if rng.random() < 0.7 else "男")
+        first_grid = self.summary.grids == 1
+        if first_grid:
+            worker = DEMO_ACCOUNTS["worker"][0]
         batch.add("workers", (self.new_id(), worker, "worker", json.dumps([code]),
-                              community, 0, stamp, None, dev))
+                              community, 0, stamp, None, dev, self.pin_hash("worker")))
         self.summary.workers += 1
         if first_in_community:  # one supervisor per community
-            batch.add("workers", (self.new_id(), self.unique_worker_name("男"),
-                                  "supervisor", "[]", community, 0, stamp, None, dev))
+            supervisor = self.unique_worker_name("男")
+            if first_grid:
+                supervisor = DEMO_ACCOUNTS["supervisor"][0]
+            batch.add("workers", (self.new_id(), supervisor, "supervisor", "[]", community, 0,
+                                  stamp, None, dev, self.pin_hash("supervisor")))
             self.summary.workers += 1
         made = 0
         while made < size:

@@ -1,0 +1,116 @@
+"""Who may do what: the one map of actions to roles, and the scope of each role.
+
+Three roles (docs/security.md): a grid **worker** works the households of their own grids; a
+community **supervisor** sees their community's grids and assigns, escalates and closes its
+cases; an **administrator** manages workers, devices and settings and does no case work.
+The interface and the CLI both ask :func:`allowed` / :func:`require` before acting, so a
+refusal reads the same everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from db.workers import Worker
+from kiosk.errors import UserError
+from kiosk.i18n import t
+
+WORKER, SUPERVISOR, ADMIN = "worker", "supervisor", "admin"
+FIELD = frozenset({WORKER, SUPERVISOR})
+EVERYONE = frozenset({WORKER, SUPERVISOR, ADMIN})
+
+#: action -> the roles that may perform it. Actions on a household or case are also limited
+#: to the worker's scope (see :func:`in_scope`).
+PERMISSIONS: dict[str, frozenset[str]] = {
+    # households
+    "household.view": FIELD,           # open a household: its members, phones, ID numbers
+    "household.search": FIELD,
+    "household.edit": FIELD,
+    "household.import": frozenset({SUPERVISOR, ADMIN}),
+    "household.forget": frozenset({SUPERVISOR, ADMIN}),
+    # visits, feedback, questionnaires
+    "visit.record": FIELD,
+    "feedback.record": FIELD,
+    "survey.fill": FIELD,
+    "survey.manage": frozenset({SUPERVISOR, ADMIN}),
+    # cases: a grid worker registers and follows up; a supervisor also decides
+    "case.register": FIELD,
+    "case.progress": FIELD,
+    "case.resolve": FIELD,
+    "case.follow_up": FIELD,
+    "case.rate": FIELD,
+    "case.assign": frozenset({SUPERVISOR}),
+    "case.escalate": frozenset({SUPERVISOR}),
+    "case.close": frozenset({SUPERVISOR}),
+    "case.reopen": frozenset({SUPERVISOR}),
+    "case.repeat_of": FIELD,
+    # figures and exports
+    "figures.view": EVERYONE,
+    "export.masked": FIELD,
+    "export.full": frozenset({SUPERVISOR}),  # phone and ID numbers in clear, audited
+    # labels and slips
+    "labels.print": FIELD,
+    # sync
+    "sync.run": EVERYONE,
+    "sync.resolve": FIELD,
+    # administration
+    "workers.manage": frozenset({ADMIN}),
+    "devices.manage": frozenset({ADMIN}),
+    "settings.encryption": frozenset({ADMIN}),
+    "audit.view": frozenset({SUPERVISOR, ADMIN}),
+    "audit.verify": frozenset({SUPERVISOR, ADMIN}),
+}
+
+
+def allowed(worker: Worker | None, action: str) -> bool:
+    """May ``worker`` perform ``action`` at all (scope aside)? Unknown actions are refused."""
+    if worker is None or worker.disabled:
+        return False
+    return worker.role in PERMISSIONS.get(action, frozenset())
+
+
+def in_scope(worker: Worker, grid_code: str | None, community: str | None) -> bool:
+    """Is a grid (given by its code and community) inside ``worker``'s reach?
+
+    A grid worker reaches their own grids, a supervisor their community's grids, an
+    administrator every grid (for management only: :data:`PERMISSIONS` keeps them out of
+    case work). A record with no grid (``None``) is in everybody's scope.
+    """
+    if grid_code is None:
+        return True
+    if worker.role == ADMIN:
+        return True
+    if worker.role == SUPERVISOR:
+        return community is not None and community == worker.community
+    return grid_code in worker.grids
+
+
+def require(worker: Worker | None, action: str, *, grid: str | None = None,
+            community: str | None = None) -> Worker:
+    """``worker`` if they may perform ``action`` (on ``grid`` when given), else a
+    :class:`UserError` that says who is refused what, and why."""
+    if worker is None:
+        raise UserError("error.role_no_worker", exit_code=3, action=action_label(action))
+    if worker.disabled:
+        raise UserError("error.worker_disabled", exit_code=3, name=worker.name)
+    if not allowed(worker, action):
+        raise UserError("error.role_forbidden", exit_code=3, name=worker.name,
+                        role=role_label(worker.role), action=action_label(action),
+                        roles=roles_label(PERMISSIONS.get(action, ())))
+    if (grid is not None or community is not None) and not in_scope(worker, grid, community):
+        raise UserError("error.role_out_of_scope", exit_code=3, name=worker.name,
+                        action=action_label(action), grid=grid or community or "")
+    return worker
+
+
+def role_label(role: str) -> str:
+    return t(f"role.{role}")
+
+
+def roles_label(roles: Iterable[str]) -> str:
+    order = [r for r in (WORKER, SUPERVISOR, ADMIN) if r in set(roles)]
+    return t("role.separator").join(role_label(r) for r in order) or t("role.nobody")
+
+
+def action_label(action: str) -> str:
+    return t(f"action.{action}")
