@@ -75,6 +75,16 @@ class WriteContext:
         set_meta(self.conn, "hlc_last", stamp)
         return stamp
 
+    def audit(self, action: str, entity: str | None = None, entity_id: str | None = None, *,
+              household_id: str | None = None, detail: dict[str, Any] | None = None) -> str:
+        """Append an audit entry by this context's worker and device (db/audit.py), inside
+        the caller's transaction."""
+        from db.audit import record
+
+        return record(self.conn, device_id=self.device_id, worker_id=self.worker_id,
+                      action=action, entity=entity, entity_id=entity_id,
+                      household_id=household_id, detail=detail)
+
     def emit(
         self,
         entity: str,
