@@ -77,3 +77,14 @@ def grid_by_code(conn: sqlite3.Connection, code: str) -> Grid | None:
 def grid_by_name(conn: sqlite3.Connection, name: str) -> Grid | None:
     row = conn.execute("SELECT * FROM grids WHERE name = ?", (name,)).fetchone()
     return _grid(row) if row else None
+
+
+def grid_by_id(conn: sqlite3.Connection, grid_id: str) -> Grid | None:
+    row = conn.execute("SELECT * FROM grids WHERE id = ?", (grid_id,)).fetchone()
+    return _grid(row) if row else None
+
+
+def grid_of_household(conn: sqlite3.Connection, household_id: str) -> Grid | None:
+    row = conn.execute("SELECT g.* FROM households h JOIN grids g ON g.id = h.grid_id"
+                       " WHERE h.id = ?", (household_id,)).fetchone()
+    return _grid(row) if row else None

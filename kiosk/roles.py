@@ -9,6 +9,7 @@ refusal reads the same everywhere.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 
 from db.workers import Worker
@@ -26,7 +27,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "household.view": FIELD,           # open a household: its members, phones, ID numbers
     "household.search": FIELD,
     "household.edit": FIELD,
-    "household.import": frozenset({SUPERVISOR, ADMIN}),
+    "household.import": EVERYONE,      # a roster update from the community office
     "household.forget": frozenset({SUPERVISOR, ADMIN}),
     # visits, feedback, questionnaires
     "visit.record": FIELD,
@@ -114,3 +115,39 @@ def roles_label(roles: Iterable[str]) -> str:
 
 def action_label(action: str) -> str:
     return t(f"action.{action}")
+
+
+#: case event type -> the action it takes (kiosk/cases.py EVENT_TYPES)
+CASE_EVENT_ACTIONS = {
+    "register": "case.register", "assign": "case.assign", "progress": "case.progress",
+    "resolve_on_spot": "case.resolve", "resolve": "case.resolve", "follow_up": "case.follow_up",
+    "rate": "case.rate", "reopen": "case.reopen", "escalate": "case.escalate",
+    "close": "case.close", "repeat_of": "case.repeat_of",
+}
+
+
+def require_on_grid(worker: Worker | None, action: str, conn: sqlite3.Connection,
+                    grid_id: str | None) -> Worker:
+    """:func:`require` for a record that lives in the grid ``grid_id`` (by id)."""
+    from db.areas import grid_by_id
+
+    grid = grid_by_id(conn, grid_id) if grid_id else None
+    if grid is None:
+        return require(worker, action)
+    return require(worker, action, grid=grid.code, community=grid.community)
+
+
+def require_on_household(worker: Worker | None, action: str, conn: sqlite3.Connection,
+                         household_id: str) -> Worker:
+    from db.areas import grid_of_household
+
+    grid = grid_of_household(conn, household_id)
+    if grid is None:
+        return require(worker, action)
+    return require(worker, action, grid=grid.code, community=grid.community)
+
+
+def require_on_case(worker: Worker | None, action: str, conn: sqlite3.Connection,
+                    case_id: str) -> Worker:
+    row = conn.execute("SELECT grid_id FROM cases WHERE id = ?", (case_id,)).fetchone()
+    return require_on_grid(worker, action, conn, row[0] if row else None)

@@ -119,6 +119,7 @@ def run_add(args: argparse.Namespace) -> int:
     from kiosk.cases import EscalationRules, parse_at
     from kiosk.categories import load_categories
     from kiosk.output import emit_json, info
+    from kiosk.roles import require_on_household
 
     runtime = _runtime(args)
     try:
@@ -126,6 +127,8 @@ def run_add(args: argparse.Namespace) -> int:
         cats = load_categories(settings)
         cat = cats.resolve(args.category)
         households = [resolve_household(conn, h) for h in args.household]
+        for hid in households:
+            require_on_household(runtime.worker, "case.register", conn, hid)
         at = parse_at(args.at)
         rules = EscalationRules.from_settings(settings)
         candidates = repeat_candidates(conn, households, cat.code, args.summary,
@@ -341,6 +344,7 @@ def run_act(args: argparse.Namespace) -> int:
     from kiosk.cases import EscalationRules, parse_action, parse_at
     from kiosk.categories import load_categories
     from kiosk.output import emit_json, info
+    from kiosk.roles import CASE_EVENT_ACTIONS, require_on_case
 
     event_type = parse_action(args.action)
     at = parse_at(args.at)
@@ -348,6 +352,9 @@ def run_act(args: argparse.Namespace) -> int:
     try:
         conn, settings = runtime.conn, runtime.settings
         cid = resolve_case(conn, args.id)
+        require_on_case(runtime.worker, CASE_EVENT_ACTIONS[event_type], conn, cid)
+        if args.rating and event_type == "follow_up":
+            require_on_case(runtime.worker, "case.rate", conn, cid)
         data = build_event(conn, settings, cid, event_type, department=args.department,
                            person=args.person, due=args.due, note=args.note, rating=args.rating,
                            of=args.of, level=args.level, unreached=args.unreached)

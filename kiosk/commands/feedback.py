@@ -50,9 +50,11 @@ def run_add(args: argparse.Namespace) -> int:
     from kiosk.categories import load_categories
     from kiosk.feedback import validate_feedback
     from kiosk.output import emit_json, info
+    from kiosk.roles import require
 
     runtime = _runtime(args)
     try:
+        require(runtime.worker, "feedback.record")
         fb = validate_feedback(
             {"category": args.category, "text": args.text, "place": args.place,
              "source": args.source, "anonymous": args.anonymous, "raised_by": args.raised_by},

@@ -60,11 +60,13 @@ def import_survey(ctx, definition: dict) -> tuple[str, bool]:
 def run_import(args: argparse.Namespace) -> int:
     from db.connection import transaction
     from kiosk.output import emit_json, info
+    from kiosk.roles import require
     from kiosk.survey import load_xlsform
 
     definition = load_xlsform(args.file)  # checked before the database is even opened
     runtime = _runtime(args, create=True)
     try:
+        require(runtime.worker, "survey.manage")
         with transaction(runtime.conn):
             sid, created = import_survey(runtime.ctx, definition)
     finally:

@@ -49,11 +49,13 @@ def run_add(args: argparse.Namespace) -> int:
     from kiosk.categories import load_categories
     from kiosk.errors import UserError
     from kiosk.output import emit_json, info
+    from kiosk.roles import require_on_household
     from kiosk.visits import record_visit
 
     problems = []
     runtime = _runtime(args)
     try:
+        require_on_household(runtime.worker, "visit.record", runtime.conn, args.household)
         cats = load_categories(runtime.settings)
         for value in args.problem:
             code, sep, text = value.partition(":")

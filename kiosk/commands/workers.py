@@ -83,7 +83,7 @@ def run_add(args: argparse.Namespace) -> int:
     from kiosk.roles import require
     from kiosk.runtime import runtime_for
 
-    runtime = runtime_for(args, create=False)
+    runtime = runtime_for(args, create=True)  # a new laptop's first administrator
     try:
         conn = runtime.conn
         # Bootstrap: a database nobody can administer gets its first administrator freely.
