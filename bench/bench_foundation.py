@@ -166,7 +166,7 @@ async def _pilot_keystrokes(db: Path) -> tuple[list[float], list[float]]:
             clock.effect_ready()
 
     SearchScreen.on_search_screen_results = timed_results  # type: ignore[method-assign]
-    app = KioskApp(runtime)
+    app = KioskApp(runtime, signed_in=runtime.worker)
     try:
         async with app.run_test(size=(100, 40)) as pilot:
             await app.workers.wait_for_complete()
@@ -295,7 +295,7 @@ from kiosk.app import KioskApp
 from textual.widgets import DataTable
 async def main():
     rt = open_runtime(load(db=sys.argv[1]))
-    app = KioskApp(rt)
+    app = KioskApp(rt, signed_in=rt.worker)
     async with app.run_test(size=(100, 40)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.press("f2")

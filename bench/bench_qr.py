@@ -202,7 +202,7 @@ async def _scan_samples(db: Path, hids: list[str]) -> tuple[list[float], list[fl
     ScanAnywhere.intercept = timed_intercept  # type: ignore[method-assign]
     HouseholdScreen.on_household_screen_loaded = timed_loaded  # type: ignore[method-assign]
     HouseholdCases.on_household_cases_loaded = timed_cases  # type: ignore[method-assign]
-    app = KioskApp(runtime)
+    app = KioskApp(runtime, signed_in=runtime.worker)
     ours: list[float] = []
     base: list[float] = []
     try:

@@ -144,7 +144,7 @@ async def count_keystrokes() -> int:
         rt = open_runtime(load(db=str(Path(tmp) / "k.db")))
         build_demo(rt, 300, 1)
         hid = rt.conn.execute("SELECT id FROM households WHERE member_count >= 2 LIMIT 1").fetchone()[0]
-        app = KioskApp(rt)
+        app = KioskApp(rt, signed_in=rt.worker)
         keys = 0
         async with app.run_test(size=(80, 24)) as pilot:
             async def press(*k: str, text: bool = False) -> None:

@@ -24,7 +24,7 @@ async def shoot(db: Path) -> None:
 
     async def session(size=(100, 30)):
         runtime = open_runtime(load(db=str(db)))
-        return runtime, KioskApp(runtime)
+        return runtime, KioskApp(runtime, signed_in=runtime.worker)
 
     runtime, app = await session()
     async with app.run_test(size=(100, 30)) as pilot:

@@ -22,6 +22,7 @@ from textual.worker import Worker, WorkerState
 
 from db.connection import transaction
 from db.context import WriteContext
+from db.workers import Worker as DbWorker
 from kiosk.errors import describe
 from kiosk.i18n import language, set_language, t
 from kiosk.qr.scanner import ScanAnywhere
@@ -85,10 +86,13 @@ class KioskApp(App[None]):
                 tooltip=t("ui.language")),
     ]
 
-    def __init__(self, runtime: Runtime, *, home_prefetch: Future | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(self, runtime: Runtime, *, signed_in: DbWorker | None = None,
+                 home_prefetch: Future | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.runtime = runtime
+        if signed_in is not None:
+            runtime.worker = signed_in
+            runtime.ctx.worker_id = signed_in.id
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self.scanner = ScanAnywhere(self, runtime.settings.scan_key_gap_ms)

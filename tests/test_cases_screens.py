@@ -22,7 +22,7 @@ async def settle(app, pilot) -> None:
 def make_app(runtime):
     from kiosk.app import KioskApp
 
-    return KioskApp(runtime)
+    return KioskApp(runtime, signed_in=runtime.worker)
 
 
 def _events(conn) -> int:

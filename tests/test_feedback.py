@@ -35,7 +35,7 @@ async def test_feedback_screen_from_home(runtime):
     from screens.feedback_form import FeedbackFormScreen
 
     before = runtime.conn.execute("SELECT count(*) FROM feedback").fetchone()[0]
-    app = KioskApp(runtime)
+    app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         await app.workers.wait_for_complete()

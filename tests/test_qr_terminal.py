@@ -62,7 +62,7 @@ async def test_household_screen_shows_its_label(runtime):
     conn = runtime.conn
     hid = conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
     before = conn.execute("SELECT count(*) FROM outbox WHERE entity = 'label'").fetchone()[0]
-    app = KioskApp(runtime)
+    app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(100, 40)) as pilot:
         await app.push_screen(HouseholdScreen(hid))
         await settle(app, pilot)
@@ -99,7 +99,7 @@ async def test_household_with_a_label_shows_it_without_writing(runtime):
     with transaction(conn):
         label = ensure_household_label(runtime.ctx, hid)
     before = conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
-    app = KioskApp(runtime)
+    app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(80, 24)) as pilot:
         await app.push_screen(HouseholdScreen(hid))
         await settle(app, pilot)
@@ -114,7 +114,7 @@ async def test_labels_screen_prints_this_household_with_progress(runtime, tmp_pa
 
     conn = runtime.conn
     hid = conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
-    app = KioskApp(runtime)
+    app = KioskApp(runtime, signed_in=runtime.worker)
     out = tmp_path / "one.pdf"
     async with app.run_test(size=(100, 40)) as pilot:
         await app.push_screen(HouseholdScreen(hid))
@@ -140,7 +140,7 @@ async def test_labels_screen_reports_empty_selection(runtime, tmp_path):
     from kiosk.app import KioskApp
     from screens.labels import LabelsScreen
 
-    app = KioskApp(runtime)
+    app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("f8")
         await pilot.pause()
@@ -168,7 +168,7 @@ async def test_case_slip_from_the_case_screen(runtime, tmp_path, monkeypatch):
     monkeypatch.setattr(actions, "slip_folder", lambda: tmp_path)
     conn = runtime.conn
     case_id, number = conn.execute("SELECT id, number FROM cases LIMIT 1").fetchone()
-    app = KioskApp(runtime)
+    app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.press("f7")  # no case on screen: says so
         await settle(app, pilot)

@@ -29,7 +29,7 @@ def _app(runtime, gap_ms=SCANNER):
     from kiosk.app import KioskApp
 
     runtime.settings.scan_key_gap_ms = gap_ms
-    app = KioskApp(runtime)
+    app = KioskApp(runtime, signed_in=runtime.worker)
     # Record every message shown: a notification expires after a few seconds, which a slow
     # machine can outlast before the test reads it.
     seen: list[str] = []

@@ -14,7 +14,7 @@ async def test_search_as_you_type_and_open_a_household(runtime):
     conn = runtime.conn
     name, hid = conn.execute(
         "SELECT m.name, m.household_id FROM members m WHERE m.relation = '户主' LIMIT 1").fetchone()
-    app = KioskApp(runtime)
+    app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(100, 40)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.press("f2")
@@ -50,7 +50,7 @@ async def test_search_as_you_type_and_open_a_household(runtime):
 
 
 async def test_typing_by_pinyin_initials_and_address(runtime):
-    app = KioskApp(runtime)
+    app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.press("f2")
         for query in ("zh", "1-1-101"):
@@ -65,7 +65,7 @@ async def test_typing_by_pinyin_initials_and_address(runtime):
 
 async def test_stale_results_are_dropped(runtime):
     """Fast typing: only the results of the last query remain."""
-    app = KioskApp(runtime)
+    app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.press("f2")
         await pilot.press(*"zzzzzzqqqq")
@@ -76,7 +76,7 @@ async def test_stale_results_are_dropped(runtime):
 
 
 async def test_home_screen_shows_the_workers_grid_at_80x24(runtime):
-    app = KioskApp(runtime)
+    app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(80, 24)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -93,7 +93,7 @@ async def test_english_interface(runtime):
     from kiosk.i18n import set_language
 
     set_language("en")
-    app = KioskApp(runtime)
+    app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.press("f2")
         await pilot.pause()
@@ -101,7 +101,7 @@ async def test_english_interface(runtime):
 
 
 async def test_scrolling_to_the_end_loads_the_next_page(runtime):
-    app = KioskApp(runtime)
+    app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("f2")
         await pilot.press("z")
@@ -121,7 +121,7 @@ async def test_cjk_columns_line_up(runtime):
     """Every row's columns start at the same terminal cell, whatever mix of CJK and digits."""
     from rich.cells import cell_len
 
-    app = KioskApp(runtime)
+    app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.press("f2")
         await pilot.press(*"1-1-")
@@ -142,7 +142,7 @@ async def test_cjk_columns_line_up(runtime):
 
 async def test_enter_in_the_search_box_opens_the_best_match(runtime):
     """A quick ↓ Enter (or Enter alone) opens the highlighted match, never only moves focus."""
-    app = KioskApp(runtime)
+    app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("f2")
         await pilot.press(*"1-1-101")

@@ -26,7 +26,7 @@ async def test_fill_for_a_household(runtime):
         runtime.conn.execute("DELETE FROM survey_responses")
         import_survey(runtime.ctx, load_xlsform(EXAMPLE))
     hid = runtime.conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
-    app = KioskApp(runtime)
+    app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(100, 40)) as pilot:
         await app.push_screen(HouseholdScreen(hid))
         await _settle(app, pilot)
@@ -65,7 +65,7 @@ async def test_anonymous_without_any_questionnaire_says_how_to_import(runtime):
     with transaction(runtime.conn):
         runtime.conn.execute("DELETE FROM survey_responses")
         runtime.conn.execute("DELETE FROM surveys")
-    app = KioskApp(runtime)
+    app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(80, 24)) as pilot:
         await _settle(app, pilot)
         await pilot.press("ctrl+w")

@@ -52,7 +52,7 @@ async def test_sync_screen_counts_progress_and_conflicts(tmp_path):
                 update_household(ctx, hid, note=note)
         run_sync(octx)
 
-        app = KioskApp(runtime)
+        app = KioskApp(runtime, signed_in=runtime.worker)
         async with app.run_test(size=(100, 40)) as pilot:
             await pilot.press("f4")
             await settle(app, pilot)
@@ -96,9 +96,11 @@ async def test_sync_screen_counts_progress_and_conflicts(tmp_path):
 
 
 async def test_sync_screen_fits_80x24_and_says_not_enrolled(empty_runtime):
+    from db.workers import Worker
     from kiosk.app import KioskApp
 
-    app = KioskApp(empty_runtime)
+    nobody = Worker("w0", "测试", "worker", (), None, False)  # the database has no workers
+    app = KioskApp(empty_runtime, signed_in=nobody)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("f4")
         await settle(app, pilot)

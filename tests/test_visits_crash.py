@@ -25,7 +25,7 @@ CHILD = textwrap.dedent("""
     rt = open_runtime(load(db=db))
 
     async def main():
-        app = KioskApp(rt)
+        app = KioskApp(rt, signed_in=rt.worker)
         async with app.run_test(size=(100, 40)) as pilot:
             await app.push_screen(VisitFormScreen(hid))
             for _ in range(3):
@@ -75,7 +75,7 @@ async def test_kill_9_mid_form_then_restore(runtime, tmp_path):
             child.wait()
     assert typed["problems"] == [{"category": "parking", "text": "roof leaks again"}]
 
-    app = KioskApp(runtime)
+    app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(100, 40)) as pilot:
         await app.push_screen(HouseholdScreen(hid))
         await pilot.pause()

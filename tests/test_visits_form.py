@@ -43,7 +43,7 @@ async def _open_form(app, pilot, hid: str) -> VisitFormScreen:
 
 async def test_routine_visit_with_one_problem(runtime):
     hid, head = _household(runtime)
-    app = KioskApp(runtime)
+    app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(100, 40)) as pilot:
         await _settle(app, pilot)
         await _open_form(app, pilot, hid)
@@ -69,7 +69,7 @@ async def test_routine_visit_with_one_problem(runtime):
 
 async def test_draft_autosaves_and_restores_after_leaving(runtime):
     hid, _ = _household(runtime)
-    app = KioskApp(runtime)
+    app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(100, 40)) as pilot:
         await _settle(app, pilot)
         await _open_form(app, pilot, hid)
@@ -95,7 +95,7 @@ async def test_draft_autosaves_and_restores_after_leaving(runtime):
 
 async def test_discard_asks_first(runtime):
     hid, _ = _household(runtime)
-    app = KioskApp(runtime)
+    app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(100, 40)) as pilot:
         await _settle(app, pilot)
         await _open_form(app, pilot, hid)
@@ -118,7 +118,7 @@ async def test_discard_asks_first(runtime):
 
 async def test_revisit_in_the_past_is_refused_at_the_field(runtime):
     hid, _ = _household(runtime)
-    app = KioskApp(runtime)
+    app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(100, 40)) as pilot:
         await _settle(app, pilot)
         form = await _open_form(app, pilot, hid)
@@ -145,7 +145,7 @@ async def test_revisit_in_the_past_is_refused_at_the_field(runtime):
 
 async def test_huge_note_is_refused_and_nothing_saved(runtime):
     hid, _ = _household(runtime)
-    app = KioskApp(runtime)
+    app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(100, 40)) as pilot:
         await _settle(app, pilot)
         form = await _open_form(app, pilot, hid)
@@ -169,7 +169,7 @@ async def test_quitting_flushes_the_draft_at_once(runtime, monkeypatch):
     """Typing then quitting before the debounce fires still leaves the draft on disk."""
     monkeypatch.setattr(VisitFormScreen, "autosave_delay", 3600.0)
     hid, _ = _household(runtime)
-    app = KioskApp(runtime)
+    app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(100, 40)) as pilot:
         await _settle(app, pilot)
         form = await _open_form(app, pilot, hid)
@@ -196,7 +196,7 @@ async def test_history_newest_first_on_household_screen(runtime):
         save_visit(runtime.ctx, VisitInput(household_id=hid, note="NEWER [bold]x[/bold]",
                                            items=[ItemInput("suggestion", "装扶手")],
                                            visited_at=datetime(2026, 4, 1, 10).astimezone().isoformat()))
-    app = KioskApp(runtime)
+    app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(80, 24)) as pilot:
         await app.push_screen(HouseholdScreen(hid))
         await _settle(app, pilot)
@@ -209,7 +209,7 @@ async def test_palette_records_a_visit_for_the_household_on_screen(runtime):
     from kiosk.palette import kiosk_commands
 
     hid, _ = _household(runtime)
-    app = KioskApp(runtime)
+    app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(100, 40)) as pilot:
         await app.push_screen(HouseholdScreen(hid))
         await _settle(app, pilot)
