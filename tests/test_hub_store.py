@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from db.connection import open_database, transaction
@@ -264,3 +266,77 @@ def test_cases_assigned_to_a_device_reach_it_outside_its_grids(seeded):
                                  payload={"id": "ev-7", "case_id": "case-1", "type": "progress"})])
     assert err.value.status == 403
     assert "op-dev-li-6" in _pull_with_backfill(store, s)[0]
+
+
+def test_resent_operation_refused_now_is_acknowledged_if_held(seeded):
+    """A push whose answer was lost is sent again after its record moved out of the device's
+    grids: the operations the hub holds are acknowledged as before; any other refused one
+    still refuses the whole batch, with the first refusal's error."""
+    store = seeded
+    a, _ = _device(store, "a", "dev-a", ["G1"])
+    s, _ = _device(store, "s", "dev-s", None)
+    h1 = _household(store, "g-one")
+    first = [_op(1, "dev-a", h1), _op(2, "dev-a", h1)]
+    assert store.ingest(a, first).stored == 2
+    store.ingest(s, [_op(3, "dev-s", h1, payload={"grid_id": "g-two"})])  # moved out of G1
+    total = store.op_count()
+
+    again = store.ingest(a, first)
+    assert (again.acked, again.stored, again.duplicates) == (["op-dev-a-1", "op-dev-a-2"], 0, 2)
+    for batch, code in (([_op(1, "dev-a", h1), _op(4, "dev-a", h1)], "out_of_scope"),
+                        ([_op(1, "dev-a", h1), _op(5, "dev-a", "no-such-household"),
+                          _op(6, "dev-a", h1)], "unknown_record")):
+        with pytest.raises(HubError) as err:
+            store.ingest(a, batch)
+        assert (err.value.status, err.value.code) == (403, code)
+    assert store.op_count() == total
+
+
+def test_a_new_record_is_known_to_the_rest_of_its_push(seeded):
+    """Scope is decided in one pass: a record inserted earlier in a push can be updated and
+    given children later in the same push, and they all take its grid."""
+    store = seeded
+    a, _ = _device(store, "a", "dev-a", ["G1"])
+    h1 = _household(store, "g-one")
+    ops = [_op(1, "dev-a", "m-1", kind="insert", entity="member",
+               payload={"id": "m-1", "household_id": h1, "name": "李四"}),
+           _op(2, "dev-a", "m-1", payload={"name": "李四四"}, entity="member")]
+    assert store.ingest(a, ops).stored == 2
+    with store._tx(write=False) as cur:
+        cur.execute(store._q("SELECT op_id, grid FROM hub_ops WHERE device_id = ? ORDER BY op_id"),
+                    ("dev-a",))
+        assert cur.fetchall() == [("op-dev-a-1", "g-one"), ("op-dev-a-2", "g-one")]
+
+
+def test_sqlite_push_runs_the_same_statements_whatever_its_size(tmp_path):
+    """Ingest is a fixed set of statements per push (prepared once, reused): only the two
+    batched inserts (log rows, new scope rows) run once per row."""
+    store = SqliteHubStore(tmp_path / "hub.db")
+    roster = tmp_path / "roster.db"
+    build_roster(roster)
+    src = open_database(roster).conn
+    for batch in seed_ops(src):
+        store.ingest(None, batch)
+    src.close()
+    a, _ = _device(store, "a", "dev-a", ["G1"])
+    h1 = _household(store, "g-one")
+
+    def statements(n: int, start: int) -> list[str]:
+        ops = []
+        for i in range(start, start + n):
+            ops.append(_op(i, "dev-a", h1))
+            ops.append(_op(i + 10_000, "dev-a", f"v-{i}", kind="insert", entity="visit",
+                           payload={"id": f"v-{i}", "household_id": h1}))
+        seen: list[str] = []
+        store.conn.set_trace_callback(seen.append)
+        try:
+            assert store.ingest(a, ops).stored == 2 * n
+        finally:
+            store.conn.set_trace_callback(None)
+        # the trace shows statements with their values bound: compare them without
+        return sorted(re.sub(r"'(?:[^']|'')*'|\b\d+\b", "?", s) for s in seen
+                      if not s.startswith(("INSERT INTO hub_ops", "INSERT INTO hub_scope")))
+
+    small, large = statements(2, 0), statements(300, 100)
+    assert small == large and len(small) <= 6
+    store.close()

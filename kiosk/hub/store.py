@@ -156,6 +156,110 @@ def assignee(op: Op) -> str | None:
     return person.strip() if isinstance(person, str) and person.strip() else None
 
 
+_INSERTS = frozenset({"insert", "append"})
+
+
+@dataclass
+class _Batch:
+    """A push's operations, tagged and checked, as the rows to store."""
+
+    rows: list[tuple] = field(default_factory=list)
+    scope_rows: list[tuple[str, str, str | None]] = field(default_factory=list)
+    grid_rows: list[tuple[str, str]] = field(default_factory=list)
+    assigned: list[tuple[str, str]] = field(default_factory=list)
+    #: Operations the scope rules refuse and the error code, in batch order. Each is left
+    #: out (as it would be if the hub held it already); the batch is refused unless it does.
+    refused: list[tuple[Op, str]] = field(default_factory=list)
+
+
+def _tag(new: list[Op], scope: dict[tuple[str, str], str | None], allowed: set[str] | None,
+         mine: set[str | None], now: str) -> _Batch:
+    """Tag each operation with its grid and case, check it against the device's grids
+    (``allowed``; None: every grid, no check) and build its log row. ``scope`` (the grid of
+    each record the batch names) is updated as records are inserted or moved, so the later
+    operations of the batch follow them.
+
+    This is the hot loop of a push: each field is read once, nothing touches the database.
+    """
+    out = _Batch()
+    rows, scope_rows, refused = out.rows, out.scope_rows, out.refused
+    encode = msgspec.json.encode
+    for op in new:
+        entity, eid, kind, payload = op.entity, op.entity_id, op.kind, op.payload
+        key = (entity, eid)
+        known = key in scope
+        inserting = kind in _INSERTS
+        grid: str | None
+        if known:
+            grid = scope[key]
+        elif not inserting:
+            grid = None
+        elif entity == "grid":
+            grid = eid
+        else:
+            direct = payload.get("grid_id")
+            grid = direct if isinstance(direct, str) and direct else _parent_grid(op, scope)
+        moved = payload.get("grid_id") if kind == "update" else None
+        if not (isinstance(moved, str) and moved and moved != grid):
+            moved = None
+        if entity == "case":
+            case_id: str | None = eid
+        else:
+            case_id = payload.get("case_id")
+            if not (isinstance(case_id, str) and case_id):
+                case_id = None
+        if allowed is not None:
+            code = None
+            if grid not in allowed and not (mine and case_id in mine):
+                code = _refusal(op, grid, known, allowed)
+            if code is None and moved is not None and moved not in allowed:
+                code = "out_of_scope"
+            if code is not None:
+                refused.append((op, code))
+                continue
+        if moved is not None:
+            grid = moved
+            scope[key] = grid
+            scope_rows.append((entity, eid, grid))
+        elif not known and inserting:
+            scope[key] = grid
+            scope_rows.append((entity, eid, grid))
+        if entity == "grid" and isinstance(payload.get("code"), str):
+            out.grid_rows.append((eid, payload["code"]))
+        if case_id and entity == "case_event":
+            person = assignee(op)
+            if person:
+                out.assigned.append((case_id, person))
+        fb = op.field_bases
+        rows.append((op.op_id, op.hlc, entity, eid, kind, encode(payload).decode(),
+                     op.base_version, encode(fb).decode() if fb else None, op.schema_version,
+                     op.worker_id, op.device_id, grid, case_id, now))
+    return out
+
+
+def _parent_grid(op: Op, scope: dict[tuple[str, str], str | None]) -> str | None:
+    """The grid of the first known parent an insert names (None: a global record)."""
+    for pk in parent_keys(op):
+        if pk in scope:
+            return scope[pk]
+    return None
+
+
+def _refusal(op: Op, grid: str | None, known: bool, allowed: set[str]) -> str | None:
+    """Why the scope rules refuse ``op`` from a device of the ``allowed`` grids (None: they
+    do not)."""
+    if op.kind == "update" and not known:
+        return "unknown_record"
+    if grid is None:
+        ent = ENTITIES.get(op.entity)
+        # A grid worker may add new records that belong to no grid (anonymous feedback),
+        # never change shared ones (workers, grids).
+        if ent and ent.policy == "append" and op.kind in _INSERTS and not known:
+            return None
+        return "out_of_scope"
+    return None if grid in allowed else "out_of_scope"
+
+
 class SqlHubStore(HubStore):
     """Shared SQL logic; subclasses give the connection, DDL and log-position dialect.
 
@@ -343,24 +447,27 @@ class SqlHubStore(HubStore):
 
     def ingest(self, device: DeviceRecord | None, ops: list[Op]) -> IngestResult:
         """Store a batch: all of it or none of it. ``device`` None: an administrator's import
-        (no scope check). Duplicates (by op id) are acknowledged and not stored again."""
+        (no scope check). Duplicates (by op id) are acknowledged and not stored again.
+
+        A push costs a fixed number of statements whatever its size: the scope of the records
+        it names (one lookup per entity), the device's grids and assigned cases once, one
+        insert of the log rows, one of the new scope rows. The per-operation work (grid
+        tagging, scope checks, log rows) is one pass in memory (:func:`_tag`).
+        """
         if device is not None:
+            own = device.device_id
             for op in ops:
-                if op.device_id != device.device_id:
+                if op.device_id != own:
                     raise HubError(403, "other_device")
         unique: dict[str, Op] = {}
         for op in ops:
             unique.setdefault(op.op_id, op)
+        new = list(unique.values())
         now = utcnow()
         with self._tx() as cur:
-            # Operations already held are found by the insert itself (ON CONFLICT DO NOTHING),
-            # not by a lookup first; one is looked up only if it would be refused (a record
-            # moved since it was first sent): held already, it is acknowledged as it was.
-            new = list(unique.values())
-            keys: set[tuple[str, str]] = set()
+            keys = {(op.entity, op.entity_id) for op in new}
             for op in new:
-                keys.add((op.entity, op.entity_id))
-                if (op.kind in ("insert", "append") and op.entity != "grid"
+                if (op.kind in _INSERTS and op.entity != "grid"
                         and not op.payload.get("grid_id")):
                     keys.update(parent_keys(op))  # parents are needed only to find the grid
             scope = self._load_scope(cur, keys) if keys else {}
@@ -375,60 +482,27 @@ class SqlHubStore(HubStore):
                         "SELECT case_id FROM hub_assign WHERE worker = ? AND case_id IN"
                         f" ({','.join('?' * len(cases))})"), [device.worker, *cases])
                     mine = {r[0] for r in cur.fetchall()}
-            rows: list[tuple] = []
-            assigned: list[tuple[str, str]] = []
-            scope_rows: list[tuple[str, str, str | None]] = []
-            grid_rows: list[tuple[str, str]] = []
-            for op in new:
-                key = (op.entity, op.entity_id)
-                known = key in scope
-                grid: str | None
-                if known:
-                    grid = scope[key]
-                elif op.kind in ("insert", "append"):
-                    grid = self._grid_of_insert(op, scope)
-                else:
-                    grid = None
-                moved = op.payload.get("grid_id") if op.kind == "update" else None
-                try:
-                    if allowed is not None and not (mine and case_of(op) in mine):
-                        self._check_scope(op, grid, known, allowed)
-                    if (isinstance(moved, str) and moved and moved != grid
-                            and allowed is not None and moved not in allowed):
-                        raise HubError(403, "out_of_scope")
-                except HubError:
-                    if self._existing(cur, [op.op_id]):
-                        continue
-                    raise
-                if isinstance(moved, str) and moved and moved != grid:
-                    grid = moved
-                    scope_rows.append((op.entity, op.entity_id, grid))
-                    scope[key] = grid
-                elif not known and op.kind in ("insert", "append"):
-                    scope[key] = grid
-                    scope_rows.append((op.entity, op.entity_id, grid))
-                if op.entity == "grid" and isinstance(op.payload.get("code"), str):
-                    grid_rows.append((op.entity_id, op.payload["code"]))
-                case_id = case_of(op)
-                if case_id:
-                    person = assignee(op)
-                    if person:
-                        assigned.append((case_id, person))
-                rows.append((op.op_id, op.hlc, op.entity, op.entity_id, op.kind,
-                             msgspec.json.encode(op.payload).decode(), op.base_version,
-                             json.dumps(op.field_bases) if op.field_bases else None,
-                             op.schema_version, op.worker_id, op.device_id, grid, case_id, now))
-            stored = self._insert_ops(cur, rows) if rows else 0
-            if scope_rows:
+            batch = _tag(new, scope, allowed, mine, now)
+            # Operations already held are found by the insert itself (ON CONFLICT DO NOTHING),
+            # not by a lookup first. Only those the scope rules refuse (a record moved since
+            # they were first sent) are looked up, all in one query: held already, they are
+            # acknowledged as they were; the first one not held refuses the batch.
+            if batch.refused:
+                held = self._existing(cur, [op.op_id for op, _ in batch.refused])
+                for op, code in batch.refused:
+                    if op.op_id not in held:
+                        raise HubError(403, code)
+            stored = self._insert_ops(cur, batch.rows) if batch.rows else 0
+            if batch.scope_rows:
                 # one row per record (an insert and a move in one batch: the last wins)
-                self._insert_scope(cur, list({r[:2]: r for r in scope_rows}.values()))
-            if grid_rows:
-                cur.executemany(self._q(self.INSERT_GRID), grid_rows)
-            if assigned:
-                self._assign(cur, assigned, scope)
-        if unique:
-            self.observe(max(o.hlc for o in unique.values()))
-        return IngestResult(acked=list(unique), duplicates=len(unique) - stored, stored=stored)
+                self._insert_scope(cur, list({r[:2]: r for r in batch.scope_rows}.values()))
+            if batch.grid_rows:
+                cur.executemany(self._q(self.INSERT_GRID), batch.grid_rows)
+            if batch.assigned:
+                self._assign(cur, batch.assigned, scope)
+        if new:
+            self.observe(max(o.hlc for o in new))
+        return IngestResult(acked=list(unique), duplicates=len(new) - stored, stored=stored)
 
     def _assign(self, cur: Any, assigned: list[tuple[str, str]],
                 scope: dict[tuple[str, str], str | None]) -> None:
@@ -453,31 +527,6 @@ class SqlHubStore(HubStore):
                     "INSERT INTO hub_backfill(device_id, op_id) SELECT ?, op_id FROM hub_ops"
                     f" WHERE case_id = ? ORDER BY {self.ORDER}"
                     " ON CONFLICT (device_id, op_id) DO NOTHING"), (device.device_id, case_id))
-
-    @staticmethod
-    def _grid_of_insert(op: Op, scope: dict[tuple[str, str], str | None]) -> str | None:
-        if op.entity == "grid":
-            return op.entity_id
-        direct = op.payload.get("grid_id")
-        if isinstance(direct, str) and direct:
-            return direct
-        for pk in parent_keys(op):
-            if pk in scope:
-                return scope[pk]
-        return None
-
-    @staticmethod
-    def _check_scope(op: Op, grid: str | None, known: bool, allowed: set[str]) -> None:
-        if op.kind == "update" and not known:
-            raise HubError(403, "unknown_record")
-        if grid is None:
-            ent = ENTITIES.get(op.entity)
-            # A grid worker may add new records that belong to no grid (anonymous feedback),
-            # never change shared ones (workers, grids).
-            if not (ent and ent.policy == "append" and op.kind in ("insert", "append") and not known):
-                raise HubError(403, "out_of_scope")
-        elif grid not in allowed:
-            raise HubError(403, "out_of_scope")
 
     # --- pull ------------------------------------------------------------------------------
     def _op(self, row: tuple, offset: int) -> Op:

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from db.migrations import execute_script
 from kiosk.hub.store import SqlHubStore
 
@@ -115,6 +117,28 @@ class SqliteHubStore(SqlHubStore):
                 raise
             cur.execute("COMMIT")
 
+    # Ingest lookups take their keys as one JSON array (json_each), so each is one statement
+    # whose text never changes: prepared once, reused from the connection's statement cache
+    # (a list of ``?`` marks would be a new statement for every batch size).
+    _SCOPE_OF = ("SELECT entity_id, grid FROM hub_scope"
+                 " WHERE entity = ? AND entity_id IN (SELECT value FROM json_each(?))")
+    _HELD = "SELECT op_id FROM hub_ops WHERE op_id IN (SELECT value FROM json_each(?))"
+
+    def _load_scope(self, cur: Any, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
+        by_entity: dict[str, list[str]] = {}
+        for ent, eid in keys:
+            by_entity.setdefault(ent, []).append(eid)
+        out: dict[tuple[str, str], str | None] = {}
+        for ent, ids in by_entity.items():
+            cur.execute(self._SCOPE_OF, (ent, _json(ids)))
+            for eid, grid in cur.fetchall():
+                out[(ent, eid)] = grid
+        return out
+
+    def _existing(self, cur: Any, op_ids: list[str]) -> set[str]:
+        cur.execute(self._HELD, (_json(op_ids),))
+        return {r[0] for r in cur.fetchall()}
+
     def _after(self, cursor: str | None) -> tuple[str, list[Any]]:
         return "seq > ?", [_seq(cursor)]
 
@@ -129,6 +153,10 @@ class SqliteHubStore(SqlHubStore):
     def _tail(self, cur: Any, visible: tuple[str, list[Any]]) -> str | None:
         top = visible[1][0]
         return str(top) if top else None
+
+
+def _json(values: list[str]) -> str:
+    return msgspec.json.encode(values).decode()
 
 
 def _seq(cursor: str | None) -> int:
