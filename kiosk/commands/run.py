@@ -21,7 +21,11 @@ def run_app(args: argparse.Namespace) -> int:
 
             info(t("cli.demo.building"))
             build_demo(runtime, 3000, 1)
-        start_app(runtime).run()
+        from kiosk.hangup import exit_on_hangup
+
+        app = start_app(runtime)
+        exit_on_hangup(app)
+        app.run()
     finally:
         runtime.close()
     return 0
