@@ -339,4 +339,7 @@ def test_sqlite_push_runs_the_same_statements_whatever_its_size(tmp_path):
 
     small, large = statements(2, 0), statements(300, 100)
     assert small == large and len(small) <= 6
+    # the scope lookup searches the primary key once per key, never scans an entity's rows
+    plan = store.conn.execute(f"EXPLAIN QUERY PLAN {store._SCOPE_OF}", ("[]", "visit")).fetchall()
+    assert [r[3] for r in plan][-1].endswith("PRIMARY KEY (entity=? AND entity_id=?)")
     store.close()

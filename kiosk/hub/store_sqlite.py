@@ -88,6 +88,10 @@ class SqliteHubStore(SqlHubStore):
         self._lock = threading.RLock()
         self.conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False,
                                     timeout=30)
+        # WAL: the hub commands (devices add, export) read and write while the hub serves.
+        # synchronous NORMAL: a commit appends to the WAL without waiting for the disk (the
+        # WAL is synced at checkpoints); a power cut (not a crash of the process) can lose the
+        # last commits, never corrupt the file.
         self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.execute("PRAGMA synchronous = NORMAL")
         self.conn.execute("PRAGMA busy_timeout = 30000")
@@ -119,9 +123,10 @@ class SqliteHubStore(SqlHubStore):
 
     # Ingest lookups take their keys as one JSON array (json_each), so each is one statement
     # whose text never changes: prepared once, reused from the connection's statement cache
-    # (a list of ``?`` marks would be a new statement for every batch size).
-    _SCOPE_OF = ("SELECT entity_id, grid FROM hub_scope"
-                 " WHERE entity = ? AND entity_id IN (SELECT value FROM json_each(?))")
+    # (a list of ``?`` marks would be a new statement for every batch size). CROSS JOIN keeps
+    # the keys as the outer loop (one primary-key search each), whatever the statistics say.
+    _SCOPE_OF = ("SELECT k.value, s.grid FROM json_each(?) k"
+                 " CROSS JOIN hub_scope s ON s.entity = ? AND s.entity_id = k.value")
     _HELD = "SELECT op_id FROM hub_ops WHERE op_id IN (SELECT value FROM json_each(?))"
 
     def _load_scope(self, cur: Any, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
@@ -130,7 +135,7 @@ class SqliteHubStore(SqlHubStore):
             by_entity.setdefault(ent, []).append(eid)
         out: dict[tuple[str, str], str | None] = {}
         for ent, ids in by_entity.items():
-            cur.execute(self._SCOPE_OF, (ent, _json(ids)))
+            cur.execute(self._SCOPE_OF, (_json(ids), ent))
             for eid, grid in cur.fetchall():
                 out[(ent, eid)] = grid
         return out
