@@ -28,6 +28,7 @@ from typing import Any
 
 import msgspec
 
+from db.connection import SQLiteErrors
 from db.context import WriteContext, get_meta, now_iso, set_meta
 from db.replication import ENTITIES, Entity
 
@@ -308,7 +309,7 @@ def _apply_insert(conn: sqlite3.Connection, ent: Entity, op: dict[str, Any], now
         # One statement: if it fails (a parent missing, a CHECK), it leaves nothing behind.
         conn.execute(f"INSERT INTO {ent.table}({', '.join(names)}) VALUES"
                      f" ({', '.join('?' * len(names))})", [row[n] for n in names])
-    except sqlite3.IntegrityError as exc:
+    except SQLiteErrors.integrity as exc:
         if "FOREIGN KEY" in str(exc):
             raise _Orphan(op["entity_id"]) from exc
         raise
@@ -393,7 +394,7 @@ def _apply_one(conn: sqlite3.Connection, op: dict[str, Any], result: ApplyResult
             return "failed", f"{op['kind']} is not applicable to a {ent.policy} entity"
     except _Orphan:
         return "orphan", None
-    except sqlite3.IntegrityError as exc:
+    except SQLiteErrors.integrity as exc:
         return "failed", str(exc)[:200]
     if status == "applied":
         result.tables.add(ent.table)

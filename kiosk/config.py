@@ -6,6 +6,7 @@ Every field is documented in docs/configuration.md.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tomllib
 from pathlib import Path
@@ -55,6 +56,12 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     scan_key_gap_ms: int = 50
     #: Scanning: which camera ``kiosk scan --camera`` and the camera key open (0 = first).
     camera_index: int = 0
+    #: Encryption at rest (docs/security.md): keep the laptop database encrypted. A new
+    #: database is created encrypted and a plain one is encrypted when it is opened.
+    encryption: bool = False
+    #: Encryption at rest: the key file. Default: ``keys/<database>-<hash>.key`` next to the
+    #: configuration file. Point it at a removable USB key to keep key and data apart.
+    key_file: str | None = None
 
 
 def data_dir() -> Path:
@@ -66,6 +73,11 @@ def config_path() -> Path:
     if explicit:
         return Path(explicit)
     return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def config_dir() -> Path:
+    """The folder of the configuration file (and of the default key files)."""
+    return config_path().parent
 
 
 class ConfigError(Exception):
@@ -105,3 +117,19 @@ def load_settings(**overrides: object) -> Settings:
 
 def database_path(settings: Settings) -> Path:
     return Path(settings.db).expanduser() if settings.db else data_dir() / "kiosk.db"
+
+
+def key_path(settings: Settings, db_path: Path) -> Path:
+    """The key file of the database at ``db_path``: ``key_file`` if set, else one named after
+    the database in ``keys/`` next to the configuration file.
+
+    The name carries a hash of the database's full path, so two databases never share a key
+    file by accident; a database moved elsewhere needs ``key_file`` (or its key file renamed).
+    The default is the config folder rather than the data folder so that a copy of the data
+    folder does not carry the key with it.
+    """
+    if settings.key_file:
+        return Path(settings.key_file).expanduser()
+    full = db_path.expanduser().resolve()
+    digest = hashlib.sha256(str(full).encode("utf-8")).hexdigest()[:12]
+    return config_dir() / "keys" / f"{full.stem}-{digest}.key"

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from db.connection import Database, open_database
+from db.connection import (
+    KEY_BYTES,
+    Database,
+    DatabaseError,
+    convert_database,
+    file_state,
+    open_database,
+)
 from db.context import WriteContext
 from db.workers import Worker, default_worker, worker_by_name
-from kiosk.config import Settings, data_dir, database_path, load_settings
+from kiosk.config import Settings, data_dir, database_path, key_path, load_settings
 from kiosk.errors import UserError
 from kiosk.i18n import set_language
 from kiosk.logs import setup_logging
@@ -44,7 +54,14 @@ def load(db: str | None = None, lang: str | None = None, worker: str | None = No
 
 def open_runtime(settings: Settings, *, create: bool = True) -> Runtime:
     path: Path = database_path(settings)
-    database = open_database(path, create=create)
+    key = database_key(settings, path, create=create)
+    try:
+        database = open_database(path, create=create, key=key)
+    except DatabaseError as exc:
+        if exc.key == "error.db_key_wrong":
+            raise UserError("security.key_wrong", path=str(path),
+                            key_file=str(key_path(settings, path))) from None
+        raise
     conn = database.conn
     worker: Worker | None = None
     if settings.worker:
@@ -66,3 +83,93 @@ def runtime_for(args: object, *, create: bool = True) -> Runtime:
     settings = load(getattr(args, "db", None), getattr(args, "lang", None),
                     getattr(args, "worker", None))
     return open_runtime(settings, create=create)
+
+
+# --- encryption at rest (docs/security.md) -------------------------------------------------
+
+def database_key(settings: Settings, path: Path, *, create: bool = True) -> bytes | None:
+    """The key to open the database at ``path`` with, or None for a plain database.
+
+    An encrypted file needs its key file. With the ``encryption`` setting on, a new database
+    gets a new key, and a plain one is encrypted here, before it is opened (the same
+    crash-safe conversion as ``kiosk encryption on``).
+    """
+    state = file_state(path)
+    if state == "encrypted":
+        return read_key(key_path(settings, path), path)
+    if not settings.encryption or state == "other" or (state == "missing" and not create):
+        return None
+    key = ensure_key(key_path(settings, path))
+    if state == "plain":
+        log.info("encryption setting is on: encrypting the database")
+        convert_database(path, key=None, new_key=key)
+    return key
+
+
+_KEY_COMMENT = ("# Grid Kiosk (网格通) database key: docs/security.md. Keep it secret, and keep a\n"
+                "# copy apart from the database's backups: without it they cannot be read.\n")
+
+
+def read_key(key_file: Path, db_path: Path | None = None) -> bytes:
+    """The 32-byte key in ``key_file`` (64 hex digits; lines starting with # are comments)."""
+    try:
+        data = key_file.read_bytes()
+    except FileNotFoundError:
+        raise UserError("security.key_missing", path=str(db_path or ""),
+                        key_file=str(key_file)) from None
+    except OSError as exc:
+        raise UserError("security.key_unreadable", key_file=str(key_file),
+                        detail=exc.strerror or type(exc).__name__) from None
+    lines = [line.strip() for line in data.splitlines()
+             if line.strip() and not line.strip().startswith(b"#")]
+    try:
+        key = bytes.fromhex(lines[0].decode("ascii")) if len(lines) == 1 else b""
+    except (UnicodeDecodeError, ValueError):
+        key = b""
+    if len(key) != KEY_BYTES:
+        raise UserError("security.key_bad", key_file=str(key_file))
+    if os.name == "posix":
+        with contextlib.suppress(OSError):
+            if key_file.stat().st_mode & 0o077:
+                log.warning("key file is readable by other users: chmod 600 it")
+    return key
+
+
+def ensure_key(key_file: Path) -> bytes:
+    """The key in ``key_file``, creating the file (mode 0600, 32 random bytes) if missing.
+
+    The file is written under a temporary name, synced, then linked into place, so a crash
+    never leaves a half-written key, and a key file that appeared meanwhile is never
+    replaced: the key is on disk before any data is encrypted with it.
+    """
+    if key_file.exists():
+        return read_key(key_file)
+    key_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key = secrets.token_bytes(KEY_BYTES)
+    tmp = key_file.with_name(f".{key_file.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, (_KEY_COMMENT + key.hex() + "\n").encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        try:
+            os.link(tmp, key_file)
+        except FileExistsError:
+            return read_key(key_file)
+        except OSError:  # no hard links (a FAT-formatted USB key): rename, if still free
+            if key_file.exists():
+                return read_key(key_file)
+            os.replace(tmp, key_file)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    with contextlib.suppress(OSError):
+        fd = os.open(key_file.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    log.info("created a database key file")
+    return key

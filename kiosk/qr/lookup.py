@@ -7,6 +7,7 @@ import sqlite3
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from db.connection import SQLiteErrors
 from db.households import Household, get_household
 from db.labels import Label, find_label
 from kiosk.errors import UserError
@@ -43,7 +44,7 @@ def _case(conn: sqlite3.Connection, case_id: str) -> tuple[dict[str, Any] | None
             "SELECT c.id, c.number, c.category, c.category_group, c.registered_at,"
             " s.status FROM cases c LEFT JOIN case_state s ON s.case_id = c.id WHERE c.id = ?",
             (case_id,)).fetchone()
-    except sqlite3.OperationalError:
+    except SQLiteErrors.operational:
         return None, None
     if row is None:
         return None, None
