@@ -81,6 +81,7 @@ class CaseHousehold:
     building: str
     unit: str
     room: str
+    forgotten: bool = False   # its personal data was erased on request (db/forget.py)
 
 
 @dataclass
@@ -506,8 +507,9 @@ def get_case(conn: sqlite3.Connection, case_id: str, *, today: date | None = Non
     names = {r[0]: r[1] for r in conn.execute(
         "SELECT DISTINCT w.id, w.name FROM case_events e JOIN workers w ON w.id = e.worker_id"
         " WHERE e.case_id = ?", (case_id,))}
-    households = [CaseHousehold(*r) for r in conn.execute(
-        "SELECT h.id, g.code, cp.name, h.building, h.unit, h.room FROM case_households l"
+    households = [CaseHousehold(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in conn.execute(
+        "SELECT h.id, g.code, cp.name, h.building, h.unit, h.room,"
+        " h.forgotten_at IS NOT NULL FROM case_households l"
         " JOIN households h ON h.id = l.household_id JOIN grids g ON g.id = h.grid_id"
         " JOIN compounds cp ON cp.id = h.compound_id WHERE l.case_id = ?"
         " ORDER BY cp.name, h.address_key", (case_id,))]

@@ -12,6 +12,14 @@ from db.ids import uuid7
 from db.normalize import address_key, household_terms
 
 
+class HouseholdForgotten(Exception):
+    """The household's personal data was erased on request: it takes no personal edits."""
+
+    def __init__(self, household_id: str) -> None:
+        super().__init__(household_id)
+        self.household_id = household_id
+
+
 class DuplicateAddress(Exception):
     """A household with this compound and building-unit-room already exists."""
 
@@ -66,6 +74,12 @@ class Household:
     updated_at: str
     hlc: str
     members: tuple[Member, ...] = field(default=())
+    #: When its personal data was erased on request (db/forget.py), else None.
+    forgotten_at: str | None = None
+
+    @property
+    def forgotten(self) -> bool:
+        return self.forgotten_at is not None
 
 
 #: The care-tag codes a household or member may carry (their names are in the catalogues
@@ -86,8 +100,11 @@ _HOUSEHOLD_SELECT = """
 
 def _current_terms(conn: sqlite3.Connection, household_id: str) -> tuple[int, set[str]]:
     row = conn.execute(
-        "SELECT rid, building, unit, room FROM households WHERE id = ?", (household_id,)
+        "SELECT rid, building, unit, room, forgotten_at FROM households WHERE id = ?",
+        (household_id,)
     ).fetchone()
+    if row["forgotten_at"]:
+        return row["rid"], set()  # a forgotten household cannot be found by anything
     members = conn.execute(
         "SELECT name, phone FROM members WHERE household_id = ?", (household_id,)
     ).fetchall()
@@ -174,8 +191,16 @@ def create_household(
     return hid
 
 
+def _refuse_forgotten(conn: sqlite3.Connection, household_id: str) -> None:
+    row = conn.execute("SELECT forgotten_at FROM households WHERE id = ?",
+                       (household_id,)).fetchone()
+    if row is not None and row[0]:
+        raise HouseholdForgotten(household_id)
+
+
 def add_member(ctx: WriteContext, household_id: str, member: MemberInput) -> str:
     conn = ctx.conn
+    _refuse_forgotten(conn, household_id)
     rid, old = _current_terms(conn, household_id)
     position = conn.execute(
         "SELECT COALESCE(max(position) + 1, 0) FROM members WHERE household_id = ?", (household_id,)
@@ -212,6 +237,8 @@ def update_household(ctx: WriteContext, household_id: str, **changes: object) ->
     row = conn.execute("SELECT * FROM households WHERE id = ?", (household_id,)).fetchone()
     if row is None:
         raise KeyError(household_id)
+    if row["forgotten_at"]:
+        raise HouseholdForgotten(household_id)
     tags = changes.get("tags")
     if tags is not None and not isinstance(tags, str):
         changes["tags"] = " ".join(sorted({str(t) for t in tags}))  # type: ignore[attr-defined]
@@ -247,6 +274,7 @@ def update_member(ctx: WriteContext, member_id: str, **changes: object) -> bool:
     if not diff:
         return False
     household_id = row["household_id"]
+    _refuse_forgotten(conn, household_id)
     rid, old = _current_terms(conn, household_id)
     hlc = ctx.stamp()
     sets = ", ".join(f"{k} = :{k}" for k in diff)
@@ -278,6 +306,7 @@ def _household(row: sqlite3.Row, members: tuple[Member, ...] = ()) -> Household:
         unit=row["unit"], room=row["room"], head_name=row["head_name"],
         member_count=row["member_count"], tags=tuple(row["tags"].split()), note=row["note"],
         updated_at=row["updated_at"], hlc=row["hlc"], members=members,
+        forgotten_at=row["forgotten_at"],
     )
 
 

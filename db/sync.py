@@ -215,8 +215,11 @@ APPLY_HOOKS: dict[str, Hook] = {}
 
 
 def _household_prepare(row: dict[str, Any]) -> None:
+    from db.forget import forgotten_address_key
     from db.normalize import address_key
 
+    if row.get("forgotten_at"):  # created already erased (the hub scrubbed its insert)
+        row["address_key"] = forgotten_address_key(row["id"])
     row.setdefault("address_key", address_key(row.get("building", ""), row.get("unit", ""),
                                               row.get("room", "")))
 
@@ -245,9 +248,15 @@ def _household_after(conn: sqlite3.Connection, hid: str, state: Any) -> None:
     from db.households import _sync_terms
     from db.normalize import address_key
 
-    row = conn.execute("SELECT building, unit, room FROM households WHERE id = ?", (hid,)).fetchone()
-    conn.execute("UPDATE households SET address_key = ? WHERE id = ?",
-                 (address_key(row[0], row[1], row[2]), hid))
+    row = conn.execute("SELECT building, unit, room, forgotten_at FROM households WHERE id = ?",
+                       (hid,)).fetchone()
+    if row[3]:
+        from db.forget import forgotten_address_key
+
+        key = forgotten_address_key(hid)
+    else:
+        key = address_key(row[0], row[1], row[2])
+    conn.execute("UPDATE households SET address_key = ? WHERE id = ?", (key, hid))
     rid, new = _household_terms(conn, hid)  # type: ignore[misc]
     _sync_terms(conn, rid, state[1] if state else set(), new)
 
@@ -423,8 +432,17 @@ def apply_ops(conn: sqlite3.Connection, ops: list[dict[str, Any]]) -> ApplyResul
 
     Operations already seen (in the log or in this device's own outbox) are skipped, so a
     batch that arrives twice changes nothing the second time.
+
+    A household's erasure (an update setting ``forgotten_at``, db/forget.py) erases what this
+    replica holds of it once applied; operations that concern a forgotten household, its
+    members or visits (edits made elsewhere before the erasure reached them) are scrubbed
+    before they are applied and logged.
     """
+    from db import forget
+
     result = ApplyResult()
+    forgotten = forget.forgotten_ids(conn)
+    erasures: list[forget.Erasure] = []
     now = now_iso()
     seen: set[str] = set()
     ids = [op["op_id"] for op in ops]
@@ -441,7 +459,18 @@ def apply_ops(conn: sqlite3.Connection, ops: list[dict[str, Any]]) -> ApplyResul
             result.duplicates += 1
             continue
         seen.add(op["op_id"])
+        if forgotten and forget.touches(op, forgotten):
+            op = forget.scrub_op(op)
+            if op["kind"] in ("insert", "append") and op["entity"] in ("member", "visit"):
+                forgotten.add(op["entity_id"])
+                forget.remember(conn, [op["entity_id"]])
         status, detail = _apply_one(conn, op, result, now)
+        if (status == "applied" and op["entity"] == "household"
+                and op["payload"].get("forgotten_at")):
+            erasure = _erase_if_forgotten(conn, op["entity_id"])
+            if erasure is not None:
+                erasures.append(erasure)
+                forgotten = forget.forgotten_ids(conn)
         _count(result, status)
         applied_any = applied_any or status == "applied"
         fb = op.get("field_bases")
@@ -455,7 +484,20 @@ def apply_ops(conn: sqlite3.Connection, ops: list[dict[str, Any]]) -> ApplyResul
     if applied_any and conn.execute(
             "SELECT 1 FROM oplog WHERE status = 'orphan' LIMIT 1").fetchone():
         _retry_orphans(conn, result, now)
+    for erasure in erasures:  # now that this page's operations are in the log too
+        forget.scrub_logs(conn, erasure)
     return result
+
+
+def _erase_if_forgotten(conn: sqlite3.Connection, household_id: str) -> Any:
+    """Erase the household's personal data on this replica if its ``forgotten_at`` is set."""
+    from db import forget
+
+    row = conn.execute("SELECT forgotten_at FROM households WHERE id = ?",
+                       (household_id,)).fetchone()
+    if row is None or not row[0]:
+        return None
+    return forget.erase(conn, household_id, forgotten_at=row[0])
 
 
 def _retry_orphans(conn: sqlite3.Connection, result: ApplyResult, now: str) -> None:

@@ -4,6 +4,7 @@
 2. cases awaiting a follow-up visit or the resident's rating (from the case ledger);
 3. care-tagged households nobody has met for ``care_days`` days;
 4. the rest, in walking order (compound, building, unit, room).
+Households whose personal data was erased on request (db/forget.py) are left out.
 Within each group the order is the walking order too. Paged in SQL: one grid of a few hundred
 households is sorted by SQLite, never loaded whole into the interface.
 """
@@ -83,7 +84,7 @@ def walk_list(conn: sqlite3.Connection, grid_ids: list[str], *, today: date, car
               FROM households h
               JOIN compounds c ON c.id = h.compound_id
               LEFT JOIN visit_status v ON v.household_id = h.id
-             WHERE h.grid_id IN ({marks})
+             WHERE h.grid_id IN ({marks}) AND h.forgotten_at IS NULL
              ORDER BY priority, {_WALK_ORDER}
              LIMIT :limit OFFSET :offset""",
         {**params, "limit": limit, "offset": offset},
@@ -113,7 +114,7 @@ def walk_counts(conn: sqlite3.Connection, grid_ids: list[str], *, today: date,
     for priority, n, done in conn.execute(
         f"""SELECT {_PRIORITY} AS priority, count(*), sum(v.last_visit_at >= :today)
               FROM households h LEFT JOIN visit_status v ON v.household_id = h.id
-             WHERE h.grid_id IN ({marks}) GROUP BY priority""",
+             WHERE h.grid_id IN ({marks}) AND h.forgotten_at IS NULL GROUP BY priority""",
         params,
     ):
         out[REASONS[priority]] = n

@@ -79,6 +79,8 @@ class LedgerQuery:
     date_from: date | None = None
     date_to: date | None = None
     grid_id: str | None = None
+    #: Only cases of these grids (the acting worker's scope, kiosk/privacy.py); () = all.
+    grid_ids: tuple[str, ...] = ()
 
 
 def headers(kind: str) -> list[str]:
@@ -115,6 +117,9 @@ def _range(q: LedgerQuery, column: str) -> tuple[list[str], dict[str, Any]]:
     if q.grid_id:
         where.append("c.grid_id = :grid")
         params["grid"] = q.grid_id
+    if q.grid_ids:
+        where.append(f"c.grid_id IN ({', '.join(f':scope{i}' for i in range(len(q.grid_ids)))})")
+        params.update({f"scope{i}": g for i, g in enumerate(q.grid_ids)})
     return where, params
 
 
@@ -124,15 +129,17 @@ def _where(parts: list[str]) -> str:
 
 def _original(conn: sqlite3.Connection, q: LedgerQuery, cats: Categories, **_: Any) -> Iterator[list]:
     where, params = _range(q, "c.registered_at")
+    from kiosk.present import address_of
+
     groups = {g.code: g.name for g in cats.groups}
-    address = t("address.full")
     # households per case in one index-ordered pass (the first in roster order is shown)
     sql = (
         "WITH link AS (SELECT l.case_id, count(*) AS n, min(h.rid) AS rid FROM case_households l"
         " JOIN households h ON h.id = l.household_id GROUP BY l.case_id)"
         " SELECT c.number, c.registered_at, g.code, c.category_group, c.category, c.summary,"
         " COALESCE(link.n, 0), cp.name || char(31) || h.building || char(31) || h.unit"
-        " || char(31) || h.room, c.raised_by, w.name, c.visit_id, c.id"
+        " || char(31) || h.room || char(31) || (h.forgotten_at IS NOT NULL),"
+        " c.raised_by, w.name, c.visit_id, c.id"
         " FROM cases c LEFT JOIN grids g ON g.id = c.grid_id"
         " LEFT JOIN link ON link.case_id = c.id LEFT JOIN households h ON h.rid = link.rid"
         " LEFT JOIN compounds cp ON cp.id = h.compound_id"
@@ -141,8 +148,8 @@ def _original(conn: sqlite3.Connection, q: LedgerQuery, cats: Categories, **_: A
     for r in conn.execute(sql, params):
         addr = ""
         if r[7]:
-            compound, building, unit, room = r[7].split("\x1f")
-            addr = address.format(compound=compound, building=building, unit=unit, room=room)
+            compound, building, unit, room, forgotten = r[7].split("\x1f")
+            addr = address_of(compound, building, unit, room, forgotten=forgotten == "1")
             if r[6] > 1:
                 addr = t("ledger.and_more", address=addr, n=r[6] - 1)
         yield [r[0], _as_date(r[1]), r[2] or "", groups.get(r[3], r[3]), cats.label(r[4]), r[5],

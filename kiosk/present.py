@@ -1,15 +1,35 @@
-"""How records read to a person: addresses, care tags, masked numbers (shared by CLI and screens)."""
+"""How records read to a person: addresses, care tags, masked numbers (shared by CLI and screens).
+
+A household whose personal data was erased on request reads as "已删除个人信息" with its
+compound and building only (kiosk/privacy.py, docs/security.md)."""
 
 from __future__ import annotations
 
 from db.households import Household, Member
-from db.normalize import mask_id_number, mask_phone
 from kiosk.i18n import t
+from kiosk.privacy import forgotten_label, mask
 
 
 def address(h: Household, *, with_compound: bool = True) -> str:
-    key = "address.full" if with_compound else "address.short"
-    return t(key, compound=h.compound, building=h.building, unit=h.unit, room=h.room)
+    return address_of(h.compound if with_compound else None, h.building, h.unit, h.room,
+                      forgotten=h.forgotten)
+
+
+def address_of(compound: str | None, building: str, unit: str, room: str, *,
+               forgotten: bool = False) -> str:
+    """An address from its parts (``compound`` None: without it); a forgotten household's
+    reads "compound building · 已删除个人信息"."""
+    if forgotten:
+        return t("privacy.forgotten_address", compound=compound or "", building=building,
+                 label=forgotten_label())
+    if compound is None:
+        return t("address.short", building=building, unit=unit, room=room)
+    return t("address.full", compound=compound, building=building, unit=unit, room=room)
+
+
+def head(h: Household) -> str:
+    """The head of household as lists show it."""
+    return forgotten_label() if h.forgotten else h.head_name
 
 
 def tags(codes: tuple[str, ...] | list[str] | str) -> str:
@@ -25,8 +45,8 @@ def member_row(m: Member) -> dict[str, object]:
         "name": m.name,
         "relation": m.relation,
         "gender": m.gender,
-        "phone": mask_phone(m.phone),
-        "id_number": mask_id_number(m.id_number),
+        "phone": mask("phone", m.phone),
+        "id_number": mask("id_number", m.id_number),
         "birth_year": m.birth_year,
         "tags": m.tags.split(),
     }
@@ -43,7 +63,8 @@ def household_summary(h: Household) -> dict[str, object]:
         "building": h.building,
         "unit": h.unit,
         "room": h.room,
-        "head": h.head_name,
+        "head": head(h),
         "members": h.member_count,
         "tags": list(h.tags),
+        "forgotten": h.forgotten,
     }

@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Header, Static
 from db.cases import CaseDetail, append_event, departments, get_case
 from kiosk.categories import load_categories
 from kiosk.i18n import t
+from kiosk.present import address_of
 from screens.base import KioskScreen
 from screens.case_widgets import WorkerErrors, level_text, rules_of, status_text
 from screens.widgets.footer import KioskFooter
@@ -117,8 +118,8 @@ class CaseDetailScreen(WorkerErrors, KioskScreen):
             state.append(t("cases.close_kind.repeat"))
         self.query_one("#case-state", Static).update(state)
         self.query_one("#case-summary", Static).update(Text(d.summary))
-        hh = [t("address.full", compound=h.compound, building=h.building, unit=h.unit,
-                room=h.room) for h in d.households[:3]]
+        hh = [address_of(h.compound, h.building, h.unit, h.room, forgotten=h.forgotten)
+              for h in d.households[:3]]
         more = len(d.households) - len(hh)
         self.query_one("#case-households", Static).update(
             f"{t('cases.col.households')}: {'、'.join(hh)}"

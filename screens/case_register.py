@@ -156,7 +156,7 @@ class CaseRegisterScreen(WorkerErrors, Screen[str | None]):
         table.clear()
         for hit in message.hits:
             h = hit.household
-            table.add_row(present.address(h), h.head_name, h.grid_code, key=h.id)
+            table.add_row(present.address(h), present.head(h), h.grid_code, key=h.id)
 
     @on(Input.Submitted, "#reg-household-search")
     def household_pick_first(self) -> None:

@@ -84,7 +84,7 @@ class SearchScreen(KioskScreen):
             return  # a newer keystroke has already asked again
         table = self.query_one(ResultList)
         rows = [(hit.household.id,
-                 (present.address(hit.household), hit.household.head_name,
+                 (present.address(hit.household), present.head(hit.household),
                   str(hit.household.member_count), hit.household.grid_code,
                   present.tags(hit.household.tags), t(f"match.{hit.matched}")))
                 for hit in message.hits]

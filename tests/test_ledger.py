@@ -120,8 +120,9 @@ def test_cli_filters_by_date_and_grid(kiosk, demo_db, tmp_path):
     in_grid = conn.execute("SELECT count(*) FROM cases WHERE grid_id = ?", (grid_id,)).fetchone()[0]
     day = conn.execute("SELECT substr(registered_at, 1, 10) FROM cases ORDER BY registered_at"
                        " LIMIT 1 OFFSET 10").fetchone()[0]
-    on_day = conn.execute("SELECT count(*) FROM cases WHERE substr(registered_at, 1, 10) = ?",
-                          (day,)).fetchone()[0]
+    # without --grid, the grids of the acting worker (here the laptop's grid worker, G001)
+    on_day = conn.execute("SELECT count(*) FROM cases WHERE substr(registered_at, 1, 10) = ?"
+                          " AND grid_id = ?", (day, grid_id)).fetchone()[0]
     conn.close()
     out = tmp_path / "g.xlsx"
     r = kiosk("ledger", "original", "--db", db, "--out", str(out), "--grid", code)

@@ -43,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from kiosk.errors import UserError
     from kiosk.ledger import LedgerQuery, export
     from kiosk.output import emit_json, info
+    from kiosk.privacy import export_grids
     from kiosk.runtime import runtime_for
 
     out = Path(args.out).expanduser()
@@ -62,7 +63,13 @@ def run(args: argparse.Namespace) -> int:
             if g is None:
                 raise UserError("cases.error.bad_grid", exit_code=2, grid=args.grid[:40])
             grid_id = g.id
-        n = export(runtime.conn, LedgerQuery(args.kind, date_from, date_to, grid_id), out,
+        # A ledger names residents (who raised a case, their door): only the grids of the
+        # acting worker's scope, checked before anything is written (kiosk/privacy.py).
+        scope = export_grids(runtime.worker, runtime.conn, [args.grid] if args.grid else [],
+                             full=False)
+        query = LedgerQuery(args.kind, date_from, date_to, grid_id,
+                            grid_ids=tuple(g.id for g in scope))
+        n = export(runtime.conn, query, out,
                    categories=load_categories(runtime.settings),
                    rules=EscalationRules.from_settings(runtime.settings))
     finally:

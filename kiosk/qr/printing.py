@@ -84,6 +84,8 @@ def select_households(conn: sqlite3.Connection, sel: Selection) -> list[sqlite3.
         if missing:
             raise UserError("qr.print.unknown_household", id=missing[0][:60], n=len(missing))
         where, params = " WHERE h.id IN (SELECT value FROM json_each(?))", [json.dumps(wanted)]
+    # A household whose personal data was erased gets no label (its old one was retired).
+    where += (" AND" if where else " WHERE") + " h.forgotten_at IS NULL"
     rows = conn.execute(_SELECT + where + _ORDER, params).fetchall()
     if not rows:
         raise UserError("qr.print.nothing")

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from db.normalize import mask_id_number, mask_phone
 from db.sync import Conflict
 from kiosk.i18n import has, t
-
-_MASKS = {"phone": mask_phone, "id_number": mask_id_number}
+from kiosk.privacy import mask
 
 
 def show_value(field: str, value: Any) -> str:
-    if value is None:
-        return ""
-    mask = _MASKS.get(field)
-    return mask(str(value)) if mask else str(value)
+    return mask(field, value)
 
 
 def field_label(field: str) -> str:
