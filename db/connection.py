@@ -271,14 +271,18 @@ def remove_conversion_leftovers(path: str | Path) -> bool:
 
 
 def _fsync(path: Path, *, directory: bool = False) -> None:
-    fd = os.open(path, os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0))
-    try:
-        os.fsync(fd)
-    except OSError:
-        if not directory:  # some file systems cannot fsync a directory; a file must sync
-            raise
-    finally:
-        os.close(fd)
+    if directory:
+        # Makes a rename durable on POSIX; Windows cannot open a folder, and some file
+        # systems cannot sync one: there the rename is as durable as the OS makes it.
+        with contextlib.suppress(OSError):
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        return
+    with path.open("rb+") as fh:
+        os.fsync(fh.fileno())
 
 
 def _row_counts(conn: Any, schema: str = "main") -> dict[str, int]:
@@ -352,7 +356,13 @@ def convert_database(path: str | Path, *, key: bytes | None,
         if any(Path(f"{p}{s}").exists() for s in ("-journal", "-wal")):
             # A journal next to the new file would be replayed into it: never rename then.
             raise DatabaseError("error.db_in_use", path=str(p))
-        os.replace(tmp, p)
+        try:
+            os.replace(tmp, p)
+        except PermissionError:
+            if os.name != "nt":
+                raise
+            src.close()  # Windows cannot rename over an open file: let go of it first
+            os.replace(tmp, p)
         _fsync(p.parent, directory=True)
         with contextlib.suppress(FileNotFoundError):
             Path(f"{p}-shm").unlink()

@@ -99,7 +99,7 @@ def database_key(settings: Settings, path: Path, *, create: bool = True) -> byte
         return read_key(key_path(settings, path), path)
     if not settings.encryption or state == "other" or (state == "missing" and not create):
         return None
-    key = ensure_key(key_path(settings, path))
+    key = ensure_key(key_path(settings, path), make_folder=not settings.key_file)
     if state == "plain":
         log.info("encryption setting is on: encrypting the database")
         convert_database(path, key=None, new_key=key)
@@ -135,16 +135,22 @@ def read_key(key_file: Path, db_path: Path | None = None) -> bytes:
     return key
 
 
-def ensure_key(key_file: Path) -> bytes:
+def ensure_key(key_file: Path, *, make_folder: bool = True) -> bytes:
     """The key in ``key_file``, creating the file (mode 0600, 32 random bytes) if missing.
 
     The file is written under a temporary name, synced, then linked into place, so a crash
     never leaves a half-written key, and a key file that appeared meanwhile is never
     replaced: the key is on disk before any data is encrypted with it.
+
+    Without ``make_folder`` (a ``key_file`` the person chose), its folder must exist: a USB
+    key that is not plugged in must not turn into a folder on the laptop's own disk.
     """
     if key_file.exists():
         return read_key(key_file)
-    key_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if make_folder:
+        key_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    elif not key_file.parent.is_dir():
+        raise UserError("security.key_folder_missing", folder=str(key_file.parent))
     key = secrets.token_bytes(KEY_BYTES)
     tmp = key_file.with_name(f".{key_file.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

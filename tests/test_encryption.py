@@ -130,10 +130,26 @@ def test_wrong_missing_or_damaged_key_gets_a_message(tmp_path, kiosk):
     assert ok.returncode == 0 and json.loads(ok.stdout)["households"] == 30
 
 
+def test_a_key_file_on_an_absent_usb_key_is_not_created_on_the_laptop(tmp_path, kiosk):
+    db = tmp_path / "k.db"
+    kiosk("demo", "--db", str(db), "--households", "30")
+    usb = tmp_path / "media" / "KIOSK-KEY"
+    env = {"KIOSK_KEY_FILE": str(usb / "kiosk.key")}
+    out = kiosk("encryption", "on", "--db", str(db), "--worker", ADMIN, env=env)
+    assert out.returncode == 1 and "请先插上 U 盘" in out.stderr
+    assert_clean(out)
+    assert not usb.exists() and file_state(db) == "plain"
+    usb.mkdir(parents=True)  # plugged in
+    assert kiosk("encryption", "on", "--db", str(db), "--worker", ADMIN, env=env).returncode == 0
+    assert (usb / "kiosk.key").exists() and file_state(db) == "encrypted"
+
+
 def test_a_copied_file_needs_its_key(tmp_path, kiosk):
     """Another laptop (another config folder, so no key) cannot open a copied database."""
     db = tmp_path / "k.db"
     kiosk("demo", "--db", str(db), "--households", "30")
+    name = first_name(db).encode("utf-8")  # two or three characters: 6 or 9 bytes
+    assert name in db.read_bytes()  # in clear while plain
     kiosk("encryption", "on", "--db", str(db), "--worker", ADMIN)
     copy = tmp_path / "copy" / "kiosk.db"
     copy.parent.mkdir()
@@ -142,7 +158,7 @@ def test_a_copied_file_needs_its_key(tmp_path, kiosk):
                       env={"KIOSK_CONFIG": str(tmp_path / "elsewhere" / "config.toml")})
     assert elsewhere.returncode == 1 and "找不到它的密钥文件" in elsewhere.stderr
     assert_clean(elsewhere)
-    assert b"\xe5\xbc\xa0" not in copy.read_bytes()  # not even a surname (张) in clear
+    assert name not in copy.read_bytes()
 
 
 def test_the_setting_encrypts_new_and_existing_databases(tmp_path, kiosk):
