@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sqlite3
 import threading
+import time
 
 # Frames at up to 120 per second (Textual's default is 60): a search result or a scanned
 # household reaches the screen one short frame after it is ready. Textual reads this when it
@@ -18,19 +20,43 @@ from typing import Any, TypeVar
 from textual import events
 from textual.app import App
 from textual.binding import Binding
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widget import AwaitMount
 from textual.worker import Worker, WorkerState
 
 from db.connection import transaction
 from db.context import WriteContext
 from db.workers import Worker as DbWorker
-from kiosk.errors import describe
+from kiosk.errors import UserError, describe
 from kiosk.i18n import language, set_language, t
 from kiosk.qr.scanner import ScanAnywhere
+from kiosk.roles import require
 from kiosk.runtime import Runtime
+from screens.base import GateScreen
 from screens.home import HomeScreen
+from screens.signin import SignInScreen
 
 log = logging.getLogger("kiosk.app")
 T = TypeVar("T")
+
+#: What a signed-in worker needs (kiosk.roles.PERMISSIONS) to open a mode ...
+MODE_ACTIONS = {"households": "household.search", "figures": "figures.view", "sync": "sync.run"}
+#: ... or a screen (by class name: most screens are imported only when first opened) ...
+SCREEN_ACTIONS = {
+    "HouseholdScreen": "household.view", "VisitFormScreen": "visit.record",
+    "FeedbackFormScreen": "feedback.record", "SurveyFillScreen": "survey.fill",
+    "LabelsScreen": "labels.print", "CaseRegisterScreen": "case.register",
+    "ConflictScreen": "sync.resolve",
+}
+#: ... or run an app action.
+APP_ACTIONS = {"labels": "labels.print", "print_slip": "labels.print",
+               "scan_camera": "household.view"}
+#: The only app actions left while nobody is signed in or the screen is locked: quitting,
+#: and Tab / Shift+Tab (Textual binds them to the app) to move between the fields.
+GATE_ACTIONS = frozenset({"quit", "focus_next", "focus_previous"})
+#: Input that counts as someone at the laptop (the idle lock restarts its count).
+ACTIVITY = (events.Key, events.MouseEvent, events.Paste)
 
 
 def _lazy_screen(module: str, name: str) -> Callable[[], Any]:
@@ -54,8 +80,10 @@ class KioskApp(App[None]):
     # The top-level modes (走访/住户/事项/同步/统计); each keeps its own screen stack.
     DEFAULT_MODE = "home"
     # Modes other than home are imported when first opened: start-up pays only for the
-    # screen it shows (the figures screen alone pulls in plotext).
+    # screen it shows (the figures screen alone pulls in plotext). The sign-in screen is a
+    # mode of its own, so nothing of a worker's screens is behind it.
     MODES = {
+        "signin": SignInScreen,
         "home": HomeScreen,
         "households": _lazy_screen("screens.search", "SearchScreen"),  # 住户
         "cases": _lazy_screen("screens.cases", "CasesScreen"),  # 事项 (issue 4)
@@ -84,22 +112,231 @@ class KioskApp(App[None]):
                 tooltip=t("sync.start_tip")),
         Binding("f12", "toggle_language", t("ui.language"), id="app.language", show=False,
                 tooltip=t("ui.language")),
+        # sign-in and roles (issue 7): lock the screen while away (works in any field)
+        Binding("ctrl+l", "lock", t("signin.lock"), id="app.lock", tooltip=t("signin.lock_hint"),
+                priority=True),
     ]
 
     def __init__(self, runtime: Runtime, *, signed_in: DbWorker | None = None,
-                 home_prefetch: Future | None = None, **kwargs: Any) -> None:
+                 offered_worker: DbWorker | None = None, home_prefetch: Future | None = None,
+                 lock_seconds: float | None = None, **kwargs: Any) -> None:
+        """The interface on ``runtime``.
+
+        Args:
+            signed_in: act as this worker from the start, without the sign-in screen (tests
+                and embedding). Without it, the app opens on the sign-in screen and acts as
+                nobody until a worker signs in: what ``kiosk`` always does.
+            offered_worker: the name the sign-in screen offers (the last worker who signed in
+                on this laptop, see :func:`kiosk.commands.run.start_app`).
+            home_prefetch: the home screen's first load, fetched on a thread while Textual
+                starts, for ``signed_in`` or else for ``offered_worker`` (dropped if someone
+                else signs in).
+            lock_seconds: idle time before the screen locks (default: the ``lock_minutes``
+                setting; 0 never locks).
+        """
+        if signed_in is None:
+            self.DEFAULT_MODE = "signin"  # type: ignore[misc]  # App.__init__ reads it: the first screen
         super().__init__(**kwargs)
         self.runtime = runtime
-        if signed_in is not None:
-            runtime.worker = signed_in
-            runtime.ctx.worker_id = signed_in.id
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self.scanner = ScanAnywhere(self, runtime.settings.scan_key_gap_ms)
+        self.offered_worker = offered_worker
         # The home screen's data, fetched on a thread while Textual starts (see HomeScreen.load).
         self._home_prefetch: Future | None = home_prefetch
+        prefetched_for = signed_in or offered_worker
+        self._prefetch_for = prefetched_for.id if prefetched_for else None
+        self.locked = False
+        self._held_notices: list[tuple[str, dict[str, Any]]] = []
+        self._last_input = time.monotonic()
+        self._idle_timer: Timer | None = None
+        self._lock_seconds = (runtime.settings.lock_minutes * 60 if lock_seconds is None
+                              else lock_seconds)
         self.title = t("app.title")
-        self.sub_title = runtime.worker.name if runtime.worker else t("ui.no_worker")
+        # Nobody acts before signing in: not the runtime's default worker either.
+        self._set_worker(signed_in)
+
+    # --- who is signed in (issue 7) ------------------------------------------------------------
+    @property
+    def worker(self) -> DbWorker | None:
+        """The signed-in worker (None before anyone signs in): who every screen acts as."""
+        return self.runtime.worker
+
+    @property
+    def gate_open(self) -> bool:
+        """May anything of a worker's session be shown: someone signed in, not locked."""
+        return self.runtime.worker is not None and not self.locked
+
+    def _set_worker(self, worker: DbWorker | None) -> None:
+        with self._write_lock:  # a write in flight keeps the author it started with
+            self.runtime.worker = worker
+            self.ctx.worker_id = worker.id if worker else None
+        self.sub_title = worker.name if worker else ""
+
+    def permit(self, action: str) -> bool:
+        """May the signed-in worker do ``action`` (kiosk.roles)? If not, say who may."""
+        try:
+            require(self.worker, action)
+        except UserError as exc:
+            self.notify(exc.message(), severity="error", timeout=6)
+            return False
+        return True
+
+    async def complete_sign_in(self, worker: DbWorker) -> None:
+        """``worker`` signed in (the sign-in screen checked the PIN): their home screen."""
+        self._set_worker(worker)
+        self.locked = False
+        self._held_notices.clear()
+        if self._prefetch_for != worker.id:
+            self._home_prefetch = None  # fetched for somebody else
+        self._prefetch_for = None
+        await self._fresh_modes()
+        await self.switch_mode("home")
+        await self._fresh_modes()  # the sign-in screen too: it is built anew for the next one
+        self._last_input = time.monotonic()
+        self._arm_idle()
+
+    async def _fresh_modes(self) -> None:
+        """Drop every mode's screens but the current one's: the next session starts afresh."""
+        for mode in list(self._screen_stacks):
+            if mode != self.current_mode and mode in self.MODES:
+                await self.remove_mode(mode)
+                self.add_mode(mode, self.MODES[mode])
+
+    def action_lock(self) -> None:
+        self.lock("key")
+
+    def lock(self, reason: str) -> None:
+        """Cover everything with the lock screen (``reason``: ``idle`` or ``key``). The screens
+        stay as they are underneath; the worker's PIN unlocks."""
+        worker = self.worker
+        if worker is None or self.locked:
+            return
+        from kiosk.session import record_lock
+        from screens.lock import LockScreen
+
+        self.locked = True
+        self.clear_notifications()  # toasts are drawn on the top screen: none over the lock
+        self._stop_idle()
+        self.push_screen(LockScreen(worker))
+        self._audit(lambda: record_lock(self.write, worker, reason))
+
+    def unlock(self, worker: DbWorker) -> None:
+        """The lock screen took the worker's PIN: back to where they were."""
+        from screens.lock import LockScreen
+
+        self._set_worker(worker)  # as read now (a role may have changed meanwhile)
+        self.locked = False
+        if isinstance(self.screen, LockScreen):
+            self.pop_screen()
+        held, self._held_notices = self._held_notices, []
+        for message, options in held:
+            self.notify(message, **options)
+        self._last_input = time.monotonic()
+        self._arm_idle()
+
+    async def sign_out(self) -> None:
+        """Sign the worker out (from the lock screen): every screen of theirs is dropped and
+        the sign-in screen comes up; their open forms are kept as drafts."""
+        from kiosk.session import record_lock
+
+        worker = self.worker
+        if worker is not None:
+            self._audit(lambda: record_lock(self.write, worker, "sign_out"))
+        self._stop_idle()
+        self._set_worker(None)
+        self.locked = False
+        self._held_notices.clear()
+        self.clear_notifications()
+        self._home_prefetch = None
+        self.offered_worker = worker
+        if "signin" in self._screen_stacks and self.current_mode != "signin":
+            await self.remove_mode("signin")
+            self.add_mode("signin", self.MODES["signin"])
+        await self.switch_mode("signin")
+        await self._fresh_modes()
+
+    def _audit(self, write: Callable[[], object]) -> None:
+        """An audit entry, written on a thread (never holding up the screen)."""
+        self.run_worker(write, thread=True, group="audit", exit_on_error=False, name="audit")
+
+    # --- the idle lock -------------------------------------------------------------------------
+    @property
+    def lock_seconds(self) -> float:
+        """Seconds without a key or mouse event before the screen locks (0: never)."""
+        return self._lock_seconds
+
+    @lock_seconds.setter
+    def lock_seconds(self, seconds: float) -> None:
+        self._lock_seconds = seconds
+        self._last_input = time.monotonic()
+        self._arm_idle()
+
+    def _arm_idle(self) -> None:
+        """One timer, due when the idle time would run out (input meanwhile only moves the
+        time it is measured from: the timer re-arms itself then)."""
+        self._stop_idle()
+        if self._lock_seconds > 0 and self.gate_open and self.is_running:
+            due = self._last_input + self._lock_seconds - time.monotonic()
+            self._idle_timer = self.set_timer(max(0.02, due), self._idle_due, name="idle-lock")
+
+    def _stop_idle(self) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.stop()
+            self._idle_timer = None
+
+    def _idle_due(self) -> None:
+        self._idle_timer = None
+        if not self.gate_open or self._lock_seconds <= 0:
+            return
+        if time.monotonic() - self._last_input >= self._lock_seconds:
+            self.lock("idle")
+        else:
+            self._arm_idle()
+
+    def on_mount(self) -> None:
+        self._arm_idle()
+
+    # --- the gate: nothing of a session before sign-in or under the lock, and roles ---------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if not self.gate_open:
+            return action in GATE_ACTIONS
+        return super().check_action(action, parameters)
+
+    def switch_mode(self, mode: str) -> AwaitMount:
+        if mode != "signin" and not self.gate_open:
+            return AwaitMount(self.screen, [])
+        needed = MODE_ACTIONS.get(mode)
+        if needed and not self.permit(needed):
+            return AwaitMount(self.screen, [])
+        return super().switch_mode(mode)
+
+    def push_screen(self, screen, callback=None, wait_for_dismiss=False, *,  # type: ignore[override]
+                    mode=None):
+        if isinstance(screen, Screen) and not isinstance(screen, GateScreen):
+            needed = SCREEN_ACTIONS.get(type(screen).__name__)
+            if not self.gate_open or (needed and not self.permit(needed)):
+                if wait_for_dismiss:
+                    refused: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+                    refused.set_result(None)
+                    return refused
+                return AwaitMount(self.screen, [])
+        return super().push_screen(screen, callback, wait_for_dismiss, mode=mode)
+
+    def action_command_palette(self) -> None:
+        if self.gate_open:  # the header's icon calls this directly
+            super().action_command_palette()
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Notifications of a session are held back under the lock (shown after unlocking)
+        and dropped before sign-in: a toast is drawn over whatever screen is on top."""
+        if self.gate_open:
+            super().notify(message, title=title, severity=severity, timeout=timeout,
+                           markup=markup)
+        elif self.locked:
+            self._held_notices.append((message, {"title": title, "severity": severity,
+                                                 "timeout": timeout, "markup": markup}))
 
     def take_home_prefetch(self) -> Future | None:
         """The prefetched first load of the home screen, once (None afterwards)."""
@@ -115,19 +352,27 @@ class KioskApp(App[None]):
     # --- scan anywhere (issue 5, kiosk/qr/scanner.py): a label scanned or typed into any
     # widget opens its household; the scanner sees each key before the focused widget.
     async def on_event(self, event: events.Event) -> None:
-        if await self.scanner.intercept(event):
+        if isinstance(event, ACTIVITY):
+            self._last_input = time.monotonic()
+        # Before sign-in and under the lock a scan opens nothing: keys go to the PIN field.
+        if self.gate_open and await self.scanner.intercept(event):
             return
         await super().on_event(event)
 
     def action_labels(self) -> None:
+        if not self.permit(APP_ACTIONS["labels"]):
+            return
         from screens.labels import LabelsScreen
 
         self.push_screen(LabelsScreen(getattr(self.screen, "household_id", None)))
 
     def action_scan_camera(self) -> None:
-        self.scanner.scan_camera()
+        if self.permit(APP_ACTIONS["scan_camera"]):
+            self.scanner.scan_camera()
 
     def action_print_slip(self) -> None:
+        if not self.permit(APP_ACTIONS["print_slip"]):
+            return
         from kiosk.qr.actions import print_slip
 
         print_slip(self)

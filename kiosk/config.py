@@ -22,8 +22,12 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     db: str | None = None
     #: Interface language: ``zh`` (Simplified Chinese) or ``en``.
     lang: str = "zh"
-    #: Name of the worker the app acts as, until sign-in lands. Default: the first grid worker.
+    #: Name of the worker command-line commands act as (default: the first grid worker); the
+    #: interface offers it on the sign-in screen instead of the last worker who signed in.
     worker: str | None = None
+    #: Minutes without a key or mouse event after which the interface locks (fractions
+    #: allowed; 0 never locks). Unlocking takes the signed-in worker's PIN.
+    lock_minutes: float = 5.0
     #: Rows fetched per page in lists (search results, households).
     page_size: int = 50
     #: Care-tagged households not visited for this many days come first on the walk list.

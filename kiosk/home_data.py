@@ -30,12 +30,20 @@ class GridSummary:
 
 def load_home(conn: sqlite3.Connection, worker: Worker | None, care_days: int,
               page_size: int) -> tuple[GridSummary, list[WalkEntry]]:
-    """The grid's summary and the first page of its walk list (any thread)."""
-    codes = list(worker.grids) if worker else []
-    rows = conn.execute(
-        f"SELECT id, name FROM grids WHERE code IN ({','.join('?' * len(codes))}) ORDER BY code",
-        codes).fetchall()
-    if not rows:  # no worker or no grid: show the first grid rather than a whole district
+    """The grid's summary and the first page of its walk list (any thread).
+
+    The grids are the worker's own (kiosk.roles.in_scope): a grid worker's grids, a
+    community supervisor's community. A worker whose grids are not on this laptop (yet) gets
+    an empty list, never somebody else's grid.
+    """
+    if worker is not None and worker.role == "supervisor" and not worker.grids:
+        rows = conn.execute("SELECT id, name FROM grids WHERE community = ? ORDER BY code",
+                            (worker.community,)).fetchall()
+    elif worker is not None:
+        codes = list(worker.grids)
+        rows = conn.execute(f"SELECT id, name FROM grids WHERE code IN"
+                            f" ({','.join('?' * len(codes))}) ORDER BY code", codes).fetchall()
+    else:  # no worker (embedding, an empty database): the first grid, not a whole district
         rows = conn.execute("SELECT id, name FROM grids ORDER BY code LIMIT 1").fetchall()
     grid_ids, names = [r[0] for r in rows], [r[1] for r in rows]
     where = f"grid_id IN ({','.join('?' * len(grid_ids))})" if grid_ids else "0"

@@ -18,11 +18,20 @@ from db.cases import CaseDetail, append_event, departments, get_case
 from kiosk.categories import load_categories
 from kiosk.i18n import t
 from kiosk.present import address_of
+from kiosk.roles import allowed
 from screens.base import KioskScreen
 from screens.case_widgets import WorkerErrors, level_text, rules_of, status_text
 from screens.widgets.footer import KioskFooter
 
-#: (key, event type) for every action; the binding ids are ``case.<event type>``.
+
+def case_action(event_type: str) -> str:
+    """The kiosk.roles action an event type needs (resolving on the spot is resolving)."""
+    return "case.resolve" if event_type == "resolve_on_spot" else f"case.{event_type}"
+
+
+#: (key, event type) for every action; the binding ids are ``case.<event type>``. Assigning,
+#: escalating, closing and reopening are a supervisor's (kiosk.roles): hidden from a grid
+#: worker's footer, and refused with a message if pressed anyway.
 ACTION_KEYS = [
     ("a", "assign"), ("p", "progress"), ("s", "resolve"), ("m", "resolve_on_spot"),
     ("f", "follow_up"), ("t", "rate"), ("u", "reopen"), ("e", "escalate"), ("c", "close"),
@@ -136,8 +145,13 @@ class CaseDetailScreen(WorkerErrors, KioskScreen):
             table.add_row(e.at[:16].replace("T", " "), step, e.by_name or "", detail, key=e.id)
 
     # --- actions --------------------------------------------------------------------------
+    def role_action(self, action: str, parameters: tuple[object, ...]) -> str | None:
+        if action == "act" and parameters:
+            return case_action(str(parameters[0]))
+        return None
+
     def action_act(self, event_type: str) -> None:
-        if self.detail is None:
+        if self.detail is None or not self.kiosk.permit(case_action(event_type)):
             return
         from screens.case_action import CaseActionScreen
 
@@ -200,6 +214,8 @@ def palette_commands(app) -> Iterator[SystemCommand]:
     if not isinstance(screen, CaseDetailScreen):
         return
     for key, ev in ACTION_KEYS:
+        if not allowed(app.worker, case_action(ev)):
+            continue  # another role's action
         yield SystemCommand(f"{t('cases.title')}: {t(f'cases.event.{ev}')} ({key})",
                             t(f"cases.ui.hint.{ev}"),
                             lambda ev=ev: screen.action_act(ev))

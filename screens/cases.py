@@ -115,8 +115,8 @@ class CasesScreen(WorkerErrors, KioskScreen):
     @work(thread=True, exclusive=True, group="cases", exit_on_error=False)
     def fetch(self, generation: int, f: CaseFilter, offset: int) -> None:
         conn = self.kiosk.read()
-        if f.grid_ids is not None and self.kiosk.runtime.worker:
-            codes = list(self.kiosk.runtime.worker.grids)
+        if f.grid_ids is not None and self.kiosk.worker:
+            codes = list(self.kiosk.worker.grids)
             f.grid_ids = [r[0] for r in conn.execute(
                 f"SELECT id FROM grids WHERE code IN ({','.join('?' * len(codes))})", codes)]
         rules = rules_of(self.kiosk)

@@ -93,7 +93,7 @@ class FeedbackFormScreen(KioskScreen):
         from kiosk.categories import load_categories
         from kiosk.feedback import validate_feedback
 
-        worker = self.kiosk.runtime.worker
+        worker = self.kiosk.worker
         grid = grid_by_code(self.kiosk.read(), worker.grids[0]) if worker and worker.grids else None
         try:
             fb = validate_feedback(form, categories=load_categories(self.kiosk.runtime.settings),

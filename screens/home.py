@@ -22,6 +22,7 @@ from db.walklist import WalkEntry, walk_list
 from kiosk import present
 from kiosk.home_data import GridSummary, load_home
 from kiosk.i18n import t
+from kiosk.roles import allowed, role_label
 from screens.base import KioskScreen
 from screens.widgets.footer import KioskFooter
 from screens.widgets.result_list import ResultList
@@ -78,6 +79,12 @@ class HomeScreen(KioskScreen):
     def on_mount(self) -> None:
         self.query_one(ResultList).focus()
         prefetched = self.kiosk.take_home_prefetch()
+        worker = self.kiosk.worker
+        if worker is not None and not allowed(worker, "household.view"):
+            # An administrator: no households on their screen (kiosk.roles).
+            self.query_one("#home-head", Static).update(
+                t("signin.admin_home", name=worker.name, role=role_label(worker.role)))
+            return
         if prefetched is not None and prefetched.done() and prefetched.exception() is None:
             # Fetched on a thread while Textual started: the very first frame shows it.
             summary, entries = prefetched.result()
@@ -104,7 +111,7 @@ class HomeScreen(KioskScreen):
         if prefetched is not None:
             summary, entries = prefetched.result()
         else:
-            summary, entries = load_home(self.kiosk.read(), self.kiosk.runtime.worker,
+            summary, entries = load_home(self.kiosk.read(), self.kiosk.worker,
                                          self.care_days, self.page_size)
         self.post_message(self.Loaded(summary, entries))
 
@@ -122,7 +129,7 @@ class HomeScreen(KioskScreen):
         s = message.summary
         self.summary = s
         self._generation += 1
-        worker = self.kiosk.runtime.worker
+        worker = self.kiosk.worker
         who = worker.name if worker else t("ui.no_worker")
         care = "  ".join(t("home.tag_count", tag=t(f"tag.{k}"), n=v) for k, v in s.tag_counts.items())
         w = s.walk

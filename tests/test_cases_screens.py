@@ -19,10 +19,17 @@ async def settle(app, pilot) -> None:
         await pilot.pause()
 
 
-def make_app(runtime):
+def make_app(runtime, worker=None):
     from kiosk.app import KioskApp
 
-    return KioskApp(runtime, signed_in=runtime.worker)
+    return KioskApp(runtime, signed_in=worker or runtime.worker)
+
+
+def supervisor(runtime):
+    from db.workers import worker_by_name
+    from kiosk.demo import DEMO_ACCOUNTS
+
+    return worker_by_name(runtime.conn, DEMO_ACCOUNTS["supervisor"][0])
 
 
 def _events(conn) -> int:
@@ -78,7 +85,7 @@ async def test_actions_on_keys_write_events_and_refusals_write_nothing(runtime):
     hh = conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
     with transaction(conn):
         cid = register_case(runtime.ctx, household_ids=[hh], category="sewer", summary="下水堵")
-    app = make_app(runtime)
+    app = make_app(runtime, supervisor(runtime))  # assigning is a supervisor's (kiosk.roles)
     async with app.run_test(size=(100, 40)) as pilot:
         await app.push_screen(CaseDetailScreen(cid))
         await settle(app, pilot)
@@ -203,7 +210,7 @@ async def test_case_list_usable_at_80x24_and_palette_has_case_actions(runtime):
     from kiosk.palette import kiosk_commands
     from screens.case_detail import CaseDetailScreen
 
-    app = make_app(runtime)
+    app = make_app(runtime, supervisor(runtime))  # a grid worker's palette has fewer
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("f3")
         await settle(app, pilot)
