@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from db.audit import CATCH_UP_EVERY, catch_up, record
 from db.hlc import HybridClock
 from db.ids import uuid7
 from db.migrations import latest_version
@@ -56,6 +57,11 @@ class WriteContext:
     Functions that change replicated data take a context and call :meth:`stamp` for the row's
     HLC and :meth:`emit` to append the matching outbox operation (inside the caller's
     transaction, so the change and its operation commit together or not at all).
+
+    Every operation also becomes an audit entry (db/audit.py): every ``audit_every``
+    operations emitted, the entries of all operations not yet in the trail are written in
+    the transaction of the one that reaches the count (0: only when something else catches
+    the trail up, such as an audited lookup, an acknowledgement or ``kiosk audit``).
     """
 
     conn: sqlite3.Connection
@@ -63,6 +69,8 @@ class WriteContext:
     worker_id: str | None
     clock: HybridClock = field(default_factory=HybridClock)
     schema_version: int = field(default_factory=latest_version)
+    audit_every: int = CATCH_UP_EVERY
+    _unaudited: int = field(default=0, repr=False)
 
     @classmethod
     def open(cls, conn: sqlite3.Connection, worker_id: str | None = None) -> WriteContext:
@@ -79,11 +87,16 @@ class WriteContext:
               household_id: str | None = None, detail: dict[str, Any] | None = None) -> str:
         """Append an audit entry by this context's worker and device (db/audit.py), inside
         the caller's transaction."""
-        from db.audit import record
-
+        self._unaudited = 0  # record() writes the pending operations' entries first
         return record(self.conn, device_id=self.device_id, worker_id=self.worker_id,
                       action=action, entity=entity, entity_id=entity_id,
                       household_id=household_id, detail=detail)
+
+    def catch_up_audit(self) -> int:
+        """Write the audit entries of every operation not yet in the trail (inside the
+        caller's transaction); returns how many."""
+        self._unaudited = 0
+        return catch_up(self.conn)
 
     def emit(
         self,
@@ -111,4 +124,7 @@ class WriteContext:
                 self.device_id,
             ),
         )
+        self._unaudited += 1
+        if self.audit_every and self._unaudited >= self.audit_every:
+            self.catch_up_audit()
         return op_id

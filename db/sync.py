@@ -28,6 +28,7 @@ from typing import Any
 
 import msgspec
 
+from db import audit
 from db.connection import SQLiteErrors
 from db.context import WriteContext, get_meta, now_iso, set_meta
 from db.replication import ENTITIES, Entity
@@ -144,10 +145,15 @@ def outbox_page(conn: sqlite3.Connection, limit: int) -> list[sqlite3.Row]:
 
 
 def acknowledge(conn: sqlite3.Connection, op_ids: Iterable[str]) -> int:
-    """The hub holds these operations: move them from the outbox to the log (one transaction)."""
+    """The hub holds these operations: move them from the outbox to the log (one transaction).
+
+    Operations not yet in the audit trail get their entries first: an operation leaves the
+    outbox only once the trail records it (db/audit.py).
+    """
     ids = list(op_ids)
     if not ids:
         return 0
+    audit.catch_up(conn)
     now = now_iso()
     moved = 0
     for start in range(0, len(ids), 500):
