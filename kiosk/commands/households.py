@@ -89,6 +89,9 @@ def run_show(args: argparse.Namespace) -> int:
     runtime = runtime_for(args, create=False)
     try:
         h = get_household(runtime.conn, args.id)
+        if h is not None:  # members, phones and ID numbers: an audited lookup
+            runtime.ctx.audit("lookup", "household", h.id, household_id=h.id,
+                              detail={"via": "households show"})
     finally:
         runtime.close()
     if h is None:

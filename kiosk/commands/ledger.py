@@ -72,6 +72,10 @@ def run(args: argparse.Namespace) -> int:
         n = export(runtime.conn, query, out,
                    categories=load_categories(runtime.settings),
                    rules=EscalationRules.from_settings(runtime.settings))
+        # Audited: the ledgers carry addresses and names, never phone or ID numbers (masked).
+        runtime.ctx.audit("export", "ledger", None, detail={
+            "format": out.suffix.lower().lstrip("."), "ledger": args.kind, "rows": n,
+            "masked": True, "grids": sorted(g.code for g in scope)})
     finally:
         runtime.close()
     seconds = round(time.perf_counter() - started, 2)

@@ -34,6 +34,15 @@ def payload_from_image(path: str) -> str:
     return labels[0]
 
 
+def audit_lookup(ctx, result, via: str) -> None:
+    """Record the lookup of the household (or case) a label led to (shared with ``scan``)."""
+    household_id = result.household.id if result.household is not None else None
+    entity, entity_id = (("case", result.case_id) if result.case_id
+                         else ("household", household_id))
+    ctx.audit("lookup", entity, entity_id, household_id=household_id,
+              detail={"via": via, "label": result.payload.kind})
+
+
 def print_result(result) -> None:
     """The human-readable lookup (shared with ``kiosk scan``)."""
     from kiosk import present
@@ -77,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
     runtime = runtime_for(args, create=False)
     try:
         result = resolve_text(runtime.conn, text)
+        audit_lookup(runtime.ctx, result, "lookup")
     finally:
         runtime.close()
     if args.json:

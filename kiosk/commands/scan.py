@@ -20,13 +20,14 @@ def register(sub, common) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kiosk.commands.lookup import print_result
+    from kiosk.commands.lookup import audit_lookup, print_result
     from kiosk.errors import UserError
     from kiosk.output import emit_json, info
     from kiosk.qr.lookup import resolve_text, to_json
     from kiosk.runtime import load, open_runtime
 
-    settings = load(getattr(args, "db", None), getattr(args, "lang", None))
+    settings = load(getattr(args, "db", None), getattr(args, "lang", None),
+                    getattr(args, "worker", None))
     if args.camera:
         from kiosk.qr.camera import scan_camera
 
@@ -49,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
                 info(exc.message())
                 results.append({"input": text[:64], "error": exc.message()})
                 continue
+            audit_lookup(runtime.ctx, result, "camera" if args.camera else "scan")
             if args.json:
                 results.append(to_json(result))
             else:

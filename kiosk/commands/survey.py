@@ -128,6 +128,9 @@ def run_export(args: argparse.Namespace) -> int:
         header = export_header(survey.definition)
         rows = export_rows(survey.definition, iter_responses(conn, survey.name), versions)
         n = _write(out, header, rows, survey.name)
+        # Audited: answers are exported as given (not masked); every grid's responses.
+        runtime.ctx.audit("export", "survey", survey.id, detail={
+            "format": suffix.lstrip("."), "rows": n, "masked": False, "grids": ["*"]})
     finally:
         runtime.close()
     if args.json:

@@ -31,7 +31,8 @@ Writer = Callable[[Callable[[WriteContext], T]], T]
 _ORDER = (" ORDER BY g.street, g.community, g.code, c.pinyin, c.name,"
           " CAST(h.building AS INTEGER), h.building, CAST(h.unit AS INTEGER), h.unit,"
           " CAST(h.room AS INTEGER), h.room")
-_SELECT = ("SELECT h.id, c.name AS compound, h.building, h.unit, h.room FROM households h"
+_SELECT = ("SELECT h.id, c.name AS compound, h.building, h.unit, h.room, g.code AS grid_code"
+           " FROM households h"
            " JOIN compounds c ON c.id = h.compound_id JOIN grids g ON g.id = h.grid_id")
 
 
@@ -129,9 +130,20 @@ def print_labels(conn: sqlite3.Connection, write: Writer[Any], sel: Selection, o
     plans = plan_household_labels(conn, [r["id"] for r in rows], reprint=reprint)
     items = [LabelItem(make("HH", p.code), r["compound"], r["building"], r["unit"], r["room"])
              for r, p in zip(rows, plans, strict=True)]
+    # Audited with the labels it creates: format, count, the grids (labels show an address
+    # and a code, never a name or number: masked).
+    detail = {"format": "pdf", "rows": len(items), "masked": True, "layout": layout,
+              "reprint": reprint, "grids": sorted({r["grid_code"] for r in rows})}
+    only = rows[0]["id"] if len(rows) == 1 else None
+
+    def commit(ctx: WriteContext) -> int:
+        created = commit_planned(ctx, plans, reprint=reprint)
+        ctx.audit("print", "label", None, household_id=only, detail=detail)
+        return created
+
     with _staged(path) as tmp:
         pages = render_labels(items, tmp, font, layout=layout, progress=progress)
-        created = write(lambda ctx: commit_planned(ctx, plans, reprint=reprint))
+        created = write(commit)
         os.replace(tmp, path)
     return PrintSummary(str(path), len(items), pages, created, len(items) - created,
                         tuple(item.payload.text for item in items))
@@ -154,12 +166,24 @@ def print_case_slip(conn: sqlite3.Connection, write: Writer[Any], case_text: str
     data = slip_data(conn, case_id, payload)
     if data is None:
         raise UserError("qr.slip.unknown_case", case=case_text[:60])
+
+    def commit(ctx: WriteContext) -> None:
+        if existing is None:
+            ensure_case_slip(ctx, case_id, payload.code)
+        grid, household = ctx.conn.execute(
+            "SELECT g.code, (SELECT household_id FROM case_households WHERE case_id = c.id"
+            " ORDER BY hlc LIMIT 1) FROM cases c LEFT JOIN grids g ON g.id = c.grid_id"
+            " WHERE c.id = ?", (case_id,)).fetchone()
+        # The slip shows the case number, category, date and worker: no resident's data.
+        ctx.audit("print", "case", case_id, household_id=household,
+                  detail={"format": "pdf", "rows": 1, "masked": True, "slip": True,
+                          "grids": [grid] if grid else []})
+
     with _staged(path) as tmp:
         render_slip(data, tmp, font)
-        if existing is None:
-            try:
-                write(lambda ctx: ensure_case_slip(ctx, case_id, payload.code))
-            except ValueError:
-                raise UserError("qr.slip.changed") from None
+        try:
+            write(commit)
+        except ValueError:
+            raise UserError("qr.slip.changed") from None
         os.replace(tmp, path)
     return data.number, payload.readable
