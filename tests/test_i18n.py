@@ -38,3 +38,21 @@ def test_fallback_and_formatting():
     assert t("no.such.key") == "no.such.key"
     set_language("zh")
     assert t("cli.households.no_match", query="x") == "没有找到与“x”匹配的住户。"
+
+
+def test_audit_catalogues_are_parallel():
+    """The audit trail's catalogue (kiosk/locale/*/audit.toml): same keys, same placeholders."""
+    import tomllib
+
+    from kiosk.i18n import _flatten
+
+    def load(lang: str) -> dict[str, str]:
+        out: dict[str, str] = {}
+        with (ROOT / "kiosk" / "locale" / lang / "audit.toml").open("rb") as fh:
+            _flatten("", tomllib.load(fh), out)
+        return out
+
+    zh, en = load("zh_CN"), load("en")
+    assert sorted(zh) == sorted(en)
+    for key in zh:
+        assert set(re.findall(r"{(\w+)}", zh[key])) == set(re.findall(r"{(\w+)}", en[key])), key
