@@ -91,6 +91,18 @@ def create_app(store: HubStore, *, max_body: int = p.MAX_BODY) -> Starlette:
         return _ok(p.PushResponse(acked=result.acked, duplicates=result.duplicates,
                                   hlc=store.observe(None)))
 
+    async def audit(request: Request) -> Response:
+        device = await authenticate(request)
+        req = _decode(await _body(request, max_body), p.AuditPush)
+        _check_schema(req.schema)
+        if req.device_id != device.device_id:
+            raise HubError(403, "other_device")
+        result = await run_in_threadpool(store.ingest_audit, device, req.entries)
+        log.info("audit device=%s entries=%s stored=%s", device.device_id, len(req.entries),
+                 result.stored)
+        return _ok(p.AuditAck(stored=result.stored, duplicates=result.duplicates,
+                              last_dseq=result.last_dseq))
+
     async def pull(request: Request) -> Response:
         device = await authenticate(request)
         req = _decode(await _body(request, 64 * 1024), p.PullRequest)
@@ -126,6 +138,7 @@ def create_app(store: HubStore, *, max_body: int = p.MAX_BODY) -> Starlette:
             Route("/v1/enrol", enrol, methods=["POST"]),
             Route("/v1/push", push, methods=["POST"]),
             Route("/v1/pull", pull, methods=["POST"]),
+            Route("/v1/audit", audit, methods=["POST"]),
             Route("/v1/status", status, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
         ],

@@ -26,10 +26,12 @@ from typing import Any
 
 import msgspec
 
+from db.audit import GENESIS, check_chain, entry_hash
 from db.hlc import HybridClock
 from db.replication import ENTITIES
 from kiosk.hub import devices as dv
-from kiosk.sync.protocol import Op
+from kiosk.i18n import t
+from kiosk.sync.protocol import AuditEntry, Op
 
 
 class HubError(Exception):
@@ -68,6 +70,13 @@ class IngestResult:
     acked: list[str]
     duplicates: int
     stored: int
+
+
+@dataclass
+class AuditResult:
+    stored: int
+    duplicates: int
+    last_dseq: int
 
 
 @dataclass
@@ -120,6 +129,18 @@ class HubStore(ABC):
     # the hub's clock
     @abstractmethod
     def observe(self, hlc: str | None) -> str: ...
+
+    # the audit trail
+    @abstractmethod
+    def ingest_audit(self, device: DeviceRecord | None,
+                     entries: list[AuditEntry]) -> AuditResult: ...
+    @abstractmethod
+    def audit_entries(self, device_id: str | None = None,
+                      limit: int = 50) -> list[dict[str, Any]]: ...
+    @abstractmethod
+    def verify_audit(self) -> tuple[int, int, list[Any]]: ...
+    @abstractmethod
+    def audit_tail(self, device_id: str) -> int: ...
 
 
 _SCOPE_SKIP = frozenset({"id", "grid_id", "worker_id", "device_id"})
@@ -605,6 +626,97 @@ class SqlHubStore(HubStore):
         with self._tx(write=False) as cur:
             cur.execute("SELECT count(*) FROM hub_ops")
             return int(cur.fetchone()[0])
+
+    # --- the audit trail (docs/security.md) -----------------------------------------------
+    _AUDIT_COLS = ("id, device_id, dseq, at, worker_id, action, entity, entity_id,"
+                   " household_id, detail, prev_hash, hash")
+
+    def ingest_audit(self, device: DeviceRecord | None, entries: list[AuditEntry]) -> AuditResult:
+        """Store a device's audit entries: all of them or none. They must continue the chain
+        the hub holds for their device (``dseq`` next, ``prev_hash`` its last hash) with every
+        hash matching its entry; entries the hub holds already are skipped if identical.
+        Refusals: 403 ``other_device``, 409 ``audit_mismatch`` (an entry differs from the
+        one held), 409 ``audit_chain`` (the chain is broken: the message says where, how)."""
+        by_device: dict[str, list[AuditEntry]] = {}
+        for e in entries:
+            if device is not None and e.device_id != device.device_id:
+                raise HubError(403, "other_device")
+            by_device.setdefault(e.device_id, []).append(e)
+        stored = duplicates = 0
+        last = 0
+        now = utcnow()
+        with self._tx() as cur:
+            for device_id, group in by_device.items():
+                group.sort(key=lambda e: e.dseq)
+                cur.execute(self._q("SELECT dseq, hash FROM hub_audit WHERE device_id = ?"
+                                    " ORDER BY dseq DESC LIMIT 1"), [device_id])
+                row = cur.fetchone()
+                tail = (int(row[0]), row[1]) if row else (0, GENESIS)
+                held = [e for e in group if e.dseq <= tail[0]]
+                if held:
+                    cur.execute(self._q(
+                        "SELECT dseq, hash FROM hub_audit WHERE device_id = ? AND dseq >= ?"
+                        " AND dseq <= ?"), [device_id, held[0].dseq, held[-1].dseq])
+                    hashes = {int(r[0]): r[1] for r in cur.fetchall()}
+                    for e in held:  # the same entry: the same hash, and its content too
+                        if hashes.get(e.dseq) != e.hash or _hash_of(e) != e.hash:
+                            raise HubError(409, "audit_mismatch", dseq=e.dseq)
+                new = [e for e in group if e.dseq > tail[0]]
+                problem = next(check_chain([_chain_row(e) for e in new], start=tail), None)
+                if problem is not None:
+                    raise HubError(409, "audit_chain", dseq=problem.dseq,
+                                   reason=t(f"sync.audit_reason.{problem.kind}"),
+                                   expected=problem.expected or tail[0] + 1)
+                if new:
+                    cur.executemany(self._q(
+                        f"INSERT INTO hub_audit({self._AUDIT_COLS}, received_at)"
+                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"),
+                        [(*_chain_row(e), now) for e in new])
+                stored += len(new)
+                duplicates += len(held)
+                last = max(tail[0], new[-1].dseq if new else 0)
+        return AuditResult(stored=stored, duplicates=duplicates, last_dseq=last)
+
+    def audit_tail(self, device_id: str) -> int:
+        """The last entry of ``device_id``'s chain the hub holds (0: none)."""
+        with self._tx(write=False) as cur:
+            cur.execute(self._q("SELECT COALESCE(max(dseq), 0) FROM hub_audit"
+                                " WHERE device_id = ?"), [device_id])
+            return int(cur.fetchone()[0])
+
+    def audit_entries(self, device_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """Entries newest first (by arrival), of one device or all."""
+        where, params = ("WHERE device_id = ?", [device_id]) if device_id else ("", [])
+        with self._tx(write=False) as cur:
+            cur.execute(self._q(f"SELECT {self._AUDIT_COLS}, received_at FROM hub_audit {where}"
+                                " ORDER BY received_at DESC, device_id, dseq DESC LIMIT ?"),
+                        [*params, limit])
+            names = ("id", "device_id", "dseq", "at", "worker_id", "action", "entity",
+                     "entity_id", "household_id", "detail", "prev_hash", "hash", "received_at")
+            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    def verify_audit(self) -> tuple[int, int, list[Any]]:
+        """Check every device's chain as the hub holds it: (entries, devices, problems)."""
+        problems: list[Any] = []
+        with self._tx(write=False) as cur:
+            cur.execute(f"SELECT {self._AUDIT_COLS} FROM hub_audit ORDER BY device_id, dseq")
+            rows = [tuple(r) for r in cur.fetchall()]
+        devices: dict[str, list[tuple]] = {}
+        for r in rows:
+            devices.setdefault(r[1], []).append(r)
+        for group in devices.values():
+            problems.extend(check_chain(group))
+        return len(rows), len(devices), problems
+
+
+def _hash_of(e: AuditEntry) -> str:
+    return entry_hash(e.prev_hash, e.id, e.device_id, e.dseq, e.at, e.worker_id, e.action,
+                      e.entity, e.entity_id, e.household_id, e.detail)
+
+
+def _chain_row(e: AuditEntry) -> tuple:
+    return (e.id, e.device_id, e.dseq, e.at, e.worker_id, e.action, e.entity, e.entity_id,
+            e.household_id, e.detail, e.prev_hash, e.hash)
 
 
 def open_store(url: str | None) -> HubStore:

@@ -82,6 +82,23 @@ SCHEMA = [
         id   TEXT PRIMARY KEY,
         code TEXT NOT NULL
     )""",
+    # every device's audit trail, checked on arrival (see store_sqlite.py)
+    """CREATE TABLE IF NOT EXISTS hub_audit (
+        device_id    TEXT NOT NULL,
+        dseq         BIGINT NOT NULL,
+        id           TEXT NOT NULL,
+        at           TEXT NOT NULL,
+        worker_id    TEXT,
+        action       TEXT NOT NULL,
+        entity       TEXT,
+        entity_id    TEXT,
+        household_id TEXT,
+        detail       TEXT NOT NULL,
+        prev_hash    TEXT NOT NULL,
+        hash         TEXT NOT NULL,
+        received_at  TEXT NOT NULL,
+        PRIMARY KEY (device_id, dseq)
+    )""",
 ]
 
 _CURSOR = re.compile(r"^(\d{1,20}):(\d{1,19})$")

@@ -76,6 +76,24 @@ CREATE TABLE IF NOT EXISTS hub_grids (
     id   TEXT PRIMARY KEY,
     code TEXT NOT NULL
 );
+-- Every device's audit trail (docs/security.md), checked on arrival: each device's entries
+-- continue its hash chain (dseq from 1, prev_hash linking, hashes recomputed).
+CREATE TABLE IF NOT EXISTS hub_audit (
+    device_id    TEXT NOT NULL,
+    dseq         INTEGER NOT NULL,
+    id           TEXT NOT NULL,
+    at           TEXT NOT NULL,
+    worker_id    TEXT,
+    action       TEXT NOT NULL,
+    entity       TEXT,
+    entity_id    TEXT,
+    household_id TEXT,
+    detail       TEXT NOT NULL,
+    prev_hash    TEXT NOT NULL,
+    hash         TEXT NOT NULL,
+    received_at  TEXT NOT NULL,
+    PRIMARY KEY (device_id, dseq)
+) WITHOUT ROWID;
 """
 
 

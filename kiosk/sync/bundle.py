@@ -74,10 +74,18 @@ def _device_key(conn: Any) -> str:
 def export_pending(ctx: WriteContext, path: str | Path) -> int:
     """Write every pending operation to ``path`` (they stay in the outbox until the hub's
     bundle acknowledges them)."""
+    from db import audit
+    from kiosk.sync.client import audit_entry
+
     key = _device_key(ctx.conn)
+    with transaction(ctx.conn):  # the pending operations' audit entries travel with them
+        ctx.catch_up_audit()
     ops = [p.op_from_dict(op) for op in dbsync.outbox_batch(ctx.conn, 10**9)]
+    after = int(get_meta(ctx.conn, audit.META_PUSHED) or 0)
+    entries = [audit_entry(e) for e in audit.entries_after(ctx.conn, ctx.device_id, after, 10**9)]
     bundle = p.Bundle(format=p.BUNDLE_FORMAT, direction="up", device_id=ctx.device_id, ops=ops,
-                      schema=latest_version(), hlc=ctx.clock.last, created_at=now_iso())
+                      schema=latest_version(), hlc=ctx.clock.last, created_at=now_iso(),
+                      audit=entries)
     _write(path, _sign(bundle, key))
     return len(ops)
 
@@ -97,6 +105,10 @@ def import_down(ctx: WriteContext, path: str | Path) -> dict[str, int]:
             dbsync.set_meta(ctx.conn, dbsync.META_CURSOR, bundle.cursor)
         if bundle.backfill > int(get_meta(ctx.conn, dbsync.META_BACKFILL) or 0):
             dbsync.set_meta(ctx.conn, dbsync.META_BACKFILL, str(bundle.backfill))
+        from db.audit import META_PUSHED
+
+        if bundle.audit_dseq > int(get_meta(ctx.conn, META_PUSHED) or 0):
+            dbsync.set_meta(ctx.conn, META_PUSHED, str(bundle.audit_dseq))
         dbsync.observe_hlc(ctx, bundle.hlc)
         counts = {"pushed": acked, "pulled": result.applied, "conflicts": result.conflicts,
                   "duplicates": result.duplicates, "acked": acked}
@@ -119,6 +131,8 @@ def hub_import(store: Any, path: str | Path) -> tuple[str, int, int]:
     if bundle.schema < p.MIN_DEVICE_SCHEMA:
         raise UserError("sync.error.too_old", exit_code=4)
     result = store.ingest(device, bundle.ops)
+    if bundle.audit:  # checked like a push: continuing the chain the hub holds, or refused
+        store.ingest_audit(device, bundle.audit)
     return device.name, result.stored, result.duplicates
 
 
@@ -139,7 +153,8 @@ def hub_export(store: Any, name: str, path: str | Path, page: int = 2000) -> int
     bundle = p.Bundle(format=p.BUNDLE_FORMAT, direction="down", device_id=device.device_id,
                       ops=ops, schema=latest_version(), hlc=store.observe(None),
                       cursor_from=start, cursor=cursor, acked=store.acked_since(device, start),
-                      backfill=backfill, created_at=now_iso())
+                      backfill=backfill, created_at=now_iso(),
+                      audit_dseq=store.audit_tail(device.device_id))
     _write(path, _sign(bundle, device.token_hash))
     return len(ops)
 

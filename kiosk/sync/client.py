@@ -39,11 +39,12 @@ class SyncReport:
     duplicates: int = 0
     conflicts: int = 0
     failed: int = 0
+    audited: int = 0  # audit entries the hub stored
     cursor: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"pushed": self.pushed, "pulled": self.pulled, "duplicates": self.duplicates,
-                "conflicts": self.conflicts, "failed": self.failed}
+                "conflicts": self.conflicts, "failed": self.failed, "audited": self.audited}
 
 
 class HubClient:
@@ -106,6 +107,10 @@ class HubClient:
         return self._post("/v1/push", p.PushOut(device_id=device_id, schema=latest_version(),
                                                 ops=ops, hlc=hlc), p.PushResponse)
 
+    def push_audit(self, device_id: str, entries: list[p.AuditEntry]) -> p.AuditAck:
+        return self._post("/v1/audit", p.AuditPush(device_id=device_id, schema=latest_version(),
+                                                   entries=entries), p.AuditAck)
+
     def pull(self, cursor: str | None, limit: int, hlc: str | None,
              backfilled: int = 0) -> p.PullResponse:
         return self._post("/v1/pull", p.PullRequest(schema=latest_version(), cursor=cursor,
@@ -115,7 +120,8 @@ class HubClient:
 
 #: Refusal codes with their own message in the sync catalogue.
 REFUSALS = frozenset({"unauthorized", "revoked", "out_of_scope", "other_device", "too_old",
-                      "bad_code", "code_expired", "device_taken", "unknown_record", "too_large"})
+                      "bad_code", "code_expired", "device_taken", "unknown_record", "too_large",
+                      "audit_chain", "audit_mismatch"})
 
 
 def _out_op(r: sqlite3.Row) -> p.OutOp:
@@ -126,6 +132,39 @@ def _out_op(r: sqlite3.Row) -> p.OutOp:
                    base_version=r["base_version"],
                    field_bases=msgspec.Raw(fb.encode()) if fb else None,
                    worker_id=r["worker_id"], seq=r["seq"])
+
+
+def audit_entry(e: Any) -> p.AuditEntry:
+    """A :class:`db.audit.Entry` as the wire carries it."""
+    return p.AuditEntry(id=e.id, device_id=e.device_id, dseq=e.dseq, at=e.at,
+                        action=e.action, detail=e.detail, prev_hash=e.prev_hash, hash=e.hash,
+                        worker_id=e.worker_id, entity=e.entity, entity_id=e.entity_id,
+                        household_id=e.household_id)
+
+
+def push_audit(client: HubClient, ctx: WriteContext, conn: sqlite3.Connection, write: Writer,
+               batch_size: int) -> int:
+    """Send this device's audit entries the hub does not hold yet, oldest first; returns how
+    many the hub stored. The hub checks that they continue its copy of the chain and refuses
+    the push otherwise (``audit_chain``): nothing is stored then."""
+    from db import audit
+
+    write(lambda c: c.catch_up_audit())  # changes still waiting in the outbox first
+    stored = 0
+    while True:
+        after = int(get_meta(conn, audit.META_PUSHED) or 0)
+        entries = audit.entries_after(conn, ctx.device_id, after, batch_size)
+        if not entries:
+            return stored
+        resp = client.push_audit(ctx.device_id, [audit_entry(e) for e in entries])
+
+        def held(c: WriteContext, last: int = resp.last_dseq) -> None:
+            dbsync.set_meta(c.conn, audit.META_PUSHED, str(last))
+
+        write(held)
+        stored += resp.stored
+        if resp.last_dseq <= after:  # the hub took nothing: stop rather than loop
+            return stored
 
 
 def _default_writer(ctx: WriteContext) -> Writer:
@@ -191,6 +230,8 @@ def run_sync(ctx: WriteContext, *, hub_url: str | None = None, batch_size: int =
                 progress("push", report.pushed, total)
             if moved == 0:  # the hub acknowledged nothing we hold: stop rather than loop
                 break
+        # 1b. the audit trail: this device's entries after the last the hub holds.
+        report.audited = push_audit(client, ctx, conn, write, batch_size)
         # 2. pull until empty: each page is merged and its cursor saved in one transaction.
         if progress:
             progress("pull", 0, 0)

@@ -116,6 +116,43 @@ class PullResponse(msgspec.Struct, kw_only=True):
     backfill: int = 0
 
 
+Hash = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]
+
+
+class AuditEntry(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One entry of a device's audit trail, as stored (db/audit.py): the hub checks that the
+    entries continue the chain it holds for the device and recomputes every hash."""
+
+    id: Id
+    device_id: Id
+    dseq: Annotated[int, msgspec.Meta(ge=1)]
+    at: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+    action: Name
+    detail: Annotated[str, msgspec.Meta(max_length=8192)]
+    prev_hash: Hash
+    hash: Hash
+    worker_id: Id | None = None
+    entity: Name | None = None
+    entity_id: Id | None = None
+    household_id: Id | None = None
+
+
+class AuditPush(msgspec.Struct, kw_only=True):
+    """``POST /v1/audit``: the pushing device's entries after the last one the hub holds,
+    in chain order."""
+
+    device_id: Id
+    schema: int
+    entries: Annotated[list[AuditEntry], msgspec.Meta(max_length=MAX_BATCH)]
+
+
+class AuditAck(msgspec.Struct, kw_only=True):
+    stored: int
+    duplicates: int
+    #: the last entry of the device's chain the hub now holds
+    last_dseq: int
+
+
 class ErrorResponse(msgspec.Struct, kw_only=True):
     error: str
     message: str
@@ -136,6 +173,10 @@ class Bundle(msgspec.Struct, kw_only=True):
     acked: list[str] = []
     backfill: int = 0
     created_at: str = ""
+    #: up: the device's audit entries after the last the hub acknowledged; down: the last
+    #: entry of the device's chain the hub holds.
+    audit: list[AuditEntry] = []
+    audit_dseq: int = 0
     mac: str = ""
 
 

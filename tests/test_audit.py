@@ -1,0 +1,444 @@
+"""The audit trail (issue 7): every create, change, export, print and lookup of a household's
+personal data is recorded by worker, time and device; each device's entries form a hash
+chain that `kiosk audit verify` checks and the hub checks on arrival; nobody changes an entry
+through the app."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from db import audit
+from db.connection import connect, open_database, transaction
+from db.context import WriteContext
+from db.households import MemberInput, create_household, update_household, update_member
+from db.migrations import migrate
+from kiosk.hub.store import HubError
+from kiosk.hub.store_sqlite import SqliteHubStore
+from kiosk.sync.client import SyncError, audit_entry, enrol, run_sync
+from tests.pg import PgServer, build_roster, hub_thread, pg_bin
+
+SUPERVISOR = "演示主管"
+PHONE = "13912345678"
+
+
+def _entries(conn) -> list[sqlite3.Row]:
+    return conn.execute("SELECT * FROM audit ORDER BY seq").fetchall()
+
+
+def _household(conn, ctx, room="101", phone=PHONE) -> str:
+    grid = conn.execute("SELECT id FROM grids LIMIT 1").fetchone()[0]
+    compound = conn.execute("SELECT id FROM compounds WHERE grid_id = ?", (grid,)).fetchone()[0]
+    with transaction(conn):
+        return create_household(ctx, grid_id=grid, compound_id=compound, building="99",
+                                unit="9", room=room, members=[MemberInput("测试人", phone=phone)])
+
+
+def _tamper(path: Path, sql: str, *params) -> None:
+    """Edit the file as someone with plain sqlite3 would: drop the guard, change, done."""
+    raw = sqlite3.connect(path)
+    raw.execute("DROP TRIGGER IF EXISTS audit_no_update")
+    raw.execute("DROP TRIGGER IF EXISTS audit_no_delete")
+    raw.execute(sql, params)
+    raw.commit()
+    raw.close()
+
+
+def _dump(path: Path) -> list[str]:
+    conn = sqlite3.connect(path)
+    try:
+        return list(conn.iterdump())
+    finally:
+        conn.close()
+
+
+# --- recording -------------------------------------------------------------------------------
+
+def test_creates_and_changes_are_entries_with_field_names_never_values(runtime):
+    conn, ctx = runtime.conn, runtime.ctx
+    before = len(_entries(conn))
+    hid = _household(conn, ctx)
+    member = conn.execute("SELECT id FROM members WHERE household_id = ?", (hid,)).fetchone()[0]
+    with transaction(conn):
+        update_household(ctx, hid, note="门口有狗")
+        update_member(ctx, member, phone="13700000000")
+    with transaction(conn):
+        assert ctx.catch_up_audit() == 4
+    rows = _entries(conn)[before:]
+    assert [(r["action"], r["entity"]) for r in rows] == [
+        ("create", "household"), ("create", "member"), ("change", "household"),
+        ("change", "member")]
+    # every entry names the household, the acting worker and this device
+    assert {r["household_id"] for r in rows} == {hid}
+    assert {r["worker_id"] for r in rows} == {ctx.worker_id}
+    assert {r["device_id"] for r in rows} == {ctx.device_id}
+    assert json.loads(rows[2]["detail"]) == {"fields": ["note"]}
+    assert json.loads(rows[3]["detail"]) == {"fields": ["phone"]}
+    text = " ".join(r["detail"] for r in rows)
+    assert PHONE not in text and "13700000000" not in text and "门口有狗" not in text
+    # an entry's id is its operation's id, its time the operation's
+    ops = [r[0] for r in conn.execute("SELECT op_id FROM outbox ORDER BY seq")][-4:]
+    assert [r["id"] for r in rows] == ops
+    assert audit.verify(conn).intact
+
+
+def test_entries_are_written_in_batches_inside_the_write_that_reaches_the_count(runtime):
+    conn, ctx = runtime.conn, runtime.ctx
+    with transaction(conn):
+        ctx.catch_up_audit()
+    ctx.audit_every = 5
+    before = len(_entries(conn))
+    hid = _household(conn, ctx)  # 2 operations
+    with transaction(conn):
+        update_household(ctx, hid, note="1")
+        update_household(ctx, hid, note="2")
+    assert len(_entries(conn)) == before  # 4 operations: not yet
+    conn.execute("BEGIN IMMEDIATE")
+    update_household(ctx, hid, note="3")  # the 5th writes all five, in its transaction
+    assert len(_entries(conn)) == before + 5
+    conn.execute("ROLLBACK")  # ...and goes with it
+    assert len(_entries(conn)) == before
+    # the four committed operations are still waiting: the next batch writes them too
+    with transaction(conn):
+        for n in range(5):
+            update_household(ctx, hid, note=f"again {n}")
+    assert len(_entries(conn)) == before + 9
+    assert audit.verify(conn).intact
+
+
+def test_a_recorded_entry_first_writes_the_changes_before_it(runtime):
+    conn, ctx = runtime.conn, runtime.ctx
+    hid = _household(conn, ctx)
+    with transaction(conn):
+        ctx.audit("lookup", "household", hid, household_id=hid, detail={"via": "test"})
+    last = _entries(conn)[-3:]
+    assert [r["action"] for r in last] == ["create", "create", "lookup"]
+    assert [r["dseq"] for r in last] == sorted(r["dseq"] for r in last)
+
+
+def test_an_operation_leaves_the_outbox_only_once_it_is_in_the_trail(runtime):
+    from db.sync import acknowledge
+
+    conn, ctx = runtime.conn, runtime.ctx
+    hid = _household(conn, ctx)
+    ops = [r[0] for r in conn.execute("SELECT op_id FROM outbox")]
+    with transaction(conn):
+        acknowledge(conn, ops)
+    assert conn.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0
+    ids = {r["id"] for r in _entries(conn)}
+    assert set(ops) <= ids
+    assert any(r["household_id"] == hid for r in _entries(conn))
+
+
+def test_other_devices_changes_are_not_audited_again_here(runtime):
+    from db.sync import apply_ops
+
+    conn = runtime.conn
+    hid = conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
+    before = len(_entries(conn))
+    op = {"op_id": "remote-op-1", "hlc": "001999999999999.00000", "entity": "household",
+          "entity_id": hid, "kind": "update", "payload": {"note": "x"}, "base_version": None,
+          "field_bases": None, "schema_version": 6, "worker_id": None,
+          "device_id": "other-device"}
+    with transaction(conn):
+        apply_ops(conn, [op])
+        runtime.ctx.catch_up_audit()
+    assert len(_entries(conn)) == before
+
+
+def test_the_demo_is_one_entry_not_one_per_row(runtime):
+    rows = _entries(runtime.conn)
+    demo = [r for r in rows if r["entity"] == "demo"]
+    assert len(demo) == 1 and demo[0]["action"] == "create"
+    assert json.loads(demo[0]["detail"])["households"] == 600
+    assert not any(r["entity"] in ("household", "member") for r in rows)
+
+
+# --- the chain -------------------------------------------------------------------------------
+
+_TEMPLATE: list[sqlite3.Connection] = []
+
+
+def _fresh() -> sqlite3.Connection:
+    """An empty migrated database in memory (copied from one migrated once)."""
+    if not _TEMPLATE:
+        conn = sqlite3.connect(":memory:", isolation_level=None)
+        migrate(conn)
+        _TEMPLATE.append(conn)
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    _TEMPLATE[0].backup(conn)
+    return conn
+
+
+_text = st.one_of(st.none(), st.text(max_size=12))
+_record = st.fixed_dictionaries({
+    "device_id": st.sampled_from(["dev-a", "dev-b"]),
+    "worker_id": _text,
+    "action": st.sampled_from(audit.ACTIONS),
+    "entity": _text,
+    "entity_id": _text,
+    "household_id": _text,
+    "detail": st.dictionaries(st.text(max_size=5), st.integers() | st.text(max_size=8),
+                              max_size=3),
+})
+_FIELDS = ("id", "device_id", "dseq", "at", "worker_id", "action", "entity", "entity_id",
+           "household_id", "detail", "prev_hash", "hash")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records=st.lists(_record, min_size=1, max_size=8), data=st.data())
+def test_any_sequence_verifies_and_any_single_field_change_is_found(records, data):
+    conn = _fresh()
+    for r in records:
+        audit.record(conn, **r)
+    assert audit.verify(conn).intact
+    rows = conn.execute(f"SELECT seq, {', '.join(_FIELDS)} FROM audit").fetchall()
+    seq, *values = data.draw(st.sampled_from(rows))
+    name = data.draw(st.sampled_from(_FIELDS))
+    old = values[_FIELDS.index(name)]
+    new: object
+    if name == "dseq":
+        new = old + data.draw(st.integers(1000, 2000))
+    else:
+        new = data.draw(st.text(min_size=1, max_size=70).filter(lambda v: v != old))
+    conn.execute("DROP TRIGGER audit_no_update")
+    conn.execute(f"UPDATE audit SET {name} = ? WHERE seq = ?", (new, seq))
+    assert not audit.verify(conn).intact
+
+
+def test_chain_problems_say_where_and_what(tmp_path):
+    conn = connect(tmp_path / "a.db")
+    migrate(conn)
+    for n in range(6):
+        audit.record(conn, device_id="dev", worker_id="w", action="lookup", entity_id=str(n))
+    conn.close()
+    _tamper(tmp_path / "a.db", "UPDATE audit SET detail = '{\"x\":1}' WHERE dseq = 2")
+    _tamper(tmp_path / "a.db", "DELETE FROM audit WHERE dseq = 4")
+    conn = connect(tmp_path / "a.db")
+    found = {(p.dseq, p.kind) for p in audit.verify(conn).problems}
+    assert found == {(2, "hash"), (5, "gap")}
+    conn.close()
+
+
+# --- the command -----------------------------------------------------------------------------
+
+def test_kiosk_audit_lists_filters_and_refuses_grid_workers(demo_db, kiosk):
+    db = str(demo_db)
+    hid = sqlite3.connect(demo_db).execute("SELECT id FROM households LIMIT 1").fetchone()[0]
+    assert kiosk("households", "show", hid, "--db", db).returncode == 0
+    assert kiosk("households", "show", hid, "--db", db, "--worker", SUPERVISOR).returncode == 0
+    out = kiosk("audit", "--db", db)  # nobody named: refused
+    assert out.returncode == 3 and "--worker" in out.stderr
+    out = kiosk("audit", "--db", db, "--worker", "演示网格员")
+    assert out.returncode == 3 and "社区主管" in out.stderr, out.stderr
+    out = kiosk("audit", "--db", db, "--worker", SUPERVISOR, "--household", hid, "--json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["count"] == 2
+    assert [e["worker"] for e in doc["entries"]] == [SUPERVISOR, "演示网格员"]  # newest first
+    entry = doc["entries"][1]
+    assert entry["action"] == "lookup" and entry["household_id"] == hid
+    assert entry["entity"] == "household" and entry["entity_id"] == hid
+    assert entry["detail"] == {"via": "households show"}
+    assert entry["device"] == "laptop" and entry["at"][:4].isdigit()
+    out = kiosk("audit", "--db", db, "--worker", SUPERVISOR, "--by", SUPERVISOR)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert len(lines) == 2 and "查看" in lines[1] and "via=households show" in lines[1]
+    out = kiosk("audit", "--db", db, "--worker", SUPERVISOR, "--since", "2999-01-01")
+    assert out.returncode == 0 and "没有符合条件" in out.stderr
+    out = kiosk("audit", "--db", db, "--worker", SUPERVISOR, "--since", "2026-02-30")
+    assert out.returncode == 2 and "YYYY-MM-DD" in out.stderr
+    out = kiosk("audit", "--db", db, "--worker", SUPERVISOR, "--by", "无此人")
+    assert out.returncode == 2 and "无此人" in out.stderr
+
+
+def test_verify_reports_a_tampered_row_writes_nothing_and_leaks_nothing(demo_db, kiosk):
+    db = str(demo_db)
+    hid = sqlite3.connect(demo_db).execute("SELECT id FROM households LIMIT 1").fetchone()[0]
+    for _ in range(3):
+        assert kiosk("households", "show", hid, "--db", db).returncode == 0
+    conn = sqlite3.connect(demo_db)
+    total = conn.execute("SELECT count(*) FROM audit").fetchone()[0]
+    lookup = conn.execute("SELECT dseq FROM audit WHERE action = 'lookup' ORDER BY dseq"
+                          " LIMIT 1 OFFSET 1").fetchone()[0]
+    conn.close()
+    out = kiosk("audit", "verify", "--db", db, "--worker", "演示管理员")
+    assert out.returncode == 0, out.stderr
+    assert f"1 台设备共 {total} 条记录" in out.stdout
+    _tamper(demo_db, "UPDATE audit SET worker_id = 'someone-else' WHERE dseq = ?", lookup)
+    before = _dump(demo_db)
+    out = kiosk("audit", "verify", "--db", db, "--worker", SUPERVISOR)
+    assert out.returncode == 1
+    assert f"第 {lookup} 条的内容与它的校验值不符" in out.stdout, out.stdout
+    assert "报告管理员" in out.stderr
+    out = kiosk("audit", "verify", "--db", db, "--worker", SUPERVISOR, "--json", "--lang", "en")
+    doc = json.loads(out.stdout)
+    assert out.returncode == 1 and doc["intact"] is False
+    assert [(p["dseq"], p["kind"]) for p in doc["problems"]] == [(lookup, "hash")]
+    assert f"entry {lookup} does not match its hash" in doc["problems"][0]["message"]
+    assert "someone-else" not in out.stdout + out.stderr
+    conn = sqlite3.connect(demo_db)
+    assert conn.execute("SELECT count(*) FROM audit").fetchone()[0] == total
+    conn.close()
+    assert _dump(demo_db) == before  # verifying wrote nothing
+
+
+def test_entries_cannot_be_changed_through_the_app(demo_db, kiosk):
+    database = open_database(demo_db)
+    conn = database.conn
+    with pytest.raises(sqlite3.IntegrityError, match="cannot be changed"):
+        conn.execute("UPDATE audit SET action = 'lookup'")
+    with pytest.raises(sqlite3.IntegrityError, match="cannot be deleted"):
+        conn.execute("DELETE FROM audit")
+    database.close()
+    out = kiosk("audit", "delete", "--db", str(demo_db), "--worker", SUPERVISOR)
+    assert out.returncode == 2  # there is no such command
+
+
+def test_exports_and_prints_are_audited(demo_db, kiosk, tmp_path):
+    db = str(demo_db)
+    out = kiosk("ledger", "original", "--out", str(tmp_path / "l.csv"), "--db", db,
+                "--worker", SUPERVISOR)
+    assert out.returncode == 0, out.stderr
+    hid = sqlite3.connect(demo_db).execute("SELECT id FROM households LIMIT 1").fetchone()[0]
+    out = kiosk("labels", "--household", hid, "--out", str(tmp_path / "l.pdf"), "--db", db)
+    assert out.returncode == 0, out.stderr
+    out = kiosk("audit", "--db", db, "--worker", SUPERVISOR, "--json")
+    entries = json.loads(out.stdout)["entries"]
+    ledger = next(e for e in entries if e["action"] == "export")
+    assert ledger["entity"] == "ledger" and ledger["detail"]["format"] == "csv"
+    assert ledger["detail"]["masked"] is True and ledger["detail"]["rows"] >= 1
+    assert ledger["detail"]["grids"]
+    printed = next(e for e in entries if e["action"] == "print")
+    assert printed["household_id"] == hid
+    assert printed["detail"] == {"format": "pdf", "rows": 1, "masked": True, "layout": "3x8",
+                                 "reprint": False, "grids": [printed["detail"]["grids"][0]]}
+
+
+# --- the hub ---------------------------------------------------------------------------------
+
+def _laptop(tmp_path, url, store, name="laptop"):
+    database = open_database(tmp_path / f"{name}.db")
+    ctx = WriteContext.open(database.conn)
+    enrol(ctx, url, store.add_device(name, None))
+    run_sync(ctx)
+    return database, ctx
+
+
+def _hub_rows(store) -> list[tuple]:
+    with store._tx(write=False) as cur:
+        cur.execute("SELECT device_id, dseq, hash FROM hub_audit ORDER BY device_id, dseq")
+        return [tuple(r) for r in cur.fetchall()]
+
+
+def test_sync_carries_the_trail_to_the_hub_which_checks_the_chain(tmp_path):
+    roster = tmp_path / "roster.db"
+    build_roster(roster)
+    store = SqliteHubStore(tmp_path / "hub.db")
+    from kiosk.sync.seed import seed_ops
+
+    src = open_database(roster).conn
+    for batch in seed_ops(src):
+        store.ingest(None, batch)
+    src.close()
+    with hub_thread(store) as url:
+        database, ctx = _laptop(tmp_path, url, store)
+        conn = database.conn
+        hid = conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
+        with transaction(conn):
+            update_household(ctx, hid, note="一")
+            ctx.audit("lookup", "household", hid, household_id=hid)
+        report = run_sync(ctx)
+        assert report.audited == 2
+        mine = audit.entries_after(conn, ctx.device_id, 0, 100)
+        assert _hub_rows(store) == [(e.device_id, e.dseq, e.hash) for e in mine]
+        assert run_sync(ctx).audited == 0  # nothing new: nothing sent twice
+
+        # An entry edited in the file before it was sent: the hub refuses the push whole.
+        with transaction(conn):
+            update_household(ctx, hid, note="二")
+            ctx.audit("lookup", "household", hid, household_id=hid)
+        held = _hub_rows(store)
+        database.close()
+        last = max(e.dseq for e in mine)
+        _tamper(tmp_path / "laptop.db", "UPDATE audit SET detail = '{\"via\":\"x\"}'"
+                " WHERE dseq = ?", last + 2)
+        database = open_database(tmp_path / "laptop.db")
+        ctx = WriteContext.open(database.conn)
+        with pytest.raises(SyncError) as refused:
+            run_sync(ctx)
+        assert refused.value.key == "sync.error.audit_chain"
+        message = refused.value.message()
+        assert f"第 {last + 2} 条" in message and "内容与校验值不符" in message
+        assert "kiosk audit verify" in message
+        assert _hub_rows(store) == held  # nothing stored
+        database.close()
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def pg_server():
+    if pg_bin() is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    server = PgServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def hub_store(request, tmp_path):
+    if request.param == "sqlite":
+        s = SqliteHubStore(tmp_path / "hub.db")
+    else:
+        from kiosk.hub.store_postgres import PostgresHubStore
+
+        s = PostgresHubStore(request.getfixturevalue("pg_server").new_database())
+    yield s
+    s.close()
+
+
+def test_both_hub_stores_check_continuity_on_ingest(hub_store):
+    conn = _fresh()
+    for n in range(5):
+        audit.record(conn, device_id="dev-1", worker_id="w", action="lookup", entity_id=str(n))
+    entries = [audit_entry(e) for e in audit.entries_after(conn, "dev-1", 0, 100)]
+    code = hub_store.add_device("laptop", None)
+    device, _ = hub_store.enrol(code, "dev-1")
+
+    result = hub_store.ingest_audit(device, entries[:2])
+    assert (result.stored, result.duplicates, result.last_dseq) == (2, 0, 2)
+    # a push that skips entry 3: its first entry does not continue the stored chain
+    with pytest.raises(HubError) as gap:
+        hub_store.ingest_audit(device, entries[3:])
+    assert gap.value.code == "audit_chain" and gap.value.params["dseq"] == 4
+    assert gap.value.params["expected"] == 3
+    # a first entry whose prev_hash is not the last stored hash
+    forged = entries[2].__class__(**{**{f: getattr(entries[2], f)
+                                        for f in entries[2].__struct_fields__},
+                                     "prev_hash": "f" * 64})
+    with pytest.raises(HubError) as link:
+        hub_store.ingest_audit(device, [forged, *entries[3:]])
+    assert link.value.code == "audit_chain" and link.value.params["dseq"] == 3
+    # an entry the hub holds, sent again with other content
+    changed = entries[1].__class__(**{**{f: getattr(entries[1], f)
+                                         for f in entries[1].__struct_fields__},
+                                      "detail": "{\"x\":1}"})
+    with pytest.raises(HubError) as mismatch:
+        hub_store.ingest_audit(device, [changed, *entries[2:]])
+    assert mismatch.value.code == "audit_mismatch"
+    # another device's entries
+    with pytest.raises(HubError) as other:
+        code2 = hub_store.add_device("other", None)
+        other_device, _ = hub_store.enrol(code2, "dev-2")
+        hub_store.ingest_audit(other_device, entries[2:])
+    assert other.value.code == "other_device"
+    assert [r[1] for r in _hub_rows(hub_store)] == [1, 2]  # refusals stored nothing
+    result = hub_store.ingest_audit(device, entries[1:])  # a resend overlapping: fine
+    assert (result.stored, result.duplicates, result.last_dseq) == (3, 1, 5)
+    assert hub_store.verify_audit()[:2] == (5, 1) and not hub_store.verify_audit()[2]
