@@ -337,7 +337,7 @@ def _hub_rows(store) -> list[tuple]:
         return [tuple(r) for r in cur.fetchall()]
 
 
-def test_sync_carries_the_trail_to_the_hub_which_checks_the_chain(tmp_path):
+def test_sync_carries_the_trail_to_the_hub_which_checks_the_chain(tmp_path, kiosk):
     roster = tmp_path / "roster.db"
     build_roster(roster)
     store = SqliteHubStore(tmp_path / "hub.db")
@@ -359,6 +359,15 @@ def test_sync_carries_the_trail_to_the_hub_which_checks_the_chain(tmp_path):
         mine = audit.entries_after(conn, ctx.device_id, 0, 100)
         assert _hub_rows(store) == [(e.device_id, e.dseq, e.hash) for e in mine]
         assert run_sync(ctx).audited == 0  # nothing new: nothing sent twice
+        hub_db = str(tmp_path / "hub.db")
+        out = kiosk("hub", "audit", "--db", hub_db, "--json")
+        assert out.returncode == 0, out.stderr
+        listed = json.loads(out.stdout)["entries"]
+        assert [(e["dseq"], e["action"], e["device"]) for e in listed] == [
+            (2, "lookup", "laptop"), (1, "change", "laptop")]
+        assert listed[1]["detail"] == {"fields": ["note"]}
+        out = kiosk("hub", "audit", "verify", "--db", hub_db)
+        assert out.returncode == 0 and "1 台设备共 2 条记录" in out.stdout, out.stderr
 
         # An entry edited in the file before it was sent: the hub refuses the push whole.
         with transaction(conn):
@@ -380,6 +389,14 @@ def test_sync_carries_the_trail_to_the_hub_which_checks_the_chain(tmp_path):
         assert _hub_rows(store) == held  # nothing stored
         database.close()
     store.close()
+    # the hub's own copy edited in its file: hub audit verify says where
+    raw = sqlite3.connect(tmp_path / "hub.db")
+    raw.execute("UPDATE hub_audit SET action = 'change' WHERE dseq = 2")
+    raw.commit()
+    raw.close()
+    out = kiosk("hub", "audit", "verify", "--db", str(tmp_path / "hub.db"))
+    assert out.returncode == 1
+    assert "第 2 条的内容与它的校验值不符" in out.stdout and "报告管理员" in out.stderr
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""``kiosk hub serve|devices|import|export|seed``: the hub, for the community office or the
+"""``kiosk hub serve|devices|import|export|audit|seed``: the hub, for the community office or the
 district. Every subcommand addresses the hub's store given by ``--db URL`` (a SQLite path or
 ``postgresql://...``), else ``KIOSK_HUB_DB``, else ``hub.db`` in the data dir."""
 
@@ -54,6 +54,18 @@ def register(sub, common) -> None:
     exp.add_argument("file", metavar="FILE", help=t("sync.cli.file"))
     exp.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     exp.set_defaults(handler=run_export)
+
+    aud = hs.add_parser("audit", parents=[common], help=t("audit.hub.help"),
+                        description=t("audit.hub.help"))
+    aud.add_argument("--device", metavar="NAME", help=t("audit.hub.device"))
+    aud.add_argument("--limit", type=int, default=50, metavar="N", help=t("audit.cli.limit"))
+    aud.add_argument("--json", action="store_true", help=t("cli.opt.json"))
+    aud.set_defaults(handler=run_audit)
+    aus = aud.add_subparsers(dest="audit_command", metavar="ACTION")
+    ver = aus.add_parser("verify", parents=[common], help=t("audit.hub.verify_help"),
+                         description=t("audit.hub.verify_help"))
+    ver.add_argument("--json", action="store_true", help=t("cli.opt.json"))
+    ver.set_defaults(handler=run_audit_verify)
 
     seed = hs.add_parser("seed", parents=[common], help=t("sync.hub_cli.seed_help"),
                          description=t("sync.hub_cli.seed_help"))
@@ -207,6 +219,71 @@ def run_export(args: argparse.Namespace) -> int:
         emit_json({"device": args.device, "file": args.file, "ops": n})
     else:
         info(t("sync.hub_cli.exported", n=n, name=args.device, path=args.file))
+    return 0
+
+
+def run_audit(args: argparse.Namespace) -> int:
+    """The audit trail as the hub holds it (every device's), newest first."""
+    import json
+
+    from kiosk.commands.audit import detail_text, device_label
+    from kiosk.errors import UserError
+    from kiosk.output import emit_json, info, table
+
+    store = _store(args)
+    try:
+        names = {d.device_id: d.name for d in store.list_devices() if d.device_id}
+        device_id = None
+        if args.device:
+            device = store.device_by_name(args.device)
+            if device is None or device.device_id is None:
+                raise UserError("sync.error.unknown_device", exit_code=2, name=args.device)
+            device_id = device.device_id
+        entries = store.audit_entries(device_id, max(1, min(args.limit, 100_000)))
+    finally:
+        store.close()
+    for e in entries:
+        e["device"] = names.get(e["device_id"])
+        e["detail"] = json.loads(e["detail"] or "{}")
+    if args.json:
+        emit_json({"entries": entries, "count": len(entries)})
+        return 0
+    if not entries:
+        info(t("audit.none"))
+        return 0
+    print(table([t("audit.col.at"), t("audit.col.device"), "#", t("audit.col.action"),
+                 t("audit.col.what"), t("audit.col.household"), t("audit.col.detail")],
+                [(e["at"][:19].replace("T", " "), device_label(e["device_id"], names),
+                  str(e["dseq"]), e["action"],
+                  " ".join(x for x in (e["entity"], (e["entity_id"] or "")[-12:]) if x),
+                  (e["household_id"] or "")[-12:], detail_text(e["detail"]))
+                 for e in entries]))
+    return 0
+
+
+def run_audit_verify(args: argparse.Namespace) -> int:
+    """Check every device's chain as the hub holds it (read only)."""
+    from kiosk.commands.audit import problem_message
+    from kiosk.output import emit_json, info
+
+    store = _store(args)
+    try:
+        names = {d.device_id: d.name for d in store.list_devices() if d.device_id}
+        entries, devices, problems = store.verify_audit()
+    finally:
+        store.close()
+    messages = [problem_message(p, names) for p in problems]
+    if args.json:
+        emit_json({"intact": not problems, "entries": entries, "devices": devices,
+                   "problems": [{"device_id": p.device_id, "dseq": p.dseq, "kind": p.kind,
+                                 "message": m} for p, m in zip(problems, messages, strict=True)]})
+        return 1 if problems else 0
+    for message in messages:
+        print(message)
+    if problems:
+        info(t("audit.hub.broken", n=len(problems)))
+        return 1
+    print(t("audit.intact", entries=entries, devices=devices))
     return 0
 
 
