@@ -7,9 +7,8 @@ anything else is logged with its traceback and shown as a short, translated summ
 from __future__ import annotations
 
 import logging
-import sqlite3
 
-from db.connection import DatabaseError
+from db.connection import DatabaseError, SQLiteErrors
 from db.migrations import SchemaTooNew
 from kiosk.config import ConfigError
 from kiosk.i18n import t
@@ -40,7 +39,7 @@ def describe(exc: BaseException) -> str:
         return t("error.schema_too_new")
     if isinstance(exc, ConfigError):
         return t("error.config", path=str(exc.path), detail=exc.detail)
-    if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+    if isinstance(exc, SQLiteErrors.operational) and "locked" in str(exc):
         return t("error.db_locked")
     if isinstance(exc, PermissionError):
         return t("error.permission", path=getattr(exc, "filename", "") or "")
