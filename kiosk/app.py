@@ -34,7 +34,6 @@ from kiosk.qr.scanner import ScanAnywhere
 from kiosk.roles import require
 from kiosk.runtime import Runtime
 from screens.base import GateScreen
-from screens.home import HomeScreen
 from screens.signin import SignInScreen
 
 log = logging.getLogger("kiosk.app")
@@ -55,6 +54,8 @@ APP_ACTIONS = {"labels": "labels.print", "print_slip": "labels.print",
 #: The only app actions left while nobody is signed in or the screen is locked: quitting,
 #: and Tab / Shift+Tab (Textual binds them to the app) to move between the fields.
 GATE_ACTIONS = frozenset({"quit", "focus_next", "focus_previous"})
+#: A home screen fetched ahead (while the PIN was typed) older than this is fetched again.
+PREFETCH_FRESH_SECONDS = 300
 #: Input that counts as someone at the laptop (the idle lock restarts its count).
 ACTIVITY = (events.Key, events.MouseEvent, events.Paste)
 
@@ -79,12 +80,13 @@ class KioskApp(App[None]):
     ENABLE_COMMAND_PALETTE = True
     # The top-level modes (走访/住户/事项/同步/统计); each keeps its own screen stack.
     DEFAULT_MODE = "home"
-    # Modes other than home are imported when first opened: start-up pays only for the
-    # screen it shows (the figures screen alone pulls in plotext). The sign-in screen is a
+    # Modes are imported when first opened: start-up pays only for the screen it shows, the
+    # sign-in screen (the figures screen alone pulls in plotext); the home screen's module is
+    # imported on a thread while the PIN is typed (prefetch_home). The sign-in screen is a
     # mode of its own, so nothing of a worker's screens is behind it.
     MODES = {
         "signin": SignInScreen,
-        "home": HomeScreen,
+        "home": _lazy_screen("screens.home", "HomeScreen"),
         "households": _lazy_screen("screens.search", "SearchScreen"),  # 住户
         "cases": _lazy_screen("screens.cases", "CasesScreen"),  # 事项 (issue 4)
         "figures": _lazy_screen("screens.figures", "FiguresScreen"),  # 统计 (issue 4)
@@ -127,10 +129,9 @@ class KioskApp(App[None]):
                 and embedding). Without it, the app opens on the sign-in screen and acts as
                 nobody until a worker signs in: what ``kiosk`` always does.
             offered_worker: the name the sign-in screen offers (the last worker who signed in
-                on this laptop, see :func:`kiosk.commands.run.start_app`).
-            home_prefetch: the home screen's first load, fetched on a thread while Textual
-                starts, for ``signed_in`` or else for ``offered_worker`` (dropped if someone
-                else signs in).
+                on this laptop, see :func:`kiosk.commands.run.start_app`); their home screen
+                is fetched while the PIN is typed (:meth:`prefetch_home`).
+            home_prefetch: the home screen's first load of ``signed_in``, already under way.
             lock_seconds: idle time before the screen locks (default: the ``lock_minutes``
                 setting; 0 never locks).
         """
@@ -142,10 +143,10 @@ class KioskApp(App[None]):
         self._write_lock = threading.Lock()
         self.scanner = ScanAnywhere(self, runtime.settings.scan_key_gap_ms)
         self.offered_worker = offered_worker
-        # The home screen's data, fetched on a thread while Textual starts (see HomeScreen.load).
+        # The home screen's first load (see HomeScreen.load), fetched ahead, and for whom.
         self._home_prefetch: Future | None = home_prefetch
-        prefetched_for = signed_in or offered_worker
-        self._prefetch_for = prefetched_for.id if prefetched_for else None
+        self._prefetch_for = signed_in.id if signed_in and home_prefetch else None
+        self._prefetched_at = time.monotonic()
         self.locked = False
         self._held_notices: list[tuple[str, dict[str, Any]]] = []
         self._last_input = time.monotonic()
@@ -182,26 +183,33 @@ class KioskApp(App[None]):
             return False
         return True
 
-    async def complete_sign_in(self, worker: DbWorker) -> None:
+    def complete_sign_in(self, worker: DbWorker) -> None:
         """``worker`` signed in (the sign-in screen checked the PIN): their home screen."""
         self._set_worker(worker)
         self.locked = False
         self._held_notices.clear()
-        if self._prefetch_for != worker.id:
-            self._home_prefetch = None  # fetched for somebody else
+        if (self._prefetch_for != worker.id  # fetched for somebody else
+                or time.monotonic() - self._prefetched_at > PREFETCH_FRESH_SECONDS):
+            self._home_prefetch = None
         self._prefetch_for = None
-        await self._fresh_modes()
-        await self.switch_mode("home")
-        await self._fresh_modes()  # the sign-in screen too: it is built anew for the next one
+        self._drop_modes()  # anything left of an earlier session
+        self.switch_mode("home")
+        # The sign-in screen goes once home is on screen (built anew for the next sign-in).
+        self.call_after_refresh(self._drop_mode, "signin")
         self._last_input = time.monotonic()
         self._arm_idle()
 
-    async def _fresh_modes(self) -> None:
+    def _drop_mode(self, mode: str) -> None:
+        """Drop ``mode``'s screens (removed in the background); it starts afresh if opened."""
+        if mode in self._screen_stacks and mode != self.current_mode:
+            self.remove_mode(mode)
+            self.add_mode(mode, self.MODES[mode])
+
+    def _drop_modes(self) -> None:
         """Drop every mode's screens but the current one's: the next session starts afresh."""
         for mode in list(self._screen_stacks):
-            if mode != self.current_mode and mode in self.MODES:
-                await self.remove_mode(mode)
-                self.add_mode(mode, self.MODES[mode])
+            if mode in self.MODES:
+                self._drop_mode(mode)
 
     def action_lock(self) -> None:
         self.lock("key")
@@ -235,7 +243,7 @@ class KioskApp(App[None]):
         self._last_input = time.monotonic()
         self._arm_idle()
 
-    async def sign_out(self) -> None:
+    def sign_out(self) -> None:
         """Sign the worker out (from the lock screen): every screen of theirs is dropped and
         the sign-in screen comes up; their open forms are kept as drafts."""
         from kiosk.session import record_lock
@@ -250,11 +258,9 @@ class KioskApp(App[None]):
         self.clear_notifications()
         self._home_prefetch = None
         self.offered_worker = worker
-        if "signin" in self._screen_stacks and self.current_mode != "signin":
-            await self.remove_mode("signin")
-            self.add_mode("signin", self.MODES["signin"])
-        await self.switch_mode("signin")
-        await self._fresh_modes()
+        self._drop_mode("signin")  # a fresh sign-in screen, offering this worker's name
+        self.switch_mode("signin")
+        self._drop_modes()
 
     def _audit(self, write: Callable[[], object]) -> None:
         """An audit entry, written on a thread (never holding up the screen)."""
@@ -342,6 +348,33 @@ class KioskApp(App[None]):
         """The prefetched first load of the home screen, once (None afterwards)."""
         future, self._home_prefetch = self._home_prefetch, None
         return future
+
+    def prefetch_home(self) -> None:
+        """While the offered worker types their PIN: import the home screen and fetch their
+        first load on a thread, so the home screen's first frame shows it. Started by the
+        sign-in screen once it is up, not at start-up (it would slow the first frame);
+        dropped if someone else signs in."""
+        worker = self.offered_worker
+        if worker is None or self._home_prefetch is not None or self.worker is not None:
+            return
+        future: Future = Future()
+        self._home_prefetch, self._prefetch_for = future, worker.id
+        self._prefetched_at = time.monotonic()
+        settings = self.runtime.settings
+
+        def fetch() -> None:
+            from kiosk.home_data import load_home
+
+            try:
+                import screens.home  # noqa: F401  # its import, off the UI thread too
+
+                future.set_result(load_home(self.read(), worker, settings.care_revisit_days,
+                                            settings.page_size))
+            except BaseException as exc:  # the home screen loads afresh then
+                future.set_exception(exc)
+
+        self.run_worker(fetch, thread=True, group="home-prefetch", exit_on_error=False,
+                        name="home-prefetch")
 
     def get_system_commands(self, screen):  # type: ignore[override]
         yield from super().get_system_commands(screen)

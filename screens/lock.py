@@ -83,5 +83,5 @@ class LockScreen(GateScreen, ModalScreen[None]):
         self.kiosk.unlock(worker)
 
     @on(Button.Pressed, "#lock-switch")
-    async def action_switch_worker(self) -> None:
-        await self.kiosk.sign_out()
+    def action_switch_worker(self) -> None:
+        self.kiosk.call_later(self.kiosk.sign_out)  # drops this screen too: not from inside it

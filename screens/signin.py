@@ -83,16 +83,21 @@ class SignInScreen(GateScreen):
         yield KioskFooter()
 
     def on_mount(self) -> None:
-        name = self.query_one("#signin-name", Input)
+        names = self.query("#signin-name").results(Input)
+        name = next(names, None)
+        if name is None:  # the app is closing as the screen comes up (Ctrl+O, then Ctrl+Q)
+            return
         (self.query_one("#gate-pin", Input) if name.value else name).focus()
-        # The names and their pinyin (pypinyin loads its dictionaries, ~0.15 s) are read once
-        # the screen is up, not while it is being drawn.
+        # The names and their pinyin (pypinyin loads its dictionaries, ~0.15 s), and the
+        # offered worker's home screen, are read once the screen is up, not while it is
+        # being drawn.
         self.set_timer(0.3, self._load_names)
 
     def _load_names(self) -> None:
         if self._names is None and not self._loading_names:
             self._loading_names = True
             self.load_names()
+            self.kiosk.prefetch_home()  # the offered worker's home, while they type
 
     @work(thread=True, exclusive=True, group="signin-names", exit_on_error=False)
     def load_names(self) -> None:

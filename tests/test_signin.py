@@ -238,11 +238,12 @@ async def test_the_last_worker_is_offered_and_their_home_prefetched(runtime):
     with transaction(conn):
         conn.execute("INSERT INTO meta(key, value) VALUES (?, ?)", (LAST_WORKER, worker.id))
     app = start(runtime)
-    assert app._home_prefetch is not None  # fetching while Textual starts
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(app, pilot)
         assert app.screen.query_one("#signin-name", Input).value == GRID_WORKER
         assert app.screen.query_one("#gate-pin", Input).has_focus  # only the PIN to type
+        # their home is fetched once the screen is up, while they type
+        await until(pilot, lambda: app._home_prefetch is not None and app._home_prefetch.done())
         await pilot.press(*GRID_PIN, "enter")
         await settle(app, pilot)
         await until(pilot, lambda: isinstance(app.screen, HomeScreen))
@@ -261,6 +262,7 @@ async def test_someone_else_signing_in_drops_the_prefetch(runtime):
     app = start(runtime)
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(app, pilot)
+        await until(pilot, lambda: app._home_prefetch is not None)  # for 演示网格员
         await sign_in(app, pilot, SUPERVISOR, SUPERVISOR_PIN)
         await until(pilot, lambda: isinstance(app.screen, HomeScreen))
         await settle(app, pilot)

@@ -32,33 +32,13 @@ def run_app(args: argparse.Namespace) -> int:
 
 
 def start_app(runtime):  # type: ignore[no-untyped-def]
-    """The interface for ``runtime``: the sign-in screen, with the worker it offers (the
-    ``worker`` setting, else the last worker who signed in on this laptop) and that worker's
-    home screen already being fetched.
-
-    The first load runs on a thread from before Textual is imported, so the database work
-    overlaps the import and the app's own start-up; if someone else signs in, it is dropped.
-    """
-    from concurrent.futures import Future, ThreadPoolExecutor
-
-    from kiosk.home_data import load_home
+    """The interface for ``runtime``: the sign-in screen, offering the ``worker`` setting's
+    name or else the last worker who signed in on this laptop. That worker's home screen is
+    fetched while they type their PIN (``KioskApp.prefetch_home``), and dropped if someone
+    else signs in."""
     from kiosk.session import last_worker
 
-    settings = runtime.settings
-    offered = runtime.worker if settings.worker else last_worker(runtime.conn)
-
-    def fetch():  # type: ignore[no-untyped-def]
-        conn = runtime.db.reader()
-        try:
-            return load_home(conn, offered, settings.care_revisit_days, settings.page_size)
-        finally:
-            conn.close()
-
-    future: Future | None = None
-    if offered is not None:
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="home-prefetch")
-        future = executor.submit(fetch)
-        executor.shutdown(wait=False)
+    offered = runtime.worker if runtime.settings.worker else last_worker(runtime.conn)
     from kiosk.app import KioskApp
 
-    return KioskApp(runtime, offered_worker=offered, home_prefetch=future)
+    return KioskApp(runtime, offered_worker=offered)
