@@ -12,6 +12,8 @@ import re
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from db.forget import REDACTED, personal_values, redact, scrub_payload
 from kiosk.qr.payload import make
 
@@ -336,3 +338,259 @@ def test_no_personal_data_in_the_log_file_or_qr_payloads(kiosk, demo_db, tmp_pat
                             for p in payloads)
     for p in payloads:
         assert not any(v in p for v in values)
+
+
+# --- the screens ----------------------------------------------------------------------------
+
+async def test_a_forgotten_household_reads_as_erased_on_its_screen_and_its_cases(runtime):
+    from textual.widgets import Static
+    from textual.worker import WorkerCancelled
+
+    from db.cases import register_case
+    from db.connection import transaction
+    from db.forget import forget_household
+    from kiosk.app import KioskApp
+    from screens.case_detail import CaseDetailScreen
+    from screens.household import HouseholdScreen
+
+    conn = runtime.conn
+    hid = conn.execute("SELECT id FROM households WHERE member_count > 1 LIMIT 1").fetchone()[0]
+    with transaction(conn):
+        cid = register_case(runtime.ctx, household_ids=[hid], category="sewer", summary="下水堵")
+        forget_household(runtime.ctx, hid)
+    app = KioskApp(runtime, signed_in=runtime.worker)
+
+    async def settle(pilot) -> None:
+        for _ in range(3):
+            try:
+                await app.workers.wait_for_complete()
+            except WorkerCancelled:
+                pass
+            await pilot.pause()
+
+    async with app.run_test(size=(100, 40)) as pilot:
+        await app.push_screen(HouseholdScreen(hid))
+        await settle(pilot)
+        assert FORGOTTEN in str(app.screen.query_one("#household-address", Static).render())
+        await app.push_screen(CaseDetailScreen(cid))
+        await settle(pilot)
+        assert FORGOTTEN in str(app.screen.query_one("#case-households", Static).render())
+        assert "下水堵" in str(app.screen.query_one("#case-summary", Static).render())
+
+
+# --- other laptops and the hub --------------------------------------------------------------
+
+PEOPLE = [("欧阳明远", "13911112222", "230102199001011234"),
+          ("司徒静怡", "13933334444", "230102199202022345"),
+          ("上官浩然", "13955556666", "230102199303033456")]
+
+
+def _roster(path: Path) -> None:
+    """A roster of one grid, one compound and three households of one person each."""
+    from db.connection import open_database, transaction
+    from db.context import WriteContext
+    from db.households import MemberInput, create_household
+
+    db = open_database(path)
+    ctx = WriteContext.open(db.conn)
+    stamp = "000000000000001.00000"
+    with transaction(db.conn):
+        db.conn.execute("INSERT INTO grids(id, code, name, community, street, district, hlc,"
+                        " worker_id, device_id) VALUES ('g1', 'G1', 'G1', '社区', '街道', '区', ?,"
+                        " NULL, ?)", (stamp, ctx.device_id))
+        db.conn.execute("INSERT INTO compounds(id, grid_id, name, pinyin, initials, hlc,"
+                        " worker_id, device_id) VALUES ('c1', 'g1', '小区', 'xiaoqu', 'xq', ?,"
+                        " NULL, ?)", (stamp, ctx.device_id))
+        for room, (name, phone, idn) in zip(("101", "102", "103"), PEOPLE, strict=True):
+            create_household(ctx, grid_id="g1", compound_id="c1", building="1", unit="1",
+                             room=room, note=f"{name}家", members=[
+                                 MemberInput(name, relation="户主", phone=phone, id_number=idn,
+                                             birth_year=1990)])
+    db.close()
+
+
+def test_a_forget_reaches_the_other_laptops_and_the_hub(tmp_path):
+    import logging
+
+    from db.connection import open_database, transaction
+    from db.context import WriteContext
+    from db.forget import forget_household
+    from db.households import update_member
+    from db.visits import MetPerson, VisitInput, save_visit
+    from kiosk.hub.store_sqlite import SqliteHubStore
+    from kiosk.logs import RedactFilter
+    from kiosk.stats import collect
+    from kiosk.sync.client import enrol, run_sync
+    from kiosk.sync.seed import seed_ops
+    from tests.pg import hub_thread
+
+    # The laptops' and the hub's log lines of this flow, as the log file would get them.
+    log_path = tmp_path / "sync.log"
+    handler = logging.FileHandler(log_path, encoding="utf-8")
+    handler.addFilter(RedactFilter())
+    root = logging.getLogger("kiosk")
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    _roster(tmp_path / "roster.db")
+    store = SqliteHubStore(tmp_path / "hub.db")
+    src = open_database(tmp_path / "roster.db")
+    for batch in seed_ops(src.conn):
+        store.ingest(None, batch)
+    src.close()
+    name, phone, idn = PEOPLE[0]
+    late_phone = "13700009999"
+    values = [name, phone, idn, "慕容小雪", late_phone]
+    dbs = []
+    try:
+        with hub_thread(store) as url:
+            laptops = []
+            for n in ("a", "b"):
+                db = open_database(tmp_path / f"{n}.db")
+                ctx = WriteContext.open(db.conn)
+                enrol(ctx, url, store.add_device(n, None))
+                run_sync(ctx)
+                dbs.append(db)
+                laptops.append(ctx)
+            a, b = laptops
+            hid, mid = a.conn.execute("SELECT household_id, id FROM members WHERE name = ?",
+                                      (name,)).fetchone()
+            # B records a visit naming the resident and someone else met there; A receives it.
+            with transaction(b.conn):
+                save_visit(b, VisitInput(hid, met=[MetPerson(name, mid), MetPerson("慕容小雪")],
+                                         note=f"{name}说一切正常"))
+            run_sync(b)
+            run_sync(a)
+            figures_b = {k: v for k, v in collect(b.conn).items() if k != "pending_sync"}
+            # B edits the phone while A, not yet in touch, erases the household.
+            with transaction(b.conn):
+                update_member(b, mid, phone=late_phone)
+            with transaction(a.conn):
+                forget_household(a, hid)
+            run_sync(a)
+            run_sync(b)
+            run_sync(a)
+            # a laptop enrolled afterwards pulls everything the hub holds
+            dc = open_database(tmp_path / "c.db")
+            dbs.append(dc)
+            c = WriteContext.open(dc.conn)
+            enrol(c, url, store.add_device("c", None))
+            run_sync(c)
+    finally:
+        for db in dbs:
+            db.close()
+        store.close()
+        root.removeHandler(handler)
+        root.setLevel(level)
+        handler.close()
+
+    for n in ("a", "b", "c"):
+        path = tmp_path / f"{n}.db"
+        assert traces(path, values) == [], n
+        conn = sqlite3.connect(path)
+        assert conn.execute("SELECT forgotten_at IS NOT NULL, address_key FROM households"
+                            " WHERE id = ?", (hid,)).fetchone() == (1, "~" + hid), n
+        assert conn.execute("SELECT count(*) FROM oplog WHERE status IN ('failed', 'orphan')"
+                            ).fetchone()[0] == 0, n
+        # the others are untouched
+        assert conn.execute("SELECT count(*) FROM members WHERE name IN (?, ?)",
+                            (PEOPLE[1][0], PEOPLE[2][0])).fetchone()[0] == 2, n
+        assert conn.execute("SELECT count(*) FROM visits").fetchone()[0] == 1, n
+        conn.close()
+    conn = sqlite3.connect(tmp_path / "b.db")
+    conn.row_factory = sqlite3.Row
+    try:
+        assert {k: v for k, v in collect(conn).items() if k != "pending_sync"} == figures_b
+    finally:
+        conn.close()
+    # no log line carried them; the hub's operation log no longer holds them either
+    log = log_path.read_text(encoding="utf-8")
+    assert "push" in log and [v for v in values if v in log] == []
+    assert traces(tmp_path / "hub.db", values) == []
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def hub_store(request, tmp_path):
+    from kiosk.hub.store_sqlite import SqliteHubStore
+    from tests.pg import PgServer, pg_bin
+
+    if request.param == "sqlite":
+        store = SqliteHubStore(tmp_path / "hub.db")
+        yield store
+        store.close()
+        return
+    if pg_bin() is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    from kiosk.hub.store_postgres import PostgresHubStore
+
+    server = PgServer()
+    try:
+        store = PostgresHubStore(server.new_database())
+        yield store
+        store.close()
+    finally:
+        server.stop()
+
+
+def _push(store, ctx) -> None:
+    """The laptop's outbox into the hub, as a push would, then acknowledged."""
+    from db import sync as dbsync
+    from db.connection import transaction
+    from kiosk.sync.protocol import Op
+
+    ops = dbsync.outbox_batch(ctx.conn, 10_000)
+    result = store.ingest(None, [Op(**op) for op in ops])
+    with transaction(ctx.conn):
+        dbsync.acknowledge(ctx.conn, result.acked)
+
+
+def _hub_payloads(store) -> str:
+    with store._tx(write=False) as cur:
+        cur.execute("SELECT payload FROM hub_ops")
+        return "\n".join(r[0] for r in cur.fetchall())
+
+
+def test_the_hub_scrubs_its_log_and_later_edits_of_a_forgotten_household(hub_store, tmp_path):
+    from db.connection import open_database, transaction
+    from db.context import WriteContext
+    from db.forget import forget_household
+    from db.households import update_member
+    from db.visits import MetPerson, VisitInput, save_visit
+    from kiosk.sync.seed import seed_ops
+
+    _roster(tmp_path / "roster.db")
+    db = open_database(tmp_path / "roster.db")
+    try:
+        for batch in seed_ops(db.conn):
+            hub_store.ingest(None, batch)
+        ctx = WriteContext.open(db.conn)
+        name, phone, idn = PEOPLE[0]
+        hid, mid = db.conn.execute("SELECT household_id, id FROM members WHERE name = ?",
+                                   (name,)).fetchone()
+        with transaction(db.conn):
+            save_visit(ctx, VisitInput(hid, met=[MetPerson(name, mid)], note=f"{name}在家"))
+        # an edit made before the erasure, still in the outbox when the erasure is pushed
+        with transaction(db.conn):
+            update_member(ctx, mid, phone="13700001111")
+        _push(hub_store, ctx)
+        assert name in _hub_payloads(hub_store)
+        with transaction(db.conn):
+            forget_household(ctx, hid)
+        _push(hub_store, ctx)
+        log = _hub_payloads(hub_store)
+        for value in (name, phone, idn, "13700001111"):
+            assert value not in log
+        assert PEOPLE[1][0] in log and PEOPLE[1][1] in log  # the others are untouched
+        # pushed after the erasure (another laptop's offline edit): scrubbed on arrival
+        from kiosk.sync.protocol import Op
+
+        late = Op(op_id="01a00000-0000-7000-8000-000000000001", hlc="999999999999999.00000",
+                  entity="member", entity_id=mid, kind="update",
+                  payload={"phone": "13600002222", "name": name}, schema_version=6,
+                  device_id="01a00000-0000-7000-8000-00000000000d")
+        hub_store.ingest(None, [late])
+        log = _hub_payloads(hub_store)
+        assert "13600002222" not in log and name not in log
+        assert hub_store.op_count() > 0
+    finally:
+        db.close()

@@ -30,6 +30,7 @@ from db.audit import GENESIS, check_chain, entry_hash
 from db.hlc import HybridClock
 from db.replication import ENTITIES
 from kiosk.hub import devices as dv
+from kiosk.hub import forget as hub_forget
 from kiosk.i18n import t
 from kiosk.sync.protocol import AuditEntry, Op
 
@@ -486,6 +487,8 @@ class SqlHubStore(HubStore):
         new = list(unique.values())
         now = utcnow()
         with self._tx() as cur:
+            # Edits of a household erased on request are scrubbed before they are stored.
+            new = hub_forget.scrub_late(self, cur, new)
             keys = {(op.entity, op.entity_id) for op in new}
             for op in new:
                 if (op.kind in _INSERTS and op.entity != "grid"
@@ -521,6 +524,9 @@ class SqlHubStore(HubStore):
                 cur.executemany(self._q(self.INSERT_GRID), batch.grid_rows)
             if batch.assigned:
                 self._assign(cur, batch.assigned, scope)
+            # A household's erasure scrubs what the log holds of it (kiosk/hub/forget.py).
+            for household_id, forgotten_at in hub_forget.erasures(new):
+                hub_forget.erase(self, cur, household_id, forgotten_at)
         if new:
             self.observe(max(o.hlc for o in new))
         return IngestResult(acked=list(unique), duplicates=len(new) - stored, stored=stored)
