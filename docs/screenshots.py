@@ -1,6 +1,7 @@
 """Regenerate the screenshots of docs/user-guide.md from real screens on a demo database.
 
-    .venv/bin/python docs/screenshots.py
+    .venv/bin/python docs/screenshots.py              # all of them
+    .venv/bin/python docs/screenshots.py signin lock  # only these
 
 Each shot drives the app with Pilot like a user and saves an SVG under docs/img/.
 """
@@ -18,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 OUT = ROOT / "docs" / "img"
 
 
-async def shoot(db: Path) -> None:
+async def shoot(db: Path, only: set[str]) -> None:
     from kiosk.app import KioskApp
     from kiosk.runtime import load, open_runtime
 
@@ -26,20 +27,28 @@ async def shoot(db: Path) -> None:
         runtime = open_runtime(load(db=str(db)))
         return runtime, KioskApp(runtime, signed_in=runtime.worker)
 
-    runtime, app = await session()
-    async with app.run_test(size=(100, 30)) as pilot:
-        await _settle(app, pilot)
-        app.save_screenshot(str(OUT / "home.svg"))
-        await pilot.press("f2")
-        await pilot.press(*"zhl")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        app.save_screenshot(str(OUT / "search.svg"))
-        await pilot.press("down", "enter")
-        await _settle(app, pilot)
-        app.save_screenshot(str(OUT / "household.svg"))
-    runtime.close()
+    if not only or only & {"home", "search", "household"}:
+        runtime, app = await session()
+        async with app.run_test(size=(100, 30)) as pilot:
+            await _settle(app, pilot)
+            app.save_screenshot(str(OUT / "home.svg"))
+            await pilot.press("f2")
+            await pilot.press(*"zhl")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            app.save_screenshot(str(OUT / "search.svg"))
+            await pilot.press("down", "enter")
+            await _settle(app, pilot)
+            app.save_screenshot(str(OUT / "household.svg"))
+        runtime.close()
+    for gate in GATE_SHOTS:
+        if not only or gate.__name__ in only:
+            runtime = open_runtime(load(db=str(db)))
+            await gate(runtime, OUT)
+            runtime.close()
     for extra in EXTRA_SHOTS:
+        if only and extra.__name__ not in only:
+            continue
         runtime, app = await session()
         async with app.run_test(size=(100, 30)) as pilot:
             await _settle(app, pilot)
@@ -94,6 +103,42 @@ async def labels(app, pilot, out):
 EXTRA_SHOTS = [visit, cases, figures, sync, labels]
 
 
+async def signin(runtime, out):
+    """The sign-in screen as ``kiosk`` opens it, a name being typed in pinyin."""
+    from kiosk.commands.run import start_app
+
+    app = start_app(runtime)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _settle(app, pilot)
+        for _ in range(100):  # the names load just after the screen is up
+            if app.screen._names is not None:
+                break
+            await pilot.pause(0.05)
+        await pilot.press(*"yanshi")
+        await pilot.pause()
+        app.save_screenshot(str(out / "signin.svg"))
+
+
+async def lock(runtime, out):
+    """A household open, then Ctrl+L: the lock screen over it."""
+    from db.workers import worker_by_name
+    from kiosk.app import KioskApp
+    from kiosk.demo import DEMO_ACCOUNTS
+
+    worker = worker_by_name(runtime.conn, DEMO_ACCOUNTS["worker"][0])
+    app = KioskApp(runtime, signed_in=worker, lock_seconds=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _settle(app, pilot)
+        await pilot.press("enter")  # the first household of the walk list
+        await _settle(app, pilot)
+        await pilot.press("ctrl+l")
+        await _settle(app, pilot)
+        app.save_screenshot(str(out / "lock.svg"))
+
+
+GATE_SHOTS = [signin, lock]
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -105,7 +150,7 @@ def main() -> None:
         runtime = open_runtime(load(db=str(db)))
         build_demo(runtime, 3000, 1)
         runtime.close()
-        asyncio.run(shoot(db))
+        asyncio.run(shoot(db, set(sys.argv[1:])))
     print(f"screenshots written to {OUT}")
 
 

@@ -331,3 +331,18 @@ async def test_an_administrator_sees_no_households(runtime):
         await pilot.press("f5")  # figures: every role
         await settle(app, pilot)
         assert app.current_mode == "figures"
+
+
+def test_the_user_guides_role_table_is_kiosk_roles():
+    import re
+    from pathlib import Path
+
+    from kiosk.roles import ADMIN, PERMISSIONS, SUPERVISOR, WORKER
+
+    guide = (Path(__file__).parent.parent / "docs" / "user-guide.md").read_text("utf-8")
+    rows = re.findall(r"^\| [^|]*\(`([a-z._]+)`\) \|(.*)\|$", guide, re.M)
+    table = {action: frozenset(role for role, cell in zip((WORKER, SUPERVISOR, ADMIN),
+                                                          cells.split("|"), strict=True)
+                               if cell.strip() == "✓")
+             for action, cells in rows}
+    assert table == PERMISSIONS
