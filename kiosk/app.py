@@ -18,7 +18,9 @@ from concurrent.futures import Future
 from typing import Any, TypeVar
 
 from textual import events
+from textual._context import active_message_pump
 from textual.app import App
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
@@ -58,6 +60,16 @@ GATE_ACTIONS = frozenset({"quit", "focus_next", "focus_previous"})
 PREFETCH_FRESH_SECONDS = 300
 #: Input that counts as someone at the laptop (the idle lock restarts its count).
 ACTIVITY = (events.Key, events.MouseEvent, events.Paste)
+
+
+def _screen_of(node: object) -> Screen | None:
+    """The screen a message pump (a screen or a widget on one) belongs to."""
+    if isinstance(node, Screen):
+        return node
+    try:
+        return getattr(node, "screen", None)
+    except Exception:  # noqa: BLE001 - a widget not (or no longer) on a screen
+        return None
 
 
 def _lazy_screen(module: str, name: str) -> Callable[[], Any]:
@@ -328,6 +340,22 @@ class KioskApp(App[None]):
                     return refused
                 return AwaitMount(self.screen, [])
         return super().push_screen(screen, callback, wait_for_dismiss, mode=mode)
+
+    def pop_screen(self) -> AwaitComplete:
+        """Under the lock, a screen below it that closes itself (a save finishing, whose
+        handler calls ``dismiss``) is taken out from under the lock screen, which stays on
+        top: only the worker's PIN removes it (:meth:`unlock`)."""
+        stack = self._screen_stack
+        if not (self.locked and len(stack) > 1 and isinstance(stack[-1], GateScreen)):
+            return super().pop_screen()
+        closing = _screen_of(active_message_pump.get(None))
+        if closing is None or closing not in stack[1:-1]:
+            closing = stack[-2] if len(stack) > 2 else None
+        if closing is None:  # the lock is over the mode's base screen: nothing to close
+            return AwaitComplete.nothing()
+        stack.remove(closing)
+        closing._pop_result_callback()
+        return AwaitComplete(self._replace_screen(closing)).call_next(self)
 
     def action_command_palette(self) -> None:
         if self.gate_open:  # the header's icon calls this directly

@@ -188,3 +188,32 @@ async def test_lock_minutes_setting_and_zero_never_locks(runtime, monkeypatch):
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
         assert app.lock_seconds == 0 and app._idle_timer is None
+
+
+async def test_a_screen_closing_itself_under_the_lock_does_not_lift_it(runtime):
+    """A save that finishes after the lock came up closes its form (``dismiss``): the form
+    goes from under the lock screen, which stays."""
+    from screens.household import HouseholdScreen
+    from screens.lock import LockScreen
+    from screens.visit_form import VisitFormScreen
+
+    hid = household_with_phone(runtime)[0]
+    app = make_app(runtime)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await app.push_screen(HouseholdScreen(hid))
+        await settle(app, pilot)
+        household = app.screen
+        closed: list[object] = []
+        await app.push_screen(VisitFormScreen(hid), closed.append)
+        await settle(app, pilot)
+        form = app.screen
+        await pilot.press("ctrl+l")
+        await settle(app, pilot)
+        form.dismiss("saved")  # as its save handler does
+        await settle(app, pilot)
+        assert isinstance(app.screen, LockScreen) and app.locked
+        assert form not in app.screen_stack and app.screen_stack[-2] is household
+        assert closed == ["saved"]
+        await pilot.press(*GRID_PIN, "enter")
+        await settle(app, pilot)
+        await until(pilot, lambda: app.screen is household)
