@@ -12,9 +12,10 @@ Two kinds of entries:
 * **Derived from the outbox** (:func:`catch_up`): every create and change of replicated data
   is already an outbox operation (who, when, which device, which entity, which fields), so
   the trail's ``create``/``change`` entries are written from those operations in batches:
-  every :data:`CATCH_UP_EVERY` operations of a write context, before any recorded entry
-  (so the chain stays in time order), before acknowledged operations leave the outbox, and
-  before the trail is read or pushed. Writing a write's entries inside its own transaction
+  every :data:`CATCH_UP_EVERY` operations of a write context (the operations of the write
+  in progress are left to the next batch), before any recorded entry (so the chain stays in
+  time order), before acknowledged operations leave the outbox, and before the trail is
+  read or pushed. A record created together with its children is one entry naming them. Writing a write's entries inside its own transaction
   cost 30-70 % of a household edit (``python -m bench audit``: a row in a table with four
   indexes, a commit's worth of extra pages, for a write of ~200 us); batched, they cost
   5-7 %. The entry's id is the operation's id and its time the operation's HLC time, so
@@ -176,50 +177,105 @@ def pending_seq(conn: sqlite3.Connection) -> int:
     return int(row[0]) if row else 0
 
 
-def catch_up(conn: sqlite3.Connection) -> int:
+#: A record created together with its parent is named in the parent's entry (``detail``
+#: ``with``) instead of having its own: created by the same worker on the same device within
+#: a second of a parent created in the same batch, and of the same household (or of none).
+#: A visit with its items and the cases it registers is one entry, a household with its
+#: members one entry. Changes always have their own entries.
+PARENT_FIELDS = (("case_id", "case"), ("visit_id", "visit"), ("household_id", "household"))
+TOGETHER_MS = 1000
+
+
+def catch_up(conn: sqlite3.Connection, *, before: str | None = None) -> int:
     """Write the entries of outbox operations not yet in the trail; returns how many.
 
-    One ``create``/``change`` entry per operation: its id is the operation's id, its time the
-    operation's HLC time, its worker and device the operation's, ``detail`` the names of the
-    fields written (``{"fields": [...]}``), never their values. Call inside a transaction
-    (the entries and the moved mark commit together).
+    ``before`` (an HLC stamp): stop at the first operation stamped at or after it, so a
+    batch taken in the middle of a write leaves that write's operations (all stamped within
+    :data:`TOGETHER_MS`) to the next batch, whole.
+
+    One entry per operation, or per record created with its children (:data:`PARENT_FIELDS`):
+    its id is the operation's id, its time the operation's HLC time, its worker and device
+    the operation's, ``detail`` the names of the fields written (``{"fields": [...]}``) and
+    the ids of the records created with it (``"with": {entity: [ids]}``), never a value.
+    Call inside a transaction (the entries and the moved mark commit together).
     """
     after = pending_seq(conn)
+    # Read lazily: a batch that stops at ``before`` reads no further (a bulk import keeps
+    # thousands of operations of its last second pending).
     rows = conn.execute(
         "SELECT seq, op_id, hlc, entity, entity_id, kind, payload, worker_id, device_id"
-        " FROM outbox WHERE seq > ? ORDER BY seq", (after,)).fetchall()
-    if not rows:
-        return 0
+        " FROM outbox WHERE seq > ? ORDER BY seq", (after,))
     households = _Households(conn)
-    tails: dict[str, tuple[int, str]] = {}
-    times: dict[int, str] = {}
-    details: dict[tuple[str, ...], str] = {}  # payload keys -> detail text (they repeat)
-    decode, encode, sha256 = msgspec.json.decode, _encode, hashlib.sha256
-    entries = []
+    decode = msgspec.json.decode
+    # [op_id, hlc, worker, device, action, entity, entity_id, household_id, field names,
+    #  records created with it (entity -> ids) or None]
+    pending: list[list[Any]] = []
+    #: (entity, id) created in this batch -> (its entry's index, HLC ms, worker, device)
+    created: dict[tuple[str, str], tuple[int, int, str | None, str]] = {}
+    names_of: dict[tuple[str, ...], list[str]] = {}  # payload keys -> field names (they repeat)
     for seq, op_id, hlc, entity, entity_id, kind, payload, worker_id, device_id in rows:
+        if before is not None and hlc >= before:
+            break
+        after = seq
         try:
             fields = decode(payload)
         except msgspec.DecodeError:
             fields = {}
         if not isinstance(fields, dict):
             fields = {}
+        own = entity_id if entity == "household" else fields.get("household_id")
+        if own is not None and not isinstance(own, str):
+            own = None
+        action = _KIND_ACTION.get(kind, "change")
+        ms = int(hlc[:15])
+        if action == "create":
+            root = None
+            for key, parent in PARENT_FIELDS:
+                ref = fields.get(key)
+                found = created.get((parent, ref)) if isinstance(ref, str) else None
+                if (found is not None and found[2] == worker_id and found[3] == device_id
+                        and abs(ms - found[1]) < TOGETHER_MS
+                        and own in (None, pending[found[0]][7])):
+                    root = found[0]
+                    break
+            if root is not None:
+                together = pending[root][9] = pending[root][9] or {}
+                together.setdefault(entity, []).append(entity_id)
+                created[(entity, entity_id)] = (root, ms, worker_id, device_id)
+                households.known[(entity, entity_id)] = pending[root][7]
+                continue
+            created[(entity, entity_id)] = (len(pending), ms, worker_id, device_id)
+        household_id = own if own is not None else households.of(entity, entity_id, fields)
+        households.known[(entity, entity_id)] = household_id
         keys = tuple(fields)
-        text = details.get(keys)
-        if text is None:
-            text = encode({"fields": sorted(k for k in keys if k != "id")}).decode()
-            details[keys] = text
-        household_id = households.of(entity, entity_id, fields)
+        names = names_of.get(keys)
+        if names is None:
+            names = names_of[keys] = sorted(k for k in keys if k != "id")
+        pending.append([op_id, hlc, worker_id, device_id, action, entity, entity_id,
+                        household_id, names, None])
+    rows.close()
+    if not pending:
+        return 0
+    encode, sha256 = _encode, hashlib.sha256
+    tails: dict[str, tuple[int, str]] = {}
+    times: dict[int, str] = {}
+    entries = []
+    for (op_id, hlc, worker_id, device_id, action, entity, entity_id, household_id, names,
+         together) in pending:
+        detail = {"fields": names}
+        if together:
+            detail["with"] = {k: together[k] for k in sorted(together)}
+        text = encode(detail).decode()
         dseq, prev = tails.get(device_id) or tail(conn, device_id)
         dseq += 1
-        at = _at_of(hlc, times)
-        action = _KIND_ACTION.get(kind, "change")
-        # entry_hash(), inlined: this loop is the audit's whole cost per write
+        second = int(hlc[:15]) // 1000
+        at = times.get(second) or _at_of(hlc, times)
+        # entry_hash(), inlined: this loop is most of the audit's cost per write
         digest = sha256(encode([prev, op_id, device_id, dseq, at, worker_id, action, entity,
                                 entity_id, household_id, text])).hexdigest()
         entries.append((op_id, device_id, dseq, at, worker_id, action, entity, entity_id,
                         household_id, text, prev, digest))
         tails[device_id] = (dseq, digest)
-        after = seq
     conn.executemany(_INSERT, entries)
     conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key)"
                  " DO UPDATE SET value = excluded.value", (META_AUDITED, str(after)))

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from db.audit import CATCH_UP_EVERY, catch_up, record
-from db.hlc import HybridClock
+from db.audit import CATCH_UP_EVERY, TOGETHER_MS, catch_up, record
+from db.hlc import HybridClock, format_stamp, parse_stamp
 from db.ids import uuid7
 from db.migrations import latest_version
 
@@ -92,11 +92,11 @@ class WriteContext:
                       action=action, entity=entity, entity_id=entity_id,
                       household_id=household_id, detail=detail)
 
-    def catch_up_audit(self) -> int:
+    def catch_up_audit(self, before: str | None = None) -> int:
         """Write the audit entries of every operation not yet in the trail (inside the
-        caller's transaction); returns how many."""
+        caller's transaction), or of those stamped before ``before``; returns how many."""
         self._unaudited = 0
-        return catch_up(self.conn)
+        return catch_up(self.conn, before=before)
 
     def emit(
         self,
@@ -126,5 +126,8 @@ class WriteContext:
         )
         self._unaudited += 1
         if self.audit_every and self._unaudited >= self.audit_every:
-            self.catch_up_audit()
+            # the operations of earlier writes; this write's (stamped within a second) whole
+            # in the next batch, so a record and those created with it stay one entry
+            wall, _ = parse_stamp(hlc)
+            self.catch_up_audit(before=format_stamp(wall - TOGETHER_MS, 0))
         return op_id

@@ -68,47 +68,123 @@ def test_creates_and_changes_are_entries_with_field_names_never_values(runtime):
         update_household(ctx, hid, note="门口有狗")
         update_member(ctx, member, phone="13700000000")
     with transaction(conn):
-        assert ctx.catch_up_audit() == 4
+        assert ctx.catch_up_audit() == 3
     rows = _entries(conn)[before:]
+    # the household and the member created with it are one entry; each change its own
     assert [(r["action"], r["entity"]) for r in rows] == [
-        ("create", "household"), ("create", "member"), ("change", "household"),
-        ("change", "member")]
+        ("create", "household"), ("change", "household"), ("change", "member")]
+    assert json.loads(rows[0]["detail"]) == {
+        "fields": ["building", "compound_id", "grid_id", "note", "room", "tags", "unit"],
+        "with": {"member": [member]}}
     # every entry names the household, the acting worker and this device
     assert {r["household_id"] for r in rows} == {hid}
     assert {r["worker_id"] for r in rows} == {ctx.worker_id}
     assert {r["device_id"] for r in rows} == {ctx.device_id}
-    assert json.loads(rows[2]["detail"]) == {"fields": ["note"]}
-    assert json.loads(rows[3]["detail"]) == {"fields": ["phone"]}
+    assert json.loads(rows[1]["detail"]) == {"fields": ["note"]}
+    assert json.loads(rows[2]["detail"]) == {"fields": ["phone"]}
     text = " ".join(r["detail"] for r in rows)
     assert PHONE not in text and "13700000000" not in text and "门口有狗" not in text
-    # an entry's id is its operation's id, its time the operation's
+    # an entry's id is its (first) operation's id
     ops = [r[0] for r in conn.execute("SELECT op_id FROM outbox ORDER BY seq")][-4:]
-    assert [r["id"] for r in rows] == ops
+    assert [r["id"] for r in rows] == [ops[0], ops[2], ops[3]]
     assert audit.verify(conn).intact
 
 
-def test_entries_are_written_in_batches_inside_the_write_that_reaches_the_count(runtime):
+def test_a_visit_with_its_items_and_cases_is_one_entry(runtime):
+    from datetime import date
+
+    from kiosk.visits import record_visit
+
     conn, ctx = runtime.conn, runtime.ctx
+    hid, mid = conn.execute("SELECT household_id, id FROM members LIMIT 1").fetchone()
+    before = len(_entries(conn))
+    with transaction(conn):
+        vid = record_visit(ctx, hid, {"met_members": [mid], "note": "门口有狗", "problems": [
+            {"category": "parking", "text": "停车难"}, {"category": "noise", "text": "噪音"}]},
+            today=date.today())
+        ctx.catch_up_audit()
+    rows = _entries(conn)[before:]
+    assert len(rows) == 1
+    entry = rows[0]
+    assert (entry["action"], entry["entity"], entry["entity_id"], entry["household_id"]) == (
+        "create", "visit", vid, hid)
+    together = json.loads(entry["detail"])["with"]
+    cases = [r[0] for r in conn.execute("SELECT id FROM cases WHERE visit_id = ?", (vid,))]
+    assert sorted(together["case"]) == sorted(cases)
+    assert {k: len(v) for k, v in together.items()} == {
+        "case": 2, "case_event": 2, "case_household": 2, "visit_item": 2}
+    assert "停车难" not in entry["detail"] and "门口有狗" not in entry["detail"]
+    # a later event on one of those cases is a change of its own, not folded in
+    from db.cases import append_event
+
+    with transaction(conn):
+        append_event(ctx, cases[0], "progress", {"note": "已联系物业"})
+        ctx.catch_up_audit()
+    last = _entries(conn)[-1]
+    assert (last["entity"], last["household_id"]) == ("case_event", hid)
+
+
+def test_entries_are_written_in_batches_inside_the_write_that_reaches_the_count(runtime):
+    from db.hlc import HybridClock
+
+    conn, ctx = runtime.conn, runtime.ctx
+    now = [2_000_000_000_000]
+    ctx.clock = HybridClock(ctx.clock.last, now_ms=lambda: now[0])
     with transaction(conn):
         ctx.catch_up_audit()
     ctx.audit_every = 5
     before = len(_entries(conn))
+
+    def later() -> None:  # the next write, a few seconds on
+        now[0] += 3000
+
     hid = _household(conn, ctx)  # 2 operations
+    later()
     with transaction(conn):
         update_household(ctx, hid, note="1")
+    later()
+    with transaction(conn):
         update_household(ctx, hid, note="2")
     assert len(_entries(conn)) == before  # 4 operations: not yet
+    later()
     conn.execute("BEGIN IMMEDIATE")
-    update_household(ctx, hid, note="3")  # the 5th writes all five, in its transaction
-    assert len(_entries(conn)) == before + 5
-    conn.execute("ROLLBACK")  # ...and goes with it
+    # the 5th writes the earlier writes' entries (the member is in its household's), in its
+    # own transaction; its own operation waits for the next batch, with the rest of its write
+    update_household(ctx, hid, note="3")
+    assert len(_entries(conn)) == before + 3
+    conn.execute("ROLLBACK")  # ...and they go with it
     assert len(_entries(conn)) == before
-    # the four committed operations are still waiting: the next batch writes them too
-    with transaction(conn):
-        for n in range(5):
+    # the committed operations are still waiting: the next batch writes them too
+    for n in range(5):
+        later()
+        with transaction(conn):
             update_household(ctx, hid, note=f"again {n}")
-    assert len(_entries(conn)) == before + 9
+    assert len(_entries(conn)) == before + 3 + 4
+    with transaction(conn):
+        ctx.catch_up_audit()
+    assert len(_entries(conn)) == before + 3 + 5
     assert audit.verify(conn).intact
+
+
+def test_a_write_in_progress_is_left_whole_to_the_next_batch(runtime):
+    from datetime import date
+
+    from kiosk.visits import record_visit
+
+    conn, ctx = runtime.conn, runtime.ctx
+    hid, mid = conn.execute("SELECT household_id, id FROM members LIMIT 1").fetchone()
+    with transaction(conn):
+        ctx.catch_up_audit()
+    ctx.audit_every = 4  # reached in the middle of the visit's 13 operations
+    before = len(_entries(conn))
+    with transaction(conn):
+        record_visit(ctx, hid, {"met_members": [mid], "problems": [
+            {"category": "parking", "text": "停车难"}, {"category": "noise", "text": "噪音"},
+            {"category": "roof_leak", "text": "漏雨"}]}, today=date.today())
+    assert len(_entries(conn)) == before
+    with transaction(conn):
+        ctx.catch_up_audit()
+    assert [r["entity"] for r in _entries(conn)[before:]] == ["visit"]
 
 
 def test_a_recorded_entry_first_writes_the_changes_before_it(runtime):
@@ -116,8 +192,9 @@ def test_a_recorded_entry_first_writes_the_changes_before_it(runtime):
     hid = _household(conn, ctx)
     with transaction(conn):
         ctx.audit("lookup", "household", hid, household_id=hid, detail={"via": "test"})
-    last = _entries(conn)[-3:]
-    assert [r["action"] for r in last] == ["create", "create", "lookup"]
+    last = _entries(conn)[-2:]
+    assert [(r["action"], r["entity"]) for r in last] == [("create", "household"),
+                                                          ("lookup", "household")]
     assert [r["dseq"] for r in last] == sorted(r["dseq"] for r in last)
 
 
@@ -127,12 +204,15 @@ def test_an_operation_leaves_the_outbox_only_once_it_is_in_the_trail(runtime):
     conn, ctx = runtime.conn, runtime.ctx
     hid = _household(conn, ctx)
     ops = [r[0] for r in conn.execute("SELECT op_id FROM outbox")]
+    created = conn.execute("SELECT op_id FROM outbox WHERE entity = 'household'"
+                           " AND entity_id = ?", (hid,)).fetchone()[0]
     with transaction(conn):
         acknowledge(conn, ops)
     assert conn.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0
-    ids = {r["id"] for r in _entries(conn)}
-    assert set(ops) <= ids
-    assert any(r["household_id"] == hid for r in _entries(conn))
+    entry = next(r for r in _entries(conn) if r["id"] == created)  # household + its member
+    assert entry["household_id"] == hid
+    assert json.loads(entry["detail"])["with"]["member"] == [
+        r[0] for r in conn.execute("SELECT id FROM members WHERE household_id = ?", (hid,))]
 
 
 def test_other_devices_changes_are_not_audited_again_here(runtime):

@@ -68,10 +68,14 @@ def _label(prefix: str, value: str | None) -> str:
 
 
 def detail_text(detail: dict[str, Any]) -> str:
-    """``detail`` on one line: ``fields=note,tags rows=20``."""
+    """``detail`` on one line: ``fields=note,tags rows=20 with=case:3,visit_item:3`` (the
+    records created with one are counted here; ``--json`` lists their ids)."""
     parts = []
     for key, value in sorted(detail.items()):
-        if isinstance(value, list):
+        if isinstance(value, dict):
+            value = ",".join(f"{k}:{len(v) if isinstance(v, list) else v}"
+                             for k, v in sorted(value.items()))
+        elif isinstance(value, list):
             value = ",".join(str(v) for v in value)
         elif isinstance(value, bool):
             value = "1" if value else "0"
