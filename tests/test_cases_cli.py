@@ -7,6 +7,20 @@ import sqlite3
 from datetime import date, timedelta
 
 import pytest
+from conftest import run_kiosk
+
+from kiosk.demo import DEMO_ACCOUNTS
+
+
+@pytest.fixture
+def kiosk():
+    """``kiosk`` as the demo supervisor: assigning, escalating, closing and reopening are a
+    supervisor's (kiosk.roles), and the first households are in their community."""
+    def run(*args, env=None, **kwargs):  # type: ignore[no-untyped-def]
+        return run_kiosk(*args, env={"KIOSK_WORKER": DEMO_ACCOUNTS["supervisor"][0],
+                                     **(env or {})}, **kwargs)
+
+    return run
 
 
 def _household(db) -> str:

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kiosk import xpath_lite
+from kiosk.demo import DEMO_ACCOUNTS
 from kiosk.survey import AnswerInvalid, SurveyFormError, check_answers, load_xlsform
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "kiosk" / "examples" / "satisfaction_survey.xlsx"
@@ -183,10 +184,11 @@ def test_xpath_parser_never_crashes_on_garbage(text):
 # --- CLI: import and export ------------------------------------------------------------------
 def test_cli_import_fill_export(kiosk, demo_db, tmp_path):
     db = str(demo_db)
-    r = kiosk("survey", "import", str(EXAMPLE), "--db", db, "--json")
+    boss = ("--worker", DEMO_ACCOUNTS["supervisor"][0])  # questionnaires are a supervisor's
+    r = kiosk("survey", "import", str(EXAMPLE), "--db", db, "--json", *boss)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["name"] == "satisfaction_2026"
-    again = kiosk("survey", "import", str(EXAMPLE), "--db", db)
+    again = kiosk("survey", "import", str(EXAMPLE), "--db", db, *boss)
     assert again.returncode == 0 and "未作改动" in again.stderr
     from db.connection import transaction
     from db.surveys import find_survey, save_response

@@ -103,11 +103,18 @@ def test_nobody_home_today_or_later_is_fine(runtime):
     assert v.nobody_home and v.revisit_on == tomorrow and v.met == []
 
 
-def test_cli_visit_add_list_and_bad_input(kiosk, demo_db):
+def test_cli_visit_add_list_and_bad_input(kiosk, demo_db, monkeypatch):
     import sqlite3
 
     db = str(demo_db)
-    hid = sqlite3.connect(db).execute("SELECT id FROM households ORDER BY rid DESC LIMIT 1").fetchone()[0]
+    conn = sqlite3.connect(db)
+    # the last household, and its grid's worker (a visit is recorded in the worker's own grid)
+    hid, worker = conn.execute(
+        "SELECT h.id, w.name FROM households h JOIN grids g ON g.id = h.grid_id"
+        " JOIN workers w ON w.role = 'worker' AND w.grids LIKE '%\"' || g.code || '\"%'"
+        " ORDER BY h.rid DESC LIMIT 1").fetchone()
+    conn.close()
+    monkeypatch.setenv("KIOSK_WORKER", worker)
     r = kiosk("visits", "add", hid, "--db", db, "--met", "王阿姨", "--problem", "parking:车位不够",
               "--problem", "路灯:楼前路灯坏了", "--json")
     assert r.returncode == 0, r.stderr
