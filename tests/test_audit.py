@@ -231,6 +231,30 @@ def test_other_devices_changes_are_not_audited_again_here(runtime):
     assert len(_entries(conn)) == before
 
 
+def test_an_on_screen_lookup_is_recorded_off_the_screen_s_path(runtime):
+    import threading
+
+    from kiosk.audit import record_lookup
+
+    conn, ctx = runtime.conn, runtime.ctx
+    hid = conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
+    lock = threading.Lock()
+
+    class App:  # what record_lookup needs of the app: its writer
+        def write(self, fn):
+            with lock, transaction(conn):
+                return fn(ctx)
+
+    with lock:  # a write in progress (a sync's page, say): the lookup waits, the caller not
+        thread = record_lookup(App(), hid)
+        assert thread.is_alive()
+    thread.join(10)
+    last = _entries(conn)[-1]
+    assert (last["action"], last["entity_id"], last["household_id"]) == ("lookup", hid, hid)
+    assert json.loads(last["detail"]) == {"via": "screen"}
+    assert last["worker_id"] == ctx.worker_id
+
+
 def test_the_demo_is_one_entry_not_one_per_row(runtime):
     rows = _entries(runtime.conn)
     demo = [r for r in rows if r["entity"] == "demo"]
