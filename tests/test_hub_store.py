@@ -343,3 +343,33 @@ def test_sqlite_push_runs_the_same_statements_whatever_its_size(tmp_path):
     plan = store.conn.execute(f"EXPLAIN QUERY PLAN {store._SCOPE_OF}", ("[]", "visit")).fetchall()
     assert [r[3] for r in plan][-1].endswith("PRIMARY KEY (entity=? AND entity_id=?)")
     store.close()
+
+
+def test_worker_changes_are_an_administrators_from_any_device(store):
+    """A grid-restricted laptop may push worker records only when an administrator the hub
+    knows made them (kiosk workers on that laptop); anyone else's are refused as a whole."""
+    store.ingest(None, [
+        _op(1, "office", "w-admin", kind="insert", entity="worker",
+            payload={"id": "w-admin", "name": "赵管理", "role": "admin", "grids": "[]"}),
+        _op(2, "office", "w-grid", kind="insert", entity="worker",
+            payload={"id": "w-grid", "name": "李新", "role": "worker", "grids": '["G1"]'}),
+    ])
+    device, _ = _device(store, "laptop", "dev-a", ["G1"])
+    new_worker = {"id": "w-new", "name": "钱多", "role": "worker", "grids": '["G1"]',
+                  "pin_hash": "$argon2id$v=19$m=65536,t=3,p=4$x$y"}
+
+    def op(n, actor, **kw):
+        o = _op(n, "dev-a", kw.pop("entity_id", "w-new"), kind=kw.pop("kind", "insert"),
+                entity="worker", payload=kw.pop("payload", new_worker))
+        o.worker_id = actor
+        return o
+
+    with pytest.raises(HubError) as err:
+        store.ingest(device, [op(3, "w-grid")])
+    assert (err.value.status, err.value.code) == (403, "out_of_scope")
+    assert store.ingest(device, [op(4, "w-admin")]).stored == 1
+    # once disabled (by the office), that administrator's changes are refused too
+    store.ingest(None, [_op(5, "office", "w-admin", entity="worker", payload={"disabled": 1})])
+    with pytest.raises(HubError):
+        store.ingest(device, [op(6, "w-admin", kind="update", entity_id="w-new",
+                                 payload={"disabled": 1})])

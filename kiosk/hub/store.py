@@ -195,7 +195,7 @@ class _Batch:
 
 
 def _tag(new: list[Op], scope: dict[tuple[str, str], str | None], allowed: set[str] | None,
-         mine: set[str | None], now: str) -> _Batch:
+         mine: set[str | None], now: str, admins: frozenset[str] = frozenset()) -> _Batch:
     """Tag each operation with its grid and case, check it against the device's grids
     (``allowed``; None: every grid, no check) and build its log row. ``scope`` (the grid of
     each record the batch names) is updated as records are inserted or moved, so the later
@@ -234,6 +234,9 @@ def _tag(new: list[Op], scope: dict[tuple[str, str], str | None], allowed: set[s
             code = None
             if grid not in allowed and not (mine and case_id in mine):
                 code = _refusal(op, grid, known, allowed)
+                # Workers are the administrators' to change, from whichever device.
+                if code and entity == "worker" and op.worker_id in admins:
+                    code = None
             if code is None and moved is not None and moved not in allowed:
                 code = "out_of_scope"
             if code is not None:
@@ -506,7 +509,12 @@ class SqlHubStore(HubStore):
                         "SELECT case_id FROM hub_assign WHERE worker = ? AND case_id IN"
                         f" ({','.join('?' * len(cases))})"), [device.worker, *cases])
                     mine = {r[0] for r in cur.fetchall()}
-            batch = _tag(new, scope, allowed, mine, now)
+            admins: frozenset[str] = frozenset()
+            if allowed is not None:
+                actors = {op.worker_id for op in new if op.entity == "worker" and op.worker_id}
+                if actors:
+                    admins = self._administrators(cur, actors)
+            batch = _tag(new, scope, allowed, mine, now, admins)
             # Operations already held are found by the insert itself (ON CONFLICT DO NOTHING),
             # not by a lookup first. Only those the scope rules refuse (a record moved since
             # they were first sent) are looked up, all in one query: held already, they are
@@ -530,6 +538,19 @@ class SqlHubStore(HubStore):
         if new:
             self.observe(max(o.hlc for o in new))
         return IngestResult(acked=list(unique), duplicates=len(new) - stored, stored=stored)
+
+    def _administrators(self, cur: Any, worker_ids: set[str]) -> frozenset[str]:
+        """Those of ``worker_ids`` the hub knows as enabled administrators (their worker
+        records' operations folded in HLC order)."""
+        ids = sorted(worker_ids)
+        cur.execute(self._q(
+            "SELECT entity_id, payload FROM hub_ops WHERE entity = 'worker' AND entity_id IN"
+            f" ({','.join('?' * len(ids))}) ORDER BY hlc"), ids)
+        state: dict[str, dict[str, Any]] = {}
+        for wid, payload in cur.fetchall():
+            state.setdefault(wid, {}).update(msgspec.json.decode(payload))
+        return frozenset(wid for wid, w in state.items()
+                         if w.get("role") == "admin" and not w.get("disabled"))
 
     def _assign(self, cur: Any, assigned: list[tuple[str, str]],
                 scope: dict[tuple[str, str], str | None]) -> None:

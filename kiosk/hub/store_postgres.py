@@ -59,6 +59,7 @@ SCHEMA = [
         received_at    TEXT NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS hub_ops_case ON hub_ops(case_id) WHERE case_id IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS hub_ops_workers ON hub_ops(entity_id) WHERE entity = 'worker'",
     """CREATE TABLE IF NOT EXISTS hub_assign (
         case_id TEXT NOT NULL,
         worker  TEXT NOT NULL,
