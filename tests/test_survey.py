@@ -182,6 +182,9 @@ def test_xpath_parser_never_crashes_on_garbage(text):
 
 
 # --- CLI: import and export ------------------------------------------------------------------
+SUP = ("--worker", "演示主管")
+
+
 def test_cli_import_fill_export(kiosk, demo_db, tmp_path):
     db = str(demo_db)
     boss = ("--worker", DEMO_ACCOUNTS["supervisor"][0])  # questionnaires are a supervisor's
@@ -206,7 +209,7 @@ def test_cli_import_fill_export(kiosk, demo_db, tmp_path):
             "overall": "dissatisfied", "why_not": "暖气不热", "household_size": "1"}))
     rt.close()
     out = tmp_path / "out.csv"
-    r = kiosk("survey", "export", "satisfaction_2026", "--out", str(out), "--db", db)
+    r = kiosk("survey", "export", "satisfaction_2026", "--out", str(out), "--db", db, *SUP)
     assert r.returncode == 0, r.stderr
     rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
     assert len(rows) == 2
@@ -216,11 +219,15 @@ def test_cli_import_fill_export(kiosk, demo_db, tmp_path):
     assert rows[1]["why_not"] == "暖气不热" and rows[0]["household_size"] == "3"
     assert "intro" not in rows[0]  # notes carry no answer
     xlsx = tmp_path / "out.xlsx"
-    assert kiosk("survey", "export", "satisfaction_2026", "--out", str(xlsx), "--db", db).returncode == 0
+    assert kiosk("survey", "export", "satisfaction_2026", "--out", str(xlsx), "--db", db, *SUP).returncode == 0
     ws = openpyxl.load_workbook(xlsx).active
     values = list(ws.values)
     assert list(values[0]) == list(rows[0].keys()) and len(values) == 3
-    bad = kiosk("survey", "export", "nope", "--out", str(xlsx), "--db", db)
+    bad = kiosk("survey", "export", "nope", "--out", str(xlsx), "--db", db, *SUP)
+    refused = kiosk("survey", "export", "satisfaction_2026", "--out", str(tmp_path / "w.csv"),
+                    "--db", db, "--worker", "演示网格员")
+    assert refused.returncode == 3 and "只有社区主管可以" in refused.stderr
+    assert not (tmp_path / "w.csv").exists()
     assert bad.returncode == 2 and "satisfaction_2026" in bad.stderr and "Traceback" not in bad.stderr
 
 

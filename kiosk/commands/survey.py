@@ -110,6 +110,7 @@ def run_export(args: argparse.Namespace) -> int:
     from db.surveys import find_survey, iter_responses, list_surveys
     from kiosk.errors import UserError
     from kiosk.output import emit_json, info
+    from kiosk.roles import require
     from kiosk.survey import export_header, export_rows
 
     out = Path(args.out)
@@ -119,6 +120,8 @@ def run_export(args: argparse.Namespace) -> int:
     runtime = _runtime(args)
     try:
         conn = runtime.conn
+        # answers leave as given (free text may name people), every grid's: a supervisor's
+        require(runtime.worker, "export.full")
         survey = find_survey(conn, args.name)
         if survey is None:
             known = "、".join(s.name for s in list_surveys(conn)) or "-"
