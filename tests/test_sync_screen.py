@@ -52,7 +52,10 @@ async def test_sync_screen_counts_progress_and_conflicts(tmp_path):
                 update_household(ctx, hid, note=note)
         run_sync(octx)
 
-        app = KioskApp(runtime, signed_in=runtime.worker)
+        from db.workers import Worker
+
+        nobody = Worker("w0", "测试", "worker", (), None, False)  # the roster has no workers
+        app = KioskApp(runtime, signed_in=nobody)
         async with app.run_test(size=(100, 40)) as pilot:
             await pilot.press("f4")
             await settle(app, pilot)
