@@ -126,7 +126,7 @@ class WriteContext:
         )
         self._unaudited += 1
         if self.audit_every and self._unaudited >= self.audit_every:
-            # the operations of earlier writes; this write's (stamped within a second) whole
+            # the operations of earlier writes; this write's (stamped within TOGETHER_MS) whole
             # in the next batch, so a record and those created with it stay one entry
             wall, _ = parse_stamp(hlc)
             self.catch_up_audit(before=format_stamp(wall - TOGETHER_MS, 0))

@@ -231,7 +231,8 @@ def run_sync(ctx: WriteContext, *, hub_url: str | None = None, batch_size: int =
             if moved == 0:  # the hub acknowledged nothing we hold: stop rather than loop
                 break
         # 1b. the audit trail: this device's entries after the last the hub holds.
-        report.audited = push_audit(client, ctx, conn, write, batch_size)
+        # (entries are small: the largest batch the hub takes, so fewer of its commits)
+        report.audited = push_audit(client, ctx, conn, write, p.MAX_BATCH)
         # 2. pull until empty: each page is merged and its cursor saved in one transaction.
         if progress:
             progress("pull", 0, 0)
