@@ -75,9 +75,13 @@ def extend_demo(ctx, rng: random.Random, today: date) -> None:
     items: list[tuple] = []
     seq = [0]
 
+    now = datetime.now(tz)
+
     def when(day: date) -> tuple[str, int]:
         at = datetime.combine(day, time(rng.choice(HOURS), rng.randrange(60), rng.randrange(60)),
                               tzinfo=tz)
+        if at > now:  # today's work happened earlier today, never later than the demo is made
+            at = now - timedelta(minutes=1 + rng.randrange(120))
         return at.isoformat(timespec="seconds"), int(at.timestamp() * 1000)
 
     def stamp(ms: int) -> str:

@@ -15,6 +15,7 @@ import threading
 from typing import Any
 
 CHECK_SECONDS = 1.0
+FORCE_AFTER_SECONDS = 5.0
 
 
 def terminal_alive(fd: int) -> bool:
@@ -34,12 +35,20 @@ def exit_on_hangup(app: Any) -> None:
     done = threading.Event()
 
     def leave() -> None:
-        if not done.is_set():
-            done.set()
-            try:
-                app.call_from_thread(app.exit)
-            except RuntimeError:  # not running (yet, or any more)
-                pass
+        if done.is_set():
+            return
+        done.set()
+        # Textual's shutdown can block for ever once its output thread has died on the closed
+        # terminal: if the orderly exit has not finished in a few seconds, end the process.
+        # Committed data is safe (SQLite rolls back an unfinished transaction on next open);
+        # drafts are saved as they are typed.
+        force = threading.Timer(FORCE_AFTER_SECONDS, os._exit, args=(129,))
+        force.daemon = True
+        force.start()
+        try:
+            app.call_from_thread(app.exit)
+        except RuntimeError:  # not running (yet, or any more)
+            pass
 
     def on_hangup(signum: int, frame: object) -> None:
         threading.Thread(target=leave, daemon=True).start()
