@@ -12,6 +12,7 @@ from textual.widgets import Header, Static
 
 from db.households import Household, get_household
 from kiosk import present
+from kiosk.audit import record_lookup
 from kiosk.i18n import t
 from screens.base import KioskScreen
 from screens.case_widgets import HouseholdCases  # the cases panel (issue 4)
@@ -76,6 +77,7 @@ class HouseholdScreen(KioskScreen):
     @work(thread=True, exclusive=True, group="household", exit_on_error=False)
     def load(self) -> None:
         self.post_message(self.Loaded(get_household(self.kiosk.read(), self.household_id)))
+        record_lookup(self.kiosk, self.household_id)  # audited, on a thread of its own
 
     def on_household_screen_loaded(self, message: Loaded) -> None:
         h = message.household

@@ -563,3 +563,28 @@ def test_both_hub_stores_check_continuity_on_ingest(hub_store):
     result = hub_store.ingest_audit(device, entries[1:])  # a resend overlapping: fine
     assert (result.stored, result.duplicates, result.last_dseq) == (3, 1, 5)
     assert hub_store.verify_audit()[:2] == (5, 1) and not hub_store.verify_audit()[2]
+
+
+async def test_opening_a_household_on_screen_is_an_audited_lookup(runtime):
+    import threading
+
+    from kiosk.app import KioskApp
+    from screens.household import HouseholdScreen
+
+    conn = runtime.conn
+    hid = conn.execute("SELECT id FROM households LIMIT 1 OFFSET 7").fetchone()[0]
+    app = KioskApp(runtime, signed_in=runtime.worker)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await app.workers.wait_for_complete()
+        await app.push_screen(HouseholdScreen(hid))
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert type(app.screen).__name__ == "HouseholdScreen"
+        for thread in threading.enumerate():
+            if thread.name == "audit-lookup":
+                thread.join(10)
+    rows = [r for r in _entries(conn) if r["action"] == "lookup" and r["household_id"] == hid]
+    assert len(rows) == 1
+    assert json.loads(rows[0]["detail"]) == {"via": "screen"}
+    assert rows[0]["worker_id"] == runtime.worker.id
