@@ -37,13 +37,15 @@ def _early_language(argv: Sequence[str]) -> None:
         set_language(None)
 
 
-def common_options() -> argparse.ArgumentParser:
+def common_options(worker_flags: tuple[str, ...] = ("--worker", "--as")) -> argparse.ArgumentParser:
+    """The options every subcommand takes. The acting worker is ``--worker`` or ``--as``
+    (``kiosk audit`` keeps only ``--as``: its ``--worker`` filters the trail by worker)."""
     common = argparse.ArgumentParser(add_help=False)
     # SUPPRESS: a value given before the subcommand is not overwritten by the subparser.
     common.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help=t("cli.opt.db"))
     common.add_argument("--lang", choices=["zh", "en"], default=argparse.SUPPRESS,
                         help=t("cli.opt.lang"))
-    common.add_argument("--worker", metavar="NAME", default=argparse.SUPPRESS,
+    common.add_argument(*worker_flags, dest="worker", metavar="NAME", default=argparse.SUPPRESS,
                         help=t("cli.opt.worker"))
     return common
 

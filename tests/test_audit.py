@@ -337,10 +337,10 @@ def test_kiosk_audit_lists_filters_and_refuses_grid_workers(demo_db, kiosk):
     assert kiosk("households", "show", hid, "--db", db).returncode == 0
     assert kiosk("households", "show", hid, "--db", db, "--worker", SUPERVISOR).returncode == 0
     out = kiosk("audit", "--db", db)  # nobody named: refused
-    assert out.returncode == 3 and "--worker" in out.stderr
-    out = kiosk("audit", "--db", db, "--worker", "演示网格员")
+    assert out.returncode == 3 and "--as" in out.stderr
+    out = kiosk("audit", "--db", db, "--as", "演示网格员")
     assert out.returncode == 3 and "社区主管" in out.stderr, out.stderr
-    out = kiosk("audit", "--db", db, "--worker", SUPERVISOR, "--household", hid, "--json")
+    out = kiosk("audit", "--db", db, "--as", SUPERVISOR, "--household", hid, "--json")
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     assert doc["count"] == 2
@@ -350,15 +350,19 @@ def test_kiosk_audit_lists_filters_and_refuses_grid_workers(demo_db, kiosk):
     assert entry["entity"] == "household" and entry["entity_id"] == hid
     assert entry["detail"] == {"via": "households show"}
     assert entry["device"] == "laptop" and entry["at"][:4].isdigit()
-    out = kiosk("audit", "--db", db, "--worker", SUPERVISOR, "--by", SUPERVISOR)
+    out = kiosk("audit", "--db", db, "--as", SUPERVISOR, "--worker", SUPERVISOR)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert len(lines) == 2 and "查看" in lines[1] and "via=households show" in lines[1]
-    out = kiosk("audit", "--db", db, "--worker", SUPERVISOR, "--since", "2999-01-01")
+    # --worker W filters by who acted (issue 7's spelling); --as names who reads
+    doc = json.loads(kiosk("audit", "--db", db, "--as", SUPERVISOR, "--worker", "演示网格员",
+                           "--household", hid, "--json").stdout)
+    assert [e["worker"] for e in doc["entries"]] == ["演示网格员"]
+    out = kiosk("audit", "--db", db, "--as", SUPERVISOR, "--since", "2999-01-01")
     assert out.returncode == 0 and "没有符合条件" in out.stderr
-    out = kiosk("audit", "--db", db, "--worker", SUPERVISOR, "--since", "2026-02-30")
+    out = kiosk("audit", "--db", db, "--as", SUPERVISOR, "--since", "2026-02-30")
     assert out.returncode == 2 and "YYYY-MM-DD" in out.stderr
-    out = kiosk("audit", "--db", db, "--worker", SUPERVISOR, "--by", "无此人")
+    out = kiosk("audit", "--db", db, "--as", SUPERVISOR, "--by", "无此人")
     assert out.returncode == 2 and "无此人" in out.stderr
 
 
@@ -372,16 +376,16 @@ def test_verify_reports_a_tampered_row_writes_nothing_and_leaks_nothing(demo_db,
     lookup = conn.execute("SELECT dseq FROM audit WHERE action = 'lookup' ORDER BY dseq"
                           " LIMIT 1 OFFSET 1").fetchone()[0]
     conn.close()
-    out = kiosk("audit", "verify", "--db", db, "--worker", "演示管理员")
+    out = kiosk("audit", "verify", "--db", db, "--as", "演示管理员")
     assert out.returncode == 0, out.stderr
     assert f"1 台设备共 {total} 条记录" in out.stdout
     _tamper(demo_db, "UPDATE audit SET worker_id = 'someone-else' WHERE dseq = ?", lookup)
     before = _dump(demo_db)
-    out = kiosk("audit", "verify", "--db", db, "--worker", SUPERVISOR)
+    out = kiosk("audit", "verify", "--db", db, "--as", SUPERVISOR)
     assert out.returncode == 1
     assert f"第 {lookup} 条的内容与它的校验值不符" in out.stdout, out.stdout
     assert "报告管理员" in out.stderr
-    out = kiosk("audit", "verify", "--db", db, "--worker", SUPERVISOR, "--json", "--lang", "en")
+    out = kiosk("audit", "verify", "--db", db, "--as", SUPERVISOR, "--json", "--lang", "en")
     doc = json.loads(out.stdout)
     assert out.returncode == 1 and doc["intact"] is False
     assert [(p["dseq"], p["kind"]) for p in doc["problems"]] == [(lookup, "hash")]
@@ -401,7 +405,7 @@ def test_entries_cannot_be_changed_through_the_app(demo_db, kiosk):
     with pytest.raises(sqlite3.IntegrityError, match="cannot be deleted"):
         conn.execute("DELETE FROM audit")
     database.close()
-    out = kiosk("audit", "delete", "--db", str(demo_db), "--worker", SUPERVISOR)
+    out = kiosk("audit", "delete", "--db", str(demo_db), "--as", SUPERVISOR)
     assert out.returncode == 2  # there is no such command
 
 
@@ -413,7 +417,7 @@ def test_exports_and_prints_are_audited(demo_db, kiosk, tmp_path):
     hid = sqlite3.connect(demo_db).execute("SELECT id FROM households LIMIT 1").fetchone()[0]
     out = kiosk("labels", "--household", hid, "--out", str(tmp_path / "l.pdf"), "--db", db)
     assert out.returncode == 0, out.stderr
-    out = kiosk("audit", "--db", db, "--worker", SUPERVISOR, "--json")
+    out = kiosk("audit", "--db", db, "--as", SUPERVISOR, "--json")
     entries = json.loads(out.stdout)["entries"]
     ledger = next(e for e in entries if e["action"] == "export")
     assert ledger["entity"] == "ledger" and ledger["detail"]["format"] == "csv"

@@ -1,8 +1,9 @@
-"""``kiosk audit [--by NAME] [--household H] [--since DATE] [--limit N] [--json]`` and
+"""``kiosk audit [--worker W] [--household H] [--since DATE] [--limit N] [--json]`` and
 ``kiosk audit verify [--json]``: the audit trail and its hash-chain check.
 
-``--worker`` names the acting worker, as for every command (a supervisor or administrator
-may read the trail); the worker whose actions to show is ``--by``. See docs/security.md.
+Here ``--worker W`` shows W's actions (as issue 7 asks); who reads the trail, a supervisor
+or administrator, is named with ``--as`` (which every command accepts). See
+docs/security.md.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ from kiosk.i18n import has, t
 
 
 def register(sub, common) -> None:
+    from kiosk.cli import common_options
+
+    common = common_options(worker_flags=("--as",))
     p = sub.add_parser("audit", parents=[common], help=t("audit.cli.help"),
                        description=t("audit.cli.description"))
-    p.add_argument("--by", metavar="NAME", help=t("audit.cli.by"))
+    p.add_argument("--worker", "--by", dest="by", metavar="NAME", help=t("audit.cli.by"))
     p.add_argument("--household", metavar="H", help=t("audit.cli.household"))
     p.add_argument("--since", metavar="YYYY-MM-DD", help=t("audit.cli.since"))
     p.add_argument("--limit", type=int, default=50, metavar="N", help=t("audit.cli.limit"))
@@ -43,7 +47,7 @@ def _since(value: str | None) -> str | None:
 
 
 def _acting(runtime, action: str):
-    """The worker named with --worker (never the laptop's default grid worker), if they may
+    """The worker named with --as (never the laptop's default grid worker), if they may
     ``action``."""
     from kiosk.roles import require
 
