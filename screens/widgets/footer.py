@@ -1,45 +1,181 @@
-"""The footer of every screen: Textual's Footer, recomposed only when what it shows changes.
+"""The footer of every screen: the keys of the screen's bindings on one line, drawn by one
+widget.
 
-Textual's Footer rebuilds all its keys at every bindings update (focus moves, a screen
-resumes, a mode switches): four times while the first screen appears, which made the footer
-the largest part of start-up. This one coalesces updates into one per frame and skips the
-rebuild when the keys it would show are the ones already shown.
+Textual's Footer is a container with a widget per key (and each key two component-class
+nodes): restyling a screen, which Textual does every time a screen comes to the front, spent
+more time on the footer's keys than on everything else the household screen shows, and the
+footer was rebuilt four times while the first screen appeared. This one draws the same line
+(key, description, the command palette key on the right) as one widget, and redraws it only
+when the keys it would show change. Clicking a key presses it; a disabled key rings the
+bell; hovering shows the key's tooltip.
 """
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
+from typing import NamedTuple
+
+from rich.cells import cell_len
+from rich.style import Style
+from rich.text import Text
+from textual import events
 from textual.screen import Screen
-from textual.widgets import Footer
+from textual.widget import Widget
 
 
-class KioskFooter(Footer):
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(*args, **kwargs)
+class _Key(NamedTuple):
+    key: str
+    display: str
+    description: str
+    enabled: bool
+    tooltip: str
+
+
+class KioskFooter(Widget, can_focus=False):
+    ALLOW_SELECT = False
+    COMPONENT_CLASSES = {
+        "footer-key--key",
+        "footer-key--description",
+        "footer-key--hover",
+        "footer-key--palette-border",
+    }
+    DEFAULT_CSS = """
+    KioskFooter {
+        dock: bottom;
+        height: 1;
+        width: 1fr;
+        color: $footer-foreground;
+        background: $footer-background;
+        text-wrap: nowrap;
+        text-overflow: clip;
+    }
+    KioskFooter > .footer-key--key {
+        color: $footer-key-foreground;
+        background: $footer-key-background;
+        text-style: bold;
+    }
+    KioskFooter > .footer-key--description {
+        color: $footer-description-foreground;
+        background: $footer-description-background;
+    }
+    KioskFooter > .footer-key--hover {
+        color: $footer-key-foreground;
+        background: $block-hover-background;
+    }
+    KioskFooter > .footer-key--palette-border {
+        color: $foreground 20%;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._keys: tuple[_Key, ...] = ()
+        self._palette: _Key | None = None
+        self._spans: list[tuple[int, int, _Key]] = []  # x range of each key, as last drawn
+        self._hover: _Key | None = None
         self._pending = False
-        self._shown: tuple | None = None
 
-    def _signature(self) -> tuple:
-        return tuple(
-            (binding.key, binding.description, binding.action, enabled)
-            for (_, binding, enabled, _) in self.screen.active_bindings.values()
-            if binding.show
-        )
+    # --- which keys ---------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self.bindings_changed)
+        self._read_keys()
 
-    def compose(self) -> ComposeResult:
-        if self._bindings_ready:
-            self._shown = self._signature()
-        yield from super().compose()
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
 
     def bindings_changed(self, screen: Screen) -> None:
-        self._bindings_ready = True
-        if not screen.app.app_focus:
+        # one update per frame, however many times the bindings change in it
+        if self._pending or not self.is_attached or not screen.app.app_focus:
             return
-        if self.is_attached and screen is self.screen and not self._pending:
+        if screen is self.screen:
             self._pending = True
-            self.call_after_refresh(self._recompose_if_changed)
+            self.call_after_refresh(self._read_keys)
 
-    async def _recompose_if_changed(self) -> None:
+    def _read_keys(self) -> None:
         self._pending = False
-        if self.is_attached and self._signature() != self._shown:
-            await self.recompose()
+        if not self.is_attached:  # its screen went while the update waited for the frame
+            return
+        app = self.app
+        active = self.screen.active_bindings
+        # as Textual's Footer: a key per action (the first binding of each), in order
+        first: dict[str, _Key] = {}
+        for _, binding, enabled, tooltip in active.values():
+            if binding.show and binding.action not in first:
+                first[binding.action] = _Key(binding.key, app.get_key_display(binding),
+                                             binding.description, enabled,
+                                             tooltip or binding.tooltip or binding.description)
+        keys = tuple(first.values())
+        palette = None
+        if app.ENABLE_COMMAND_PALETTE and app.COMMAND_PALETTE_BINDING in active:
+            _, binding, enabled, tooltip = active[app.COMMAND_PALETTE_BINDING]
+            palette = _Key(binding.key, app.get_key_display(binding), binding.description,
+                           enabled, binding.tooltip or binding.description)
+            keys = tuple(k for k in keys if k.key != binding.key)
+        if (keys, palette) != (self._keys, self._palette):
+            self._keys, self._palette = keys, palette
+            self.refresh()
+
+    # --- drawing ------------------------------------------------------------------------------
+    def _key_text(self, key: _Key) -> Text:
+        hover = key == self._hover
+        key_style = self.get_component_rich_style("footer-key--key")
+        text_style = self.get_component_rich_style("footer-key--description")
+        if hover:
+            hover_style = self.get_component_rich_style("footer-key--hover")
+            key_style, text_style = key_style + hover_style, text_style + hover_style
+        if not key.enabled:
+            dim = Style(dim=True)
+            key_style, text_style = key_style + dim, text_style + dim
+        if not key.description:
+            return Text(key.display, key_style)
+        return Text.assemble((f" {key.display} ", key_style), (f"{key.description} ", text_style))
+
+    def render(self) -> Text:
+        width = self.size.width
+        self._spans = []
+        line = Text(no_wrap=True, overflow="crop", end="")
+        for key in self._keys:
+            part = self._key_text(key)
+            self._spans.append((line.cell_len, line.cell_len + part.cell_len, key))
+            line.append_text(part)
+        if self._palette is None:
+            return line
+        palette = Text.assemble(
+            ("▏", self.get_component_rich_style("footer-key--palette-border")),
+            self._key_text(self._palette), " ")
+        room = max(0, width - palette.cell_len)
+        if line.cell_len > room:
+            line.truncate(room)
+            self._spans = [(a, min(b, room), k) for a, b, k in self._spans if a < room]
+        line.append(" " * (room - cell_len(line.plain)))
+        self._spans.append((room + 1, room + palette.cell_len, self._palette))
+        line.append_text(palette)
+        return line
+
+    # --- mouse ----------------------------------------------------------------------------------
+    def _key_at(self, x: int) -> _Key | None:
+        for start, end, key in self._spans:
+            if start <= x < end:
+                return key
+        return None
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        key = self._key_at(event.x)
+        if key != self._hover:
+            self._hover = key
+            self.tooltip = key.tooltip if key else None
+            self.refresh()
+
+    def on_leave(self, event: events.Leave) -> None:
+        if self._hover is not None:
+            self._hover = None
+            self.tooltip = None
+            self.refresh()
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        key = self._key_at(event.x)
+        if key is None:
+            return
+        if key.enabled:
+            self.app.simulate_key(key.key)
+        else:
+            self.app.bell()
