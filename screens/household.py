@@ -1,24 +1,255 @@
-"""A household: address, care tags, members (masked), and the visits and cases panels."""
+"""A household: address, care tags, members (masked), and the cases, visits and label panels.
+
+Opening a household is the kiosk's most frequent step (a scan at a door, Enter on the walk
+list or a search result), so it is built once and then reused:
+
+* :func:`read_household` reads everything the screen shows (the household with its members,
+  its open cases, its latest visits, its door label) in one go, on a worker thread.
+* :func:`show_household` puts that into the app's one kept household screen (installed under
+  the name ``household``) while it is off screen, then pushes it: the first frame already has
+  the household and its open cases, and nothing of the previous household can show. A new
+  screen is composed only the first time, after a language switch, or while the kept one is
+  still on a stack (a household opened from a form over another household).
+* :func:`open_household` does both (a worker, then the push) for callers holding only an id.
+* Python's garbage collector is held from the key to the first frame (:func:`hold_gc`), and
+  nothing is read while the app would refuse the screen (:func:`may_open`).
+
+``HouseholdScreen(household_id)`` pushed directly still works: it composes with "loading"
+placeholders and reads its data on mount.
+"""
 
 from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Header, Static
 
+from db.cases import CaseSummary, list_open_cases_for_household
 from db.households import Household, get_household
+from db.labels import Label, active_household_label
 from kiosk import present
 from kiosk.audit import record_lookup
-from kiosk.i18n import t
+from kiosk.categories import load_categories
+from kiosk.i18n import language, t
 from screens.base import KioskScreen
-from screens.case_widgets import HouseholdCases  # the cases panel (issue 4)
+from screens.case_widgets import HouseholdCases, case_line, rules_of  # cases panel (issue 4)
 from screens.widgets.footer import KioskFooter
 from screens.widgets.qr import HouseholdQR
 from screens.widgets.result_list import ResultList
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+#: The name the app's one reusable household screen is installed under.
+KEPT_SCREEN = "household"
+#: How many of the latest visits the visits panel lists.
+VISITS_SHOWN = 10
+
+
+# --- data: one read on a worker thread ------------------------------------------------------
+@dataclass(frozen=True)
+class HouseholdPanels:
+    """The parts of the screen that a form opened from it can change."""
+
+    cases: list[CaseSummary] = field(default_factory=list)
+    visits: str = ""
+
+
+@dataclass(frozen=True)
+class HouseholdView:
+    """Everything the household screen shows (``household`` None: it no longer exists)."""
+
+    household_id: str
+    household: Household | None
+    panels: HouseholdPanels
+    label: Label | None = None  # None: none yet; the label panel makes one (a write)
+
+
+def read_household(app: Any, household_id: str) -> HouseholdView:
+    """The household lookup: the household with its members, open cases, latest visits and
+    door label, read on the calling (worker) thread. Every way of opening a household on
+    screen (scan, walk list, search, direct push) reads through here."""
+    conn = app.read()
+    household = get_household(conn, household_id)
+    if household is None:
+        return HouseholdView(household_id, None, HouseholdPanels(visits=t("household.no_visits")))
+    record_lookup(app, household_id)  # audited, on a thread of its own: nothing waits for it
+    return HouseholdView(household_id, household, read_panels(app, household_id),
+                         active_household_label(conn, household_id))
+
+
+def read_panels(app: Any, household_id: str) -> HouseholdPanels:
+    """The household's open cases and latest visits (read again when the screen comes back
+    from a form that may have added some)."""
+    from db.visits import list_visits
+    from kiosk.visits import format_visit
+
+    conn = app.read()
+    cases = list_open_cases_for_household(conn, household_id, rules=rules_of(app))
+    visits = list_visits(conn, household_id, limit=VISITS_SHOWN + 1)
+    text = "\n".join(format_visit(v) for v in visits[:VISITS_SHOWN])
+    if len(visits) > VISITS_SHOWN:
+        text += "\n" + t("visits.more")
+    return HouseholdPanels(cases, text or t("household.no_visits"))
+
+
+# --- opening a household --------------------------------------------------------------------
+_gc_lock = threading.Lock()
+_gc_holds: set[object] = set()
+
+
+def hold_gc(seconds: float = 1.0) -> object | None:
+    """Hold Python's cyclic garbage collector while a household opens, until
+    :func:`release_gc` (after the screen's first frame) or ``seconds`` at most.
+
+    A full collection took 40-170 ms on the development machine, a scan's whole budget or
+    more; held for the few milliseconds to the frame, it runs just after it instead (Textual
+    does the same while scrolling, ``App.PAUSE_GC_ON_SCROLL``). Returns None, holding
+    nothing, when the collector is already off for someone else. The time limit is a timer
+    thread of its own, so a lookup that fails, or an app that ends first, never leaves the
+    collector off.
+    """
+    with _gc_lock:
+        if not _gc_holds and not gc.isenabled():
+            return None
+        token = object()
+        _gc_holds.add(token)
+        gc.disable()
+    limit = threading.Timer(seconds, release_gc, (token,))
+    limit.daemon = True
+    limit.start()
+    return token
+
+
+def release_gc(token: object | None) -> None:
+    """End a :func:`hold_gc` (again, or with None: nothing happens)."""
+    with _gc_lock:
+        if token in _gc_holds:
+            _gc_holds.discard(token)
+            if not _gc_holds:
+                gc.enable()
+
+
+def _in_a_stack(app: App[Any], screen: HouseholdScreen) -> bool:
+    # Textual's own test before it removes a popped screen (App._replace_screen).
+    return any(screen in stack for stack in app._screen_stacks.values())
+
+
+def may_open(app: Any) -> bool:
+    """Would the app let a household screen open now (someone signed in, not locked, with
+    ``household.view``; kiosk/app.py's gate)? The household is read, and its lookup audited,
+    only then."""
+    from kiosk.roles import allowed
+
+    return bool(getattr(app, "gate_open", True)) and allowed(app.worker, "household.view")
+
+
+async def _kept_screen(app: App[Any]) -> HouseholdScreen | None:
+    """The installed household screen if it can show another household now, else None."""
+    if not app.is_screen_installed(KEPT_SCREEN):
+        return None
+    screen = app.get_screen(KEPT_SCREEN)
+    assert isinstance(screen, HouseholdScreen)
+    if not screen.is_mounted:  # its push was refused (the gate): never shown, drop it
+        app.uninstall_screen(KEPT_SCREEN)
+        return None
+    if _in_a_stack(app, screen):
+        return None  # still open under a form: the new household gets a screen of its own
+    if screen.language != language():
+        # composed in the other language: replace it
+        app.uninstall_screen(KEPT_SCREEN)
+        await screen.remove()
+        return None
+    return screen
+
+
+async def show_household(app: App[Any], view: HouseholdView, *, from_scan: bool = False,
+                         gc_hold: object | None = None) -> HouseholdScreen:
+    """Push the household screen with ``view`` (from :func:`read_household`) already in it.
+
+    ``from_scan``: opened by a scanned label; the cases panel comes first (docs/qr.md).
+    ``gc_hold``: a :func:`hold_gc` to release after the screen's first frame.
+    """
+    screen = await _kept_screen(app)
+    if screen is not None:
+        screen.show(view)  # off screen: the first frame is the new household's
+        screen.set_from_scan(from_scan)
+    else:
+        screen = HouseholdScreen(view.household_id, view=view, from_scan=from_scan)
+        if not app.is_screen_installed(KEPT_SCREEN):
+            app.install_screen(screen, KEPT_SCREEN)
+    await app.push_screen(screen)
+    screen.call_after_refresh(release_gc, gc_hold)
+    return screen
+
+
+def open_household(app: App[Any], household_id: str, *, from_scan: bool = False) -> None:
+    """Open a household: read it on a worker, then show it (:func:`show_household`)."""
+    if not may_open(app):  # the app refuses the screen and says why; nothing is read
+        app.push_screen(HouseholdScreen(household_id, from_scan=from_scan))
+        return
+    hold = hold_gc()
+
+    def load() -> None:
+        view = read_household(app, household_id)
+        show: Callable[..., Any] = show_household
+        app.call_from_thread(show, app, view, from_scan=from_scan, gc_hold=hold)
+
+    app.run_worker(load, thread=True, group="open-household", exclusive=True,
+                   exit_on_error=False, name="open-household")
+
+
+# --- the screen -----------------------------------------------------------------------------
+def _title(text: str) -> Content:
+    return Content.styled(text, "bold $accent")  # as the .title class (screens/app.tcss)
+
+
+def _muted(app: App[Any]) -> str:
+    """The .muted class's colour as a content style: ``$text-muted`` is ``auto 60%``, which
+    content styles take literally but not through the variable."""
+    return app.theme_variables.get("text-muted", "auto 60%")
+
+
+class HouseholdCasesPanel(HouseholdCases):
+    """The open-cases panel (``#household-cases``, with its title) as the household screen
+    uses it: filled from the screen's one read, and read again by the screen when it comes
+    back to the front, instead of loading by itself."""
+
+    def __init__(self, household_id: str, **kwargs: Any) -> None:
+        super().__init__(household_id, **kwargs)
+        self.update(Content.assemble(_title(t("household.cases")), "\n", t("ui.loading")))
+
+    def _screen_changed(self, screen: Any) -> None:
+        pass  # HouseholdScreen.on_screen_resume reloads it with the visits
+
+    def reload(self) -> None:
+        screen = self.screen
+        if isinstance(screen, HouseholdScreen):
+            screen.reload()
+
+    def show(self, household_id: str, cases: list[CaseSummary]) -> None:
+        self.household_id = household_id
+        self.cases = cases
+        if cases:
+            lines = Text("\n").join(case_line(c, load_categories(self.app.runtime.settings))  # type: ignore[attr-defined]
+                                    for c in cases)
+            lines.append("\n" + t("cases.ui.household_hint"), style="dim")
+        else:
+            lines = Text(t("household.no_cases"), style="dim")
+        self.update(Content.assemble(_title(t("household.cases")), "\n",
+                                     Content.from_rich_text(lines)))
 
 
 class HouseholdScreen(KioskScreen):
@@ -37,59 +268,128 @@ class HouseholdScreen(KioskScreen):
     class Loaded(Message):
         """The household arrived from the database (handled by HouseholdScreen)."""
 
-        def __init__(self, household: Household | None) -> None:
+        def __init__(self, view: HouseholdView) -> None:
             super().__init__()
-            self.household = household
+            self.view = view
 
-    def __init__(self, household_id: str) -> None:
+    class PanelsLoaded(Message):
+        """The open cases and visits, read again (handled by HouseholdScreen)."""
+
+        def __init__(self, household_id: str, panels: HouseholdPanels) -> None:
+            super().__init__()
+            self.household_id = household_id
+            self.panels = panels
+
+    def __init__(self, household_id: str, *, view: HouseholdView | None = None,
+                 from_scan: bool = False) -> None:
         super().__init__()
         self.household_id = household_id
         self.household: Household | None = None
+        #: What the widgets show (None until the first read arrives).
+        self.view: HouseholdView | None = None
+        #: The language the screen was composed in (its titles).
+        self.language = language()
+        self._first_view = view
+        self._cases_first = from_scan
+        self._shown_since_resume = False
+        self.set_class(from_scan, "-from-scan")
 
     def compose(self) -> ComposeResult:
+        # Few widgets: each one is restyled, laid out and drawn whenever the screen comes to
+        # the front. Titles are lines of their panels, except the members' (the list draws
+        # its own header row).
         yield Header()
         with VerticalScroll(id="household-body"):
-            yield Static(t("ui.loading"), id="household-address", classes="title")
-            yield Static("", id="household-grid", classes="muted")
-            yield Static("", id="household-tags", classes="tag")
-            yield Static(t("household.members"), classes="title")
-            yield ResultList([t("col.name"), t("col.relation"), t("col.gender"),
-                              t("col.birth_year"), t("col.phone"), t("col.id_number")],
-                             id="members-table")
-            yield Static(t("household.cases"), classes="title")
-            yield HouseholdCases(self.household_id, id="household-cases")
-            yield Static(t("household.visits"), classes="title")
-            yield Static(t("household.no_visits"), id="household-visits", classes="muted")
-            yield HouseholdQR(self.household_id)  # the door label (issue 5, screens/widgets/qr.py)
+            yield Static(_title(t("ui.loading")), id="household-address")  # + grid, tags
+            members: list[Widget] = [
+                Static(t("household.members"), classes="title"),
+                ResultList([t("col.name"), t("col.relation"), t("col.gender"),
+                            t("col.birth_year"), t("col.phone"), t("col.id_number")],
+                           id="members-table"),
+            ]
+            cases: list[Widget] = [HouseholdCasesPanel(self.household_id, id="household-cases")]
+            yield from (cases + members) if self._cases_first else (members + cases)
+            yield Static(self._visits_text(t("ui.loading")), id="household-visits")
+            yield HouseholdQR()  # the door label (issue 5, screens/widgets/qr.py)
         yield KioskFooter()
 
-    def action_register_case(self) -> None:
-        """Register a case for this household (issue 4); the cases panel reloads after."""
-        from screens.case_register import CaseRegisterScreen
-
-        self.app.push_screen(CaseRegisterScreen([self.household_id]),
-                             lambda _: self.query_one(HouseholdCases).reload())
+    def _visits_text(self, text: str) -> Content:
+        # the visits as plain text: a note may contain anything, markup included
+        return Content.assemble(_title(t("household.visits")), "\n", (text, _muted(self.app)))
 
     def on_mount(self) -> None:
-        self.load()
-        self.load_visits()
+        view, self._first_view = self._first_view, None
+        if view is not None:
+            self.show(view)
+        else:
+            self.load(self.household_id)
 
+    # --- loading ----------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="household", exit_on_error=False)
-    def load(self) -> None:
-        self.post_message(self.Loaded(get_household(self.kiosk.read(), self.household_id)))
-        record_lookup(self.kiosk, self.household_id)  # audited, on a thread of its own
+    def load(self, household_id: str) -> None:
+        self.post_message(self.Loaded(read_household(self.kiosk, household_id)))
 
     def on_household_screen_loaded(self, message: Loaded) -> None:
-        h = message.household
-        self.household = h
-        if h is None:
-            self.query_one("#household-address", Static).update(t("household.missing"))
-            return
-        self.query_one("#household-address", Static).update(present.address(h))
-        self.query_one("#household-grid", Static).update(
-            t("household.grid_line", street=h.street, community=h.community, grid=h.grid_name))
-        self.query_one("#household-tags", Static).update(present.tags(h.tags))
+        if message.view.household_id == self.household_id:
+            self.show(message.view)
+
+    def reload(self) -> None:
+        """Read the open cases and visits again (after a form that may have changed them)."""
+        if self.view is not None:
+            self.load_panels(self.household_id)
+
+    @work(thread=True, exclusive=True, group="household-panels", exit_on_error=False)
+    def load_panels(self, household_id: str) -> None:
+        self.post_message(self.PanelsLoaded(household_id, read_panels(self.kiosk, household_id)))
+
+    def on_household_screen_panels_loaded(self, message: PanelsLoaded) -> None:
+        view = self.view
+        if view is not None and message.household_id == view.household_id:
+            self.view = replace(view, panels=message.panels)
+            self._show_panels(message.panels, view.panels)
+
+    def on_screen_suspend(self) -> None:
+        self._shown_since_resume = False
+
+    def on_screen_resume(self) -> None:
+        # Back from a form (visit, case, survey): its changes show. Not when the household
+        # was read just before the screen came to the front, nor before the first read.
+        if not self._shown_since_resume:
+            self.reload()
+        self._shown_since_resume = False
+
+    # --- showing ----------------------------------------------------------------------------
+    def show(self, view: HouseholdView) -> None:
+        """Put ``view`` into the widgets; every part that differs from what they show is
+        replaced, so nothing of a previous household stays."""
+        # what the widgets show of this household (None: nothing, or another household's)
+        shown = self.view if self.view and self.view.household_id == view.household_id else None
+        self.view = view
+        self.household_id = view.household_id
+        self.household = view.household
+        self._shown_since_resume = True
+        if shown is None or shown.household != view.household:
+            self._show_household(view.household)
+        self._show_panels(view.panels, shown.panels if shown else None)
+        if shown is None or shown.label != view.label:
+            self.query_one(HouseholdQR).show(view.household_id, view.label)
+        self.query_one("#household-body", VerticalScroll).scroll_home(animate=False)
+        # One layout of the whole screen before its next frame, with every part in place.
+        self.refresh(layout=True)
+
+    def _show_household(self, h: Household | None) -> None:
+        head = self.query_one("#household-address", Static)
         table = self.query_one("#members-table", ResultList)
+        if h is None:
+            head.update(_title(t("household.missing")))
+            table.set_rows([])
+            table.styles.height = 1
+            return
+        head.update(Content.assemble(
+            _title(present.address(h)), "\n",
+            (t("household.grid_line", street=h.street, community=h.community,
+               grid=h.grid_name), _muted(self.app)), "\n",
+            (present.tags(h.tags), "$warning")))
         rows = []
         for m in h.members:
             row = present.member_row(m)
@@ -99,32 +399,40 @@ class HouseholdScreen(KioskScreen):
         table.set_rows(rows)
         table.styles.height = len(rows) + 1  # the header line and one line per member
 
-    # --- visits panel (issue 3: "#household-visits") --------------------------------------
-    VISITS_SHOWN = 10
+    def _show_panels(self, panels: HouseholdPanels, shown: HouseholdPanels | None) -> None:
+        """``shown``: what the panels show now (None: nothing yet, or another household)."""
+        if shown is None or shown.cases != panels.cases:
+            self.query_one(HouseholdCasesPanel).show(self.household_id, panels.cases)
+        if shown is None or shown.visits != panels.visits:
+            self.query_one("#household-visits", Static).update(self._visits_text(panels.visits))
 
-    class VisitsLoaded(Message):
-        """The household's latest visits, as text (handled by HouseholdScreen)."""
+    def set_from_scan(self, from_scan: bool) -> None:
+        """Opened by a scanned label (class ``-from-scan``): the cases panel (``#household-cases``
+        and its title) comes first, right under the address, since at the door what is still
+        open for this household matters first; otherwise the members do."""
+        # Off screen, no restyle now: pushing the screen restyles all of it anyway, and a
+        # second restyle of every widget would cost as much again.
+        self.set_class(from_scan, "-from-scan", update=self.is_current)
+        if from_scan == self._cases_first:
+            return
+        self._cases_first = from_scan
+        body = self.query_one("#household-body", VerticalScroll)
+        cases = self.query_one(HouseholdCasesPanel)
+        members = self.query_one("#members-table", ResultList)
+        children = list(body.children)
+        members_title = children[children.index(members) - 1]  # the list's title comes along
+        if from_scan:
+            body.move_child(cases, before=members_title)
+        else:
+            body.move_child(members_title, before=cases)
+            body.move_child(members, before=cases)
 
-        def __init__(self, text: str) -> None:
-            super().__init__()
-            self.text = text
+    # --- actions ----------------------------------------------------------------------------
+    def action_register_case(self) -> None:
+        """Register a case for this household (issue 4); the cases panel reloads after."""
+        from screens.case_register import CaseRegisterScreen
 
-    @work(thread=True, exclusive=True, group="household-visits", exit_on_error=False)
-    def load_visits(self) -> None:
-        from db.visits import list_visits
-        from kiosk.visits import format_visit
-
-        visits = list_visits(self.kiosk.read(), self.household_id, limit=self.VISITS_SHOWN + 1)
-        text = "\n".join(format_visit(v) for v in visits[: self.VISITS_SHOWN])
-        if len(visits) > self.VISITS_SHOWN:
-            text += "\n" + t("visits.more")
-        self.post_message(self.VisitsLoaded(text or t("household.no_visits")))
-
-    def on_household_screen_visits_loaded(self, message: VisitsLoaded) -> None:
-        self.query_one("#household-visits", Static).update(Text(message.text))
-
-    def on_screen_resume(self) -> None:
-        self.load_visits()
+        self.app.push_screen(CaseRegisterScreen([self.household_id]), lambda _: self.reload())
 
     def action_record_visit(self) -> None:
         from screens.visit_form import VisitFormScreen
@@ -135,3 +443,4 @@ class HouseholdScreen(KioskScreen):
         from screens.survey_fill import SurveyFillScreen
 
         self.app.push_screen(SurveyFillScreen(household_id=self.household_id))
+

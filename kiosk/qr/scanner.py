@@ -375,28 +375,40 @@ class ScanAnywhere:
 
     def open(self, payload: Payload) -> None:
         """Look the payload up in a worker, then open its household or case."""
-        self.app.run_worker(lambda: self._resolve(payload), thread=True, group="scan",
+        from screens.household import hold_gc
+
+        hold = hold_gc()  # until the record's first frame (screens/household.py)
+        self.app.run_worker(lambda: self._resolve(payload, hold), thread=True, group="scan",
                             exclusive=True, exit_on_error=False, name="scan")
 
-    def _resolve(self, payload: Payload) -> None:
+    def _resolve(self, payload: Payload, gc_hold: object | None = None) -> None:
         from kiosk.qr.lookup import resolve_payload
 
         conn = self.app.read()  # type: ignore[attr-defined]  # KioskApp: this thread's connection
         result = resolve_payload(conn, payload, with_cases=False)  # errors: the App notifies
-        show: Callable[..., Any] = self._show
-        self.app.call_from_thread(show, result)
+        view = None
+        if payload.kind == "HH" and result.household is not None:
+            # What the household screen shows, read here too: the screen is filled before
+            # it is pushed, so its first frame has the household and its open cases.
+            from screens.household import may_open, read_household
 
-    async def _show(self, result: Resolved) -> None:
-        from screens.household import HouseholdScreen
+            if may_open(self.app):
+                view = read_household(self.app, result.household.id)
+        show: Callable[..., Any] = self._show
+        self.app.call_from_thread(show, result, view, gc_hold)
+
+    async def _show(self, result: Resolved, view: Any = None, gc_hold: object | None = None) -> None:
+        from screens.household import open_household, release_gc, show_household
 
         opened = None
         if result.case_id is not None:
             opened = await _push_case_screen(self.app, result.case_id)
         if opened is None and result.household is not None:
-            opened = HouseholdScreen(result.household.id)
-            opened.add_class("-from-scan")
-            await self.app.push_screen(opened)
-            cases_first(opened)
+            if view is not None:
+                opened = await show_household(self.app, view, from_scan=True, gc_hold=gc_hold)
+            else:  # a case slip without the case screen, or a refusal the app explains
+                open_household(self.app, result.household.id, from_scan=True)
+        self.app.screen.call_after_refresh(release_gc, gc_hold)
         if result.case is not None:
             self.app.notify(result.case["number"], title=result.payload.readable, timeout=4)
         self.app.post_message(ScanRecognised(result.payload, result.household.id
@@ -441,36 +453,3 @@ async def _push_case_screen(app: App[Any], case_id: str):
     await app.push_screen(screen)
     return screen
 
-
-def cases_first(screen: Any) -> bool:
-    """On a household opened from a scan, move the cases panel (``#household-cases`` and its
-    title) above the members, right under the address: at the door, what is still open for
-    this household matters first. Returns False when the screen has no such panel."""
-    from textual.css.query import NoMatches
-
-    try:
-        body = screen.query_one("#household-body")
-        cases = screen.query_one("#household-cases")
-        members = screen.query_one("#members-table")
-    except NoMatches:
-        return False
-
-    def child_of_body(widget: Any) -> Any:
-        while widget is not None and widget.parent is not body:
-            widget = widget.parent
-        return widget
-
-    cases_top, members_top = child_of_body(cases), child_of_body(members)
-    if cases_top is None or members_top is None:
-        return False
-    children = list(body.children)
-    ci, mi = children.index(cases_top), children.index(members_top)
-    if ci < mi:
-        return True
-    moving = [cases_top]
-    if ci > 0 and children[ci - 1].has_class("title"):
-        moving.insert(0, children[ci - 1])
-    anchor = children[mi - 1] if mi > 0 and children[mi - 1].has_class("title") else members_top
-    for widget in moving:
-        body.move_child(widget, before=anchor)
-    return True

@@ -1,6 +1,9 @@
 """The household's label on screen: its QR code in half-block characters, black on white
 whatever the theme (with the standard quiet zone, so a phone reads it off the screen), and
 the readable code under it. A household without a label gets one on first show (docs/qr.md).
+
+The household screen hands it the label it read with the household (:meth:`HouseholdQR.show`);
+only a household without a label yet makes the panel load (and write) one in a worker.
 """
 
 from __future__ import annotations
@@ -37,15 +40,21 @@ class HouseholdQR(Static):
     class Ready(Message):
         """The household's label is known (handled by HouseholdQR)."""
 
-        def __init__(self, payload: Payload, generation: int) -> None:
+        def __init__(self, household_id: str, payload: Payload, generation: int) -> None:
             super().__init__()
+            self.household_id = household_id
             self.payload = payload
             self.generation = generation
 
-    def __init__(self, household_id: str, *, id: str = "household-qr") -> None:
-        super().__init__(self._panel(Text(t("ui.loading"), style="dim")), id=id)
+    def __init__(self, household_id: str | None = None, *, id: str = "household-qr") -> None:
+        """``household_id`` None: the panel waits for :meth:`show`."""
+        super().__init__(self._loading(), id=id)
         self.household_id = household_id
         self.payload: Payload | None = None
+
+    @classmethod
+    def _loading(cls) -> Text:
+        return cls._panel(Text(t("ui.loading"), style="dim"))
 
     @staticmethod
     def _panel(*parts: Text) -> Text:
@@ -53,22 +62,32 @@ class HouseholdQR(Static):
         return Text("\n").join([title, *parts])
 
     def on_mount(self) -> None:
-        self.load()
+        if self.household_id is not None and self.payload is None:
+            self.load(self.household_id)
+
+    def show(self, household_id: str, label: Label | None) -> None:
+        """Show ``household_id``'s label; None: it has none yet, one is made in a worker."""
+        self.household_id = household_id
+        if label is not None:
+            self._show(make("HH", label.code), label.generation)
+            return
+        self.payload = None
+        self.update(self._loading())
+        self.load(household_id)
 
     @property
     def kiosk(self) -> KioskApp:
         return cast("KioskApp", self.app)
 
     @work(thread=True, exclusive=True, group="household-qr", exit_on_error=False)
-    def load(self) -> None:
-        hid = self.household_id
+    def load(self, hid: str) -> None:
         label: Label | None = active_household_label(self.kiosk.read(), hid)
         if label is None:
             try:
                 label = self.kiosk.write(lambda ctx: ensure_household_label(ctx, hid))
             except KeyError:
                 return  # the household is gone; the screen says so
-        self.post_message(self.Ready(make("HH", label.code), label.generation))
+        self.post_message(self.Ready(hid, make("HH", label.code), label.generation))
 
     def on_worker_state_changed(self, event) -> None:
         # Worker.StateChanged does not bubble: this widget's failures are shown here.
@@ -80,12 +99,16 @@ class HouseholdQR(Static):
             self.update(self._panel(Text(describe(event.worker.error), style="red")))
 
     def on_household_qr_ready(self, message: Ready) -> None:
-        self.payload = message.payload
-        code = qr_text(message.payload.text)
+        if message.household_id == self.household_id:  # not a label of a household shown before
+            self._show(message.payload, message.generation)
+
+    def _show(self, payload: Payload, generation: int) -> None:
+        self.payload = payload
+        code = qr_text(payload.text)
         width = code.cell_len if "\n" not in code.plain else max(
             len(line) for line in code.plain.splitlines())
-        readable = Text(message.payload.readable.center(width), style="bold")
-        hint = Text(t("qr.ui.generation", generation=message.generation), style="dim")
+        readable = Text(payload.readable.center(width), style="bold")
+        hint = Text(t("qr.ui.generation", generation=generation), style="dim")
         self.update(self._panel(code, readable, hint))
 
     @property
