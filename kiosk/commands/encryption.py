@@ -115,6 +115,7 @@ def run_on(args: argparse.Namespace) -> int:
         return _report(args, {**doc, "changed": False},
                        t("security.cli.already_on", path=path, key_file=key_file))
     key = ensure_key(key_file, make_folder=not settings.key_file)
+    info(t("security.cli.on_start", path=path))  # a large database takes a while
     started = time.perf_counter()
     counts = convert_database(path, key=None, new_key=key)
     doc.update(changed=True, rows=sum(counts.values()),
