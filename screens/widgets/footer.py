@@ -21,6 +21,8 @@ from textual import events
 from textual.screen import Screen
 from textual.widget import Widget
 
+from kiosk.i18n import t
+
 
 class _Key(NamedTuple):
     key: str
@@ -107,8 +109,9 @@ class KioskFooter(Widget, can_focus=False):
         palette = None
         if app.ENABLE_COMMAND_PALETTE and app.COMMAND_PALETTE_BINDING in active:
             _, binding, enabled, tooltip = active[app.COMMAND_PALETTE_BINDING]
-            palette = _Key(binding.key, app.get_key_display(binding), binding.description,
-                           enabled, binding.tooltip or binding.description)
+            # Textual's own binding says "palette" in English: ours goes through t()
+            palette = _Key(binding.key, app.get_key_display(binding), t("ui.palette"),
+                           enabled, t("ui.palette_hint"))
             keys = tuple(k for k in keys if k.key != binding.key)
         if (keys, palette) != (self._keys, self._palette):
             self._keys, self._palette = keys, palette
