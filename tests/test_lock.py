@@ -10,33 +10,19 @@ import re
 import time
 
 from textual.widgets import Input, Static
-from textual.worker import WorkerCancelled
 
 from db.drafts import load_draft
 from db.households import get_household
 from db.workers import worker_by_name
 from kiosk import present
 from kiosk.demo import DEMO_ACCOUNTS
+from tests.pilot_helpers import settle, until
 
 GRID_WORKER, GRID_PIN = DEMO_ACCOUNTS["worker"]
 
 
-async def settle(app, pilot, rounds: int = 3) -> None:
-    for _ in range(rounds):
-        try:
-            await app.workers.wait_for_complete()
-        except WorkerCancelled:
-            continue
-        await pilot.pause()
 
 
-async def until(pilot, condition, rounds: int = 250) -> None:
-    """Pause until ``condition()`` holds (bounded: fails rather than hangs)."""
-    for _ in range(rounds):
-        if condition():
-            return
-        await pilot.pause(0.02)
-    assert condition(), "condition not reached"
 
 
 def frame_text(app) -> str:

@@ -7,35 +7,21 @@ from __future__ import annotations
 import json
 
 from textual.widgets import Input, OptionList, Static
-from textual.worker import WorkerCancelled
 
 from db.connection import transaction
 from db.context import get_meta
 from db.workers import set_disabled, worker_by_name
 from kiosk.demo import DEMO_ACCOUNTS
 from kiosk.session import LAST_WORKER, match_names, name_keys
+from tests.pilot_helpers import settle, until
 
 GRID_WORKER, GRID_PIN = DEMO_ACCOUNTS["worker"]
 SUPERVISOR, SUPERVISOR_PIN = DEMO_ACCOUNTS["supervisor"]
 ADMIN, ADMIN_PIN = DEMO_ACCOUNTS["admin"]
 
 
-async def settle(app, pilot, rounds: int = 3) -> None:
-    for _ in range(rounds):
-        try:
-            await app.workers.wait_for_complete()
-        except WorkerCancelled:
-            continue
-        await pilot.pause()
 
 
-async def until(pilot, condition, rounds: int = 200) -> None:
-    """Pause until ``condition()`` holds (bounded: fails rather than hangs)."""
-    for _ in range(rounds):
-        if condition():
-            return
-        await pilot.pause(0.02)
-    assert condition(), "condition not reached"
 
 
 def status(app) -> str:

@@ -1,0 +1,24 @@
+"""Waiting on a Textual app in Pilot tests: on its workers and frames, never on the clock."""
+
+from __future__ import annotations
+
+from textual.worker import WorkerCancelled
+
+
+async def settle(app, pilot, rounds: int = 3) -> None:
+    """Let the app's workers finish and their results reach the screen."""
+    for _ in range(rounds):
+        try:
+            await app.workers.wait_for_complete()
+        except WorkerCancelled:
+            continue
+        await pilot.pause()
+
+
+async def until(pilot, condition, rounds: int = 250) -> None:
+    """Pause until ``condition()`` holds (bounded: fails rather than hangs)."""
+    for _ in range(rounds):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    assert condition(), "condition not reached"
