@@ -1,14 +1,19 @@
 """Bulk writes for seeding a database (the demo district, benchmarks).
 
 Rows arrive in batches already stamped; each batch is written with ``executemany`` in one
-transaction, so a killed process leaves whole batches only. Seeded rows stand for a roster
+transaction, so a killed process leaves whole batches only. Search keys are staged a row per
+household and folded into the index in key order at the end: one sorted pass instead of
+millions of random inserts into the index. Seeded rows stand for a roster
 the hub already holds, so they are not queued in the outbox (see docs/data-model.md).
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass, field
+
+from db.normalize import household_terms
 
 INSERTS = {
     "grids": "INSERT INTO grids(id, code, name, community, street, district, hlc, worker_id,"
@@ -22,7 +27,7 @@ INSERTS = {
                " birth_year, tags, position, created_at, updated_at, hlc, worker_id, device_id)"
                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     "search_terms": "INSERT OR IGNORE INTO search_terms(term, hh) VALUES (?,?)",
-    "search_terms_pending": "INSERT INTO search_terms_pending(term, hh) VALUES (?,?)",
+    "search_terms_staged": "INSERT INTO search_terms_staged(hh, terms) VALUES (?,?)",
     "workers": "INSERT INTO workers(id, name, role, grids, community, disabled, hlc, worker_id,"
                " device_id, pin_hash) VALUES (?,?,?,?,?,?,?,?,?,?)",
 }
@@ -41,23 +46,44 @@ class Batch:
         return len(self.rows.get(table, ()))
 
 
+#: A list of strings as compact JSON with CJK kept as is (the staged search keys' format).
+_json_list = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
 TABLE_ORDER = ["grids", "compounds", "workers", "households", "members", "search_terms",
-               "search_terms_pending"]
+               "search_terms_staged"]
 
 
 def next_household_rid(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT COALESCE(max(rid), 0) + 1 FROM households").fetchone()[0]
 
 
-def write_batch(conn: sqlite3.Connection, batch: Batch, extra_inserts: dict[str, str] | None = None,
-                *, stage_terms: bool = False) -> None:
+def stage_search_keys(batch: Batch) -> None:
+    """Add the ``search_terms_staged`` rows of the batch's households: each household's keys
+    (its address, its members' names and phones, as :func:`household_terms` makes them) as
+    one JSON array. Derived here, from the rows themselves, so a generator only makes rows."""
+    members: dict[str, list[tuple[str, str]]] = {}
+    for row in batch.rows.get("members", ()):
+        members.setdefault(row[1], []).append((row[2], row[5]))  # household_id: (name, phone)
+    staged = batch.rows.setdefault("search_terms_staged", [])
+    for rid, hid, _, _, building, unit, room, key, *_ in batch.rows.get("households", ()):
+        terms = sorted(household_terms(building, unit, room, members.get(hid, []), key))
+        text = '","'.join(terms)
+        if '"' in text or "\\" in text or not text.isprintable():
+            text = _json_list(terms)  # characters JSON must escape: let the encoder do it
+        else:
+            text = f'["{text}"]'
+        staged.append((rid, text))
+
+
+def write_batch(conn: sqlite3.Connection, batch: Batch,
+                extra_inserts: dict[str, str] | None = None) -> None:
     """Write one batch in one transaction.
 
-    With ``stage_terms`` the batch's search keys go to ``search_terms_pending`` (an append-only
-    heap); call :func:`fold_pending_terms` once the load is done.
+    Search keys may come as ``search_terms`` rows (``(term, hh)``, written into the index
+    directly) or, for a large load, as ``search_terms_staged`` rows (``(hh, JSON array of
+    terms)``, an append-only heap; see :func:`stage_search_keys`): call
+    :func:`fold_staged_terms` once the load is done.
     """
-    if stage_terms and "search_terms" in batch.rows:
-        batch.rows["search_terms_pending"] = batch.rows.pop("search_terms")
     inserts = {**INSERTS, **(extra_inserts or {})}
     order = TABLE_ORDER + [t for t in batch.rows if t not in TABLE_ORDER]
     # A large page cache keeps the search index's hot pages in memory during bulk loads.
@@ -67,7 +93,7 @@ def write_batch(conn: sqlite3.Connection, batch: Batch, extra_inserts: dict[str,
         for table in order:
             rows = batch.rows.get(table)
             if rows:
-                if table in ("search_terms", "search_terms_pending"):
+                if table == "search_terms":
                     rows.sort()  # index order: fewer page splits in the WITHOUT ROWID tree
                 conn.executemany(inserts[table], rows)
     except BaseException:
@@ -76,22 +102,34 @@ def write_batch(conn: sqlite3.Connection, batch: Batch, extra_inserts: dict[str,
     conn.execute("COMMIT")
 
 
-def fold_pending_terms(conn: sqlite3.Connection) -> int:
-    """Move staged search keys into the index in key order, in one transaction."""
-    staged = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE name = 'search_terms_pending'").fetchone()
-    if staged is None or conn.execute("SELECT 1 FROM search_terms_pending LIMIT 1").fetchone() is None:
+def fold_staged_terms(conn: sqlite3.Connection) -> int:
+    """Move staged search keys into the index in key order, in one transaction.
+
+    The sort of ten-odd million keys is most of the work. SQLite's sorter is several times
+    faster with its runs in temporary files (which the OS keeps in its cache) than in memory,
+    and only then sorts on worker threads, so the fold runs with ``temp_store = FILE`` and a
+    small cache per run; the connection's own settings are put back afterwards.
+    """
+    if conn.execute("SELECT 1 FROM search_terms_staged LIMIT 1").fetchone() is None:
         return 0
-    conn.execute("PRAGMA cache_size = -262144")
-    conn.execute("BEGIN IMMEDIATE")
+    saved = {name: conn.execute(f"PRAGMA {name}").fetchone()[0]
+             for name in ("temp_store", "cache_size", "threads")}
+    for name, value in (("temp_store", 1), ("cache_size", -8000), ("threads", 4)):
+        conn.execute(f"PRAGMA {name} = {value}")
     try:
-        n = conn.execute(
-            "INSERT OR IGNORE INTO search_terms(term, hh)"
-            " SELECT term, hh FROM search_terms_pending ORDER BY term, hh"
-        ).rowcount
-        conn.execute("DELETE FROM search_terms_pending")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            n = conn.execute(
+                "INSERT OR IGNORE INTO search_terms(term, hh)"
+                " SELECT key.value, staged.hh FROM search_terms_staged AS staged,"
+                " json_each(staged.terms) AS key ORDER BY 1, 2"
+            ).rowcount
+            conn.execute("DELETE FROM search_terms_staged")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    finally:
+        for name, value in saved.items():
+            conn.execute(f"PRAGMA {name} = {int(value)}")
     return n

@@ -254,7 +254,7 @@ def erase(conn: sqlite3.Connection, household_id: str, *, forgotten_at: str | No
     rid = conn.execute("SELECT rid FROM households WHERE id = ?", (hid,)).fetchone()
     if rid is not None:
         conn.execute("DELETE FROM search_terms WHERE hh = ?", (rid[0],))
-        conn.execute("DELETE FROM search_terms_pending WHERE hh = ?", (rid[0],))
+        conn.execute("DELETE FROM search_terms_staged WHERE hh = ?", (rid[0],))
     for vid, met in _in(conn, "SELECT id, met FROM visits WHERE id IN ({marks})", er.visits):
         conn.execute("UPDATE visits SET met = ?, note = '' WHERE id = ?", (_blank_met(met), vid))
     if values:

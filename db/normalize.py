@@ -50,13 +50,19 @@ def name_pinyin(name: str) -> list[tuple[str, str]]:
     chars = [c for c in name if not c.isspace()]
     if not chars:
         return []
-    rest = [char_readings(c)[0] for c in chars[1:]]
-    rest_full = "".join(rest)
-    rest_init = "".join(r[:1] for r in rest)
+    rest_full, rest_init = _default_pinyin("".join(chars[1:]))
     out = []
     for first in char_readings(chars[0])[:MAX_SURNAME_READINGS]:
         out.append((first + rest_full, first[:1] + rest_init))
     return out
+
+
+@lru_cache(maxsize=65536)
+def _default_pinyin(text: str) -> tuple[str, str]:
+    """(full pinyin, initials) of ``text`` read with each character's default reading (a
+    name's given part: a district has a few thousand, shared by a million people)."""
+    readings = [char_readings(c)[0] for c in text]
+    return "".join(readings), "".join(r[:1] for r in readings)
 
 
 def clean_query(text: str) -> str:
@@ -138,17 +144,25 @@ def split_compound_prefix(text: str) -> tuple[str, str]:
 _PLAIN_NAME = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff]+$")
 
 
-def member_terms(name: str, phone: str) -> set[str]:
-    terms: set[str] = set()
+@lru_cache(maxsize=262144)
+def name_terms(name: str) -> tuple[str, ...]:
+    """The keys of one person's name: the name itself, and full pinyin and initials for each
+    reading of the surname. Cached: a district's million households share far fewer names."""
     if not _PLAIN_NAME.match(name):  # fast path: most names are CJK characters only
         name = clean_query(name).replace(" ", "")
-    if name:
-        terms.add("n:" + name)
-        for full, initials in name_pinyin(name):
-            if full:
-                terms.add("p:" + full)
-            if initials:
-                terms.add("i:" + initials)
+    if not name:
+        return ()
+    terms = ["n:" + name]
+    for full, initials in name_pinyin(name):
+        if full:
+            terms.append("p:" + full)
+        if initials:
+            terms.append("i:" + initials)
+    return tuple(dict.fromkeys(terms))
+
+
+def member_terms(name: str, phone: str) -> set[str]:
+    terms = set(name_terms(name))
     d = phone if phone.isascii() and phone.isdigit() else digits(phone)
     if len(d) >= 4:
         terms.add("t:" + d[-4:])
@@ -161,14 +175,15 @@ def household_terms(
     """All search keys of a household: its address and each member's name and phone."""
     terms = {"a:" + (key or address_key(building, unit, room))}
     for name, phone in members:
-        terms |= member_terms(name, phone)
+        terms.update(name_terms(name))
+        d = phone if phone.isascii() and phone.isdigit() else digits(phone)
+        if len(d) >= 4:
+            terms.add("t:" + d[-4:])
     return terms
 
 
 def compound_pinyin(name: str) -> tuple[str, str]:
-    chars = [c for c in name if not c.isspace()]
-    readings = [char_readings(c)[0] for c in chars]
-    return "".join(readings), "".join(r[:1] for r in readings)
+    return _default_pinyin("".join(c for c in name if not c.isspace()))
 
 
 def mask_phone(phone: str) -> str:

@@ -127,7 +127,7 @@ def test_demo_killed_midway_leaves_whole_transactions(tmp_path):
     from db.connection import open_database
 
     conn = open_database(db).conn
-    assert conn.execute("SELECT count(*) FROM search_terms_pending").fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM search_terms_staged").fetchone()[0] == 0
     # Whole batches: every household has its members and search keys, every grid is complete.
     assert conn.execute(
         "SELECT count(*) FROM households h WHERE member_count !="

@@ -29,7 +29,7 @@ def build_demo(runtime, households: int, seed: int, progress=None) -> dict:
     """Write the district and run the registered extensions; returns a summary dict."""
     import importlib
 
-    from db.bulk import fold_pending_terms, write_batch
+    from db.bulk import fold_staged_terms, stage_search_keys, write_batch
     from kiosk.demo import DemoSummary, stream_district
     from kiosk.errors import UserError
 
@@ -38,10 +38,11 @@ def build_demo(runtime, households: int, seed: int, progress=None) -> dict:
         raise UserError("cli.demo.not_empty", path=str(runtime.db.path))
     summary = DemoSummary(0, 0, 0, 0, 0)
     for batch, summary in stream_district(conn, households, seed, runtime.ctx.device_id):
-        write_batch(conn, batch, stage_terms=True)
+        stage_search_keys(batch)  # here, not in the generator: this process has time to spare
+        write_batch(conn, batch)
         if progress:
             progress(summary.households, households)
-    fold_pending_terms(conn)
+    fold_staged_terms(conn)
     conn.execute("PRAGMA optimize")
     from db.workers import default_worker
 
