@@ -60,7 +60,10 @@ def next_household_rid(conn: sqlite3.Connection) -> int:
 def stage_search_keys(batch: Batch) -> None:
     """Add the ``search_terms_staged`` rows of the batch's households: each household's keys
     (its address, its members' names and phones, as :func:`household_terms` makes them) as
-    one JSON array. Derived here, from the rows themselves, so a generator only makes rows."""
+    one JSON array. Derived here, from the rows themselves, so a generator only makes rows.
+    A batch whose keys are staged already is left as it is."""
+    if "search_terms_staged" in batch.rows:
+        return
     members: dict[str, list[tuple[str, str]]] = {}
     for row in batch.rows.get("members", ()):
         members.setdefault(row[1], []).append((row[2], row[5]))  # household_id: (name, phone)
@@ -86,20 +89,24 @@ def write_batch(conn: sqlite3.Connection, batch: Batch,
     """
     inserts = {**INSERTS, **(extra_inserts or {})}
     order = TABLE_ORDER + [t for t in batch.rows if t not in TABLE_ORDER]
-    # A large page cache keeps the search index's hot pages in memory during bulk loads.
+    # A large page cache keeps the indexes' hot pages in memory during bulk loads.
+    cache_size = conn.execute("PRAGMA cache_size").fetchone()[0]
     conn.execute("PRAGMA cache_size = -262144")
-    conn.execute("BEGIN IMMEDIATE")
     try:
-        for table in order:
-            rows = batch.rows.get(table)
-            if rows:
-                if table == "search_terms":
-                    rows.sort()  # index order: fewer page splits in the WITHOUT ROWID tree
-                conn.executemany(inserts[table], rows)
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for table in order:
+                rows = batch.rows.get(table)
+                if rows:
+                    if table == "search_terms":
+                        rows.sort()  # index order: fewer page splits in the WITHOUT ROWID tree
+                    conn.executemany(inserts[table], rows)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    finally:
+        conn.execute(f"PRAGMA cache_size = {int(cache_size)}")
 
 
 def fold_staged_terms(conn: sqlite3.Connection) -> int:

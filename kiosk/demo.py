@@ -370,7 +370,7 @@ class DistrictGenerator:
 
 def _produce(queue, households: int, seed: int, device_id: str, first_rid: int, today: date,
              parent: int) -> None:
-    """Child process: generate batches and hand them over (the parent only writes).
+    """Child process: generate batches and hand them over (the parent writes them).
 
     The child lets go of the parent's terminal and pipes, and stops as soon as the parent is
     gone (killed mid-way, say), so it never lingers as an orphan.
@@ -392,7 +392,13 @@ def _produce(queue, households: int, seed: int, device_id: str, first_rid: int, 
                 if os.getppid() != parent:
                     return False
 
+    from db.bulk import stage_search_keys
+
     for batch in gen.batches():
+        if queue.qsize() >= 2:
+            # The writer is behind: derive this batch's search keys here, so both processes
+            # stay busy whichever is faster on this machine (the keys are the same either way).
+            stage_search_keys(batch)
         if not put((batch.rows, gen.summary)):
             os._exit(0)
     put(None)

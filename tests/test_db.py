@@ -126,3 +126,48 @@ def test_hlc_observe_moves_past_remote(wall, counter):
     after = clock.observe(remote)
     assert after > remote
     assert parse_stamp(after) > parse_stamp(remote)
+
+
+def test_keys_staged_by_an_older_version_are_folded_after_the_upgrade(tmp_path):
+    """A load interrupted under schema 6 left keys a row per key: migration 7 moves them to
+    the per-household staging table, and opening the database folds them into the index."""
+    from db import migrations
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for mod in migrations._migrations():
+        if mod.VERSION <= 6:
+            conn.execute("BEGIN")
+            mod.up(conn)
+            conn.execute(f"PRAGMA user_version = {mod.VERSION}")
+            conn.execute("COMMIT")
+    conn.executemany("INSERT INTO search_terms_pending(term, hh) VALUES (?, ?)",
+                     [("n:张焕丽", 7), ("p:zhanghuanli", 7), ("t:5678", 8)])
+    conn.close()
+    db = open_database(path)
+    conn = db.conn
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == latest_version()
+    assert conn.execute("SELECT count(*) FROM search_terms_staged").fetchone()[0] == 0
+    assert [tuple(r) for r in conn.execute("SELECT term, hh FROM search_terms ORDER BY term")] == [
+        ("n:张焕丽", 7), ("p:zhanghuanli", 7), ("t:5678", 8)]
+    assert conn.execute(
+        "SELECT name FROM sqlite_master WHERE name = 'search_terms_pending'").fetchone() is None
+
+
+def test_folding_staged_keys_restores_the_connections_settings(tmp_path):
+    from db.bulk import Batch, fold_staged_terms, stage_search_keys, write_batch
+
+    db = open_database(tmp_path / "k.db")
+    conn = db.conn
+    settings = [conn.execute(f"PRAGMA {p}").fetchone()[0] for p in ("temp_store", "cache_size", "threads")]
+    batch = Batch({"households": [(5, "h5", "g", "c", "3", "2", "501", "3-2-501", "")],
+                   "members": [("m", "h5", '引号"张', "", "", "13812345678")]})
+    stage_search_keys(batch)
+    del batch.rows["households"], batch.rows["members"]  # only the keys: no grid to hang them on
+    write_batch(conn, batch)
+    assert fold_staged_terms(conn) > 0
+    assert [conn.execute(f"PRAGMA {p}").fetchone()[0]
+            for p in ("temp_store", "cache_size", "threads")] == settings
+    keys = [tuple(r) for r in conn.execute("SELECT term, hh FROM search_terms")]
+    assert ("n:引号\"张", 5) in keys and ("a:3-2-501", 5) in keys
+    assert fold_staged_terms(conn) == 0

@@ -38,7 +38,7 @@ def build_demo(runtime, households: int, seed: int, progress=None) -> dict:
         raise UserError("cli.demo.not_empty", path=str(runtime.db.path))
     summary = DemoSummary(0, 0, 0, 0, 0)
     for batch, summary in stream_district(conn, households, seed, runtime.ctx.device_id):
-        stage_search_keys(batch)  # here, not in the generator: this process has time to spare
+        stage_search_keys(batch)  # unless the generating process had time to do it
         write_batch(conn, batch)
         if progress:
             progress(summary.households, households)
