@@ -14,7 +14,10 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# Byte-compiled once (and again only for changed files), so every start of the app loads
+# bytecode even where PYTHONDONTWRITEBYTECODE is set: ~0.1 s of a cold start otherwise.
 run: $(STAMP) fonts
+	@$(BIN)/python -m compileall -q kiosk screens db
 	$(BIN)/kiosk --ensure-demo
 
 test: $(STAMP) fonts

@@ -223,9 +223,10 @@ def open_database(path: str | Path, *, create: bool = True, key: bytes | None = 
         conn = connect(p, key=key)
         migrate(conn)
         # An interrupted bulk load may have left staged search keys: finish its work.
-        from db.bulk import fold_staged_terms
+        if conn.execute("SELECT 1 FROM search_terms_staged LIMIT 1").fetchone():
+            from db.bulk import fold_staged_terms
 
-        fold_staged_terms(conn)
+            fold_staged_terms(conn)
     except SQLiteErrors.database as exc:
         raise DatabaseError("error.db_unreadable", path=str(p), detail=str(exc)) from exc
     if before is not None and _identity(p) != before:

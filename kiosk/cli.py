@@ -16,7 +16,7 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
-from kiosk import commands
+from kiosk import commands, startup
 from kiosk.errors import UserError, describe
 from kiosk.i18n import normalise_language, set_language, t
 
@@ -50,10 +50,29 @@ def common_options(worker_flags: tuple[str, ...] = ("--worker", "--as")) -> argp
     return common
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: Options of ``kiosk`` itself that take a value (the rest are flags).
+_VALUE_OPTIONS = ("--db", "--lang", "--worker", "--as")
+
+
+def opens_interface(argv: Sequence[str]) -> bool:
+    """Does ``argv`` open the interface: options of ``kiosk`` only, no subcommand, no help?"""
+    args = iter(argv)
+    for arg in args:
+        if arg in _VALUE_OPTIONS:
+            next(args, None)
+        elif not (arg == "--ensure-demo" or arg.split("=", 1)[0] in _VALUE_OPTIONS):
+            return False
+    return True
+
+
+def build_parser(subcommands: bool = True) -> argparse.ArgumentParser:
+    """The ``kiosk`` parser; without ``subcommands``, only the interface's options (the
+    command modules are not imported: opening the interface does not need them)."""
     common = common_options()
     parser = argparse.ArgumentParser(prog="kiosk", parents=[common], description=t("cli.description"))
     parser.add_argument("--ensure-demo", action="store_true", help=t("cli.opt.ensure_demo"))
+    if not subcommands:
+        return parser
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
         module = importlib.import_module(f"{commands.__name__}.{info.name}")
@@ -64,15 +83,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    startup.hold()  # the interface lets it go after its first frame (kiosk/startup.py)
+    try:
+        return _run(list(sys.argv[1:] if argv is None else argv))
+    finally:
+        startup.release()
+
+
+def _run(argv: list[str]) -> int:
     _early_language(argv)
-    parser = build_parser()
+    parser = build_parser(subcommands=not opens_interface(argv))
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:
         from kiosk.commands.run import run_app
 
         handler = run_app
+    else:
+        startup.release()  # a subcommand: its work runs with the collector as usual
     try:
         return int(handler(args) or 0)
     except UserError as exc:
