@@ -30,8 +30,8 @@ from textual.worker import Worker, WorkerState
 from db.connection import transaction
 from db.context import WriteContext
 from db.workers import Worker as DbWorker
-from kiosk.errors import UserError, describe
 from kiosk import startup
+from kiosk.errors import UserError, describe
 from kiosk.i18n import language, set_language, t
 from kiosk.qr.scanner import ScanAnywhere
 from kiosk.roles import require

@@ -14,12 +14,19 @@ ROOT = Path(__file__).resolve().parent.parent
 _DEMO_CACHE: dict[tuple[int, int], Path] = {}
 
 
+@pytest.fixture(scope="session")
+def session_cache_dir(tmp_path_factory) -> Path:
+    """One cache folder (compiled translation catalogues) for the whole run."""
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture(autouse=True)
-def isolated_dirs(tmp_path_factory, monkeypatch):
-    """Never touch the real user's data or config: every test gets its own dirs."""
+def isolated_dirs(tmp_path_factory, monkeypatch, session_cache_dir):
+    """Never touch the real user's data, config or cache: every test gets its own dirs."""
     base = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("KIOSK_DATA_DIR", str(base / "data"))
     monkeypatch.setenv("KIOSK_CONFIG", str(base / "config.toml"))
+    monkeypatch.setenv("KIOSK_CACHE_DIR", str(session_cache_dir))
     for var in ("KIOSK_DB", "KIOSK_LANG", "KIOSK_WORKER"):
         monkeypatch.delenv(var, raising=False)
     from kiosk.i18n import set_language

@@ -56,3 +56,46 @@ def test_audit_catalogues_are_parallel():
     assert sorted(zh) == sorted(en)
     for key in zh:
         assert set(re.findall(r"{(\w+)}", zh[key])) == set(re.findall(r"{(\w+)}", en[key])), key
+
+
+def test_compiled_catalogue_is_used_and_remade_when_a_file_changes(tmp_path, monkeypatch):
+    """The catalogue loads from its compiled copy, never from a copy older than the files."""
+    import shutil
+
+    import kiosk.i18n as i18n
+
+    locale = tmp_path / "locale"
+    shutil.copytree(Path(i18n.__file__).parent / "locale", locale)
+    monkeypatch.setattr(i18n, "_LOCALE", locale)
+    monkeypatch.setenv("KIOSK_CACHE_DIR", str(tmp_path / "cache"))
+    i18n.catalogue.cache_clear()
+    try:
+        first = i18n.catalogue("zh")
+        compiled = list((tmp_path / "cache").glob("locale-zh-*.marshal"))
+        assert len(compiled) == 1
+        i18n.catalogue.cache_clear()
+        assert i18n.catalogue("zh") == first  # read back from the compiled copy
+        (locale / "zh_CN" / "zz_test.toml").write_text('[test]\nadded = "新加的"\n', "utf-8")
+        i18n.catalogue.cache_clear()
+        assert i18n.catalogue("zh")["test.added"] == "新加的"
+        compiled[0].write_bytes(b"not marshal data")  # a damaged copy is read past
+        (locale / "zh_CN" / "zz_test.toml").unlink()
+        i18n.catalogue.cache_clear()
+        assert i18n.catalogue("zh") == first
+    finally:
+        monkeypatch.undo()
+        i18n.catalogue.cache_clear()
+
+
+def test_catalogue_loads_when_the_cache_folder_cannot_be_written(tmp_path, monkeypatch):
+    import kiosk.i18n as i18n
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("KIOSK_CACHE_DIR", str(blocker / "cache"))
+    i18n.catalogue.cache_clear()
+    try:
+        assert i18n.catalogue("en")["app.title"]
+    finally:
+        monkeypatch.undo()
+        i18n.catalogue.cache_clear()
