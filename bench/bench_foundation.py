@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import random
@@ -146,10 +147,12 @@ class _KeyClock:
 
 
 async def _pilot_keystrokes(db: Path) -> tuple[list[float], list[float]]:
-    from textual.app import App
-    from textual.widgets import Input
-
     from kiosk.app import KioskApp  # first: it sets the app's frame rate before Textual loads
+
+    from textual.app import App  # isort: skip
+    from textual.widgets import Input  # isort: skip
+
+    from kiosk import startup
     from kiosk.runtime import load, open_runtime
     from screens.search import SearchScreen
 
@@ -167,6 +170,7 @@ async def _pilot_keystrokes(db: Path) -> tuple[list[float], list[float]]:
             clock.effect_ready()
 
     SearchScreen.on_search_screen_results = timed_results  # type: ignore[method-assign]
+    startup.hold()  # as ``kiosk`` starts the app: held to the first frame, then frozen
     app = KioskApp(runtime, signed_in=runtime.worker)
     try:
         async with app.run_test(size=(100, 40)) as pilot:
@@ -184,6 +188,8 @@ async def _pilot_keystrokes(db: Path) -> tuple[list[float], list[float]]:
                 await pilot.pause()
     finally:
         SearchScreen.on_search_screen_results = original  # type: ignore[method-assign]
+        startup.release()
+        gc.unfreeze()
     runtime.close()
     ours, clock.samples = clock.samples, []
 

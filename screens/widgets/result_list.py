@@ -108,6 +108,7 @@ class ResultList(ScrollView, can_focus=True):
         self._cells: list[list[str]] = []
         self._header = ""
         self._header_cells: list[str] = []
+        self._content_width = 0
 
     # --- data ----------------------------------------------------------------------------
     @property
@@ -157,8 +158,27 @@ class ResultList(ScrollView, can_focus=True):
         self._cells = [padded(r) for r in self._rows]
         self._header = "".join(self._header_cells)
         self._lines = ["".join(c) for c in self._cells]
-        self.virtual_size = Size(cell_len(self._header), len(self._rows) + 1)
+        self._content_width = cell_len(self._header)
+        self._fit_virtual_size()
         self.refresh()
+
+    def _fit_virtual_size(self) -> None:
+        """The scrollable size: the rows, but never less than the widget itself. A new page
+        of results that fits the widget then leaves the virtual size as it was, and Textual
+        repaints the list without laying out the whole screen again (a reflow and full
+        redraw, a third of the keystroke-to-results time)."""
+        width, height = self.size
+        lines = len(self._rows) + 1
+        # The floor leaves room for a scrollbar the content needs anyway, so the floor itself
+        # never brings one.
+        if lines > height:
+            width -= self.styles.scrollbar_size_vertical
+        if self._content_width > width:
+            height -= self.styles.scrollbar_size_horizontal
+        self.virtual_size = Size(max(self._content_width, width), max(lines, height))
+
+    def on_resize(self) -> None:
+        self._fit_virtual_size()
 
     # --- drawing ---------------------------------------------------------------------------
     def render_line(self, y: int) -> Strip:
@@ -180,7 +200,7 @@ class ResultList(ScrollView, can_focus=True):
             else:
                 style = base
         # One segment per cell: terminals and SVG screenshots both place each cell exactly.
-        strip = Strip([Segment(c, style) for c in cells], self.virtual_size.width)
+        strip = Strip([Segment(c, style) for c in cells], self._content_width)
         return strip.crop_extend(scroll_x, scroll_x + width, style)
 
     # --- cursor ----------------------------------------------------------------------------
