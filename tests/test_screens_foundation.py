@@ -154,3 +154,28 @@ async def test_enter_in_the_search_box_opens_the_best_match(runtime):
         await pilot.pause()
         assert type(app.screen).__name__ == "HouseholdScreen"
         assert app.screen.household_id == first
+
+
+async def test_results_that_fit_keep_the_lists_size_and_show_no_scrollbar(runtime):
+    """A new page of results that fits the list repaints it without a new layout (its
+    virtual size stays), and the size floor never brings a scrollbar of its own."""
+    app = KioskApp(runtime, signed_in=runtime.worker)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f2")
+        table = app.screen.query_one("#search-table", ResultList)
+        sizes = []
+        for query in ("1-1-101", "1-1-102", "2-1-101"):
+            app.screen.query_one(Input).value = query
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert 0 < table.row_count < table.size.height - 1, query
+            sizes.append(table.virtual_size)
+            assert not table.show_vertical_scrollbar and not table.show_horizontal_scrollbar
+        assert len(set(sizes)) == 1
+        # A page taller than the list scrolls, and the rows reach the last one.
+        app.screen.query_one(Input).value = "z"
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert table.virtual_size.height == table.row_count + 1
+        assert table.show_vertical_scrollbar
+        assert not table.show_horizontal_scrollbar
