@@ -153,7 +153,7 @@ class KioskApp(App[None]):
         super().__init__(**kwargs)
         self.runtime = runtime
         self._local = threading.local()
-        self._write_lock = threading.Lock()
+        self._write_lock = runtime.write_lock  # Runtime.close waits for a write in flight
         self.scanner = ScanAnywhere(self, runtime.settings.scan_key_gap_ms)
         self.offered_worker = offered_worker
         # The home screen's first load (see HomeScreen.load), fetched ahead, and for whom.

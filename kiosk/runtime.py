@@ -6,7 +6,8 @@ import contextlib
 import logging
 import os
 import secrets
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from db.connection import (
@@ -33,13 +34,19 @@ class Runtime:
     db: Database
     worker: Worker | None
     ctx: WriteContext
+    #: Held around every write on the shared connection (``KioskApp.write``, from any thread)
+    #: and by :meth:`close`, so closing waits for a write in flight: closing a connection
+    #: another thread is using crashes the interpreter (seen: an audit entry written on a
+    #: thread while a test's runtime closed).
+    write_lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     @property
     def conn(self):
         return self.db.conn
 
     def close(self) -> None:
-        self.db.close()
+        with self.write_lock:
+            self.db.close()
 
 
 def load(db: str | None = None, lang: str | None = None, worker: str | None = None) -> Settings:

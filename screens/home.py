@@ -216,6 +216,6 @@ class HomeScreen(KioskScreen):
         self.app.push_screen(SurveyFillScreen(household_id=None))
 
     def open(self, household_id: str) -> None:
-        from screens.household import HouseholdScreen
+        from screens.household import open_household
 
-        self.app.push_screen(HouseholdScreen(household_id))
+        open_household(self.app, household_id)  # the app's kept screen, filled off screen

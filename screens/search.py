@@ -116,9 +116,9 @@ class SearchScreen(KioskScreen):
         self.open_household(event.key)
 
     def open_household(self, household_id: str) -> None:
-        from screens.household import HouseholdScreen
+        from screens.household import open_household
 
-        self.app.push_screen(HouseholdScreen(household_id))
+        open_household(self.app, household_id)  # the app's kept screen, filled off screen
 
     def action_focus_input(self) -> None:
         self.query_one(Input).focus()

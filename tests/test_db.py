@@ -171,3 +171,35 @@ def test_folding_staged_keys_restores_the_connections_settings(tmp_path):
     keys = [tuple(r) for r in conn.execute("SELECT term, hh FROM search_terms")]
     assert ("n:引号\"张", 5) in keys and ("a:3-2-501", 5) in keys
     assert fold_staged_terms(conn) == 0
+
+
+def test_closing_the_runtime_waits_for_a_write_in_flight(empty_runtime):
+    """A write on another thread (an audit entry, say) finishes and commits before the
+    connection closes under it."""
+    import threading
+
+    rt = empty_runtime
+    started, go_on, errors = threading.Event(), threading.Event(), []
+
+    def slow_write() -> None:
+        try:
+            with rt.write_lock, transaction(rt.conn):
+                rt.conn.execute("INSERT INTO meta(key, value) VALUES ('in-flight', 'kept')")
+                started.set()
+                go_on.wait(10)
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    writer = threading.Thread(target=slow_write)
+    writer.start()
+    assert started.wait(10)
+    closer = threading.Thread(target=rt.close)
+    closer.start()
+    closer.join(0.2)
+    assert closer.is_alive()  # waiting for the write
+    go_on.set()
+    writer.join(10)
+    closer.join(10)
+    assert not closer.is_alive() and errors == []
+    conn = sqlite3.connect(rt.db.path)
+    assert conn.execute("SELECT value FROM meta WHERE key = 'in-flight'").fetchone() == ("kept",)
