@@ -206,6 +206,8 @@ class DistrictGenerator:
         seq = below(500) * 2 + (1 if gender == "男" else 0)
         region = REGION_CODES[below(len(REGION_CODES))]
         month, day = 1 + below(12), 1 + below(28)
+        if (birth_year, month, day) > (self.today.year, self.today.month, self.today.day):
+            month, day = self.today.month, min(day, self.today.day)  # born this year: not later than today
         return _id_number(region, birth_year, month, day, seq)
 
     def household_members(self) -> list[tuple[str, str, str, int]]:
