@@ -23,7 +23,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from bench.common import CACHE, report
+from bench.common import CACHE, report, up_to_date
 
 CASES = int(os.environ.get("KIOSK_BENCH_CASES", "100000"))
 HOUSEHOLDS = min(20000, int(os.environ.get("KIOSK_BENCH_HOUSEHOLDS", "20000")))
@@ -73,7 +73,7 @@ def cases_db() -> Path:
     CACHE.mkdir(exist_ok=True)
     path = CACHE / f"cases-{HOUSEHOLDS}-{CASES}.db"
     if path.exists():
-        return path
+        return up_to_date(path)
     os.environ.setdefault("KIOSK_DATA_DIR", str(CACHE / "data"))
     from kiosk.commands.demo import build_demo
     from kiosk.demo_cases import generate, write_rows

@@ -45,7 +45,7 @@ def million_db(households: int = MILLION, seed: int = 1) -> Path:
     CACHE.mkdir(exist_ok=True)
     path = CACHE / f"demo-{households}-{seed}.db"
     if path.exists():
-        return path
+        return up_to_date(path)
     os.environ.setdefault("KIOSK_DATA_DIR", str(CACHE / "data"))
     from kiosk.commands.demo import build_demo
     from kiosk.runtime import load, open_runtime
@@ -60,6 +60,15 @@ def million_db(households: int = MILLION, seed: int = 1) -> Path:
     finally:
         runtime.close()
     shutil.move(tmp, path)
+    return path
+
+
+def up_to_date(path: Path) -> Path:
+    """A cached database brought to the current schema (as the app would on opening it):
+    benchmarks that read it with a bare connection would otherwise miss newer columns."""
+    from db.connection import open_database
+
+    open_database(path).close()
     return path
 
 
