@@ -144,6 +144,11 @@ def split_compound_prefix(text: str) -> tuple[str, str]:
 _PLAIN_NAME = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff]+$")
 
 
+def is_plain_name(name: str) -> bool:
+    """A name of CJK characters only (most are): its ``n:`` key is the name itself."""
+    return _PLAIN_NAME.match(name) is not None
+
+
 @lru_cache(maxsize=262144)
 def name_terms(name: str) -> tuple[str, ...]:
     """The keys of one person's name: the name itself, and full pinyin and initials for each

@@ -8,14 +8,16 @@ then households of a matching compound, then prefix matches; ties in index order
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from db.households import Household, households_by_rid
 from db.normalize import (
     clean_query,
     digits,
     is_cjk,
+    is_plain_name,
     looks_like_address,
+    name_terms,
     split_address,
     split_compound_prefix,
 )
@@ -28,6 +30,7 @@ class SearchHit:
     household: Household
     rank: int          # 0 exact, 1 compound, 2 prefix
     matched: str       # which kind of key matched: name, pinyin, initials, phone, address, compound
+    member: str = ""   # for a name, pinyin, initials or phone match: the member who matched
 
 
 @dataclass(frozen=True)
@@ -132,12 +135,12 @@ def search_households(
     want = max(0, offset) + max(0, limit)
     if want == 0:
         return []
-    ranked: dict[int, tuple[int, str]] = {}
+    ranked: dict[int, tuple[int, str, str]] = {}  # rid: (rank, kind, key prefix that matched)
 
-    def add(rids: list[int], rank: int, kind: str) -> None:
+    def add(rids: list[int], rank: int, kind: str, prefix: str = "") -> None:
         for rid in rids:
             if rid not in ranked:
-                ranked[rid] = (rank, kind)
+                ranked[rid] = (rank, kind, prefix)
 
     address_probe = next((p for p in probes if p.kind == "address"), None)
     if address_probe and compound:
@@ -149,12 +152,12 @@ def search_households(
         fetch = want * 3 + 10
         for probe in probes:
             if probe.exact:
-                add(_scan(conn, probe, fetch), 0, probe.kind)
+                add(_scan(conn, probe, fetch), 0, probe.kind, probe.prefix)
         if compound and not address_probe:
             add(_compound_households(conn, compound, want), 1, "compound")
         for probe in probes:
             if not probe.exact and len(ranked) < fetch:
-                add(_scan(conn, probe, fetch), 2, probe.kind)
+                add(_scan(conn, probe, fetch), 2, probe.kind, probe.prefix)
     order = sorted(ranked.items(), key=lambda kv: kv[1][0])
     rids = [rid for rid, _ in order]
     households = households_by_rid(conn, rids[: want * 2 if phone_filter else want])
@@ -165,9 +168,42 @@ def search_households(
             continue
         if phone_filter and not _phone_matches(conn, h.id, phone_filter):
             continue
-        rank, kind = ranked[rid]
+        rank, kind, _ = ranked[rid]
         hits.append(SearchHit(h, rank, kind))
-    return hits[offset:want]
+    page = hits[offset:want]
+    return _with_members(conn, page, {rid: ranked[rid][2] for rid in rids}, phone_filter)
+
+
+def _with_members(conn: sqlite3.Connection, hits: list[SearchHit], prefixes: dict[int, str],
+                  phone_tail: str) -> list[SearchHit]:
+    """Name the member who matched, for hits on a person's key (one query for the page): the
+    household shows its head, and the person searched for may be someone else in it."""
+    wanted = {h.household.id: (h.matched, prefixes.get(h.household.rid, "")) for h in hits
+              if h.matched in _PERSON_KINDS}
+    if not wanted:
+        return hits
+    marks = ",".join("?" * len(wanted))
+    best: dict[str, tuple[int, str]] = {}  # household: (0 whole key, 1 beginning of one; name)
+    for hid, name, phone in conn.execute(
+        f"SELECT household_id, name, phone FROM members WHERE household_id IN ({marks})"
+        " ORDER BY household_id, position", list(wanted)):
+        (kind, prefix), phone_digits = wanted[hid], digits(phone)
+        if not phone_digits.endswith(phone_tail):
+            continue
+        # Only the keys of the kind that matched: pinyin is the dear one, and rarely needed.
+        if kind == "phone":
+            keys: tuple[str, ...] = ("t:" + phone_digits[-4:],) if len(phone_digits) >= 4 else ()
+        elif kind == "name" and is_plain_name(name):
+            keys = ("n:" + name,)
+        else:
+            keys = name_terms(name)
+        score = 0 if prefix in keys else 1 if any(k.startswith(prefix) for k in keys) else 2
+        if score < 2 and score < best.get(hid, (2, ""))[0]:
+            best[hid] = (score, name)
+    return [replace(h, member=best.get(h.household.id, (2, ""))[1]) for h in hits]
+
+
+_PERSON_KINDS = frozenset({"name", "pinyin", "initials", "phone"})
 
 
 def _phone_matches(conn: sqlite3.Connection, household_id: str, tail: str) -> bool:

@@ -6,6 +6,7 @@ compound and building only (kiosk/privacy.py, docs/security.md)."""
 from __future__ import annotations
 
 from db.households import Household, Member
+from db.search import SearchHit
 from kiosk.i18n import t
 from kiosk.privacy import forgotten_label, mask
 
@@ -68,3 +69,12 @@ def household_summary(h: Household) -> dict[str, object]:
         "tags": list(h.tags),
         "forgotten": h.forgotten,
     }
+
+
+def match(hit: SearchHit) -> str:
+    """A search result's "matched" column: the kind of key, and who matched when it was not
+    the head of household the row shows (searching a spouse's name finds their home)."""
+    label = t(f"match.{hit.matched}")
+    if hit.member and hit.member != hit.household.head_name:
+        return t("match.member", name=hit.member, kind=label)
+    return label

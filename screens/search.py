@@ -86,7 +86,7 @@ class SearchScreen(KioskScreen):
         rows = [(hit.household.id,
                  (present.address(hit.household), present.head(hit.household),
                   str(hit.household.member_count), hit.household.grid_code,
-                  present.tags(hit.household.tags), t(f"match.{hit.matched}")))
+                  present.tags(hit.household.tags), present.match(hit)))
                 for hit in message.hits]
         if message.offset == 0:
             table.set_rows(rows)

@@ -25,6 +25,10 @@ def test_demo_find_stats_round_trip(tmp_path, kiosk):
     assert found.returncode == 0, found.stderr
     doc = json.loads(found.stdout)
     assert doc["results"] and doc["results"][0]["rank"] == 0
+    # A member who is not the head: the result names them.
+    spouse = conn.execute("SELECT name FROM members WHERE relation = '配偶' LIMIT 1").fetchone()[0]
+    doc = json.loads(kiosk("households", "find", spouse, "--db", str(db), "--json").stdout)
+    assert spouse in [r["matched_member"] for r in doc["results"]]
 
 
 def test_db_from_environment(tmp_path, kiosk):

@@ -86,3 +86,23 @@ def test_paging_returns_disjoint_pages(runtime):
 def test_bad_input_never_crashes(runtime, query):
     hits = search_households(runtime.conn, query, limit=5)
     assert isinstance(hits, list)
+
+
+@pytest.mark.parametrize(("query", "member"), [
+    ("zgq", "曾国强"), ("cengguoqiang", "曾国强"), ("曾国", "曾国强"), ("4321", "曾国强"),
+    ("13900004321", "曾国强"), ("zhl", "张焕丽"), ("翠微里3-2-501", ""),
+])
+def test_a_hit_names_the_member_who_matched(known, query, member):
+    """The result row shows the head of household; the member searched for is named too."""
+    from kiosk import present
+    from kiosk.i18n import set_language
+
+    conn, a, _ = known
+    hit = next(h for h in search_households(conn, query, limit=50) if h.household.id == a)
+    assert hit.member == member
+    set_language("en")
+    shown = present.match(hit)
+    if member and member != hit.household.head_name:
+        assert shown == f"{member} ({present.t(f'match.{hit.matched}')})"
+    else:
+        assert shown == present.t(f"match.{hit.matched}")

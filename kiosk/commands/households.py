@@ -65,14 +65,15 @@ def run_find(args: argparse.Namespace) -> int:
         runtime.close()
     if args.json:
         emit_json({"query": args.query, "results": [
-            {**present.household_summary(h.household), "match": h.matched, "rank": h.rank}
+            {**present.household_summary(h.household), "match": h.matched,
+             "matched_member": h.member or None, "rank": h.rank}
             for h in hits]})
         return 0
     if not hits:
         info(t("cli.households.no_match", query=args.query[:64]))
         return 0
     rows = [(present.address(h.household), present.head(h.household), str(h.household.member_count),
-             h.household.grid_code, present.tags(h.household.tags), t(f"match.{h.matched}"),
+             h.household.grid_code, present.tags(h.household.tags), present.match(h),
              h.household.id) for h in hits]
     print(table([t("col.address"), t("col.head"), t("col.members"), t("col.grid"), t("col.tags"),
                  t("col.matched"), "ID"], rows))
