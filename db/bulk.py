@@ -9,10 +9,13 @@ the hub already holds, so they are not queued in the outbox (see docs/data-model
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from db.connection import transaction
 from db.normalize import household_terms
 
 INSERTS = {
@@ -90,23 +93,13 @@ def write_batch(conn: sqlite3.Connection, batch: Batch,
     inserts = {**INSERTS, **(extra_inserts or {})}
     order = TABLE_ORDER + [t for t in batch.rows if t not in TABLE_ORDER]
     # A large page cache keeps the indexes' hot pages in memory during bulk loads.
-    cache_size = conn.execute("PRAGMA cache_size").fetchone()[0]
-    conn.execute("PRAGMA cache_size = -262144")
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for table in order:
-                rows = batch.rows.get(table)
-                if rows:
-                    if table == "search_terms":
-                        rows.sort()  # index order: fewer page splits in the WITHOUT ROWID tree
-                    conn.executemany(inserts[table], rows)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-    finally:
-        conn.execute(f"PRAGMA cache_size = {int(cache_size)}")
+    with _pragmas(conn, cache_size=-262144), transaction(conn):
+        for table in order:
+            rows = batch.rows.get(table)
+            if rows:
+                if table == "search_terms":
+                    rows.sort()  # index order: fewer page splits in the WITHOUT ROWID tree
+                conn.executemany(inserts[table], rows)
 
 
 def fold_staged_terms(conn: sqlite3.Connection) -> int:
@@ -115,28 +108,28 @@ def fold_staged_terms(conn: sqlite3.Connection) -> int:
     The sort of ten-odd million keys is most of the work. SQLite's sorter is several times
     faster with its runs in temporary files (which the OS keeps in its cache) than in memory,
     and only then sorts on worker threads, so the fold runs with ``temp_store = FILE`` and a
-    small cache per run; the connection's own settings are put back afterwards.
+    small cache per run.
     """
     if conn.execute("SELECT 1 FROM search_terms_staged LIMIT 1").fetchone() is None:
         return 0
-    saved = {name: conn.execute(f"PRAGMA {name}").fetchone()[0]
-             for name in ("temp_store", "cache_size", "threads")}
-    for name, value in (("temp_store", 1), ("cache_size", -8000), ("threads", 4)):
-        conn.execute(f"PRAGMA {name} = {value}")
+    with _pragmas(conn, temp_store=1, cache_size=-8000, threads=4), transaction(conn):
+        n = conn.execute(
+            "INSERT OR IGNORE INTO search_terms(term, hh)"
+            " SELECT key.value, staged.hh FROM search_terms_staged AS staged,"
+            " json_each(staged.terms) AS key ORDER BY 1, 2"
+        ).rowcount
+        conn.execute("DELETE FROM search_terms_staged")
+    return n
+
+
+@contextlib.contextmanager
+def _pragmas(conn: sqlite3.Connection, **settings: int) -> Iterator[None]:
+    """Run a block with these connection settings, then put the connection's own back."""
+    saved = {name: conn.execute(f"PRAGMA {name}").fetchone()[0] for name in settings}
+    for name, value in settings.items():
+        conn.execute(f"PRAGMA {name} = {int(value)}")
     try:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            n = conn.execute(
-                "INSERT OR IGNORE INTO search_terms(term, hh)"
-                " SELECT key.value, staged.hh FROM search_terms_staged AS staged,"
-                " json_each(staged.terms) AS key ORDER BY 1, 2"
-            ).rowcount
-            conn.execute("DELETE FROM search_terms_staged")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        yield
     finally:
         for name, value in saved.items():
             conn.execute(f"PRAGMA {name} = {int(value)}")
-    return n

@@ -187,12 +187,13 @@ def _with_members(conn: sqlite3.Connection, hits: list[SearchHit], prefixes: dic
     for hid, name, phone in conn.execute(
         f"SELECT household_id, name, phone FROM members WHERE household_id IN ({marks})"
         " ORDER BY household_id, position", list(wanted)):
-        (kind, prefix), phone_digits = wanted[hid], digits(phone)
-        if not phone_digits.endswith(phone_tail):
-            continue
+        kind, prefix = wanted[hid]
         # Only the keys of the kind that matched: pinyin is the dear one, and rarely needed.
         if kind == "phone":
-            keys: tuple[str, ...] = ("t:" + phone_digits[-4:],) if len(phone_digits) >= 4 else ()
+            phone_digits = digits(phone)
+            if len(phone_digits) < 4 or not phone_digits.endswith(phone_tail):
+                continue
+            keys: tuple[str, ...] = ("t:" + phone_digits[-4:],)
         elif kind == "name" and is_plain_name(name):
             keys = ("n:" + name,)
         else:

@@ -23,6 +23,7 @@ from itertools import accumulate
 from db.bulk import Batch, next_household_rid
 from db.hlc import format_stamp
 from db.normalize import address_key, compound_pinyin
+from kiosk.roster_fields import ID_WEIGHTS
 
 DISTRICT = "道里区"
 #: The demo's documented accounts (README, docs/security.md): role -> (name, PIN). The first
@@ -98,23 +99,15 @@ def _chinese_number(n: int) -> str:
     return digits[n // 1000] + "千" + ("" if n % 1000 == 0 else _chinese_number(n % 1000))
 
 
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-
-
-def _id_check(body: str) -> str:
-    """GB 11643 check character (ISO 7064 MOD 11-2)."""
-    return "10X98765432"[sum(map(int.__mul__, map(int, body), _ID_WEIGHTS)) % 11]
-
-
 @lru_cache(maxsize=4096)
 def _weighted(digits: str, start: int) -> int:
     """The check sum's share of ``digits`` standing at ``start`` in the 17-digit body."""
-    return sum(int(d) * w for d, w in zip(digits, _ID_WEIGHTS[start:], strict=False))
+    return sum(int(d) * w for d, w in zip(digits, ID_WEIGHTS[start:], strict=False))
 
 
 def _id_number(region: str, year: int, month: int, day: int, seq: int) -> str:
     """An 18-character ID number, its check character computed from cached parts (the same
-    result as :func:`_id_check` of the whole body)."""
+    result as :func:`kiosk.roster_fields.id_check_char` of the whole body, faster)."""
     y, m, d, q = f"{year:04d}", f"{month:02d}", f"{day:02d}", f"{seq:03d}"
     total = (_weighted(region, 0) + _weighted(y, 6) + _weighted(m, 10) + _weighted(d, 12)
              + _weighted(q, 14))

@@ -269,12 +269,12 @@ def parse_phone(value: object) -> tuple[str, int]:
     return numbers[0], len(numbers) - 1
 
 
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)  # GB 11643, ISO 7064 MOD 11-2
 
 
 def id_check_char(body: str) -> str:
     """The check character of an 18-character resident ID number (GB 11643)."""
-    return "10X98765432"[sum(int(c) * w for c, w in zip(body, _ID_WEIGHTS, strict=True)) % 11]
+    return "10X98765432"[sum(int(c) * w for c, w in zip(body, ID_WEIGHTS, strict=True)) % 11]
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,11 @@ from textual.worker import WorkerCancelled
 
 
 async def settle(app, pilot, rounds: int = 3) -> None:
-    """Let the app's workers finish and their results reach the screen."""
+    """Let the app's workers finish and their results reach the screen.
+
+    An exclusive worker restarted by a screen (load on mount, again on resume) cancels its
+    first run, which ``wait_for_complete`` reports as an error: that is not a failure here.
+    """
     for _ in range(rounds):
         try:
             await app.workers.wait_for_complete()

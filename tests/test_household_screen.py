@@ -7,7 +7,6 @@ from __future__ import annotations
 import gc
 
 import pytest
-from qr_helpers import settle
 
 from db.cases import list_open_cases_for_household
 from db.connection import transaction
@@ -19,6 +18,7 @@ from screens.household import KEPT_SCREEN, HouseholdScreen, open_household
 from screens.widgets.footer import KioskFooter
 from screens.widgets.qr import HouseholdQR
 from screens.widgets.result_list import ResultList
+from tests.pilot_helpers import settle
 
 
 @pytest.fixture(autouse=True)

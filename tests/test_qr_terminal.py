@@ -8,7 +8,6 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
-from qr_helpers import settle
 from textual.widgets import Checkbox, Input, ProgressBar, Static
 
 from db.connection import transaction
@@ -18,6 +17,7 @@ from kiosk.qr.payload import encode_id, make
 from kiosk.qr.terminal import DARK, LIGHT, half_block_lines, lines_to_matrix, qr_text
 from screens.household import HouseholdScreen
 from screens.widgets.qr import HouseholdQR
+from tests.pilot_helpers import settle
 
 
 def screen_image(lines: list[str], cell: int = 6) -> Image.Image:

@@ -8,7 +8,7 @@ import sys
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from qr_helpers import settle, wedge
+from qr_helpers import wedge
 from textual import on
 from textual.app import ComposeResult
 from textual.screen import Screen
@@ -20,6 +20,7 @@ from db.labels import ensure_case_slip, ensure_household_label, reprint_househol
 from kiosk.qr.payload import encode_id, make
 from kiosk.qr.scanner import KeyBurst, classify, scanner_prefix
 from screens.household import HouseholdScreen
+from tests.pilot_helpers import settle
 
 SCANNER = 3_600_000   # ms: every key of a test counts as one fast burst, however slow the machine
 PERSON = 0            # ms: every key is a new burst, as when a person types
