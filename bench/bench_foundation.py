@@ -152,7 +152,7 @@ async def _pilot_keystrokes(db: Path) -> tuple[list[float], list[float]]:
     from textual.app import App  # isort: skip
     from textual.widgets import Input  # isort: skip
 
-    from kiosk import startup
+    from kiosk import collector
     from kiosk.runtime import load, open_runtime
     from screens.search import SearchScreen
 
@@ -170,7 +170,7 @@ async def _pilot_keystrokes(db: Path) -> tuple[list[float], list[float]]:
             clock.effect_ready()
 
     SearchScreen.on_search_screen_results = timed_results  # type: ignore[method-assign]
-    startup.hold()  # as ``kiosk`` starts the app: held to the first frame, then frozen
+    collector.hold_start()  # as ``kiosk`` starts the app: held to the first frame, then frozen
     app = KioskApp(runtime, signed_in=runtime.worker)
     try:
         async with app.run_test(size=(100, 40)) as pilot:
@@ -188,7 +188,7 @@ async def _pilot_keystrokes(db: Path) -> tuple[list[float], list[float]]:
                 await pilot.pause()
     finally:
         SearchScreen.on_search_screen_results = original  # type: ignore[method-assign]
-        startup.release()
+        collector.release_start()
         gc.unfreeze()
     runtime.close()
     ours, clock.samples = clock.samples, []

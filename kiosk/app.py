@@ -30,7 +30,7 @@ from textual.worker import Worker, WorkerState
 from db.connection import transaction
 from db.context import WriteContext
 from db.workers import Worker as DbWorker
-from kiosk import startup
+from kiosk import collector
 from kiosk.errors import UserError, describe
 from kiosk.i18n import language, set_language, t
 from kiosk.qr.scanner import ScanAnywhere
@@ -316,7 +316,7 @@ class KioskApp(App[None]):
     def on_mount(self) -> None:
         self._arm_idle()
         # Started by ``kiosk``: the garbage collector was held until this first frame.
-        self.call_after_refresh(startup.release, True)
+        self.call_after_refresh(collector.release_start, True)
 
     # --- the gate: nothing of a session before sign-in or under the lock, and roles ---------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -16,7 +16,7 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
-from kiosk import commands, startup
+from kiosk import collector, commands
 from kiosk.errors import UserError, describe
 from kiosk.i18n import normalise_language, set_language, t
 
@@ -83,11 +83,11 @@ def build_parser(subcommands: bool = True) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    startup.hold()  # the interface lets it go after its first frame (kiosk/startup.py)
+    collector.hold_start()  # the interface lets it go after its first frame (kiosk/collector.py)
     try:
         return _run(list(sys.argv[1:] if argv is None else argv))
     finally:
-        startup.release()
+        collector.release_start()
 
 
 def _run(argv: list[str]) -> int:
@@ -100,7 +100,7 @@ def _run(argv: list[str]) -> int:
 
         handler = run_app
     else:
-        startup.release()  # a subcommand: its work runs with the collector as usual
+        collector.release_start()  # a subcommand: its work runs with the collector as usual
     try:
         return int(handler(args) or 0)
     except UserError as exc:

@@ -11,7 +11,7 @@ list or a search result), so it is built once and then reused:
   screen is composed only the first time, after a language switch, or while the kept one is
   still on a stack (a household opened from a form over another household).
 * :func:`open_household` does both (a worker, then the push) for callers holding only an id.
-* Python's garbage collector is held from the key to the first frame (:func:`hold_gc`), and
+* Python's garbage collector is held from the key to the first frame (kiosk/collector.py), and
   nothing is read while the app would refuse the screen (:func:`may_open`).
 
 ``HouseholdScreen(household_id)`` pushed directly still works: it composes with "loading"
@@ -20,8 +20,6 @@ placeholders and reads its data on mount.
 
 from __future__ import annotations
 
-import gc
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -39,7 +37,7 @@ from textual.widgets import Header, Static
 from db.cases import CaseSummary, list_open_cases_for_household
 from db.households import Household, get_household
 from db.labels import Label, active_household_label
-from kiosk import present
+from kiosk import collector, present
 from kiosk.audit import record_lookup
 from kiosk.categories import load_categories
 from kiosk.i18n import language, t
@@ -106,42 +104,6 @@ def read_panels(app: Any, household_id: str) -> HouseholdPanels:
 
 
 # --- opening a household --------------------------------------------------------------------
-_gc_lock = threading.Lock()
-_gc_holds: set[object] = set()
-
-
-def hold_gc(seconds: float = 1.0) -> object | None:
-    """Hold Python's cyclic garbage collector while a household opens, until
-    :func:`release_gc` (after the screen's first frame) or ``seconds`` at most.
-
-    A full collection took 40-170 ms on the development machine, a scan's whole budget or
-    more; held for the few milliseconds to the frame, it runs just after it instead (Textual
-    does the same while scrolling, ``App.PAUSE_GC_ON_SCROLL``). Returns None, holding
-    nothing, when the collector is already off for someone else. The time limit is a timer
-    thread of its own, so a lookup that fails, or an app that ends first, never leaves the
-    collector off.
-    """
-    with _gc_lock:
-        if not _gc_holds and not gc.isenabled():
-            return None
-        token = object()
-        _gc_holds.add(token)
-        gc.disable()
-    limit = threading.Timer(seconds, release_gc, (token,))
-    limit.daemon = True
-    limit.start()
-    return token
-
-
-def release_gc(token: object | None) -> None:
-    """End a :func:`hold_gc` (again, or with None: nothing happens)."""
-    with _gc_lock:
-        if token in _gc_holds:
-            _gc_holds.discard(token)
-            if not _gc_holds:
-                gc.enable()
-
-
 def _in_a_stack(app: App[Any], screen: HouseholdScreen) -> bool:
     # Textual's own test before it removes a popped screen (App._replace_screen).
     return any(screen in stack for stack in app._screen_stacks.values())
@@ -180,7 +142,7 @@ async def show_household(app: App[Any], view: HouseholdView, *, from_scan: bool 
     """Push the household screen with ``view`` (from :func:`read_household`) already in it.
 
     ``from_scan``: opened by a scanned label; the cases panel comes first (docs/qr.md).
-    ``gc_hold``: a :func:`hold_gc` to release after the screen's first frame.
+    ``gc_hold``: a :func:`kiosk.collector.hold` to release after the screen's first frame.
     """
     screen = await _kept_screen(app)
     if screen is not None:
@@ -191,7 +153,7 @@ async def show_household(app: App[Any], view: HouseholdView, *, from_scan: bool 
         if not app.is_screen_installed(KEPT_SCREEN):
             app.install_screen(screen, KEPT_SCREEN)
     await app.push_screen(screen)
-    screen.call_after_refresh(release_gc, gc_hold)
+    screen.call_after_refresh(collector.release, gc_hold)
     return screen
 
 
@@ -200,7 +162,7 @@ def open_household(app: App[Any], household_id: str, *, from_scan: bool = False)
     if not may_open(app):  # the app refuses the screen and says why; nothing is read
         app.push_screen(HouseholdScreen(household_id, from_scan=from_scan))
         return
-    hold = hold_gc()
+    hold = collector.hold(1.0)
 
     def load() -> None:
         view = read_household(app, household_id)

@@ -11,9 +11,9 @@ import pytest
 from db.cases import list_open_cases_for_household
 from db.connection import transaction
 from db.labels import ensure_household_label
+from kiosk import collector
 from kiosk.i18n import set_language
 from kiosk.qr.payload import make
-from screens import household as household_screen
 from screens.household import KEPT_SCREEN, HouseholdScreen, open_household
 from screens.widgets.footer import KioskFooter
 from screens.widgets.qr import HouseholdQR
@@ -25,8 +25,7 @@ from tests.pilot_helpers import settle
 def no_gc_hold_left():
     """A scan in an earlier test whose app ended before the frame holds the collector for up
     to a second more: start without it, so the checks below see this test's holds only."""
-    for token in list(household_screen._gc_holds):
-        household_screen.release_gc(token)
+    collector.release_all()
     assert gc.isenabled()
 
 

@@ -53,12 +53,12 @@ def test_opening_the_interface_does_not_import_the_command_modules(tmp_path):
 
 
 async def test_the_interface_lets_the_held_collector_go_after_its_first_frame(runtime):
-    from kiosk import startup
+    from kiosk import collector
     from kiosk.commands.run import start_app
     from screens.signin import SignInScreen
     from tests.pilot_helpers import settle
 
-    startup.hold()  # as kiosk.cli.main does
+    collector.hold_start()  # as kiosk.cli.main does
     assert not gc.isenabled()
     app = start_app(runtime)
     try:
@@ -68,5 +68,5 @@ async def test_the_interface_lets_the_held_collector_go_after_its_first_frame(ru
             assert gc.isenabled()
             assert gc.get_freeze_count() > 0  # what start-up built is out of later collections
     finally:
-        startup.release()
+        collector.release_start()
         gc.unfreeze()

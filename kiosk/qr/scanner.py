@@ -375,9 +375,9 @@ class ScanAnywhere:
 
     def open(self, payload: Payload) -> None:
         """Look the payload up in a worker, then open its household or case."""
-        from screens.household import hold_gc
+        from kiosk import collector
 
-        hold = hold_gc()  # until the record's first frame (screens/household.py)
+        hold = collector.hold(1.0)  # until the record's first frame (kiosk/collector.py)
         self.app.run_worker(lambda: self._resolve(payload, hold), thread=True, group="scan",
                             exclusive=True, exit_on_error=False, name="scan")
 
@@ -398,7 +398,8 @@ class ScanAnywhere:
         self.app.call_from_thread(show, result, view, gc_hold)
 
     async def _show(self, result: Resolved, view: Any = None, gc_hold: object | None = None) -> None:
-        from screens.household import open_household, release_gc, show_household
+        from kiosk import collector
+        from screens.household import open_household, show_household
 
         opened = None
         if result.case_id is not None:
@@ -408,7 +409,7 @@ class ScanAnywhere:
                 opened = await show_household(self.app, view, from_scan=True, gc_hold=gc_hold)
             else:  # a case slip without the case screen, or a refusal the app explains
                 open_household(self.app, result.household.id, from_scan=True)
-        self.app.screen.call_after_refresh(release_gc, gc_hold)
+        self.app.screen.call_after_refresh(collector.release, gc_hold)
         if result.case is not None:
             self.app.notify(result.case["number"], title=result.payload.readable, timeout=4)
         self.app.post_message(ScanRecognised(result.payload, result.household.id
