@@ -87,7 +87,8 @@ class Laptop:
     def enrol(self, store, url: str, name: str, grids) -> None:
         from kiosk.sync.client import enrol
 
-        enrol(self.ctx, url, store.add_device(name, grids) if store else grids)
+        enrol(self.ctx, url, store.add_device(name, grids, role="field" if grids else "office")
+              if store else grids)
 
     def work(self, n: int, grid: str | None = None) -> None:
         """``n`` offline operations: half household edits, half visits."""

@@ -46,7 +46,8 @@ META_PUSHED = "audit_pushed_dseq"
 #: as the operation that reaches the count).
 CATCH_UP_EVERY = 64
 #: The actions (``detail`` is JSON; keys per action are listed in docs/security.md).
-ACTIONS = ("create", "change", "delete", "lookup", "export", "print", "forget", "signin")
+ACTIONS = ("create", "change", "delete", "lookup", "export", "print", "forget", "signin",
+           "discard")
 
 # Compact JSON, non-ASCII kept as UTF-8: byte for byte what
 # ``json.dumps(..., ensure_ascii=False, separators=(",", ":"))`` writes, ten times faster.
@@ -159,6 +160,12 @@ class _Households:
             row = self.conn.execute(sql, (entity_id,)).fetchone() if sql else None
             self.known[key] = row[0] if row else None
         return self.known[key]
+
+
+def household_of(conn: sqlite3.Connection, entity: str, entity_id: str,
+                 payload: dict[str, Any]) -> str | None:
+    """The household a record belongs to (itself, or through its parents), if any."""
+    return _Households(conn).of(entity, entity_id, payload)
 
 
 def _at_of(hlc: str, cache: dict[int, str]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -70,6 +71,11 @@ class WriteContext:
     clock: HybridClock = field(default_factory=HybridClock)
     schema_version: int = field(default_factory=latest_version)
     audit_every: int = CATCH_UP_EVERY
+    #: Asked before every operation is emitted, with (context, entity, entity id, kind,
+    #: payload): raises to refuse the write (the caller's transaction then rolls back).
+    #: The application sets it to the acting worker's role and scope (kiosk/roles.py), so
+    #: every write is checked in one place, whoever makes it.
+    guard: Callable[[WriteContext, str, str, str, dict[str, Any]], None] | None = None
     _unaudited: int = field(default=0, repr=False)
 
     @classmethod
@@ -107,6 +113,8 @@ class WriteContext:
         hlc: str,
         base_version: str | None = None,
     ) -> str:
+        if self.guard is not None:
+            self.guard(self, entity, entity_id, kind, payload)
         op_id = uuid7()
         self.conn.execute(
             "INSERT INTO outbox(op_id, hlc, entity, entity_id, kind, payload, base_version,"

@@ -33,6 +33,11 @@ from db.connection import SQLiteErrors
 from db.context import WriteContext, get_meta, now_iso, set_meta
 from db.replication import ENTITIES, Entity
 
+
+def _encode(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
 STAMP_COLUMNS = frozenset({"hlc", "worker_id", "device_id"})
 #: Columns that are local to a replica and never taken from a payload.
 LOCAL_COLUMNS = frozenset({"rid"})
@@ -64,6 +69,7 @@ class SyncState:
     last_counts: dict[str, int]
     pending: int
     conflicts: int
+    refused: int = 0
 
     @property
     def enrolled(self) -> bool:
@@ -71,8 +77,14 @@ class SyncState:
 
 
 def pending_count(conn: sqlite3.Connection) -> int:
-    """How many changes wait to be synced (the home screen shows this)."""
-    return conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
+    """How many changes wait to be synced (the home screen shows this); refused ones are
+    counted apart (:func:`refused_count`)."""
+    return conn.execute("SELECT count(*) FROM outbox WHERE refused IS NULL").fetchone()[0]
+
+
+def refused_count(conn: sqlite3.Connection) -> int:
+    """How many changes the hub refused and this laptop holds (docs/sync.md)."""
+    return conn.execute("SELECT count(*) FROM outbox WHERE refused IS NOT NULL").fetchone()[0]
 
 
 def open_conflict_count(conn: sqlite3.Connection) -> int:
@@ -92,6 +104,7 @@ def sync_state(conn: sqlite3.Connection) -> SyncState:
         last_counts=json.loads(counts) if counts else {},
         pending=pending_count(conn),
         conflicts=open_conflict_count(conn),
+        refused=refused_count(conn),
     )
 
 
@@ -132,16 +145,96 @@ def _op_from_row(row: sqlite3.Row) -> dict[str, Any]:
 
 
 def outbox_batch(conn: sqlite3.Connection, limit: int, after_seq: int = 0) -> list[dict[str, Any]]:
-    """The next operations to push, oldest first (each with its device ``seq``)."""
+    """The next operations to push, oldest first (each with its device ``seq``); refused ones
+    are held back."""
     rows = conn.execute(
-        "SELECT * FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?", (after_seq, limit)
-    ).fetchall()
+        "SELECT * FROM outbox WHERE seq > ? AND refused IS NULL ORDER BY seq LIMIT ?",
+        (after_seq, limit)).fetchall()
     return [{**_op_from_row(r), "seq": r["seq"]} for r in rows]
 
 
-def outbox_page(conn: sqlite3.Connection, limit: int) -> list[sqlite3.Row]:
-    """The oldest ``limit`` outbox rows as stored (payloads left as JSON text, for pushing)."""
-    return conn.execute("SELECT * FROM outbox ORDER BY seq LIMIT ?", (limit,)).fetchall()
+def outbox_page(conn: sqlite3.Connection, limit: int, after_seq: int = 0) -> list[sqlite3.Row]:
+    """The oldest ``limit`` outbox rows after ``after_seq`` waiting to be pushed, as stored
+    (payloads left as JSON text); refused ones are held back."""
+    return conn.execute("SELECT * FROM outbox WHERE seq > ? AND refused IS NULL ORDER BY seq"
+                        " LIMIT ?", (after_seq, limit)).fetchall()
+
+
+# --- refused changes ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Held:
+    """A change the hub refused, held in the outbox with the hub's reason."""
+
+    seq: int
+    op_id: str
+    entity: str
+    entity_id: str
+    kind: str
+    payload: dict[str, Any]
+    worker_id: str | None
+    hlc: str
+    code: str
+    params: dict[str, str]
+    message: str
+    refused_at: str
+
+
+def hold(conn: sqlite3.Connection, refusals: Iterable[tuple[str, str, dict[str, str], str]]) -> int:
+    """Hold back the outbox operations the hub refused: (op id, code, params, hub's message).
+    They stay in the outbox (the audit trail, an erasure and a bundle still see them) but are
+    not pushed again until released. Returns how many were held."""
+    at = now_iso()
+    rows = [(_encode({"code": code, "params": params, "message": message, "at": at}), op_id)
+            for op_id, code, params, message in refusals]
+    if not rows:
+        return 0
+    return conn.executemany("UPDATE outbox SET refused = ? WHERE op_id = ?", rows).rowcount
+
+
+def held_changes(conn: sqlite3.Connection, limit: int = 500, offset: int = 0) -> list[Held]:
+    rows = conn.execute("SELECT * FROM outbox WHERE refused IS NOT NULL ORDER BY seq"
+                        " LIMIT ? OFFSET ?", (limit, offset)).fetchall()
+    out = []
+    for r in rows:
+        why = json.loads(r["refused"])
+        out.append(Held(r["seq"], r["op_id"], r["entity"], r["entity_id"], r["kind"],
+                        json.loads(r["payload"]), r["worker_id"], r["hlc"],
+                        str(why.get("code", "")), dict(why.get("params") or {}),
+                        str(why.get("message", "")), str(why.get("at", ""))))
+    return out
+
+
+def release(conn: sqlite3.Connection, op_ids: Iterable[str] | None = None) -> int:
+    """Send refused changes again at the next sync (``None``: all of them), in their order."""
+    if op_ids is None:
+        return conn.execute("UPDATE outbox SET refused = NULL WHERE refused IS NOT NULL").rowcount
+    return conn.executemany("UPDATE outbox SET refused = NULL WHERE op_id = ?"
+                            " AND refused IS NOT NULL", [(i,) for i in op_ids]).rowcount
+
+
+def discard(conn: sqlite3.Connection, op_ids: Iterable[str], *, by: str | None,
+            note: str = "") -> int:
+    """Give up sending refused changes: each moves from the outbox to the operation log with
+    status ``discarded``, the hub's reason, who decided and why (never deleted). The change
+    stays on this laptop only. Call inside a transaction."""
+    audit.catch_up(conn)  # an operation leaves the outbox only once the trail records it
+    now = now_iso()
+    moved = 0
+    for op_id in op_ids:
+        row = conn.execute("SELECT refused FROM outbox WHERE op_id = ? AND refused IS NOT NULL",
+                           (op_id,)).fetchone()
+        if row is None:
+            continue
+        why = json.loads(row[0])
+        detail = _encode({"code": why.get("code"), "params": why.get("params"),
+                          "by": by, "note": note[:500]})
+        conn.execute(
+            f"INSERT OR IGNORE INTO oplog({', '.join(OP_COLUMNS)}, origin, status, detail,"
+            f" logged_at) SELECT {', '.join(OP_COLUMNS)}, 'local', 'discarded', ?, ? FROM outbox"
+            " WHERE op_id = ?", (detail, now, op_id))
+        moved += conn.execute("DELETE FROM outbox WHERE op_id = ?", (op_id,)).rowcount
+    return moved
 
 
 def acknowledge(conn: sqlite3.Connection, op_ids: Iterable[str]) -> int:
@@ -429,8 +522,6 @@ def _count(result: ApplyResult, status: str) -> None:
         result.failed += 1
 
 
-def _encode(value: Any) -> str:
-    return msgspec.json.encode(value).decode()
 
 
 def apply_ops(conn: sqlite3.Connection, ops: list[dict[str, Any]]) -> ApplyResult:

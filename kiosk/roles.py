@@ -54,6 +54,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # sync
     "sync.run": EVERYONE,
     "sync.resolve": FIELD,
+    "sync.discard": frozenset({SUPERVISOR}),  # give up sending changes the hub refused
     # administration
     "workers.manage": frozenset({ADMIN}),
     "devices.manage": frozenset({ADMIN}),
@@ -151,3 +152,79 @@ def require_on_case(worker: Worker | None, action: str, conn: sqlite3.Connection
                     case_id: str) -> Worker:
     row = conn.execute("SELECT grid_id FROM cases WHERE id = ?", (case_id,)).fetchone()
     return require_on_grid(worker, action, conn, row[0] if row else None)
+
+
+#: Who may write each replicated entity at all (scope aside): workers, devices and grids are
+#: an administrator's; questionnaires and compounds a supervisor's or an administrator's;
+#: households and members everyone's (an administrator imports rosters and erases on
+#: request); visits, feedback, answers, cases and labels the field's (an administrator does
+#: no case work).
+WRITERS: dict[str, frozenset[str]] = {
+    "device": frozenset({ADMIN}),
+    "worker": frozenset({ADMIN}),
+    "grid": frozenset({ADMIN}),
+    "compound": frozenset({SUPERVISOR, ADMIN}),
+    "survey": frozenset({SUPERVISOR, ADMIN}),
+    "household": EVERYONE,
+    "member": EVERYONE,
+    "visit": FIELD,
+    "visit_item": FIELD,
+    "feedback": FIELD,
+    "survey_response": FIELD,
+    "case": FIELD,
+    "case_household": FIELD,
+    "case_event": FIELD,
+    "label": FIELD,
+}
+#: The action named in a refusal of an entity's writes.
+_WRITE_ACTION = {
+    "device": "devices.manage", "worker": "workers.manage", "grid": "devices.manage",
+    "compound": "household.edit", "survey": "survey.manage", "household": "household.edit",
+    "member": "household.edit", "visit": "visit.record", "visit_item": "visit.record",
+    "feedback": "feedback.record", "survey_response": "survey.fill", "case": "case.register",
+    "case_household": "case.register", "case_event": "case.progress", "label": "labels.print",
+}
+
+
+def guard_write(ctx, entity: str, entity_id: str, kind: str, payload: dict) -> None:
+    """The one check of every write (``WriteContext.guard``, called before each operation is
+    emitted, by the screens and the CLI alike): the acting worker's role may write this
+    entity (and take this case step), and every record the write touches or names lies in
+    the worker's reach (a grid worker's grids, a supervisor's community; an administrator's
+    every grid). Raises :class:`UserError`; the caller's transaction then writes nothing.
+
+    Without a worker, only the first set-up of a laptop writes (no administrator exists yet:
+    the demo district, the first administrator).
+    """
+    from db.areas import grid_by_id
+    from db.scope import UNKNOWN, write_grids
+    from db.workers import worker_by_id
+
+    conn = ctx.conn
+    worker = worker_by_id(conn, ctx.worker_id) if ctx.worker_id else None
+    if worker is None:
+        if conn.execute("SELECT 1 FROM workers WHERE role = 'admin' AND disabled = 0"
+                        " LIMIT 1").fetchone() is None:
+            return
+        raise UserError("error.role_no_worker", exit_code=3,
+                        action=action_label(_WRITE_ACTION.get(entity, "household.edit")))
+    if worker.disabled:
+        raise UserError("error.worker_disabled", exit_code=3, name=worker.name)
+    action = _WRITE_ACTION.get(entity, "household.edit")
+    if entity == "case_event":
+        action = CASE_EVENT_ACTIONS.get(str(payload.get("type")), action)
+        require(worker, action)
+    if worker.role not in WRITERS.get(entity, frozenset()):
+        raise UserError("error.role_forbidden", exit_code=3, name=worker.name,
+                        role=role_label(worker.role), action=action_label(action),
+                        roles=roles_label(WRITERS.get(entity, ())))
+    if worker.role == ADMIN:
+        return
+    for _field, grid_id in write_grids(conn, entity, entity_id, kind, payload):
+        if grid_id is None or grid_id == UNKNOWN:
+            continue
+        grid = grid_by_id(conn, grid_id)
+        if grid is None or not in_scope(worker, grid.code, grid.community):
+            raise UserError("error.role_out_of_scope", exit_code=3, name=worker.name,
+                            action=action_label(action),
+                            grid=grid.name if grid is not None else grid_id[:12])

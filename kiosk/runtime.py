@@ -24,6 +24,7 @@ from kiosk.config import Settings, data_dir, database_path, key_path, load_setti
 from kiosk.errors import UserError
 from kiosk.i18n import set_language
 from kiosk.logs import setup_logging
+from kiosk.roles import guard_write
 
 log = logging.getLogger("kiosk.runtime")
 
@@ -79,6 +80,7 @@ def open_runtime(settings: Settings, *, create: bool = True) -> Runtime:
     else:
         worker = default_worker(conn)
     ctx = WriteContext.open(conn, worker.id if worker else None)
+    ctx.guard = guard_write  # every write checked against the acting worker (kiosk/roles.py)
     log.info("opened database schema=%s worker=%s", conn.execute("PRAGMA user_version").fetchone()[0],
              worker.id if worker else None)
     return Runtime(settings=settings, db=database, worker=worker, ctx=ctx)

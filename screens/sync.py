@@ -1,5 +1,7 @@
 """The sync screen (同步): changes waiting, the last successful sync, a sync with a progress
-bar and its counts, and the conflicts to review (Enter opens one)."""
+bar and its counts, the conflicts to review (Enter opens one), and the changes the hub
+refused, each with its record, household, reason and what to do (``r`` sends them again,
+``x`` lets a supervisor give the selected one up)."""
 
 from __future__ import annotations
 
@@ -12,10 +14,10 @@ from textual.message import Message
 from textual.widgets import DataTable, Header, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
-from db.sync import Conflict, SyncState, list_conflicts, sync_state
+from db.sync import Conflict, SyncState, held_changes, list_conflicts, sync_state
 from kiosk.errors import describe
 from kiosk.i18n import t
-from kiosk.sync.present import conflict_row
+from kiosk.sync.present import conflict_row, held_row
 from screens.base import KioskScreen
 from screens.widgets.footer import KioskFooter
 
@@ -24,6 +26,7 @@ from screens.widgets.footer import KioskFooter
 class SyncStatus:
     state: SyncState
     conflicts: list[Conflict]
+    held: list[dict]
 
 
 class SyncScreen(KioskScreen):
@@ -31,6 +34,9 @@ class SyncScreen(KioskScreen):
         Binding("s", "sync", t("sync.start"), id="sync.start", tooltip=t("sync.start_tip")),
         Binding("enter", "review", t("sync.keep_mine") + "/" + t("sync.keep_theirs"),
                 id="sync.review", tooltip=t("sync.conflicts_tip")),
+        Binding("r", "resend", t("sync.resend"), id="sync.resend", tooltip=t("sync.resend_tip")),
+        Binding("x", "discard", t("sync.discard"), id="sync.discard",
+                tooltip=t("sync.discard_tip")),
     ]
 
     DEFAULT_CSS = """
@@ -72,12 +78,18 @@ class SyncScreen(KioskScreen):
         yield Static("", id="sync-phase", classes="line")
         yield Static("", id="sync-conflicts-title", classes="title")
         yield DataTable(id="sync-conflicts", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="sync-held-title", classes="title")
+        yield DataTable(id="sync-held", cursor_type="row", zebra_stripes=True)
         yield KioskFooter()
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns(
+        self.query_one("#sync-conflicts", DataTable).add_columns(
             "#", t("sync.col_record"), t("sync.col_field"), t("sync.col_mine"),
             t("sync.col_theirs"), t("sync.col_winner"))
+        self.query_one("#sync-held", DataTable).add_columns(
+            t("sync.cli.col_record"), t("sync.cli.col_household"), t("sync.cli.col_why"),
+            t("sync.cli.col_todo"))
+        self.query_one("#sync-held", DataTable).display = False
         self.load()
 
     def on_screen_resume(self) -> None:
@@ -86,8 +98,9 @@ class SyncScreen(KioskScreen):
     @work(thread=True, exclusive=True, group="sync-status", exit_on_error=False)
     def load(self) -> None:
         conn = self.kiosk.read()
+        held = [held_row(conn, h) for h in held_changes(conn, limit=200)]
         self.post_message(self.StatusLoaded(SyncStatus(sync_state(conn),
-                                                       list_conflicts(conn, limit=200))))
+                                                       list_conflicts(conn, limit=200), held)))
 
     def on_sync_screen_status_loaded(self, message: StatusLoaded) -> None:
         s = message.status.state
@@ -99,12 +112,21 @@ class SyncScreen(KioskScreen):
         conflicts = message.status.conflicts
         self.query_one("#sync-conflicts-title", Static).update(
             t("sync.conflict_count", n=s.conflicts) if s.conflicts else t("sync.no_conflicts"))
-        table = self.query_one(DataTable)
+        table = self.query_one("#sync-conflicts", DataTable)
         table.clear()
         for c in conflicts:
             r = conflict_row(c)
             table.add_row(str(r["id"]), r["record"], r["field"], r["mine"], r["theirs"],
                           r["applied"], key=str(c.id))
+        held = message.status.held
+        self.query_one("#sync-held-title", Static).update(
+            t("sync.refused_count", n=s.refused) if s.refused else "")
+        held_table = self.query_one("#sync-held", DataTable)
+        held_table.clear()
+        held_table.display = bool(held)
+        for r in held:
+            held_table.add_row(r["record"], r["household"] or "-", r["why"], r["todo"],
+                               key=r["op_id"])
 
     def action_sync(self) -> None:
         bar = self.query_one(ProgressBar)
@@ -145,13 +167,60 @@ class SyncScreen(KioskScreen):
         self.notify(text)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """Worker failures (hub unreachable, refused...) as a message: StateChanged does not
-        bubble to the app, so each screen with workers reports its own."""
+        """Worker failures (hub unreachable, refused...) as a message, also in place of the
+        progress line: StateChanged does not bubble to the app, so each screen with workers
+        reports its own."""
         if event.state == WorkerState.ERROR and event.worker.error is not None:
-            self.notify(describe(event.worker.error), severity="error", timeout=8)
+            text = describe(event.worker.error)
+            if event.worker.group == "sync":
+                self.query_one(ProgressBar).update(total=1, progress=0)
+                self.query_one("#sync-phase", Static).update(text)
+            self.notify(text, severity="error", timeout=8)
+
+    def action_resend(self) -> None:
+        """Send every change the hub refused again at the next sync (their cause fixed)."""
+        if self.kiosk.permit("sync.run"):
+            self.release_held()
+
+    @work(thread=True, exclusive=True, group="sync-held", exit_on_error=False)
+    def release_held(self) -> None:
+        from db.sync import release
+
+        n = self.kiosk.write(lambda ctx: release(ctx.conn))
+        self.app.call_from_thread(self.notify, t("sync.cli.released", n=n))
+        self.load()
+
+    def action_discard(self) -> None:
+        """A supervisor gives up sending the selected refused change, after confirming."""
+        table = self.query_one("#sync-held", DataTable)
+        if not table.row_count or not self.kiosk.permit("sync.discard"):
+            return
+        op_id = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        if not op_id:
+            return
+        from screens.confirm import ConfirmScreen
+
+        def decided(yes: bool | None) -> None:
+            if yes:
+                self.discard_held(op_id)
+
+        self.app.push_screen(ConfirmScreen(t("sync.discard_confirm")), decided)
+
+    @work(thread=True, exclusive=True, group="sync-held", exit_on_error=False)
+    def discard_held(self, op_id: str) -> None:
+        from db.sync import discard
+
+        def run(ctx) -> int:
+            n = discard(ctx.conn, [op_id], by=ctx.worker_id)
+            ctx.audit("discard", detail={"ops": n})
+            return n
+
+        n = self.kiosk.write(run)
+        self.app.call_from_thread(self.notify, t("sync.cli.discarded", n=n))
+        self.load()
 
     def action_review(self) -> None:
-        table = self.query_one(DataTable)
+        table = self.query_one("#sync-conflicts", DataTable)
         if not table.row_count:
             return
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
@@ -161,4 +230,5 @@ class SyncScreen(KioskScreen):
             self.app.push_screen(ConflictScreen(int(key)), lambda _changed: self.load())
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        self.action_review()
+        if event.data_table.id == "sync-conflicts":
+            self.action_review()

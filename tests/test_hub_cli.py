@@ -48,6 +48,8 @@ def _add(kiosk, hub, name, *grids) -> str:
     args = ["hub", "devices", "add", name, "--db", hub["db"], "--json"]
     for g in grids:
         args += ["--grid", g]
+    if not grids:
+        args.append("--office")  # the community office's PC: every grid
     out = kiosk(*args)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)["code"]
@@ -152,9 +154,12 @@ def test_hub_refusals(kiosk, hub, tmp_path):
     assert r.status_code == 401 and r.json()["error"] == "unauthorized"
     r = httpx.post(url + "/v1/pull", content=b"{not json", headers=auth)
     assert r.status_code == 400 and r.json()["message"]
+    # A malformed operation is refused alone, with the reason; nothing of it is stored.
     r = httpx.post(url + "/v1/push", json={"device_id": device_id, "schema": 5, "ops": [{"x": 1}]},
                    headers=auth)
-    assert r.status_code == 422 and r.json()["error"] == "invalid"
+    assert r.status_code == 200 and r.json()["acked"] == []
+    assert [(x["index"], x["code"]) for x in r.json()["refused"]] == [(0, "invalid")]
+    assert count() == before
     r = httpx.post(url + "/v1/push", content=b"[" + b" " * (17 * 1024 * 1024) + b"]", headers=auth)
     assert r.status_code == 413
     r = httpx.post(url + "/v1/pull", json={"schema": 1}, headers=auth)
@@ -169,19 +174,19 @@ def test_hub_refusals(kiosk, hub, tmp_path):
                 "kind": "update", "payload": {"note": "x"}, "schema_version": 5,
                 "device_id": device}
 
-    # Another device's operation, or one outside alice's grids: refused, and the good operation
-    # in the same batch is not stored either.
-    for bad in (op(2, g1, device="someone-else"), op(3, g2)):
+    # Another device's operation, or one outside alice's grids: refused alone, with its
+    # reason; the good operation beside it is stored, once however often it is sent.
+    for n, (bad, code) in enumerate(((op(2, g1, device="someone-else"), "other_device"),
+                                     (op(3, g2), "out_of_scope"))):
         r = httpx.post(url + "/v1/push", json={"device_id": device_id, "schema": 5,
                                                "ops": [op(1, g1), bad]}, headers=auth)
-        assert r.status_code == 403, r.text
-        assert count() == before
-    # A batch sent twice is stored once.
-    for dup in (0, 1):
-        r = httpx.post(url + "/v1/push", json={"device_id": device_id, "schema": 5,
-                                               "ops": [op(1, g1)]}, headers=auth)
-        assert r.status_code == 200 and r.json()["duplicates"] == dup
-    assert count() == before + 1
+        assert r.status_code == 200, r.text
+        doc = r.json()
+        assert (doc["acked"], doc["duplicates"]) == (["op-1"], n)
+        assert [(x["index"], x["op_id"], x["code"]) for x in doc["refused"]] == [
+            (1, bad["op_id"], code)]
+        assert doc["refused"][0]["message"]
+        assert count() == before + 1
     for junk in (b"", b"null", b"[]", b'{"schema": "x"}', b"{\"cursor\": \"zz\"}"):
         assert httpx.post(url + "/v1/pull", content=junk, headers=auth).status_code in (400, 422)
     assert httpx.get(url + "/v1/nowhere").status_code == 404
@@ -228,7 +233,8 @@ def test_offline_bundles(kiosk, hub, tmp_path):
     for stored in (1, 0):  # importing twice is harmless
         out = kiosk("hub", "import", str(up), "--db", hub["db"], "--json")
         assert out.returncode == 0, out.stderr
-        assert json.loads(out.stdout) == {"device": "alice", "stored": stored, "duplicates": 1 - stored}
+        assert json.loads(out.stdout) == {"device": "alice", "stored": stored,
+                                          "duplicates": 1 - stored, "refused": []}
     down = tmp_path / "alice.down"
     out = kiosk("hub", "export", "--device", "alice", str(down), "--db", hub["db"], "--json")
     assert out.returncode == 0, out.stderr
@@ -262,12 +268,14 @@ def test_devices_add_with_person_and_list(kiosk, tmp_path):
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     assert len(doc["code"]) == 14 and doc["person"] == "李四"
-    out = kiosk("hub", "devices", "add", "李四的笔记本", "--db", db)
+    out = kiosk("hub", "devices", "add", "李四的笔记本", "--office", "--db", db)
     assert out.returncode == 2 and "已有" in out.stderr  # names are unique
+    out = kiosk("hub", "devices", "add", "无范围", "--db", db)
+    assert out.returncode == 2 and "--grid" in out.stderr  # a device says what it covers
     out = kiosk("hub", "devices", "list", "--db", db)
     assert "李四的笔记本" in out.stdout and "等待登记" in out.stdout
     out = kiosk("hub", "devices", "revoke", "nobody", "--db", db)
     assert out.returncode == 2 and "nobody" in out.stderr
     # without --json: the code and a QR code (no personal data in it: the code only)
-    out = kiosk("hub", "devices", "add", "supervisor", "--db", db)
+    out = kiosk("hub", "devices", "add", "supervisor", "--community", "社区", "--db", db)
     assert out.returncode == 0 and "登记码" in out.stdout and "█" in out.stdout

@@ -51,10 +51,17 @@ def seeded(store, tmp_path):
     return store
 
 
-def _device(store, name, device_id, grids):
-    code = store.add_device(name, grids)
+def _device(store, name, device_id, grids, role=None):
+    """A device enrolled for ``grids`` (a field laptop), or for every grid (an office PC, or
+    the administrator's with ``role="admin"``)."""
+    role = role or ("field" if grids else "office")
+    code = store.add_device(name, grids, role=role)
     device, token = store.enrol(code, device_id)
     return device, token
+
+
+def _refusals(result):
+    return [(r.index, r.code) for r in result.refused]
 
 
 def _op(n, device_id, entity_id, kind="update", entity="household", payload=None):
@@ -99,9 +106,16 @@ def test_device_lifecycle(store):
         store.enrol(code, "dev-b")  # a code works once
     assert (err.value.status, err.value.code) == (403, "bad_code")
     with pytest.raises(HubError) as err:
-        store.add_device("王芳的笔记本", None)
+        store.add_device("王芳的笔记本", None, role="office")
     assert err.value.status == 409
-    code2 = store.add_device("second", None)
+    # A device says what it covers: a field laptop its grids, nothing else takes grids.
+    for grids, role, code in ((None, "field", "field_needs_grid"),
+                              (["G1"], "admin", "grids_for_field"),
+                              (None, "boss", "bad_role")):
+        with pytest.raises(HubError) as err:
+            store.add_device("third", grids, role=role)
+        assert (err.value.status, err.value.code) == (422, code)
+    code2 = store.add_device("second", None, role="office")
     with pytest.raises(HubError) as err:
         store.enrol(code2, "dev-a")  # one device id, one enrolment
     assert err.value.status == 409
@@ -118,18 +132,19 @@ def test_scope_dedupe_and_paging(seeded):
     b, _ = _device(store, "b", "dev-b", None)
     h1, h2 = _household(store, "g-one"), _household(store, "g-two")
 
-    # Out of scope, unknown record, another device: refused whole, nothing stored.
-    for bad in (_op(2, "dev-a", h2), _op(3, "dev-a", "no-such-household"),
-                _op(4, "dev-b", h1)):
-        with pytest.raises(HubError) as err:
-            store.ingest(a, [_op(1, "dev-a", h1), bad])
-        assert err.value.status == 403
+    # Out of scope, unknown record, another device, a move out of scope: each refused alone,
+    # nothing of it stored.
+    for bad, code in ((_op(2, "dev-a", h2), "out_of_scope"),
+                      (_op(3, "dev-a", "no-such-household"), "unknown_record"),
+                      (_op(4, "dev-b", h1), "other_device"),
+                      (_op(5, "dev-a", h1, payload={"grid_id": "g-two"}), "out_of_scope")):
+        result = store.ingest(a, [bad])
+        assert (_refusals(result), result.acked, result.stored) == ([(0, code)], [], 0)
         assert store.op_count() == total
-    # Moving a household into a grid outside the scope is refused too.
-    with pytest.raises(HubError):
-        store.ingest(a, [_op(5, "dev-a", h1, payload={"grid_id": "g-two"})])
-
-    assert store.ingest(a, [_op(1, "dev-a", h1)]).stored == 1
+    # One refused operation never refuses the rest of its batch.
+    result = store.ingest(a, [_op(2, "dev-a", h2), _op(1, "dev-a", h1)])
+    assert (_refusals(result), result.acked, result.stored) == (
+        [(0, "out_of_scope")], ["op-dev-a-1"], 1)
     again = store.ingest(a, [_op(1, "dev-a", h1), _op(1, "dev-a", h1)])
     assert (again.stored, again.duplicates, again.acked) == (0, 1, ["op-dev-a-1"])
     # A new member of a g-one household is scoped to g-one through its household_id.
@@ -189,7 +204,7 @@ def test_sync_over_http(seeded, tmp_path):
         for name, grids in (("a", ["G1"]), ("b", None)):
             db = open_database(tmp_path / f"{name}.db")
             ctx = WriteContext.open(db.conn)
-            enrol(ctx, url, store.add_device(name, grids))
+            enrol(ctx, url, store.add_device(name, grids, role="field" if grids else "office"))
             run_sync(ctx, batch_size=4)
             laptops.append((db, ctx))
         (da, a), (db_, b) = laptops
@@ -210,62 +225,33 @@ def test_sync_over_http(seeded, tmp_path):
         db_.close()
 
 
-def _pull_with_backfill(store, device, cursor=None, backfilled=0, limit=2):
-    """Pull until empty as a laptop does (small pages), reporting what it applied."""
-    got = []
-    while True:
-        page = store.pull(device, cursor, limit, backfilled=backfilled)
-        got += [o.op_id for o in page.ops]
-        cursor, backfilled = page.cursor, page.backfill
-        if not page.ops and not page.more:
-            return got, cursor, backfilled
-
-
-def test_cases_assigned_to_a_device_reach_it_outside_its_grids(seeded):
+def test_a_case_never_travels_outside_its_grids(seeded):
+    """An assignment names a person, not a grid: a case assigned to the worker of another
+    grid's laptop does not reach that laptop, which may not add to it either."""
     store = seeded
-    # 李四's laptop is enrolled for grid G1 only; the case is in G2.
-    a, _ = store.enrol(store.add_device("li", ["G1"], worker="李四"), "dev-li")
-    other, _ = _device(store, "c", "dev-c", ["G1"])
+    a = store.enrol(store.add_device("li", ["G1"], worker="李四"), "dev-li")[0]
     s, _ = _device(store, "s", "dev-s", None)
     h2 = _household(store, "g-two")
-    _, cursor_a, back_a = _pull_with_backfill(store, a)
-    _, cursor_c, _ = _pull_with_backfill(store, other)
+    _, cursor_a, _ = _pull_all(store, a)
 
-    def ev(n, type_, data):
-        return _op(n, "dev-s", f"ev-{n}", kind="insert", entity="case_event",
+    def ev(n, type_, data, device="dev-s"):
+        return _op(n, device, f"ev-{n}", kind="insert", entity="case_event",
                    payload={"id": f"ev-{n}", "case_id": "case-1", "type": type_,
                             "at": "2026-11-21T10:00:00+08:00", "data": data})
 
-    registered = [
+    result = store.ingest(s, [
         _op(1, "dev-s", "case-1", kind="insert", entity="case",
             payload={"id": "case-1", "grid_id": "g-two", "summary": "漏雨"}),
         _op(2, "dev-s", "ch-1", kind="insert", entity="case_household",
             payload={"id": "ch-1", "case_id": "case-1", "household_id": h2}),
         ev(3, "register", "{}"),
-    ]
-    store.ingest(s, registered)
-    got, cursor_a, back_a = _pull_with_backfill(store, a, cursor_a, back_a)
-    assert got == []  # a case in another grid, not (yet) this laptop's
-    store.ingest(s, [ev(4, "assign", '{"person": "李四", "department": "住建"}')])
-    got, cursor_a, back_a = _pull_with_backfill(store, a, cursor_a, back_a)
-    # the case's earlier operations first (backfill), then the assignment itself
-    assert got[:3] == [o.op_id for o in registered] and "op-dev-s-4" in got
-    assert back_a > 0
-    store.ingest(s, [ev(5, "progress", '{"note": "已联系物业"}')])
-    got, cursor_a, back_a = _pull_with_backfill(store, a, cursor_a, back_a)
-    assert got == ["op-dev-s-5"]  # later events follow the assignment; no repeats
-    got, _, _ = _pull_with_backfill(store, other, cursor_c)
-    assert got == []  # another G1 laptop does not receive it
-    # 李四 may add to the case assigned to him; the other G1 laptop may not.
-    note = _op(6, "dev-li", "ev-6", kind="insert", entity="case_event",
-               payload={"id": "ev-6", "case_id": "case-1", "type": "progress",
-                        "at": "2026-11-22T10:00:00+08:00", "data": "{}"})
-    assert store.ingest(a, [note]).stored == 1
-    with pytest.raises(HubError) as err:
-        store.ingest(other, [_op(7, "dev-c", "ev-7", kind="insert", entity="case_event",
-                                 payload={"id": "ev-7", "case_id": "case-1", "type": "progress"})])
-    assert err.value.status == 403
-    assert "op-dev-li-6" in _pull_with_backfill(store, s)[0]
+        ev(4, "assign", '{"person": "李四", "department": "住建"}')])
+    assert result.stored == 4 and not result.refused
+    page = store.pull(a, cursor_a, 100)
+    assert "case-1" not in {o.entity_id for o in page.ops}
+    assert not {o.payload.get("case_id") for o in page.ops} & {"case-1"}
+    result = store.ingest(a, [ev(6, "progress", "{}", device="dev-li")])
+    assert _refusals(result) == [(0, "out_of_scope")]
 
 
 def test_resent_operation_refused_now_is_acknowledged_if_held(seeded):
@@ -283,12 +269,11 @@ def test_resent_operation_refused_now_is_acknowledged_if_held(seeded):
 
     again = store.ingest(a, first)
     assert (again.acked, again.stored, again.duplicates) == (["op-dev-a-1", "op-dev-a-2"], 0, 2)
-    for batch, code in (([_op(1, "dev-a", h1), _op(4, "dev-a", h1)], "out_of_scope"),
-                        ([_op(1, "dev-a", h1), _op(5, "dev-a", "no-such-household"),
-                          _op(6, "dev-a", h1)], "unknown_record")):
-        with pytest.raises(HubError) as err:
-            store.ingest(a, batch)
-        assert (err.value.status, err.value.code) == (403, code)
+    for batch, refused in (([_op(1, "dev-a", h1), _op(4, "dev-a", h1)], [(1, "out_of_scope")]),
+                           ([_op(1, "dev-a", h1), _op(5, "dev-a", "no-such-household"),
+                             _op(6, "dev-a", h1)], [(1, "unknown_record"), (2, "out_of_scope")])):
+        result = store.ingest(a, batch)
+        assert (_refusals(result), result.acked) == (refused, ["op-dev-a-1"])
     assert store.op_count() == total
 
 
@@ -338,38 +323,34 @@ def test_sqlite_push_runs_the_same_statements_whatever_its_size(tmp_path):
                       if not s.startswith(("INSERT INTO hub_ops", "INSERT INTO hub_scope")))
 
     small, large = statements(2, 0), statements(300, 100)
-    assert small == large and len(small) <= 6
+    assert small == large and len(small) <= 7
     # the scope lookup searches the primary key once per key, never scans an entity's rows
     plan = store.conn.execute(f"EXPLAIN QUERY PLAN {store._SCOPE_OF}", ("[]", "visit")).fetchall()
     assert [r[3] for r in plan][-1].endswith("PRIMARY KEY (entity=? AND entity_id=?)")
     store.close()
 
 
-def test_worker_changes_are_an_administrators_from_any_device(store):
-    """A grid-restricted laptop may push worker records only when an administrator the hub
-    knows made them (kiosk workers on that laptop); anyone else's are refused as a whole."""
+def test_worker_changes_come_only_from_the_administrators_device(store):
+    """Workers (names, roles, PIN hashes) are changed only from the administrator's device,
+    whatever worker an operation names: a field laptop claiming the administrator is refused,
+    so nobody makes themselves administrator of the district from a laptop."""
     store.ingest(None, [
         _op(1, "office", "w-admin", kind="insert", entity="worker",
             payload={"id": "w-admin", "name": "赵管理", "role": "admin", "grids": "[]"}),
         _op(2, "office", "w-grid", kind="insert", entity="worker",
             payload={"id": "w-grid", "name": "李新", "role": "worker", "grids": '["G1"]'}),
     ])
-    device, _ = _device(store, "laptop", "dev-a", ["G1"])
-    new_worker = {"id": "w-new", "name": "钱多", "role": "worker", "grids": '["G1"]',
-                  "pin_hash": "$argon2id$v=19$m=65536,t=3,p=4$x$y"}
+    laptop, _ = _device(store, "laptop", "dev-a", ["G1"])
+    office, _ = _device(store, "office", "dev-o", None)
+    admin, _ = _device(store, "admin", "dev-z", None, role="admin")
 
-    def op(n, actor, **kw):
-        o = _op(n, "dev-a", kw.pop("entity_id", "w-new"), kind=kw.pop("kind", "insert"),
-                entity="worker", payload=kw.pop("payload", new_worker))
+    def op(n, device, actor, **kw):
+        o = _op(n, device, kw.pop("entity_id", "w-grid"), kind=kw.pop("kind", "update"),
+                entity="worker", payload=kw.pop("payload", {"role": "admin"}))
         o.worker_id = actor
         return o
 
-    with pytest.raises(HubError) as err:
-        store.ingest(device, [op(3, "w-grid")])
-    assert (err.value.status, err.value.code) == (403, "out_of_scope")
-    assert store.ingest(device, [op(4, "w-admin")]).stored == 1
-    # once disabled (by the office), that administrator's changes are refused too
-    store.ingest(None, [_op(5, "office", "w-admin", entity="worker", payload={"disabled": 1})])
-    with pytest.raises(HubError):
-        store.ingest(device, [op(6, "w-admin", kind="update", entity_id="w-new",
-                                 payload={"disabled": 1})])
+    for n, device, dev_id in ((3, laptop, "dev-a"), (4, office, "dev-o")):
+        result = store.ingest(device, [op(n, dev_id, "w-admin")])
+        assert _refusals(result) == [(0, "role")] and result.refused[0].params["needs"] == "admin"
+    assert store.ingest(admin, [op(5, "dev-z", "w-admin")]).stored == 1

@@ -44,7 +44,7 @@ async def test_sync_screen_counts_progress_and_conflicts(tmp_path):
         other = open_database(tmp_path / "other.db")
         octx = WriteContext.open(other.conn)
         for ctx, name in ((runtime.ctx, "mine"), (octx, "other")):
-            enrol(ctx, url, store.add_device(name, None))
+            enrol(ctx, url, store.add_device(name, None, role="office"))
             run_sync(ctx)
         hid = runtime.conn.execute("SELECT id FROM households ORDER BY id LIMIT 1").fetchone()[0]
         for ctx, note in ((runtime.ctx, "本机改的"), (octx, "别处改的")):

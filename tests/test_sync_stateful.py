@@ -156,7 +156,7 @@ class SyncMachine(RuleBasedStateMachine):
             grids = [GRIDS[i % 2][1]] if i > 0 and scoped[i] else None
             d = Device(f"d{i}", self.tmp / f"d{i}.db", grids)
             d.open()
-            code = self.store.add_device(d.name, grids)
+            code = self.store.add_device(d.name, grids, role="field" if grids else "office")
             enrol(d.ctx, self.url, code)
             run_sync(d.ctx, batch_size=7)
             self.devices.append(d)
@@ -299,7 +299,7 @@ class SyncMachine(RuleBasedStateMachine):
         ref = Device("ref", self.tmp / "ref.db", None)
         ref.open()
         self.devices.append(ref)
-        enrol(ref.ctx, self.url, self.store.add_device("ref", None))
+        enrol(ref.ctx, self.url, self.store.add_device("ref", None, role="office"))
         run_sync(ref.ctx, batch_size=50)
         rconn = ref.ctx.conn
 

@@ -51,8 +51,14 @@ def build_demo(runtime, households: int, seed: int, progress=None) -> dict:
         runtime.worker = worker
         runtime.ctx.worker_id = worker.id
     rng = random.Random(seed * 7919 + 1)
-    for name in EXTENSION_MODULES:
-        importlib.import_module(name).extend_demo(runtime.ctx, rng, date.today())
+    # Building the district is the laptop's set-up, not a worker's work: its few outbox writes
+    # (the office's questionnaire, the demo accounts) are not held to a worker's scope.
+    guard, runtime.ctx.guard = runtime.ctx.guard, None
+    try:
+        for name in EXTENSION_MODULES:
+            importlib.import_module(name).extend_demo(runtime.ctx, rng, date.today())
+    finally:
+        runtime.ctx.guard = guard
     counts = {
         "households": summary.households,
         "members": summary.members,

@@ -27,11 +27,17 @@ def register(sub, common) -> None:
     add = ds.add_parser("add", parents=[common], help=t("sync.hub_cli.add_help"),
                         description=t("sync.hub_cli.add_help"))
     add.add_argument("name", metavar="NAME", help=t("sync.hub_cli.name"))
-    add.add_argument("--grid", action="append", metavar="G", help=t("sync.hub_cli.grid"))
+    _scope_options(add)
     # (--worker is the common option naming the acting worker on a laptop)
     add.add_argument("--person", metavar="NAME", help=t("sync.hub_cli.worker"))
     add.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     add.set_defaults(handler=run_add)
+    scp = ds.add_parser("scope", parents=[common], help=t("sync.hub_cli.scope_help"),
+                        description=t("sync.hub_cli.scope_help"))
+    scp.add_argument("name", metavar="NAME", help=t("sync.hub_cli.name"))
+    _scope_options(scp)
+    scp.add_argument("--json", action="store_true", help=t("cli.opt.json"))
+    scp.set_defaults(handler=run_scope)
     lst = ds.add_parser("list", parents=[common], help=t("sync.hub_cli.list_help"),
                         description=t("sync.hub_cli.list_help"))
     lst.add_argument("--json", action="store_true", help=t("cli.opt.json"))
@@ -41,6 +47,12 @@ def register(sub, common) -> None:
     rev.add_argument("name", metavar="NAME", help=t("sync.hub_cli.name"))
     rev.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     rev.set_defaults(handler=run_revoke)
+
+    ref = hs.add_parser("refused", parents=[common], help=t("sync.hub_cli.refused_help"),
+                        description=t("sync.hub_cli.refused_help"))
+    ref.add_argument("--device", metavar="NAME", help=t("sync.hub_cli.device"))
+    ref.add_argument("--json", action="store_true", help=t("cli.opt.json"))
+    ref.set_defaults(handler=run_refused)
 
     imp = hs.add_parser("import", parents=[common], help=t("sync.hub_cli.import_help"),
                         description=t("sync.hub_cli.import_help"))
@@ -101,12 +113,28 @@ def _safe_url(url: str) -> str:
     return url
 
 
+def _scope_options(parser) -> None:
+    """What a device covers: its grids (a field laptop), a community or every grid (an
+    office PC), or everything and the administration (the administrator's PC)."""
+    scope = parser.add_mutually_exclusive_group()
+    scope.add_argument("--grid", action="append", metavar="G", help=t("sync.hub_cli.grid"))
+    scope.add_argument("--community", metavar="NAME", help=t("sync.hub_cli.community"))
+    scope.add_argument("--office", action="store_true", help=t("sync.hub_cli.office"))
+    scope.add_argument("--admin", action="store_true", help=t("sync.hub_cli.admin"))
+
+
+def _role(args: argparse.Namespace) -> str:
+    return "admin" if args.admin else "office" if args.office or args.community else "field"
+
+
 def _hub_error(exc) -> Exception:
     from kiosk.errors import UserError
 
-    return UserError(f"sync.error.{exc.code}" if exc.code in ("device_exists",) else "sync.error.refused",
-                     exit_code=2, status=exc.status, message=t(f"sync.hub_error.{exc.code}", **exc.params),
-                     **exc.params)
+    if exc.code in ("device_exists", "field_needs_grid", "grids_for_field", "bad_role",
+                    "community_for_office", "bad_name"):
+        return UserError(f"sync.error.{exc.code}", exit_code=2, **exc.params)
+    return UserError("sync.error.refused", exit_code=2, status=exc.status,
+                     message=t(f"sync.hub_error.{exc.code}", **exc.params), **exc.params)
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -129,15 +157,18 @@ def run_add(args: argparse.Namespace) -> int:
     from kiosk.hub.store import HubError
     from kiosk.output import emit_json
 
+    role = _role(args)
     store = _store(args)
     try:
-        code = store.add_device(args.name, args.grid, args.person)
+        code = store.add_device(args.name, args.grid, args.person, role=role,
+                                community=args.community)
     except HubError as exc:
         raise _hub_error(exc) from None
     finally:
         store.close()
     if args.json:
-        emit_json({"name": args.name, "code": code, "grids": args.grid, "person": args.person})
+        emit_json({"name": args.name, "code": code, "role": role, "grids": args.grid,
+                   "community": args.community, "person": args.person})
         return 0
     import qrcode
 
@@ -145,6 +176,29 @@ def run_add(args: argparse.Namespace) -> int:
     qr = qrcode.QRCode(border=1)
     qr.add_data(code.replace("-", ""))
     qr.print_ascii(invert=True)
+    return 0
+
+
+def run_scope(args: argparse.Namespace) -> int:
+    from kiosk.errors import UserError
+    from kiosk.hub.store import HubError
+    from kiosk.output import emit_json, info
+
+    role = _role(args)
+    store = _store(args)
+    try:
+        found = store.set_device_scope(args.name, args.grid, role=role, community=args.community)
+    except HubError as exc:
+        raise _hub_error(exc) from None
+    finally:
+        store.close()
+    if not found:
+        raise UserError("sync.error.unknown_device", exit_code=2, name=args.name)
+    if args.json:
+        emit_json({"name": args.name, "role": role, "grids": args.grid,
+                   "community": args.community})
+    else:
+        info(t("sync.hub_cli.scoped", name=args.name, role=t(f"sync.hub_cli.role_{role}")))
     return 0
 
 
@@ -162,10 +216,43 @@ def run_list(args: argparse.Namespace) -> int:
     rows = []
     for d in devices:
         state = ("state_revoked" if d.revoked else "state_active" if d.device_id else "state_pending")
-        rows.append((d.name, "、".join(d.grids) if d.grids else t("sync.hub_cli.all_grids"),
+        reach = (t("role.separator").join(d.grids) if d.grids else d.community
+                 or t("sync.hub_cli.all_grids"))
+        rows.append((d.name, t(f"sync.hub_cli.role_{d.role}"), reach,
                      t(f"sync.hub_cli.{state}"), d.last_seen_at or "-"))
-    print(table([t("sync.hub_cli.col_name"), t("sync.hub_cli.col_grids"),
-                 t("sync.hub_cli.col_state"), t("sync.hub_cli.col_seen")], rows))
+    print(table([t("sync.hub_cli.col_name"), t("sync.hub_cli.col_role"),
+                 t("sync.hub_cli.col_grids"), t("sync.hub_cli.col_state"),
+                 t("sync.hub_cli.col_seen")], rows))
+    return 0
+
+
+def run_refused(args: argparse.Namespace) -> int:
+    """The operations the hub refused, per device: what, why (ids and codes, no content)."""
+    from kiosk.errors import UserError
+    from kiosk.output import emit_json, info, table
+
+    store = _store(args)
+    try:
+        devices = store.list_devices()
+        if args.device:
+            devices = [d for d in devices if d.name == args.device]
+            if not devices or devices[0].device_id is None:
+                raise UserError("sync.error.unknown_device", exit_code=2, name=args.device)
+        found = [(d, r) for d in devices if d.device_id for r in store.refused_for(d.device_id)]
+    finally:
+        store.close()
+    if args.json:
+        emit_json({"refused": [{"device": d.name, "op_id": r.op_id, "entity": r.entity,
+                                "entity_id": r.entity_id, "code": r.code, "params": r.params,
+                                "message": t(f"sync.hub_error.{r.code}", **r.params)}
+                               for d, r in found]})
+        return 0
+    if not found:
+        info(t("sync.hub_cli.none_refused"))
+        return 0
+    print(table([t("sync.hub_cli.col_name"), t("sync.cli.col_record"), t("sync.cli.col_why")],
+                [(d.name, f"{r.entity} {r.entity_id[-12:]}",
+                  t(f"sync.hub_error.{r.code}", **r.params)) for d, r in found]))
     return 0
 
 
@@ -194,15 +281,20 @@ def run_import(args: argparse.Namespace) -> int:
 
     store = _store(args)
     try:
-        name, stored, dups = hub_import(store, args.file)
+        name, result = hub_import(store, args.file)
     except HubError as exc:
         raise _hub_error(exc) from None
     finally:
         store.close()
     if args.json:
-        emit_json({"device": name, "stored": stored, "duplicates": dups})
+        emit_json({"device": name, "stored": result.stored, "duplicates": result.duplicates,
+                   "refused": [{"op_id": r.op_id, "entity": r.entity, "code": r.code,
+                                "params": r.params} for r in result.refused]})
     else:
-        info(t("sync.hub_cli.imported", name=name, stored=stored, duplicates=dups))
+        info(t("sync.hub_cli.imported", name=name, stored=result.stored,
+               duplicates=result.duplicates))
+        if result.refused:
+            info(t("sync.hub_cli.import_refused", n=len(result.refused), name=name))
     return 0
 
 

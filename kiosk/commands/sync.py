@@ -1,5 +1,6 @@
 """``kiosk sync`` (push then pull), ``kiosk sync export|import FILE`` (USB bundles),
-``kiosk sync conflicts`` and ``kiosk sync resolve``."""
+``kiosk sync conflicts`` and ``kiosk sync resolve``, and the changes the hub refused:
+``kiosk sync refused``, ``kiosk sync resend``, ``kiosk sync discard``."""
 
 from __future__ import annotations
 
@@ -41,6 +42,25 @@ def register(sub, common) -> None:
     res.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     res.set_defaults(handler=run_resolve)
 
+    ref = ss.add_parser("refused", parents=[common], help=t("sync.cli.refused_help"),
+                        description=t("sync.cli.refused_help"))
+    ref.add_argument("--json", action="store_true", help=t("cli.opt.json"))
+    ref.set_defaults(handler=run_refused)
+
+    snd = ss.add_parser("resend", parents=[common], help=t("sync.cli.resend_help"),
+                        description=t("sync.cli.resend_help"))
+    snd.add_argument("ops", nargs="*", metavar="OP_ID", help=t("sync.cli.op_id"))
+    snd.add_argument("--all", action="store_true", help=t("sync.cli.resend_all"))
+    snd.add_argument("--json", action="store_true", help=t("cli.opt.json"))
+    snd.set_defaults(handler=run_resend)
+
+    dis = ss.add_parser("discard", parents=[common], help=t("sync.cli.discard_help"),
+                        description=t("sync.cli.discard_help"))
+    dis.add_argument("ops", nargs="+", metavar="OP_ID", help=t("sync.cli.op_id"))
+    dis.add_argument("--note", default="", help=t("sync.cli.discard_note"))
+    dis.add_argument("--json", action="store_true", help=t("cli.opt.json"))
+    dis.set_defaults(handler=run_discard)
+
 
 def _runtime(args: argparse.Namespace):
     from kiosk.runtime import runtime_for
@@ -57,12 +77,103 @@ def run_sync(args: argparse.Namespace) -> int:
         s = runtime.settings
         report = sync(runtime.ctx, hub_url=args.hub or s.hub_url, batch_size=s.sync_batch,
                       timeout=s.sync_timeout)
+        held = _held_rows(runtime.conn)
     finally:
         runtime.close()
     if args.json:
-        emit_json(report.as_dict())
+        emit_json({**report.as_dict(), "held": held})
     else:
         info(t("sync.cli.result", **report.as_dict()))
+        _report_held(held)
+    return HELD_EXIT if held else 0
+
+
+#: ``kiosk sync`` ends with this status when changes the hub refused are held on the laptop
+#: (everything else was sent and received).
+HELD_EXIT = 5
+
+
+def _held_rows(conn) -> list[dict]:
+    from db.sync import held_changes
+    from kiosk.sync.present import held_row
+
+    return [held_row(conn, h) for h in held_changes(conn, limit=10_000)]
+
+
+def _report_held(rows: list[dict]) -> None:
+    from kiosk.output import info, table
+
+    if not rows:
+        return
+    info(t("sync.cli.held", n=len(rows)))
+    print(table([t("sync.cli.col_record"), t("sync.cli.col_household"), t("sync.cli.col_why"),
+                 t("sync.cli.col_todo"), "ID"],
+                [(r["record"], r["household"] or "-", r["why"], r["todo"], r["op_id"])
+                 for r in rows]))
+    info(t("sync.cli.held_hint"))
+
+
+def run_refused(args: argparse.Namespace) -> int:
+    from kiosk.output import emit_json, info
+
+    runtime = _runtime(args)
+    try:
+        rows = _held_rows(runtime.conn)
+    finally:
+        runtime.close()
+    if args.json:
+        emit_json({"held": rows})
+    elif rows:
+        _report_held(rows)
+    else:
+        info(t("sync.cli.none_held"))
+    return 0
+
+
+def run_resend(args: argparse.Namespace) -> int:
+    """Send refused changes again at the next sync (once their cause is fixed)."""
+    from db.connection import transaction
+    from db.sync import release
+    from kiosk.errors import UserError
+    from kiosk.output import emit_json, info
+    from kiosk.roles import require
+
+    if not args.ops and not args.all:
+        raise UserError("sync.error.resend_what", exit_code=2)
+    runtime = _runtime(args)
+    try:
+        require(runtime.worker, "sync.run")
+        with transaction(runtime.conn):
+            n = release(runtime.conn, None if args.all else args.ops)
+    finally:
+        runtime.close()
+    if args.json:
+        emit_json({"released": n})
+    else:
+        info(t("sync.cli.released", n=n))
+    return 0
+
+
+def run_discard(args: argparse.Namespace) -> int:
+    """Give up sending refused changes (a supervisor's decision): they stay on this laptop
+    only, recorded in the operation log with the reason."""
+    from db.connection import transaction
+    from db.sync import discard
+    from kiosk.output import emit_json, info
+    from kiosk.roles import require
+
+    runtime = _runtime(args)
+    try:
+        worker = require(runtime.worker, "sync.discard")
+        with transaction(runtime.conn):
+            n = discard(runtime.conn, args.ops, by=worker.id, note=args.note)
+            runtime.ctx.audit("discard", detail={"ops": n})
+    finally:
+        runtime.close()
+    if args.json:
+        emit_json({"discarded": n})
+    else:
+        info(t("sync.cli.discarded", n=n))
     return 0
 
 

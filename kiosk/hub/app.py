@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from kiosk.hub.store import DeviceRecord, HubError, HubStore
+from kiosk.hub.store import DeviceRecord, HubError, HubStore, Refusal, ingest_raw
 from kiosk.i18n import t
 from kiosk.sync import protocol as p
 
@@ -27,6 +27,13 @@ log = logging.getLogger("kiosk.hub")
 def _error(status: int, code: str, **params: Any) -> JSONResponse:
     return JSONResponse({"error": code, "message": t(f"sync.hub_error.{code}", **params)},
                         status_code=status)
+
+
+def wire_refusal(r: Refusal) -> p.Refusal:
+    """A refused operation as the laptop is told (the hub's wording in its own language; the
+    laptop words it in its own from the code and parameters)."""
+    return p.Refusal(index=r.index, op_id=r.op_id, code=r.code, params=r.params,
+                     message=t(f"sync.hub_error.{r.code}", **r.params))
 
 
 def _ok(doc: Any) -> Response:
@@ -86,10 +93,12 @@ def create_app(store: HubStore, *, max_body: int = p.MAX_BODY) -> Starlette:
         if req.device_id != device.device_id:
             raise HubError(403, "other_device")
         store.observe(req.hlc)
-        result = await run_in_threadpool(store.ingest, device, req.ops)
-        log.info("push device=%s ops=%s stored=%s", device.device_id, len(req.ops), result.stored)
+        result = await run_in_threadpool(ingest_raw, store, device, req.ops)
+        log.info("push device=%s ops=%s stored=%s refused=%s", device.device_id, len(req.ops),
+                 result.stored, len(result.refused))
         return _ok(p.PushResponse(acked=result.acked, duplicates=result.duplicates,
-                                  hlc=store.observe(None)))
+                                  hlc=store.observe(None),
+                                  refused=[wire_refusal(r) for r in result.refused]))
 
     async def audit(request: Request) -> Response:
         device = await authenticate(request)

@@ -19,7 +19,7 @@ import contextlib
 import json
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,11 +28,20 @@ import msgspec
 
 from db.audit import GENESIS, check_chain, entry_hash
 from db.hlc import HybridClock
-from db.replication import ENTITIES
 from kiosk.hub import devices as dv
 from kiosk.hub import forget as hub_forget
+from kiosk.hub.scope import (
+    ADMIN_DEVICE,
+    DEVICE_ROLES,
+    FIELD_DEVICE,
+    OFFICE_DEVICE,
+    Checker,
+    Reach,
+    Refused,
+    keys_of,
+)
 from kiosk.i18n import t
-from kiosk.sync.protocol import AuditEntry, Op
+from kiosk.sync.protocol import MAX_PAGE_BYTES, AuditEntry, Op
 
 
 class HubError(Exception):
@@ -58,10 +67,13 @@ class DeviceRecord:
     token_hash: str | None = field(default=None, repr=False)
     worker: str | None = None
     backfilled: int = 0
+    #: field (its grids), office (its community; every grid when none) or admin
+    role: str = "field"
+    community: str | None = None
 
     def public(self) -> dict[str, Any]:
-        return {"name": self.name, "device_id": self.device_id, "grids": self.grids,
-                "worker": self.worker,
+        return {"name": self.name, "device_id": self.device_id, "role": self.role,
+                "grids": self.grids, "community": self.community, "worker": self.worker,
                 "revoked": self.revoked, "created_at": self.created_at,
                 "enrolled_at": self.enrolled_at, "last_seen_at": self.last_seen_at}
 
@@ -71,6 +83,20 @@ class IngestResult:
     acked: list[str]
     duplicates: int
     stored: int
+    #: operations refused one by one (the rest of the batch is stored)
+    refused: list[Refusal] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """One operation the hub refused: its place in the batch, id, code and parameters."""
+
+    index: int
+    op_id: str
+    entity: str
+    entity_id: str
+    code: str
+    params: dict[str, str]
 
 
 @dataclass
@@ -102,7 +128,11 @@ class HubStore(ABC):
 
     # devices
     @abstractmethod
-    def add_device(self, name: str, grids: list[str] | None, worker: str | None = None) -> str: ...
+    def add_device(self, name: str, grids: list[str] | None, worker: str | None = None, *,
+                   role: str = "field", community: str | None = None) -> str: ...
+    @abstractmethod
+    def set_device_scope(self, name: str, grids: list[str] | None, *, role: str = "field",
+                         community: str | None = None) -> bool: ...
     @abstractmethod
     def list_devices(self) -> list[DeviceRecord]: ...
     @abstractmethod
@@ -118,7 +148,8 @@ class HubStore(ABC):
 
     # operations
     @abstractmethod
-    def ingest(self, device: DeviceRecord | None, ops: list[Op]) -> IngestResult: ...
+    def ingest(self, device: DeviceRecord | None, ops: list[Op], *,
+               invalid: list[Refusal] | None = None) -> IngestResult: ...
     @abstractmethod
     def pull(self, device: DeviceRecord, cursor: str | None, limit: int, *,
              record: bool = True, backfilled: int = 0) -> PullPage: ...
@@ -144,16 +175,21 @@ class HubStore(ABC):
     def audit_tail(self, device_id: str) -> int: ...
 
 
-_SCOPE_SKIP = frozenset({"id", "grid_id", "worker_id", "device_id"})
-
-
-def parent_keys(op: Op) -> Iterator[tuple[str, str]]:
-    """(entity, id) of the rows an insert names through its ``<entity>_id`` fields."""
-    for k, v in op.payload.items():
-        if k.endswith("_id") and k not in _SCOPE_SKIP and isinstance(v, str) and v:
-            ent = k[:-3]
-            if ent in ENTITIES:
-                yield ent, v
+def _scope_args(grids: list[str] | None, role: str,
+                community: str | None) -> tuple[list[str], str | None]:
+    """A device's scope as given, checked: a field laptop names grids, an office device may
+    name a community, nothing else names either."""
+    names = sorted({g.strip() for g in grids or [] if g.strip()})
+    community = community.strip() if community and community.strip() else None
+    if role not in DEVICE_ROLES:
+        raise HubError(422, "bad_role", role=role)
+    if role == FIELD_DEVICE and not names:
+        raise HubError(422, "field_needs_grid")
+    if role != FIELD_DEVICE and names:
+        raise HubError(422, "grids_for_field", role=role)
+    if community and role != OFFICE_DEVICE:
+        raise HubError(422, "community_for_office", role=role)
+    return names, community
 
 
 def case_of(op: Op) -> str | None:
@@ -164,125 +200,72 @@ def case_of(op: Op) -> str | None:
     return case_id if isinstance(case_id, str) and case_id else None
 
 
-def assignee(op: Op) -> str | None:
-    """The person an ``assign`` case event names (its ``data.person``)."""
-    if op.entity != "case_event" or op.payload.get("type") != "assign":
-        return None
-    data = op.payload.get("data")
-    if isinstance(data, str):
-        try:
-            data = json.loads(data)
-        except ValueError:
-            return None
-    person = data.get("person") if isinstance(data, dict) else None
-    return person.strip() if isinstance(person, str) and person.strip() else None
-
-
-_INSERTS = frozenset({"insert", "append"})
-
-
 @dataclass
 class _Batch:
     """A push's operations, tagged and checked, as the rows to store."""
 
     rows: list[tuple] = field(default_factory=list)
-    scope_rows: list[tuple[str, str, str | None]] = field(default_factory=list)
-    grid_rows: list[tuple[str, str]] = field(default_factory=list)
-    assigned: list[tuple[str, str]] = field(default_factory=list)
-    #: Operations the scope rules refuse and the error code, in batch order. Each is left
-    #: out (as it would be if the hub held it already); the batch is refused unless it does.
-    refused: list[tuple[Op, str]] = field(default_factory=list)
+    #: new records: (entity, id, grid, owner entity, owner id)
+    scope_rows: list[tuple[str, str, str | None, str | None, str | None]] = field(
+        default_factory=list)
+    grid_rows: list[tuple[str, str, str | None]] = field(default_factory=list)
+    #: records that followed a new owner: (entity, id, grid, owner, old grid)
+    moves: list[tuple[str, str, str | None, tuple[str, str], str | None]] = field(
+        default_factory=list)
+    #: operations refused, in batch order
+    refused: list[Refusal] = field(default_factory=list)
+    #: inserts of records the hub holds already: acknowledged, not stored
+    held: list[str] = field(default_factory=list)
 
 
-def _tag(new: list[Op], scope: dict[tuple[str, str], str | None], allowed: set[str] | None,
-         mine: set[str | None], now: str, admins: frozenset[str] = frozenset()) -> _Batch:
-    """Tag each operation with its grid and case, check it against the device's grids
-    (``allowed``; None: every grid, no check) and build its log row. ``scope`` (the grid of
-    each record the batch names) is updated as records are inserted or moved, so the later
-    operations of the batch follow them.
+def _tag(ops: list[tuple[int, Op]], checker: Checker, device_id: str | None, now: str,
+         checks: Callable[[Op], Refused | None] | None = None) -> tuple[_Batch, int]:
+    """Check each operation (:mod:`kiosk.hub.scope`), tag it with its grid and case and build
+    its log row; a refused operation is left out, the others are stored. Stops after an
+    operation that moves a record to another grid (what belongs to the record moves with it,
+    in the database, before the next operation is checked); returns the batch and how many
+    operations it used.
 
     This is the hot loop of a push: each field is read once, nothing touches the database.
     """
     out = _Batch()
-    rows, scope_rows, refused = out.rows, out.scope_rows, out.refused
+    rows, refused = out.rows, out.refused
     encode = msgspec.json.encode
-    for op in new:
-        entity, eid, kind, payload = op.entity, op.entity_id, op.kind, op.payload
-        key = (entity, eid)
-        known = key in scope
-        inserting = kind in _INSERTS
-        grid: str | None
-        if known:
-            grid = scope[key]
-        elif not inserting:
-            grid = None
-        elif entity == "grid":
-            grid = eid
-        else:
-            direct = payload.get("grid_id")
-            grid = direct if isinstance(direct, str) and direct else _parent_grid(op, scope)
-        moved = payload.get("grid_id") if kind == "update" else None
-        if not (isinstance(moved, str) and moved and moved != grid):
-            moved = None
-        if entity == "case":
-            case_id: str | None = eid
-        else:
-            case_id = payload.get("case_id")
-            if not (isinstance(case_id, str) and case_id):
-                case_id = None
-        if allowed is not None:
-            code = None
-            if grid not in allowed and not (mine and case_id in mine):
-                code = _refusal(op, grid, known, allowed)
-                # Workers are the administrators' to change, from whichever device.
-                if code and entity == "worker" and op.worker_id in admins:
-                    code = None
-            if code is None and moved is not None and moved not in allowed:
-                code = "out_of_scope"
-            if code is not None:
-                refused.append((op, code))
-                continue
-        if moved is not None:
-            grid = moved
-            scope[key] = grid
-            scope_rows.append((entity, eid, grid))
-        elif not known and inserting:
-            scope[key] = grid
-            scope_rows.append((entity, eid, grid))
-        if entity == "grid" and isinstance(payload.get("code"), str):
-            out.grid_rows.append((eid, payload["code"]))
-        if case_id and entity == "case_event":
-            person = assignee(op)
-            if person:
-                out.assigned.append((case_id, person))
+    used = 0
+    for index, op in ops:
+        used += 1
+        try:
+            if device_id is not None and op.device_id != device_id:
+                raise Refused("other_device")
+            if checks is not None:
+                problem = checks(op)
+                if problem is not None:
+                    raise problem
+            verdict = checker.check(op)
+        except Refused as exc:
+            refused.append(Refusal(index, op.op_id, op.entity, op.entity_id, exc.code,
+                                   exc.params))
+            continue
+        if verdict.held:
+            out.held.append(op.op_id)
+            continue
+        if verdict.new is not None:
+            out.scope_rows.append(verdict.new)
+        if verdict.moved is not None:
+            out.moves.append(verdict.moved)
+        payload = op.payload
+        if op.entity == "grid" and isinstance(payload.get("code"), str):
+            community = payload.get("community")
+            out.grid_rows.append((op.entity_id, payload["code"],
+                                  community if isinstance(community, str) else None))
         fb = op.field_bases
-        rows.append((op.op_id, op.hlc, entity, eid, kind, encode(payload).decode(),
-                     op.base_version, encode(fb).decode() if fb else None, op.schema_version,
-                     op.worker_id, op.device_id, grid, case_id, now))
-    return out
-
-
-def _parent_grid(op: Op, scope: dict[tuple[str, str], str | None]) -> str | None:
-    """The grid of the first known parent an insert names (None: a global record)."""
-    for pk in parent_keys(op):
-        if pk in scope:
-            return scope[pk]
-    return None
-
-
-def _refusal(op: Op, grid: str | None, known: bool, allowed: set[str]) -> str | None:
-    """Why the scope rules refuse ``op`` from a device of the ``allowed`` grids (None: they
-    do not)."""
-    if op.kind == "update" and not known:
-        return "unknown_record"
-    if grid is None:
-        ent = ENTITIES.get(op.entity)
-        # A grid worker may add new records that belong to no grid (anonymous feedback),
-        # never change shared ones (workers, grids).
-        if ent and ent.policy == "append" and op.kind in _INSERTS and not known:
-            return None
-        return "out_of_scope"
-    return None if grid in allowed else "out_of_scope"
+        rows.append((op.op_id, op.hlc, op.entity, op.entity_id, op.kind,
+                     encode(payload).decode(), op.base_version,
+                     encode(fb).decode() if fb else None, op.schema_version, op.worker_id,
+                     op.device_id, verdict.grid, case_of(op), now))
+        if verdict.moved is not None and verdict.moved[2] != verdict.moved[4]:
+            break
+    return out, used
 
 
 class SqlHubStore(HubStore):
@@ -336,21 +319,26 @@ class SqlHubStore(HubStore):
 
     # --- devices ---------------------------------------------------------------------------
     _DEV_COLS = ("name, device_id, grids, revoked, created_at, enrolled_at, last_seen_at,"
-                 " last_cursor, token_hash, worker, backfilled")
+                 " last_cursor, token_hash, worker, role, community")
 
     def _device(self, row: tuple | None) -> DeviceRecord | None:
         if row is None:
             return None
         grids = json.loads(row[2]) if row[2] is not None else None
         return DeviceRecord(row[0], row[1], grids, bool(row[3]), row[4], row[5], row[6],
-                            row[7], row[8], row[9], int(row[10] or 0))
+                            row[7], row[8], row[9], role=row[10] or FIELD_DEVICE,
+                            community=row[11])
 
-    def add_device(self, name: str, grids: list[str] | None, worker: str | None = None) -> str:
-        """Register a device; ``worker`` is the person cases are assigned to (the ``person``
-        of an ``assign`` event): those cases reach the device whatever their grid."""
+    def add_device(self, name: str, grids: list[str] | None, worker: str | None = None, *,
+                   role: str = FIELD_DEVICE, community: str | None = None) -> str:
+        """Register a device and return its one-time enrolment code. A field laptop works the
+        ``grids`` it names (codes or ids); an office device its ``community`` (every grid
+        when none); the administrator's device every grid, and it alone may change workers,
+        devices and grids. ``worker``: who carries the device (shown in lists)."""
         name = name.strip()
         if not name or len(name) > 64 or any(ord(c) < 32 for c in name):
             raise HubError(422, "bad_name")
+        grids, community = _scope_args(grids, role, community)
         code = dv.new_code()
         expires = (datetime.now(UTC) + timedelta(hours=dv.CODE_TTL_HOURS)).isoformat(
             timespec="seconds")
@@ -360,10 +348,22 @@ class SqlHubStore(HubStore):
                 raise HubError(409, "device_exists", name=name)
             cur.execute(self._q(
                 "INSERT INTO hub_devices(name, grids, code_hash, code_expires, revoked, created_at,"
-                " worker) VALUES (?, ?, ?, ?, 0, ?, ?)"),
-                (name, json.dumps(sorted(set(grids))) if grids else None, dv.code_hash(code),
-                 expires, utcnow(), worker.strip() if worker and worker.strip() else None))
+                " worker, role, community) VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?)"),
+                (name, json.dumps(grids) if grids else None, dv.code_hash(code),
+                 expires, utcnow(), worker.strip() if worker and worker.strip() else None,
+                 role, community))
         return code
+
+    def set_device_scope(self, name: str, grids: list[str] | None, *, role: str = FIELD_DEVICE,
+                         community: str | None = None) -> bool:
+        """Change what a device covers (the office gives a laptop another grid); its
+        enrolment stays. Returns False when there is no such device."""
+        grids, community = _scope_args(grids, role, community)
+        with self._tx() as cur:
+            cur.execute(self._q("UPDATE hub_devices SET grids = ?, role = ?, community = ?"
+                                " WHERE name = ?"),
+                        (json.dumps(grids) if grids else None, role, community, name))
+            return cur.rowcount > 0
 
     def list_devices(self) -> list[DeviceRecord]:
         with self._tx(write=False) as cur:
@@ -425,10 +425,26 @@ class SqlHubStore(HubStore):
 
     # --- ingest ----------------------------------------------------------------------------
     def _grid_ids(self, cur: Any, grids: list[str]) -> set[str]:
+        """The ids of the grids named by code or id (unknown names name nothing)."""
+        if not grids:
+            return set()
         marks = ",".join("?" * len(grids))
         cur.execute(self._q(f"SELECT id FROM hub_grids WHERE code IN ({marks}) OR id IN ({marks})"),
                     [*grids, *grids])
-        return {r[0] for r in cur.fetchall()} | set(grids)
+        return {r[0] for r in cur.fetchall()}
+
+    def _reach(self, cur: Any, device: DeviceRecord | None) -> Reach:
+        """What ``device`` may touch, as the hub knows its grids now (None: an import on the
+        hub itself, which reaches everything)."""
+        if device is None or device.role == ADMIN_DEVICE:
+            return Reach.everything()
+        if device.role == OFFICE_DEVICE:
+            if not device.community:
+                return Reach(OFFICE_DEVICE, None)
+            cur.execute(self._q("SELECT id FROM hub_grids WHERE community = ?"),
+                        (device.community,))
+            return Reach(OFFICE_DEVICE, frozenset(r[0] for r in cur.fetchall()))
+        return Reach(FIELD_DEVICE, frozenset(self._grid_ids(cur, device.grids or [])))
 
     def _load_scope(self, cur: Any, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
         by_entity: dict[str, list[str]] = {}
@@ -457,10 +473,24 @@ class SqlHubStore(HubStore):
     INSERT_OP = ("INSERT INTO hub_ops(op_id, hlc, entity, entity_id, kind, payload, base_version,"
                  " field_bases, schema_version, worker_id, device_id, grid, case_id, received_at)"
                  " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (op_id) DO NOTHING")
-    INSERT_SCOPE = ("INSERT INTO hub_scope(entity, entity_id, grid) VALUES (?,?,?)"
-                    " ON CONFLICT (entity, entity_id) DO UPDATE SET grid = excluded.grid")
-    INSERT_GRID = ("INSERT INTO hub_grids(id, code) VALUES (?,?)"
-                   " ON CONFLICT (id) DO UPDATE SET code = excluded.code")
+    INSERT_SCOPE = ("INSERT INTO hub_scope(entity, entity_id, grid, parent_entity, parent_id)"
+                    " VALUES (?,?,?,?,?) ON CONFLICT (entity, entity_id) DO UPDATE SET"
+                    " grid = excluded.grid, parent_entity = excluded.parent_entity,"
+                    " parent_id = excluded.parent_id")
+    INSERT_GRID = ("INSERT INTO hub_grids(id, code, community) VALUES (?,?,?)"
+                   " ON CONFLICT (id) DO UPDATE SET code = excluded.code,"
+                   " community = COALESCE(excluded.community, hub_grids.community)")
+    INSERT_REFUSED = ("INSERT INTO hub_refused(device_id, op_id, entity, entity_id, code, params,"
+                      " refused_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT (device_id, op_id) DO"
+                      " UPDATE SET code = excluded.code, params = excluded.params,"
+                      " refused_at = excluded.refused_at")
+    #: A record that follows a new owner takes what belongs to it along (its members,
+    #: visits, labels...), through the owners ``hub_scope`` remembers.
+    MOVE_DESCENDANTS = (
+        "WITH RECURSIVE d(entity, entity_id) AS (SELECT ?, ? UNION SELECT s.entity, s.entity_id"
+        " FROM hub_scope s JOIN d ON s.parent_entity = d.entity AND s.parent_id = d.entity_id)"
+        " UPDATE hub_scope SET grid = ? WHERE EXISTS (SELECT 1 FROM d WHERE"
+        " d.entity = hub_scope.entity AND d.entity_id = hub_scope.entity_id)")
 
     def _insert_ops(self, cur: Any, rows: list[tuple]) -> int:
         """Insert log rows (skipping op ids already held); returns how many were new."""
@@ -470,111 +500,93 @@ class SqlHubStore(HubStore):
     def _insert_scope(self, cur: Any, rows: list[tuple]) -> None:
         cur.executemany(self._q(self.INSERT_SCOPE), rows)
 
-    def ingest(self, device: DeviceRecord | None, ops: list[Op]) -> IngestResult:
-        """Store a batch: all of it or none of it. ``device`` None: an administrator's import
-        (no scope check). Duplicates (by op id) are acknowledged and not stored again.
+    def ingest(self, device: DeviceRecord | None, ops: list[Op], *,
+               invalid: list[Refusal] | None = None) -> IngestResult:
+        """Store a batch's operations, each checked on its own: an operation the scope rules
+        (:mod:`kiosk.hub.scope`) refuse is left out and reported (its ``index`` in ``ops``),
+        the rest are stored, in one transaction. ``invalid``: the batch's operations refused
+        before (malformed), recorded with the others. ``device`` None: an administrator's
+        import on the hub (a seed), which reaches every grid. Duplicates (by op id) are
+        acknowledged, not stored again.
 
         A push costs a fixed number of statements whatever its size: the scope of the records
-        it names (one lookup per entity), the device's grids and assigned cases once, one
-        insert of the log rows, one of the new scope rows. The per-operation work (grid
-        tagging, scope checks, log rows) is one pass in memory (:func:`_tag`).
+        it touches and names (one lookup per entity), the device's grids once, one insert of
+        the log rows, one of the new scope rows. The per-operation work (checks, tags, log
+        rows) is one pass in memory (:func:`_tag`). Only a record that moves to another grid
+        (rare) splits the pass: what belongs to it moves too, before the next operation is
+        checked.
         """
-        if device is not None:
-            own = device.device_id
-            for op in ops:
-                if op.device_id != own:
-                    raise HubError(403, "other_device")
-        unique: dict[str, Op] = {}
-        for op in ops:
-            unique.setdefault(op.op_id, op)
-        new = list(unique.values())
+        unique: dict[str, int] = {}
+        for i, op in enumerate(ops):
+            unique.setdefault(op.op_id, i)
+        order = list(unique.values())
         now = utcnow()
+        device_id = device.device_id if device is not None else None
+        stored = 0
+        refused: list[Refusal] = []
         with self._tx() as cur:
             # Edits of a household erased on request are scrubbed before they are stored.
-            new = hub_forget.scrub_late(self, cur, new)
-            keys = {(op.entity, op.entity_id) for op in new}
-            for op in new:
-                if (op.kind in _INSERTS and op.entity != "grid"
-                        and not op.payload.get("grid_id")):
-                    keys.update(parent_keys(op))  # parents are needed only to find the grid
-            scope = self._load_scope(cur, keys) if keys else {}
-            allowed = (None if device is None or device.grids is None
-                       else self._grid_ids(cur, device.grids))
-            # Cases assigned to the device's person: it may add to them whatever their grid.
-            mine: set[str | None] = set()
-            if allowed is not None and device is not None and device.worker:
-                cases = sorted({c for c in map(case_of, new) if c})
-                if cases:
-                    cur.execute(self._q(
-                        "SELECT case_id FROM hub_assign WHERE worker = ? AND case_id IN"
-                        f" ({','.join('?' * len(cases))})"), [device.worker, *cases])
-                    mine = {r[0] for r in cur.fetchall()}
-            admins: frozenset[str] = frozenset()
-            if allowed is not None:
-                actors = {op.worker_id for op in new if op.entity == "worker" and op.worker_id}
-                if actors:
-                    admins = self._administrators(cur, actors)
-            batch = _tag(new, scope, allowed, mine, now, admins)
-            # Operations already held are found by the insert itself (ON CONFLICT DO NOTHING),
-            # not by a lookup first. Only those the scope rules refuse (a record moved since
-            # they were first sent) are looked up, all in one query: held already, they are
-            # acknowledged as they were; the first one not held refuses the batch.
-            if batch.refused:
-                held = self._existing(cur, [op.op_id for op, _ in batch.refused])
-                for op, code in batch.refused:
-                    if op.op_id not in held:
-                        raise HubError(403, code)
-            stored = self._insert_ops(cur, batch.rows) if batch.rows else 0
-            if batch.scope_rows:
-                # one row per record (an insert and a move in one batch: the last wins)
-                self._insert_scope(cur, list({r[:2]: r for r in batch.scope_rows}.values()))
-            if batch.grid_rows:
-                cur.executemany(self._q(self.INSERT_GRID), batch.grid_rows)
-            if batch.assigned:
-                self._assign(cur, batch.assigned, scope)
+            batch_ops = hub_forget.scrub_late(self, cur, [ops[i] for i in order])
+            pending = list(zip(order, batch_ops, strict=True))
+            checker = Checker(self._reach(cur, device), self._load_scope(cur, keys_of(batch_ops)))
+            accepted: list[Op] = []
+            while pending:
+                batch, used = _tag(pending, checker, device_id, now, self.op_check)
+                stored += self._store_batch(cur, batch)
+                refused.extend(batch.refused)
+                gone = {r.op_id for r in batch.refused}
+                accepted.extend(op for _, op in pending[:used] if op.op_id not in gone)
+                pending = pending[used:]
+                if pending:  # a record moved: see the batch's remaining records as they are now
+                    checker.scope = self._load_scope(cur, keys_of(op for _, op in pending))
+            if refused:
+                # An operation refused now but held already (a record moved since it was
+                # first sent) is acknowledged as it was.
+                held = self._existing(cur, [r.op_id for r in refused])
+                refused = [r for r in refused if r.op_id not in held]
+            refused.extend(invalid or ())
+            if device_id is not None and refused:
+                cur.executemany(self._q(self.INSERT_REFUSED), [
+                    (device_id, r.op_id, r.entity, r.entity_id, r.code,
+                     json.dumps(r.params, ensure_ascii=False), now) for r in refused if r.op_id])
+            elif device_id is not None and accepted:
+                self._forgive(cur, device_id, [op.op_id for op in accepted])
             # A household's erasure scrubs what the log holds of it (kiosk/hub/forget.py).
-            for household_id, forgotten_at in hub_forget.erasures(new):
+            for household_id, forgotten_at in hub_forget.erasures(accepted):
                 hub_forget.erase(self, cur, household_id, forgotten_at)
-        if new:
-            self.observe(max(o.hlc for o in new))
-        return IngestResult(acked=list(unique), duplicates=len(new) - stored, stored=stored)
+        if accepted:
+            self.observe(max(o.hlc for o in accepted))
+        gone = {r.op_id for r in refused}
+        acked = [ops[i].op_id for i in order if ops[i].op_id not in gone]
+        return IngestResult(acked=acked, duplicates=len(acked) - stored, stored=stored,
+                            refused=refused)
 
-    def _administrators(self, cur: Any, worker_ids: set[str]) -> frozenset[str]:
-        """Those of ``worker_ids`` the hub knows as enabled administrators (their worker
-        records' operations folded in HLC order)."""
-        ids = sorted(worker_ids)
-        cur.execute(self._q(
-            "SELECT entity_id, payload FROM hub_ops WHERE entity = 'worker' AND entity_id IN"
-            f" ({','.join('?' * len(ids))}) ORDER BY hlc"), ids)
-        state: dict[str, dict[str, Any]] = {}
-        for wid, payload in cur.fetchall():
-            state.setdefault(wid, {}).update(msgspec.json.decode(payload))
-        return frozenset(wid for wid, w in state.items()
-                         if w.get("role") == "admin" and not w.get("disabled"))
+    #: A check of each operation before its scope (the field limits, the clock bound):
+    #: returns the refusal, or None. The hub application sets it.
+    op_check: Callable[[Op], Refused | None] | None = None
 
-    def _assign(self, cur: Any, assigned: list[tuple[str, str]],
-                scope: dict[tuple[str, str], str | None]) -> None:
-        """Record case assignments; queue a newly assigned case's earlier operations for
-        each device of that person that does not receive the case's grid anyway."""
-        for case_id, person in dict.fromkeys(assigned):
-            cur.execute(self._q("SELECT 1 FROM hub_assign WHERE case_id = ? AND worker = ?"),
-                        (case_id, person))
-            if cur.fetchone():
-                continue
-            cur.execute(self._q("INSERT INTO hub_assign(case_id, worker) VALUES (?, ?)"),
-                        (case_id, person))
-            grid = scope.get(("case", case_id))
-            if ("case", case_id) not in scope:
-                grid = self._load_scope(cur, {("case", case_id)}).get(("case", case_id))
-            cur.execute(self._q(f"SELECT {self._DEV_COLS} FROM hub_devices WHERE worker = ?"
-                                " AND revoked = 0 AND device_id IS NOT NULL"), (person,))
-            for device in [d for d in map(self._device, cur.fetchall()) if d]:
-                if device.grids is None or (grid and grid in self._grid_ids(cur, device.grids)):
-                    continue
-                cur.execute(self._q(
-                    "INSERT INTO hub_backfill(device_id, op_id) SELECT ?, op_id FROM hub_ops"
-                    f" WHERE case_id = ? ORDER BY {self.ORDER}"
-                    " ON CONFLICT (device_id, op_id) DO NOTHING"), (device.device_id, case_id))
+    def _forgive(self, cur: Any, device_id: str, op_ids: list[str]) -> None:
+        """Forget earlier refusals of operations the hub now holds (sent again from the
+        laptop's quarantine once their cause was fixed)."""
+        cur.execute(self._q("SELECT 1 FROM hub_refused WHERE device_id = ? LIMIT 1"), (device_id,))
+        if cur.fetchone() is None:
+            return
+        for i in range(0, len(op_ids), 500):
+            chunk = op_ids[i:i + 500]
+            cur.execute(self._q(f"DELETE FROM hub_refused WHERE device_id = ? AND op_id IN"
+                                f" ({','.join('?' * len(chunk))})"), [device_id, *chunk])
+
+    def _store_batch(self, cur: Any, batch: _Batch) -> int:
+        stored = self._insert_ops(cur, batch.rows) if batch.rows else 0
+        if batch.scope_rows:
+            self._insert_scope(cur, batch.scope_rows)
+        if batch.grid_rows:
+            cur.executemany(self._q(self.INSERT_GRID), batch.grid_rows)
+        for entity, eid, grid, owner, old in batch.moves:
+            self._insert_scope(cur, [(entity, eid, grid, owner[0], owner[1])])
+            if grid != old:
+                cur.execute(self._q(self.MOVE_DESCENDANTS), (entity, eid, grid))
+        return stored
 
     # --- pull ------------------------------------------------------------------------------
     def _op(self, row: tuple, offset: int) -> Op:
@@ -585,62 +597,50 @@ class SqlHubStore(HubStore):
                   worker_id=r[9], device_id=r[10])
 
     def pull(self, device: DeviceRecord, cursor: str | None, limit: int, *,
-             record: bool = True, backfilled: int = 0) -> PullPage:
-        """The next page of operations for ``device`` after ``cursor``. ``record``: remember
-        ``cursor`` as what the device holds (a device only asks from a cursor it saved).
-        ``backfilled``: the last backfill entry the device has applied; entries after it
-        (operations of cases newly assigned to its worker) come first."""
+             record: bool = True, backfilled: int = 0,
+             max_bytes: int = MAX_PAGE_BYTES) -> PullPage:
+        """The next page of operations for ``device`` after ``cursor``: those of the grids it
+        reaches now and the global ones, never its own, at most ``limit`` operations and
+        about ``max_bytes`` of payload (at least one). ``record``: remember ``cursor`` as what
+        the device holds (a device only asks from a cursor it saved)."""
         with self._tx(write=False) as cur:
-            back: list[tuple] = []
-            if device.worker:
-                cur.execute(self._q(
-                    f"SELECT b.id, {', '.join('o.' + c.strip() for c in self.OP_COLS.split(','))}"
-                    " FROM hub_backfill b JOIN hub_ops o ON o.op_id = b.op_id"
-                    " WHERE b.device_id = ? AND b.id > ? ORDER BY b.id LIMIT ?"),
-                    (device.device_id, backfilled, limit))
-                back = cur.fetchall()
             visible = self._visible(cur)
             after, params = self._after(cursor)
             where = [after, visible[0], "device_id <> ?"]
             params = [*params, *visible[1], device.device_id]
-            if device.grids is not None:
-                ids = sorted(self._grid_ids(cur, device.grids))
-                scope = f"grid IS NULL OR grid IN ({','.join('?' * len(ids))})"
+            reach = self._reach(cur, device)
+            if reach.grids is not None:
+                ids = sorted(reach.grids)
+                where.append(f"(grid IS NULL OR grid IN ({','.join('?' * len(ids))}))"
+                             if ids else "grid IS NULL")
                 params.extend(ids)
-                if device.worker:
-                    scope += " OR case_id IN (SELECT case_id FROM hub_assign WHERE worker = ?)"
-                    params.append(device.worker)
-                where.append(f"({scope})")
-            room = limit - len(back)
-            rows: list[tuple] = []
-            if room > 0:
-                cur.execute(self._q(
-                    f"SELECT {self.POS_COLS}, {self.OP_COLS} FROM hub_ops WHERE {' AND '.join(where)}"
-                    f" ORDER BY {self.ORDER} LIMIT ?"), [*params, room])
-                rows = cur.fetchall()
+            cur.execute(self._q(
+                f"SELECT {self.POS_COLS}, {self.OP_COLS} FROM hub_ops WHERE {' AND '.join(where)}"
+                f" ORDER BY {self.ORDER} LIMIT ?"), [*params, limit])
+            rows = cur.fetchall()
             npos = len(self.POS_COLS.split(","))
-            ops = [self._op(r, 1) for r in back] + [self._op(r, npos) for r in rows]
-            more = len(back) == limit or (room > 0 and len(rows) == room)
-            if rows and len(rows) == room:
-                new_cursor: str | None = self._cursor_of(rows[-1])
-            elif room > 0:
-                new_cursor = self._tail(cur, visible) or cursor
+            size, kept = 0, 0
+            for r in rows:
+                size += len(r[npos + 5]) + 256
+                if kept and size > max_bytes:
+                    break
+                kept += 1
+            full = kept < len(rows) or len(rows) == limit
+            if full:
+                new_cursor: str | None = self._cursor_of(rows[kept - 1])
             else:
-                new_cursor = cursor
+                new_cursor = self._tail(cur, visible) or cursor
+            ops = [self._op(r, npos) for r in rows[:kept]]
         if record:
-            self._seen(device, cursor, backfilled)
-        return PullPage(ops, new_cursor, more, int(back[-1][0]) if back else backfilled)
+            self._seen(device, cursor)
+        return PullPage(ops, new_cursor, full, backfilled)
 
-    def _seen(self, device: DeviceRecord, cursor: str | None, backfilled: int = 0) -> None:
-        """Remember the cursor the device says it holds (offline exports start there) and
-        drop the backfill entries it has applied."""
+    def _seen(self, device: DeviceRecord, cursor: str | None) -> None:
+        """Remember the cursor the device says it holds (offline exports start there)."""
         with self._tx() as cur:
-            cur.execute(self._q("UPDATE hub_devices SET last_seen_at = ?, last_cursor = ?,"
-                                " backfilled = ? WHERE device_id = ?"),
-                        (utcnow(), cursor, backfilled, device.device_id))
-            if backfilled:
-                cur.execute(self._q("DELETE FROM hub_backfill WHERE device_id = ? AND id <= ?"),
-                            (device.device_id, backfilled))
+            cur.execute(self._q("UPDATE hub_devices SET last_seen_at = ?, last_cursor = ?"
+                                " WHERE device_id = ?"),
+                        (utcnow(), cursor, device.device_id))
 
     def acked_since(self, device: DeviceRecord, cursor: str | None) -> list[str]:
         with self._tx(write=False) as cur:
@@ -648,6 +648,15 @@ class SqlHubStore(HubStore):
             cur.execute(self._q(f"SELECT op_id FROM hub_ops WHERE device_id = ? AND {after}"),
                         [device.device_id, *params])
             return [r[0] for r in cur.fetchall()]
+
+    def refused_for(self, device_id: str) -> list[Refusal]:
+        """The operations of ``device_id`` the hub has refused (an offline bundle tells the
+        laptop, which keeps them in its quarantine)."""
+        with self._tx(write=False) as cur:
+            cur.execute(self._q("SELECT op_id, entity, entity_id, code, params FROM hub_refused"
+                                " WHERE device_id = ? ORDER BY refused_at, op_id"), (device_id,))
+            return [Refusal(-1, r[0], r[1], r[2], r[3], json.loads(r[4] or "{}"))
+                    for r in cur.fetchall()]
 
     def op_count(self) -> int:
         with self._tx(write=False) as cur:
@@ -744,6 +753,23 @@ def _hash_of(e: AuditEntry) -> str:
 def _chain_row(e: AuditEntry) -> tuple:
     return (e.id, e.device_id, e.dseq, e.at, e.worker_id, e.action, e.entity, e.entity_id,
             e.household_id, e.detail, e.prev_hash, e.hash)
+
+
+def ingest_raw(store: HubStore, device: DeviceRecord | None,
+               raws: list[msgspec.Raw]) -> IngestResult:
+    """Store a batch as it arrived (a push, a bundle): each operation decoded on its own, a
+    malformed one refused alone (``invalid``). Refusals carry their place in ``raws``."""
+    from kiosk.sync.protocol import decode_ops
+
+    good, bad = decode_ops(raws)
+    invalid = [Refusal(b.index, b.op_id, "", "", b.code, dict(b.params)) for b in bad]
+    result = store.ingest(device, [op for _, op in good], invalid=invalid)
+    result.refused = [r if r.code == "invalid"
+                      else Refusal(good[r.index][0], r.op_id, r.entity, r.entity_id, r.code,
+                                   r.params)
+                      for r in result.refused]
+    result.refused.sort(key=lambda r: r.index)
+    return result
 
 
 def open_store(url: str | None) -> HubStore:

@@ -38,7 +38,8 @@ SCHEMA = [
         last_seen_at TEXT,
         last_cursor  TEXT,
         worker       TEXT,
-        backfilled   BIGINT NOT NULL DEFAULT 0
+        role         TEXT NOT NULL DEFAULT 'field',
+        community    TEXT
     )""",
     """CREATE TABLE IF NOT EXISTS hub_ops (
         seq            BIGSERIAL PRIMARY KEY,
@@ -60,28 +61,43 @@ SCHEMA = [
     )""",
     "CREATE INDEX IF NOT EXISTS hub_ops_case ON hub_ops(case_id) WHERE case_id IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS hub_ops_workers ON hub_ops(entity_id) WHERE entity = 'worker'",
-    """CREATE TABLE IF NOT EXISTS hub_assign (
-        case_id TEXT NOT NULL,
-        worker  TEXT NOT NULL,
-        PRIMARY KEY (case_id, worker)
-    )""",
-    """CREATE TABLE IF NOT EXISTS hub_backfill (
-        id        BIGSERIAL PRIMARY KEY,
-        device_id TEXT NOT NULL,
-        op_id     TEXT NOT NULL,
-        UNIQUE (device_id, op_id)
-    )""",
     "CREATE INDEX IF NOT EXISTS hub_ops_pos ON hub_ops(txid, seq)",
     "CREATE INDEX IF NOT EXISTS hub_ops_device ON hub_ops(device_id, txid, seq)",
     """CREATE TABLE IF NOT EXISTS hub_scope (
-        entity    TEXT NOT NULL,
-        entity_id TEXT NOT NULL,
-        grid      TEXT,
+        entity        TEXT NOT NULL,
+        entity_id     TEXT NOT NULL,
+        grid          TEXT,
+        parent_entity TEXT,
+        parent_id     TEXT,
         PRIMARY KEY (entity, entity_id)
     )""",
     """CREATE TABLE IF NOT EXISTS hub_grids (
-        id   TEXT PRIMARY KEY,
-        code TEXT NOT NULL
+        id        TEXT PRIMARY KEY,
+        code      TEXT NOT NULL,
+        community TEXT
+    )""",
+    # columns added since the tables were first created (kiosk/hub/store_sqlite.py)
+    "ALTER TABLE hub_devices ADD COLUMN IF NOT EXISTS role TEXT NOT NULL DEFAULT 'field'",
+    "ALTER TABLE hub_devices ADD COLUMN IF NOT EXISTS community TEXT",
+    "ALTER TABLE hub_scope ADD COLUMN IF NOT EXISTS parent_entity TEXT",
+    "ALTER TABLE hub_scope ADD COLUMN IF NOT EXISTS parent_id TEXT",
+    "ALTER TABLE hub_grids ADD COLUMN IF NOT EXISTS community TEXT",
+    # A device of an older hub with no grids served every grid: an office device now.
+    "UPDATE hub_devices SET role = 'office' WHERE grids IS NULL AND role = 'field'",
+    """UPDATE hub_grids g SET community = (SELECT payload::json->>'community' FROM hub_ops o
+        WHERE o.entity = 'grid' AND o.entity_id = g.id ORDER BY o.seq DESC LIMIT 1)
+        WHERE g.community IS NULL""",
+    """CREATE INDEX IF NOT EXISTS hub_scope_parent ON hub_scope(parent_entity, parent_id)
+        WHERE parent_id IS NOT NULL""",
+    """CREATE TABLE IF NOT EXISTS hub_refused (
+        device_id  TEXT NOT NULL,
+        op_id      TEXT NOT NULL,
+        entity     TEXT NOT NULL,
+        entity_id  TEXT NOT NULL,
+        code       TEXT NOT NULL,
+        params     TEXT NOT NULL,
+        refused_at TEXT NOT NULL,
+        PRIMARY KEY (device_id, op_id)
     )""",
     # every device's audit trail, checked on arrival (see store_sqlite.py)
     """CREATE TABLE IF NOT EXISTS hub_audit (
@@ -175,9 +191,10 @@ class PostgresHubStore(SqlHubStore):
     def _insert_scope(self, cur: Any, rows: list[tuple]) -> None:
         arrays = [list(col) for col in zip(*rows, strict=True)]
         cur.execute(
-            "INSERT INTO hub_scope(entity, entity_id, grid) SELECT * FROM"
-            " unnest(%b::text[], %b::text[], %b::text[])"
-            " ON CONFLICT (entity, entity_id) DO UPDATE SET grid = excluded.grid", arrays,
+            "INSERT INTO hub_scope(entity, entity_id, grid, parent_entity, parent_id) SELECT *"
+            " FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::text[])"
+            " ON CONFLICT (entity, entity_id) DO UPDATE SET grid = excluded.grid,"
+            " parent_entity = excluded.parent_entity, parent_id = excluded.parent_id", arrays,
             binary=True)
 
     def _existing(self, cur: Any, op_ids: list[str]) -> set[str]:

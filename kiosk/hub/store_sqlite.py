@@ -31,8 +31,9 @@ CREATE TABLE IF NOT EXISTS hub_devices (
     enrolled_at  TEXT,
     last_seen_at TEXT,
     last_cursor  TEXT,
-    worker       TEXT,              -- the person cases are assigned to ("person" of assign)
-    backfilled   INTEGER NOT NULL DEFAULT 0
+    worker       TEXT,              -- who carries the device (shown in lists)
+    role         TEXT NOT NULL DEFAULT 'field',  -- field | office | admin (kiosk/hub/scope.py)
+    community    TEXT               -- an office device's community (NULL: every grid)
 );
 CREATE TABLE IF NOT EXISTS hub_ops (
     seq            INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -55,29 +56,33 @@ CREATE INDEX IF NOT EXISTS hub_ops_device ON hub_ops(device_id, seq);
 CREATE INDEX IF NOT EXISTS hub_ops_case ON hub_ops(case_id) WHERE case_id IS NOT NULL;
 -- Worker records, to tell whether a worker change comes from an administrator.
 CREATE INDEX IF NOT EXISTS hub_ops_workers ON hub_ops(entity_id) WHERE entity = 'worker';
--- Cases assigned to a person, and the operations of newly assigned cases a device outside
--- the case's grid still has to receive (its cursor has passed them).
-CREATE TABLE IF NOT EXISTS hub_assign (
-    case_id TEXT NOT NULL,
-    worker  TEXT NOT NULL,
-    PRIMARY KEY (case_id, worker)
-);
-CREATE TABLE IF NOT EXISTS hub_backfill (
-    id        INTEGER PRIMARY KEY AUTOINCREMENT,
-    device_id TEXT NOT NULL,
-    op_id     TEXT NOT NULL,
-    UNIQUE (device_id, op_id)
-);
+-- Every record the hub holds: the grid it belongs to (NULL: global) and the record it
+-- belongs to (its owner), so what belongs to a record follows it when it moves.
 CREATE TABLE IF NOT EXISTS hub_scope (
-    entity    TEXT NOT NULL,
-    entity_id TEXT NOT NULL,
-    grid      TEXT,
+    entity        TEXT NOT NULL,
+    entity_id     TEXT NOT NULL,
+    grid          TEXT,
+    parent_entity TEXT,
+    parent_id     TEXT,
     PRIMARY KEY (entity, entity_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS hub_grids (
-    id   TEXT PRIMARY KEY,
-    code TEXT NOT NULL
+    id        TEXT PRIMARY KEY,
+    code      TEXT NOT NULL,
+    community TEXT
 );
+-- Operations the hub refused, one by one, with the reason: the laptop keeps them in its
+-- quarantine (a bundle tells it), a supervisor reads them (kiosk hub refused).
+CREATE TABLE IF NOT EXISTS hub_refused (
+    device_id  TEXT NOT NULL,
+    op_id      TEXT NOT NULL,
+    entity     TEXT NOT NULL,
+    entity_id  TEXT NOT NULL,
+    code       TEXT NOT NULL,
+    params     TEXT NOT NULL,
+    refused_at TEXT NOT NULL,
+    PRIMARY KEY (device_id, op_id)
+) WITHOUT ROWID;
 -- Every device's audit trail (docs/security.md), checked on arrival: each device's entries
 -- continue its hash chain (dseq from 1, prev_hash linking, hashes recomputed).
 CREATE TABLE IF NOT EXISTS hub_audit (
@@ -119,7 +124,10 @@ class SqliteHubStore(SqlHubStore):
         with self._lock:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
+                _upgrade(self.conn)
                 execute_script(self.conn, SCHEMA)
+                self.conn.execute("CREATE INDEX IF NOT EXISTS hub_scope_parent ON"
+                                  " hub_scope(parent_entity, parent_id) WHERE parent_id IS NOT NULL")
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
@@ -179,6 +187,33 @@ class SqliteHubStore(SqlHubStore):
     def _tail(self, cur: Any, visible: tuple[str, list[Any]]) -> str | None:
         top = visible[1][0]
         return str(top) if top else None
+
+
+#: Columns added since a table was first created: (table, column, definition).
+ADDED_COLUMNS = (
+    ("hub_devices", "role", "TEXT NOT NULL DEFAULT 'field'"),
+    ("hub_devices", "community", "TEXT"),
+    ("hub_scope", "parent_entity", "TEXT"),
+    ("hub_scope", "parent_id", "TEXT"),
+    ("hub_grids", "community", "TEXT"),
+)
+
+
+def _upgrade(conn: sqlite3.Connection) -> None:
+    """Bring a hub file made by an older version to this schema (inside the caller's
+    transaction): the columns added since, and each existing device's role (a device with
+    no grids served every grid: an office device now, never an administrator's)."""
+    for table, column, definition in ADDED_COLUMNS:
+        cols = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        if cols and column not in cols:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+            if (table, column) == ("hub_devices", "role"):
+                conn.execute("UPDATE hub_devices SET role = 'office' WHERE grids IS NULL")
+            if (table, column) == ("hub_grids", "community"):
+                conn.execute(
+                    "UPDATE hub_grids SET community = (SELECT json_extract(payload, '$.community')"
+                    " FROM hub_ops WHERE entity = 'grid' AND entity_id = hub_grids.id"
+                    " ORDER BY seq DESC LIMIT 1)")
 
 
 def _json(values: list[str]) -> str:

@@ -80,7 +80,7 @@ def export_pending(ctx: WriteContext, path: str | Path) -> int:
     key = _device_key(ctx.conn)
     with transaction(ctx.conn):  # the pending operations' audit entries travel with them
         ctx.catch_up_audit()
-    ops = [p.op_from_dict(op) for op in dbsync.outbox_batch(ctx.conn, 10**9)]
+    ops = [p.raw(p.op_from_dict(op)) for op in dbsync.outbox_batch(ctx.conn, 10**9)]
     after = int(get_meta(ctx.conn, audit.META_PUSHED) or 0)
     entries = [audit_entry(e) for e in audit.entries_after(ctx.conn, ctx.device_id, after, 10**9)]
     bundle = p.Bundle(format=p.BUNDLE_FORMAT, direction="up", device_id=ctx.device_id, ops=ops,
@@ -96,9 +96,15 @@ def import_down(ctx: WriteContext, path: str | Path) -> dict[str, int]:
     if bundle.direction != "down" or bundle.device_id != ctx.device_id:
         raise UserError("sync.error.bundle_other_device", exit_code=2, path=str(path))
     verify(bundle, _device_key(ctx.conn), path)
+    good, bad = p.decode_ops(bundle.ops)
+    if bad:
+        raise UserError("sync.error.bad_bundle", exit_code=2, path=str(path),
+                        detail=bad[0].params.get("detail", ""))
     with transaction(ctx.conn):
-        result = dbsync.apply_ops(ctx.conn, [p.op_to_dict(op) for op in bundle.ops])
+        result = dbsync.apply_ops(ctx.conn, [p.op_to_dict(op) for _, op in good])
         acked = dbsync.acknowledge(ctx.conn, bundle.acked)
+        held = dbsync.hold(ctx.conn, [(r.op_id, r.code, dict(r.params), r.message)
+                                      for r in bundle.refused if r.op_id])
         # Move the cursor only from where the bundle starts: an older bundle imported after a
         # newer sync must not send the cursor back (its operations are skipped as seen anyway).
         if get_meta(ctx.conn, dbsync.META_CURSOR) == bundle.cursor_from and bundle.cursor:
@@ -111,16 +117,19 @@ def import_down(ctx: WriteContext, path: str | Path) -> dict[str, int]:
             dbsync.set_meta(ctx.conn, META_PUSHED, str(bundle.audit_dseq))
         dbsync.observe_hlc(ctx, bundle.hlc)
         counts = {"pushed": acked, "pulled": result.applied, "conflicts": result.conflicts,
-                  "duplicates": result.duplicates, "acked": acked}
+                  "duplicates": result.duplicates, "acked": acked, "refused": held}
         dbsync.record_success(ctx.conn, counts)
     return counts
 
 
 # --- on the hub --------------------------------------------------------------------------------
 
-def hub_import(store: Any, path: str | Path) -> tuple[str, int, int]:
-    """Store a device's ``up`` bundle, with the same checks as a push. Returns
-    (device name, stored, duplicates)."""
+def hub_import(store: Any, path: str | Path) -> tuple[str, Any]:
+    """Store a device's ``up`` bundle, with the same checks as a push, each operation on its
+    own (the refused ones travel back in the device's next down bundle). Returns (device
+    name, :class:`kiosk.hub.store.IngestResult`)."""
+    from kiosk.hub.store import ingest_raw
+
     bundle = read_bundle(path)
     if bundle.direction != "up":
         raise UserError("sync.error.bad_bundle", exit_code=2, path=str(path), detail="direction")
@@ -130,10 +139,10 @@ def hub_import(store: Any, path: str | Path) -> tuple[str, int, int]:
     verify(bundle, device.token_hash, path)
     if bundle.schema < p.MIN_DEVICE_SCHEMA:
         raise UserError("sync.error.too_old", exit_code=4)
-    result = store.ingest(device, bundle.ops)
+    result = ingest_raw(store, device, bundle.ops)
     if bundle.audit:  # checked like a push: continuing the chain the hub holds, or refused
         store.ingest_audit(device, bundle.audit)
-    return device.name, result.stored, result.duplicates
+    return device.name, result
 
 
 def hub_export(store: Any, name: str, path: str | Path, page: int = 2000) -> int:
@@ -143,10 +152,10 @@ def hub_export(store: Any, name: str, path: str | Path, page: int = 2000) -> int
         raise UserError("sync.error.unknown_device", exit_code=2, name=name)
     start = cursor = device.last_cursor
     backfill = device.backfilled
-    ops: list[p.Op] = []
+    ops: list[msgspec.Raw] = []
     while True:
         got = store.pull(device, cursor, page, record=False, backfilled=backfill)
-        ops.extend(got.ops)
+        ops.extend(map(p.raw, got.ops))
         cursor, backfill = got.cursor, got.backfill
         if not got.more:
             break
@@ -154,7 +163,9 @@ def hub_export(store: Any, name: str, path: str | Path, page: int = 2000) -> int
                       ops=ops, schema=latest_version(), hlc=store.observe(None),
                       cursor_from=start, cursor=cursor, acked=store.acked_since(device, start),
                       backfill=backfill, created_at=now_iso(),
-                      audit_dseq=store.audit_tail(device.device_id))
+                      audit_dseq=store.audit_tail(device.device_id),
+                      refused=[p.Refusal(index=-1, op_id=r.op_id, code=r.code, params=r.params)
+                               for r in store.refused_for(device.device_id)])
     _write(path, _sign(bundle, device.token_hash))
     return len(ops)
 

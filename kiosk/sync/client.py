@@ -40,11 +40,13 @@ class SyncReport:
     conflicts: int = 0
     failed: int = 0
     audited: int = 0  # audit entries the hub stored
+    refused: int = 0  # changes the hub refused in this run (held in the outbox)
     cursor: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"pushed": self.pushed, "pulled": self.pulled, "duplicates": self.duplicates,
-                "conflicts": self.conflicts, "failed": self.failed, "audited": self.audited}
+                "conflicts": self.conflicts, "failed": self.failed, "audited": self.audited,
+                "refused": self.refused}
 
 
 class HubClient:
@@ -134,6 +136,17 @@ def _out_op(r: sqlite3.Row) -> p.OutOp:
                    worker_id=r["worker_id"], seq=r["seq"])
 
 
+def _refused_in(batch: list[sqlite3.Row],
+                refusals: list[p.Refusal]) -> list[tuple[str, str, dict[str, str], str]]:
+    """The batch's operations the hub refused, as (op id, code, params, hub's message): found by
+    their place in the batch (an operation too malformed for the hub to read has no id)."""
+    out = []
+    for r in refusals:
+        if 0 <= r.index < len(batch) and r.op_id in ("", batch[r.index]["op_id"]):
+            out.append((batch[r.index]["op_id"], r.code, dict(r.params), r.message))
+    return out
+
+
 def audit_entry(e: Any) -> p.AuditEntry:
     """A :class:`db.audit.Entry` as the wire carries it."""
     return p.AuditEntry(id=e.id, device_id=e.device_id, dseq=e.dseq, at=e.at,
@@ -209,27 +222,35 @@ def run_sync(ctx: WriteContext, *, hub_url: str | None = None, batch_size: int =
     with HubClient(url, token, timeout=timeout, transport=transport, retries=retries) as client:
         # 1. push: the outbox in order, a bounded batch at a time; rows leave the outbox only
         # once the hub has acknowledged them.
+        # An operation the hub refuses is held back with its reason (dbsync.hold), never a
+        # wall: the rest go on.
         total = dbsync.pending_count(conn)
         if progress:
             progress("push", 0, total)
+        after = 0
         while True:
-            batch = dbsync.outbox_page(conn, batch_size)
+            batch = dbsync.outbox_page(conn, batch_size, after)
             if not batch:
                 break
             ops = [_out_op(r) for r in batch]
             resp = client.push(ctx.device_id, ops, ctx.clock.last)
+            refused = _refused_in(batch, resp.refused)
 
-            def ack(c: WriteContext, resp: p.PushResponse = resp) -> int:
+            def ack(c: WriteContext, resp: p.PushResponse = resp,
+                    refused: list[tuple[str, str, dict[str, str], str]] = refused) -> int:
                 dbsync.observe_hlc(c, resp.hlc)
+                dbsync.hold(c.conn, refused)
                 return dbsync.acknowledge(c.conn, resp.acked)
 
             moved = write(ack)
             report.pushed += moved
+            report.refused += len(refused)
             report.duplicates += resp.duplicates
             if progress:
-                progress("push", report.pushed, total)
-            if moved == 0:  # the hub acknowledged nothing we hold: stop rather than loop
+                progress("push", report.pushed + report.refused, total)
+            if moved == 0 and not refused:  # the hub took nothing we hold: stop, never loop
                 break
+            after = batch[-1]["seq"]
         # 1b. the audit trail: this device's entries after the last the hub holds.
         # (entries are small: the largest batch the hub takes, so fewer of its commits)
         report.audited = push_audit(client, ctx, conn, write, p.MAX_BATCH)

@@ -19,6 +19,8 @@ MIN_DEVICE_SCHEMA = 5
 MAX_BATCH = 2000
 #: Largest request body the hub reads (bytes).
 MAX_BODY = 16 * 1024 * 1024
+#: A pull page stops once its operations' payloads pass this size (it holds at least one).
+MAX_PAGE_BYTES = 4 * 1024 * 1024
 
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 Hlc = Annotated[str, msgspec.Meta(pattern=r"^\d{15}\.\d{5}$")]
@@ -88,14 +90,29 @@ class EnrolResponse(msgspec.Struct, kw_only=True):
 class PushRequest(msgspec.Struct, kw_only=True):
     device_id: Id
     schema: int
-    ops: Annotated[list[Op], msgspec.Meta(max_length=MAX_BATCH)]
+    #: each operation is decoded on its own (:func:`decode_ops`): one that is malformed is
+    #: refused alone, never the batch
+    ops: Annotated[list[msgspec.Raw], msgspec.Meta(max_length=MAX_BATCH)]
     hlc: Hlc | None = None
+
+
+class Refusal(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One operation the hub refused: its place in the batch and its id (empty when the
+    operation was too malformed to have one), a stable code (``sync.hub_error.<code>``), the
+    code's parameters and the hub's own wording."""
+
+    index: int
+    op_id: str
+    code: str
+    message: str = ""
+    params: dict[str, str] = {}
 
 
 class PushResponse(msgspec.Struct, kw_only=True):
     acked: list[str]
     duplicates: int
     hlc: str
+    refused: list[Refusal] = []
 
 
 class PullRequest(msgspec.Struct, kw_only=True):
@@ -169,7 +186,8 @@ class Bundle(msgspec.Struct, kw_only=True):
     format: str
     direction: str
     device_id: Id
-    ops: list[Op]
+    #: each operation decoded on its own, like a push's (:func:`decode_ops`)
+    ops: list[msgspec.Raw]
     schema: int
     hlc: str | None = None
     cursor_from: str | None = None
@@ -181,12 +199,42 @@ class Bundle(msgspec.Struct, kw_only=True):
     #: entry of the device's chain the hub holds.
     audit: list[AuditEntry] = []
     audit_dseq: int = 0
+    #: down: the device's operations the hub has refused (the laptop quarantines them)
+    refused: list[Refusal] = []
     mac: str = ""
 
 
 BUNDLE_FORMAT = "grid-kiosk-bundle/1"
 
 encoder = msgspec.json.Encoder()
+
+
+class _Named(msgspec.Struct):
+    op_id: Any = ""
+
+
+def raw(op: Op) -> msgspec.Raw:
+    """An operation as a batch carries it."""
+    return msgspec.Raw(encoder.encode(op))
+
+
+def decode_ops(raws: list[msgspec.Raw]) -> tuple[list[tuple[int, Op]], list[Refusal]]:
+    """The operations of a batch that are well formed (with their place in it), and a
+    refusal (``invalid``) for each one that is not."""
+    good: list[tuple[int, Op]] = []
+    bad: list[Refusal] = []
+    for i, item in enumerate(raws):
+        try:
+            good.append((i, msgspec.json.decode(item, type=Op)))
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            try:
+                named = msgspec.json.decode(item, type=_Named).op_id
+            except msgspec.MsgspecError:
+                named = ""
+            op_id = named if isinstance(named, str) and len(named) <= 64 else ""
+            bad.append(Refusal(index=i, op_id=op_id, code="invalid",
+                               params={"detail": str(exc)[:160]}))
+    return good, bad
 
 
 def decode(data: bytes, kind: type[Any]) -> Any:
