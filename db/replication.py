@@ -13,8 +13,8 @@ stores an operation (kiosk/hub/store.py), each from its own knowledge of the nam
 never from what a payload claims about itself.
 
 ``managed`` says which kind of device may write an entity at all: ``grid`` (any device whose
-scope holds the record's grid), ``office`` (office and administrator devices: questionnaires,
-compounds) or ``admin`` (the administrator's device only: workers, devices, grids).
+scope holds the record's grid), ``office`` (office and administrator devices: questionnaires)
+or ``admin`` (the administrator's device only: workers, devices, grids).
 ``global_ok``: a field laptop may create records of this entity that belong to no grid
 (an anonymous questionnaire answer).
 """
@@ -45,7 +45,7 @@ ENTITIES: dict[str, Entity] = {
     "device": Entity("devices", "lww", managed=ADMIN),
     "worker": Entity("workers", "lww", managed=ADMIN),
     "grid": Entity("grids", "lww", managed=ADMIN),
-    "compound": Entity("compounds", "lww", refs=(("grid_id", "grid"),), managed=OFFICE),
+    "compound": Entity("compounds", "lww", refs=(("grid_id", "grid"),)),
     "household": Entity("households", "lww",
                         refs=(("grid_id", "grid"), ("compound_id", "compound"))),
     "member": Entity("members", "lww", refs=(("household_id", "household"),)),

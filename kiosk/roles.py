@@ -155,7 +155,7 @@ def require_on_case(worker: Worker | None, action: str, conn: sqlite3.Connection
 
 
 #: Who may write each replicated entity at all (scope aside): workers, devices and grids are
-#: an administrator's; questionnaires and compounds a supervisor's or an administrator's;
+#: an administrator's; questionnaires a supervisor's or an administrator's; compounds,
 #: households and members everyone's (an administrator imports rosters and erases on
 #: request); visits, feedback, answers, cases and labels the field's (an administrator does
 #: no case work).
@@ -163,7 +163,7 @@ WRITERS: dict[str, frozenset[str]] = {
     "device": frozenset({ADMIN}),
     "worker": frozenset({ADMIN}),
     "grid": frozenset({ADMIN}),
-    "compound": frozenset({SUPERVISOR, ADMIN}),
+    "compound": EVERYONE,
     "survey": frozenset({SUPERVISOR, ADMIN}),
     "household": EVERYONE,
     "member": EVERYONE,
@@ -186,6 +186,30 @@ _WRITE_ACTION = {
 }
 
 
+def require_unless_setting_up(worker: Worker | None, action: str,
+                              conn: sqlite3.Connection) -> Worker | None:
+    """:func:`require`, except on a laptop still being set up (:func:`setting_up`), where
+    nobody can be asked yet."""
+    return None if setting_up(conn) else require(worker, action)
+
+
+def reach_grids(conn: sqlite3.Connection, worker: Worker | None) -> list[str] | None:
+    """The ids of the grids ``worker`` may work in (None: every grid, for an administrator or
+    a laptop being set up)."""
+    from db.areas import list_grids
+
+    if worker is None or worker.role == ADMIN or setting_up(conn):
+        return None
+    return [g.id for g in list_grids(conn) if in_scope(worker, g.code, g.community)]
+
+
+def setting_up(conn: sqlite3.Connection, but: str = "") -> bool:
+    """Is this laptop still being set up: no enabled administrator who can sign in (``but``:
+    besides the worker being written, the first administrator)?"""
+    return conn.execute("SELECT 1 FROM workers WHERE role = 'admin' AND disabled = 0"
+                        " AND pin_hash IS NOT NULL AND id != ? LIMIT 1", (but,)).fetchone() is None
+
+
 def guard_write(ctx, entity: str, entity_id: str, kind: str, payload: dict) -> None:
     """The one check of every write (``WriteContext.guard``, called before each operation is
     emitted, by the screens and the CLI alike): the acting worker's role may write this
@@ -193,19 +217,18 @@ def guard_write(ctx, entity: str, entity_id: str, kind: str, payload: dict) -> N
     the worker's reach (a grid worker's grids, a supervisor's community; an administrator's
     every grid). Raises :class:`UserError`; the caller's transaction then writes nothing.
 
-    Without a worker, only the first set-up of a laptop writes (no administrator exists yet:
-    the demo district, the first administrator).
+    While a laptop is being set up (:func:`setting_up`: nobody can administer it yet), its
+    writes are not held to anyone (the demo district, the first administrator, the roster).
     """
     from db.areas import grid_by_id
     from db.scope import UNKNOWN, write_grids
     from db.workers import worker_by_id
 
     conn = ctx.conn
+    if setting_up(conn, entity_id if entity == "worker" else ""):
+        return
     worker = worker_by_id(conn, ctx.worker_id) if ctx.worker_id else None
     if worker is None:
-        if conn.execute("SELECT 1 FROM workers WHERE role = 'admin' AND disabled = 0"
-                        " LIMIT 1").fetchone() is None:
-            return
         raise UserError("error.role_no_worker", exit_code=3,
                         action=action_label(_WRITE_ACTION.get(entity, "household.edit")))
     if worker.disabled:

@@ -97,6 +97,7 @@ def print_report(report: dict[str, object], plan) -> None:
 def run_import(args: argparse.Namespace) -> int:
     from kiosk.errors import UserError
     from kiosk.output import emit_json, info
+    from kiosk.roles import ADMIN, in_scope, require_unless_setting_up
     from kiosk.roster_import import apply_plan, plan_import, resolve_grid
     from kiosk.roster_read import RosterUnreadable
     from kiosk.runtime import load, open_runtime
@@ -110,13 +111,20 @@ def run_import(args: argparse.Namespace) -> int:
         info(t(key, **params))
 
     try:
+        reach = None
+        # a new laptop's first roster is nobody's yet
+        worker = require_unless_setting_up(runtime.worker, "household.import", runtime.conn)
+        if worker is not None and worker.role != ADMIN:
+            def reach(g) -> bool:
+                return in_scope(worker, g.code, g.community)
         grid = None
         if args.grid:
             grid = resolve_grid(runtime.conn, args.grid.strip())
             if grid is None:
                 raise UserError("roster.file.unknown_grid", exit_code=2, grid=args.grid[:40])
         try:
-            plan = plan_import(runtime.conn, args.file, default_grid=grid, progress=progress)
+            plan = plan_import(runtime.conn, args.file, default_grid=grid, progress=progress,
+                               reach=reach)
         except RosterUnreadable as exc:
             message = t(f"roster.file.{exc.key}", **exc.params)
             log.info("roster unreadable: %s", exc.key)

@@ -219,10 +219,11 @@ def _same_place(given: str, known: str) -> bool:
 
 class _Planner:
     def __init__(self, conn: sqlite3.Connection, plan: ImportPlan, default_grid: Grid | None,
-                 today: date) -> None:
+                 today: date, reach: Callable[[Grid], bool] | None = None) -> None:
         self.conn = conn
         self.plan = plan
         self.default_grid = default_grid
+        self.reach = reach
         self.today = today
         self.grids = _GridResolver(conn)
         self.sheet: str | None = None
@@ -305,6 +306,8 @@ class _Planner:
             grid = self.default_grid
         else:
             raise _Reject("missing_grid", grid_col)
+        if self.reach is not None and not self.reach(grid):
+            raise _Reject("out_of_reach", grid_col, grid=grid.name)
         if community_text and not _same_place(community_text, grid.community):
             raise _Reject("grid_community", community_col, grid=grid.code,
                           community=grid.community)
@@ -522,12 +525,14 @@ def resolve_grid(conn: sqlite3.Connection, value: str) -> Grid | None:
 
 
 def plan_import(conn: sqlite3.Connection, path: str | Path, *, default_grid: Grid | None = None,
-                progress: Progress | None = None, today: date | None = None) -> ImportPlan:
-    """Read and judge every row; raises :class:`RosterUnreadable` when the file cannot be read."""
+                progress: Progress | None = None, today: date | None = None,
+                reach: Callable[[Grid], bool] | None = None) -> ImportPlan:
+    """Read and judge every row; raises :class:`RosterUnreadable` when the file cannot be read.
+    ``reach``: the grids the importing worker may write (a row of another grid is rejected)."""
     roster = open_roster(path)
     try:
         plan = ImportPlan(path=Path(path), format=roster.format, encoding=roster.encoding)
-        planner = _Planner(conn, plan, default_grid, today or date.today())
+        planner = _Planner(conn, plan, default_grid, today or date.today(), reach)
         saw_cells = False
         layouts: list[str] = []
         for sheet in roster.sheets():

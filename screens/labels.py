@@ -144,8 +144,10 @@ class LabelsScreen(KioskScreen):
     def run_print(self, sel, layout: str, out: str, reprint: bool) -> None:
         from kiosk.qr.fonts import font_for
         from kiosk.qr.printing import print_labels
+        from kiosk.roles import reach_grids
 
         try:
+            sel.within = reach_grids(self.kiosk.read(), self.kiosk.worker)
             font = font_for(self.kiosk.runtime.settings)
             def progress(done: int, total: int) -> None:
                 self.post_message(self.Progress(done, total))

@@ -434,7 +434,7 @@ def test_exports_and_prints_are_audited(demo_db, kiosk, tmp_path):
 def _laptop(tmp_path, url, store, name="laptop"):
     database = open_database(tmp_path / f"{name}.db")
     ctx = WriteContext.open(database.conn)
-    enrol(ctx, url, store.add_device(name, None))
+    enrol(ctx, url, store.add_device(name, None, role="office"))
     run_sync(ctx)
     return database, ctx
 
@@ -533,7 +533,7 @@ def test_both_hub_stores_check_continuity_on_ingest(hub_store):
     for n in range(5):
         audit.record(conn, device_id="dev-1", worker_id="w", action="lookup", entity_id=str(n))
     entries = [audit_entry(e) for e in audit.entries_after(conn, "dev-1", 0, 100)]
-    code = hub_store.add_device("laptop", None)
+    code = hub_store.add_device("laptop", None, role="office")
     device, _ = hub_store.enrol(code, "dev-1")
 
     result = hub_store.ingest_audit(device, entries[:2])
@@ -559,7 +559,7 @@ def test_both_hub_stores_check_continuity_on_ingest(hub_store):
     assert mismatch.value.code == "audit_mismatch"
     # another device's entries
     with pytest.raises(HubError) as other:
-        code2 = hub_store.add_device("other", None)
+        code2 = hub_store.add_device("other", None, role="office")
         other_device, _ = hub_store.enrol(code2, "dev-2")
         hub_store.ingest_audit(other_device, entries[2:])
     assert other.value.code == "other_device"

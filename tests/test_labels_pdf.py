@@ -48,10 +48,14 @@ def _active(conn) -> dict[str, str]:
         "SELECT household_id, code FROM labels WHERE kind = 'HH' AND retired_at IS NULL")}
 
 
+#: The community's supervisor prints for both grids of the demo community.
+SUP = ("--as", "演示主管")
+
+
 def test_one_sheet_every_label_decodes(kiosk, runtime, demo_db, tmp_path):
     hids = _households(runtime.conn, 24)
     out = tmp_path / "sheet.pdf"
-    args = ["--db", str(demo_db), "labels", "--out", str(out), "--json"]
+    args = ["--db", str(demo_db), "labels", "--out", str(out), "--json", *SUP]
     for hid in hids:
         args += ["--household", hid]
     res = kiosk(*args)
@@ -75,7 +79,7 @@ def test_one_sheet_every_label_decodes(kiosk, runtime, demo_db, tmp_path):
 
 def test_3x7_layout_and_reprint(kiosk, runtime, demo_db, tmp_path):
     hids = _households(runtime.conn, 22)
-    args = ["--db", str(demo_db), "labels", "--layout", "3x7", "--json"]
+    args = ["--db", str(demo_db), "labels", "--layout", "3x7", "--json", *SUP]
     for hid in hids:
         args += ["--household", hid]
     first = tmp_path / "a.pdf"
@@ -100,15 +104,29 @@ def test_grid_and_compound_selection(kiosk, runtime, demo_db, tmp_path):
         "SELECT c.name, c.pinyin, count(*) FROM compounds c JOIN households h"
         " ON h.compound_id = c.id GROUP BY c.id ORDER BY count(*) LIMIT 1").fetchone()
     res = kiosk("--db", str(demo_db), "labels", "--compound", pinyin, "--out",
-                str(tmp_path / "c.pdf"), "--json")
+                str(tmp_path / "c.pdf"), "--json", *SUP)
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["labels"] == n
     grid = conn.execute("SELECT code FROM grids LIMIT 1").fetchone()[0]
     total = conn.execute("SELECT count(*) FROM households h JOIN grids g ON g.id = h.grid_id"
                          " WHERE g.code = ?", (grid,)).fetchone()[0]
     res = kiosk("--db", str(demo_db), "labels", "--grid", grid, "--out",
-                str(tmp_path / "g.pdf"), "--json")
+                str(tmp_path / "g.pdf"), "--json", *SUP)
     assert res.returncode == 0 and json.loads(res.stdout)["labels"] == total
+
+
+def test_a_grid_worker_prints_only_their_own_grids_labels(kiosk, runtime, demo_db, tmp_path):
+    conn = runtime.conn
+    mine = conn.execute("SELECT count(*) FROM households h JOIN grids g ON g.id = h.grid_id"
+                        " WHERE g.code = 'G001'").fetchone()[0]
+    res = kiosk("--db", str(demo_db), "labels", "--grid", "G002", "--out",
+                str(tmp_path / "g2.pdf"), "--as", "演示网格员")
+    assert res.returncode == 3 and "G002" in res.stderr and "范围" in res.stderr
+    assert not (tmp_path / "g2.pdf").exists()
+    res = kiosk("--db", str(demo_db), "labels", "--out", str(tmp_path / "all.pdf"), "--json",
+                "--as", "演示网格员")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["labels"] == mine
 
 
 @pytest.mark.parametrize("extra, message", [

@@ -448,7 +448,7 @@ def test_a_forget_reaches_the_other_laptops_and_the_hub(tmp_path):
             for n in ("a", "b"):
                 db = open_database(tmp_path / f"{n}.db")
                 ctx = WriteContext.open(db.conn)
-                enrol(ctx, url, store.add_device(n, None))
+                enrol(ctx, url, store.add_device(n, None, role="office"))
                 run_sync(ctx)
                 dbs.append(db)
                 laptops.append(ctx)
@@ -474,7 +474,7 @@ def test_a_forget_reaches_the_other_laptops_and_the_hub(tmp_path):
             dc = open_database(tmp_path / "c.db")
             dbs.append(dc)
             c = WriteContext.open(dc.conn)
-            enrol(c, url, store.add_device("c", None))
+            enrol(c, url, store.add_device("c", None, role="office"))
             run_sync(c)
     finally:
         for db in dbs:

@@ -203,6 +203,7 @@ async def test_wrong_pin_is_counted_then_delayed_and_not_checked(runtime, monkey
 async def test_a_disabled_worker_is_refused(runtime):
     conn = runtime.conn
     worker = worker_by_name(conn, GRID_WORKER)
+    runtime.ctx.worker_id = worker_by_name(conn, "演示管理员").id  # the administrator disables
     with transaction(conn):
         set_disabled(runtime.ctx, worker.id, True)
     app = start(runtime)

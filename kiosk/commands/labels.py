@@ -72,6 +72,7 @@ def run_labels(args: argparse.Namespace) -> int:
     from kiosk.output import emit_json, info
     from kiosk.qr.fonts import font_for
     from kiosk.qr.printing import Selection, print_labels
+    from kiosk.roles import reach_grids, require_unless_setting_up
     from kiosk.runtime import load, open_runtime
 
     settings = load(getattr(args, "db", None), getattr(args, "lang", None),
@@ -79,9 +80,11 @@ def run_labels(args: argparse.Namespace) -> int:
     font = font_for(settings)
     runtime = open_runtime(settings, create=False)
     try:
+        require_unless_setting_up(runtime.worker, "labels.print", runtime.conn)
+        within = reach_grids(runtime.conn, runtime.worker)
         summary = print_labels(
             runtime.conn, _writer(runtime),
-            Selection(args.grid, args.compound, args.household or []), args.out, font,
+            Selection(args.grid, args.compound, args.household or [], within), args.out, font,
             layout=args.layout, reprint=args.reprint, progress=TerminalProgress())
     finally:
         runtime.close()

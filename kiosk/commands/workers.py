@@ -69,25 +69,20 @@ def _new_pin(args: argparse.Namespace, name: str) -> str:
                                     confirm_prompt=t("workers.pin_confirm")))
 
 
-def _can_sign_in_admins(conn) -> int:
-    return conn.execute("SELECT count(*) FROM workers WHERE role = 'admin' AND disabled = 0"
-                        " AND pin_hash IS NOT NULL").fetchone()[0]
-
-
 def run_add(args: argparse.Namespace) -> int:
     from db.connection import transaction
     from db.workers import create_worker, worker_by_name
     from kiosk.auth import hash_pin
     from kiosk.errors import UserError
     from kiosk.output import info
-    from kiosk.roles import require
+    from kiosk.roles import require, setting_up
     from kiosk.runtime import runtime_for
 
     runtime = runtime_for(args, create=True)  # a new laptop's first administrator
     try:
         conn = runtime.conn
         # Bootstrap: a database nobody can administer gets its first administrator freely.
-        bootstrap = args.role == "admin" and _can_sign_in_admins(conn) == 0
+        bootstrap = args.role == "admin" and setting_up(conn)
         if bootstrap:
             info(t("workers.bootstrap"))
         else:

@@ -38,11 +38,13 @@ _SELECT = ("SELECT h.id, c.name AS compound, h.building, h.unit, h.room, g.code 
 
 @dataclass
 class Selection:
-    """Which households get labels; all empty means every household."""
+    """Which households get labels; all empty means every household ``within`` the worker's
+    grids (ids; None: every grid)."""
 
     grid: str | None = None
     compound: str | None = None
     household_ids: list[str] = field(default_factory=list)
+    within: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ def select_households(conn: sqlite3.Connection, sel: Selection) -> list[sqlite3.
                             (sel.grid.strip(), sel.grid.strip())).fetchone()
         if grid is None:
             raise UserError("qr.print.unknown_grid", grid=sel.grid[:60])
+        if sel.within is not None and grid[0] not in sel.within:
+            raise UserError("qr.print.out_of_reach", exit_code=3, grid=sel.grid[:60])
         where, params = " WHERE h.grid_id = ?", [grid[0]]
     elif sel.compound:
         text = sel.compound.strip()
@@ -87,6 +91,9 @@ def select_households(conn: sqlite3.Connection, sel: Selection) -> list[sqlite3.
         where, params = " WHERE h.id IN (SELECT value FROM json_each(?))", [json.dumps(wanted)]
     # A household whose personal data was erased gets no label (its old one was retired).
     where += (" AND" if where else " WHERE") + " h.forgotten_at IS NULL"
+    if sel.within is not None:
+        where += " AND h.grid_id IN (SELECT value FROM json_each(?))"
+        params = [*params, json.dumps(sel.within)]
     rows = conn.execute(_SELECT + where + _ORDER, params).fetchall()
     if not rows:
         raise UserError("qr.print.nothing")
