@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -66,6 +67,26 @@ def runtime(demo_db):
     rt = open_runtime(load(db=str(demo_db)))
     yield rt
     rt.close()
+
+
+#: The demo district's accounts (README): who does what in a test.
+GRID_WORKER, SUPERVISOR, ADMINISTRATOR = "演示网格员", "演示主管", "演示管理员"
+
+
+@contextlib.contextmanager
+def acting_as(runtime, name: str):
+    """The writes made in the block are ``name``'s, held to their role and grids like any
+    worker's (the administrator sets up grids, the supervisor decides cases...)."""
+    from db.workers import worker_by_name
+
+    worker = worker_by_name(runtime.conn, name)
+    assert worker is not None, name
+    before = runtime.ctx.worker_id
+    runtime.ctx.worker_id = worker.id
+    try:
+        yield worker
+    finally:
+        runtime.ctx.worker_id = before
 
 
 @pytest.fixture

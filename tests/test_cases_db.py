@@ -23,6 +23,14 @@ from db.cases import (
 from db.connection import transaction
 from kiosk.cases import CaseRefused
 from kiosk.errors import UserError
+from tests.conftest import SUPERVISOR, acting_as
+
+
+@pytest.fixture
+def runtime(runtime):
+    """The community's supervisor sets the scene: cases and visits in both demo grids."""
+    with acting_as(runtime, SUPERVISOR):
+        yield runtime
 
 
 def _households(conn, n=3, same_building=True):

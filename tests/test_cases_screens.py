@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import pytest
 from textual.widgets import DataTable, Select, Static
 from textual.worker import WorkerCancelled
 
 from db.cases import CaseFilter, count_cases, get_case, register_case
 from db.connection import transaction
+from tests.conftest import SUPERVISOR, acting_as
+
+
+@pytest.fixture
+def runtime(runtime):
+    """The community's supervisor sets the scene: cases and visits in both demo grids."""
+    with acting_as(runtime, SUPERVISOR):
+        yield runtime
 
 
 async def settle(app, pilot) -> None:
@@ -121,7 +130,8 @@ async def test_register_from_a_household_proposes_repeats(runtime):
     from screens.household import HouseholdScreen
 
     conn = runtime.conn
-    hh = conn.execute("SELECT id FROM households ORDER BY rid DESC LIMIT 1").fetchone()[0]
+    hh = conn.execute("SELECT h.id FROM households h JOIN grids g ON g.id = h.grid_id"
+                      " WHERE g.code = 'G001' ORDER BY h.rid DESC LIMIT 1").fetchone()[0]
     with transaction(conn):
         earlier = register_case(runtime.ctx, household_ids=[hh], category="parking",
                                 summary="楼下乱停车")

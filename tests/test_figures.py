@@ -12,6 +12,15 @@ from db.cases import append_event, register_case
 from db.connection import transaction
 from kiosk.cases import EscalationRules
 from kiosk.figures import Scope, compute
+from tests.conftest import SUPERVISOR, acting_as
+
+
+@pytest.fixture
+def runtime(runtime):
+    """The community's supervisor sets the scene: cases and visits in both demo grids."""
+    with acting_as(runtime, SUPERVISOR):
+        yield runtime
+
 
 TODAY = date(2026, 6, 30)
 RULES = EscalationRules(urge_days=7, investigate_days=7)

@@ -22,6 +22,14 @@ from db.replication import ENTITIES
 from kiosk.errors import UserError
 from kiosk.qr.lookup import LabelNotFound, resolve_text
 from kiosk.qr.payload import make
+from tests.conftest import SUPERVISOR, acting_as
+
+
+@pytest.fixture
+def runtime(runtime):
+    """The community's supervisor sets the scene: cases and visits in both demo grids."""
+    with acting_as(runtime, SUPERVISOR):
+        yield runtime
 
 
 def _hids(conn, n=3):

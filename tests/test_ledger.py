@@ -14,6 +14,15 @@ from db.cases import append_event, register_case
 from db.connection import transaction
 from kiosk.i18n import catalogue
 from kiosk.ledger import COLUMNS, LedgerQuery, export, neutralise
+from tests.conftest import SUPERVISOR, acting_as
+
+
+@pytest.fixture
+def runtime(runtime):
+    """The community's supervisor sets the scene: cases and visits in both demo grids."""
+    with acting_as(runtime, SUPERVISOR):
+        yield runtime
+
 
 ZH = catalogue("zh")
 

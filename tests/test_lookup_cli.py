@@ -12,6 +12,14 @@ from db.connection import transaction
 from db.labels import ensure_household_label, reprint_household_label
 from kiosk.qr.encode import qr_matrix
 from kiosk.qr.payload import encode_id, make
+from tests.conftest import SUPERVISOR, acting_as
+
+
+@pytest.fixture
+def runtime(runtime):
+    """The community's supervisor sets the scene: cases and visits in both demo grids."""
+    with acting_as(runtime, SUPERVISOR):
+        yield runtime
 
 
 def qr_photo(text: str, *, module: int = 8, margin: int = 60) -> Image.Image:

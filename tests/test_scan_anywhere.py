@@ -20,7 +20,16 @@ from db.labels import ensure_case_slip, ensure_household_label, reprint_househol
 from kiosk.qr.payload import encode_id, make
 from kiosk.qr.scanner import KeyBurst, classify, scanner_prefix
 from screens.household import HouseholdScreen
+from tests.conftest import SUPERVISOR, acting_as
 from tests.pilot_helpers import settle
+
+
+@pytest.fixture
+def runtime(runtime):
+    """The community's supervisor sets the scene: cases and visits in both demo grids."""
+    with acting_as(runtime, SUPERVISOR):
+        yield runtime
+
 
 SCANNER = 3_600_000   # ms: every key of a test counts as one fast burst, however slow the machine
 PERSON = 0            # ms: every key is a new burst, as when a person types

@@ -6,13 +6,14 @@ from db import transaction
 from db.areas import get_or_create_compound, get_or_create_grid
 from db.households import MemberInput, create_household
 from db.search import search_households
+from tests.conftest import ADMINISTRATOR, acting_as
 
 
 @pytest.fixture
 def known(runtime):
     """Two households with known people, added to a 600-household demo district."""
     ctx = runtime.ctx
-    with transaction(ctx.conn):
+    with acting_as(runtime, ADMINISTRATOR), transaction(ctx.conn):
         grid = get_or_create_grid(ctx, "G900", "测试网格", "安静社区", "新阳路街道", "道里区")
         compound = get_or_create_compound(ctx, grid.id, "翠微里小区")
         a = create_household(ctx, grid_id=grid.id, compound_id=compound.id, building="3",

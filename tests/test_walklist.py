@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+import pytest
+
 from db.connection import transaction
 from db.visits import VisitInput, save_visit
 from db.walklist import CARE_TAGS, walk_counts, walk_list
 from kiosk.app import KioskApp
+from tests.conftest import SUPERVISOR, acting_as
+
+
+@pytest.fixture
+def runtime(runtime):
+    """The community's supervisor sets the scene: cases and visits in both demo grids."""
+    with acting_as(runtime, SUPERVISOR):
+        yield runtime
 
 
 def _grid(conn):

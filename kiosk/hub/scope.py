@@ -10,8 +10,9 @@ the owner first). The hub remembers, for every record it holds, the grid it belo
 * every record it names: each must be held by the hub (``unknown_parent``) and lie in the
   device's reach (``out_of_scope``), whatever grid the payload claims for itself;
 * a new record belongs to its owner's grid (the first record it names; a ``grid`` is its own
-  grid); a field laptop's new records must belong to one of its grids, except for entities
-  declared ``global_ok`` (an anonymous questionnaire answer);
+  grid); a field laptop's new records must belong to one of its grids (one of an entity
+  declared ``global_ok``, an anonymous questionnaire answer, that names none belongs to the
+  laptop's first grid);
 * an update that names a new owner moves the record (and what belongs to it) to the owner's
   grid, which must be in reach too;
 * entities ``managed`` by the office or the administrator are refused from devices of a lesser
@@ -162,9 +163,13 @@ class Checker:
             named = self._named(op, ent)
             grid, owner = (named[0][3], (named[0][1], named[0][2])) if named else (None, None)
             _consistent(named, grid)
-        if grid is None and self.reach.role == FIELD_DEVICE and not ent.global_ok:
-            # A field laptop's records belong to its grids.
-            raise Refused("out_of_scope", field=ent.owner[0] if ent.owner else "id")
+        if grid is None and self.reach.role == FIELD_DEVICE:
+            # A field laptop's records belong to its grids: one that names no grid (an
+            # anonymous questionnaire answer) belongs to the laptop's first grid, so it
+            # reaches that grid's laptops and the office, not every laptop of the district.
+            if not ent.global_ok or not self.reach.grids:
+                raise Refused("out_of_scope", field=ent.owner[0] if ent.owner else "id")
+            grid = min(self.reach.grids)
         if not self.reach.holds(grid):
             raise Refused("out_of_scope", field="id")
         self.scope[key] = grid
