@@ -109,3 +109,17 @@ def run_kiosk(*args: str, env: dict | None = None, input: str | None = None,
 @pytest.fixture
 def kiosk():
     return run_kiosk
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One throwaway PostgreSQL server for the whole run (tests/pg.py); each test that
+    needs one takes a new database on it."""
+    from tests.pg import PgServer, pg_bin
+
+    if pg_bin() is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed; "
+                    ".ci/run installs Debian's postgresql package")
+    server = PgServer()
+    yield server
+    server.stop()

@@ -21,7 +21,7 @@ from db.migrations import migrate
 from kiosk.hub.store import HubError
 from kiosk.hub.store_sqlite import SqliteHubStore
 from kiosk.sync.client import SyncError, audit_entry, enrol, run_sync
-from tests.pg import PgServer, build_roster, hub_thread, pg_bin
+from tests.pg import build_roster, hub_thread
 
 SUPERVISOR = "演示主管"
 PHONE = "13912345678"
@@ -505,15 +505,6 @@ def test_sync_carries_the_trail_to_the_hub_which_checks_the_chain(tmp_path, kios
     out = kiosk("hub", "audit", "verify", "--db", str(tmp_path / "hub.db"))
     assert out.returncode == 1
     assert "第 2 条的内容与它的校验值不符" in out.stdout and "报告管理员" in out.stderr
-
-
-@pytest.fixture(scope="module")
-def pg_server():
-    if pg_bin() is None:
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-    server = PgServer()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -15,17 +15,7 @@ from kiosk.hub.store_sqlite import SqliteHubStore
 from kiosk.sync.client import enrol, run_sync
 from kiosk.sync.protocol import Op
 from kiosk.sync.seed import seed_ops
-from tests.pg import PgServer, build_roster, hub_thread, pg_bin
-
-
-@pytest.fixture(scope="session")
-def pg_server():
-    if pg_bin() is None:
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed; "
-                    ".ci/run installs Debian's postgresql package")
-    server = PgServer()
-    yield server
-    server.stop()
+from tests.pg import build_roster, hub_thread
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
