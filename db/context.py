@@ -76,6 +76,9 @@ class WriteContext:
     #: The application sets it to the acting worker's role and scope (kiosk/roles.py), so
     #: every write is checked in one place, whoever makes it.
     guard: Callable[[WriteContext, str, str, str, dict[str, Any]], None] | None = None
+    #: Has the worker proved who they are (their PIN) in this session? The guard refuses a
+    #: named worker's writes until they have.
+    verified: bool = False
     _unaudited: int = field(default=0, repr=False)
 
     @classmethod

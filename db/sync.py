@@ -47,6 +47,7 @@ META_HUB = "sync.hub_url"
 META_TOKEN = "sync.token"
 META_NAME = "sync.device_name"
 META_GRIDS = "sync.grids"
+META_ROLE = "sync.role"
 META_CURSOR = "sync.cursor"
 META_BACKFILL = "sync.backfill"
 META_LAST = "sync.last_success"
@@ -109,7 +110,7 @@ def sync_state(conn: sqlite3.Connection) -> SyncState:
 
 
 def save_enrolment(conn: sqlite3.Connection, hub_url: str, token: str, name: str,
-                   grids: list[str] | None) -> None:
+                   grids: list[str] | None, role: str = "field") -> None:
     """Remember the hub and this device's token (call inside a transaction). A new
     enrolment starts pulling from the beginning of that hub's log."""
     if get_meta(conn, META_HUB) != hub_url:
@@ -118,6 +119,7 @@ def save_enrolment(conn: sqlite3.Connection, hub_url: str, token: str, name: str
     set_meta(conn, META_TOKEN, token)
     set_meta(conn, META_NAME, name)
     set_meta(conn, META_GRIDS, json.dumps(grids))
+    set_meta(conn, META_ROLE, role)
 
 
 def record_success(conn: sqlite3.Connection, counts: dict[str, int]) -> None:

@@ -185,6 +185,7 @@ class KioskApp(App[None]):
         with self._write_lock:  # a write in flight keeps the author it started with
             self.runtime.worker = worker
             self.ctx.worker_id = worker.id if worker else None
+            self.ctx.verified = worker is not None  # signed in with their PIN
         self.sub_title = worker.name if worker else ""
 
     def permit(self, action: str) -> bool:

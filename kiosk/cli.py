@@ -47,6 +47,8 @@ def common_options(worker_flags: tuple[str, ...] = ("--worker", "--as")) -> argp
                         help=t("cli.opt.lang"))
     common.add_argument(*worker_flags, dest="worker", metavar="NAME", default=argparse.SUPPRESS,
                         help=t("cli.opt.worker"))
+    common.add_argument("--pin-stdin", action="store_true", default=argparse.SUPPRESS,
+                        help=t("cli.opt.pin_stdin"))
     return common
 
 

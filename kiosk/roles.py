@@ -176,6 +176,8 @@ WRITERS: dict[str, frozenset[str]] = {
     "case_event": FIELD,
     "label": FIELD,
 }
+#: Changed only on the administrator's PC (the hub refuses them from any other device).
+_ADMIN_DEVICE_ONLY = frozenset({"device", "worker", "grid"})
 #: The action named in a refusal of an entity's writes.
 _WRITE_ACTION = {
     "device": "devices.manage", "worker": "workers.manage", "grid": "devices.manage",
@@ -221,7 +223,9 @@ def guard_write(ctx, entity: str, entity_id: str, kind: str, payload: dict) -> N
     writes are not held to anyone (the demo district, the first administrator, the roster).
     """
     from db.areas import grid_by_id
+    from db.context import get_meta
     from db.scope import UNKNOWN, write_grids
+    from db.sync import META_ROLE
     from db.workers import worker_by_id
 
     conn = ctx.conn
@@ -233,10 +237,18 @@ def guard_write(ctx, entity: str, entity_id: str, kind: str, payload: dict) -> N
                         action=action_label(_WRITE_ACTION.get(entity, "household.edit")))
     if worker.disabled:
         raise UserError("error.worker_disabled", exit_code=3, name=worker.name)
+    if not ctx.verified:
+        raise UserError("error.pin_required", exit_code=3, name=worker.name)
     action = _WRITE_ACTION.get(entity, "household.edit")
     if entity == "case_event":
         action = CASE_EVENT_ACTIONS.get(str(payload.get("type")), action)
         require(worker, action)
+    if entity in _ADMIN_DEVICE_ONLY:
+        device_role = get_meta(conn, META_ROLE)
+        if device_role not in (None, "admin"):
+            # The hub takes these only from the administrator's PC: refused here, not later.
+            raise UserError("error.admin_device_only", exit_code=3,
+                            device=t(f"sync.hub_cli.role_{device_role}"))
     if worker.role not in WRITERS.get(entity, frozenset()):
         raise UserError("error.role_forbidden", exit_code=3, name=worker.name,
                         role=role_label(worker.role), action=action_label(action),

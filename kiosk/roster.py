@@ -100,11 +100,9 @@ def run_import(args: argparse.Namespace) -> int:
     from kiosk.roles import ADMIN, in_scope, require_unless_setting_up
     from kiosk.roster_import import apply_plan, plan_import, resolve_grid
     from kiosk.roster_read import RosterUnreadable
-    from kiosk.runtime import load, open_runtime
+    from kiosk.runtime import runtime_for
 
-    settings = load(getattr(args, "db", None), getattr(args, "lang", None),
-                    getattr(args, "worker", None))
-    runtime = open_runtime(settings, create=False)
+    runtime = runtime_for(args, create=False, writes=True)
     started = time.perf_counter()
 
     def progress(key: str, params: dict) -> None:

@@ -86,12 +86,57 @@ def open_runtime(settings: Settings, *, create: bool = True) -> Runtime:
     return Runtime(settings=settings, db=database, worker=worker, ctx=ctx)
 
 
-def runtime_for(args: object, *, create: bool = True) -> Runtime:
+def runtime_for(args: object, *, create: bool = True, writes: bool = False,
+                acts: bool = True) -> Runtime:
     """The runtime a subcommand works in: its ``--db``, ``--lang`` and ``--worker`` options
-    (each falling back to the environment and the config file)."""
+    (each falling back to the environment and the config file).
+
+    The command acts as that worker only after their PIN (:func:`confirm_worker`) when it
+    ``writes`` (changes, exports, prints) or when the worker reaches beyond a grid worker's
+    own grids (a supervisor, an administrator): reading one's own grids needs none. ``acts``
+    False: the command acts as nobody (enrolment, a sync's push and pull).
+    """
     settings = load(getattr(args, "db", None), getattr(args, "lang", None),
                     getattr(args, "worker", None))
-    return open_runtime(settings, create=create)
+    runtime = open_runtime(settings, create=create)
+    try:
+        if acts and needs_pin(runtime, writes):
+            confirm_worker(runtime, from_stdin=bool(getattr(args, "pin_stdin", False)))
+    except BaseException:
+        runtime.close()
+        raise
+    return runtime
+
+
+def needs_pin(runtime: Runtime, writes: bool) -> bool:
+    """Must the acting worker prove who they are before this command acts as them?"""
+    from kiosk.roles import WORKER, setting_up
+
+    worker = runtime.worker
+    if worker is None or setting_up(runtime.conn):
+        return False
+    return writes or worker.role != WORKER
+
+
+def confirm_worker(runtime: Runtime, *, from_stdin: bool) -> None:
+    """Check the acting worker's PIN, typed on the terminal (not echoed) or the first line of
+    standard input, with the same rules as the sign-in screen (kiosk/session.py: the growing
+    wait after failures, the audit entry). Raises :class:`UserError` when it is wrong."""
+    from db.connection import transaction
+    from kiosk.auth import read_pin
+    from kiosk.i18n import t
+    from kiosk.session import attempt
+
+    worker = runtime.worker
+    assert worker is not None
+    pin = read_pin(from_stdin=from_stdin, prompt=t("cli.pin_prompt", name=worker.name))
+
+    def write(fn):  # type: ignore[no-untyped-def]
+        with runtime.write_lock, transaction(runtime.conn):
+            return fn(runtime.ctx)
+
+    attempt(runtime.conn, write, worker.name, pin)
+    runtime.ctx.verified = True
 
 
 # --- encryption at rest (docs/security.md) -------------------------------------------------

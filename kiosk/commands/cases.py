@@ -61,10 +61,10 @@ def register(sub, common) -> None:
     act.set_defaults(handler=run_act)
 
 
-def _runtime(args: argparse.Namespace, create: bool = False):
+def _runtime(args: argparse.Namespace, create: bool = False, writes: bool = False):
     from kiosk.runtime import runtime_for
 
-    return runtime_for(args, create=create)
+    return runtime_for(args, create=create, writes=writes)
 
 
 def _write(runtime, fn):
@@ -121,7 +121,7 @@ def run_add(args: argparse.Namespace) -> int:
     from kiosk.output import emit_json, info
     from kiosk.roles import require_on_household
 
-    runtime = _runtime(args)
+    runtime = _runtime(args, writes=True)
     try:
         conn, settings = runtime.conn, runtime.settings
         cats = load_categories(settings)
@@ -348,7 +348,7 @@ def run_act(args: argparse.Namespace) -> int:
 
     event_type = parse_action(args.action)
     at = parse_at(args.at)
-    runtime = _runtime(args)
+    runtime = _runtime(args, writes=True)
     try:
         conn, settings = runtime.conn, runtime.settings
         cid = resolve_case(conn, args.id)

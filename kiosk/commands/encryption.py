@@ -75,14 +75,17 @@ def run_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _authorise(settings) -> None:  # type: ignore[no-untyped-def]
-    """Only an administrator changes encryption (the database is opened to know who acts)."""
+def _authorise(settings, args: argparse.Namespace) -> None:  # type: ignore[no-untyped-def]
+    """Only an administrator changes encryption, after their PIN (the database is opened to
+    know who acts)."""
     from kiosk.roles import require
-    from kiosk.runtime import open_runtime
+    from kiosk.runtime import confirm_worker, needs_pin, open_runtime
 
     runtime = open_runtime(settings, create=False)
     try:
         require(runtime.worker, "settings.encryption")
+        if needs_pin(runtime, writes=True):
+            confirm_worker(runtime, from_stdin=bool(getattr(args, "pin_stdin", False)))
     finally:
         runtime.close()
 
@@ -109,7 +112,7 @@ def run_on(args: argparse.Namespace) -> int:
     key_file = key_path(settings, path)
     if file_state(path) == "missing":
         raise UserError("error.db_missing", path=str(path))
-    _authorise(settings)  # also brings the schema up to date (and applies the setting)
+    _authorise(settings, args)  # also brings the schema up to date (and applies the setting)
     doc: dict = {"db": str(path), "encrypted": True, "key_file": str(key_file)}
     if file_state(path) == "encrypted":
         return _report(args, {**doc, "changed": False},
@@ -142,7 +145,7 @@ def run_off(args: argparse.Namespace) -> int:
     state = file_state(path)
     if state == "missing":
         raise UserError("error.db_missing", path=str(path))
-    _authorise(settings)
+    _authorise(settings, args)
     doc: dict = {"db": str(path), "encrypted": False, "key_file": str(key_file)}
     if state != "encrypted":
         return _report(args, {**doc, "changed": False}, t("security.cli.already_off", path=path))

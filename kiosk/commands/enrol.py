@@ -21,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
     from kiosk.runtime import runtime_for
     from kiosk.sync.client import enrol
 
-    runtime = runtime_for(args)
+    runtime = runtime_for(args, acts=False)  # the code is the proof, not a worker
     try:
         resp = enrol(runtime.ctx, args.hub, args.code)
     finally:

@@ -28,10 +28,10 @@ def register(sub, common) -> None:
     ls.set_defaults(handler=run_list)
 
 
-def _runtime(args):
+def _runtime(args, writes: bool = False):
     from kiosk.runtime import runtime_for
 
-    return runtime_for(args, create=False)
+    return runtime_for(args, create=False, writes=writes)
 
 
 def _grid_id(runtime) -> str | None:
@@ -52,7 +52,7 @@ def run_add(args: argparse.Namespace) -> int:
     from kiosk.output import emit_json, info
     from kiosk.roles import require
 
-    runtime = _runtime(args)
+    runtime = _runtime(args, writes=True)
     try:
         require(runtime.worker, "feedback.record")
         fb = validate_feedback(

@@ -126,7 +126,7 @@ def run_forget(args: argparse.Namespace) -> int:
     from kiosk.privacy import confirm, require_forget
     from kiosk.runtime import runtime_for
 
-    runtime = runtime_for(args, create=False)
+    runtime = runtime_for(args, create=False, writes=True)
     try:
         conn = runtime.conn
         hid = args.id.strip()
@@ -169,7 +169,7 @@ def run_export(args: argparse.Namespace) -> int:
         raise UserError("privacy.export.bad_out", exit_code=2, path=str(out))
     if not out.parent.is_dir():
         raise UserError("privacy.export.no_dir", exit_code=2, path=str(out.parent))
-    runtime = runtime_for(args, create=False)
+    runtime = runtime_for(args, create=False, writes=True)
     try:
         conn = runtime.conn
         grids = export_grids(runtime.worker, conn, args.grid, full=args.full)

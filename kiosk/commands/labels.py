@@ -73,13 +73,11 @@ def run_labels(args: argparse.Namespace) -> int:
     from kiosk.qr.fonts import font_for
     from kiosk.qr.printing import Selection, print_labels
     from kiosk.roles import reach_grids, require_unless_setting_up
-    from kiosk.runtime import load, open_runtime
+    from kiosk.runtime import runtime_for
 
-    settings = load(getattr(args, "db", None), getattr(args, "lang", None),
-                    getattr(args, "worker", None))
-    font = font_for(settings)
-    runtime = open_runtime(settings, create=False)
+    runtime = runtime_for(args, create=False, writes=True)
     try:
+        font = font_for(runtime.settings)
         require_unless_setting_up(runtime.worker, "labels.print", runtime.conn)
         within = reach_grids(runtime.conn, runtime.worker)
         summary = print_labels(
@@ -102,13 +100,11 @@ def run_slip(args: argparse.Namespace) -> int:
     from kiosk.output import emit_json, info
     from kiosk.qr.fonts import font_for
     from kiosk.qr.printing import print_case_slip
-    from kiosk.runtime import load, open_runtime
+    from kiosk.runtime import runtime_for
 
-    settings = load(getattr(args, "db", None), getattr(args, "lang", None),
-                    getattr(args, "worker", None))
-    font = font_for(settings)
-    runtime = open_runtime(settings, create=False)
+    runtime = runtime_for(args, create=False, writes=True)
     try:
+        font = font_for(runtime.settings)
         number, code = print_case_slip(runtime.conn, _writer(runtime), args.case, args.out, font)
     finally:
         runtime.close()

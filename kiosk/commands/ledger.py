@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     date_from, date_to = parse_date(args.date_from), parse_date(args.date_to)
     if date_from and date_to and date_from > date_to:
         raise UserError("cases.error.bad_range", exit_code=2)
-    runtime = runtime_for(args, create=False)
+    runtime = runtime_for(args, create=False, writes=True)  # an export
     started = time.perf_counter()
     try:
         grid_id = None

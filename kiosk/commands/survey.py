@@ -28,10 +28,10 @@ def register(sub, common) -> None:
     ex.set_defaults(handler=run_export)
 
 
-def _runtime(args, create: bool = False):
+def _runtime(args, create: bool = False, writes: bool = False):
     from kiosk.runtime import runtime_for
 
-    return runtime_for(args, create=create)
+    return runtime_for(args, create=create, writes=writes)
 
 
 def import_survey(ctx, definition: dict) -> tuple[str, bool]:
@@ -64,7 +64,7 @@ def run_import(args: argparse.Namespace) -> int:
     from kiosk.survey import load_xlsform
 
     definition = load_xlsform(args.file)  # checked before the database is even opened
-    runtime = _runtime(args, create=True)
+    runtime = _runtime(args, writes=True, create=True)
     try:
         require(runtime.worker, "survey.manage")
         with transaction(runtime.conn):
@@ -117,7 +117,7 @@ def run_export(args: argparse.Namespace) -> int:
     suffix = out.suffix.lower()
     if suffix not in (".xlsx", ".csv"):
         raise UserError("visits.survey.out_format", exit_code=2, path=str(out))
-    runtime = _runtime(args)
+    runtime = _runtime(args, writes=True)
     try:
         conn = runtime.conn
         # answers leave as given (free text may name people), every grid's: a supervisor's

@@ -62,17 +62,17 @@ def register(sub, common) -> None:
     dis.set_defaults(handler=run_discard)
 
 
-def _runtime(args: argparse.Namespace):
+def _runtime(args: argparse.Namespace, *, writes: bool = False, acts: bool = True):
     from kiosk.runtime import runtime_for
 
-    return runtime_for(args, create=False)
+    return runtime_for(args, create=False, writes=writes, acts=acts)
 
 
 def run_sync(args: argparse.Namespace) -> int:
     from kiosk.output import emit_json, info
     from kiosk.sync.client import run_sync as sync
 
-    runtime = _runtime(args)
+    runtime = _runtime(args, acts=False)  # it sends what was written
     try:
         s = runtime.settings
         report = sync(runtime.ctx, hub_url=args.hub or s.hub_url, batch_size=s.sync_batch,
@@ -140,7 +140,7 @@ def run_resend(args: argparse.Namespace) -> int:
 
     if not args.ops and not args.all:
         raise UserError("sync.error.resend_what", exit_code=2)
-    runtime = _runtime(args)
+    runtime = _runtime(args, writes=True)
     try:
         require(runtime.worker, "sync.run")
         with transaction(runtime.conn):
@@ -162,7 +162,7 @@ def run_discard(args: argparse.Namespace) -> int:
     from kiosk.output import emit_json, info
     from kiosk.roles import require
 
-    runtime = _runtime(args)
+    runtime = _runtime(args, writes=True)
     try:
         worker = require(runtime.worker, "sync.discard")
         with transaction(runtime.conn):
@@ -181,7 +181,7 @@ def run_export(args: argparse.Namespace) -> int:
     from kiosk.output import emit_json, info
     from kiosk.sync.bundle import export_pending
 
-    runtime = _runtime(args)
+    runtime = _runtime(args, writes=True)  # data leaves
     try:
         n = export_pending(runtime.ctx, args.file)
     finally:
@@ -197,7 +197,7 @@ def run_import(args: argparse.Namespace) -> int:
     from kiosk.output import emit_json, info
     from kiosk.sync.bundle import import_down
 
-    runtime = _runtime(args)
+    runtime = _runtime(args, acts=False)
     try:
         counts = import_down(runtime.ctx, args.file)
     finally:
@@ -241,7 +241,7 @@ def run_resolve(args: argparse.Namespace) -> int:
 
     if args.choice == "edit" and args.value is None:
         raise UserError("sync.error.need_value", exit_code=2)
-    runtime = _runtime(args)
+    runtime = _runtime(args, writes=True)
     try:
         if get_conflict(runtime.conn, args.id) is None:
             raise UserError("sync.error.bad_conflict", exit_code=2, id=args.id)

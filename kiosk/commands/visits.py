@@ -36,10 +36,10 @@ def register(sub, common) -> None:
     ls.set_defaults(handler=run_list)
 
 
-def _runtime(args):
+def _runtime(args, writes: bool = False):
     from kiosk.runtime import runtime_for
 
-    return runtime_for(args, create=False)
+    return runtime_for(args, create=False, writes=writes)
 
 
 def run_add(args: argparse.Namespace) -> int:
@@ -53,7 +53,7 @@ def run_add(args: argparse.Namespace) -> int:
     from kiosk.visits import record_visit
 
     problems = []
-    runtime = _runtime(args)
+    runtime = _runtime(args, writes=True)
     try:
         require_on_household(runtime.worker, "visit.record", runtime.conn, args.household)
         cats = load_categories(runtime.settings)

@@ -20,7 +20,7 @@ def register(sub, common) -> None:
                      help=t("workers.role"))
     add.add_argument("--grid", action="append", default=[], metavar="G", help=t("workers.grid"))
     add.add_argument("--community", help=t("workers.community"))
-    add.add_argument("--pin-stdin", action="store_true", help=t("workers.pin_stdin"))
+    add.add_argument("--new-pin-stdin", action="store_true", help=t("workers.pin_stdin"))
     add.set_defaults(handler=run_add)
 
     ls = ws.add_parser("list", parents=[common], help=t("workers.list_help"),
@@ -37,7 +37,7 @@ def register(sub, common) -> None:
     sp = ws.add_parser("set-pin", parents=[common], help=t("workers.set_pin_help"),
                        description=t("workers.set_pin_help"))
     sp.add_argument("name", help=t("workers.name"))
-    sp.add_argument("--pin-stdin", action="store_true", help=t("workers.pin_stdin"))
+    sp.add_argument("--new-pin-stdin", action="store_true", help=t("workers.pin_stdin"))
     sp.set_defaults(handler=run_set_pin)
 
 
@@ -46,7 +46,7 @@ def _admin_runtime(args: argparse.Namespace):
     from kiosk.roles import require
     from kiosk.runtime import runtime_for
 
-    runtime = runtime_for(args, create=False)
+    runtime = runtime_for(args, create=False, writes=True)
     try:
         require(_named_worker(runtime), "workers.manage")
     except BaseException:
@@ -64,7 +64,7 @@ def _named_worker(runtime):
 def _new_pin(args: argparse.Namespace, name: str) -> str:
     from kiosk.auth import check_pin_rules, read_pin
 
-    return check_pin_rules(read_pin(from_stdin=args.pin_stdin,
+    return check_pin_rules(read_pin(from_stdin=args.new_pin_stdin,
                                     prompt=t("workers.pin_prompt", name=name),
                                     confirm_prompt=t("workers.pin_confirm")))
 
@@ -78,7 +78,7 @@ def run_add(args: argparse.Namespace) -> int:
     from kiosk.roles import require, setting_up
     from kiosk.runtime import runtime_for
 
-    runtime = runtime_for(args, create=True)  # a new laptop's first administrator
+    runtime = runtime_for(args, create=True, writes=True)  # or a new laptop's first admin
     try:
         conn = runtime.conn
         # Bootstrap: a database nobody can administer gets its first administrator freely.

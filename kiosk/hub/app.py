@@ -84,7 +84,8 @@ def create_app(store: HubStore, *, max_body: int = p.MAX_BODY) -> Starlette:
         device, token = await run_in_threadpool(store.enrol, req.code, req.device_id)
         log.info("device enrolled name_len=%s device=%s", len(device.name), req.device_id)
         return _ok(p.EnrolResponse(device_id=req.device_id, name=device.name, token=token,
-                                   grids=device.grids, hlc=store.observe(None)))
+                                   grids=device.grids, hlc=store.observe(None),
+                                   role=device.role))
 
     async def push(request: Request) -> Response:
         device = await authenticate(request)

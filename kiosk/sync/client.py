@@ -194,7 +194,8 @@ def enrol(ctx: WriteContext, hub_url: str, code: str, *,
         resp = client.enrol(code, ctx.device_id)
 
     def save(c: WriteContext) -> None:
-        dbsync.save_enrolment(c.conn, hub_url.rstrip("/"), resp.token, resp.name, resp.grids)
+        dbsync.save_enrolment(c.conn, hub_url.rstrip("/"), resp.token, resp.name, resp.grids,
+                              resp.role)
         dbsync.observe_hlc(c, resp.hlc)
 
     _default_writer(ctx)(save)

@@ -85,6 +85,8 @@ class EnrolResponse(msgspec.Struct, kw_only=True):
     token: str
     grids: list[str] | None
     hlc: str
+    #: field | office | admin (kiosk/hub/scope.py): what the laptop may change
+    role: str = "field"
 
 
 class PushRequest(msgspec.Struct, kw_only=True):
