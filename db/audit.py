@@ -114,7 +114,8 @@ class _Households:
     """Which household a record belongs to, for entries whose operation does not say: one
     indexed query per record at most, remembered for the batch."""
 
-    #: entity -> SQL giving its household (the record itself or through its parent)
+    #: entity -> SQL giving its household (the record itself or through its parent); a
+    #: community feedback belongs to no household (tests/test_audit.py prepares each query)
     SQL = {
         "member": "SELECT household_id FROM members WHERE id = ?",
         "visit": "SELECT household_id FROM visits WHERE id = ?",
@@ -127,7 +128,6 @@ class _Households:
         "case_household": "SELECT household_id FROM case_households WHERE id = ?",
         "label": "SELECT COALESCE(l.household_id, (SELECT household_id FROM case_households"
                  " WHERE case_id = l.case_id ORDER BY hlc LIMIT 1)) FROM labels l WHERE l.id = ?",
-        "feedback": "SELECT household_id FROM feedback WHERE id = ?",
         "survey_response": "SELECT household_id FROM survey_responses WHERE id = ?",
     }
     #: a payload field naming a parent record -> the parent's entity

@@ -125,7 +125,7 @@ def seconds_to_wait(conn: sqlite3.Connection, worker_id: str, *,
 
 
 def read_pin(*, from_stdin: bool, prompt: str, confirm_prompt: str | None = None,
-             stdin: TextIO | None = None) -> str:
+             stdin: TextIO | None = None, option: str = "--pin-stdin") -> str:
     """A PIN typed on the terminal (not echoed, asked twice when ``confirm_prompt``) or, with
     ``from_stdin``, the first line of standard input. Never an argument: arguments show in
     the process list and the shell history."""
@@ -133,7 +133,7 @@ def read_pin(*, from_stdin: bool, prompt: str, confirm_prompt: str | None = None
     if from_stdin:
         return stream.readline().strip()
     if not stream.isatty():
-        raise UserError("error.pin_no_tty", exit_code=2)
+        raise UserError("error.pin_no_tty", exit_code=2, option=option)
     pin = getpass.getpass(prompt)
     if confirm_prompt is not None and getpass.getpass(confirm_prompt) != pin:
         raise UserError("error.pin_mismatch", exit_code=2)

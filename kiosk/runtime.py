@@ -100,12 +100,19 @@ def runtime_for(args: object, *, create: bool = True, writes: bool = False,
                     getattr(args, "worker", None))
     runtime = open_runtime(settings, create=create)
     try:
-        if acts and needs_pin(runtime, writes):
-            confirm_worker(runtime, from_stdin=bool(getattr(args, "pin_stdin", False)))
+        if acts:
+            act_as_worker(runtime, args, writes=writes)
     except BaseException:
         runtime.close()
         raise
     return runtime
+
+
+def act_as_worker(runtime: Runtime, args: object, *, writes: bool) -> None:
+    """Ask the acting worker's PIN when the command needs it (:func:`needs_pin`); for a
+    command that checks who is named first (``runtime_for(..., acts=False)``)."""
+    if needs_pin(runtime, writes):
+        confirm_worker(runtime, from_stdin=bool(getattr(args, "pin_stdin", False)))
 
 
 def needs_pin(runtime: Runtime, writes: bool) -> bool:
@@ -135,7 +142,7 @@ def confirm_worker(runtime: Runtime, *, from_stdin: bool) -> None:
         with runtime.write_lock, transaction(runtime.conn):
             return fn(runtime.ctx)
 
-    attempt(runtime.conn, write, worker.name, pin)
+    attempt(runtime.conn, write, worker.name, pin, remember=False)
     runtime.ctx.verified = True
 
 

@@ -33,14 +33,15 @@ def last_worker(conn: sqlite3.Connection) -> Worker | None:
 
 
 def attempt(read: sqlite3.Connection, write: Writer, name: str, pin: str, *,
-            unlock: bool = False, now: datetime | None = None) -> Worker:
+            unlock: bool = False, remember: bool = True, now: datetime | None = None) -> Worker:
     """Check ``name`` and ``pin`` (:func:`kiosk.auth.sign_in`: the growing delay, disabled
     workers, workers without a PIN) and record the outcome in the audit trail.
 
     ``read`` is the calling thread's connection (the PIN is checked there, outside the write
     lock; a failure is counted in its own transaction); ``write`` runs the audit entry in the
     app's write transaction. Success records ``signin`` (or ``unlock``) by the worker and
-    remembers them as the last worker of this laptop; a refusal records ``signin_failed``
+    (``remember``: the sign-in screen, not a command's PIN) remembers them as the last worker
+    of this laptop; a refusal records ``signin_failed``
     with the refusal's kind (never the PIN, nor the name typed) and raises the UserError.
     """
     from kiosk.auth import sign_in  # argon2: imported when a PIN is first checked
@@ -55,8 +56,10 @@ def attempt(read: sqlite3.Connection, write: Writer, name: str, pin: str, *,
         raise
 
     def ok(ctx: WriteContext) -> None:
-        _audit(ctx, worker.id, "unlock" if unlock else "signin", worker.id, {})
-        set_meta(ctx.conn, LAST_WORKER, worker.id)
+        _audit(ctx, worker.id, "unlock" if unlock else "signin", worker.id,
+               {} if remember else {"via": "cli"})
+        if remember:
+            set_meta(ctx.conn, LAST_WORKER, worker.id)
 
     write(ok)
     return worker

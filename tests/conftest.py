@@ -65,6 +65,7 @@ def runtime(demo_db):
     from kiosk.runtime import load, open_runtime
 
     rt = open_runtime(load(db=str(demo_db)))
+    rt.ctx.verified = True  # the test stands for a worker signed in with their PIN
     yield rt
     rt.close()
 
@@ -81,12 +82,12 @@ def acting_as(runtime, name: str):
 
     worker = worker_by_name(runtime.conn, name)
     assert worker is not None, name
-    before = runtime.ctx.worker_id
-    runtime.ctx.worker_id = worker.id
+    before = runtime.ctx.worker_id, runtime.ctx.verified
+    runtime.ctx.worker_id, runtime.ctx.verified = worker.id, True
     try:
         yield worker
     finally:
-        runtime.ctx.worker_id = before
+        runtime.ctx.worker_id, runtime.ctx.verified = before
 
 
 @pytest.fixture
@@ -94,13 +95,24 @@ def empty_runtime(tmp_path):
     from kiosk.runtime import load, open_runtime
 
     rt = open_runtime(load(db=str(tmp_path / "empty.db")))
+    rt.ctx.verified = True
     yield rt
     rt.close()
 
 
+#: The demo accounts' PINs (kiosk/demo.py DEMO_ACCOUNTS), by name.
+DEMO_PINS = {"演示网格员": "246810", "演示主管": "135790", "演示管理员": "975310"}
+
+
 def run_kiosk(*args: str, env: dict | None = None, input: str | None = None,
-              timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run the real ``kiosk`` command as a subprocess."""
+              timeout: float = 120, as_worker: str | None = None,
+              pin: str | None = None) -> subprocess.CompletedProcess:
+    """Run the real ``kiosk`` command as a subprocess; ``as_worker``: as that worker, their
+    ``pin`` (a demo account's by default) typed first on standard input (``--as NAME
+    --pin-stdin``), as a person would."""
+    if as_worker is not None:
+        args = ("--as", as_worker, "--pin-stdin", *args)
+        input = (pin or DEMO_PINS[as_worker]) + "\n" + (input or "")
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "kiosk.cli", *args], capture_output=True,
                           text=True, env=full_env, input=input, timeout=timeout, cwd=ROOT)

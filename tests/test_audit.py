@@ -23,7 +23,7 @@ from kiosk.hub.store_sqlite import SqliteHubStore
 from kiosk.sync.client import SyncError, audit_entry, enrol, run_sync
 from tests.pg import build_roster, hub_thread
 
-SUPERVISOR = "演示主管"
+SUPERVISOR, GRID_WORKER = "演示主管", "演示网格员"
 PHONE = "13912345678"
 
 
@@ -329,18 +329,45 @@ def test_chain_problems_say_where_and_what(tmp_path):
     conn.close()
 
 
+def test_every_household_query_runs_on_the_schema(runtime):
+    from db.audit import _Households
+
+    for entity, sql in _Households.SQL.items():
+        runtime.conn.execute(sql, ("no-such-id",)).fetchall(), entity  # raises if a column is wrong
+
+
+def test_a_community_feedback_is_audited_and_sign_in_still_works(runtime):
+    from db.feedback import FeedbackInput, save_feedback
+    from kiosk.session import attempt
+
+    conn, ctx = runtime.conn, runtime.ctx
+    grid = conn.execute("SELECT id FROM grids WHERE code = 'G001'").fetchone()[0]
+    with transaction(conn):
+        save_feedback(ctx, FeedbackInput(category="环境卫生", text="垃圾桶满了", source="stall",
+                                         grid_id=grid))
+
+    def write(fn):
+        with transaction(conn):
+            return fn(ctx)
+
+    # signing in brings the trail up to date (audit.catch_up): the feedback's entry first
+    assert attempt(conn, write, "演示网格员", "246810").name == "演示网格员"
+    entry = next(e for e in _entries(conn) if e["entity"] == "feedback")
+    assert entry["action"] == "create" and entry["household_id"] is None
+
+
 # --- the command -----------------------------------------------------------------------------
 
 def test_kiosk_audit_lists_filters_and_refuses_grid_workers(demo_db, kiosk):
     db = str(demo_db)
     hid = sqlite3.connect(demo_db).execute("SELECT id FROM households LIMIT 1").fetchone()[0]
     assert kiosk("households", "show", hid, "--db", db).returncode == 0
-    assert kiosk("households", "show", hid, "--db", db, "--worker", SUPERVISOR).returncode == 0
+    assert kiosk("households", "show", hid, "--db", db, as_worker=SUPERVISOR).returncode == 0
     out = kiosk("audit", "--db", db)  # nobody named: refused
     assert out.returncode == 3 and "--as" in out.stderr
-    out = kiosk("audit", "--db", db, "--as", "演示网格员")
+    out = kiosk("audit", "--db", db, as_worker="演示网格员")
     assert out.returncode == 3 and "社区主管" in out.stderr, out.stderr
-    out = kiosk("audit", "--db", db, "--as", SUPERVISOR, "--household", hid, "--json")
+    out = kiosk("audit", "--db", db, "--household", hid, "--json", as_worker=SUPERVISOR)
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     assert doc["count"] == 2
@@ -350,19 +377,21 @@ def test_kiosk_audit_lists_filters_and_refuses_grid_workers(demo_db, kiosk):
     assert entry["entity"] == "household" and entry["entity_id"] == hid
     assert entry["detail"] == {"via": "households show"}
     assert entry["device"] == "laptop" and entry["at"][:4].isdigit()
-    out = kiosk("audit", "--db", db, "--as", SUPERVISOR, "--worker", SUPERVISOR)
+    out = kiosk("audit", "--db", db, "--worker", SUPERVISOR, as_worker=SUPERVISOR)
     assert out.returncode == 0, out.stderr
-    lines = out.stdout.splitlines()
-    assert len(lines) == 2 and "查看" in lines[1] and "via=households show" in lines[1]
+    lines = out.stdout.splitlines()[1:]
+    looked = [line for line in lines if "查看" in line]
+    assert len(looked) == 1 and "via=households show" in looked[0]
+    assert any("登录" in line for line in lines)  # the command's PIN is a sign-in, audited
     # --worker W filters by who acted (issue 7's spelling); --as names who reads
-    doc = json.loads(kiosk("audit", "--db", db, "--as", SUPERVISOR, "--worker", "演示网格员",
-                           "--household", hid, "--json").stdout)
+    doc = json.loads(kiosk("audit", "--db", db, "--worker", "演示网格员",
+                           "--household", hid, "--json", as_worker=SUPERVISOR).stdout)
     assert [e["worker"] for e in doc["entries"]] == ["演示网格员"]
-    out = kiosk("audit", "--db", db, "--as", SUPERVISOR, "--since", "2999-01-01")
+    out = kiosk("audit", "--db", db, "--since", "2999-01-01", as_worker=SUPERVISOR)
     assert out.returncode == 0 and "没有符合条件" in out.stderr
-    out = kiosk("audit", "--db", db, "--as", SUPERVISOR, "--since", "2026-02-30")
+    out = kiosk("audit", "--db", db, "--since", "2026-02-30", as_worker=SUPERVISOR)
     assert out.returncode == 2 and "YYYY-MM-DD" in out.stderr
-    out = kiosk("audit", "--db", db, "--as", SUPERVISOR, "--by", "无此人")
+    out = kiosk("audit", "--db", db, "--by", "无此人", as_worker=SUPERVISOR)
     assert out.returncode == 2 and "无此人" in out.stderr
 
 
@@ -376,25 +405,29 @@ def test_verify_reports_a_tampered_row_writes_nothing_and_leaks_nothing(demo_db,
     lookup = conn.execute("SELECT dseq FROM audit WHERE action = 'lookup' ORDER BY dseq"
                           " LIMIT 1 OFFSET 1").fetchone()[0]
     conn.close()
-    out = kiosk("audit", "verify", "--db", db, "--as", "演示管理员")
+    out = kiosk("audit", "verify", "--db", db, as_worker="演示管理员")
     assert out.returncode == 0, out.stderr
+    total += 1  # the administrator's PIN: a sign-in entry, the newest
     assert f"1 台设备共 {total} 条记录" in out.stdout
     _tamper(demo_db, "UPDATE audit SET worker_id = 'someone-else' WHERE dseq = ?", lookup)
     before = _dump(demo_db)
-    out = kiosk("audit", "verify", "--db", db, "--as", SUPERVISOR)
+    out = kiosk("audit", "verify", "--db", db, as_worker=SUPERVISOR)
     assert out.returncode == 1
     assert f"第 {lookup} 条的内容与它的校验值不符" in out.stdout, out.stdout
     assert "报告管理员" in out.stderr
-    out = kiosk("audit", "verify", "--db", db, "--as", SUPERVISOR, "--json", "--lang", "en")
+    out = kiosk("audit", "verify", "--db", db, "--json", "--lang", "en", as_worker=SUPERVISOR)
     doc = json.loads(out.stdout)
     assert out.returncode == 1 and doc["intact"] is False
     assert [(p["dseq"], p["kind"]) for p in doc["problems"]] == [(lookup, "hash")]
     assert f"entry {lookup} does not match its hash" in doc["problems"][0]["message"]
     assert "someone-else" not in out.stdout + out.stderr
     conn = sqlite3.connect(demo_db)
-    assert conn.execute("SELECT count(*) FROM audit").fetchone()[0] == total
+    added = conn.execute("SELECT action FROM audit WHERE dseq > ? ORDER BY dseq",
+                         (total,)).fetchall()
     conn.close()
-    assert _dump(demo_db) == before  # verifying wrote nothing
+    assert added == [("signin",), ("signin",)]  # the supervisor's PINs, nothing else
+    after = _dump(demo_db)
+    assert [line for line in after if line not in before and not line.startswith(("INSERT INTO \"audit\"", "INSERT INTO \"meta\""))] == []  # verifying wrote nothing else
 
 
 def test_entries_cannot_be_changed_through_the_app(demo_db, kiosk):
@@ -412,12 +445,13 @@ def test_entries_cannot_be_changed_through_the_app(demo_db, kiosk):
 def test_exports_and_prints_are_audited(demo_db, kiosk, tmp_path):
     db = str(demo_db)
     out = kiosk("ledger", "original", "--out", str(tmp_path / "l.csv"), "--db", db,
-                "--worker", SUPERVISOR)
+                as_worker=SUPERVISOR)
     assert out.returncode == 0, out.stderr
     hid = sqlite3.connect(demo_db).execute("SELECT id FROM households LIMIT 1").fetchone()[0]
-    out = kiosk("labels", "--household", hid, "--out", str(tmp_path / "l.pdf"), "--db", db)
+    out = kiosk("labels", "--household", hid, "--out", str(tmp_path / "l.pdf"), "--db", db,
+                as_worker=GRID_WORKER)
     assert out.returncode == 0, out.stderr
-    out = kiosk("audit", "--db", db, "--as", SUPERVISOR, "--json")
+    out = kiosk("audit", "--db", db, "--json", as_worker=SUPERVISOR)
     entries = json.loads(out.stdout)["entries"]
     ledger = next(e for e in entries if e["action"] == "export")
     assert ledger["entity"] == "ledger" and ledger["detail"]["format"] == "csv"

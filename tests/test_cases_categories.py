@@ -56,13 +56,13 @@ def test_cli_uses_the_configured_table(kiosk, demo_db, tmp_path):
     hh = sqlite3.connect(demo_db).execute("SELECT id FROM households LIMIT 1").fetchone()[0]
     env = {"KIOSK_CASE_CATEGORIES": str(path)}
     out = kiosk("cases", "add", "--db", str(demo_db), "--household", hh, "--category", "坑洼",
-                "--summary", "路面坑洼", env=env)
+                "--summary", "路面坑洼", env=env, as_worker="演示网格员")
     assert out.returncode == 0, out.stderr
     refused = kiosk("cases", "add", "--db", str(demo_db), "--household", hh,
-                    "--category", "parking", "--summary", "停车", env=env)
+                    "--category", "parking", "--summary", "停车", env=env, as_worker="演示网格员")
     assert refused.returncode != 0 and "pothole" in refused.stderr
     path.write_text("[[group]\n", encoding="utf-8")
     broken = kiosk("cases", "add", "--db", str(demo_db), "--household", hh,
-                   "--category", "坑洼", "--summary", "x", env=env)
+                   "--category", "坑洼", "--summary", "x", env=env, as_worker="演示网格员")
     assert broken.returncode != 0 and "cats.toml" in broken.stderr
     assert "Traceback" not in broken.stderr

@@ -16,9 +16,8 @@ from kiosk.demo import DEMO_ACCOUNTS
 def kiosk():
     """``kiosk`` as the demo supervisor: assigning, escalating, closing and reopening are a
     supervisor's (kiosk.roles), and the first households are in their community."""
-    def run(*args, env=None, **kwargs):  # type: ignore[no-untyped-def]
-        return run_kiosk(*args, env={"KIOSK_WORKER": DEMO_ACCOUNTS["supervisor"][0],
-                                     **(env or {})}, **kwargs)
+    def run(*args, as_worker=DEMO_ACCOUNTS["supervisor"][0], **kwargs):  # type: ignore[no-untyped-def]
+        return run_kiosk(*args, as_worker=as_worker, **kwargs)
 
     return run
 

@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
+from conftest import DEMO_PINS, ROOT
 
 from db.connection import SQLITE_HEADER, SQLiteErrors, connect, conversion_path, file_state
 
@@ -24,11 +24,13 @@ def no_encryption_settings(monkeypatch):
 
 
 def counts(db) -> dict[str, int]:
-    """Rows per table, read with the standard library (so only from a plain file)."""
+    """Rows per table but the audit trail (each command's PIN adds a sign-in entry), read with
+    the standard library (so only from a plain file)."""
     conn = sqlite3.connect(db)
     try:
         tables = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            " AND name != 'audit'")]
         return {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
     finally:
         conn.close()
@@ -57,10 +59,11 @@ def test_on_find_off_round_trip(tmp_path, kiosk):
     name = first_name(db)
     assert status(kiosk, db)["encrypted"] is False
 
-    on = kiosk("encryption", "on", "--db", str(db), "--worker", ADMIN, "--json")
+    on = kiosk("encryption", "on", "--db", str(db), "--json", as_worker=ADMIN)
     assert on.returncode == 0, on.stderr
     doc = json.loads(on.stdout)
-    assert doc["changed"] and doc["rows"] == sum(before.values())
+    trail = 1 + 1 + 1  # the audit trail: the demo's two entries, the administrator's PIN
+    assert doc["changed"] and doc["rows"] == sum(before.values()) + trail
     assert db.read_bytes()[:16] != SQLITE_HEADER and file_state(db) == "encrypted"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["k.db"]  # no -wal, -shm, temp file
     st = status(kiosk, db)
@@ -77,10 +80,10 @@ def test_on_find_off_round_trip(tmp_path, kiosk):
     with contextlib.closing(sqlite3.connect(db)) as raw, pytest.raises(sqlite3.DatabaseError):
         raw.execute("SELECT count(*) FROM households").fetchone()
     # A second `on` changes nothing.
-    again = kiosk("encryption", "on", "--db", str(db), "--worker", ADMIN, "--json")
+    again = kiosk("encryption", "on", "--db", str(db), "--json", as_worker=ADMIN)
     assert again.returncode == 0 and json.loads(again.stdout)["changed"] is False
 
-    off = kiosk("encryption", "off", "--db", str(db), "--worker", ADMIN)
+    off = kiosk("encryption", "off", "--db", str(db), as_worker=ADMIN)
     assert off.returncode == 0, off.stderr
     assert db.read_bytes()[:16] == SQLITE_HEADER
     assert counts(db) == before
@@ -101,7 +104,7 @@ def test_only_an_administrator_turns_it_on(tmp_path, kiosk):
 def test_wrong_missing_or_damaged_key_gets_a_message(tmp_path, kiosk):
     db = tmp_path / "k.db"
     kiosk("demo", "--db", str(db), "--households", "30")
-    on = kiosk("encryption", "on", "--db", str(db), "--worker", ADMIN, "--json")
+    on = kiosk("encryption", "on", "--db", str(db), "--json", as_worker=ADMIN)
     key_file = json.loads(on.stdout)["key_file"]
 
     other = tmp_path / "other.key"
@@ -134,12 +137,12 @@ def test_a_key_file_on_an_absent_usb_key_is_not_created_on_the_laptop(tmp_path, 
     kiosk("demo", "--db", str(db), "--households", "30")
     usb = tmp_path / "media" / "KIOSK-KEY"
     env = {"KIOSK_KEY_FILE": str(usb / "kiosk.key")}
-    out = kiosk("encryption", "on", "--db", str(db), "--worker", ADMIN, env=env)
+    out = kiosk("encryption", "on", "--db", str(db), env=env, as_worker=ADMIN)
     assert out.returncode == 1 and "请先插上 U 盘" in out.stderr
     assert_clean(out)
     assert not usb.exists() and file_state(db) == "plain"
     usb.mkdir(parents=True)  # plugged in
-    assert kiosk("encryption", "on", "--db", str(db), "--worker", ADMIN, env=env).returncode == 0
+    assert kiosk("encryption", "on", "--db", str(db), env=env, as_worker=ADMIN).returncode == 0
     assert (usb / "kiosk.key").exists() and file_state(db) == "encrypted"
 
 
@@ -149,7 +152,7 @@ def test_a_copied_file_needs_its_key(tmp_path, kiosk):
     kiosk("demo", "--db", str(db), "--households", "30")
     name = first_name(db).encode("utf-8")  # two or three characters: 6 or 9 bytes
     assert name in db.read_bytes()  # in clear while plain
-    kiosk("encryption", "on", "--db", str(db), "--worker", ADMIN)
+    kiosk("encryption", "on", "--db", str(db), as_worker=ADMIN)
     copy = tmp_path / "copy" / "kiosk.db"
     copy.parent.mkdir()
     copy.write_bytes(db.read_bytes())
@@ -173,9 +176,9 @@ def test_the_setting_encrypts_new_and_existing_databases(tmp_path, kiosk):
     assert stats.returncode == 0, stats.stderr
     assert file_state(plain) == "encrypted" and json.loads(stats.stdout)["households"] == 30
     # Turning it off while the setting would turn it on again is refused.
-    refused = kiosk("encryption", "off", "--db", str(plain), "--worker", ADMIN, env=on)
+    refused = kiosk("encryption", "off", "--db", str(plain), env=on, as_worker=ADMIN)
     assert refused.returncode == 2 and "KIOSK_ENCRYPTION" in refused.stderr
-    assert kiosk("encryption", "off", "--db", str(plain), "--worker", ADMIN).returncode == 0
+    assert kiosk("encryption", "off", "--db", str(plain), as_worker=ADMIN).returncode == 0
     assert counts(plain) == before
 
 
@@ -187,13 +190,13 @@ def test_refused_while_the_database_is_open_elsewhere(demo_db, kiosk):
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "open\n"
-        busy = kiosk("encryption", "on", "--db", str(demo_db), "--worker", ADMIN)
+        busy = kiosk("encryption", "on", "--db", str(demo_db), as_worker=ADMIN)
         assert busy.returncode == 1 and "正被另一个程序" in busy.stderr
         assert_clean(busy)
         assert file_state(demo_db) == "plain"
     finally:
         holder.communicate("", timeout=30)
-    assert kiosk("encryption", "on", "--db", str(demo_db), "--worker", ADMIN).returncode == 0
+    assert kiosk("encryption", "on", "--db", str(demo_db), as_worker=ADMIN).returncode == 0
 
 
 def test_a_conversion_killed_midway_leaves_one_whole_database(demo_db, kiosk):
@@ -202,10 +205,13 @@ def test_a_conversion_killed_midway_leaves_one_whole_database(demo_db, kiosk):
     before = counts(demo_db)
     tmp = conversion_path(demo_db)
     proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "encryption", "on", "--db",
-                             str(demo_db), "--worker", ADMIN], cwd=ROOT, env={**os.environ},
+                             str(demo_db), "--worker", ADMIN, "--pin-stdin"], cwd=ROOT,
+                            env={**os.environ}, stdin=subprocess.PIPE,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        assert proc.stderr is not None
+        assert proc.stderr is not None and proc.stdin is not None
+        proc.stdin.write(DEMO_PINS[ADMIN] + "\n")
+        proc.stdin.close()
         assert "正在加密" in proc.stderr.readline()  # said just before the conversion starts
         proc.send_signal(signal.SIGKILL)
     finally:
@@ -220,8 +226,8 @@ def test_a_conversion_killed_midway_leaves_one_whole_database(demo_db, kiosk):
     assert out.returncode == 0, out.stderr
     assert not tmp.exists() and not os.path.exists(f"{tmp}-journal")
     # Either way, the conversion can be finished (or undone) cleanly.
-    assert kiosk("encryption", "on", "--db", str(demo_db), "--worker", ADMIN).returncode == 0
-    assert kiosk("encryption", "off", "--db", str(demo_db), "--worker", ADMIN).returncode == 0
+    assert kiosk("encryption", "on", "--db", str(demo_db), as_worker=ADMIN).returncode == 0
+    assert kiosk("encryption", "off", "--db", str(demo_db), as_worker=ADMIN).returncode == 0
     assert counts(demo_db) == before
 
 

@@ -12,7 +12,7 @@ def test_cli_feedback_add_and_list(kiosk, demo_db):
     db = str(demo_db)
     r = kiosk("feedback", "add", "--db", db, "--category", "停车", "--text", "菜市场门口乱停车",
               "--place", "菜市场", "--source", "stall", "--anonymous", "--raised-by", "李大爷",
-              "--json")
+              "--json", as_worker="演示网格员")
     assert r.returncode == 0, r.stderr
     fid = json.loads(r.stdout)["id"]
     row = sqlite3.connect(db).execute("SELECT category, anonymous, raised_by, place FROM feedback"
@@ -27,7 +27,7 @@ def test_cli_feedback_add_and_list(kiosk, demo_db):
                        (["--category", "parking", "--text", "  "], "内容"),
                        (["--category", "parking", "--text", "x" * 3000], "3000"),
                        (["--category", "parking", "--text", "x", "--source", "tv"], "tv")):
-        bad = kiosk("feedback", "add", "--db", db, *args)
+        bad = kiosk("feedback", "add", "--db", db, *args, as_worker="演示网格员")
         assert bad.returncode == 2 and word in bad.stderr and "Traceback" not in bad.stderr
 
 

@@ -9,6 +9,16 @@ import os
 import pytest
 
 from kiosk.qr.payload import make, parse
+from tests.conftest import GRID_WORKER, SUPERVISOR, run_kiosk
+
+
+@pytest.fixture
+def kiosk():
+    """``kiosk`` as the demo grid worker, their PIN typed: printing is recorded as theirs."""
+    def run(*args, as_worker=GRID_WORKER, **kwargs):  # type: ignore[no-untyped-def]
+        return run_kiosk(*args, as_worker=as_worker, **kwargs)
+
+    return run
 
 
 def decode_pdf(path) -> list[list[str]]:
@@ -49,16 +59,16 @@ def _active(conn) -> dict[str, str]:
 
 
 #: The community's supervisor prints for both grids of the demo community.
-SUP = ("--as", "演示主管")
+SUP = SUPERVISOR
 
 
 def test_one_sheet_every_label_decodes(kiosk, runtime, demo_db, tmp_path):
     hids = _households(runtime.conn, 24)
     out = tmp_path / "sheet.pdf"
-    args = ["--db", str(demo_db), "labels", "--out", str(out), "--json", *SUP]
+    args = ["--db", str(demo_db), "labels", "--out", str(out), "--json"]
     for hid in hids:
         args += ["--household", hid]
-    res = kiosk(*args)
+    res = kiosk(*args, as_worker=SUP)
     assert res.returncode == 0, res.stderr
     doc = json.loads(res.stdout)
     assert doc["labels"] == 24 and doc["pages"] == 1 and doc["created"] == 24
@@ -73,20 +83,20 @@ def test_one_sheet_every_label_decodes(kiosk, runtime, demo_db, tmp_path):
     assert row[0] in text and f"{row[1]}栋{row[2]}单元{row[3]}室" in text
     assert parse(active[hids[0]]).readable.split(":")[1] in text
     # a second run reuses the same labels (nothing new written)
-    again = kiosk(*args)
+    again = kiosk(*args, as_worker=SUP)
     assert json.loads(again.stdout)["created"] == 0
 
 
 def test_3x7_layout_and_reprint(kiosk, runtime, demo_db, tmp_path):
     hids = _households(runtime.conn, 22)
-    args = ["--db", str(demo_db), "labels", "--layout", "3x7", "--json", *SUP]
+    args = ["--db", str(demo_db), "labels", "--layout", "3x7", "--json"]
     for hid in hids:
         args += ["--household", hid]
     first = tmp_path / "a.pdf"
-    assert kiosk(*args, "--out", str(first)).returncode == 0
+    assert kiosk(*args, "--out", str(first), as_worker=SUP).returncode == 0
     old = _active(runtime.conn)
     second = tmp_path / "b.pdf"
-    res = kiosk(*args, "--out", str(second), "--reprint")
+    res = kiosk(*args, "--out", str(second), "--reprint", as_worker=SUP)
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["pages"] == 2
     pages = decode_pdf(second)
@@ -104,14 +114,14 @@ def test_grid_and_compound_selection(kiosk, runtime, demo_db, tmp_path):
         "SELECT c.name, c.pinyin, count(*) FROM compounds c JOIN households h"
         " ON h.compound_id = c.id GROUP BY c.id ORDER BY count(*) LIMIT 1").fetchone()
     res = kiosk("--db", str(demo_db), "labels", "--compound", pinyin, "--out",
-                str(tmp_path / "c.pdf"), "--json", *SUP)
+                str(tmp_path / "c.pdf"), "--json", as_worker=SUP)
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["labels"] == n
     grid = conn.execute("SELECT code FROM grids LIMIT 1").fetchone()[0]
     total = conn.execute("SELECT count(*) FROM households h JOIN grids g ON g.id = h.grid_id"
                          " WHERE g.code = ?", (grid,)).fetchone()[0]
     res = kiosk("--db", str(demo_db), "labels", "--grid", grid, "--out",
-                str(tmp_path / "g.pdf"), "--json", *SUP)
+                str(tmp_path / "g.pdf"), "--json", as_worker=SUP)
     assert res.returncode == 0 and json.loads(res.stdout)["labels"] == total
 
 
@@ -120,11 +130,10 @@ def test_a_grid_worker_prints_only_their_own_grids_labels(kiosk, runtime, demo_d
     mine = conn.execute("SELECT count(*) FROM households h JOIN grids g ON g.id = h.grid_id"
                         " WHERE g.code = 'G001'").fetchone()[0]
     res = kiosk("--db", str(demo_db), "labels", "--grid", "G002", "--out",
-                str(tmp_path / "g2.pdf"), "--as", "演示网格员")
+                str(tmp_path / "g2.pdf"))
     assert res.returncode == 3 and "G002" in res.stderr and "范围" in res.stderr
     assert not (tmp_path / "g2.pdf").exists()
-    res = kiosk("--db", str(demo_db), "labels", "--out", str(tmp_path / "all.pdf"), "--json",
-                "--as", "演示网格员")
+    res = kiosk("--db", str(demo_db), "labels", "--out", str(tmp_path / "all.pdf"), "--json")
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["labels"] == mine
 
@@ -146,7 +155,7 @@ def test_bad_selection_writes_nothing(kiosk, runtime, demo_db, tmp_path, extra, 
 
 def test_empty_database_means_no_pdf(kiosk, empty_runtime, tmp_path):
     db = empty_runtime.db.path
-    res = kiosk("--db", str(db), "labels", "--out", str(tmp_path / "e.pdf"))
+    res = kiosk("--db", str(db), "labels", "--out", str(tmp_path / "e.pdf"), as_worker=None)
     assert res.returncode == 1 and "没有符合条件的住户" in res.stderr
     assert not (tmp_path / "e.pdf").exists()
 

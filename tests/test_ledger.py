@@ -134,11 +134,11 @@ def test_cli_filters_by_date_and_grid(kiosk, demo_db, tmp_path):
                           " AND grid_id = ?", (day, grid_id)).fetchone()[0]
     conn.close()
     out = tmp_path / "g.xlsx"
-    r = kiosk("ledger", "original", "--db", db, "--out", str(out), "--grid", code)
+    r = kiosk("ledger", "original", "--db", db, "--out", str(out), "--grid", code, as_worker="演示网格员")
     assert r.returncode == 0, r.stderr
     assert openpyxl.load_workbook(out).active.max_row == in_grid + 1
     out = tmp_path / "d.csv"
-    r = kiosk("ledger", "resolution", "--db", db, "--out", str(out), "--from", day, "--to", day)
+    r = kiosk("ledger", "resolution", "--db", db, "--out", str(out), "--from", day, "--to", day, as_worker="演示网格员")
     assert r.returncode == 0, r.stderr
     with out.open(encoding="utf-8-sig") as fh:
         assert len(list(csv.reader(fh))) == on_day + 1
@@ -153,6 +153,6 @@ def test_cli_filters_by_date_and_grid(kiosk, demo_db, tmp_path):
 ])
 def test_cli_bad_input(kiosk, demo_db, tmp_path, args, needle):
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]
-    r = kiosk("ledger", *args, "--db", str(demo_db))
+    r = kiosk("ledger", *args, "--db", str(demo_db), as_worker="演示网格员")
     assert r.returncode != 0 and needle in r.stderr and "Traceback" not in r.stderr
     assert not any(tmp_path.glob("x.*"))

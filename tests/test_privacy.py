@@ -142,11 +142,11 @@ def test_forget_erases_the_household_everywhere_on_the_laptop_and_keeps_the_figu
     # Work that names the resident, queued in the outbox: a visit (met, note), a case whose
     # summary names them and their phone, a case note.
     r = kiosk("visits", "add", hh["id"], "--db", db, "--met", name, "--met", "司马青衫",
-              "--note", f"{name}说腿脚不便", "--problem", f"roof_leak:{name}家楼顶漏雨")
+              "--note", f"{name}说腿脚不便", "--problem", f"roof_leak:{name}家楼顶漏雨", as_worker="演示网格员")
     assert r.returncode == 0, r.stderr
     r = kiosk("cases", "add", "--db", db, "--household", hh["id"], "--category", "roof_leak",
               "--summary", f"{name}反映楼上漏水，电话{hh['numbers'][0]}", "--raised-by", name,
-              "--json")
+              "--json", as_worker="演示网格员")
     assert r.returncode == 0, r.stderr
     case_id = json.loads(r.stdout)["id"]
     values = [*hh["names"], *hh["numbers"], "司马青衫"]
@@ -154,8 +154,8 @@ def test_forget_erases_the_household_everywhere_on_the_laptop_and_keeps_the_figu
                                                           "cases", "search_terms"}
     before, counts = figures(kiosk, demo_db), row_counts(demo_db)
 
-    r = kiosk("households", "forget", hh["id"], "--db", db, "--worker", SUPERVISOR, "--yes",
-              "--json")
+    r = kiosk("households", "forget", hh["id"], "--db", db, "--yes",
+              "--json", as_worker=SUPERVISOR)
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout)
     assert report["forgotten"] is True and report["members"] == len(hh["names"])
@@ -190,7 +190,7 @@ def test_forget_erases_the_household_everywhere_on_the_laptop_and_keeps_the_figu
     for query in (name, hh["numbers"][0][-4:]):
         r = kiosk("households", "find", query, "--db", db, "--json")
         assert hh["id"] not in r.stdout
-    r = kiosk("households", "forget", hh["id"], "--db", db, "--worker", SUPERVISOR, "--yes")
+    r = kiosk("households", "forget", hh["id"], "--db", db, "--yes", as_worker=SUPERVISOR)
     assert r.returncode == 2 and "已经删除" in r.stderr
 
 
@@ -199,13 +199,13 @@ def test_a_grid_worker_is_refused_forget_and_full_export_and_nothing_is_written(
     db = str(demo_db)
     hh = pick_household(demo_db)
     counts = row_counts(demo_db)
-    r = kiosk("households", "forget", hh["id"], "--db", db, "--worker", WORKER, "--yes")
+    r = kiosk("households", "forget", hh["id"], "--db", db, "--yes", as_worker=WORKER)
     assert r.returncode == 3 and ROLE_REFUSED in r.stderr and "社区主管" in r.stderr
     r = kiosk("households", "forget", hh["id"], "--db", db, "--yes")  # nobody named
     assert r.returncode == 3 and "--worker" in r.stderr
     out = tmp_path / "full.csv"
-    r = kiosk("households", "export", "--out", str(out), "--db", db, "--worker", WORKER,
-              "--full", "--yes")
+    r = kiosk("households", "export", "--out", str(out), "--db", db, "--full", "--yes",
+              as_worker=WORKER)
     assert r.returncode == 3 and ROLE_REFUSED in r.stderr and "完整导出" in r.stderr
     assert not out.exists() and not list(tmp_path.glob(".*.part"))
     assert "Traceback" not in r.stderr
@@ -224,12 +224,12 @@ def test_an_export_outside_the_workers_grids_is_refused_and_writes_no_file(kiosk
                  ["households", "export", "--grid", "G002", "--full", "--yes"],
                  ["ledger", "original", "--grid", "G002"]):
         out = outdir / "x.xlsx"
-        r = kiosk(*args, "--out", str(out), "--db", db, "--worker", WORKER)
+        r = kiosk(*args, "--out", str(out), "--db", db, as_worker=WORKER)
         assert r.returncode == 3, (args, r.stderr)
         assert ROLE_REFUSED in r.stderr and "Traceback" not in r.stderr
         assert not out.exists() and not list(outdir.iterdir())
     r = kiosk("households", "export", "--grid", "G999", "--out", str(outdir / "y.csv"),
-              "--db", db)
+              "--db", db, as_worker="演示网格员")
     assert r.returncode == 2 and "G999" in r.stderr and not list(outdir.iterdir())
     assert row_counts(demo_db) == counts and audited(demo_db, "export") == []
 
@@ -251,7 +251,7 @@ def test_exports_are_masked_unless_a_supervisor_asks_for_the_full_export(kiosk, 
 
     # a grid worker, no --grid: their own grid, masked
     out = tmp_path / "masked.csv"
-    r = kiosk("households", "export", "--out", str(out), "--db", db, "--worker", WORKER)
+    r = kiosk("households", "export", "--out", str(out), "--db", db, as_worker=WORKER)
     assert r.returncode == 0, r.stderr
     rows = _csv(out)
     header, body = rows[0], rows[1:]
@@ -265,11 +265,9 @@ def test_exports_are_masked_unless_a_supervisor_asks_for_the_full_export(kiosk, 
 
     # the supervisor's full export: without a terminal it needs --yes; then numbers in clear
     out = tmp_path / "full.xlsx"
-    r = kiosk("households", "export", "--out", str(out), "--db", db, "--worker", SUPERVISOR,
-              "--full")
+    r = kiosk("households", "export", "--out", str(out), "--db", db, "--full", as_worker=SUPERVISOR)
     assert r.returncode == 2 and "--yes" in r.stderr and not out.exists()
-    r = kiosk("households", "export", "--out", str(out), "--db", db, "--worker", SUPERVISOR,
-              "--full", "--yes", "--json")
+    r = kiosk("households", "export", "--out", str(out), "--db", db, "--full", "--yes", "--json", as_worker=SUPERVISOR)
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     assert doc["masked"] is False and doc["grids"] == ["G001", "G002"]
@@ -300,8 +298,8 @@ def test_no_personal_data_in_the_log_file_or_qr_payloads(kiosk, demo_db, tmp_pat
     hh = pick_household(demo_db)
     name = hh["names"][0]
 
-    def ok(*args: str) -> str:
-        r = kiosk(*args, "--db", db, env=env)
+    def ok(*args: str, who: str = WORKER) -> str:
+        r = kiosk(*args, "--db", db, env=env, as_worker=who)
         assert r.returncode == 0, (args, r.stderr)
         return r.stdout
 
@@ -320,10 +318,10 @@ def test_no_personal_data_in_the_log_file_or_qr_payloads(kiosk, demo_db, tmp_pat
     conn.close()
     assert len(payloads) == 2
     ok("lookup", payloads[0], "--json")
-    ok("households", "export", "--out", str(tmp_path / "e.csv"), "--worker", WORKER)
+    ok("households", "export", "--out", str(tmp_path / "e.csv"))
     # a bad request too: its message must not carry the person either
     kiosk("households", "show", name, "--db", db, env=env)
-    ok("households", "forget", hh["id"], "--worker", SUPERVISOR, "--yes")
+    ok("households", "forget", hh["id"], "--yes", who=SUPERVISOR)
 
     conn = sqlite3.connect(demo_db)
     people = conn.execute("SELECT name, phone, id_number FROM members").fetchall()

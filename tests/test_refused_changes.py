@@ -125,21 +125,20 @@ def test_a_refused_change_is_held_named_and_never_a_wall(kiosk, hub, demo_db):
     assert json.loads(out.stdout)["pushed"] == 1 and out.returncode == 5
 
     # Sent again without fixing the cause: refused again, still held, nothing lost.
-    assert kiosk("sync", "resend", "--all", "--db", str(demo_db)).returncode == 0
+    assert kiosk("sync", "resend", "--all", "--db", str(demo_db), as_worker="演示网格员").returncode == 0
     out = kiosk("sync", "--db", str(demo_db), "--json")
     assert out.returncode == 5 and json.loads(out.stdout)["refused"] == 1
 
     # A grid worker may not give it up; the supervisor may: it moves to the operation log.
-    out = kiosk("sync", "discard", held["op_id"], "--db", str(demo_db))
+    out = kiosk("sync", "discard", held["op_id"], "--db", str(demo_db), as_worker="演示网格员")
     assert out.returncode == 3 and "主管" in out.stderr
-    out = kiosk("sync", "discard", held["op_id"], "--note", "不是本网格", "--as", "演示主管",
-                "--db", str(demo_db))
+    out = kiosk("sync", "discard", held["op_id"], "--note", "不是本网格", "--db", str(demo_db), as_worker="演示主管")
     assert out.returncode == 0, out.stderr
     assert _q(demo_db, "SELECT status FROM oplog WHERE op_id = ?", held["op_id"]) == [
         ("discarded",)]
     out = kiosk("sync", "--db", str(demo_db), "--json")
     assert out.returncode == 0 and json.loads(out.stdout)["held"] == []
-    assert kiosk("audit", "verify", "--db", str(demo_db), "--as", "演示主管").returncode == 0
+    assert kiosk("audit", "verify", "--db", str(demo_db), as_worker="演示主管").returncode == 0
 
 
 def test_resent_once_the_office_fixes_the_laptops_grids(kiosk, hub, demo_db, tmp_path):
@@ -152,7 +151,7 @@ def test_resent_once_the_office_fixes_the_laptops_grids(kiosk, hub, demo_db, tmp
     out = kiosk("hub", "devices", "scope", "旧登记", "--grid", "G001", "--grid", "G002",
                 "--db", hub["db"])
     assert out.returncode == 0, out.stderr
-    assert kiosk("sync", "resend", "--all", "--db", str(demo_db)).returncode == 0
+    assert kiosk("sync", "resend", "--all", "--db", str(demo_db), as_worker="演示网格员").returncode == 0
     out = kiosk("sync", "--db", str(demo_db), "--json")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["pushed"] == 1

@@ -74,11 +74,12 @@ def write_csv(path: Path, rows: list[list[object]], headers: list[str] = HEADERS
 
 
 #: Rosters of the whole district are imported at the office, by its administrator.
-OFFICE = ("--as", "演示管理员")
+OFFICE = "演示管理员"
 
 
 def run_import(kiosk, db: Path, file: Path, *extra: str):
-    out = kiosk("households", "import", str(file), "--db", str(db), "--json", *OFFICE, *extra)
+    out = kiosk("households", "import", str(file), "--db", str(db), "--json", *extra,
+                as_worker=OFFICE)
     doc = json.loads(out.stdout) if out.stdout.strip() else None
     return out, doc
 
@@ -175,13 +176,13 @@ def test_person_roster_imports_good_rows_and_reports_the_rest(tmp_path, demo_db,
 
 def test_human_report_on_stderr_in_both_languages(tmp_path, demo_db, kiosk, isolated_dirs):
     roster = write_xlsx(tmp_path / "r.xlsx", PERSON_ROWS)
-    out = kiosk("households", "import", str(roster), "--db", str(demo_db), "--dry-run", *OFFICE)
+    out = kiosk("households", "import", str(roster), "--db", str(demo_db), "--dry-run", as_worker=OFFICE)
     assert out.returncode == 1 and out.stdout == ""
     assert "第 9 行" in out.stderr and "电话号码格式不对" in out.stderr and "（F 列）" in out.stderr
     assert "试运行" in out.stderr
     assert "Traceback" not in out.stderr
     out = kiosk("households", "import", str(roster), "--db", str(demo_db), "--dry-run",
-                "--lang", "en", *OFFICE)
+                "--lang", "en", as_worker=OFFICE)
     assert "row 10" in out.stderr and "check character" in out.stderr
     # the log file says what happened without personal data
     logs = "".join(p.read_text(encoding="utf-8") for p in isolated_dirs.rglob("*.log"))
@@ -405,7 +406,7 @@ def test_large_roster_reports_progress(tmp_path, demo_db, kiosk):
         rows.append([f"居民{'甲乙丙丁戊己庚辛壬癸'[i % 10]}", "G001", "大院小区",
                      building + 1, rest // 100 + 1, 101 + rest % 100])
     roster = write_csv(tmp_path / "big.csv", rows, ["姓名", "网格", "小区", "楼号", "单元", "室"])
-    out = kiosk("households", "import", str(roster), "--db", str(demo_db), "--dry-run", *OFFICE)
+    out = kiosk("households", "import", str(roster), "--db", str(demo_db), "--dry-run", as_worker=OFFICE)
     assert out.returncode == 0, out.stderr
     assert "已读取 5000 行" in out.stderr and "已写入 5000/5200 户" in out.stderr
     assert "将新增 5200 户、5200 人" in out.stderr
@@ -433,8 +434,7 @@ def test_a_grid_worker_imports_only_into_their_own_grids(tmp_path, demo_db, kios
     rows = [["测试甲", "G001", "和平小区", 1, 1, 101], ["测试乙", "G002", "和平小区", 1, 1, 102],
             ["测试丙", "G002", "和平小区", 1, 1, 103]]
     roster = write_csv(tmp_path / "mixed.csv", rows, ["姓名", "网格", "小区", "楼号", "单元", "室"])
-    out = kiosk("households", "import", str(roster), "--db", str(demo_db), "--json",
-                "--as", "演示网格员")
+    out = kiosk("households", "import", str(roster), "--db", str(demo_db), "--json", as_worker="演示网格员")
     assert out.returncode == 1, out.stderr
     doc = json.loads(out.stdout)
     assert doc["imported_households"] == 1

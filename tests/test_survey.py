@@ -182,22 +182,23 @@ def test_xpath_parser_never_crashes_on_garbage(text):
 
 
 # --- CLI: import and export ------------------------------------------------------------------
-SUP = ("--worker", "演示主管")
+SUP = "演示主管"
 
 
 def test_cli_import_fill_export(kiosk, demo_db, tmp_path):
     db = str(demo_db)
-    boss = ("--worker", DEMO_ACCOUNTS["supervisor"][0])  # questionnaires are a supervisor's
-    r = kiosk("survey", "import", str(EXAMPLE), "--db", db, "--json", *boss)
+    boss = DEMO_ACCOUNTS["supervisor"][0]  # questionnaires are a supervisor's
+    r = kiosk("survey", "import", str(EXAMPLE), "--db", db, "--json", as_worker=boss)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["name"] == "satisfaction_2026"
-    again = kiosk("survey", "import", str(EXAMPLE), "--db", db, *boss)
+    again = kiosk("survey", "import", str(EXAMPLE), "--db", db, as_worker=boss)
     assert again.returncode == 0 and "未作改动" in again.stderr
     from db.connection import transaction
     from db.surveys import find_survey, save_response
     from kiosk.runtime import load, open_runtime
 
     rt = open_runtime(load(db=db))
+    rt.ctx.verified = True  # the default grid worker, signed in
     s = find_survey(rt.conn, "satisfaction_2026")
     hid = rt.conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
     with transaction(rt.conn):
@@ -209,7 +210,7 @@ def test_cli_import_fill_export(kiosk, demo_db, tmp_path):
             "overall": "dissatisfied", "why_not": "暖气不热", "household_size": "1"}))
     rt.close()
     out = tmp_path / "out.csv"
-    r = kiosk("survey", "export", "satisfaction_2026", "--out", str(out), "--db", db, *SUP)
+    r = kiosk("survey", "export", "satisfaction_2026", "--out", str(out), "--db", db, as_worker=SUP)
     assert r.returncode == 0, r.stderr
     rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
     assert len(rows) == 2
@@ -219,13 +220,13 @@ def test_cli_import_fill_export(kiosk, demo_db, tmp_path):
     assert rows[1]["why_not"] == "暖气不热" and rows[0]["household_size"] == "3"
     assert "intro" not in rows[0]  # notes carry no answer
     xlsx = tmp_path / "out.xlsx"
-    assert kiosk("survey", "export", "satisfaction_2026", "--out", str(xlsx), "--db", db, *SUP).returncode == 0
+    assert kiosk("survey", "export", "satisfaction_2026", "--out", str(xlsx), "--db", db, as_worker=SUP).returncode == 0
     ws = openpyxl.load_workbook(xlsx).active
     values = list(ws.values)
     assert list(values[0]) == list(rows[0].keys()) and len(values) == 3
-    bad = kiosk("survey", "export", "nope", "--out", str(xlsx), "--db", db, *SUP)
+    bad = kiosk("survey", "export", "nope", "--out", str(xlsx), "--db", db, as_worker=SUP)
     refused = kiosk("survey", "export", "satisfaction_2026", "--out", str(tmp_path / "w.csv"),
-                    "--db", db, "--worker", "演示网格员")
+                    "--db", db, as_worker="演示网格员")
     assert refused.returncode == 3 and "只有社区主管可以" in refused.stderr
     assert not (tmp_path / "w.csv").exists()
     assert bad.returncode == 2 and "satisfaction_2026" in bad.stderr and "Traceback" not in bad.stderr

@@ -10,6 +10,9 @@ import pytest
 from db.connection import transaction
 from db.visits import list_visits
 from kiosk.visits import VisitInvalid, record_visit, validate
+from tests.conftest import DEMO_PINS
+
+WORKER_PIN = DEMO_PINS["演示网格员"]  # every demo grid worker has the demo account's PIN
 
 VISIT_COLUMNS = {"id", "household_id", "grid_id", "visit_type", "visited_at", "visit_date",
                  "nobody_home", "revisit_on", "met", "note"}
@@ -114,16 +117,15 @@ def test_cli_visit_add_list_and_bad_input(kiosk, demo_db, monkeypatch):
         " JOIN workers w ON w.role = 'worker' AND w.grids LIKE '%\"' || g.code || '\"%'"
         " ORDER BY h.rid DESC LIMIT 1").fetchone()
     conn.close()
-    monkeypatch.setenv("KIOSK_WORKER", worker)
     r = kiosk("visits", "add", hid, "--db", db, "--met", "王阿姨", "--problem", "parking:车位不够",
-              "--problem", "路灯:楼前路灯坏了", "--json")
+              "--problem", "路灯:楼前路灯坏了", "--json", as_worker=worker, pin=WORKER_PIN)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["cases"] == 2
-    past = kiosk("visits", "add", hid, "--db", db, "--nobody-home", "--revisit", "2020-01-01")
+    past = kiosk("visits", "add", hid, "--db", db, "--nobody-home", "--revisit", "2020-01-01", as_worker=worker, pin=WORKER_PIN)
     assert past.returncode == 2 and "2020-01-01" in past.stderr and "Traceback" not in past.stderr
-    long = kiosk("visits", "add", hid, "--db", db, "--met", "王", "--note", "x" * 100_000)
+    long = kiosk("visits", "add", hid, "--db", db, "--met", "王", "--note", "x" * 100_000, as_worker=worker, pin=WORKER_PIN)
     assert long.returncode == 2 and "100000" in long.stderr
-    fmt = kiosk("visits", "add", hid, "--db", db, "--met", "王", "--problem", "no colon")
+    fmt = kiosk("visits", "add", hid, "--db", db, "--met", "王", "--problem", "no colon", as_worker=worker, pin=WORKER_PIN)
     assert fmt.returncode == 2 and "no colon" in fmt.stderr
     listed = kiosk("visits", "list", hid, "--db", db, "--json")
     visits = json.loads(listed.stdout)["visits"]

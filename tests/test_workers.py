@@ -17,19 +17,21 @@ from kiosk.auth import check_pin_rules, delay_after, seconds_to_wait, sign_in, v
 from kiosk.errors import UserError
 from kiosk.roles import PERMISSIONS, allowed, require
 
-ADMIN = ("--worker", "演示管理员")
+ADMIN = "演示管理员"
 
 
-def _workers(kiosk, db, *args, pin=None):
-    return kiosk("workers", *args, "--db", str(db), input=pin or "")
+def _workers(kiosk, db, *args, pin=None, who=None, who_pin=None):
+    """``kiosk workers ...``: ``who`` acts (their PIN typed first), ``pin`` is the new PIN."""
+    return kiosk("workers", *args, "--db", str(db), input=pin or "", as_worker=who,
+                 pin=who_pin)
 
 
 def test_an_administrator_adds_lists_and_disables_a_worker(kiosk, demo_db):
     out = _workers(kiosk, demo_db, "add", "李新", "--role", "worker", "--grid", "G002",
-                   "--pin-stdin", *ADMIN, pin="357913\n")
+                   "--new-pin-stdin", who=ADMIN, pin="357913\n")
     assert out.returncode == 0, out.stderr
     assert "已添加网格员 李新" in out.stderr
-    doc = json.loads(_workers(kiosk, demo_db, "list", "--json", *ADMIN).stdout)
+    doc = json.loads(_workers(kiosk, demo_db, "list", "--json", who=ADMIN).stdout)
     li = next(w for w in doc if w["name"] == "李新")
     assert li == {"name": "李新", "role": "worker", "grids": ["G002"], "community": "安静社区",
                   "disabled": False, "pin_set": True}
@@ -40,10 +42,10 @@ def test_an_administrator_adds_lists_and_disables_a_worker(kiosk, demo_db):
     dump = "\n".join(conn.iterdump())
     assert "357913" not in dump
     conn.close()
-    assert _workers(kiosk, demo_db, "disable", "李新", *ADMIN).returncode == 0
-    doc = json.loads(_workers(kiosk, demo_db, "list", "--json", *ADMIN).stdout)
+    assert _workers(kiosk, demo_db, "disable", "李新", who=ADMIN).returncode == 0
+    doc = json.loads(_workers(kiosk, demo_db, "list", "--json", who=ADMIN).stdout)
     assert next(w for w in doc if w["name"] == "李新")["disabled"] is True
-    table = _workers(kiosk, demo_db, "list", *ADMIN).stdout
+    table = _workers(kiosk, demo_db, "list", who=ADMIN).stdout
     assert "李新" in table and "已停用" in table
 
 
@@ -56,7 +58,7 @@ def test_an_administrator_adds_lists_and_disables_a_worker(kiosk, demo_db):
 def test_a_bad_pin_is_refused_and_nothing_is_written(kiosk, demo_db, pin, needle):
     before = sqlite3.connect(demo_db).execute("SELECT count(*) FROM workers").fetchone()[0]
     out = _workers(kiosk, demo_db, "add", "李新", "--role", "worker", "--grid", "G001",
-                   "--pin-stdin", *ADMIN, pin=pin)
+                   "--new-pin-stdin", who=ADMIN, pin=pin)
     assert out.returncode == 2 and needle in out.stderr and "Traceback" not in out.stderr
     after = sqlite3.connect(demo_db).execute("SELECT count(*) FROM workers").fetchone()[0]
     assert after == before
@@ -64,16 +66,16 @@ def test_a_bad_pin_is_refused_and_nothing_is_written(kiosk, demo_db, pin, needle
 
 def test_the_pin_is_never_an_argument_and_needs_a_terminal(kiosk, demo_db):
     out = _workers(kiosk, demo_db, "add", "李新", "--role", "worker", "--grid", "G001",
-                   "--pin", "357913", *ADMIN)
+                   "--pin", "357913", who=ADMIN)
     assert out.returncode == 2  # argparse: no such option
-    out = _workers(kiosk, demo_db, "add", "李新", "--role", "worker", "--grid", "G001", *ADMIN)
-    assert out.returncode == 2 and "--pin-stdin" in out.stderr
+    out = _workers(kiosk, demo_db, "add", "李新", "--role", "worker", "--grid", "G001", who=ADMIN)
+    assert out.returncode == 2 and "--new-pin-stdin" in out.stderr
 
 
 def test_only_an_administrator_manages_workers(kiosk, demo_db):
     for who in ("演示网格员", "演示主管"):
         out = _workers(kiosk, demo_db, "add", "李新", "--role", "worker", "--grid", "G001",
-                       "--pin-stdin", "--worker", who, pin="357913\n")
+                       "--new-pin-stdin", who=who, pin="357913\n")
         assert out.returncode == 3 and "只有管理员可以" in out.stderr
     out = _workers(kiosk, demo_db, "list")  # no --worker: never the laptop's default worker
     assert out.returncode == 3 and "--worker" in out.stderr
@@ -81,16 +83,16 @@ def test_only_an_administrator_manages_workers(kiosk, demo_db):
 
 def test_the_first_administrator_bootstraps_and_the_last_cannot_be_disabled(kiosk, tmp_path):
     db = tmp_path / "new.db"
-    out = _workers(kiosk, db, "add", "赵管理", "--role", "admin", "--pin-stdin", pin="975311\n")
+    out = _workers(kiosk, db, "add", "赵管理", "--role", "admin", "--new-pin-stdin", pin="975311\n")
     assert out.returncode == 0, out.stderr
     assert "首位管理员" in out.stderr
     # from now on an administrator is needed
-    out = _workers(kiosk, db, "add", "钱管理", "--role", "admin", "--pin-stdin", pin="975311\n")
+    out = _workers(kiosk, db, "add", "钱管理", "--role", "admin", "--new-pin-stdin", pin="975311\n")
     assert out.returncode == 3
-    out = _workers(kiosk, db, "disable", "赵管理", "--worker", "赵管理")
+    out = _workers(kiosk, db, "disable", "赵管理", who="赵管理", who_pin="975311")
     assert out.returncode == 2 and "最后一位" in out.stderr
-    out = _workers(kiosk, db, "add", "孙主管", "--role", "supervisor", "--pin-stdin",
-                   "--worker", "赵管理", pin="975311\n")
+    out = _workers(kiosk, db, "add", "孙主管", "--role", "supervisor", "--new-pin-stdin",
+                   who="赵管理", who_pin="975311", pin="975311\n")
     assert out.returncode == 2 and "--community" in out.stderr
 
 

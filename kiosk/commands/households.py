@@ -124,13 +124,14 @@ def run_forget(args: argparse.Namespace) -> int:
     from kiosk.errors import UserError
     from kiosk.output import emit_json, info
     from kiosk.privacy import confirm, require_forget
-    from kiosk.runtime import runtime_for
+    from kiosk.runtime import act_as_worker, runtime_for
 
-    runtime = runtime_for(args, create=False, writes=True)
+    runtime = runtime_for(args, create=False, acts=False)
     try:
         conn = runtime.conn
         hid = args.id.strip()
         worker = require_forget(_acting_worker(runtime), conn, hid)
+        act_as_worker(runtime, args, writes=True)
         row = conn.execute("SELECT forgotten_at FROM households WHERE id = ?", (hid,)).fetchone()
         if row is None:
             raise UserError("cli.households.not_found", exit_code=2, id=args.id[:64])

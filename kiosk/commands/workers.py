@@ -44,11 +44,12 @@ def register(sub, common) -> None:
 def _admin_runtime(args: argparse.Namespace):
     """The runtime, its acting worker checked to be an administrator."""
     from kiosk.roles import require
-    from kiosk.runtime import runtime_for
+    from kiosk.runtime import act_as_worker, runtime_for
 
-    runtime = runtime_for(args, create=False, writes=True)
+    runtime = runtime_for(args, create=False, acts=False)
     try:
-        require(_named_worker(runtime), "workers.manage")
+        require(_named_worker(runtime), "workers.manage")  # named and an administrator first
+        act_as_worker(runtime, args, writes=True)
     except BaseException:
         runtime.close()
         raise
@@ -64,7 +65,7 @@ def _named_worker(runtime):
 def _new_pin(args: argparse.Namespace, name: str) -> str:
     from kiosk.auth import check_pin_rules, read_pin
 
-    return check_pin_rules(read_pin(from_stdin=args.new_pin_stdin,
+    return check_pin_rules(read_pin(from_stdin=args.new_pin_stdin, option="--new-pin-stdin",
                                     prompt=t("workers.pin_prompt", name=name),
                                     confirm_prompt=t("workers.pin_confirm")))
 
@@ -76,9 +77,9 @@ def run_add(args: argparse.Namespace) -> int:
     from kiosk.errors import UserError
     from kiosk.output import info
     from kiosk.roles import require, setting_up
-    from kiosk.runtime import runtime_for
+    from kiosk.runtime import act_as_worker, runtime_for
 
-    runtime = runtime_for(args, create=True, writes=True)  # or a new laptop's first admin
+    runtime = runtime_for(args, create=True, acts=False)  # or a new laptop's first admin
     try:
         conn = runtime.conn
         # Bootstrap: a database nobody can administer gets its first administrator freely.
@@ -87,6 +88,7 @@ def run_add(args: argparse.Namespace) -> int:
             info(t("workers.bootstrap"))
         else:
             require(_named_worker(runtime), "workers.manage")
+            act_as_worker(runtime, args, writes=True)
         name = args.name.strip()
         if not name:
             raise UserError("error.worker_unknown", exit_code=2, name=args.name)

@@ -219,7 +219,7 @@ class _Batch:
 
 
 def _tag(ops: list[tuple[int, Op]], checker: Checker, device_id: str | None, now: str,
-         checks: Callable[[Op], Refused | None] | None = None) -> tuple[_Batch, int]:
+         checks: tuple[Callable[[Op], Refused | None], ...] = ()) -> tuple[_Batch, int]:
     """Check each operation (:mod:`kiosk.hub.scope`), tag it with its grid and case and build
     its log row; a refused operation is left out, the others are stored. Stops after an
     operation that moves a record to another grid (what belongs to the record moves with it,
@@ -237,8 +237,8 @@ def _tag(ops: list[tuple[int, Op]], checker: Checker, device_id: str | None, now
         try:
             if device_id is not None and op.device_id != device_id:
                 raise Refused("other_device")
-            if checks is not None:
-                problem = checks(op)
+            for check in checks:
+                problem = check(op)
                 if problem is not None:
                     raise problem
             verdict = checker.check(op)
@@ -531,7 +531,7 @@ class SqlHubStore(HubStore):
             checker = Checker(self._reach(cur, device), self._load_scope(cur, keys_of(batch_ops)))
             accepted: list[Op] = []
             while pending:
-                batch, used = _tag(pending, checker, device_id, now, self.op_check)
+                batch, used = _tag(pending, checker, device_id, now, self.op_checks)
                 stored += self._store_batch(cur, batch)
                 refused.extend(batch.refused)
                 gone = {r.op_id for r in batch.refused}
@@ -561,9 +561,9 @@ class SqlHubStore(HubStore):
         return IngestResult(acked=acked, duplicates=len(acked) - stored, stored=stored,
                             refused=refused)
 
-    #: A check of each operation before its scope (the field limits, the clock bound):
-    #: returns the refusal, or None. The hub application sets it.
-    op_check: Callable[[Op], Refused | None] | None = None
+    #: Checks of each operation before its scope (the field limits, the clock bound), in
+    #: order: each returns the refusal, or None. The hub application sets them.
+    op_checks: tuple[Callable[[Op], Refused | None], ...] = ()
 
     def _forgive(self, cur: Any, device_id: str, op_ids: list[str]) -> None:
         """Forget earlier refusals of operations the hub now holds (sent again from the
