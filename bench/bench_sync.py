@@ -13,8 +13,10 @@
    log idempotent), in the same 500-row transactions, same backend: budget >= 50 %, for
    SQLite and for PostgreSQL (a throwaway server, as in the tests). The two sides take turns
    push by push; the figure is the median over ``KIOSK_BENCH_INGEST_REPS`` (7) rounds, after
-   a warm-up round, of each round's ratio. ``python -m bench.bench_sync ingest`` runs only
-   this part.
+   a warm-up round, of each round's ratio. Then the cost of the hub's scope checks (every
+   record a payload names looked up, the device's reach, owners, moves): the same ingest
+   against a hub that trusts the payload's grid, two stores seeded alike taking turns push by
+   push: budget <= 1.3x. ``python -m bench.bench_sync ingest`` runs only this part.
 3. 100 laptops syncing at once against one hub (a `kiosk hub serve` subprocess): each pushes
    200 operations and pulls at least 2,000; no errors; p95 sync time printed.
 
@@ -156,6 +158,37 @@ LOG_COLS = ("op_id, hlc, entity, entity_id, kind, payload, base_version, field_b
             " schema_version, worker_id, device_id, grid, case_id, received_at")
 
 
+def _ops_round(r: int, households: list, device_id: str) -> tuple[list, list[tuple]]:
+    """Round ``r``'s OPS operations from ``device_id`` (half household edits, half visits on
+    ``households``: [(id, grid)]) and the log rows the hub stores for them."""
+    import msgspec
+
+    from kiosk.hub.store import utcnow
+    from kiosk.sync.protocol import Op
+
+    ops, rows, now = [], [], utcnow()
+    for i in range(OPS):
+        hid, grid = households[i % len(households)]
+        op_id, hlc = f"b{r}-{i:08d}", f"00179{r:03d}{i:07d}.00000"
+        if i % 2:
+            op = Op(op_id=op_id, hlc=hlc, entity="household", entity_id=hid, kind="update",
+                    payload={"note": f"第{i}次"}, base_version="000000000000001.00000",
+                    field_bases={"note": "000000000000001.00000 seed"}, schema_version=5,
+                    device_id=device_id)
+        else:
+            vid = f"v{r}-{i:08d}"
+            op = Op(op_id=op_id, hlc=hlc, entity="visit", entity_id=vid, kind="insert",
+                    payload={"id": vid, "household_id": hid, "grid_id": grid,
+                             "visit_type": "door", "note": "入户走访"},
+                    schema_version=5, device_id=device_id)
+        ops.append(op)
+        rows.append((op.op_id, op.hlc, op.entity, op.entity_id, op.kind,
+                     msgspec.json.encode(op.payload).decode(), op.base_version,
+                     msgspec.json.encode(op.field_bases).decode() if op.field_bases else None,
+                     op.schema_version, op.worker_id, op.device_id, grid, None, now))
+    return ops, rows
+
+
 def _ingest_ratio(name: str, make_store, plain_exec, same_rows) -> bool:
     """Time store.ingest of OPS operations vs a plain executemany of the same rows.
 
@@ -167,9 +200,6 @@ def _ingest_ratio(name: str, make_store, plain_exec, same_rows) -> bool:
     of the rounds' ratios (each round's two sides ran under the same conditions); the
     throughputs printed are the medians of each side's round totals.
     """
-    import msgspec
-
-    from kiosk.hub.store import utcnow
     from kiosk.sync.protocol import Op
 
     store, households = make_store()  # [(household id, grid)]
@@ -178,28 +208,7 @@ def _ingest_ratio(name: str, make_store, plain_exec, same_rows) -> bool:
     device, _ = store.enrol(code, device_id)
 
     def round_of(r: int) -> tuple[list[Op], list[tuple]]:
-        ops, rows, now = [], [], utcnow()
-        for i in range(OPS):
-            hid, grid = households[i % len(households)]
-            op_id, hlc = f"b{r}-{i:08d}", f"00179{r:03d}{i:07d}.00000"
-            if i % 2:
-                op = Op(op_id=op_id, hlc=hlc, entity="household", entity_id=hid, kind="update",
-                        payload={"note": f"第{i}次"}, base_version="000000000000001.00000",
-                        field_bases={"note": "000000000000001.00000 seed"}, schema_version=5,
-                        device_id=device_id)
-            else:
-                vid = f"v{r}-{i:08d}"
-                grid = "grid-000"
-                op = Op(op_id=op_id, hlc=hlc, entity="visit", entity_id=vid, kind="insert",
-                        payload={"id": vid, "household_id": hid, "grid_id": grid,
-                                 "visit_type": "door", "note": "入户走访"},
-                        schema_version=5, device_id=device_id)
-            ops.append(op)
-            rows.append((op.op_id, op.hlc, op.entity, op.entity_id, op.kind,
-                         msgspec.json.encode(op.payload).decode(), op.base_version,
-                         msgspec.json.encode(op.field_bases).decode() if op.field_bases else None,
-                         op.schema_version, op.worker_id, op.device_id, grid, None, now))
-        return ops, rows
+        return _ops_round(r, households, device_id)
 
     times: dict[str, list[float]] = {"ingest": [], "plain": []}
     for r in range(INGEST_REPS + 1):
@@ -229,6 +238,74 @@ def _ingest_ratio(name: str, make_store, plain_exec, same_rows) -> bool:
                   "%", budget=50, higher_is_better=True)
 
 
+class _TrustingChecker:
+    """The baseline of the scope figure: a hub that believes the payload (the grid an insert
+    names, the grid it holds for an updated record), checks no reach and names no owner."""
+
+    def __init__(self, reach, scope) -> None:
+        self.reach, self.scope = reach, scope
+
+    def check(self, op):
+        from kiosk.hub.scope import Verdict
+
+        key = (op.entity, op.entity_id)
+        if op.kind == "insert":
+            grid = op.payload.get("grid_id")
+            self.scope[key] = grid
+            return Verdict(grid, new=(op.entity, op.entity_id, grid, None, None))
+        return Verdict(self.scope.get(key))
+
+
+def _trusting_keys(ops) -> set:
+    return {(op.entity, op.entity_id) for op in ops}
+
+
+def scope_cost(name: str, make_store) -> bool:
+    """store.ingest with the hub's scope checks (every record a payload names looked up,
+    reach, owners, moves) vs the same ingest trusting the payload's grid: two stores seeded
+    alike, the same operations, taking turns push by push; median of the rounds' ratios."""
+    import kiosk.hub.store as hub_store
+
+    real = (hub_store.Checker, hub_store.keys_of)
+    stores, households = {}, None
+    for side in ("checked", "trusting"):
+        stores[side], households = make_store()
+    device_id = "bench-device"
+    devices = {}
+    for side, store in stores.items():
+        code = store.add_device("bench", sorted({grid for _, grid in households}))
+        devices[side], _ = store.enrol(code, device_id)
+    times: dict[str, list[float]] = {"checked": [], "trusting": []}
+    try:
+        for r in range(INGEST_REPS + 1):
+            ops, _ = _ops_round(r, households, device_id)
+            gc.collect()
+            total = {"checked": 0.0, "trusting": 0.0}
+            for n, i in enumerate(range(0, OPS, 500)):
+                batch = ops[i:i + 500]
+                for side in ("checked", "trusting") if (n + r) % 2 else ("trusting", "checked"):
+                    if side == "trusting":
+                        hub_store.Checker, hub_store.keys_of = _TrustingChecker, _trusting_keys
+                    start = time.perf_counter()
+                    result = stores[side].ingest(devices[side], batch)
+                    total[side] += time.perf_counter() - start
+                    hub_store.Checker, hub_store.keys_of = real
+                    assert not result.refused, result.refused[:1]
+            if r:
+                for side, t in total.items():
+                    times[side].append(t)
+    finally:
+        hub_store.Checker, hub_store.keys_of = real
+        for store in stores.values():
+            store.close()
+    ratios = sorted(c / t for c, t in zip(times["checked"], times["trusting"], strict=True))
+    report(f"{name}: hub ingest with scope checks", OPS / median(times["checked"]), "ops/s")
+    report(f"{name}: hub ingest trusting the payload", OPS / median(times["trusting"]), "ops/s")
+    print(f"  {name}: checked / trusting, rounds sorted: " + ", ".join(f"{x:.2f}x" for x in ratios))
+    return report(f"{name}: cost of the scope checks (median round)", median(ratios), "x",
+                  budget=1.3)
+
+
 #: Rows of ``plain`` equal to the hub's, column for column (but the log position and the
 #: time of receipt, a timestamp of the same form).
 SAME_ROWS = ("SELECT count(*) FROM plain p JOIN hub_ops h ON h.op_id = p.op_id WHERE "
@@ -240,14 +317,16 @@ def ingest_sqlite(tmp: Path, roster: Path) -> bool:
     from db.migrations import execute_script
     from kiosk.hub.store_sqlite import SCHEMA, SqliteHubStore
 
+    made = iter(range(1000))
+
     def make():
-        store = SqliteHubStore(tmp / "ingest.db")
+        store = SqliteHubStore(tmp / f"ingest-{next(made)}.db")
         _seed(store, roster)
         hids = store.conn.execute(
             "SELECT entity_id, grid FROM hub_scope WHERE entity = 'household'").fetchall()
         # the same table definition as the log (indexes included), under another name
         ddl = SCHEMA[SCHEMA.index("CREATE TABLE IF NOT EXISTS hub_ops"):
-                     SCHEMA.index("CREATE TABLE IF NOT EXISTS hub_assign")]
+                     SCHEMA.index("CREATE TABLE IF NOT EXISTS hub_scope")]
         execute_script(store.conn, ddl.replace("hub_ops", "plain"))
         return store, hids
 
@@ -261,7 +340,8 @@ def ingest_sqlite(tmp: Path, roster: Path) -> bool:
         return int(store.conn.execute(SAME_ROWS.replace("IS NOT DISTINCT FROM", "IS"))
                    .fetchone()[0])
 
-    return _ingest_ratio("SQLite", make, plain, same)
+    ok = _ingest_ratio("SQLite", make, plain, same)
+    return scope_cost("SQLite", make) and ok
 
 
 def ingest_postgres(roster: Path) -> bool:
@@ -293,7 +373,8 @@ def ingest_postgres(roster: Path) -> bool:
                 cur.execute(SAME_ROWS)
                 return int(cur.fetchone()[0])
 
-        return _ingest_ratio("PostgreSQL", make, plain, same)
+        ok = _ingest_ratio("PostgreSQL", make, plain, same)
+        return scope_cost("PostgreSQL", make) and ok
     finally:
         server.stop()
 
