@@ -39,6 +39,18 @@ class SyncScreen(KioskScreen):
                 tooltip=t("sync.discard_tip")),
     ]
 
+    #: changes the hub refused and the laptop holds: the resend and discard keys show only
+    #: while there are some
+    held_count = 0
+
+    def role_action(self, action: str, parameters: tuple[object, ...]) -> str | None:
+        return "sync.discard" if action == "discard" else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("resend", "discard") and not self.held_count:
+            return False
+        return super().check_action(action, parameters)
+
     DEFAULT_CSS = """
     SyncScreen #sync-progress { margin: 0 1; }
     SyncScreen .line { padding: 0 1; }
@@ -119,6 +131,10 @@ class SyncScreen(KioskScreen):
             table.add_row(str(r["id"]), r["record"], r["field"], r["mine"], r["theirs"],
                           r["applied"], key=str(c.id))
         held = message.status.held
+        if bool(held) != bool(self.held_count):
+            self.held_count = len(held)
+            self.refresh_bindings()
+        self.held_count = len(held)
         self.query_one("#sync-held-title", Static).update(
             t("sync.refused_count", n=s.refused) if s.refused else "")
         held_table = self.query_one("#sync-held", DataTable)
