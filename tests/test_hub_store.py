@@ -344,3 +344,46 @@ def test_worker_changes_come_only_from_the_administrators_device(store):
         result = store.ingest(device, [op(n, dev_id, "w-admin")])
         assert _refusals(result) == [(0, "role")] and result.refused[0].params["needs"] == "admin"
     assert store.ingest(admin, [op(5, "dev-z", "w-admin")]).stored == 1
+
+
+def _burn_to_before_boundary(store, left: int = 3) -> int:
+    """Use up PostgreSQL transaction ids until the next one is ``left`` below a power of ten
+    (999 -> 1000, 9999 -> 10000): positions compared as text sort wrongly there."""
+    import psycopg
+
+    with psycopg.connect(store.url, autocommit=True) as conn:
+        now = int(conn.execute("SELECT pg_current_xact_id()::text").fetchone()[0])
+        boundary = 10 ** len(str(now + left))
+        for _ in range(boundary - left - now - 1):
+            conn.execute("SELECT pg_current_xact_id()")
+        return boundary
+
+
+def test_postgres_positions_are_numbers_across_a_digit_boundary(request):
+    """Transaction ids 997...1003 (or 9997...10003): every operation is delivered once, in
+    log order, with small pages; the pull ends."""
+    from kiosk.hub.store_postgres import PostgresHubStore
+
+    store = PostgresHubStore(request.getfixturevalue("pg_server").new_database())
+    try:
+        roster = request.getfixturevalue("tmp_path") / "roster.db"
+        build_roster(roster)
+        src = open_database(roster).conn
+        for batch in seed_ops(src):
+            store.ingest(None, batch)
+        src.close()
+        writer, _ = _device(store, "writer", "dev-writer", None)
+        reader, _ = _device(store, "reader", "dev-reader", None)
+        hid = _household(store, "g-one")
+        _burn_to_before_boundary(store)
+        sent = []
+        for n in range(12):  # twelve pushes: twelve transactions across the boundary
+            ops = [_op(n * 3 + i, "dev-writer", hid) for i in range(3)]
+            assert not store.ingest(writer, ops).refused
+            sent += [op.op_id for op in ops]
+        got, _cursor, pages = _pull_all(store, reader, limit=4)
+        mine = [op.op_id for op in got if op.device_id == "dev-writer"]
+        assert mine == sent  # each once, in the order they were stored
+        assert pages < 40
+    finally:
+        store.close()

@@ -123,8 +123,12 @@ WATERMARK = "txid < pg_snapshot_xmin(pg_current_snapshot())"
 
 
 class PostgresHubStore(SqlHubStore):
-    POS_COLS = "txid::text, seq"
-    ORDER = "txid, seq"
+    # The position is read as text (the cursor's form) under another name, and the log is
+    # ordered by the table's own columns: an ORDER BY naming an output column would sort the
+    # text ('1054' < '936'), so a pull would skip and repeat operations once transaction ids
+    # gain a digit.
+    POS_COLS = "hub_ops.txid::text AS pos_txid, hub_ops.seq AS pos_seq"
+    ORDER = "hub_ops.txid, hub_ops.seq"
 
     def __init__(self, url: str) -> None:
         super().__init__()
@@ -226,7 +230,7 @@ class PostgresHubStore(SqlHubStore):
         return f"{row[0]}:{row[1]}"
 
     def _tail(self, cur: Any, visible: tuple[str, list[Any]]) -> str | None:
-        cur.execute(f"SELECT txid::text, seq FROM hub_ops WHERE {WATERMARK}"
-                    " ORDER BY txid DESC, seq DESC LIMIT 1")
+        cur.execute(f"SELECT txid::text AS pos_txid, seq FROM hub_ops WHERE {WATERMARK}"
+                    " ORDER BY hub_ops.txid DESC, hub_ops.seq DESC LIMIT 1")
         row = cur.fetchone()
         return self._cursor_of(row) if row else None

@@ -120,6 +120,9 @@ class HubClient:
                           p.PullResponse)
 
 
+#: Pages in a row that bring only what the laptop holds already before a pull gives up.
+MAX_IDLE_PAGES = 50
+
 #: Refusal codes with their own message in the sync catalogue.
 REFUSALS = frozenset({"unauthorized", "revoked", "out_of_scope", "other_device", "too_old",
                       "bad_code", "code_expired", "device_taken", "unknown_record", "too_large",
@@ -258,6 +261,8 @@ def run_sync(ctx: WriteContext, *, hub_url: str | None = None, batch_size: int =
         # 2. pull until empty: each page is merged and its cursor saved in one transaction.
         if progress:
             progress("pull", 0, 0)
+        seen: set[str | None] = set()
+        idle = 0
         while True:
             cursor = get_meta(conn, dbsync.META_CURSOR)
             backfilled = int(get_meta(conn, dbsync.META_BACKFILL) or 0)
@@ -286,8 +291,17 @@ def run_sync(ctx: WriteContext, *, hub_url: str | None = None, batch_size: int =
                 # Pull until empty: this last request also tells the hub the cursor this
                 # laptop has saved (where an offline export for it would start).
                 break
-            if page.more and page.cursor == cursor and page.backfill == backfilled:  # a hub that says "more" without moving: never spin
+            # The pull ends: a hub whose cursor comes back to where it was, or that serves
+            # only what this laptop holds already page after page, is answered with an
+            # error naming it, never an endless loop.
+            if page.more and page.cursor == cursor and page.backfill == backfilled:
                 raise SyncError("sync.error.bad_response", exit_code=4)
+            if page.ops and page.cursor in seen:
+                raise SyncError("sync.error.no_progress", exit_code=4, pages=len(seen))
+            seen.add(page.cursor)
+            idle = idle + 1 if page.ops and not result.applied and not result.conflicts else 0
+            if idle >= MAX_IDLE_PAGES:
+                raise SyncError("sync.error.no_progress", exit_code=4, pages=len(seen))
     write(lambda c: dbsync.record_success(c.conn, report.as_dict()))
     log.info("sync done %s", report.as_dict())
     return report
