@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from db.audit import CATCH_UP_EVERY, TOGETHER_MS, catch_up, record
-from db.hlc import HybridClock, format_stamp, parse_stamp
+from db.hlc import DEFAULT_MAX_DRIFT_MS, HybridClock, format_stamp, parse_stamp
 from db.ids import uuid7
 from db.migrations import latest_version
 
@@ -84,7 +84,8 @@ class WriteContext:
     @classmethod
     def open(cls, conn: sqlite3.Connection, worker_id: str | None = None) -> WriteContext:
         device_id = ensure_device(conn)
-        clock = HybridClock(get_meta(conn, "hlc_last"))
+        # a hub (or bundle) stamped far in the future is not believed: see db/hlc.py
+        clock = HybridClock(get_meta(conn, "hlc_last"), max_drift_ms=DEFAULT_MAX_DRIFT_MS)
         return cls(conn=conn, device_id=device_id, worker_id=worker_id, clock=clock)
 
     def stamp(self) -> str:

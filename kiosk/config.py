@@ -40,6 +40,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     sync_batch: int = 500
     #: Seconds to wait for the hub before giving up (nothing is lost; sync again).
     sync_timeout: float = 30.0
+    #: The hub: operations stamped more than this many hours ahead of its clock are refused
+    #: (a laptop whose clock is set wrong would drag every clock into the future).
+    hub_max_drift_hours: float = 24.0
     #: Cases: days an open case may be past its deadline before it climbs from 一级督办
     #: (supervise, any overdue case) to 二级催办 (urge).
     escalate_urge_days: int = 7

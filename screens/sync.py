@@ -179,8 +179,12 @@ class SyncScreen(KioskScreen):
         bar = self.query_one(ProgressBar)
         bar.update(total=1, progress=1)
         text = t("sync.done", **message.counts)
+        skew = message.counts.get("clock_skew_hours") or 0
+        if skew:  # the laptop's clock is far from the hub's: say so where the result is
+            text += "\n" + t("sync.cli.clock_ahead" if skew > 0 else "sync.cli.clock_behind",
+                              hours=abs(skew))
         self.query_one("#sync-phase", Static).update(text)
-        self.notify(text)
+        self.notify(text, severity="warning" if skew else "information")
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Worker failures (hub unreachable, refused...) as a message, also in place of the

@@ -92,10 +92,12 @@ def _store(args: argparse.Namespace):
     from kiosk.hub.store import open_store
     from kiosk.runtime import load
 
-    load(None, getattr(args, "lang", None))
+    settings = load(None, getattr(args, "lang", None))
     url = getattr(args, "db", None) or os.environ.get("KIOSK_HUB_DB") or None
     try:
-        return open_store(url)
+        store = open_store(url)
+        store.set_max_drift(settings.hub_max_drift_hours)
+        return store
     except Exception as exc:  # noqa: BLE001 - any driver error becomes one clear message
         from kiosk.hub.store import HubError
 

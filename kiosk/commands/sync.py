@@ -85,6 +85,9 @@ def run_sync(args: argparse.Namespace) -> int:
     else:
         info(t("sync.cli.result", **report.as_dict()))
         _report_held(held)
+    skew = report.clock_skew_hours
+    if skew:
+        info(t("sync.cli.clock_ahead" if skew > 0 else "sync.cli.clock_behind", hours=abs(skew)))
     return HELD_EXIT if held else 0
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from typing import Any
 import msgspec
 
 from db.audit import GENESIS, check_chain, entry_hash
-from db.hlc import HybridClock
+from db.hlc import DEFAULT_MAX_DRIFT_MS, HybridClock, format_stamp, too_far_ahead
 from kiosk.hub import devices as dv
 from kiosk.hub import forget as hub_forget
 from kiosk.hub.scope import (
@@ -161,6 +162,8 @@ class HubStore(ABC):
     # the hub's clock
     @abstractmethod
     def observe(self, hlc: str | None) -> str: ...
+    @abstractmethod
+    def set_max_drift(self, hours: float) -> None: ...
 
     # the audit trail
     @abstractmethod
@@ -280,8 +283,24 @@ class SqlHubStore(HubStore):
     POS_COLS = "seq"
 
     def __init__(self) -> None:
-        self.clock = HybridClock()
+        #: stamps further ahead of the hub's wall clock are refused (operations) and not
+        #: observed (requests); `hub_max_drift_hours` (kiosk/config.py)
+        self.max_drift_ms = DEFAULT_MAX_DRIFT_MS
+        self.clock = HybridClock(max_drift_ms=self.max_drift_ms)
         self._clock_lock = threading.Lock()
+        self.op_checks = (self._clock_check,)
+
+    def set_max_drift(self, hours: float) -> None:
+        self.max_drift_ms = int(hours * 3600 * 1000)
+        self.clock.max_drift_ms = self.max_drift_ms
+        self._init_clock()
+
+    def _clock_check(self, op: Op) -> Refused | None:
+        """An operation stamped further ahead than the drift bound comes from a laptop whose
+        clock is set wrong: refused (the laptop holds it and is told to fix its clock)."""
+        if too_far_ahead(op.hlc, int(time.time() * 1000), self.max_drift_ms):
+            return Refused("clock_ahead", hours=self.max_drift_ms // 3_600_000)
+        return None
 
     # --- dialect ---------------------------------------------------------------------------
     def _q(self, sql: str) -> str:
@@ -308,10 +327,14 @@ class SqlHubStore(HubStore):
     ORDER = "seq"
 
     def _init_clock(self) -> None:
+        # The clock starts after the log's latest stamp within the drift bound: a stamp
+        # beyond it (stored before the bound existed) must not poison the hub at each start.
+        bound = format_stamp(int(time.time() * 1000) + self.max_drift_ms, 99_999)
         with self._tx(write=False) as cur:
-            cur.execute(self._q("SELECT max(hlc) FROM hub_ops"))
+            cur.execute(self._q("SELECT max(hlc) FROM hub_ops WHERE hlc <= ?"), (bound,))
             row = cur.fetchone()
-        self.clock = HybridClock(row[0] if row and row[0] else None)
+        self.clock = HybridClock(row[0] if row and row[0] else None,
+                                 max_drift_ms=self.max_drift_ms)
 
     def observe(self, hlc: str | None) -> str:
         with self._clock_lock:
@@ -561,8 +584,8 @@ class SqlHubStore(HubStore):
         return IngestResult(acked=acked, duplicates=len(acked) - stored, stored=stored,
                             refused=refused)
 
-    #: Checks of each operation before its scope (the field limits, the clock bound), in
-    #: order: each returns the refusal, or None. The hub application sets them.
+    #: Checks of each operation before its scope (the clock bound, the field limits), in
+    #: order: each returns the refusal, or None.
     op_checks: tuple[Callable[[Op], Refused | None], ...] = ()
 
     def _forgive(self, cur: Any, device_id: str, op_ids: list[str]) -> None:

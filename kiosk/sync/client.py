@@ -16,6 +16,7 @@ import msgspec
 from db import sync as dbsync
 from db.connection import transaction
 from db.context import WriteContext, get_meta
+from db.hlc import DEFAULT_MAX_DRIFT_MS, parse_stamp
 from db.migrations import latest_version
 from kiosk.errors import UserError
 from kiosk.sync import protocol as p
@@ -42,11 +43,23 @@ class SyncReport:
     audited: int = 0  # audit entries the hub stored
     refused: int = 0  # changes the hub refused in this run (held in the outbox)
     cursor: str | None = None
+    #: hours this laptop's clock is ahead of the hub's (negative: behind), when further apart
+    #: than the drift bound; else 0
+    clock_skew_hours: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {"pushed": self.pushed, "pulled": self.pulled, "duplicates": self.duplicates,
                 "conflicts": self.conflicts, "failed": self.failed, "audited": self.audited,
-                "refused": self.refused}
+                "refused": self.refused, "clock_skew_hours": self.clock_skew_hours}
+
+
+def clock_skew_hours(hub_hlc: str, now_ms: int | None = None,
+                     drift_ms: int = DEFAULT_MAX_DRIFT_MS) -> float:
+    """How far this laptop's wall clock is from the hub's (its stamp's milliseconds), in
+    hours, when further than ``drift_ms``: positive when the laptop is ahead. 0 otherwise."""
+    local = int(time.time() * 1000) if now_ms is None else now_ms
+    skew = local - parse_stamp(hub_hlc)[0]
+    return round(skew / 3_600_000, 1) if abs(skew) > drift_ms else 0.0
 
 
 class HubClient:
@@ -280,6 +293,7 @@ def run_sync(ctx: WriteContext, *, hub_url: str | None = None, batch_size: int =
                 return result
 
             result = write(apply)
+            report.clock_skew_hours = clock_skew_hours(page.hlc)
             report.pulled += result.applied
             report.duplicates += result.duplicates
             report.conflicts += result.conflicts

@@ -1,0 +1,123 @@
+"""Clocks are bounded: stamps keep the wire format whatever happens (the counter carries into
+the milliseconds), a stamp far in the future is not believed by any clock, and a hub refuses
+the one operation that carries it (the laptop holds it) while every laptop keeps syncing."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from db.connection import open_database, transaction
+from db.hlc import MAX_COUNTER, HybridClock, format_stamp, parse_stamp, too_far_ahead
+from kiosk.hub.store_sqlite import SqliteHubStore
+from kiosk.sync.client import enrol, run_sync
+from kiosk.sync.protocol import Op
+from kiosk.sync.seed import seed_ops
+from tests.pg import build_roster, hub_thread
+
+WIRE = re.compile(r"^\d{15}\.\d{5}$")
+NOW = 1_796_000_000_000  # 2026-12
+DAY = 24 * 3600 * 1000
+POISON = "999999999999999.99999"
+
+walls = st.integers(0, NOW + 2 * DAY)
+stamps = st.builds(format_stamp, walls, st.integers(0, MAX_COUNTER))
+
+
+@given(start=stamps, steps=st.lists(st.one_of(st.none(), stamps), max_size=60),
+       clock_ms=st.lists(walls, min_size=1, max_size=5))
+def test_stamps_keep_the_wire_format_and_always_increase(start, steps, clock_ms):
+    times = iter(clock_ms * 100)
+    clock = HybridClock(start, now_ms=lambda: next(times), max_drift_ms=DAY)
+    last = start
+    for remote in steps:
+        stamp = clock.now() if remote is None else clock.observe(remote)
+        assert WIRE.match(stamp), stamp
+        assert stamp > last
+        last = stamp
+
+
+def test_the_counter_carries_into_the_milliseconds():
+    clock = HybridClock(format_stamp(NOW, MAX_COUNTER), now_ms=lambda: NOW)
+    assert clock.now() == format_stamp(NOW + 1, 0)
+    assert clock.observe(format_stamp(NOW + 1, MAX_COUNTER)) == format_stamp(NOW + 2, 0)
+
+
+def test_a_stamp_beyond_the_drift_bound_is_not_believed():
+    clock = HybridClock(format_stamp(NOW, 0), now_ms=lambda: NOW, max_drift_ms=DAY)
+    assert parse_stamp(clock.observe(POISON))[0] == NOW
+    assert too_far_ahead(POISON, NOW) and not too_far_ahead(format_stamp(NOW + DAY, 0), NOW)
+
+
+def _hub(tmp_path):
+    roster = tmp_path / "roster.db"
+    build_roster(roster)
+    store = SqliteHubStore(tmp_path / "hub.db")
+    src = open_database(roster).conn
+    for batch in seed_ops(src):
+        store.ingest(None, batch)
+    src.close()
+    return store
+
+
+def _laptop(tmp_path, name):
+    from db.context import WriteContext
+
+    database = open_database(tmp_path / f"{name}.db")
+    return database, WriteContext.open(database.conn)
+
+
+def test_a_poisoned_push_is_refused_alone_and_the_district_keeps_syncing(tmp_path):
+    store = _hub(tmp_path)
+    try:
+        with hub_thread(store) as url:
+            bad_db, bad = _laptop(tmp_path, "bad")
+            enrol(bad, url, store.add_device("bad", None, role="office"))
+            run_sync(bad)
+            hid = bad.conn.execute("SELECT id FROM households ORDER BY id").fetchone()[0]
+            good_op = Op(op_id="good-1", hlc=bad.clock.now(), entity="household",
+                         entity_id=hid, kind="update", payload={"note": "准时"},
+                         schema_version=5, device_id=bad.device_id)
+            poisoned = Op(op_id="bad-1", hlc=POISON, entity="household", entity_id=hid,
+                          kind="update", payload={"note": "来自未来"}, schema_version=5,
+                          device_id=bad.device_id)
+            device = next(d for d in store.list_devices() if d.name == "bad")
+            result = store.ingest(device, [poisoned, good_op])
+            assert [(r.op_id, r.code) for r in result.refused] == [("bad-1", "clock_ahead")]
+            assert result.acked == ["good-1"]
+            assert store.observe(None) < "002"  # the hub's clock was not dragged ahead
+            # a laptop enrolled afterwards syncs, and its clock stays in this century
+            late_db, late = _laptop(tmp_path, "late")
+            enrol(late, url, store.add_device("late", None, role="office"))
+            report = run_sync(late)
+            assert report.pulled > 0 and late.clock.last < "002"
+            for d in (bad_db, late_db):
+                d.close()
+    finally:
+        store.close()
+
+
+def test_a_hub_whose_log_holds_a_poisoned_stamp_starts_its_clock_below_it(tmp_path):
+    store = _hub(tmp_path)
+    with transaction(store.conn):
+        store.conn.execute(
+            "INSERT INTO hub_ops(op_id, hlc, entity, entity_id, kind, payload, schema_version,"
+            " device_id, received_at) VALUES ('old-poison', ?, 'feedback', 'f1', 'insert',"
+            " '{}', 5, 'somewhere', '2026-01-01')", (POISON,))
+    store.close()
+    store = SqliteHubStore(tmp_path / "hub.db")
+    try:
+        assert store.observe(None) < "002"
+    finally:
+        store.close()
+
+
+def test_a_laptop_is_told_when_its_clock_is_far_from_the_hubs():
+    from kiosk.sync.client import clock_skew_hours
+
+    hub = format_stamp(NOW, 3)
+    assert clock_skew_hours(hub, NOW + 3 * DAY) == 72.0
+    assert clock_skew_hours(hub, NOW - 2 * DAY) == -48.0
+    assert clock_skew_hours(hub, NOW + DAY // 2) == 0.0
