@@ -166,3 +166,31 @@ def test_rating_outside_the_scale_and_closing_without_rating(kiosk, demo_db):
     out = kiosk("cases", "act", cid, "close", "--db", db, "--lang", "en")
     assert out.returncode != 0 and "rating" in out.stderr
     assert _counts(demo_db) == before
+
+
+def test_a_case_is_registered_on_a_household_by_its_label_code_in_any_case(kiosk, demo_db,
+                                                                          tmp_path):
+    """The code a scanner types (Caps Lock on: lower case; hyphens or none) names the
+    household, as the help and docs/cases.md say."""
+    from kiosk.qr.payload import make
+
+    db = str(demo_db)
+    hid = _household(db)
+    _ok(kiosk, "labels", "--household", hid, "--out", str(tmp_path / "l.pdf"), "--db", db)
+    conn = sqlite3.connect(db)
+    code = conn.execute("SELECT code FROM labels WHERE household_id = ? AND kind = 'HH'",
+                        (hid,)).fetchone()[0]
+    conn.close()
+    text = make("HH", code).text
+    for typed in (text.lower(), text.replace("-", "")):
+        doc = json.loads(_ok(kiosk, "cases", "add", "--db", db, "--household", typed,
+                             "--category", "roof_leak", "--summary", "楼顶漏雨", "--json").stdout)
+        conn = sqlite3.connect(db)
+        linked = conn.execute("SELECT household_id FROM case_households WHERE case_id = ?",
+                              (doc["id"],)).fetchall()
+        conn.close()
+        assert linked == [(hid,)]
+    damaged = kiosk("cases", "add", "--db", db, "--household", text[:-3], "--category",
+                    "roof_leak", "--summary", "x")
+    assert damaged.returncode != 0 and "Traceback" not in damaged.stderr
+    assert "标签" in damaged.stderr or "码" in damaged.stderr, damaged.stderr

@@ -76,26 +76,23 @@ def _write(runtime, fn):
 
 
 def resolve_household(conn, text: str) -> str:
-    """A household id from its id, a label code (when the QR feature provides a lookup), or
-    an address that matches exactly one household."""
-    import importlib
-
+    """A household id from its id, its label's code (``HH1:…``, any case, with or without
+    hyphens, as a scanner types it), or an address that matches exactly one household."""
     from kiosk.errors import UserError
+    from kiosk.qr.lookup import resolve_text
+    from kiosk.qr.payload import looks_like_label, try_parse
 
     q = (text or "").strip()
     if not q:
         raise UserError("cases.error.no_household", exit_code=2)
     if conn.execute("SELECT 1 FROM households WHERE id = ?", (q,)).fetchone():
         return q
-    try:  # the QR feature's label lookup, if it is installed
-        labels = importlib.import_module("db.labels")
-        lookup = getattr(labels, "household_for_code", None)
-        if lookup:
-            hid = lookup(conn, q)
-            if hid:
-                return hid
-    except ImportError:
-        pass
+    payload = try_parse(q)
+    if looks_like_label(q) or (payload is not None and payload.kind == "HH"):
+        found = resolve_text(conn, q, with_cases=False)  # says why a code is not usable
+        if found.payload.kind == "HH" and found.household is not None:
+            return found.household.id
+        raise UserError("cases.error.unknown_household", exit_code=2, id=q[:40])
     from db.search import search_households
 
     hits = [h for h in search_households(conn, q, limit=3) if h.rank == 0]
