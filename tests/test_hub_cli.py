@@ -279,3 +279,36 @@ def test_devices_add_with_person_and_list(kiosk, tmp_path):
     # without --json: the code and a QR code (no personal data in it: the code only)
     out = kiosk("hub", "devices", "add", "supervisor", "--community", "社区", "--db", db)
     assert out.returncode == 0 and "登记码" in out.stdout and "█" in out.stdout
+
+
+def test_a_laptop_that_only_uses_bundles_gets_only_what_is_new(kiosk, hub, tmp_path):
+    """Enrolled, then never online again: its up bundle says where its pull cursor is, so the
+    hub's next down bundle holds only what it has not received (none when nothing is new)."""
+    alice = _laptop(kiosk, hub, tmp_path, "alice", "G1")
+    sup = _laptop(kiosk, hub, tmp_path, "supervisor")
+    _sync(kiosk, sup)
+
+    def down(n: int) -> int:
+        path = tmp_path / f"alice-{n}.down"
+        out = kiosk("hub", "export", "--device", "alice", str(path), "--db", hub["db"], "--json")
+        assert out.returncode == 0, out.stderr
+        out = kiosk("sync", "import", str(path), "--db", str(alice), "--json")
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)["pulled"]
+
+    def up(n: int) -> None:
+        path = tmp_path / f"alice-{n}.up"
+        assert kiosk("sync", "export", str(path), "--db", str(alice)).returncode == 0
+        out = kiosk("hub", "import", str(path), "--db", hub["db"])
+        assert out.returncode == 0, out.stderr
+
+    first = down(1)
+    assert first > 0  # the grid's roster
+    up(1)
+    path = tmp_path / "again.down"
+    out = kiosk("hub", "export", "--device", "alice", str(path), "--db", hub["db"], "--json")
+    assert json.loads(out.stdout)["ops"] == 0  # nothing new: nothing resent
+    hid = _q(alice, "SELECT id FROM households ORDER BY id")[0][0]
+    _edit(sup, hid, note="主管改的")
+    _sync(kiosk, sup)
+    assert down(2) == 1

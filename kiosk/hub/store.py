@@ -164,6 +164,8 @@ class HubStore(ABC):
     def observe(self, hlc: str | None) -> str: ...
     @abstractmethod
     def set_max_drift(self, hours: float) -> None: ...
+    @abstractmethod
+    def note_cursor(self, device: DeviceRecord, cursor: str | None) -> None: ...
 
     # the audit trail
     @abstractmethod
@@ -657,6 +659,12 @@ class SqlHubStore(HubStore):
         if record:
             self._seen(device, cursor)
         return PullPage(ops, new_cursor, full, backfilled)
+
+    def note_cursor(self, device: DeviceRecord, cursor: str | None) -> None:
+        """Remember the pull cursor a device's offline bundle says it has saved, so the next
+        ``hub export --device`` starts there (a malformed one is refused, 400)."""
+        self._after(cursor)
+        self._seen(device, cursor)
 
     def _seen(self, device: DeviceRecord, cursor: str | None) -> None:
         """Remember the cursor the device says it holds (offline exports start there)."""

@@ -83,9 +83,11 @@ def export_pending(ctx: WriteContext, path: str | Path) -> int:
     ops = [p.raw(p.op_from_dict(op)) for op in dbsync.outbox_batch(ctx.conn, 10**9)]
     after = int(get_meta(ctx.conn, audit.META_PUSHED) or 0)
     entries = [audit_entry(e) for e in audit.entries_after(ctx.conn, ctx.device_id, after, 10**9)]
+    # The cursor this laptop has saved travels up: the hub's next bundle for it starts there
+    # (a laptop that only ever syncs by USB never reports one otherwise).
     bundle = p.Bundle(format=p.BUNDLE_FORMAT, direction="up", device_id=ctx.device_id, ops=ops,
                       schema=latest_version(), hlc=ctx.clock.last, created_at=now_iso(),
-                      audit=entries)
+                      audit=entries, cursor=get_meta(ctx.conn, dbsync.META_CURSOR))
     _write(path, _sign(bundle, key))
     return len(ops)
 
@@ -128,7 +130,7 @@ def hub_import(store: Any, path: str | Path) -> tuple[str, Any]:
     """Store a device's ``up`` bundle, with the same checks as a push, each operation on its
     own (the refused ones travel back in the device's next down bundle). Returns (device
     name, :class:`kiosk.hub.store.IngestResult`)."""
-    from kiosk.hub.store import ingest_raw
+    from kiosk.hub.store import HubError, ingest_raw
 
     bundle = read_bundle(path)
     if bundle.direction != "up":
@@ -140,6 +142,12 @@ def hub_import(store: Any, path: str | Path) -> tuple[str, Any]:
     if bundle.schema < p.MIN_DEVICE_SCHEMA:
         raise UserError("sync.error.too_old", exit_code=4)
     result = ingest_raw(store, device, bundle.ops)
+    if bundle.cursor:
+        try:
+            store.note_cursor(device, bundle.cursor)
+        except HubError:
+            raise UserError("sync.error.bad_bundle", exit_code=2, path=str(path),
+                            detail="cursor") from None
     if bundle.audit:  # checked like a push: continuing the chain the hub holds, or refused
         store.ingest_audit(device, bundle.audit)
     return device.name, result
