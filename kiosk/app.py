@@ -32,7 +32,7 @@ from db.context import WriteContext
 from db.workers import Worker as DbWorker
 from kiosk import collector
 from kiosk.errors import UserError, describe
-from kiosk.i18n import language, set_language, t
+from kiosk.i18n import language, set_language, t, term
 from kiosk.qr.scanner import ScanAnywhere
 from kiosk.roles import require
 from kiosk.runtime import Runtime
@@ -107,28 +107,28 @@ class KioskApp(App[None]):
     }
 
     BINDINGS = [
-        Binding("ctrl+q", "quit", t("ui.quit"), id="app.quit", tooltip=t("ui.quit"), priority=True),
-        Binding("f1", "switch_mode('home')", t("ui.home"), id="app.home", tooltip=t("ui.home")),
-        Binding("f2", "switch_mode('households')", t("ui.households"), id="app.households",
-                tooltip=t("ui.search")),
+        Binding("ctrl+q", "quit", term("ui.quit"), id="app.quit", tooltip=term("ui.quit"), priority=True),
+        Binding("f1", "switch_mode('home')", term("ui.home"), id="app.home", tooltip=term("ui.home")),
+        Binding("f2", "switch_mode('households')", term("ui.households"), id="app.households",
+                tooltip=term("ui.search")),
         # QR labels (issue 5): label sheets; the webcam as a scanner
-        Binding("f8", "labels", t("qr.ui.labels"), id="app.labels", tooltip=t("qr.ui.labels_hint")),
-        Binding("f9", "scan_camera", t("qr.ui.camera"), id="app.scan_camera", show=False,
-                tooltip=t("qr.ui.camera_hint")),
-        Binding("f7", "print_slip", t("qr.ui.slip"), id="app.print_slip", show=False,
-                tooltip=t("qr.ui.slip_hint")),
+        Binding("f8", "labels", term("qr.ui.labels"), id="app.labels", tooltip=term("qr.ui.labels_hint")),
+        Binding("f9", "scan_camera", term("qr.ui.camera"), id="app.scan_camera", show=False,
+                tooltip=term("qr.ui.camera_hint")),
+        Binding("f7", "print_slip", term("qr.ui.slip"), id="app.print_slip", show=False,
+                tooltip=term("qr.ui.slip_hint")),
         # cases (issue 4): the case list and the figures
-        Binding("f3", "switch_mode('cases')", t("cases.ui.mode"), id="app.cases",
-                tooltip=t("cases.ui.mode_hint")),
-        Binding("f5", "switch_mode('figures')", t("figures.mode"), id="app.figures",
-                tooltip=t("figures.mode_hint")),
+        Binding("f3", "switch_mode('cases')", term("cases.ui.mode"), id="app.cases",
+                tooltip=term("cases.ui.mode_hint")),
+        Binding("f5", "switch_mode('figures')", term("figures.mode"), id="app.figures",
+                tooltip=term("figures.mode_hint")),
         # sync (issue 6)
-        Binding("f4", "switch_mode('sync')", t("sync.mode"), id="app.sync",
-                tooltip=t("sync.start_tip")),
-        Binding("f12", "toggle_language", t("ui.language"), id="app.language", show=False,
-                tooltip=t("ui.language")),
+        Binding("f4", "switch_mode('sync')", term("sync.mode"), id="app.sync",
+                tooltip=term("sync.start_tip")),
+        Binding("f12", "toggle_language", term("ui.language"), id="app.language", show=False,
+                tooltip=term("ui.language")),
         # sign-in and roles (issue 7): lock the screen while away (works in any field)
-        Binding("ctrl+l", "lock", t("signin.lock"), id="app.lock", tooltip=t("signin.lock_hint"),
+        Binding("ctrl+l", "lock", term("signin.lock"), id="app.lock", tooltip=term("signin.lock_hint"),
                 priority=True),
     ]
 
@@ -469,3 +469,5 @@ class KioskApp(App[None]):
         set_language("en" if language() == "zh" else "zh")
         self.notify(t("ui.language"))
         self.title = t("app.title")
+        # the footer draws the keys again, in the new language (kiosk.i18n.Term)
+        self.screen.refresh_bindings()

@@ -112,5 +112,28 @@ def t(key: str, /, **params: Any) -> str:
     return text
 
 
+class Term(str):
+    """Text that remembers the catalogue keys it came from, so it can be drawn again in
+    another language: key bindings are built once, at import, and Textual keeps their
+    description as given; the footer draws a Term with :meth:`render` (F12 switches)."""
+
+    keys: tuple[str, ...]
+
+    def render(self) -> str:
+        return "/".join(t(k) for k in self.keys)
+
+
+def term(*keys: str) -> Term:
+    """A :class:`Term` for ``keys`` (several: joined with "/", as "keep mine/keep theirs")."""
+    text = Term("/".join(t(k) for k in keys))
+    text.keys = keys
+    return text
+
+
+def now_text(text: str) -> str:
+    """``text`` in the active language, if it is a :class:`Term`; else as it is."""
+    return text.render() if isinstance(text, Term) else text
+
+
 def has(key: str) -> bool:
     return key in catalogue(_language) or key in catalogue(DEFAULT_LANGUAGE)

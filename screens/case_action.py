@@ -10,7 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select
 
 from kiosk.cases import RATINGS
-from kiosk.i18n import t
+from kiosk.i18n import t, term
 
 #: Which fields each event type asks for.
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -31,9 +31,9 @@ class CaseActionScreen(ModalScreen[dict | None]):
     """Asks for an action's details; returns them as a dict (None when cancelled)."""
 
     BINDINGS = [
-        Binding("escape", "cancel", t("ui.back"), id="case_action.cancel", tooltip=t("ui.back")),
-        Binding("ctrl+s", "submit", t("cases.ui.save"), id="case_action.submit",
-                tooltip=t("cases.ui.save")),
+        Binding("escape", "cancel", term("ui.back"), id="case_action.cancel", tooltip=term("ui.back")),
+        Binding("ctrl+s", "submit", term("cases.ui.save"), id="case_action.submit",
+                tooltip=term("cases.ui.save")),
     ]
 
     DEFAULT_CSS = """

@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Header, Static
 
 from db.cases import CaseDetail, append_event, departments, get_case
 from kiosk.categories import load_categories
-from kiosk.i18n import t
+from kiosk.i18n import t, term
 from kiosk.present import address_of
 from kiosk.roles import allowed
 from screens.base import KioskScreen
@@ -41,7 +41,7 @@ ACTION_KEYS = [
 
 class CaseDetailScreen(WorkerErrors, KioskScreen):
     BINDINGS = [
-        Binding("escape", "app.pop_screen", t("ui.back"), id="case.back", tooltip=t("ui.back")),
+        Binding("escape", "app.pop_screen", term("ui.back"), id="case.back", tooltip=term("ui.back")),
         *[Binding(key, f"act('{ev}')", t(f"cases.event.{ev}"), id=f"case.{ev}",
                   tooltip=t(f"cases.ui.hint.{ev}")) for key, ev in ACTION_KEYS],
     ]

@@ -25,18 +25,18 @@ from db.search import search_households
 from kiosk import present
 from kiosk.categories import load_categories
 from kiosk.errors import UserError
-from kiosk.i18n import t
+from kiosk.i18n import t, term
 from screens.case_widgets import WorkerErrors, rules_of, status_text
 from screens.widgets.footer import KioskFooter
 
 
 class CaseRegisterScreen(WorkerErrors, Screen[str | None]):
     BINDINGS = [
-        Binding("escape", "cancel", t("ui.back"), id="case_register.cancel", tooltip=t("ui.back")),
-        Binding("ctrl+s", "save_new", t("cases.ui.save_new"), id="case_register.save_new",
-                tooltip=t("cases.ui.save_new_hint")),
-        Binding("ctrl+r", "save_repeat", t("cases.ui.save_repeat"), id="case_register.save_repeat",
-                tooltip=t("cases.ui.save_repeat_hint")),
+        Binding("escape", "cancel", term("ui.back"), id="case_register.cancel", tooltip=term("ui.back")),
+        Binding("ctrl+s", "save_new", term("cases.ui.save_new"), id="case_register.save_new",
+                tooltip=term("cases.ui.save_new_hint")),
+        Binding("ctrl+r", "save_repeat", term("cases.ui.save_repeat"), id="case_register.save_repeat",
+                tooltip=term("cases.ui.save_repeat_hint")),
     ]
 
     DEFAULT_CSS = """

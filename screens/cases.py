@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Header, Select, Static
 from db.cases import CaseFilter, CaseSummary, count_cases, departments, list_cases
 from kiosk.cases import STATUSES
 from kiosk.categories import load_categories
-from kiosk.i18n import t
+from kiosk.i18n import t, term
 from screens.base import KioskScreen
 from screens.case_widgets import WorkerErrors, level_text, rules_of, status_text
 from screens.widgets.footer import KioskFooter
@@ -21,16 +21,16 @@ from screens.widgets.footer import KioskFooter
 
 class CasesScreen(WorkerErrors, KioskScreen):
     BINDINGS = [
-        Binding("n", "register", t("cases.ui.register"), id="cases.register",
-                tooltip=t("cases.ui.register_hint")),
-        Binding("g", "toggle_my_grid", t("cases.ui.my_grid"), id="cases.my_grid",
-                tooltip=t("cases.ui.my_grid_hint")),
-        Binding("o", "toggle_overdue", t("cases.ui.overdue"), id="cases.overdue",
-                tooltip=t("cases.ui.overdue_hint")),
-        Binding("r", "reload", t("cases.ui.reload"), id="cases.reload",
-                tooltip=t("cases.ui.reload")),
-        Binding("escape", "focus_table", t("cases.ui.list"), id="cases.focus_table", show=False,
-                tooltip=t("cases.ui.list")),
+        Binding("n", "register", term("cases.ui.register"), id="cases.register",
+                tooltip=term("cases.ui.register_hint")),
+        Binding("g", "toggle_my_grid", term("cases.ui.my_grid"), id="cases.my_grid",
+                tooltip=term("cases.ui.my_grid_hint")),
+        Binding("o", "toggle_overdue", term("cases.ui.overdue"), id="cases.overdue",
+                tooltip=term("cases.ui.overdue_hint")),
+        Binding("r", "reload", term("cases.ui.reload"), id="cases.reload",
+                tooltip=term("cases.ui.reload")),
+        Binding("escape", "focus_table", term("cases.ui.list"), id="cases.focus_table", show=False,
+                tooltip=term("cases.ui.list")),
     ]
 
     DEFAULT_CSS = """

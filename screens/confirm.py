@@ -8,7 +8,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from kiosk.i18n import t
+from kiosk.i18n import t, term
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -40,9 +40,9 @@ class ConfirmScreen(ModalScreen[bool]):
     """
 
     BINDINGS = [
-        Binding("y", "answer(True)", t("visits.confirm.yes"), id="confirm.yes", tooltip=t("visits.confirm.yes")),
-        Binding("n,escape", "answer(False)", t("visits.confirm.no"), id="confirm.no",
-                tooltip=t("visits.confirm.no")),
+        Binding("y", "answer(True)", term("visits.confirm.yes"), id="confirm.yes", tooltip=term("visits.confirm.yes")),
+        Binding("n,escape", "answer(False)", term("visits.confirm.no"), id="confirm.no",
+                tooltip=term("visits.confirm.no")),
     ]
 
     def __init__(self, message: str, *, yes: str | None = None, no: str | None = None) -> None:

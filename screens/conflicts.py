@@ -14,20 +14,20 @@ from textual.worker import Worker, WorkerState
 
 from db.sync import Conflict, get_conflict, resolve_conflict
 from kiosk.errors import describe
-from kiosk.i18n import t
+from kiosk.i18n import t, term
 from kiosk.sync.present import conflict_row
 from screens.widgets.footer import KioskFooter
 
 
 class ConflictScreen(ModalScreen[bool]):
     BINDINGS = [
-        Binding("m", "choose('mine')", t("sync.keep_mine"), id="conflict.mine",
-                tooltip=t("sync.keep_mine")),
-        Binding("t", "choose('theirs')", t("sync.keep_theirs"), id="conflict.theirs",
-                tooltip=t("sync.keep_theirs")),
-        Binding("e", "edit", t("sync.edit"), id="conflict.edit", tooltip=t("sync.edit")),
-        Binding("escape", "dismiss(False)", t("sync.back"), id="conflict.back",
-                tooltip=t("sync.back")),
+        Binding("m", "choose('mine')", term("sync.keep_mine"), id="conflict.mine",
+                tooltip=term("sync.keep_mine")),
+        Binding("t", "choose('theirs')", term("sync.keep_theirs"), id="conflict.theirs",
+                tooltip=term("sync.keep_theirs")),
+        Binding("e", "edit", term("sync.edit"), id="conflict.edit", tooltip=term("sync.edit")),
+        Binding("escape", "dismiss(False)", term("sync.back"), id="conflict.back",
+                tooltip=term("sync.back")),
     ]
 
     DEFAULT_CSS = """

@@ -13,7 +13,7 @@ from textual.widgets import Checkbox, Header, Input, Label, Select, Static, Text
 
 from db.feedback import SOURCES
 from kiosk.feedback import FeedbackInvalid
-from kiosk.i18n import t
+from kiosk.i18n import t, term
 from screens.base import KioskScreen
 from screens.visit_form import category_options
 from screens.widgets.footer import KioskFooter
@@ -30,9 +30,9 @@ class FeedbackFormScreen(KioskScreen):
     """
 
     BINDINGS = [
-        Binding("ctrl+s", "save", t("visits.save"), id="feedback.save", tooltip=t("visits.save"),
+        Binding("ctrl+s", "save", term("visits.save"), id="feedback.save", tooltip=term("visits.save"),
                 priority=True),
-        Binding("escape", "app.pop_screen", t("ui.back"), id="feedback.back", tooltip=t("ui.back")),
+        Binding("escape", "app.pop_screen", term("ui.back"), id="feedback.back", tooltip=term("ui.back")),
     ]
 
     class Saved(Message):

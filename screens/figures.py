@@ -16,7 +16,7 @@ from textual_plotext import PlotextPlot
 
 from kiosk.categories import load_categories
 from kiosk.figures import Scope, compute
-from kiosk.i18n import t
+from kiosk.i18n import t, term
 from screens.base import KioskScreen
 from screens.case_widgets import LEVEL_STYLES, WorkerErrors, rules_of
 from screens.widgets.footer import KioskFooter
@@ -32,12 +32,12 @@ def pct(value: float | None) -> str:
 
 class FiguresScreen(WorkerErrors, KioskScreen):
     BINDINGS = [
-        Binding("p", "next_period", t("figures.period"), id="figures.period",
-                tooltip=t("figures.period_hint")),
-        Binding("b", "next_breakdown", t("figures.breakdown"), id="figures.breakdown",
-                tooltip=t("figures.breakdown_hint")),
-        Binding("r", "reload", t("cases.ui.reload"), id="figures.reload",
-                tooltip=t("cases.ui.reload")),
+        Binding("p", "next_period", term("figures.period"), id="figures.period",
+                tooltip=term("figures.period_hint")),
+        Binding("b", "next_breakdown", term("figures.breakdown"), id="figures.breakdown",
+                tooltip=term("figures.breakdown_hint")),
+        Binding("r", "reload", term("cases.ui.reload"), id="figures.reload",
+                tooltip=term("cases.ui.reload")),
     ]
 
     DEFAULT_CSS = """

@@ -21,7 +21,7 @@ from textual.widgets import Header, Static
 from db.walklist import WalkEntry, walk_list
 from kiosk import present
 from kiosk.home_data import GridSummary, load_home
-from kiosk.i18n import t
+from kiosk.i18n import t, term
 from kiosk.roles import allowed, role_label
 from screens.base import KioskScreen
 from screens.widgets.footer import KioskFooter
@@ -30,15 +30,15 @@ from screens.widgets.result_list import ResultList
 
 class HomeScreen(KioskScreen):
     BINDINGS = [
-        Binding("enter", "open_household", t("ui.open"), id="home.open", tooltip=t("ui.open")),
-        Binding("v", "record_visit", t("visits.walk.quick_visit"), id="home.record_visit",
-                tooltip=t("visits.record_hint")),
-        Binding("/", "app.switch_mode('households')", t("ui.search"), id="home.search",
-                tooltip=t("ui.search")),
-        Binding("ctrl+f", "feedback", t("visits.feedback.title"), id="home.feedback",
-                tooltip=t("visits.feedback.hint")),
-        Binding("ctrl+w", "survey", t("visits.survey.fill_anonymous"), id="home.survey",
-                tooltip=t("visits.survey.fill_anonymous")),
+        Binding("enter", "open_household", term("ui.open"), id="home.open", tooltip=term("ui.open")),
+        Binding("v", "record_visit", term("visits.walk.quick_visit"), id="home.record_visit",
+                tooltip=term("visits.record_hint")),
+        Binding("/", "app.switch_mode('households')", term("ui.search"), id="home.search",
+                tooltip=term("ui.search")),
+        Binding("ctrl+f", "feedback", term("visits.feedback.title"), id="home.feedback",
+                tooltip=term("visits.feedback.hint")),
+        Binding("ctrl+w", "survey", term("visits.survey.fill_anonymous"), id="home.survey",
+                tooltip=term("visits.survey.fill_anonymous")),
     ]
 
     class Loaded(Message):

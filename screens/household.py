@@ -40,7 +40,7 @@ from db.labels import Label, active_household_label
 from kiosk import collector, present
 from kiosk.audit import record_lookup
 from kiosk.categories import load_categories
-from kiosk.i18n import language, t
+from kiosk.i18n import language, t, term
 from screens.base import KioskScreen
 from screens.case_widgets import HouseholdCases, case_line, rules_of  # cases panel (issue 4)
 from screens.widgets.footer import KioskFooter
@@ -216,15 +216,15 @@ class HouseholdCasesPanel(HouseholdCases):
 
 class HouseholdScreen(KioskScreen):
     BINDINGS = [
-        Binding("escape", "app.pop_screen", t("ui.back"), id="household.back", tooltip=t("ui.back")),
+        Binding("escape", "app.pop_screen", term("ui.back"), id="household.back", tooltip=term("ui.back")),
         # cases (issue 4)
-        Binding("c", "register_case", t("cases.ui.register"), id="household.register_case",
-                tooltip=t("cases.ui.register_hint")),
+        Binding("c", "register_case", term("cases.ui.register"), id="household.register_case",
+                tooltip=term("cases.ui.register_hint")),
         # visits (issue 3)
-        Binding("v", "record_visit", t("visits.record"), id="household.record_visit",
-                tooltip=t("visits.record_hint")),
-        Binding("w", "fill_survey", t("visits.survey.fill"), id="household.fill_survey",
-                tooltip=t("visits.survey.fill_hint")),
+        Binding("v", "record_visit", term("visits.record"), id="household.record_visit",
+                tooltip=term("visits.record_hint")),
+        Binding("w", "fill_survey", term("visits.survey.fill"), id="household.fill_survey",
+                tooltip=term("visits.survey.fill_hint")),
     ]
 
     class Loaded(Message):

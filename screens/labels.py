@@ -14,7 +14,7 @@ from textual.message import Message
 from textual.widgets import Checkbox, Header, Input, ProgressBar, Select, Static
 
 from kiosk.errors import describe
-from kiosk.i18n import t
+from kiosk.i18n import t, term
 from screens.base import KioskScreen
 from screens.widgets.footer import KioskFooter
 
@@ -55,9 +55,9 @@ class LabelsScreen(KioskScreen):
     """
 
     BINDINGS = [
-        Binding("ctrl+s", "print_labels", t("qr.ui.print"), id="labels.print",
-                tooltip=t("qr.ui.print_hint")),
-        Binding("escape", "app.pop_screen", t("ui.back"), id="labels.back", tooltip=t("ui.back")),
+        Binding("ctrl+s", "print_labels", term("qr.ui.print"), id="labels.print",
+                tooltip=term("qr.ui.print_hint")),
+        Binding("escape", "app.pop_screen", term("ui.back"), id="labels.back", tooltip=term("ui.back")),
     ]
 
     class Progress(Message):

@@ -18,7 +18,7 @@ from textual.validation import Length
 from textual.widgets import Button, Input, Label, Static
 
 from db.workers import Worker
-from kiosk.i18n import t
+from kiosk.i18n import t, term
 from kiosk.roles import role_label
 from screens.base import PIN_MAX, GateScreen
 from screens.widgets.footer import KioskFooter
@@ -28,8 +28,8 @@ class LockScreen(GateScreen, ModalScreen[None]):
     AUTO_FOCUS = "#gate-pin"
 
     BINDINGS = [
-        Binding("ctrl+o", "switch_worker", t("signin.switch"), id="lock.switch_worker",
-                tooltip=t("signin.switch_hint")),
+        Binding("ctrl+o", "switch_worker", term("signin.switch"), id="lock.switch_worker",
+                tooltip=term("signin.switch_hint")),
     ]
 
     # A modal screen (the app's own keys are out of reach) with an opaque background, so

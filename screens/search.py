@@ -10,7 +10,7 @@ from textual.widgets import Header, Input, Static
 
 from db.search import SearchHit, search_households
 from kiosk import present
-from kiosk.i18n import t
+from kiosk.i18n import t, term
 from screens.base import KioskScreen
 from screens.widgets.footer import KioskFooter
 from screens.widgets.result_list import ResultList
@@ -18,9 +18,9 @@ from screens.widgets.result_list import ResultList
 
 class SearchScreen(KioskScreen):
     BINDINGS = [
-        Binding("escape", "focus_input", t("ui.search"), id="search.focus", tooltip=t("ui.search")),
-        Binding("down", "focus_results", t("ui.open"), id="search.results", show=False,
-                tooltip=t("search.hint")),
+        Binding("escape", "focus_input", term("ui.search"), id="search.focus", tooltip=term("ui.search")),
+        Binding("down", "focus_results", term("ui.open"), id="search.results", show=False,
+                tooltip=term("search.hint")),
     ]
 
     class Results(Message):

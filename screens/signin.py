@@ -18,7 +18,7 @@ from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from db.workers import Worker, list_workers
-from kiosk.i18n import t
+from kiosk.i18n import t, term
 from kiosk.roles import role_label
 from kiosk.session import NameKey, match_names, name_keys
 from screens.base import PIN_MAX, GateScreen
@@ -29,10 +29,10 @@ class SignInScreen(GateScreen):
     AUTO_FOCUS = None  # the name field, or the PIN when a name is offered (on_mount)
 
     BINDINGS = [
-        Binding("down", "suggestion(1)", t("signin.pick"), id="signin.next_name", show=False,
-                tooltip=t("signin.pick")),
-        Binding("up", "suggestion(-1)", t("signin.pick"), id="signin.previous_name", show=False,
-                tooltip=t("signin.pick")),
+        Binding("down", "suggestion(1)", term("signin.pick"), id="signin.next_name", show=False,
+                tooltip=term("signin.pick")),
+        Binding("up", "suggestion(-1)", term("signin.pick"), id="signin.previous_name", show=False,
+                tooltip=term("signin.pick")),
     ]
 
     DEFAULT_CSS = """

@@ -19,7 +19,7 @@ from textual.widget import Widget
 from textual.widgets import Header, Input, Label, Select, SelectionList, Static
 
 from db.surveys import Survey
-from kiosk.i18n import t
+from kiosk.i18n import t, term
 from kiosk.survey import AnswerInvalid, Question, questions, relevant, text_for
 from screens.base import KioskScreen
 from screens.widgets.footer import KioskFooter
@@ -37,9 +37,9 @@ class SurveyFillScreen(KioskScreen):
     """
 
     BINDINGS = [
-        Binding("ctrl+s", "save", t("visits.save"), id="survey.save", tooltip=t("visits.save"),
+        Binding("ctrl+s", "save", term("visits.save"), id="survey.save", tooltip=term("visits.save"),
                 priority=True),
-        Binding("escape", "app.pop_screen", t("ui.back"), id="survey.back", tooltip=t("ui.back")),
+        Binding("escape", "app.pop_screen", term("ui.back"), id="survey.back", tooltip=term("ui.back")),
     ]
 
     class Loaded(Message):

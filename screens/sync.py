@@ -16,7 +16,7 @@ from textual.worker import Worker, WorkerState
 
 from db.sync import Conflict, SyncState, held_changes, list_conflicts, sync_state
 from kiosk.errors import describe
-from kiosk.i18n import t
+from kiosk.i18n import t, term
 from kiosk.sync.present import conflict_row, held_row
 from screens.base import KioskScreen
 from screens.widgets.footer import KioskFooter
@@ -31,12 +31,12 @@ class SyncStatus:
 
 class SyncScreen(KioskScreen):
     BINDINGS = [
-        Binding("s", "sync", t("sync.start"), id="sync.start", tooltip=t("sync.start_tip")),
-        Binding("enter", "review", t("sync.keep_mine") + "/" + t("sync.keep_theirs"),
-                id="sync.review", tooltip=t("sync.conflicts_tip")),
-        Binding("r", "resend", t("sync.resend"), id="sync.resend", tooltip=t("sync.resend_tip")),
-        Binding("x", "discard", t("sync.discard"), id="sync.discard",
-                tooltip=t("sync.discard_tip")),
+        Binding("s", "sync", term("sync.start"), id="sync.start", tooltip=term("sync.start_tip")),
+        Binding("enter", "review", term("sync.keep_mine", "sync.keep_theirs"),
+                id="sync.review", tooltip=term("sync.conflicts_tip")),
+        Binding("r", "resend", term("sync.resend"), id="sync.resend", tooltip=term("sync.resend_tip")),
+        Binding("x", "discard", term("sync.discard"), id="sync.discard",
+                tooltip=term("sync.discard_tip")),
     ]
 
     #: changes the hub refused and the laptop holds: the resend and discard keys show only

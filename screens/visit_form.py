@@ -33,7 +33,7 @@ from db.drafts import load_draft, save_draft
 from db.households import Household, get_household
 from db.visits import VISIT_TYPES
 from kiosk import present
-from kiosk.i18n import t
+from kiosk.i18n import t, term
 from kiosk.visits import DRAFT_KIND, VisitInvalid, draft_key, empty_form, normalise_form
 from screens.base import KioskScreen
 from screens.widgets.footer import KioskFooter
@@ -86,15 +86,15 @@ class VisitFormScreen(KioskScreen):
     """
 
     BINDINGS = [
-        Binding("ctrl+s", "save", t("visits.save"), id="visit.save", tooltip=t("visits.save"),
+        Binding("ctrl+s", "save", term("visits.save"), id="visit.save", tooltip=term("visits.save"),
                 priority=True),
-        Binding("f4", "add_problem", t("visits.add_problem"), id="visit.add_problem",
-                tooltip=t("visits.add_problem")),
-        Binding("f5", "add_suggestion", t("visits.add_suggestion"), id="visit.add_suggestion",
-                tooltip=t("visits.add_suggestion")),
-        Binding("ctrl+d", "discard", t("visits.discard"), id="visit.discard",
-                tooltip=t("visits.discard")),
-        Binding("escape", "leave", t("visits.leave"), id="visit.leave", tooltip=t("visits.leave")),
+        Binding("f4", "add_problem", term("visits.add_problem"), id="visit.add_problem",
+                tooltip=term("visits.add_problem")),
+        Binding("f5", "add_suggestion", term("visits.add_suggestion"), id="visit.add_suggestion",
+                tooltip=term("visits.add_suggestion")),
+        Binding("ctrl+d", "discard", term("visits.discard"), id="visit.discard",
+                tooltip=term("visits.discard")),
+        Binding("escape", "leave", term("visits.leave"), id="visit.leave", tooltip=term("visits.leave")),
     ]
 
     class Loaded(Message):

@@ -21,7 +21,7 @@ from textual import events
 from textual.screen import Screen
 from textual.widget import Widget
 
-from kiosk.i18n import t
+from kiosk.i18n import now_text, t
 
 
 class _Key(NamedTuple):
@@ -102,9 +102,11 @@ class KioskFooter(Widget, can_focus=False):
         first: dict[str, _Key] = {}
         for _, binding, enabled, tooltip in active.values():
             if binding.show and binding.action not in first:
+                # a Term is drawn in the language of now, not of import (F12 switches)
                 first[binding.action] = _Key(binding.key, app.get_key_display(binding),
-                                             binding.description, enabled,
-                                             tooltip or binding.tooltip or binding.description)
+                                             now_text(binding.description), enabled,
+                                             now_text(tooltip or binding.tooltip
+                                                      or binding.description))
         keys = tuple(first.values())
         palette = None
         if app.ENABLE_COMMAND_PALETTE and app.COMMAND_PALETTE_BINDING in active:
