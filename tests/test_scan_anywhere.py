@@ -361,3 +361,17 @@ async def test_a_scanner_gone_wrong_types_nothing_anywhere(runtime, label):
         assert log.keys == []
         assert sum("编码太长" in m or "不是有效的标签" in m for m in _messages(app)) == 2
     assert _outbox(runtime) == before
+
+
+async def test_a_scan_with_caps_lock_on_opens_the_household_and_fires_no_shortcut(runtime,
+                                                                                  label):
+    """Caps Lock on: the scanner types the payload in lower case. It is still a scan (the
+    user guide says case does not matter), never the list's shortcuts."""
+    hid, payload = label
+    app = _app(runtime)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        await wedge(app, pilot, payload.text.lower())
+        await _settle(app, pilot)
+        assert isinstance(app.screen, HouseholdScreen) and app.screen.household_id == hid
+        assert len(app.screen_stack) == 2

@@ -85,10 +85,12 @@ _CODE_CHARS = set(CHECK_SYMBOLS)
 
 def scanner_prefix(text: str) -> bool:
     """Could a scanner still be typing a payload that begins with ``text``? Scanners type the
-    QR content verbatim: upper case, no separators, ``HH1:``/``CS1:`` then 13 code characters.
+    QR content verbatim: no separators, ``HH1:``/``CS1:`` then 13 code characters; in upper
+    case, or lower case when Caps Lock is on (the keys are then a scan, not shortcuts).
     """
     if not text or len(text) > 4 + ID_CHARS + 1:
         return False
+    text = text.upper()
     for prefix in ("HH1:", "CS1:"):
         if prefix.startswith(text):
             return True
