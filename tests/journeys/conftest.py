@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -26,11 +25,11 @@ BAD_WORDS = ("意外错误", "unexpected error", "Traceback")
 @dataclass
 class Hub:
     url: str
-    db: Path
+    db: str  # the store: a SQLite file or a postgresql:// URL
     proc: subprocess.Popen
 
     def kiosk(self, *args: str) -> subprocess.CompletedProcess:
-        out = run_kiosk("hub", *args, "--db", str(self.db))
+        out = run_kiosk("hub", *args, "--db", self.db)
         assert not any(w in out.stdout + out.stderr for w in BAD_WORDS), out.stderr
         return out
 
@@ -43,31 +42,45 @@ class Hub:
         out = run_kiosk("enrol", "--db", str(laptop), "--hub", self.url, "--code", code)
         assert out.returncode == 0, out.stderr
 
-    def op_ids(self) -> set[str]:
-        conn = sqlite3.connect(self.db)
+    def _select(self, sql: str) -> list[tuple]:
+        from kiosk.hub.store import open_store
+
+        store = open_store(self.db)
         try:
-            return {r[0] for r in conn.execute("SELECT op_id FROM hub_ops")}
+            with store._tx(write=False) as cur:
+                cur.execute(sql)
+                return [tuple(r) for r in cur.fetchall()]
         finally:
-            conn.close()
+            store.close()
+
+    def op_ids(self) -> set[str]:
+        return {r[0] for r in self._select("SELECT op_id FROM hub_ops")}
 
     def records(self) -> set[tuple[str, str]]:
         """Every record the hub holds, as (entity, id)."""
-        conn = sqlite3.connect(self.db)
-        try:
-            return {(r[0], r[1]) for r in conn.execute("SELECT entity, entity_id FROM hub_scope")}
-        finally:
-            conn.close()
+        return {(r[0], r[1]) for r in self._select("SELECT entity, entity_id FROM hub_scope")}
 
 
-@pytest.fixture
-def hub(tmp_path, demo_db):
-    """A hub seeded from the demo laptop (the office's roster), served on 127.0.0.1."""
-    store = tmp_path / "hub.db"
-    out = run_kiosk("hub", "seed", "--db", str(store), "--from", str(demo_db))
+@pytest.fixture(params=["sqlite", "postgresql"])
+def hub(request, tmp_path, demo_db):
+    """A hub seeded from the demo laptop (the office's roster), served on 127.0.0.1: on a
+    SQLite file, and on PostgreSQL with transaction ids about to gain a digit (positions once
+    compared as text there)."""
+    if request.param == "sqlite":
+        store = str(tmp_path / "hub.db")
+    else:
+        from kiosk.hub.store_postgres import PostgresHubStore
+        from tests.test_hub_store import _burn_to_before_boundary
+
+        store = request.getfixturevalue("pg_server").new_database()
+        pg = PostgresHubStore(store)
+        _burn_to_before_boundary(pg, left=60)
+        pg.close()
+    out = run_kiosk("hub", "seed", "--db", store, "--from", str(demo_db))
     assert out.returncode == 0, out.stderr
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "hub", "serve", "--db",
-                             str(store), "--port", str(port)], cwd=ROOT, env=dict(os.environ),
+                             store, "--port", str(port)], cwd=ROOT, env=dict(os.environ),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         wait_listening(proc)
