@@ -224,11 +224,18 @@ def guard_write(ctx, entity: str, entity_id: str, kind: str, payload: dict) -> N
     """
     from db.areas import grid_by_id
     from db.context import get_meta
+    from db.limits import check_payload
     from db.scope import UNKNOWN, write_grids
     from db.sync import META_ROLE
     from db.workers import worker_by_id
 
     conn = ctx.conn
+    too_big = check_payload(entity, payload)
+    if too_big is not None:  # the hub would refuse it: refused here, before anything is written
+        from kiosk.i18n import has
+
+        label = (t(f"col.{too_big.field}") if has(f"col.{too_big.field}") else too_big.field)
+        raise UserError("error.field_too_long", exit_code=2, field=label, limit=too_big.limit)
     if setting_up(conn, entity_id if entity == "worker" else ""):
         return
     worker = worker_by_id(conn, ctx.worker_id) if ctx.worker_id else None

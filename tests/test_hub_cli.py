@@ -152,15 +152,30 @@ def test_hub_refusals(kiosk, hub, tmp_path):
     r = httpx.post(url + "/v1/pull", json={"schema": 5},
                    headers={"Authorization": f"Bearer {device_id}.wrong"})
     assert r.status_code == 401 and r.json()["error"] == "unauthorized"
-    r = httpx.post(url + "/v1/pull", content=b"{not json", headers=auth)
+    as_json = {**auth, "Content-Type": "application/json"}
+    r = httpx.post(url + "/v1/pull", content=b"{not json", headers=as_json)
     assert r.status_code == 400 and r.json()["message"]
+    # not declared as JSON: 415; nested deeper than any reader follows: 400, never a 500
+    r = httpx.post(url + "/v1/pull", content=b'{"schema": 5}', headers=auth)
+    assert r.status_code == 415 and r.json()["error"] == "media_type"
+    r = httpx.post(url + "/v1/audit", content=b"[" * 100_000 + b"]" * 100_000, headers=as_json)
+    assert r.status_code in (400, 422) and r.json()["message"]
+    r = httpx.post(url + "/v1/push", content=b'{"device_id": "%s", "schema": 5, "ops": [%s]}' % (
+        device_id.encode(), b"[" * 100_000 + b"]" * 100_000), headers=as_json)
+    assert r.status_code in (200, 400), r.text  # the one operation refused, or the request
+    r = httpx.post(url + "/v1/push", content=b'{"device_id": "%s", "schema": 5, "ops": [{"op_id":'
+                   b' "deep", "payload": %s}]}' % (device_id.encode(),
+                                                   b"[" * 100_000 + b"]" * 100_000),
+                   headers=as_json)
+    assert r.status_code in (200, 400), r.text
     # A malformed operation is refused alone, with the reason; nothing of it is stored.
     r = httpx.post(url + "/v1/push", json={"device_id": device_id, "schema": 5, "ops": [{"x": 1}]},
                    headers=auth)
     assert r.status_code == 200 and r.json()["acked"] == []
     assert [(x["index"], x["code"]) for x in r.json()["refused"]] == [(0, "invalid")]
     assert count() == before
-    r = httpx.post(url + "/v1/push", content=b"[" + b" " * (17 * 1024 * 1024) + b"]", headers=auth)
+    r = httpx.post(url + "/v1/push", content=b"[" + b" " * (17 * 1024 * 1024) + b"]",
+                   headers=as_json)
     assert r.status_code == 413
     r = httpx.post(url + "/v1/pull", json={"schema": 1}, headers=auth)
     assert r.status_code == 426 and r.json()["error"] == "too_old"
@@ -188,7 +203,7 @@ def test_hub_refusals(kiosk, hub, tmp_path):
         assert doc["refused"][0]["message"]
         assert count() == before + 1
     for junk in (b"", b"null", b"[]", b'{"schema": "x"}', b"{\"cursor\": \"zz\"}"):
-        assert httpx.post(url + "/v1/pull", content=junk, headers=auth).status_code in (400, 422)
+        assert httpx.post(url + "/v1/pull", content=junk, headers=as_json).status_code in (400, 422)
     assert httpx.get(url + "/v1/nowhere").status_code == 404
 
     # Revoked: 403 at the hub, a clear message and a non-zero exit on the laptop.

@@ -41,6 +41,9 @@ def _ok(doc: Any) -> Response:
 
 
 async def _body(request: Request, max_body: int) -> bytes:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json":
+        raise HubError(415, "media_type")
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():
@@ -61,7 +64,8 @@ def _decode(body: bytes, kind: type[Any]) -> Any:
         return msgspec.json.decode(body, type=kind)
     except msgspec.ValidationError as exc:
         raise HubError(422, "invalid", detail=str(exc)[:200]) from None
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
+        # RecursionError: JSON nested deeper than msgspec follows ([[[[... by the thousand)
         raise HubError(400, "malformed") from None
 
 

@@ -29,6 +29,7 @@ import msgspec
 
 from db.audit import GENESIS, check_chain, entry_hash
 from db.hlc import DEFAULT_MAX_DRIFT_MS, HybridClock, format_stamp, too_far_ahead
+from db.limits import check_payload
 from kiosk.hub import devices as dv
 from kiosk.hub import forget as hub_forget
 from kiosk.hub.scope import (
@@ -223,6 +224,21 @@ class _Batch:
     held: list[str] = field(default_factory=list)
 
 
+#: db.limits violation codes -> the hub's refusal codes (sync.hub_error.<code>)
+_LIMIT_CODES = {"too_long": "field_too_long", "too_large": "payload_too_large",
+                "too_deep": "payload_too_deep", "too_many": "too_many_fields",
+                "bad_value": "bad_value"}
+
+
+def limits_check(op: Op) -> Refused | None:
+    """An operation beyond the field limits (db/limits.py, the laptop's table too) is
+    refused alone: one 15 MB note must not reach every laptop of its grid."""
+    bad = check_payload(op.entity, op.payload)
+    if bad is None:
+        return None
+    return Refused(_LIMIT_CODES[bad.code], field=bad.field, limit=bad.limit)
+
+
 def _tag(ops: list[tuple[int, Op]], checker: Checker, device_id: str | None, now: str,
          checks: tuple[Callable[[Op], Refused | None], ...] = ()) -> tuple[_Batch, int]:
     """Check each operation (:mod:`kiosk.hub.scope`), tag it with its grid and case and build
@@ -290,7 +306,7 @@ class SqlHubStore(HubStore):
         self.max_drift_ms = DEFAULT_MAX_DRIFT_MS
         self.clock = HybridClock(max_drift_ms=self.max_drift_ms)
         self._clock_lock = threading.Lock()
-        self.op_checks = (self._clock_check,)
+        self.op_checks = (self._clock_check, limits_check)
 
     def set_max_drift(self, hours: float) -> None:
         self.max_drift_ms = int(hours * 3600 * 1000)

@@ -228,10 +228,10 @@ def decode_ops(raws: list[msgspec.Raw]) -> tuple[list[tuple[int, Op]], list[Refu
     for i, item in enumerate(raws):
         try:
             good.append((i, msgspec.json.decode(item, type=Op)))
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
             try:
                 named = msgspec.json.decode(item, type=_Named).op_id
-            except msgspec.MsgspecError:
+            except (msgspec.MsgspecError, RecursionError):
                 named = ""
             op_id = named if isinstance(named, str) and len(named) <= 64 else ""
             bad.append(Refusal(index=i, op_id=op_id, code="invalid",
