@@ -237,7 +237,21 @@ def open_database(path: str | Path, *, create: bool = True, key: bytes | None = 
     # This connection has read the file in WAL mode, so no conversion can be running now
     # (it needs the file to itself): a conversion file still here was left by a crash.
     remove_conversion_leftovers(p)
+    make_private(p)
     return Database(path=p, conn=conn, key=key)
+
+
+def make_private(path: Path) -> None:
+    """Only the owner may read or write ``path`` and its -wal, -shm and -journal files
+    (files made by an older version, or copied in, are tightened when opened)."""
+    import os
+
+    for f in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))):
+        try:
+            if f.exists() and f.stat().st_mode & 0o077:
+                os.chmod(f, 0o600)
+        except OSError:
+            pass  # not ours to change (a read-only mount): the umask guards new files
 
 
 def _identity(path: Path) -> tuple[int, int] | None:

@@ -85,6 +85,9 @@ def build_parser(subcommands: bool = True) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Residents' data: every file this process makes (databases, logs, exports, ledgers,
+    # bundles, label sheets) is the owner's alone (0600, folders 0700).
+    os.umask(0o077)
     collector.hold_start()  # the interface lets it go after its first frame (kiosk/collector.py)
     try:
         return _run(list(sys.argv[1:] if argv is None else argv))

@@ -22,9 +22,23 @@ class RedactFilter(logging.Filter):
         return True
 
 
+def _tighten(path: Path, mode: int) -> None:
+    """Residents' data lives here: nobody but the owner reads it (older versions made the
+    folder 0755 and the files 0644)."""
+    import os
+
+    try:
+        if path.exists() and path.stat().st_mode & 0o077:
+            os.chmod(path, mode)
+    except OSError:
+        pass
+
+
 def setup_logging(log_dir: Path, level: str = "INFO") -> Path:
-    log_dir.mkdir(parents=True, exist_ok=True)
+    log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = log_dir / "kiosk.log"
+    _tighten(log_dir, 0o700)
+    _tighten(path, 0o600)
     root = logging.getLogger("kiosk")
     if any(isinstance(h, logging.handlers.RotatingFileHandler) for h in root.handlers):
         return path

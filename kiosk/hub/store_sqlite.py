@@ -15,6 +15,7 @@ from typing import Any
 
 import msgspec
 
+from db.connection import make_private
 from db.migrations import execute_script
 from kiosk.hub.store import SqlHubStore
 
@@ -113,6 +114,7 @@ class SqliteHubStore(SqlHubStore):
         self._lock = threading.RLock()
         self.conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False,
                                     timeout=30)
+        make_private(self.path)
         # WAL: the hub commands (devices add, export) read and write while the hub serves.
         # synchronous FULL: a commit waits for the disk. A push the hub has acknowledged
         # leaves the laptop's outbox and is never sent again, so it must survive a power cut
