@@ -387,3 +387,22 @@ def test_postgres_positions_are_numbers_across_a_digit_boundary(request):
         assert pages < 40
     finally:
         store.close()
+
+
+def test_wrong_enrolment_codes_are_throttled_over_http(store):
+    """After ten wrong codes from one address the hub answers 429 with Retry-After without
+    checking the code (the right one included); counted in the store, so every hub process
+    of a PostgreSQL hub sees the same count."""
+    import httpx
+
+    code = store.add_device("laptop", ["G1"])
+    with hub_thread(store) as url:
+        for i in range(store.ENROL_FAILURES_PER_ADDRESS):
+            r = httpx.post(url + "/v1/enrol", json={"code": f"AAAA-BBBB-{i:04d}",
+                                                   "device_id": f"dev-{i}", "schema": 5})
+            assert r.status_code == 403, r.text
+        r = httpx.post(url + "/v1/enrol", json={"code": code, "device_id": "dev-right",
+                                               "schema": 5})
+        assert r.status_code == 429 and r.json()["error"] == "throttled"
+        assert int(r.headers["Retry-After"]) > 0
+    assert store.device_by_name("laptop").device_id is None  # the code was never tried

@@ -7,6 +7,7 @@ Every refusal is a JSON ``{"error": code, "message": text}`` with a 4xx status: 
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -85,7 +86,9 @@ def create_app(store: HubStore, *, max_body: int = p.MAX_BODY) -> Starlette:
     async def enrol(request: Request) -> Response:
         req = _decode(await _body(request, 64 * 1024), p.EnrolRequest)
         _check_schema(req.schema)
-        device, token = await run_in_threadpool(store.enrol, req.code, req.device_id)
+        addr = request.client.host if request.client else ""
+        device, token = await run_in_threadpool(
+            functools.partial(store.enrol, req.code, req.device_id, addr=addr))
         log.info("device enrolled name_len=%s device=%s", len(device.name), req.device_id)
         return _ok(p.EnrolResponse(device_id=req.device_id, name=device.name, token=token,
                                    grids=device.grids, hlc=store.observe(None),
@@ -137,7 +140,10 @@ def create_app(store: HubStore, *, max_body: int = p.MAX_BODY) -> Starlette:
 
     async def hub_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HubError)
-        return _error(exc.status, exc.code, **exc.params)
+        response = _error(exc.status, exc.code, **exc.params)
+        if exc.status == 429:
+            response.headers["Retry-After"] = str(int(exc.params.get("minutes", 15)) * 60)
+        return response
 
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("hub error on %s", request.url.path, exc_info=exc)

@@ -140,7 +140,7 @@ class HubStore(ABC):
     @abstractmethod
     def revoke_device(self, name: str) -> bool: ...
     @abstractmethod
-    def enrol(self, code: str, device_id: str) -> tuple[DeviceRecord, str]: ...
+    def enrol(self, code: str, device_id: str, *, addr: str = "") -> tuple[DeviceRecord, str]: ...
     @abstractmethod
     def authenticate(self, token: str) -> DeviceRecord: ...
     @abstractmethod
@@ -428,7 +428,42 @@ class SqlHubStore(HubStore):
                         (name,))
             return cur.rowcount > 0
 
-    def enrol(self, code: str, device_id: str) -> tuple[DeviceRecord, str]:
+    #: wrong enrolment codes allowed per client address, and in all, per window
+    ENROL_FAILURES_PER_ADDRESS, ENROL_FAILURES_IN_ALL = 10, 200
+    ENROL_WINDOW = timedelta(minutes=15)
+
+    def enrol(self, code: str, device_id: str, *, addr: str = "") -> tuple[DeviceRecord, str]:
+        """Bind ``device_id`` to the device whose one-time code this is. Wrong codes are
+        counted (in the store, so every hub process sees them): after too many from one
+        address, or from everywhere, the hub answers 429 without checking the code, so 60
+        bits cannot be guessed at the speed of a loop."""
+        self._enrol_throttle(addr)
+        try:
+            return self._enrol(code, device_id)
+        except HubError as exc:
+            if exc.code in ("bad_code", "code_expired"):
+                self._enrol_failed(addr)
+            raise
+
+    def _enrol_throttle(self, addr: str) -> None:
+        since = (datetime.now(UTC) - self.ENROL_WINDOW).isoformat(timespec="seconds")
+        with self._tx(write=False) as cur:
+            cur.execute(self._q("SELECT count(*), sum(CASE WHEN addr = ? THEN 1 ELSE 0 END)"
+                                " FROM hub_enrol_failures WHERE at > ?"), (addr, since))
+            total, mine = cur.fetchone()
+        if (mine or 0) >= self.ENROL_FAILURES_PER_ADDRESS or (total or 0) >= self.ENROL_FAILURES_IN_ALL:
+            minutes = int(self.ENROL_WINDOW.total_seconds() // 60)
+            raise HubError(429, "throttled", minutes=minutes)
+
+    def _enrol_failed(self, addr: str) -> None:
+        now = datetime.now(UTC)
+        with self._tx() as cur:
+            cur.execute(self._q("DELETE FROM hub_enrol_failures WHERE at < ?"),
+                        ((now - self.ENROL_WINDOW).isoformat(timespec="seconds"),))
+            cur.execute(self._q("INSERT INTO hub_enrol_failures(addr, at) VALUES (?, ?)"),
+                        (addr, now.isoformat(timespec="seconds")))
+
+    def _enrol(self, code: str, device_id: str) -> tuple[DeviceRecord, str]:
         with self._tx() as cur:
             cur.execute(self._q(
                 f"SELECT {self._DEV_COLS}, code_expires FROM hub_devices WHERE code_hash = ?"),

@@ -89,6 +89,9 @@ SCHEMA = [
         WHERE g.community IS NULL""",
     """CREATE INDEX IF NOT EXISTS hub_scope_parent ON hub_scope(parent_entity, parent_id)
         WHERE parent_id IS NOT NULL""",
+    # wrong enrolment codes by client address (the enrolment throttle, shared by processes)
+    "CREATE TABLE IF NOT EXISTS hub_enrol_failures (addr TEXT NOT NULL, at TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS hub_enrol_failures_at ON hub_enrol_failures(at)",
     """CREATE TABLE IF NOT EXISTS hub_refused (
         device_id  TEXT NOT NULL,
         op_id      TEXT NOT NULL,

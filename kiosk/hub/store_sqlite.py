@@ -74,6 +74,12 @@ CREATE TABLE IF NOT EXISTS hub_grids (
 );
 -- Operations the hub refused, one by one, with the reason: the laptop keeps them in its
 -- quarantine (a bundle tells it), a supervisor reads them (kiosk hub refused).
+-- Wrong enrolment codes by client address (the enrolment throttle, shared by hub processes).
+CREATE TABLE IF NOT EXISTS hub_enrol_failures (
+    addr TEXT NOT NULL,
+    at   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS hub_enrol_failures_at ON hub_enrol_failures(at);
 CREATE TABLE IF NOT EXISTS hub_refused (
     device_id  TEXT NOT NULL,
     op_id      TEXT NOT NULL,
