@@ -110,9 +110,22 @@ def _contains(p: Path, needles: tuple[bytes, ...]) -> bool:
 
 # --- xlsx -----------------------------------------------------------------------------------
 
+#: rows a roster may have (a street office's roster is some tens of thousands)
+MAX_ROWS = 200_000
+#: a run of this many empty rows ends a sheet (formatting dragged to row 1,048,576)
+EMPTY_RUN = 1_000
+#: characters of one CSV line (a cell with a whole book in it is not a roster)
+MAX_LINE = 1 << 20
+
+
 def _open_xlsx(p: Path) -> RosterFile:
     import openpyxl
 
+    from kiosk.workbook_bounds import check_workbook
+
+    too_big = check_workbook(p)
+    if too_big is not None:
+        raise RosterUnreadable(f"too_big_{too_big.what}", path=str(p), limit=too_big.limit)
     try:
         wb = openpyxl.load_workbook(p, read_only=True, data_only=False)
         worksheets = [ws for ws in wb.worksheets if hasattr(ws, "iter_rows")]
@@ -125,7 +138,7 @@ def _open_xlsx(p: Path) -> RosterFile:
 
 def _xlsx_rows(p: Path, ws) -> Iterator[Row]:
     it = ws.iter_rows()
-    number = 0
+    number = empty = 0
     while True:
         try:
             cells = next(it)
@@ -144,6 +157,14 @@ def _xlsx_rows(p: Path, ws) -> Iterator[Row]:
             if getattr(c, "data_type", None) == "f":
                 formulas.append(i)
         number = at if at is not None else number + 1
+        if number > MAX_ROWS:
+            raise RosterUnreadable("too_many_rows", path=str(p), limit=MAX_ROWS)
+        if all(v is None or v == "" for v in values):
+            empty += 1
+            if empty >= EMPTY_RUN:
+                return  # only formatting from here on
+        else:
+            empty = 0
         yield Row(number, values, frozenset(formulas))
 
 
@@ -193,8 +214,20 @@ def _open_csv(p: Path) -> RosterFile:
                       _sheets=[Sheet(None, _csv_rows(p, fh, delimiter))], _closer=fh)
 
 
+def _bounded_lines(p: Path, fh: io.TextIOBase) -> Iterator[str]:
+    """The file's lines, each read at most MAX_LINE characters at a time: a line longer
+    than that is refused before it is held in memory whole."""
+    while True:
+        line = fh.readline(MAX_LINE + 1)
+        if not line:
+            return
+        if len(line) > MAX_LINE:
+            raise RosterUnreadable("line_too_long", path=str(p), limit=MAX_LINE)
+        yield line
+
+
 def _csv_rows(p: Path, fh: io.TextIOBase, delimiter: str) -> Iterator[Row]:
-    reader = csv.reader(fh, delimiter=delimiter)
+    reader = csv.reader(_bounded_lines(p, fh), delimiter=delimiter)
     number = 0
     while True:
         try:
@@ -204,4 +237,6 @@ def _csv_rows(p: Path, fh: io.TextIOBase, delimiter: str) -> Iterator[Row]:
         except csv.Error:
             raise RosterUnreadable("csv_broken", path=str(p), row=number + 1) from None
         number += 1
+        if number > MAX_ROWS:
+            raise RosterUnreadable("too_many_rows", path=str(p), limit=MAX_ROWS)
         yield Row(number, list(values))

@@ -221,6 +221,10 @@ def load_xlsform(path: str | Path) -> dict[str, Any]:
         raise UserError("visits.survey.error.no_file", exit_code=2, path=str(p))
     if p.suffix.lower() not in (".xlsx", ".xls"):
         raise _fail("visits.survey.error.not_workbook", path=p.name)
+    from kiosk.workbook_bounds import check_workbook
+
+    if p.stat().st_size > 20 * 1024 * 1024 or check_workbook(p) is not None:
+        raise _fail("visits.survey.error.too_big", path=p.name)
     try:
         book = get_xlsform(str(p))
     except PyXFormError as exc:
