@@ -19,6 +19,8 @@ def register(sub, common) -> None:
                           description=t("sync.hub_cli.serve_help") + " " + t("sync.hub_cli.db"))
     serve.add_argument("--host", default="127.0.0.1", help=t("sync.hub_cli.host"))
     serve.add_argument("--port", type=int, default=8765, help=t("sync.hub_cli.port"))
+    serve.add_argument("--workers", type=int, default=1, metavar="N",
+                       help=t("sync.hub_cli.workers"))
     serve.set_defaults(handler=run_serve)
 
     devices = hs.add_parser("devices", parents=[common], help=t("sync.hub_cli.devices_help"),
@@ -140,17 +142,33 @@ def _hub_error(exc) -> Exception:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from kiosk.hub.app import serve
+    from kiosk.errors import UserError
+    from kiosk.hub.app import serve, serve_workers
     from kiosk.output import info
 
+    workers = getattr(args, "workers", 1)
+    if not 1 <= workers <= 64:
+        raise UserError("sync.error.workers_range", exit_code=2, n=workers)
     store = _store(args)
-    try:
+    url = store.url
+    drift_hours = store.max_drift_ms / 3_600_000
+
+    def ready(_url: str) -> None:
         # Said once the hub accepts connections (not before), so scripts can wait for it.
-        serve(store, args.host, args.port, lambda _url: info(t(
-            "sync.hub_cli.listening", host=args.host, port=args.port,
-            store=_safe_url(store.url))))
+        info(t("sync.hub_cli.listening", host=args.host, port=args.port, store=_safe_url(url)))
+
+    try:
+        if workers == 1:
+            serve(store, args.host, args.port, ready)
+            return 0
+        if not url.startswith(("postgresql://", "postgres://")):
+            # SQLite serialises writers in one process; several would wait on each other's
+            # locks and a push could time out: one process serves a SQLite hub.
+            raise UserError("sync.error.workers_sqlite", exit_code=2)
     finally:
         store.close()
+    os.environ["KIOSK_HUB_MAX_DRIFT_HOURS"] = str(drift_hours)  # each process's setting
+    serve_workers(url, args.host, args.port, workers, ready)
     return 0
 
 

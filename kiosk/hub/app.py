@@ -186,3 +186,39 @@ def make_server(store: HubStore, host: str, port: int, on_ready=None):  # type: 
 
 def serve(store: HubStore, host: str, port: int, on_ready=None) -> None:  # type: ignore[no-untyped-def]
     make_server(store, host, port, on_ready).run()
+
+
+def app_from_env() -> Starlette:
+    """The hub of one worker process of ``kiosk hub serve --workers N``: its own store
+    connection, from ``KIOSK_HUB_DB`` (and ``KIOSK_HUB_MAX_DRIFT_HOURS``). Nothing lives in
+    one process only: devices, the log, refusals and the enrolment throttle are in the
+    store; the clock is per process, and stamps nothing the hub stores (laptops stamp their
+    operations; a laptop observes the stamps of the pages it pulls)."""
+    import os
+
+    from kiosk.hub.store import open_store
+
+    store = open_store(os.environ["KIOSK_HUB_DB"])
+    hours = os.environ.get("KIOSK_HUB_MAX_DRIFT_HOURS")
+    if hours:
+        store.set_max_drift(float(hours))
+    return create_app(store)
+
+
+def serve_workers(url: str, host: str, port: int, workers: int, on_ready=None) -> None:  # type: ignore[no-untyped-def]
+    """Serve the hub at ``url`` (PostgreSQL) from ``workers`` processes sharing one socket.
+    ``on_ready`` runs once the socket listens: a connection made then waits in its queue
+    until a worker takes it."""
+    import os
+
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    os.environ["KIOSK_HUB_DB"] = url
+    config = uvicorn.Config("kiosk.hub.app:app_from_env", factory=True, host=host, port=port,
+                            workers=workers, log_level="warning", access_log=False,
+                            timeout_graceful_shutdown=5, timeout_keep_alive=60, lifespan="off")
+    sock = config.bind_socket()
+    if on_ready is not None:
+        on_ready(f"http://{host}:{port}")
+    Multiprocess(config, sockets=[sock]).run()
