@@ -214,6 +214,8 @@ def open_database(path: str | Path, *, create: bool = True, key: bytes | None = 
     With ``key`` the database is a SQLCipher file (a new one is created encrypted).
     """
     p = Path(path).expanduser()
+    if p.is_dir():
+        raise DatabaseError("error.is_folder", path=str(p))
     if not p.exists():
         if not create:
             raise DatabaseError("error.db_missing", path=str(p))

@@ -45,5 +45,9 @@ def describe(exc: BaseException) -> str:
         return t("error.permission", path=getattr(exc, "filename", "") or "")
     if isinstance(exc, FileNotFoundError):
         return t("error.file_missing", path=getattr(exc, "filename", "") or "")
+    if isinstance(exc, IsADirectoryError):
+        return t("error.is_folder", path=getattr(exc, "filename", "") or "")
     log.exception("unexpected error", exc_info=exc)
-    return t("error.unexpected", kind=type(exc).__name__)
+    from kiosk.config import data_dir
+
+    return t("error.unexpected", kind=type(exc).__name__, log=str(data_dir() / "kiosk.log"))

@@ -18,7 +18,7 @@ def register(sub, common) -> None:
     serve = hs.add_parser("serve", parents=[common], help=t("sync.hub_cli.serve_help"),
                           description=t("sync.hub_cli.serve_help") + " " + t("sync.hub_cli.db"))
     serve.add_argument("--host", default="127.0.0.1", help=t("sync.hub_cli.host"))
-    serve.add_argument("--port", type=int, default=8765, help=t("sync.hub_cli.port"))
+    serve.add_argument("--port", type=_port, default=8765, help=t("sync.hub_cli.port"))
     serve.add_argument("--workers", type=int, default=1, metavar="N",
                        help=t("sync.hub_cli.workers"))
     serve.set_defaults(handler=run_serve)
@@ -115,6 +115,13 @@ def _safe_url(url: str) -> str:
         scheme, rest = url.split("://", 1)
         return f"{scheme}://…@{rest.rsplit('@', 1)[1]}"
     return url
+
+
+def _port(text: str) -> int:
+    """A TCP port, or argparse's usage error in the interface's language."""
+    if not text.isdigit() or not 1 <= int(text[:6]) <= 65535 or len(text) > 5:
+        raise argparse.ArgumentTypeError(t("error.bad_port", value=text[:12]))
+    return int(text)
 
 
 def _scope_options(parser) -> None:
