@@ -195,6 +195,7 @@ async def test_the_footer_lists_the_keys_and_a_click_presses_one(runtime):
         await pilot.click(KioskFooter, offset=(start + 1, 0))
         # "c" may begin a scanned slip ("cs1:" with Caps Lock on): held a moment, then pressed
         await until(pilot, lambda: isinstance(app.screen, CaseRegisterScreen))
+        await settle(app, pilot)  # the new screen mounted whole before the app closes
 
 
 async def test_a_scan_the_worker_may_not_open_reads_and_records_nothing(runtime):
