@@ -121,3 +121,28 @@ def test_a_laptop_is_told_when_its_clock_is_far_from_the_hubs():
     assert clock_skew_hours(hub, NOW + 3 * DAY) == 72.0
     assert clock_skew_hours(hub, NOW - 2 * DAY) == -48.0
     assert clock_skew_hours(hub, NOW + DAY // 2) == 0.0
+
+
+def test_kiosk_hub_clock_finds_and_repairs_a_poisoned_log(tmp_path, kiosk):
+    import json
+
+    store = _hub(tmp_path)
+    with transaction(store.conn):
+        store.conn.execute(
+            "INSERT INTO hub_ops(op_id, hlc, entity, entity_id, kind, payload, schema_version,"
+            " device_id, received_at) VALUES ('old-poison', ?, 'feedback', 'f1', 'insert',"
+            " '{}', 5, 'somewhere', '2026-11-30T08:15:00+00:00')", (POISON,))
+    store.close()
+    db = str(tmp_path / "hub.db")
+    found = kiosk("hub", "clock", "--db", db, "--lang", "en")
+    assert found.returncode == 0, found.stderr
+    assert "1 changes are stamped more than 24 hours ahead" in found.stdout + found.stderr
+    assert "kiosk hub clock --repair" in found.stdout + found.stderr
+    fixed = json.loads(kiosk("hub", "clock", "--repair", "--db", db, "--json").stdout)
+    assert (fixed["far"], fixed["repaired"]) == (1, 1)
+    assert fixed["hub_clock"] < "002"
+    after = kiosk("hub", "clock", "--db", db)
+    assert after.returncode == 0 and "无需修复" in after.stdout + after.stderr
+    conn = open_database(tmp_path / "hub.db").conn
+    stamp = conn.execute("SELECT hlc FROM hub_ops WHERE op_id = 'old-poison'").fetchone()[0]
+    assert parse_stamp(stamp)[0] == 1_796_026_500_000  # 2026-11-30 08:15 UTC, when it came

@@ -409,3 +409,30 @@ def test_wrong_enrolment_codes_are_throttled_over_http(store):
         assert r.status_code == 429 and r.json()["error"] == "throttled"
         assert int(r.headers["Retry-After"]) > 0
     assert store.device_by_name("laptop").device_id is None  # the code was never tried
+
+
+def test_a_poisoned_stamp_in_the_log_is_found_and_restamped_in_place(seeded):
+    """A hub that took in a stamp far in the future before the drift bound existed: the
+    repair gives it the stamp of its arrival, keeps its place in the log, and the clock."""
+    store = seeded
+    writer, _ = _device(store, "writer", "dev-writer", None)
+    reader, _ = _device(store, "reader", "dev-reader", None)
+    hid = _household(store, "g-one")
+    store.op_checks = ()  # the hub as it was before stamps were bounded
+    poisoned = [Op(op_id=f"poison-{i}", hlc="999999999999999.9999" + str(i), entity="household",
+                   entity_id=hid, kind="update", payload={"note": "far"}, schema_version=5,
+                   device_id="dev-writer") for i in range(3)]
+    assert store.ingest(writer, [*poisoned, _op(1, "dev-writer", hid)]).stored == 4
+    store.set_max_drift(24)
+    assert store.observe(None) < "002"
+    before, _, _ = _pull_all(store, reader)
+    n, far = store.far_stamps()
+    assert n == 3 and [f.op_id for f in far] == ["poison-0", "poison-1", "poison-2"]
+    assert store.restamp_far() == 3
+    assert store.far_stamps() == (0, [])
+    after, _, _ = _pull_all(store, reader)
+    assert [o.op_id for o in after] == [o.op_id for o in before]  # every position kept
+    stamps = [o.hlc for o in after if o.op_id.startswith("poison-")]
+    assert stamps == sorted(stamps) and len(set(stamps)) == 3
+    assert all(s < store.observe(None) for s in stamps)
+    assert store.restamp_far() == 0

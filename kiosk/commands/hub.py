@@ -56,6 +56,12 @@ def register(sub, common) -> None:
     ref.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     ref.set_defaults(handler=run_refused)
 
+    clk = hs.add_parser("clock", parents=[common], help=t("sync.hub_cli.clock_help"),
+                        description=t("sync.hub_cli.clock_help"))
+    clk.add_argument("--repair", action="store_true", help=t("sync.hub_cli.clock_repair"))
+    clk.add_argument("--json", action="store_true", help=t("cli.opt.json"))
+    clk.set_defaults(handler=run_clock)
+
     imp = hs.add_parser("import", parents=[common], help=t("sync.hub_cli.import_help"),
                         description=t("sync.hub_cli.import_help"))
     imp.add_argument("file", metavar="FILE", help=t("sync.cli.file"))
@@ -280,6 +286,42 @@ def run_refused(args: argparse.Namespace) -> int:
     print(table([t("sync.hub_cli.col_name"), t("sync.cli.col_record"), t("sync.cli.col_why")],
                 [(d.name, f"{r.entity} {r.entity_id[-12:]}",
                   t(f"sync.hub_error.{r.code}", **r.params)) for d, r in found]))
+    return 0
+
+
+def run_clock(args: argparse.Namespace) -> int:
+    """Operations stamped beyond the drift bound (from a laptop whose clock was set far ahead
+    before the hub refused such stamps): list them, and with --repair re-stamp them."""
+    from kiosk.output import emit_json, info, table
+
+    store = _store(args)
+    try:
+        names = {d.device_id: d.name for d in store.list_devices() if d.device_id}
+        n, far = store.far_stamps()
+        repaired = store.restamp_far() if args.repair and n else 0
+        hub_now = store.clock.now()
+    finally:
+        store.close()
+    hours = store.max_drift_ms // 3_600_000
+    if args.json:
+        emit_json({"hub_clock": hub_now, "max_drift_hours": hours, "far": n,
+                   "repaired": repaired,
+                   "operations": [{"op_id": f.op_id, "device": names.get(f.device_id,
+                                                                         f.device_id),
+                                   "entity": f.entity, "entity_id": f.entity_id,
+                                   "hlc": f.hlc, "received_at": f.received_at} for f in far]})
+        return 0
+    if not n:
+        info(t("sync.hub_cli.clock_ok", hours=hours))
+        return 0
+    print(table([t("sync.hub_cli.col_name"), t("sync.cli.col_record"),
+                 t("sync.hub_cli.col_received")],
+                [(names.get(f.device_id, f.device_id[:8]), f"{f.entity} {f.entity_id[-12:]}",
+                  f.received_at) for f in far]))
+    if repaired:
+        info(t("sync.hub_cli.clock_repaired", n=repaired))
+    else:
+        info(t("sync.hub_cli.clock_far", n=n, hours=hours))
     return 0
 
 

@@ -90,6 +90,17 @@ class IngestResult:
 
 
 @dataclass(frozen=True)
+class FarStamp:
+    """An operation in the hub's log stamped beyond the drift bound."""
+    op_id: str
+    device_id: str
+    entity: str
+    entity_id: str
+    hlc: str
+    received_at: str
+
+
+@dataclass(frozen=True)
 class Refusal:
     """One operation the hub refused: its place in the batch, id, code and parameters."""
 
@@ -739,6 +750,45 @@ class SqlHubStore(HubStore):
                                 " WHERE device_id = ? ORDER BY refused_at, op_id"), (device_id,))
             return [Refusal(-1, r[0], r[1], r[2], r[3], json.loads(r[4] or "{}"))
                     for r in cur.fetchall()]
+
+    # --- stamps from clocks set wrong (docs/sync.md, Clocks) ------------------------------
+    def _far_bound(self) -> str:
+        return format_stamp(int(time.time() * 1000) + self.max_drift_ms, 99_999)
+
+    def far_stamps(self, limit: int = 100) -> tuple[int, list[FarStamp]]:
+        """Operations in the log stamped beyond the drift bound (taken in before the bound
+        existed): how many, and the first ``limit`` of them in log order."""
+        with self._tx(write=False) as cur:
+            bound = self._far_bound()
+            cur.execute(self._q("SELECT count(*) FROM hub_ops WHERE hlc > ?"), (bound,))
+            n = int(cur.fetchone()[0])
+            cur.execute(self._q("SELECT op_id, device_id, entity, entity_id, hlc, received_at"
+                                f" FROM hub_ops WHERE hlc > ? ORDER BY {self.ORDER} LIMIT ?"),
+                        (bound, limit))
+            return n, [FarStamp(*r) for r in cur.fetchall()]
+
+    def restamp_far(self) -> int:
+        """Give every operation stamped beyond the drift bound the stamp it would have had
+        when the hub received it (its ``received_at``, counters in log order), so laptops
+        that pull it from now on no longer let it outweigh every later edit. Its position
+        in the log, and so every cursor, stays. Returns how many were re-stamped."""
+        with self._tx() as cur:
+            bound = self._far_bound()
+            cur.execute(self._q("SELECT op_id, received_at FROM hub_ops WHERE hlc > ?"
+                                f" ORDER BY {self.ORDER}"), (bound,))
+            rows = cur.fetchall()
+            last: tuple[int, int] = (-1, -1)
+            updates = []
+            for op_id, received in rows:
+                ms = int(datetime.fromisoformat(received).timestamp() * 1000)
+                wall, counter = (ms, 0) if ms > last[0] else (last[0], last[1] + 1)
+                if counter > 99_999:
+                    wall, counter = wall + 1, 0
+                last = (wall, counter)
+                updates.append((format_stamp(wall, counter), op_id))
+            cur.executemany(self._q("UPDATE hub_ops SET hlc = ? WHERE op_id = ?"), updates)
+        self._init_clock()
+        return len(updates)
 
     def op_count(self) -> int:
         with self._tx(write=False) as cur:
