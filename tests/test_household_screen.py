@@ -176,9 +176,8 @@ async def test_back_from_a_visit_the_kept_screen_shows_it(runtime):
 
 
 async def test_the_footer_lists_the_keys_and_a_click_presses_one(runtime):
-    from screens.case_register import CaseRegisterScreen
-
     from kiosk.app import KioskApp
+    from screens.case_register import CaseRegisterScreen
 
     conn = runtime.conn
     first, _ = _households(conn)
