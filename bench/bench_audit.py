@@ -4,7 +4,7 @@ Two typical writes, each its own committed transaction (``BEGIN IMMEDIATE`` .. `
 as ``app.write`` runs them) on a 20,000-household demo district in a temporary folder:
 
 - a household edit (``db.households.update_household``: one operation);
-- a visit with 3 problems (``kiosk.visits.record_visit``: 13 operations, the visit, its
+- a visit with 3 problems (``kiosk.domain.visits.record_visit``: 13 operations, the visit, its
   items and the 3 cases it registers; one entry, the others created with it named in it).
 
 Three variants, each on its own copy of the district (so no variant's entries are ever
@@ -54,7 +54,7 @@ VARIANTS = ("ours", "base", "inline")
 def _districts(folder: Path) -> dict[str, Any]:
     """The demo district, built once and copied: one runtime per variant."""
     os.environ.setdefault("KIOSK_DATA_DIR", str(folder / "data"))
-    from kiosk.commands.demo import build_demo
+    from kiosk.cli.demo import build_demo
     from kiosk.runtime import load, open_runtime
 
     first = folder / "ours.db"
@@ -151,8 +151,8 @@ def _compare(name: str, runtimes: dict[str, Any], write: Callable[[Any, Any], No
 def main() -> bool:
     from db.audit import verify
     from db.households import update_household
-    from kiosk.categories import load_categories
-    from kiosk.visits import record_visit
+    from kiosk.domain.categories import load_categories
+    from kiosk.domain.visits import record_visit
 
     with tempfile.TemporaryDirectory(prefix="kiosk-bench-audit-") as tmp:
         started = time.perf_counter()

@@ -30,7 +30,7 @@ HOUSEHOLDS = min(20000, int(os.environ.get("KIOSK_BENCH_HOUSEHOLDS", "20000")))
 
 
 def _events(n: int):
-    from kiosk.cases import Event
+    from kiosk.domain.cases import Event
 
     rng = random.Random(5)
     evs = [Event("e0000", "register", "001767571200000.00000", "dev-a", "2026-01-05T09:00:00")]
@@ -51,7 +51,7 @@ def _events(n: int):
 
 
 def bench_fold() -> bool:
-    from kiosk.cases import fold
+    from kiosk.domain.cases import fold
 
     events = _events(200)
     assert fold(events).status == "closed"
@@ -75,8 +75,8 @@ def cases_db() -> Path:
     if path.exists():
         return up_to_date(path)
     os.environ.setdefault("KIOSK_DATA_DIR", str(CACHE / "data"))
-    from kiosk.commands.demo import build_demo
-    from kiosk.demo_cases import generate, write_rows
+    from kiosk.cli.demo import build_demo
+    from kiosk.demo.cases import generate, write_rows
     from kiosk.runtime import load, open_runtime
 
     tmp = path.with_suffix(".building")
@@ -105,7 +105,7 @@ def cases_db() -> Path:
 
 
 def bench_figures(conn) -> bool:
-    from kiosk.figures import compute
+    from kiosk.cases.figures import compute
 
     n = conn.execute("SELECT count(*) FROM cases").fetchone()[0]
     compute(conn)  # warm the page cache
@@ -132,7 +132,7 @@ def _raw_rows(conn):
 def bench_ledgers(conn) -> bool:
     from openpyxl import Workbook
 
-    from kiosk.ledger import LedgerQuery, export
+    from kiosk.cases.ledger import LedgerQuery, export
 
     ok = True
     n = conn.execute("SELECT count(*) FROM cases").fetchone()[0]

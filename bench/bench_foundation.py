@@ -147,12 +147,12 @@ class _KeyClock:
 
 
 async def _pilot_keystrokes(db: Path) -> tuple[list[float], list[float]]:
-    from kiosk.app import KioskApp  # first: it sets the app's frame rate before Textual loads
+    from kiosk.app.shell import KioskApp  # first: it sets the app's frame rate before Textual loads
 
     from textual.app import App  # isort: skip
     from textual.widgets import Input  # isort: skip
 
-    from kiosk import collector
+    from kiosk.core import collector
     from kiosk.runtime import load, open_runtime
     from screens.search import SearchScreen
 
@@ -232,7 +232,7 @@ def first_frame(app, screen, renderable):
         os._exit(0)
 App._display = first_frame
 App.run = lambda self, **kw: run(self, headless=True, size=(100, 40))
-from kiosk.cli import main  # what the ``kiosk`` console script runs
+from kiosk.cli.main import main  # what the ``kiosk`` console script runs
 main(["--db", sys.argv[1], "--worker", sys.argv[2]])
 """
 
@@ -315,8 +315,8 @@ async def _signin_to_home(db: Path, name: str, pin: str) -> list[float]:
     others (after signing out) fetched afresh."""
     from textual.app import App
 
-    from kiosk.app import KioskApp  # noqa: F401  # first: it sets the frame rate
-    from kiosk.commands.run import start_app
+    from kiosk.app.shell import KioskApp  # noqa: F401  # first: it sets the frame rate
+    from kiosk.cli.run import start_app
     from kiosk.runtime import load, open_runtime
     from screens.base import GateScreen
     from screens.home import HomeScreen
@@ -392,7 +392,7 @@ def bench_signin_to_home(db: Path) -> bool:
 RSS = r"""
 import sys, asyncio
 from kiosk.runtime import load, open_runtime
-from kiosk.app import KioskApp
+from kiosk.app.shell import KioskApp
 from textual.widgets import DataTable
 async def main():
     rt = open_runtime(load(db=sys.argv[1]))
@@ -424,7 +424,7 @@ def bench_demo(households: int) -> bool:
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "KIOSK_DATA_DIR": tmp}
         t0 = time.perf_counter()
-        out = subprocess.run([sys.executable, "-m", "kiosk.cli", "demo", "--db", f"{tmp}/d.db",
+        out = subprocess.run([sys.executable, "-m", "kiosk.cli.main", "demo", "--db", f"{tmp}/d.db",
                               "--households", str(households), "--json"], check=True,
                              capture_output=True, text=True, cwd=ROOT, env=env)
         wall = time.perf_counter() - t0
@@ -441,7 +441,7 @@ def bench_demo_writes(households: int) -> bool:
     inserted into the index as it comes."""
     from db.bulk import INSERTS, TABLE_ORDER, fold_staged_terms, stage_search_keys, write_batch
     from db.connection import open_database
-    from kiosk.demo import stream_district
+    from kiosk.demo.district import stream_district
 
     with tempfile.TemporaryDirectory() as tmp:
         ours_db = open_database(f"{tmp}/ours.db")

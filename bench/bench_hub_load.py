@@ -77,7 +77,7 @@ def _serve(url: str, workers: int) -> tuple[subprocess.Popen, str]:
     from tests.pg import free_port, wait_listening
 
     port = free_port()
-    args = [sys.executable, "-m", "kiosk.cli", "hub", "serve", "--db", url, "--port", str(port)]
+    args = [sys.executable, "-m", "kiosk.cli.main", "hub", "serve", "--db", url, "--port", str(port)]
     if workers > 1:
         args += ["--workers", str(workers)]
     proc = subprocess.Popen(args, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
@@ -87,7 +87,7 @@ def _serve(url: str, workers: int) -> tuple[subprocess.Popen, str]:
 
 
 def _supports_workers() -> bool:
-    out = subprocess.run([sys.executable, "-m", "kiosk.cli", "hub", "serve", "--help"],
+    out = subprocess.run([sys.executable, "-m", "kiosk.cli.main", "hub", "serve", "--help"],
                          cwd=ROOT, capture_output=True, text=True)
     return "--workers" in out.stdout
 

@@ -90,7 +90,7 @@ def _decode_all(path: str) -> list[str]:
 
 
 def bench_labels_pdf(db: Path) -> bool:
-    from kiosk.i18n import t
+    from kiosk.core.i18n import t
     from kiosk.qr.fonts import font_for
     from kiosk.qr.printing import Selection, print_labels
     from kiosk.runtime import load, open_runtime
@@ -142,9 +142,9 @@ def bench_labels_pdf(db: Path) -> bool:
 async def _scan_samples(db: Path, hids: list[str]) -> tuple[list[float], list[float]]:
     from db.connection import transaction
     from db.labels import ensure_household_label
-    from kiosk.app import KioskApp  # noqa: I001 - first: it sets the frame rate before Textual loads
+    from kiosk.app.scanner import ScanAnywhere
+    from kiosk.app.shell import KioskApp  # noqa: I001 - first: it sets the frame rate before Textual loads
     from kiosk.qr.payload import make
-    from kiosk.qr.scanner import ScanAnywhere
     from kiosk.runtime import load, open_runtime
     from screens.case_widgets import HouseholdCases
     from screens.household import HouseholdScreen, open_household

@@ -24,7 +24,7 @@ ROWS = int(os.environ.get("KIOSK_BENCH_ROSTER_ROWS", "20000"))
 def _make_files(folder: Path, rows: int) -> tuple[Path, Path]:
     import openpyxl
 
-    from kiosk.roster_fields import id_check_char
+    from kiosk.households.roster.fields import id_check_char
 
     rng = random.Random(5)
     header = ["姓名", "与户主关系", "身份证号", "联系电话", "网格", "小区", "楼栋", "单元", "房号",
@@ -87,7 +87,7 @@ def _plain_insert(path: Path, people: list[tuple]) -> float:
 def main() -> bool:
     from db.areas import get_or_create_grid
     from db.connection import transaction
-    from kiosk.roster_import import apply_plan, plan_import
+    from kiosk.households.roster.apply import apply_plan, plan_import
     from kiosk.runtime import load, open_runtime
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -154,7 +154,7 @@ def main() -> bool:
 # ``kiosk`` itself, then the process's peak resident memory (KiB) on stderr's last line.
 _PEAK = """
 import resource, sys
-from kiosk.cli import main
+from kiosk.cli.main import main
 try:
     code = main(sys.argv[1:])
 finally:

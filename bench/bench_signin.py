@@ -3,7 +3,7 @@
 - argon2id verify of a PIN, p95 of 20 (budget 500 ms). No ratio: the hash is slow on purpose
   (that is what makes guessing expensive); a sha256 of the same PIN is printed beside it only
   to show the scale. Then the whole sign-in check the screen runs on its thread
-  (:func:`kiosk.session.attempt`: the worker's row, the failure count, verify, the audit
+  (:func:`kiosk.security.session.attempt`: the worker's row, the failure count, verify, the audit
   entry), p95 of 20, same budget.
 - Idle timeout to the lock screen painted, p95 of 20 (budget 1 s), in a headless app (Pilot)
   on the home screen with its walk list: the clock starts at the moment the idle time runs
@@ -35,9 +35,9 @@ def signin_copy(db: Path, folder: str) -> tuple[Path, str, str]:
 
     from db.connection import transaction
     from db.workers import default_worker, pin_hash_of, set_pin_hash, worker_by_name
-    from kiosk.auth import hash_pin
-    from kiosk.demo import DEMO_ACCOUNTS
+    from kiosk.demo.district import DEMO_ACCOUNTS
     from kiosk.runtime import load, open_runtime
+    from kiosk.security.auth import hash_pin
 
     dst = Path(folder) / "signin.db"
     src, out = sqlite3.connect(db), sqlite3.connect(dst)
@@ -61,9 +61,9 @@ def signin_copy(db: Path, folder: str) -> tuple[Path, str, str]:
 def bench_verify(db: Path, name: str, pin: str) -> bool:
     from db.connection import transaction
     from db.workers import pin_hash_of, worker_by_name
-    from kiosk.auth import verify_pin
     from kiosk.runtime import load, open_runtime
-    from kiosk.session import attempt
+    from kiosk.security.auth import verify_pin
+    from kiosk.security.session import attempt
 
     runtime = open_runtime(load(db=str(db)))
     try:
@@ -105,7 +105,7 @@ async def _lock_latencies(db: Path, name: str) -> list[float]:
     from textual.app import App
 
     from db.workers import worker_by_name
-    from kiosk.app import KioskApp  # first: it sets the app's frame rate before Textual loads
+    from kiosk.app.shell import KioskApp  # first: it sets the app's frame rate before Textual loads
     from kiosk.runtime import load, open_runtime
     from screens.home import HomeScreen
     from screens.lock import LockScreen

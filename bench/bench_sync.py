@@ -396,7 +396,7 @@ def many_devices(tmp: Path) -> bool:
     store.close()
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "hub", "serve", "--db", str(hub_db),
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli.main", "hub", "serve", "--db", str(hub_db),
                              "--port", str(port)], cwd=ROOT, env=env, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -38,8 +38,8 @@ def _grids_for(conn, at_least: int) -> list[str]:
 
 def bench_save(runtime) -> bool:
     from db.households import update_household
-    from kiosk.categories import load_categories
-    from kiosk.visits import record_visit
+    from kiosk.domain.categories import load_categories
+    from kiosk.domain.visits import record_visit
 
     conn, ctx = runtime.conn, runtime.ctx
     cats = load_categories()
@@ -134,8 +134,8 @@ def bench_walk(runtime) -> bool:
 
 async def count_keystrokes() -> int:
     """Household detail -> saved routine visit with one problem; returns keys pressed."""
-    from kiosk.app import KioskApp
-    from kiosk.commands.demo import build_demo
+    from kiosk.app.shell import KioskApp
+    from kiosk.cli.demo import build_demo
     from kiosk.runtime import load, open_runtime
     from screens.household import HouseholdScreen
 

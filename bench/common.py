@@ -47,7 +47,7 @@ def million_db(households: int = MILLION, seed: int = 1) -> Path:
     if path.exists():
         return up_to_date(path)
     os.environ.setdefault("KIOSK_DATA_DIR", str(CACHE / "data"))
-    from kiosk.commands.demo import build_demo
+    from kiosk.cli.demo import build_demo
     from kiosk.runtime import load, open_runtime
 
     tmp = path.with_suffix(".building")

@@ -73,7 +73,7 @@ class WriteContext:
     audit_every: int = CATCH_UP_EVERY
     #: Asked before every operation is emitted, with (context, entity, entity id, kind,
     #: payload): raises to refuse the write (the caller's transaction then rolls back).
-    #: The application sets it to the acting worker's role and scope (kiosk/roles.py), so
+    #: The application sets it to the acting worker's role and scope (kiosk/security/roles.py), so
     #: every write is checked in one place, whoever makes it.
     guard: Callable[[WriteContext, str, str, str, dict[str, Any]], None] | None = None
     #: Has the worker proved who they are (their PIN) in this session? The guard refuses a

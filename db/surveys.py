@@ -1,6 +1,6 @@
 """Questionnaires (imported XLSForm definitions) and their responses.
 
-The definition is parsed and checked by :mod:`kiosk.survey`; this module stores it as JSON
+The definition is parsed and checked by :mod:`kiosk.domain.survey`; this module stores it as JSON
 and stores responses (answers as JSON keyed by question name). Both are append-only: a new
 version of a form is a new row.
 """

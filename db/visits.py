@@ -1,7 +1,7 @@
 """Visits (入户走访 and the rest) and the problems and suggestions raised during them.
 
 Writes take a :class:`~db.context.WriteContext` and run inside the caller's transaction.
-Input is validated by :mod:`kiosk.visits` before it gets here; this module only stores it.
+Input is validated by :mod:`kiosk.domain.visits` before it gets here; this module only stores it.
 A problem raised at a door is also registered as a case through :mod:`db.cases` (the case
 ledger) in the same transaction, when that module is present.
 """

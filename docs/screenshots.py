@@ -20,7 +20,7 @@ OUT = ROOT / "docs" / "img"
 
 
 async def shoot(db: Path, only: set[str]) -> None:
-    from kiosk.app import KioskApp
+    from kiosk.app.shell import KioskApp
     from kiosk.runtime import load, open_runtime
 
     async def session(size=(100, 30)):
@@ -105,7 +105,7 @@ EXTRA_SHOTS = [visit, cases, figures, sync, labels]
 
 async def signin(runtime, out):
     """The sign-in screen as ``kiosk`` opens it, a name being typed in pinyin."""
-    from kiosk.commands.run import start_app
+    from kiosk.cli.run import start_app
 
     app = start_app(runtime)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -122,8 +122,8 @@ async def signin(runtime, out):
 async def lock(runtime, out):
     """A household open, then Ctrl+L: the lock screen over it."""
     from db.workers import worker_by_name
-    from kiosk.app import KioskApp
-    from kiosk.demo import DEMO_ACCOUNTS
+    from kiosk.app.shell import KioskApp
+    from kiosk.demo.district import DEMO_ACCOUNTS
 
     worker = worker_by_name(runtime.conn, DEMO_ACCOUNTS["worker"][0])
     app = KioskApp(runtime, signed_in=worker, lock_seconds=0)
@@ -144,7 +144,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["KIOSK_DATA_DIR"] = tmp
         db = Path(tmp) / "demo.db"
-        from kiosk.commands.demo import build_demo
+        from kiosk.cli.demo import build_demo
         from kiosk.runtime import load, open_runtime
 
         runtime = open_runtime(load(db=str(db)))

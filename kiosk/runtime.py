@@ -20,11 +20,11 @@ from db.connection import (
 )
 from db.context import WriteContext
 from db.workers import Worker, default_worker, worker_by_name
-from kiosk.config import Settings, data_dir, database_path, key_path, load_settings
-from kiosk.errors import UserError
-from kiosk.i18n import set_language
-from kiosk.logs import setup_logging
-from kiosk.roles import guard_write
+from kiosk.core.config import Settings, data_dir, database_path, key_path, load_settings
+from kiosk.core.errors import UserError
+from kiosk.core.i18n import set_language
+from kiosk.core.logs import setup_logging
+from kiosk.security.roles import guard_write
 
 log = logging.getLogger("kiosk.runtime")
 
@@ -80,7 +80,7 @@ def open_runtime(settings: Settings, *, create: bool = True) -> Runtime:
     else:
         worker = default_worker(conn)
     ctx = WriteContext.open(conn, worker.id if worker else None)
-    ctx.guard = guard_write  # every write checked against the acting worker (kiosk/roles.py)
+    ctx.guard = guard_write  # every write checked against the acting worker (kiosk/security/roles.py)
     log.info("opened database schema=%s worker=%s", conn.execute("PRAGMA user_version").fetchone()[0],
              worker.id if worker else None)
     return Runtime(settings=settings, db=database, worker=worker, ctx=ctx)
@@ -117,7 +117,7 @@ def act_as_worker(runtime: Runtime, args: object, *, writes: bool) -> None:
 
 def needs_pin(runtime: Runtime, writes: bool) -> bool:
     """Must the acting worker prove who they are before this command acts as them?"""
-    from kiosk.roles import WORKER, setting_up
+    from kiosk.security.roles import WORKER, setting_up
 
     worker = runtime.worker
     if worker is None or setting_up(runtime.conn):
@@ -127,12 +127,12 @@ def needs_pin(runtime: Runtime, writes: bool) -> bool:
 
 def confirm_worker(runtime: Runtime, *, from_stdin: bool) -> None:
     """Check the acting worker's PIN, typed on the terminal (not echoed) or the first line of
-    standard input, with the same rules as the sign-in screen (kiosk/session.py: the growing
+    standard input, with the same rules as the sign-in screen (kiosk/security/session.py: the growing
     wait after failures, the audit entry). Raises :class:`UserError` when it is wrong."""
     from db.connection import transaction
-    from kiosk.auth import read_pin
-    from kiosk.i18n import t
-    from kiosk.session import attempt
+    from kiosk.core.i18n import t
+    from kiosk.security.auth import read_pin
+    from kiosk.security.session import attempt
 
     worker = runtime.worker
     assert worker is not None

@@ -15,14 +15,14 @@ from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState
 
 from db.workers import Worker as DbWorker
-from kiosk.errors import UserError, describe
-from kiosk.i18n import t
-from kiosk.roles import allowed
+from kiosk.core.errors import UserError, describe
+from kiosk.core.i18n import t
+from kiosk.security.roles import allowed
 
 if TYPE_CHECKING:
-    from kiosk.app import KioskApp
+    from kiosk.app.shell import KioskApp
 
-#: what a PIN can be (kiosk.auth.check_pin_rules): anything else is refused before checking
+#: what a PIN can be (kiosk.security.auth.check_pin_rules): anything else is refused before checking
 PIN_MIN, PIN_MAX = 6, 12
 PIN_SHAPE = re.compile(rf"[0-9]{{{PIN_MIN},{PIN_MAX}}}")
 
@@ -32,10 +32,10 @@ class KioskScreen(Screen[Any]):
     def kiosk(self) -> KioskApp:
         return cast("KioskApp", self.app)
 
-    # --- roles (kiosk.roles): keys outside the worker's role are hidden from the footer, and
+    # --- roles (kiosk.security.roles): keys outside the worker's role are hidden from the footer, and
     # pressing one anyway says who may (error.role_forbidden) instead of doing nothing.
     def role_action(self, action: str, parameters: tuple[object, ...]) -> str | None:
-        """The kiosk.roles action a binding's action needs (None: anyone signed in)."""
+        """The kiosk.security.roles action a binding's action needs (None: anyone signed in)."""
         return None
 
     def _refused(self, action: str, parameters: tuple[object, ...]) -> str | None:
@@ -69,7 +69,7 @@ class GateScreen(Screen[Any]):
     (``KioskApp.push_screen``). Their messages are written on the screen itself (the
     ``#gate-status`` line), since the app holds notifications back then.
 
-    Both check a PIN the same way: :func:`kiosk.session.attempt` on a thread (argon2id takes
+    Both check a PIN the same way: :func:`kiosk.security.session.attempt` on a thread (argon2id takes
     ~0.1 s; the interface stays live and says it is checking), then :meth:`accepted` or the
     refusal on the status line, with a live countdown when the growing delay applies.
     """
@@ -116,7 +116,7 @@ class GateScreen(Screen[Any]):
 
     @work(thread=True, group="gate-pin", exit_on_error=False)
     def _check(self, name: str, pin: str, unlock: bool) -> None:
-        from kiosk.session import attempt
+        from kiosk.security.session import attempt
 
         try:
             worker = attempt(self.kiosk.read(), self.kiosk.write, name, pin, unlock=unlock)

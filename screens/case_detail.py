@@ -15,22 +15,22 @@ from textual.message import Message
 from textual.widgets import DataTable, Header, Static
 
 from db.cases import CaseDetail, append_event, departments, get_case
-from kiosk.categories import load_categories
-from kiosk.i18n import t, term
-from kiosk.present import address_of
-from kiosk.roles import allowed
+from kiosk.core.i18n import t, term
+from kiosk.domain.categories import load_categories
+from kiosk.domain.present import address_of
+from kiosk.security.roles import allowed
 from screens.base import KioskScreen
 from screens.case_widgets import WorkerErrors, level_text, rules_of, status_text
 from screens.widgets.footer import KioskFooter
 
 
 def case_action(event_type: str) -> str:
-    """The kiosk.roles action an event type needs (resolving on the spot is resolving)."""
+    """The kiosk.security.roles action an event type needs (resolving on the spot is resolving)."""
     return "case.resolve" if event_type == "resolve_on_spot" else f"case.{event_type}"
 
 
 #: (key, event type) for every action; the binding ids are ``case.<event type>``. Assigning,
-#: escalating, closing and reopening are a supervisor's (kiosk.roles): hidden from a grid
+#: escalating, closing and reopening are a supervisor's (kiosk.security.roles): hidden from a grid
 #: worker's footer, and refused with a message if pressed anyway.
 ACTION_KEYS = [
     ("a", "assign"), ("p", "progress"), ("s", "resolve"), ("m", "resolve_on_spot"),
@@ -96,7 +96,7 @@ class CaseDetailScreen(WorkerErrors, KioskScreen):
                                       departments(conn)))
 
     def on_case_detail_screen_loaded(self, message: Loaded) -> None:
-        from kiosk.commands.cases import describe_event
+        from kiosk.cli.cases import describe_event
 
         d = message.detail
         self.detail = d
@@ -164,7 +164,7 @@ class CaseDetailScreen(WorkerErrors, KioskScreen):
 
     @work(thread=True, exclusive=True, group="case-write", exit_on_error=False)
     def write(self, event_type: str, values: dict) -> None:
-        from kiosk.commands.cases import build_event
+        from kiosk.cli.cases import build_event
 
         settings = self.kiosk.runtime.settings
         conn = self.kiosk.read()
@@ -191,7 +191,7 @@ class CaseDetailScreen(WorkerErrors, KioskScreen):
 
 
 def palette_commands(app) -> Iterator[SystemCommand]:
-    """Command-palette entries for the case screens' actions (kiosk.palette yields these):
+    """Command-palette entries for the case screens' actions (kiosk.app.palette yields these):
     the case on screen, the case list's filters, the figures' switches."""
     from screens.cases import CasesScreen
     from screens.figures import FiguresScreen

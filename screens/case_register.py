@@ -22,10 +22,10 @@ from textual.widgets import DataTable, Header, Input, Select, Static
 
 from db.cases import RepeatCandidate, append_event, register_case, repeat_candidates
 from db.search import search_households
-from kiosk import present
-from kiosk.categories import load_categories
-from kiosk.errors import UserError
-from kiosk.i18n import t, term
+from kiosk.core.errors import UserError
+from kiosk.core.i18n import t, term
+from kiosk.domain import present
+from kiosk.domain.categories import load_categories
 from screens.case_widgets import WorkerErrors, rules_of, status_text
 from screens.widgets.footer import KioskFooter
 

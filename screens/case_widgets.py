@@ -9,9 +9,9 @@ from textual.message import Message
 from textual.widgets import Static
 
 from db.cases import CaseSummary, list_open_cases_for_household
-from kiosk.cases import EscalationRules
-from kiosk.categories import load_categories
-from kiosk.i18n import t
+from kiosk.core.i18n import t
+from kiosk.domain.cases import EscalationRules
+from kiosk.domain.categories import load_categories
 
 LEVEL_STYLES = {0: "", 1: "bold yellow", 2: "bold dark_orange", 3: "bold white on red"}
 STATUS_STYLES = {"registered": "cyan", "assigned": "blue", "in_progress": "magenta",
@@ -110,7 +110,7 @@ class WorkerErrors:
     def on_worker_state_changed(self, event) -> None:
         from textual.worker import WorkerState
 
-        from kiosk.errors import describe
+        from kiosk.core.errors import describe
 
         if event.state == WorkerState.ERROR and event.worker.error is not None:
             self.notify(describe(event.worker.error), severity="error", timeout=8)  # type: ignore[attr-defined]

@@ -8,7 +8,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from kiosk.i18n import t, term
+from kiosk.core.i18n import t, term
 
 
 class ConfirmScreen(ModalScreen[bool]):

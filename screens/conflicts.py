@@ -13,8 +13,8 @@ from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState
 
 from db.sync import Conflict, get_conflict, resolve_conflict
-from kiosk.errors import describe
-from kiosk.i18n import t, term
+from kiosk.core.errors import describe
+from kiosk.core.i18n import t, term
 from kiosk.sync.present import conflict_row
 from screens.widgets.footer import KioskFooter
 

@@ -12,8 +12,8 @@ from textual.message import Message
 from textual.widgets import Checkbox, Header, Input, Label, Select, Static, TextArea
 
 from db.feedback import SOURCES
-from kiosk.feedback import FeedbackInvalid
-from kiosk.i18n import t, term
+from kiosk.core.i18n import t, term
+from kiosk.domain.feedback import FeedbackInvalid
 from screens.base import KioskScreen
 from screens.visit_form import category_options
 from screens.widgets.footer import KioskFooter
@@ -90,8 +90,8 @@ class FeedbackFormScreen(KioskScreen):
     def save(self, form: dict[str, Any]) -> None:
         from db.areas import grid_by_code
         from db.feedback import save_feedback
-        from kiosk.categories import load_categories
-        from kiosk.feedback import validate_feedback
+        from kiosk.domain.categories import load_categories
+        from kiosk.domain.feedback import validate_feedback
 
         worker = self.kiosk.worker
         grid = grid_by_code(self.kiosk.read(), worker.grids[0]) if worker and worker.grids else None

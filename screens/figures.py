@@ -14,9 +14,9 @@ from textual.message import Message
 from textual.widgets import DataTable, Header, Static
 from textual_plotext import PlotextPlot
 
-from kiosk.categories import load_categories
-from kiosk.figures import Scope, compute
-from kiosk.i18n import t, term
+from kiosk.cases.figures import Scope, compute
+from kiosk.core.i18n import t, term
+from kiosk.domain.categories import load_categories
 from screens.base import KioskScreen
 from screens.case_widgets import LEVEL_STYLES, WorkerErrors, rules_of
 from screens.widgets.footer import KioskFooter

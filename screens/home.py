@@ -19,10 +19,10 @@ from textual.message import Message
 from textual.widgets import Header, Static
 
 from db.walklist import WalkEntry, walk_list
-from kiosk import present
-from kiosk.home_data import GridSummary, load_home
-from kiosk.i18n import t, term
-from kiosk.roles import allowed, role_label
+from kiosk.core.i18n import t, term
+from kiosk.domain import present
+from kiosk.households.home_data import GridSummary, load_home
+from kiosk.security.roles import allowed, role_label
 from screens.base import KioskScreen
 from screens.widgets.footer import KioskFooter
 from screens.widgets.result_list import ResultList
@@ -81,7 +81,7 @@ class HomeScreen(KioskScreen):
         prefetched = self.kiosk.take_home_prefetch()
         worker = self.kiosk.worker
         if worker is not None and not allowed(worker, "household.view"):
-            # An administrator: no households on their screen (kiosk.roles).
+            # An administrator: no households on their screen (kiosk.security.roles).
             self.query_one("#home-head", Static).update(
                 t("signin.admin_home", name=worker.name, role=role_label(worker.role)))
             return

@@ -11,7 +11,7 @@ list or a search result), so it is built once and then reused:
   screen is composed only the first time, after a language switch, or while the kept one is
   still on a stack (a household opened from a form over another household).
 * :func:`open_household` does both (a worker, then the push) for callers holding only an id.
-* Python's garbage collector is held from the key to the first frame (kiosk/collector.py), and
+* Python's garbage collector is held from the key to the first frame (kiosk/core/collector.py), and
   nothing is read while the app would refuse the screen (:func:`may_open`).
 
 ``HouseholdScreen(household_id)`` pushed directly still works: it composes with "loading"
@@ -37,10 +37,11 @@ from textual.widgets import Header, Static
 from db.cases import CaseSummary, list_open_cases_for_household
 from db.households import Household, get_household
 from db.labels import Label, active_household_label
-from kiosk import collector, present
-from kiosk.audit import record_lookup
-from kiosk.categories import load_categories
-from kiosk.i18n import language, t, term
+from kiosk.core import collector
+from kiosk.core.i18n import language, t, term
+from kiosk.domain import present
+from kiosk.domain.categories import load_categories
+from kiosk.security.audit import record_lookup
 from screens.base import KioskScreen
 from screens.case_widgets import HouseholdCases, case_line, rules_of  # cases panel (issue 4)
 from screens.widgets.footer import KioskFooter
@@ -92,7 +93,7 @@ def read_panels(app: Any, household_id: str) -> HouseholdPanels:
     """The household's open cases and latest visits (read again when the screen comes back
     from a form that may have added some)."""
     from db.visits import list_visits
-    from kiosk.visits import format_visit
+    from kiosk.domain.visits import format_visit
 
     conn = app.read()
     cases = list_open_cases_for_household(conn, household_id, rules=rules_of(app))
@@ -111,9 +112,9 @@ def _in_a_stack(app: App[Any], screen: HouseholdScreen) -> bool:
 
 def may_open(app: Any) -> bool:
     """Would the app let a household screen open now (someone signed in, not locked, with
-    ``household.view``; kiosk/app.py's gate)? The household is read, and its lookup audited,
+    ``household.view``; kiosk/app/shell.py's gate)? The household is read, and its lookup audited,
     only then."""
-    from kiosk.roles import allowed
+    from kiosk.security.roles import allowed
 
     return bool(getattr(app, "gate_open", True)) and allowed(app.worker, "household.view")
 
@@ -142,7 +143,7 @@ async def show_household(app: App[Any], view: HouseholdView, *, from_scan: bool 
     """Push the household screen with ``view`` (from :func:`read_household`) already in it.
 
     ``from_scan``: opened by a scanned label; the cases panel comes first (docs/qr.md).
-    ``gc_hold``: a :func:`kiosk.collector.hold` to release after the screen's first frame.
+    ``gc_hold``: a :func:`kiosk.core.collector.hold` to release after the screen's first frame.
     """
     screen = await _kept_screen(app)
     if screen is not None:

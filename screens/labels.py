@@ -13,8 +13,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Checkbox, Header, Input, ProgressBar, Select, Static
 
-from kiosk.errors import describe
-from kiosk.i18n import t, term
+from kiosk.core.errors import describe
+from kiosk.core.i18n import t, term
 from screens.base import KioskScreen
 from screens.widgets.footer import KioskFooter
 
@@ -144,7 +144,7 @@ class LabelsScreen(KioskScreen):
     def run_print(self, sel, layout: str, out: str, reprint: bool) -> None:
         from kiosk.qr.fonts import font_for
         from kiosk.qr.printing import print_labels
-        from kiosk.roles import reach_grids
+        from kiosk.security.roles import reach_grids
 
         try:
             sel.within = reach_grids(self.kiosk.read(), self.kiosk.worker)

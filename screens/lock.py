@@ -18,8 +18,8 @@ from textual.validation import Length
 from textual.widgets import Button, Input, Label, Static
 
 from db.workers import Worker
-from kiosk.i18n import t, term
-from kiosk.roles import role_label
+from kiosk.core.i18n import t, term
+from kiosk.security.roles import role_label
 from screens.base import PIN_MAX, GateScreen
 from screens.widgets.footer import KioskFooter
 

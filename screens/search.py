@@ -9,8 +9,8 @@ from textual.message import Message
 from textual.widgets import Header, Input, Static
 
 from db.search import SearchHit, search_households
-from kiosk import present
-from kiosk.i18n import t, term
+from kiosk.core.i18n import t, term
+from kiosk.domain import present
 from screens.base import KioskScreen
 from screens.widgets.footer import KioskFooter
 from screens.widgets.result_list import ResultList

@@ -18,9 +18,9 @@ from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from db.workers import Worker, list_workers
-from kiosk.i18n import t, term
-from kiosk.roles import role_label
-from kiosk.session import NameKey, match_names, name_keys
+from kiosk.core.i18n import t, term
+from kiosk.security.roles import role_label
+from kiosk.security.session import NameKey, match_names, name_keys
 from screens.base import PIN_MAX, GateScreen
 from screens.widgets.footer import KioskFooter
 

@@ -2,7 +2,7 @@
 
 Questions come from the imported XLSForm definition; ``relevant`` hides questions as the
 answers change, and saving checks required answers and constraints (messages from the form)
-with :func:`kiosk.survey.check_answers`, focusing the question at fault.
+with :func:`kiosk.domain.survey.check_answers`, focusing the question at fault.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from textual.widget import Widget
 from textual.widgets import Header, Input, Label, Select, SelectionList, Static
 
 from db.surveys import Survey
-from kiosk.i18n import t, term
-from kiosk.survey import AnswerInvalid, Question, questions, relevant, text_for
+from kiosk.core.i18n import t, term
+from kiosk.domain.survey import AnswerInvalid, Question, questions, relevant, text_for
 from screens.base import KioskScreen
 from screens.widgets.footer import KioskFooter
 
@@ -91,7 +91,7 @@ class SurveyFillScreen(KioskScreen):
     def load(self) -> None:
         from db.households import get_household
         from db.surveys import list_surveys
-        from kiosk import present
+        from kiosk.domain import present
 
         conn = self.kiosk.read()
         who = t("visits.survey.anonymous_line")
@@ -185,7 +185,7 @@ class SurveyFillScreen(KioskScreen):
         self.refresh_relevance()
 
     def refresh_relevance(self) -> None:
-        from kiosk.survey import coerce
+        from kiosk.domain.survey import coerce
 
         typed: dict[str, Any] = {}
         raw = self.raw_answers()
@@ -210,7 +210,7 @@ class SurveyFillScreen(KioskScreen):
     @work(thread=True, exclusive=True, group="survey-save", exit_on_error=False)
     def save(self, survey: Survey, raw: dict[str, Any]) -> None:
         from db.surveys import count_responses, save_response
-        from kiosk.survey import check_answers
+        from kiosk.domain.survey import check_answers
 
         try:
             answers = check_answers(survey.definition, raw, today=self._survey_today)

@@ -15,8 +15,8 @@ from textual.widgets import DataTable, Header, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
 from db.sync import Conflict, SyncState, held_changes, list_conflicts, sync_state
-from kiosk.errors import describe
-from kiosk.i18n import t, term
+from kiosk.core.errors import describe
+from kiosk.core.i18n import t, term
 from kiosk.sync.present import conflict_row, held_row
 from screens.base import KioskScreen
 from screens.widgets.footer import KioskFooter

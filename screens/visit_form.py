@@ -2,7 +2,7 @@
 
 Every change is autosaved (debounced) as a local draft, so quitting, a crash or ``kill -9``
 loses nothing but the last fraction of a second; reopening the form for the household
-restores the draft exactly. Saving validates the whole form (:mod:`kiosk.visits`), stores the
+restores the draft exactly. Saving validates the whole form (:mod:`kiosk.domain.visits`), stores the
 visit with its problems registered as cases and drops the draft, all in one transaction.
 """
 
@@ -32,15 +32,15 @@ from textual.widgets import (
 from db.drafts import load_draft, save_draft
 from db.households import Household, get_household
 from db.visits import VISIT_TYPES
-from kiosk import present
-from kiosk.i18n import t, term
-from kiosk.visits import DRAFT_KIND, VisitInvalid, draft_key, empty_form, normalise_form
+from kiosk.core.i18n import t, term
+from kiosk.domain import present
+from kiosk.domain.visits import DRAFT_KIND, VisitInvalid, draft_key, empty_form, normalise_form
 from screens.base import KioskScreen
 from screens.widgets.footer import KioskFooter
 
 
 def category_options() -> list[tuple[str, str]]:
-    from kiosk.categories import load_categories
+    from kiosk.domain.categories import load_categories
 
     cats = load_categories()
     return [(f"{c.name}（{g.name}）", c.code) for g in cats.groups for c in g.subs]
@@ -207,7 +207,7 @@ class VisitFormScreen(KioskScreen):
                                     classes="visit-suggestion"))
 
     def collect(self) -> dict[str, Any]:
-        """The form's current values (the shape of :func:`kiosk.visits.empty_form`)."""
+        """The form's current values (the shape of :func:`kiosk.domain.visits.empty_form`)."""
         form = empty_form()
         vtype = self.query_one("#visit-type", Select).value
         form["visit_type"] = vtype if isinstance(vtype, str) else "door"
@@ -293,7 +293,7 @@ class VisitFormScreen(KioskScreen):
             except Exception:  # noqa: BLE001 - closing; the last autosave stands (logged)
                 import logging
 
-                logging.getLogger("kiosk.visits").exception("final draft write failed")
+                logging.getLogger("kiosk.domain.visits").exception("final draft write failed")
 
     # --- actions ---------------------------------------------------------------------------
     def action_add_problem(self) -> None:
@@ -319,8 +319,8 @@ class VisitFormScreen(KioskScreen):
 
     @work(thread=True, exclusive=True, group="visit-save", exit_on_error=False)
     def save(self, form: dict[str, Any]) -> None:
-        from kiosk.categories import load_categories
-        from kiosk.visits import record_visit
+        from kiosk.domain.categories import load_categories
+        from kiosk.domain.visits import record_visit
 
         cats = load_categories(self.kiosk.runtime.settings)
         try:

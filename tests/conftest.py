@@ -30,14 +30,14 @@ def isolated_dirs(tmp_path_factory, monkeypatch, session_cache_dir):
     monkeypatch.setenv("KIOSK_CACHE_DIR", str(session_cache_dir))
     for var in ("KIOSK_DB", "KIOSK_LANG", "KIOSK_WORKER"):
         monkeypatch.delenv(var, raising=False)
-    from kiosk.i18n import set_language
+    from kiosk.core.i18n import set_language
 
     set_language("zh")
     yield base
 
 
 def _build_demo(path: Path, households: int, seed: int) -> None:
-    from kiosk.commands.demo import build_demo
+    from kiosk.cli.demo import build_demo
     from kiosk.runtime import load, open_runtime
 
     runtime = open_runtime(load(db=str(path)))
@@ -100,7 +100,7 @@ def empty_runtime(tmp_path):
     rt.close()
 
 
-#: The demo accounts' PINs (kiosk/demo.py DEMO_ACCOUNTS), by name.
+#: The demo accounts' PINs (kiosk/demo/district.py DEMO_ACCOUNTS), by name.
 DEMO_PINS = {"演示网格员": "246810", "演示主管": "135790", "演示管理员": "975310"}
 
 
@@ -114,7 +114,7 @@ def run_kiosk(*args: str, env: dict | None = None, input: str | None = None,
         args = ("--as", as_worker, "--pin-stdin", *args)
         input = (pin or DEMO_PINS[as_worker]) + "\n" + (input or "")
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "kiosk.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "kiosk.cli.main", *args], capture_output=True,
                           text=True, env=full_env, input=input, timeout=timeout, cwd=ROOT)
 
 

@@ -93,7 +93,7 @@ def test_creates_and_changes_are_entries_with_field_names_never_values(runtime):
 def test_a_visit_with_its_items_and_cases_is_one_entry(runtime):
     from datetime import date
 
-    from kiosk.visits import record_visit
+    from kiosk.domain.visits import record_visit
 
     conn, ctx = runtime.conn, runtime.ctx
     hid, mid = conn.execute("SELECT household_id, id FROM members LIMIT 1").fetchone()
@@ -169,7 +169,7 @@ def test_entries_are_written_in_batches_inside_the_write_that_reaches_the_count(
 def test_a_write_in_progress_is_left_whole_to_the_next_batch(runtime):
     from datetime import date
 
-    from kiosk.visits import record_visit
+    from kiosk.domain.visits import record_visit
 
     conn, ctx = runtime.conn, runtime.ctx
     hid, mid = conn.execute("SELECT household_id, id FROM members LIMIT 1").fetchone()
@@ -234,7 +234,7 @@ def test_other_devices_changes_are_not_audited_again_here(runtime):
 def test_an_on_screen_lookup_is_recorded_off_the_screen_s_path(runtime):
     import threading
 
-    from kiosk.audit import record_lookup
+    from kiosk.security.audit import record_lookup
 
     conn, ctx = runtime.conn, runtime.ctx
     hid = conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
@@ -338,7 +338,7 @@ def test_every_household_query_runs_on_the_schema(runtime):
 
 def test_a_community_feedback_is_audited_and_sign_in_still_works(runtime):
     from db.feedback import FeedbackInput, save_feedback
-    from kiosk.session import attempt
+    from kiosk.security.session import attempt
 
     conn, ctx = runtime.conn, runtime.ctx
     grid = conn.execute("SELECT id FROM grids WHERE code = 'G001'").fetchone()[0]
@@ -597,7 +597,7 @@ def test_both_hub_stores_check_continuity_on_ingest(hub_store):
 async def test_opening_a_household_on_screen_is_an_audited_lookup(runtime):
     import threading
 
-    from kiosk.app import KioskApp
+    from kiosk.app.shell import KioskApp
     from screens.household import HouseholdScreen
 
     conn = runtime.conn

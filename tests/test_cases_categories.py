@@ -6,8 +6,8 @@ import sqlite3
 
 import pytest
 
-from kiosk.categories import DEFAULT, parse_toml
-from kiosk.errors import UserError
+from kiosk.core.errors import UserError
+from kiosk.domain.categories import DEFAULT, parse_toml
 
 TABLE = """
 [[group]]

@@ -9,13 +9,13 @@ from datetime import date, timedelta
 import pytest
 from conftest import run_kiosk
 
-from kiosk.demo import DEMO_ACCOUNTS
+from kiosk.demo.district import DEMO_ACCOUNTS
 
 
 @pytest.fixture
 def kiosk():
     """``kiosk`` as the demo supervisor: assigning, escalating, closing and reopening are a
-    supervisor's (kiosk.roles), and the first households are in their community."""
+    supervisor's (kiosk.security.roles), and the first households are in their community."""
     def run(*args, as_worker=DEMO_ACCOUNTS["supervisor"][0], **kwargs):  # type: ignore[no-untyped-def]
         return run_kiosk(*args, as_worker=as_worker, **kwargs)
 

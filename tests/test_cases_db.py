@@ -21,8 +21,8 @@ from db.cases import (
     repeat_candidates,
 )
 from db.connection import transaction
-from kiosk.cases import CaseRefused
-from kiosk.errors import UserError
+from kiosk.core.errors import UserError
+from kiosk.domain.cases import CaseRefused
 from tests.conftest import SUPERVISOR, acting_as
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.cases import (
+from kiosk.domain.cases import (
     EVENT_TYPES,
     OPEN_STATUSES,
     STATUSES,

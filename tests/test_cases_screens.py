@@ -29,14 +29,14 @@ async def settle(app, pilot) -> None:
 
 
 def make_app(runtime, worker=None):
-    from kiosk.app import KioskApp
+    from kiosk.app.shell import KioskApp
 
     return KioskApp(runtime, signed_in=worker or runtime.worker)
 
 
 def supervisor(runtime):
     from db.workers import worker_by_name
-    from kiosk.demo import DEMO_ACCOUNTS
+    from kiosk.demo.district import DEMO_ACCOUNTS
 
     return worker_by_name(runtime.conn, DEMO_ACCOUNTS["supervisor"][0])
 
@@ -94,7 +94,7 @@ async def test_actions_on_keys_write_events_and_refusals_write_nothing(runtime):
     hh = conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
     with transaction(conn):
         cid = register_case(runtime.ctx, household_ids=[hh], category="sewer", summary="下水堵")
-    app = make_app(runtime, supervisor(runtime))  # assigning is a supervisor's (kiosk.roles)
+    app = make_app(runtime, supervisor(runtime))  # assigning is a supervisor's (kiosk.security.roles)
     async with app.run_test(size=(100, 40)) as pilot:
         await app.push_screen(CaseDetailScreen(cid))
         await settle(app, pilot)
@@ -217,7 +217,7 @@ async def test_figures_screen_at_80x24(runtime):
 
 
 async def test_case_list_usable_at_80x24_and_palette_has_case_actions(runtime):
-    from kiosk.palette import kiosk_commands
+    from kiosk.app.palette import kiosk_commands
     from screens.case_detail import CaseDetailScreen
 
     app = make_app(runtime, supervisor(runtime))  # a grid worker's palette has fewer
@@ -235,7 +235,7 @@ async def test_case_list_usable_at_80x24_and_palette_has_case_actions(runtime):
 
 
 async def test_palette_has_the_list_and_figures_actions(runtime):
-    from kiosk.palette import kiosk_commands
+    from kiosk.app.palette import kiosk_commands
 
     app = make_app(runtime)
     async with app.run_test(size=(100, 40)) as pilot:

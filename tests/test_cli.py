@@ -111,7 +111,7 @@ def test_demo_killed_midway_leaves_whole_transactions(tmp_path):
     """SIGKILL during `kiosk demo`: the file is intact and holds whole batches only."""
     db = tmp_path / "killed.db"
     env = {**os.environ}
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "demo", "--db", str(db),
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli.main", "demo", "--db", str(db),
                              "--households", "200000"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:

@@ -9,8 +9,8 @@ a sync, a lock and unlock). One community feedback once locked every worker out 
 next such mistake, whichever action it hides in.
 
 The questionnaire answer and the lock go through the functions the screens call (there is no
-command for them): `db.surveys.save_response` after `kiosk.survey.check_answers`, and
-`kiosk.session.record_lock` / `attempt(unlock=True)`.
+command for them): `db.surveys.save_response` after `kiosk.domain.survey.check_answers`, and
+`kiosk.security.session.record_lock` / `attempt(unlock=True)`.
 """
 
 from __future__ import annotations
@@ -85,8 +85,8 @@ class Day:
     def survey(self) -> None:
         from db.connection import transaction
         from db.surveys import find_survey, save_response
+        from kiosk.domain.survey import check_answers
         from kiosk.runtime import load, open_runtime
-        from kiosk.survey import check_answers
 
         rt = open_runtime(load(db=str(self.db), worker=GRID_WORKER))
         try:
@@ -131,7 +131,7 @@ class Day:
         from db.connection import open_database, transaction
         from db.context import WriteContext
         from db.workers import worker_by_name
-        from kiosk.session import attempt, record_lock
+        from kiosk.security.session import attempt, record_lock
 
         database = open_database(self.db)
         try:
@@ -154,7 +154,7 @@ class Day:
     def still_works(self) -> None:
         from db.connection import open_database, transaction
         from db.context import WriteContext
-        from kiosk.session import attempt
+        from kiosk.security.session import attempt
 
         database = open_database(self.db)
         try:
@@ -187,7 +187,7 @@ def day(tmp_path, demo_db, kiosk):
     assert out.returncode == 0, out.stderr
     code = json.loads(out.stdout)["code"]
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "hub", "serve", "--db",
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli.main", "hub", "serve", "--db",
                              str(store), "--port", str(port)], cwd=ROOT, env=dict(os.environ),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:

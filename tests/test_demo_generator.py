@@ -5,8 +5,8 @@ import random
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk.demo import REGION_CODES, _below, _id_number
-from kiosk.roster_fields import id_check_char, parse_id_number
+from kiosk.demo.district import REGION_CODES, _below, _id_number
+from kiosk.households.roster.fields import id_check_char, parse_id_number
 
 
 @given(st.integers(0, 2**32), st.lists(st.integers(1, 10**9), min_size=1, max_size=50))
@@ -25,7 +25,7 @@ def test_below_draws_as_randrange_choice_and_randint(seed, bounds):
 def test_weighted_draws_match_choices(seed):
     from bisect import bisect
 
-    from kiosk.demo import _SIZE_CUM, _SIZE_TOTAL, _SIZES
+    from kiosk.demo.district import _SIZE_CUM, _SIZE_TOTAL, _SIZES
 
     ours, theirs = random.Random(seed), random.Random(seed)
     for _ in range(20):
@@ -47,7 +47,7 @@ def test_demo_id_numbers_are_never_born_after_today():
     dates in the future), on any day of the year."""
     from datetime import date
 
-    from kiosk.demo import DistrictGenerator
+    from kiosk.demo.district import DistrictGenerator
 
     for today in (date(2026, 1, 1), date(2026, 6, 15)):
         gen = DistrictGenerator(2000, 3, "dev", today=today)

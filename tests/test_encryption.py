@@ -14,7 +14,7 @@ from conftest import DEMO_PINS, ROOT
 
 from db.connection import SQLITE_HEADER, SQLiteErrors, connect, conversion_path, file_state
 
-ADMIN = "演示管理员"  # the demo's administrator (kiosk/demo.py DEMO_ACCOUNTS)
+ADMIN = "演示管理员"  # the demo's administrator (kiosk/demo/district.py DEMO_ACCOUNTS)
 
 
 @pytest.fixture(autouse=True)
@@ -204,7 +204,7 @@ def test_a_conversion_killed_midway_leaves_one_whole_database(demo_db, kiosk):
     encrypted one, whole; what the conversion left behind goes at the next open."""
     before = counts(demo_db)
     tmp = conversion_path(demo_db)
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "encryption", "on", "--db",
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli.main", "encryption", "on", "--db",
                              str(demo_db), "--worker", ADMIN, "--pin-stdin"], cwd=ROOT,
                             env={**os.environ}, stdin=subprocess.PIPE,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -244,7 +244,7 @@ def test_a_leftover_conversion_file_is_ignored_and_removed(demo_db, kiosk):
 def encrypt_in_process(path):
     """Encrypt ``path`` under its default key file, as `kiosk encryption on` does."""
     from db.connection import convert_database
-    from kiosk.config import key_path
+    from kiosk.core.config import key_path
     from kiosk.runtime import ensure_key, load
 
     key = ensure_key(key_path(load(db=str(path)), path))
@@ -268,7 +268,7 @@ def test_rows_and_errors_on_an_encrypted_connection(demo_db):
 async def test_the_app_opens_an_encrypted_database(demo_db):
     from textual.widgets import Input
 
-    from kiosk.app import KioskApp
+    from kiosk.app.shell import KioskApp
     from kiosk.runtime import load, open_runtime
     from screens.widgets.result_list import ResultList
 

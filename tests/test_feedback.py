@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from kiosk.app import KioskApp
+from kiosk.app.shell import KioskApp
 
 
 def test_cli_feedback_add_and_list(kiosk, demo_db):

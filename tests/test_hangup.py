@@ -1,4 +1,4 @@
-"""The app leaves when its terminal goes away instead of spinning a core (kiosk/hangup.py)."""
+"""The app leaves when its terminal goes away instead of spinning a core (kiosk/core/hangup.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def test_the_app_exits_when_its_terminal_hangs_up(demo_db):
     master, slave = pty.openpty()
     os.set_blocking(master, False)
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30"}
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "--db", str(demo_db)],
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli.main", "--db", str(demo_db)],
                             stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, env=env,
                             start_new_session=True)
     os.close(slave)

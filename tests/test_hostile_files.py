@@ -39,7 +39,7 @@ def _huge_cell_xlsx(path: Path, megabytes: int = 300) -> None:
 def _run_measured(args: list[str], stdin: str) -> tuple[subprocess.CompletedProcess, int]:
     """Run ``kiosk ARGS`` in a process of its own and return it with its peak RSS (MB)."""
     probe = ("import resource, subprocess, sys, json\n"
-             "p = subprocess.run([sys.executable, '-m', 'kiosk.cli', *json.loads(sys.argv[1])],"
+             "p = subprocess.run([sys.executable, '-m', 'kiosk.cli.main', *json.loads(sys.argv[1])],"
              " input=sys.stdin.read(), capture_output=True, text=True, timeout=120)\n"
              "print(json.dumps([p.returncode, p.stdout, p.stderr,"
              " resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024]))\n")

@@ -11,8 +11,8 @@ import pytest
 from db.cases import list_open_cases_for_household
 from db.connection import transaction
 from db.labels import ensure_household_label
-from kiosk import collector
-from kiosk.i18n import set_language
+from kiosk.core import collector
+from kiosk.core.i18n import set_language
 from kiosk.qr.payload import make
 from screens.household import KEPT_SCREEN, HouseholdScreen, open_household
 from screens.widgets.footer import KioskFooter
@@ -30,7 +30,7 @@ def no_gc_hold_left():
 
 
 def _app(runtime):
-    from kiosk.app import KioskApp
+    from kiosk.app.shell import KioskApp
 
     runtime.settings.scan_key_gap_ms = 3_600_000  # every key of a test is a scanner's
     return KioskApp(runtime, signed_in=runtime.worker)
@@ -176,7 +176,7 @@ async def test_back_from_a_visit_the_kept_screen_shows_it(runtime):
 
 
 async def test_the_footer_lists_the_keys_and_a_click_presses_one(runtime):
-    from kiosk.app import KioskApp
+    from kiosk.app.shell import KioskApp
     from screens.case_register import CaseRegisterScreen
 
     conn = runtime.conn
@@ -201,8 +201,8 @@ async def test_a_scan_the_worker_may_not_open_reads_and_records_nothing(runtime)
     """An administrator (no ``household.view``) scans a label: the app refuses the screen and
     says who may; the household is not read, so no lookup enters the audit trail."""
     from db.workers import worker_by_name
-    from kiosk.app import KioskApp
-    from kiosk.demo import DEMO_ACCOUNTS
+    from kiosk.app.shell import KioskApp
+    from kiosk.demo.district import DEMO_ACCOUNTS
 
     conn = runtime.conn
     first, _ = _households(conn)

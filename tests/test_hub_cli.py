@@ -32,7 +32,7 @@ def hub(tmp_path, kiosk):
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["ops"] > 0
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "hub", "serve", "--db", str(store),
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli.main", "hub", "serve", "--db", str(store),
                              "--port", str(port)], cwd=ROOT, env=dict(os.environ),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"

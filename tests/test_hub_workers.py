@@ -31,7 +31,7 @@ def test_two_hub_processes_over_one_postgresql(tmp_path, pg_server):
     codes = [store.add_device(f"d{i}", None, role="office") for i in range(4)]
     store.close()
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "hub", "serve", "--db", url,
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli.main", "hub", "serve", "--db", url,
                              "--port", str(port), "--workers", "2"], cwd=ROOT,
                             env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     laptops = []

@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from kiosk.i18n import catalogue, set_language, t
+from kiosk.core.i18n import catalogue, set_language, t
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,14 +41,14 @@ def test_fallback_and_formatting():
 
 
 def test_audit_catalogues_are_parallel():
-    """The audit trail's catalogue (kiosk/locale/*/audit.toml): same keys, same placeholders."""
+    """The audit trail's catalogue (kiosk/core/locale/*/audit.toml): same keys, same placeholders."""
     import tomllib
 
-    from kiosk.i18n import _flatten
+    from kiosk.core.i18n import _flatten
 
     def load(lang: str) -> dict[str, str]:
         out: dict[str, str] = {}
-        with (ROOT / "kiosk" / "locale" / lang / "audit.toml").open("rb") as fh:
+        with (ROOT / "kiosk" / "core" / "locale" / lang / "audit.toml").open("rb") as fh:
             _flatten("", tomllib.load(fh), out)
         return out
 
@@ -62,7 +62,7 @@ def test_compiled_catalogue_is_used_and_remade_when_a_file_changes(tmp_path, mon
     """The catalogue loads from its compiled copy, never from a copy older than the files."""
     import shutil
 
-    import kiosk.i18n as i18n
+    import kiosk.core.i18n as i18n
 
     locale = tmp_path / "locale"
     shutil.copytree(Path(i18n.__file__).parent / "locale", locale)
@@ -88,7 +88,7 @@ def test_compiled_catalogue_is_used_and_remade_when_a_file_changes(tmp_path, mon
 
 
 def test_catalogue_loads_when_the_cache_folder_cannot_be_written(tmp_path, monkeypatch):
-    import kiosk.i18n as i18n
+    import kiosk.core.i18n as i18n
 
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")

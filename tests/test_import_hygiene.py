@@ -20,7 +20,7 @@ def test_cli_start_does_not_import_textual():
     """Subcommands stay quick: only the interface pulls in Textual."""
     code = (
         "import sys\n"
-        "from kiosk.cli import build_parser\n"
+        "from kiosk.cli.main import build_parser\n"
         "build_parser()\n"
         "print(any(n.startswith('textual') for n in sys.modules))\n"
     )

@@ -19,7 +19,7 @@ from db.labels import (
     reprint_household_label,
 )
 from db.replication import ENTITIES
-from kiosk.errors import UserError
+from kiosk.core.errors import UserError
 from kiosk.qr.lookup import LabelNotFound, resolve_text
 from kiosk.qr.payload import make
 from tests.conftest import SUPERVISOR, acting_as

@@ -175,7 +175,7 @@ def test_bad_output_and_font(kiosk, demo_db, tmp_path):
 
 
 def test_no_cjk_font_anywhere_is_a_clear_message(monkeypatch):
-    from kiosk.errors import UserError
+    from kiosk.core.errors import UserError
     from kiosk.qr import fonts
 
     monkeypatch.setattr(fonts, "KNOWN_FONTS", ())
@@ -209,7 +209,7 @@ def test_case_slip_decodes_and_opens_the_case(kiosk, runtime, demo_db, tmp_path)
     [[payload]] = decode_pdf(out)
     assert payload.startswith("CS1:") and parse(payload) == parse(code)
     text = pdf_text(out)
-    from kiosk.categories import active_categories
+    from kiosk.domain.categories import active_categories
 
     assert number in text and worker in text and active_categories().label(category) in text
     looked = kiosk("--db", str(demo_db), "lookup", payload, "--json")

@@ -29,8 +29,8 @@ def _descriptions(app) -> list[str]:
 @pytest.mark.parametrize("name", [GRID_WORKER, SUPERVISOR, ADMINISTRATOR])
 async def test_f12_redraws_every_footer_in_one_language(runtime, name):
     from db.workers import worker_by_name
-    from kiosk.app import KioskApp
-    from kiosk.i18n import set_language
+    from kiosk.app.shell import KioskApp
+    from kiosk.core.i18n import set_language
 
     worker = worker_by_name(runtime.conn, name)
     app = KioskApp(runtime, signed_in=worker)

@@ -12,8 +12,8 @@ import pytest
 
 from db.cases import append_event, register_case
 from db.connection import transaction
-from kiosk.i18n import catalogue
-from kiosk.ledger import COLUMNS, LedgerQuery, export, neutralise
+from kiosk.cases.ledger import COLUMNS, LedgerQuery, export, neutralise
+from kiosk.core.i18n import catalogue
 from tests.conftest import SUPERVISOR, acting_as
 
 

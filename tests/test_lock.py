@@ -14,8 +14,8 @@ from textual.widgets import Input, Static
 from db.drafts import load_draft
 from db.households import get_household
 from db.workers import worker_by_name
-from kiosk import present
-from kiosk.demo import DEMO_ACCOUNTS
+from kiosk.demo.district import DEMO_ACCOUNTS
+from kiosk.domain import present
 from tests.pilot_helpers import settle, until
 
 GRID_WORKER, GRID_PIN = DEMO_ACCOUNTS["worker"]
@@ -49,7 +49,7 @@ def household_with_phone(runtime):
 
 
 def make_app(runtime, **kwargs):
-    from kiosk.app import KioskApp
+    from kiosk.app.shell import KioskApp
 
     worker = worker_by_name(runtime.conn, GRID_WORKER)
     runtime.worker = worker
@@ -161,8 +161,8 @@ async def test_a_visit_typed_before_the_lock_survives_it_and_switching_worker(ru
 
 
 async def test_lock_minutes_setting_and_zero_never_locks(runtime, monkeypatch):
-    from kiosk.app import KioskApp
-    from kiosk.config import load_settings
+    from kiosk.app.shell import KioskApp
+    from kiosk.core.config import load_settings
 
     monkeypatch.setenv("KIOSK_LOCK_MINUTES", "0.5")
     assert load_settings().lock_minutes == 0.5

@@ -160,7 +160,7 @@ def test_scan_camera_without_camera_or_extra_is_a_message(kiosk, demo_db):
 
 
 def test_camera_absent_extra_in_process(monkeypatch):
-    from kiosk.errors import UserError
+    from kiosk.core.errors import UserError
     from kiosk.qr.camera import scan_camera
 
     monkeypatch.setitem(sys.modules, "cv2", None)

@@ -91,7 +91,7 @@ def test_pinyin_readings_do_not_depend_on_the_phrase_dictionary():
     import subprocess
     import sys
 
-    from kiosk.demo import FEMALE_CHARS, MALE_CHARS, SURNAMES
+    from kiosk.demo.district import FEMALE_CHARS, MALE_CHARS, SURNAMES
 
     chars = SURNAMES + MALE_CHARS + FEMALE_CHARS + "曾单重长区仇朴解覃"
     code = ("import os, sys; os.environ['PYPINYIN_NO_PHRASES'] = sys.argv[2];"

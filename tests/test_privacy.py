@@ -347,7 +347,7 @@ async def test_a_forgotten_household_reads_as_erased_on_its_screen_and_its_cases
     from db.cases import register_case
     from db.connection import transaction
     from db.forget import forget_household
-    from kiosk.app import KioskApp
+    from kiosk.app.shell import KioskApp
     from screens.case_detail import CaseDetailScreen
     from screens.household import HouseholdScreen
 
@@ -415,9 +415,9 @@ def test_a_forget_reaches_the_other_laptops_and_the_hub(tmp_path):
     from db.forget import forget_household
     from db.households import update_member
     from db.visits import MetPerson, VisitInput, save_visit
+    from kiosk.cases.stats import collect
+    from kiosk.core.logs import RedactFilter
     from kiosk.hub.store_sqlite import SqliteHubStore
-    from kiosk.logs import RedactFilter
-    from kiosk.stats import collect
     from kiosk.sync.client import enrol, run_sync
     from kiosk.sync.seed import seed_ops
     from tests.pg import hub_thread

@@ -57,7 +57,7 @@ def test_colours_are_fixed_dark_on_light():
 
 
 async def test_household_screen_shows_its_label(runtime):
-    from kiosk.app import KioskApp
+    from kiosk.app.shell import KioskApp
 
     conn = runtime.conn
     hid = conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
@@ -92,7 +92,7 @@ async def test_household_screen_shows_its_label(runtime):
 
 
 async def test_household_with_a_label_shows_it_without_writing(runtime):
-    from kiosk.app import KioskApp
+    from kiosk.app.shell import KioskApp
 
     conn = runtime.conn
     hid = conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
@@ -109,7 +109,7 @@ async def test_household_with_a_label_shows_it_without_writing(runtime):
 
 
 async def test_labels_screen_prints_this_household_with_progress(runtime, tmp_path):
-    from kiosk.app import KioskApp
+    from kiosk.app.shell import KioskApp
     from screens.labels import LabelsScreen
 
     conn = runtime.conn
@@ -137,7 +137,7 @@ async def test_labels_screen_prints_this_household_with_progress(runtime, tmp_pa
 
 
 async def test_labels_screen_reports_empty_selection(runtime, tmp_path):
-    from kiosk.app import KioskApp
+    from kiosk.app.shell import KioskApp
     from screens.labels import LabelsScreen
 
     app = KioskApp(runtime, signed_in=runtime.worker)
@@ -161,7 +161,7 @@ async def test_labels_screen_reports_empty_selection(runtime, tmp_path):
 async def test_case_slip_from_the_case_screen(runtime, tmp_path, monkeypatch):
     import pypdfium2  # noqa: F401 - the slip is checked by decoding it
 
-    from kiosk.app import KioskApp
+    from kiosk.app.shell import KioskApp
     from kiosk.qr import actions
     from screens.case_detail import CaseDetailScreen
 

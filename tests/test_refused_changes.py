@@ -37,7 +37,7 @@ def hub(tmp_path, kiosk, demo_db):
     out = kiosk("hub", "seed", "--db", str(store), "--from", str(demo_db), "--json")
     assert out.returncode == 0, out.stderr
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "hub", "serve", "--db", str(store),
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli.main", "hub", "serve", "--db", str(store),
                              "--port", str(port)], cwd=ROOT, env=dict(os.environ),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:

@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 from conftest import ROOT
 
-from kiosk.roster_fields import id_check_char
+from kiosk.households.roster.fields import id_check_char
 
 
 def ident(year: int, male: bool, seq: int = 12) -> str:

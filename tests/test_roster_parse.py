@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.roster_fields import (
+from kiosk.households.roster.apply import column_letter
+from kiosk.households.roster.fields import (
     HEADER_SPELLINGS,
     CellError,
     classify_header,
@@ -21,8 +22,7 @@ from kiosk.roster_fields import (
     parse_phone,
     parse_tags,
 )
-from kiosk.roster_import import column_letter
-from kiosk.roster_read import detect_encoding
+from kiosk.households.roster.read import detect_encoding
 
 TODAY = dt.date(2026, 11, 21)
 SPELLINGS = [(f, s) for f, spellings in HEADER_SPELLINGS.items() for s in spellings]
@@ -273,7 +273,7 @@ def test_any_well_formed_roster_imports_completely_and_only_once(tmp_path_factor
 
     from db.areas import get_or_create_grid
     from db.connection import transaction
-    from kiosk.roster_import import apply_plan, plan_import
+    from kiosk.households.roster.apply import apply_plan, plan_import
     from kiosk.runtime import load, open_runtime
 
     households, headers, encoding = roster

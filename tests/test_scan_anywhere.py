@@ -17,8 +17,8 @@ from textual.widgets import Input
 
 from db.connection import transaction
 from db.labels import ensure_case_slip, ensure_household_label, reprint_household_label
+from kiosk.app.scanner import KeyBurst, classify, scanner_prefix
 from kiosk.qr.payload import encode_id, make
-from kiosk.qr.scanner import KeyBurst, classify, scanner_prefix
 from screens.household import HouseholdScreen
 from tests.conftest import SUPERVISOR, acting_as
 from tests.pilot_helpers import settle
@@ -36,7 +36,7 @@ PERSON = 0            # ms: every key is a new burst, as when a person types
 
 
 def _app(runtime, gap_ms=SCANNER):
-    from kiosk.app import KioskApp
+    from kiosk.app.shell import KioskApp
 
     runtime.settings.scan_key_gap_ms = gap_ms
     app = KioskApp(runtime, signed_in=runtime.worker)

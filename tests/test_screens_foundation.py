@@ -2,7 +2,7 @@
 
 from textual.widgets import DataTable, Input, Static
 
-from kiosk.app import KioskApp
+from kiosk.app.shell import KioskApp
 from screens.widgets.result_list import ResultList
 
 
@@ -90,7 +90,7 @@ async def test_home_screen_shows_the_workers_grid_at_80x24(runtime):
 
 
 async def test_english_interface(runtime):
-    from kiosk.i18n import set_language
+    from kiosk.core.i18n import set_language
 
     set_language("en")
     app = KioskApp(runtime, signed_in=runtime.worker)

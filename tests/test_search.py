@@ -95,8 +95,8 @@ def test_bad_input_never_crashes(runtime, query):
 ])
 def test_a_hit_names_the_member_who_matched(known, query, member):
     """The result row shows the head of household; the member searched for is named too."""
-    from kiosk import present
-    from kiosk.i18n import set_language
+    from kiosk.core.i18n import set_language
+    from kiosk.domain import present
 
     conn, a, _ = known
     hit = next(h for h in search_households(conn, query, limit=50) if h.household.id == a)

@@ -11,8 +11,8 @@ from textual.widgets import Input, OptionList, Static
 from db.connection import transaction
 from db.context import get_meta
 from db.workers import set_disabled, worker_by_name
-from kiosk.demo import DEMO_ACCOUNTS
-from kiosk.session import LAST_WORKER, match_names, name_keys
+from kiosk.demo.district import DEMO_ACCOUNTS
+from kiosk.security.session import LAST_WORKER, match_names, name_keys
 from tests.pilot_helpers import settle, until
 
 GRID_WORKER, GRID_PIN = DEMO_ACCOUNTS["worker"]
@@ -34,8 +34,8 @@ def audit(conn, action: str) -> list:
 
 
 def start(runtime):
-    """What ``kiosk`` does (kiosk.commands.run.start_app): the real path, with sign-in."""
-    from kiosk.commands.run import start_app
+    """What ``kiosk`` does (kiosk.cli.run.start_app): the real path, with sign-in."""
+    from kiosk.cli.run import start_app
 
     app = start_app(runtime)
     seen: list[str] = []  # notifications expire; a slow machine can outlast them
@@ -153,19 +153,19 @@ async def test_names_match_by_beginning_pinyin_and_initials(runtime):
 
 
 async def test_wrong_pin_is_counted_then_delayed_and_not_checked(runtime, monkeypatch):
-    import kiosk.auth
+    import kiosk.security.auth
     from screens.signin import SignInScreen
 
     conn = runtime.conn
     worker = worker_by_name(conn, GRID_WORKER)
     checked: list[int] = []
-    verify = kiosk.auth.verify_pin
+    verify = kiosk.security.auth.verify_pin
 
     def counting_verify(pin_hash, pin):  # type: ignore[no-untyped-def]
         checked.append(1)
         return verify(pin_hash, pin)
 
-    monkeypatch.setattr(kiosk.auth, "verify_pin", counting_verify)
+    monkeypatch.setattr(kiosk.security.auth, "verify_pin", counting_verify)
     outbox = conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
     app = start(runtime)
     async with app.run_test(size=(100, 40)) as pilot:
@@ -265,7 +265,7 @@ async def test_someone_else_signing_in_drops_the_prefetch(runtime):
 # --- roles in the interface -------------------------------------------------------------------
 async def test_a_grid_worker_pressing_assign_is_told_who_may(runtime):
     from db.cases import register_case
-    from kiosk.app import KioskApp
+    from kiosk.app.shell import KioskApp
     from screens.case_detail import CaseDetailScreen
 
     conn = runtime.conn
@@ -324,7 +324,7 @@ def test_the_user_guides_role_table_is_kiosk_roles():
     import re
     from pathlib import Path
 
-    from kiosk.roles import ADMIN, PERMISSIONS, SUPERVISOR, WORKER
+    from kiosk.security.roles import ADMIN, PERMISSIONS, SUPERVISOR, WORKER
 
     guide = (Path(__file__).parent.parent / "docs" / "user-guide.md").read_text("utf-8")
     rows = re.findall(r"^\| [^|]*\(`([a-z._]+)`\) \|(.*)\|$", guide, re.M)

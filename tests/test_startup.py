@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from kiosk.cli import main, opens_interface
+from kiosk.cli.main import main, opens_interface
 
 
 @pytest.mark.parametrize(("argv", "interface"), [
@@ -42,10 +42,10 @@ def test_collector_is_on_after_a_subcommand_and_after_a_usage_error(tmp_path, ca
 def test_opening_the_interface_does_not_import_the_command_modules(tmp_path):
     """Parse ``kiosk --db X`` as the console script does and look at what was imported."""
     code = (
-        "import sys; from kiosk.cli import build_parser, opens_interface\n"
+        "import sys; from kiosk.cli.main import build_parser, opens_interface\n"
         "argv = ['--db', sys.argv[1]]\n"
         "build_parser(subcommands=not opens_interface(argv)).parse_args(argv)\n"
-        "print(sorted(m for m in sys.modules if m.startswith('kiosk.commands.')))\n"
+        "print(sorted(m for m in sys.modules if m.startswith('kiosk.cli.') and m not in ('kiosk.cli.main', 'kiosk.cli.run')))\n"
     )
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "k.db")], check=True,
                          capture_output=True, text=True).stdout
@@ -53,12 +53,12 @@ def test_opening_the_interface_does_not_import_the_command_modules(tmp_path):
 
 
 async def test_the_interface_lets_the_held_collector_go_after_its_first_frame(runtime):
-    from kiosk import collector
-    from kiosk.commands.run import start_app
+    from kiosk.cli.run import start_app
+    from kiosk.core import collector
     from screens.signin import SignInScreen
     from tests.pilot_helpers import settle
 
-    collector.hold_start()  # as kiosk.cli.main does
+    collector.hold_start()  # as kiosk.cli.main.main does
     assert not gc.isenabled()
     app = start_app(runtime)
     try:

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk import xpath_lite
-from kiosk.demo import DEMO_ACCOUNTS
-from kiosk.survey import AnswerInvalid, SurveyFormError, check_answers, load_xlsform
+from kiosk.demo.district import DEMO_ACCOUNTS
+from kiosk.domain import xpath_lite
+from kiosk.domain.survey import AnswerInvalid, SurveyFormError, check_answers, load_xlsform
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "kiosk" / "examples" / "satisfaction_survey.xlsx"
 HEADER = ["type", "name", "label", "required", "relevant", "constraint", "constraint_message"]

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from db.connection import transaction
 from db.surveys import iter_responses
-from kiosk.app import KioskApp
-from kiosk.commands.survey import import_survey
-from kiosk.survey import load_xlsform
+from kiosk.app.shell import KioskApp
+from kiosk.cli.survey import import_survey
+from kiosk.domain.survey import load_xlsform
 from screens.household import HouseholdScreen
 from screens.survey_fill import SurveyFillScreen
 

@@ -29,7 +29,7 @@ def _text(screen, selector) -> str:
 
 
 async def test_sync_screen_counts_progress_and_conflicts(tmp_path):
-    from kiosk.app import KioskApp
+    from kiosk.app.shell import KioskApp
     from kiosk.runtime import load, open_runtime
 
     roster = tmp_path / "roster.db"
@@ -100,7 +100,7 @@ async def test_sync_screen_counts_progress_and_conflicts(tmp_path):
 
 async def test_sync_screen_fits_80x24_and_says_not_enrolled(empty_runtime):
     from db.workers import Worker
-    from kiosk.app import KioskApp
+    from kiosk.app.shell import KioskApp
 
     nobody = Worker("w0", "测试", "worker", (), None, False)  # the database has no workers
     app = KioskApp(empty_runtime, signed_in=nobody)

@@ -241,7 +241,7 @@ class SyncMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def supervisor_assigns(self, data) -> None:
         from db.cases import append_event
-        from kiosk.cases import CaseRefused
+        from kiosk.domain.cases import CaseRefused
 
         sup = self.devices[0]
         cid = self._pick(data, "SELECT case_id FROM case_state WHERE status = 'registered'"

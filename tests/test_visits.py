@@ -9,7 +9,7 @@ import pytest
 
 from db.connection import transaction
 from db.visits import list_visits
-from kiosk.visits import VisitInvalid, record_visit, validate
+from kiosk.domain.visits import VisitInvalid, record_visit, validate
 from tests.conftest import DEMO_PINS
 
 WORKER_PIN = DEMO_PINS["演示网格员"]  # every demo grid worker has the demo account's PIN

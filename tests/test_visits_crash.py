@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 
-from kiosk.app import KioskApp
+from kiosk.app.shell import KioskApp
 from screens.household import HouseholdScreen
 from screens.visit_form import VisitFormScreen
 
@@ -18,7 +18,7 @@ CHILD = textwrap.dedent("""
     from db.drafts import load_draft
     from db.connection import connect
     from kiosk.runtime import load, open_runtime
-    from kiosk.app import KioskApp
+    from kiosk.app.shell import KioskApp
     from screens.visit_form import VisitFormScreen
 
     db, hid = sys.argv[1], sys.argv[2]

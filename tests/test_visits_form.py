@@ -9,7 +9,7 @@ import pytest
 
 from db.drafts import load_draft
 from db.visits import list_visits
-from kiosk.app import KioskApp
+from kiosk.app.shell import KioskApp
 from screens.household import HouseholdScreen
 from screens.visit_form import VisitFormScreen
 
@@ -206,7 +206,7 @@ async def test_history_newest_first_on_household_screen(runtime):
 
 
 async def test_palette_records_a_visit_for_the_household_on_screen(runtime):
-    from kiosk.palette import kiosk_commands
+    from kiosk.app.palette import kiosk_commands
 
     hid, _ = _household(runtime)
     app = KioskApp(runtime, signed_in=runtime.worker)
@@ -216,7 +216,7 @@ async def test_palette_records_a_visit_for_the_household_on_screen(runtime):
         commands = {c.title: c for c in kiosk_commands(app)}
         for key in ("visits.record", "visits.feedback.new", "visits.survey.fill",
                     "visits.survey.fill_anonymous", "visits.walk.title"):
-            from kiosk.i18n import t
+            from kiosk.core.i18n import t
 
             assert t(key) in commands
         commands[t("visits.record")].callback()

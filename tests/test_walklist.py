@@ -9,7 +9,7 @@ import pytest
 from db.connection import transaction
 from db.visits import VisitInput, save_visit
 from db.walklist import CARE_TAGS, walk_counts, walk_list
-from kiosk.app import KioskApp
+from kiosk.app.shell import KioskApp
 from tests.conftest import SUPERVISOR, acting_as
 
 

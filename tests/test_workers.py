@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from db.connection import open_database, transaction
 from db.workers import set_disabled, worker_by_name
-from kiosk.auth import check_pin_rules, delay_after, seconds_to_wait, sign_in, verify_pin
-from kiosk.errors import UserError
-from kiosk.roles import PERMISSIONS, allowed, require
+from kiosk.core.errors import UserError
+from kiosk.security.auth import check_pin_rules, delay_after, seconds_to_wait, sign_in, verify_pin
+from kiosk.security.roles import PERMISSIONS, allowed, require
 
 ADMIN = "演示管理员"
 

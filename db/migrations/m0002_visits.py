@@ -100,7 +100,7 @@ def up(conn):
             name        TEXT NOT NULL,     -- the form_id
             title       TEXT NOT NULL,
             version     TEXT NOT NULL,
-            definition  TEXT NOT NULL,     -- JSON, see kiosk/survey.py
+            definition  TEXT NOT NULL,     -- JSON, see kiosk/domain/survey.py
             imported_at TEXT NOT NULL,
             {STAMPS},
             UNIQUE (name, version)

@@ -84,7 +84,7 @@ def up(conn):
             n_invalid      INTEGER NOT NULL DEFAULT 0,
             last_at        TEXT,
             week           TEXT,                -- Monday of the registration week
-            fig            INTEGER NOT NULL DEFAULT 0  -- figure flags (kiosk.figures.FLAG_*)
+            fig            INTEGER NOT NULL DEFAULT 0  -- figure flags (kiosk.cases.figures.FLAG_*)
         );
         CREATE INDEX case_state_list ON case_state(status, registered_at);
         CREATE INDEX case_state_grid ON case_state(grid_id, registered_at);

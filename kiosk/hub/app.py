@@ -18,8 +18,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from kiosk.core.i18n import t
 from kiosk.hub.store import DeviceRecord, HubError, HubStore, Refusal, ingest_raw
-from kiosk.i18n import t
 from kiosk.sync import protocol as p
 
 log = logging.getLogger("kiosk.hub")

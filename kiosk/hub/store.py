@@ -30,6 +30,7 @@ import msgspec
 from db.audit import GENESIS, check_chain, entry_hash
 from db.hlc import DEFAULT_MAX_DRIFT_MS, HybridClock, format_stamp, too_far_ahead
 from db.limits import check_payload
+from kiosk.core.i18n import t
 from kiosk.hub import devices as dv
 from kiosk.hub import forget as hub_forget
 from kiosk.hub.scope import (
@@ -42,7 +43,6 @@ from kiosk.hub.scope import (
     Refused,
     keys_of,
 )
-from kiosk.i18n import t
 from kiosk.sync.protocol import MAX_PAGE_BYTES, AuditEntry, Op
 
 
@@ -313,7 +313,7 @@ class SqlHubStore(HubStore):
 
     def __init__(self) -> None:
         #: stamps further ahead of the hub's wall clock are refused (operations) and not
-        #: observed (requests); `hub_max_drift_hours` (kiosk/config.py)
+        #: observed (requests); `hub_max_drift_hours` (kiosk/core/config.py)
         self.max_drift_ms = DEFAULT_MAX_DRIFT_MS
         self.clock = HybridClock(max_drift_ms=self.max_drift_ms)
         self._clock_lock = threading.Lock()
@@ -914,7 +914,7 @@ def open_store(url: str | None) -> HubStore:
     from kiosk.hub.store_sqlite import SqliteHubStore
 
     if not url:
-        from kiosk.config import data_dir
+        from kiosk.core.config import data_dir
 
         url = str(data_dir() / "hub.db")
     return SqliteHubStore(url.removeprefix("sqlite:///").removeprefix("sqlite://"))

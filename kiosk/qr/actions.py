@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kiosk.i18n import t
+from kiosk.core.i18n import t
 
 
 def slip_folder() -> Path:

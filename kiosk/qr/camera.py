@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from kiosk.errors import UserError
+from kiosk.core.errors import UserError
 from kiosk.qr.payload import looks_like_label, try_parse
 
 

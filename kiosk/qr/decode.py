@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.errors import UserError
+from kiosk.core.errors import UserError
 
 #: Photos larger than this are refused before decoding (Pillow's bomb guard, in pixels).
 MAX_PIXELS = 80_000_000

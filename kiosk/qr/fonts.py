@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from kiosk.errors import UserError
+from kiosk.core.errors import UserError
 
 #: A font is usable for labels when it has these (building, unit, room, compound, case...).
 PROBE = "栋单元室小区号事项"

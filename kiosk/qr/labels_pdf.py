@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.i18n import t
+from kiosk.core.i18n import t
 from kiosk.qr.encode import QUIET_ZONE, module_rects, qr_matrix
 from kiosk.qr.fonts import CjkFont
 from kiosk.qr.payload import Payload

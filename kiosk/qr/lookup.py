@@ -10,7 +10,7 @@ from typing import Any
 from db.connection import SQLiteErrors
 from db.households import Household, get_household
 from db.labels import Label, find_label
-from kiosk.errors import UserError
+from kiosk.core.errors import UserError
 from kiosk.qr.payload import Payload, parse
 
 
@@ -86,7 +86,7 @@ def resolve_text(conn: sqlite3.Connection, text: str, *, with_cases: bool = True
 
 
 def to_json(result: Resolved) -> dict[str, Any]:
-    from kiosk import present
+    from kiosk.domain import present
 
     doc: dict[str, Any] = {
         "payload": result.payload.text,

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from db.context import WriteContext
 from db.labels import commit_planned, ensure_case_slip, plan_household_labels
-from kiosk.errors import UserError
+from kiosk.core.errors import UserError
 from kiosk.qr.fonts import CjkFont
 from kiosk.qr.labels_pdf import LAYOUTS, LabelItem, Progress, render_labels
 from kiosk.qr.payload import make, new_code

@@ -8,7 +8,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.i18n import t
+from kiosk.core.i18n import t
 from kiosk.qr.fonts import CjkFont
 from kiosk.qr.labels_pdf import draw_qr, new_pdf
 from kiosk.qr.payload import Payload
@@ -29,7 +29,7 @@ class SlipData:
 
 def slip_data(conn: sqlite3.Connection, case_id: str, payload: Payload) -> SlipData | None:
     """What the slip shows, from the case's registration (None for an unknown case)."""
-    from kiosk.categories import active_categories
+    from kiosk.domain.categories import active_categories
 
     row = conn.execute(
         "SELECT c.number, c.category, c.registered_at, w.name AS worker FROM cases c"

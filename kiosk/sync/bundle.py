@@ -22,7 +22,7 @@ from db import sync as dbsync
 from db.connection import transaction
 from db.context import WriteContext, get_meta, now_iso
 from db.migrations import latest_version
-from kiosk.errors import UserError
+from kiosk.core.errors import UserError
 from kiosk.hub import devices as dv
 from kiosk.sync import protocol as p
 

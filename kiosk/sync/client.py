@@ -18,7 +18,7 @@ from db.connection import transaction
 from db.context import WriteContext, get_meta
 from db.hlc import DEFAULT_MAX_DRIFT_MS, parse_stamp
 from db.migrations import latest_version
-from kiosk.errors import UserError
+from kiosk.core.errors import UserError
 from kiosk.sync import protocol as p
 
 log = logging.getLogger("kiosk.sync")

@@ -9,9 +9,9 @@ from typing import Any
 from db.audit import household_of
 from db.households import get_household
 from db.sync import Conflict, Held
-from kiosk.i18n import has, t
-from kiosk.present import address
-from kiosk.privacy import mask
+from kiosk.core.i18n import has, t
+from kiosk.domain.present import address
+from kiosk.security.privacy import mask
 
 
 def show_value(field: str, value: Any) -> str:

@@ -21,7 +21,7 @@ from textual import events
 from textual.screen import Screen
 from textual.widget import Widget
 
-from kiosk.i18n import now_text, t
+from kiosk.core.i18n import now_text, t
 
 
 class _Key(NamedTuple):

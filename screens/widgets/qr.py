@@ -16,13 +16,13 @@ from textual.message import Message
 from textual.widgets import Static
 
 from db.labels import Label, active_household_label, ensure_household_label
-from kiosk.i18n import t
+from kiosk.core.i18n import t
 from kiosk.qr.encode import qr_matrix
 from kiosk.qr.payload import Payload, make
 from kiosk.qr.terminal import half_block_lines, qr_text
 
 if TYPE_CHECKING:
-    from kiosk.app import KioskApp
+    from kiosk.app.shell import KioskApp
 
 
 class HouseholdQR(Static):
@@ -93,7 +93,7 @@ class HouseholdQR(Static):
         # Worker.StateChanged does not bubble: this widget's failures are shown here.
         from textual.worker import WorkerState
 
-        from kiosk.errors import describe
+        from kiosk.core.errors import describe
 
         if event.state == WorkerState.ERROR and event.worker.error is not None:
             self.update(self._panel(Text(describe(event.worker.error), style="red")))

@@ -79,7 +79,7 @@ def hub(request, tmp_path, demo_db):
     out = run_kiosk("hub", "seed", "--db", store, "--from", str(demo_db))
     assert out.returncode == 0, out.stderr
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "hub", "serve", "--db",
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli.main", "hub", "serve", "--db",
                              store, "--port", str(port)], cwd=ROOT, env=dict(os.environ),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -113,7 +113,7 @@ def the_day_holds(hub: Hub, *laptops: Path) -> None:
     and the log never says "unexpected"."""
     from db.connection import open_database, transaction
     from db.context import WriteContext
-    from kiosk.session import attempt
+    from kiosk.security.session import attempt
     from tests.conftest import GRID_WORKER
 
     for laptop in laptops:

@@ -57,7 +57,7 @@ def _edit_note(laptop, household_id: str, note: str) -> None:
 
 
 async def test_two_laptops_one_household_and_the_office(hub, demo_db, tmp_path):
-    from kiosk.commands.run import start_app
+    from kiosk.cli.run import start_app
     from kiosk.runtime import load, open_runtime
     from screens.home import HomeScreen
 

@@ -36,7 +36,7 @@ async def _sign_in(app, pilot, name: str, pin: str) -> None:
 
 
 async def test_a_grid_workers_day(hub, demo_db, tmp_path, monkeypatch):
-    from kiosk.commands.run import start_app
+    from kiosk.cli.run import start_app
     from kiosk.qr.payload import make
     from kiosk.runtime import load, open_runtime
     from screens.case_detail import CaseDetailScreen

@@ -1,0 +1,1 @@
+"""kiosk.app.shell: see docs/architecture.md."""

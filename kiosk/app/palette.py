@@ -1,0 +1,68 @@
+"""Command-palette entries: every action of the app, searchable by its translated name."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from textual.app import SystemCommand
+
+from kiosk.core.i18n import t
+
+if TYPE_CHECKING:
+    from kiosk.app.shell import KioskApp
+
+
+def kiosk_commands(app: KioskApp) -> Iterator[SystemCommand]:
+    yield SystemCommand(t("ui.home"), t("home.title"), lambda: app.switch_mode("home"))
+    yield SystemCommand(t("ui.search"), t("search.hint"), lambda: app.switch_mode("households"))
+    yield SystemCommand(t("ui.language"), "中文 / English", app.action_toggle_language)
+    # sync (issue 6)
+    yield SystemCommand(t("sync.mode"), t("sync.start_tip"), lambda: app.switch_mode("sync"))
+
+    def sync_now() -> None:
+        app.switch_mode("sync")
+        app.call_after_refresh(lambda: getattr(app.screen, "action_sync", lambda: None)())
+
+    yield SystemCommand(t("sync.start"), t("sync.start_tip"), sync_now)
+    # cases (issue 4): modes, registering, and the actions of the case on screen
+    yield SystemCommand(t("cases.ui.mode"), t("cases.ui.mode_hint"), lambda: app.switch_mode("cases"))
+    yield SystemCommand(t("figures.mode"), t("figures.mode_hint"), lambda: app.switch_mode("figures"))
+    from screens.case_detail import palette_commands as case_commands
+    from screens.case_register import register_command
+
+    yield register_command(app)
+    yield from case_commands(app)
+    # QR labels (issue 5)
+    yield SystemCommand(t("qr.ui.labels"), t("qr.ui.labels_hint"), app.action_labels)
+    yield SystemCommand(t("qr.ui.camera"), t("qr.ui.camera_hint"), app.action_scan_camera)
+    yield SystemCommand(t("qr.ui.slip"), t("qr.ui.slip_hint"), app.action_print_slip)
+    # visits (issue 3): record a visit for the household on screen, feedback, questionnaires
+    from screens.home import HomeScreen
+    from screens.household import HouseholdScreen
+
+    def on_screen(action: str, fallback=None):
+        def run() -> None:
+            screen = app.screen
+            if isinstance(screen, HouseholdScreen | HomeScreen) and hasattr(screen, action):
+                getattr(screen, action)()
+            elif fallback is not None:
+                fallback()
+        return run
+
+    def feedback() -> None:
+        from screens.feedback_form import FeedbackFormScreen
+
+        app.push_screen(FeedbackFormScreen())
+
+    def survey() -> None:
+        from screens.survey_fill import SurveyFillScreen
+
+        app.push_screen(SurveyFillScreen(household_id=None))
+
+    yield SystemCommand(t("visits.record"), t("visits.record_hint"), on_screen("action_record_visit"))
+    yield SystemCommand(t("visits.feedback.new"), t("visits.feedback.hint"), feedback)
+    yield SystemCommand(t("visits.survey.fill"), t("visits.survey.fill_hint"),
+                        on_screen("action_fill_survey", survey))
+    yield SystemCommand(t("visits.survey.fill_anonymous"), t("visits.survey.fill_anonymous"), survey)
+    yield SystemCommand(t("visits.walk.title"), t("visits.walk.title"), lambda: app.switch_mode("home"))

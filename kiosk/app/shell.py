@@ -1,0 +1,473 @@
+"""The Textual application: modes, bindings, command palette, database access for screens."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sqlite3
+import threading
+import time
+
+# Frames at up to 120 per second (Textual's default is 60): a search result or a scanned
+# household reaches the screen one short frame after it is ready. Textual reads this when it
+# is first imported, hence before the textual imports below; KIOSK users may still override.
+os.environ.setdefault("TEXTUAL_FPS", "120")
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+from textual import events
+from textual._context import active_message_pump
+from textual.app import App
+from textual.await_complete import AwaitComplete
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widget import AwaitMount
+from textual.worker import Worker, WorkerState
+
+from db.connection import transaction
+from db.context import WriteContext
+from db.workers import Worker as DbWorker
+from kiosk.app.scanner import ScanAnywhere
+from kiosk.core import collector
+from kiosk.core.errors import UserError, describe
+from kiosk.core.i18n import language, set_language, t, term
+from kiosk.runtime import Runtime
+from kiosk.security.roles import require
+from screens.base import GateScreen
+from screens.signin import SignInScreen
+
+log = logging.getLogger("kiosk.app.shell")
+T = TypeVar("T")
+
+#: What a signed-in worker needs (kiosk.security.roles.PERMISSIONS) to open a mode ...
+MODE_ACTIONS = {"households": "household.search", "figures": "figures.view", "sync": "sync.run"}
+#: ... or a screen (by class name: most screens are imported only when first opened) ...
+SCREEN_ACTIONS = {
+    "HouseholdScreen": "household.view", "VisitFormScreen": "visit.record",
+    "FeedbackFormScreen": "feedback.record", "SurveyFillScreen": "survey.fill",
+    "LabelsScreen": "labels.print", "CaseRegisterScreen": "case.register",
+    "ConflictScreen": "sync.resolve",
+}
+#: ... or run an app action.
+APP_ACTIONS = {"labels": "labels.print", "print_slip": "labels.print",
+               "scan_camera": "household.view"}
+#: The only app actions left while nobody is signed in or the screen is locked: quitting,
+#: and Tab / Shift+Tab (Textual binds them to the app) to move between the fields.
+GATE_ACTIONS = frozenset({"quit", "focus_next", "focus_previous"})
+#: A home screen fetched ahead (while the PIN was typed) older than this is fetched again.
+PREFETCH_FRESH_SECONDS = 300
+#: Input that counts as someone at the laptop (the idle lock restarts its count).
+ACTIVITY = (events.Key, events.MouseEvent, events.Paste)
+
+
+def _screen_of(node: object) -> Screen | None:
+    """The screen a message pump (a screen or a widget on one) belongs to."""
+    if isinstance(node, Screen):
+        return node
+    try:
+        return getattr(node, "screen", None)
+    except Exception:  # noqa: BLE001 - a widget not (or no longer) on a screen
+        return None
+
+
+def _lazy_screen(module: str, name: str) -> Callable[[], Any]:
+    """A MODES factory that imports the screen's module on first use."""
+
+    def make() -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(module), name)()
+
+    make.__name__ = name
+    return make
+
+
+class KioskApp(App[None]):
+    """Grid Kiosk's interface. Screens reach the database through :meth:`read` (a connection
+    per thread, for workers) and :meth:`write` (one transaction on the writer connection)."""
+
+    CSS_PATH = "../../screens/app.tcss"
+    ENABLE_COMMAND_PALETTE = True
+    # The top-level modes (走访/住户/事项/同步/统计); each keeps its own screen stack.
+    DEFAULT_MODE = "home"
+    # Modes are imported when first opened: start-up pays only for the screen it shows, the
+    # sign-in screen (the figures screen alone pulls in plotext); the home screen's module is
+    # imported on a thread while the PIN is typed (prefetch_home). The sign-in screen is a
+    # mode of its own, so nothing of a worker's screens is behind it.
+    MODES = {
+        "signin": SignInScreen,
+        "home": _lazy_screen("screens.home", "HomeScreen"),
+        "households": _lazy_screen("screens.search", "SearchScreen"),  # 住户
+        "cases": _lazy_screen("screens.cases", "CasesScreen"),  # 事项 (issue 4)
+        "figures": _lazy_screen("screens.figures", "FiguresScreen"),  # 统计 (issue 4)
+        "sync": _lazy_screen("screens.sync", "SyncScreen"),  # 同步 (issue 6)
+    }
+
+    BINDINGS = [
+        Binding("ctrl+q", "quit", term("ui.quit"), id="app.quit", tooltip=term("ui.quit"), priority=True),
+        Binding("f1", "switch_mode('home')", term("ui.home"), id="app.home", tooltip=term("ui.home")),
+        Binding("f2", "switch_mode('households')", term("ui.households"), id="app.households",
+                tooltip=term("ui.search")),
+        # QR labels (issue 5): label sheets; the webcam as a scanner
+        Binding("f8", "labels", term("qr.ui.labels"), id="app.labels", tooltip=term("qr.ui.labels_hint")),
+        Binding("f9", "scan_camera", term("qr.ui.camera"), id="app.scan_camera", show=False,
+                tooltip=term("qr.ui.camera_hint")),
+        Binding("f7", "print_slip", term("qr.ui.slip"), id="app.print_slip", show=False,
+                tooltip=term("qr.ui.slip_hint")),
+        # cases (issue 4): the case list and the figures
+        Binding("f3", "switch_mode('cases')", term("cases.ui.mode"), id="app.cases",
+                tooltip=term("cases.ui.mode_hint")),
+        Binding("f5", "switch_mode('figures')", term("figures.mode"), id="app.figures",
+                tooltip=term("figures.mode_hint")),
+        # sync (issue 6)
+        Binding("f4", "switch_mode('sync')", term("sync.mode"), id="app.sync",
+                tooltip=term("sync.start_tip")),
+        Binding("f12", "toggle_language", term("ui.language"), id="app.language", show=False,
+                tooltip=term("ui.language")),
+        # sign-in and roles (issue 7): lock the screen while away (works in any field)
+        Binding("ctrl+l", "lock", term("signin.lock"), id="app.lock", tooltip=term("signin.lock_hint"),
+                priority=True),
+    ]
+
+    def __init__(self, runtime: Runtime, *, signed_in: DbWorker | None = None,
+                 offered_worker: DbWorker | None = None, home_prefetch: Future | None = None,
+                 lock_seconds: float | None = None, **kwargs: Any) -> None:
+        """The interface on ``runtime``.
+
+        Args:
+            signed_in: act as this worker from the start, without the sign-in screen (tests
+                and embedding). Without it, the app opens on the sign-in screen and acts as
+                nobody until a worker signs in: what ``kiosk`` always does.
+            offered_worker: the name the sign-in screen offers (the last worker who signed in
+                on this laptop, see :func:`kiosk.cli.run.start_app`); their home screen
+                is fetched while the PIN is typed (:meth:`prefetch_home`).
+            home_prefetch: the home screen's first load of ``signed_in``, already under way.
+            lock_seconds: idle time before the screen locks (default: the ``lock_minutes``
+                setting; 0 never locks).
+        """
+        if signed_in is None:
+            self.DEFAULT_MODE = "signin"  # type: ignore[misc]  # App.__init__ reads it: the first screen
+        super().__init__(**kwargs)
+        self.runtime = runtime
+        self._local = threading.local()
+        self._write_lock = runtime.write_lock  # Runtime.close waits for a write in flight
+        self.scanner = ScanAnywhere(self, runtime.settings.scan_key_gap_ms)
+        self.offered_worker = offered_worker
+        # The home screen's first load (see HomeScreen.load), fetched ahead, and for whom.
+        self._home_prefetch: Future | None = home_prefetch
+        self._prefetch_for = signed_in.id if signed_in and home_prefetch else None
+        self._prefetched_at = time.monotonic()
+        self.locked = False
+        self._held_notices: list[tuple[str, dict[str, Any]]] = []
+        self._last_input = time.monotonic()
+        self._idle_timer: Timer | None = None
+        self._lock_seconds = (runtime.settings.lock_minutes * 60 if lock_seconds is None
+                              else lock_seconds)
+        self.title = t("app.title")
+        # Nobody acts before signing in: not the runtime's default worker either.
+        self._set_worker(signed_in)
+
+    # --- who is signed in (issue 7) ------------------------------------------------------------
+    @property
+    def worker(self) -> DbWorker | None:
+        """The signed-in worker (None before anyone signs in): who every screen acts as."""
+        return self.runtime.worker
+
+    @property
+    def gate_open(self) -> bool:
+        """May anything of a worker's session be shown: someone signed in, not locked."""
+        return self.runtime.worker is not None and not self.locked
+
+    def _set_worker(self, worker: DbWorker | None) -> None:
+        with self._write_lock:  # a write in flight keeps the author it started with
+            self.runtime.worker = worker
+            self.ctx.worker_id = worker.id if worker else None
+            self.ctx.verified = worker is not None  # signed in with their PIN
+        self.sub_title = worker.name if worker else ""
+
+    def permit(self, action: str) -> bool:
+        """May the signed-in worker do ``action`` (kiosk.security.roles)? If not, say who may."""
+        try:
+            require(self.worker, action)
+        except UserError as exc:
+            self.notify(exc.message(), severity="error", timeout=6)
+            return False
+        return True
+
+    def complete_sign_in(self, worker: DbWorker) -> None:
+        """``worker`` signed in (the sign-in screen checked the PIN): their home screen."""
+        self._set_worker(worker)
+        self.locked = False
+        self._held_notices.clear()
+        if (self._prefetch_for != worker.id  # fetched for somebody else
+                or time.monotonic() - self._prefetched_at > PREFETCH_FRESH_SECONDS):
+            self._home_prefetch = None
+        self._prefetch_for = None
+        self._drop_modes()  # anything left of an earlier session
+        self.switch_mode("home")
+        # The sign-in screen goes once home is on screen (built anew for the next sign-in).
+        self.call_after_refresh(self._drop_mode, "signin")
+        self._last_input = time.monotonic()
+        self._arm_idle()
+
+    def _drop_mode(self, mode: str) -> None:
+        """Drop ``mode``'s screens (removed in the background); it starts afresh if opened."""
+        if mode in self._screen_stacks and mode != self.current_mode:
+            self.remove_mode(mode)
+            self.add_mode(mode, self.MODES[mode])
+
+    def _drop_modes(self) -> None:
+        """Drop every mode's screens but the current one's: the next session starts afresh."""
+        for mode in list(self._screen_stacks):
+            if mode in self.MODES:
+                self._drop_mode(mode)
+
+    def action_lock(self) -> None:
+        self.lock("key")
+
+    def lock(self, reason: str) -> None:
+        """Cover everything with the lock screen (``reason``: ``idle`` or ``key``). The screens
+        stay as they are underneath; the worker's PIN unlocks."""
+        worker = self.worker
+        if worker is None or self.locked:
+            return
+        from kiosk.security.session import record_lock
+        from screens.lock import LockScreen
+
+        self.locked = True
+        self.clear_notifications()  # toasts are drawn on the top screen: none over the lock
+        self._stop_idle()
+        self.push_screen(LockScreen(worker))
+        self._audit(lambda: record_lock(self.write, worker, reason))
+
+    def unlock(self, worker: DbWorker) -> None:
+        """The lock screen took the worker's PIN: back to where they were."""
+        from screens.lock import LockScreen
+
+        self._set_worker(worker)  # as read now (a role may have changed meanwhile)
+        self.locked = False
+        if isinstance(self.screen, LockScreen):
+            self.pop_screen()
+        held, self._held_notices = self._held_notices, []
+        for message, options in held:
+            self.notify(message, **options)
+        self._last_input = time.monotonic()
+        self._arm_idle()
+
+    def sign_out(self) -> None:
+        """Sign the worker out (from the lock screen): every screen of theirs is dropped and
+        the sign-in screen comes up; their open forms are kept as drafts."""
+        from kiosk.security.session import record_lock
+
+        worker = self.worker
+        if worker is not None:
+            self._audit(lambda: record_lock(self.write, worker, "sign_out"))
+        self._stop_idle()
+        self._set_worker(None)
+        self.locked = False
+        self._held_notices.clear()
+        self.clear_notifications()
+        self._home_prefetch = None
+        self.offered_worker = worker
+        self._drop_mode("signin")  # a fresh sign-in screen, offering this worker's name
+        self.switch_mode("signin")
+        self._drop_modes()
+
+    def _audit(self, write: Callable[[], object]) -> None:
+        """An audit entry, written on a thread (never holding up the screen)."""
+        self.run_worker(write, thread=True, group="audit", exit_on_error=False, name="audit")
+
+    # --- the idle lock -------------------------------------------------------------------------
+    @property
+    def lock_seconds(self) -> float:
+        """Seconds without a key or mouse event before the screen locks (0: never)."""
+        return self._lock_seconds
+
+    @lock_seconds.setter
+    def lock_seconds(self, seconds: float) -> None:
+        self._lock_seconds = seconds
+        self._last_input = time.monotonic()
+        self._arm_idle()
+
+    def _arm_idle(self) -> None:
+        """One timer, due when the idle time would run out (input meanwhile only moves the
+        time it is measured from: the timer re-arms itself then)."""
+        self._stop_idle()
+        if self._lock_seconds > 0 and self.gate_open and self.is_running:
+            due = self._last_input + self._lock_seconds - time.monotonic()
+            self._idle_timer = self.set_timer(max(0.02, due), self._idle_due, name="idle-lock")
+
+    def _stop_idle(self) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.stop()
+            self._idle_timer = None
+
+    def _idle_due(self) -> None:
+        self._idle_timer = None
+        if not self.gate_open or self._lock_seconds <= 0:
+            return
+        if time.monotonic() - self._last_input >= self._lock_seconds:
+            self.lock("idle")
+        else:
+            self._arm_idle()
+
+    def on_mount(self) -> None:
+        self._arm_idle()
+        # Started by ``kiosk``: the garbage collector was held until this first frame.
+        self.call_after_refresh(collector.release_start, True)
+
+    # --- the gate: nothing of a session before sign-in or under the lock, and roles ---------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if not self.gate_open:
+            return action in GATE_ACTIONS
+        return super().check_action(action, parameters)
+
+    def switch_mode(self, mode: str) -> AwaitMount:
+        if mode != "signin" and not self.gate_open:
+            return AwaitMount(self.screen, [])
+        needed = MODE_ACTIONS.get(mode)
+        if needed and not self.permit(needed):
+            return AwaitMount(self.screen, [])
+        return super().switch_mode(mode)
+
+    def push_screen(self, screen, callback=None, wait_for_dismiss=False, *,  # type: ignore[override]
+                    mode=None):
+        if isinstance(screen, Screen) and not isinstance(screen, GateScreen):
+            needed = SCREEN_ACTIONS.get(type(screen).__name__)
+            if not self.gate_open or (needed and not self.permit(needed)):
+                if wait_for_dismiss:
+                    refused: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+                    refused.set_result(None)
+                    return refused
+                return AwaitMount(self.screen, [])
+        return super().push_screen(screen, callback, wait_for_dismiss, mode=mode)
+
+    def pop_screen(self) -> AwaitComplete:
+        """Under the lock, a screen below it that closes itself (a save finishing, whose
+        handler calls ``dismiss``) is taken out from under the lock screen, which stays on
+        top: only the worker's PIN removes it (:meth:`unlock`)."""
+        stack = self._screen_stack
+        if not (self.locked and len(stack) > 1 and isinstance(stack[-1], GateScreen)):
+            return super().pop_screen()
+        closing = _screen_of(active_message_pump.get(None))
+        if closing is None or closing not in stack[1:-1]:
+            closing = stack[-2] if len(stack) > 2 else None
+        if closing is None:  # the lock is over the mode's base screen: nothing to close
+            return AwaitComplete.nothing()
+        stack.remove(closing)
+        closing._pop_result_callback()
+        return AwaitComplete(self._replace_screen(closing)).call_next(self)
+
+    def action_command_palette(self) -> None:
+        if self.gate_open:  # the header's icon calls this directly
+            super().action_command_palette()
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Notifications of a session are held back under the lock (shown after unlocking)
+        and dropped before sign-in: a toast is drawn over whatever screen is on top."""
+        if self.gate_open:
+            super().notify(message, title=title, severity=severity, timeout=timeout,
+                           markup=markup)
+        elif self.locked:
+            self._held_notices.append((message, {"title": title, "severity": severity,
+                                                 "timeout": timeout, "markup": markup}))
+
+    def take_home_prefetch(self) -> Future | None:
+        """The prefetched first load of the home screen, once (None afterwards)."""
+        future, self._home_prefetch = self._home_prefetch, None
+        return future
+
+    def prefetch_home(self) -> None:
+        """While the offered worker types their PIN: import the home screen and fetch their
+        first load on a thread, so the home screen's first frame shows it. Started by the
+        sign-in screen once it is up, not at start-up (it would slow the first frame);
+        dropped if someone else signs in."""
+        worker = self.offered_worker
+        if worker is None or self._home_prefetch is not None or self.worker is not None:
+            return
+        future: Future = Future()
+        self._home_prefetch, self._prefetch_for = future, worker.id
+        self._prefetched_at = time.monotonic()
+        settings = self.runtime.settings
+
+        def fetch() -> None:
+            from kiosk.households.home_data import load_home
+
+            try:
+                import screens.home  # noqa: F401  # its import, off the UI thread too
+
+                future.set_result(load_home(self.read(), worker, settings.care_revisit_days,
+                                            settings.page_size))
+            except BaseException as exc:  # the home screen loads afresh then
+                future.set_exception(exc)
+
+        self.run_worker(fetch, thread=True, group="home-prefetch", exit_on_error=False,
+                        name="home-prefetch")
+
+    def get_system_commands(self, screen):  # type: ignore[override]
+        yield from super().get_system_commands(screen)
+        from kiosk.app.palette import kiosk_commands
+
+        yield from kiosk_commands(self)
+
+    # --- scan anywhere (issue 5, kiosk/app/scanner.py): a label scanned or typed into any
+    # widget opens its household; the scanner sees each key before the focused widget.
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, ACTIVITY):
+            self._last_input = time.monotonic()
+        # Before sign-in and under the lock a scan opens nothing: keys go to the PIN field.
+        if self.gate_open and await self.scanner.intercept(event):
+            return
+        await super().on_event(event)
+
+    def action_labels(self) -> None:
+        if not self.permit(APP_ACTIONS["labels"]):
+            return
+        from screens.labels import LabelsScreen
+
+        self.push_screen(LabelsScreen(getattr(self.screen, "household_id", None)))
+
+    def action_scan_camera(self) -> None:
+        if self.permit(APP_ACTIONS["scan_camera"]):
+            self.scanner.scan_camera()
+
+    def action_print_slip(self) -> None:
+        if not self.permit(APP_ACTIONS["print_slip"]):
+            return
+        from kiosk.qr.actions import print_slip
+
+        print_slip(self)
+
+    # --- database access -----------------------------------------------------------------
+    @property
+    def ctx(self) -> WriteContext:
+        return self.runtime.ctx
+
+    def read(self) -> sqlite3.Connection:
+        """A connection for the calling thread (WAL: readers never block the writer)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self.runtime.db.reader()
+            self._local.conn = conn
+        return conn
+
+    def write(self, fn: Callable[[WriteContext], T]) -> T:
+        """Run ``fn(ctx)`` in one transaction on the writer connection (any thread)."""
+        with self._write_lock, transaction(self.ctx.conn):
+            return fn(self.ctx)
+
+    # --- errors from workers: one place -----------------------------------------------------
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            self.notify(describe(event.worker.error), severity="error", timeout=8)
+
+    def action_toggle_language(self) -> None:
+        set_language("en" if language() == "zh" else "zh")
+        self.notify(t("ui.language"))
+        self.title = t("app.title")
+        # the footer draws the keys again, in the new language (kiosk.core.i18n.Term)
+        self.screen.refresh_bindings()

@@ -1,0 +1,1 @@
+"""kiosk.domain.cases: see docs/architecture.md."""

@@ -1,0 +1,315 @@
+"""The three ledgers (台账) as spreadsheet exports: views of the case log.
+
+- original (原始台账): one row per case, what was registered.
+- progress (推进台账): one row per event, every step (invalid events are kept and marked).
+- resolution (化解台账): one row per case, how it ended and how the resident rated it.
+
+Rows stream from SQL straight into the writer: ``.xlsx`` through openpyxl's write-only mode
+(dates and date-times as real date cells), ``.csv`` as UTF-8 with a byte-order mark so Excel
+reads Chinese correctly (dates as ISO text, which Excel and LibreOffice both parse). Every
+text cell is neutralised against formula injection: text that starts with ``=``, ``+``,
+``-``, ``@``, a tab or a carriage return gets a leading apostrophe, so a spreadsheet shows it
+as text and never evaluates it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from db.cases import refresh_dirty
+from kiosk.core.errors import UserError
+from kiosk.core.i18n import t
+from kiosk.domain.cases import EscalationRules, clock_level
+from kiosk.domain.categories import Categories, load_categories
+
+KINDS = ("original", "progress", "resolution")
+_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+
+DATE, DATETIME, TEXT, INT = "date", "datetime", "text", "int"
+
+
+def neutralise(value: str) -> str:
+    """Text that a spreadsheet would run as a formula, made inert with a leading apostrophe."""
+    if value and value[0] in _DANGEROUS:
+        return "'" + value
+    return value
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    kind: str = TEXT
+    width: int = 14
+
+
+COLUMNS: dict[str, list[Column]] = {
+    "original": [
+        Column("number", TEXT, 18), Column("registered", DATE, 12), Column("grid", TEXT, 8),
+        Column("group", TEXT, 14), Column("category", TEXT, 12), Column("summary", TEXT, 40),
+        Column("households", INT, 8), Column("address", TEXT, 26), Column("raised_by", TEXT, 10),
+        Column("registrar", TEXT, 10), Column("visit", TEXT, 10), Column("case_id", TEXT, 38),
+    ],
+    "progress": [
+        Column("number", TEXT, 18), Column("at", DATETIME, 18), Column("step", TEXT, 12),
+        Column("department", TEXT, 16), Column("person", TEXT, 10), Column("due", DATE, 12),
+        Column("rating", TEXT, 10), Column("note", TEXT, 40), Column("by", TEXT, 10),
+        Column("valid", TEXT, 24), Column("summary", TEXT, 30), Column("event_id", TEXT, 38),
+    ],
+    "resolution": [
+        Column("number", TEXT, 18), Column("registered", DATE, 12), Column("grid", TEXT, 8),
+        Column("category", TEXT, 12), Column("summary", TEXT, 40), Column("department", TEXT, 16),
+        Column("due", DATE, 12), Column("status", TEXT, 10), Column("resolved", DATE, 12),
+        Column("on_spot", TEXT, 8), Column("reopened", INT, 8), Column("rating", TEXT, 10),
+        Column("closed", DATE, 12), Column("close_kind", TEXT, 16), Column("overdue", TEXT, 8),
+        Column("level", TEXT, 10), Column("repeat_of", TEXT, 18), Column("case_id", TEXT, 38),
+    ],
+}
+
+
+@dataclass(frozen=True)
+class LedgerQuery:
+    kind: str
+    date_from: date | None = None
+    date_to: date | None = None
+    grid_id: str | None = None
+    #: Only cases of these grids (the acting worker's scope, kiosk/security/privacy.py); () = all.
+    grid_ids: tuple[str, ...] = ()
+
+
+def headers(kind: str) -> list[str]:
+    return [t(f"ledger.col.{c.key}") for c in COLUMNS[kind]]
+
+
+def _as_date(text: str | None) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        return None
+
+
+def _as_datetime(text: str | None) -> datetime | None:
+    """The wall-clock time as recorded (spreadsheets have no time zones)."""
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=None)
+    except ValueError:
+        return None
+
+
+def _range(q: LedgerQuery, column: str) -> tuple[list[str], dict[str, Any]]:
+    where, params = [], {}
+    if q.date_from:
+        where.append(f"{column} >= :dfrom")
+        params["dfrom"] = q.date_from.isoformat()
+    if q.date_to:
+        where.append(f"{column} < :dto")
+        params["dto"] = (q.date_to + timedelta(days=1)).isoformat()
+    if q.grid_id:
+        where.append("c.grid_id = :grid")
+        params["grid"] = q.grid_id
+    if q.grid_ids:
+        where.append(f"c.grid_id IN ({', '.join(f':scope{i}' for i in range(len(q.grid_ids)))})")
+        params.update({f"scope{i}": g for i, g in enumerate(q.grid_ids)})
+    return where, params
+
+
+def _where(parts: list[str]) -> str:
+    return (" WHERE " + " AND ".join(parts)) if parts else ""
+
+
+def _original(conn: sqlite3.Connection, q: LedgerQuery, cats: Categories, **_: Any) -> Iterator[list]:
+    where, params = _range(q, "c.registered_at")
+    from kiosk.domain.present import address_of
+
+    groups = {g.code: g.name for g in cats.groups}
+    # households per case in one index-ordered pass (the first in roster order is shown)
+    sql = (
+        "WITH link AS (SELECT l.case_id, count(*) AS n, min(h.rid) AS rid FROM case_households l"
+        " JOIN households h ON h.id = l.household_id GROUP BY l.case_id)"
+        " SELECT c.number, c.registered_at, g.code, c.category_group, c.category, c.summary,"
+        " COALESCE(link.n, 0), cp.name || char(31) || h.building || char(31) || h.unit"
+        " || char(31) || h.room || char(31) || (h.forgotten_at IS NOT NULL),"
+        " c.raised_by, w.name, c.visit_id, c.id"
+        " FROM cases c LEFT JOIN grids g ON g.id = c.grid_id"
+        " LEFT JOIN link ON link.case_id = c.id LEFT JOIN households h ON h.rid = link.rid"
+        " LEFT JOIN compounds cp ON cp.id = h.compound_id"
+        " LEFT JOIN workers w ON w.id = c.worker_id" + _where(where) + " ORDER BY c.registered_at, c.id"
+    )
+    for r in conn.execute(sql, params):
+        addr = ""
+        if r[7]:
+            compound, building, unit, room, forgotten = r[7].split("\x1f")
+            addr = address_of(compound, building, unit, room, forgotten=forgotten == "1")
+            if r[6] > 1:
+                addr = t("ledger.and_more", address=addr, n=r[6] - 1)
+        yield [r[0], _as_date(r[1]), r[2] or "", groups.get(r[3], r[3]), cats.label(r[4]), r[5],
+               r[6], addr, r[8] or "", r[9] or "", r[10] or "", r[11]]
+
+
+def _progress(conn: sqlite3.Connection, q: LedgerQuery, cats: Categories, **_: Any) -> Iterator[list]:
+    from kiosk.domain.cases import Event, fold
+
+    where, params = _range(q, "e.at")
+    sql = (
+        "SELECT c.number, e.at, e.type, e.data, w.name, c.summary, e.id, e.case_id, e.hlc,"
+        " e.device_id, e.worker_id FROM case_events e JOIN cases c ON c.id = e.case_id"
+        " LEFT JOIN workers w ON w.id = e.worker_id" + _where(where)
+        + " ORDER BY c.registered_at, e.case_id, e.hlc, e.device_id, e.id"
+    )
+    invalid: dict[str, str] = {}
+    flagged = {r[0] for r in conn.execute("SELECT case_id FROM case_state WHERE n_invalid > 0")}
+    for cid in flagged:  # few: only cases whose log holds an event invalid where it landed
+        evs = [Event(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6])) for r in conn.execute(
+            "SELECT id, type, hlc, device_id, at, worker_id, data FROM case_events"
+            " WHERE case_id = ?", (cid,))]
+        invalid.update(fold(evs).invalid)
+    ok = t("ledger.valid")
+    ratings = {k: t(f"cases.rating.{k}") for k in ("satisfied", "basic", "dissatisfied")}
+    steps = {k: t(f"cases.event.{k}") for k in (
+        "register", "assign", "progress", "resolve_on_spot", "resolve", "follow_up", "rate",
+        "reopen", "escalate", "close", "repeat_of")}
+    for r in conn.execute(sql, params):
+        d = json.loads(r[3]) if r[3] and r[3] != "{}" else {}
+        note = d.get("note") or d.get("reason") or ""
+        if r[2] == "follow_up" and d.get("reached") is False:
+            note = (t("cases.detail.unreached") + (" · " + note if note else ""))
+        elif r[2] == "repeat_of":
+            note = t("cases.detail.repeat_of", of=d.get("of_number") or d.get("of", ""))
+        elif r[2] == "escalate" and d.get("level"):
+            note = t(f"cases.level.{d['level']}") + (" · " + note if note else "")
+        rule = invalid.get(r[6])
+        yield [r[0], _as_datetime(r[1]), steps.get(r[2], r[2]), d.get("department", ""),
+               d.get("person", ""), _as_date(d.get("due")), ratings.get(d.get("rating", ""), ""),
+               note, r[4] or "", ok if rule is None else t("ledger.invalid", rule=t(rule, status="")),
+               r[5], r[6]]
+
+
+def _resolution(conn: sqlite3.Connection, q: LedgerQuery, cats: Categories, *,
+                today: date, rules: EscalationRules) -> Iterator[list]:
+    where, params = _range(q, "c.registered_at")
+    sql = (
+        "SELECT c.number, c.registered_at, g.code, c.category, c.summary, s.department, s.due,"
+        " s.status, s.resolved_at, s.on_spot, s.reopen_count, s.last_rating, s.closed_at,"
+        " s.close_kind, s.manual_level, r.number, c.id"
+        " FROM cases c JOIN case_state s ON s.case_id = c.id LEFT JOIN grids g ON g.id = c.grid_id"
+        " LEFT JOIN cases r ON r.id = s.repeat_of" + _where(where) + " ORDER BY c.registered_at, c.id"
+    )
+    yes, no = t("ledger.yes"), t("ledger.no")
+    statuses = {k: t(f"cases.status.{k}") for k in ("registered", "assigned", "in_progress",
+                                                     "resolved", "closed")}
+    levels = {k: t(f"cases.level.{k}") for k in range(4)}
+    kinds = {k: t(f"cases.close_kind.{k}") for k in ("rated", "unreachable", "repeat")}
+    ratings = {k: t(f"cases.rating.{k}") for k in ("satisfied", "basic", "dissatisfied")}
+    today_s = today.isoformat()
+    for r in conn.execute(sql, params):
+        is_open = r[7] in ("registered", "assigned", "in_progress")
+        overdue = is_open and r[6] is not None and r[6] < today_s
+        level = max(r[14], clock_level(r[6], today, rules)) if is_open else 0
+        yield [r[0], _as_date(r[1]), r[2] or "", cats.label(r[3]), r[4], r[5] or "",
+               _as_date(r[6]), statuses.get(r[7], r[7]),
+               _as_date(r[8]) if r[7] in ("resolved", "closed") else None,
+               yes if r[9] and r[7] in ("resolved", "closed") else no, r[10],
+               ratings.get(r[11] or "", ""), _as_date(r[12]), kinds.get(r[13] or "", ""),
+               yes if overdue else no, levels[level] if level else "", r[15] or "", r[16]]
+
+
+ROWS: dict[str, Callable[..., Iterator[list]]] = {
+    "original": _original, "progress": _progress, "resolution": _resolution,
+}
+
+
+def rows(conn: sqlite3.Connection, q: LedgerQuery, *, categories: Categories | None = None,
+         today: date | None = None, rules: EscalationRules | None = None) -> Iterator[list]:
+    """The ledger's rows as Python values (dates as ``date``/``datetime``)."""
+    refresh_dirty(conn)
+    return ROWS[q.kind](conn, q, categories or load_categories(), today=today or date.today(),
+                        rules=rules or EscalationRules())
+
+
+def _text_cells(kinds: list[str], row: list) -> list:
+    out: list[Any] = []
+    for kind, v in zip(kinds, row, strict=True):
+        if v is None:
+            out.append(None)
+        elif kind == TEXT:
+            out.append(neutralise(str(v)))
+        else:
+            out.append(v)
+    return out
+
+
+def write_xlsx(path: Path, kind: str, data: Iterator[list]) -> int:
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
+    cols = COLUMNS[kind]
+    kinds = [c.kind for c in cols]
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(t(f"ledger.name.{kind}"))
+    ws.freeze_panes = "A2"
+    for i, c in enumerate(cols, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = c.width
+    ws.append(headers(kind))
+    n = 0
+    for row in data:
+        ws.append(_text_cells(kinds, row))
+        n += 1
+    wb.save(path)
+    return n
+
+
+def _csv_value(kind: str, v: Any) -> Any:
+    if v is None:
+        return ""
+    if kind == DATETIME:
+        return v.isoformat(sep=" ", timespec="minutes")
+    if kind == DATE:
+        return v.isoformat()
+    if kind == TEXT:
+        return neutralise(str(v))
+    return v
+
+
+def write_csv(path: Path, kind: str, data: Iterator[list]) -> int:
+    kinds = [c.kind for c in COLUMNS[kind]]
+    n = 0
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(headers(kind))
+        for row in data:
+            w.writerow([_csv_value(k, v) for k, v in zip(kinds, row, strict=True)])
+            n += 1
+    return n
+
+
+def export(conn: sqlite3.Connection, q: LedgerQuery, out: Path, *,
+           categories: Categories | None = None, today: date | None = None,
+           rules: EscalationRules | None = None) -> int:
+    """Write the ledger to ``out`` (.xlsx or .csv); returns the number of rows.
+
+    Written to a temporary file beside ``out`` and renamed at the end, so a failed export
+    never leaves a half-written ledger under the requested name.
+    """
+    suffix = out.suffix.lower()
+    if suffix not in (".xlsx", ".csv"):
+        raise UserError("cases.error.bad_out", exit_code=2, path=str(out))
+    if q.kind not in KINDS:
+        raise UserError("ledger.bad_kind", exit_code=2, kind=q.kind)
+    data = rows(conn, q, categories=categories, today=today, rules=rules)
+    tmp = out.with_name(f".{out.name}.part")
+    try:
+        n = (write_xlsx if suffix == ".xlsx" else write_csv)(tmp, q.kind, data)
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return n

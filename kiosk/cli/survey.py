@@ -1,0 +1,175 @@
+"""``kiosk survey import|list|export``: XLSForm questionnaires and their responses."""
+
+from __future__ import annotations
+
+import argparse
+
+from kiosk.core.i18n import t
+
+
+def register(sub, common) -> None:
+    p = sub.add_parser("survey", parents=[common], help=t("visits.cli.survey_help"),
+                       description=t("visits.cli.survey_help"))
+    ss = p.add_subparsers(dest="survey_command", metavar="ACTION", required=True)
+    imp = ss.add_parser("import", parents=[common], help=t("visits.cli.survey_import_help"),
+                        description=t("visits.cli.survey_import_help"))
+    imp.add_argument("file", metavar="FILE.xlsx", help=t("visits.cli.survey_file"))
+    imp.add_argument("--json", action="store_true", help=t("cli.opt.json"))
+    imp.set_defaults(handler=run_import)
+    ls = ss.add_parser("list", parents=[common], help=t("visits.cli.survey_list_help"),
+                       description=t("visits.cli.survey_list_help"))
+    ls.add_argument("--json", action="store_true", help=t("cli.opt.json"))
+    ls.set_defaults(handler=run_list)
+    ex = ss.add_parser("export", parents=[common], help=t("visits.cli.survey_export_help"),
+                       description=t("visits.cli.survey_export_help"))
+    ex.add_argument("name", metavar="NAME", help=t("visits.cli.survey_name"))
+    ex.add_argument("--out", required=True, metavar="FILE", help=t("visits.cli.survey_out"))
+    ex.add_argument("--json", action="store_true", help=t("cli.opt.json"))
+    ex.set_defaults(handler=run_export)
+
+
+def _runtime(args, create: bool = False, writes: bool = False):
+    from kiosk.runtime import runtime_for
+
+    return runtime_for(args, create=create, writes=writes)
+
+
+def import_survey(ctx, definition: dict) -> tuple[str, bool]:
+    """Store a checked definition (inside the caller's transaction).
+
+    Returns (survey id, created). Importing the same name and version again is a no-op when
+    the content is identical and refused when it differs (responses point at a version).
+    """
+    import json
+
+    from db.surveys import find_survey, save_survey
+    from kiosk.core.errors import UserError
+
+    existing = find_survey(ctx.conn, definition["name"], definition["version"])
+    if existing is not None:
+        same = json.dumps(existing.definition, sort_keys=True) == json.dumps(definition, sort_keys=True)
+        if same:
+            return existing.id, False
+        raise UserError("visits.survey.version_clash", exit_code=2, name=definition["name"],
+                        version=definition["version"])
+    sid = save_survey(ctx, name=definition["name"], title=definition["title"],
+                      version=definition["version"], definition=definition)
+    return sid, True
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from db.connection import transaction
+    from kiosk.cli.output import emit_json, info
+    from kiosk.domain.survey import load_xlsform
+    from kiosk.security.roles import require
+
+    definition = load_xlsform(args.file)  # checked before the database is even opened
+    runtime = _runtime(args, writes=True, create=True)
+    try:
+        require(runtime.worker, "survey.manage")
+        with transaction(runtime.conn):
+            sid, created = import_survey(runtime.ctx, definition)
+    finally:
+        runtime.close()
+    n = len([q for q in definition["questions"] if q["type"] != "note"])
+    if args.json:
+        emit_json({"id": sid, "name": definition["name"], "title": definition["title"],
+                   "version": definition["version"], "questions": n, "created": created})
+    elif created:
+        info(t("visits.survey.imported", title=definition["title"], name=definition["name"],
+               version=definition["version"], n=n))
+    else:
+        info(t("visits.survey.unchanged", name=definition["name"], version=definition["version"]))
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from db.surveys import count_responses, list_surveys
+    from kiosk.cli.output import emit_json, info, table
+
+    runtime = _runtime(args)
+    try:
+        rows = [(s, count_responses(runtime.conn, s.id)) for s in list_surveys(runtime.conn)]
+    finally:
+        runtime.close()
+    if args.json:
+        emit_json({"surveys": [{"id": s.id, "name": s.name, "title": s.title,
+                                "version": s.version, "responses": n} for s, n in rows]})
+        return 0
+    if not rows:
+        info(t("visits.survey.list_empty"))
+        return 0
+    print(table(["name", "title", "version", "n"],
+                [(s.name, s.title, s.version, str(n)) for s, n in rows]))
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from db.surveys import find_survey, iter_responses, list_surveys
+    from kiosk.cli.output import emit_json, info
+    from kiosk.core.errors import UserError
+    from kiosk.domain.survey import export_header, export_rows
+    from kiosk.security.roles import require
+
+    out = Path(args.out)
+    suffix = out.suffix.lower()
+    if suffix not in (".xlsx", ".csv"):
+        raise UserError("visits.survey.out_format", exit_code=2, path=str(out))
+    runtime = _runtime(args, writes=True)
+    try:
+        conn = runtime.conn
+        # answers leave as given (free text may name people), every grid's: a supervisor's
+        require(runtime.worker, "export.full")
+        survey = find_survey(conn, args.name)
+        if survey is None:
+            known = "、".join(s.name for s in list_surveys(conn)) or "-"
+            raise UserError("visits.survey.unknown", exit_code=2, name=args.name[:60], known=known)
+        versions = {r[0]: r[1] for r in conn.execute(
+            "SELECT id, version FROM surveys WHERE name = ?", (survey.name,))}
+        header = export_header(survey.definition)
+        rows = export_rows(survey.definition, iter_responses(conn, survey.name), versions)
+        n = _write(out, header, rows, survey.name)
+        # Audited: answers are exported as given (not masked); every grid's responses.
+        runtime.ctx.audit("export", "survey", survey.id, detail={
+            "format": suffix.lstrip("."), "rows": n, "masked": False, "grids": ["*"]})
+    finally:
+        runtime.close()
+    if args.json:
+        emit_json({"name": survey.name, "responses": n, "path": str(out), "columns": header})
+    else:
+        info(t("visits.survey.exported", n=n, path=str(out)))
+    return 0
+
+
+def _write(out, header, rows, sheet: str) -> int:
+    """Write to a temporary file and rename: a failed export never leaves half a file."""
+    import csv
+    import os
+
+    tmp = out.with_name(out.name + ".part")
+    n = 0
+    try:
+        if out.suffix.lower() == ".csv":
+            # utf-8 with BOM: Excel opens Chinese text correctly (as Kobo's CSV export does).
+            with tmp.open("w", newline="", encoding="utf-8-sig") as fh:
+                writer = csv.writer(fh)
+                writer.writerow(header)
+                for row in rows:
+                    writer.writerow(row)
+                    n += 1
+        else:
+            from openpyxl import Workbook
+
+            wb = Workbook(write_only=True)
+            ws = wb.create_sheet(title=sheet[:31] or "data")
+            ws.append(header)
+            for row in rows:
+                ws.append(row)
+                n += 1
+            wb.save(tmp)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return n

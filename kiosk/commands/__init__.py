@@ -1,1 +1,0 @@
-"""Subcommands of ``kiosk``: one module per group, discovered by :func:`kiosk.cli.build_parser`."""

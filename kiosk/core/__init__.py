@@ -1,0 +1,1 @@
+"""kiosk.core: see docs/architecture.md."""

@@ -1,0 +1,1 @@
+"""kiosk.demo.district: see docs/architecture.md."""

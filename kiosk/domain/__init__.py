@@ -1,0 +1,1 @@
+"""kiosk.domain: see docs/architecture.md."""

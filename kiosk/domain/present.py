@@ -1,0 +1,80 @@
+"""How records read to a person: addresses, care tags, masked numbers (shared by CLI and screens).
+
+A household whose personal data was erased on request reads as "已删除个人信息" with its
+compound and building only (kiosk/security/privacy.py, docs/security.md)."""
+
+from __future__ import annotations
+
+from db.households import Household, Member
+from db.search import SearchHit
+from kiosk.core.i18n import t
+from kiosk.security.privacy import forgotten_label, mask
+
+
+def address(h: Household, *, with_compound: bool = True) -> str:
+    return address_of(h.compound if with_compound else None, h.building, h.unit, h.room,
+                      forgotten=h.forgotten)
+
+
+def address_of(compound: str | None, building: str, unit: str, room: str, *,
+               forgotten: bool = False) -> str:
+    """An address from its parts (``compound`` None: without it); a forgotten household's
+    reads "compound building · 已删除个人信息"."""
+    if forgotten:
+        return t("privacy.forgotten_address", compound=compound or "", building=building,
+                 label=forgotten_label())
+    if compound is None:
+        return t("address.short", building=building, unit=unit, room=room)
+    return t("address.full", compound=compound, building=building, unit=unit, room=room)
+
+
+def head(h: Household) -> str:
+    """The head of household as lists show it."""
+    return forgotten_label() if h.forgotten else h.head_name
+
+
+def tags(codes: tuple[str, ...] | list[str] | str) -> str:
+    if isinstance(codes, str):
+        codes = codes.split()
+    return "、".join(t(f"tag.{c}") for c in codes) if codes else ""
+
+
+def member_row(m: Member) -> dict[str, object]:
+    """A member as lists show it: phone and ID number masked."""
+    return {
+        "id": m.id,
+        "name": m.name,
+        "relation": m.relation,
+        "gender": m.gender,
+        "phone": mask("phone", m.phone),
+        "id_number": mask("id_number", m.id_number),
+        "birth_year": m.birth_year,
+        "tags": m.tags.split(),
+    }
+
+
+def household_summary(h: Household) -> dict[str, object]:
+    return {
+        "id": h.id,
+        "address": address(h),
+        "grid": h.grid_code,
+        "grid_name": h.grid_name,
+        "community": h.community,
+        "compound": h.compound,
+        "building": h.building,
+        "unit": h.unit,
+        "room": h.room,
+        "head": head(h),
+        "members": h.member_count,
+        "tags": list(h.tags),
+        "forgotten": h.forgotten,
+    }
+
+
+def match(hit: SearchHit) -> str:
+    """A search result's "matched" column: the kind of key, and who matched when it was not
+    the head of household the row shows (searching a spouse's name finds their home)."""
+    label = t(f"match.{hit.matched}")
+    if hit.member and hit.member != hit.household.head_name:
+        return t("match.member", name=hit.member, kind=label)
+    return label

@@ -1,0 +1,1 @@
+"""kiosk.households: see docs/architecture.md."""

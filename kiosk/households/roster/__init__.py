@@ -1,0 +1,1 @@
+"""kiosk.households.roster: see docs/architecture.md."""

@@ -1,0 +1,1 @@
+"""kiosk.security: see docs/architecture.md."""
