@@ -30,7 +30,7 @@ HOUSEHOLDS = min(20000, int(os.environ.get("KIOSK_BENCH_HOUSEHOLDS", "20000")))
 
 
 def _events(n: int):
-    from kiosk.domain.cases import Event
+    from db.case_fold import Event
 
     rng = random.Random(5)
     evs = [Event("e0000", "register", "001767571200000.00000", "dev-a", "2026-01-05T09:00:00")]
@@ -51,7 +51,7 @@ def _events(n: int):
 
 
 def bench_fold() -> bool:
-    from kiosk.domain.cases import fold
+    from db.case_fold import fold
 
     events = _events(200)
     assert fold(events).status == "closed"

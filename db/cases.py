@@ -7,7 +7,7 @@ inserts its rows, emits the matching outbox operations (entities ``case``,
 ``case_state`` cache in the same transaction. Rows that arrive by sync are folded on the next
 read by :func:`refresh_dirty` (a trigger marks their case dirty).
 
-The fold and the rules live in :mod:`kiosk.domain.cases` (pure functions, no database).
+The fold and the rules live in :mod:`db.case_fold` (pure functions, no database).
 """
 
 from __future__ import annotations
@@ -18,10 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from db.context import WriteContext, get_meta, now_iso, set_meta
-from db.ids import uuid7
-from kiosk.core.errors import UserError
-from kiosk.domain.cases import (
+from db.case_fold import (
     OPEN_STATUSES,
     CaseRefused,
     CaseState,
@@ -32,6 +29,9 @@ from kiosk.domain.cases import (
     fold,
     is_overdue,
 )
+from db.context import WriteContext, get_meta, now_iso, set_meta
+from db.errors import Phrase, UserError
+from db.ids import uuid7
 
 CASE_COLUMNS = ("id", "number", "category", "category_group", "summary", "grid_id", "visit_id",
                 "raised_by", "registered_at")
@@ -163,10 +163,10 @@ def register_case(
     :class:`~kiosk.core.errors.UserError` for an unknown category or household or an empty summary,
     before anything is written.
     """
-    from kiosk.domain.categories import active_categories
-
     conn = ctx.conn
-    table = categories or active_categories()
+    table = categories or ctx.categories
+    if table is None:
+        raise ValueError("register_case needs a category table (WriteContext.categories)")
     cat = table.resolve(category)
     summary = (summary or "").strip()
     if not summary:
@@ -219,7 +219,7 @@ def append_event(ctx: WriteContext, case_id: str, type_: str, data: dict[str, An
                  at: str | None = None) -> str:
     """Add one event to a case after checking the rules; returns the event id.
 
-    Call inside a transaction. Raises :class:`~kiosk.domain.cases.CaseRefused` (naming the rule)
+    Call inside a transaction. Raises :class:`~db.case_fold.CaseRefused` (naming the rule)
     when the event is not valid from the case's current state; nothing is written then.
     """
     conn = ctx.conn
@@ -232,9 +232,7 @@ def append_event(ctx: WriteContext, case_id: str, type_: str, data: dict[str, An
                       by=ctx.worker_id, data=data)
     rule = check(state, candidate)
     if rule is not None:
-        from kiosk.core.i18n import t
-
-        raise CaseRefused(rule, exit_code=3, status=t(f"cases.status.{state.status}"))
+        raise CaseRefused(rule, exit_code=3, status=Phrase(f"cases.status.{state.status}"))
     eid = _insert_event(ctx, case_id, type_, data, at)
     refresh_case(conn, case_id)
     return eid
@@ -365,7 +363,7 @@ def refresh_dirty(conn: sqlite3.Connection) -> int:
 
 # --- reading ---------------------------------------------------------------------------------
 def level_sql(today: date, rules: EscalationRules) -> tuple[str, dict[str, Any]]:
-    """An SQL expression for the escalation level of ``case_state s`` (see kiosk.domain.cases)."""
+    """An SQL expression for the escalation level of ``case_state s`` (see db.case_fold)."""
     expr = (
         "(CASE WHEN s.status IN ('registered','assigned','in_progress') THEN max(s.manual_level,"
         " CASE WHEN s.due IS NULL THEN 0 WHEN s.due < :lv_d3 THEN 3 WHEN s.due < :lv_d2 THEN 2"
@@ -375,7 +373,7 @@ def level_sql(today: date, rules: EscalationRules) -> tuple[str, dict[str, Any]]
 
 
 def level_thresholds(today: date, rules: EscalationRules) -> dict[str, str]:
-    """Deadlines before these dates put an open case at level 1, 2, 3 (kiosk.domain.cases.clock_level):
+    """Deadlines before these dates put an open case at level 1, 2, 3 (db.case_fold.clock_level):
     overdue by more than ``n`` days means a deadline before ``today - n``."""
     return {
         "lv_d1": today.isoformat(),

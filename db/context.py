@@ -79,6 +79,9 @@ class WriteContext:
     #: Has the worker proved who they are (their PIN) in this session? The guard refuses a
     #: named worker's writes until they have.
     verified: bool = False
+    #: The category table problems are filed under (kiosk/domain/categories.py: resolves a
+    #: code or name to a sub-category and its group); set by whoever opens the context.
+    categories: Any = None
     _unaudited: int = field(default=0, repr=False)
 
     @classmethod

@@ -9,6 +9,7 @@ replicated as entity ``label`` (policy ``lww``: inserted once, later only retire
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -52,10 +53,20 @@ def _label(row: sqlite3.Row) -> Label:
                  row["generation"], row["created_at"], row["retired_at"], row["hlc"])
 
 
-def _random_code() -> str:
-    from kiosk.qr.payload import new_code
+#: Crockford base32: what a label's 12-character id is written in (kiosk/qr/payload.py adds
+#: the kind and the check character).
+LABEL_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
-    return new_code()
+
+def encode_label_id(value: int) -> str:
+    if not 0 <= value < 1 << 60:
+        raise ValueError(value)
+    return "".join(LABEL_ALPHABET[(value >> shift) & 31] for shift in range(55, -1, -5))
+
+
+def new_label_code() -> str:
+    """A fresh random 60-bit id (the caller makes sure it is unused)."""
+    return encode_label_id(secrets.randbits(60))
 
 
 def _unused_code(conn: sqlite3.Connection, taken: set[str], make: Callable[[], str]) -> str:
@@ -138,7 +149,7 @@ def ensure_household_label(ctx: WriteContext, household_id: str) -> Label:
     if current is not None:
         return current
     _require_household(ctx.conn, household_id)
-    return _insert(ctx, "HH", _unused_code(ctx.conn, set(), _random_code),
+    return _insert(ctx, "HH", _unused_code(ctx.conn, set(), new_label_code),
                    household_id=household_id,
                    generation=_next_generation(ctx.conn, household_id))
 
@@ -148,7 +159,7 @@ def reprint_household_label(ctx: WriteContext, household_id: str) -> Label:
     _require_household(ctx.conn, household_id)
     generation = _next_generation(ctx.conn, household_id)
     _retire_active(ctx, household_id)
-    return _insert(ctx, "HH", _unused_code(ctx.conn, set(), _random_code),
+    return _insert(ctx, "HH", _unused_code(ctx.conn, set(), new_label_code),
                    household_id=household_id, generation=generation)
 
 
@@ -159,7 +170,7 @@ def _chunks(items: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
 
 def plan_household_labels(conn: sqlite3.Connection, household_ids: Sequence[str], *,
                           reprint: bool = False,
-                          make_code: Callable[[], str] = _random_code) -> list[PlannedLabel]:
+                          make_code: Callable[[], str] = new_label_code) -> list[PlannedLabel]:
     """The labels a print run will carry, without writing anything.
 
     Households that have an active label keep it (unless ``reprint``); the others get a new
@@ -221,5 +232,5 @@ def ensure_case_slip(ctx: WriteContext, case_id: str, code: str | None = None) -
         if code is not None and code != existing.code:
             raise ValueError("case slip created meanwhile")
         return existing
-    code = code or _unused_code(ctx.conn, set(), _random_code)
+    code = code or _unused_code(ctx.conn, set(), new_label_code)
     return _insert(ctx, "CS", code, case_id=case_id)

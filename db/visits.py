@@ -13,6 +13,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from db.cases import register_case
 from db.context import WriteContext, now_iso
 from db.drafts import delete_draft
 from db.ids import uuid7
@@ -73,15 +74,6 @@ class Visit:
     items: tuple[VisitItem, ...] = ()
 
 
-def _case_registrar():
-    """``db.cases.register_case`` once the case ledger has landed, else None."""
-    try:
-        from db.cases import register_case
-    except ImportError:
-        return None
-    return register_case
-
-
 def save_visit(ctx: WriteContext, visit: VisitInput, *, draft_key: str | None = None) -> str:
     """Store a visit with its items; register each problem as a case; drop the draft.
 
@@ -115,11 +107,10 @@ def save_visit(ctx: WriteContext, visit: VisitInput, *, draft_key: str | None = 
         {**fields, "hlc": hlc, "w": ctx.worker_id, "d": ctx.device_id},
     )
     ctx.emit("visit", vid, "insert", fields, hlc)
-    register_case = _case_registrar()
     raised_by = visit.met[0].name if visit.met else None
     for position, item in enumerate(visit.items):
         case_id = None
-        if item.kind == "problem" and register_case is not None:
+        if item.kind == "problem":
             case_id = register_case(ctx, household_ids=[visit.household_id], category=item.category,
                                     summary=item.text, visit_id=vid, raised_by=raised_by,
                                     at=visited_at)

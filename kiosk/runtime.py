@@ -24,6 +24,7 @@ from kiosk.core.config import Settings, data_dir, database_path, key_path, load_
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import set_language
 from kiosk.core.logs import setup_logging
+from kiosk.domain.categories import load_categories
 from kiosk.security.roles import guard_write
 
 log = logging.getLogger("kiosk.runtime")
@@ -81,6 +82,7 @@ def open_runtime(settings: Settings, *, create: bool = True) -> Runtime:
         worker = default_worker(conn)
     ctx = WriteContext.open(conn, worker.id if worker else None)
     ctx.guard = guard_write  # every write checked against the acting worker (kiosk/security/roles.py)
+    ctx.categories = load_categories(settings)
     log.info("opened database schema=%s worker=%s", conn.execute("PRAGMA user_version").fetchone()[0],
              worker.id if worker else None)
     return Runtime(settings=settings, db=database, worker=worker, ctx=ctx)

@@ -9,8 +9,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select
 
+from db.case_fold import RATINGS
 from kiosk.core.i18n import t, term
-from kiosk.domain.cases import RATINGS
 
 #: Which fields each event type asks for.
 FIELDS: dict[str, tuple[str, ...]] = {

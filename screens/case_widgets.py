@@ -8,9 +8,9 @@ from textual import work
 from textual.message import Message
 from textual.widgets import Static
 
+from db.case_fold import EscalationRules
 from db.cases import CaseSummary, list_open_cases_for_household
 from kiosk.core.i18n import t
-from kiosk.domain.cases import EscalationRules
 from kiosk.domain.categories import load_categories
 
 LEVEL_STYLES = {0: "", 1: "bold yellow", 2: "bold dark_orange", 3: "bold white on red"}

@@ -10,9 +10,9 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import DataTable, Header, Select, Static
 
+from db.case_fold import STATUSES
 from db.cases import CaseFilter, CaseSummary, count_cases, departments, list_cases
 from kiosk.core.i18n import t, term
-from kiosk.domain.cases import STATUSES
 from kiosk.domain.categories import load_categories
 from screens.base import KioskScreen
 from screens.case_widgets import WorkerErrors, level_text, rules_of, status_text

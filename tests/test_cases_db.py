@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 
+from db.case_fold import CaseRefused
 from db.cases import (
     CaseFilter,
     append_event,
@@ -22,7 +23,6 @@ from db.cases import (
 )
 from db.connection import transaction
 from kiosk.core.errors import UserError
-from kiosk.domain.cases import CaseRefused
 from tests.conftest import SUPERVISOR, acting_as
 
 

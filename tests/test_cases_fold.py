@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.domain.cases import (
+from db.case_fold import (
     EVENT_TYPES,
     OPEN_STATUSES,
     STATUSES,

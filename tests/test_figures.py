@@ -8,10 +8,10 @@ from datetime import date
 
 import pytest
 
+from db.case_fold import EscalationRules
 from db.cases import append_event, register_case
 from db.connection import transaction
 from kiosk.cases.figures import Scope, compute
-from kiosk.domain.cases import EscalationRules
 from tests.conftest import SUPERVISOR, acting_as
 
 
@@ -158,7 +158,7 @@ def test_stats_json_includes_the_figures(kiosk, demo_db, lang):
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from kiosk.domain.cases import escalation_level, fold, is_overdue  # noqa: E402
+from db.case_fold import escalation_level, fold, is_overdue  # noqa: E402
 from tests.test_cases_fold import event_logs  # noqa: E402
 
 

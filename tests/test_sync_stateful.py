@@ -37,6 +37,7 @@ from db.households import (
     update_household,
     update_member,
 )
+from kiosk.domain.categories import DEFAULT as DEFAULT_CATEGORIES
 from kiosk.hub.store_sqlite import SqliteHubStore
 from kiosk.sync.client import SyncError, enrol, run_sync
 from kiosk.sync.seed import seed_ops
@@ -96,6 +97,7 @@ class Device:
     def open(self) -> None:
         self.db = open_database(self.path)
         self.ctx = WriteContext.open(self.db.conn)
+        self.ctx.categories = DEFAULT_CATEGORIES
 
     def known(self) -> set[str]:
         conn = self.ctx.conn
@@ -240,8 +242,8 @@ class SyncMachine(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def supervisor_assigns(self, data) -> None:
+        from db.case_fold import CaseRefused
         from db.cases import append_event
-        from kiosk.domain.cases import CaseRefused
 
         sup = self.devices[0]
         cid = self._pick(data, "SELECT case_id FROM case_state WHERE status = 'registered'"

@@ -53,11 +53,11 @@ def test_visit_with_three_problems_is_one_transaction(runtime):
 
 
 def test_failure_half_way_leaves_nothing(runtime, monkeypatch):
-    import db.cases
+    import db.visits
 
     conn, ctx = runtime.conn, runtime.ctx
     hid, mid = _hh(conn)
-    real = db.cases.register_case
+    real = db.visits.register_case
     calls = []
 
     def flaky(*a, **kw):
@@ -66,7 +66,7 @@ def test_failure_half_way_leaves_nothing(runtime, monkeypatch):
             raise RuntimeError("disk full")
         return real(*a, **kw)
 
-    monkeypatch.setattr(db.cases, "register_case", flaky)
+    monkeypatch.setattr(db.visits, "register_case", flaky)
     before = [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
               for t in ("visits", "visit_items", "cases", "outbox")]
     with pytest.raises(RuntimeError), transaction(conn):

@@ -1,1 +1,1 @@
-"""kiosk.domain.cases: see docs/architecture.md."""
+"""db.case_fold: see docs/architecture.md."""

@@ -12,7 +12,7 @@ Exact definitions (also in docs/cases.md). The scope is the cases registered in 
 - rated: cases with at least one rating; satisfied: whose latest rating is 满意 or 基本满意.
   群众满意率 satisfaction rate = satisfied / rated.
 - open: registered, assigned or in progress. overdue: open and past the deadline today.
-  level_1..level_3: open cases at that escalation level today (see kiosk.domain.cases).
+  level_1..level_3: open cases at that escalation level today (see db.case_fold).
 - on_spot: resolved or closed cases whose last resolution was on the spot (马上办).
 - unreachable: closed without a rating after the configured unanswered follow-ups.
 
@@ -27,8 +27,8 @@ from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any
 
+from db.case_fold import EscalationRules
 from db.cases import level_thresholds, refresh_dirty
-from kiosk.domain.cases import EscalationRules
 
 MEASURES = ("registered", "repeats", "base", "resolved", "closed", "first_time", "rated",
             "satisfied", "open", "overdue", "level_1", "level_2", "level_3", "on_spot",

@@ -23,10 +23,10 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from db.case_fold import EscalationRules, clock_level
 from db.cases import refresh_dirty
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import t
-from kiosk.domain.cases import EscalationRules, clock_level
 from kiosk.domain.categories import Categories, load_categories
 
 KINDS = ("original", "progress", "resolution")
@@ -157,7 +157,7 @@ def _original(conn: sqlite3.Connection, q: LedgerQuery, cats: Categories, **_: A
 
 
 def _progress(conn: sqlite3.Connection, q: LedgerQuery, cats: Categories, **_: Any) -> Iterator[list]:
-    from kiosk.domain.cases import Event, fold
+    from db.case_fold import Event, fold
 
     where, params = _range(q, "e.at")
     sql = (

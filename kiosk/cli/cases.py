@@ -112,9 +112,9 @@ def resolve_case(conn, text: str) -> str:
 
 
 def run_add(args: argparse.Namespace) -> int:
+    from db.case_fold import EscalationRules, parse_at
     from db.cases import get_case, register_case, repeat_candidates
     from kiosk.cli.output import emit_json, info
-    from kiosk.domain.cases import EscalationRules, parse_at
     from kiosk.domain.categories import load_categories
     from kiosk.security.roles import require_on_household
 
@@ -187,9 +187,9 @@ def case_json(detail, categories) -> dict:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from db.case_fold import EscalationRules
     from db.cases import get_case
     from kiosk.cli.output import emit_json
-    from kiosk.domain.cases import EscalationRules
     from kiosk.domain.categories import load_categories
 
     runtime = _runtime(args)
@@ -239,10 +239,10 @@ def describe_event(data: dict, categories=None) -> str:
 
 def run_list(args: argparse.Namespace) -> int:
     from db.areas import grid_by_code
+    from db.case_fold import STATUSES, EscalationRules
     from db.cases import CaseFilter, count_cases, list_cases
     from kiosk.cli.output import emit_json, info, table
     from kiosk.core.errors import UserError
-    from kiosk.domain.cases import STATUSES, EscalationRules
     from kiosk.domain.categories import load_categories
 
     status = args.status
@@ -301,7 +301,7 @@ def build_event(conn, settings, case_id: str, event_type: str, *, department=Non
                 due=None, note=None, rating=None, of=None, level=None, unreached=False) -> dict:
     """The data of one event from the action's options, checked as far as options go (the
     state rules are checked by :func:`db.cases.append_event`). Shared by CLI and screens."""
-    from kiosk.domain.cases import CaseRefused, parse_due, parse_rating
+    from db.case_fold import CaseRefused, parse_due, parse_rating
 
     data: dict = {}
     note = (note or "").strip() or None
@@ -337,9 +337,9 @@ def build_event(conn, settings, case_id: str, event_type: str, *, department=Non
 
 
 def run_act(args: argparse.Namespace) -> int:
+    from db.case_fold import EscalationRules, parse_action, parse_at
     from db.cases import append_event, get_case
     from kiosk.cli.output import emit_json, info
-    from kiosk.domain.cases import EscalationRules, parse_action, parse_at
     from kiosk.domain.categories import load_categories
     from kiosk.security.roles import CASE_EVENT_ACTIONS, require_on_case
 

@@ -38,10 +38,10 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from db.areas import grid_by_code
+    from db.case_fold import EscalationRules
     from kiosk.cases.ledger import LedgerQuery, export
     from kiosk.cli.output import emit_json, info
     from kiosk.core.errors import UserError
-    from kiosk.domain.cases import EscalationRules
     from kiosk.domain.categories import load_categories
     from kiosk.runtime import runtime_for
     from kiosk.security.privacy import export_grids

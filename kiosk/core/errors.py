@@ -9,24 +9,14 @@ from __future__ import annotations
 import logging
 
 from db.connection import DatabaseError, SQLiteErrors
+from db.errors import UserError
 from db.migrations import SchemaTooNew
 from kiosk.core.config import ConfigError
 from kiosk.core.i18n import t
 
 log = logging.getLogger("kiosk.core.errors")
 
-
-class UserError(Exception):
-    """A problem the person can fix: bad input, a missing file, a refused action."""
-
-    def __init__(self, key: str, /, exit_code: int = 1, **params: object) -> None:
-        super().__init__(key)
-        self.key = key
-        self.params = params
-        self.exit_code = exit_code
-
-    def message(self) -> str:
-        return t(self.key, **self.params)
+__all__ = ["UserError", "describe"]
 
 
 def describe(exc: BaseException) -> str:

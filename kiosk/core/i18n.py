@@ -19,6 +19,8 @@ from typing import Any
 
 import platformdirs
 
+from db.errors import UserError
+
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
 _DIRS = {"zh": "zh_CN", "en": "en"}
@@ -110,6 +112,10 @@ def t(key: str, /, **params: Any) -> str:
         except (KeyError, IndexError, ValueError):
             return text
     return text
+
+
+# Errors raised below this layer carry keys; they are worded here.
+UserError.translate = t
 
 
 class Term(str):

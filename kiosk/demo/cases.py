@@ -4,7 +4,7 @@ closed after unanswered follow-ups, repeats, and a roof leak that involves a who
 Written in bulk (``executemany``, one transaction) like the rest of the seeded district: the
 rows stand for a ledger the hub already holds, so they are not queued in the outbox. The
 case count is bounded (a sample of households), so the demo stays fast at a million households.
-Each case's state is folded with the same :func:`kiosk.domain.cases.fold` the app uses.
+Each case's state is folded with the same :func:`db.case_fold.fold` the app uses.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
+from db.case_fold import Event, fold
 from db.cases import _STATE_UPDATE, device_tag, state_row
 from db.context import WriteContext, set_meta
 from db.hlc import format_stamp
-from kiosk.domain.cases import Event, fold
 from kiosk.domain.categories import DEFAULT
 
 TZ = timezone(timedelta(hours=8))

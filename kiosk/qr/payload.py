@@ -15,13 +15,16 @@ too short, too long, a character outside the alphabet, or a wrong check characte
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from db.labels import LABEL_ALPHABET, encode_label_id, new_label_code
 from kiosk.core.errors import UserError
 
-ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# The id alphabet and the random ids are the labels' own (db/labels.py).
+ALPHABET = LABEL_ALPHABET
+encode_id = encode_label_id
+new_code = new_label_code
 CHECK_SYMBOLS = ALPHABET + "*+$%U"
 _VALUE = {ch: i for i, ch in enumerate(CHECK_SYMBOLS)}
 # What people (and OCR) type for the digits, and Crockford's own symbols for 33 and 35.
@@ -72,12 +75,6 @@ class Payload:
         return f"{self.kind}1:" + "-".join(body[i:i + 4] for i in range(0, len(body), 4))
 
 
-def encode_id(value: int) -> str:
-    if not 0 <= value < 1 << 60:
-        raise ValueError(value)
-    return "".join(ALPHABET[(value >> shift) & 31] for shift in range(55, -1, -5))
-
-
 def decode_id(code: str) -> int:
     value = 0
     for ch in code:
@@ -87,11 +84,6 @@ def decode_id(code: str) -> int:
 
 def check_symbol(code: str) -> str:
     return CHECK_SYMBOLS[decode_id(code) % 37]
-
-
-def new_code() -> str:
-    """A fresh random 60-bit id (the database makes sure it is unused)."""
-    return encode_id(secrets.randbits(60))
 
 
 def make(kind: str, code: str) -> Payload:

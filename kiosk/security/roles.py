@@ -118,7 +118,7 @@ def action_label(action: str) -> str:
     return t(f"action.{action}")
 
 
-#: case event type -> the action it takes (kiosk/domain/cases.py EVENT_TYPES)
+#: case event type -> the action it takes (db/case_fold.py EVENT_TYPES)
 CASE_EVENT_ACTIONS = {
     "register": "case.register", "assign": "case.assign", "progress": "case.progress",
     "resolve_on_spot": "case.resolve", "resolve": "case.resolve", "follow_up": "case.follow_up",

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from kiosk.core.errors import UserError
+from db.errors import UserError
 
 STATUSES = ("registered", "assigned", "in_progress", "resolved", "closed")
 OPEN_STATUSES = ("registered", "assigned", "in_progress")
