@@ -96,7 +96,7 @@ def load(name: str, store_url: str, roster: Path, workers: int) -> bool:
     from bench.bench_sync import _seed
     from db.connection import connect
     from db.ids import uuid7
-    from kiosk.hub.store import open_store
+    from kiosk.hub.store.open import open_store
     from kiosk.sync.client import HubClient
 
     store = open_store(store_url)

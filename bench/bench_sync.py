@@ -117,7 +117,7 @@ class Laptop:
 
 
 def end_to_end(tmp: Path) -> bool:
-    from kiosk.hub.store_sqlite import SqliteHubStore
+    from kiosk.hub.store.sqlite import SqliteHubStore
     from tests.pg import hub_thread
 
     print(f"end-to-end sync of {OPS} operations (one laptop up, one laptop down):")
@@ -163,7 +163,7 @@ def _ops_round(r: int, households: list, device_id: str) -> tuple[list, list[tup
     ``households``: [(id, grid)]) and the log rows the hub stores for them."""
     import msgspec
 
-    from kiosk.hub.store import utcnow
+    from kiosk.hub.store.base import utcnow
     from kiosk.sync.protocol import Op
 
     ops, rows, now = [], [], utcnow()
@@ -264,7 +264,7 @@ def scope_cost(name: str, make_store) -> bool:
     """store.ingest with the hub's scope checks (every record a payload names looked up,
     reach, owners, moves) vs the same ingest trusting the payload's grid: two stores seeded
     alike, the same operations, taking turns push by push; median of the rounds' ratios."""
-    import kiosk.hub.store as hub_store
+    import kiosk.hub.store.base as hub_store
 
     real = (hub_store.Checker, hub_store.keys_of)
     stores, households = {}, None
@@ -315,7 +315,7 @@ SAME_ROWS = ("SELECT count(*) FROM plain p JOIN hub_ops h ON h.op_id = p.op_id W
 
 def ingest_sqlite(tmp: Path, roster: Path) -> bool:
     from db.migrations import execute_script
-    from kiosk.hub.store_sqlite import SCHEMA, SqliteHubStore
+    from kiosk.hub.store.sqlite import SCHEMA, SqliteHubStore
 
     made = iter(range(1000))
 
@@ -350,7 +350,7 @@ def ingest_postgres(roster: Path) -> bool:
     if pg_bin() is None:
         print("  PostgreSQL: SKIPPED (initdb/pg_ctl not installed)")
         return True
-    from kiosk.hub.store_postgres import PostgresHubStore
+    from kiosk.hub.store.postgres import PostgresHubStore
 
     server = PgServer()
     try:
@@ -381,7 +381,7 @@ def ingest_postgres(roster: Path) -> bool:
 
 def many_devices(tmp: Path) -> bool:
     """DEVICES laptops in 10 grids; each pushes 200 and pulls >= 2,000, all at once."""
-    from kiosk.hub.store_sqlite import SqliteHubStore
+    from kiosk.hub.store.sqlite import SqliteHubStore
     from tests.pg import free_port, wait_listening
 
     print(f"{DEVICES} laptops syncing at once (200 ops up, >= 2,000 down each):")

@@ -34,8 +34,9 @@ from typing import Any
 
 import msgspec
 
-from db.connection import transaction
+from db.hlc import now_iso
 from db.ids import uuid7
+from db.transaction import transaction
 
 GENESIS = "0" * 64
 #: meta key: the highest outbox ``seq`` whose operation is in the trail.
@@ -56,12 +57,6 @@ _encode_sorted = msgspec.json.Encoder(order="sorted").encode
 _INSERT = ("INSERT INTO audit(id, device_id, dseq, at, worker_id, action, entity, entity_id,"
            " household_id, detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
 _KIND_ACTION = {"insert": "create", "append": "create", "update": "change", "delete": "delete"}
-
-
-def now_iso() -> str:
-    from db.context import now_iso as _now
-
-    return _now()
 
 
 def entry_hash(prev_hash: str, entry_id: str, device_id: str, dseq: int, at: str,

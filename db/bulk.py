@@ -15,8 +15,8 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from db.connection import transaction
 from db.normalize import household_terms
+from db.transaction import transaction
 
 INSERTS = {
     "grids": "INSERT INTO grids(id, code, name, community, street, district, hlc, worker_id,"

@@ -478,6 +478,12 @@ def departments(conn: sqlite3.Connection) -> list[str]:
         "SELECT DISTINCT department FROM case_state WHERE department IS NOT NULL ORDER BY 1")]
 
 
+def case_number(conn: sqlite3.Connection, case_id: str) -> str | None:
+    """The number (2026-3F9A-000123) of the case ``case_id``."""
+    row = conn.execute("SELECT number FROM cases WHERE id = ?", (case_id,)).fetchone()
+    return row[0] if row else None
+
+
 def find_case_id(conn: sqlite3.Connection, text: str) -> str | None:
     """A case id from its id, its number (2026-3F9A-000123) or a ``CS1:`` slip payload's id."""
     q = (text or "").strip()

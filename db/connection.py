@@ -11,13 +11,13 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal, cast
 
 from db.migrations import migrate
+from db.transaction import transaction as transaction  # long imported from here
 
 #: The first 16 bytes of every plain SQLite database file.
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -155,40 +155,6 @@ def _configure(conn: Any, readonly: bool) -> None:
     conn.execute("PRAGMA temp_store = MEMORY")
 
 
-@contextlib.contextmanager
-def transaction(conn: sqlite3.Connection, *, immediate: bool = True) -> Iterator[sqlite3.Connection]:
-    """Run a block in one transaction: all of it commits, or none of it does.
-
-    Nested use joins the outer transaction (SAVEPOINT), so helpers can be composed.
-    """
-    if conn.in_transaction:
-        name = f"sp_{id(conn)}_{_depth.__next__()}"
-        conn.execute(f"SAVEPOINT {name}")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute(f"ROLLBACK TO {name}")
-            conn.execute(f"RELEASE {name}")
-            raise
-        conn.execute(f"RELEASE {name}")
-        return
-    conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
-def _counter() -> Iterator[int]:
-    n = 0
-    while True:
-        n += 1
-        yield n
-
-
-_depth = _counter()
 
 
 @dataclass

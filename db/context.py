@@ -6,17 +6,13 @@ import json
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from db.audit import CATCH_UP_EVERY, TOGETHER_MS, catch_up, record
 from db.hlc import DEFAULT_MAX_DRIFT_MS, HybridClock, format_stamp, parse_stamp
+from db.hlc import now_iso as now_iso  # long imported from here
 from db.ids import uuid7
 from db.migrations import latest_version
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).astimezone().isoformat(timespec="seconds")
 
 
 def get_meta(conn: sqlite3.Connection, key: str, default: str | None = None) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 #: The wire format's largest counter: one more carries into the milliseconds, so a stamp
 #: always has 5 counter digits (a 6-digit counter once made every later stamp invalid).
@@ -83,3 +84,8 @@ class HybridClock:
     @property
     def last(self) -> str:
         return format_stamp(self._wall, self._counter)
+
+
+def now_iso() -> str:
+    """This machine's wall clock as local ISO text, to the second (what people read)."""
+    return datetime.now(UTC).astimezone().isoformat(timespec="seconds")

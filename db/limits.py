@@ -1,7 +1,7 @@
 """How big a replicated record may be: one table for the laptop and the hub.
 
 Every operation's payload is checked against it before it is written on a laptop (the write
-guard, kiosk/security/roles.py) and before the hub stores it (kiosk/hub/store.py ``op_checks``): a
+guard, kiosk/security/roles.py) and before the hub stores it (kiosk/hub/store/base.py ``op_checks``): a
 15 MB note must not reach the hub, nor from the hub every laptop of the grid. The limits are
 generous for people (a visit's note of 2,000 characters is a long page) and small for
 machines.

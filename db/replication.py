@@ -9,7 +9,7 @@ lists the fields that name other records, ``(field, entity)``, the owner first. 
 grid is its owner's grid (a ``grid`` record is its own grid); a record whose owner field is
 empty belongs to no grid (it is global). Every record a row names must lie in the writer's
 scope, whoever checks: the laptop before it writes (kiosk/security/scope.py), the hub before it
-stores an operation (kiosk/hub/store.py), each from its own knowledge of the named records,
+stores an operation (kiosk/hub/store/base.py), each from its own knowledge of the named records,
 never from what a payload claims about itself.
 
 ``managed`` says which kind of device may write an entity at all: ``grid`` (any device whose

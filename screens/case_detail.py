@@ -4,11 +4,9 @@ command palette. A refused action shows the rule and writes nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from rich.text import Text
 from textual import work
-from textual.app import ComposeResult, SystemCommand
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
@@ -18,7 +16,6 @@ from db.cases import CaseDetail, append_event, departments, get_case
 from kiosk.core.i18n import t, term
 from kiosk.domain.categories import load_categories
 from kiosk.domain.present import address_of
-from kiosk.security.roles import allowed
 from screens.base import KioskScreen
 from screens.case_widgets import WorkerErrors, level_text, rules_of, status_text
 from screens.widgets.footer import KioskFooter
@@ -96,7 +93,7 @@ class CaseDetailScreen(WorkerErrors, KioskScreen):
                                       departments(conn)))
 
     def on_case_detail_screen_loaded(self, message: Loaded) -> None:
-        from kiosk.cli.cases import describe_event
+        from kiosk.cases.events import describe_event
 
         d = message.detail
         self.detail = d
@@ -164,7 +161,7 @@ class CaseDetailScreen(WorkerErrors, KioskScreen):
 
     @work(thread=True, exclusive=True, group="case-write", exit_on_error=False)
     def write(self, event_type: str, values: dict) -> None:
-        from kiosk.cli.cases import build_event
+        from kiosk.cases.events import build_event
 
         settings = self.kiosk.runtime.settings
         conn = self.kiosk.read()
@@ -188,34 +185,3 @@ class CaseDetailScreen(WorkerErrors, KioskScreen):
     def on_case_detail_screen_acted(self, message: Acted) -> None:
         self.notify(t("cases.ui.done", action=t(f"cases.event.{message.event_type}")))
         self.load()
-
-
-def palette_commands(app) -> Iterator[SystemCommand]:
-    """Command-palette entries for the case screens' actions (kiosk.app.palette yields these):
-    the case on screen, the case list's filters, the figures' switches."""
-    from screens.cases import CasesScreen
-    from screens.figures import FiguresScreen
-
-    screen = app.screen
-    if isinstance(screen, CasesScreen):
-        yield SystemCommand(t("cases.ui.my_grid"), t("cases.ui.my_grid_hint"),
-                            screen.action_toggle_my_grid)
-        yield SystemCommand(t("cases.ui.overdue"), t("cases.ui.overdue_hint"),
-                            screen.action_toggle_overdue)
-        yield SystemCommand(f"{t('cases.title')}: {t('cases.ui.reload')}", t("cases.ui.list"),
-                            screen.action_reload)
-        return
-    if isinstance(screen, FiguresScreen):
-        yield SystemCommand(f"{t('figures.mode')}: {t('figures.period')}",
-                            t("figures.period_hint"), screen.action_next_period)
-        yield SystemCommand(f"{t('figures.mode')}: {t('figures.breakdown')}",
-                            t("figures.breakdown_hint"), screen.action_next_breakdown)
-        return
-    if not isinstance(screen, CaseDetailScreen):
-        return
-    for key, ev in ACTION_KEYS:
-        if not allowed(app.worker, case_action(ev)):
-            continue  # another role's action
-        yield SystemCommand(f"{t('cases.title')}: {t(f'cases.event.{ev}')} ({key})",
-                            t(f"cases.ui.hint.{ev}"),
-                            lambda ev=ev: screen.action_act(ev))

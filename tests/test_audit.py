@@ -18,8 +18,8 @@ from db.connection import connect, open_database, transaction
 from db.context import WriteContext
 from db.households import MemberInput, create_household, update_household, update_member
 from db.migrations import migrate
-from kiosk.hub.store import HubError
-from kiosk.hub.store_sqlite import SqliteHubStore
+from kiosk.hub.store.base import HubError
+from kiosk.hub.store.sqlite import SqliteHubStore
 from kiosk.sync.client import SyncError, audit_entry, enrol, run_sync
 from tests.pg import build_roster, hub_thread
 
@@ -546,7 +546,7 @@ def hub_store(request, tmp_path):
     if request.param == "sqlite":
         s = SqliteHubStore(tmp_path / "hub.db")
     else:
-        from kiosk.hub.store_postgres import PostgresHubStore
+        from kiosk.hub.store.postgres import PostgresHubStore
 
         s = PostgresHubStore(request.getfixturevalue("pg_server").new_database())
     yield s

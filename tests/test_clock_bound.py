@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from db.connection import open_database, transaction
 from db.hlc import MAX_COUNTER, HybridClock, format_stamp, parse_stamp, too_far_ahead
-from kiosk.hub.store_sqlite import SqliteHubStore
+from kiosk.hub.store.sqlite import SqliteHubStore
 from kiosk.sync.client import enrol, run_sync
 from kiosk.sync.protocol import Op
 from kiosk.sync.seed import seed_ops

@@ -10,8 +10,8 @@ import pytest
 from db.connection import open_database, transaction
 from db.context import WriteContext
 from db.households import update_household
-from kiosk.hub.store import HubError
-from kiosk.hub.store_sqlite import SqliteHubStore
+from kiosk.hub.store.base import HubError
+from kiosk.hub.store.sqlite import SqliteHubStore
 from kiosk.sync.client import enrol, run_sync
 from kiosk.sync.protocol import Op
 from kiosk.sync.seed import seed_ops
@@ -23,7 +23,7 @@ def store(request, tmp_path):
     if request.param == "sqlite":
         s = SqliteHubStore(tmp_path / "hub.db")
     else:
-        from kiosk.hub.store_postgres import PostgresHubStore
+        from kiosk.hub.store.postgres import PostgresHubStore
 
         s = PostgresHubStore(request.getfixturevalue("pg_server").new_database())
     yield s
@@ -365,7 +365,7 @@ def _burn_to_before_boundary(store, left: int = 3) -> int:
 def test_postgres_positions_are_numbers_across_a_digit_boundary(request):
     """Transaction ids 997...1003 (or 9997...10003): every operation is delivered once, in
     log order, with small pages; the pull ends."""
-    from kiosk.hub.store_postgres import PostgresHubStore
+    from kiosk.hub.store.postgres import PostgresHubStore
 
     store = PostgresHubStore(request.getfixturevalue("pg_server").new_database())
     try:

@@ -12,7 +12,7 @@ import threading
 from db.connection import open_database, transaction
 from db.context import WriteContext
 from db.households import update_household
-from kiosk.hub.store_postgres import PostgresHubStore
+from kiosk.hub.store.postgres import PostgresHubStore
 from kiosk.sync.client import enrol, run_sync
 from kiosk.sync.seed import seed_ops
 from tests.conftest import ROOT, run_kiosk

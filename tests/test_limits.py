@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from db.connection import open_database, transaction
 from db.limits import DEFAULT_TEXT, MAX_DEPTH, MAX_INT, MAX_PAYLOAD_BYTES, check_payload, text_limit
 from kiosk.core.errors import UserError
-from kiosk.hub.store_sqlite import SqliteHubStore
+from kiosk.hub.store.sqlite import SqliteHubStore
 from kiosk.sync.protocol import Op
 from kiosk.sync.seed import seed_ops
 from tests.conftest import GRID_WORKER, acting_as

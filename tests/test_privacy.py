@@ -417,7 +417,7 @@ def test_a_forget_reaches_the_other_laptops_and_the_hub(tmp_path):
     from db.visits import MetPerson, VisitInput, save_visit
     from kiosk.cases.stats import collect
     from kiosk.core.logs import RedactFilter
-    from kiosk.hub.store_sqlite import SqliteHubStore
+    from kiosk.hub.store.sqlite import SqliteHubStore
     from kiosk.sync.client import enrol, run_sync
     from kiosk.sync.seed import seed_ops
     from tests.pg import hub_thread
@@ -509,7 +509,7 @@ def test_a_forget_reaches_the_other_laptops_and_the_hub(tmp_path):
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def hub_store(request, tmp_path):
-    from kiosk.hub.store_sqlite import SqliteHubStore
+    from kiosk.hub.store.sqlite import SqliteHubStore
     from tests.pg import PgServer, pg_bin
 
     if request.param == "sqlite":
@@ -519,7 +519,7 @@ def hub_store(request, tmp_path):
         return
     if pg_bin() is None:
         pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-    from kiosk.hub.store_postgres import PostgresHubStore
+    from kiosk.hub.store.postgres import PostgresHubStore
 
     server = PgServer()
     try:

@@ -7,8 +7,8 @@ import pytest
 
 from db.connection import open_database
 from db.context import WriteContext
-from kiosk.hub.store import PullPage
-from kiosk.hub.store_sqlite import SqliteHubStore
+from kiosk.hub.store.base import PullPage
+from kiosk.hub.store.sqlite import SqliteHubStore
 from kiosk.sync.client import SyncError, enrol, run_sync
 from kiosk.sync.seed import seed_ops
 from tests.pg import build_roster, hub_thread

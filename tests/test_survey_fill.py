@@ -7,8 +7,7 @@ from pathlib import Path
 from db.connection import transaction
 from db.surveys import iter_responses
 from kiosk.app.shell import KioskApp
-from kiosk.cli.survey import import_survey
-from kiosk.domain.survey import load_xlsform
+from kiosk.domain.survey import import_survey, load_xlsform
 from screens.household import HouseholdScreen
 from screens.survey_fill import SurveyFillScreen
 

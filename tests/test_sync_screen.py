@@ -9,7 +9,7 @@ from db import sync as dbsync
 from db.connection import open_database, transaction
 from db.context import WriteContext
 from db.households import update_household
-from kiosk.hub.store_sqlite import SqliteHubStore
+from kiosk.hub.store.sqlite import SqliteHubStore
 from kiosk.sync.client import enrol, run_sync
 from kiosk.sync.seed import seed_ops
 from tests.pg import build_roster, hub_thread

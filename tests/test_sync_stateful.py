@@ -38,7 +38,7 @@ from db.households import (
     update_member,
 )
 from kiosk.domain.categories import DEFAULT as DEFAULT_CATEGORIES
-from kiosk.hub.store_sqlite import SqliteHubStore
+from kiosk.hub.store.sqlite import SqliteHubStore
 from kiosk.sync.client import SyncError, enrol, run_sync
 from kiosk.sync.seed import seed_ops
 from tests.pg import GRIDS, build_roster, hub_thread
@@ -374,7 +374,7 @@ class PostgresSyncMachine(SyncMachine):
     boundary during the first example (positions compared as text once sorted 1054 < 936)."""
 
     def make_store(self):  # type: ignore[no-untyped-def]
-        from kiosk.hub.store_postgres import PostgresHubStore
+        from kiosk.hub.store.postgres import PostgresHubStore
 
         store = PostgresHubStore(_PG[0].new_database())
         if len(_PG) == 1:  # once per run: the next transaction ids cross 10**k

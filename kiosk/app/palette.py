@@ -28,7 +28,7 @@ def kiosk_commands(app: KioskApp) -> Iterator[SystemCommand]:
     # cases (issue 4): modes, registering, and the actions of the case on screen
     yield SystemCommand(t("cases.ui.mode"), t("cases.ui.mode_hint"), lambda: app.switch_mode("cases"))
     yield SystemCommand(t("figures.mode"), t("figures.mode_hint"), lambda: app.switch_mode("figures"))
-    from screens.case_detail import palette_commands as case_commands
+    from screens.case_palette import palette_commands as case_commands
     from screens.case_register import register_command
 
     yield register_command(app)

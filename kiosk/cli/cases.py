@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from kiosk.cases.events import build_event, describe_event, resolve_case
 from kiosk.core.i18n import t
 
 
@@ -99,16 +100,6 @@ def resolve_household(conn, text: str) -> str:
     if len(hits) == 1:
         return hits[0].household.id
     raise UserError("cases.error.unknown_household", exit_code=2, id=q[:40])
-
-
-def resolve_case(conn, text: str) -> str:
-    from db.cases import find_case_id
-    from kiosk.core.errors import UserError
-
-    cid = find_case_id(conn, text)
-    if cid is None:
-        raise UserError("cases.error.not_found", exit_code=2, id=(text or "")[:40])
-    return cid
 
 
 def run_add(args: argparse.Namespace) -> int:
@@ -214,29 +205,6 @@ def run_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def describe_event(data: dict, categories=None) -> str:
-    """An event's details as one line of text (department, due, rating, note...)."""
-    parts = []
-    if data.get("department"):
-        parts.append(str(data["department"]))
-    if data.get("person"):
-        parts.append(str(data["person"]))
-    if data.get("due"):
-        parts.append(t("cases.detail.due", due=data["due"]))
-    if data.get("rating"):
-        parts.append(t(f"cases.rating.{data['rating']}"))
-    if data.get("level"):
-        parts.append(t(f"cases.level.{data['level']}"))
-    if "reached" in data and not data["reached"]:
-        parts.append(t("cases.detail.unreached"))
-    if data.get("of"):
-        parts.append(t("cases.detail.repeat_of", of=data.get("of_number") or data["of"]))
-    for key in ("note", "reason"):
-        if data.get(key):
-            parts.append(str(data[key]))
-    return " · ".join(parts)
-
-
 def run_list(args: argparse.Namespace) -> int:
     from db.areas import grid_by_code
     from db.case_fold import STATUSES, EscalationRules
@@ -295,45 +263,6 @@ def run_list(args: argparse.Namespace) -> int:
           c.summary[:24]) for c in rows]))
     info(t("cases.cli.listed", n=len(rows), total=total))
     return 0
-
-
-def build_event(conn, settings, case_id: str, event_type: str, *, department=None, person=None,
-                due=None, note=None, rating=None, of=None, level=None, unreached=False) -> dict:
-    """The data of one event from the action's options, checked as far as options go (the
-    state rules are checked by :func:`db.cases.append_event`). Shared by CLI and screens."""
-    from db.case_fold import CaseRefused, parse_due, parse_rating
-
-    data: dict = {}
-    note = (note or "").strip() or None
-    if event_type == "assign":
-        data = {"department": (department or "").strip() or None,
-                "person": (person or "").strip() or None, "due": parse_due(due)}
-        if not data["department"]:
-            raise CaseRefused("cases.rule.assign_needs_department", exit_code=2)
-    elif event_type == "rate":
-        data = {"rating": parse_rating(rating)}
-    elif event_type == "follow_up":
-        data = {"reached": not unreached}
-        if rating:  # a follow-up visit may bring the rating along: recorded as its own event
-            data["rating_given"] = parse_rating(rating)
-    elif event_type == "escalate":
-        if level is not None and not 1 <= level <= 3:
-            raise CaseRefused("cases.rule.bad_level", exit_code=2)
-        data = {"level": level}
-    elif event_type == "close":
-        data = {"reason": note, "attempts_required": int(settings.close_after_attempts)}
-        note = None
-    elif event_type == "repeat_of":
-        if not of:
-            raise CaseRefused("cases.rule.repeat_needs_case", exit_code=2)
-        other = resolve_case(conn, of)
-        if other == case_id:
-            raise CaseRefused("cases.rule.repeat_of_self", exit_code=2)
-        number = conn.execute("SELECT number FROM cases WHERE id = ?", (other,)).fetchone()[0]
-        data = {"of": other, "of_number": number}
-    if note:
-        data["note"] = note
-    return {k: v for k, v in data.items() if v is not None}
 
 
 def run_act(args: argparse.Namespace) -> int:

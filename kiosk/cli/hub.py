@@ -97,7 +97,7 @@ def register(sub, common) -> None:
 
 def _store(args: argparse.Namespace):
     from kiosk.core.errors import UserError
-    from kiosk.hub.store import open_store
+    from kiosk.hub.store.open import open_store
     from kiosk.runtime import load
 
     settings = load(None, getattr(args, "lang", None))
@@ -107,7 +107,7 @@ def _store(args: argparse.Namespace):
         store.set_max_drift(settings.hub_max_drift_hours)
         return store
     except Exception as exc:  # noqa: BLE001 - any driver error becomes one clear message
-        from kiosk.hub.store import HubError
+        from kiosk.hub.store.base import HubError
 
         if isinstance(exc, HubError):
             raise
@@ -188,7 +188,7 @@ def run_serve(args: argparse.Namespace) -> int:
 def run_add(args: argparse.Namespace) -> int:
     from kiosk.cli.output import emit_json
     from kiosk.hub.devices import CODE_TTL_HOURS
-    from kiosk.hub.store import HubError
+    from kiosk.hub.store.base import HubError
 
     role = _role(args)
     store = _store(args)
@@ -215,7 +215,7 @@ def run_add(args: argparse.Namespace) -> int:
 def run_scope(args: argparse.Namespace) -> int:
     from kiosk.cli.output import emit_json, info
     from kiosk.core.errors import UserError
-    from kiosk.hub.store import HubError
+    from kiosk.hub.store.base import HubError
 
     role = _role(args)
     store = _store(args)
@@ -345,8 +345,8 @@ def run_revoke(args: argparse.Namespace) -> int:
 
 def run_import(args: argparse.Namespace) -> int:
     from kiosk.cli.output import emit_json, info
-    from kiosk.hub.store import HubError
-    from kiosk.sync.bundle import hub_import
+    from kiosk.hub.bundle import hub_import
+    from kiosk.hub.store.base import HubError
 
     store = _store(args)
     try:
@@ -369,7 +369,7 @@ def run_import(args: argparse.Namespace) -> int:
 
 def run_export(args: argparse.Namespace) -> int:
     from kiosk.cli.output import emit_json, info
-    from kiosk.sync.bundle import hub_export
+    from kiosk.hub.bundle import hub_export
 
     store = _store(args)
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from kiosk.core.i18n import t
+from kiosk.domain.survey import import_survey
 
 
 def register(sub, common) -> None:
@@ -32,29 +33,6 @@ def _runtime(args, create: bool = False, writes: bool = False):
     from kiosk.runtime import runtime_for
 
     return runtime_for(args, create=create, writes=writes)
-
-
-def import_survey(ctx, definition: dict) -> tuple[str, bool]:
-    """Store a checked definition (inside the caller's transaction).
-
-    Returns (survey id, created). Importing the same name and version again is a no-op when
-    the content is identical and refused when it differs (responses point at a version).
-    """
-    import json
-
-    from db.surveys import find_survey, save_survey
-    from kiosk.core.errors import UserError
-
-    existing = find_survey(ctx.conn, definition["name"], definition["version"])
-    if existing is not None:
-        same = json.dumps(existing.definition, sort_keys=True) == json.dumps(definition, sort_keys=True)
-        if same:
-            return existing.id, False
-        raise UserError("visits.survey.version_clash", exit_code=2, name=definition["name"],
-                        version=definition["version"])
-    sid = save_survey(ctx, name=definition["name"], title=definition["title"],
-                      version=definition["version"], definition=definition)
-    return sid, True
 
 
 def run_import(args: argparse.Namespace) -> int:

@@ -148,8 +148,7 @@ def extend_demo(ctx, rng: random.Random, today: date) -> None:
 
 
 def _demo_survey(ctx, rng: random.Random, today: date, grids, when, stamp) -> None:
-    from kiosk.cli.survey import import_survey
-    from kiosk.domain.survey import check_answers, load_xlsform
+    from kiosk.domain.survey import check_answers, import_survey, load_xlsform
 
     path = Path(__file__).parents[1] / "examples" / "satisfaction_survey.xlsx"
     definition = load_xlsform(path)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from db.households import Household, Member
 from db.search import SearchHit
 from kiosk.core.i18n import t
-from kiosk.security.privacy import forgotten_label, mask
+from kiosk.domain.masking import forgotten_label, mask
 
 
 def address(h: Household, *, with_compound: bool = True) -> str:

@@ -15,6 +15,7 @@ then metadata columns starting with ``_``.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterable, Iterator
@@ -423,3 +424,23 @@ def export_rows(definition: dict[str, Any], responses: Iterable[Any],
         row += [r.household_id or "", r.submitted_at, r.worker_id or "", r.id,
                 versions.get(r.survey_id, ""), index]
         yield row
+
+
+def import_survey(ctx, definition: dict) -> tuple[str, bool]:
+    """Store a checked definition (inside the caller's transaction).
+
+    Returns (survey id, created). Importing the same name and version again is a no-op when
+    the content is identical and refused when it differs (responses point at a version).
+    """
+    from db.surveys import find_survey, save_survey
+
+    existing = find_survey(ctx.conn, definition["name"], definition["version"])
+    if existing is not None:
+        same = json.dumps(existing.definition, sort_keys=True) == json.dumps(definition, sort_keys=True)
+        if same:
+            return existing.id, False
+        raise UserError("visits.survey.version_clash", exit_code=2, name=definition["name"],
+                        version=definition["version"])
+    sid = save_survey(ctx, name=definition["name"], title=definition["title"],
+                      version=definition["version"], definition=definition)
+    return sid, True

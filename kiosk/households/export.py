@@ -17,7 +17,7 @@ from pathlib import Path
 from kiosk.cases.ledger import neutralise
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import t
-from kiosk.security.privacy import mask
+from kiosk.domain.masking import mask
 
 COLUMNS = ("grid", "compound", "address", "name", "relation", "gender", "birth_year", "phone",
            "id_number", "member_tags", "household_tags", "household_id")

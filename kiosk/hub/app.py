@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from kiosk.core.i18n import t
-from kiosk.hub.store import DeviceRecord, HubError, HubStore, Refusal, ingest_raw
+from kiosk.hub.store.base import DeviceRecord, HubError, HubStore, Refusal, ingest_raw
 from kiosk.sync import protocol as p
 
 log = logging.getLogger("kiosk.hub")
@@ -196,7 +196,7 @@ def app_from_env() -> Starlette:
     operations; a laptop observes the stamps of the pages it pulls)."""
     import os
 
-    from kiosk.hub.store import open_store
+    from kiosk.hub.store.open import open_store
 
     store = open_store(os.environ["KIOSK_HUB_DB"])
     hours = os.environ.get("KIOSK_HUB_MAX_DRIFT_HOURS")

@@ -13,6 +13,8 @@ import hashlib
 import hmac
 import secrets
 
+from kiosk.sync.protocol import token_hash
+
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_TTL_HOURS = 72
 _ALIASES = str.maketrans({"I": "1", "L": "1", "O": "0", "U": "V"})
@@ -39,25 +41,9 @@ def new_token(device_id: str) -> tuple[str, str]:
     return f"{device_id}.{secret}", token_hash(secret)
 
 
-def token_hash(secret: str) -> str:
-    return hashlib.sha256(("token:" + secret).encode()).hexdigest()
-
-
-def split_token(token: str) -> tuple[str, str] | None:
-    device_id, dot, secret = token.partition(".")
-    if not dot or not device_id or not secret or len(token) > 200:
-        return None
-    return device_id, secret
-
-
 _DUMMY = token_hash("never-a-real-token")
 
 
 def token_matches(secret: str, stored: str | None) -> bool:
     """Constant-time comparison (a missing device still costs one comparison)."""
     return hmac.compare_digest(token_hash(secret), stored or _DUMMY) and stored is not None
-
-
-def bundle_mac(key_hash: str, body: bytes) -> str:
-    """HMAC of an offline bundle, keyed by the token hash both ends can compute."""
-    return hmac.new(key_hash.encode(), body, hashlib.sha256).hexdigest()

@@ -1,9 +1,9 @@
-"""Privacy rules (issue 7, PIPL; docs/security.md "Privacy"): the one masking function, who
-may erase a household or export personal data and for which grids, and the confirmation a
-person gives before either.
+"""Privacy rules (PIPL; docs/security.md "Privacy"): who may erase a household or export
+personal data and for which grids, and the confirmation a person gives before either.
 
-* Phone and ID numbers are masked by :func:`mask` in every list, screen and export. Only a
-  supervisor's explicit full export (``--full``) carries them in clear, and it is audited.
+* Phone and ID numbers are masked by :func:`kiosk.domain.masking.mask` in every list, screen
+  and export. Only a supervisor's explicit full export (``--full``) carries them in clear,
+  and it is audited.
 * ``households forget`` is for supervisors (their community's households) and
   administrators (any), never grid workers.
 * An export covers grids inside the acting worker's scope: named grids are checked, none
@@ -14,32 +14,14 @@ from __future__ import annotations
 
 import sqlite3
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TextIO
 
-from db.normalize import mask_id_number, mask_phone
 from db.workers import Worker
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import t
 from kiosk.security.roles import ADMIN, SUPERVISOR, require
-
-#: Fields shown masked, and how. Everything that shows a member goes through :func:`mask`.
-MASKS: dict[str, Callable[[str], str]] = {"phone": mask_phone, "id_number": mask_id_number}
-
-
-def mask(field: str, value: Any) -> str:
-    """``value`` as a list, screen or export shows ``field``: phone and ID numbers masked
-    (138****5678, 230102********1234), anything else as text."""
-    if value is None:
-        return ""
-    masker = MASKS.get(field)
-    return masker(str(value)) if masker else str(value)
-
-
-def forgotten_label() -> str:
-    """What a forgotten household shows instead of its people and address."""
-    return t("privacy.forgotten")
 
 
 @dataclass(frozen=True)

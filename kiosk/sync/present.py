@@ -10,8 +10,8 @@ from db.audit import household_of
 from db.households import get_household
 from db.sync import Conflict, Held
 from kiosk.core.i18n import has, t
+from kiosk.domain.masking import mask
 from kiosk.domain.present import address
-from kiosk.security.privacy import mask
 
 
 def show_value(field: str, value: Any) -> str:

@@ -6,9 +6,14 @@ in one pass, so a malformed request is refused before anything is applied.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+from pathlib import Path
 from typing import Annotated, Any
 
 import msgspec
+
+from kiosk.core.errors import UserError
 
 #: Version of the protocol itself (the URL prefix ``/v1``).
 PROTOCOL = 1
@@ -254,3 +259,61 @@ def op_to_dict(op: Op) -> dict[str, Any]:
         "field_bases": op.field_bases, "schema_version": op.schema_version,
         "worker_id": op.worker_id, "device_id": op.device_id,
     }
+
+
+# --- tokens and offline bundles: what both ends compute the same way --------------------------
+# A device token is ``<device id>.<secret>``; the hub keeps only token_hash(secret). A bundle
+# is authenticated with an HMAC keyed by that hash (the laptop knows the token, the hub its
+# hash; nobody else knows either).
+
+def token_hash(secret: str) -> str:
+    return hashlib.sha256(("token:" + secret).encode()).hexdigest()
+
+
+def split_token(token: str) -> tuple[str, str] | None:
+    device_id, dot, secret = token.partition(".")
+    if not dot or not device_id or not secret or len(token) > 200:
+        return None
+    return device_id, secret
+
+
+def bundle_mac(key_hash: str, body: bytes) -> str:
+    """HMAC of an offline bundle, keyed by the token hash both ends can compute."""
+    return hmac.new(key_hash.encode(), body, hashlib.sha256).hexdigest()
+def sign_bundle(bundle: Bundle, key: str) -> bytes:
+    bundle.mac = ""
+    bundle.mac = bundle_mac(key, encoder.encode(bundle))
+    return encoder.encode(bundle)
+
+
+def read_bundle(path: str | Path) -> Bundle:
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise UserError("error.file_missing", exit_code=2, path=str(path)) from None
+    try:
+        bundle = msgspec.json.decode(data, type=Bundle)
+    except msgspec.MsgspecError as exc:
+        raise UserError("sync.error.bad_bundle", exit_code=2, path=str(path),
+                        detail=str(exc)[:200]) from None
+    if bundle.format != BUNDLE_FORMAT or bundle.direction not in ("up", "down"):
+        raise UserError("sync.error.bad_bundle", exit_code=2, path=str(path), detail=bundle.format)
+    return bundle
+
+
+def verify_bundle(bundle: Bundle, key: str | None, path: str | Path) -> None:
+    mac = bundle.mac
+    if not key or not mac:
+        raise UserError("sync.error.bundle_mac", exit_code=2, path=str(path))
+    bundle.mac = ""
+    expected = bundle_mac(key, encoder.encode(bundle))
+    bundle.mac = mac
+    if not hmac.compare_digest(expected, mac):
+        raise UserError("sync.error.bundle_mac", exit_code=2, path=str(path))
+
+
+def write_bundle(path: str | Path, data: bytes) -> None:
+    target = Path(path)
+    tmp = target.with_name(target.name + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(target)

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from db.connection import open_database
 from db.replication import ENTITIES
-from kiosk.hub.store_sqlite import SqliteHubStore
+from kiosk.hub.store.sqlite import SqliteHubStore
 from kiosk.sync.protocol import Op
 from kiosk.sync.seed import seed_ops
 from tests.pg import build_roster, hub_thread
@@ -149,7 +149,7 @@ def world(request, tmp_path):
     if request.param == "sqlite":
         store = SqliteHubStore(tmp_path / "hub.db")
     else:
-        from kiosk.hub.store_postgres import PostgresHubStore
+        from kiosk.hub.store.postgres import PostgresHubStore
 
         store = PostgresHubStore(request.getfixturevalue("pg_server").new_database())
     roster = tmp_path / "roster.db"

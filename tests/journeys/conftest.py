@@ -43,7 +43,7 @@ class Hub:
         assert out.returncode == 0, out.stderr
 
     def _select(self, sql: str) -> list[tuple]:
-        from kiosk.hub.store import open_store
+        from kiosk.hub.store.open import open_store
 
         store = open_store(self.db)
         try:
@@ -69,7 +69,7 @@ def hub(request, tmp_path, demo_db):
     if request.param == "sqlite":
         store = str(tmp_path / "hub.db")
     else:
-        from kiosk.hub.store_postgres import PostgresHubStore
+        from kiosk.hub.store.postgres import PostgresHubStore
         from tests.test_hub_store import _burn_to_before_boundary
 
         store = request.getfixturevalue("pg_server").new_database()

@@ -43,7 +43,7 @@ from kiosk.hub.scope import (
     Refused,
     keys_of,
 )
-from kiosk.sync.protocol import MAX_PAGE_BYTES, AuditEntry, Op
+from kiosk.sync.protocol import MAX_PAGE_BYTES, AuditEntry, Op, split_token
 
 
 class HubError(Exception):
@@ -501,7 +501,7 @@ class SqlHubStore(HubStore):
         return device, token
 
     def authenticate(self, token: str) -> DeviceRecord:
-        parts = dv.split_token(token)
+        parts = split_token(token)
         device = self.device_by_id(parts[0]) if parts else None
         ok = dv.token_matches(parts[1] if parts else "", device.token_hash if device else None)
         if not ok or device is None:
@@ -902,19 +902,3 @@ def ingest_raw(store: HubStore, device: DeviceRecord | None,
                       for r in result.refused]
     result.refused.sort(key=lambda r: r.index)
     return result
-
-
-def open_store(url: str | None) -> HubStore:
-    """The store at ``url``: ``postgresql://...`` or a SQLite file path (default: the hub's
-    data dir)."""
-    if url and url.startswith(("postgresql://", "postgres://")):
-        from kiosk.hub.store_postgres import PostgresHubStore
-
-        return PostgresHubStore(url)
-    from kiosk.hub.store_sqlite import SqliteHubStore
-
-    if not url:
-        from kiosk.core.config import data_dir
-
-        url = str(data_dir() / "hub.db")
-    return SqliteHubStore(url.removeprefix("sqlite:///").removeprefix("sqlite://"))

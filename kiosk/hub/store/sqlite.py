@@ -17,7 +17,7 @@ import msgspec
 
 from db.connection import make_private
 from db.migrations import execute_script
-from kiosk.hub.store import SqlHubStore
+from kiosk.hub.store.base import SqlHubStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS hub_devices (
@@ -229,7 +229,7 @@ def _json(values: list[str]) -> str:
 
 
 def _seq(cursor: str | None) -> int:
-    from kiosk.hub.store import HubError
+    from kiosk.hub.store.base import HubError
 
     if not cursor:
         return 0

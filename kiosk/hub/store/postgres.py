@@ -22,7 +22,7 @@ from typing import Any
 
 import psycopg
 
-from kiosk.hub.store import HubError, SqlHubStore
+from kiosk.hub.store.base import HubError, SqlHubStore
 
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS hub_devices (
@@ -76,7 +76,7 @@ SCHEMA = [
         code      TEXT NOT NULL,
         community TEXT
     )""",
-    # columns added since the tables were first created (kiosk/hub/store_sqlite.py)
+    # columns added since the tables were first created (kiosk/hub/store/sqlite.py)
     "ALTER TABLE hub_devices ADD COLUMN IF NOT EXISTS role TEXT NOT NULL DEFAULT 'field'",
     "ALTER TABLE hub_devices ADD COLUMN IF NOT EXISTS community TEXT",
     "ALTER TABLE hub_scope ADD COLUMN IF NOT EXISTS parent_entity TEXT",
