@@ -26,9 +26,12 @@ test: $(STAMP) fonts
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# The formatter, the linter, the types and the layer contracts (pyproject.toml).
 lint: $(STAMP)
+	$(BIN)/ruff format --check kiosk screens db tests bench
 	$(BIN)/ruff check kiosk screens db tests bench
-	$(BIN)/mypy kiosk db
+	$(BIN)/mypy kiosk db screens
+	$(BIN)/lint-imports
 
 # A Chinese font for QR label sheets and case slips (docs/qr.md): Debian's fonts-wqy-microhei,
 # installed when missing and possible (root with apt-get); otherwise a note, and printing says

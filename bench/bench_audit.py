@@ -1,4 +1,4 @@
-"""Audit trail (issue 7): what recording creates and changes adds to the writes they record.
+"""Audit trail: what recording creates and changes adds to the writes they record.
 
 Two typical writes, each its own committed transaction (``BEGIN IMMEDIATE`` .. ``COMMIT``,
 as ``app.write`` runs them) on a 20,000-household demo district in a temporary folder:

@@ -1,4 +1,4 @@
-"""Case ledger benchmarks (issue 4), each with a baseline measured in the same run.
+"""Case ledger benchmarks, each with a baseline measured in the same run.
 
 - fold of a case with 200 events (budget 1 ms); baseline: sorting the same events by
   (HLC, device, id), the floor under any fold.

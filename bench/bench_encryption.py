@@ -1,4 +1,4 @@
-"""Encryption at rest (issue 7): what SQLCipher costs on a 50k-household demo district.
+"""Encryption at rest: what SQLCipher costs on a 50k-household demo district.
 
 The same database, plain and encrypted (a copy converted as `kiosk encryption on` does):
 - `kiosk encryption on` itself (the conversion, checks included);

@@ -1,4 +1,4 @@
-"""Foundation figures (issue 2) on a 1M-household demo district.
+"""Foundation figures on a 1M-household demo district.
 
 - search p95 per query kind in the data layer, against an indexed prefix lookup (baseline);
 - keystroke in the search box to results painted (Pilot), against a bare Input's keystroke;

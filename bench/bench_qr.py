@@ -1,4 +1,4 @@
-"""QR benchmarks (issue 5), each with a baseline measured in the same run.
+"""QR benchmarks, each with a baseline measured in the same run.
 
 - 1,000 labels to an A4 PDF (budget 5 s): choosing the households, planning their labels,
   drawing the sheets and writing the labels (rolled back: the cached database is shared).

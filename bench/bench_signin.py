@@ -1,4 +1,4 @@
-"""Sign-in and lock figures (issue 7) on the 1M-household demo database.
+"""Sign-in and lock figures on the 1M-household demo database.
 
 - argon2id verify of a PIN, p95 of 20 (budget 500 ms). No ratio: the hash is slow on purpose
   (that is what makes guessing expensive); a sha256 of the same PIN is printed beside it only

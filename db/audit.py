@@ -1,4 +1,4 @@
-"""The audit trail: who did what, when, from which device (issue 7, docs/security.md).
+"""The audit trail: who did what, when, from which device (docs/security.md).
 
 Entries are append-only (triggers refuse UPDATE and DELETE) and each device's entries form a
 hash chain: ``hash = sha256(canonical JSON of prev_hash and the entry's fields)``, ``dseq``

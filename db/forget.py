@@ -1,4 +1,4 @@
-"""Erasing a household's personal data on request (``kiosk households forget``, issue 7).
+"""Erasing a household's personal data on request (``kiosk households forget``).
 
 What goes and what stays (docs/security.md, "Privacy"):
 

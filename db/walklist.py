@@ -17,6 +17,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from db.cases import households_awaiting_follow_up
+
 #: Tags that make a household a care household for the walk list.
 CARE_TAGS = ("elderly70", "alone", "disabled", "hardship")
 REASONS = ("revisit", "case", "care", "routine")
@@ -125,13 +127,6 @@ def walk_counts(conn: sqlite3.Connection, grid_ids: list[str], *, today: date,
 def case_due_households(conn: sqlite3.Connection, grid_ids: list[str]) -> set[str]:
     """Households with a case awaiting a follow-up visit or the resident's rating.
 
-    Asked of the case ledger (``db.cases``); empty while that module, or its query, is absent.
+    Asked of the case ledger (``db.cases``).
     """
-    try:
-        from db import cases
-    except ImportError:
-        return set()
-    query = getattr(cases, "households_awaiting_follow_up", None)
-    if query is None:
-        return set()
-    return set(query(conn, grid_ids))
+    return set(households_awaiting_follow_up(conn, grid_ids))

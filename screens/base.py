@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import events, work
 from textual.actions import parse as parse_action
@@ -28,6 +28,8 @@ PIN_SHAPE = re.compile(rf"[0-9]{{{PIN_MIN},{PIN_MAX}}}")
 
 
 class KioskScreen(Screen[Any]):
+    #: what the acting worker needs to open it (kiosk/security/roles.py; None: anyone)
+    PERMISSION: ClassVar[str | None] = None
     @property
     def kiosk(self) -> KioskApp:
         return cast("KioskApp", self.app)
@@ -73,6 +75,10 @@ class GateScreen(Screen[Any]):
     ~0.1 s; the interface stays live and says it is checking), then :meth:`accepted` or the
     refusal on the status line, with a live countdown when the growing delay applies.
     """
+
+    #: what the acting worker needs to open it (kiosk/security/roles.py; None: anyone)
+    PERMISSION: ClassVar[str | None] = None
+
 
     class Checked(Message):
         """A PIN check finished (handled by GateScreen): ``worker`` if accepted, else the

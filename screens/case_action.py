@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -29,6 +31,10 @@ FIELDS: dict[str, tuple[str, ...]] = {
 
 class CaseActionScreen(ModalScreen[dict | None]):
     """Asks for an action's details; returns them as a dict (None when cancelled)."""
+
+    #: what the acting worker needs to open it (None: the mode's or the caller's check)
+    PERMISSION: ClassVar[str | None] = None
+
 
     BINDINGS = [
         Binding("escape", "cancel", term("ui.back"), id="case_action.cancel", tooltip=term("ui.back")),

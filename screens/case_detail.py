@@ -4,6 +4,8 @@ command palette. A refused action shows the rule and writes nothing."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -37,6 +39,8 @@ ACTION_KEYS = [
 
 
 class CaseDetailScreen(WorkerErrors, KioskScreen):
+    #: what the acting worker needs to open it (None: the mode's or the caller's check)
+    PERMISSION: ClassVar[str | None] = None
     BINDINGS = [
         Binding("escape", "app.pop_screen", term("ui.back"), id="case.back", tooltip=term("ui.back")),
         *[Binding(key, f"act('{ev}')", t(f"cases.event.{ev}"), id=f"case.{ev}",

@@ -10,7 +10,7 @@ Returns the new case id (None when cancelled).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -31,6 +31,8 @@ from screens.widgets.footer import KioskFooter
 
 
 class CaseRegisterScreen(WorkerErrors, Screen[str | None]):
+    #: what the acting worker needs to open it (kiosk/security/roles.py); the app checks
+    PERMISSION: ClassVar[str | None] = "case.register"
     BINDINGS = [
         Binding("escape", "cancel", term("ui.back"), id="case_register.cancel", tooltip=term("ui.back")),
         Binding("ctrl+s", "save_new", term("cases.ui.save_new"), id="case_register.save_new",

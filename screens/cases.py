@@ -3,6 +3,8 @@ grid and overdue; paged in SQL, more rows load as the cursor reaches the end."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,6 +22,8 @@ from screens.widgets.footer import KioskFooter
 
 
 class CasesScreen(WorkerErrors, KioskScreen):
+    #: what the acting worker needs to open it (None: the mode's or the caller's check)
+    PERMISSION: ClassVar[str | None] = None
     BINDINGS = [
         Binding("n", "register", term("cases.ui.register"), id="cases.register",
                 tooltip=term("cases.ui.register_hint")),

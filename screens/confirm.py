@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -14,6 +16,10 @@ from kiosk.core.i18n import t, term
 class ConfirmScreen(ModalScreen[bool]):
     """Ask before doing something that cannot be undone. ``y``/Enter on Yes confirms,
     ``n``/Escape declines."""
+
+    #: what the acting worker needs to open it (None: the mode's or the caller's check)
+    PERMISSION: ClassVar[str | None] = None
+
 
     DEFAULT_CSS = """
     ConfirmScreen {

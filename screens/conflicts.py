@@ -3,6 +3,8 @@ when the conflict was resolved."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,6 +22,8 @@ from screens.widgets.footer import KioskFooter
 
 
 class ConflictScreen(ModalScreen[bool]):
+    #: what the acting worker needs to open it (kiosk/security/roles.py); the app checks
+    PERMISSION: ClassVar[str | None] = "sync.resolve"
     BINDINGS = [
         Binding("m", "choose('mine')", term("sync.keep_mine"), id="conflict.mine",
                 tooltip=term("sync.keep_mine")),

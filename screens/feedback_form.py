@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -21,6 +21,10 @@ from screens.widgets.footer import KioskFooter
 
 class FeedbackFormScreen(KioskScreen):
     """Record one piece of community feedback. Result: its id, or None."""
+
+    #: what the acting worker needs to open it (kiosk/security/roles.py); the app checks
+    PERMISSION: ClassVar[str | None] = "feedback.record"
+
 
     DEFAULT_CSS = """
     FeedbackFormScreen .field-label { color: $text-muted; padding: 0 1; margin-top: 1; }

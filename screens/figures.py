@@ -4,6 +4,7 @@ counts, repeats; a bar chart by category, a weekly trend, and a table by grid or
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import ClassVar
 
 from rich.text import Text
 from textual import work
@@ -31,6 +32,8 @@ def pct(value: float | None) -> str:
 
 
 class FiguresScreen(WorkerErrors, KioskScreen):
+    #: what the acting worker needs to open it (None: the mode's or the caller's check)
+    PERMISSION: ClassVar[str | None] = None
     BINDINGS = [
         Binding("p", "next_period", term("figures.period"), id="figures.period",
                 tooltip=term("figures.period_hint")),

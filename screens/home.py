@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 from datetime import date
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -29,6 +30,8 @@ from screens.widgets.result_list import ResultList
 
 
 class HomeScreen(KioskScreen):
+    #: what the acting worker needs to open it (None: the mode's or the caller's check)
+    PERMISSION: ClassVar[str | None] = None
     BINDINGS = [
         Binding("enter", "open_household", term("ui.open"), id="home.open", tooltip=term("ui.open")),
         Binding("v", "record_visit", term("visits.walk.quick_visit"), id="home.record_visit",

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import work
@@ -43,13 +43,15 @@ from kiosk.domain import present
 from kiosk.domain.categories import load_categories
 from kiosk.security.audit import record_lookup
 from screens.base import KioskScreen
-from screens.case_widgets import HouseholdCases, case_line, rules_of  # cases panel (issue 4)
+from screens.case_widgets import HouseholdCases, case_line, rules_of  # cases panel
 from screens.widgets.footer import KioskFooter
 from screens.widgets.qr import HouseholdQR
 from screens.widgets.result_list import ResultList
 
 if TYPE_CHECKING:
     from textual.app import App
+
+    from kiosk.app.shell import KioskApp
 
 #: The name the app's one reusable household screen is installed under.
 KEPT_SCREEN = "household"
@@ -105,11 +107,6 @@ def read_panels(app: Any, household_id: str) -> HouseholdPanels:
 
 
 # --- opening a household --------------------------------------------------------------------
-def _in_a_stack(app: App[Any], screen: HouseholdScreen) -> bool:
-    # Textual's own test before it removes a popped screen (App._replace_screen).
-    return any(screen in stack for stack in app._screen_stacks.values())
-
-
 def may_open(app: Any) -> bool:
     """Would the app let a household screen open now (someone signed in, not locked, with
     ``household.view``; kiosk/app/shell.py's gate)? The household is read, and its lookup audited,
@@ -119,7 +116,7 @@ def may_open(app: Any) -> bool:
     return bool(getattr(app, "gate_open", True)) and allowed(app.worker, "household.view")
 
 
-async def _kept_screen(app: App[Any]) -> HouseholdScreen | None:
+async def _kept_screen(app: KioskApp) -> HouseholdScreen | None:
     """The installed household screen if it can show another household now, else None."""
     if not app.is_screen_installed(KEPT_SCREEN):
         return None
@@ -128,7 +125,7 @@ async def _kept_screen(app: App[Any]) -> HouseholdScreen | None:
     if not screen.is_mounted:  # its push was refused (the gate): never shown, drop it
         app.uninstall_screen(KEPT_SCREEN)
         return None
-    if _in_a_stack(app, screen):
+    if app.holds_screen(screen):
         return None  # still open under a form: the new household gets a screen of its own
     if screen.language != language():
         # composed in the other language: replace it
@@ -138,7 +135,7 @@ async def _kept_screen(app: App[Any]) -> HouseholdScreen | None:
     return screen
 
 
-async def show_household(app: App[Any], view: HouseholdView, *, from_scan: bool = False,
+async def show_household(app: KioskApp, view: HouseholdView, *, from_scan: bool = False,
                          gc_hold: object | None = None) -> HouseholdScreen:
     """Push the household screen with ``view`` (from :func:`read_household`) already in it.
 
@@ -216,12 +213,14 @@ class HouseholdCasesPanel(HouseholdCases):
 
 
 class HouseholdScreen(KioskScreen):
+    #: what the acting worker needs to open it (kiosk/security/roles.py); the app checks
+    PERMISSION: ClassVar[str | None] = "household.view"
     BINDINGS = [
         Binding("escape", "app.pop_screen", term("ui.back"), id="household.back", tooltip=term("ui.back")),
-        # cases (issue 4)
+        # cases
         Binding("c", "register_case", term("cases.ui.register"), id="household.register_case",
                 tooltip=term("cases.ui.register_hint")),
-        # visits (issue 3)
+        # visits
         Binding("v", "record_visit", term("visits.record"), id="household.record_visit",
                 tooltip=term("visits.record_hint")),
         Binding("w", "fill_survey", term("visits.survey.fill"), id="household.fill_survey",
@@ -273,7 +272,7 @@ class HouseholdScreen(KioskScreen):
             cases: list[Widget] = [HouseholdCasesPanel(self.household_id, id="household-cases")]
             yield from (cases + members) if self._cases_first else (members + cases)
             yield Static(self._visits_text(t("ui.loading")), id="household-visits")
-            yield HouseholdQR()  # the door label (issue 5, screens/widgets/qr.py)
+            yield HouseholdQR()  # the door label (screens/widgets/qr.py)
         yield KioskFooter()
 
     def _visits_text(self, text: str) -> Content:
@@ -392,7 +391,7 @@ class HouseholdScreen(KioskScreen):
 
     # --- actions ----------------------------------------------------------------------------
     def action_register_case(self) -> None:
-        """Register a case for this household (issue 4); the cases panel reloads after."""
+        """Register a case for this household; the cases panel reloads after."""
         from screens.case_register import CaseRegisterScreen
 
         self.app.push_screen(CaseRegisterScreen([self.household_id]), lambda _: self.reload())

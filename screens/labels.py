@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -30,6 +31,10 @@ def default_output() -> Path:
 
 class LabelsScreen(KioskScreen):
     """Print household labels (A4 PDF)."""
+
+    #: what the acting worker needs to open it (kiosk/security/roles.py); the app checks
+    PERMISSION: ClassVar[str | None] = "labels.print"
+
 
     DEFAULT_CSS = """
     LabelsScreen #labels-form {

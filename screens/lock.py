@@ -9,6 +9,8 @@ same growing delay as signing in; "switch worker" signs them out to the sign-in 
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -25,6 +27,8 @@ from screens.widgets.footer import KioskFooter
 
 
 class LockScreen(GateScreen, ModalScreen[None]):
+    #: what the acting worker needs to open it (None: the mode's or the caller's check)
+    PERMISSION: ClassVar[str | None] = None
     AUTO_FOCUS = "#gate-pin"
 
     BINDINGS = [

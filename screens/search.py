@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -17,6 +19,8 @@ from screens.widgets.result_list import ResultList
 
 
 class SearchScreen(KioskScreen):
+    #: what the acting worker needs to open it (None: the mode's or the caller's check)
+    PERMISSION: ClassVar[str | None] = None
     BINDINGS = [
         Binding("escape", "focus_input", term("ui.search"), id="search.focus", tooltip=term("ui.search")),
         Binding("down", "focus_results", term("ui.open"), id="search.results", show=False,

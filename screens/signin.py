@@ -8,6 +8,8 @@ are not residents' data, and no PIN is ever shown.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -26,6 +28,8 @@ from screens.widgets.footer import KioskFooter
 
 
 class SignInScreen(GateScreen):
+    #: what the acting worker needs to open it (None: the mode's or the caller's check)
+    PERMISSION: ClassVar[str | None] = None
     AUTO_FOCUS = None  # the name field, or the PIN when a name is offered (on_mount)
 
     BINDINGS = [

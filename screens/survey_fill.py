@@ -8,7 +8,7 @@ with :func:`kiosk.domain.survey.check_answers`, focusing the question at fault.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -27,6 +27,10 @@ from screens.widgets.footer import KioskFooter
 
 class SurveyFillScreen(KioskScreen):
     """Fill one questionnaire. Result: the response id, or None."""
+
+    #: what the acting worker needs to open it (kiosk/security/roles.py); the app checks
+    PERMISSION: ClassVar[str | None] = "survey.fill"
+
 
     DEFAULT_CSS = """
     SurveyFillScreen .question { height: auto; margin-bottom: 1; }

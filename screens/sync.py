@@ -6,6 +6,7 @@ refused, each with its record, household, reason and what to do (``r`` sends the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -30,6 +31,8 @@ class SyncStatus:
 
 
 class SyncScreen(KioskScreen):
+    #: what the acting worker needs to open it (None: the mode's or the caller's check)
+    PERMISSION: ClassVar[str | None] = None
     BINDINGS = [
         Binding("s", "sync", term("sync.start"), id="sync.start", tooltip=term("sync.start_tip")),
         Binding("enter", "review", term("sync.keep_mine", "sync.keep_theirs"),
@@ -150,6 +153,9 @@ class SyncScreen(KioskScreen):
         self.query_one("#sync-phase", Static).update(t("sync.phase_push", done=0, total="…"))
         self.run_sync()
 
+    def _progress(self, phase: str, done: int, total: int) -> None:
+        self.post_message(self.Progress(phase, done, total))
+
     @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
     def run_sync(self) -> None:
         from kiosk.sync.client import run_sync
@@ -159,8 +165,7 @@ class SyncScreen(KioskScreen):
             report = run_sync(
                 self.kiosk.ctx, hub_url=settings.hub_url, batch_size=settings.sync_batch,
                 timeout=settings.sync_timeout, write=self.kiosk.write, reader=self.kiosk.read(),
-                progress=lambda phase, done, total: self.post_message(
-                    self.Progress(phase, done, total)))
+                progress=self._progress)
         finally:
             self.load()  # whatever happened, show what is pending now
         self.post_message(self.Finished(report.as_dict()))
@@ -247,7 +252,10 @@ class SyncScreen(KioskScreen):
         if key:
             from screens.conflicts import ConflictScreen
 
-            self.app.push_screen(ConflictScreen(int(key)), lambda _changed: self.load())
+            self.app.push_screen(ConflictScreen(int(key)), self._reviewed)
+
+    def _reviewed(self, _changed: bool | None) -> None:
+        self.load()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id == "sync-conflicts":

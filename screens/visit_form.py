@@ -9,7 +9,7 @@ visit with its problems registered as cases and drops the draft, all in one tran
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -70,6 +70,10 @@ class ProblemRow(Horizontal):
 
 class VisitFormScreen(KioskScreen):
     """Record a visit to one household. Result: the saved visit's id, or None."""
+
+    #: what the acting worker needs to open it (kiosk/security/roles.py); the app checks
+    PERMISSION: ClassVar[str | None] = "visit.record"
+
 
     #: Seconds of quiet before a change is written to the draft (tests set 0).
     autosave_delay = 0.4

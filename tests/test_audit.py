@@ -1,4 +1,4 @@
-"""The audit trail (issue 7): every create, change, export, print and lookup of a household's
+"""The audit trail: every create, change, export, print and lookup of a household's
 personal data is recorded by worker, time and device; each device's entries form a hash
 chain that `kiosk audit verify` checks and the hub checks on arrival; nobody changes an entry
 through the app."""
@@ -383,7 +383,7 @@ def test_kiosk_audit_lists_filters_and_refuses_grid_workers(demo_db, kiosk):
     looked = [line for line in lines if "查看" in line]
     assert len(looked) == 1 and "via=households show" in looked[0]
     assert any("登录" in line for line in lines)  # the command's PIN is a sign-in, audited
-    # --worker W filters by who acted (issue 7's spelling); --as names who reads
+    # --worker W filters by who acted; --as names who reads
     doc = json.loads(kiosk("audit", "--db", db, "--worker", "演示网格员",
                            "--household", hid, "--json", as_worker=SUPERVISOR).stdout)
     assert [e["worker"] for e in doc["entries"]] == ["演示网格员"]

@@ -1,4 +1,4 @@
-"""``kiosk cases`` run as a real subprocess: the contract of issue 4 point 8, and bad input."""
+"""``kiosk cases`` run as a real subprocess: its options, output and exit codes, and bad input."""
 
 from __future__ import annotations
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 from textual.widgets import DataTable, Select, Static
-from textual.worker import WorkerCancelled
 
 from db.cases import CaseFilter, count_cases, get_case, register_case
 from db.connection import transaction
 from tests.conftest import SUPERVISOR, acting_as
+from tests.pilot_helpers import settle
 
 
 @pytest.fixture
@@ -16,16 +16,6 @@ def runtime(runtime):
     """The community's supervisor sets the scene: cases and visits in both demo grids."""
     with acting_as(runtime, SUPERVISOR):
         yield runtime
-
-
-async def settle(app, pilot) -> None:
-    """Let workers finish and their messages land (a replaced exclusive worker is fine)."""
-    for _ in range(3):
-        try:
-            await app.workers.wait_for_complete()
-        except WorkerCancelled:
-            pass
-        await pilot.pause()
 
 
 def make_app(runtime, worker=None):

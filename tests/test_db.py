@@ -7,9 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from db import transaction
 from db.areas import get_or_create_compound, get_or_create_grid
-from db.connection import open_database
+from db.connection import open_database, transaction
 from db.hlc import HybridClock, parse_stamp
 from db.households import (
     DuplicateAddress,

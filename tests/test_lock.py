@@ -1,4 +1,4 @@
-"""The lock screen (issue 7): after the idle time or on Ctrl+L it covers everything, opaque,
+"""The lock screen: after the idle time or on Ctrl+L it covers everything, opaque,
 with only who is signed in and a PIN field; the same worker's PIN brings back the very
 screen they were on; "switch worker" signs out; a half-typed visit survives either."""
 

@@ -1,4 +1,4 @@
-"""Privacy (issue 7): masked lists and exports, the supervisor's audited full export, refusals
+"""Privacy: masked lists and exports, the supervisor's audited full export, refusals
 outside a worker's role or grids, ``households forget`` (erased everywhere on the laptop, in
 its sync logs, on other laptops and the hub, figures unchanged), and no personal data in the
 log file or QR payloads. The CLI runs as a subprocess (the ``kiosk`` fixture)."""
@@ -16,6 +16,7 @@ import pytest
 
 from db.forget import REDACTED, personal_values, redact, scrub_payload
 from kiosk.qr.payload import make
+from tests.pilot_helpers import settle
 
 SUPERVISOR = "演示主管"
 WORKER = "演示网格员"
@@ -342,7 +343,6 @@ def test_no_personal_data_in_the_log_file_or_qr_payloads(kiosk, demo_db, tmp_pat
 
 async def test_a_forgotten_household_reads_as_erased_on_its_screen_and_its_cases(runtime):
     from textual.widgets import Static
-    from textual.worker import WorkerCancelled
 
     from db.cases import register_case
     from db.connection import transaction
@@ -358,20 +358,12 @@ async def test_a_forgotten_household_reads_as_erased_on_its_screen_and_its_cases
         forget_household(runtime.ctx, hid)
     app = KioskApp(runtime, signed_in=runtime.worker)
 
-    async def settle(pilot) -> None:
-        for _ in range(3):
-            try:
-                await app.workers.wait_for_complete()
-            except WorkerCancelled:
-                pass
-            await pilot.pause()
-
     async with app.run_test(size=(100, 40)) as pilot:
         await app.push_screen(HouseholdScreen(hid))
-        await settle(pilot)
+        await settle(app, pilot)
         assert FORGOTTEN in str(app.screen.query_one("#household-address", Static).render())
         await app.push_screen(CaseDetailScreen(cid))
-        await settle(pilot)
+        await settle(app, pilot)
         assert FORGOTTEN in str(app.screen.query_one("#case-households", Static).render())
         assert "下水堵" in str(app.screen.query_one("#case-summary", Static).render())
 

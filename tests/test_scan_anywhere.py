@@ -111,10 +111,6 @@ class KeyScreen(Screen):
         self.query_one(KeyLog).focus()
 
 
-async def _settle(app, pilot):
-    await settle(app, pilot)
-
-
 async def test_scan_on_a_list_opens_the_household_cases_first(runtime, label):
     hid, payload = label
     app = _app(runtime)
@@ -122,7 +118,7 @@ async def test_scan_on_a_list_opens_the_household_cases_first(runtime, label):
         await pilot.pause()
         assert app.focused is not None and app.focused.id == "home-table"
         await pilot.press(*payload.text, "enter")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         screen = app.screen
         assert isinstance(screen, HouseholdScreen) and screen.household_id == hid
         assert screen.has_class("-from-scan")
@@ -147,7 +143,7 @@ async def test_scan_into_a_form_field_leaves_the_field_and_form_alone(runtime, l
         field.focus()
         await pilot.press(*"3-2")
         await wedge(app, pilot, payload.text.lower())
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert field.value == "3-2"
         assert form.submitted == []
         assert isinstance(app.screen, HouseholdScreen) and app.screen.household_id == hid
@@ -164,13 +160,13 @@ async def test_scan_into_the_search_box_restores_the_query(runtime, label):
         await wedge(app, pilot, "zh", enter=False)  # typed fast too, right before the scan
         app.scanner.burst.clear()
         await wedge(app, pilot, payload.text)
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert isinstance(app.screen, HouseholdScreen) and app.screen.household_id == hid
         assert search.value == "zh"
         # the same, keys delivered one by one with the app idle in between
         await app.pop_screen()
         await pilot.press(*payload.text, "enter")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert isinstance(app.screen, HouseholdScreen) and search.value == "zh"
 
 
@@ -185,7 +181,7 @@ async def test_code_typed_by_hand_in_the_search_box(runtime, label):
         await pilot.press(*typed)
         assert search.value == typed  # a person sees what they type
         await pilot.press("enter")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert isinstance(app.screen, HouseholdScreen) and app.screen.household_id == hid
         assert search.value == ""
 
@@ -200,14 +196,14 @@ async def test_damaged_scan_is_refused_with_a_message(runtime, label):
         await app.push_screen(form)
         form.query_one(Input).focus()
         await wedge(app, pilot, flipped)
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert app.screen is form and form.submitted == []
         assert form.query_one(Input).value == ""
         assert any("不是有效的标签" in m for m in _messages(app))
         # truncated, typed slowly by a person: stays in the field to be corrected
         app.scanner.burst.gap = 0
         await pilot.press(*payload.text[:10], "enter")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert form.query_one(Input).value == payload.text[:10]
         assert form.submitted == []
     assert _outbox(runtime) == before
@@ -221,10 +217,10 @@ async def test_retired_and_unknown_labels_say_so(runtime, label):
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.pause()
         await pilot.press(*payload.text, "enter")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         unknown = make("HH", encode_id(12345))
         await pilot.press(*unknown.text, "enter")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert len(app.screen_stack) == 1
         assert sum("标签不存在或已作废" in m for m in _messages(app)) == 2
 
@@ -252,7 +248,7 @@ async def test_scan_while_a_key_logging_widget_has_focus(runtime, label):
         await app.push_screen(KeyScreen())
         log = app.screen.query_one(KeyLog)
         await wedge(app, pilot, payload.text)
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert log.keys == []
         assert isinstance(app.screen, HouseholdScreen) and app.screen.household_id == hid
 
@@ -266,7 +262,7 @@ async def test_pasted_label_opens_the_household(runtime, label):
         await pilot.press("f2")
         await pilot.pause()
         app.post_message(events.Paste(payload.readable + "\n"))
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert isinstance(app.screen, HouseholdScreen) and app.screen.household_id == hid
 
 
@@ -279,7 +275,7 @@ async def test_case_slip_scan_opens_the_case(runtime):
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.pause()
         await pilot.press(*make("CS", slip.code).text, "enter")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         from screens.case_detail import CaseDetailScreen
 
         assert isinstance(app.screen, CaseDetailScreen) and app.screen.case_id == case_id
@@ -290,7 +286,7 @@ async def test_camera_key_without_the_extra_says_what_to_install(runtime, monkey
     app = _app(runtime)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.press("f9")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert any("grid-kiosk[camera]" in m for m in _messages(app))
         assert len(app.screen_stack) == 1
 
@@ -310,6 +306,8 @@ def test_every_prefix_of_a_scanned_payload_is_held(kind, code):
 @given(st.text(min_size=1, max_size=30))
 def test_text_that_is_no_scanner_prefix_is_never_held(text):
     if scanner_prefix(text):
+        assert text in (text.upper(), text.lower())  # as a scanner types, Caps Lock or not
+        text = text.upper()
         assert text[0] in "HC" and (text.startswith(("HH1:", "CS1:")) or
                                     "HH1:".startswith(text) or "CS1:".startswith(text))
 
@@ -352,12 +350,12 @@ async def test_a_scanner_gone_wrong_types_nothing_anywhere(runtime, label):
         await pilot.press(*"note")
         app.scanner.burst.clear()
         await wedge(app, pilot, junk)
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert field.value == "note" and form.submitted == []
         await app.push_screen(KeyScreen())
         log = app.screen.query_one(KeyLog)
         await wedge(app, pilot, payload.text[:8] + "Z" * 300)
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert log.keys == []
         assert sum("编码太长" in m or "不是有效的标签" in m for m in _messages(app)) == 2
     assert _outbox(runtime) == before
@@ -372,6 +370,6 @@ async def test_a_scan_with_caps_lock_on_opens_the_household_and_fires_no_shortcu
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.pause()
         await wedge(app, pilot, payload.text.lower())
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert isinstance(app.screen, HouseholdScreen) and app.screen.household_id == hid
         assert len(app.screen_stack) == 2

@@ -2,8 +2,8 @@
 
 import pytest
 
-from db import transaction
 from db.areas import get_or_create_compound, get_or_create_grid
+from db.connection import transaction
 from db.households import MemberInput, create_household
 from db.search import search_households
 from tests.conftest import ADMINISTRATOR, acting_as

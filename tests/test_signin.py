@@ -1,4 +1,4 @@
-"""Signing in (issue 7): the app opens on the sign-in screen, nothing else is reachable before
+"""Signing in: the app opens on the sign-in screen, nothing else is reachable before
 a worker signs in with name and PIN; wrong PINs are counted and delayed, disabled workers
 refused; the interface refuses actions outside the worker's role, saying so."""
 

@@ -10,14 +10,9 @@ from kiosk.app.shell import KioskApp
 from kiosk.domain.survey import import_survey, load_xlsform
 from screens.household import HouseholdScreen
 from screens.survey_fill import SurveyFillScreen
+from tests.pilot_helpers import settle
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "kiosk" / "examples" / "satisfaction_survey.xlsx"
-
-
-async def _settle(app, pilot):
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def test_fill_for_a_household(runtime):
@@ -28,30 +23,30 @@ async def test_fill_for_a_household(runtime):
     app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(100, 40)) as pilot:
         await app.push_screen(HouseholdScreen(hid))
-        await _settle(app, pilot)
+        await settle(app, pilot)
         await pilot.press("w")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         screen = app.screen
         assert isinstance(screen, SurveyFillScreen)
         why = screen.query_one("#box-q-why_not")
         assert not why.display  # relevant only when dissatisfied
         screen.query_one("#q-overall").value = "dissatisfied"
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert why.display
         screen.query_one("#q-household_size").value = "25"
         await pilot.press("ctrl+s")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert app.screen is screen
         # first broken rule in form order: why_not is required once relevant
         assert app.focused is screen.query_one("#q-why_not")
         screen.query_one("#q-why_not").value = "暖气不热"
         await pilot.press("ctrl+s")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert "1 到 20" in str(screen.query_one("#survey-error").render())
         assert app.focused is screen.query_one("#q-household_size")
         screen.query_one("#q-household_size").value = "2"
         await pilot.press("ctrl+s")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert isinstance(app.screen, HouseholdScreen)
     responses = list(iter_responses(runtime.conn, "satisfaction_2026"))
     assert len(responses) == 1
@@ -66,11 +61,11 @@ async def test_anonymous_without_any_questionnaire_says_how_to_import(runtime):
         runtime.conn.execute("DELETE FROM surveys")
     app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(80, 24)) as pilot:
-        await _settle(app, pilot)
+        await settle(app, pilot)
         await pilot.press("ctrl+w")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert isinstance(app.screen, SurveyFillScreen)
         assert "kiosk survey import" in str(app.screen.query_one("#survey-error").render())
         await pilot.press("ctrl+s")  # nothing to save: no error, no write
-        await _settle(app, pilot)
+        await settle(app, pilot)
     assert runtime.conn.execute("SELECT count(*) FROM survey_responses").fetchone()[0] == 0

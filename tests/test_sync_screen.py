@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from textual.widgets import DataTable, Input, Static
-from textual.worker import WorkerCancelled
 
 from db import sync as dbsync
 from db.connection import open_database, transaction
@@ -13,15 +12,7 @@ from kiosk.hub.store.sqlite import SqliteHubStore
 from kiosk.sync.client import enrol, run_sync
 from kiosk.sync.seed import seed_ops
 from tests.pg import build_roster, hub_thread
-
-
-async def settle(app, pilot) -> None:
-    for _ in range(4):
-        try:
-            await app.workers.wait_for_complete()
-        except WorkerCancelled:
-            pass
-        await pilot.pause()
+from tests.pilot_helpers import settle
 
 
 def _text(screen, selector) -> str:

@@ -12,6 +12,7 @@ from db.visits import list_visits
 from kiosk.app.shell import KioskApp
 from screens.household import HouseholdScreen
 from screens.visit_form import VisitFormScreen
+from tests.pilot_helpers import settle
 
 
 @pytest.fixture(autouse=True)
@@ -26,17 +27,11 @@ def _household(runtime) -> tuple[str, str]:
     return row[0], row[1]
 
 
-async def _settle(app, pilot) -> None:
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
-
-
 async def _open_form(app, pilot, hid: str) -> VisitFormScreen:
     await app.push_screen(HouseholdScreen(hid))
-    await _settle(app, pilot)
+    await settle(app, pilot)
     await pilot.press("v")
-    await _settle(app, pilot)
+    await settle(app, pilot)
     assert isinstance(app.screen, VisitFormScreen)
     return app.screen
 
@@ -45,15 +40,15 @@ async def test_routine_visit_with_one_problem(runtime):
     hid, head = _household(runtime)
     app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(100, 40)) as pilot:
-        await _settle(app, pilot)
+        await settle(app, pilot)
         await _open_form(app, pilot, hid)
         await pilot.press("space", "f4")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         await pilot.press("enter", "down", "enter", "tab")
         await pilot.press(*"no parking")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         await pilot.press("ctrl+s")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert isinstance(app.screen, HouseholdScreen)
     visits = list_visits(runtime.conn, hid)
     assert len(visits) == 1
@@ -71,22 +66,22 @@ async def test_draft_autosaves_and_restores_after_leaving(runtime):
     hid, _ = _household(runtime)
     app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(100, 40)) as pilot:
-        await _settle(app, pilot)
+        await settle(app, pilot)
         await _open_form(app, pilot, hid)
         await pilot.press("space", "f4")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         await pilot.press("enter", "down", "down", "enter", "tab", *"lamp broken")
         await pilot.press("f5")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         await pilot.press(*"more benches")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         draft = load_draft(runtime.conn, f"visit:{hid}")
         assert draft is not None
         assert draft.payload["problems"] == [{"category": "ebike_charging", "text": "lamp broken"}]
         assert draft.payload["suggestions"] == [{"text": "more benches"}]
         saved = draft.payload
         await pilot.press("escape")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert isinstance(app.screen, HouseholdScreen)
         form = await _open_form(app, pilot, hid)
         assert form.collect() == saved
@@ -97,21 +92,21 @@ async def test_discard_asks_first(runtime):
     hid, _ = _household(runtime)
     app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(100, 40)) as pilot:
-        await _settle(app, pilot)
+        await settle(app, pilot)
         await _open_form(app, pilot, hid)
         await pilot.press("space")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert load_draft(runtime.conn, f"visit:{hid}") is not None
         await pilot.press("ctrl+d")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         await pilot.press("n")  # changed my mind
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert isinstance(app.screen, VisitFormScreen)
         assert load_draft(runtime.conn, f"visit:{hid}") is not None
         await pilot.press("ctrl+d")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         await pilot.press("y")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert isinstance(app.screen, HouseholdScreen)
     assert load_draft(runtime.conn, f"visit:{hid}") is None
 
@@ -120,24 +115,24 @@ async def test_revisit_in_the_past_is_refused_at_the_field(runtime):
     hid, _ = _household(runtime)
     app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(100, 40)) as pilot:
-        await _settle(app, pilot)
+        await settle(app, pilot)
         form = await _open_form(app, pilot, hid)
         form.query_one("#visit-nobody").focus()
         await pilot.press("space")  # nobody home: revisit date suggested as tomorrow
-        await _settle(app, pilot)
+        await settle(app, pilot)
         revisit = form.query_one("#visit-revisit")
         assert revisit.value == (date.today() + timedelta(days=1)).isoformat()
         revisit.value = "2020-01-01"
-        await _settle(app, pilot)
+        await settle(app, pilot)
         await pilot.press("ctrl+s")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert app.screen is form
         assert "2020-01-01" in str(form.query_one("#visit-error").render())
         assert app.focused is revisit and revisit.has_class("-invalid")
         revisit.value = date.today().isoformat()
-        await _settle(app, pilot)
+        await settle(app, pilot)
         await pilot.press("ctrl+s")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert isinstance(app.screen, HouseholdScreen)
     v = list_visits(runtime.conn, hid)[0]
     assert v.nobody_home and v.revisit_on == date.today().isoformat() and v.met == ()
@@ -147,13 +142,13 @@ async def test_huge_note_is_refused_and_nothing_saved(runtime):
     hid, _ = _household(runtime)
     app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(100, 40)) as pilot:
-        await _settle(app, pilot)
+        await settle(app, pilot)
         form = await _open_form(app, pilot, hid)
         await pilot.press("space")
         form.query_one("#visit-note").text = "很" * 100_000
-        await _settle(app, pilot)
+        await settle(app, pilot)
         await pilot.press("ctrl+s")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert app.screen is form
         assert "100000" in str(form.query_one("#visit-error").render())
         assert app.focused is form.query_one("#visit-note")
@@ -171,7 +166,7 @@ async def test_quitting_flushes_the_draft_at_once(runtime, monkeypatch):
     hid, _ = _household(runtime)
     app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(100, 40)) as pilot:
-        await _settle(app, pilot)
+        await settle(app, pilot)
         form = await _open_form(app, pilot, hid)
         form.query_one("#visit-met-other").focus()
         await pilot.press(*"Li Ming")
@@ -199,7 +194,7 @@ async def test_history_newest_first_on_household_screen(runtime):
     app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(80, 24)) as pilot:
         await app.push_screen(HouseholdScreen(hid))
-        await _settle(app, pilot)
+        await settle(app, pilot)
         text = str(app.screen.query_one("#household-visits").render())
         assert text.index("NEWER [bold]x[/bold]") < text.index("OLDER")  # newest first, no markup
         assert "装扶手" in text and "电话回访" in text
@@ -212,7 +207,7 @@ async def test_palette_records_a_visit_for_the_household_on_screen(runtime):
     app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(100, 40)) as pilot:
         await app.push_screen(HouseholdScreen(hid))
-        await _settle(app, pilot)
+        await settle(app, pilot)
         commands = {c.title: c for c in kiosk_commands(app)}
         for key in ("visits.record", "visits.feedback.new", "visits.survey.fill",
                     "visits.survey.fill_anonymous", "visits.walk.title"):
@@ -220,5 +215,5 @@ async def test_palette_records_a_visit_for_the_household_on_screen(runtime):
 
             assert t(key) in commands
         commands[t("visits.record")].callback()
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert isinstance(app.screen, VisitFormScreen) and app.screen.household_id == hid

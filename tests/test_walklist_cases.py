@@ -2,8 +2,8 @@
 
 from datetime import date
 
-from db import transaction
 from db.cases import append_event, households_awaiting_follow_up, register_case
+from db.connection import transaction
 from db.walklist import case_due_households, walk_list
 
 

@@ -1,4 +1,4 @@
-"""Workers, PINs and roles (issue 7 points 1-2): ``kiosk workers`` as a subprocess, sign-in
+"""Workers, PINs and roles: ``kiosk workers`` as a subprocess, sign-in
 rules with a controlled clock, and the role map."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Sign-in, audit and privacy (issue 7): workers' PIN hashes, failed sign-ins on this laptop,
+"""Sign-in, audit and privacy: workers' PIN hashes, failed sign-ins on this laptop,
 the append-only audit trail with its per-device hash chain, and households erased on request.
 See docs/security.md."""
 

@@ -17,7 +17,7 @@ def kiosk_commands(app: KioskApp) -> Iterator[SystemCommand]:
     yield SystemCommand(t("ui.home"), t("home.title"), lambda: app.switch_mode("home"))
     yield SystemCommand(t("ui.search"), t("search.hint"), lambda: app.switch_mode("households"))
     yield SystemCommand(t("ui.language"), "中文 / English", app.action_toggle_language)
-    # sync (issue 6)
+    # sync
     yield SystemCommand(t("sync.mode"), t("sync.start_tip"), lambda: app.switch_mode("sync"))
 
     def sync_now() -> None:
@@ -25,7 +25,7 @@ def kiosk_commands(app: KioskApp) -> Iterator[SystemCommand]:
         app.call_after_refresh(lambda: getattr(app.screen, "action_sync", lambda: None)())
 
     yield SystemCommand(t("sync.start"), t("sync.start_tip"), sync_now)
-    # cases (issue 4): modes, registering, and the actions of the case on screen
+    # cases: modes, registering, and the actions of the case on screen
     yield SystemCommand(t("cases.ui.mode"), t("cases.ui.mode_hint"), lambda: app.switch_mode("cases"))
     yield SystemCommand(t("figures.mode"), t("figures.mode_hint"), lambda: app.switch_mode("figures"))
     from screens.case_palette import palette_commands as case_commands
@@ -33,11 +33,11 @@ def kiosk_commands(app: KioskApp) -> Iterator[SystemCommand]:
 
     yield register_command(app)
     yield from case_commands(app)
-    # QR labels (issue 5)
+    # QR labels
     yield SystemCommand(t("qr.ui.labels"), t("qr.ui.labels_hint"), app.action_labels)
     yield SystemCommand(t("qr.ui.camera"), t("qr.ui.camera_hint"), app.action_scan_camera)
     yield SystemCommand(t("qr.ui.slip"), t("qr.ui.slip_hint"), app.action_print_slip)
-    # visits (issue 3): record a visit for the household on screen, feedback, questionnaires
+    # visits: record a visit for the household on screen, feedback, questionnaires
     from screens.home import HomeScreen
     from screens.household import HouseholdScreen
 

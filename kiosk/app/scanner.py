@@ -24,7 +24,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from textual import events
 from textual.message import Message
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from textual.events import Event, Key
     from textual.widget import Widget
 
+    from kiosk.app.shell import KioskApp
     from kiosk.qr.lookup import Resolved
 
 ENTER_KEYS = ("enter", "ctrl+j")
@@ -90,7 +91,10 @@ def scanner_prefix(text: str) -> bool:
     """
     if not text or len(text) > 4 + ID_CHARS + 1:
         return False
-    text = text.upper()
+    upper = text.upper()
+    if text != upper and text != text.lower():
+        return False  # mixed case is a person typing, never a scanner (Caps Lock flips all)
+    text = upper
     for prefix in ("HH1:", "CS1:"):
         if prefix.startswith(text):
             return True
@@ -408,7 +412,8 @@ class ScanAnywhere:
             opened = await _push_case_screen(self.app, result.case_id)
         if opened is None and result.household is not None:
             if view is not None:
-                opened = await show_household(self.app, view, from_scan=True, gc_hold=gc_hold)
+                opened = await show_household(cast("KioskApp", self.app), view, from_scan=True,
+                                              gc_hold=gc_hold)
             else:  # a case slip without the case screen, or a refusal the app explains
                 open_household(self.app, result.household.id, from_scan=True)
         self.app.screen.call_after_refresh(collector.release, gc_hold)
@@ -446,12 +451,10 @@ class ScanRecognised(Message):
 
 
 async def _push_case_screen(app: App[Any], case_id: str):
-    """The case ledger's case screen (issue 4), where it exists; else None (the household of
-    the case opens instead)."""
-    try:
-        from screens.case_detail import CaseDetailScreen
-    except ImportError:
-        return None
+    """Open the case's screen (imported on first use: a scan at the door does not wait for
+    the case screens to load at start)."""
+    from screens.case_detail import CaseDetailScreen
+
     screen = CaseDetailScreen(case_id)
     await app.push_screen(screen)
     return screen

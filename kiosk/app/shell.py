@@ -18,7 +18,6 @@ from concurrent.futures import Future
 from typing import Any, TypeVar
 
 from textual import events
-from textual._context import active_message_pump
 from textual.app import App
 from textual.await_complete import AwaitComplete
 from textual.binding import Binding
@@ -30,6 +29,7 @@ from textual.worker import Worker, WorkerState
 from db.connection import transaction
 from db.context import WriteContext
 from db.workers import Worker as DbWorker
+from kiosk.app import textual_private as private
 from kiosk.app.scanner import ScanAnywhere
 from kiosk.core import collector
 from kiosk.core.errors import UserError, describe
@@ -44,13 +44,7 @@ T = TypeVar("T")
 
 #: What a signed-in worker needs (kiosk.security.roles.PERMISSIONS) to open a mode ...
 MODE_ACTIONS = {"households": "household.search", "figures": "figures.view", "sync": "sync.run"}
-#: ... or a screen (by class name: most screens are imported only when first opened) ...
-SCREEN_ACTIONS = {
-    "HouseholdScreen": "household.view", "VisitFormScreen": "visit.record",
-    "FeedbackFormScreen": "feedback.record", "SurveyFillScreen": "survey.fill",
-    "LabelsScreen": "labels.print", "CaseRegisterScreen": "case.register",
-    "ConflictScreen": "sync.resolve",
-}
+#: ... or a screen (each declares its own: ``PERMISSION`` on the class) ...
 #: ... or run an app action.
 APP_ACTIONS = {"labels": "labels.print", "print_slip": "labels.print",
                "scan_camera": "household.view"}
@@ -101,9 +95,9 @@ class KioskApp(App[None]):
         "signin": SignInScreen,
         "home": _lazy_screen("screens.home", "HomeScreen"),
         "households": _lazy_screen("screens.search", "SearchScreen"),  # 住户
-        "cases": _lazy_screen("screens.cases", "CasesScreen"),  # 事项 (issue 4)
-        "figures": _lazy_screen("screens.figures", "FiguresScreen"),  # 统计 (issue 4)
-        "sync": _lazy_screen("screens.sync", "SyncScreen"),  # 同步 (issue 6)
+        "cases": _lazy_screen("screens.cases", "CasesScreen"),  # 事项
+        "figures": _lazy_screen("screens.figures", "FiguresScreen"),  # 统计
+        "sync": _lazy_screen("screens.sync", "SyncScreen"),  # 同步
     }
 
     BINDINGS = [
@@ -111,23 +105,23 @@ class KioskApp(App[None]):
         Binding("f1", "switch_mode('home')", term("ui.home"), id="app.home", tooltip=term("ui.home")),
         Binding("f2", "switch_mode('households')", term("ui.households"), id="app.households",
                 tooltip=term("ui.search")),
-        # QR labels (issue 5): label sheets; the webcam as a scanner
+        # QR labels: label sheets; the webcam as a scanner
         Binding("f8", "labels", term("qr.ui.labels"), id="app.labels", tooltip=term("qr.ui.labels_hint")),
         Binding("f9", "scan_camera", term("qr.ui.camera"), id="app.scan_camera", show=False,
                 tooltip=term("qr.ui.camera_hint")),
         Binding("f7", "print_slip", term("qr.ui.slip"), id="app.print_slip", show=False,
                 tooltip=term("qr.ui.slip_hint")),
-        # cases (issue 4): the case list and the figures
+        # cases: the case list and the figures
         Binding("f3", "switch_mode('cases')", term("cases.ui.mode"), id="app.cases",
                 tooltip=term("cases.ui.mode_hint")),
         Binding("f5", "switch_mode('figures')", term("figures.mode"), id="app.figures",
                 tooltip=term("figures.mode_hint")),
-        # sync (issue 6)
+        # sync
         Binding("f4", "switch_mode('sync')", term("sync.mode"), id="app.sync",
                 tooltip=term("sync.start_tip")),
         Binding("f12", "toggle_language", term("ui.language"), id="app.language", show=False,
                 tooltip=term("ui.language")),
-        # sign-in and roles (issue 7): lock the screen while away (works in any field)
+        # sign-in and roles: lock the screen while away (works in any field)
         Binding("ctrl+l", "lock", term("signin.lock"), id="app.lock", tooltip=term("signin.lock_hint"),
                 priority=True),
     ]
@@ -170,7 +164,7 @@ class KioskApp(App[None]):
         # Nobody acts before signing in: not the runtime's default worker either.
         self._set_worker(signed_in)
 
-    # --- who is signed in (issue 7) ------------------------------------------------------------
+    # --- who is signed in ------------------------------------------------------------
     @property
     def worker(self) -> DbWorker | None:
         """The signed-in worker (None before anyone signs in): who every screen acts as."""
@@ -215,15 +209,19 @@ class KioskApp(App[None]):
 
     def _drop_mode(self, mode: str) -> None:
         """Drop ``mode``'s screens (removed in the background); it starts afresh if opened."""
-        if mode in self._screen_stacks and mode != self.current_mode:
+        if private.mode_has_stack(self, mode) and mode != self.current_mode:
             self.remove_mode(mode)
             self.add_mode(mode, self.MODES[mode])
 
     def _drop_modes(self) -> None:
         """Drop every mode's screens but the current one's: the next session starts afresh."""
-        for mode in list(self._screen_stacks):
+        for mode in private.modes_with_stacks(self):
             if mode in self.MODES:
                 self._drop_mode(mode)
+
+    def holds_screen(self, screen: Screen) -> bool:
+        """Is ``screen`` open in any mode (under a form, say)?"""
+        return private.in_any_stack(self, screen)
 
     def action_lock(self) -> None:
         self.lock("key")
@@ -336,7 +334,7 @@ class KioskApp(App[None]):
     def push_screen(self, screen, callback=None, wait_for_dismiss=False, *,  # type: ignore[override]
                     mode=None):
         if isinstance(screen, Screen) and not isinstance(screen, GateScreen):
-            needed = SCREEN_ACTIONS.get(type(screen).__name__)
+            needed = getattr(screen, "PERMISSION", None)  # Textual's own screens have none
             if not self.gate_open or (needed and not self.permit(needed)):
                 if wait_for_dismiss:
                     refused: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -349,17 +347,16 @@ class KioskApp(App[None]):
         """Under the lock, a screen below it that closes itself (a save finishing, whose
         handler calls ``dismiss``) is taken out from under the lock screen, which stays on
         top: only the worker's PIN removes it (:meth:`unlock`)."""
-        stack = self._screen_stack
+        stack = private.screen_stack(self)
         if not (self.locked and len(stack) > 1 and isinstance(stack[-1], GateScreen)):
             return super().pop_screen()
-        closing = _screen_of(active_message_pump.get(None))
+        closing = _screen_of(private.active_pump())
         if closing is None or closing not in stack[1:-1]:
             closing = stack[-2] if len(stack) > 2 else None
         if closing is None:  # the lock is over the mode's base screen: nothing to close
             return AwaitComplete.nothing()
         stack.remove(closing)
-        closing._pop_result_callback()
-        return AwaitComplete(self._replace_screen(closing)).call_next(self)
+        return private.take_out(self, closing)
 
     def action_command_palette(self) -> None:
         if self.gate_open:  # the header's icon calls this directly
@@ -414,7 +411,7 @@ class KioskApp(App[None]):
 
         yield from kiosk_commands(self)
 
-    # --- scan anywhere (issue 5, kiosk/app/scanner.py): a label scanned or typed into any
+    # --- scan anywhere (kiosk/app/scanner.py): a label scanned or typed into any
     # widget opens its household; the scanner sees each key before the focused widget.
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, ACTIVITY):

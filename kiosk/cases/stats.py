@@ -41,7 +41,7 @@ PROVIDERS: list[Provider] = [basic_counts]
 
 
 def case_figures(conn: sqlite3.Connection) -> dict:
-    """The case ledger's figures (issue 4; definitions in docs/cases.md)."""
+    """The case ledger's figures (definitions in docs/cases.md)."""
     from kiosk.cases.figures import stats_provider
 
     return stats_provider(conn)
@@ -51,7 +51,7 @@ PROVIDERS.append(case_figures)
 
 
 def visit_figures(conn: sqlite3.Connection) -> dict:
-    """Visits today / this week, households visited, nobody-home visits (issue 3, docs/visits.md)."""
+    """Visits today / this week, households visited, nobody-home visits (docs/visits.md)."""
     if not _table_exists(conn, "visit_status"):
         return {}
     from datetime import date

@@ -1,7 +1,7 @@
 """``kiosk audit [--worker W] [--household H] [--since DATE] [--limit N] [--json]`` and
 ``kiosk audit verify [--json]``: the audit trail and its hash-chain check.
 
-Here ``--worker W`` shows W's actions (as issue 7 asks); who reads the trail, a supervisor
+Here ``--worker W`` shows W's actions; who reads the trail, a supervisor
 or administrator, is named with ``--as`` (which every command accepts). See
 docs/security.md.
 """

@@ -11,9 +11,6 @@ from kiosk.core.i18n import t
 
 #: Modules that add to the demo district (visits, cases, feedback...): each has
 #: ``extend_demo(ctx, rng, today)``, run in this order after the roster is written.
-EXTENSION_MODULES: list[str] = []
-EXTENSION_MODULES.append("kiosk.demo.cases")  # cases in every state (issue 4)
-EXTENSION_MODULES.append("kiosk.demo.visits")  # 60 days of visits, feedback, surveys (issue 3)
 
 
 def register(sub, common) -> None:
@@ -27,7 +24,6 @@ def register(sub, common) -> None:
 
 def build_demo(runtime, households: int, seed: int, progress=None) -> dict:
     """Write the district and run the registered extensions; returns a summary dict."""
-    import importlib
 
     from db.bulk import fold_staged_terms, stage_search_keys, write_batch
     from kiosk.core.errors import UserError
@@ -55,8 +51,12 @@ def build_demo(runtime, households: int, seed: int, progress=None) -> dict:
     # (the office's questionnaire, the demo accounts) are not held to a worker's scope.
     guard, runtime.ctx.guard = runtime.ctx.guard, None
     try:
-        for name in EXTENSION_MODULES:
-            importlib.import_module(name).extend_demo(runtime.ctx, rng, date.today())
+        from kiosk.demo import cases as demo_cases
+        from kiosk.demo import visits as demo_visits
+
+        # cases in every state; 60 days of visits, feedback and questionnaires
+        for part in (demo_cases, demo_visits):
+            part.extend_demo(runtime.ctx, rng, date.today())
     finally:
         runtime.ctx.guard = guard
     counts = {

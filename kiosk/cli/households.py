@@ -29,7 +29,7 @@ def register(sub, common) -> None:
 
     register_import(hs, common)
 
-    # privacy (issue 7): the roster export (masked unless --full) and the erasure on request
+    # privacy: the roster export (masked unless --full) and the erasure on request
     export = hs.add_parser("export", parents=[common], help=t("privacy.cli.export_help"),
                            description=t("privacy.cli.export_description"))
     export.add_argument("--out", required=True, metavar="FILE", help=t("privacy.cli.out"))

@@ -5,8 +5,8 @@ Deterministic for a seed: the same ``(households, seed)`` always gives the same 
 years, phone and ID numbers are synthetic: ID numbers carry a valid check digit but a random
 sequence, phone numbers are random 11-digit mobiles, so nothing points at a real person.
 
-Later features add visits, cases and feedback through
-:data:`kiosk.cli.demo.EXTENSION_MODULES`.
+``kiosk demo`` then adds cases (kiosk/demo/cases.py) and visits, feedback and questionnaires
+(kiosk/demo/visits.py).
 """
 
 from __future__ import annotations
