@@ -154,7 +154,7 @@ async def _pilot_keystrokes(db: Path) -> tuple[list[float], list[float]]:
 
     from kiosk.core import collector
     from kiosk.runtime import load, open_runtime
-    from screens.search import SearchScreen
+    from screens.households.search import SearchScreen
 
     runtime = open_runtime(load(db=str(db)))
     conn = runtime.conn
@@ -319,8 +319,8 @@ async def _signin_to_home(db: Path, name: str, pin: str) -> list[float]:
     from kiosk.cli.run import start_app
     from kiosk.runtime import load, open_runtime
     from screens.base import GateScreen
-    from screens.home import HomeScreen
-    from screens.signin import SignInScreen
+    from screens.households.home import HomeScreen
+    from screens.signin.signin import SignInScreen
 
     runtime = open_runtime(load(db=str(db), worker=name))
     app = start_app(runtime)

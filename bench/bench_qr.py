@@ -10,7 +10,7 @@
   Enter reaches the scanner hook and stops when the first frame of the household screen
   holding that household and its open cases (``HouseholdScreen.view``, the cases panel's
   household) is handed to the terminal driver. Baseline: the same households opened without
-  a scan (``screens.household.open_household``: the same read and screen, no label lookup),
+  a scan (``screens.households.household.open_household``: the same read and screen, no label lookup),
   timed to the same frame. Pilot types slower than a real scanner on a busy machine, so the
   scanner's key gap is widened for the run: every sample is a scan. Half the scans are of
   households with unfinished cases, half of random households. The database file is read
@@ -146,8 +146,8 @@ async def _scan_samples(db: Path, hids: list[str]) -> tuple[list[float], list[fl
     from kiosk.app.shell import KioskApp  # noqa: I001 - first: it sets the frame rate before Textual loads
     from kiosk.qr.payload import make
     from kiosk.runtime import load, open_runtime
-    from screens.case_widgets import HouseholdCases
-    from screens.household import HouseholdScreen, open_household
+    from screens.cases.case_widgets import HouseholdCases
+    from screens.households.household import HouseholdScreen, open_household
 
     runtime = open_runtime(load(db=str(db)))
     conn = runtime.conn

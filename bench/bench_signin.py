@@ -107,8 +107,8 @@ async def _lock_latencies(db: Path, name: str) -> list[float]:
     from db.workers import worker_by_name
     from kiosk.app.shell import KioskApp  # first: it sets the app's frame rate before Textual loads
     from kiosk.runtime import load, open_runtime
-    from screens.home import HomeScreen
-    from screens.lock import LockScreen
+    from screens.households.home import HomeScreen
+    from screens.signin.lock import LockScreen
 
     runtime = open_runtime(load(db=str(db)))
     worker = worker_by_name(runtime.conn, name)

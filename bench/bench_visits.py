@@ -137,7 +137,7 @@ async def count_keystrokes() -> int:
     from kiosk.app.shell import KioskApp
     from kiosk.cli.demo import build_demo
     from kiosk.runtime import load, open_runtime
-    from screens.household import HouseholdScreen
+    from screens.households.household import HouseholdScreen
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.setdefault("KIOSK_DATA_DIR", str(Path(tmp) / "data"))

@@ -598,7 +598,7 @@ async def test_opening_a_household_on_screen_is_an_audited_lookup(runtime):
     import threading
 
     from kiosk.app.shell import KioskApp
-    from screens.household import HouseholdScreen
+    from screens.households.household import HouseholdScreen
 
     conn = runtime.conn
     hid = conn.execute("SELECT id FROM households LIMIT 1 OFFSET 7").fetchone()[0]

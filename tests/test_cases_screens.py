@@ -78,7 +78,7 @@ async def test_case_list_filters_and_opens_a_case(runtime):
 
 
 async def test_actions_on_keys_write_events_and_refusals_write_nothing(runtime):
-    from screens.case_detail import CaseDetailScreen
+    from screens.cases.case_detail import CaseDetailScreen
 
     conn = runtime.conn
     hh = conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
@@ -117,7 +117,7 @@ async def test_actions_on_keys_write_events_and_refusals_write_nothing(runtime):
 
 
 async def test_register_from_a_household_proposes_repeats(runtime):
-    from screens.household import HouseholdScreen
+    from screens.households.household import HouseholdScreen
 
     conn = runtime.conn
     hh = conn.execute("SELECT h.id FROM households h JOIN grids g ON g.id = h.grid_id"
@@ -155,7 +155,7 @@ async def test_register_from_a_household_proposes_repeats(runtime):
 
 
 async def test_register_from_a_visit_takes_household_and_visit_along(runtime):
-    from screens.case_register import CaseRegisterScreen
+    from screens.cases.case_register import CaseRegisterScreen
 
     conn = runtime.conn
     hh = conn.execute("SELECT id FROM households LIMIT 1 OFFSET 5").fetchone()[0]
@@ -173,7 +173,7 @@ async def test_register_from_a_visit_takes_household_and_visit_along(runtime):
 
 
 async def test_empty_register_form_says_what_is_missing(runtime):
-    from screens.case_register import CaseRegisterScreen
+    from screens.cases.case_register import CaseRegisterScreen
 
     before = runtime.conn.execute("SELECT count(*) FROM cases").fetchone()[0]
     app = make_app(runtime)
@@ -208,7 +208,7 @@ async def test_figures_screen_at_80x24(runtime):
 
 async def test_case_list_usable_at_80x24_and_palette_has_case_actions(runtime):
     from kiosk.app.palette import kiosk_commands
-    from screens.case_detail import CaseDetailScreen
+    from screens.cases.case_detail import CaseDetailScreen
 
     app = make_app(runtime, supervisor(runtime))  # a grid worker's palette has fewer
     async with app.run_test(size=(80, 24)) as pilot:
@@ -244,8 +244,8 @@ async def test_palette_has_the_list_and_figures_actions(runtime):
 
 
 async def test_household_panel_reloads_when_its_screen_is_active_again(runtime):
-    from screens.case_detail import CaseDetailScreen
-    from screens.household import HouseholdScreen
+    from screens.cases.case_detail import CaseDetailScreen
+    from screens.households.household import HouseholdScreen
 
     conn = runtime.conn
     hh = conn.execute("SELECT id FROM households ORDER BY rid LIMIT 1 OFFSET 3").fetchone()[0]

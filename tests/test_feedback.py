@@ -32,7 +32,7 @@ def test_cli_feedback_add_and_list(kiosk, demo_db):
 
 
 async def test_feedback_screen_from_home(runtime):
-    from screens.feedback_form import FeedbackFormScreen
+    from screens.visits.feedback_form import FeedbackFormScreen
 
     before = runtime.conn.execute("SELECT count(*) FROM feedback").fetchone()[0]
     app = KioskApp(runtime, signed_in=runtime.worker)

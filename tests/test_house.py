@@ -28,7 +28,7 @@ SQL_ALLOWED = {
     "kiosk/hub/forget.py": 8, "kiosk/qr/actions.py": 1, "kiosk/qr/lookup.py": 2,
     "kiosk/qr/printing.py": 4, "kiosk/qr/slip.py": 1, "kiosk/runtime.py": 1,
     "kiosk/security/privacy.py": 6, "kiosk/security/roles.py": 2, "kiosk/sync/seed.py": 4,
-    "screens/case_register.py": 1, "screens/cases.py": 2, "screens/visit_form.py": 1,
+    "screens/cases/case_register.py": 1, "screens/cases/case_list.py": 2, "screens/visits/visit_form.py": 1,
 }
 
 TEXTUAL_PRIVATE = re.compile(r"\b_screen_stacks?\b|\b_replace_screen\b|\b_pop_result_callback\b"

@@ -14,7 +14,7 @@ from db.labels import ensure_household_label
 from kiosk.core import collector
 from kiosk.core.i18n import set_language
 from kiosk.qr.payload import make
-from screens.household import KEPT_SCREEN, HouseholdScreen, open_household
+from screens.households.household import KEPT_SCREEN, HouseholdScreen, open_household
 from screens.widgets.footer import KioskFooter
 from screens.widgets.qr import HouseholdQR
 from screens.widgets.result_list import ResultList
@@ -152,7 +152,7 @@ async def test_a_language_switch_builds_the_screen_again(runtime):
 
 
 async def test_back_from_a_visit_the_kept_screen_shows_it(runtime):
-    from screens.visit_form import VisitFormScreen
+    from screens.visits.visit_form import VisitFormScreen
 
     conn = runtime.conn
     first, _ = _households(conn)
@@ -177,7 +177,7 @@ async def test_back_from_a_visit_the_kept_screen_shows_it(runtime):
 
 async def test_the_footer_lists_the_keys_and_a_click_presses_one(runtime):
     from kiosk.app.shell import KioskApp
-    from screens.case_register import CaseRegisterScreen
+    from screens.cases.case_register import CaseRegisterScreen
 
     conn = runtime.conn
     first, _ = _households(conn)

@@ -57,8 +57,8 @@ def make_app(runtime, **kwargs):
 
 
 async def test_idle_lock_hides_the_household_and_the_pin_brings_it_back(runtime):
-    from screens.household import HouseholdScreen
-    from screens.lock import LockScreen
+    from screens.households.household import HouseholdScreen
+    from screens.signin.lock import LockScreen
 
     app = make_app(runtime)
     hid, name, masked, phone = household_with_phone(runtime)
@@ -96,8 +96,8 @@ async def test_idle_lock_hides_the_household_and_the_pin_brings_it_back(runtime)
 
 
 async def test_ctrl_l_locks_wrong_pins_count_and_notifications_wait(runtime):
-    from screens.home import HomeScreen
-    from screens.lock import LockScreen
+    from screens.households.home import HomeScreen
+    from screens.signin.lock import LockScreen
 
     app = make_app(runtime)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -122,9 +122,9 @@ async def test_ctrl_l_locks_wrong_pins_count_and_notifications_wait(runtime):
 
 
 async def test_a_visit_typed_before_the_lock_survives_it_and_switching_worker(runtime):
-    from screens.lock import LockScreen
-    from screens.signin import SignInScreen
-    from screens.visit_form import VisitFormScreen
+    from screens.signin.lock import LockScreen
+    from screens.signin.signin import SignInScreen
+    from screens.visits.visit_form import VisitFormScreen
 
     hid = household_with_phone(runtime)[0]
     app = make_app(runtime)
@@ -179,9 +179,9 @@ async def test_lock_minutes_setting_and_zero_never_locks(runtime, monkeypatch):
 async def test_a_screen_closing_itself_under_the_lock_does_not_lift_it(runtime):
     """A save that finishes after the lock came up closes its form (``dismiss``): the form
     goes from under the lock screen, which stays."""
-    from screens.household import HouseholdScreen
-    from screens.lock import LockScreen
-    from screens.visit_form import VisitFormScreen
+    from screens.households.household import HouseholdScreen
+    from screens.signin.lock import LockScreen
+    from screens.visits.visit_form import VisitFormScreen
 
     hid = household_with_phone(runtime)[0]
     app = make_app(runtime)

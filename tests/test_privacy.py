@@ -348,8 +348,8 @@ async def test_a_forgotten_household_reads_as_erased_on_its_screen_and_its_cases
     from db.connection import transaction
     from db.forget import forget_household
     from kiosk.app.shell import KioskApp
-    from screens.case_detail import CaseDetailScreen
-    from screens.household import HouseholdScreen
+    from screens.cases.case_detail import CaseDetailScreen
+    from screens.households.household import HouseholdScreen
 
     conn = runtime.conn
     hid = conn.execute("SELECT id FROM households WHERE member_count > 1 LIMIT 1").fetchone()[0]

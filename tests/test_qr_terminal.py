@@ -15,7 +15,7 @@ from db.labels import active_household_label, ensure_household_label
 from kiosk.qr.encode import QUIET_ZONE, qr_matrix
 from kiosk.qr.payload import encode_id, make
 from kiosk.qr.terminal import DARK, LIGHT, half_block_lines, lines_to_matrix, qr_text
-from screens.household import HouseholdScreen
+from screens.households.household import HouseholdScreen
 from screens.widgets.qr import HouseholdQR
 from tests.pilot_helpers import settle
 
@@ -110,7 +110,7 @@ async def test_household_with_a_label_shows_it_without_writing(runtime):
 
 async def test_labels_screen_prints_this_household_with_progress(runtime, tmp_path):
     from kiosk.app.shell import KioskApp
-    from screens.labels import LabelsScreen
+    from screens.households.labels import LabelsScreen
 
     conn = runtime.conn
     hid = conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
@@ -138,7 +138,7 @@ async def test_labels_screen_prints_this_household_with_progress(runtime, tmp_pa
 
 async def test_labels_screen_reports_empty_selection(runtime, tmp_path):
     from kiosk.app.shell import KioskApp
-    from screens.labels import LabelsScreen
+    from screens.households.labels import LabelsScreen
 
     app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -163,7 +163,7 @@ async def test_case_slip_from_the_case_screen(runtime, tmp_path, monkeypatch):
 
     from kiosk.app.shell import KioskApp
     from kiosk.qr import actions
-    from screens.case_detail import CaseDetailScreen
+    from screens.cases.case_detail import CaseDetailScreen
 
     monkeypatch.setattr(actions, "slip_folder", lambda: tmp_path)
     conn = runtime.conn

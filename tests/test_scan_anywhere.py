@@ -19,7 +19,7 @@ from db.connection import transaction
 from db.labels import ensure_case_slip, ensure_household_label, reprint_household_label
 from kiosk.app.scanner import KeyBurst, classify, scanner_prefix
 from kiosk.qr.payload import encode_id, make
-from screens.household import HouseholdScreen
+from screens.households.household import HouseholdScreen
 from tests.conftest import SUPERVISOR, acting_as
 from tests.pilot_helpers import settle
 
@@ -276,7 +276,7 @@ async def test_case_slip_scan_opens_the_case(runtime):
         await pilot.pause()
         await pilot.press(*make("CS", slip.code).text, "enter")
         await settle(app, pilot)
-        from screens.case_detail import CaseDetailScreen
+        from screens.cases.case_detail import CaseDetailScreen
 
         assert isinstance(app.screen, CaseDetailScreen) and app.screen.case_id == case_id
 

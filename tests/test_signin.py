@@ -64,8 +64,8 @@ async def sign_in(app, pilot, name: str, pin: str) -> None:
 
 
 async def test_kiosk_opens_on_sign_in_and_nothing_else_is_reachable(runtime):
-    from screens.household import HouseholdScreen
-    from screens.signin import SignInScreen
+    from screens.households.household import HouseholdScreen
+    from screens.signin.signin import SignInScreen
 
     hid = runtime.conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
     app = start(runtime)
@@ -93,7 +93,7 @@ async def test_a_scanned_label_opens_nothing_before_sign_in(runtime):
 
     from db.labels import ensure_household_label
     from kiosk.qr.payload import make
-    from screens.signin import SignInScreen
+    from screens.signin.signin import SignInScreen
 
     hid = runtime.conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
     with transaction(runtime.conn):
@@ -107,7 +107,7 @@ async def test_a_scanned_label_opens_nothing_before_sign_in(runtime):
 
 
 async def test_sign_in_with_name_and_pin_opens_the_workers_home(runtime):
-    from screens.home import HomeScreen
+    from screens.households.home import HomeScreen
 
     conn = runtime.conn
     worker = worker_by_name(conn, GRID_WORKER)
@@ -154,7 +154,7 @@ async def test_names_match_by_beginning_pinyin_and_initials(runtime):
 
 async def test_wrong_pin_is_counted_then_delayed_and_not_checked(runtime, monkeypatch):
     import kiosk.security.auth
-    from screens.signin import SignInScreen
+    from screens.signin.signin import SignInScreen
 
     conn = runtime.conn
     worker = worker_by_name(conn, GRID_WORKER)
@@ -218,7 +218,7 @@ async def test_a_disabled_worker_is_refused(runtime):
 
 
 async def test_the_last_worker_is_offered_and_their_home_prefetched(runtime):
-    from screens.home import HomeScreen
+    from screens.households.home import HomeScreen
 
     conn = runtime.conn
     worker = worker_by_name(conn, GRID_WORKER)
@@ -239,7 +239,7 @@ async def test_the_last_worker_is_offered_and_their_home_prefetched(runtime):
 
 
 async def test_someone_else_signing_in_drops_the_prefetch(runtime):
-    from screens.home import HomeScreen
+    from screens.households.home import HomeScreen
 
     conn = runtime.conn
     worker = worker_by_name(conn, GRID_WORKER)
@@ -266,7 +266,7 @@ async def test_someone_else_signing_in_drops_the_prefetch(runtime):
 async def test_a_grid_worker_pressing_assign_is_told_who_may(runtime):
     from db.cases import register_case
     from kiosk.app.shell import KioskApp
-    from screens.case_detail import CaseDetailScreen
+    from screens.cases.case_detail import CaseDetailScreen
 
     conn = runtime.conn
     worker = worker_by_name(conn, GRID_WORKER)
@@ -295,8 +295,8 @@ async def test_a_grid_worker_pressing_assign_is_told_who_may(runtime):
 
 
 async def test_an_administrator_sees_no_households(runtime):
-    from screens.home import HomeScreen
-    from screens.household import HouseholdScreen
+    from screens.households.home import HomeScreen
+    from screens.households.household import HouseholdScreen
 
     hid = runtime.conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
     app = start(runtime)

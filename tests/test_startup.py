@@ -55,7 +55,7 @@ def test_opening_the_interface_does_not_import_the_command_modules(tmp_path):
 async def test_the_interface_lets_the_held_collector_go_after_its_first_frame(runtime):
     from kiosk.cli.run import start_app
     from kiosk.core import collector
-    from screens.signin import SignInScreen
+    from screens.signin.signin import SignInScreen
     from tests.pilot_helpers import settle
 
     collector.hold_start()  # as kiosk.cli.main.main does

@@ -8,8 +8,8 @@ from db.connection import transaction
 from db.surveys import iter_responses
 from kiosk.app.shell import KioskApp
 from kiosk.domain.survey import import_survey, load_xlsform
-from screens.household import HouseholdScreen
-from screens.survey_fill import SurveyFillScreen
+from screens.households.household import HouseholdScreen
+from screens.visits.survey_fill import SurveyFillScreen
 from tests.pilot_helpers import settle
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "kiosk" / "examples" / "satisfaction_survey.xlsx"

@@ -10,8 +10,8 @@ import sys
 import textwrap
 
 from kiosk.app.shell import KioskApp
-from screens.household import HouseholdScreen
-from screens.visit_form import VisitFormScreen
+from screens.households.household import HouseholdScreen
+from screens.visits.visit_form import VisitFormScreen
 
 CHILD = textwrap.dedent("""
     import asyncio, json, sys
@@ -19,7 +19,7 @@ CHILD = textwrap.dedent("""
     from db.connection import connect
     from kiosk.runtime import load, open_runtime
     from kiosk.app.shell import KioskApp
-    from screens.visit_form import VisitFormScreen
+    from screens.visits.visit_form import VisitFormScreen
 
     db, hid = sys.argv[1], sys.argv[2]
     rt = open_runtime(load(db=db))

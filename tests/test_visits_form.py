@@ -10,8 +10,8 @@ import pytest
 from db.drafts import load_draft
 from db.visits import list_visits
 from kiosk.app.shell import KioskApp
-from screens.household import HouseholdScreen
-from screens.visit_form import VisitFormScreen
+from screens.households.household import HouseholdScreen
+from screens.visits.visit_form import VisitFormScreen
 from tests.pilot_helpers import settle
 
 

@@ -96,7 +96,7 @@ def test_out_of_order_sync_keeps_latest_visit(runtime):
 
 
 async def test_home_screen_shows_walk_list_and_opens_visit(runtime):
-    from screens.visit_form import VisitFormScreen
+    from screens.visits.visit_form import VisitFormScreen
 
     app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(80, 24)) as pilot:

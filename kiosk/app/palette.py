@@ -28,8 +28,8 @@ def kiosk_commands(app: KioskApp) -> Iterator[SystemCommand]:
     # cases: modes, registering, and the actions of the case on screen
     yield SystemCommand(t("cases.ui.mode"), t("cases.ui.mode_hint"), lambda: app.switch_mode("cases"))
     yield SystemCommand(t("figures.mode"), t("figures.mode_hint"), lambda: app.switch_mode("figures"))
-    from screens.case_palette import palette_commands as case_commands
-    from screens.case_register import register_command
+    from screens.cases.case_palette import palette_commands as case_commands
+    from screens.cases.case_register import register_command
 
     yield register_command(app)
     yield from case_commands(app)
@@ -38,8 +38,8 @@ def kiosk_commands(app: KioskApp) -> Iterator[SystemCommand]:
     yield SystemCommand(t("qr.ui.camera"), t("qr.ui.camera_hint"), app.action_scan_camera)
     yield SystemCommand(t("qr.ui.slip"), t("qr.ui.slip_hint"), app.action_print_slip)
     # visits: record a visit for the household on screen, feedback, questionnaires
-    from screens.home import HomeScreen
-    from screens.household import HouseholdScreen
+    from screens.households.home import HomeScreen
+    from screens.households.household import HouseholdScreen
 
     def on_screen(action: str, fallback=None):
         def run() -> None:
@@ -51,12 +51,12 @@ def kiosk_commands(app: KioskApp) -> Iterator[SystemCommand]:
         return run
 
     def feedback() -> None:
-        from screens.feedback_form import FeedbackFormScreen
+        from screens.visits.feedback_form import FeedbackFormScreen
 
         app.push_screen(FeedbackFormScreen())
 
     def survey() -> None:
-        from screens.survey_fill import SurveyFillScreen
+        from screens.visits.survey_fill import SurveyFillScreen
 
         app.push_screen(SurveyFillScreen(household_id=None))
 

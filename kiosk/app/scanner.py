@@ -396,7 +396,7 @@ class ScanAnywhere:
         if payload.kind == "HH" and result.household is not None:
             # What the household screen shows, read here too: the screen is filled before
             # it is pushed, so its first frame has the household and its open cases.
-            from screens.household import may_open, read_household
+            from screens.households.household import may_open, read_household
 
             if may_open(self.app):
                 view = read_household(self.app, result.household.id)
@@ -405,7 +405,7 @@ class ScanAnywhere:
 
     async def _show(self, result: Resolved, view: Any = None, gc_hold: object | None = None) -> None:
         from kiosk.core import collector
-        from screens.household import open_household, show_household
+        from screens.households.household import open_household, show_household
 
         opened = None
         if result.case_id is not None:
@@ -453,7 +453,7 @@ class ScanRecognised(Message):
 async def _push_case_screen(app: App[Any], case_id: str):
     """Open the case's screen (imported on first use: a scan at the door does not wait for
     the case screens to load at start)."""
-    from screens.case_detail import CaseDetailScreen
+    from screens.cases.case_detail import CaseDetailScreen
 
     screen = CaseDetailScreen(case_id)
     await app.push_screen(screen)

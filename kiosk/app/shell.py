@@ -37,7 +37,7 @@ from kiosk.core.i18n import language, set_language, t, term
 from kiosk.runtime import Runtime
 from kiosk.security.roles import require
 from screens.base import GateScreen
-from screens.signin import SignInScreen
+from screens.signin.signin import SignInScreen
 
 log = logging.getLogger("kiosk.app.shell")
 T = TypeVar("T")
@@ -93,11 +93,11 @@ class KioskApp(App[None]):
     # mode of its own, so nothing of a worker's screens is behind it.
     MODES = {
         "signin": SignInScreen,
-        "home": _lazy_screen("screens.home", "HomeScreen"),
-        "households": _lazy_screen("screens.search", "SearchScreen"),  # 住户
-        "cases": _lazy_screen("screens.cases", "CasesScreen"),  # 事项
-        "figures": _lazy_screen("screens.figures", "FiguresScreen"),  # 统计
-        "sync": _lazy_screen("screens.sync", "SyncScreen"),  # 同步
+        "home": _lazy_screen("screens.households.home", "HomeScreen"),
+        "households": _lazy_screen("screens.households.search", "SearchScreen"),  # 住户
+        "cases": _lazy_screen("screens.cases.case_list", "CasesScreen"),  # 事项
+        "figures": _lazy_screen("screens.cases.figures", "FiguresScreen"),  # 统计
+        "sync": _lazy_screen("screens.sync.sync_screen", "SyncScreen"),  # 同步
     }
 
     BINDINGS = [
@@ -233,7 +233,7 @@ class KioskApp(App[None]):
         if worker is None or self.locked:
             return
         from kiosk.security.session import record_lock
-        from screens.lock import LockScreen
+        from screens.signin.lock import LockScreen
 
         self.locked = True
         self.clear_notifications()  # toasts are drawn on the top screen: none over the lock
@@ -243,7 +243,7 @@ class KioskApp(App[None]):
 
     def unlock(self, worker: DbWorker) -> None:
         """The lock screen took the worker's PIN: back to where they were."""
-        from screens.lock import LockScreen
+        from screens.signin.lock import LockScreen
 
         self._set_worker(worker)  # as read now (a role may have changed meanwhile)
         self.locked = False
@@ -395,7 +395,7 @@ class KioskApp(App[None]):
             from kiosk.households.home_data import load_home
 
             try:
-                import screens.home  # noqa: F401  # its import, off the UI thread too
+                import screens.households.home  # noqa: F401  # its import, off the UI thread too
 
                 future.set_result(load_home(self.read(), worker, settings.care_revisit_days,
                                             settings.page_size))
@@ -424,7 +424,7 @@ class KioskApp(App[None]):
     def action_labels(self) -> None:
         if not self.permit(APP_ACTIONS["labels"]):
             return
-        from screens.labels import LabelsScreen
+        from screens.households.labels import LabelsScreen
 
         self.push_screen(LabelsScreen(getattr(self.screen, "household_id", None)))
 

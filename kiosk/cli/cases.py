@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from kiosk.cases.events import build_event, describe_event, resolve_case
+from kiosk.cli.output import open_runtime
 from kiosk.core.i18n import t
 
 
@@ -62,11 +63,6 @@ def register(sub, common) -> None:
     act.set_defaults(handler=run_act)
 
 
-def _runtime(args: argparse.Namespace, create: bool = False, writes: bool = False):
-    from kiosk.runtime import runtime_for
-
-    return runtime_for(args, create=create, writes=writes)
-
 
 def _write(runtime, fn):
     """Run ``fn(ctx)`` in one transaction: all of it is written, or nothing."""
@@ -109,7 +105,7 @@ def run_add(args: argparse.Namespace) -> int:
     from kiosk.domain.categories import load_categories
     from kiosk.security.roles import require_on_household
 
-    runtime = _runtime(args, writes=True)
+    runtime = open_runtime(args, writes=True)
     try:
         conn, settings = runtime.conn, runtime.settings
         cats = load_categories(settings)
@@ -183,7 +179,7 @@ def run_show(args: argparse.Namespace) -> int:
     from kiosk.cli.output import emit_json
     from kiosk.domain.categories import load_categories
 
-    runtime = _runtime(args)
+    runtime = open_runtime(args)
     try:
         cid = resolve_case(runtime.conn, args.id)
         detail = get_case(runtime.conn, cid, rules=EscalationRules.from_settings(runtime.settings))
@@ -218,7 +214,7 @@ def run_list(args: argparse.Namespace) -> int:
         raise UserError("cases.error.bad_status", exit_code=2, status=status[:40])
     if args.level is not None and not 0 <= args.level <= 3:
         raise UserError("cases.error.bad_level", exit_code=2)
-    runtime = _runtime(args)
+    runtime = open_runtime(args)
     try:
         conn, settings = runtime.conn, runtime.settings
         cats = load_categories(settings)
@@ -274,7 +270,7 @@ def run_act(args: argparse.Namespace) -> int:
 
     event_type = parse_action(args.action)
     at = parse_at(args.at)
-    runtime = _runtime(args, writes=True)
+    runtime = open_runtime(args, writes=True)
     try:
         conn, settings = runtime.conn, runtime.settings
         cid = resolve_case(conn, args.id)

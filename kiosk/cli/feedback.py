@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from kiosk.cli.output import open_runtime
 from kiosk.core.i18n import t
 
 
@@ -28,11 +29,6 @@ def register(sub, common) -> None:
     ls.set_defaults(handler=run_list)
 
 
-def _runtime(args, writes: bool = False):
-    from kiosk.runtime import runtime_for
-
-    return runtime_for(args, create=False, writes=writes)
-
 
 def _grid_id(runtime) -> str | None:
     from db.areas import grid_by_code
@@ -52,7 +48,7 @@ def run_add(args: argparse.Namespace) -> int:
     from kiosk.domain.feedback import validate_feedback
     from kiosk.security.roles import require
 
-    runtime = _runtime(args, writes=True)
+    runtime = open_runtime(args, writes=True)
     try:
         require(runtime.worker, "feedback.record")
         fb = validate_feedback(
@@ -77,7 +73,7 @@ def run_list(args: argparse.Namespace) -> int:
     from kiosk.cli.output import emit_json, info, table
     from kiosk.domain.categories import load_categories
 
-    runtime = _runtime(args)
+    runtime = open_runtime(args)
     try:
         items = list_feedback(runtime.conn, limit=max(1, min(args.limit, 1000)))
         cats = load_categories(runtime.settings)

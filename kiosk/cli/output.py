@@ -1,4 +1,5 @@
-"""Printing for the CLI: one JSON document on stdout, messages on stderr, aligned CJK tables."""
+"""What every command shares: opening the runtime it works in, and printing (one JSON
+document on stdout, messages on stderr, aligned CJK tables)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.cells import cell_len
+
+
+def open_runtime(args: object, *, create: bool = False, writes: bool = False, acts: bool = True):
+    """The runtime a command works in (kiosk/runtime.py): its database, language and acting
+    worker from the command's options. ``create``: make the database when there is none."""
+    from kiosk.runtime import runtime_for  # the database layer loads only for a command
+
+    return runtime_for(args, create=create, writes=writes, acts=acts)
 
 
 def emit_json(doc: Any) -> None:

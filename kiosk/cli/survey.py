@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from kiosk.cli.output import open_runtime
 from kiosk.core.i18n import t
 from kiosk.domain.survey import import_survey
 
@@ -29,11 +30,6 @@ def register(sub, common) -> None:
     ex.set_defaults(handler=run_export)
 
 
-def _runtime(args, create: bool = False, writes: bool = False):
-    from kiosk.runtime import runtime_for
-
-    return runtime_for(args, create=create, writes=writes)
-
 
 def run_import(args: argparse.Namespace) -> int:
     from db.connection import transaction
@@ -42,7 +38,7 @@ def run_import(args: argparse.Namespace) -> int:
     from kiosk.security.roles import require
 
     definition = load_xlsform(args.file)  # checked before the database is even opened
-    runtime = _runtime(args, writes=True, create=True)
+    runtime = open_runtime(args, writes=True, create=True)
     try:
         require(runtime.worker, "survey.manage")
         with transaction(runtime.conn):
@@ -65,7 +61,7 @@ def run_list(args: argparse.Namespace) -> int:
     from db.surveys import count_responses, list_surveys
     from kiosk.cli.output import emit_json, info, table
 
-    runtime = _runtime(args)
+    runtime = open_runtime(args)
     try:
         rows = [(s, count_responses(runtime.conn, s.id)) for s in list_surveys(runtime.conn)]
     finally:
@@ -95,7 +91,7 @@ def run_export(args: argparse.Namespace) -> int:
     suffix = out.suffix.lower()
     if suffix not in (".xlsx", ".csv"):
         raise UserError("visits.survey.out_format", exit_code=2, path=str(out))
-    runtime = _runtime(args, writes=True)
+    runtime = open_runtime(args, writes=True)
     try:
         conn = runtime.conn
         # answers leave as given (free text may name people), every grid's: a supervisor's

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 
+from kiosk.cli.output import open_runtime
 from kiosk.core.i18n import t
 
 
@@ -62,17 +63,12 @@ def register(sub, common) -> None:
     dis.set_defaults(handler=run_discard)
 
 
-def _runtime(args: argparse.Namespace, *, writes: bool = False, acts: bool = True):
-    from kiosk.runtime import runtime_for
-
-    return runtime_for(args, create=False, writes=writes, acts=acts)
-
 
 def run_sync(args: argparse.Namespace) -> int:
     from kiosk.cli.output import emit_json, info
     from kiosk.sync.client import run_sync as sync
 
-    runtime = _runtime(args, acts=False)  # it sends what was written
+    runtime = open_runtime(args, acts=False)  # it sends what was written
     try:
         s = runtime.settings
         report = sync(runtime.ctx, hub_url=args.hub or s.hub_url, batch_size=s.sync_batch,
@@ -119,7 +115,7 @@ def _report_held(rows: list[dict]) -> None:
 def run_refused(args: argparse.Namespace) -> int:
     from kiosk.cli.output import emit_json, info
 
-    runtime = _runtime(args)
+    runtime = open_runtime(args)
     try:
         rows = _held_rows(runtime.conn)
     finally:
@@ -143,7 +139,7 @@ def run_resend(args: argparse.Namespace) -> int:
 
     if not args.ops and not args.all:
         raise UserError("sync.error.resend_what", exit_code=2)
-    runtime = _runtime(args, writes=True)
+    runtime = open_runtime(args, writes=True)
     try:
         require(runtime.worker, "sync.run")
         with transaction(runtime.conn):
@@ -165,7 +161,7 @@ def run_discard(args: argparse.Namespace) -> int:
     from kiosk.cli.output import emit_json, info
     from kiosk.security.roles import require
 
-    runtime = _runtime(args, writes=True)
+    runtime = open_runtime(args, writes=True)
     try:
         worker = require(runtime.worker, "sync.discard")
         with transaction(runtime.conn):
@@ -184,7 +180,7 @@ def run_export(args: argparse.Namespace) -> int:
     from kiosk.cli.output import emit_json, info
     from kiosk.sync.bundle import export_pending
 
-    runtime = _runtime(args, writes=True)  # data leaves
+    runtime = open_runtime(args, writes=True)  # data leaves
     try:
         n = export_pending(runtime.ctx, args.file)
     finally:
@@ -200,7 +196,7 @@ def run_import(args: argparse.Namespace) -> int:
     from kiosk.cli.output import emit_json, info
     from kiosk.sync.bundle import import_down
 
-    runtime = _runtime(args, acts=False)
+    runtime = open_runtime(args, acts=False)
     try:
         counts = import_down(runtime.ctx, args.file)
     finally:
@@ -217,7 +213,7 @@ def run_conflicts(args: argparse.Namespace) -> int:
     from kiosk.cli.output import emit_json, info, table
     from kiosk.sync.present import conflict_row
 
-    runtime = _runtime(args)
+    runtime = open_runtime(args)
     try:
         conflicts = list_conflicts(runtime.conn, limit=10_000)
     finally:
@@ -244,7 +240,7 @@ def run_resolve(args: argparse.Namespace) -> int:
 
     if args.choice == "edit" and args.value is None:
         raise UserError("sync.error.need_value", exit_code=2)
-    runtime = _runtime(args, writes=True)
+    runtime = open_runtime(args, writes=True)
     try:
         if get_conflict(runtime.conn, args.id) is None:
             raise UserError("sync.error.bad_conflict", exit_code=2, id=args.id)

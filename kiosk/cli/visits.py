@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from kiosk.cli.output import open_runtime
 from kiosk.core.i18n import t
 
 
@@ -36,11 +37,6 @@ def register(sub, common) -> None:
     ls.set_defaults(handler=run_list)
 
 
-def _runtime(args, writes: bool = False):
-    from kiosk.runtime import runtime_for
-
-    return runtime_for(args, create=False, writes=writes)
-
 
 def run_add(args: argparse.Namespace) -> int:
     from datetime import date
@@ -53,7 +49,7 @@ def run_add(args: argparse.Namespace) -> int:
     from kiosk.security.roles import require_on_household
 
     problems = []
-    runtime = _runtime(args, writes=True)
+    runtime = open_runtime(args, writes=True)
     try:
         require_on_household(runtime.worker, "visit.record", runtime.conn, args.household)
         cats = load_categories(runtime.settings)
@@ -92,7 +88,7 @@ def run_list(args: argparse.Namespace) -> int:
     from kiosk.cli.output import emit_json, info
     from kiosk.domain.visits import format_visit
 
-    runtime = _runtime(args)
+    runtime = open_runtime(args)
     try:
         visits = list_visits(runtime.conn, args.household, limit=max(1, min(args.limit, 500)))
     finally:

@@ -10,7 +10,7 @@ while scrolling, ``App.PAUSE_GC_ON_SCROLL``). Two stretches are held:
   subcommand lets it go before its work, the interface after its first frame, when it also
   freezes what start-up built (modules, classes, styles: they live as long as the process).
 * opening a household (a scan, Enter on a list): from the key to the screen's first frame
-  (screens/household.py).
+  (screens/households/household.py).
 
 Holds are tokens: the collector runs again when the last one is let go.
 """

@@ -59,7 +59,7 @@ def _edit_note(laptop, household_id: str, note: str) -> None:
 async def test_two_laptops_one_household_and_the_office(hub, demo_db, tmp_path):
     from kiosk.cli.run import start_app
     from kiosk.runtime import load, open_runtime
-    from screens.home import HomeScreen
+    from screens.households.home import HomeScreen
 
     first, second, office = demo_db, tmp_path / "second.db", tmp_path / "office.db"
     community = sqlite3.connect(first).execute(

@@ -39,14 +39,14 @@ async def test_a_grid_workers_day(hub, demo_db, tmp_path, monkeypatch):
     from kiosk.cli.run import start_app
     from kiosk.qr.payload import make
     from kiosk.runtime import load, open_runtime
-    from screens.case_detail import CaseDetailScreen
-    from screens.feedback_form import FeedbackFormScreen
-    from screens.home import HomeScreen
-    from screens.household import HouseholdScreen
-    from screens.labels import LabelsScreen
-    from screens.lock import LockScreen
-    from screens.survey_fill import SurveyFillScreen
-    from screens.visit_form import VisitFormScreen
+    from screens.cases.case_detail import CaseDetailScreen
+    from screens.households.home import HomeScreen
+    from screens.households.household import HouseholdScreen
+    from screens.households.labels import LabelsScreen
+    from screens.signin.lock import LockScreen
+    from screens.visits.feedback_form import FeedbackFormScreen
+    from screens.visits.survey_fill import SurveyFillScreen
+    from screens.visits.visit_form import VisitFormScreen
 
     monkeypatch.setattr(VisitFormScreen, "autosave_delay", 0.0)
     docs = tmp_path / "docs"  # the worker's documents folder, where slips are written

@@ -250,7 +250,7 @@ class SyncScreen(KioskScreen):
             return
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         if key:
-            from screens.conflicts import ConflictScreen
+            from screens.sync.conflicts import ConflictScreen
 
             self.app.push_screen(ConflictScreen(int(key)), self._reviewed)
 

@@ -43,7 +43,7 @@ from kiosk.domain import present
 from kiosk.domain.categories import load_categories
 from kiosk.security.audit import record_lookup
 from screens.base import KioskScreen
-from screens.case_widgets import HouseholdCases, case_line, rules_of  # cases panel
+from screens.cases.case_widgets import HouseholdCases, case_line, rules_of  # cases panel
 from screens.widgets.footer import KioskFooter
 from screens.widgets.qr import HouseholdQR
 from screens.widgets.result_list import ResultList
@@ -392,17 +392,17 @@ class HouseholdScreen(KioskScreen):
     # --- actions ----------------------------------------------------------------------------
     def action_register_case(self) -> None:
         """Register a case for this household; the cases panel reloads after."""
-        from screens.case_register import CaseRegisterScreen
+        from screens.cases.case_register import CaseRegisterScreen
 
         self.app.push_screen(CaseRegisterScreen([self.household_id]), lambda _: self.reload())
 
     def action_record_visit(self) -> None:
-        from screens.visit_form import VisitFormScreen
+        from screens.visits.visit_form import VisitFormScreen
 
         self.app.push_screen(VisitFormScreen(self.household_id))
 
     def action_fill_survey(self) -> None:
-        from screens.survey_fill import SurveyFillScreen
+        from screens.visits.survey_fill import SurveyFillScreen
 
         self.app.push_screen(SurveyFillScreen(household_id=self.household_id))
 

@@ -19,7 +19,7 @@ from kiosk.cases.figures import Scope, compute
 from kiosk.core.i18n import t, term
 from kiosk.domain.categories import load_categories
 from screens.base import KioskScreen
-from screens.case_widgets import LEVEL_STYLES, WorkerErrors, rules_of
+from screens.cases.case_widgets import LEVEL_STYLES, WorkerErrors, rules_of
 from screens.widgets.footer import KioskFooter
 
 PERIODS = (None, 7, 30, 90, 365)  # all time, last week, month, quarter, year

@@ -120,7 +120,7 @@ class SearchScreen(KioskScreen):
         self.open_household(event.key)
 
     def open_household(self, household_id: str) -> None:
-        from screens.household import open_household
+        from screens.households.household import open_household
 
         open_household(self.app, household_id)  # the app's kept screen, filled off screen
 

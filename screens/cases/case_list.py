@@ -17,7 +17,7 @@ from db.cases import CaseFilter, CaseSummary, count_cases, departments, list_cas
 from kiosk.core.i18n import t, term
 from kiosk.domain.categories import load_categories
 from screens.base import KioskScreen
-from screens.case_widgets import WorkerErrors, level_text, rules_of, status_text
+from screens.cases.case_widgets import WorkerErrors, level_text, rules_of, status_text
 from screens.widgets.footer import KioskFooter
 
 
@@ -172,7 +172,7 @@ class CasesScreen(WorkerErrors, KioskScreen):
     @on(DataTable.RowSelected, "#cases-table")
     def open_case(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value:
-            from screens.case_detail import CaseDetailScreen
+            from screens.cases.case_detail import CaseDetailScreen
 
             self.app.push_screen(CaseDetailScreen(event.row_key.value))
 
@@ -191,6 +191,6 @@ class CasesScreen(WorkerErrors, KioskScreen):
         self.query_one(DataTable).focus()
 
     def action_register(self) -> None:
-        from screens.case_register import CaseRegisterScreen
+        from screens.cases.case_register import CaseRegisterScreen
 
         self.app.push_screen(CaseRegisterScreen())

@@ -8,9 +8,9 @@ from textual.app import SystemCommand
 
 from kiosk.core.i18n import t
 from kiosk.security.roles import allowed
-from screens.case_detail import ACTION_KEYS, CaseDetailScreen, case_action
-from screens.cases import CasesScreen
-from screens.figures import FiguresScreen
+from screens.cases.case_detail import ACTION_KEYS, CaseDetailScreen, case_action
+from screens.cases.case_list import CasesScreen
+from screens.cases.figures import FiguresScreen
 
 
 def palette_commands(app) -> Iterator[SystemCommand]:

@@ -19,7 +19,7 @@ from kiosk.core.i18n import t, term
 from kiosk.domain.categories import load_categories
 from kiosk.domain.present import address_of
 from screens.base import KioskScreen
-from screens.case_widgets import WorkerErrors, level_text, rules_of, status_text
+from screens.cases.case_widgets import WorkerErrors, level_text, rules_of, status_text
 from screens.widgets.footer import KioskFooter
 
 
@@ -154,7 +154,7 @@ class CaseDetailScreen(WorkerErrors, KioskScreen):
     def action_act(self, event_type: str) -> None:
         if self.detail is None or not self.kiosk.permit(case_action(event_type)):
             return
-        from screens.case_action import CaseActionScreen
+        from screens.cases.case_action import CaseActionScreen
 
         def done(values: dict | None) -> None:
             if values is not None:

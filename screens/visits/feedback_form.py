@@ -15,7 +15,7 @@ from db.feedback import SOURCES
 from kiosk.core.i18n import t, term
 from kiosk.domain.feedback import FeedbackInvalid
 from screens.base import KioskScreen
-from screens.visit_form import category_options
+from screens.visits.visit_form import category_options
 from screens.widgets.footer import KioskFooter
 
 

@@ -26,7 +26,7 @@ from kiosk.core.errors import UserError
 from kiosk.core.i18n import t, term
 from kiosk.domain import present
 from kiosk.domain.categories import load_categories
-from screens.case_widgets import WorkerErrors, rules_of, status_text
+from screens.cases.case_widgets import WorkerErrors, rules_of, status_text
 from screens.widgets.footer import KioskFooter
 
 

@@ -204,21 +204,21 @@ class HomeScreen(KioskScreen):
     def action_record_visit(self) -> None:
         key = self._current()
         if key:
-            from screens.visit_form import VisitFormScreen
+            from screens.visits.visit_form import VisitFormScreen
 
             self.app.push_screen(VisitFormScreen(key))
 
     def action_feedback(self) -> None:
-        from screens.feedback_form import FeedbackFormScreen
+        from screens.visits.feedback_form import FeedbackFormScreen
 
         self.app.push_screen(FeedbackFormScreen())
 
     def action_survey(self) -> None:
-        from screens.survey_fill import SurveyFillScreen
+        from screens.visits.survey_fill import SurveyFillScreen
 
         self.app.push_screen(SurveyFillScreen(household_id=None))
 
     def open(self, household_id: str) -> None:
-        from screens.household import open_household
+        from screens.households.household import open_household
 
         open_household(self.app, household_id)  # the app's kept screen, filled off screen

@@ -1,0 +1,1 @@
+"""Screens: 住户: the home list, search, a household, its labels."""

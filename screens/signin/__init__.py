@@ -1,0 +1,1 @@
+"""Screens: signing in and the lock screen."""

@@ -1,0 +1,1 @@
+"""Screens: 同步: the sync screen and conflicts."""

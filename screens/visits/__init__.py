@@ -1,0 +1,1 @@
+"""Screens: 入户走访: the visit form, community feedback, questionnaires."""
