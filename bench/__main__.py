@@ -11,7 +11,9 @@ import bench
 
 
 def main(argv: list[str]) -> int:
-    names = sorted(i.name for i in pkgutil.iter_modules(bench.__path__) if i.name.startswith("bench_"))
+    names = sorted(
+        i.name for i in pkgutil.iter_modules(bench.__path__) if i.name.startswith("bench_")
+    )
     wanted = [f"bench_{a.removeprefix('bench_')}" for a in argv] or names
     failed = 0
     for name in wanted:

@@ -83,8 +83,13 @@ def _one(runtime, write, item, *, inline: bool) -> tuple[float, float]:
     return time.process_time() - c0, time.perf_counter() - t0
 
 
-def _compare(name: str, runtimes: dict[str, Any], write: Callable[[Any, Any], None],
-             picks: list, windows: int) -> bool:
+def _compare(
+    name: str,
+    runtimes: dict[str, Any],
+    write: Callable[[Any, Any], None],
+    picks: list,
+    windows: int,
+) -> bool:
     from db.audit import CATCH_UP_EVERY
     from db.hlc import HybridClock
 
@@ -93,8 +98,9 @@ def _compare(name: str, runtimes: dict[str, Any], write: Callable[[Any, Any], No
     clocks: dict[str, list[int]] = {}
     for variant, runtime in runtimes.items():
         clocks[variant] = [int(runtime.ctx.clock.last.split(".")[0]) + 10_000]
-        runtime.ctx.clock = HybridClock(runtime.ctx.clock.last,
-                                        now_ms=lambda c=clocks[variant]: c[0])
+        runtime.ctx.clock = HybridClock(
+            runtime.ctx.clock.last, now_ms=lambda c=clocks[variant]: c[0]
+        )
         runtime.conn.execute("BEGIN IMMEDIATE")
         runtime.ctx.catch_up_audit()  # every variant starts from a caught-up trail
         runtime.conn.execute("COMMIT")
@@ -119,33 +125,47 @@ def _compare(name: str, runtimes: dict[str, Any], write: Callable[[Any, Any], No
             for variant in orders[i % len(orders)]:
                 item = picks[3 * i + VARIANTS.index(variant)]  # each its own households
                 clocks[variant][0] += 2000
-                times[variant].append(_one(runtimes[variant], write, item,
-                                           inline=variant == "inline"))
+                times[variant].append(
+                    _one(runtimes[variant], write, item, inline=variant == "inline")
+                )
     finally:
         del ours.catch_up_audit
         runtimes["base"].ctx.audit_every = CATCH_UP_EVERY
 
     def window_ratios(variant: str, clock: int) -> list[float]:
         def total(v: str, w: int) -> float:
-            return sum(t[clock] for t in times[v][w * WINDOW:(w + 1) * WINDOW])
+            return sum(t[clock] for t in times[v][w * WINDOW : (w + 1) * WINDOW])
+
         return [total(variant, w) / total("base", w) for w in range(windows)]
 
     def p50(variant: str, clock: int) -> float:
         return percentile([t[clock] for t in times[variant]], 50) * 1e6
 
-    print(f"  {name}: {windows} windows of {WINDOW} writes per variant, interleaved write by"
-          " write, each write committed", flush=True)
+    print(
+        f"  {name}: {windows} windows of {WINDOW} writes per variant, interleaved write by"
+        " write, each write committed",
+        flush=True,
+    )
     report(f"{name}, audited write p50 (wall)", p50("ours", 1), "us", baseline=p50("base", 1))
-    report(f"{name}, audited / baseline, wall time", percentile(window_ratios("ours", 1), 50),
-           "x")
-    report(f"{name}, entries inside every write's transaction (not chosen), CPU time",
-           percentile(window_ratios("inline", 0), 50), "x")
+    report(f"{name}, audited / baseline, wall time", percentile(window_ratios("ours", 1), 50), "x")
+    report(
+        f"{name}, entries inside every write's transaction (not chosen), CPU time",
+        percentile(window_ratios("inline", 0), 50),
+        "x",
+    )
     per_write = batches[0] / len(times["ours"]) * 1e6
-    print(f"  {name}: the batches wrote {batches[1]} entries for {len(times['ours'])} writes,"
-          f" {per_write:.1f} us CPU per write on a baseline p50 of {p50('base', 0):.0f} us CPU:"
-          f" {1 + per_write / p50('base', 0):.3f}x (estimate)", flush=True)
-    return report(f"{name}, audited / baseline, CPU time", percentile(window_ratios("ours", 0), 50),
-                  "x", budget=1.10)
+    print(
+        f"  {name}: the batches wrote {batches[1]} entries for {len(times['ours'])} writes,"
+        f" {per_write:.1f} us CPU per write on a baseline p50 of {p50('base', 0):.0f} us CPU:"
+        f" {1 + per_write / p50('base', 0):.3f}x (estimate)",
+        flush=True,
+    )
+    return report(
+        f"{name}, audited / baseline, CPU time",
+        percentile(window_ratios("ours", 0), 50),
+        "x",
+        budget=1.10,
+    )
 
 
 def main() -> bool:
@@ -157,13 +177,20 @@ def main() -> bool:
     with tempfile.TemporaryDirectory(prefix="kiosk-bench-audit-") as tmp:
         started = time.perf_counter()
         runtimes = _districts(Path(tmp))
-        print(f"  demo district of {HOUSEHOLDS} households, three copies, in"
-              f" {time.perf_counter() - started:.1f} s", flush=True)
+        print(
+            f"  demo district of {HOUSEHOLDS} households, three copies, in"
+            f" {time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
         try:
             rng = random.Random(7)
-            rows = [tuple(r) for r in runtimes["ours"].conn.execute(
-                "SELECT h.id, min(m.id) FROM households h JOIN members m"
-                " ON m.household_id = h.id GROUP BY h.id")]
+            rows = [
+                tuple(r)
+                for r in runtimes["ours"].conn.execute(
+                    "SELECT h.id, min(m.id) FROM households h JOIN members m"
+                    " ON m.household_id = h.id GROUP BY h.id"
+                )
+            ]
             edits = rng.sample(rows, 3 * WINDOW * EDIT_WINDOWS)
             visits = rng.sample(rows, 3 * WINDOW * VISIT_WINDOWS)
             counter = iter(range(10**9))
@@ -174,20 +201,32 @@ def main() -> bool:
                 update_household(ctx, item[0], note=f"bench {next(counter)}")
 
             def visit(ctx, item) -> None:
-                record_visit(ctx, item[0], {"met_members": [item[1]], "note": "身体状况良好",
-                                            "problems": [
-                                                {"category": "parking", "text": "停车位不够"},
-                                                {"category": "roof_leak", "text": "顶楼漏雨"},
-                                                {"category": "noise", "text": "夜间噪音"}]},
-                             today=today, categories=cats)
+                record_visit(
+                    ctx,
+                    item[0],
+                    {
+                        "met_members": [item[1]],
+                        "note": "身体状况良好",
+                        "problems": [
+                            {"category": "parking", "text": "停车位不够"},
+                            {"category": "roof_leak", "text": "顶楼漏雨"},
+                            {"category": "noise", "text": "夜间噪音"},
+                        ],
+                    },
+                    today=today,
+                    categories=cats,
+                )
 
             ok = _compare("household edit (1 operation)", runtimes, edit, edits, EDIT_WINDOWS)
-            ok &= _compare("visit with 3 problems (13 operations)", runtimes, visit, visits,
-                           VISIT_WINDOWS)
+            ok &= _compare(
+                "visit with 3 problems (13 operations)", runtimes, visit, visits, VISIT_WINDOWS
+            )
             check = verify(runtimes["ours"].conn)
-            print(f"  audited chain after the run: {check.entries} entries, "
-                  f"{'intact' if check.intact else f'{len(check.problems)} problems'}",
-                  flush=True)
+            print(
+                f"  audited chain after the run: {check.entries} entries, "
+                f"{'intact' if check.intact else f'{len(check.problems)} problems'}",
+                flush=True,
+            )
             return ok and check.intact
         finally:
             for runtime in runtimes.values():

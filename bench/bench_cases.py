@@ -34,18 +34,47 @@ def _events(n: int):
 
     rng = random.Random(5)
     evs = [Event("e0000", "register", "001767571200000.00000", "dev-a", "2026-01-05T09:00:00")]
-    evs.append(Event("e0001", "assign", "001767571200001.00000", "dev-a", "2026-01-05T10:00:00",
-                     "w", {"department": "房管所", "due": "2026-02-01"}))
+    evs.append(
+        Event(
+            "e0001",
+            "assign",
+            "001767571200001.00000",
+            "dev-a",
+            "2026-01-05T10:00:00",
+            "w",
+            {"department": "房管所", "due": "2026-02-01"},
+        )
+    )
     for i in range(2, n - 4):
-        evs.append(Event(f"e{i:04d}", rng.choice(["progress", "progress", "escalate"]),
-                         f"{1767571200000 + i:015d}.{rng.randint(0, 3):05d}",
-                         rng.choice(["dev-a", "dev-b"]), "2026-01-06T10:00:00", "w",
-                         {"note": "推进"}))
-    tail = [("resolve", {}), ("follow_up", {"reached": True}), ("rate", {"rating": "satisfied"}),
-            ("close", {})]
+        evs.append(
+            Event(
+                f"e{i:04d}",
+                rng.choice(["progress", "progress", "escalate"]),
+                f"{1767571200000 + i:015d}.{rng.randint(0, 3):05d}",
+                rng.choice(["dev-a", "dev-b"]),
+                "2026-01-06T10:00:00",
+                "w",
+                {"note": "推进"},
+            )
+        )
+    tail = [
+        ("resolve", {}),
+        ("follow_up", {"reached": True}),
+        ("rate", {"rating": "satisfied"}),
+        ("close", {}),
+    ]
     for j, (type_, data) in enumerate(tail):
-        evs.append(Event(f"z{j}", type_, f"{1767571300000 + j:015d}.00000", "dev-a",
-                         "2026-01-09T10:00:00", "w", data))
+        evs.append(
+            Event(
+                f"z{j}",
+                type_,
+                f"{1767571300000 + j:015d}.00000",
+                "dev-a",
+                "2026-01-09T10:00:00",
+                "w",
+                data,
+            )
+        )
     rng.shuffle(evs)
     return evs
 
@@ -64,8 +93,13 @@ def bench_fold() -> bool:
         t0 = time.perf_counter()
         sorted(events, key=lambda e: e.order)
         base.append(time.perf_counter() - t0)
-    return report("fold of a case with 200 events (median)", statistics.median(samples) * 1000,
-                  "ms", budget=1.0, baseline=statistics.median(base) * 1000)
+    return report(
+        "fold of a case with 200 events (median)",
+        statistics.median(samples) * 1000,
+        "ms",
+        budget=1.0,
+        baseline=statistics.median(base) * 1000,
+    )
 
 
 def cases_db() -> Path:
@@ -115,18 +149,27 @@ def bench_figures(conn) -> bool:
         f = compute(conn)
         samples.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        conn.execute("SELECT status, grid_id, category, category_group, department, due,"
-                     " registered_at, reopen_count, last_rating, close_kind, manual_level,"
-                     " on_spot FROM case_state").fetchall()
+        conn.execute(
+            "SELECT status, grid_id, category, category_group, department, due,"
+            " registered_at, reopen_count, last_rating, close_kind, manual_level,"
+            " on_spot FROM case_state"
+        ).fetchall()
         base.append(time.perf_counter() - t0)
     assert f["total"]["registered"] == n
-    return report(f"figures over {n:,} cases (median of 5)", statistics.median(samples) * 1000,
-                  "ms", budget=300, baseline=statistics.median(base) * 1000)
+    return report(
+        f"figures over {n:,} cases (median of 5)",
+        statistics.median(samples) * 1000,
+        "ms",
+        budget=300,
+        baseline=statistics.median(base) * 1000,
+    )
 
 
 def _raw_rows(conn):
-    return conn.execute("SELECT number, registered_at, grid_id, category_group, category, summary,"
-                        " raised_by, worker_id, visit_id, id FROM cases")
+    return conn.execute(
+        "SELECT number, registered_at, grid_id, category_group, category, summary,"
+        " raised_by, worker_id, visit_id, id FROM cases"
+    )
 
 
 def bench_ledgers(conn) -> bool:
@@ -156,18 +199,24 @@ def bench_ledgers(conn) -> bool:
             rows = export(conn, LedgerQuery(kind), out / f"{kind}.csv")
             took = time.perf_counter() - t0
             assert rows == n
-            ok &= report(f"{kind} ledger, {n:,} cases -> .csv", took, "s", budget=3.0,
-                         baseline=csv_base)
+            ok &= report(
+                f"{kind} ledger, {n:,} cases -> .csv", took, "s", budget=3.0, baseline=csv_base
+            )
             t0 = time.perf_counter()
             export(conn, LedgerQuery(kind), out / f"{kind}.xlsx")
             took = time.perf_counter() - t0
-            ok &= report(f"{kind} ledger, {n:,} cases -> .xlsx", took, "s", budget=30.0,
-                         baseline=xlsx_base)
+            ok &= report(
+                f"{kind} ledger, {n:,} cases -> .xlsx", took, "s", budget=30.0, baseline=xlsx_base
+            )
         events = conn.execute("SELECT count(*) FROM case_events").fetchone()[0]
         t0 = time.perf_counter()
         export(conn, LedgerQuery("progress"), out / "progress.csv")
-        report(f"progress ledger, {events:,} events -> .csv (no budget)",
-               time.perf_counter() - t0, "s", baseline=csv_base)
+        report(
+            f"progress ledger, {events:,} events -> .csv (no budget)",
+            time.perf_counter() - t0,
+            "s",
+            baseline=csv_base,
+        )
     return ok
 
 

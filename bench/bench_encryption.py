@@ -41,8 +41,12 @@ def _cipher_library_plain(path: Path):  # type: ignore[no-untyped-def]
 
     conn = dbapi2.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
     conn.row_factory = dbapi2.Row
-    for pragma in ("foreign_keys = ON", "cache_size = -32000", "mmap_size = 4294967296",
-                   "temp_store = MEMORY"):
+    for pragma in (
+        "foreign_keys = ON",
+        "cache_size = -32000",
+        "mmap_size = 4294967296",
+        "temp_store = MEMORY",
+    ):
         conn.execute(f"PRAGMA {pragma}")
     return conn
 
@@ -85,8 +89,11 @@ def main() -> bool:
         t0 = time.perf_counter()
         convert_database(enc, key=None, new_key=key)
         convert_s = time.perf_counter() - t0
-        print(f"  database: {HOUSEHOLDS} households, {plain.stat().st_size / 1e6:.0f} MB plain,"
-              f" {enc.stat().st_size / 1e6:.0f} MB encrypted", flush=True)
+        print(
+            f"  database: {HOUSEHOLDS} households, {plain.stat().st_size / 1e6:.0f} MB plain,"
+            f" {enc.stat().st_size / 1e6:.0f} MB encrypted",
+            flush=True,
+        )
         ok = report("kiosk encryption on (convert + check)", convert_s, "s")
 
         opens: dict[str, list[float]] = {"plain": [], "enc": []}
@@ -95,16 +102,27 @@ def main() -> bool:
                 t0 = time.perf_counter()
                 _runtime(path, key_file).close()
                 opens[name].append((time.perf_counter() - t0) * 1000)
-        report("open the database, median", percentile(opens["enc"], 50), "ms",
-               baseline=percentile(opens["plain"], 50))
+        report(
+            "open the database, median",
+            percentile(opens["enc"], 50),
+            "ms",
+            baseline=percentile(opens["plain"], 50),
+        )
 
         rts = {"plain": _runtime(plain, key_file), "enc": _runtime(enc, key_file)}
         try:
             queries = [q for qs in sample_queries(rts["plain"].conn, n=100).values() for q in qs]
-            ids = [r[0] for r in rts["plain"].conn.execute(
-                "SELECT id FROM households ORDER BY rid LIMIT ? OFFSET 100", (WRITES,))]
-            conns = {"plain": rts["plain"].conn, "enc": rts["enc"].conn,
-                     "lib": _cipher_library_plain(plain)}
+            ids = [
+                r[0]
+                for r in rts["plain"].conn.execute(
+                    "SELECT id FROM households ORDER BY rid LIMIT ? OFFSET 100", (WRITES,)
+                )
+            ]
+            conns = {
+                "plain": rts["plain"].conn,
+                "enc": rts["enc"].conn,
+                "lib": _cipher_library_plain(plain),
+            }
             search: dict[str, list[float]] = {"plain": [], "enc": [], "lib": []}
             write: dict[str, list[float]] = {"plain": [], "enc": []}
             for path in (plain, enc):
@@ -117,30 +135,48 @@ def main() -> bool:
                     write[name] += _writes(rts[name], ids, f"{r}")
                 search["lib"] += _searches(conns["lib"], queries)
             conns["lib"].close()
-            print(f"  {len(queries)} queries x {ROUNDS} rounds; {WRITES} edits x {ROUNDS} rounds",
-                  flush=True)
+            print(
+                f"  {len(queries)} queries x {ROUNDS} rounds; {WRITES} edits x {ROUNDS} rounds",
+                flush=True,
+            )
             s_p95, s_base = percentile(search["enc"], 95), percentile(search["plain"], 95)
             w_p95, w_base = percentile(write["enc"], 95), percentile(write["plain"], 95)
             l_p95 = percentile(search["lib"], 95)
             ok &= report("search p95 encrypted", s_p95, "ms", budget=5.0, baseline=s_base)
-            report("search median encrypted", percentile(search["enc"], 50), "ms",
-                   baseline=percentile(search["plain"], 50))
-            report("search p95 plain file through the SQLCipher binding", l_p95, "ms",
-                   baseline=s_base)
-            report("search p95 encrypted vs the same binding on the plain file", s_p95, "ms",
-                   baseline=l_p95)
+            report(
+                "search median encrypted",
+                percentile(search["enc"], 50),
+                "ms",
+                baseline=percentile(search["plain"], 50),
+            )
+            report(
+                "search p95 plain file through the SQLCipher binding", l_p95, "ms", baseline=s_base
+            )
+            report(
+                "search p95 encrypted vs the same binding on the plain file",
+                s_p95,
+                "ms",
+                baseline=l_p95,
+            )
             report("household edit committed p95 encrypted", w_p95, "ms", baseline=w_base)
         finally:
             for rt in rts.values():
                 rt.close()
-        print(json.dumps({
-            "households": HOUSEHOLDS, "convert_s": round(convert_s, 2),
-            "search_p95_ms": {"plain": round(s_base, 3), "encrypted": round(s_p95, 3)},
-            "search_ratio": round(s_p95 / s_base, 2) if s_base else None,
-            "search_p95_ms_binding_plain": round(l_p95, 3),
-            "write_p95_ms": {"plain": round(w_base, 3), "encrypted": round(w_p95, 3)},
-            "write_ratio": round(w_p95 / w_base, 2) if w_base else None, "ok": bool(ok),
-        }), flush=True)
+        print(
+            json.dumps(
+                {
+                    "households": HOUSEHOLDS,
+                    "convert_s": round(convert_s, 2),
+                    "search_p95_ms": {"plain": round(s_base, 3), "encrypted": round(s_p95, 3)},
+                    "search_ratio": round(s_p95 / s_base, 2) if s_base else None,
+                    "search_p95_ms_binding_plain": round(l_p95, 3),
+                    "write_p95_ms": {"plain": round(w_base, 3), "encrypted": round(w_p95, 3)},
+                    "write_ratio": round(w_p95 / w_base, 2) if w_base else None,
+                    "ok": bool(ok),
+                }
+            ),
+            flush=True,
+        )
     return ok
 
 

@@ -39,13 +39,25 @@ def sample_queries(conn: sqlite3.Connection, n: int = 200, seed: int = 5) -> dic
             "SELECT h.building, h.unit, h.room, c.name AS compound, m.name, m.phone"
             " FROM households h JOIN compounds c ON c.id = h.compound_id"
             " JOIN members m ON m.household_id = h.id WHERE h.rid = ? AND m.phone != '' LIMIT 1",
-            (rid,)).fetchone()
+            (rid,),
+        ).fetchone()
         if row:
             rows.append(row)
-    queries: dict[str, list[str]] = {k: [] for k in (
-        "name (3 chars)", "name (2 chars)", "pinyin full", "pinyin initials", "address 3栋2单元501",
-        "address 3-2-501", "address 3号楼2单元501室", "compound + address", "compound name",
-        "phone last 4")}
+    queries: dict[str, list[str]] = {
+        k: []
+        for k in (
+            "name (3 chars)",
+            "name (2 chars)",
+            "pinyin full",
+            "pinyin initials",
+            "address 3栋2单元501",
+            "address 3-2-501",
+            "address 3号楼2单元501室",
+            "compound + address",
+            "compound name",
+            "phone last 4",
+        )
+    }
     for b, u, r, compound, name, phone in rows:
         full, initials = name_pinyin(name)[0]
         if len(name) == 3:
@@ -72,12 +84,16 @@ def bench_search(db: Path) -> bool:
     # Baseline: one indexed prefix lookup, the floor any search must pay.
     base = []
     for q in queries["pinyin full"][:20]:  # warm up like the searches below
-        conn.execute("SELECT hh FROM search_terms WHERE term >= ? AND term < ? LIMIT 1",
-                     ("p:" + q, "p:" + q + "\U0010ffff")).fetchall()
+        conn.execute(
+            "SELECT hh FROM search_terms WHERE term >= ? AND term < ? LIMIT 1",
+            ("p:" + q, "p:" + q + "\U0010ffff"),
+        ).fetchall()
     for q in queries["pinyin full"]:
         t0 = time.perf_counter()
-        conn.execute("SELECT hh FROM search_terms WHERE term >= ? AND term < ? LIMIT 1",
-                     ("p:" + q, "p:" + q + "\U0010ffff")).fetchall()
+        conn.execute(
+            "SELECT hh FROM search_terms WHERE term >= ? AND term < ? LIMIT 1",
+            ("p:" + q, "p:" + q + "\U0010ffff"),
+        ).fetchall()
         base.append((time.perf_counter() - t0) * 1000)
     base_p95 = percentile(base, 95)
     print(f"  baseline indexed prefix lookup p95: {base_p95:.4f} ms")
@@ -91,8 +107,13 @@ def bench_search(db: Path) -> bool:
             hits = search_households(conn, q, limit=20)
             samples.append((time.perf_counter() - t0) * 1000)
             found += bool(hits)
-        ok &= report(f"search p95 [{kind}] ({found}/{len(qs)} found)", percentile(samples, 95),
-                     "ms", budget=5.0, baseline=base_p95)
+        ok &= report(
+            f"search p95 [{kind}] ({found}/{len(qs)} found)",
+            percentile(samples, 95),
+            "ms",
+            budget=5.0,
+            baseline=base_p95,
+        )
     conn.close()
     return ok
 
@@ -158,8 +179,7 @@ async def _pilot_keystrokes(db: Path) -> tuple[list[float], list[float]]:
 
     runtime = open_runtime(load(db=str(db)))
     conn = runtime.conn
-    names = [r[0] for r in conn.execute(
-        "SELECT name FROM members WHERE rowid % 9973 = 0 LIMIT 60")]
+    names = [r[0] for r in conn.execute("SELECT name FROM members WHERE rowid % 9973 = 0 LIMIT 60")]
     clock = _KeyClock()
     clock.install()
     original = SearchScreen.on_search_screen_results
@@ -213,10 +233,17 @@ async def _pilot_keystrokes(db: Path) -> tuple[list[float], list[float]]:
 def bench_keystroke(db: Path) -> bool:
     warm_os_cache(db)
     samples, base = asyncio.run(_pilot_keystrokes(db))
-    print(f"  median {percentile(samples, 50):.1f} ms (bare Input {percentile(base, 50):.1f} ms),"
-          f" {len(samples)} keystrokes")
-    return report("keystroke to results painted p95 (Pilot)", percentile(samples, 95), "ms",
-                  budget=50.0, baseline=percentile(base, 95))
+    print(
+        f"  median {percentile(samples, 50):.1f} ms (bare Input {percentile(base, 50):.1f} ms),"
+        f" {len(samples)} keystrokes"
+    )
+    return report(
+        "keystroke to results painted p95 (Pilot)",
+        percentile(samples, 95),
+        "ms",
+        budget=50.0,
+        baseline=percentile(base, 95),
+    )
 
 
 # Both programs run as they would in a terminal (``App.run``), headless: no terminal to draw on
@@ -257,8 +284,9 @@ Minimal().run(headless=True, size=(100, 40))
 def _first_frame_time(code: str, *args: str, env: dict[str, str]) -> float:
     """Wall time from starting a process to its first frame with content."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", code, *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     elapsed = time.perf_counter() - t0
@@ -301,8 +329,10 @@ def bench_cold_start(db: Path) -> bool:
     assert worker is not None
     minimal, ours = _cold_starts([str(db), worker.name])
     ratio = ours / minimal
-    print(f"  cold start to the first frame of the sign-in screen: {ours * 1000:.0f} ms;"
-          f" minimal Textual app's first frame {minimal * 1000:.0f} ms (medians, started in turn)")
+    print(
+        f"  cold start to the first frame of the sign-in screen: {ours * 1000:.0f} ms;"
+        f" minimal Textual app's first frame {minimal * 1000:.0f} ms (medians, started in turn)"
+    )
     return report("cold start ratio", ratio, "x minimal app", budget=1.5)
 
 
@@ -383,10 +413,16 @@ def bench_signin_to_home(db: Path) -> bool:
     if len(samples) < SIGNINS:
         print(f"  only {len(samples)} of {SIGNINS} sign-ins reached the home screen")
         return False
-    print(f"  first (home fetched while the PIN was typed) {samples[0]:.0f} ms; median"
-          f" {percentile(samples, 50):.0f} ms of {len(samples)}; argon2id verify is most of it")
-    return report("sign-in Enter to home with walk list painted p95", percentile(samples, 95),
-                  "ms", budget=500)
+    print(
+        f"  first (home fetched while the PIN was typed) {samples[0]:.0f} ms; median"
+        f" {percentile(samples, 50):.0f} ms of {len(samples)}; argon2id verify is most of it"
+    )
+    return report(
+        "sign-in Enter to home with walk list painted p95",
+        percentile(samples, 95),
+        "ms",
+        budget=500,
+    )
 
 
 RSS = r"""
@@ -413,10 +449,20 @@ asyncio.run(main())
 
 def bench_memory(db: Path) -> bool:
     env = {**os.environ, "KIOSK_DATA_DIR": tempfile.mkdtemp()}
-    out = subprocess.run([sys.executable, "-c", RSS, str(db)], check=True, capture_output=True,
-                         text=True, cwd=ROOT, env=env)
-    return report("resident memory, 1M database open + search", float(out.stdout.split()[-1]),
-                  "MB", budget=200)
+    out = subprocess.run(
+        [sys.executable, "-c", RSS, str(db)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
+    return report(
+        "resident memory, 1M database open + search",
+        float(out.stdout.split()[-1]),
+        "MB",
+        budget=200,
+    )
 
 
 def bench_demo(households: int) -> bool:
@@ -424,13 +470,32 @@ def bench_demo(households: int) -> bool:
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "KIOSK_DATA_DIR": tmp}
         t0 = time.perf_counter()
-        out = subprocess.run([sys.executable, "-m", "kiosk.cli.main", "demo", "--db", f"{tmp}/d.db",
-                              "--households", str(households), "--json"], check=True,
-                             capture_output=True, text=True, cwd=ROOT, env=env)
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "kiosk.cli.main",
+                "demo",
+                "--db",
+                f"{tmp}/d.db",
+                "--households",
+                str(households),
+                "--json",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
+        )
         wall = time.perf_counter() - t0
         print(f"  {json.loads(out.stdout)}")
-        ok = report(f"kiosk demo --households {households}", wall, "s",
-                    budget=120.0 * households / 1_000_000)
+        ok = report(
+            f"kiosk demo --households {households}",
+            wall,
+            "s",
+            budget=120.0 * households / 1_000_000,
+        )
     ok &= bench_demo_writes(min(households, 300_000))
     return ok
 
@@ -452,8 +517,11 @@ def bench_demo_writes(households: int) -> bool:
         for batch, _ in stream_district(ours_db.conn, households, 1, "bench-device", parallel=True):
             stage_search_keys(batch)  # deriving the keys is making the data: not timed
             plain_rows = {t: list(r) for t, r in batch.rows.items() if t != "search_terms_staged"}
-            plain_rows["search_terms"] = [(term, hh) for hh, terms in batch.rows["search_terms_staged"]
-                                          for term in json.loads(terms)]
+            plain_rows["search_terms"] = [
+                (term, hh)
+                for hh, terms in batch.rows["search_terms_staged"]
+                for term in json.loads(terms)
+            ]
             t0 = time.perf_counter()
             write_batch(ours_db.conn, batch)
             ours += time.perf_counter() - t0
@@ -469,10 +537,13 @@ def bench_demo_writes(households: int) -> bool:
         ours_db.close()
         plain.close()
     speed = base / ours  # our rows per second as a fraction of the plain executemany's
-    print(f"  writes of {households} households: ours {ours:.1f} s (search keys staged, then"
-          f" folded), plain executemany {base:.1f} s")
-    return report("demo write speed vs plain executemany", speed, "x", budget=0.5,
-                  higher_is_better=True)
+    print(
+        f"  writes of {households} households: ours {ours:.1f} s (search keys staged, then"
+        f" folded), plain executemany {base:.1f} s"
+    )
+    return report(
+        "demo write speed vs plain executemany", speed, "x", budget=0.5, higher_is_better=True
+    )
 
 
 def main() -> bool:

@@ -56,20 +56,44 @@ def _ops(device_id: str, households: list[str], grid: str, n: int) -> list:
     for i in range(n):
         hid = households[i % len(households)]
         if i % 2:
-            out.append(OutOp(op_id=uuid7(), hlc=_stamp(now, i), entity="household",
-                             entity_id=hid, kind="update",
-                             payload=msgspec.Raw(encode({"note": f"{device_id[-4:]} 第{i}次"})),
-                             schema_version=5, device_id=device_id,
-                             base_version="000000000000001.00000",
-                             field_bases=msgspec.Raw(encode(
-                                 {"note": "000000000000001.00000 seed"}))))
+            out.append(
+                OutOp(
+                    op_id=uuid7(),
+                    hlc=_stamp(now, i),
+                    entity="household",
+                    entity_id=hid,
+                    kind="update",
+                    payload=msgspec.Raw(encode({"note": f"{device_id[-4:]} 第{i}次"})),
+                    schema_version=5,
+                    device_id=device_id,
+                    base_version="000000000000001.00000",
+                    field_bases=msgspec.Raw(encode({"note": "000000000000001.00000 seed"})),
+                )
+            )
         else:
             vid = uuid7()
-            out.append(OutOp(op_id=uuid7(), hlc=_stamp(now, i), entity="visit", entity_id=vid,
-                             kind="insert", payload=msgspec.Raw(encode(
-                                 {"id": vid, "household_id": hid, "grid_id": grid,
-                                  "visit_type": "door", "note": "入户走访"})),
-                             schema_version=5, device_id=device_id))
+            out.append(
+                OutOp(
+                    op_id=uuid7(),
+                    hlc=_stamp(now, i),
+                    entity="visit",
+                    entity_id=vid,
+                    kind="insert",
+                    payload=msgspec.Raw(
+                        encode(
+                            {
+                                "id": vid,
+                                "household_id": hid,
+                                "grid_id": grid,
+                                "visit_type": "door",
+                                "note": "入户走访",
+                            }
+                        )
+                    ),
+                    schema_version=5,
+                    device_id=device_id,
+                )
+            )
     return out
 
 
@@ -77,18 +101,33 @@ def _serve(url: str, workers: int) -> tuple[subprocess.Popen, str]:
     from tests.pg import free_port, wait_listening
 
     port = free_port()
-    args = [sys.executable, "-m", "kiosk.cli.main", "hub", "serve", "--db", url, "--port", str(port)]
+    args = [
+        sys.executable,
+        "-m",
+        "kiosk.cli.main",
+        "hub",
+        "serve",
+        "--db",
+        url,
+        "--port",
+        str(port),
+    ]
     if workers > 1:
         args += ["--workers", str(workers)]
-    proc = subprocess.Popen(args, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        args, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stderr=subprocess.PIPE
+    )
     wait_listening(proc)
     return proc, f"http://127.0.0.1:{port}"
 
 
 def _supports_workers() -> bool:
-    out = subprocess.run([sys.executable, "-m", "kiosk.cli.main", "hub", "serve", "--help"],
-                         cwd=ROOT, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "kiosk.cli.main", "hub", "serve", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     return "--workers" in out.stdout
 
 
@@ -106,8 +145,10 @@ def load(name: str, store_url: str, roster: Path, workers: int) -> bool:
     codes: dict[str, str] = {}
     for gid, code in src.execute("SELECT id, code FROM grids ORDER BY code"):
         codes[gid] = code
-        by_grid[gid] = [r[0] for r in src.execute(
-            "SELECT id FROM households WHERE grid_id = ? ORDER BY id", (gid,))]
+        by_grid[gid] = [
+            r[0]
+            for r in src.execute("SELECT id FROM households WHERE grid_id = ? ORDER BY id", (gid,))
+        ]
     src.close()
     grids = sorted(by_grid)
     plan = []  # (enrolment code, grid id)
@@ -175,23 +216,37 @@ def load(name: str, store_url: str, roster: Path, workers: int) -> bool:
     finally:
         proc.terminate()
         proc.wait(30)
-    print(f"  {name}: errors: {len(errors)}" + (
-        f" (first: {type(errors[0]).__name__}: {errors[0]})" if errors else ""))
+    print(
+        f"  {name}: errors: {len(errors)}"
+        + (f" (first: {type(errors[0]).__name__}: {errors[0]})" if errors else "")
+    )
     if errors or len(walls) < 2:
         return False
     total = sum(pushed) + sum(pulled)
-    print(f"  {name}: per device {min(pushed)}-{max(pushed)} up, {min(pulled)}-{max(pulled)}"
-          f" down; push phase {walls[0]:.1f} s, pull phase {walls[1]:.1f} s")
+    print(
+        f"  {name}: per device {min(pushed)}-{max(pushed)} up, {min(pulled)}-{max(pulled)}"
+        f" down; push phase {walls[0]:.1f} s, pull phase {walls[1]:.1f} s"
+    )
     # every device gets its grid's roster (a household and a member each) and its mates' work
     expected = (DEVICES // GRIDS - 1) * UP + 2 * HOUSEHOLDS_PER_GRID
     complete = min(pulled) >= expected
     if not complete:
-        print(f"  {name}: LOST: a device pulled {min(pulled)} operations, at least {expected}"
-              " expected")
+        print(
+            f"  {name}: LOST: a device pulled {min(pulled)} operations, at least {expected}"
+            " expected"
+        )
     report(f"{name}: sync time per device p50", percentile(spent, 50), "s")
     report(f"{name}: sync time per device p95", percentile(spent, 95), "s")
-    return report(f"{name}: aggregate ({DEVICES} devices, {total} operations)",
-                  total / sum(walls), "ops/s", budget=10_000, higher_is_better=True) and complete
+    return (
+        report(
+            f"{name}: aggregate ({DEVICES} devices, {total} operations)",
+            total / sum(walls),
+            "ops/s",
+            budget=10_000,
+            higher_is_better=True,
+        )
+        and complete
+    )
 
 
 def main() -> bool:
@@ -211,8 +266,15 @@ def main() -> bool:
         workers = 2 if _supports_workers() else 1
         server = PgServer()
         try:
-            ok = load(f"PostgreSQL hub, {workers} worker process(es)", server.new_database(),
-                      roster, workers) and ok
+            ok = (
+                load(
+                    f"PostgreSQL hub, {workers} worker process(es)",
+                    server.new_database(),
+                    roster,
+                    workers,
+                )
+                and ok
+            )
         finally:
             server.stop()
         return ok

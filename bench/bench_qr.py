@@ -44,9 +44,13 @@ def _sample_households(conn, n: int, seed: int = 5) -> list[str]:
     rids = rng.sample(range(1, top + 1), min(n * 2, top))
     ids: list[str] = []
     for i in range(0, len(rids), 500):
-        chunk = rids[i:i + 500]
-        ids += [r[0] for r in conn.execute(
-            f"SELECT id FROM households WHERE rid IN ({','.join('?' * len(chunk))})", chunk)]
+        chunk = rids[i : i + 500]
+        ids += [
+            r[0]
+            for r in conn.execute(
+                f"SELECT id FROM households WHERE rid IN ({','.join('?' * len(chunk))})", chunk
+            )
+        ]
     return ids[:n]
 
 
@@ -82,8 +86,9 @@ def _decode_all(path: str) -> list[str]:
     try:
         for page in doc:
             image = page.render(scale=300 / 72, grayscale=True).to_pil()
-            found += [b.text for b in zxingcpp.read_barcodes(
-                image, formats=zxingcpp.BarcodeFormat.QRCode)]
+            found += [
+                b.text for b in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+            ]
     finally:
         doc.close()
     return found
@@ -112,18 +117,30 @@ def bench_labels_pdf(db: Path) -> bool:
         t0 = time.perf_counter()
         summary = print_labels(conn, write_then_undo, Selection(household_ids=hids), out, font)
         ours = time.perf_counter() - t0
-        rows = [(r["compound"], t("qr.label.address_line", building=r["building"],
-                                  unit=r["unit"], room=r["room"]), p)
-                for r, p in zip(conn.execute(
+        rows = [
+            (
+                r["compound"],
+                t("qr.label.address_line", building=r["building"], unit=r["unit"], room=r["room"]),
+                p,
+            )
+            for r, p in zip(
+                conn.execute(
                     "SELECT c.name AS compound, h.building, h.unit, h.room FROM households h"
                     " JOIN compounds c ON c.id = h.compound_id WHERE h.id IN"
-                    " (SELECT value FROM json_each(?))", (json.dumps(hids),)),
-                    summary.payloads, strict=False)]
+                    " (SELECT value FROM json_each(?))",
+                    (json.dumps(hids),),
+                ),
+                summary.payloads,
+                strict=False,
+            )
+        ]
         t0 = time.perf_counter()
         _plain_sheet(rows, font, os.path.join(tmp, "plain.pdf"))
         base = time.perf_counter() - t0
-        print(f"  {summary.labels} labels, {summary.pages} pages, "
-              f"{os.path.getsize(out) // 1024} KiB", flush=True)
+        print(
+            f"  {summary.labels} labels, {summary.pages} pages, {os.path.getsize(out) // 1024} KiB",
+            flush=True,
+        )
         ok = report(f"{summary.labels} labels to PDF", ours, "s", budget=5.0, baseline=base)
         t0 = time.perf_counter()
         decoded = _decode_all(out)
@@ -132,9 +149,11 @@ def bench_labels_pdf(db: Path) -> bool:
     expected = set(summary.payloads)
     got = set(decoded)
     missing = len(expected - got)
-    print(f"  rasterised at 300 dpi and decoded in {took:.1f} s: {len(got & expected)} of "
-          f"{len(expected)} labels read back, {missing} missing, {len(got - expected)} stray",
-          flush=True)
+    print(
+        f"  rasterised at 300 dpi and decoded in {took:.1f} s: {len(got & expected)} of "
+        f"{len(expected)} labels read back, {missing} missing, {len(got - expected)} stray",
+        flush=True,
+    )
     ok &= report("labels that do not decode", float(missing), "labels", budget=0.0)
     return ok and len(decoded) == len(expected)
 
@@ -155,8 +174,9 @@ async def _scan_samples(db: Path, hids: list[str]) -> tuple[list[float], list[fl
     with transaction(conn):
         payloads = []
         for hid in hids:
-            existing = conn.execute("SELECT 1 FROM labels WHERE household_id = ?",
-                                    (hid,)).fetchone()
+            existing = conn.execute(
+                "SELECT 1 FROM labels WHERE household_id = ?", (hid,)
+            ).fetchone()
             label = ensure_household_label(runtime.ctx, hid)
             if existing is None:
                 made.append(label.id)
@@ -179,9 +199,14 @@ async def _scan_samples(db: Path, hids: list[str]) -> tuple[list[float], list[fl
         # put in by HouseholdScreen.show, before that frame is rendered).
         original_display(app_, screen, renderable)
         now = time.perf_counter()
-        if (Clock.armed and renderable is not None and isinstance(screen, HouseholdScreen)
-                and screen.view is not None and screen.view.household_id == Clock.expect
-                and screen.query_one(HouseholdCases).household_id == Clock.expect):
+        if (
+            Clock.armed
+            and renderable is not None
+            and isinstance(screen, HouseholdScreen)
+            and screen.view is not None
+            and screen.view.household_id == Clock.expect
+            and screen.query_one(HouseholdCases).household_id == Clock.expect
+        ):
             Clock.armed = False
             Clock.samples.append((now - Clock.start) * 1000)
 
@@ -209,7 +234,7 @@ async def _scan_samples(db: Path, hids: list[str]) -> tuple[list[float], list[fl
             for i, payload in enumerate(payloads):
                 if i % WARM_EVERY == 0:
                     warm_os_cache(db)  # outside the timed windows (see the docstring)
-                for kind in (("scan", "open") if i % 2 == 0 else ("open", "scan")):
+                for kind in ("scan", "open") if i % 2 == 0 else ("open", "scan"):
                     Clock.expect = hids[i] if kind == "scan" else hids[-1 - i]
                     Clock.armed = True
                     if kind == "scan":
@@ -230,8 +255,7 @@ async def _scan_samples(db: Path, hids: list[str]) -> tuple[list[float], list[fl
         with transaction(conn):
             for lid in made:
                 conn.execute("DELETE FROM labels WHERE id = ?", (lid,))
-                conn.execute("DELETE FROM outbox WHERE entity = 'label' AND entity_id = ?",
-                             (lid,))
+                conn.execute("DELETE FROM outbox WHERE entity = 'label' AND entity_id = ?", (lid,))
         runtime.close()
     return ours, base
 
@@ -252,21 +276,34 @@ def bench_scan(db: Path) -> bool:
 
     runtime = open_runtime(load(db=str(db)))
     # half the scans at doors with unfinished cases (what the screen is for), half anywhere
-    with_cases = [r[0] for r in runtime.conn.execute(
-        "SELECT DISTINCT l.household_id FROM case_households l JOIN case_state s"
-        " ON s.case_id = l.case_id WHERE s.status != 'closed' LIMIT ?", (SCANS // 2,))]
+    with_cases = [
+        r[0]
+        for r in runtime.conn.execute(
+            "SELECT DISTINCT l.household_id FROM case_households l JOIN case_state s"
+            " ON s.case_id = l.case_id WHERE s.status != 'closed' LIMIT ?",
+            (SCANS // 2,),
+        )
+    ]
     hids = with_cases + _sample_households(runtime.conn, SCANS - len(with_cases), seed=11)
     cases = runtime.conn.execute(
-        "SELECT count(*) FROM case_households WHERE household_id IN"
-        f" ({','.join('?' * len(hids))})", hids).fetchone()[0]
+        f"SELECT count(*) FROM case_households WHERE household_id IN ({','.join('?' * len(hids))})",
+        hids,
+    ).fetchone()[0]
     runtime.close()
     ours, base = asyncio.run(_scan_samples(db, hids))
-    print(f"  {len(ours)} scans ({len(with_cases)} at households with unfinished cases;"
-          f" {cases} case links in all)",
-          flush=True)
+    print(
+        f"  {len(ours)} scans ({len(with_cases)} at households with unfinished cases;"
+        f" {cases} case links in all)",
+        flush=True,
+    )
     ok = len(ours) == len(hids)
-    ok &= report("scan Enter to household with open cases painted p95 (Pilot)",
-                 percentile(ours, 95), "ms", budget=50.0, baseline=percentile(base, 95))
+    ok &= report(
+        "scan Enter to household with open cases painted p95 (Pilot)",
+        percentile(ours, 95),
+        "ms",
+        budget=50.0,
+        baseline=percentile(base, 95),
+    )
     report("  median", percentile(ours, 50), "ms", baseline=percentile(base, 50))
     return ok
 

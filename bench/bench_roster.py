@@ -27,8 +27,18 @@ def _make_files(folder: Path, rows: int) -> tuple[Path, Path]:
     from kiosk.households.roster.fields import id_check_char
 
     rng = random.Random(5)
-    header = ["姓名", "与户主关系", "身份证号", "联系电话", "网格", "小区", "楼栋", "单元", "房号",
-              "重点人群"]
+    header = [
+        "姓名",
+        "与户主关系",
+        "身份证号",
+        "联系电话",
+        "网格",
+        "小区",
+        "楼栋",
+        "单元",
+        "房号",
+        "重点人群",
+    ]
     data = []
     i = hh = 0
     while i < rows:
@@ -37,10 +47,20 @@ def _make_files(folder: Path, rows: int) -> tuple[Path, Path]:
         unit, room = divmod(rest, 100)
         for k, relation in enumerate(["户主", "配偶", "子"][: rng.randint(1, 3)]):
             body = f"230102{1940 + i % 60}{1 + (i // 60) % 9:02d}1{(i // 540) % 10}{(i // 5400) % 1000:03d}"
-            data.append(["王李张刘陈"[k] + "建国丽华明芳"[i % 6] + "甲乙丙丁"[(i // 6) % 4], relation,
-                         body + id_check_char(body), "138" + str(rng.randrange(10**8)).zfill(8),
-                         "G001", "大批小区", building + 1, unit + 1, 101 + room,
-                         "独居" if k == 0 and i % 7 == 0 else ""])
+            data.append(
+                [
+                    "王李张刘陈"[k] + "建国丽华明芳"[i % 6] + "甲乙丙丁"[(i // 6) % 4],
+                    relation,
+                    body + id_check_char(body),
+                    "138" + str(rng.randrange(10**8)).zfill(8),
+                    "G001",
+                    "大批小区",
+                    building + 1,
+                    unit + 1,
+                    101 + room,
+                    "独居" if k == 0 and i % 7 == 0 else "",
+                ]
+            )
             i += 1
     csv_path = folder / "roster.csv"
     with csv_path.open("w", encoding="utf-8", newline="") as fh:
@@ -98,7 +118,9 @@ def main() -> bool:
 
         rt = open_runtime(load(db=str(folder / "k.db")))
         with transaction(rt.conn):
-            get_or_create_grid(rt.ctx, "G001", "安静社区第一网格", "安静社区", "新阳路街道", "道里区")
+            get_or_create_grid(
+                rt.ctx, "G001", "安静社区第一网格", "安静社区", "新阳路街道", "道里区"
+            )
 
         start = time.perf_counter()
         _plain_read_csv(csv_path)
@@ -106,8 +128,9 @@ def main() -> bool:
         start = time.perf_counter()
         plan = plan_import(rt.conn, csv_path)
         judge_csv = time.perf_counter() - start
-        report("judge csv", ROWS / judge_csv, "rows/s", baseline=ROWS / read_csv,
-               higher_is_better=True)
+        report(
+            "judge csv", ROWS / judge_csv, "rows/s", baseline=ROWS / read_csv, higher_is_better=True
+        )
 
         start = time.perf_counter()
         _plain_read_xlsx(xlsx_path)
@@ -115,39 +138,74 @@ def main() -> bool:
         start = time.perf_counter()
         plan_x = plan_import(rt.conn, xlsx_path)
         judge_xlsx = time.perf_counter() - start
-        report("judge xlsx", ROWS / judge_xlsx, "rows/s", baseline=ROWS / read_xlsx,
-               higher_is_better=True)
+        report(
+            "judge xlsx",
+            ROWS / judge_xlsx,
+            "rows/s",
+            baseline=ROWS / read_xlsx,
+            higher_is_better=True,
+        )
         assert not plan.rejected and not plan_x.rejected
 
-        people = [(f"m{i}", p.row, p.name, p.relation, p.phone, p.id_number, " ".join(p.tags))
-                  for i, hh in enumerate(plan.households.values()) for p in hh.people]
+        people = [
+            (f"m{i}", p.row, p.name, p.relation, p.phone, p.id_number, " ".join(p.tags))
+            for i, hh in enumerate(plan.households.values())
+            for p in hh.people
+        ]
         plain = _plain_insert(folder / "plain.db", people)
         start = time.perf_counter()
         result = apply_plan(rt.ctx, plan)
         write = time.perf_counter() - start
         assert result.imported_members == len(people)
-        report("write (one transaction, outbox, search keys)", len(people) / write, "people/s",
-               baseline=len(people) / plain, higher_is_better=True)
+        report(
+            "write (one transaction, outbox, search keys)",
+            len(people) / write,
+            "people/s",
+            baseline=len(people) / plain,
+            higher_is_better=True,
+        )
 
         start = time.perf_counter()
         again = apply_plan(rt.ctx, plan_import(rt.conn, csv_path))
         second = time.perf_counter() - start
         assert again.unchanged == len(plan.households) and again.imported_members == 0
-        report("second import of the same file (nothing changes)", second, "s",
-               baseline=judge_csv + write)
+        report(
+            "second import of the same file (nothing changes)",
+            second,
+            "s",
+            baseline=judge_csv + write,
+        )
         rt.close()
 
         # Peak memory of the real command in a process of its own (``make bench`` runs every
         # benchmark in one process, whose own peak would be the largest of them all).
         fresh = open_runtime(load(db=str(folder / "fresh.db")))
         with transaction(fresh.conn):
-            get_or_create_grid(fresh.ctx, "G001", "安静社区第一网格", "安静社区", "新阳路街道", "道里区")
+            get_or_create_grid(
+                fresh.ctx, "G001", "安静社区第一网格", "安静社区", "新阳路街道", "道里区"
+            )
         fresh.close()
-        out = subprocess.run([sys.executable, "-c", _PEAK, "households", "import", str(csv_path),
-                              "--db", str(folder / "fresh.db"), "--json"],
-                             capture_output=True, text=True, check=True)
-        report("kiosk households import, peak resident memory", int(out.stderr.split()[-1]) / 1024,
-               "MB")
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                _PEAK,
+                "households",
+                "import",
+                str(csv_path),
+                "--db",
+                str(folder / "fresh.db"),
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        report(
+            "kiosk households import, peak resident memory",
+            int(out.stderr.split()[-1]) / 1024,
+            "MB",
+        )
     return True
 
 

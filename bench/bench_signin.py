@@ -79,8 +79,10 @@ def bench_verify(db: Path, name: str, pin: str) -> bool:
             t0 = time.perf_counter()
             hashlib.sha256(pin.encode()).hexdigest()
             sha.append((time.perf_counter() - t0) * 1000)
-        print(f"  argon2id verify median {percentile(samples, 50):.0f} ms;"
-              f" sha256 of the same PIN {percentile(sha, 95) * 1000:.1f} µs (for scale only)")
+        print(
+            f"  argon2id verify median {percentile(samples, 50):.0f} ms;"
+            f" sha256 of the same PIN {percentile(sha, 95) * 1000:.1f} µs (for scale only)"
+        )
         ok = report("argon2id verify p95", percentile(samples, 95), "ms", budget=500)
 
         def write(fn):  # type: ignore[no-untyped-def]  # KioskApp.write, without the app
@@ -94,8 +96,12 @@ def bench_verify(db: Path, name: str, pin: str) -> bool:
             attempt(reader, write, name, pin)
             whole.append((time.perf_counter() - t0) * 1000)
         reader.close()
-        ok &= report("sign-in check (lookup, verify, audit entry) p95", percentile(whole, 95),
-                     "ms", budget=500)
+        ok &= report(
+            "sign-in check (lookup, verify, audit entry) p95",
+            percentile(whole, 95),
+            "ms",
+            budget=500,
+        )
     finally:
         runtime.close()
     return ok
@@ -152,10 +158,13 @@ def bench_lock(db: Path, name: str) -> bool:
     if len(samples) < RUNS:
         print(f"  only {len(samples)} of {RUNS} locks seen")
         return False
-    print(f"  median {percentile(samples, 50):.0f} ms, max {max(samples):.0f} ms"
-          f" ({RUNS} locks after {LOCK_SECONDS} s idle, home screen with its walk list below)")
-    return report("idle timeout to lock screen painted p95", percentile(samples, 95), "ms",
-                  budget=1000)
+    print(
+        f"  median {percentile(samples, 50):.0f} ms, max {max(samples):.0f} ms"
+        f" ({RUNS} locks after {LOCK_SECONDS} s idle, home screen with its walk list below)"
+    )
+    return report(
+        "idle timeout to lock screen painted p95", percentile(samples, 95), "ms", budget=1000
+    )
 
 
 def main() -> bool:

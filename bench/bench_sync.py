@@ -55,16 +55,26 @@ def _roster(path: Path, grids: int, households: int) -> None:
     with transaction(conn):
         for g in range(grids):
             gid = f"grid-{g:03d}"
-            conn.execute("INSERT INTO grids(id, code, name, community, street, district, hlc,"
-                         " worker_id, device_id) VALUES (?,?,?,?,?,?,?,NULL,?)",
-                         (gid, f"G{g:03d}", f"第{g}网格", "社区", "街道", "区", stamp, ctx.device_id))
-            conn.execute("INSERT INTO compounds(id, grid_id, name, pinyin, initials, hlc,"
-                         " worker_id, device_id) VALUES (?,?,?,?,?,?,NULL,?)",
-                         (f"c-{gid}", gid, f"小区{g}", "xiaoqu", "xq", stamp, ctx.device_id))
+            conn.execute(
+                "INSERT INTO grids(id, code, name, community, street, district, hlc,"
+                " worker_id, device_id) VALUES (?,?,?,?,?,?,?,NULL,?)",
+                (gid, f"G{g:03d}", f"第{g}网格", "社区", "街道", "区", stamp, ctx.device_id),
+            )
+            conn.execute(
+                "INSERT INTO compounds(id, grid_id, name, pinyin, initials, hlc,"
+                " worker_id, device_id) VALUES (?,?,?,?,?,?,NULL,?)",
+                (f"c-{gid}", gid, f"小区{g}", "xiaoqu", "xq", stamp, ctx.device_id),
+            )
             for h in range(households):
-                create_household(ctx, grid_id=gid, compound_id=f"c-{gid}", building=str(h // 20 + 1),
-                                 unit="1", room=str(101 + h % 20),
-                                 members=[MemberInput("张三", phone=f"1380000{h:04d}")])
+                create_household(
+                    ctx,
+                    grid_id=gid,
+                    compound_id=f"c-{gid}",
+                    building=str(h // 20 + 1),
+                    unit="1",
+                    room=str(101 + h % 20),
+                    members=[MemberInput("张三", phone=f"1380000{h:04d}")],
+                )
     db.close()
 
 
@@ -89,8 +99,11 @@ class Laptop:
     def enrol(self, store, url: str, name: str, grids) -> None:
         from kiosk.sync.client import enrol
 
-        enrol(self.ctx, url, store.add_device(name, grids, role="field" if grids else "office")
-              if store else grids)
+        enrol(
+            self.ctx,
+            url,
+            store.add_device(name, grids, role="field" if grids else "office") if store else grids,
+        )
 
     def work(self, n: int, grid: str | None = None) -> None:
         """``n`` offline operations: half household edits, half visits."""
@@ -100,8 +113,12 @@ class Laptop:
 
         conn = self.ctx.conn
         where = "WHERE grid_id = ?" if grid else ""
-        hids = [r[0] for r in conn.execute(f"SELECT id FROM households {where} ORDER BY id",
-                                           (grid,) if grid else ())]
+        hids = [
+            r[0]
+            for r in conn.execute(
+                f"SELECT id FROM households {where} ORDER BY id", (grid,) if grid else ()
+            )
+        ]
         with transaction(conn):
             for i in range(n):
                 hid = hids[i % len(hids)]
@@ -139,11 +156,20 @@ def end_to_end(tmp: Path) -> bool:
         down = b.sync()
         t_down = time.perf_counter() - start
         assert up.pushed == OPS and down.pulled == OPS, (up, down)
-        ok = report("the laptop's sync (outbox -> HTTP -> hub stores -> ack -> pull empty)",
-                    OPS / t_up, "ops/s", budget=10_000, higher_is_better=True)
+        ok = report(
+            "the laptop's sync (outbox -> HTTP -> hub stores -> ack -> pull empty)",
+            OPS / t_up,
+            "ops/s",
+            budget=10_000,
+            higher_is_better=True,
+        )
         report("pull + merge on the second laptop", OPS / t_down, "ops/s")
-        report("full propagation (first laptop's sync + second laptop's sync)",
-               OPS / (t_up + t_down), "ops/s", baseline=25.0)
+        report(
+            "full propagation (first laptop's sync + second laptop's sync)",
+            OPS / (t_up + t_down),
+            "ops/s",
+            baseline=25.0,
+        )
         ops = a.ctx.conn.execute("SELECT count(*) FROM oplog WHERE origin = 'local'").fetchone()[0]
         assert ops == OPS
         a.db.close()
@@ -154,8 +180,10 @@ def end_to_end(tmp: Path) -> bool:
 
 INGEST_REPS = int(os.environ.get("KIOSK_BENCH_INGEST_REPS", "7"))
 #: The hub_ops columns both sides write, in the order of the store's insert.
-LOG_COLS = ("op_id, hlc, entity, entity_id, kind, payload, base_version, field_bases,"
-            " schema_version, worker_id, device_id, grid, case_id, received_at")
+LOG_COLS = (
+    "op_id, hlc, entity, entity_id, kind, payload, base_version, field_bases,"
+    " schema_version, worker_id, device_id, grid, case_id, received_at"
+)
 
 
 def _ops_round(r: int, households: list, device_id: str) -> tuple[list, list[tuple]]:
@@ -171,21 +199,55 @@ def _ops_round(r: int, households: list, device_id: str) -> tuple[list, list[tup
         hid, grid = households[i % len(households)]
         op_id, hlc = f"b{r}-{i:08d}", f"00179{r:03d}{i:07d}.00000"
         if i % 2:
-            op = Op(op_id=op_id, hlc=hlc, entity="household", entity_id=hid, kind="update",
-                    payload={"note": f"第{i}次"}, base_version="000000000000001.00000",
-                    field_bases={"note": "000000000000001.00000 seed"}, schema_version=5,
-                    device_id=device_id)
+            op = Op(
+                op_id=op_id,
+                hlc=hlc,
+                entity="household",
+                entity_id=hid,
+                kind="update",
+                payload={"note": f"第{i}次"},
+                base_version="000000000000001.00000",
+                field_bases={"note": "000000000000001.00000 seed"},
+                schema_version=5,
+                device_id=device_id,
+            )
         else:
             vid = f"v{r}-{i:08d}"
-            op = Op(op_id=op_id, hlc=hlc, entity="visit", entity_id=vid, kind="insert",
-                    payload={"id": vid, "household_id": hid, "grid_id": grid,
-                             "visit_type": "door", "note": "入户走访"},
-                    schema_version=5, device_id=device_id)
+            op = Op(
+                op_id=op_id,
+                hlc=hlc,
+                entity="visit",
+                entity_id=vid,
+                kind="insert",
+                payload={
+                    "id": vid,
+                    "household_id": hid,
+                    "grid_id": grid,
+                    "visit_type": "door",
+                    "note": "入户走访",
+                },
+                schema_version=5,
+                device_id=device_id,
+            )
         ops.append(op)
-        rows.append((op.op_id, op.hlc, op.entity, op.entity_id, op.kind,
-                     msgspec.json.encode(op.payload).decode(), op.base_version,
-                     msgspec.json.encode(op.field_bases).decode() if op.field_bases else None,
-                     op.schema_version, op.worker_id, op.device_id, grid, None, now))
+        rows.append(
+            (
+                op.op_id,
+                op.hlc,
+                op.entity,
+                op.entity_id,
+                op.kind,
+                msgspec.json.encode(op.payload).decode(),
+                op.base_version,
+                msgspec.json.encode(op.field_bases).decode() if op.field_bases else None,
+                op.schema_version,
+                op.worker_id,
+                op.device_id,
+                grid,
+                None,
+                now,
+            )
+        )
     return ops, rows
 
 
@@ -216,7 +278,7 @@ def _ingest_ratio(name: str, make_store, plain_exec, same_rows) -> bool:
         gc.collect()  # start each round with a clean heap (not inside either side's time)
         total = {"ingest": 0.0, "plain": 0.0}
         for n, i in enumerate(range(0, OPS, 500)):
-            batch, batch_rows = ops[i:i + 500], rows[i:i + 500]
+            batch, batch_rows = ops[i : i + 500], rows[i : i + 500]
             for side in ("ingest", "plain") if (n + r) % 2 else ("plain", "ingest"):
                 start = time.perf_counter()
                 if side == "ingest":
@@ -234,8 +296,13 @@ def _ingest_ratio(name: str, make_store, plain_exec, same_rows) -> bool:
     report(f"{name}: hub ingest", OPS / t_ingest, "ops/s")
     report(f"{name}: plain executemany", OPS / t_plain, "ops/s")
     print(f"  {name}: ingest vs plain, rounds sorted: " + ", ".join(f"{x:.0f} %" for x in ratios))
-    return report(f"{name}: ingest vs plain executemany (median round)", median(ratios),
-                  "%", budget=50, higher_is_better=True)
+    return report(
+        f"{name}: ingest vs plain executemany (median round)",
+        median(ratios),
+        "%",
+        budget=50,
+        higher_is_better=True,
+    )
 
 
 class _TrustingChecker:
@@ -282,7 +349,7 @@ def scope_cost(name: str, make_store) -> bool:
             gc.collect()
             total = {"checked": 0.0, "trusting": 0.0}
             for n, i in enumerate(range(0, OPS, 500)):
-                batch = ops[i:i + 500]
+                batch = ops[i : i + 500]
                 for side in ("checked", "trusting") if (n + r) % 2 else ("trusting", "checked"):
                     if side == "trusting":
                         hub_store.Checker, hub_store.keys_of = _TrustingChecker, _trusting_keys
@@ -302,15 +369,19 @@ def scope_cost(name: str, make_store) -> bool:
     report(f"{name}: hub ingest with scope checks", OPS / median(times["checked"]), "ops/s")
     report(f"{name}: hub ingest trusting the payload", OPS / median(times["trusting"]), "ops/s")
     print(f"  {name}: checked / trusting, rounds sorted: " + ", ".join(f"{x:.2f}x" for x in ratios))
-    return report(f"{name}: cost of the scope checks (median round)", median(ratios), "x",
-                  budget=1.3)
+    return report(
+        f"{name}: cost of the scope checks (median round)", median(ratios), "x", budget=1.3
+    )
 
 
 #: Rows of ``plain`` equal to the hub's, column for column (but the log position and the
 #: time of receipt, a timestamp of the same form).
-SAME_ROWS = ("SELECT count(*) FROM plain p JOIN hub_ops h ON h.op_id = p.op_id WHERE "
-             + " AND ".join(f"p.{c} IS NOT DISTINCT FROM h.{c}"
-                            for c in LOG_COLS.replace(" ", "").split(",")[1:-1]))
+SAME_ROWS = (
+    "SELECT count(*) FROM plain p JOIN hub_ops h ON h.op_id = p.op_id WHERE "
+    + " AND ".join(
+        f"p.{c} IS NOT DISTINCT FROM h.{c}" for c in LOG_COLS.replace(" ", "").split(",")[1:-1]
+    )
+)
 
 
 def ingest_sqlite(tmp: Path, roster: Path) -> bool:
@@ -323,10 +394,14 @@ def ingest_sqlite(tmp: Path, roster: Path) -> bool:
         store = SqliteHubStore(tmp / f"ingest-{next(made)}.db")
         _seed(store, roster)
         hids = store.conn.execute(
-            "SELECT entity_id, grid FROM hub_scope WHERE entity = 'household'").fetchall()
+            "SELECT entity_id, grid FROM hub_scope WHERE entity = 'household'"
+        ).fetchall()
         # the same table definition as the log (indexes included), under another name
-        ddl = SCHEMA[SCHEMA.index("CREATE TABLE IF NOT EXISTS hub_ops"):
-                     SCHEMA.index("CREATE TABLE IF NOT EXISTS hub_scope")]
+        ddl = SCHEMA[
+            SCHEMA.index("CREATE TABLE IF NOT EXISTS hub_ops") : SCHEMA.index(
+                "CREATE TABLE IF NOT EXISTS hub_scope"
+            )
+        ]
         execute_script(store.conn, ddl.replace("hub_ops", "plain"))
         return store, hids
 
@@ -337,8 +412,9 @@ def ingest_sqlite(tmp: Path, roster: Path) -> bool:
         conn.execute("COMMIT")
 
     def same(store) -> int:
-        return int(store.conn.execute(SAME_ROWS.replace("IS NOT DISTINCT FROM", "IS"))
-                   .fetchone()[0])
+        return int(
+            store.conn.execute(SAME_ROWS.replace("IS NOT DISTINCT FROM", "IS")).fetchone()[0]
+        )
 
     ok = _ingest_ratio("SQLite", make, plain, same)
     return scope_cost("SQLite", make) and ok
@@ -354,6 +430,7 @@ def ingest_postgres(roster: Path) -> bool:
 
     server = PgServer()
     try:
+
         def make():
             store = PostgresHubStore(server.new_database())
             _seed(store, roster)
@@ -365,8 +442,9 @@ def ingest_postgres(roster: Path) -> bool:
 
         def plain(store, rows) -> None:
             with store._tx() as cur:
-                cur.executemany(f"INSERT INTO plain({LOG_COLS}) VALUES"
-                                f" ({','.join(['%s'] * 14)})", rows)
+                cur.executemany(
+                    f"INSERT INTO plain({LOG_COLS}) VALUES ({','.join(['%s'] * 14)})", rows
+                )
 
         def same(store) -> int:
             with store._tx(write=False) as cur:
@@ -392,12 +470,28 @@ def many_devices(tmp: Path) -> bool:
     store = SqliteHubStore(hub_db)
     _seed(store, roster)
     codes = {f"s{g}": store.add_device(f"s{g}", [f"G{g:03d}"]) for g in range(grids)}
-    codes.update({f"d{i}": store.add_device(f"d{i}", [f"G{i % grids:03d}"]) for i in range(DEVICES)})
+    codes.update(
+        {f"d{i}": store.add_device(f"d{i}", [f"G{i % grids:03d}"]) for i in range(DEVICES)}
+    )
     store.close()
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli.main", "hub", "serve", "--db", str(hub_db),
-                             "--port", str(port)], cwd=ROOT, env=env, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kiosk.cli.main",
+            "hub",
+            "serve",
+            "--db",
+            str(hub_db),
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_listening(proc)
@@ -448,8 +542,10 @@ def many_devices(tmp: Path) -> bool:
     finally:
         proc.terminate()
         proc.wait(10)
-    print(f"  errors: {len(errors)}" + (f" (first: {type(errors[0]).__name__}: {errors[0]})"
-                                         if errors else ""))
+    print(
+        f"  errors: {len(errors)}"
+        + (f" (first: {type(errors[0]).__name__}: {errors[0]})" if errors else "")
+    )
     if times:
         print(f"  pulled per laptop: min {min(pulled)}, max {max(pulled)}")
         report("sync time p50", percentile(times, 50), "s")

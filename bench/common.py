@@ -20,8 +20,14 @@ def percentile(samples: list[float], p: float) -> float:
     return s[k]
 
 
-def report(name: str, value: float, unit: str, budget: float | None = None,
-           baseline: float | None = None, higher_is_better: bool = False) -> bool:
+def report(
+    name: str,
+    value: float,
+    unit: str,
+    budget: float | None = None,
+    baseline: float | None = None,
+    higher_is_better: bool = False,
+) -> bool:
     """Print one figure; with a baseline, the ratio; with a budget, PASS or OVER."""
     parts = [f"{name}: {value:.3f} {unit}"]
     if baseline:
@@ -29,7 +35,10 @@ def report(name: str, value: float, unit: str, budget: float | None = None,
     ok = True
     if budget is not None:
         ok = value >= budget if higher_is_better else value <= budget
-        parts.append(("PASS" if ok else "OVER") + f" (budget {'>=' if higher_is_better else '<='} {budget} {unit})")
+        parts.append(
+            ("PASS" if ok else "OVER")
+            + f" (budget {'>=' if higher_is_better else '<='} {budget} {unit})"
+        )
     print("  " + " | ".join(parts), flush=True)
     return ok
 

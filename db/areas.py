@@ -34,7 +34,9 @@ def get_or_create_grid(
     if row:
         return _grid(row)
     gid, hlc = uuid7(), ctx.stamp()
-    fields = dict(id=gid, code=code, name=name, community=community, street=street, district=district)
+    fields = dict(
+        id=gid, code=code, name=name, community=community, street=street, district=district
+    )
     ctx.conn.execute(
         "INSERT INTO grids(id, code, name, community, street, district, hlc, worker_id, device_id)"
         " VALUES (:id, :code, :name, :community, :street, :district, :hlc, :w, :d)",
@@ -62,7 +64,9 @@ def get_or_create_compound(ctx: WriteContext, grid_id: str, name: str) -> Compou
 
 
 def _grid(row: sqlite3.Row) -> Grid:
-    return Grid(row["id"], row["code"], row["name"], row["community"], row["street"], row["district"])
+    return Grid(
+        row["id"], row["code"], row["name"], row["community"], row["street"], row["district"]
+    )
 
 
 def list_grids(conn: sqlite3.Connection) -> list[Grid]:
@@ -85,6 +89,8 @@ def grid_by_id(conn: sqlite3.Connection, grid_id: str) -> Grid | None:
 
 
 def grid_of_household(conn: sqlite3.Connection, household_id: str) -> Grid | None:
-    row = conn.execute("SELECT g.* FROM households h JOIN grids g ON g.id = h.grid_id"
-                       " WHERE h.id = ?", (household_id,)).fetchone()
+    row = conn.execute(
+        "SELECT g.* FROM households h JOIN grids g ON g.id = h.grid_id WHERE h.id = ?",
+        (household_id,),
+    ).fetchone()
     return _grid(row) if row else None

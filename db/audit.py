@@ -47,24 +47,48 @@ META_PUSHED = "audit_pushed_dseq"
 #: as the operation that reaches the count).
 CATCH_UP_EVERY = 64
 #: The actions (``detail`` is JSON; keys per action are listed in docs/security.md).
-ACTIONS = ("create", "change", "delete", "lookup", "export", "print", "forget", "signin",
-           "discard")
+ACTIONS = ("create", "change", "delete", "lookup", "export", "print", "forget", "signin", "discard")
 
 # Compact JSON, non-ASCII kept as UTF-8: byte for byte what
 # ``json.dumps(..., ensure_ascii=False, separators=(",", ":"))`` writes, ten times faster.
 _encode = msgspec.json.Encoder().encode
 _encode_sorted = msgspec.json.Encoder(order="sorted").encode
-_INSERT = ("INSERT INTO audit(id, device_id, dseq, at, worker_id, action, entity, entity_id,"
-           " household_id, detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
+_INSERT = (
+    "INSERT INTO audit(id, device_id, dseq, at, worker_id, action, entity, entity_id,"
+    " household_id, detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+)
 _KIND_ACTION = {"insert": "create", "append": "create", "update": "change", "delete": "delete"}
 
 
-def entry_hash(prev_hash: str, entry_id: str, device_id: str, dseq: int, at: str,
-               worker_id: str | None, action: str, entity: str | None, entity_id: str | None,
-               household_id: str | None, detail: str) -> str:
+def entry_hash(
+    prev_hash: str,
+    entry_id: str,
+    device_id: str,
+    dseq: int,
+    at: str,
+    worker_id: str | None,
+    action: str,
+    entity: str | None,
+    entity_id: str | None,
+    household_id: str | None,
+    detail: str,
+) -> str:
     """The chain hash of one entry (``detail`` as stored: its JSON text)."""
-    doc = _encode([prev_hash, entry_id, device_id, dseq, at, worker_id, action, entity,
-                   entity_id, household_id, detail])
+    doc = _encode(
+        [
+            prev_hash,
+            entry_id,
+            device_id,
+            dseq,
+            at,
+            worker_id,
+            action,
+            entity,
+            entity_id,
+            household_id,
+            detail,
+        ]
+    )
     return hashlib.sha256(doc).hexdigest()
 
 
@@ -75,15 +99,24 @@ def detail_text(detail: dict[str, Any] | None) -> str:
 
 def tail(conn: sqlite3.Connection, device_id: str) -> tuple[int, str]:
     """The last ``(dseq, hash)`` of ``device_id``'s chain; ``(0, GENESIS)`` when empty."""
-    last = conn.execute("SELECT dseq, hash FROM audit WHERE device_id = ?"
-                        " ORDER BY dseq DESC LIMIT 1", (device_id,)).fetchone()
+    last = conn.execute(
+        "SELECT dseq, hash FROM audit WHERE device_id = ? ORDER BY dseq DESC LIMIT 1", (device_id,)
+    ).fetchone()
     return (last[0], last[1]) if last else (0, GENESIS)
 
 
-def record(conn: sqlite3.Connection, *, device_id: str, worker_id: str | None, action: str,
-           entity: str | None = None, entity_id: str | None = None,
-           household_id: str | None = None, detail: dict[str, Any] | None = None,
-           at: str | None = None) -> str:
+def record(
+    conn: sqlite3.Connection,
+    *,
+    device_id: str,
+    worker_id: str | None,
+    action: str,
+    entity: str | None = None,
+    entity_id: str | None = None,
+    household_id: str | None = None,
+    detail: dict[str, Any] | None = None,
+    at: str | None = None,
+) -> str:
     """Append one entry to this device's chain; returns its id.
 
     Call it inside the transaction of the write it records, so both commit or neither does.
@@ -96,14 +129,41 @@ def record(conn: sqlite3.Connection, *, device_id: str, worker_id: str | None, a
         dseq += 1
         entry_id, at = uuid7(), at or now_iso()
         text = detail_text(detail)
-        digest = entry_hash(prev, entry_id, device_id, dseq, at, worker_id, action, entity,
-                            entity_id, household_id, text)
-        conn.execute(_INSERT, (entry_id, device_id, dseq, at, worker_id, action, entity,
-                               entity_id, household_id, text, prev, digest))
+        digest = entry_hash(
+            prev,
+            entry_id,
+            device_id,
+            dseq,
+            at,
+            worker_id,
+            action,
+            entity,
+            entity_id,
+            household_id,
+            text,
+        )
+        conn.execute(
+            _INSERT,
+            (
+                entry_id,
+                device_id,
+                dseq,
+                at,
+                worker_id,
+                action,
+                entity,
+                entity_id,
+                household_id,
+                text,
+                prev,
+                digest,
+            ),
+        )
     return entry_id
 
 
 # --- create/change entries from the outbox --------------------------------------------------
+
 
 class _Households:
     """Which household a record belongs to, for entries whose operation does not say: one
@@ -115,14 +175,13 @@ class _Households:
         "member": "SELECT household_id FROM members WHERE id = ?",
         "visit": "SELECT household_id FROM visits WHERE id = ?",
         "visit_item": "SELECT v.household_id FROM visit_items i JOIN visits v"
-                      " ON v.id = i.visit_id WHERE i.id = ?",
-        "case": "SELECT household_id FROM case_households WHERE case_id = ?"
-                " ORDER BY hlc LIMIT 1",
+        " ON v.id = i.visit_id WHERE i.id = ?",
+        "case": "SELECT household_id FROM case_households WHERE case_id = ? ORDER BY hlc LIMIT 1",
         "case_event": "SELECT l.household_id FROM case_events e JOIN case_households l"
-                      " ON l.case_id = e.case_id WHERE e.id = ? ORDER BY l.hlc LIMIT 1",
+        " ON l.case_id = e.case_id WHERE e.id = ? ORDER BY l.hlc LIMIT 1",
         "case_household": "SELECT household_id FROM case_households WHERE id = ?",
         "label": "SELECT COALESCE(l.household_id, (SELECT household_id FROM case_households"
-                 " WHERE case_id = l.case_id ORDER BY hlc LIMIT 1)) FROM labels l WHERE l.id = ?",
+        " WHERE case_id = l.case_id ORDER BY hlc LIMIT 1)) FROM labels l WHERE l.id = ?",
         "survey_response": "SELECT household_id FROM survey_responses WHERE id = ?",
     }
     #: a payload field naming a parent record -> the parent's entity
@@ -157,8 +216,9 @@ class _Households:
         return self.known[key]
 
 
-def household_of(conn: sqlite3.Connection, entity: str, entity_id: str,
-                 payload: dict[str, Any]) -> str | None:
+def household_of(
+    conn: sqlite3.Connection, entity: str, entity_id: str, payload: dict[str, Any]
+) -> str | None:
     """The household a record belongs to (itself, or through its parents), if any."""
     return _Households(conn).of(entity, entity_id, payload)
 
@@ -206,7 +266,9 @@ def catch_up(conn: sqlite3.Connection, *, before: str | None = None) -> int:
     # thousands of operations of its last second pending).
     rows = conn.execute(
         "SELECT seq, op_id, hlc, entity, entity_id, kind, payload, worker_id, device_id"
-        " FROM outbox WHERE seq > ? ORDER BY seq", (after,))
+        " FROM outbox WHERE seq > ? ORDER BY seq",
+        (after,),
+    )
     households = _Households(conn)
     decode = msgspec.json.decode
     # [op_id, hlc, worker, device, action, entity, entity_id, household_id, field names,
@@ -235,9 +297,13 @@ def catch_up(conn: sqlite3.Connection, *, before: str | None = None) -> int:
             for key, parent in PARENT_FIELDS:
                 ref = fields.get(key)
                 found = created.get((parent, ref)) if isinstance(ref, str) else None
-                if (found is not None and found[2] == worker_id and found[3] == device_id
-                        and abs(ms - found[1]) < TOGETHER_MS
-                        and own in (None, pending[found[0]][7])):
+                if (
+                    found is not None
+                    and found[2] == worker_id
+                    and found[3] == device_id
+                    and abs(ms - found[1]) < TOGETHER_MS
+                    and own in (None, pending[found[0]][7])
+                ):
                     root = found[0]
                     break
             if root is not None:
@@ -253,8 +319,9 @@ def catch_up(conn: sqlite3.Connection, *, before: str | None = None) -> int:
         names = names_of.get(keys)
         if names is None:
             names = names_of[keys] = sorted(k for k in keys if k != "id")
-        pending.append([op_id, hlc, worker_id, device_id, action, entity, entity_id,
-                        household_id, names, None])
+        pending.append(
+            [op_id, hlc, worker_id, device_id, action, entity, entity_id, household_id, names, None]
+        )
     rows.close()
     if not pending:
         return 0
@@ -262,8 +329,18 @@ def catch_up(conn: sqlite3.Connection, *, before: str | None = None) -> int:
     tails: dict[str, tuple[int, str]] = {}
     times: dict[int, str] = {}
     entries = []
-    for (op_id, hlc, worker_id, device_id, action, entity, entity_id, household_id, names,
-         together) in pending:
+    for (
+        op_id,
+        hlc,
+        worker_id,
+        device_id,
+        action,
+        entity,
+        entity_id,
+        household_id,
+        names,
+        together,
+    ) in pending:
         detail = {"fields": names}
         if together:
             detail["with"] = {k: together[k] for k in sorted(together)}
@@ -273,18 +350,51 @@ def catch_up(conn: sqlite3.Connection, *, before: str | None = None) -> int:
         second = int(hlc[:15]) // 1000
         at = times.get(second) or _at_of(hlc, times)
         # entry_hash(), inlined: this loop is most of the audit's cost per write
-        digest = sha256(encode([prev, op_id, device_id, dseq, at, worker_id, action, entity,
-                                entity_id, household_id, text])).hexdigest()
-        entries.append((op_id, device_id, dseq, at, worker_id, action, entity, entity_id,
-                        household_id, text, prev, digest))
+        digest = sha256(
+            encode(
+                [
+                    prev,
+                    op_id,
+                    device_id,
+                    dseq,
+                    at,
+                    worker_id,
+                    action,
+                    entity,
+                    entity_id,
+                    household_id,
+                    text,
+                ]
+            )
+        ).hexdigest()
+        entries.append(
+            (
+                op_id,
+                device_id,
+                dseq,
+                at,
+                worker_id,
+                action,
+                entity,
+                entity_id,
+                household_id,
+                text,
+                prev,
+                digest,
+            )
+        )
         tails[device_id] = (dseq, digest)
     conn.executemany(_INSERT, entries)
-    conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key)"
-                 " DO UPDATE SET value = excluded.value", (META_AUDITED, str(after)))
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key)"
+        " DO UPDATE SET value = excluded.value",
+        (META_AUDITED, str(after)),
+    )
     return len(entries)
 
 
 # --- reading ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -311,15 +421,24 @@ class Entry:
         return value if isinstance(value, dict) else {}
 
 
-_CHAIN_COLUMNS = ("id, device_id, dseq, at, worker_id, action, entity, entity_id, household_id,"
-                  " detail, prev_hash, hash")
-_COLUMNS = ("seq, id, device_id, dseq, at, worker_id, action, entity, entity_id, household_id,"
-            " detail, prev_hash, hash")
+_CHAIN_COLUMNS = (
+    "id, device_id, dseq, at, worker_id, action, entity, entity_id, household_id,"
+    " detail, prev_hash, hash"
+)
+_COLUMNS = (
+    "seq, id, device_id, dseq, at, worker_id, action, entity, entity_id, household_id,"
+    " detail, prev_hash, hash"
+)
 
 
-def list_entries(conn: sqlite3.Connection, *, worker_id: str | None = None,
-                 household_id: str | None = None, since: str | None = None,
-                 limit: int = 50) -> list[Entry]:
+def list_entries(
+    conn: sqlite3.Connection,
+    *,
+    worker_id: str | None = None,
+    household_id: str | None = None,
+    since: str | None = None,
+    limit: int = 50,
+) -> list[Entry]:
     """Entries newest first (by local order of arrival), filtered by worker, household and
     time (``since``: an ISO date or time; entries at or after it)."""
     where, params = [], []
@@ -339,17 +458,23 @@ def list_entries(conn: sqlite3.Connection, *, worker_id: str | None = None,
     return [Entry(*r) for r in conn.execute(sql, [*params, limit])]
 
 
-def entries_after(conn: sqlite3.Connection, device_id: str, after_dseq: int,
-                  limit: int) -> list[Entry]:
+def entries_after(
+    conn: sqlite3.Connection, device_id: str, after_dseq: int, limit: int
+) -> list[Entry]:
     """``device_id``'s entries after ``after_dseq``, in chain order (for the hub)."""
     cur = conn.cursor()
     cur.row_factory = None  # plain tuples: a sync reads thousands
-    return [Entry(*r) for r in cur.execute(
-        f"SELECT {_COLUMNS} FROM audit WHERE device_id = ? AND dseq > ? ORDER BY dseq LIMIT ?",
-        (device_id, after_dseq, limit))]
+    return [
+        Entry(*r)
+        for r in cur.execute(
+            f"SELECT {_COLUMNS} FROM audit WHERE device_id = ? AND dseq > ? ORDER BY dseq LIMIT ?",
+            (device_id, after_dseq, limit),
+        )
+    ]
 
 
 # --- verifying ----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -375,21 +500,48 @@ class Verification:
         return not self.problems
 
 
-def check_chain(rows: Iterator[tuple[Any, ...]] | list[tuple[Any, ...]],
-                start: tuple[int, str] = (0, GENESIS)) -> Iterator[Problem]:
+def check_chain(
+    rows: Iterator[tuple[Any, ...]] | list[tuple[Any, ...]], start: tuple[int, str] = (0, GENESIS)
+) -> Iterator[Problem]:
     """The problems of one device's entries given in ``dseq`` order, as tuples
     ``(id, device_id, dseq, at, worker_id, action, entity, entity_id, household_id, detail,
     prev_hash, hash)``, continuing from ``start`` (the ``(dseq, hash)`` before them).
     Shared with the hub, which checks a pushed batch against the last entry it holds."""
     last_dseq, last_hash = start
-    for (entry_id, device_id, dseq, at, worker_id, action, entity, entity_id, household_id,
-         detail, prev_hash, digest) in rows:
+    for (
+        entry_id,
+        device_id,
+        dseq,
+        at,
+        worker_id,
+        action,
+        entity,
+        entity_id,
+        household_id,
+        detail,
+        prev_hash,
+        digest,
+    ) in rows:
         if dseq != last_dseq + 1:
             yield Problem(device_id, dseq, "start" if last_dseq == 0 else "gap", last_dseq + 1)
         elif prev_hash != last_hash:
             yield Problem(device_id, dseq, "link")
-        if entry_hash(prev_hash, entry_id, device_id, dseq, at, worker_id, action, entity,
-                      entity_id, household_id, detail) != digest:
+        if (
+            entry_hash(
+                prev_hash,
+                entry_id,
+                device_id,
+                dseq,
+                at,
+                worker_id,
+                action,
+                entity,
+                entity_id,
+                household_id,
+                detail,
+            )
+            != digest
+        ):
             yield Problem(device_id, dseq, "hash")
         last_dseq, last_hash = dseq, digest
 
@@ -409,8 +561,9 @@ def verify(conn: sqlite3.Connection, *, this_device: str | None = None) -> Verif
 
         def rows(device_id: str = device_id, seen: list[int] = seen) -> Iterator[tuple[Any, ...]]:
             for row in conn.execute(
-                    f"SELECT {_CHAIN_COLUMNS} FROM audit WHERE device_id = ? ORDER BY dseq",
-                    (device_id,)):
+                f"SELECT {_CHAIN_COLUMNS} FROM audit WHERE device_id = ? ORDER BY dseq",
+                (device_id,),
+            ):
                 seen[0] += 1
                 seen[1] = row[2]
                 yield tuple(row)

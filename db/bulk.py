@@ -20,19 +20,19 @@ from db.transaction import transaction
 
 INSERTS = {
     "grids": "INSERT INTO grids(id, code, name, community, street, district, hlc, worker_id,"
-             " device_id) VALUES (?,?,?,?,?,?,?,?,?)",
+    " device_id) VALUES (?,?,?,?,?,?,?,?,?)",
     "compounds": "INSERT INTO compounds(id, grid_id, name, pinyin, initials, hlc, worker_id,"
-                 " device_id) VALUES (?,?,?,?,?,?,?,?)",
+    " device_id) VALUES (?,?,?,?,?,?,?,?)",
     "households": "INSERT INTO households(rid, id, grid_id, compound_id, building, unit, room,"
-                  " address_key, head_name, member_count, tags, note, created_at, updated_at, hlc,"
-                  " worker_id, device_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    " address_key, head_name, member_count, tags, note, created_at, updated_at, hlc,"
+    " worker_id, device_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     "members": "INSERT INTO members(id, household_id, name, relation, gender, phone, id_number,"
-               " birth_year, tags, position, created_at, updated_at, hlc, worker_id, device_id)"
-               " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    " birth_year, tags, position, created_at, updated_at, hlc, worker_id, device_id)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     "search_terms": "INSERT OR IGNORE INTO search_terms(term, hh) VALUES (?,?)",
     "search_terms_staged": "INSERT INTO search_terms_staged(hh, terms) VALUES (?,?)",
     "workers": "INSERT INTO workers(id, name, role, grids, community, disabled, hlc, worker_id,"
-               " device_id, pin_hash) VALUES (?,?,?,?,?,?,?,?,?,?)",
+    " device_id, pin_hash) VALUES (?,?,?,?,?,?,?,?,?,?)",
 }
 
 
@@ -52,8 +52,15 @@ class Batch:
 #: A list of strings as compact JSON with CJK kept as is (the staged search keys' format).
 _json_list = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
-TABLE_ORDER = ["grids", "compounds", "workers", "households", "members", "search_terms",
-               "search_terms_staged"]
+TABLE_ORDER = [
+    "grids",
+    "compounds",
+    "workers",
+    "households",
+    "members",
+    "search_terms",
+    "search_terms_staged",
+]
 
 
 def next_household_rid(conn: sqlite3.Connection) -> int:
@@ -81,8 +88,9 @@ def stage_search_keys(batch: Batch) -> None:
         staged.append((rid, text))
 
 
-def write_batch(conn: sqlite3.Connection, batch: Batch,
-                extra_inserts: dict[str, str] | None = None) -> None:
+def write_batch(
+    conn: sqlite3.Connection, batch: Batch, extra_inserts: dict[str, str] | None = None
+) -> None:
     """Write one batch in one transaction.
 
     Search keys may come as ``search_terms`` rows (``(term, hh)``, written into the index

@@ -20,8 +20,17 @@ from db.errors import UserError
 STATUSES = ("registered", "assigned", "in_progress", "resolved", "closed")
 OPEN_STATUSES = ("registered", "assigned", "in_progress")
 EVENT_TYPES = (
-    "register", "assign", "progress", "resolve_on_spot", "resolve", "follow_up", "rate",
-    "reopen", "escalate", "close", "repeat_of",
+    "register",
+    "assign",
+    "progress",
+    "resolve_on_spot",
+    "resolve",
+    "follow_up",
+    "rate",
+    "reopen",
+    "escalate",
+    "close",
+    "repeat_of",
 )
 #: CLI action name -> event type.
 ACTIONS = {
@@ -38,9 +47,13 @@ ACTIONS = {
 }
 RATINGS = ("satisfied", "basic", "dissatisfied")
 RATING_ALIASES = {
-    "satisfied": "satisfied", "满意": "satisfied",
-    "basic": "basic", "基本满意": "basic", "basically_satisfied": "basic",
-    "dissatisfied": "dissatisfied", "不满意": "dissatisfied",
+    "satisfied": "satisfied",
+    "满意": "satisfied",
+    "basic": "basic",
+    "基本满意": "basic",
+    "basically_satisfied": "basic",
+    "dissatisfied": "dissatisfied",
+    "不满意": "dissatisfied",
 }
 MAX_LEVEL = 3
 
@@ -57,8 +70,8 @@ class Event:
     type: str
     hlc: str
     device_id: str
-    at: str                       # ISO date-time the worker did it (wall clock)
-    by: str | None = None         # worker id
+    at: str  # ISO date-time the worker did it (wall clock)
+    by: str | None = None  # worker id
     data: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -75,19 +88,19 @@ class CaseState:
     registered_at: str | None = None
     department: str | None = None
     person: str | None = None
-    due: str | None = None           # YYYY-MM-DD
+    due: str | None = None  # YYYY-MM-DD
     assigned_at: str | None = None
-    manual_level: int = 0            # highest level set by escalate events while open
+    manual_level: int = 0  # highest level set by escalate events while open
     reopen_count: int = 0
     resolve_count: int = 0
     on_spot: bool = False
-    resolved_at: str | None = None   # last resolution
+    resolved_at: str | None = None  # last resolution
     first_resolved_at: str | None = None
-    rating: str | None = None        # rating of the last resolution (None: not rated yet)
-    last_rating: str | None = None   # the most recent rating ever given
-    unreached: int = 0               # follow-up attempts without reaching the resident
+    rating: str | None = None  # rating of the last resolution (None: not rated yet)
+    last_rating: str | None = None  # the most recent rating ever given
+    unreached: int = 0  # follow-up attempts without reaching the resident
     closed_at: str | None = None
-    close_kind: str | None = None    # rated | unreachable | repeat
+    close_kind: str | None = None  # rated | unreachable | repeat
     repeat_of: str | None = None
     last_at: str | None = None
     n_events: int = 0
@@ -150,8 +163,12 @@ def check(state: CaseState, ev: Event) -> str | None:
         if state.rating in ("satisfied", "basic"):
             return None
         need = d.get("attempts_required")
-        if (isinstance(need, int) and need > 0 and state.unreached >= need
-                and str(d.get("reason") or "").strip()):
+        if (
+            isinstance(need, int)
+            and need > 0
+            and state.unreached >= need
+            and str(d.get("reason") or "").strip()
+        ):
             return None
         return "cases.rule.close_needs_rating"
     if t == "repeat_of":
@@ -235,8 +252,8 @@ def fold(events: list[Event]) -> CaseState:
 class EscalationRules:
     """Days after the deadline at which an open case climbs the ladder (see docs/cases.md)."""
 
-    urge_days: int = 7          # overdue by more than this: 二级催办
-    investigate_days: int = 7   # and by this many more: 三级查办
+    urge_days: int = 7  # overdue by more than this: 二级催办
+    investigate_days: int = 7  # and by this many more: 三级查办
 
     @classmethod
     def from_settings(cls, settings: Any) -> EscalationRules:
@@ -288,8 +305,9 @@ def parse_rating(value: str | None) -> str:
 def parse_action(value: str) -> str:
     ev = ACTIONS.get(value.strip().lower())
     if ev is None:
-        raise CaseRefused("cases.error.unknown_action", exit_code=2, action=value[:40],
-                          actions=", ".join(ACTIONS))
+        raise CaseRefused(
+            "cases.error.unknown_action", exit_code=2, action=value[:40], actions=", ".join(ACTIONS)
+        )
     return ev
 
 

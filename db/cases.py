@@ -33,8 +33,17 @@ from db.context import WriteContext, get_meta, now_iso, set_meta
 from db.errors import Phrase, UserError
 from db.ids import uuid7
 
-CASE_COLUMNS = ("id", "number", "category", "category_group", "summary", "grid_id", "visit_id",
-                "raised_by", "registered_at")
+CASE_COLUMNS = (
+    "id",
+    "number",
+    "category",
+    "category_group",
+    "summary",
+    "grid_id",
+    "visit_id",
+    "raised_by",
+    "registered_at",
+)
 
 
 @dataclass(frozen=True)
@@ -65,12 +74,12 @@ class CaseEvent:
     case_id: str
     type: str
     at: str
-    by: str | None          # worker id
-    by_name: str | None     # worker name, when this laptop knows the worker
+    by: str | None  # worker id
+    by_name: str | None  # worker name, when this laptop knows the worker
     data: dict[str, Any]
     hlc: str
     device_id: str
-    invalid: str | None = None   # the rule it broke where it landed, if any
+    invalid: str | None = None  # the rule it broke where it landed, if any
 
 
 @dataclass(frozen=True)
@@ -81,7 +90,7 @@ class CaseHousehold:
     building: str
     unit: str
     room: str
-    forgotten: bool = False   # its personal data was erased on request (db/forget.py)
+    forgotten: bool = False  # its personal data was erased on request (db/forget.py)
 
 
 @dataclass
@@ -107,10 +116,10 @@ class CaseDetail:
 class CaseFilter:
     """What a case list shows; every field optional. ``grid_ids`` is "my grid"."""
 
-    status: str | None = None          # one of STATUSES, or "open"
-    category: str | None = None        # sub-category or group code
+    status: str | None = None  # one of STATUSES, or "open"
+    category: str | None = None  # sub-category or group code
     department: str | None = None
-    level: int | None = None           # escalation level 0..3
+    level: int | None = None  # escalation level 0..3
     grid_ids: list[str] | None = None
     overdue: bool = False
     household_id: str | None = None
@@ -131,11 +140,17 @@ def device_tag(device_id: str) -> str:
     return device_id.replace("-", "")[-4:].upper()
 
 
-def _insert_event(ctx: WriteContext, case_id: str, type_: str, data: dict[str, Any],
-                  at: str) -> str:
+def _insert_event(
+    ctx: WriteContext, case_id: str, type_: str, data: dict[str, Any], at: str
+) -> str:
     eid, hlc = uuid7(), ctx.stamp()
-    payload = {"id": eid, "case_id": case_id, "type": type_, "at": at,
-               "data": json.dumps(data, ensure_ascii=False, sort_keys=True)}
+    payload = {
+        "id": eid,
+        "case_id": case_id,
+        "type": type_,
+        "at": at,
+        "data": json.dumps(data, ensure_ascii=False, sort_keys=True),
+    }
     ctx.conn.execute(
         "INSERT INTO case_events(id, case_id, type, at, data, hlc, worker_id, device_id)"
         " VALUES (:id, :case_id, :type, :at, :data, :hlc, :w, :d)",
@@ -208,15 +223,25 @@ def register_case(
             " VALUES (?,?,?,?,?,?)",
             (link, cid, hid, lhlc, ctx.worker_id, ctx.device_id),
         )
-        ctx.emit("case_household", link, "insert",
-                 {"id": link, "case_id": cid, "household_id": hid}, lhlc)
+        ctx.emit(
+            "case_household",
+            link,
+            "insert",
+            {"id": link, "case_id": cid, "household_id": hid},
+            lhlc,
+        )
     _insert_event(ctx, cid, "register", {}, at)
     refresh_case(conn, cid)
     return cid
 
 
-def append_event(ctx: WriteContext, case_id: str, type_: str, data: dict[str, Any] | None = None,
-                 at: str | None = None) -> str:
+def append_event(
+    ctx: WriteContext,
+    case_id: str,
+    type_: str,
+    data: dict[str, Any] | None = None,
+    at: str | None = None,
+) -> str:
     """Add one event to a case after checking the rules; returns the event id.
 
     Call inside a transaction. Raises :class:`~db.case_fold.CaseRefused` (naming the rule)
@@ -228,8 +253,9 @@ def append_event(ctx: WriteContext, case_id: str, type_: str, data: dict[str, An
     data = {k: v for k, v in (data or {}).items() if v is not None}
     at = at or now_iso()
     state = fold(load_events(conn, case_id))
-    candidate = Event(id="~", type=type_, hlc="~", device_id=ctx.device_id, at=at,
-                      by=ctx.worker_id, data=data)
+    candidate = Event(
+        id="~", type=type_, hlc="~", device_id=ctx.device_id, at=at, by=ctx.worker_id, data=data
+    )
     rule = check(state, candidate)
     if rule is not None:
         raise CaseRefused(rule, exit_code=3, status=Phrase(f"cases.status.{state.status}"))
@@ -242,7 +268,8 @@ def append_event(ctx: WriteContext, case_id: str, type_: str, data: dict[str, An
 def load_events(conn: sqlite3.Connection, case_id: str) -> list[Event]:
     rows = conn.execute(
         "SELECT id, type, hlc, device_id, at, worker_id, data FROM case_events WHERE case_id = ?"
-        " ORDER BY hlc, device_id, id", (case_id,)
+        " ORDER BY hlc, device_id, id",
+        (case_id,),
     ).fetchall()
     return [Event(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6] or "{}")) for r in rows]
 
@@ -261,18 +288,30 @@ _STATE_UPDATE = (
 
 def state_row(case_id: str, case: sqlite3.Row | dict | None, s: CaseState) -> dict[str, Any]:
     return {
-        "case_id": case_id, "status": s.status,
+        "case_id": case_id,
+        "status": s.status,
         "grid_id": case["grid_id"] if case else None,
         "category": case["category"] if case else None,
         "category_group": case["category_group"] if case else None,
         "registered_at": case["registered_at"] if case else s.registered_at,
-        "department": s.department, "person": s.person, "due": s.due,
-        "manual_level": s.manual_level, "reopen_count": s.reopen_count,
-        "resolve_count": s.resolve_count, "on_spot": int(s.on_spot),
-        "resolved_at": s.resolved_at, "first_resolved_at": s.first_resolved_at,
-        "rating": s.rating, "last_rating": s.last_rating, "closed_at": s.closed_at,
-        "close_kind": s.close_kind, "repeat_of": s.repeat_of, "unreached": s.unreached,
-        "n_events": s.n_events, "n_invalid": len(s.invalid), "last_at": s.last_at,
+        "department": s.department,
+        "person": s.person,
+        "due": s.due,
+        "manual_level": s.manual_level,
+        "reopen_count": s.reopen_count,
+        "resolve_count": s.resolve_count,
+        "on_spot": int(s.on_spot),
+        "resolved_at": s.resolved_at,
+        "first_resolved_at": s.first_resolved_at,
+        "rating": s.rating,
+        "last_rating": s.last_rating,
+        "closed_at": s.closed_at,
+        "close_kind": s.close_kind,
+        "repeat_of": s.repeat_of,
+        "unreached": s.unreached,
+        "n_events": s.n_events,
+        "n_invalid": len(s.invalid),
+        "last_at": s.last_at,
         "week": week_of(case["registered_at"] if case else s.registered_at),
         "fig": figure_flags(s),
     }
@@ -286,15 +325,17 @@ FLAG_RATED, FLAG_SATISFIED, FLAG_ON_SPOT, FLAG_UNREACHABLE, FLAG_OPEN = 16, 32, 
 
 def figure_flags(s: CaseState) -> int:
     done = s.status in ("resolved", "closed")
-    return ((FLAG_REPEAT if s.close_kind == "repeat" else 0)
-            | (FLAG_DONE if done else 0)
-            | (FLAG_CLOSED if s.status == "closed" else 0)
-            | (FLAG_REOPENED if s.reopen_count > 0 else 0)
-            | (FLAG_RATED if s.last_rating else 0)
-            | (FLAG_SATISFIED if s.last_rating in ("satisfied", "basic") else 0)
-            | (FLAG_ON_SPOT if s.on_spot and done else 0)
-            | (FLAG_UNREACHABLE if s.close_kind == "unreachable" else 0)
-            | (FLAG_OPEN if s.status in OPEN_STATUSES else 0))
+    return (
+        (FLAG_REPEAT if s.close_kind == "repeat" else 0)
+        | (FLAG_DONE if done else 0)
+        | (FLAG_CLOSED if s.status == "closed" else 0)
+        | (FLAG_REOPENED if s.reopen_count > 0 else 0)
+        | (FLAG_RATED if s.last_rating else 0)
+        | (FLAG_SATISFIED if s.last_rating in ("satisfied", "basic") else 0)
+        | (FLAG_ON_SPOT if s.on_spot and done else 0)
+        | (FLAG_UNREACHABLE if s.close_kind == "unreachable" else 0)
+        | (FLAG_OPEN if s.status in OPEN_STATUSES else 0)
+    )
 
 
 def week_of(at: str | None) -> str | None:
@@ -409,7 +450,9 @@ def _where(f: CaseFilter, today: date, rules: EscalationRules) -> tuple[str, dic
         params.update(p)
         params["level"] = f.level
     if f.household_id:
-        clauses.append("s.case_id IN (SELECT case_id FROM case_households WHERE household_id = :hh)")
+        clauses.append(
+            "s.case_id IN (SELECT case_id FROM case_households WHERE household_id = :hh)"
+        )
         params["hh"] = f.household_id
     if f.text:
         clauses.append("(c.summary LIKE :text OR c.number LIKE :text)")
@@ -427,29 +470,53 @@ _SUMMARY_SELECT = (
 def _summary(r: sqlite3.Row | tuple, today: date, rules: EscalationRules) -> CaseSummary:
     st = CaseState(status=r[5], due=r[10], manual_level=r[11])
     return CaseSummary(
-        id=r[0], number=r[1], category=r[2], category_group=r[3], summary=r[4], status=r[5],
-        registered_at=r[6], grid_id=r[7], department=r[8], person=r[9], due=r[10],
-        escalation_level=escalation_level(st, today, rules), overdue=is_overdue(st, today),
-        reopen_count=r[12], rating=r[13], repeat_of=r[14],
+        id=r[0],
+        number=r[1],
+        category=r[2],
+        category_group=r[3],
+        summary=r[4],
+        status=r[5],
+        registered_at=r[6],
+        grid_id=r[7],
+        department=r[8],
+        person=r[9],
+        due=r[10],
+        escalation_level=escalation_level(st, today, rules),
+        overdue=is_overdue(st, today),
+        reopen_count=r[12],
+        rating=r[13],
+        repeat_of=r[14],
     )
 
 
-def list_cases(conn: sqlite3.Connection, f: CaseFilter | None = None, *, limit: int = 50,
-               offset: int = 0, today: date | None = None,
-               rules: EscalationRules | None = None) -> list[CaseSummary]:
+def list_cases(
+    conn: sqlite3.Connection,
+    f: CaseFilter | None = None,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    today: date | None = None,
+    rules: EscalationRules | None = None,
+) -> list[CaseSummary]:
     """One page of cases, newest registration first."""
     today, rules, f = today or date.today(), rules or EscalationRules(), f or CaseFilter()
     refresh_dirty(conn)
     where, params = _where(f, today, rules)
     rows = conn.execute(
         _SUMMARY_SELECT + where + " ORDER BY s.registered_at DESC, s.case_id DESC"
-        " LIMIT :limit OFFSET :offset", {**params, "limit": limit, "offset": offset},
+        " LIMIT :limit OFFSET :offset",
+        {**params, "limit": limit, "offset": offset},
     ).fetchall()
     return [_summary(r, today, rules) for r in rows]
 
 
-def count_cases(conn: sqlite3.Connection, f: CaseFilter | None = None, *,
-                today: date | None = None, rules: EscalationRules | None = None) -> int:
+def count_cases(
+    conn: sqlite3.Connection,
+    f: CaseFilter | None = None,
+    *,
+    today: date | None = None,
+    rules: EscalationRules | None = None,
+) -> int:
     today, rules, f = today or date.today(), rules or EscalationRules(), f or CaseFilter()
     refresh_dirty(conn)
     where, params = _where(f, today, rules)
@@ -458,9 +525,13 @@ def count_cases(conn: sqlite3.Connection, f: CaseFilter | None = None, *,
     ).fetchone()[0]
 
 
-def list_open_cases_for_household(conn: sqlite3.Connection, household_id: str, *,
-                                  today: date | None = None,
-                                  rules: EscalationRules | None = None) -> list[CaseSummary]:
+def list_open_cases_for_household(
+    conn: sqlite3.Connection,
+    household_id: str,
+    *,
+    today: date | None = None,
+    rules: EscalationRules | None = None,
+) -> list[CaseSummary]:
     """The household's unfinished cases (registered, assigned, in progress, or resolved and
     waiting for the rating), newest first."""
     today, rules = today or date.today(), rules or EscalationRules()
@@ -474,8 +545,12 @@ def list_open_cases_for_household(conn: sqlite3.Connection, household_id: str, *
 
 
 def departments(conn: sqlite3.Connection) -> list[str]:
-    return [r[0] for r in conn.execute(
-        "SELECT DISTINCT department FROM case_state WHERE department IS NOT NULL ORDER BY 1")]
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT DISTINCT department FROM case_state WHERE department IS NOT NULL ORDER BY 1"
+        )
+    ]
 
 
 def case_number(conn: sqlite3.Connection, case_id: str) -> str | None:
@@ -489,43 +564,82 @@ def find_case_id(conn: sqlite3.Connection, text: str) -> str | None:
     q = (text or "").strip()
     if not q:
         return None
-    row = conn.execute("SELECT id FROM cases WHERE id = ? OR number = ? LIMIT 2",
-                       (q.lower(), q.upper())).fetchall()
+    row = conn.execute(
+        "SELECT id FROM cases WHERE id = ? OR number = ? LIMIT 2", (q.lower(), q.upper())
+    ).fetchall()
     if len(row) == 1:
         return row[0][0]
     return None
 
 
-def get_case(conn: sqlite3.Connection, case_id: str, *, today: date | None = None,
-             rules: EscalationRules | None = None) -> CaseDetail | None:
+def get_case(
+    conn: sqlite3.Connection,
+    case_id: str,
+    *,
+    today: date | None = None,
+    rules: EscalationRules | None = None,
+) -> CaseDetail | None:
     """A case with its households, its events (each flagged if invalid) and its state."""
     today, rules = today or date.today(), rules or EscalationRules()
     c = conn.execute(
         "SELECT c.*, g.code AS grid_code FROM cases c LEFT JOIN grids g ON g.id = c.grid_id"
-        " WHERE c.id = ?", (case_id,)).fetchone()
+        " WHERE c.id = ?",
+        (case_id,),
+    ).fetchone()
     if c is None:
         return None
     events = load_events(conn, case_id)
     state = fold(events)
     bad = dict(state.invalid)
-    names = {r[0]: r[1] for r in conn.execute(
-        "SELECT DISTINCT w.id, w.name FROM case_events e JOIN workers w ON w.id = e.worker_id"
-        " WHERE e.case_id = ?", (case_id,))}
-    households = [CaseHousehold(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in conn.execute(
-        "SELECT h.id, g.code, cp.name, h.building, h.unit, h.room,"
-        " h.forgotten_at IS NOT NULL FROM case_households l"
-        " JOIN households h ON h.id = l.household_id JOIN grids g ON g.id = h.grid_id"
-        " JOIN compounds cp ON cp.id = h.compound_id WHERE l.case_id = ?"
-        " ORDER BY cp.name, h.address_key", (case_id,))]
+    names = {
+        r[0]: r[1]
+        for r in conn.execute(
+            "SELECT DISTINCT w.id, w.name FROM case_events e JOIN workers w ON w.id = e.worker_id"
+            " WHERE e.case_id = ?",
+            (case_id,),
+        )
+    }
+    households = [
+        CaseHousehold(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]))
+        for r in conn.execute(
+            "SELECT h.id, g.code, cp.name, h.building, h.unit, h.room,"
+            " h.forgotten_at IS NOT NULL FROM case_households l"
+            " JOIN households h ON h.id = l.household_id JOIN grids g ON g.id = h.grid_id"
+            " JOIN compounds cp ON cp.id = h.compound_id WHERE l.case_id = ?"
+            " ORDER BY cp.name, h.address_key",
+            (case_id,),
+        )
+    ]
     return CaseDetail(
-        id=c["id"], number=c["number"], category=c["category"],
-        category_group=c["category_group"], summary=c["summary"], grid_id=c["grid_id"],
-        grid_code=c["grid_code"], visit_id=c["visit_id"], raised_by=c["raised_by"],
-        registered_at=c["registered_at"], state=state,
+        id=c["id"],
+        number=c["number"],
+        category=c["category"],
+        category_group=c["category_group"],
+        summary=c["summary"],
+        grid_id=c["grid_id"],
+        grid_code=c["grid_code"],
+        visit_id=c["visit_id"],
+        raised_by=c["raised_by"],
+        registered_at=c["registered_at"],
+        state=state,
         escalation_level=escalation_level(state, today, rules),
-        overdue=is_overdue(state, today), households=households,
-        events=[CaseEvent(e.id, case_id, e.type, e.at, e.by, names.get(e.by or ""), e.data,
-                          e.hlc, e.device_id, bad.get(e.id)) for e in events],
+        overdue=is_overdue(state, today),
+        households=households,
+        events=[
+            CaseEvent(
+                e.id,
+                case_id,
+                e.type,
+                e.at,
+                e.by,
+                names.get(e.by or ""),
+                e.data,
+                e.hlc,
+                e.device_id,
+                bad.get(e.id),
+            )
+            for e in events
+        ],
     )
 
 
@@ -533,8 +647,8 @@ def get_case(conn: sqlite3.Connection, case_id: str, *, today: date | None = Non
 @dataclass(frozen=True)
 class RepeatCandidate:
     case: CaseSummary
-    scope: str          # household | building | compound
-    similarity: float   # 0..1, of the summaries
+    scope: str  # household | building | compound
+    similarity: float  # 0..1, of the summaries
 
 
 def _similar(a: str, b: str) -> float:
@@ -565,8 +679,8 @@ def repeat_candidates(
     refresh_dirty(conn)
     marks = ",".join("?" * len(household_ids))
     places = conn.execute(
-        f"SELECT id, compound_id, building FROM households WHERE id IN ({marks})",
-        household_ids).fetchall()
+        f"SELECT id, compound_id, building FROM households WHERE id IN ({marks})", household_ids
+    ).fetchall()
     if not places:
         return []
     hh = {p[0] for p in places}
@@ -581,7 +695,8 @@ def repeat_candidates(
         f" WHERE h.compound_id IN ({cmarks})"
         " AND (s.status != 'closed' OR (s.closed_at >= ? AND s.close_kind != 'repeat'))"
         " ORDER BY c.registered_at DESC LIMIT 2000",
-        [*compounds, since]).fetchall()
+        [*compounds, since],
+    ).fetchall()
     scope: dict[str, int] = {}
     for cid, hid, comp, bld in rows:
         rank = 0 if hid in hh else 1 if (comp, bld) in buildings else 2
@@ -591,16 +706,23 @@ def repeat_candidates(
     ids = list(scope)
     out: list[RepeatCandidate] = []
     for i in range(0, len(ids), 500):
-        chunk = ids[i:i + 500]
-        for r in conn.execute(_SUMMARY_SELECT + f" WHERE c.id IN ({','.join('?' * len(chunk))})",
-                              chunk):
+        chunk = ids[i : i + 500]
+        for r in conn.execute(
+            _SUMMARY_SELECT + f" WHERE c.id IN ({','.join('?' * len(chunk))})", chunk
+        ):
             s = _summary(r, today, rules)
             sim = _similar(summary.strip(), s.summary)
             if s.category != category and sim < 0.5:
                 continue
             out.append(RepeatCandidate(s, ("household", "building", "compound")[scope[s.id]], sim))
-    out.sort(key=lambda c: (("household", "building", "compound").index(c.scope),
-                            -c.similarity, c.case.registered_at), reverse=False)
+    out.sort(
+        key=lambda c: (
+            ("household", "building", "compound").index(c.scope),
+            -c.similarity,
+            c.case.registered_at,
+        ),
+        reverse=False,
+    )
     return out[:limit]
 
 
@@ -615,9 +737,13 @@ def households_awaiting_follow_up(conn: sqlite3.Connection, grid_ids: list[str])
         return []
     refresh_dirty(conn)
     marks = ",".join("?" * len(grid_ids))
-    return [r[0] for r in conn.execute(
-        "SELECT DISTINCT l.household_id FROM case_state s"
-        " JOIN case_households l ON l.case_id = s.case_id"
-        " JOIN households h ON h.id = l.household_id"
-        f" WHERE s.status = 'resolved' AND s.rating IS NULL AND h.grid_id IN ({marks})",
-        list(grid_ids))]
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT DISTINCT l.household_id FROM case_state s"
+            " JOIN case_households l ON l.case_id = s.case_id"
+            " JOIN households h ON h.id = l.household_id"
+            f" WHERE s.status = 'resolved' AND s.rating IS NULL AND h.grid_id IN ({marks})",
+            list(grid_ids),
+        )
+    ]

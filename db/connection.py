@@ -97,13 +97,15 @@ def _key_pragma(key: bytes, schema: str = "") -> str:
 
 def _open(module: Any, path: str, readonly: bool) -> Any:
     if readonly:
-        return module.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
-                              check_same_thread=False)
+        return module.connect(
+            f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+        )
     return module.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
 
 
-def connect(path: str | Path, *, readonly: bool = False,
-            key: bytes | None = None) -> sqlite3.Connection:
+def connect(
+    path: str | Path, *, readonly: bool = False, key: bytes | None = None
+) -> sqlite3.Connection:
     """A connection with the pragmas every part of Grid Kiosk relies on.
 
     Autocommit mode (``isolation_level=None``): transactions are opened explicitly with
@@ -153,8 +155,6 @@ def _configure(conn: Any, readonly: bool) -> None:
     # pages are decrypted into the page cache.
     conn.execute("PRAGMA mmap_size = 4294967296")
     conn.execute("PRAGMA temp_store = MEMORY")
-
-
 
 
 @dataclass
@@ -232,6 +232,7 @@ def _identity(path: Path) -> tuple[int, int] | None:
 
 # --- encryption at rest: converting a database between plain and encrypted ------------------
 
+
 def conversion_path(path: str | Path) -> Path:
     """Where a conversion writes the new file before it replaces ``path``."""
     p = Path(path)
@@ -269,14 +270,19 @@ def _fsync(path: Path, *, directory: bool = False) -> None:
 
 
 def _row_counts(conn: Any, schema: str = "main") -> dict[str, int]:
-    tables = [r[0] for r in conn.execute(
-        f"SELECT name FROM {schema}.sqlite_master WHERE type = 'table'"
-        " AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+    tables = [
+        r[0]
+        for r in conn.execute(
+            f"SELECT name FROM {schema}.sqlite_master WHERE type = 'table'"
+            " AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        )
+    ]
     return {t: conn.execute(f'SELECT count(*) FROM {schema}."{t}"').fetchone()[0] for t in tables}
 
 
-def convert_database(path: str | Path, *, key: bytes | None,
-                     new_key: bytes | None) -> dict[str, int]:
+def convert_database(
+    path: str | Path, *, key: bytes | None, new_key: bytes | None
+) -> dict[str, int]:
     """Rewrite the database at ``path`` from ``key`` to ``new_key`` (None: plain).
 
     The new file is written next to the old one with ``sqlcipher_export``, synced, reopened

@@ -92,14 +92,28 @@ class WriteContext:
         set_meta(self.conn, "hlc_last", stamp)
         return stamp
 
-    def audit(self, action: str, entity: str | None = None, entity_id: str | None = None, *,
-              household_id: str | None = None, detail: dict[str, Any] | None = None) -> str:
+    def audit(
+        self,
+        action: str,
+        entity: str | None = None,
+        entity_id: str | None = None,
+        *,
+        household_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> str:
         """Append an audit entry by this context's worker and device (db/audit.py), inside
         the caller's transaction."""
         self._unaudited = 0  # record() writes the pending operations' entries first
-        return record(self.conn, device_id=self.device_id, worker_id=self.worker_id,
-                      action=action, entity=entity, entity_id=entity_id,
-                      household_id=household_id, detail=detail)
+        return record(
+            self.conn,
+            device_id=self.device_id,
+            worker_id=self.worker_id,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            household_id=household_id,
+            detail=detail,
+        )
 
     def catch_up_audit(self, before: str | None = None) -> int:
         """Write the audit entries of every operation not yet in the trail (inside the

@@ -52,5 +52,7 @@ def list_drafts(conn: sqlite3.Connection, kind: str | None = None) -> list[Draft
     sql, params = "SELECT * FROM drafts", []
     if kind:
         sql, params = sql + " WHERE kind = ?", [kind]
-    return [Draft(r["key"], r["kind"], json.loads(r["payload"]), r["updated_at"])
-            for r in conn.execute(sql + " ORDER BY updated_at DESC", params)]
+    return [
+        Draft(r["key"], r["kind"], json.loads(r["payload"]), r["updated_at"])
+        for r in conn.execute(sql + " ORDER BY updated_at DESC", params)
+    ]

@@ -34,6 +34,8 @@ class UserError(Exception):
         self.exit_code = exit_code
 
     def message(self) -> str:
-        words = {k: UserError.translate(v) if isinstance(v, Phrase) else v
-                 for k, v in self.params.items()}
+        words = {
+            k: UserError.translate(v) if isinstance(v, Phrase) else v
+            for k, v in self.params.items()
+        }
         return UserError.translate(self.key, **words)

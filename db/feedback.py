@@ -40,10 +40,15 @@ def save_feedback(ctx: WriteContext, fb: FeedbackInput, *, created_at: str | Non
     """Store one piece of feedback (inside the caller's transaction)."""
     fid, hlc = uuid7(), ctx.stamp()
     fields = {
-        "id": fid, "grid_id": fb.grid_id, "source": fb.source, "category": fb.category,
-        "text": fb.text, "anonymous": 1 if fb.anonymous else 0,
+        "id": fid,
+        "grid_id": fb.grid_id,
+        "source": fb.source,
+        "category": fb.category,
+        "text": fb.text,
+        "anonymous": 1 if fb.anonymous else 0,
         # Anonymity is enforced here too: a name never reaches the row or the outbox.
-        "raised_by": "" if fb.anonymous else fb.raised_by, "place": fb.place,
+        "raised_by": "" if fb.anonymous else fb.raised_by,
+        "place": fb.place,
         "created_at": created_at or now_iso(),
     }
     ctx.conn.execute(
@@ -57,14 +62,24 @@ def save_feedback(ctx: WriteContext, fb: FeedbackInput, *, created_at: str | Non
 
 
 def _feedback(r: sqlite3.Row) -> Feedback:
-    return Feedback(r["id"], r["grid_id"], r["source"], r["category"], r["text"],
-                    bool(r["anonymous"]), r["raised_by"], r["place"], r["created_at"])
+    return Feedback(
+        r["id"],
+        r["grid_id"],
+        r["source"],
+        r["category"],
+        r["text"],
+        bool(r["anonymous"]),
+        r["raised_by"],
+        r["place"],
+        r["created_at"],
+    )
 
 
 def list_feedback(conn: sqlite3.Connection, *, limit: int = 50, offset: int = 0) -> list[Feedback]:
     """Newest first, one page."""
-    rows = conn.execute("SELECT * FROM feedback ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
-                        (limit, offset))
+    rows = conn.execute(
+        "SELECT * FROM feedback ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?", (limit, offset)
+    )
     return [_feedback(r) for r in rows]
 
 

@@ -35,8 +35,15 @@ from db.context import WriteContext, get_meta, now_iso, set_meta
 #: What replaces an erased name, phone or ID number inside text that is kept.
 REDACTED = "***"
 #: Member fields erased, and the value each takes.
-MEMBER_BLANK: dict[str, Any] = {"name": "", "relation": "", "gender": "", "phone": "",
-                                "id_number": "", "birth_year": None, "tags": ""}
+MEMBER_BLANK: dict[str, Any] = {
+    "name": "",
+    "relation": "",
+    "gender": "",
+    "phone": "",
+    "id_number": "",
+    "birth_year": None,
+    "tags": "",
+}
 #: Household fields erased (grid, compound and building stay: the figures and the walk of a
 #: building need them, and they identify nobody).
 HOUSEHOLD_BLANK: dict[str, Any] = {"unit": "", "room": "", "tags": "", "note": ""}
@@ -59,6 +66,7 @@ def forgotten_address_key(household_id: str) -> str:
 
 
 # --- pure scrubbing of values and payloads ---------------------------------------------------
+
 
 def redact(text: str, values: Sequence[str]) -> str:
     """``text`` with every occurrence of ``values`` (longest first) replaced by REDACTED."""
@@ -104,8 +112,13 @@ def _blank_met(met: Any) -> Any:
     return json.dumps(out, ensure_ascii=False) if as_text else out
 
 
-def scrub_payload(entity: str, payload: dict[str, Any], values: Sequence[str] = (), *,
-                  forgotten_at: str | None = None) -> dict[str, Any]:
+def scrub_payload(
+    entity: str,
+    payload: dict[str, Any],
+    values: Sequence[str] = (),
+    *,
+    forgotten_at: str | None = None,
+) -> dict[str, Any]:
     """A copy of an operation's payload with the household's personal data erased.
 
     ``entity`` names the record kind (db.replication); ``values`` are the erased names,
@@ -150,6 +163,7 @@ def personal_values(names: Iterable[str | None], numbers: Iterable[str | None]) 
 
 # --- what a household's erasure touches ---------------------------------------------------
 
+
 @dataclass
 class Erasure:
     """The records a household's erasure touched, by entity (ids only) and, in memory only,
@@ -168,17 +182,29 @@ class Erasure:
     logged_ops: int = 0
 
     def ids(self) -> dict[str, list[str]]:
-        return {"household": [self.household_id], "member": self.members, "visit": self.visits,
-                "visit_item": self.visit_items, "case": self.cases,
-                "case_event": self.case_events, "survey_response": self.survey_responses}
+        return {
+            "household": [self.household_id],
+            "member": self.members,
+            "visit": self.visits,
+            "visit_item": self.visit_items,
+            "case": self.cases,
+            "case_event": self.case_events,
+            "survey_response": self.survey_responses,
+        }
 
     def counts(self) -> dict[str, int]:
         """For the audit entry and the CLI: counts, never values."""
-        return {"members": len(self.members), "visits": len(self.visits),
-                "visit_items": len(self.visit_items), "cases": len(self.cases),
-                "case_events": len(self.case_events),
-                "survey_responses": len(self.survey_responses), "drafts": self.drafts,
-                "conflicts": self.conflicts, "logged_ops": self.logged_ops}
+        return {
+            "members": len(self.members),
+            "visits": len(self.visits),
+            "visit_items": len(self.visit_items),
+            "cases": len(self.cases),
+            "case_events": len(self.case_events),
+            "survey_responses": len(self.survey_responses),
+            "drafts": self.drafts,
+            "conflicts": self.conflicts,
+            "logged_ops": self.logged_ops,
+        }
 
 
 def _column(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[Any]:
@@ -187,7 +213,7 @@ def _column(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[A
 
 def _chunks(items: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
 def _in(conn: sqlite3.Connection, sql: str, ids: Sequence[str]) -> list[Any]:
@@ -199,18 +225,24 @@ def _in(conn: sqlite3.Connection, sql: str, ids: Sequence[str]) -> list[Any]:
 
 
 def _table_exists(conn: sqlite3.Connection, name: str) -> bool:
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                        (name,)).fetchone() is not None
+    return (
+        conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+        ).fetchone()
+        is not None
+    )
 
 
 def survey(conn: sqlite3.Connection, household_id: str) -> Erasure:
     """Which records belong to the household, and the values to redact (read before
     anything is blanked)."""
     er = Erasure(household_id)
-    er.members = _column(conn, "SELECT id FROM members WHERE household_id = ? ORDER BY position",
-                         (household_id,))
-    people = conn.execute("SELECT name, phone, id_number FROM members WHERE household_id = ?",
-                          (household_id,)).fetchall()
+    er.members = _column(
+        conn, "SELECT id FROM members WHERE household_id = ? ORDER BY position", (household_id,)
+    )
+    people = conn.execute(
+        "SELECT name, phone, id_number FROM members WHERE household_id = ?", (household_id,)
+    ).fetchall()
     names = [r[0] for r in people]
     numbers = [n for r in people for n in (r[1], r[2])]
     er.visits = _column(conn, "SELECT id FROM visits WHERE household_id = ?", (household_id,))
@@ -219,22 +251,37 @@ def survey(conn: sqlite3.Connection, household_id: str) -> Erasure:
             names += [p.get("name") for p in json.loads(met) if isinstance(p, dict)]
         except ValueError:
             pass
-    er.visit_items = [r[0] for r in _in(
-        conn, "SELECT id FROM visit_items WHERE visit_id IN ({marks})", er.visits)]
-    er.cases = _column(conn, "SELECT DISTINCT case_id FROM case_households WHERE household_id = ?",
-                       (household_id,))
-    names += [r[0] for r in _in(conn, "SELECT raised_by FROM cases WHERE id IN ({marks})"
-                                " AND raised_by IS NOT NULL", er.cases)]
-    er.case_events = [r[0] for r in _in(
-        conn, "SELECT id FROM case_events WHERE case_id IN ({marks})", er.cases)]
-    er.survey_responses = _column(conn, "SELECT id FROM survey_responses WHERE household_id = ?",
-                                  (household_id,))
+    er.visit_items = [
+        r[0] for r in _in(conn, "SELECT id FROM visit_items WHERE visit_id IN ({marks})", er.visits)
+    ]
+    er.cases = _column(
+        conn, "SELECT DISTINCT case_id FROM case_households WHERE household_id = ?", (household_id,)
+    )
+    names += [
+        r[0]
+        for r in _in(
+            conn,
+            "SELECT raised_by FROM cases WHERE id IN ({marks}) AND raised_by IS NOT NULL",
+            er.cases,
+        )
+    ]
+    er.case_events = [
+        r[0] for r in _in(conn, "SELECT id FROM case_events WHERE case_id IN ({marks})", er.cases)
+    ]
+    er.survey_responses = _column(
+        conn, "SELECT id FROM survey_responses WHERE household_id = ?", (household_id,)
+    )
     er.values = personal_values(names, numbers)
     return er
 
 
-def erase(conn: sqlite3.Connection, household_id: str, *, forgotten_at: str | None = None,
-          er: Erasure | None = None) -> Erasure:
+def erase(
+    conn: sqlite3.Connection,
+    household_id: str,
+    *,
+    forgotten_at: str | None = None,
+    er: Erasure | None = None,
+) -> Erasure:
     """Erase the household's personal data from this replica's rows (no operations: the
     request's own operations carry the replicated fields). Idempotent. Stored operation
     payloads are scrubbed separately by :func:`scrub_logs`, once the operations of the page
@@ -246,11 +293,17 @@ def erase(conn: sqlite3.Connection, household_id: str, *, forgotten_at: str | No
     conn.execute(
         f"UPDATE households SET {blank_h}, head_name = '', address_key = :key,"
         " forgotten_at = COALESCE(forgotten_at, :at) WHERE id = :id",
-        {**HOUSEHOLD_BLANK, "key": forgotten_address_key(hid), "at": forgotten_at or now_iso(),
-         "id": hid})
+        {
+            **HOUSEHOLD_BLANK,
+            "key": forgotten_address_key(hid),
+            "at": forgotten_at or now_iso(),
+            "id": hid,
+        },
+    )
     blank_m = ", ".join(f"{k} = :{k}" for k in MEMBER_BLANK)
-    conn.execute(f"UPDATE members SET {blank_m} WHERE household_id = :id",
-                 {**MEMBER_BLANK, "id": hid})
+    conn.execute(
+        f"UPDATE members SET {blank_m} WHERE household_id = :id", {**MEMBER_BLANK, "id": hid}
+    )
     rid = conn.execute("SELECT rid FROM households WHERE id = ?", (hid,)).fetchone()
     if rid is not None:
         conn.execute("DELETE FROM search_terms WHERE hh = ?", (rid[0],))
@@ -258,24 +311,31 @@ def erase(conn: sqlite3.Connection, household_id: str, *, forgotten_at: str | No
     for vid, met in _in(conn, "SELECT id, met FROM visits WHERE id IN ({marks})", er.visits):
         conn.execute("UPDATE visits SET met = ?, note = '' WHERE id = ?", (_blank_met(met), vid))
     if values:
-        for iid, text in _in(conn, "SELECT id, text FROM visit_items WHERE id IN ({marks})",
-                             er.visit_items):
+        for iid, text in _in(
+            conn, "SELECT id, text FROM visit_items WHERE id IN ({marks})", er.visit_items
+        ):
             new = redact(text, values)
             if new != text:
                 conn.execute("UPDATE visit_items SET text = ? WHERE id = ?", (new, iid))
-        for eid, data in _in(conn, "SELECT id, data FROM case_events WHERE id IN ({marks})",
-                             er.case_events):
+        for eid, data in _in(
+            conn, "SELECT id, data FROM case_events WHERE id IN ({marks})", er.case_events
+        ):
             new = _redact_json_text(data, values, sort_keys=True)
             if new != data:
                 conn.execute("UPDATE case_events SET data = ? WHERE id = ?", (new, eid))
-        for sid, answers in _in(conn, "SELECT id, answers FROM survey_responses"
-                                " WHERE id IN ({marks})", er.survey_responses):
+        for sid, answers in _in(
+            conn,
+            "SELECT id, answers FROM survey_responses WHERE id IN ({marks})",
+            er.survey_responses,
+        ):
             new = _redact_json_text(answers, values, separators=(",", ":"))
             if new != answers:
                 conn.execute("UPDATE survey_responses SET answers = ? WHERE id = ?", (new, sid))
     for cid, summary in _in(conn, "SELECT id, summary FROM cases WHERE id IN ({marks})", er.cases):
-        conn.execute("UPDATE cases SET raised_by = NULL, summary = ? WHERE id = ?",
-                     (redact(summary, values), cid))
+        conn.execute(
+            "UPDATE cases SET raised_by = NULL, summary = ? WHERE id = ?",
+            (redact(summary, values), cid),
+        )
     # Drafts are local forms in progress (a visit to this household, a case naming it).
     er.drafts = conn.execute(
         "DELETE FROM drafts WHERE instr(key, :h) > 0 OR instr(payload, :h) > 0", {"h": hid}
@@ -288,17 +348,24 @@ def _scrub_conflicts(conn: sqlite3.Connection, er: Erasure) -> int:
     """Both values of every conflict about the household or its members are erased, and the
     conflicts closed (there is nothing left to choose between)."""
     n = 0
-    for entity, ids, blank in (("household", [er.household_id], HOUSEHOLD_BLANK),
-                               ("member", er.members, MEMBER_BLANK)):
+    for entity, ids, blank in (
+        ("household", [er.household_id], HOUSEHOLD_BLANK),
+        ("member", er.members, MEMBER_BLANK),
+    ):
         for cid, name, status in _in(
-                conn, "SELECT id, field, status FROM sync_conflicts WHERE entity = '"
-                + entity + "' AND entity_id IN ({marks})", ids):
+            conn,
+            "SELECT id, field, status FROM sync_conflicts WHERE entity = '"
+            + entity
+            + "' AND entity_id IN ({marks})",
+            ids,
+        ):
             value = json.dumps(blank.get(name, ""), ensure_ascii=False)
             conn.execute(
                 "UPDATE sync_conflicts SET local_value = ?, remote_value = ?, status = 'resolved',"
                 " resolution = COALESCE(resolution, 'forgotten'),"
                 " resolved_at = COALESCE(resolved_at, ?) WHERE id = ?",
-                (value, value, now_iso(), cid))
+                (value, value, now_iso(), cid),
+            )
             n += status == "open"
     return n
 
@@ -320,20 +387,24 @@ def scrub_logs(conn: sqlite3.Connection, er: Erasure, *, forgotten_at: str | Non
                 marks = ",".join("?" * len(chunk))
                 rows = conn.execute(
                     f"SELECT {key}, payload FROM {table} WHERE entity = ?"
-                    f" AND entity_id IN ({marks})", [entity, *chunk]).fetchall()
+                    f" AND entity_id IN ({marks})",
+                    [entity, *chunk],
+                ).fetchall()
                 for k, text in rows:
                     payload = json.loads(text)
                     clean = scrub_payload(entity, payload, er.values, forgotten_at=forgotten_at)
                     if clean != payload:
-                        conn.execute(f"UPDATE {table} SET payload = ? WHERE {key} = ?",
-                                     (json.dumps(clean, ensure_ascii=False,
-                                                 separators=(",", ":")), k))
+                        conn.execute(
+                            f"UPDATE {table} SET payload = ? WHERE {key} = ?",
+                            (json.dumps(clean, ensure_ascii=False, separators=(",", ":")), k),
+                        )
                         changed += 1
     er.logged_ops += changed
     return changed
 
 
 # --- operations that arrive after the erasure -----------------------------------------------
+
 
 def forgotten_ids(conn: sqlite3.Connection) -> set[str]:
     """Ids of forgotten households and their members and visits on this replica."""
@@ -365,6 +436,7 @@ def scrub_op(op: dict[str, Any]) -> dict[str, Any]:
 
 # --- the request ------------------------------------------------------------------------------
 
+
 def forget_household(ctx: WriteContext, household_id: str) -> Erasure:
     """Erase a household's personal data on this laptop and queue the operations that erase
     it everywhere else. Call inside a transaction; audits ``forget`` with counts.
@@ -374,8 +446,9 @@ def forget_household(ctx: WriteContext, household_id: str) -> Erasure:
     while it still knows the names to redact from kept text.
     """
     conn = ctx.conn
-    row = conn.execute("SELECT hlc, forgotten_at FROM households WHERE id = ?",
-                       (household_id,)).fetchone()
+    row = conn.execute(
+        "SELECT hlc, forgotten_at FROM households WHERE id = ?", (household_id,)
+    ).fetchone()
     if row is None:
         raise KeyError(household_id)
     if row["forgotten_at"]:
@@ -387,25 +460,45 @@ def forget_household(ctx: WriteContext, household_id: str) -> Erasure:
     conn.execute(
         f"UPDATE households SET {sets}, head_name = '', address_key = :key, updated_at = :at,"
         " hlc = :hlc, worker_id = :w, device_id = :d WHERE id = :id",
-        {**fields, "key": forgotten_address_key(household_id), "at": at, "hlc": hlc,
-         "w": ctx.worker_id,
-         "d": ctx.device_id, "id": household_id})
+        {
+            **fields,
+            "key": forgotten_address_key(household_id),
+            "at": at,
+            "hlc": hlc,
+            "w": ctx.worker_id,
+            "d": ctx.device_id,
+            "id": household_id,
+        },
+    )
     ctx.emit("household", household_id, "update", fields, hlc, base_version=row["hlc"])
     blank = ", ".join(f"{k} = :{k}" for k in MEMBER_BLANK)
-    for mid, base in conn.execute("SELECT id, hlc FROM members WHERE household_id = ?"
-                                  " ORDER BY position", (household_id,)).fetchall():
+    for mid, base in conn.execute(
+        "SELECT id, hlc FROM members WHERE household_id = ? ORDER BY position", (household_id,)
+    ).fetchall():
         mhlc = ctx.stamp()
         conn.execute(
             f"UPDATE members SET {blank}, updated_at = :at, hlc = :hlc, worker_id = :w,"
             " device_id = :d WHERE id = :id",
-            {**MEMBER_BLANK, "at": at, "hlc": mhlc, "w": ctx.worker_id, "d": ctx.device_id,
-             "id": mid})
+            {
+                **MEMBER_BLANK,
+                "at": at,
+                "hlc": mhlc,
+                "w": ctx.worker_id,
+                "d": ctx.device_id,
+                "id": mid,
+            },
+        )
         ctx.emit("member", mid, "update", dict(MEMBER_BLANK), mhlc, base_version=base)
     labels = _retire_labels(ctx, household_id)
     erase(conn, household_id, forgotten_at=at, er=er)
     scrub_logs(conn, er, forgotten_at=at)
-    ctx.audit("forget", "household", household_id, household_id=household_id,
-              detail={**er.counts(), "labels_retired": labels})
+    ctx.audit(
+        "forget",
+        "household",
+        household_id,
+        household_id=household_id,
+        detail={**er.counts(), "labels_retired": labels},
+    )
     return er
 
 

@@ -43,8 +43,13 @@ def _next(wall: int, counter: int) -> tuple[int, int]:
 class HybridClock:
     """Issue stamps that never go backwards, even if the wall clock does."""
 
-    def __init__(self, last: str | None = None, now_ms: Callable[[], int] | None = None, *,
-                 max_drift_ms: int | None = None) -> None:
+    def __init__(
+        self,
+        last: str | None = None,
+        now_ms: Callable[[], int] | None = None,
+        *,
+        max_drift_ms: int | None = None,
+    ) -> None:
         self._now_ms = now_ms or (lambda: int(time.time() * 1000))
         self._wall, self._counter = parse_stamp(last) if last else (0, 0)
         self._lock = threading.Lock()

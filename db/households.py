@@ -87,7 +87,16 @@ class Household:
 CARE_TAGS = ("elderly70", "alone", "disabled", "hardship", "unvaccinated", "conscription")
 
 HOUSEHOLD_FIELDS = ("building", "unit", "room", "tags", "note")
-MEMBER_FIELDS = ("name", "relation", "gender", "phone", "id_number", "birth_year", "tags", "position")
+MEMBER_FIELDS = (
+    "name",
+    "relation",
+    "gender",
+    "phone",
+    "id_number",
+    "birth_year",
+    "tags",
+    "position",
+)
 
 _HOUSEHOLD_SELECT = """
     SELECT h.*, g.code AS grid_code, g.name AS grid_name, g.community, g.street,
@@ -101,19 +110,23 @@ _HOUSEHOLD_SELECT = """
 def _current_terms(conn: sqlite3.Connection, household_id: str) -> tuple[int, set[str]]:
     row = conn.execute(
         "SELECT rid, building, unit, room, forgotten_at FROM households WHERE id = ?",
-        (household_id,)
+        (household_id,),
     ).fetchone()
     if row["forgotten_at"]:
         return row["rid"], set()  # a forgotten household cannot be found by anything
     members = conn.execute(
         "SELECT name, phone FROM members WHERE household_id = ?", (household_id,)
     ).fetchall()
-    terms = household_terms(row["building"], row["unit"], row["room"], [(m[0], m[1]) for m in members])
+    terms = household_terms(
+        row["building"], row["unit"], row["room"], [(m[0], m[1]) for m in members]
+    )
     return row["rid"], terms
 
 
 def _sync_terms(conn: sqlite3.Connection, rid: int, old: set[str], new: set[str]) -> None:
-    conn.executemany("DELETE FROM search_terms WHERE term = ? AND hh = ?", [(t, rid) for t in old - new])
+    conn.executemany(
+        "DELETE FROM search_terms WHERE term = ? AND hh = ?", [(t, rid) for t in old - new]
+    )
     conn.executemany(
         "INSERT OR IGNORE INTO search_terms(term, hh) VALUES (?, ?)", [(t, rid) for t in new - old]
     )
@@ -174,8 +187,14 @@ def create_household(
         " note, created_at, updated_at, hlc, worker_id, device_id)"
         " VALUES (:id, :grid_id, :compound_id, :building, :unit, :room, :key, :tags, :note,"
         " :now, :now, :hlc, :w, :d)",
-        {**fields, "key": address_key(building, unit, room), "now": now, "hlc": hlc,
-         "w": ctx.worker_id, "d": ctx.device_id},
+        {
+            **fields,
+            "key": address_key(building, unit, room),
+            "now": now,
+            "hlc": hlc,
+            "w": ctx.worker_id,
+            "d": ctx.device_id,
+        },
     )
     rid = cur.lastrowid
     assert rid is not None
@@ -186,14 +205,16 @@ def create_household(
     if people:
         _refresh_summary(conn, hid)
     # Search keys computed once for the household and all its members.
-    _sync_terms(conn, rid, set(), household_terms(building, unit, room,
-                                                  [(m.name, m.phone) for m in people]))
+    _sync_terms(
+        conn, rid, set(), household_terms(building, unit, room, [(m.name, m.phone) for m in people])
+    )
     return hid
 
 
 def _refuse_forgotten(conn: sqlite3.Connection, household_id: str) -> None:
-    row = conn.execute("SELECT forgotten_at FROM households WHERE id = ?",
-                       (household_id,)).fetchone()
+    row = conn.execute(
+        "SELECT forgotten_at FROM households WHERE id = ?", (household_id,)
+    ).fetchone()
     if row is not None and row[0]:
         raise HouseholdForgotten(household_id)
 
@@ -252,9 +273,15 @@ def update_household(ctx: WriteContext, household_id: str, **changes: object) ->
     conn.execute(
         f"UPDATE households SET {sets}, address_key = :key, updated_at = :now, hlc = :hlc,"
         " worker_id = :w, device_id = :d WHERE id = :id",
-        {**diff, "key": address_key(merged["building"], merged["unit"], merged["room"]),
-         "now": now_iso(), "hlc": hlc,
-         "w": ctx.worker_id, "d": ctx.device_id, "id": household_id},
+        {
+            **diff,
+            "key": address_key(merged["building"], merged["unit"], merged["room"]),
+            "now": now_iso(),
+            "hlc": hlc,
+            "w": ctx.worker_id,
+            "d": ctx.device_id,
+            "id": household_id,
+        },
     )
     ctx.emit("household", household_id, "update", diff, hlc, base_version=row["hlc"])
     _, new = _current_terms(conn, household_id)
@@ -281,8 +308,14 @@ def update_member(ctx: WriteContext, member_id: str, **changes: object) -> bool:
     conn.execute(
         f"UPDATE members SET {sets}, updated_at = :now, hlc = :hlc, worker_id = :w,"
         " device_id = :d WHERE id = :id",
-        {**diff, "now": now_iso(), "hlc": hlc, "w": ctx.worker_id, "d": ctx.device_id,
-         "id": member_id},
+        {
+            **diff,
+            "now": now_iso(),
+            "hlc": hlc,
+            "w": ctx.worker_id,
+            "d": ctx.device_id,
+            "id": member_id,
+        },
     )
     ctx.emit("member", member_id, "update", diff, hlc, base_version=row["hlc"])
     _refresh_summary(conn, household_id)
@@ -293,19 +326,40 @@ def update_member(ctx: WriteContext, member_id: str, **changes: object) -> bool:
 
 def _member(row: sqlite3.Row) -> Member:
     return Member(
-        row["id"], row["household_id"], row["name"], row["relation"], row["gender"],
-        row["phone"], row["id_number"], row["birth_year"], row["tags"], row["position"],
+        row["id"],
+        row["household_id"],
+        row["name"],
+        row["relation"],
+        row["gender"],
+        row["phone"],
+        row["id_number"],
+        row["birth_year"],
+        row["tags"],
+        row["position"],
     )
 
 
 def _household(row: sqlite3.Row, members: tuple[Member, ...] = ()) -> Household:
     return Household(
-        id=row["id"], rid=row["rid"], grid_id=row["grid_id"], grid_code=row["grid_code"],
-        grid_name=row["grid_name"], community=row["community"], street=row["street"],
-        compound_id=row["compound_id"], compound=row["compound"], building=row["building"],
-        unit=row["unit"], room=row["room"], head_name=row["head_name"],
-        member_count=row["member_count"], tags=tuple(row["tags"].split()), note=row["note"],
-        updated_at=row["updated_at"], hlc=row["hlc"], members=members,
+        id=row["id"],
+        rid=row["rid"],
+        grid_id=row["grid_id"],
+        grid_code=row["grid_code"],
+        grid_name=row["grid_name"],
+        community=row["community"],
+        street=row["street"],
+        compound_id=row["compound_id"],
+        compound=row["compound"],
+        building=row["building"],
+        unit=row["unit"],
+        room=row["room"],
+        head_name=row["head_name"],
+        member_count=row["member_count"],
+        tags=tuple(row["tags"].split()),
+        note=row["note"],
+        updated_at=row["updated_at"],
+        hlc=row["hlc"],
+        members=members,
         forgotten_at=row["forgotten_at"],
     )
 
@@ -341,9 +395,10 @@ def list_households(
     if grid_id:
         where, params = " WHERE h.grid_id = ?", [grid_id]
     rows = conn.execute(
-        _HOUSEHOLD_SELECT + where
+        _HOUSEHOLD_SELECT
+        + where
         + " ORDER BY h.grid_id, c.name, CAST(h.building AS INTEGER), h.building,"
-          " CAST(h.unit AS INTEGER), CAST(h.room AS INTEGER), h.room LIMIT ? OFFSET ?",
+        " CAST(h.unit AS INTEGER), CAST(h.room AS INTEGER), h.room LIMIT ? OFFSET ?",
         [*params, limit, offset],
     ).fetchall()
     return [_household(r) for r in rows]

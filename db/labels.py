@@ -17,15 +17,23 @@ from dataclasses import dataclass
 from db.context import WriteContext, now_iso
 from db.ids import uuid7
 
-LABEL_COLUMNS = ("id", "kind", "code", "household_id", "case_id", "generation", "created_at",
-                 "retired_at")
+LABEL_COLUMNS = (
+    "id",
+    "kind",
+    "code",
+    "household_id",
+    "case_id",
+    "generation",
+    "created_at",
+    "retired_at",
+)
 
 
 @dataclass(frozen=True)
 class Label:
     id: str
-    kind: str                # "HH" household label, "CS" case slip
-    code: str                # 12 Crockford base32 characters (the check character is derived)
+    kind: str  # "HH" household label, "CS" case slip
+    code: str  # 12 Crockford base32 characters (the check character is derived)
     household_id: str | None
     case_id: str | None
     generation: int
@@ -49,8 +57,17 @@ class PlannedLabel:
 
 
 def _label(row: sqlite3.Row) -> Label:
-    return Label(row["id"], row["kind"], row["code"], row["household_id"], row["case_id"],
-                 row["generation"], row["created_at"], row["retired_at"], row["hlc"])
+    return Label(
+        row["id"],
+        row["kind"],
+        row["code"],
+        row["household_id"],
+        row["case_id"],
+        row["generation"],
+        row["created_at"],
+        row["retired_at"],
+        row["hlc"],
+    )
 
 
 #: Crockford base32: what a label's 12-character id is written in (kiosk/qr/payload.py adds
@@ -73,8 +90,10 @@ def _unused_code(conn: sqlite3.Connection, taken: set[str], make: Callable[[], s
     # 60 random bits: a clash is astronomically unlikely, but a check costs one index probe.
     while True:
         code = make()
-        if code not in taken and conn.execute(
-                "SELECT 1 FROM labels WHERE code = ?", (code,)).fetchone() is None:
+        if (
+            code not in taken
+            and conn.execute("SELECT 1 FROM labels WHERE code = ?", (code,)).fetchone() is None
+        ):
             taken.add(code)
             return code
 
@@ -89,29 +108,51 @@ def active_household_label(conn: sqlite3.Connection, household_id: str) -> Label
     """The household's current label: the active one of the highest generation."""
     row = conn.execute(
         "SELECT * FROM labels WHERE household_id = ? AND kind = 'HH' AND retired_at IS NULL"
-        " ORDER BY generation DESC, hlc DESC LIMIT 1", (household_id,)).fetchone()
+        " ORDER BY generation DESC, hlc DESC LIMIT 1",
+        (household_id,),
+    ).fetchone()
     return _label(row) if row else None
 
 
 def household_labels(conn: sqlite3.Connection, household_id: str) -> list[Label]:
     """Every label the household has had, newest generation first."""
-    return [_label(r) for r in conn.execute(
-        "SELECT * FROM labels WHERE household_id = ? AND kind = 'HH'"
-        " ORDER BY generation DESC, hlc DESC", (household_id,))]
+    return [
+        _label(r)
+        for r in conn.execute(
+            "SELECT * FROM labels WHERE household_id = ? AND kind = 'HH'"
+            " ORDER BY generation DESC, hlc DESC",
+            (household_id,),
+        )
+    ]
 
 
 def _next_generation(conn: sqlite3.Connection, household_id: str) -> int:
     return conn.execute(
         "SELECT COALESCE(max(generation), 0) + 1 FROM labels WHERE household_id = ?",
-        (household_id,)).fetchone()[0]
+        (household_id,),
+    ).fetchone()[0]
 
 
-def _insert(ctx: WriteContext, kind: str, code: str, *, household_id: str | None = None,
-            case_id: str | None = None, generation: int = 1) -> Label:
+def _insert(
+    ctx: WriteContext,
+    kind: str,
+    code: str,
+    *,
+    household_id: str | None = None,
+    case_id: str | None = None,
+    generation: int = 1,
+) -> Label:
     lid, hlc = uuid7(), ctx.stamp()
-    fields = {"id": lid, "kind": kind, "code": code, "household_id": household_id,
-              "case_id": case_id, "generation": generation, "created_at": now_iso(),
-              "retired_at": None}
+    fields = {
+        "id": lid,
+        "kind": kind,
+        "code": code,
+        "household_id": household_id,
+        "case_id": case_id,
+        "generation": generation,
+        "created_at": now_iso(),
+        "retired_at": None,
+    }
     ctx.conn.execute(
         "INSERT INTO labels(id, kind, code, household_id, case_id, generation, created_at,"
         " retired_at, hlc, worker_id, device_id) VALUES (:id, :kind, :code, :household_id,"
@@ -125,12 +166,14 @@ def _insert(ctx: WriteContext, kind: str, code: str, *, household_id: str | None
 def _retire_active(ctx: WriteContext, household_id: str) -> int:
     rows = ctx.conn.execute(
         "SELECT id, hlc FROM labels WHERE household_id = ? AND kind = 'HH' AND retired_at IS NULL",
-        (household_id,)).fetchall()
+        (household_id,),
+    ).fetchall()
     for row in rows:
         hlc, at = ctx.stamp(), now_iso()
         ctx.conn.execute(
             "UPDATE labels SET retired_at = ?, hlc = ?, worker_id = ?, device_id = ? WHERE id = ?",
-            (at, hlc, ctx.worker_id, ctx.device_id, row["id"]))
+            (at, hlc, ctx.worker_id, ctx.device_id, row["id"]),
+        )
         ctx.emit("label", row["id"], "update", {"retired_at": at}, hlc, base_version=row["hlc"])
     return len(rows)
 
@@ -149,9 +192,13 @@ def ensure_household_label(ctx: WriteContext, household_id: str) -> Label:
     if current is not None:
         return current
     _require_household(ctx.conn, household_id)
-    return _insert(ctx, "HH", _unused_code(ctx.conn, set(), new_label_code),
-                   household_id=household_id,
-                   generation=_next_generation(ctx.conn, household_id))
+    return _insert(
+        ctx,
+        "HH",
+        _unused_code(ctx.conn, set(), new_label_code),
+        household_id=household_id,
+        generation=_next_generation(ctx.conn, household_id),
+    )
 
 
 def reprint_household_label(ctx: WriteContext, household_id: str) -> Label:
@@ -159,18 +206,27 @@ def reprint_household_label(ctx: WriteContext, household_id: str) -> Label:
     _require_household(ctx.conn, household_id)
     generation = _next_generation(ctx.conn, household_id)
     _retire_active(ctx, household_id)
-    return _insert(ctx, "HH", _unused_code(ctx.conn, set(), new_label_code),
-                   household_id=household_id, generation=generation)
+    return _insert(
+        ctx,
+        "HH",
+        _unused_code(ctx.conn, set(), new_label_code),
+        household_id=household_id,
+        generation=generation,
+    )
 
 
 def _chunks(items: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
-def plan_household_labels(conn: sqlite3.Connection, household_ids: Sequence[str], *,
-                          reprint: bool = False,
-                          make_code: Callable[[], str] = new_label_code) -> list[PlannedLabel]:
+def plan_household_labels(
+    conn: sqlite3.Connection,
+    household_ids: Sequence[str],
+    *,
+    reprint: bool = False,
+    make_code: Callable[[], str] = new_label_code,
+) -> list[PlannedLabel]:
     """The labels a print run will carry, without writing anything.
 
     Households that have an active label keep it (unless ``reprint``); the others get a new
@@ -182,9 +238,11 @@ def plan_household_labels(conn: sqlite3.Connection, household_ids: Sequence[str]
     for chunk in _chunks(list(household_ids)):
         marks = ",".join("?" * len(chunk))
         for row in conn.execute(
-                f"SELECT household_id, code, generation, retired_at FROM labels"
-                f" WHERE kind = 'HH' AND household_id IN ({marks})"
-                f" ORDER BY generation, hlc", list(chunk)):
+            f"SELECT household_id, code, generation, retired_at FROM labels"
+            f" WHERE kind = 'HH' AND household_id IN ({marks})"
+            f" ORDER BY generation, hlc",
+            list(chunk),
+        ):
             hid = row["household_id"]
             top[hid] = max(top.get(hid, 0), row["generation"])
             if row["retired_at"] is None:
@@ -196,13 +254,15 @@ def plan_household_labels(conn: sqlite3.Connection, household_ids: Sequence[str]
             code, gen = active[hid]
             plans.append(PlannedLabel(hid, code, gen, True))
         else:
-            plans.append(PlannedLabel(hid, _unused_code(conn, taken, make_code),
-                                      top.get(hid, 0) + 1, False))
+            plans.append(
+                PlannedLabel(hid, _unused_code(conn, taken, make_code), top.get(hid, 0) + 1, False)
+            )
     return plans
 
 
-def commit_planned(ctx: WriteContext, plans: Iterable[PlannedLabel], *,
-                   reprint: bool = False) -> int:
+def commit_planned(
+    ctx: WriteContext, plans: Iterable[PlannedLabel], *, reprint: bool = False
+) -> int:
     """Write the new labels of a print run (inside the caller's transaction); with
     ``reprint`` the households' earlier labels are retired. Returns how many were created."""
     created = 0
@@ -219,7 +279,9 @@ def commit_planned(ctx: WriteContext, plans: Iterable[PlannedLabel], *,
 def case_slip(conn: sqlite3.Connection, case_id: str) -> Label | None:
     row = conn.execute(
         "SELECT * FROM labels WHERE case_id = ? AND kind = 'CS' AND retired_at IS NULL"
-        " ORDER BY hlc LIMIT 1", (case_id,)).fetchone()
+        " ORDER BY hlc LIMIT 1",
+        (case_id,),
+    ).fetchone()
     return _label(row) if row else None
 
 

@@ -20,17 +20,46 @@ DEFAULT_TEXT = 4_000
 ID_TEXT = 64
 #: per field name, whatever the entity (characters)
 FIELD_TEXT = {
-    "name": 64, "head_name": 64, "raised_by": 64, "relation": 32, "gender": 8,
-    "phone": 32, "id_number": 32, "building": 32, "unit": 32, "room": 32,
-    "number": 32, "code": 32, "category": 64, "category_group": 64, "kind": 32, "type": 32,
-    "visit_type": 32, "source": 32, "role": 32, "community": 64, "street": 64,
-    "district": 64, "title": 200, "version": 64, "pinyin": 200, "initials": 64,
-    "place": 200, "address_key": 200,
-    "note": 2_000, "text": 2_000, "summary": 2_000,
+    "name": 64,
+    "head_name": 64,
+    "raised_by": 64,
+    "relation": 32,
+    "gender": 8,
+    "phone": 32,
+    "id_number": 32,
+    "building": 32,
+    "unit": 32,
+    "room": 32,
+    "number": 32,
+    "code": 32,
+    "category": 64,
+    "category_group": 64,
+    "kind": 32,
+    "type": 32,
+    "visit_type": 32,
+    "source": 32,
+    "role": 32,
+    "community": 64,
+    "street": 64,
+    "district": 64,
+    "title": 200,
+    "version": 64,
+    "pinyin": 200,
+    "initials": 64,
+    "place": 200,
+    "address_key": 200,
+    "note": 2_000,
+    "text": 2_000,
+    "summary": 2_000,
     # JSON carried as text
-    "tags": 1_000, "grids": 4_000, "met": 4_000, "data": 8_000, "answers": 32_000,
+    "tags": 1_000,
+    "grids": 4_000,
+    "met": 4_000,
+    "data": 8_000,
+    "answers": 32_000,
     "field_bases": 8_000,
-    "definition": 1_000_000, "pin_hash": 256,
+    "definition": 1_000_000,
+    "pin_hash": 256,
 }
 #: an operation's payload, encoded (bytes); a questionnaire carries its whole form
 MAX_PAYLOAD_BYTES = 64 * 1024
@@ -40,7 +69,7 @@ MAX_DEPTH = 4
 #: fields in one payload
 MAX_KEYS = 64
 #: integers a JSON reader anywhere reads exactly
-MAX_INT = 2 ** 53
+MAX_INT = 2**53
 
 
 @dataclass(frozen=True)
@@ -69,8 +98,7 @@ def _value(field: str, value: Any, depth: int) -> Violation | None:
     if isinstance(value, int):
         return None if -MAX_INT <= value <= MAX_INT else Violation("bad_value", field, MAX_INT)
     if isinstance(value, float):
-        return None if value == value and abs(value) <= 1e300 else Violation(
-            "bad_value", field, 0)
+        return None if value == value and abs(value) <= 1e300 else Violation("bad_value", field, 0)
     if isinstance(value, (list, dict)):
         if depth >= MAX_DEPTH:
             return Violation("too_deep", field, MAX_DEPTH)

@@ -138,7 +138,7 @@ def split_compound_prefix(text: str) -> tuple[str, str]:
     # The address is the longest tail that reads as one; a compound's own name may hold
     # digits or letters (阳光小区12期, A区), so try each split point from the left.
     for m in re.finditer(r"[0-9a-z]", t):
-        head, tail = t[: m.start()], t[m.start():]
+        head, tail = t[: m.start()], t[m.start() :]
         if head and is_cjk(head[0]) and looks_like_address(tail):
             return head, tail
     return "", t

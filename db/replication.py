@@ -46,22 +46,28 @@ ENTITIES: dict[str, Entity] = {
     "worker": Entity("workers", "lww", managed=ADMIN),
     "grid": Entity("grids", "lww", managed=ADMIN),
     "compound": Entity("compounds", "lww", refs=(("grid_id", "grid"),)),
-    "household": Entity("households", "lww",
-                        refs=(("grid_id", "grid"), ("compound_id", "compound"))),
+    "household": Entity(
+        "households", "lww", refs=(("grid_id", "grid"), ("compound_id", "compound"))
+    ),
     "member": Entity("members", "lww", refs=(("household_id", "household"),)),
     # visits: immutable records, merged as a set union
     "visit": Entity("visits", "append", refs=(("household_id", "household"), ("grid_id", "grid"))),
-    "visit_item": Entity("visit_items", "append",
-                         refs=(("visit_id", "visit"), ("case_id", "case"))),
+    "visit_item": Entity(
+        "visit_items", "append", refs=(("visit_id", "visit"), ("case_id", "case"))
+    ),
     "feedback": Entity("feedback", "append", refs=(("grid_id", "grid"),)),
     "survey": Entity("surveys", "append", managed=OFFICE),
-    "survey_response": Entity("survey_responses", "append",
-                              refs=(("household_id", "household"), ("survey_id", "survey")),
-                              global_ok=True),
+    "survey_response": Entity(
+        "survey_responses",
+        "append",
+        refs=(("household_id", "household"), ("survey_id", "survey")),
+        global_ok=True,
+    ),
     # cases: registration, households involved and events are immutable
     "case": Entity("cases", "append", refs=(("grid_id", "grid"), ("visit_id", "visit"))),
-    "case_household": Entity("case_households", "append",
-                             refs=(("case_id", "case"), ("household_id", "household"))),
+    "case_household": Entity(
+        "case_households", "append", refs=(("case_id", "case"), ("household_id", "household"))
+    ),
     "case_event": Entity("case_events", "append", refs=(("case_id", "case"),)),
     # QR labels: inserted once, later only retired (retired_at NULL -> time)
     "label": Entity("labels", "lww", refs=(("household_id", "household"), ("case_id", "case"))),

@@ -15,8 +15,9 @@ from db.replication import ENTITIES
 UNKNOWN = "?"
 
 
-def record_grid(conn: sqlite3.Connection, entity: str, entity_id: str,
-                _depth: int = 0) -> str | None:
+def record_grid(
+    conn: sqlite3.Connection, entity: str, entity_id: str, _depth: int = 0
+) -> str | None:
     """The grid ``entity_id`` belongs to: its owner's, through the first record it names
     (None: a global record; :data:`UNKNOWN`: not on this laptop)."""
     if entity == "grid":
@@ -25,8 +26,9 @@ def record_grid(conn: sqlite3.Connection, entity: str, entity_id: str,
     if ent is None or not ent.refs or _depth > 4:
         return None
     fields = ", ".join(f for f, _ in ent.refs)
-    row = conn.execute(f"SELECT {fields} FROM {ent.table} WHERE {ent.key} = ?",
-                       (entity_id,)).fetchone()
+    row = conn.execute(
+        f"SELECT {fields} FROM {ent.table} WHERE {ent.key} = ?", (entity_id,)
+    ).fetchone()
     if row is None:
         return UNKNOWN
     for (_, target), value in zip(ent.refs, row, strict=True):
@@ -35,8 +37,9 @@ def record_grid(conn: sqlite3.Connection, entity: str, entity_id: str,
     return None
 
 
-def write_grids(conn: sqlite3.Connection, entity: str, entity_id: str, kind: str,
-                payload: dict[str, Any]) -> list[tuple[str, str | None]]:
+def write_grids(
+    conn: sqlite3.Connection, entity: str, entity_id: str, kind: str, payload: dict[str, Any]
+) -> list[tuple[str, str | None]]:
     """(field, grid) of the record a write changes (``"id"``: an update's record as it is)
     and of every record its payload names."""
     ent = ENTITIES.get(entity)

@@ -28,9 +28,9 @@ _TOP = "\U0010ffff"  # sorts after every character, so prefix <= term < prefix +
 @dataclass(frozen=True)
 class SearchHit:
     household: Household
-    rank: int          # 0 exact, 1 compound, 2 prefix
-    matched: str       # which kind of key matched: name, pinyin, initials, phone, address, compound
-    member: str = ""   # for a name, pinyin, initials or phone match: the member who matched
+    rank: int  # 0 exact, 1 compound, 2 prefix
+    matched: str  # which kind of key matched: name, pinyin, initials, phone, address, compound
+    member: str = ""  # for a name, pinyin, initials or phone match: the member who matched
 
 
 @dataclass(frozen=True)
@@ -174,19 +174,25 @@ def search_households(
     return _with_members(conn, page, {rid: ranked[rid][2] for rid in rids}, phone_filter)
 
 
-def _with_members(conn: sqlite3.Connection, hits: list[SearchHit], prefixes: dict[int, str],
-                  phone_tail: str) -> list[SearchHit]:
+def _with_members(
+    conn: sqlite3.Connection, hits: list[SearchHit], prefixes: dict[int, str], phone_tail: str
+) -> list[SearchHit]:
     """Name the member who matched, for hits on a person's key (one query for the page): the
     household shows its head, and the person searched for may be someone else in it."""
-    wanted = {h.household.id: (h.matched, prefixes.get(h.household.rid, "")) for h in hits
-              if h.matched in _PERSON_KINDS}
+    wanted = {
+        h.household.id: (h.matched, prefixes.get(h.household.rid, ""))
+        for h in hits
+        if h.matched in _PERSON_KINDS
+    }
     if not wanted:
         return hits
     marks = ",".join("?" * len(wanted))
     best: dict[str, tuple[int, str]] = {}  # household: (0 whole key, 1 beginning of one; name)
     for hid, name, phone in conn.execute(
         f"SELECT household_id, name, phone FROM members WHERE household_id IN ({marks})"
-        " ORDER BY household_id, position", list(wanted)):
+        " ORDER BY household_id, position",
+        list(wanted),
+    ):
         kind, prefix = wanted[hid]
         # Only the keys of the kind that matched: pinyin is the dear one, and rarely needed.
         if kind == "phone":
@@ -208,7 +214,9 @@ _PERSON_KINDS = frozenset({"name", "pinyin", "initials", "phone"})
 
 
 def _phone_matches(conn: sqlite3.Connection, household_id: str, tail: str) -> bool:
-    for (phone,) in conn.execute("SELECT phone FROM members WHERE household_id = ?", (household_id,)):
+    for (phone,) in conn.execute(
+        "SELECT phone FROM members WHERE household_id = ?", (household_id,)
+    ):
         if digits(phone).endswith(tail):
             return True
     return False

@@ -39,18 +39,22 @@ class Response:
 
 
 def _survey(r: sqlite3.Row) -> Survey:
-    return Survey(r["id"], r["name"], r["title"], r["version"], json.loads(r["definition"]),
-                  r["imported_at"])
+    return Survey(
+        r["id"], r["name"], r["title"], r["version"], json.loads(r["definition"]), r["imported_at"]
+    )
 
 
 def find_survey(conn: sqlite3.Connection, name: str, version: str | None = None) -> Survey | None:
     """The named form (its latest import unless ``version`` is given)."""
     if version is not None:
-        row = conn.execute("SELECT * FROM surveys WHERE name = ? AND version = ?",
-                           (name, version)).fetchone()
+        row = conn.execute(
+            "SELECT * FROM surveys WHERE name = ? AND version = ?", (name, version)
+        ).fetchone()
     else:
-        row = conn.execute("SELECT * FROM surveys WHERE name = ? ORDER BY imported_at DESC,"
-                           " id DESC LIMIT 1", (name,)).fetchone()
+        row = conn.execute(
+            "SELECT * FROM surveys WHERE name = ? ORDER BY imported_at DESC, id DESC LIMIT 1",
+            (name,),
+        ).fetchone()
     return _survey(row) if row else None
 
 
@@ -63,16 +67,23 @@ def list_surveys(conn: sqlite3.Connection) -> list[Survey]:
     """The latest version of every form, by name."""
     rows = conn.execute(
         "SELECT * FROM surveys s WHERE s.id = (SELECT id FROM surveys t WHERE t.name = s.name"
-        " ORDER BY imported_at DESC, id DESC LIMIT 1) ORDER BY name")
+        " ORDER BY imported_at DESC, id DESC LIMIT 1) ORDER BY name"
+    )
     return [_survey(r) for r in rows]
 
 
-def save_survey(ctx: WriteContext, *, name: str, title: str, version: str,
-                definition: dict[str, Any]) -> str:
+def save_survey(
+    ctx: WriteContext, *, name: str, title: str, version: str, definition: dict[str, Any]
+) -> str:
     sid, hlc = uuid7(), ctx.stamp()
-    fields = {"id": sid, "name": name, "title": title, "version": version,
-              "definition": json.dumps(definition, ensure_ascii=False, separators=(",", ":")),
-              "imported_at": now_iso()}
+    fields = {
+        "id": sid,
+        "name": name,
+        "title": title,
+        "version": version,
+        "definition": json.dumps(definition, ensure_ascii=False, separators=(",", ":")),
+        "imported_at": now_iso(),
+    }
     ctx.conn.execute(
         "INSERT INTO surveys(id, name, title, version, definition, imported_at, hlc, worker_id,"
         " device_id) VALUES (:id, :name, :title, :version, :definition, :imported_at, :hlc, :w, :d)",
@@ -82,13 +93,24 @@ def save_survey(ctx: WriteContext, *, name: str, title: str, version: str,
     return sid
 
 
-def save_response(ctx: WriteContext, survey_id: str, answers: dict[str, Any], *,
-                  household_id: str | None = None, started_at: str | None = None,
-                  submitted_at: str | None = None) -> str:
+def save_response(
+    ctx: WriteContext,
+    survey_id: str,
+    answers: dict[str, Any],
+    *,
+    household_id: str | None = None,
+    started_at: str | None = None,
+    submitted_at: str | None = None,
+) -> str:
     rid, hlc = uuid7(), ctx.stamp()
-    fields = {"id": rid, "survey_id": survey_id, "household_id": household_id,
-              "answers": json.dumps(answers, ensure_ascii=False, separators=(",", ":")),
-              "started_at": started_at, "submitted_at": submitted_at or now_iso()}
+    fields = {
+        "id": rid,
+        "survey_id": survey_id,
+        "household_id": household_id,
+        "answers": json.dumps(answers, ensure_ascii=False, separators=(",", ":")),
+        "started_at": started_at,
+        "submitted_at": submitted_at or now_iso(),
+    }
     ctx.conn.execute(
         "INSERT INTO survey_responses(id, survey_id, household_id, answers, started_at,"
         " submitted_at, hlc, worker_id, device_id) VALUES (:id, :survey_id, :household_id,"
@@ -103,12 +125,22 @@ def iter_responses(conn: sqlite3.Connection, name: str) -> Iterator[Response]:
     """Every response to any version of the named form, oldest first (streamed)."""
     cur = conn.execute(
         "SELECT r.* FROM survey_responses r JOIN surveys s ON s.id = r.survey_id"
-        " WHERE s.name = ? ORDER BY r.submitted_at, r.id", (name,))
+        " WHERE s.name = ? ORDER BY r.submitted_at, r.id",
+        (name,),
+    )
     for r in cur:
-        yield Response(r["id"], r["survey_id"], r["household_id"], json.loads(r["answers"]),
-                       r["started_at"], r["submitted_at"], r["worker_id"])
+        yield Response(
+            r["id"],
+            r["survey_id"],
+            r["household_id"],
+            json.loads(r["answers"]),
+            r["started_at"],
+            r["submitted_at"],
+            r["worker_id"],
+        )
 
 
 def count_responses(conn: sqlite3.Connection, survey_id: str) -> int:
-    return conn.execute("SELECT count(*) FROM survey_responses WHERE survey_id = ?",
-                        (survey_id,)).fetchone()[0]
+    return conn.execute(
+        "SELECT count(*) FROM survey_responses WHERE survey_id = ?", (survey_id,)
+    ).fetchone()[0]

@@ -53,11 +53,23 @@ META_BACKFILL = "sync.backfill"
 META_LAST = "sync.last_success"
 META_LAST_COUNTS = "sync.last_counts"
 
-OP_COLUMNS = ("op_id", "hlc", "entity", "entity_id", "kind", "payload", "base_version",
-              "field_bases", "schema_version", "worker_id", "device_id")
+OP_COLUMNS = (
+    "op_id",
+    "hlc",
+    "entity",
+    "entity_id",
+    "kind",
+    "payload",
+    "base_version",
+    "field_bases",
+    "schema_version",
+    "worker_id",
+    "device_id",
+)
 
 
 # --- state --------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class SyncState:
@@ -109,8 +121,14 @@ def sync_state(conn: sqlite3.Connection) -> SyncState:
     )
 
 
-def save_enrolment(conn: sqlite3.Connection, hub_url: str, token: str, name: str,
-                   grids: list[str] | None, role: str = "field") -> None:
+def save_enrolment(
+    conn: sqlite3.Connection,
+    hub_url: str,
+    token: str,
+    name: str,
+    grids: list[str] | None,
+    role: str = "field",
+) -> None:
     """Remember the hub and this device's token (call inside a transaction). A new
     enrolment starts pulling from the beginning of that hub's log."""
     if get_meta(conn, META_HUB) != hub_url:
@@ -135,13 +153,19 @@ def observe_hlc(ctx: WriteContext, remote: str | None) -> None:
 
 # --- the outbox ---------------------------------------------------------------------------
 
+
 def _op_from_row(row: sqlite3.Row) -> dict[str, Any]:
     return {
-        "op_id": row["op_id"], "hlc": row["hlc"], "entity": row["entity"],
-        "entity_id": row["entity_id"], "kind": row["kind"],
-        "payload": json.loads(row["payload"]), "base_version": row["base_version"],
+        "op_id": row["op_id"],
+        "hlc": row["hlc"],
+        "entity": row["entity"],
+        "entity_id": row["entity_id"],
+        "kind": row["kind"],
+        "payload": json.loads(row["payload"]),
+        "base_version": row["base_version"],
         "field_bases": json.loads(row["field_bases"]) if row["field_bases"] else None,
-        "schema_version": row["schema_version"], "worker_id": row["worker_id"],
+        "schema_version": row["schema_version"],
+        "worker_id": row["worker_id"],
         "device_id": row["device_id"],
     }
 
@@ -151,18 +175,22 @@ def outbox_batch(conn: sqlite3.Connection, limit: int, after_seq: int = 0) -> li
     are held back."""
     rows = conn.execute(
         "SELECT * FROM outbox WHERE seq > ? AND refused IS NULL ORDER BY seq LIMIT ?",
-        (after_seq, limit)).fetchall()
+        (after_seq, limit),
+    ).fetchall()
     return [{**_op_from_row(r), "seq": r["seq"]} for r in rows]
 
 
 def outbox_page(conn: sqlite3.Connection, limit: int, after_seq: int = 0) -> list[sqlite3.Row]:
     """The oldest ``limit`` outbox rows after ``after_seq`` waiting to be pushed, as stored
     (payloads left as JSON text); refused ones are held back."""
-    return conn.execute("SELECT * FROM outbox WHERE seq > ? AND refused IS NULL ORDER BY seq"
-                        " LIMIT ?", (after_seq, limit)).fetchall()
+    return conn.execute(
+        "SELECT * FROM outbox WHERE seq > ? AND refused IS NULL ORDER BY seq LIMIT ?",
+        (after_seq, limit),
+    ).fetchall()
 
 
 # --- refused changes ---------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Held:
@@ -187,23 +215,39 @@ def hold(conn: sqlite3.Connection, refusals: Iterable[tuple[str, str, dict[str, 
     They stay in the outbox (the audit trail, an erasure and a bundle still see them) but are
     not pushed again until released. Returns how many were held."""
     at = now_iso()
-    rows = [(_encode({"code": code, "params": params, "message": message, "at": at}), op_id)
-            for op_id, code, params, message in refusals]
+    rows = [
+        (_encode({"code": code, "params": params, "message": message, "at": at}), op_id)
+        for op_id, code, params, message in refusals
+    ]
     if not rows:
         return 0
     return conn.executemany("UPDATE outbox SET refused = ? WHERE op_id = ?", rows).rowcount
 
 
 def held_changes(conn: sqlite3.Connection, limit: int = 500, offset: int = 0) -> list[Held]:
-    rows = conn.execute("SELECT * FROM outbox WHERE refused IS NOT NULL ORDER BY seq"
-                        " LIMIT ? OFFSET ?", (limit, offset)).fetchall()
+    rows = conn.execute(
+        "SELECT * FROM outbox WHERE refused IS NOT NULL ORDER BY seq LIMIT ? OFFSET ?",
+        (limit, offset),
+    ).fetchall()
     out = []
     for r in rows:
         why = json.loads(r["refused"])
-        out.append(Held(r["seq"], r["op_id"], r["entity"], r["entity_id"], r["kind"],
-                        json.loads(r["payload"]), r["worker_id"], r["hlc"],
-                        str(why.get("code", "")), dict(why.get("params") or {}),
-                        str(why.get("message", "")), str(why.get("at", ""))))
+        out.append(
+            Held(
+                r["seq"],
+                r["op_id"],
+                r["entity"],
+                r["entity_id"],
+                r["kind"],
+                json.loads(r["payload"]),
+                r["worker_id"],
+                r["hlc"],
+                str(why.get("code", "")),
+                dict(why.get("params") or {}),
+                str(why.get("message", "")),
+                str(why.get("at", "")),
+            )
+        )
     return out
 
 
@@ -211,12 +255,15 @@ def release(conn: sqlite3.Connection, op_ids: Iterable[str] | None = None) -> in
     """Send refused changes again at the next sync (``None``: all of them), in their order."""
     if op_ids is None:
         return conn.execute("UPDATE outbox SET refused = NULL WHERE refused IS NOT NULL").rowcount
-    return conn.executemany("UPDATE outbox SET refused = NULL WHERE op_id = ?"
-                            " AND refused IS NOT NULL", [(i,) for i in op_ids]).rowcount
+    return conn.executemany(
+        "UPDATE outbox SET refused = NULL WHERE op_id = ? AND refused IS NOT NULL",
+        [(i,) for i in op_ids],
+    ).rowcount
 
 
-def discard(conn: sqlite3.Connection, op_ids: Iterable[str], *, by: str | None,
-            note: str = "") -> int:
+def discard(
+    conn: sqlite3.Connection, op_ids: Iterable[str], *, by: str | None, note: str = ""
+) -> int:
     """Give up sending refused changes: each moves from the outbox to the operation log with
     status ``discarded``, the hub's reason, who decided and why (never deleted). The change
     stays on this laptop only. Call inside a transaction."""
@@ -224,17 +271,21 @@ def discard(conn: sqlite3.Connection, op_ids: Iterable[str], *, by: str | None,
     now = now_iso()
     moved = 0
     for op_id in op_ids:
-        row = conn.execute("SELECT refused FROM outbox WHERE op_id = ? AND refused IS NOT NULL",
-                           (op_id,)).fetchone()
+        row = conn.execute(
+            "SELECT refused FROM outbox WHERE op_id = ? AND refused IS NOT NULL", (op_id,)
+        ).fetchone()
         if row is None:
             continue
         why = json.loads(row[0])
-        detail = _encode({"code": why.get("code"), "params": why.get("params"),
-                          "by": by, "note": note[:500]})
+        detail = _encode(
+            {"code": why.get("code"), "params": why.get("params"), "by": by, "note": note[:500]}
+        )
         conn.execute(
             f"INSERT OR IGNORE INTO oplog({', '.join(OP_COLUMNS)}, origin, status, detail,"
             f" logged_at) SELECT {', '.join(OP_COLUMNS)}, 'local', 'discarded', ?, ? FROM outbox"
-            " WHERE op_id = ?", (detail, now, op_id))
+            " WHERE op_id = ?",
+            (detail, now, op_id),
+        )
         moved += conn.execute("DELETE FROM outbox WHERE op_id = ?", (op_id,)).rowcount
     return moved
 
@@ -252,17 +303,20 @@ def acknowledge(conn: sqlite3.Connection, op_ids: Iterable[str]) -> int:
     now = now_iso()
     moved = 0
     for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
+        chunk = ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
         conn.execute(
             f"INSERT OR IGNORE INTO oplog({', '.join(OP_COLUMNS)}, origin, status, logged_at)"
             f" SELECT {', '.join(OP_COLUMNS)}, 'local', 'applied', ? FROM outbox"
-            f" WHERE op_id IN ({marks})", [now, *chunk])
+            f" WHERE op_id IN ({marks})",
+            [now, *chunk],
+        )
         moved += conn.execute(f"DELETE FROM outbox WHERE op_id IN ({marks})", chunk).rowcount
     return moved
 
 
 # --- applying pulled operations -------------------------------------------------------------
+
 
 class _Orphan(Exception):
     """The operation's row (or its parent) has not arrived yet."""
@@ -291,8 +345,10 @@ _COLUMNS: dict[str, dict[str, _Column]] = {}
 def _columns(conn: sqlite3.Connection, table: str) -> dict[str, _Column]:
     cols = _COLUMNS.get(table)
     if cols is None:
-        cols = {r["name"]: _Column(bool(r["notnull"]), r["dflt_value"] is not None or bool(r["pk"]))
-                for r in conn.execute(f"PRAGMA table_info({table})")}
+        cols = {
+            r["name"]: _Column(bool(r["notnull"]), r["dflt_value"] is not None or bool(r["pk"]))
+            for r in conn.execute(f"PRAGMA table_info({table})")
+        }
         if cols:
             _COLUMNS[table] = cols
     return cols
@@ -308,8 +364,10 @@ def _sql_value(value: Any) -> Any:
 
 # Hooks keep derived, local data (search keys, summaries) current when rows arrive by sync.
 # before(conn, entity_id, op) -> state (or SKIP); after(conn, entity_id, state).
-Hook = tuple[Callable[[sqlite3.Connection, str, dict[str, Any]], Any],
-             Callable[[sqlite3.Connection, str, Any], None]]
+Hook = tuple[
+    Callable[[sqlite3.Connection, str, dict[str, Any]], Any],
+    Callable[[sqlite3.Connection, str, Any], None],
+]
 #: Derived NOT NULL columns a replica computes itself on insert: table -> fill(row dict).
 PREPARE_INSERT: dict[str, Callable[[dict[str, Any]], None]] = {}
 APPLY_HOOKS: dict[str, Hook] = {}
@@ -321,8 +379,10 @@ def _household_prepare(row: dict[str, Any]) -> None:
 
     if row.get("forgotten_at"):  # created already erased (the hub scrubbed its insert)
         row["address_key"] = forgotten_address_key(row["id"])
-    row.setdefault("address_key", address_key(row.get("building", ""), row.get("unit", ""),
-                                              row.get("room", "")))
+    row.setdefault(
+        "address_key",
+        address_key(row.get("building", ""), row.get("unit", ""), row.get("room", "")),
+    )
 
 
 #: Returned by a before-hook when the change touches nothing derived (the after-hook is skipped).
@@ -349,8 +409,9 @@ def _household_after(conn: sqlite3.Connection, hid: str, state: Any) -> None:
     from db.households import _sync_terms
     from db.normalize import address_key
 
-    row = conn.execute("SELECT building, unit, room, forgotten_at FROM households WHERE id = ?",
-                       (hid,)).fetchone()
+    row = conn.execute(
+        "SELECT building, unit, room, forgotten_at FROM households WHERE id = ?", (hid,)
+    ).fetchone()
     if row[3]:
         from db.forget import forgotten_address_key
 
@@ -398,11 +459,15 @@ def _apply_insert(conn: sqlite3.Connection, ent: Entity, op: dict[str, Any], now
     cols = _columns(conn, ent.table)
     if not cols:
         return "unknown"
-    if conn.execute(f"SELECT 1 FROM {ent.table} WHERE {ent.key} = ?",
-                    (op["entity_id"],)).fetchone():
+    if conn.execute(
+        f"SELECT 1 FROM {ent.table} WHERE {ent.key} = ?", (op["entity_id"],)
+    ).fetchone():
         return "duplicate"
-    row = {k: _sql_value(v) for k, v in op["payload"].items()
-           if k in cols and k not in STAMP_COLUMNS and k not in LOCAL_COLUMNS}
+    row = {
+        k: _sql_value(v)
+        for k, v in op["payload"].items()
+        if k in cols and k not in STAMP_COLUMNS and k not in LOCAL_COLUMNS
+    }
     row[ent.key] = op["entity_id"]
     prepare = PREPARE_INSERT.get(ent.table)
     if prepare:
@@ -417,8 +482,10 @@ def _apply_insert(conn: sqlite3.Connection, ent: Entity, op: dict[str, Any], now
     names = list(row)
     try:
         # One statement: if it fails (a parent missing, a CHECK), it leaves nothing behind.
-        conn.execute(f"INSERT INTO {ent.table}({', '.join(names)}) VALUES"
-                     f" ({', '.join('?' * len(names))})", [row[n] for n in names])
+        conn.execute(
+            f"INSERT INTO {ent.table}({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+            [row[n] for n in names],
+        )
     except SQLiteErrors.integrity as exc:
         if "FOREIGN KEY" in str(exc):
             raise _Orphan(op["entity_id"]) from exc
@@ -428,17 +495,23 @@ def _apply_insert(conn: sqlite3.Connection, ent: Entity, op: dict[str, Any], now
     return "applied"
 
 
-def _apply_update(conn: sqlite3.Connection, ent: Entity, op: dict[str, Any], result: ApplyResult,
-                  now: str) -> str:
+def _apply_update(
+    conn: sqlite3.Connection, ent: Entity, op: dict[str, Any], result: ApplyResult, now: str
+) -> str:
     cols = _columns(conn, ent.table)
     if not cols:
         return "unknown"
-    row = conn.execute(f"SELECT * FROM {ent.table} WHERE {ent.key} = ?", (op["entity_id"],)).fetchone()
+    row = conn.execute(
+        f"SELECT * FROM {ent.table} WHERE {ent.key} = ?", (op["entity_id"],)
+    ).fetchone()
     if row is None:
         raise _Orphan(op["entity_id"])
-    versions = dict(conn.execute(
-        "SELECT field, version FROM field_versions WHERE entity = ? AND entity_id = ?",
-        (op["entity"], op["entity_id"])).fetchall())
+    versions = dict(
+        conn.execute(
+            "SELECT field, version FROM field_versions WHERE entity = ? AND entity_id = ?",
+            (op["entity"], op["entity_id"]),
+        ).fetchall()
+    )
     bases = op.get("field_bases") or {}
     remote = _version(op)
     sets: dict[str, Any] = {}
@@ -451,10 +524,20 @@ def _apply_update(conn: sqlite3.Connection, ent: Entity, op: dict[str, Any], res
         local = versions.get(name)
         wins = local is None or remote > local
         if local is not None and local != bases.get(name) and row[name] != value:
-            conflicts.append((op["entity"], op["entity_id"], name,
-                              json.dumps(row[name], ensure_ascii=False), local,
-                              json.dumps(value, ensure_ascii=False), remote, op["op_id"],
-                              "remote" if wins else "local", now))
+            conflicts.append(
+                (
+                    op["entity"],
+                    op["entity_id"],
+                    name,
+                    json.dumps(row[name], ensure_ascii=False),
+                    local,
+                    json.dumps(value, ensure_ascii=False),
+                    remote,
+                    op["op_id"],
+                    "remote" if wins else "local",
+                    now,
+                )
+            )
         if wins:
             won.append((op["entity"], op["entity_id"], name, remote))
             if row[name] != value:
@@ -474,24 +557,36 @@ def _apply_update(conn: sqlite3.Connection, ent: Entity, op: dict[str, Any], res
             "worker_id = CASE WHEN :v > hlc || ' ' || device_id THEN :w ELSE worker_id END,"
             " device_id = CASE WHEN :v > hlc || ' ' || device_id THEN :d ELSE device_id END,"
             f" hlc = CASE WHEN :v > hlc || ' ' || device_id THEN :h ELSE hlc END WHERE {ent.key} = :id",
-            {**params, "v": remote, "w": op["worker_id"], "d": op["device_id"], "h": op["hlc"],
-             "id": op["entity_id"]})
+            {
+                **params,
+                "v": remote,
+                "w": op["worker_id"],
+                "d": op["device_id"],
+                "h": op["hlc"],
+                "id": op["entity_id"],
+            },
+        )
         if hook and state is not SKIP:
             hook[1](conn, op["entity_id"], state)
         conn.executemany(
             "INSERT INTO field_versions(entity, entity_id, field, version) VALUES (?,?,?,?)"
-            " ON CONFLICT(entity, entity_id, field) DO UPDATE SET version = excluded.version", won)
+            " ON CONFLICT(entity, entity_id, field) DO UPDATE SET version = excluded.version",
+            won,
+        )
     if conflicts:
         conn.executemany(
             "INSERT OR IGNORE INTO sync_conflicts(entity, entity_id, field, local_value,"
             " local_version, remote_value, remote_version, remote_op_id, winner, detected_at)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?)", conflicts)
+            " VALUES (?,?,?,?,?,?,?,?,?,?)",
+            conflicts,
+        )
         result.conflicts += len(conflicts)
     return "applied"
 
 
-def _apply_one(conn: sqlite3.Connection, op: dict[str, Any], result: ApplyResult,
-               now: str) -> tuple[str, str | None]:
+def _apply_one(
+    conn: sqlite3.Connection, op: dict[str, Any], result: ApplyResult, now: str
+) -> tuple[str, str | None]:
     ent = ENTITIES.get(op["entity"])
     if ent is None:
         return "unknown", "entity not known to this version"
@@ -524,8 +619,6 @@ def _count(result: ApplyResult, status: str) -> None:
         result.failed += 1
 
 
-
-
 def apply_ops(conn: sqlite3.Connection, ops: list[dict[str, Any]]) -> ApplyResult:
     """Merge operations from the hub, in order (call inside a transaction).
 
@@ -546,11 +639,16 @@ def apply_ops(conn: sqlite3.Connection, ops: list[dict[str, Any]]) -> ApplyResul
     seen: set[str] = set()
     ids = [op["op_id"] for op in ops]
     for i in range(0, len(ids), 500):
-        chunk = ids[i:i + 500]
+        chunk = ids[i : i + 500]
         marks = ",".join("?" * len(chunk))
-        seen.update(r[0] for r in conn.execute(
-            f"SELECT op_id FROM oplog WHERE op_id IN ({marks})"
-            f" UNION ALL SELECT op_id FROM outbox WHERE op_id IN ({marks})", chunk + chunk))
+        seen.update(
+            r[0]
+            for r in conn.execute(
+                f"SELECT op_id FROM oplog WHERE op_id IN ({marks})"
+                f" UNION ALL SELECT op_id FROM outbox WHERE op_id IN ({marks})",
+                chunk + chunk,
+            )
+        )
     log: list[tuple] = []
     applied_any = False
     for op in ops:
@@ -564,8 +662,11 @@ def apply_ops(conn: sqlite3.Connection, ops: list[dict[str, Any]]) -> ApplyResul
                 forgotten.add(op["entity_id"])
                 forget.remember(conn, [op["entity_id"]])
         status, detail = _apply_one(conn, op, result, now)
-        if (status == "applied" and op["entity"] == "household"
-                and op["payload"].get("forgotten_at")):
+        if (
+            status == "applied"
+            and op["entity"] == "household"
+            and op["payload"].get("forgotten_at")
+        ):
             erasure = _erase_if_forgotten(conn, op["entity_id"])
             if erasure is not None:
                 erasures.append(erasure)
@@ -573,15 +674,33 @@ def apply_ops(conn: sqlite3.Connection, ops: list[dict[str, Any]]) -> ApplyResul
         _count(result, status)
         applied_any = applied_any or status == "applied"
         fb = op.get("field_bases")
-        log.append((op["op_id"], op["hlc"], op["entity"], op["entity_id"], op["kind"],
-                    _encode(op["payload"]), op.get("base_version"), _encode(fb) if fb else None,
-                    op["schema_version"], op.get("worker_id"), op["device_id"], status, detail,
-                    now))
+        log.append(
+            (
+                op["op_id"],
+                op["hlc"],
+                op["entity"],
+                op["entity_id"],
+                op["kind"],
+                _encode(op["payload"]),
+                op.get("base_version"),
+                _encode(fb) if fb else None,
+                op["schema_version"],
+                op.get("worker_id"),
+                op["device_id"],
+                status,
+                detail,
+                now,
+            )
+        )
     conn.executemany(
         f"INSERT INTO oplog({', '.join(OP_COLUMNS)}, origin, status, detail, logged_at)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,'hub',?,?,?)", log)
-    if applied_any and conn.execute(
-            "SELECT 1 FROM oplog WHERE status = 'orphan' LIMIT 1").fetchone():
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,'hub',?,?,?)",
+        log,
+    )
+    if (
+        applied_any
+        and conn.execute("SELECT 1 FROM oplog WHERE status = 'orphan' LIMIT 1").fetchone()
+    ):
         _retry_orphans(conn, result, now)
     for erasure in erasures:  # now that this page's operations are in the log too
         forget.scrub_logs(conn, erasure)
@@ -592,8 +711,9 @@ def _erase_if_forgotten(conn: sqlite3.Connection, household_id: str) -> Any:
     """Erase the household's personal data on this replica if its ``forgotten_at`` is set."""
     from db import forget
 
-    row = conn.execute("SELECT forgotten_at FROM households WHERE id = ?",
-                       (household_id,)).fetchone()
+    row = conn.execute(
+        "SELECT forgotten_at FROM households WHERE id = ?", (household_id,)
+    ).fetchone()
     if row is None or not row[0]:
         return None
     return forget.erase(conn, household_id, forgotten_at=row[0])
@@ -611,13 +731,17 @@ def _retry_orphans(conn: sqlite3.Connection, result: ApplyResult, now: str) -> N
                 progress = True
                 result.orphans -= 1
                 _count(result, status)
-                conn.execute("UPDATE oplog SET status = ?, detail = ? WHERE op_id = ?",
-                             (status, detail, op["op_id"]))
+                conn.execute(
+                    "UPDATE oplog SET status = ?, detail = ? WHERE op_id = ?",
+                    (status, detail, op["op_id"]),
+                )
         if not progress:
             return
 
 
-def apply_pull(conn: sqlite3.Connection, ops: list[dict[str, Any]], cursor: str | None) -> ApplyResult:
+def apply_pull(
+    conn: sqlite3.Connection, ops: list[dict[str, Any]], cursor: str | None
+) -> ApplyResult:
     """Apply a pulled page and save the pull cursor, in one transaction."""
     from db.connection import transaction
 
@@ -629,6 +753,7 @@ def apply_pull(conn: sqlite3.Connection, ops: list[dict[str, Any]], cursor: str 
 
 
 # --- conflicts ----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Conflict:
@@ -651,16 +776,29 @@ class Conflict:
 
 
 def _conflict(row: sqlite3.Row) -> Conflict:
-    return Conflict(row["id"], row["entity"], row["entity_id"], row["field"],
-                    json.loads(row["local_value"]), json.loads(row["remote_value"]),
-                    row["local_version"], row["remote_version"], row["winner"], row["status"],
-                    row["resolution"], row["detected_at"])
+    return Conflict(
+        row["id"],
+        row["entity"],
+        row["entity_id"],
+        row["field"],
+        json.loads(row["local_value"]),
+        json.loads(row["remote_value"]),
+        row["local_version"],
+        row["remote_version"],
+        row["winner"],
+        row["status"],
+        row["resolution"],
+        row["detected_at"],
+    )
 
 
-def list_conflicts(conn: sqlite3.Connection, *, status: str = "open", limit: int = 50,
-                   offset: int = 0) -> list[Conflict]:
-    rows = conn.execute("SELECT * FROM sync_conflicts WHERE status = ? ORDER BY id LIMIT ? OFFSET ?",
-                        (status, limit, offset)).fetchall()
+def list_conflicts(
+    conn: sqlite3.Connection, *, status: str = "open", limit: int = 50, offset: int = 0
+) -> list[Conflict]:
+    rows = conn.execute(
+        "SELECT * FROM sync_conflicts WHERE status = ? ORDER BY id LIMIT ? OFFSET ?",
+        (status, limit, offset),
+    ).fetchall()
     return [_conflict(r) for r in rows]
 
 
@@ -686,19 +824,23 @@ def resolve_conflict(ctx: WriteContext, conflict_id: int, choice: str, value: An
         raise KeyError(conflict_id)
     target = {"mine": c.local_value, "theirs": c.remote_value, "edit": value}[choice]
     ent = ENTITIES[c.entity]
-    row = ctx.conn.execute(f"SELECT * FROM {ent.table} WHERE {ent.key} = ?", (c.entity_id,)).fetchone()
+    row = ctx.conn.execute(
+        f"SELECT * FROM {ent.table} WHERE {ent.key} = ?", (c.entity_id,)
+    ).fetchone()
     wrote = False
     if row is not None and row[c.field] != target:
         wrote = _write_field(ctx, c.entity, ent, row, c.field, target)
     ctx.conn.execute(
         "UPDATE sync_conflicts SET status = 'resolved', resolution = ?, resolved_at = ?"
         " WHERE status = 'open' AND entity = ? AND entity_id = ? AND field = ?",
-        (choice, now_iso(), c.entity, c.entity_id, c.field))
+        (choice, now_iso(), c.entity, c.entity_id, c.field),
+    )
     return wrote
 
 
-def _write_field(ctx: WriteContext, entity: str, ent: Entity, row: sqlite3.Row, name: str,
-                 value: Any) -> bool:
+def _write_field(
+    ctx: WriteContext, entity: str, ent: Entity, row: sqlite3.Row, name: str, value: Any
+) -> bool:
     from db import households
 
     if entity == "household" and name in households.HOUSEHOLD_FIELDS:
@@ -710,7 +852,14 @@ def _write_field(ctx: WriteContext, entity: str, ent: Entity, row: sqlite3.Row, 
     ctx.conn.execute(
         f"UPDATE {ent.table} SET {name} = :v{extra}, hlc = :hlc, worker_id = :w, device_id = :d"
         f" WHERE {ent.key} = :id",
-        {"v": value, "now": now_iso(), "hlc": hlc, "w": ctx.worker_id, "d": ctx.device_id,
-         "id": row[ent.key]})
+        {
+            "v": value,
+            "now": now_iso(),
+            "hlc": hlc,
+            "w": ctx.worker_id,
+            "d": ctx.device_id,
+            "id": row[ent.key],
+        },
+    )
     ctx.emit(entity, row[ent.key], "update", {name: value}, hlc, base_version=row["hlc"])
     return True

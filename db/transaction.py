@@ -19,7 +19,9 @@ _depth = _counter()
 
 
 @contextlib.contextmanager
-def transaction(conn: sqlite3.Connection, *, immediate: bool = True) -> Iterator[sqlite3.Connection]:
+def transaction(
+    conn: sqlite3.Connection, *, immediate: bool = True
+) -> Iterator[sqlite3.Connection]:
     """Run a block in one transaction: all of it commits, or none of it does.
 
     Nested use joins the outer transaction (SAVEPOINT), so helpers can be composed.

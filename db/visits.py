@@ -81,7 +81,9 @@ def save_visit(ctx: WriteContext, visit: VisitInput, *, draft_key: str | None = 
     the removal of the draft commit together or not at all.
     """
     conn = ctx.conn
-    row = conn.execute("SELECT grid_id FROM households WHERE id = ?", (visit.household_id,)).fetchone()
+    row = conn.execute(
+        "SELECT grid_id FROM households WHERE id = ?", (visit.household_id,)
+    ).fetchone()
     if row is None:
         raise KeyError(visit.household_id)
     visited_at = visit.visited_at or now_iso()
@@ -95,8 +97,9 @@ def save_visit(ctx: WriteContext, visit: VisitInput, *, draft_key: str | None = 
         "visit_date": datetime.fromisoformat(visited_at).date().isoformat(),
         "nobody_home": 1 if visit.nobody_home else 0,
         "revisit_on": visit.revisit_on if visit.nobody_home else None,
-        "met": json.dumps([{"member_id": m.member_id, "name": m.name} for m in visit.met],
-                          ensure_ascii=False),
+        "met": json.dumps(
+            [{"member_id": m.member_id, "name": m.name} for m in visit.met], ensure_ascii=False
+        ),
         "note": visit.note,
     }
     conn.execute(
@@ -111,12 +114,25 @@ def save_visit(ctx: WriteContext, visit: VisitInput, *, draft_key: str | None = 
     for position, item in enumerate(visit.items):
         case_id = None
         if item.kind == "problem":
-            case_id = register_case(ctx, household_ids=[visit.household_id], category=item.category,
-                                    summary=item.text, visit_id=vid, raised_by=raised_by,
-                                    at=visited_at)
+            case_id = register_case(
+                ctx,
+                household_ids=[visit.household_id],
+                category=item.category,
+                summary=item.text,
+                visit_id=vid,
+                raised_by=raised_by,
+                at=visited_at,
+            )
         iid, ihlc = uuid7(), ctx.stamp()
-        item_fields = {"id": iid, "visit_id": vid, "kind": item.kind, "category": item.category,
-                       "text": item.text, "position": position, "case_id": case_id}
+        item_fields = {
+            "id": iid,
+            "visit_id": vid,
+            "kind": item.kind,
+            "category": item.category,
+            "text": item.text,
+            "position": position,
+            "case_id": case_id,
+        }
         conn.execute(
             "INSERT INTO visit_items(id, visit_id, kind, category, text, position, case_id, hlc,"
             " worker_id, device_id) VALUES (:id, :visit_id, :kind, :category, :text, :position,"
@@ -132,15 +148,24 @@ def save_visit(ctx: WriteContext, visit: VisitInput, *, draft_key: str | None = 
 def _visit(row: sqlite3.Row, items: tuple[VisitItem, ...]) -> Visit:
     met = tuple(MetPerson(m.get("name", ""), m.get("member_id")) for m in json.loads(row["met"]))
     return Visit(
-        id=row["id"], household_id=row["household_id"], grid_id=row["grid_id"],
-        visit_type=row["visit_type"], visited_at=row["visited_at"], visit_date=row["visit_date"],
-        nobody_home=bool(row["nobody_home"]), revisit_on=row["revisit_on"], met=met,
-        note=row["note"], worker_id=row["worker_id"], items=items,
+        id=row["id"],
+        household_id=row["household_id"],
+        grid_id=row["grid_id"],
+        visit_type=row["visit_type"],
+        visited_at=row["visited_at"],
+        visit_date=row["visit_date"],
+        nobody_home=bool(row["nobody_home"]),
+        revisit_on=row["revisit_on"],
+        met=met,
+        note=row["note"],
+        worker_id=row["worker_id"],
+        items=items,
     )
 
 
-def list_visits(conn: sqlite3.Connection, household_id: str, *, limit: int = 20,
-                offset: int = 0) -> list[Visit]:
+def list_visits(
+    conn: sqlite3.Connection, household_id: str, *, limit: int = 20, offset: int = 0
+) -> list[Visit]:
     """A household's visits, newest first, with their problems and suggestions (one page)."""
     rows = conn.execute(
         "SELECT * FROM visits WHERE household_id = ? ORDER BY visited_at DESC, id DESC"
@@ -157,7 +182,8 @@ def list_visits(conn: sqlite3.Connection, household_id: str, *, limit: int = 20,
         ids,
     ):
         items.setdefault(it["visit_id"], []).append(
-            VisitItem(it["id"], it["kind"], it["category"], it["text"], it["case_id"]))
+            VisitItem(it["id"], it["kind"], it["category"], it["text"], it["case_id"])
+        )
     return [_visit(r, tuple(items.get(r["id"], ()))) for r in rows]
 
 
@@ -167,8 +193,9 @@ def get_visit(conn: sqlite3.Connection, visit_id: str) -> Visit | None:
         return None
     items = tuple(
         VisitItem(it["id"], it["kind"], it["category"], it["text"], it["case_id"])
-        for it in conn.execute("SELECT * FROM visit_items WHERE visit_id = ? ORDER BY position",
-                               (visit_id,))
+        for it in conn.execute(
+            "SELECT * FROM visit_items WHERE visit_id = ? ORDER BY position", (visit_id,)
+        )
     )
     return _visit(row, items)
 
@@ -178,10 +205,16 @@ def visit_figures(conn: sqlite3.Connection, today: date) -> dict[str, int]:
     week_start = date.fromordinal(today.toordinal() - today.weekday()).isoformat()
     day = today.isoformat()
     today_n = conn.execute("SELECT count(*) FROM visits WHERE visit_date = ?", (day,)).fetchone()[0]
-    week_n = conn.execute("SELECT count(*) FROM visits WHERE visit_date BETWEEN ? AND ?",
-                          (week_start, day)).fetchone()[0]
+    week_n = conn.execute(
+        "SELECT count(*) FROM visits WHERE visit_date BETWEEN ? AND ?", (week_start, day)
+    ).fetchone()[0]
     visited = conn.execute("SELECT count(*) FROM visit_status").fetchone()[0]
     nobody = conn.execute("SELECT count(*) FROM visits WHERE nobody_home = 1").fetchone()[0]
     pending = conn.execute("SELECT count(*) FROM visit_status WHERE nobody_home = 1").fetchone()[0]
-    return {"visits_today": today_n, "visits_this_week": week_n, "households_visited": visited,
-            "nobody_home": nobody, "revisits_pending": pending}
+    return {
+        "visits_today": today_n,
+        "visits_this_week": week_n,
+        "households_visited": visited,
+        "nobody_home": nobody,
+        "revisits_pending": pending,
+    }

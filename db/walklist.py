@@ -34,10 +34,10 @@ class WalkEntry:
     head_name: str
     member_count: int
     tags: tuple[str, ...]
-    reason: str                 # one of REASONS
+    reason: str  # one of REASONS
     last_visit_at: str | None
     last_met_at: str | None
-    revisit_on: str | None      # set while the latest visit found nobody home
+    revisit_on: str | None  # set while the latest visit found nobody home
     visited_today: bool
 
 
@@ -54,23 +54,35 @@ _PRIORITY = f"""
     END
 """
 
-_WALK_ORDER = ("c.name, CAST(h.building AS INTEGER), h.building, CAST(h.unit AS INTEGER), h.unit,"
-               " CAST(h.room AS INTEGER), h.room, h.id")
+_WALK_ORDER = (
+    "c.name, CAST(h.building AS INTEGER), h.building, CAST(h.unit AS INTEGER), h.unit,"
+    " CAST(h.room AS INTEGER), h.room, h.id"
+)
 
 
-def _params(grid_ids: list[str], today: date, care_days: int,
-            case_households: Collection[str]) -> tuple[str, dict[str, object]]:
+def _params(
+    grid_ids: list[str], today: date, care_days: int, case_households: Collection[str]
+) -> tuple[str, dict[str, object]]:
     marks = ",".join(f":g{i}" for i in range(len(grid_ids)))
     params: dict[str, object] = {f"g{i}": g for i, g in enumerate(grid_ids)}
-    params.update(today=today.isoformat(),
-                  cutoff=(today - timedelta(days=max(0, care_days))).isoformat(),
-                  cases=json.dumps(sorted(case_households)))
+    params.update(
+        today=today.isoformat(),
+        cutoff=(today - timedelta(days=max(0, care_days))).isoformat(),
+        cases=json.dumps(sorted(case_households)),
+    )
     return marks, params
 
 
-def walk_list(conn: sqlite3.Connection, grid_ids: list[str], *, today: date, care_days: int = 30,
-              case_households: Collection[str] = (), limit: int = 50,
-              offset: int = 0) -> list[WalkEntry]:
+def walk_list(
+    conn: sqlite3.Connection,
+    grid_ids: list[str],
+    *,
+    today: date,
+    care_days: int = 30,
+    case_households: Collection[str] = (),
+    limit: int = 50,
+    offset: int = 0,
+) -> list[WalkEntry]:
     """One page of the walk list for ``grid_ids``.
 
     ``case_households`` are the households with a case awaiting a follow-up visit or a
@@ -94,10 +106,17 @@ def walk_list(conn: sqlite3.Connection, grid_ids: list[str], *, today: date, car
     day = today.isoformat()
     return [
         WalkEntry(
-            household_id=r["id"], compound=r["compound"], building=r["building"], unit=r["unit"],
-            room=r["room"], head_name=r["head_name"], member_count=r["member_count"],
-            tags=tuple(r["tags"].split()), reason=REASONS[r["priority"]],
-            last_visit_at=r["last_visit_at"], last_met_at=r["last_met_at"],
+            household_id=r["id"],
+            compound=r["compound"],
+            building=r["building"],
+            unit=r["unit"],
+            room=r["room"],
+            head_name=r["head_name"],
+            member_count=r["member_count"],
+            tags=tuple(r["tags"].split()),
+            reason=REASONS[r["priority"]],
+            last_visit_at=r["last_visit_at"],
+            last_met_at=r["last_met_at"],
             revisit_on=r["revisit_on"] if r["nobody_home"] else None,
             visited_today=bool(r["last_visit_at"] and r["last_visit_at"][:10] == day),
         )
@@ -105,8 +124,14 @@ def walk_list(conn: sqlite3.Connection, grid_ids: list[str], *, today: date, car
     ]
 
 
-def walk_counts(conn: sqlite3.Connection, grid_ids: list[str], *, today: date,
-                care_days: int = 30, case_households: Collection[str] = ()) -> dict[str, int]:
+def walk_counts(
+    conn: sqlite3.Connection,
+    grid_ids: list[str],
+    *,
+    today: date,
+    care_days: int = 30,
+    case_households: Collection[str] = (),
+) -> dict[str, int]:
     """How many households fall in each group, and how many were visited today."""
     out = {reason: 0 for reason in REASONS}
     out["visited_today"] = 0

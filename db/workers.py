@@ -23,19 +23,35 @@ class Worker:
 
 
 def _worker(row: sqlite3.Row) -> Worker:
-    return Worker(row["id"], row["name"], row["role"], tuple(json.loads(row["grids"])),
-                  row["community"], bool(row["disabled"]))
+    return Worker(
+        row["id"],
+        row["name"],
+        row["role"],
+        tuple(json.loads(row["grids"])),
+        row["community"],
+        bool(row["disabled"]),
+    )
 
 
 def create_worker(
-    ctx: WriteContext, name: str, role: str, grids: list[str] | tuple[str, ...] = (),
-    community: str | None = None, pin_hash: str | None = None,
+    ctx: WriteContext,
+    name: str,
+    role: str,
+    grids: list[str] | tuple[str, ...] = (),
+    community: str | None = None,
+    pin_hash: str | None = None,
 ) -> Worker:
     if role not in ROLES:
         raise ValueError(role)
     wid, hlc = uuid7(), ctx.stamp()
-    fields = {"id": wid, "name": name, "role": role, "grids": json.dumps(list(grids)),
-              "community": community, "pin_hash": pin_hash}
+    fields = {
+        "id": wid,
+        "name": name,
+        "role": role,
+        "grids": json.dumps(list(grids)),
+        "community": community,
+        "pin_hash": pin_hash,
+    }
     ctx.conn.execute(
         "INSERT INTO workers(id, name, role, grids, community, pin_hash, hlc, worker_id,"
         " device_id) VALUES (:id, :name, :role, :grids, :community, :pin_hash, :hlc, :w, :d)",
@@ -72,8 +88,10 @@ def _update(ctx: WriteContext, worker_id: str, column: str, value: object) -> No
     if row is None:
         raise KeyError(worker_id)
     hlc = ctx.stamp()
-    ctx.conn.execute(f"UPDATE workers SET {column} = ?, hlc = ?, worker_id = ?, device_id = ?"
-                     " WHERE id = ?", (value, hlc, ctx.worker_id, ctx.device_id, worker_id))
+    ctx.conn.execute(
+        f"UPDATE workers SET {column} = ?, hlc = ?, worker_id = ?, device_id = ? WHERE id = ?",
+        (value, hlc, ctx.worker_id, ctx.device_id, worker_id),
+    )
     ctx.emit("worker", worker_id, "update", {column: value}, hlc, base_version=row["hlc"])
 
 
@@ -98,19 +116,22 @@ class Failures:
 
 
 def failures_of(conn: sqlite3.Connection, worker_id: str) -> Failures:
-    row = conn.execute("SELECT failures, blocked_until FROM signin_failures WHERE worker_id = ?",
-                       (worker_id,)).fetchone()
+    row = conn.execute(
+        "SELECT failures, blocked_until FROM signin_failures WHERE worker_id = ?", (worker_id,)
+    ).fetchone()
     return Failures(row[0], row[1]) if row else Failures(0, None)
 
 
-def record_failure(conn: sqlite3.Connection, worker_id: str, at: str,
-                   blocked_until: str | None) -> int:
+def record_failure(
+    conn: sqlite3.Connection, worker_id: str, at: str, blocked_until: str | None
+) -> int:
     """Count one more failed sign-in on this laptop; returns the count."""
     conn.execute(
         "INSERT INTO signin_failures(worker_id, failures, last_failed_at, blocked_until)"
         " VALUES (?, 1, ?, ?) ON CONFLICT(worker_id) DO UPDATE SET failures = failures + 1,"
         " last_failed_at = excluded.last_failed_at, blocked_until = excluded.blocked_until",
-        (worker_id, at, blocked_until))
+        (worker_id, at, blocked_until),
+    )
     return failures_of(conn, worker_id).count
 
 

@@ -68,8 +68,9 @@ def open_runtime(settings: Settings, *, create: bool = True) -> Runtime:
         database = open_database(path, create=create, key=key)
     except DatabaseError as exc:
         if exc.key == "error.db_key_wrong":
-            raise UserError("security.key_wrong", path=str(path),
-                            key_file=str(key_path(settings, path))) from None
+            raise UserError(
+                "security.key_wrong", path=str(path), key_file=str(key_path(settings, path))
+            ) from None
         raise
     conn = database.conn
     worker: Worker | None = None
@@ -81,15 +82,21 @@ def open_runtime(settings: Settings, *, create: bool = True) -> Runtime:
     else:
         worker = default_worker(conn)
     ctx = WriteContext.open(conn, worker.id if worker else None)
-    ctx.guard = guard_write  # every write checked against the acting worker (kiosk/security/roles.py)
+    ctx.guard = (
+        guard_write  # every write checked against the acting worker (kiosk/security/roles.py)
+    )
     ctx.categories = load_categories(settings)
-    log.info("opened database schema=%s worker=%s", conn.execute("PRAGMA user_version").fetchone()[0],
-             worker.id if worker else None)
+    log.info(
+        "opened database schema=%s worker=%s",
+        conn.execute("PRAGMA user_version").fetchone()[0],
+        worker.id if worker else None,
+    )
     return Runtime(settings=settings, db=database, worker=worker, ctx=ctx)
 
 
-def runtime_for(args: object, *, create: bool = True, writes: bool = False,
-                acts: bool = True) -> Runtime:
+def runtime_for(
+    args: object, *, create: bool = True, writes: bool = False, acts: bool = True
+) -> Runtime:
     """The runtime a subcommand works in: its ``--db``, ``--lang`` and ``--worker`` options
     (each falling back to the environment and the config file).
 
@@ -98,8 +105,9 @@ def runtime_for(args: object, *, create: bool = True, writes: bool = False,
     own grids (a supervisor, an administrator): reading one's own grids needs none. ``acts``
     False: the command acts as nobody (enrolment, a sync's push and pull).
     """
-    settings = load(getattr(args, "db", None), getattr(args, "lang", None),
-                    getattr(args, "worker", None))
+    settings = load(
+        getattr(args, "db", None), getattr(args, "lang", None), getattr(args, "worker", None)
+    )
     runtime = open_runtime(settings, create=create)
     try:
         if acts:
@@ -150,6 +158,7 @@ def confirm_worker(runtime: Runtime, *, from_stdin: bool) -> None:
 
 # --- encryption at rest (docs/security.md) -------------------------------------------------
 
+
 def database_key(settings: Settings, path: Path, *, create: bool = True) -> bytes | None:
     """The key to open the database at ``path`` with, or None for a plain database.
 
@@ -169,8 +178,10 @@ def database_key(settings: Settings, path: Path, *, create: bool = True) -> byte
     return key
 
 
-_KEY_COMMENT = ("# Grid Kiosk (网格通) database key: docs/security.md. Keep it secret, and keep a\n"
-                "# copy apart from the database's backups: without it they cannot be read.\n")
+_KEY_COMMENT = (
+    "# Grid Kiosk (网格通) database key: docs/security.md. Keep it secret, and keep a\n"
+    "# copy apart from the database's backups: without it they cannot be read.\n"
+)
 
 
 def read_key(key_file: Path, db_path: Path | None = None) -> bytes:
@@ -178,13 +189,20 @@ def read_key(key_file: Path, db_path: Path | None = None) -> bytes:
     try:
         data = key_file.read_bytes()
     except FileNotFoundError:
-        raise UserError("security.key_missing", path=str(db_path or ""),
-                        key_file=str(key_file)) from None
+        raise UserError(
+            "security.key_missing", path=str(db_path or ""), key_file=str(key_file)
+        ) from None
     except OSError as exc:
-        raise UserError("security.key_unreadable", key_file=str(key_file),
-                        detail=exc.strerror or type(exc).__name__) from None
-    lines = [line.strip() for line in data.splitlines()
-             if line.strip() and not line.strip().startswith(b"#")]
+        raise UserError(
+            "security.key_unreadable",
+            key_file=str(key_file),
+            detail=exc.strerror or type(exc).__name__,
+        ) from None
+    lines = [
+        line.strip()
+        for line in data.splitlines()
+        if line.strip() and not line.strip().startswith(b"#")
+    ]
     try:
         key = bytes.fromhex(lines[0].decode("ascii")) if len(lines) == 1 else b""
     except (UnicodeDecodeError, ValueError):

@@ -30,6 +30,7 @@ PIN_SHAPE = re.compile(rf"[0-9]{{{PIN_MIN},{PIN_MAX}}}")
 class KioskScreen(Screen[Any]):
     #: what the acting worker needs to open it (kiosk/security/roles.py; None: anyone)
     PERMISSION: ClassVar[str | None] = None
+
     @property
     def kiosk(self) -> KioskApp:
         return cast("KioskApp", self.app)
@@ -78,7 +79,6 @@ class GateScreen(Screen[Any]):
 
     #: what the acting worker needs to open it (kiosk/security/roles.py; None: anyone)
     PERMISSION: ClassVar[str | None] = None
-
 
     class Checked(Message):
         """A PIN check finished (handled by GateScreen): ``worker`` if accepted, else the

@@ -20,7 +20,6 @@ class ConfirmScreen(ModalScreen[bool]):
     #: what the acting worker needs to open it (None: the mode's or the caller's check)
     PERMISSION: ClassVar[str | None] = None
 
-
     DEFAULT_CSS = """
     ConfirmScreen {
         align: center middle;
@@ -46,9 +45,20 @@ class ConfirmScreen(ModalScreen[bool]):
     """
 
     BINDINGS = [
-        Binding("y", "answer(True)", term("visits.confirm.yes"), id="confirm.yes", tooltip=term("visits.confirm.yes")),
-        Binding("n,escape", "answer(False)", term("visits.confirm.no"), id="confirm.no",
-                tooltip=term("visits.confirm.no")),
+        Binding(
+            "y",
+            "answer(True)",
+            term("visits.confirm.yes"),
+            id="confirm.yes",
+            tooltip=term("visits.confirm.yes"),
+        ),
+        Binding(
+            "n,escape",
+            "answer(False)",
+            term("visits.confirm.no"),
+            id="confirm.no",
+            tooltip=term("visits.confirm.no"),
+        ),
     ]
 
     def __init__(self, message: str, *, yes: str | None = None, no: str | None = None) -> None:

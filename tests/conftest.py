@@ -104,9 +104,14 @@ def empty_runtime(tmp_path):
 DEMO_PINS = {"演示网格员": "246810", "演示主管": "135790", "演示管理员": "975310"}
 
 
-def run_kiosk(*args: str, env: dict | None = None, input: str | None = None,
-              timeout: float = 120, as_worker: str | None = None,
-              pin: str | None = None) -> subprocess.CompletedProcess:
+def run_kiosk(
+    *args: str,
+    env: dict | None = None,
+    input: str | None = None,
+    timeout: float = 120,
+    as_worker: str | None = None,
+    pin: str | None = None,
+) -> subprocess.CompletedProcess:
     """Run the real ``kiosk`` command as a subprocess; ``as_worker``: as that worker, their
     ``pin`` (a demo account's by default) typed first on standard input (``--as NAME
     --pin-stdin``), as a person would."""
@@ -114,8 +119,15 @@ def run_kiosk(*args: str, env: dict | None = None, input: str | None = None,
         args = ("--as", as_worker, "--pin-stdin", *args)
         input = (pin or DEMO_PINS[as_worker]) + "\n" + (input or "")
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "kiosk.cli.main", *args], capture_output=True,
-                          text=True, env=full_env, input=input, timeout=timeout, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "kiosk.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        input=input,
+        timeout=timeout,
+        cwd=ROOT,
+    )
 
 
 @pytest.fixture
@@ -130,8 +142,10 @@ def pg_server():
     from tests.pg import PgServer, pg_bin
 
     if pg_bin() is None:
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed; "
-                    ".ci/run installs Debian's postgresql package")
+        pytest.skip(
+            "PostgreSQL server binaries (initdb, pg_ctl) are not installed; "
+            ".ci/run installs Debian's postgresql package"
+        )
     server = PgServer()
     yield server
     server.stop()

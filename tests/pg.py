@@ -19,8 +19,11 @@ from db.connection import open_database, transaction
 from db.context import WriteContext
 from db.households import MemberInput, create_household
 
-PG_BIN_DIRS = [Path("/usr/lib/postgresql/15/bin"), Path("/usr/lib/postgresql/16/bin"),
-               Path("/usr/lib/postgresql/17/bin")]
+PG_BIN_DIRS = [
+    Path("/usr/lib/postgresql/15/bin"),
+    Path("/usr/lib/postgresql/16/bin"),
+    Path("/usr/lib/postgresql/17/bin"),
+]
 
 
 def free_port() -> int:
@@ -80,20 +83,31 @@ def build_roster(path: Path) -> None:
     ctx = WriteContext.open(conn)
     with transaction(conn):
         for gid, code in GRIDS:
-            conn.execute("INSERT INTO grids(id, code, name, community, street, district, hlc,"
-                         " worker_id, device_id) VALUES (?,?,?,?,?,?,?,NULL,?)",
-                         (gid, code, code, "社区", "街道", "区", STAMP, ctx.device_id))
-            conn.execute("INSERT INTO compounds(id, grid_id, name, pinyin, initials, hlc,"
-                         " worker_id, device_id) VALUES (?,?,?,?,?,?,NULL,?)",
-                         (f"c-{gid}", gid, f"小区{code}", "xiaoqu", "xq", STAMP, ctx.device_id))
+            conn.execute(
+                "INSERT INTO grids(id, code, name, community, street, district, hlc,"
+                " worker_id, device_id) VALUES (?,?,?,?,?,?,?,NULL,?)",
+                (gid, code, code, "社区", "街道", "区", STAMP, ctx.device_id),
+            )
+            conn.execute(
+                "INSERT INTO compounds(id, grid_id, name, pinyin, initials, hlc,"
+                " worker_id, device_id) VALUES (?,?,?,?,?,?,NULL,?)",
+                (f"c-{gid}", gid, f"小区{code}", "xiaoqu", "xq", STAMP, ctx.device_id),
+            )
             for room in ("101", "102"):
-                create_household(ctx, grid_id=gid, compound_id=f"c-{gid}", building="1",
-                                 unit="1", room=room,
-                                 members=[MemberInput("张三", phone="13800001111")])
+                create_household(
+                    ctx,
+                    grid_id=gid,
+                    compound_id=f"c-{gid}",
+                    building="1",
+                    unit="1",
+                    room=room,
+                    members=[MemberInput("张三", phone="13800001111")],
+                )
     db.close()
 
 
 # --- PostgreSQL ------------------------------------------------------------------------------
+
 
 def pg_bin() -> Path | None:
     for d in PG_BIN_DIRS:
@@ -118,11 +132,31 @@ class PgServer:
         if self._as_root:
             pw = pwd.getpwnam("postgres")
             os.chown(self.root, pw.pw_uid, pw.pw_gid)
-        self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                  "--no-locale", "--no-sync")
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-w", "-o",
-                  f"-p {self.port} -h 127.0.0.1 -k {self.root} -c fsync=off"
-                  " -c synchronous_commit=off -c full_page_writes=off", "start")
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-locale",
+            "--no-sync",
+        )
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            "-o",
+            f"-p {self.port} -h 127.0.0.1 -k {self.root} -c fsync=off"
+            " -c synchronous_commit=off -c full_page_writes=off",
+            "start",
+        )
         self.dbs = 0
 
     def _run(self, tool: str, *args: str) -> None:

@@ -35,8 +35,15 @@ def _household(conn, ctx, room="101", phone=PHONE) -> str:
     grid = conn.execute("SELECT id FROM grids LIMIT 1").fetchone()[0]
     compound = conn.execute("SELECT id FROM compounds WHERE grid_id = ?", (grid,)).fetchone()[0]
     with transaction(conn):
-        return create_household(ctx, grid_id=grid, compound_id=compound, building="99",
-                                unit="9", room=room, members=[MemberInput("测试人", phone=phone)])
+        return create_household(
+            ctx,
+            grid_id=grid,
+            compound_id=compound,
+            building="99",
+            unit="9",
+            room=room,
+            members=[MemberInput("测试人", phone=phone)],
+        )
 
 
 def _tamper(path: Path, sql: str, *params) -> None:
@@ -59,6 +66,7 @@ def _dump(path: Path) -> list[str]:
 
 # --- recording -------------------------------------------------------------------------------
 
+
 def test_creates_and_changes_are_entries_with_field_names_never_values(runtime):
     conn, ctx = runtime.conn, runtime.ctx
     before = len(_entries(conn))
@@ -72,10 +80,14 @@ def test_creates_and_changes_are_entries_with_field_names_never_values(runtime):
     rows = _entries(conn)[before:]
     # the household and the member created with it are one entry; each change its own
     assert [(r["action"], r["entity"]) for r in rows] == [
-        ("create", "household"), ("change", "household"), ("change", "member")]
+        ("create", "household"),
+        ("change", "household"),
+        ("change", "member"),
+    ]
     assert json.loads(rows[0]["detail"]) == {
         "fields": ["building", "compound_id", "grid_id", "note", "room", "tags", "unit"],
-        "with": {"member": [member]}}
+        "with": {"member": [member]},
+    }
     # every entry names the household, the acting worker and this device
     assert {r["household_id"] for r in rows} == {hid}
     assert {r["worker_id"] for r in rows} == {ctx.worker_id}
@@ -99,20 +111,38 @@ def test_a_visit_with_its_items_and_cases_is_one_entry(runtime):
     hid, mid = conn.execute("SELECT household_id, id FROM members LIMIT 1").fetchone()
     before = len(_entries(conn))
     with transaction(conn):
-        vid = record_visit(ctx, hid, {"met_members": [mid], "note": "门口有狗", "problems": [
-            {"category": "parking", "text": "停车难"}, {"category": "noise", "text": "噪音"}]},
-            today=date.today())
+        vid = record_visit(
+            ctx,
+            hid,
+            {
+                "met_members": [mid],
+                "note": "门口有狗",
+                "problems": [
+                    {"category": "parking", "text": "停车难"},
+                    {"category": "noise", "text": "噪音"},
+                ],
+            },
+            today=date.today(),
+        )
         ctx.catch_up_audit()
     rows = _entries(conn)[before:]
     assert len(rows) == 1
     entry = rows[0]
     assert (entry["action"], entry["entity"], entry["entity_id"], entry["household_id"]) == (
-        "create", "visit", vid, hid)
+        "create",
+        "visit",
+        vid,
+        hid,
+    )
     together = json.loads(entry["detail"])["with"]
     cases = [r[0] for r in conn.execute("SELECT id FROM cases WHERE visit_id = ?", (vid,))]
     assert sorted(together["case"]) == sorted(cases)
     assert {k: len(v) for k, v in together.items()} == {
-        "case": 2, "case_event": 2, "case_household": 2, "visit_item": 2}
+        "case": 2,
+        "case_event": 2,
+        "case_household": 2,
+        "visit_item": 2,
+    }
     assert "停车难" not in entry["detail"] and "门口有狗" not in entry["detail"]
     # a later event on one of those cases is a change of its own, not folded in
     from db.cases import append_event
@@ -178,9 +208,19 @@ def test_a_write_in_progress_is_left_whole_to_the_next_batch(runtime):
     ctx.audit_every = 4  # reached in the middle of the visit's 13 operations
     before = len(_entries(conn))
     with transaction(conn):
-        record_visit(ctx, hid, {"met_members": [mid], "problems": [
-            {"category": "parking", "text": "停车难"}, {"category": "noise", "text": "噪音"},
-            {"category": "roof_leak", "text": "漏雨"}]}, today=date.today())
+        record_visit(
+            ctx,
+            hid,
+            {
+                "met_members": [mid],
+                "problems": [
+                    {"category": "parking", "text": "停车难"},
+                    {"category": "noise", "text": "噪音"},
+                    {"category": "roof_leak", "text": "漏雨"},
+                ],
+            },
+            today=date.today(),
+        )
     assert len(_entries(conn)) == before
     with transaction(conn):
         ctx.catch_up_audit()
@@ -193,8 +233,10 @@ def test_a_recorded_entry_first_writes_the_changes_before_it(runtime):
     with transaction(conn):
         ctx.audit("lookup", "household", hid, household_id=hid, detail={"via": "test"})
     last = _entries(conn)[-2:]
-    assert [(r["action"], r["entity"]) for r in last] == [("create", "household"),
-                                                          ("lookup", "household")]
+    assert [(r["action"], r["entity"]) for r in last] == [
+        ("create", "household"),
+        ("lookup", "household"),
+    ]
     assert [r["dseq"] for r in last] == sorted(r["dseq"] for r in last)
 
 
@@ -204,15 +246,17 @@ def test_an_operation_leaves_the_outbox_only_once_it_is_in_the_trail(runtime):
     conn, ctx = runtime.conn, runtime.ctx
     hid = _household(conn, ctx)
     ops = [r[0] for r in conn.execute("SELECT op_id FROM outbox")]
-    created = conn.execute("SELECT op_id FROM outbox WHERE entity = 'household'"
-                           " AND entity_id = ?", (hid,)).fetchone()[0]
+    created = conn.execute(
+        "SELECT op_id FROM outbox WHERE entity = 'household' AND entity_id = ?", (hid,)
+    ).fetchone()[0]
     with transaction(conn):
         acknowledge(conn, ops)
     assert conn.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0
     entry = next(r for r in _entries(conn) if r["id"] == created)  # household + its member
     assert entry["household_id"] == hid
     assert json.loads(entry["detail"])["with"]["member"] == [
-        r[0] for r in conn.execute("SELECT id FROM members WHERE household_id = ?", (hid,))]
+        r[0] for r in conn.execute("SELECT id FROM members WHERE household_id = ?", (hid,))
+    ]
 
 
 def test_other_devices_changes_are_not_audited_again_here(runtime):
@@ -221,10 +265,19 @@ def test_other_devices_changes_are_not_audited_again_here(runtime):
     conn = runtime.conn
     hid = conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
     before = len(_entries(conn))
-    op = {"op_id": "remote-op-1", "hlc": "001999999999999.00000", "entity": "household",
-          "entity_id": hid, "kind": "update", "payload": {"note": "x"}, "base_version": None,
-          "field_bases": None, "schema_version": 6, "worker_id": None,
-          "device_id": "other-device"}
+    op = {
+        "op_id": "remote-op-1",
+        "hlc": "001999999999999.00000",
+        "entity": "household",
+        "entity_id": hid,
+        "kind": "update",
+        "payload": {"note": "x"},
+        "base_version": None,
+        "field_bases": None,
+        "schema_version": 6,
+        "worker_id": None,
+        "device_id": "other-device",
+    }
     with transaction(conn):
         apply_ops(conn, [op])
         runtime.ctx.catch_up_audit()
@@ -280,18 +333,33 @@ def _fresh() -> sqlite3.Connection:
 
 
 _text = st.one_of(st.none(), st.text(max_size=12))
-_record = st.fixed_dictionaries({
-    "device_id": st.sampled_from(["dev-a", "dev-b"]),
-    "worker_id": _text,
-    "action": st.sampled_from(audit.ACTIONS),
-    "entity": _text,
-    "entity_id": _text,
-    "household_id": _text,
-    "detail": st.dictionaries(st.text(max_size=5), st.integers() | st.text(max_size=8),
-                              max_size=3),
-})
-_FIELDS = ("id", "device_id", "dseq", "at", "worker_id", "action", "entity", "entity_id",
-           "household_id", "detail", "prev_hash", "hash")
+_record = st.fixed_dictionaries(
+    {
+        "device_id": st.sampled_from(["dev-a", "dev-b"]),
+        "worker_id": _text,
+        "action": st.sampled_from(audit.ACTIONS),
+        "entity": _text,
+        "entity_id": _text,
+        "household_id": _text,
+        "detail": st.dictionaries(
+            st.text(max_size=5), st.integers() | st.text(max_size=8), max_size=3
+        ),
+    }
+)
+_FIELDS = (
+    "id",
+    "device_id",
+    "dseq",
+    "at",
+    "worker_id",
+    "action",
+    "entity",
+    "entity_id",
+    "household_id",
+    "detail",
+    "prev_hash",
+    "hash",
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -343,8 +411,9 @@ def test_a_community_feedback_is_audited_and_sign_in_still_works(runtime):
     conn, ctx = runtime.conn, runtime.ctx
     grid = conn.execute("SELECT id FROM grids WHERE code = 'G001'").fetchone()[0]
     with transaction(conn):
-        save_feedback(ctx, FeedbackInput(category="环境卫生", text="垃圾桶满了", source="stall",
-                                         grid_id=grid))
+        save_feedback(
+            ctx, FeedbackInput(category="环境卫生", text="垃圾桶满了", source="stall", grid_id=grid)
+        )
 
     def write(fn):
         with transaction(conn):
@@ -357,6 +426,7 @@ def test_a_community_feedback_is_audited_and_sign_in_still_works(runtime):
 
 
 # --- the command -----------------------------------------------------------------------------
+
 
 def test_kiosk_audit_lists_filters_and_refuses_grid_workers(demo_db, kiosk):
     db = str(demo_db)
@@ -384,8 +454,19 @@ def test_kiosk_audit_lists_filters_and_refuses_grid_workers(demo_db, kiosk):
     assert len(looked) == 1 and "via=households show" in looked[0]
     assert any("登录" in line for line in lines)  # the command's PIN is a sign-in, audited
     # --worker W filters by who acted; --as names who reads
-    doc = json.loads(kiosk("audit", "--db", db, "--worker", "演示网格员",
-                           "--household", hid, "--json", as_worker=SUPERVISOR).stdout)
+    doc = json.loads(
+        kiosk(
+            "audit",
+            "--db",
+            db,
+            "--worker",
+            "演示网格员",
+            "--household",
+            hid,
+            "--json",
+            as_worker=SUPERVISOR,
+        ).stdout
+    )
     assert [e["worker"] for e in doc["entries"]] == ["演示网格员"]
     out = kiosk("audit", "--db", db, "--since", "2999-01-01", as_worker=SUPERVISOR)
     assert out.returncode == 0 and "没有符合条件" in out.stderr
@@ -402,8 +483,9 @@ def test_verify_reports_a_tampered_row_writes_nothing_and_leaks_nothing(demo_db,
         assert kiosk("households", "show", hid, "--db", db).returncode == 0
     conn = sqlite3.connect(demo_db)
     total = conn.execute("SELECT count(*) FROM audit").fetchone()[0]
-    lookup = conn.execute("SELECT dseq FROM audit WHERE action = 'lookup' ORDER BY dseq"
-                          " LIMIT 1 OFFSET 1").fetchone()[0]
+    lookup = conn.execute(
+        "SELECT dseq FROM audit WHERE action = 'lookup' ORDER BY dseq LIMIT 1 OFFSET 1"
+    ).fetchone()[0]
     conn.close()
     out = kiosk("audit", "verify", "--db", db, as_worker="演示管理员")
     assert out.returncode == 0, out.stderr
@@ -422,12 +504,17 @@ def test_verify_reports_a_tampered_row_writes_nothing_and_leaks_nothing(demo_db,
     assert f"entry {lookup} does not match its hash" in doc["problems"][0]["message"]
     assert "someone-else" not in out.stdout + out.stderr
     conn = sqlite3.connect(demo_db)
-    added = conn.execute("SELECT action FROM audit WHERE dseq > ? ORDER BY dseq",
-                         (total,)).fetchall()
+    added = conn.execute(
+        "SELECT action FROM audit WHERE dseq > ? ORDER BY dseq", (total,)
+    ).fetchall()
     conn.close()
     assert added == [("signin",), ("signin",)]  # the supervisor's PINs, nothing else
     after = _dump(demo_db)
-    assert [line for line in after if line not in before and not line.startswith(("INSERT INTO \"audit\"", "INSERT INTO \"meta\""))] == []  # verifying wrote nothing else
+    assert [
+        line
+        for line in after
+        if line not in before and not line.startswith(('INSERT INTO "audit"', 'INSERT INTO "meta"'))
+    ] == []  # verifying wrote nothing else
 
 
 def test_entries_cannot_be_changed_through_the_app(demo_db, kiosk):
@@ -444,12 +531,21 @@ def test_entries_cannot_be_changed_through_the_app(demo_db, kiosk):
 
 def test_exports_and_prints_are_audited(demo_db, kiosk, tmp_path):
     db = str(demo_db)
-    out = kiosk("ledger", "original", "--out", str(tmp_path / "l.csv"), "--db", db,
-                as_worker=SUPERVISOR)
+    out = kiosk(
+        "ledger", "original", "--out", str(tmp_path / "l.csv"), "--db", db, as_worker=SUPERVISOR
+    )
     assert out.returncode == 0, out.stderr
     hid = sqlite3.connect(demo_db).execute("SELECT id FROM households LIMIT 1").fetchone()[0]
-    out = kiosk("labels", "--household", hid, "--out", str(tmp_path / "l.pdf"), "--db", db,
-                as_worker=GRID_WORKER)
+    out = kiosk(
+        "labels",
+        "--household",
+        hid,
+        "--out",
+        str(tmp_path / "l.pdf"),
+        "--db",
+        db,
+        as_worker=GRID_WORKER,
+    )
     assert out.returncode == 0, out.stderr
     out = kiosk("audit", "--db", db, "--json", as_worker=SUPERVISOR)
     entries = json.loads(out.stdout)["entries"]
@@ -459,11 +555,18 @@ def test_exports_and_prints_are_audited(demo_db, kiosk, tmp_path):
     assert ledger["detail"]["grids"]
     printed = next(e for e in entries if e["action"] == "print")
     assert printed["household_id"] == hid
-    assert printed["detail"] == {"format": "pdf", "rows": 1, "masked": True, "layout": "3x8",
-                                 "reprint": False, "grids": [printed["detail"]["grids"][0]]}
+    assert printed["detail"] == {
+        "format": "pdf",
+        "rows": 1,
+        "masked": True,
+        "layout": "3x8",
+        "reprint": False,
+        "grids": [printed["detail"]["grids"][0]],
+    }
 
 
 # --- the hub ---------------------------------------------------------------------------------
+
 
 def _laptop(tmp_path, url, store, name="laptop"):
     database = open_database(tmp_path / f"{name}.db")
@@ -506,7 +609,9 @@ def test_sync_carries_the_trail_to_the_hub_which_checks_the_chain(tmp_path, kios
         assert out.returncode == 0, out.stderr
         listed = json.loads(out.stdout)["entries"]
         assert [(e["dseq"], e["action"], e["device"]) for e in listed] == [
-            (2, "lookup", "laptop"), (1, "change", "laptop")]
+            (2, "lookup", "laptop"),
+            (1, "change", "laptop"),
+        ]
         assert listed[1]["detail"] == {"fields": ["note"]}
         out = kiosk("hub", "audit", "verify", "--db", hub_db)
         assert out.returncode == 0 and "1 台设备共 2 条记录" in out.stdout, out.stderr
@@ -518,8 +623,11 @@ def test_sync_carries_the_trail_to_the_hub_which_checks_the_chain(tmp_path, kios
         held = _hub_rows(store)
         database.close()
         last = max(e.dseq for e in mine)
-        _tamper(tmp_path / "laptop.db", "UPDATE audit SET detail = '{\"via\":\"x\"}'"
-                " WHERE dseq = ?", last + 2)
+        _tamper(
+            tmp_path / "laptop.db",
+            'UPDATE audit SET detail = \'{"via":"x"}\' WHERE dseq = ?',
+            last + 2,
+        )
         database = open_database(tmp_path / "laptop.db")
         ctx = WriteContext.open(database.conn)
         with pytest.raises(SyncError) as refused:
@@ -569,16 +677,19 @@ def test_both_hub_stores_check_continuity_on_ingest(hub_store):
     assert gap.value.code == "audit_chain" and gap.value.params["dseq"] == 4
     assert gap.value.params["expected"] == 3
     # a first entry whose prev_hash is not the last stored hash
-    forged = entries[2].__class__(**{**{f: getattr(entries[2], f)
-                                        for f in entries[2].__struct_fields__},
-                                     "prev_hash": "f" * 64})
+    forged = entries[2].__class__(
+        **{
+            **{f: getattr(entries[2], f) for f in entries[2].__struct_fields__},
+            "prev_hash": "f" * 64,
+        }
+    )
     with pytest.raises(HubError) as link:
         hub_store.ingest_audit(device, [forged, *entries[3:]])
     assert link.value.code == "audit_chain" and link.value.params["dseq"] == 3
     # an entry the hub holds, sent again with other content
-    changed = entries[1].__class__(**{**{f: getattr(entries[1], f)
-                                         for f in entries[1].__struct_fields__},
-                                      "detail": "{\"x\":1}"})
+    changed = entries[1].__class__(
+        **{**{f: getattr(entries[1], f) for f in entries[1].__struct_fields__}, "detail": '{"x":1}'}
+    )
     with pytest.raises(HubError) as mismatch:
         hub_store.ingest_audit(device, [changed, *entries[2:]])
     assert mismatch.value.code == "audit_mismatch"

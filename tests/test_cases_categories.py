@@ -25,10 +25,27 @@ zh = "杂项"
 
 
 def test_builtin_table_has_the_five_groups_and_the_field_categories():
-    assert [g.zh for g in DEFAULT.groups] == ["城建城管执法", "民生服务", "文教卫生",
-                                              "信访维稳安全", "其他"]
-    for name in ("停车", "电动车充电", "路灯", "路面维修", "车辆停放", "环境卫生", "漏雨",
-                 "下水堵", "断头路", "噪音扰民", "塌陷路", "垃圾死点"):
+    assert [g.zh for g in DEFAULT.groups] == [
+        "城建城管执法",
+        "民生服务",
+        "文教卫生",
+        "信访维稳安全",
+        "其他",
+    ]
+    for name in (
+        "停车",
+        "电动车充电",
+        "路灯",
+        "路面维修",
+        "车辆停放",
+        "环境卫生",
+        "漏雨",
+        "下水堵",
+        "断头路",
+        "噪音扰民",
+        "塌陷路",
+        "垃圾死点",
+    ):
         assert DEFAULT.resolve(name).zh == name
     assert DEFAULT.resolve("urban.parking").code == "parking"
     assert DEFAULT.resolve("Roof leak").code == "roof_leak"
@@ -55,14 +72,50 @@ def test_cli_uses_the_configured_table(kiosk, demo_db, tmp_path):
     path.write_text(TABLE, encoding="utf-8")
     hh = sqlite3.connect(demo_db).execute("SELECT id FROM households LIMIT 1").fetchone()[0]
     env = {"KIOSK_CASE_CATEGORIES": str(path)}
-    out = kiosk("cases", "add", "--db", str(demo_db), "--household", hh, "--category", "坑洼",
-                "--summary", "路面坑洼", env=env, as_worker="演示网格员")
+    out = kiosk(
+        "cases",
+        "add",
+        "--db",
+        str(demo_db),
+        "--household",
+        hh,
+        "--category",
+        "坑洼",
+        "--summary",
+        "路面坑洼",
+        env=env,
+        as_worker="演示网格员",
+    )
     assert out.returncode == 0, out.stderr
-    refused = kiosk("cases", "add", "--db", str(demo_db), "--household", hh,
-                    "--category", "parking", "--summary", "停车", env=env, as_worker="演示网格员")
+    refused = kiosk(
+        "cases",
+        "add",
+        "--db",
+        str(demo_db),
+        "--household",
+        hh,
+        "--category",
+        "parking",
+        "--summary",
+        "停车",
+        env=env,
+        as_worker="演示网格员",
+    )
     assert refused.returncode != 0 and "pothole" in refused.stderr
     path.write_text("[[group]\n", encoding="utf-8")
-    broken = kiosk("cases", "add", "--db", str(demo_db), "--household", hh,
-                   "--category", "坑洼", "--summary", "x", env=env, as_worker="演示网格员")
+    broken = kiosk(
+        "cases",
+        "add",
+        "--db",
+        str(demo_db),
+        "--household",
+        hh,
+        "--category",
+        "坑洼",
+        "--summary",
+        "x",
+        env=env,
+        as_worker="演示网格员",
+    )
     assert broken.returncode != 0 and "cats.toml" in broken.stderr
     assert "Traceback" not in broken.stderr

@@ -36,16 +36,21 @@ def runtime(runtime):
 def _households(conn, n=3, same_building=True):
     row = conn.execute("SELECT compound_id, building FROM households LIMIT 1").fetchone()
     if same_building:
-        return [r[0] for r in conn.execute(
-            "SELECT id FROM households WHERE compound_id = ? AND building = ? LIMIT ?",
-            (row[0], row[1], n))]
+        return [
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM households WHERE compound_id = ? AND building = ? LIMIT ?",
+                (row[0], row[1], n),
+            )
+        ]
     return [r[0] for r in conn.execute("SELECT id FROM households LIMIT ?", (n,))]
 
 
 def _register(rt, households, category="roof_leak", summary="顶楼漏雨", **kw):
     with transaction(rt.conn):
-        return register_case(rt.ctx, household_ids=households, category=category,
-                             summary=summary, **kw)
+        return register_case(
+            rt.ctx, household_ids=households, category=category, summary=summary, **kw
+        )
 
 
 def _act(rt, cid, type_, data=None):
@@ -65,8 +70,17 @@ def test_register_writes_case_links_event_and_outbox(runtime):
     ops = conn.execute("SELECT entity, kind, payload FROM outbox ORDER BY seq").fetchall()[before:]
     assert [o[0] for o in ops] == ["case"] + ["case_household"] * 3 + ["case_event"]
     case_payload = json.loads(ops[0][2])
-    assert set(case_payload) == {"id", "number", "category", "category_group", "summary",
-                                 "grid_id", "visit_id", "raised_by", "registered_at"}
+    assert set(case_payload) == {
+        "id",
+        "number",
+        "category",
+        "category_group",
+        "summary",
+        "grid_id",
+        "visit_id",
+        "raised_by",
+        "registered_at",
+    }
     assert case_payload["visit_id"] == "v-1"
     d = get_case(conn, cid)
     assert d.state.status == "registered" and d.category_group == "urban"
@@ -86,12 +100,15 @@ def test_case_numbers_count_up_per_device_and_year(runtime):
     assert year == "2027" and len(tag) == 4 and b == f"2027-{tag}-{int(seq) + 1:06d}"
 
 
-@pytest.mark.parametrize("kwargs, key", [
-    ({"category": "flying_cars"}, "cases.error.unknown_category"),
-    ({"summary": "  "}, "cases.error.empty_summary"),
-    ({"household_ids": []}, "cases.error.no_household"),
-    ({"household_ids": ["nope"]}, "cases.error.unknown_household"),
-])
+@pytest.mark.parametrize(
+    "kwargs, key",
+    [
+        ({"category": "flying_cars"}, "cases.error.unknown_category"),
+        ({"summary": "  "}, "cases.error.empty_summary"),
+        ({"household_ids": []}, "cases.error.no_household"),
+        ({"household_ids": ["nope"]}, "cases.error.unknown_household"),
+    ],
+)
 def test_bad_registration_writes_nothing(runtime, kwargs, key):
     conn = runtime.conn
     args = {"household_ids": _households(conn, 1), "category": "noise", "summary": "噪音"}
@@ -103,13 +120,20 @@ def test_bad_registration_writes_nothing(runtime, kwargs, key):
     assert (_outbox(conn), conn.execute("SELECT count(*) FROM cases").fetchone()[0]) == before
 
 
-@pytest.mark.parametrize("steps, refused, rule", [
-    ([], ("rate", {"rating": "satisfied"}), "cases.rule.rate_when_resolved"),
-    ([("resolve", {})], ("close", {}), "cases.rule.close_needs_rating"),
-    ([], ("assign", {"department": "d", "due": "2000-01-01"}), "cases.rule.due_before_registration"),
-    ([("resolve", {})], ("rate", {"rating": "meh"}), "cases.rule.bad_rating"),
-    ([("resolve", {})], ("progress", {}), "cases.rule.progress_when_open"),
-])
+@pytest.mark.parametrize(
+    "steps, refused, rule",
+    [
+        ([], ("rate", {"rating": "satisfied"}), "cases.rule.rate_when_resolved"),
+        ([("resolve", {})], ("close", {}), "cases.rule.close_needs_rating"),
+        (
+            [],
+            ("assign", {"department": "d", "due": "2000-01-01"}),
+            "cases.rule.due_before_registration",
+        ),
+        ([("resolve", {})], ("rate", {"rating": "meh"}), "cases.rule.bad_rating"),
+        ([("resolve", {})], ("progress", {}), "cases.rule.progress_when_open"),
+    ],
+)
 def test_refused_events_write_nothing(runtime, steps, refused, rule):
     conn = runtime.conn
     cid = _register(runtime, _households(conn, 1))
@@ -165,15 +189,20 @@ def test_events_arriving_by_sync_are_folded_on_the_next_read(runtime):
         conn.execute(
             "INSERT INTO case_events(id, case_id, type, at, data, hlc, worker_id, device_id)"
             " VALUES ('remote-1', ?, 'resolve', '2030-01-01T10:00:00+08:00', '{}',"
-            " '999999999999999.00000', NULL, 'remote-device')", (cid,))
+            " '999999999999999.00000', NULL, 'remote-device')",
+            (cid,),
+        )
         conn.execute(
             "INSERT INTO case_events(id, case_id, type, at, data, hlc, worker_id, device_id)"
             " VALUES ('remote-2', ?, 'close', '2030-01-01T10:00:00+08:00', '{}',"
-            " '999999999999999.00001', NULL, 'remote-device')", (cid,))
+            " '999999999999999.00001', NULL, 'remote-device')",
+            (cid,),
+        )
     assert conn.execute("SELECT dirty FROM case_state WHERE case_id = ?", (cid,)).fetchone()[0] == 1
     assert refresh_dirty(conn) == 1
-    row = conn.execute("SELECT status, n_invalid FROM case_state WHERE case_id = ?",
-                       (cid,)).fetchone()
+    row = conn.execute(
+        "SELECT status, n_invalid FROM case_state WHERE case_id = ?", (cid,)
+    ).fetchone()
     assert tuple(row) == ("resolved", 1)  # the close without a rating is kept and flagged
     d = get_case(conn, cid)
     assert [e.invalid for e in d.events] == [None, None, "cases.rule.close_needs_rating"]
@@ -189,7 +218,9 @@ def test_repeat_candidates_by_place_category_and_text(runtime):
     # another category and unrelated text: not proposed
     assert first not in [c.case.id for c in repeat_candidates(conn, [a], "heating", "暖气不热")]
     # similar text under another category: proposed
-    assert first in [c.case.id for c in repeat_candidates(conn, [a], "sanitation", "下水道堵塞返水")]
+    assert first in [
+        c.case.id for c in repeat_candidates(conn, [a], "sanitation", "下水道堵塞返水")
+    ]
     # once marked as a repeat itself, a case is not proposed again
     second = _register(runtime, [a], category="sewer", summary="下水道堵塞")
     _act(runtime, second, "repeat_of", {"of": first})
@@ -207,6 +238,7 @@ def test_demo_has_every_status_and_level(runtime):
     assert {"rated", "unreachable", "repeat"} <= kinds
     assert conn.execute("SELECT count(*) FROM case_state WHERE reopen_count > 0").fetchone()[0]
     assert conn.execute("SELECT sum(n_invalid) FROM case_state").fetchone()[0] == 0
-    big = conn.execute("SELECT max(n) FROM (SELECT count(*) n FROM case_households"
-                       " GROUP BY case_id)").fetchone()[0]
+    big = conn.execute(
+        "SELECT max(n) FROM (SELECT count(*) n FROM case_households GROUP BY case_id)"
+    ).fetchone()[0]
     assert big > 10  # the roof leak of a whole building

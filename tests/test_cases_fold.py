@@ -32,8 +32,17 @@ def log(*steps: tuple[str, dict]) -> list[Event]:
     """Events in order, one millisecond apart, on one device."""
     out = [Event("e000", "register", "000000000000001.00000", "dev", REG)]
     for i, (type_, data) in enumerate(steps, start=1):
-        out.append(Event(f"e{i:03d}", type_, f"{i + 1:015d}.00000", "dev",
-                         f"2026-03-{min(28, 1 + i):02d}T10:00:00+08:00", "w1", data))
+        out.append(
+            Event(
+                f"e{i:03d}",
+                type_,
+                f"{i + 1:015d}.00000",
+                "dev",
+                f"2026-03-{min(28, 1 + i):02d}T10:00:00+08:00",
+                "w1",
+                data,
+            )
+        )
     return out
 
 
@@ -42,8 +51,14 @@ def test_register_assign_progress_resolve_rate_close():
     assert (s.status, s.department, s.due) == ("assigned", "房管所", "2026-03-20")
     s = fold(log(("assign", {"department": "房管所"}), ("progress", {"note": "n"})))
     assert s.status == "in_progress"
-    s = fold(log(("assign", {"department": "d"}), ("resolve", {}), ("rate", {"rating": "basic"}),
-                 ("close", {})))
+    s = fold(
+        log(
+            ("assign", {"department": "d"}),
+            ("resolve", {}),
+            ("rate", {"rating": "basic"}),
+            ("close", {}),
+        )
+    )
     assert (s.status, s.close_kind, s.invalid) == ("closed", "rated", [])
 
 
@@ -58,8 +73,15 @@ def test_close_needs_a_rating_and_the_refused_event_is_kept_and_flagged():
 def test_dissatisfied_reopens():
     s = fold(log(("resolve", {}), ("rate", {"rating": "dissatisfied"})))
     assert (s.status, s.reopen_count) == ("in_progress", 1)
-    s = fold(log(("resolve", {}), ("rate", {"rating": "dissatisfied"}), ("resolve", {}),
-                 ("rate", {"rating": "satisfied"}), ("close", {})))
+    s = fold(
+        log(
+            ("resolve", {}),
+            ("rate", {"rating": "dissatisfied"}),
+            ("resolve", {}),
+            ("rate", {"rating": "satisfied"}),
+            ("close", {}),
+        )
+    )
     assert (s.status, s.reopen_count, s.last_rating) == ("closed", 1, "satisfied")
 
 
@@ -75,8 +97,18 @@ def test_close_after_unanswered_attempts_needs_the_count_and_a_reason():
     unreached = ("follow_up", {"reached": False})
     close = ("close", {"attempts_required": 3, "reason": "长期外出"})
     assert fold(log(("resolve", {}), unreached, unreached, close)).status == "resolved"
-    assert fold(log(("resolve", {}), unreached, unreached, unreached,
-                    ("close", {"attempts_required": 3}))).status == "resolved"
+    assert (
+        fold(
+            log(
+                ("resolve", {}),
+                unreached,
+                unreached,
+                unreached,
+                ("close", {"attempts_required": 3}),
+            )
+        ).status
+        == "resolved"
+    )
     s = fold(log(("resolve", {}), unreached, unreached, unreached, close))
     assert (s.status, s.close_kind) == ("closed", "unreachable")
     # a reached follow-up does not count as an attempt
@@ -100,19 +132,22 @@ def test_due_before_registration_is_invalid():
 def test_repeat_and_reopen():
     s = fold(log(("repeat_of", {"of": "other"})))
     assert (s.status, s.close_kind, s.repeat_of) == ("closed", "repeat", "other")
-    s = fold(log(("resolve", {}), ("rate", {"rating": "satisfied"}), ("close", {}),
-                 ("reopen", {})))
+    s = fold(log(("resolve", {}), ("rate", {"rating": "satisfied"}), ("close", {}), ("reopen", {})))
     assert (s.status, s.reopen_count) == ("in_progress", 1)
 
 
 def test_events_before_registration_are_invalid_and_double_register_too():
-    events = [Event("a", "progress", "000000000000001.00000", "dev", REG),
-              Event("b", "register", "000000000000002.00000", "dev", REG),
-              Event("c", "register", "000000000000003.00000", "dev", REG)]
+    events = [
+        Event("a", "progress", "000000000000001.00000", "dev", REG),
+        Event("b", "register", "000000000000002.00000", "dev", REG),
+        Event("c", "register", "000000000000003.00000", "dev", REG),
+    ]
     s = fold(events)
     assert s.status == "registered"
-    assert [r for _, r in s.invalid] == ["cases.rule.not_registered",
-                                         "cases.rule.already_registered"]
+    assert [r for _, r in s.invalid] == [
+        "cases.rule.not_registered",
+        "cases.rule.already_registered",
+    ]
 
 
 def test_escalation_ladder_from_the_clock_and_events():
@@ -125,7 +160,9 @@ def test_escalation_ladder_from_the_clock_and_events():
     assert clock_level(due, date(2026, 3, 24), rules) == 2
     assert clock_level(due, date(2026, 3, 25), rules) == 3
     s = fold(log(("assign", {"department": "d", "due": due}), ("escalate", {})))
-    assert escalation_level(s, date(2026, 3, 5), rules) == 1  # escalated by hand before the deadline
+    assert (
+        escalation_level(s, date(2026, 3, 5), rules) == 1
+    )  # escalated by hand before the deadline
     assert escalation_level(s, date(2026, 3, 20), rules) == 2
     assert is_overdue(s, date(2026, 3, 11)) and not is_overdue(s, date(2026, 3, 10))
     s = fold(log(("assign", {"department": "d", "due": due}), ("escalate", {"level": 3})))
@@ -152,15 +189,19 @@ def test_parsing_actions_and_ratings():
 # --- properties ---------------------------------------------------------------------------
 def _data(type_: str, draw) -> dict:
     if type_ == "assign":
-        return {"department": draw(st.sampled_from(["", "房管所", "城管"])),
-                "due": draw(st.sampled_from([None, "2026-02-01", "2026-04-01", "bad"]))}
+        return {
+            "department": draw(st.sampled_from(["", "房管所", "城管"])),
+            "due": draw(st.sampled_from([None, "2026-02-01", "2026-04-01", "bad"])),
+        }
     if type_ == "rate":
         return {"rating": draw(st.sampled_from(["satisfied", "basic", "dissatisfied", "x"]))}
     if type_ == "follow_up":
         return {"reached": draw(st.booleans())}
     if type_ == "close":
-        return {"attempts_required": draw(st.sampled_from([None, 1, 2])),
-                "reason": draw(st.sampled_from(["", "外出"]))}
+        return {
+            "attempts_required": draw(st.sampled_from([None, 1, 2])),
+            "reason": draw(st.sampled_from(["", "外出"])),
+        }
     if type_ == "escalate":
         return {"level": draw(st.sampled_from([None, 1, 2, 3, 7]))}
     if type_ == "repeat_of":
@@ -179,8 +220,17 @@ def event_logs(draw) -> list[Event]:
         # few distinct HLCs, so ties are broken by device id and then event id
         hlc = f"{draw(st.integers(1, 15)):015d}.{draw(st.integers(0, 2)):05d}"
         dev = draw(st.sampled_from(["devA", "devB"]))
-        events.append(Event(f"e{i:03d}", type_, hlc, dev, f"2026-03-{1 + i % 28:02d}T10:00:00",
-                            None, _data(type_, draw)))
+        events.append(
+            Event(
+                f"e{i:03d}",
+                type_,
+                hlc,
+                dev,
+                f"2026-03-{1 + i % 28:02d}T10:00:00",
+                None,
+                _data(type_, draw),
+            )
+        )
     return events
 
 

@@ -57,11 +57,16 @@ async def test_case_list_filters_and_opens_a_case(runtime):
         await pilot.press("o", "g")  # all again, then my grid
         await settle(app, pilot)
         worker = runtime.worker
-        grid_ids = [r[0] for r in runtime.conn.execute(
-            f"SELECT id FROM grids WHERE code IN ({','.join('?' * len(worker.grids))})",
-            list(worker.grids))]
-        assert table.row_count == min(count_cases(runtime.conn, CaseFilter(grid_ids=grid_ids)),
-                                      runtime.settings.page_size)
+        grid_ids = [
+            r[0]
+            for r in runtime.conn.execute(
+                f"SELECT id FROM grids WHERE code IN ({','.join('?' * len(worker.grids))})",
+                list(worker.grids),
+            )
+        ]
+        assert table.row_count == min(
+            count_cases(runtime.conn, CaseFilter(grid_ids=grid_ids)), runtime.settings.page_size
+        )
         # the status filter: a Select, opened and chosen with keys
         screen.query_one("#filter-status", Select).focus()
         await pilot.press("enter", "down", "down", "enter")  # blank, open, registered
@@ -69,7 +74,8 @@ async def test_case_list_filters_and_opens_a_case(runtime):
         value = screen.query_one("#filter-status", Select).value
         first = table.coordinate_to_cell_key((0, 0)).row_key.value
         assert get_case(runtime.conn, first).state.status == value or (
-            value == "open" and get_case(runtime.conn, first).state.is_open)
+            value == "open" and get_case(runtime.conn, first).state.is_open
+        )
         table.focus()
         await pilot.press("enter")
         await settle(app, pilot)
@@ -84,7 +90,9 @@ async def test_actions_on_keys_write_events_and_refusals_write_nothing(runtime):
     hh = conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
     with transaction(conn):
         cid = register_case(runtime.ctx, household_ids=[hh], category="sewer", summary="下水堵")
-    app = make_app(runtime, supervisor(runtime))  # assigning is a supervisor's (kiosk.security.roles)
+    app = make_app(
+        runtime, supervisor(runtime)
+    )  # assigning is a supervisor's (kiosk.security.roles)
     async with app.run_test(size=(100, 40)) as pilot:
         await app.push_screen(CaseDetailScreen(cid))
         await settle(app, pilot)
@@ -107,7 +115,10 @@ async def test_actions_on_keys_write_events_and_refusals_write_nothing(runtime):
         await settle(app, pilot)
         detail = get_case(conn, cid)
         assert (detail.state.status, detail.state.department, detail.state.due) == (
-            "assigned", "房管所", "2099-01-01")
+            "assigned",
+            "房管所",
+            "2099-01-01",
+        )
         assert app.screen.query_one("#case-timeline", DataTable).row_count == 2
         await pilot.press("m")  # resolve on the spot
         await settle(app, pilot)
@@ -120,11 +131,14 @@ async def test_register_from_a_household_proposes_repeats(runtime):
     from screens.households.household import HouseholdScreen
 
     conn = runtime.conn
-    hh = conn.execute("SELECT h.id FROM households h JOIN grids g ON g.id = h.grid_id"
-                      " WHERE g.code = 'G001' ORDER BY h.rid DESC LIMIT 1").fetchone()[0]
+    hh = conn.execute(
+        "SELECT h.id FROM households h JOIN grids g ON g.id = h.grid_id"
+        " WHERE g.code = 'G001' ORDER BY h.rid DESC LIMIT 1"
+    ).fetchone()[0]
     with transaction(conn):
-        earlier = register_case(runtime.ctx, household_ids=[hh], category="parking",
-                                summary="楼下乱停车")
+        earlier = register_case(
+            runtime.ctx, household_ids=[hh], category="parking", summary="楼下乱停车"
+        )
     app = make_app(runtime)
     async with app.run_test(size=(100, 40)) as pilot:
         await app.push_screen(HouseholdScreen(hh))
@@ -162,8 +176,10 @@ async def test_register_from_a_visit_takes_household_and_visit_along(runtime):
     app = make_app(runtime)
     results = []
     async with app.run_test(size=(100, 40)) as pilot:
-        await app.push_screen(CaseRegisterScreen([hh], visit_id="visit-123", summary="噪音扰民",
-                                                 category="noise"), results.append)
+        await app.push_screen(
+            CaseRegisterScreen([hh], visit_id="visit-123", summary="噪音扰民", category="noise"),
+            results.append,
+        )
         await settle(app, pilot)
         await pilot.press("ctrl+s")
         await settle(app, pilot)
@@ -254,8 +270,9 @@ async def test_household_panel_reloads_when_its_screen_is_active_again(runtime):
         await app.push_screen(HouseholdScreen(hh))
         await settle(app, pilot)
         with transaction(conn):
-            cid = register_case(runtime.ctx, household_ids=[hh], category="elevator",
-                                summary="电梯又坏了")
+            cid = register_case(
+                runtime.ctx, household_ids=[hh], category="elevator", summary="电梯又坏了"
+            )
         await app.push_screen(CaseDetailScreen(cid))  # e.g. a visit form that registered it
         await settle(app, pilot)
         app.pop_screen()

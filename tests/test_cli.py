@@ -48,9 +48,12 @@ def test_demo_is_deterministic_for_a_seed(tmp_path, kiosk):
         db = tmp_path / name
         assert kiosk("demo", "--db", str(db), "--households", "300", "--seed", "9").returncode == 0
         conn = sqlite3.connect(db)
-        rows.append(conn.execute(
-            "SELECT h.id, h.address_key, m.name, m.phone, m.id_number FROM households h"
-            " JOIN members m ON m.household_id = h.id ORDER BY m.id").fetchall())
+        rows.append(
+            conn.execute(
+                "SELECT h.id, h.address_key, m.name, m.phone, m.id_number FROM households h"
+                " JOIN members m ON m.household_id = h.id ORDER BY m.id"
+            ).fetchall()
+        )
     assert rows[0] == rows[1]
 
 
@@ -99,10 +102,13 @@ def test_show_masks_phone_and_id_numbers(tmp_path, kiosk):
     kiosk("demo", "--db", str(db), "--households", "10")
     conn = sqlite3.connect(db)
     hid, phone, idn = conn.execute(
-        "SELECT household_id, phone, id_number FROM members WHERE phone != '' LIMIT 1").fetchone()
+        "SELECT household_id, phone, id_number FROM members WHERE phone != '' LIMIT 1"
+    ).fetchone()
     out = kiosk("households", "show", hid, "--db", str(db), "--json")
     doc = json.loads(out.stdout)
-    shown = {m["phone"] for m in doc["members_list"]} | {m["id_number"] for m in doc["members_list"]}
+    shown = {m["phone"] for m in doc["members_list"]} | {
+        m["id_number"] for m in doc["members_list"]
+    }
     assert phone not in out.stdout and idn not in out.stdout
     assert any("****" in s for s in shown)
 
@@ -111,9 +117,14 @@ def test_demo_killed_midway_leaves_whole_transactions(tmp_path):
     """SIGKILL during `kiosk demo`: the file is intact and holds whole batches only."""
     db = tmp_path / "killed.db"
     env = {**os.environ}
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli.main", "demo", "--db", str(db),
-                             "--households", "200000"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kiosk.cli.main", "demo", "--db", str(db), "--households", "200000"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         # The demo reports progress after each committed batch: its first line means at
         # least one whole transaction is on disk and more are being written.
@@ -133,12 +144,19 @@ def test_demo_killed_midway_leaves_whole_transactions(tmp_path):
     conn = open_database(db).conn
     assert conn.execute("SELECT count(*) FROM search_terms_staged").fetchone()[0] == 0
     # Whole batches: every household has its members and search keys, every grid is complete.
-    assert conn.execute(
-        "SELECT count(*) FROM households h WHERE member_count !="
-        " (SELECT count(*) FROM members m WHERE m.household_id = h.id)").fetchone()[0] == 0
-    assert conn.execute(
-        "SELECT count(*) FROM households h WHERE NOT EXISTS"
-        " (SELECT 1 FROM search_terms s WHERE s.term = 'a:' || h.address_key AND s.hh = h.rid)"
-    ).fetchone()[0] == 0
+    assert (
+        conn.execute(
+            "SELECT count(*) FROM households h WHERE member_count !="
+            " (SELECT count(*) FROM members m WHERE m.household_id = h.id)"
+        ).fetchone()[0]
+        == 0
+    )
+    assert (
+        conn.execute(
+            "SELECT count(*) FROM households h WHERE NOT EXISTS"
+            " (SELECT 1 FROM search_terms s WHERE s.term = 'a:' || h.address_key AND s.hh = h.rid)"
+        ).fetchone()[0]
+        == 0
+    )
     grids = conn.execute("SELECT count(*) FROM grids").fetchone()[0]
     assert grids % 10 == 0  # the demo commits ten grids per transaction

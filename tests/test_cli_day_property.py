@@ -29,8 +29,18 @@ from hypothesis import strategies as st
 from tests.conftest import DEMO_PINS, GRID_WORKER, ROOT, SUPERVISOR, run_kiosk
 from tests.pg import free_port, wait_listening
 
-ACTIONS = ("visit", "nobody_home", "feedback", "survey", "case_event", "labels", "slip",
-           "export", "sync", "lock")
+ACTIONS = (
+    "visit",
+    "nobody_home",
+    "feedback",
+    "survey",
+    "case_event",
+    "labels",
+    "slip",
+    "export",
+    "sync",
+    "lock",
+)
 BAD_WORDS = ("意外错误", "unexpected error", "Traceback")
 
 
@@ -39,9 +49,13 @@ class Day:
 
     def __init__(self, db: Path, hub_url: str, out: Path) -> None:
         self.db, self.hub_url, self.out = db, hub_url, out
-        self.households = [r[0] for r in self.q(
-            "SELECT h.id FROM households h JOIN grids g ON g.id = h.grid_id"
-            " WHERE g.code = 'G001' ORDER BY h.rid LIMIT 20")]
+        self.households = [
+            r[0]
+            for r in self.q(
+                "SELECT h.id FROM households h JOIN grids g ON g.id = h.grid_id"
+                " WHERE g.code = 'G001' ORDER BY h.rid LIMIT 20"
+            )
+        ]
         self.cases: list[dict] = []
         self.step = 0
 
@@ -70,17 +84,29 @@ class Day:
     # --- the actions -------------------------------------------------------------------
 
     def visit(self) -> None:
-        doc = json.loads(self.ok("visits", "add", self.household(), "--met", "王阿姨",
-                                 "--problem", "roof_leak:楼顶漏雨", "--suggestion", "多装路灯",
-                                 "--json"))
+        doc = json.loads(
+            self.ok(
+                "visits",
+                "add",
+                self.household(),
+                "--met",
+                "王阿姨",
+                "--problem",
+                "roof_leak:楼顶漏雨",
+                "--suggestion",
+                "多装路灯",
+                "--json",
+            )
+        )
         assert doc["cases"] == 1
 
     def nobody_home(self) -> None:
         self.ok("visits", "add", self.household(), "--nobody-home", "--revisit", "2099-01-01")
 
     def feedback(self) -> None:
-        self.ok("feedback", "add", "--category", "parking", "--text", "晚上停车难",
-                "--source", "stall")
+        self.ok(
+            "feedback", "add", "--category", "parking", "--text", "晚上停车难", "--source", "stall"
+        )
 
     def survey(self) -> None:
         from db.connection import transaction
@@ -93,8 +119,7 @@ class Day:
             rt.ctx.verified = True  # signed in, as on the screen
             survey = find_survey(rt.conn, "satisfaction_2026")
             assert survey is not None
-            answers = check_answers(survey.definition, {"overall": "basic",
-                                                        "household_size": "3"})
+            answers = check_answers(survey.definition, {"overall": "basic", "household_size": "3"})
             with transaction(rt.conn):
                 save_response(rt.ctx, survey.id, answers, household_id=self.household())
         finally:
@@ -102,9 +127,19 @@ class Day:
 
     def _case(self) -> dict:
         if not self.cases:
-            doc = json.loads(self.ok("cases", "add", "--household", self.household(),
-                                     "--category", "roof_leak", "--summary", "楼道灯坏了",
-                                     "--json"))
+            doc = json.loads(
+                self.ok(
+                    "cases",
+                    "add",
+                    "--household",
+                    self.household(),
+                    "--category",
+                    "roof_leak",
+                    "--summary",
+                    "楼道灯坏了",
+                    "--json",
+                )
+            )
             self.cases.append(doc)
         return self.cases[-1]
 
@@ -112,8 +147,13 @@ class Day:
         self.ok("cases", "act", self._case()["id"], "progress", "--note", "已联系物业")
 
     def labels(self) -> None:
-        self.ok("labels", "--household", self.household(), "--out",
-                str(self.out / f"labels-{self.step}.pdf"))
+        self.ok(
+            "labels",
+            "--household",
+            self.household(),
+            "--out",
+            str(self.out / f"labels-{self.step}.pdf"),
+        )
 
     def slip(self) -> None:
         self.ok("slip", self._case()["number"], "--out", str(self.out / f"slip-{self.step}.pdf"))
@@ -182,14 +222,29 @@ def day(tmp_path, demo_db, kiosk):
     store = tmp_path / "hub.db"
     out = kiosk("hub", "seed", "--db", str(store), "--from", str(demo_db))
     assert out.returncode == 0, out.stderr
-    out = kiosk("hub", "devices", "add", "网格一的笔记本", "--grid", "G001", "--db", str(store),
-                "--json")
+    out = kiosk(
+        "hub", "devices", "add", "网格一的笔记本", "--grid", "G001", "--db", str(store), "--json"
+    )
     assert out.returncode == 0, out.stderr
     code = json.loads(out.stdout)["code"]
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli.main", "hub", "serve", "--db",
-                             str(store), "--port", str(port)], cwd=ROOT, env=dict(os.environ),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kiosk.cli.main",
+            "hub",
+            "serve",
+            "--db",
+            str(store),
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         wait_listening(proc)
         url = f"http://127.0.0.1:{port}"
@@ -203,8 +258,12 @@ def day(tmp_path, demo_db, kiosk):
         proc.wait(10)
 
 
-@settings(max_examples=4, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=4,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(steps=st.lists(st.sampled_from(ACTIONS), min_size=2, max_size=4))
 def test_after_every_everyday_action_the_day_still_works(day, steps):
     """The examples share one laptop and one hub, as one long day does."""

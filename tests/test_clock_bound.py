@@ -26,8 +26,11 @@ walls = st.integers(0, NOW + 2 * DAY)
 stamps = st.builds(format_stamp, walls, st.integers(0, MAX_COUNTER))
 
 
-@given(start=stamps, steps=st.lists(st.one_of(st.none(), stamps), max_size=60),
-       clock_ms=st.lists(walls, min_size=1, max_size=5))
+@given(
+    start=stamps,
+    steps=st.lists(st.one_of(st.none(), stamps), max_size=60),
+    clock_ms=st.lists(walls, min_size=1, max_size=5),
+)
 def test_stamps_keep_the_wire_format_and_always_increase(start, steps, clock_ms):
     times = iter(clock_ms * 100)
     clock = HybridClock(start, now_ms=lambda: next(times), max_drift_ms=DAY)
@@ -77,12 +80,26 @@ def test_a_poisoned_push_is_refused_alone_and_the_district_keeps_syncing(tmp_pat
             enrol(bad, url, store.add_device("bad", None, role="office"))
             run_sync(bad)
             hid = bad.conn.execute("SELECT id FROM households ORDER BY id").fetchone()[0]
-            good_op = Op(op_id="good-1", hlc=bad.clock.now(), entity="household",
-                         entity_id=hid, kind="update", payload={"note": "准时"},
-                         schema_version=5, device_id=bad.device_id)
-            poisoned = Op(op_id="bad-1", hlc=POISON, entity="household", entity_id=hid,
-                          kind="update", payload={"note": "来自未来"}, schema_version=5,
-                          device_id=bad.device_id)
+            good_op = Op(
+                op_id="good-1",
+                hlc=bad.clock.now(),
+                entity="household",
+                entity_id=hid,
+                kind="update",
+                payload={"note": "准时"},
+                schema_version=5,
+                device_id=bad.device_id,
+            )
+            poisoned = Op(
+                op_id="bad-1",
+                hlc=POISON,
+                entity="household",
+                entity_id=hid,
+                kind="update",
+                payload={"note": "来自未来"},
+                schema_version=5,
+                device_id=bad.device_id,
+            )
             device = next(d for d in store.list_devices() if d.name == "bad")
             result = store.ingest(device, [poisoned, good_op])
             assert [(r.op_id, r.code) for r in result.refused] == [("bad-1", "clock_ahead")]
@@ -105,7 +122,9 @@ def test_a_hub_whose_log_holds_a_poisoned_stamp_starts_its_clock_below_it(tmp_pa
         store.conn.execute(
             "INSERT INTO hub_ops(op_id, hlc, entity, entity_id, kind, payload, schema_version,"
             " device_id, received_at) VALUES ('old-poison', ?, 'feedback', 'f1', 'insert',"
-            " '{}', 5, 'somewhere', '2026-01-01')", (POISON,))
+            " '{}', 5, 'somewhere', '2026-01-01')",
+            (POISON,),
+        )
     store.close()
     store = SqliteHubStore(tmp_path / "hub.db")
     try:
@@ -131,7 +150,9 @@ def test_kiosk_hub_clock_finds_and_repairs_a_poisoned_log(tmp_path, kiosk):
         store.conn.execute(
             "INSERT INTO hub_ops(op_id, hlc, entity, entity_id, kind, payload, schema_version,"
             " device_id, received_at) VALUES ('old-poison', ?, 'feedback', 'f1', 'insert',"
-            " '{}', 5, 'somewhere', '2026-11-30T08:15:00+00:00')", (POISON,))
+            " '{}', 5, 'somewhere', '2026-11-30T08:15:00+00:00')",
+            (POISON,),
+        )
     store.close()
     db = str(tmp_path / "hub.db")
     found = kiosk("hub", "clock", "--db", db, "--lang", "en")

@@ -28,8 +28,14 @@ def make_household(ctx, room="501", members=(("张焕丽", "13812345678"),)):
     grid = get_or_create_grid(ctx, "G001", "第一网格", "安静社区", "新阳路街道", "道里区")
     compound = get_or_create_compound(ctx, grid.id, "阳光小区")
     return create_household(
-        ctx, grid_id=grid.id, compound_id=compound.id, building="3", unit="2", room=room,
-        tags=["elderly70"], members=[MemberInput(name=n, phone=p, relation="户主") for n, p in members],
+        ctx,
+        grid_id=grid.id,
+        compound_id=compound.id,
+        building="3",
+        unit="2",
+        room=room,
+        tags=["elderly70"],
+        members=[MemberInput(name=n, phone=p, relation="户主") for n, p in members],
     )
 
 
@@ -140,17 +146,26 @@ def test_keys_staged_by_an_older_version_are_folded_after_the_upgrade(tmp_path):
             mod.up(conn)
             conn.execute(f"PRAGMA user_version = {mod.VERSION}")
             conn.execute("COMMIT")
-    conn.executemany("INSERT INTO search_terms_pending(term, hh) VALUES (?, ?)",
-                     [("n:张焕丽", 7), ("p:zhanghuanli", 7), ("t:5678", 8)])
+    conn.executemany(
+        "INSERT INTO search_terms_pending(term, hh) VALUES (?, ?)",
+        [("n:张焕丽", 7), ("p:zhanghuanli", 7), ("t:5678", 8)],
+    )
     conn.close()
     db = open_database(path)
     conn = db.conn
     assert conn.execute("PRAGMA user_version").fetchone()[0] == latest_version()
     assert conn.execute("SELECT count(*) FROM search_terms_staged").fetchone()[0] == 0
     assert [tuple(r) for r in conn.execute("SELECT term, hh FROM search_terms ORDER BY term")] == [
-        ("n:张焕丽", 7), ("p:zhanghuanli", 7), ("t:5678", 8)]
-    assert conn.execute(
-        "SELECT name FROM sqlite_master WHERE name = 'search_terms_pending'").fetchone() is None
+        ("n:张焕丽", 7),
+        ("p:zhanghuanli", 7),
+        ("t:5678", 8),
+    ]
+    assert (
+        conn.execute(
+            "SELECT name FROM sqlite_master WHERE name = 'search_terms_pending'"
+        ).fetchone()
+        is None
+    )
 
 
 def test_folding_staged_keys_restores_the_connections_settings(tmp_path):
@@ -158,17 +173,24 @@ def test_folding_staged_keys_restores_the_connections_settings(tmp_path):
 
     db = open_database(tmp_path / "k.db")
     conn = db.conn
-    settings = [conn.execute(f"PRAGMA {p}").fetchone()[0] for p in ("temp_store", "cache_size", "threads")]
-    batch = Batch({"households": [(5, "h5", "g", "c", "3", "2", "501", "3-2-501", "")],
-                   "members": [("m", "h5", '引号"张', "", "", "13812345678")]})
+    settings = [
+        conn.execute(f"PRAGMA {p}").fetchone()[0] for p in ("temp_store", "cache_size", "threads")
+    ]
+    batch = Batch(
+        {
+            "households": [(5, "h5", "g", "c", "3", "2", "501", "3-2-501", "")],
+            "members": [("m", "h5", '引号"张', "", "", "13812345678")],
+        }
+    )
     stage_search_keys(batch)
     del batch.rows["households"], batch.rows["members"]  # only the keys: no grid to hang them on
     write_batch(conn, batch)
     assert fold_staged_terms(conn) > 0
-    assert [conn.execute(f"PRAGMA {p}").fetchone()[0]
-            for p in ("temp_store", "cache_size", "threads")] == settings
+    assert [
+        conn.execute(f"PRAGMA {p}").fetchone()[0] for p in ("temp_store", "cache_size", "threads")
+    ] == settings
     keys = [tuple(r) for r in conn.execute("SELECT term, hh FROM search_terms")]
-    assert ("n:引号\"张", 5) in keys and ("a:3-2-501", 5) in keys
+    assert ('n:引号"张', 5) in keys and ("a:3-2-501", 5) in keys
     assert fold_staged_terms(conn) == 0
 
 

@@ -33,8 +33,13 @@ def test_weighted_draws_match_choices(seed):
         assert mine == theirs.choices([1, 2, 3, 4, 5], weights=[18, 30, 28, 15, 9])[0]
 
 
-@given(st.sampled_from(REGION_CODES), st.integers(1900, 2025), st.integers(1, 12),
-       st.integers(1, 28), st.integers(0, 999))
+@given(
+    st.sampled_from(REGION_CODES),
+    st.integers(1900, 2025),
+    st.integers(1, 12),
+    st.integers(1, 28),
+    st.integers(0, 999),
+)
 def test_id_numbers_carry_the_check_character_of_their_body(region, year, month, day, seq):
     number = _id_number(region, year, month, day, seq)
     body = f"{region}{year:04d}{month:02d}{day:02d}{seq:03d}"

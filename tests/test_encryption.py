@@ -28,9 +28,13 @@ def counts(db) -> dict[str, int]:
     the standard library (so only from a plain file)."""
     conn = sqlite3.connect(db)
     try:
-        tables = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-            " AND name != 'audit'")]
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+                " AND name != 'audit'"
+            )
+        ]
         return {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
     finally:
         conn.close()
@@ -113,8 +117,14 @@ def test_wrong_missing_or_damaged_key_gets_a_message(tmp_path, kiosk):
     assert wrong.returncode == 1 and "不是它的密钥" in wrong.stderr and str(other) in wrong.stderr
     assert_clean(wrong)
 
-    missing = kiosk("--lang", "en", "stats", "--db", str(db),
-                    env={"KIOSK_KEY_FILE": str(tmp_path / "usb" / "gone.key")})
+    missing = kiosk(
+        "--lang",
+        "en",
+        "stats",
+        "--db",
+        str(db),
+        env={"KIOSK_KEY_FILE": str(tmp_path / "usb" / "gone.key")},
+    )
     assert missing.returncode == 1 and "is encrypted, but its key file" in missing.stderr
     assert_clean(missing)
 
@@ -156,8 +166,12 @@ def test_a_copied_file_needs_its_key(tmp_path, kiosk):
     copy = tmp_path / "copy" / "kiosk.db"
     copy.parent.mkdir()
     copy.write_bytes(db.read_bytes())
-    elsewhere = kiosk("stats", "--db", str(copy),
-                      env={"KIOSK_CONFIG": str(tmp_path / "elsewhere" / "config.toml")})
+    elsewhere = kiosk(
+        "stats",
+        "--db",
+        str(copy),
+        env={"KIOSK_CONFIG": str(tmp_path / "elsewhere" / "config.toml")},
+    )
     assert elsewhere.returncode == 1 and "找不到它的密钥文件" in elsewhere.stderr
     assert_clean(elsewhere)
     assert name not in copy.read_bytes()
@@ -184,10 +198,18 @@ def test_the_setting_encrypts_new_and_existing_databases(tmp_path, kiosk):
 
 def test_refused_while_the_database_is_open_elsewhere(demo_db, kiosk):
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]);"
-         " c.execute('SELECT count(*) FROM households').fetchone(); print('open', flush=True);"
-         " sys.stdin.read()", str(demo_db)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]);"
+            " c.execute('SELECT count(*) FROM households').fetchone(); print('open', flush=True);"
+            " sys.stdin.read()",
+            str(demo_db),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "open\n"
         busy = kiosk("encryption", "on", "--db", str(demo_db), as_worker=ADMIN)
@@ -204,10 +226,26 @@ def test_a_conversion_killed_midway_leaves_one_whole_database(demo_db, kiosk):
     encrypted one, whole; what the conversion left behind goes at the next open."""
     before = counts(demo_db)
     tmp = conversion_path(demo_db)
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli.main", "encryption", "on", "--db",
-                             str(demo_db), "--worker", ADMIN, "--pin-stdin"], cwd=ROOT,
-                            env={**os.environ}, stdin=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kiosk.cli.main",
+            "encryption",
+            "on",
+            "--db",
+            str(demo_db),
+            "--worker",
+            ADMIN,
+            "--pin-stdin",
+        ],
+        cwd=ROOT,
+        env={**os.environ},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stderr is not None and proc.stdin is not None
         proc.stdin.write(DEMO_PINS[ADMIN] + "\n")
@@ -277,7 +315,8 @@ async def test_the_app_opens_an_encrypted_database(demo_db):
     try:
         assert runtime.db.key is not None
         name = runtime.conn.execute(
-            "SELECT name FROM members WHERE relation = '户主' LIMIT 1").fetchone()[0]
+            "SELECT name FROM members WHERE relation = '户主' LIMIT 1"
+        ).fetchone()[0]
         app = KioskApp(runtime, signed_in=runtime.worker)
         async with app.run_test(size=(100, 40)) as pilot:
             await app.workers.wait_for_complete()

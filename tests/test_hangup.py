@@ -15,9 +15,15 @@ def test_the_app_exits_when_its_terminal_hangs_up(demo_db):
     master, slave = pty.openpty()
     os.set_blocking(master, False)
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30"}
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli.main", "--db", str(demo_db)],
-                            stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, env=env,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kiosk.cli.main", "--db", str(demo_db)],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
     os.close(slave)
     # wait until the app has drawn something: it is running its event loop
     seen = b""

@@ -11,28 +11,50 @@ import re
 from tests.conftest import ROOT
 
 PACKAGES = ("kiosk", "screens", "db")
-SQL_START = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|PRAGMA|WITH|REPLACE)\b",
-                       re.I)
+SQL_START = re.compile(
+    r"^\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|PRAGMA|WITH|REPLACE)\b", re.I
+)
 SQL_BODY = re.compile(r"\b(FROM|INTO|SET|TABLE|user_version|journal_mode)\b|^\s*PRAGMA", re.I)
 
 #: Modules outside db/ and kiosk/hub/store/ that still hold SQL, and how many statements:
 #: moving a query into db/ lowers a count here (the test fails until the list is lowered
 #: too); nothing may be added.
 SQL_ALLOWED = {
-    "kiosk/cases/figures.py": 4, "kiosk/cases/ledger.py": 5, "kiosk/cases/stats.py": 3,
-    "kiosk/cli/audit.py": 3, "kiosk/cli/cases.py": 1, "kiosk/cli/demo.py": 2,
-    "kiosk/cli/households.py": 2, "kiosk/cli/run.py": 1, "kiosk/cli/survey.py": 1,
-    "kiosk/cli/visits.py": 1, "kiosk/cli/workers.py": 4, "kiosk/demo/cases.py": 10,
-    "kiosk/demo/visits.py": 8, "kiosk/domain/visits.py": 3, "kiosk/households/export.py": 2,
-    "kiosk/households/home_data.py": 6, "kiosk/households/roster/apply.py": 2,
-    "kiosk/hub/forget.py": 8, "kiosk/qr/actions.py": 1, "kiosk/qr/lookup.py": 2,
-    "kiosk/qr/printing.py": 4, "kiosk/qr/slip.py": 1, "kiosk/runtime.py": 1,
-    "kiosk/security/privacy.py": 6, "kiosk/security/roles.py": 2, "kiosk/sync/seed.py": 4,
-    "screens/cases/case_register.py": 1, "screens/cases/case_list.py": 2, "screens/visits/visit_form.py": 1,
+    "kiosk/cases/figures.py": 4,
+    "kiosk/cases/ledger.py": 5,
+    "kiosk/cases/stats.py": 3,
+    "kiosk/cli/audit.py": 3,
+    "kiosk/cli/cases.py": 1,
+    "kiosk/cli/demo.py": 2,
+    "kiosk/cli/households.py": 2,
+    "kiosk/cli/run.py": 1,
+    "kiosk/cli/survey.py": 1,
+    "kiosk/cli/visits.py": 1,
+    "kiosk/cli/workers.py": 4,
+    "kiosk/demo/cases.py": 10,
+    "kiosk/demo/visits.py": 8,
+    "kiosk/domain/visits.py": 3,
+    "kiosk/households/export.py": 2,
+    "kiosk/households/home_data.py": 6,
+    "kiosk/households/roster/apply.py": 2,
+    "kiosk/hub/forget.py": 8,
+    "kiosk/qr/actions.py": 1,
+    "kiosk/qr/lookup.py": 2,
+    "kiosk/qr/printing.py": 4,
+    "kiosk/qr/slip.py": 1,
+    "kiosk/runtime.py": 1,
+    "kiosk/security/privacy.py": 6,
+    "kiosk/security/roles.py": 2,
+    "kiosk/sync/seed.py": 4,
+    "screens/cases/case_register.py": 1,
+    "screens/cases/case_list.py": 2,
+    "screens/visits/visit_form.py": 1,
 }
 
-TEXTUAL_PRIVATE = re.compile(r"\b_screen_stacks?\b|\b_replace_screen\b|\b_pop_result_callback\b"
-                             r"|\btextual\._\w+")
+TEXTUAL_PRIVATE = re.compile(
+    r"\b_screen_stacks?\b|\b_replace_screen\b|\b_pop_result_callback\b"
+    r"|\btextual\._\w+"
+)
 
 
 def _modules(*roots: str):
@@ -53,7 +75,8 @@ def test_package_roots_import_nothing_of_the_project():
             else:
                 continue
             assert not any(n.split(".")[0] in PACKAGES for n in names), (
-                f"{name} imports {names}: a package root imports nothing; import the module")
+                f"{name} imports {names}: a package root imports nothing; import the module"
+            )
 
 
 def _sql_count(path) -> int:
@@ -63,14 +86,20 @@ def _sql_count(path) -> int:
             n += bool(SQL_START.match(node.value) and SQL_BODY.search(node.value))
         elif isinstance(node, ast.JoinedStr) and node.values:
             first = node.values[0]
-            n += bool(isinstance(first, ast.Constant) and isinstance(first.value, str)
-                      and SQL_START.match(first.value))
+            n += bool(
+                isinstance(first, ast.Constant)
+                and isinstance(first.value, str)
+                and SQL_START.match(first.value)
+            )
     return n
 
 
 def test_sql_lives_in_db_and_the_hub_store():
-    found = {name: n for name, path in _modules("kiosk", "screens")
-             if not name.startswith("kiosk/hub/store/") and (n := _sql_count(path))}
+    found = {
+        name: n
+        for name, path in _modules("kiosk", "screens")
+        if not name.startswith("kiosk/hub/store/") and (n := _sql_count(path))
+    }
     grown = {k: (v, SQL_ALLOWED.get(k, 0)) for k, v in found.items() if v > SQL_ALLOWED.get(k, 0)}
     assert not grown, f"SQL outside db/ (found, allowed): {grown}; put the query in db/"
     shrunk = {k: (found.get(k, 0), v) for k, v in SQL_ALLOWED.items() if found.get(k, 0) < v}
@@ -84,15 +113,20 @@ def test_the_sql_finder_finds_sql():
 
 def test_no_comment_names_an_issue():
     pattern = re.compile(r"\bissue \d+", re.I)
-    offenders = [name for name, path in _modules(*PACKAGES, "tests", "bench")
-                 if name != "tests/test_house.py" and pattern.search(path.read_text())]
+    offenders = [
+        name
+        for name, path in _modules(*PACKAGES, "tests", "bench")
+        if name != "tests/test_house.py" and pattern.search(path.read_text())
+    ]
     assert not offenders, f"history lives in git, not in comments: {offenders}"
 
 
 def test_textual_private_api_is_touched_in_one_file():
-    offenders = [name for name, path in _modules("kiosk", "screens")
-                 if name != "kiosk/app/textual_private.py"
-                 and TEXTUAL_PRIVATE.search(path.read_text())]
+    offenders = [
+        name
+        for name, path in _modules("kiosk", "screens")
+        if name != "kiosk/app/textual_private.py" and TEXTUAL_PRIVATE.search(path.read_text())
+    ]
     assert not offenders, f"Textual's private API outside kiosk/app/textual_private.py: {offenders}"
 
 
@@ -126,8 +160,11 @@ def test_every_screen_declares_the_permission_it_needs():
     for name, _ in _modules("screens"):
         module = importlib.import_module(name.removesuffix(".py").replace("/", "."))
         for cls in vars(module).values():
-            if (inspect.isclass(cls) and issubclass(cls, Screen)
-                    and cls.__module__ == module.__name__):
+            if (
+                inspect.isclass(cls)
+                and issubclass(cls, Screen)
+                and cls.__module__ == module.__name__
+            ):
                 seen.append(cls.__name__)
                 assert "PERMISSION" in vars(cls), f"{cls.__name__} declares no PERMISSION"
                 assert cls.PERMISSION is None or cls.PERMISSION in PERMISSIONS, cls.__name__

@@ -42,7 +42,8 @@ def _households(conn, n: int = 2) -> list[str]:
         "SELECT DISTINCT h.id, h.member_count FROM households h"
         " JOIN case_households l ON l.household_id = h.id JOIN case_state s"
         " ON s.case_id = l.case_id WHERE s.status != 'closed'"
-        " ORDER BY h.member_count DESC, h.rid").fetchall()
+        " ORDER BY h.member_count DESC, h.rid"
+    ).fetchall()
     return [r[0] for r in rows][:n]
 
 
@@ -78,12 +79,12 @@ async def test_a_second_scan_reuses_the_screen_and_shows_only_the_new_household(
         await settle(app, pilot)
         assert app.screen is screen and screen.household_id == second  # not composed again
         assert _shown_names(screen) == _member_names(conn, second)
-        assert not (_member_names(conn, first) - _member_names(conn, second)) & \
-            _shown_names(screen)
+        assert not (_member_names(conn, first) - _member_names(conn, second)) & _shown_names(screen)
         cases = screen.query_one("#household-cases")
         assert cases.household_id == second
         assert [c.number for c in cases.cases] == [
-            c.number for c in list_open_cases_for_household(conn, second)]
+            c.number for c in list_open_cases_for_household(conn, second)
+        ]
         assert screen.query_one(HouseholdQR).payload.text == payloads[1]
         assert gc.isenabled()  # held only until the frame
 
@@ -108,8 +109,10 @@ async def test_an_open_after_a_scan_puts_the_members_first_again(runtime):
         assert not screen.has_class("-from-scan")
         ids = [w.id for w in screen.query_one("#household-body").children]
         assert ids.index("members-table") < ids.index("household-cases")
-        assert screen.query_one("#members-table").region.y < \
-            screen.query_one("#household-cases").region.y
+        assert (
+            screen.query_one("#members-table").region.y
+            < screen.query_one("#household-cases").region.y
+        )
 
 
 async def test_a_household_opened_over_another_gets_a_screen_of_its_own(runtime):

@@ -32,9 +32,23 @@ def hub(tmp_path, kiosk):
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["ops"] > 0
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli.main", "hub", "serve", "--db", str(store),
-                             "--port", str(port)], cwd=ROOT, env=dict(os.environ),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kiosk.cli.main",
+            "hub",
+            "serve",
+            "--db",
+            str(store),
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_listening(proc)
@@ -57,8 +71,16 @@ def _add(kiosk, hub, name, *grids) -> str:
 
 def _laptop(kiosk, hub, tmp_path, name, *grids) -> Path:
     path = tmp_path / f"{name}.db"
-    out = kiosk("enrol", "--db", str(path), "--hub", hub["url"], "--code",
-                _add(kiosk, hub, name, *grids), "--json")
+    out = kiosk(
+        "enrol",
+        "--db",
+        str(path),
+        "--hub",
+        hub["url"],
+        "--code",
+        _add(kiosk, hub, name, *grids),
+        "--json",
+    )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["name"] == name
     return path
@@ -117,7 +139,9 @@ def test_scoped_sync_and_conflict_resolution(kiosk, hub, tmp_path):
         assert {conflicts[0]["mine"], conflicts[0]["theirs"]} == {"钥匙在邻居家", "已联系社区医生"}
 
     # alice keeps her value: a new edit that reaches the supervisor as a plain successor.
-    cid = json.loads(kiosk("sync", "conflicts", "--db", str(alice), "--json").stdout)["conflicts"][0]["id"]
+    cid = json.loads(kiosk("sync", "conflicts", "--db", str(alice), "--json").stdout)["conflicts"][
+        0
+    ]["id"]
     out = kiosk("sync", "resolve", str(cid), "mine", "--db", str(alice))
     assert out.returncode == 0, out.stderr
     _sync(kiosk, alice)
@@ -125,17 +149,23 @@ def test_scoped_sync_and_conflict_resolution(kiosk, hub, tmp_path):
     for path in (alice, sup):
         assert _q(path, "SELECT note FROM households WHERE id = ?", hid)[0][0] == "钥匙在邻居家"
     assert json.loads(kiosk("sync", "conflicts", "--db", str(alice), "--json").stdout) == {
-        "conflicts": []}
+        "conflicts": []
+    }
 
     # The hub keeps only hashes of device tokens.
     token = get_meta(open_database(alice).conn, dbsync.META_TOKEN)
     secret = token.split(".", 1)[1]
     assert secret.encode() not in Path(hub["db"]).read_bytes()
-    assert secret.encode() not in Path(hub["db"] + "-wal").read_bytes() if Path(
-        hub["db"] + "-wal").exists() else True
+    assert (
+        secret.encode() not in Path(hub["db"] + "-wal").read_bytes()
+        if Path(hub["db"] + "-wal").exists()
+        else True
+    )
     devices = json.loads(kiosk("hub", "devices", "list", "--db", hub["db"], "--json").stdout)
     assert [(d["name"], d["grids"], d["revoked"]) for d in devices["devices"]] == [
-        ("alice", ["G1"], False), ("supervisor", None, False)]
+        ("alice", ["G1"], False),
+        ("supervisor", None, False),
+    ]
 
 
 def test_hub_refusals(kiosk, hub, tmp_path):
@@ -149,8 +179,9 @@ def test_hub_refusals(kiosk, hub, tmp_path):
     before = count()
 
     assert httpx.post(url + "/v1/pull", json={"schema": 5}).status_code == 401
-    r = httpx.post(url + "/v1/pull", json={"schema": 5},
-                   headers={"Authorization": f"Bearer {device_id}.wrong"})
+    r = httpx.post(
+        url + "/v1/pull", json={"schema": 5}, headers={"Authorization": f"Bearer {device_id}.wrong"}
+    )
     assert r.status_code == 401 and r.json()["error"] == "unauthorized"
     as_json = {**auth, "Content-Type": "application/json"}
     r = httpx.post(url + "/v1/pull", content=b"{not json", headers=as_json)
@@ -160,49 +191,75 @@ def test_hub_refusals(kiosk, hub, tmp_path):
     assert r.status_code == 415 and r.json()["error"] == "media_type"
     r = httpx.post(url + "/v1/audit", content=b"[" * 100_000 + b"]" * 100_000, headers=as_json)
     assert r.status_code in (400, 422) and r.json()["message"]
-    r = httpx.post(url + "/v1/push", content=b'{"device_id": "%s", "schema": 5, "ops": [%s]}' % (
-        device_id.encode(), b"[" * 100_000 + b"]" * 100_000), headers=as_json)
+    r = httpx.post(
+        url + "/v1/push",
+        content=b'{"device_id": "%s", "schema": 5, "ops": [%s]}'
+        % (device_id.encode(), b"[" * 100_000 + b"]" * 100_000),
+        headers=as_json,
+    )
     assert r.status_code in (200, 400), r.text  # the one operation refused, or the request
-    r = httpx.post(url + "/v1/push", content=b'{"device_id": "%s", "schema": 5, "ops": [{"op_id":'
-                   b' "deep", "payload": %s}]}' % (device_id.encode(),
-                                                   b"[" * 100_000 + b"]" * 100_000),
-                   headers=as_json)
+    r = httpx.post(
+        url + "/v1/push",
+        content=b'{"device_id": "%s", "schema": 5, "ops": [{"op_id":'
+        b' "deep", "payload": %s}]}' % (device_id.encode(), b"[" * 100_000 + b"]" * 100_000),
+        headers=as_json,
+    )
     assert r.status_code in (200, 400), r.text
     # A malformed operation is refused alone, with the reason; nothing of it is stored.
-    r = httpx.post(url + "/v1/push", json={"device_id": device_id, "schema": 5, "ops": [{"x": 1}]},
-                   headers=auth)
+    r = httpx.post(
+        url + "/v1/push",
+        json={"device_id": device_id, "schema": 5, "ops": [{"x": 1}]},
+        headers=auth,
+    )
     assert r.status_code == 200 and r.json()["acked"] == []
     assert [(x["index"], x["code"]) for x in r.json()["refused"]] == [(0, "invalid")]
     assert count() == before
-    r = httpx.post(url + "/v1/push", content=b"[" + b" " * (17 * 1024 * 1024) + b"]",
-                   headers=as_json)
+    r = httpx.post(
+        url + "/v1/push", content=b"[" + b" " * (17 * 1024 * 1024) + b"]", headers=as_json
+    )
     assert r.status_code == 413
     r = httpx.post(url + "/v1/pull", json={"schema": 1}, headers=auth)
     assert r.status_code == 426 and r.json()["error"] == "too_old"
 
     hlc = "001795000000000.00000"
-    g1 = _q(hub["db"], "SELECT entity_id FROM hub_scope WHERE entity = 'household' AND grid = 'g-one'")[0][0]
-    g2 = _q(hub["db"], "SELECT entity_id FROM hub_scope WHERE entity = 'household' AND grid = 'g-two'")[0][0]
+    g1 = _q(
+        hub["db"], "SELECT entity_id FROM hub_scope WHERE entity = 'household' AND grid = 'g-one'"
+    )[0][0]
+    g2 = _q(
+        hub["db"], "SELECT entity_id FROM hub_scope WHERE entity = 'household' AND grid = 'g-two'"
+    )[0][0]
 
     def op(n, entity_id, device=device_id):
-        return {"op_id": f"op-{n}", "hlc": hlc, "entity": "household", "entity_id": entity_id,
-                "kind": "update", "payload": {"note": "x"}, "schema_version": 5,
-                "device_id": device}
+        return {
+            "op_id": f"op-{n}",
+            "hlc": hlc,
+            "entity": "household",
+            "entity_id": entity_id,
+            "kind": "update",
+            "payload": {"note": "x"},
+            "schema_version": 5,
+            "device_id": device,
+        }
 
     # Another device's operation, or one outside alice's grids: refused alone, with its
     # reason; the good operation beside it is stored, once however often it is sent.
-    for n, (bad, code) in enumerate(((op(2, g1, device="someone-else"), "other_device"),
-                                     (op(3, g2), "out_of_scope"))):
-        r = httpx.post(url + "/v1/push", json={"device_id": device_id, "schema": 5,
-                                               "ops": [op(1, g1), bad]}, headers=auth)
+    for n, (bad, code) in enumerate(
+        ((op(2, g1, device="someone-else"), "other_device"), (op(3, g2), "out_of_scope"))
+    ):
+        r = httpx.post(
+            url + "/v1/push",
+            json={"device_id": device_id, "schema": 5, "ops": [op(1, g1), bad]},
+            headers=auth,
+        )
         assert r.status_code == 200, r.text
         doc = r.json()
         assert (doc["acked"], doc["duplicates"]) == (["op-1"], n)
         assert [(x["index"], x["op_id"], x["code"]) for x in doc["refused"]] == [
-            (1, bad["op_id"], code)]
+            (1, bad["op_id"], code)
+        ]
         assert doc["refused"][0]["message"]
         assert count() == before + 1
-    for junk in (b"", b"null", b"[]", b'{"schema": "x"}', b"{\"cursor\": \"zz\"}"):
+    for junk in (b"", b"null", b"[]", b'{"schema": "x"}', b'{"cursor": "zz"}'):
         assert httpx.post(url + "/v1/pull", content=junk, headers=as_json).status_code in (400, 422)
     assert httpx.get(url + "/v1/nowhere").status_code == 404
 
@@ -213,7 +270,10 @@ def test_hub_refusals(kiosk, hub, tmp_path):
     assert out.returncode == 4 and "吊销" in out.stderr and "Traceback" not in out.stderr
     # A used enrolment code does not work twice.
     code = _add(kiosk, hub, "bob", "G2")
-    assert kiosk("enrol", "--db", str(tmp_path / "b1.db"), "--hub", url, "--code", code).returncode == 0
+    assert (
+        kiosk("enrol", "--db", str(tmp_path / "b1.db"), "--hub", url, "--code", code).returncode
+        == 0
+    )
     out = kiosk("enrol", "--db", str(tmp_path / "b2.db"), "--hub", url, "--code", code)
     assert out.returncode == 4 and "登记码" in out.stderr
     hub["proc"].terminate()
@@ -248,8 +308,12 @@ def test_offline_bundles(kiosk, hub, tmp_path):
     for stored in (1, 0):  # importing twice is harmless
         out = kiosk("hub", "import", str(up), "--db", hub["db"], "--json")
         assert out.returncode == 0, out.stderr
-        assert json.loads(out.stdout) == {"device": "alice", "stored": stored,
-                                          "duplicates": 1 - stored, "refused": []}
+        assert json.loads(out.stdout) == {
+            "device": "alice",
+            "stored": stored,
+            "duplicates": 1 - stored,
+            "refused": [],
+        }
     down = tmp_path / "alice.down"
     out = kiosk("hub", "export", "--device", "alice", str(down), "--db", hub["db"], "--json")
     assert out.returncode == 0, out.stderr
@@ -278,8 +342,19 @@ def test_offline_bundles(kiosk, hub, tmp_path):
 
 def test_devices_add_with_person_and_list(kiosk, tmp_path):
     db = str(tmp_path / "hub.db")
-    out = kiosk("hub", "devices", "add", "李四的笔记本", "--grid", "G1", "--person", "李四",
-                "--db", db, "--json")
+    out = kiosk(
+        "hub",
+        "devices",
+        "add",
+        "李四的笔记本",
+        "--grid",
+        "G1",
+        "--person",
+        "李四",
+        "--db",
+        db,
+        "--json",
+    )
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     assert len(doc["code"]) == 14 and doc["person"] == "李四"

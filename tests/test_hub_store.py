@@ -55,15 +55,27 @@ def _refusals(result):
 
 
 def _op(n, device_id, entity_id, kind="update", entity="household", payload=None):
-    return Op(op_id=f"op-{device_id}-{n}", hlc=f"0017950000{n:05d}.00000", entity=entity,
-              entity_id=entity_id, kind=kind, payload=payload or {"note": f"n{n}"},
-              schema_version=5, device_id=device_id)
+    return Op(
+        op_id=f"op-{device_id}-{n}",
+        hlc=f"0017950000{n:05d}.00000",
+        entity=entity,
+        entity_id=entity_id,
+        kind=kind,
+        payload=payload or {"note": f"n{n}"},
+        schema_version=5,
+        device_id=device_id,
+    )
 
 
 def _household(store, grid):
     with store._tx(write=False) as cur:
-        cur.execute(store._q("SELECT entity_id FROM hub_scope WHERE entity = 'household'"
-                             " AND grid = ? ORDER BY entity_id"), (grid,))
+        cur.execute(
+            store._q(
+                "SELECT entity_id FROM hub_scope WHERE entity = 'household'"
+                " AND grid = ? ORDER BY entity_id"
+            ),
+            (grid,),
+        )
         return cur.fetchone()[0]
 
 
@@ -82,7 +94,8 @@ def _pull_all(store, device, limit=1000):
 def test_device_lifecycle(store):
     code = store.add_device("王芳的笔记本", ["G1"])
     assert [(d.name, d.grids, d.device_id) for d in store.list_devices()] == [
-        ("王芳的笔记本", ["G1"], None)]
+        ("王芳的笔记本", ["G1"], None)
+    ]
     device, token = store.enrol(code.lower().replace("-", ""), "dev-a")  # any case, no hyphens
     assert store.authenticate(token).name == "王芳的笔记本"
     assert token.split(".", 1)[1] not in (device.token_hash or "")
@@ -99,9 +112,11 @@ def test_device_lifecycle(store):
         store.add_device("王芳的笔记本", None, role="office")
     assert err.value.status == 409
     # A device says what it covers: a field laptop its grids, nothing else takes grids.
-    for grids, role, code in ((None, "field", "field_needs_grid"),
-                              (["G1"], "admin", "grids_for_field"),
-                              (None, "boss", "bad_role")):
+    for grids, role, code in (
+        (None, "field", "field_needs_grid"),
+        (["G1"], "admin", "grids_for_field"),
+        (None, "boss", "bad_role"),
+    ):
         with pytest.raises(HubError) as err:
             store.add_device("third", grids, role=role)
         assert (err.value.status, err.value.code) == (422, code)
@@ -124,22 +139,33 @@ def test_scope_dedupe_and_paging(seeded):
 
     # Out of scope, unknown record, another device, a move out of scope: each refused alone,
     # nothing of it stored.
-    for bad, code in ((_op(2, "dev-a", h2), "out_of_scope"),
-                      (_op(3, "dev-a", "no-such-household"), "unknown_record"),
-                      (_op(4, "dev-b", h1), "other_device"),
-                      (_op(5, "dev-a", h1, payload={"grid_id": "g-two"}), "out_of_scope")):
+    for bad, code in (
+        (_op(2, "dev-a", h2), "out_of_scope"),
+        (_op(3, "dev-a", "no-such-household"), "unknown_record"),
+        (_op(4, "dev-b", h1), "other_device"),
+        (_op(5, "dev-a", h1, payload={"grid_id": "g-two"}), "out_of_scope"),
+    ):
         result = store.ingest(a, [bad])
         assert (_refusals(result), result.acked, result.stored) == ([(0, code)], [], 0)
         assert store.op_count() == total
     # One refused operation never refuses the rest of its batch.
     result = store.ingest(a, [_op(2, "dev-a", h2), _op(1, "dev-a", h1)])
     assert (_refusals(result), result.acked, result.stored) == (
-        [(0, "out_of_scope")], ["op-dev-a-1"], 1)
+        [(0, "out_of_scope")],
+        ["op-dev-a-1"],
+        1,
+    )
     again = store.ingest(a, [_op(1, "dev-a", h1), _op(1, "dev-a", h1)])
     assert (again.stored, again.duplicates, again.acked) == (0, 1, ["op-dev-a-1"])
     # A new member of a g-one household is scoped to g-one through its household_id.
-    member = _op(6, "dev-a", "m-new", kind="insert", entity="member",
-                 payload={"id": "m-new", "household_id": h1, "name": "李四"})
+    member = _op(
+        6,
+        "dev-a",
+        "m-new",
+        kind="insert",
+        entity="member",
+        payload={"id": "m-new", "household_id": h1, "name": "李四"},
+    )
     store.ingest(a, [member])
     assert store.acked_since(a, None) == ["op-dev-a-1", "op-dev-a-6"]
 
@@ -175,7 +201,8 @@ def test_pull_waits_for_slow_transactions(seeded, request):
     slow.execute(
         "INSERT INTO hub_ops(op_id, hlc, entity, entity_id, kind, payload, schema_version,"
         " device_id, grid, received_at) VALUES ('slow', '001795000000001.00000', 'visit', 'v1',"
-        " 'insert', '{}', 5, 'dev-x', NULL, 'now')")
+        " 'insert', '{}', 5, 'dev-x', NULL, 'now')"
+    )
     a, _ = _device(store, "a", "dev-a", None)
     store.ingest(a, [_op(1, "dev-a", _household(store, "g-one"))])
     page = store.pull(b, cursor, 100)
@@ -207,9 +234,17 @@ def test_sync_over_http(seeded, tmp_path):
         rb = run_sync(b)
         ra2 = run_sync(a)
         assert (ra.pushed, rb.pushed, rb.pulled, rb.conflicts, ra2.pulled, ra2.conflicts) == (
-            1, 1, 1, 1, 1, 1)
-        notes = {c.conn.execute("SELECT note FROM households WHERE id = ?", (hid,)).fetchone()[0]
-                 for c in (a, b)}
+            1,
+            1,
+            1,
+            1,
+            1,
+            1,
+        )
+        notes = {
+            c.conn.execute("SELECT note FROM households WHERE id = ?", (hid,)).fetchone()[0]
+            for c in (a, b)
+        }
         assert len(notes) == 1
         da.close()
         db_.close()
@@ -225,17 +260,44 @@ def test_a_case_never_travels_outside_its_grids(seeded):
     _, cursor_a, _ = _pull_all(store, a)
 
     def ev(n, type_, data, device="dev-s"):
-        return _op(n, device, f"ev-{n}", kind="insert", entity="case_event",
-                   payload={"id": f"ev-{n}", "case_id": "case-1", "type": type_,
-                            "at": "2026-11-21T10:00:00+08:00", "data": data})
+        return _op(
+            n,
+            device,
+            f"ev-{n}",
+            kind="insert",
+            entity="case_event",
+            payload={
+                "id": f"ev-{n}",
+                "case_id": "case-1",
+                "type": type_,
+                "at": "2026-11-21T10:00:00+08:00",
+                "data": data,
+            },
+        )
 
-    result = store.ingest(s, [
-        _op(1, "dev-s", "case-1", kind="insert", entity="case",
-            payload={"id": "case-1", "grid_id": "g-two", "summary": "漏雨"}),
-        _op(2, "dev-s", "ch-1", kind="insert", entity="case_household",
-            payload={"id": "ch-1", "case_id": "case-1", "household_id": h2}),
-        ev(3, "register", "{}"),
-        ev(4, "assign", '{"person": "李四", "department": "住建"}')])
+    result = store.ingest(
+        s,
+        [
+            _op(
+                1,
+                "dev-s",
+                "case-1",
+                kind="insert",
+                entity="case",
+                payload={"id": "case-1", "grid_id": "g-two", "summary": "漏雨"},
+            ),
+            _op(
+                2,
+                "dev-s",
+                "ch-1",
+                kind="insert",
+                entity="case_household",
+                payload={"id": "ch-1", "case_id": "case-1", "household_id": h2},
+            ),
+            ev(3, "register", "{}"),
+            ev(4, "assign", '{"person": "李四", "department": "住建"}'),
+        ],
+    )
     assert result.stored == 4 and not result.refused
     page = store.pull(a, cursor_a, 100)
     assert "case-1" not in {o.entity_id for o in page.ops}
@@ -259,9 +321,13 @@ def test_resent_operation_refused_now_is_acknowledged_if_held(seeded):
 
     again = store.ingest(a, first)
     assert (again.acked, again.stored, again.duplicates) == (["op-dev-a-1", "op-dev-a-2"], 0, 2)
-    for batch, refused in (([_op(1, "dev-a", h1), _op(4, "dev-a", h1)], [(1, "out_of_scope")]),
-                           ([_op(1, "dev-a", h1), _op(5, "dev-a", "no-such-household"),
-                             _op(6, "dev-a", h1)], [(1, "unknown_record"), (2, "out_of_scope")])):
+    for batch, refused in (
+        ([_op(1, "dev-a", h1), _op(4, "dev-a", h1)], [(1, "out_of_scope")]),
+        (
+            [_op(1, "dev-a", h1), _op(5, "dev-a", "no-such-household"), _op(6, "dev-a", h1)],
+            [(1, "unknown_record"), (2, "out_of_scope")],
+        ),
+    ):
         result = store.ingest(a, batch)
         assert (_refusals(result), result.acked) == (refused, ["op-dev-a-1"])
     assert store.op_count() == total
@@ -273,13 +339,23 @@ def test_a_new_record_is_known_to_the_rest_of_its_push(seeded):
     store = seeded
     a, _ = _device(store, "a", "dev-a", ["G1"])
     h1 = _household(store, "g-one")
-    ops = [_op(1, "dev-a", "m-1", kind="insert", entity="member",
-               payload={"id": "m-1", "household_id": h1, "name": "李四"}),
-           _op(2, "dev-a", "m-1", payload={"name": "李四四"}, entity="member")]
+    ops = [
+        _op(
+            1,
+            "dev-a",
+            "m-1",
+            kind="insert",
+            entity="member",
+            payload={"id": "m-1", "household_id": h1, "name": "李四"},
+        ),
+        _op(2, "dev-a", "m-1", payload={"name": "李四四"}, entity="member"),
+    ]
     assert store.ingest(a, ops).stored == 2
     with store._tx(write=False) as cur:
-        cur.execute(store._q("SELECT op_id, grid FROM hub_ops WHERE device_id = ? ORDER BY op_id"),
-                    ("dev-a",))
+        cur.execute(
+            store._q("SELECT op_id, grid FROM hub_ops WHERE device_id = ? ORDER BY op_id"),
+            ("dev-a",),
+        )
         assert cur.fetchall() == [("op-dev-a-1", "g-one"), ("op-dev-a-2", "g-one")]
 
 
@@ -300,8 +376,16 @@ def test_sqlite_push_runs_the_same_statements_whatever_its_size(tmp_path):
         ops = []
         for i in range(start, start + n):
             ops.append(_op(i, "dev-a", h1))
-            ops.append(_op(i + 10_000, "dev-a", f"v-{i}", kind="insert", entity="visit",
-                           payload={"id": f"v-{i}", "household_id": h1}))
+            ops.append(
+                _op(
+                    i + 10_000,
+                    "dev-a",
+                    f"v-{i}",
+                    kind="insert",
+                    entity="visit",
+                    payload={"id": f"v-{i}", "household_id": h1},
+                )
+            )
         seen: list[str] = []
         store.conn.set_trace_callback(seen.append)
         try:
@@ -309,8 +393,11 @@ def test_sqlite_push_runs_the_same_statements_whatever_its_size(tmp_path):
         finally:
             store.conn.set_trace_callback(None)
         # the trace shows statements with their values bound: compare them without
-        return sorted(re.sub(r"'(?:[^']|'')*'|\b\d+\b", "?", s) for s in seen
-                      if not s.startswith(("INSERT INTO hub_ops", "INSERT INTO hub_scope")))
+        return sorted(
+            re.sub(r"'(?:[^']|'')*'|\b\d+\b", "?", s)
+            for s in seen
+            if not s.startswith(("INSERT INTO hub_ops", "INSERT INTO hub_scope"))
+        )
 
     small, large = statements(2, 0), statements(300, 100)
     assert small == large and len(small) <= 7
@@ -324,19 +411,40 @@ def test_worker_changes_come_only_from_the_administrators_device(store):
     """Workers (names, roles, PIN hashes) are changed only from the administrator's device,
     whatever worker an operation names: a field laptop claiming the administrator is refused,
     so nobody makes themselves administrator of the district from a laptop."""
-    store.ingest(None, [
-        _op(1, "office", "w-admin", kind="insert", entity="worker",
-            payload={"id": "w-admin", "name": "赵管理", "role": "admin", "grids": "[]"}),
-        _op(2, "office", "w-grid", kind="insert", entity="worker",
-            payload={"id": "w-grid", "name": "李新", "role": "worker", "grids": '["G1"]'}),
-    ])
+    store.ingest(
+        None,
+        [
+            _op(
+                1,
+                "office",
+                "w-admin",
+                kind="insert",
+                entity="worker",
+                payload={"id": "w-admin", "name": "赵管理", "role": "admin", "grids": "[]"},
+            ),
+            _op(
+                2,
+                "office",
+                "w-grid",
+                kind="insert",
+                entity="worker",
+                payload={"id": "w-grid", "name": "李新", "role": "worker", "grids": '["G1"]'},
+            ),
+        ],
+    )
     laptop, _ = _device(store, "laptop", "dev-a", ["G1"])
     office, _ = _device(store, "office", "dev-o", None)
     admin, _ = _device(store, "admin", "dev-z", None, role="admin")
 
     def op(n, device, actor, **kw):
-        o = _op(n, device, kw.pop("entity_id", "w-grid"), kind=kw.pop("kind", "update"),
-                entity="worker", payload=kw.pop("payload", {"role": "admin"}))
+        o = _op(
+            n,
+            device,
+            kw.pop("entity_id", "w-grid"),
+            kind=kw.pop("kind", "update"),
+            entity="worker",
+            payload=kw.pop("payload", {"role": "admin"}),
+        )
         o.worker_id = actor
         return o
 
@@ -355,9 +463,11 @@ def _burn_to_before_boundary(store, left: int = 3) -> int:
     with psycopg.connect(store.url, autocommit=True) as conn:
         now = int(conn.execute("SELECT pg_current_xact_id()::text").fetchone()[0])
         boundary = 10 ** len(str(now + left))
-        conn.execute("CREATE OR REPLACE PROCEDURE kiosk_burn_xids(n integer) LANGUAGE plpgsql"
-                     " AS $$ BEGIN FOR i IN 1..n LOOP PERFORM pg_current_xact_id(); COMMIT;"
-                     " END LOOP; END $$")
+        conn.execute(
+            "CREATE OR REPLACE PROCEDURE kiosk_burn_xids(n integer) LANGUAGE plpgsql"
+            " AS $$ BEGIN FOR i IN 1..n LOOP PERFORM pg_current_xact_id(); COMMIT;"
+            " END LOOP; END $$"
+        )
         conn.execute("CALL kiosk_burn_xids(%s)", (max(boundary - left - now - 2, 0),))
         return boundary
 
@@ -401,11 +511,14 @@ def test_wrong_enrolment_codes_are_throttled_over_http(store):
     code = store.add_device("laptop", ["G1"])
     with hub_thread(store) as url:
         for i in range(store.ENROL_FAILURES_PER_ADDRESS):
-            r = httpx.post(url + "/v1/enrol", json={"code": f"AAAA-BBBB-{i:04d}",
-                                                   "device_id": f"dev-{i}", "schema": 5})
+            r = httpx.post(
+                url + "/v1/enrol",
+                json={"code": f"AAAA-BBBB-{i:04d}", "device_id": f"dev-{i}", "schema": 5},
+            )
             assert r.status_code == 403, r.text
-        r = httpx.post(url + "/v1/enrol", json={"code": code, "device_id": "dev-right",
-                                               "schema": 5})
+        r = httpx.post(
+            url + "/v1/enrol", json={"code": code, "device_id": "dev-right", "schema": 5}
+        )
         assert r.status_code == 429 and r.json()["error"] == "throttled"
         assert int(r.headers["Retry-After"]) > 0
     assert store.device_by_name("laptop").device_id is None  # the code was never tried
@@ -419,9 +532,19 @@ def test_a_poisoned_stamp_in_the_log_is_found_and_restamped_in_place(seeded):
     reader, _ = _device(store, "reader", "dev-reader", None)
     hid = _household(store, "g-one")
     store.op_checks = ()  # the hub as it was before stamps were bounded
-    poisoned = [Op(op_id=f"poison-{i}", hlc="999999999999999.9999" + str(i), entity="household",
-                   entity_id=hid, kind="update", payload={"note": "far"}, schema_version=5,
-                   device_id="dev-writer") for i in range(3)]
+    poisoned = [
+        Op(
+            op_id=f"poison-{i}",
+            hlc="999999999999999.9999" + str(i),
+            entity="household",
+            entity_id=hid,
+            kind="update",
+            payload={"note": "far"},
+            schema_version=5,
+            device_id="dev-writer",
+        )
+        for i in range(3)
+    ]
     assert store.ingest(writer, [*poisoned, _op(1, "dev-writer", hid)]).stored == 4
     store.set_max_drift(24)
     assert store.observe(None) < "002"

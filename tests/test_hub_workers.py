@@ -31,9 +31,25 @@ def test_two_hub_processes_over_one_postgresql(tmp_path, pg_server):
     codes = [store.add_device(f"d{i}", None, role="office") for i in range(4)]
     store.close()
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli.main", "hub", "serve", "--db", url,
-                             "--port", str(port), "--workers", "2"], cwd=ROOT,
-                            env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kiosk.cli.main",
+            "hub",
+            "serve",
+            "--db",
+            url,
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+        ],
+        cwd=ROOT,
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     laptops = []
     try:
         wait_listening(proc)
@@ -71,8 +87,10 @@ def test_two_hub_processes_over_one_postgresql(tmp_path, pg_server):
             assert store.op_count() >= 4 * 60
         finally:
             store.close()
-        notes = [dict(ctx.conn.execute("SELECT id, note FROM households").fetchall())
-                 for _db, ctx in laptops]
+        notes = [
+            dict(ctx.conn.execute("SELECT id, note FROM households").fetchall())
+            for _db, ctx in laptops
+        ]
         assert all(n == notes[0] for n in notes[1:])
         for _db, ctx in laptops:
             assert ctx.conn.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0

@@ -38,8 +38,9 @@ def _hids(conn, n=3):
 
 def _ops(conn, kind=None):
     sql = "SELECT kind, payload, base_version FROM outbox WHERE entity = 'label'"
-    rows = conn.execute(sql + (" AND kind = ?" if kind else "") + " ORDER BY seq",
-                        (kind,) if kind else ()).fetchall()
+    rows = conn.execute(
+        sql + (" AND kind = ?" if kind else "") + " ORDER BY seq", (kind,) if kind else ()
+    ).fetchall()
     return [(r[0], json.loads(r[1]), r[2]) for r in rows]
 
 
@@ -115,7 +116,9 @@ def test_plan_writes_nothing_until_committed(runtime):
     with transaction(conn):
         commit_planned(ctx, again, reprint=True)
     assert conn.execute("SELECT count(*) FROM labels WHERE retired_at IS NULL").fetchone()[0] == 5
-    assert conn.execute("SELECT count(*) FROM labels WHERE retired_at IS NOT NULL").fetchone()[0] == 5
+    assert (
+        conn.execute("SELECT count(*) FROM labels WHERE retired_at IS NOT NULL").fetchone()[0] == 5
+    )
 
 
 def test_case_slip_code_is_stable(runtime):
@@ -162,8 +165,10 @@ def test_labels_replicate_through_the_sync_merge(runtime, tmp_path):
         result = apply_ops(other, outbox_batch(conn, 100))
     assert result.failed == 0 and result.applied >= 3
     assert active_household_label(other, hid).code == second.code
-    assert [(lb.code, lb.active) for lb in household_labels(other, hid)] == \
-        [(second.code, True), (first.code, False)]
+    assert [(lb.code, lb.active) for lb in household_labels(other, hid)] == [
+        (second.code, True),
+        (first.code, False),
+    ]
     # apart: both reprint the household, then exchange
     seen = outbox_batch(conn, 1000)[-1]["seq"]
     seen_other = outbox_batch(other, 1000)[-1]["seq"] if outbox_batch(other, 1000) else 0

@@ -15,6 +15,7 @@ from tests.conftest import GRID_WORKER, SUPERVISOR, run_kiosk
 @pytest.fixture
 def kiosk():
     """``kiosk`` as the demo grid worker, their PIN typed: printing is recorded as theirs."""
+
     def run(*args, as_worker=GRID_WORKER, **kwargs):  # type: ignore[no-untyped-def]
         return run_kiosk(*args, as_worker=as_worker, **kwargs)
 
@@ -31,8 +32,12 @@ def decode_pdf(path) -> list[list[str]]:
     try:
         for page in doc:
             image = page.render(scale=300 / 72, grayscale=True).to_pil()
-            pages.append([b.text for b in zxingcpp.read_barcodes(
-                image, formats=zxingcpp.BarcodeFormat.QRCode)])
+            pages.append(
+                [
+                    b.text
+                    for b in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+                ]
+            )
     finally:
         doc.close()
     return pages
@@ -49,13 +54,16 @@ def pdf_text(path) -> str:
 
 
 def _households(conn, n):
-    return [r[0] for r in conn.execute(
-        "SELECT id FROM households ORDER BY rid DESC LIMIT ?", (n,))]
+    return [r[0] for r in conn.execute("SELECT id FROM households ORDER BY rid DESC LIMIT ?", (n,))]
 
 
 def _active(conn) -> dict[str, str]:
-    return {r[0]: make("HH", r[1]).text for r in conn.execute(
-        "SELECT household_id, code FROM labels WHERE kind = 'HH' AND retired_at IS NULL")}
+    return {
+        r[0]: make("HH", r[1]).text
+        for r in conn.execute(
+            "SELECT household_id, code FROM labels WHERE kind = 'HH' AND retired_at IS NULL"
+        )
+    }
 
 
 #: The community's supervisor prints for both grids of the demo community.
@@ -79,7 +87,9 @@ def test_one_sheet_every_label_decodes(kiosk, runtime, demo_db, tmp_path):
     text = pdf_text(out)
     row = runtime.conn.execute(
         "SELECT c.name, h.building, h.unit, h.room FROM households h JOIN compounds c"
-        " ON c.id = h.compound_id WHERE h.id = ?", (hids[0],)).fetchone()
+        " ON c.id = h.compound_id WHERE h.id = ?",
+        (hids[0],),
+    ).fetchone()
     assert row[0] in text and f"{row[1]}栋{row[2]}单元{row[3]}室" in text
     assert parse(active[hids[0]]).readable.split(":")[1] in text
     # a second run reuses the same labels (nothing new written)
@@ -112,25 +122,46 @@ def test_grid_and_compound_selection(kiosk, runtime, demo_db, tmp_path):
     conn = runtime.conn
     compound, pinyin, n = conn.execute(
         "SELECT c.name, c.pinyin, count(*) FROM compounds c JOIN households h"
-        " ON h.compound_id = c.id GROUP BY c.id ORDER BY count(*) LIMIT 1").fetchone()
-    res = kiosk("--db", str(demo_db), "labels", "--compound", pinyin, "--out",
-                str(tmp_path / "c.pdf"), "--json", as_worker=SUP)
+        " ON h.compound_id = c.id GROUP BY c.id ORDER BY count(*) LIMIT 1"
+    ).fetchone()
+    res = kiosk(
+        "--db",
+        str(demo_db),
+        "labels",
+        "--compound",
+        pinyin,
+        "--out",
+        str(tmp_path / "c.pdf"),
+        "--json",
+        as_worker=SUP,
+    )
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["labels"] == n
     grid = conn.execute("SELECT code FROM grids LIMIT 1").fetchone()[0]
-    total = conn.execute("SELECT count(*) FROM households h JOIN grids g ON g.id = h.grid_id"
-                         " WHERE g.code = ?", (grid,)).fetchone()[0]
-    res = kiosk("--db", str(demo_db), "labels", "--grid", grid, "--out",
-                str(tmp_path / "g.pdf"), "--json", as_worker=SUP)
+    total = conn.execute(
+        "SELECT count(*) FROM households h JOIN grids g ON g.id = h.grid_id WHERE g.code = ?",
+        (grid,),
+    ).fetchone()[0]
+    res = kiosk(
+        "--db",
+        str(demo_db),
+        "labels",
+        "--grid",
+        grid,
+        "--out",
+        str(tmp_path / "g.pdf"),
+        "--json",
+        as_worker=SUP,
+    )
     assert res.returncode == 0 and json.loads(res.stdout)["labels"] == total
 
 
 def test_a_grid_worker_prints_only_their_own_grids_labels(kiosk, runtime, demo_db, tmp_path):
     conn = runtime.conn
-    mine = conn.execute("SELECT count(*) FROM households h JOIN grids g ON g.id = h.grid_id"
-                        " WHERE g.code = 'G001'").fetchone()[0]
-    res = kiosk("--db", str(demo_db), "labels", "--grid", "G002", "--out",
-                str(tmp_path / "g2.pdf"))
+    mine = conn.execute(
+        "SELECT count(*) FROM households h JOIN grids g ON g.id = h.grid_id WHERE g.code = 'G001'"
+    ).fetchone()[0]
+    res = kiosk("--db", str(demo_db), "labels", "--grid", "G002", "--out", str(tmp_path / "g2.pdf"))
     assert res.returncode == 3 and "G002" in res.stderr and "范围" in res.stderr
     assert not (tmp_path / "g2.pdf").exists()
     res = kiosk("--db", str(demo_db), "labels", "--out", str(tmp_path / "all.pdf"), "--json")
@@ -138,11 +169,14 @@ def test_a_grid_worker_prints_only_their_own_grids_labels(kiosk, runtime, demo_d
     assert json.loads(res.stdout)["labels"] == mine
 
 
-@pytest.mark.parametrize("extra, message", [
-    (["--compound", "没有这个小区"], "没有小区"),
-    (["--grid", "G999"], "没有网格"),
-    (["--household", "0190-nope"], "没有住户"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--compound", "没有这个小区"], "没有小区"),
+        (["--grid", "G999"], "没有网格"),
+        (["--household", "0190-nope"], "没有住户"),
+    ],
+)
 def test_bad_selection_writes_nothing(kiosk, runtime, demo_db, tmp_path, extra, message):
     out = tmp_path / "x.pdf"
     before = runtime.conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
@@ -163,13 +197,25 @@ def test_empty_database_means_no_pdf(kiosk, empty_runtime, tmp_path):
 def test_bad_output_and_font(kiosk, demo_db, tmp_path):
     res = kiosk("--db", str(demo_db), "labels", "--out", str(tmp_path / "no" / "x.pdf"))
     assert res.returncode == 1 and "不存在" in res.stderr
-    res = kiosk("--db", str(demo_db), "labels", "--out", str(tmp_path / "x.pdf"),
-                env={"KIOSK_LABEL_FONT": str(tmp_path / "none.ttf")})
+    res = kiosk(
+        "--db",
+        str(demo_db),
+        "labels",
+        "--out",
+        str(tmp_path / "x.pdf"),
+        env={"KIOSK_LABEL_FONT": str(tmp_path / "none.ttf")},
+    )
     assert res.returncode == 1 and "label_font" in res.stderr
     not_a_font = tmp_path / "font.ttf"
     not_a_font.write_text("not a font")
-    res = kiosk("--db", str(demo_db), "labels", "--out", str(tmp_path / "x.pdf"),
-                env={"KIOSK_LABEL_FONT": str(not_a_font)})
+    res = kiosk(
+        "--db",
+        str(demo_db),
+        "labels",
+        "--out",
+        str(tmp_path / "x.pdf"),
+        env={"KIOSK_LABEL_FONT": str(not_a_font)},
+    )
     assert res.returncode == 1 and "不能用于标签" in res.stderr
     assert not (tmp_path / "x.pdf").exists()
 
@@ -201,7 +247,8 @@ def test_case_slip_decodes_and_opens_the_case(kiosk, runtime, demo_db, tmp_path)
     conn = runtime.conn
     case_id, number, category, worker = conn.execute(
         "SELECT c.id, c.number, c.category, w.name FROM cases c JOIN workers w"
-        " ON w.id = c.worker_id LIMIT 1").fetchone()
+        " ON w.id = c.worker_id LIMIT 1"
+    ).fetchone()
     out = tmp_path / "slip.pdf"
     res = kiosk("--db", str(demo_db), "slip", number, "--out", str(out), "--json")
     assert res.returncode == 0, res.stderr
@@ -217,9 +264,9 @@ def test_case_slip_decodes_and_opens_the_case(kiosk, runtime, demo_db, tmp_path)
     doc = json.loads(looked.stdout)
     assert doc["kind"] == "case" and doc["case"]["id"] == case_id
     # printed again: the same code, the resident's first slip stays valid
-    res2 = kiosk("--db", str(demo_db), "slip", case_id, "--out", str(tmp_path / "s2.pdf"),
-                 "--json")
+    res2 = kiosk("--db", str(demo_db), "slip", case_id, "--out", str(tmp_path / "s2.pdf"), "--json")
     assert json.loads(res2.stdout)["code"] == code
-    missing = kiosk("--db", str(demo_db), "slip", "2020-XXXX-000000", "--out",
-                    str(tmp_path / "s3.pdf"))
+    missing = kiosk(
+        "--db", str(demo_db), "slip", "2020-XXXX-000000", "--out", str(tmp_path / "s3.pdf")
+    )
     assert missing.returncode == 1 and "没有事项" in missing.stderr

@@ -50,6 +50,8 @@ async def test_f12_redraws_every_footer_in_one_language(runtime, name):
                 await settle(app, pilot)
                 chinese = _descriptions(app)
                 assert not [d for d in chinese if set(LATIN_WORD.findall(d)) - ALLOWED_LATIN], (
-                    key, chinese)
+                    key,
+                    chinese,
+                )
     finally:
         set_language("zh")

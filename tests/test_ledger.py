@@ -37,17 +37,25 @@ def ledger_db(runtime):
     conn, ctx = runtime.conn, runtime.ctx
     hh = conn.execute("SELECT id FROM households ORDER BY rid LIMIT 1").fetchone()[0]
     with transaction(conn):
-        cid = register_case(ctx, household_ids=[hh], category="noise",
-                            summary='=HYPERLINK("http://x.invalid","点我")', raised_by="@SUM(A1)",
-                            at="2026-02-03T10:00:00+08:00")
-        append_event(ctx, cid, "assign", {"department": "+派出所", "due": "2026-02-20",
-                                          "note": "-1+2"})
+        cid = register_case(
+            ctx,
+            household_ids=[hh],
+            category="noise",
+            summary='=HYPERLINK("http://x.invalid","点我")',
+            raised_by="@SUM(A1)",
+            at="2026-02-03T10:00:00+08:00",
+        )
+        append_event(
+            ctx, cid, "assign", {"department": "+派出所", "due": "2026-02-20", "note": "-1+2"}
+        )
     return runtime
 
 
 def _counts(conn: sqlite3.Connection) -> tuple[int, int]:
-    return (conn.execute("SELECT count(*) FROM cases").fetchone()[0],
-            conn.execute("SELECT count(*) FROM case_events").fetchone()[0])
+    return (
+        conn.execute("SELECT count(*) FROM cases").fetchone()[0],
+        conn.execute("SELECT count(*) FROM case_events").fetchone()[0],
+    )
 
 
 @pytest.mark.parametrize("kind", ["original", "progress", "resolution"])
@@ -69,7 +77,9 @@ def test_xlsx_headers_rows_and_types(ledger_db, tmp_path, kind):
         assert all(isinstance(r[cols["at"]], datetime) for r in body)
         dues = [r[cols["due"]] for r in body if r[cols["due"]] is not None]
         assert dues and all(isinstance(d, datetime) for d in dues)  # date cells
-        cell = next(c for c in ws.iter_rows(min_row=2) if c[cols["due"]].value is not None)[cols["due"]]
+        cell = next(c for c in ws.iter_rows(min_row=2) if c[cols["due"]].value is not None)[
+            cols["due"]
+        ]
         assert cell.is_date and "yy" in cell.number_format
     else:
         assert all(isinstance(r[cols["registered"]], datetime) for r in body)
@@ -80,8 +90,10 @@ def test_xlsx_headers_rows_and_types(ledger_db, tmp_path, kind):
     if kind == "resolution":
         assert all(isinstance(r[cols["reopened"]], int) for r in body)
         statuses = {r[cols["status"]] for r in body}
-        assert statuses == {ZH[f"cases.status.{s}"] for s in
-                            ("registered", "assigned", "in_progress", "resolved", "closed")}
+        assert statuses == {
+            ZH[f"cases.status.{s}"]
+            for s in ("registered", "assigned", "in_progress", "resolved", "closed")
+        }
     # nothing a spreadsheet would evaluate
     for row in ws.iter_rows(min_row=2):
         for cell in row:
@@ -127,30 +139,53 @@ def test_cli_filters_by_date_and_grid(kiosk, demo_db, tmp_path):
     conn = sqlite3.connect(demo_db)
     grid_id, code = conn.execute("SELECT id, code FROM grids ORDER BY code LIMIT 1").fetchone()
     in_grid = conn.execute("SELECT count(*) FROM cases WHERE grid_id = ?", (grid_id,)).fetchone()[0]
-    day = conn.execute("SELECT substr(registered_at, 1, 10) FROM cases ORDER BY registered_at"
-                       " LIMIT 1 OFFSET 10").fetchone()[0]
+    day = conn.execute(
+        "SELECT substr(registered_at, 1, 10) FROM cases ORDER BY registered_at LIMIT 1 OFFSET 10"
+    ).fetchone()[0]
     # without --grid, the grids of the acting worker (here the laptop's grid worker, G001)
-    on_day = conn.execute("SELECT count(*) FROM cases WHERE substr(registered_at, 1, 10) = ?"
-                          " AND grid_id = ?", (day, grid_id)).fetchone()[0]
+    on_day = conn.execute(
+        "SELECT count(*) FROM cases WHERE substr(registered_at, 1, 10) = ? AND grid_id = ?",
+        (day, grid_id),
+    ).fetchone()[0]
     conn.close()
     out = tmp_path / "g.xlsx"
-    r = kiosk("ledger", "original", "--db", db, "--out", str(out), "--grid", code, as_worker="演示网格员")
+    r = kiosk(
+        "ledger", "original", "--db", db, "--out", str(out), "--grid", code, as_worker="演示网格员"
+    )
     assert r.returncode == 0, r.stderr
     assert openpyxl.load_workbook(out).active.max_row == in_grid + 1
     out = tmp_path / "d.csv"
-    r = kiosk("ledger", "resolution", "--db", db, "--out", str(out), "--from", day, "--to", day, as_worker="演示网格员")
+    r = kiosk(
+        "ledger",
+        "resolution",
+        "--db",
+        db,
+        "--out",
+        str(out),
+        "--from",
+        day,
+        "--to",
+        day,
+        as_worker="演示网格员",
+    )
     assert r.returncode == 0, r.stderr
     with out.open(encoding="utf-8-sig") as fh:
         assert len(list(csv.reader(fh))) == on_day + 1
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["original", "--out", "{tmp}/x.pdf"], ".xlsx"),
-    (["original", "--out", "{tmp}/x.csv", "--from", "yesterday"], "YYYY-MM-DD"),
-    (["original", "--out", "{tmp}/x.csv", "--from", "2026-05-01", "--to", "2026-04-01"], "晚于"),
-    (["original", "--out", "{tmp}/x.csv", "--grid", "G999"], "找不到网格"),
-    (["original", "--out", "{tmp}/missing/x.csv"], "不存在"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["original", "--out", "{tmp}/x.pdf"], ".xlsx"),
+        (["original", "--out", "{tmp}/x.csv", "--from", "yesterday"], "YYYY-MM-DD"),
+        (
+            ["original", "--out", "{tmp}/x.csv", "--from", "2026-05-01", "--to", "2026-04-01"],
+            "晚于",
+        ),
+        (["original", "--out", "{tmp}/x.csv", "--grid", "G999"], "找不到网格"),
+        (["original", "--out", "{tmp}/missing/x.csv"], "不存在"),
+    ],
+)
 def test_cli_bad_input(kiosk, demo_db, tmp_path, args, needle):
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]
     r = kiosk("ledger", *args, "--db", str(demo_db), as_worker="演示网格员")

@@ -18,8 +18,12 @@ from tests.conftest import GRID_WORKER, acting_as
 from tests.pg import build_roster
 
 FIELDS = ["note", "name", "summary", "tags", "anything", "household_id", "text"]
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-MAX_INT, MAX_INT),
-                    st.floats(allow_nan=False, allow_infinity=False, width=32))
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-MAX_INT, MAX_INT),
+    st.floats(allow_nan=False, allow_infinity=False, width=32),
+)
 
 
 @st.composite
@@ -41,8 +45,13 @@ def test_a_field_over_its_limit_is_caught(field, over):
     assert bad is not None and bad.field == field and bad.code in ("too_long", "too_large")
 
 
-@given(st.recursive(scalars | st.text(max_size=5), lambda c: st.lists(c, max_size=3)
-                    | st.dictionaries(st.text(max_size=5), c, max_size=3), max_leaves=30))
+@given(
+    st.recursive(
+        scalars | st.text(max_size=5),
+        lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=5), c, max_size=3),
+        max_leaves=30,
+    )
+)
 def test_the_check_never_raises(value):
     check_payload("household", {"note": value})
     check_payload("household", value)
@@ -70,13 +79,21 @@ def test_the_hub_refuses_the_one_operation_beyond_the_limits(tmp_path):
             store.ingest(None, batch)
         src.close()
         device, _ = store.enrol(store.add_device("d", None, role="office"), "dev-d")
-        hid = store.conn.execute("SELECT entity_id FROM hub_scope WHERE entity = 'household'"
-                                 " ORDER BY entity_id").fetchone()[0]
+        hid = store.conn.execute(
+            "SELECT entity_id FROM hub_scope WHERE entity = 'household' ORDER BY entity_id"
+        ).fetchone()[0]
 
         def op(n, note):
-            return Op(op_id=f"op-{n}", hlc=f"0017950000{n:05d}.00000", entity="household",
-                      entity_id=hid, kind="update", payload={"note": note}, schema_version=5,
-                      device_id="dev-d")
+            return Op(
+                op_id=f"op-{n}",
+                hlc=f"0017950000{n:05d}.00000",
+                entity="household",
+                entity_id=hid,
+                kind="update",
+                payload={"note": note},
+                schema_version=5,
+                device_id="dev-d",
+            )
 
         result = store.ingest(device, [op(1, "好"), op(2, "长" * 15_000_000), op(3, "也好")])
         assert [(r.op_id, r.code) for r in result.refused] == [("op-2", "field_too_long")]

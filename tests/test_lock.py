@@ -21,10 +21,6 @@ from tests.pilot_helpers import settle, until
 GRID_WORKER, GRID_PIN = DEMO_ACCOUNTS["worker"]
 
 
-
-
-
-
 def frame_text(app) -> str:
     """The characters of the frame on the terminal now (the app's own screenshot, as text)."""
     svg = app.export_screenshot()
@@ -42,7 +38,8 @@ def household_with_phone(runtime):
         "SELECT m.household_id FROM members m JOIN households h ON h.id = m.household_id"
         " JOIN grids g ON g.id = h.grid_id WHERE m.phone != '' AND g.code IN ({})"
         " LIMIT 1".format(",".join("?" * len(runtime.worker.grids))),
-        list(runtime.worker.grids)).fetchone()[0]
+        list(runtime.worker.grids),
+    ).fetchone()[0]
     h = get_household(runtime.conn, hid)
     m = next(m for m in h.members if m.phone)
     return hid, m.name, str(present.member_row(m)["phone"]), m.phone
@@ -88,11 +85,20 @@ async def test_idle_lock_hides_the_household_and_the_pin_brings_it_back(runtime)
         await settle(app, pilot)
         await until(pilot, lambda: app.screen is household)
         assert masked in frame_text(app)
-    reasons = [(json.loads(d)["reason"], w) for w, d in runtime.conn.execute(
-        "SELECT worker_id, detail FROM audit WHERE action = 'lock'")]
+    reasons = [
+        (json.loads(d)["reason"], w)
+        for w, d in runtime.conn.execute(
+            "SELECT worker_id, detail FROM audit WHERE action = 'lock'"
+        )
+    ]
     assert reasons == [("idle", runtime.worker.id)]
-    assert runtime.conn.execute("SELECT count(*) FROM audit WHERE action = 'unlock'"
-                                " AND worker_id = ?", (runtime.worker.id,)).fetchone()[0] == 1
+    assert (
+        runtime.conn.execute(
+            "SELECT count(*) FROM audit WHERE action = 'unlock' AND worker_id = ?",
+            (runtime.worker.id,),
+        ).fetchone()[0]
+        == 1
+    )
 
 
 async def test_ctrl_l_locks_wrong_pins_count_and_notifications_wait(runtime):
@@ -155,8 +161,12 @@ async def test_a_visit_typed_before_the_lock_survives_it_and_switching_worker(ru
         assert isinstance(app.screen, SignInScreen)
     draft = load_draft(runtime.conn, f"visit:{hid}")
     assert draft is not None and draft.payload["met_other"] == "Li Ming"
-    reasons = [json.loads(d)["reason"] for (d,) in runtime.conn.execute(
-        "SELECT detail FROM audit WHERE action = 'lock' ORDER BY seq")]
+    reasons = [
+        json.loads(d)["reason"]
+        for (d,) in runtime.conn.execute(
+            "SELECT detail FROM audit WHERE action = 'lock' ORDER BY seq"
+        )
+    ]
     assert reasons == ["key", "key", "sign_out"]
 
 

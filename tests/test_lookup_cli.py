@@ -42,7 +42,8 @@ def labelled(runtime):
     conn = runtime.conn
     hid = conn.execute(
         "SELECT l.household_id FROM case_households l JOIN case_state s ON s.case_id = l.case_id"
-        " WHERE s.status != 'closed' LIMIT 1").fetchone()[0]
+        " WHERE s.status != 'closed' LIMIT 1"
+    ).fetchone()[0]
     with transaction(conn):
         label = ensure_household_label(runtime.ctx, hid)
     return hid, make("HH", label.code)
@@ -66,13 +67,16 @@ def test_lookup_text(kiosk, demo_db, labelled):
     assert "住户：" in out.stdout and "未办结事项" in out.stdout
 
 
-@pytest.mark.parametrize("mangle, message", [
-    (lambda p: p.text[:-1] + ("0" if p.text[-1] != "0" else "1"), "不是有效的标签"),
-    (lambda p: p.text[:9], "不是有效的标签"),
-    (lambda p: "HH1:" + "7" * 10_000, "不是有效的标签"),
-    (lambda p: "hello", "不是有效的标签"),
-    (lambda p: make("HH", encode_id(4242)).text, "标签不存在或已作废"),
-])
+@pytest.mark.parametrize(
+    "mangle, message",
+    [
+        (lambda p: p.text[:-1] + ("0" if p.text[-1] != "0" else "1"), "不是有效的标签"),
+        (lambda p: p.text[:9], "不是有效的标签"),
+        (lambda p: "HH1:" + "7" * 10_000, "不是有效的标签"),
+        (lambda p: "hello", "不是有效的标签"),
+        (lambda p: make("HH", encode_id(4242)).text, "标签不存在或已作废"),
+    ],
+)
 def test_lookup_refuses_bad_payloads(kiosk, demo_db, labelled, mangle, message):
     _, payload = labelled
     out = kiosk("--db", str(demo_db), "lookup", mangle(payload), "--json")
@@ -127,8 +131,11 @@ def test_bad_photos_get_clear_messages(kiosk, demo_db, tmp_path):
     other = tmp_path / "wechat.png"
     qr_photo("HTTPS://EXAMPLE.COM/PAY").save(other)
     cases = [
-        (broken, "无法读取图片"), (garbage, "无法读取图片"), (blank, "没有找到二维码"),
-        (other, "不是本系统的标签"), (tmp_path / "missing.png", "找不到图片文件"),
+        (broken, "无法读取图片"),
+        (garbage, "无法读取图片"),
+        (blank, "没有找到二维码"),
+        (other, "不是本系统的标签"),
+        (tmp_path / "missing.png", "找不到图片文件"),
         (good, "标签不存在或已作废"),
     ]
     for path, message in cases:
@@ -139,12 +146,18 @@ def test_bad_photos_get_clear_messages(kiosk, demo_db, tmp_path):
 
 def test_scan_reads_wedge_lines_from_stdin(kiosk, demo_db, labelled):
     hid, payload = labelled
-    out = kiosk("--db", str(demo_db), "scan", "--json",
-                input=f"{payload.text}\nHH1:0000\n\n{payload.readable}\n")
+    out = kiosk(
+        "--db",
+        str(demo_db),
+        "scan",
+        "--json",
+        input=f"{payload.text}\nHH1:0000\n\n{payload.readable}\n",
+    )
     assert out.returncode == 1  # one line was bad
     doc = json.loads(out.stdout)
-    assert [s.get("household", {}).get("id") if "error" not in s else None
-            for s in doc["scans"]] == [hid, None, hid]
+    assert [
+        s.get("household", {}).get("id") if "error" not in s else None for s in doc["scans"]
+    ] == [hid, None, hid]
     assert "不是有效的标签" in out.stderr
 
 

@@ -94,13 +94,21 @@ def test_pinyin_readings_do_not_depend_on_the_phrase_dictionary():
     from kiosk.demo.district import FEMALE_CHARS, MALE_CHARS, SURNAMES
 
     chars = SURNAMES + MALE_CHARS + FEMALE_CHARS + "曾单重长区仇朴解覃"
-    code = ("import os, sys; os.environ['PYPINYIN_NO_PHRASES'] = sys.argv[2];"
-            "from db.normalize import char_readings;"
-            "print([char_readings(c) for c in sys.argv[1]], 'pypinyin.phrases_dict' in sys.modules)")
+    code = (
+        "import os, sys; os.environ['PYPINYIN_NO_PHRASES'] = sys.argv[2];"
+        "from db.normalize import char_readings;"
+        "print([char_readings(c) for c in sys.argv[1]], 'pypinyin.phrases_dict' in sys.modules)"
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYPINYIN_")}
     with_phrases, without = (
-        subprocess.run([sys.executable, "-c", code, chars, flag], env=env, check=True,
-                       capture_output=True, text=True).stdout.rsplit(" ", 1)
-        for flag in ("", "1"))
+        subprocess.run(
+            [sys.executable, "-c", code, chars, flag],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.rsplit(" ", 1)
+        for flag in ("", "1")
+    )
     assert with_phrases[1].strip() == "True" and without[1].strip() == "False"
     assert with_phrases[0] == without[0] and "zeng" in without[0] and "ceng" in without[0]

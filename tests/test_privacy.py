@@ -26,19 +26,26 @@ FORGOTTEN = "已删除个人信息"
 
 # --- helpers --------------------------------------------------------------------------------
 
+
 def traces(db: Path | str, values: list[str]) -> list[tuple[str, str, str]]:
     """Every (table, column, value) where a value occurs in any column of any table, read
     with plain sqlite3 (every column as text)."""
     conn = sqlite3.connect(db)
     found = []
     try:
-        tables = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        ]
         for table in tables:
             for col in [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]:
                 for v in values:
-                    n = conn.execute(f"SELECT count(*) FROM {table}"
-                                     f" WHERE instr(CAST({col} AS TEXT), ?) > 0", (v,)).fetchone()[0]
+                    n = conn.execute(
+                        f"SELECT count(*) FROM {table} WHERE instr(CAST({col} AS TEXT), ?) > 0",
+                        (v,),
+                    ).fetchone()[0]
                     if n:
                         found.append((table, col, v))
     finally:
@@ -54,21 +61,33 @@ def pick_household(db: Path) -> dict:
         rows = conn.execute(
             "SELECT h.id FROM households h JOIN grids g ON g.id = h.grid_id WHERE g.code = 'G001'"
             " AND h.id IN (SELECT household_id FROM visits)"
-            " AND h.id IN (SELECT household_id FROM case_households) ORDER BY h.rid").fetchall()
+            " AND h.id IN (SELECT household_id FROM case_households) ORDER BY h.rid"
+        ).fetchall()
         for (hid,) in rows:
-            members = conn.execute("SELECT name, phone, id_number FROM members"
-                                   " WHERE household_id = ?", (hid,)).fetchall()
+            members = conn.execute(
+                "SELECT name, phone, id_number FROM members WHERE household_id = ?", (hid,)
+            ).fetchall()
             names = [m[0] for m in members]
             if not all(len(n) == 3 for n in names):
                 continue
-            if any(conn.execute("SELECT count(*) FROM members WHERE instr(name, ?) > 0",
-                                (n,)).fetchone()[0] != 1
-                   or conn.execute("SELECT count(*) FROM feedback WHERE instr(raised_by, ?) > 0"
-                                   " OR instr(text, ?) > 0", (n, n)).fetchone()[0]
-                   for n in names):
+            if any(
+                conn.execute(
+                    "SELECT count(*) FROM members WHERE instr(name, ?) > 0", (n,)
+                ).fetchone()[0]
+                != 1
+                or conn.execute(
+                    "SELECT count(*) FROM feedback WHERE instr(raised_by, ?) > 0"
+                    " OR instr(text, ?) > 0",
+                    (n, n),
+                ).fetchone()[0]
+                for n in names
+            ):
                 continue
-            return {"id": hid, "names": names,
-                    "numbers": [v for m in members for v in (m[1], m[2]) if v]}
+            return {
+                "id": hid,
+                "names": names,
+                "numbers": [v for m in members for v in (m[1], m[2]) if v],
+            }
     finally:
         conn.close()
     raise AssertionError("no suitable household in the demo")
@@ -87,9 +106,13 @@ def audited(db: Path, action: str) -> list[tuple[str | None, str | None, dict]]:
     """(entity, entity_id, detail) of the audit entries of ``action``, oldest first."""
     conn = sqlite3.connect(db)
     try:
-        return [(r[0], r[1], json.loads(r[2])) for r in conn.execute(
-            "SELECT entity, entity_id, detail FROM audit WHERE action = ? ORDER BY seq",
-            (action,))]
+        return [
+            (r[0], r[1], json.loads(r[2]))
+            for r in conn.execute(
+                "SELECT entity, entity_id, detail FROM audit WHERE action = ? ORDER BY seq",
+                (action,),
+            )
+        ]
     finally:
         conn.close()
 
@@ -97,66 +120,141 @@ def audited(db: Path, action: str) -> list[tuple[str | None, str | None, dict]]:
 def row_counts(db: Path) -> dict[str, int]:
     conn = sqlite3.connect(db)
     try:
-        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                for t in ("households", "members", "visits", "visit_items", "cases",
-                          "case_households", "case_events", "case_state", "feedback",
-                          "survey_responses", "outbox", "labels")}
+        return {
+            t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in (
+                "households",
+                "members",
+                "visits",
+                "visit_items",
+                "cases",
+                "case_households",
+                "case_events",
+                "case_state",
+                "feedback",
+                "survey_responses",
+                "outbox",
+                "labels",
+            )
+        }
     finally:
         conn.close()
 
 
 # --- pure scrubbing -------------------------------------------------------------------------
 
+
 def test_scrub_payload_erases_personal_fields_and_redacts_kept_text():
     values = personal_values(["魏帅", "司马青衫", "x"], ["15012952615", ""])
     assert values == ["15012952615", "司马青衫", "魏帅"]  # longest first, short ones dropped
-    member = {"id": "m", "household_id": "h", "name": "魏帅", "phone": "15012952615",
-              "id_number": "230104197305011874", "birth_year": 1973, "relation": "户主",
-              "gender": "男", "tags": "elderly70", "position": 0}
+    member = {
+        "id": "m",
+        "household_id": "h",
+        "name": "魏帅",
+        "phone": "15012952615",
+        "id_number": "230104197305011874",
+        "birth_year": 1973,
+        "relation": "户主",
+        "gender": "男",
+        "tags": "elderly70",
+        "position": 0,
+    }
     assert scrub_payload("member", member) == {
-        **member, "name": "", "phone": "", "id_number": "", "birth_year": None, "relation": "",
-        "gender": "", "tags": ""}
-    assert scrub_payload("household", {"id": "h", "grid_id": "g", "room": "501", "note": "x"},
-                         forgotten_at="T") == {"id": "h", "grid_id": "g", "room": "",
-                                               "note": "", "forgotten_at": "T"}
-    visit = scrub_payload("visit", {"met": json.dumps([{"member_id": "m", "name": "魏帅"}]),
-                                    "note": "魏帅腿脚不便", "visit_type": "door"}, values)
+        **member,
+        "name": "",
+        "phone": "",
+        "id_number": "",
+        "birth_year": None,
+        "relation": "",
+        "gender": "",
+        "tags": "",
+    }
+    assert scrub_payload(
+        "household", {"id": "h", "grid_id": "g", "room": "501", "note": "x"}, forgotten_at="T"
+    ) == {"id": "h", "grid_id": "g", "room": "", "note": "", "forgotten_at": "T"}
+    visit = scrub_payload(
+        "visit",
+        {
+            "met": json.dumps([{"member_id": "m", "name": "魏帅"}]),
+            "note": "魏帅腿脚不便",
+            "visit_type": "door",
+        },
+        values,
+    )
     assert json.loads(visit["met"]) == [{"member_id": "m", "name": ""}]
     assert visit["note"] == "" and visit["visit_type"] == "door"
-    case = scrub_payload("case", {"summary": "魏帅家漏水，电话15012952615", "raised_by": "魏帅",
-                                  "category": "roof_leak"}, values)
-    assert case == {"summary": f"{REDACTED}家漏水，电话{REDACTED}", "raised_by": None,
-                    "category": "roof_leak"}
-    event = scrub_payload("case_event", {"data": json.dumps({"note": "已联系司马青衫"},
-                                                            ensure_ascii=False)}, values)
+    case = scrub_payload(
+        "case",
+        {"summary": "魏帅家漏水，电话15012952615", "raised_by": "魏帅", "category": "roof_leak"},
+        values,
+    )
+    assert case == {
+        "summary": f"{REDACTED}家漏水，电话{REDACTED}",
+        "raised_by": None,
+        "category": "roof_leak",
+    }
+    event = scrub_payload(
+        "case_event", {"data": json.dumps({"note": "已联系司马青衫"}, ensure_ascii=False)}, values
+    )
     assert json.loads(event["data"]) == {"note": f"已联系{REDACTED}"}
     assert redact("与魏帅无关", []) == "与魏帅无关"
 
 
 # --- forget ---------------------------------------------------------------------------------
 
-def test_forget_erases_the_household_everywhere_on_the_laptop_and_keeps_the_figures(
-        kiosk, demo_db):
+
+def test_forget_erases_the_household_everywhere_on_the_laptop_and_keeps_the_figures(kiosk, demo_db):
     db = str(demo_db)
     hh = pick_household(demo_db)
     name = hh["names"][0]
     # Work that names the resident, queued in the outbox: a visit (met, note), a case whose
     # summary names them and their phone, a case note.
-    r = kiosk("visits", "add", hh["id"], "--db", db, "--met", name, "--met", "司马青衫",
-              "--note", f"{name}说腿脚不便", "--problem", f"roof_leak:{name}家楼顶漏雨", as_worker="演示网格员")
+    r = kiosk(
+        "visits",
+        "add",
+        hh["id"],
+        "--db",
+        db,
+        "--met",
+        name,
+        "--met",
+        "司马青衫",
+        "--note",
+        f"{name}说腿脚不便",
+        "--problem",
+        f"roof_leak:{name}家楼顶漏雨",
+        as_worker="演示网格员",
+    )
     assert r.returncode == 0, r.stderr
-    r = kiosk("cases", "add", "--db", db, "--household", hh["id"], "--category", "roof_leak",
-              "--summary", f"{name}反映楼上漏水，电话{hh['numbers'][0]}", "--raised-by", name,
-              "--json", as_worker="演示网格员")
+    r = kiosk(
+        "cases",
+        "add",
+        "--db",
+        db,
+        "--household",
+        hh["id"],
+        "--category",
+        "roof_leak",
+        "--summary",
+        f"{name}反映楼上漏水，电话{hh['numbers'][0]}",
+        "--raised-by",
+        name,
+        "--json",
+        as_worker="演示网格员",
+    )
     assert r.returncode == 0, r.stderr
     case_id = json.loads(r.stdout)["id"]
     values = [*hh["names"], *hh["numbers"], "司马青衫"]
-    assert {t for t, _, _ in traces(demo_db, values)} >= {"members", "outbox", "visits",
-                                                          "cases", "search_terms"}
+    assert {t for t, _, _ in traces(demo_db, values)} >= {
+        "members",
+        "outbox",
+        "visits",
+        "cases",
+        "search_terms",
+    }
     before, counts = figures(kiosk, demo_db), row_counts(demo_db)
 
-    r = kiosk("households", "forget", hh["id"], "--db", db, "--yes",
-              "--json", as_worker=SUPERVISOR)
+    r = kiosk("households", "forget", hh["id"], "--db", db, "--yes", "--json", as_worker=SUPERVISOR)
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout)
     assert report["forgotten"] is True and report["members"] == len(hh["names"])
@@ -168,18 +266,22 @@ def test_forget_erases_the_household_everywhere_on_the_laptop_and_keeps_the_figu
     after = row_counts(demo_db)
     assert after["outbox"] > counts["outbox"]  # the erasure travels as operations
     assert {k: v for k, v in after.items() if k != "outbox"} == {
-        k: v for k, v in counts.items() if k != "outbox"}
+        k: v for k, v in counts.items() if k != "outbox"
+    }
     [(entity, entity_id, detail)] = audited(demo_db, "forget")
     assert (entity, entity_id) == ("household", hh["id"])
     assert detail["members"] == len(hh["names"]) and detail["visits"] >= 2
 
     conn = sqlite3.connect(demo_db)
     try:
-        ops = conn.execute("SELECT entity, payload FROM outbox WHERE entity_id = ?"
-                           " AND kind = 'update'", (hh["id"],)).fetchall()
+        ops = conn.execute(
+            "SELECT entity, payload FROM outbox WHERE entity_id = ? AND kind = 'update'",
+            (hh["id"],),
+        ).fetchall()
         assert ops[-1][0] == "household" and json.loads(ops[-1][1])["forgotten_at"]
-        summary, raised_by = conn.execute("SELECT summary, raised_by FROM cases WHERE id = ?",
-                                          (case_id,)).fetchone()
+        summary, raised_by = conn.execute(
+            "SELECT summary, raised_by FROM cases WHERE id = ?", (case_id,)
+        ).fetchone()
         # the commitment is kept, not who made the request
         assert summary == f"{REDACTED}反映楼上漏水，电话{REDACTED}" and raised_by is None
     finally:
@@ -196,7 +298,8 @@ def test_forget_erases_the_household_everywhere_on_the_laptop_and_keeps_the_figu
 
 
 def test_a_grid_worker_is_refused_forget_and_full_export_and_nothing_is_written(
-        kiosk, demo_db, tmp_path):
+    kiosk, demo_db, tmp_path
+):
     db = str(demo_db)
     hh = pick_household(demo_db)
     counts = row_counts(demo_db)
@@ -205,8 +308,9 @@ def test_a_grid_worker_is_refused_forget_and_full_export_and_nothing_is_written(
     r = kiosk("households", "forget", hh["id"], "--db", db, "--yes")  # nobody named
     assert r.returncode == 3 and "--worker" in r.stderr
     out = tmp_path / "full.csv"
-    r = kiosk("households", "export", "--out", str(out), "--db", db, "--full", "--yes",
-              as_worker=WORKER)
+    r = kiosk(
+        "households", "export", "--out", str(out), "--db", db, "--full", "--yes", as_worker=WORKER
+    )
     assert r.returncode == 3 and ROLE_REFUSED in r.stderr and "完整导出" in r.stderr
     assert not out.exists() and not list(tmp_path.glob(".*.part"))
     assert "Traceback" not in r.stderr
@@ -215,22 +319,34 @@ def test_a_grid_worker_is_refused_forget_and_full_export_and_nothing_is_written(
     assert traces(demo_db, hh["numbers"])  # still there
 
 
-def test_an_export_outside_the_workers_grids_is_refused_and_writes_no_file(kiosk, demo_db,
-                                                                           tmp_path):
+def test_an_export_outside_the_workers_grids_is_refused_and_writes_no_file(
+    kiosk, demo_db, tmp_path
+):
     db = str(demo_db)
     counts = row_counts(demo_db)
     outdir = tmp_path / "out"
     outdir.mkdir()
-    for args in (["households", "export", "--grid", "G002"],
-                 ["households", "export", "--grid", "G002", "--full", "--yes"],
-                 ["ledger", "original", "--grid", "G002"]):
+    for args in (
+        ["households", "export", "--grid", "G002"],
+        ["households", "export", "--grid", "G002", "--full", "--yes"],
+        ["ledger", "original", "--grid", "G002"],
+    ):
         out = outdir / "x.xlsx"
         r = kiosk(*args, "--out", str(out), "--db", db, as_worker=WORKER)
         assert r.returncode == 3, (args, r.stderr)
         assert ROLE_REFUSED in r.stderr and "Traceback" not in r.stderr
         assert not out.exists() and not list(outdir.iterdir())
-    r = kiosk("households", "export", "--grid", "G999", "--out", str(outdir / "y.csv"),
-              "--db", db, as_worker="演示网格员")
+    r = kiosk(
+        "households",
+        "export",
+        "--grid",
+        "G999",
+        "--out",
+        str(outdir / "y.csv"),
+        "--db",
+        db,
+        as_worker="演示网格员",
+    )
     assert r.returncode == 2 and "G999" in r.stderr and not list(outdir.iterdir())
     assert row_counts(demo_db) == counts and audited(demo_db, "export") == []
 
@@ -240,12 +356,13 @@ def _csv(path: Path) -> list[list[str]]:
         return list(csv.reader(fh))
 
 
-def test_exports_are_masked_unless_a_supervisor_asks_for_the_full_export(kiosk, demo_db,
-                                                                        tmp_path):
+def test_exports_are_masked_unless_a_supervisor_asks_for_the_full_export(kiosk, demo_db, tmp_path):
     db = str(demo_db)
     conn = sqlite3.connect(demo_db)
-    g1 = conn.execute("SELECT count(*) FROM members m JOIN households h ON h.id = m.household_id"
-                      " JOIN grids g ON g.id = h.grid_id WHERE g.code = 'G001'").fetchone()[0]
+    g1 = conn.execute(
+        "SELECT count(*) FROM members m JOIN households h ON h.id = m.household_id"
+        " JOIN grids g ON g.id = h.grid_id WHERE g.code = 'G001'"
+    ).fetchone()[0]
     phones = {r[0] for r in conn.execute("SELECT phone FROM members WHERE phone != ''")}
     ids = {r[0] for r in conn.execute("SELECT id_number FROM members WHERE id_number != ''")}
     conn.close()
@@ -268,7 +385,18 @@ def test_exports_are_masked_unless_a_supervisor_asks_for_the_full_export(kiosk, 
     out = tmp_path / "full.xlsx"
     r = kiosk("households", "export", "--out", str(out), "--db", db, "--full", as_worker=SUPERVISOR)
     assert r.returncode == 2 and "--yes" in r.stderr and not out.exists()
-    r = kiosk("households", "export", "--out", str(out), "--db", db, "--full", "--yes", "--json", as_worker=SUPERVISOR)
+    r = kiosk(
+        "households",
+        "export",
+        "--out",
+        str(out),
+        "--db",
+        db,
+        "--full",
+        "--yes",
+        "--json",
+        as_worker=SUPERVISOR,
+    )
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     assert doc["masked"] is False and doc["grids"] == ["G001", "G002"]
@@ -279,8 +407,11 @@ def test_exports_are_masked_unless_a_supervisor_asks_for_the_full_export(kiosk, 
     assert phones & cells and ids & cells
     exports = audited(demo_db, "export")
     assert [e[2]["masked"] for e in exports] == [True, False]
-    assert exports[-1] == ("households", None,
-                           {"masked": False, "rows": doc["rows"], "grids": ["G001", "G002"]})
+    assert exports[-1] == (
+        "households",
+        None,
+        {"masked": False, "rows": doc["rows"], "grids": ["G001", "G002"]},
+    )
 
     # lists show masked numbers too
     hh = pick_household(demo_db)
@@ -291,6 +422,7 @@ def test_exports_are_masked_unless_a_supervisor_asks_for_the_full_export(kiosk, 
 
 
 # --- logs and QR payloads -------------------------------------------------------------------
+
 
 def test_no_personal_data_in_the_log_file_or_qr_payloads(kiosk, demo_db, tmp_path):
     db = str(demo_db)
@@ -308,14 +440,31 @@ def test_no_personal_data_in_the_log_file_or_qr_payloads(kiosk, demo_db, tmp_pat
     ok("households", "find", hh["numbers"][0][-4:])
     ok("households", "show", hh["id"], "--json")
     ok("visits", "add", hh["id"], "--met", name, "--note", f"{name} 电话 {hh['numbers'][0]}")
-    case = json.loads(ok("cases", "add", "--household", hh["id"], "--category", "roof_leak",
-                         "--summary", f"{name}家漏雨", "--raised-by", name, "--json"))
+    case = json.loads(
+        ok(
+            "cases",
+            "add",
+            "--household",
+            hh["id"],
+            "--category",
+            "roof_leak",
+            "--summary",
+            f"{name}家漏雨",
+            "--raised-by",
+            name,
+            "--json",
+        )
+    )
     ok("labels", "--household", hh["id"], "--out", str(tmp_path / "l.pdf"), "--json")
     ok("slip", case["number"], "--out", str(tmp_path / "s.pdf"), "--json")
     conn = sqlite3.connect(demo_db)
-    payloads = [make(kind, code).text for kind, code in conn.execute(
-        "SELECT kind, code FROM labels WHERE household_id = ? OR case_id = ?",
-        (hh["id"], case["id"]))]
+    payloads = [
+        make(kind, code).text
+        for kind, code in conn.execute(
+            "SELECT kind, code FROM labels WHERE household_id = ? OR case_id = ?",
+            (hh["id"], case["id"]),
+        )
+    ]
     conn.close()
     assert len(payloads) == 2
     ok("lookup", payloads[0], "--json")
@@ -333,13 +482,15 @@ def test_no_personal_data_in_the_log_file_or_qr_payloads(kiosk, demo_db, tmp_pat
     assert "opened database" in log  # the flow did log
     leaked = [v for v in values if v in log]
     assert leaked == []
-    assert payloads and all(re.fullmatch(r"(HH|CS)1:[0-9A-HJKMNP-TV-Z]{12}[0-9A-Z*+$%]", p)
-                            for p in payloads)
+    assert payloads and all(
+        re.fullmatch(r"(HH|CS)1:[0-9A-HJKMNP-TV-Z]{12}[0-9A-Z*+$%]", p) for p in payloads
+    )
     for p in payloads:
         assert not any(v in p for v in values)
 
 
 # --- the screens ----------------------------------------------------------------------------
+
 
 async def test_a_forgotten_household_reads_as_erased_on_its_screen_and_its_cases(runtime):
     from textual.widgets import Static
@@ -370,9 +521,11 @@ async def test_a_forgotten_household_reads_as_erased_on_its_screen_and_its_cases
 
 # --- other laptops and the hub --------------------------------------------------------------
 
-PEOPLE = [("欧阳明远", "13911112222", "230102199001011234"),
-          ("司徒静怡", "13933334444", "230102199202022345"),
-          ("上官浩然", "13955556666", "230102199303033456")]
+PEOPLE = [
+    ("欧阳明远", "13911112222", "230102199001011234"),
+    ("司徒静怡", "13933334444", "230102199202022345"),
+    ("上官浩然", "13955556666", "230102199303033456"),
+]
 
 
 def _roster(path: Path) -> None:
@@ -385,17 +538,31 @@ def _roster(path: Path) -> None:
     ctx = WriteContext.open(db.conn)
     stamp = "000000000000001.00000"
     with transaction(db.conn):
-        db.conn.execute("INSERT INTO grids(id, code, name, community, street, district, hlc,"
-                        " worker_id, device_id) VALUES ('g1', 'G1', 'G1', '社区', '街道', '区', ?,"
-                        " NULL, ?)", (stamp, ctx.device_id))
-        db.conn.execute("INSERT INTO compounds(id, grid_id, name, pinyin, initials, hlc,"
-                        " worker_id, device_id) VALUES ('c1', 'g1', '小区', 'xiaoqu', 'xq', ?,"
-                        " NULL, ?)", (stamp, ctx.device_id))
+        db.conn.execute(
+            "INSERT INTO grids(id, code, name, community, street, district, hlc,"
+            " worker_id, device_id) VALUES ('g1', 'G1', 'G1', '社区', '街道', '区', ?,"
+            " NULL, ?)",
+            (stamp, ctx.device_id),
+        )
+        db.conn.execute(
+            "INSERT INTO compounds(id, grid_id, name, pinyin, initials, hlc,"
+            " worker_id, device_id) VALUES ('c1', 'g1', '小区', 'xiaoqu', 'xq', ?,"
+            " NULL, ?)",
+            (stamp, ctx.device_id),
+        )
         for room, (name, phone, idn) in zip(("101", "102", "103"), PEOPLE, strict=True):
-            create_household(ctx, grid_id="g1", compound_id="c1", building="1", unit="1",
-                             room=room, note=f"{name}家", members=[
-                                 MemberInput(name, relation="户主", phone=phone, id_number=idn,
-                                             birth_year=1990)])
+            create_household(
+                ctx,
+                grid_id="g1",
+                compound_id="c1",
+                building="1",
+                unit="1",
+                room=room,
+                note=f"{name}家",
+                members=[
+                    MemberInput(name, relation="户主", phone=phone, id_number=idn, birth_year=1990)
+                ],
+            )
     db.close()
 
 
@@ -443,12 +610,19 @@ def test_a_forget_reaches_the_other_laptops_and_the_hub(tmp_path):
                 dbs.append(db)
                 laptops.append(ctx)
             a, b = laptops
-            hid, mid = a.conn.execute("SELECT household_id, id FROM members WHERE name = ?",
-                                      (name,)).fetchone()
+            hid, mid = a.conn.execute(
+                "SELECT household_id, id FROM members WHERE name = ?", (name,)
+            ).fetchone()
             # B records a visit naming the resident and someone else met there; A receives it.
             with transaction(b.conn):
-                save_visit(b, VisitInput(hid, met=[MetPerson(name, mid), MetPerson("慕容小雪")],
-                                         note=f"{name}说一切正常"))
+                save_visit(
+                    b,
+                    VisitInput(
+                        hid,
+                        met=[MetPerson(name, mid), MetPerson("慕容小雪")],
+                        note=f"{name}说一切正常",
+                    ),
+                )
             run_sync(b)
             run_sync(a)
             figures_b = {k: v for k, v in collect(b.conn).items() if k != "pending_sync"}
@@ -478,13 +652,22 @@ def test_a_forget_reaches_the_other_laptops_and_the_hub(tmp_path):
         path = tmp_path / f"{n}.db"
         assert traces(path, values) == [], n
         conn = sqlite3.connect(path)
-        assert conn.execute("SELECT forgotten_at IS NOT NULL, address_key FROM households"
-                            " WHERE id = ?", (hid,)).fetchone() == (1, "~" + hid), n
-        assert conn.execute("SELECT count(*) FROM oplog WHERE status IN ('failed', 'orphan')"
-                            ).fetchone()[0] == 0, n
+        assert conn.execute(
+            "SELECT forgotten_at IS NOT NULL, address_key FROM households WHERE id = ?", (hid,)
+        ).fetchone() == (1, "~" + hid), n
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM oplog WHERE status IN ('failed', 'orphan')"
+            ).fetchone()[0]
+            == 0
+        ), n
         # the others are untouched
-        assert conn.execute("SELECT count(*) FROM members WHERE name IN (?, ?)",
-                            (PEOPLE[1][0], PEOPLE[2][0])).fetchone()[0] == 2, n
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM members WHERE name IN (?, ?)", (PEOPLE[1][0], PEOPLE[2][0])
+            ).fetchone()[0]
+            == 2
+        ), n
         assert conn.execute("SELECT count(*) FROM visits").fetchone()[0] == 1, n
         conn.close()
     conn = sqlite3.connect(tmp_path / "b.db")
@@ -555,8 +738,9 @@ def test_the_hub_scrubs_its_log_and_later_edits_of_a_forgotten_household(hub_sto
             hub_store.ingest(None, batch)
         ctx = WriteContext.open(db.conn)
         name, phone, idn = PEOPLE[0]
-        hid, mid = db.conn.execute("SELECT household_id, id FROM members WHERE name = ?",
-                                   (name,)).fetchone()
+        hid, mid = db.conn.execute(
+            "SELECT household_id, id FROM members WHERE name = ?", (name,)
+        ).fetchone()
         with transaction(db.conn):
             save_visit(ctx, VisitInput(hid, met=[MetPerson(name, mid)], note=f"{name}在家"))
         # an edit made before the erasure, still in the outbox when the erasure is pushed
@@ -574,10 +758,16 @@ def test_the_hub_scrubs_its_log_and_later_edits_of_a_forgotten_household(hub_sto
         # pushed after the erasure (another laptop's offline edit): scrubbed on arrival
         from kiosk.sync.protocol import Op
 
-        late = Op(op_id="01a00000-0000-7000-8000-000000000001", hlc="999999999999999.00000",
-                  entity="member", entity_id=mid, kind="update",
-                  payload={"phone": "13600002222", "name": name}, schema_version=6,
-                  device_id="01a00000-0000-7000-8000-00000000000d")
+        late = Op(
+            op_id="01a00000-0000-7000-8000-000000000001",
+            hlc="999999999999999.00000",
+            entity="member",
+            entity_id=mid,
+            kind="update",
+            payload={"phone": "13600002222", "name": name},
+            schema_version=6,
+            device_id="01a00000-0000-7000-8000-00000000000d",
+        )
         hub_store.ingest(None, [late])
         log = _hub_payloads(hub_store)
         assert "13600002222" not in log and name not in log

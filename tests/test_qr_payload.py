@@ -54,12 +54,12 @@ def test_parse_accepts_what_people_type(kind, code, data):
     text = data.draw(st.sampled_from([p.text, p.readable]))
     # any letter case, spaces and hyphens anywhere, I/L for 1 and O for 0
     text = "".join(
-        data.draw(st.sampled_from([ch.lower(), ch.upper()])) if ch.isalpha() else ch
-        for ch in text)
+        data.draw(st.sampled_from([ch.lower(), ch.upper()])) if ch.isalpha() else ch for ch in text
+    )
     text = text.replace("1", data.draw(st.sampled_from(["1", "I", "l", "L", "i"])))
     text = text.replace("0", data.draw(st.sampled_from(["0", "O", "o"])))
     sep = data.draw(st.sampled_from(["", " ", "-", "  "]))
-    text = sep.join(text[i:i + 3] for i in range(0, len(text), 3))
+    text = sep.join(text[i : i + 3] for i in range(0, len(text), 3))
     assert parse(f"  {text} ") == p
 
 
@@ -98,7 +98,7 @@ def test_adjacent_transpositions_are_refused(kind, code, pos):
 def test_truncated_payloads_say_incomplete(kind, code, keep):
     p = make(kind, code)
     with pytest.raises(InvalidLabel) as err:
-        parse(p.text[:4 + keep])
+        parse(p.text[: 4 + keep])
     assert err.value.reason == "too_short"
 
 

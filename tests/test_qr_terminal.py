@@ -73,7 +73,7 @@ async def test_household_screen_shows_its_label(runtime):
         lines = str(panel.render()).splitlines()
         drawn = half_block_lines(qr_matrix(payload.text))
         assert panel.code_lines == drawn
-        assert lines[1:1 + len(drawn)] == drawn
+        assert lines[1 : 1 + len(drawn)] == drawn
         assert lines[1 + len(drawn)].strip() == payload.readable
         assert panel.size.width >= len(drawn[0])  # nothing cropped: the whole quiet zone shows
         # the colours do not follow the theme
@@ -81,8 +81,11 @@ async def test_household_screen_shows_its_label(runtime):
             app.theme = theme
             await pilot.pause()
             strip = panel.render_line(3)
-            code_cells = [seg for seg in strip if set(seg.text) & set("▀▄█ ")
-                          and seg.style and seg.style.bgcolor]
+            code_cells = [
+                seg
+                for seg in strip
+                if set(seg.text) & set("▀▄█ ") and seg.style and seg.style.bgcolor
+            ]
             assert code_cells
             qr_segments = [seg for seg in code_cells if seg.style.bgcolor.name == LIGHT]
             assert sum(len(seg.text) for seg in qr_segments) == len(drawn[0])
@@ -131,8 +134,10 @@ async def test_labels_screen_prints_this_household_with_progress(runtime, tmp_pa
         assert bar.total == 1 and bar.progress == 1
         assert str(out) in str(screen.query_one("#labels-status", Static).render())
     assert Path(out).is_file()
-    labels = conn.execute("SELECT generation, retired_at FROM labels WHERE household_id = ?"
-                          " ORDER BY generation", (hid,)).fetchall()
+    labels = conn.execute(
+        "SELECT generation, retired_at FROM labels WHERE household_id = ? ORDER BY generation",
+        (hid,),
+    ).fetchall()
     assert [(g, r is None) for g, r in labels] == [(1, False), (2, True)]
 
 

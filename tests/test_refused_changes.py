@@ -37,9 +37,23 @@ def hub(tmp_path, kiosk, demo_db):
     out = kiosk("hub", "seed", "--db", str(store), "--from", str(demo_db), "--json")
     assert out.returncode == 0, out.stderr
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli.main", "hub", "serve", "--db", str(store),
-                             "--port", str(port)], cwd=ROOT, env=dict(os.environ),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kiosk.cli.main",
+            "hub",
+            "serve",
+            "--db",
+            str(store),
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         wait_listening(proc)
         yield {"url": f"http://127.0.0.1:{port}", "db": str(store)}
@@ -71,8 +85,15 @@ def test_the_first_sync_after_hub_seed_goes_through(kiosk, hub, demo_db):
 
 
 def _households(path, grid_code):
-    return [r[0] for r in _q(path, "SELECT h.id FROM households h JOIN grids g"
-                                   " ON g.id = h.grid_id WHERE g.code = ? ORDER BY h.id", grid_code)]
+    return [
+        r[0]
+        for r in _q(
+            path,
+            "SELECT h.id FROM households h JOIN grids g"
+            " ON g.id = h.grid_id WHERE g.code = ? ORDER BY h.id",
+            grid_code,
+        )
+    ]
 
 
 def _edit_unchecked(path, household_id, **changes):
@@ -101,12 +122,19 @@ def test_a_refused_change_is_held_named_and_never_a_wall(kiosk, hub, demo_db):
     [held] = report["held"]
     assert held["entity"] == "household" and held["household_id"] == theirs
     assert held["code"] == "out_of_scope" and held["why"] and held["todo"]
-    address = _q(demo_db, "SELECT c.name FROM households h JOIN compounds c"
-                          " ON c.id = h.compound_id WHERE h.id = ?", theirs)[0][0]
+    address = _q(
+        demo_db,
+        "SELECT c.name FROM households h JOIN compounds c ON c.id = h.compound_id WHERE h.id = ?",
+        theirs,
+    )[0][0]
     assert address in held["household"]
     # The hub holds the other two and remembers what it refused and why.
-    assert _q(hub["db"], "SELECT count(*) FROM hub_ops WHERE entity_id = ? AND kind = 'update'",
-              mine)[0][0] == 2
+    assert (
+        _q(hub["db"], "SELECT count(*) FROM hub_ops WHERE entity_id = ? AND kind = 'update'", mine)[
+            0
+        ][0]
+        == 2
+    )
     assert _q(hub["db"], "SELECT code FROM hub_refused")[0][0] == "out_of_scope"
     out = kiosk("hub", "refused", "--db", hub["db"], "--json")
     assert [r["code"] for r in json.loads(out.stdout)["refused"]] == ["out_of_scope"]
@@ -125,17 +153,30 @@ def test_a_refused_change_is_held_named_and_never_a_wall(kiosk, hub, demo_db):
     assert json.loads(out.stdout)["pushed"] == 1 and out.returncode == 5
 
     # Sent again without fixing the cause: refused again, still held, nothing lost.
-    assert kiosk("sync", "resend", "--all", "--db", str(demo_db), as_worker="演示网格员").returncode == 0
+    assert (
+        kiosk("sync", "resend", "--all", "--db", str(demo_db), as_worker="演示网格员").returncode
+        == 0
+    )
     out = kiosk("sync", "--db", str(demo_db), "--json")
     assert out.returncode == 5 and json.loads(out.stdout)["refused"] == 1
 
     # A grid worker may not give it up; the supervisor may: it moves to the operation log.
     out = kiosk("sync", "discard", held["op_id"], "--db", str(demo_db), as_worker="演示网格员")
     assert out.returncode == 3 and "主管" in out.stderr
-    out = kiosk("sync", "discard", held["op_id"], "--note", "不是本网格", "--db", str(demo_db), as_worker="演示主管")
+    out = kiosk(
+        "sync",
+        "discard",
+        held["op_id"],
+        "--note",
+        "不是本网格",
+        "--db",
+        str(demo_db),
+        as_worker="演示主管",
+    )
     assert out.returncode == 0, out.stderr
     assert _q(demo_db, "SELECT status FROM oplog WHERE op_id = ?", held["op_id"]) == [
-        ("discarded",)]
+        ("discarded",)
+    ]
     out = kiosk("sync", "--db", str(demo_db), "--json")
     assert out.returncode == 0 and json.loads(out.stdout)["held"] == []
     assert kiosk("audit", "verify", "--db", str(demo_db), as_worker="演示主管").returncode == 0
@@ -148,12 +189,22 @@ def test_resent_once_the_office_fixes_the_laptops_grids(kiosk, hub, demo_db, tmp
     theirs = _households(demo_db, "G002")[0]
     _edit_unchecked(demo_db, theirs, note="楼道堆物")
     assert kiosk("sync", "--db", str(demo_db)).returncode == 5
-    out = kiosk("hub", "devices", "scope", "旧登记", "--grid", "G001", "--grid", "G002",
-                "--db", hub["db"])
+    out = kiosk(
+        "hub", "devices", "scope", "旧登记", "--grid", "G001", "--grid", "G002", "--db", hub["db"]
+    )
     assert out.returncode == 0, out.stderr
-    assert kiosk("sync", "resend", "--all", "--db", str(demo_db), as_worker="演示网格员").returncode == 0
+    assert (
+        kiosk("sync", "resend", "--all", "--db", str(demo_db), as_worker="演示网格员").returncode
+        == 0
+    )
     out = kiosk("sync", "--db", str(demo_db), "--json")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["pushed"] == 1
-    assert _q(hub["db"], "SELECT count(*) FROM hub_ops WHERE entity_id = ? AND kind = 'update'",
-              theirs)[0][0] == 1
+    assert (
+        _q(
+            hub["db"],
+            "SELECT count(*) FROM hub_ops WHERE entity_id = ? AND kind = 'update'",
+            theirs,
+        )[0][0]
+        == 1
+    )

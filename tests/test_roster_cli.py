@@ -24,33 +24,184 @@ def bad_check(number: str) -> str:
     return number[:-1] + last
 
 
-HEADERS = ["序号", "姓名", "性别", "与户主关系", "公民身份号码", "手机号", "网格", "小区名称",
-           "楼栋", "单元", "房号", "人员类别"]
+HEADERS = [
+    "序号",
+    "姓名",
+    "性别",
+    "与户主关系",
+    "公民身份号码",
+    "手机号",
+    "网格",
+    "小区名称",
+    "楼栋",
+    "单元",
+    "房号",
+    "人员类别",
+]
 
 # (row as the spreadsheet shows it, cells); the title row is 1, headers are row 2.
 PERSON_ROWS: list[list[object]] = [
-    [1, "王桂英", "女", "户主", ident(1944, False), "13812345678", "G001", "春华小区", "1栋", "1单元", "101", "70周岁以上老人、独居"],
-    [2, "李建国", "男", "户主", ident(1968, True), "139 0451 2345", "G001", "春华小区", "1", "1", "102", ""],
+    [
+        1,
+        "王桂英",
+        "女",
+        "户主",
+        ident(1944, False),
+        "13812345678",
+        "G001",
+        "春华小区",
+        "1栋",
+        "1单元",
+        "101",
+        "70周岁以上老人、独居",
+    ],
+    [
+        2,
+        "李建国",
+        "男",
+        "户主",
+        ident(1968, True),
+        "139 0451 2345",
+        "G001",
+        "春华小区",
+        "1",
+        "1",
+        "102",
+        "",
+    ],
     # family members under merged (blank) address cells
-    [3, "张丽", "女", "配偶", ident(1970, False), "+86 137-1234-5678", None, None, None, None, None, ""],
+    [
+        3,
+        "张丽",
+        "女",
+        "配偶",
+        ident(1970, False),
+        "+86 137-1234-5678",
+        None,
+        None,
+        None,
+        None,
+        None,
+        "",
+    ],
     [4, "李浩", "男", "子", ident(2006, True), "", None, None, None, None, None, "适龄青年"],
-    [5, "赵志成", "男", "户主", "", '=HYPERLINK("http://x.example","点我")', "G001", "春华小区", "1", "2", "301", ""],  # row 7
-    [6, None, "女", "户主", ident(1980, False), "13712345678", "G001", "春华小区", "2", "1", "502", ""],  # row 8
-    [7, "孙秀兰", "女", "户主", ident(1953, False), "1381234", "G001", "春华小区", "2", "1", "503", ""],  # row 9
-    [8, "陈明", "男", "户主", bad_check(ident(1979, True)), "", "G001", "秋实家园", "3", "2", "501", ""],  # row 10
+    [
+        5,
+        "赵志成",
+        "男",
+        "户主",
+        "",
+        '=HYPERLINK("http://x.example","点我")',
+        "G001",
+        "春华小区",
+        "1",
+        "2",
+        "301",
+        "",
+    ],  # row 7
+    [
+        6,
+        None,
+        "女",
+        "户主",
+        ident(1980, False),
+        "13712345678",
+        "G001",
+        "春华小区",
+        "2",
+        "1",
+        "502",
+        "",
+    ],  # row 8
+    [
+        7,
+        "孙秀兰",
+        "女",
+        "户主",
+        ident(1953, False),
+        "1381234",
+        "G001",
+        "春华小区",
+        "2",
+        "1",
+        "503",
+        "",
+    ],  # row 9
+    [
+        8,
+        "陈明",
+        "男",
+        "户主",
+        bad_check(ident(1979, True)),
+        "",
+        "G001",
+        "秋实家园",
+        "3",
+        "2",
+        "501",
+        "",
+    ],  # row 10
     [9, "周婷", "女", "户主", "", "", "G999", "秋实家园", "3", "2", "502", ""],  # row 11
-    [10, "马淑珍", "女", "户主", ident(1950, False), "", "G001", "春华小区", "1", "1", "102", ""],  # row 12: 2nd head
-    [11, "王桂英", "女", "户主", ident(1944, False), "13812345678", "G001", "春华小区", "1栋", "1单元", "101", "70周岁以上老人、独居"],  # row 13: same as row 3
-    [12, "郭海峰", "男", "户主", ident(1975, True), "", "G002", "秋实家园", "1", "1", "101", "困难"],  # row 14
+    [
+        10,
+        "马淑珍",
+        "女",
+        "户主",
+        ident(1950, False),
+        "",
+        "G001",
+        "春华小区",
+        "1",
+        "1",
+        "102",
+        "",
+    ],  # row 12: 2nd head
+    [
+        11,
+        "王桂英",
+        "女",
+        "户主",
+        ident(1944, False),
+        "13812345678",
+        "G001",
+        "春华小区",
+        "1栋",
+        "1单元",
+        "101",
+        "70周岁以上老人、独居",
+    ],  # row 13: same as row 3
+    [
+        12,
+        "郭海峰",
+        "男",
+        "户主",
+        ident(1975, True),
+        "",
+        "G002",
+        "秋实家园",
+        "1",
+        "1",
+        "101",
+        "困难",
+    ],  # row 14
 ]
 GOOD_NAMES = {"王桂英", "李建国", "张丽", "李浩", "郭海峰"}
-EXPECTED_REJECTED = {7: ("formula", "手机号"), 8: ("missing_name", "姓名"),
-                     9: ("bad_phone", "手机号"), 10: ("bad_id_check", "公民身份号码"),
-                     11: ("unknown_grid", "网格"), 12: ("second_head", "与户主关系")}
+EXPECTED_REJECTED = {
+    7: ("formula", "手机号"),
+    8: ("missing_name", "姓名"),
+    9: ("bad_phone", "手机号"),
+    10: ("bad_id_check", "公民身份号码"),
+    11: ("unknown_grid", "网格"),
+    12: ("second_head", "与户主关系"),
+}
 
 
-def write_xlsx(path: Path, rows: list[list[object]], headers: list[str] = HEADERS,
-               title: str | None = "春华社区住户花名册") -> Path:
+def write_xlsx(
+    path: Path,
+    rows: list[list[object]],
+    headers: list[str] = HEADERS,
+    title: str | None = "春华社区住户花名册",
+) -> Path:
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "花名册"
@@ -63,8 +214,9 @@ def write_xlsx(path: Path, rows: list[list[object]], headers: list[str] = HEADER
     return path
 
 
-def write_csv(path: Path, rows: list[list[object]], headers: list[str] = HEADERS,
-              encoding: str = "utf-8") -> Path:
+def write_csv(
+    path: Path, rows: list[list[object]], headers: list[str] = HEADERS, encoding: str = "utf-8"
+) -> Path:
     with path.open("w", encoding=encoding, newline="") as fh:
         w = csv.writer(fh)
         w.writerow(headers)
@@ -78,8 +230,9 @@ OFFICE = "演示管理员"
 
 
 def run_import(kiosk, db: Path, file: Path, *extra: str):
-    out = kiosk("households", "import", str(file), "--db", str(db), "--json", *extra,
-                as_worker=OFFICE)
+    out = kiosk(
+        "households", "import", str(file), "--db", str(db), "--json", *extra, as_worker=OFFICE
+    )
     doc = json.loads(out.stdout) if out.stdout.strip() else None
     return out, doc
 
@@ -94,11 +247,14 @@ def snapshot(db: Path) -> dict:
             "compounds": conn.execute("SELECT count(*) FROM compounds").fetchone()[0],
             "outbox": conn.execute("SELECT count(*) FROM outbox").fetchone()[0],
             "terms": conn.execute("SELECT count(*) FROM search_terms").fetchone()[0],
-            "rows": sorted(conn.execute(
-                "SELECT m.name, m.relation, m.gender, m.phone, m.id_number, m.birth_year, m.tags,"
-                " h.building, h.unit, h.room, h.tags, c.name FROM members m"
-                " JOIN households h ON h.id = m.household_id"
-                " JOIN compounds c ON c.id = h.compound_id").fetchall()),
+            "rows": sorted(
+                conn.execute(
+                    "SELECT m.name, m.relation, m.gender, m.phone, m.id_number, m.birth_year, m.tags,"
+                    " h.building, h.unit, h.room, h.tags, c.name FROM members m"
+                    " JOIN households h ON h.id = m.household_id"
+                    " JOIN compounds c ON c.id = h.compound_id"
+                ).fetchall()
+            ),
         }
     finally:
         conn.close()
@@ -114,11 +270,14 @@ def assert_integrity(db: Path) -> None:
             missing = conn.execute(
                 f"SELECT count(*) FROM {table} t WHERE NOT EXISTS (SELECT 1 FROM outbox o"
                 " WHERE o.entity = ? AND o.entity_id = t.id AND o.kind = 'insert')"
-                " AND t.created_at NOT LIKE '2026-01-05%'", (entity,)).fetchone()[0]
+                " AND t.created_at NOT LIKE '2026-01-05%'",
+                (entity,),
+            ).fetchone()[0]
             assert missing == 0
         formulas = conn.execute(
             "SELECT count(*) FROM members WHERE substr(name,1,1) = '=' OR substr(phone,1,1) = '='"
-            " OR substr(id_number,1,1) = '='").fetchone()[0]
+            " OR substr(id_number,1,1) = '='"
+        ).fetchone()[0]
         assert formulas == 0
     finally:
         conn.close()
@@ -131,7 +290,9 @@ def imported_people(db: Path, compounds=("春华小区", "秋实家园")) -> dic
         "SELECT m.name, m.relation, m.phone, m.birth_year, m.tags, g.code, c.name, h.building,"
         " h.unit, h.room, h.tags FROM members m JOIN households h ON h.id = m.household_id"
         " JOIN compounds c ON c.id = h.compound_id JOIN grids g ON g.id = h.grid_id"
-        f" WHERE c.name IN ({marks})", compounds).fetchall()
+        f" WHERE c.name IN ({marks})",
+        compounds,
+    ).fetchall()
     conn.close()
     return {r[0]: r[1:] for r in rows}
 
@@ -176,13 +337,24 @@ def test_person_roster_imports_good_rows_and_reports_the_rest(tmp_path, demo_db,
 
 def test_human_report_on_stderr_in_both_languages(tmp_path, demo_db, kiosk, isolated_dirs):
     roster = write_xlsx(tmp_path / "r.xlsx", PERSON_ROWS)
-    out = kiosk("households", "import", str(roster), "--db", str(demo_db), "--dry-run", as_worker=OFFICE)
+    out = kiosk(
+        "households", "import", str(roster), "--db", str(demo_db), "--dry-run", as_worker=OFFICE
+    )
     assert out.returncode == 1 and out.stdout == ""
     assert "第 9 行" in out.stderr and "电话号码格式不对" in out.stderr and "（F 列）" in out.stderr
     assert "试运行" in out.stderr
     assert "Traceback" not in out.stderr
-    out = kiosk("households", "import", str(roster), "--db", str(demo_db), "--dry-run",
-                "--lang", "en", as_worker=OFFICE)
+    out = kiosk(
+        "households",
+        "import",
+        str(roster),
+        "--db",
+        str(demo_db),
+        "--dry-run",
+        "--lang",
+        "en",
+        as_worker=OFFICE,
+    )
     assert "row 10" in out.stderr and "check character" in out.stderr
     # the log file says what happened without personal data
     logs = "".join(p.read_text(encoding="utf-8") for p in isolated_dirs.rglob("*.log"))
@@ -204,8 +376,9 @@ def test_csv_encodings(tmp_path, demo_db, kiosk, encoding):
     roster = write_csv(tmp_path / "r.csv", PERSON_ROWS[:4] + PERSON_ROWS[-1:], encoding=encoding)
     out, doc = run_import(kiosk, demo_db, roster)
     assert out.returncode == 0, out.stderr
-    assert doc["encoding"] == {"gbk": "gb18030", "utf-8-sig": "utf-8-sig",
-                               "utf-8": "utf-8"}[encoding]
+    assert (
+        doc["encoding"] == {"gbk": "gb18030", "utf-8-sig": "utf-8-sig", "utf-8": "utf-8"}[encoding]
+    )
     assert doc["rejected"] == []
     people = imported_people(demo_db)
     assert set(people) == GOOD_NAMES
@@ -213,9 +386,22 @@ def test_csv_encodings(tmp_path, demo_db, kiosk, encoding):
     assert_integrity(demo_db)
 
 
-HOUSEHOLD_HEADERS = ["网格编号", "地址", "户主姓名", "户主身份证号", "户主电话", "户主出生年份",
-                     "成员1姓名", "成员1关系", "成员1身份证号", "成员2姓名", "成员2关系",
-                     "成员2出生年月", "重点人群", "是否残疾"]
+HOUSEHOLD_HEADERS = [
+    "网格编号",
+    "地址",
+    "户主姓名",
+    "户主身份证号",
+    "户主电话",
+    "户主出生年份",
+    "成员1姓名",
+    "成员1关系",
+    "成员1身份证号",
+    "成员2姓名",
+    "成员2关系",
+    "成员2出生年月",
+    "重点人群",
+    "是否残疾",
+]
 
 
 BAD_DATE_ID = "23010219900230123" + id_check_char("23010219900230123")  # 30 February
@@ -223,20 +409,90 @@ BAD_DATE_ID = "23010219900230123" + id_check_char("23010219900230123")  # 30 Feb
 
 def household_rows() -> list[list[object]]:
     return [
-        ["G001", "春华小区3栋1单元201", "马淑珍", ident(1950, False), "0451-86661234", 1950,
-         "", "", "", "", "", "", "独居,70周岁以上老人", ""],
-        ["G001", "安静社区春华小区3号楼1单元202室", "郭海峰", ident(1975, True), "13912345678",
-         "", "何静", "妻子", ident(1977, False), "郭宇", "儿子", "2004年5月", "", "否"],
-        ["G002", "秋实家园1-1-101", "邓凤", ident(1962, False), "", "", "邓建军", "子",
-         ident(1988, True), "", "", "", "困难", "是"],
+        [
+            "G001",
+            "春华小区3栋1单元201",
+            "马淑珍",
+            ident(1950, False),
+            "0451-86661234",
+            1950,
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "独居,70周岁以上老人",
+            "",
+        ],
+        [
+            "G001",
+            "安静社区春华小区3号楼1单元202室",
+            "郭海峰",
+            ident(1975, True),
+            "13912345678",
+            "",
+            "何静",
+            "妻子",
+            ident(1977, False),
+            "郭宇",
+            "儿子",
+            "2004年5月",
+            "",
+            "否",
+        ],
+        [
+            "G002",
+            "秋实家园1-1-101",
+            "邓凤",
+            ident(1962, False),
+            "",
+            "",
+            "邓建军",
+            "子",
+            ident(1988, True),
+            "",
+            "",
+            "",
+            "困难",
+            "是",
+        ],
         # the same room as the row above with different people: rejected
         ["G002", "秋实家园1栋1单元101", "冯雪", "", "", "", "", "", "", "", "", "", "", ""],
         # identical to the second row: taken once
-        ["G001", "安静社区春华小区3号楼1单元202室", "郭海峰", ident(1975, True), "13912345678",
-         "", "何静", "妻子", ident(1977, False), "郭宇", "儿子", "2004年5月", "", "否"],
+        [
+            "G001",
+            "安静社区春华小区3号楼1单元202室",
+            "郭海峰",
+            ident(1975, True),
+            "13912345678",
+            "",
+            "何静",
+            "妻子",
+            ident(1977, False),
+            "郭宇",
+            "儿子",
+            "2004年5月",
+            "",
+            "否",
+        ],
         # a member's ID number with a wrong date
-        ["G002", "秋实家园1-1-102", "韩磊", "", "", "", "冯丽", "配偶", BAD_DATE_ID,
-         "", "", "", "", ""],
+        [
+            "G002",
+            "秋实家园1-1-102",
+            "韩磊",
+            "",
+            "",
+            "",
+            "冯丽",
+            "配偶",
+            BAD_DATE_ID,
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
     ]
 
 
@@ -245,8 +501,7 @@ def test_household_roster_and_updates(tmp_path, demo_db, kiosk):
     out, doc = run_import(kiosk, demo_db, roster)
     assert out.returncode == 1, out.stderr
     assert doc["layout"] == "household"
-    assert {r["row"]: r["code"] for r in doc["rejected"]} == {5: "duplicate_room",
-                                                              7: "bad_id_date"}
+    assert {r["row"]: r["code"] for r in doc["rejected"]} == {5: "duplicate_room", 7: "bad_id_date"}
     assert doc["rejected"][1]["column"] == "成员1身份证号"
     assert [w["row"] for w in doc["warnings"]] == [6]
     assert doc["imported_households"] == 3 and doc["imported_members"] == 6
@@ -283,8 +538,7 @@ def test_household_roster_and_updates(tmp_path, demo_db, kiosk):
 
 def test_grid_option_when_the_roster_has_no_grid_column(tmp_path, demo_db, kiosk):
     headers = ["姓名", "关系", "电话", "住址"]
-    rows = [["陈明", "户主", "13812340000", "秋实家园3栋2单元501"],
-            ["周婷", "配偶", "", ""]]
+    rows = [["陈明", "户主", "13812340000", "秋实家园3栋2单元501"], ["周婷", "配偶", "", ""]]
     roster = write_csv(tmp_path / "nogrid.csv", rows, headers)
     out, doc = run_import(kiosk, demo_db, roster)
     assert out.returncode == 2 and doc["error"]["code"] == "no_grid"
@@ -309,8 +563,9 @@ def _encrypted_xlsx(tmp_path: Path) -> Path:
     # What Excel writes for a workbook with an open password: an OLE compound file whose
     # directory names the EncryptionInfo and EncryptedPackage streams.
     header = bytes.fromhex("d0cf11e0a1b11ae1") + bytes(504)
-    directory = "EncryptionInfo".encode("utf-16-le").ljust(128, b"\0") + \
-        "EncryptedPackage".encode("utf-16-le").ljust(128, b"\0")
+    directory = "EncryptionInfo".encode("utf-16-le").ljust(128, b"\0") + "EncryptedPackage".encode(
+        "utf-16-le"
+    ).ljust(128, b"\0")
     path = tmp_path / "locked.xlsx"
     path.write_bytes(header + directory + bytes(2048))
     return path
@@ -318,7 +573,9 @@ def _encrypted_xlsx(tmp_path: Path) -> Path:
 
 def _old_xls(tmp_path: Path) -> Path:
     path = tmp_path / "old.xls"
-    path.write_bytes(bytes.fromhex("d0cf11e0a1b11ae1") + "Workbook".encode("utf-16-le") + bytes(1000))
+    path.write_bytes(
+        bytes.fromhex("d0cf11e0a1b11ae1") + "Workbook".encode("utf-16-le") + bytes(1000)
+    )
     return path
 
 
@@ -327,6 +584,7 @@ def _write(name: str, data: bytes):
         path = tmp_path / name
         path.write_bytes(data)
         return path
+
     return make
 
 
@@ -340,9 +598,16 @@ UNREADABLE = {
     "no_rows": _write("header.csv", "姓名,网格,地址\n".encode("gbk")),
     "binary": _write("junk.xlsx", bytes(range(256)) * 10),
 }
-EXPECTED_CODE = {"missing": "missing", "truncated": "corrupt_xlsx", "encrypted": "encrypted",
-                 "old_xls": "old_xls", "empty": "empty", "not_a_roster": "not_a_roster",
-                 "no_rows": "no_rows", "binary": "corrupt_xlsx"}
+EXPECTED_CODE = {
+    "missing": "missing",
+    "truncated": "corrupt_xlsx",
+    "encrypted": "encrypted",
+    "old_xls": "old_xls",
+    "empty": "empty",
+    "not_a_roster": "not_a_roster",
+    "no_rows": "no_rows",
+    "binary": "corrupt_xlsx",
+}
 
 
 @pytest.mark.parametrize("kind", sorted(UNREADABLE))
@@ -377,7 +642,9 @@ def test_workbook_with_several_sheets_and_spreadsheet_damage(tmp_path, demo_db, 
     ws.append(["本表由社区填写，请勿修改表头。"])
     first = wb.create_sheet("春华小区")
     first.append(["姓名", "身份证号", "电话", "网格", "地址", "重点人群"])
-    first.append(["王桂英", ident(1944, False), 13812345678, "G001", "春华小区1栋1单元101", "独居、党员"])
+    first.append(
+        ["王桂英", ident(1944, False), 13812345678, "G001", "春华小区1栋1单元101", "独居、党员"]
+    )
     first.append(["李建国", 2.301021968031512e17, "", "G001", "春华小区1栋1单元102", ""])
     first.append(["张丽", "", "1.38123E+10", "G001", "春华小区1栋1单元103", ""])
     second = wb.create_sheet("秋实家园")
@@ -390,8 +657,10 @@ def test_workbook_with_several_sheets_and_spreadsheet_damage(tmp_path, demo_db, 
     assert out.returncode == 1, out.stderr
     assert doc["sheets"] == ["春华小区", "秋实家园"] and doc["layout"] == "household/person"
     assert {(r["sheet"], r["row"]): r["code"] for r in doc["rejected"]} == {
-        ("春华小区", 3): "id_number_rounded", ("春华小区", 4): "phone_rounded",
-        ("秋实家园", 3): "formula"}
+        ("春华小区", 3): "id_number_rounded",
+        ("春华小区", 4): "phone_rounded",
+        ("秋实家园", 3): "formula",
+    }
     assert [(w["code"], w["row"]) for w in doc["warnings"]] == [("unknown_tag", 2)]
     people = imported_people(demo_db)
     assert set(people) == {"王桂英", "陈明", "周婷"}
@@ -403,10 +672,20 @@ def test_large_roster_reports_progress(tmp_path, demo_db, kiosk):
     rows = []
     for i in range(5200):
         building, rest = divmod(i, 200)
-        rows.append([f"居民{'甲乙丙丁戊己庚辛壬癸'[i % 10]}", "G001", "大院小区",
-                     building + 1, rest // 100 + 1, 101 + rest % 100])
+        rows.append(
+            [
+                f"居民{'甲乙丙丁戊己庚辛壬癸'[i % 10]}",
+                "G001",
+                "大院小区",
+                building + 1,
+                rest // 100 + 1,
+                101 + rest % 100,
+            ]
+        )
     roster = write_csv(tmp_path / "big.csv", rows, ["姓名", "网格", "小区", "楼号", "单元", "室"])
-    out = kiosk("households", "import", str(roster), "--db", str(demo_db), "--dry-run", as_worker=OFFICE)
+    out = kiosk(
+        "households", "import", str(roster), "--db", str(demo_db), "--dry-run", as_worker=OFFICE
+    )
     assert out.returncode == 0, out.stderr
     assert "已读取 5000 行" in out.stderr and "已写入 5000/5200 户" in out.stderr
     assert "将新增 5200 户、5200 人" in out.stderr
@@ -414,15 +693,18 @@ def test_large_roster_reports_progress(tmp_path, demo_db, kiosk):
 
 def test_the_same_person_twice_is_one_member_with_both_rows_details(tmp_path, demo_db, kiosk):
     headers = ["姓名", "关系", "电话", "身份证号", "网格", "住址"]
-    rows = [["陈明", "户主", "", ident(1979, True), "G002", "秋实家园3栋2单元501"],
-            ["周婷", "配偶", "", "", "", ""],
-            ["陈明", "", "13812340000", "", "G002", "秋实家园3-2-501"],
-            ["陈明", "户主", "13900000000", "", "G002", "秋实家园3-2-501"]]
+    rows = [
+        ["陈明", "户主", "", ident(1979, True), "G002", "秋实家园3栋2单元501"],
+        ["周婷", "配偶", "", "", "", ""],
+        ["陈明", "", "13812340000", "", "G002", "秋实家园3-2-501"],
+        ["陈明", "户主", "13900000000", "", "G002", "秋实家园3-2-501"],
+    ]
     out, doc = run_import(kiosk, demo_db, write_csv(tmp_path / "twice.csv", rows, headers))
     assert out.returncode == 1, out.stderr
     assert [(w["row"], w["code"]) for w in doc["warnings"]] == [(4, "duplicate_row")]
     assert [(r["row"], r["code"], r["column"]) for r in doc["rejected"]] == [
-        (5, "duplicate_person", "姓名")]
+        (5, "duplicate_person", "姓名")
+    ]
     people = imported_people(demo_db)
     assert people["陈明"][:2] == ("户主", "13812340000") and people["周婷"][0] == "配偶"
     assert doc["imported_members"] == 2
@@ -431,20 +713,31 @@ def test_the_same_person_twice_is_one_member_with_both_rows_details(tmp_path, de
 def test_a_grid_worker_imports_only_into_their_own_grids(tmp_path, demo_db, kiosk):
     """The G001 grid worker's roster rows of other grids are rejected, each with its row and
     the reason; the rows of G001 are imported."""
-    rows = [["测试甲", "G001", "和平小区", 1, 1, 101], ["测试乙", "G002", "和平小区", 1, 1, 102],
-            ["测试丙", "G002", "和平小区", 1, 1, 103]]
+    rows = [
+        ["测试甲", "G001", "和平小区", 1, 1, 101],
+        ["测试乙", "G002", "和平小区", 1, 1, 102],
+        ["测试丙", "G002", "和平小区", 1, 1, 103],
+    ]
     roster = write_csv(tmp_path / "mixed.csv", rows, ["姓名", "网格", "小区", "楼号", "单元", "室"])
-    out = kiosk("households", "import", str(roster), "--db", str(demo_db), "--json", as_worker="演示网格员")
+    out = kiosk(
+        "households", "import", str(roster), "--db", str(demo_db), "--json", as_worker="演示网格员"
+    )
     assert out.returncode == 1, out.stderr
     doc = json.loads(out.stdout)
     assert doc["imported_households"] == 1
     assert sorted((r["row"], r["code"]) for r in doc["rejected"]) == [
-        (3, "out_of_reach"), (4, "out_of_reach")]
+        (3, "out_of_reach"),
+        (4, "out_of_reach"),
+    ]
     conn = sqlite3.connect(demo_db)
     try:
-        grids = {r[0] for r in conn.execute(
-            "SELECT g.code FROM members m JOIN households h ON h.id = m.household_id"
-            " JOIN grids g ON g.id = h.grid_id WHERE m.name LIKE '测试_'")}
+        grids = {
+            r[0]
+            for r in conn.execute(
+                "SELECT g.code FROM members m JOIN households h ON h.id = m.household_id"
+                " JOIN grids g ON g.id = h.grid_id WHERE m.name LIKE '测试_'"
+            )
+        }
     finally:
         conn.close()
     assert grids == {"G001"}

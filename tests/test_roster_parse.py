@@ -39,17 +39,24 @@ def decorated(draw, text: str) -> str:
     return draw(pad) + body + note + draw(pad)
 
 
-@given(st.sampled_from(SPELLINGS).flatmap(
-    lambda fs: st.tuples(st.just(fs[0]), decorated(fs[1]))))
+@given(st.sampled_from(SPELLINGS).flatmap(lambda fs: st.tuples(st.just(fs[0]), decorated(fs[1]))))
 def test_every_accepted_header_spelling_maps_to_its_field(pair):
     field, header = pair
     col = classify_header(header)
     assert col is not None and col.field == field and col.member == 0
 
 
-@given(st.sampled_from([(f, s) for f, s in SPELLINGS if f in
-                        ("name", "relation", "phone", "id_number", "birth", "gender")]),
-       st.integers(1, 12), st.sampled_from(["成员", "家庭成员"]))
+@given(
+    st.sampled_from(
+        [
+            (f, s)
+            for f, s in SPELLINGS
+            if f in ("name", "relation", "phone", "id_number", "birth", "gender")
+        ]
+    ),
+    st.integers(1, 12),
+    st.sampled_from(["成员", "家庭成员"]),
+)
 def test_numbered_member_headers(pair, n, prefix):
     field, spelling = pair
     col = classify_header(f"{prefix}{n}{spelling}")
@@ -65,8 +72,11 @@ def test_classify_header_never_fails(text):
 
 @st.composite
 def mobile_cells(draw) -> tuple[str, str]:
-    digits = "1" + draw(st.sampled_from("3456789")) + "".join(
-        draw(st.lists(st.sampled_from("0123456789"), min_size=9, max_size=9)))
+    digits = (
+        "1"
+        + draw(st.sampled_from("3456789"))
+        + "".join(draw(st.lists(st.sampled_from("0123456789"), min_size=9, max_size=9)))
+    )
     sep = draw(st.sampled_from(["", " ", "-", "－", " - "]))
     body = digits[:3] + sep + digits[3:7] + sep + digits[7:]
     prefix = draw(st.sampled_from(["", "+86 ", "+86", "0086", "86", "(+86)"]))
@@ -83,8 +93,11 @@ def test_mobile_numbers_in_any_spelling(pair):
     assert parse_phone(float(digits)) == (digits, 0)
 
 
-@given(st.text("0123456789", min_size=1, max_size=20).filter(
-    lambda d: len(d) not in (7, 8, 10, 11, 12) and not (len(d) == 13 and d.startswith("86"))))
+@given(
+    st.text("0123456789", min_size=1, max_size=20).filter(
+        lambda d: len(d) not in (7, 8, 10, 11, 12) and not (len(d) == 13 and d.startswith("86"))
+    )
+)
 def test_digit_strings_of_no_phone_length_are_refused(d):
     with pytest.raises(CellError):
         parse_phone(d)
@@ -117,7 +130,7 @@ def test_valid_id_numbers_are_taken(data):
 @given(id_numbers(), st.integers(0, 16), st.integers(1, 9))
 def test_any_single_mistyped_digit_is_caught(data, position, delta):
     number = data[0]
-    wrong = number[:position] + str((int(number[position]) + delta) % 10) + number[position + 1:]
+    wrong = number[:position] + str((int(number[position]) + delta) % 10) + number[position + 1 :]
     with pytest.raises(CellError):
         parse_id_number(wrong, TODAY)
 
@@ -131,9 +144,22 @@ def test_id_numbers_rounded_by_a_spreadsheet():
     assert e.value.code == "id_number_rounded"
 
 
-@given(st.dates(dt.date(1900, 1, 1), TODAY), st.sampled_from(
-    ["{y}", "{y}年", "{y}-{m:02d}-{d:02d}", "{y}/{m}/{d}", "{y}.{m:02d}", "{y}年{m}月",
-     "{y}年{m}月{d}日", "{y}{m:02d}{d:02d}", "{y}{m:02d}"]))
+@given(
+    st.dates(dt.date(1900, 1, 1), TODAY),
+    st.sampled_from(
+        [
+            "{y}",
+            "{y}年",
+            "{y}-{m:02d}-{d:02d}",
+            "{y}/{m}/{d}",
+            "{y}.{m:02d}",
+            "{y}年{m}月",
+            "{y}年{m}月{d}日",
+            "{y}{m:02d}{d:02d}",
+            "{y}{m:02d}",
+        ]
+    ),
+)
 def test_birth_dates_in_any_spelling(born, fmt):
     text = fmt.format(y=born.year, m=born.month, d=born.day)
     assert parse_birth_year(text, TODAY) == born.year
@@ -143,14 +169,26 @@ def test_birth_dates_in_any_spelling(born, fmt):
         assert parse_birth_year(serial, TODAY) == born.year
 
 
-TAG_WORDS = {"70周岁以上老人": "elderly70", "70岁以上": "elderly70", "八十岁以上老人": "elderly70",
-             "独居": "alone", "孤寡老人": "alone", "残疾": "disabled", "丧失自主生活能力": "disabled",
-             "困难": "hardship", "低保户": "hardship", "未接种": "unvaccinated",
-             "适龄青年": "conscription", "elderly70": "elderly70"}
+TAG_WORDS = {
+    "70周岁以上老人": "elderly70",
+    "70岁以上": "elderly70",
+    "八十岁以上老人": "elderly70",
+    "独居": "alone",
+    "孤寡老人": "alone",
+    "残疾": "disabled",
+    "丧失自主生活能力": "disabled",
+    "困难": "hardship",
+    "低保户": "hardship",
+    "未接种": "unvaccinated",
+    "适龄青年": "conscription",
+    "elderly70": "elderly70",
+}
 
 
-@given(st.lists(st.sampled_from(sorted(TAG_WORDS)), min_size=1, max_size=5),
-       st.sampled_from(["、", ",", "，", ";", " ", "/", "；"]))
+@given(
+    st.lists(st.sampled_from(sorted(TAG_WORDS)), min_size=1, max_size=5),
+    st.sampled_from(["、", ",", "，", ";", " ", "/", "；"]),
+)
 def test_care_tags_in_any_combination(words, sep):
     codes, unknown = parse_tags(sep.join(words))
     assert set(codes) == {TAG_WORDS[w] for w in words} and unknown == []
@@ -164,11 +202,22 @@ def test_unknown_care_words_are_kept_apart():
 CJK = st.sampled_from("阳光和平安居幸福丽江金色兴隆友谊建设新城春华秋实雅居")
 
 
-@given(st.text(CJK, min_size=2, max_size=6).map(lambda s: s + "小区"),
-       st.integers(1, 40), st.integers(1, 9), st.integers(101, 2404),
-       st.sampled_from(["{b}栋{u}单元{r}", "{b}号楼{u}单元{r}室", "{b}-{u}-{r}", "{b}幢{u}单元{r}号",
-                        "{b}#{u}-{r}"]),
-       st.sampled_from(["", "安静社区", "新阳路街道安静社区"]))
+@given(
+    st.text(CJK, min_size=2, max_size=6).map(lambda s: s + "小区"),
+    st.integers(1, 40),
+    st.integers(1, 9),
+    st.integers(101, 2404),
+    st.sampled_from(
+        [
+            "{b}栋{u}单元{r}",
+            "{b}号楼{u}单元{r}室",
+            "{b}-{u}-{r}",
+            "{b}幢{u}单元{r}号",
+            "{b}#{u}-{r}",
+        ]
+    ),
+    st.sampled_from(["", "安静社区", "新阳路街道安静社区"]),
+)
 def test_combined_address_cells(compound, b, u, r, fmt, prefix):
     cell = prefix + compound + fmt.format(b=b, u=u, r=r)
     assert parse_full_address(cell) == (compound, str(b), str(u), str(r))
@@ -214,33 +263,51 @@ def test_column_letters(n):
 
 
 @settings(max_examples=30)
-@given(st.lists(st.text(CJK, min_size=1, max_size=8), min_size=1, max_size=20),
-       st.sampled_from(["utf-8", "utf-8-sig", "gbk", "gb18030"]))
+@given(
+    st.lists(st.text(CJK, min_size=1, max_size=8), min_size=1, max_size=20),
+    st.sampled_from(["utf-8", "utf-8-sig", "gbk", "gb18030"]),
+)
 def test_encoding_detection(tmp_path_factory, cells, encoding):
     path = tmp_path_factory.mktemp("enc") / "r.csv"
     text = "姓名,地址\n" + "\n".join(f"{c},{c}1栋2单元301" for c in cells) + "\n"
     path.write_bytes(text.encode(encoding))
     detected = detect_encoding(path)
-    assert path.read_bytes().decode(detected) .lstrip("\ufeff") == text
+    assert path.read_bytes().decode(detected).lstrip("\ufeff") == text
 
 
 # --- the whole pipeline: any well-formed roster imports completely, and only once -------------
 
 NAME_CHARS = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗伟强磊军芳娜敏静丽艳"
 HEADER_SETS = {
-    "name": ["姓名", "居民姓名", "姓 名"], "relation": ["与户主关系", "关系"],
-    "phone": ["联系电话", "手机号", "电话"], "id_number": ["身份证号", "公民身份号码", "身份证号码"],
-    "grid": ["网格", "网格编号"], "compound": ["小区", "小区名称"], "building": ["楼栋", "楼号", "楼"],
-    "unit": ["单元"], "room": ["房号", "户号", "门牌号", "室"], "tags": ["重点人群", "标签", "人员类别"],
+    "name": ["姓名", "居民姓名", "姓 名"],
+    "relation": ["与户主关系", "关系"],
+    "phone": ["联系电话", "手机号", "电话"],
+    "id_number": ["身份证号", "公民身份号码", "身份证号码"],
+    "grid": ["网格", "网格编号"],
+    "compound": ["小区", "小区名称"],
+    "building": ["楼栋", "楼号", "楼"],
+    "unit": ["单元"],
+    "room": ["房号", "户号", "门牌号", "室"],
+    "tags": ["重点人群", "标签", "人员类别"],
 }
 
 
 @st.composite
 def rosters(draw):
     n_households = draw(st.integers(1, 6))
-    addresses = draw(st.lists(st.tuples(st.sampled_from(["春华小区", "秋实家园"]),
-                                        st.integers(1, 3), st.integers(1, 2), st.integers(101, 104)),
-                              min_size=n_households, max_size=n_households, unique=True))
+    addresses = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from(["春华小区", "秋实家园"]),
+                st.integers(1, 3),
+                st.integers(1, 2),
+                st.integers(101, 104),
+            ),
+            min_size=n_households,
+            max_size=n_households,
+            unique=True,
+        )
+    )
     seq = iter(range(1000))
     households = []
     for address in addresses:
@@ -284,32 +351,58 @@ def test_any_well_formed_roster_imports_completely_and_only_once(tmp_path_factor
         w.writerow([headers[f] for f in fields])
         for (compound, b, u, r), people in households:
             for name, relation, phone, number, tags in people:
-                values = {"name": name, "relation": relation, "phone": phone, "id_number": number,
-                          "grid": "G001", "compound": compound, "building": f"{b}栋",
-                          "unit": u, "room": r, "tags": "、".join(tags)}
+                values = {
+                    "name": name,
+                    "relation": relation,
+                    "phone": phone,
+                    "id_number": number,
+                    "grid": "G001",
+                    "compound": compound,
+                    "building": f"{b}栋",
+                    "unit": u,
+                    "room": r,
+                    "tags": "、".join(tags),
+                }
                 w.writerow([values[f] for f in fields])
     rt = open_runtime(load(db=str(folder / "k.db")))
     try:
         with transaction(rt.conn):
-            get_or_create_grid(rt.ctx, "G001", "安静社区第一网格", "安静社区", "新阳路街道", "道里区")
+            get_or_create_grid(
+                rt.ctx, "G001", "安静社区第一网格", "安静社区", "新阳路街道", "道里区"
+            )
         plan = plan_import(rt.conn, folder / "r.csv", today=TODAY)
         assert plan.rejected == []
         first = apply_plan(rt.ctx, plan)
         assert first.imported_households == len(households)
         assert first.imported_members == sum(len(p) for _, p in households)
-        stored = sorted(tuple(r) for r in rt.conn.execute(
-            "SELECT m.name, m.phone, m.id_number, m.tags, h.building, h.unit, h.room"
-            " FROM members m JOIN households h ON h.id = m.household_id"))
+        stored = sorted(
+            tuple(r)
+            for r in rt.conn.execute(
+                "SELECT m.name, m.phone, m.id_number, m.tags, h.building, h.unit, h.room"
+                " FROM members m JOIN households h ON h.id = m.household_id"
+            )
+        )
         expected = sorted(
-            (name, parse_phone(phone)[0], number, " ".join(sorted({TAG_WORDS[t] for t in tags})),
-             str(b), str(u), str(r))
-            for (_, b, u, r), people in households for name, _, phone, number, tags in people)
+            (
+                name,
+                parse_phone(phone)[0],
+                number,
+                " ".join(sorted({TAG_WORDS[t] for t in tags})),
+                str(b),
+                str(u),
+                str(r),
+            )
+            for (_, b, u, r), people in households
+            for name, _, phone, number, tags in people
+        )
         assert stored == expected
         outbox = rt.conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
         again = apply_plan(rt.ctx, plan_import(rt.conn, folder / "r.csv", today=TODAY))
         assert (again.imported_households, again.imported_members, again.updated) == (0, 0, 0)
         assert again.unchanged == len(households)
         assert rt.conn.execute("SELECT count(*) FROM outbox").fetchone()[0] == outbox
-        assert sqlite3.connect(folder / "k.db").execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert (
+            sqlite3.connect(folder / "k.db").execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        )
     finally:
         rt.close()

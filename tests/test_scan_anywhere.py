@@ -31,8 +31,8 @@ def runtime(runtime):
         yield runtime
 
 
-SCANNER = 3_600_000   # ms: every key of a test counts as one fast burst, however slow the machine
-PERSON = 0            # ms: every key is a new burst, as when a person types
+SCANNER = 3_600_000  # ms: every key of a test counts as one fast burst, however slow the machine
+PERSON = 0  # ms: every key is a new burst, as when a person types
 
 
 def _app(runtime, gap_ms=SCANNER):
@@ -57,7 +57,8 @@ def _app(runtime, gap_ms=SCANNER):
 def _household_with_open_case(conn):
     row = conn.execute(
         "SELECT l.household_id FROM case_households l JOIN case_state s ON s.case_id = l.case_id"
-        " WHERE s.status != 'closed' LIMIT 1").fetchone()
+        " WHERE s.status != 'closed' LIMIT 1"
+    ).fetchone()
     return row[0]
 
 
@@ -125,8 +126,10 @@ async def test_scan_on_a_list_opens_the_household_cases_first(runtime, label):
         body = list(screen.query_one("#household-body").children)
         ids = [w.id for w in body]
         assert ids.index("household-cases") < ids.index("members-table")
-        assert screen.query_one("#household-cases").region.y < \
-            screen.query_one("#members-table").region.y
+        assert (
+            screen.query_one("#household-cases").region.y
+            < screen.query_one("#members-table").region.y
+        )
         assert len(app.screen_stack) == 2  # home, household: Enter did not open a row too
         panel = screen.query_one("#household-cases")
         assert getattr(panel, "cases", None)  # the open cases are on screen
@@ -230,12 +233,12 @@ async def test_held_keys_reach_the_widget_in_order_when_not_a_scan(runtime):
     async with app.run_test(size=(100, 40)) as pilot:
         await app.push_screen(KeyScreen())
         log = app.screen.query_one(KeyLog)
-        await pilot.press("H", "H", "z")          # breaks the pattern at once
+        await pilot.press("H", "H", "z")  # breaks the pattern at once
         await pilot.press("C", "S", "1", "down")  # a non-printable key releases them
-        await pilot.press("h", "c")               # lower case is never held
+        await pilot.press("h", "c")  # lower case is never held
         await pilot.press("H")
         assert log.keys == ["H", "H", "z", "C", "S", "1", "down", "h", "c"]
-        app.scanner.burst.gap = 0                  # the burst pauses: the key is a person's
+        app.scanner.burst.gap = 0  # the burst pauses: the key is a person's
         await app.scanner._timeout()
         await pilot.pause()
         assert log.keys[-1] == "H"
@@ -308,12 +311,17 @@ def test_text_that_is_no_scanner_prefix_is_never_held(text):
     if scanner_prefix(text):
         assert text in (text.upper(), text.lower())  # as a scanner types, Caps Lock or not
         text = text.upper()
-        assert text[0] in "HC" and (text.startswith(("HH1:", "CS1:")) or
-                                    "HH1:".startswith(text) or "CS1:".startswith(text))
+        assert text[0] in "HC" and (
+            text.startswith(("HH1:", "CS1:")) or "HH1:".startswith(text) or "CS1:".startswith(text)
+        )
 
 
-@given(st.lists(st.tuples(st.sampled_from("ABH1:"), st.sampled_from([0.0, 0.01, 0.04, 0.07, 0.2])),
-                max_size=40))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from("ABH1:"), st.sampled_from([0.0, 0.01, 0.04, 0.07, 0.2])),
+        max_size=40,
+    )
+)
 def test_burst_holds_the_keys_since_the_last_pause(keys):
     burst = KeyBurst(gap=0.05)
     now, expected = 0.0, []
@@ -361,8 +369,7 @@ async def test_a_scanner_gone_wrong_types_nothing_anywhere(runtime, label):
     assert _outbox(runtime) == before
 
 
-async def test_a_scan_with_caps_lock_on_opens_the_household_and_fires_no_shortcut(runtime,
-                                                                                  label):
+async def test_a_scan_with_caps_lock_on_opens_the_household_and_fires_no_shortcut(runtime, label):
     """Caps Lock on: the scanner types the payload in lower case. It is still a scan (the
     user guide says case does not matter), never the list's shortcuts."""
     hid, payload = label

@@ -13,7 +13,8 @@ def cell_texts(table: DataTable) -> list[list[str]]:
 async def test_search_as_you_type_and_open_a_household(runtime):
     conn = runtime.conn
     name, hid = conn.execute(
-        "SELECT m.name, m.household_id FROM members m WHERE m.relation = '户主' LIMIT 1").fetchone()
+        "SELECT m.name, m.household_id FROM members m WHERE m.relation = '户主' LIMIT 1"
+    ).fetchone()
     app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(100, 40)) as pilot:
         await app.workers.wait_for_complete()
@@ -40,8 +41,11 @@ async def test_search_as_you_type_and_open_a_household(runtime):
         members = app.screen.query_one("#members-table", ResultList)
         rows = [list(members.get_row_at(i)) for i in range(members.row_count)]
         assert any(r[0] == name for r in rows)
-        real_phones = {r[0] for r in conn.execute(
-            "SELECT phone FROM members WHERE household_id = ?", (hid,)) if r[0]}
+        real_phones = {
+            r[0]
+            for r in conn.execute("SELECT phone FROM members WHERE household_id = ?", (hid,))
+            if r[0]
+        }
         shown = " ".join(" ".join(r) for r in rows)
         assert not any(p in shown for p in real_phones)
         await pilot.press("escape")

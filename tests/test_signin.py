@@ -20,17 +20,14 @@ SUPERVISOR, SUPERVISOR_PIN = DEMO_ACCOUNTS["supervisor"]
 ADMIN, ADMIN_PIN = DEMO_ACCOUNTS["admin"]
 
 
-
-
-
-
 def status(app) -> str:
     return str(app.screen.query_one("#gate-status", Static).render())
 
 
 def audit(conn, action: str) -> list:
-    return conn.execute("SELECT worker_id, entity_id, detail FROM audit WHERE action = ?"
-                        " ORDER BY seq", (action,)).fetchall()
+    return conn.execute(
+        "SELECT worker_id, entity_id, detail FROM audit WHERE action = ? ORDER BY seq", (action,)
+    ).fetchall()
 
 
 def start(runtime):
@@ -174,8 +171,12 @@ async def test_wrong_pin_is_counted_then_delayed_and_not_checked(runtime, monkey
             await sign_in(app, pilot, GRID_WORKER, "000001")
             assert status(app) == "姓名或 PIN 不正确。", n
             assert app.screen.query_one("#gate-pin", Input).value == ""
-            assert conn.execute("SELECT failures FROM signin_failures WHERE worker_id = ?",
-                                (worker.id,)).fetchone()[0] == n
+            assert (
+                conn.execute(
+                    "SELECT failures FROM signin_failures WHERE worker_id = ?", (worker.id,)
+                ).fetchone()[0]
+                == n
+            )
         await sign_in(app, pilot, GRID_WORKER, "000001")  # the third: from now on, a wait
         assert "请 5 秒后再试" in status(app) or "请 4 秒后再试" in status(app)
         assert len(checked) == 3
@@ -191,7 +192,12 @@ async def test_wrong_pin_is_counted_then_delayed_and_not_checked(runtime, monkey
         assert "6 到 12 位" in status(app) and len(checked) == 3
     failed = audit(conn, "signin_failed")
     assert [json.loads(d)["reason"] for _, _, d in failed] == [
-        "signin_wrong", "signin_wrong", "signin_wrong_wait", "signin_wait", "signin_wrong"]
+        "signin_wrong",
+        "signin_wrong",
+        "signin_wrong_wait",
+        "signin_wait",
+        "signin_wrong",
+    ]
     assert [w for w, _, _ in failed] == [None] * 5  # nobody was signed in
     assert [e for _, e, _ in failed] == [worker.id] * 4 + [None]
     text = json.dumps([list(r) for r in failed], ensure_ascii=False)
@@ -214,7 +220,8 @@ async def test_a_disabled_worker_is_refused(runtime):
         assert app.worker is None
     assert conn.execute("SELECT count(*) FROM signin_failures").fetchone()[0] == 0
     assert [json.loads(d)["reason"] for _, _, d in audit(conn, "signin_failed")] == [
-        "worker_disabled"]
+        "worker_disabled"
+    ]
 
 
 async def test_the_last_worker_is_offered_and_their_home_prefetched(runtime):
@@ -255,9 +262,13 @@ async def test_someone_else_signing_in_drops_the_prefetch(runtime):
         await settle(app, pilot)
         assert app.worker == supervisor and app._home_prefetch is None
         summary = app.screen.summary
-        communities = {r[0] for r in conn.execute(
-            f"SELECT community FROM grids WHERE id IN ({','.join('?' * len(summary.grid_ids))})",
-            summary.grid_ids)}
+        communities = {
+            r[0]
+            for r in conn.execute(
+                f"SELECT community FROM grids WHERE id IN ({','.join('?' * len(summary.grid_ids))})",
+                summary.grid_ids,
+            )
+        }
         assert communities == {supervisor.community}  # the supervisor's community, no other
     assert get_meta(conn, LAST_WORKER) == supervisor.id
 
@@ -281,8 +292,11 @@ async def test_a_grid_worker_pressing_assign_is_told_who_may(runtime):
     async with app.run_test(size=(120, 40)) as pilot:
         await app.push_screen(CaseDetailScreen(cid))
         await settle(app, pilot)
-        keys = {b.binding.key for b in app.screen.active_bindings.values()
-                if b.enabled and b.binding.show}
+        keys = {
+            b.binding.key
+            for b in app.screen.active_bindings.values()
+            if b.enabled and b.binding.show
+        }
         assert {"p", "s", "f"} <= keys and not {"a", "e", "c", "u"} & keys  # hidden
         await pilot.press("a")
         await settle(app, pilot)
@@ -328,8 +342,12 @@ def test_the_user_guides_role_table_is_kiosk_roles():
 
     guide = (Path(__file__).parent.parent / "docs" / "user-guide.md").read_text("utf-8")
     rows = re.findall(r"^\| [^|]*\(`([a-z._]+)`\) \|(.*)\|$", guide, re.M)
-    table = {action: frozenset(role for role, cell in zip((WORKER, SUPERVISOR, ADMIN),
-                                                          cells.split("|"), strict=True)
-                               if cell.strip() == "✓")
-             for action, cells in rows}
+    table = {
+        action: frozenset(
+            role
+            for role, cell in zip((WORKER, SUPERVISOR, ADMIN), cells.split("|"), strict=True)
+            if cell.strip() == "✓"
+        )
+        for action, cells in rows
+    }
     assert table == PERMISSIONS

@@ -10,17 +10,20 @@ import pytest
 from kiosk.cli.main import main, opens_interface
 
 
-@pytest.mark.parametrize(("argv", "interface"), [
-    ([], True),
-    (["--db", "x.db", "--lang", "en", "--ensure-demo"], True),
-    (["--db=x.db", "--worker", "演示网格员"], True),
-    (["--as", "演示网格员"], True),
-    (["stats"], False),
-    (["--db", "x.db", "households", "find", "张"], False),
-    (["--help"], False),
-    (["-h"], False),
-    (["--db", "stats"], True),  # "stats" is the database's path here
-])
+@pytest.mark.parametrize(
+    ("argv", "interface"),
+    [
+        ([], True),
+        (["--db", "x.db", "--lang", "en", "--ensure-demo"], True),
+        (["--db=x.db", "--worker", "演示网格员"], True),
+        (["--as", "演示网格员"], True),
+        (["stats"], False),
+        (["--db", "x.db", "households", "find", "张"], False),
+        (["--help"], False),
+        (["-h"], False),
+        (["--db", "stats"], True),  # "stats" is the database's path here
+    ],
+)
 def test_which_arguments_open_the_interface(argv, interface):
     assert opens_interface(argv) is interface
 
@@ -47,8 +50,12 @@ def test_opening_the_interface_does_not_import_the_command_modules(tmp_path):
         "build_parser(subcommands=not opens_interface(argv)).parse_args(argv)\n"
         "print(sorted(m for m in sys.modules if m.startswith('kiosk.cli.') and m not in ('kiosk.cli.main', 'kiosk.cli.run')))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "k.db")], check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "k.db")],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     assert out.strip() == "[]"
 
 

@@ -28,8 +28,15 @@ BASE = [
 CHOICES = [["list_name", "name", "label"], ["yn", "yes", "满意"], ["yn", "no", "不满意"]]
 
 
-def workbook(tmp_path: Path, rows=None, *, survey_sheet="survey", choices=CHOICES,
-             header=HEADER, settings_rows=None) -> Path:
+def workbook(
+    tmp_path: Path,
+    rows=None,
+    *,
+    survey_sheet="survey",
+    choices=CHOICES,
+    header=HEADER,
+    settings_rows=None,
+) -> Path:
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = survey_sheet
@@ -68,7 +75,9 @@ def test_bad_forms_are_refused_naming_row_and_feature(tmp_path):
     dup = BASE + [["text", "who", "再问一次", None, None, None, None]]
     msg = refused(workbook(tmp_path, dup))
     assert "第 6 行" in msg and "who" in msg and "第 2 行" in msg
-    msg = refused(workbook(tmp_path, BASE + [["select_one colours", "c", "颜色", None, None, None, None]]))
+    msg = refused(
+        workbook(tmp_path, BASE + [["select_one colours", "c", "颜色", None, None, None, None]])
+    )
     assert "第 6 行" in msg and "colours" in msg
     bad = [r[:] for r in BASE]
     bad[2][4] = "${ok} = = 'no'"
@@ -77,14 +86,23 @@ def test_bad_forms_are_refused_naming_row_and_feature(tmp_path):
     bad = [r[:] for r in BASE]
     bad[3][5] = "${nope} > 1"
     assert "nope" in refused(workbook(tmp_path, bad))
-    msg = refused(workbook(tmp_path, BASE + [["geopoint", "where", "位置", None, None, None, None]]))
+    msg = refused(
+        workbook(tmp_path, BASE + [["geopoint", "where", "位置", None, None, None, None]])
+    )
     assert "第 6 行" in msg and "geopoint" in msg
     msg = refused(workbook(tmp_path, BASE + [["begin group", "g", "组", None, None, None, None]]))
     assert "begin group" in msg
-    msg = refused(workbook(tmp_path, [r + [None] for r in BASE] + [["text", "x", "x", None, None, None, None, "abc"]],
-                           header=HEADER + ["calculation"]))
+    msg = refused(
+        workbook(
+            tmp_path,
+            [r + [None] for r in BASE] + [["text", "x", "x", None, None, None, None, "abc"]],
+            header=HEADER + ["calculation"],
+        )
+    )
     assert "calculation" in msg and "第 6 行" in msg
-    msg = refused(workbook(tmp_path, BASE + [["select_one yn or_other", "o", "o", None, None, None, None]]))
+    msg = refused(
+        workbook(tmp_path, BASE + [["select_one yn or_other", "o", "o", None, None, None, None]])
+    )
     assert "or_other" in msg
     msg = refused(workbook(tmp_path, settings_rows=[["form_id", "instance_name"], ["f", "x"]]))
     assert "instance_name" in msg
@@ -102,7 +120,10 @@ def test_not_a_workbook(tmp_path):
 def test_answers_required_relevant_constraint(tmp_path):
     d = load_xlsform(workbook(tmp_path))
     assert check_answers(d, {"who": "王", "ok": "yes", "why": "ignored", "age": "30"}) == {
-        "who": "王", "ok": "yes", "age": 30}  # why is irrelevant when ok = yes: dropped
+        "who": "王",
+        "ok": "yes",
+        "age": 30,
+    }  # why is irrelevant when ok = yes: dropped
     with pytest.raises(AnswerInvalid) as info:
         check_answers(d, {"who": "王", "ok": "yes", "age": "300"})
     assert info.value.field == "age" and info.value.message() == "年龄须在0到120之间"
@@ -178,7 +199,9 @@ def test_xpath_parser_never_crashes_on_garbage(text):
     except xpath_lite.XPathError:
         return
     result = xpath_lite.evaluate(tree, {"a": "1"}, "x")
-    assert isinstance(result, bool | float | str) or (isinstance(result, float) and math.isnan(result))
+    assert isinstance(result, bool | float | str) or (
+        isinstance(result, float) and math.isnan(result)
+    )
 
 
 # --- CLI: import and export ------------------------------------------------------------------
@@ -203,11 +226,23 @@ def test_cli_import_fill_export(kiosk, demo_db, tmp_path):
     hid = rt.conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
     with transaction(rt.conn):
         rt.conn.execute("DELETE FROM survey_responses")  # the demo's responses aside
-        save_response(rt.ctx, s.id, check_answers(s.definition, {
-            "overall": "basic", "household_size": "3", "concerns": ["noise", "parking"]}),
-            household_id=hid)
-        save_response(rt.ctx, s.id, check_answers(s.definition, {
-            "overall": "dissatisfied", "why_not": "暖气不热", "household_size": "1"}))
+        save_response(
+            rt.ctx,
+            s.id,
+            check_answers(
+                s.definition,
+                {"overall": "basic", "household_size": "3", "concerns": ["noise", "parking"]},
+            ),
+            household_id=hid,
+        )
+        save_response(
+            rt.ctx,
+            s.id,
+            check_answers(
+                s.definition,
+                {"overall": "dissatisfied", "why_not": "暖气不热", "household_size": "1"},
+            ),
+        )
     rt.close()
     out = tmp_path / "out.csv"
     r = kiosk("survey", "export", "satisfaction_2026", "--out", str(out), "--db", db, as_worker=SUP)
@@ -220,16 +255,31 @@ def test_cli_import_fill_export(kiosk, demo_db, tmp_path):
     assert rows[1]["why_not"] == "暖气不热" and rows[0]["household_size"] == "3"
     assert "intro" not in rows[0]  # notes carry no answer
     xlsx = tmp_path / "out.xlsx"
-    assert kiosk("survey", "export", "satisfaction_2026", "--out", str(xlsx), "--db", db, as_worker=SUP).returncode == 0
+    assert (
+        kiosk(
+            "survey", "export", "satisfaction_2026", "--out", str(xlsx), "--db", db, as_worker=SUP
+        ).returncode
+        == 0
+    )
     ws = openpyxl.load_workbook(xlsx).active
     values = list(ws.values)
     assert list(values[0]) == list(rows[0].keys()) and len(values) == 3
     bad = kiosk("survey", "export", "nope", "--out", str(xlsx), "--db", db, as_worker=SUP)
-    refused = kiosk("survey", "export", "satisfaction_2026", "--out", str(tmp_path / "w.csv"),
-                    "--db", db, as_worker="演示网格员")
+    refused = kiosk(
+        "survey",
+        "export",
+        "satisfaction_2026",
+        "--out",
+        str(tmp_path / "w.csv"),
+        "--db",
+        db,
+        as_worker="演示网格员",
+    )
     assert refused.returncode == 3 and "只有社区主管可以" in refused.stderr
     assert not (tmp_path / "w.csv").exists()
-    assert bad.returncode == 2 and "satisfaction_2026" in bad.stderr and "Traceback" not in bad.stderr
+    assert (
+        bad.returncode == 2 and "satisfaction_2026" in bad.stderr and "Traceback" not in bad.stderr
+    )
 
 
 def test_cli_import_refusal_is_a_message(kiosk, tmp_path):

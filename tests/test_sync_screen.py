@@ -54,8 +54,10 @@ async def test_sync_screen_counts_progress_and_conflicts(tmp_path):
             assert type(screen).__name__ == "SyncScreen"
             assert "1" in _text(screen, "#sync-pending")
             before = _text(screen, "#sync-last")
-            runtime.conn.execute("UPDATE meta SET value = '2026-01-01T08:00:00+08:00'"
-                                 " WHERE key = 'sync.last_success'")
+            runtime.conn.execute(
+                "UPDATE meta SET value = '2026-01-01T08:00:00+08:00'"
+                " WHERE key = 'sync.last_success'"
+            )
             await pilot.press("s")
             await settle(app, pilot)
             assert "发送 1 条" in _text(screen, "#sync-phase")
@@ -77,13 +79,17 @@ async def test_sync_screen_counts_progress_and_conflicts(tmp_path):
             assert table.row_count == 0
             assert "1 条改动" in _text(screen, "#sync-pending")
 
-        assert runtime.conn.execute("SELECT note FROM households WHERE id = ?",
-                                    (hid,)).fetchone()[0] == "商量后"
+        assert (
+            runtime.conn.execute("SELECT note FROM households WHERE id = ?", (hid,)).fetchone()[0]
+            == "商量后"
+        )
         assert dbsync.open_conflict_count(runtime.conn) == 0
         run_sync(runtime.ctx)
         run_sync(octx)
-        assert other.conn.execute("SELECT note FROM households WHERE id = ?",
-                                  (hid,)).fetchone()[0] == "商量后"
+        assert (
+            other.conn.execute("SELECT note FROM households WHERE id = ?", (hid,)).fetchone()[0]
+            == "商量后"
+        )
         runtime.close()
         other.close()
     store.close()
@@ -100,8 +106,14 @@ async def test_sync_screen_fits_80x24_and_says_not_enrolled(empty_runtime):
         await settle(app, pilot)
         screen = app.screen
         assert "kiosk enrol" in _text(screen, "#sync-hub")
-        for selector in ("#sync-hub", "#sync-pending", "#sync-last", "#sync-progress",
-                         "#sync-phase", "#sync-conflicts"):
+        for selector in (
+            "#sync-hub",
+            "#sync-pending",
+            "#sync-last",
+            "#sync-progress",
+            "#sync-phase",
+            "#sync-conflicts",
+        ):
             region = screen.query_one(selector).region
             assert region.height >= 1 and region.bottom <= 23 and region.right <= 80, selector
         await pilot.press("s")  # not enrolled: a clear message, no crash

@@ -101,8 +101,9 @@ class Device:
 
     def known(self) -> set[str]:
         conn = self.ctx.conn
-        return ({r[0] for r in conn.execute("SELECT op_id FROM oplog")}
-                | {r[0] for r in conn.execute("SELECT op_id FROM outbox")})
+        return {r[0] for r in conn.execute("SELECT op_id FROM oplog")} | {
+            r[0] for r in conn.execute("SELECT op_id FROM outbox")
+        }
 
 
 @dataclass
@@ -118,8 +119,11 @@ COMPARE = {"households": "grid_id", "members": None, "visits": "grid_id", "cases
 
 
 def _rows(conn, table: str, grids: set[str] | None) -> set[tuple]:
-    cols = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")
-            if r[1] not in ("rid", "created_at", "updated_at")]
+    cols = [
+        r[1]
+        for r in conn.execute(f"PRAGMA table_info({table})")
+        if r[1] not in ("rid", "created_at", "updated_at")
+    ]
     sql = f"SELECT {', '.join(cols)} FROM {table}"
     params: list[str] = []
     if grids is not None:
@@ -175,8 +179,9 @@ class SyncMachine(RuleBasedStateMachine):
         before = d.ctx.conn.execute("SELECT COALESCE(max(seq), 0) FROM outbox").fetchone()[0]
         with transaction(d.ctx.conn):
             fn(d.ctx)
-        row = d.ctx.conn.execute("SELECT op_id FROM outbox WHERE seq > ? ORDER BY seq LIMIT 1",
-                                 (before,)).fetchone()
+        row = d.ctx.conn.execute(
+            "SELECT op_id FROM outbox WHERE seq > ? ORDER BY seq LIMIT 1", (before,)
+        ).fetchone()
         return row[0] if row else None
 
     @rule(data=st.data(), field=st.sampled_from(["note", "tags"]))
@@ -209,17 +214,30 @@ class SyncMachine(RuleBasedStateMachine):
         if gid is None:
             return
         room = str(200 + next(self.counter))
-        self._write(d, lambda ctx: create_household(
-            ctx, grid_id=gid, compound_id=f"c-{gid}", building="2", unit="1", room=room,
-            members=[MemberInput("李四", phone="13700001111")]))
+        self._write(
+            d,
+            lambda ctx: create_household(
+                ctx,
+                grid_id=gid,
+                compound_id=f"c-{gid}",
+                building="2",
+                unit="1",
+                room=room,
+                members=[MemberInput("李四", phone="13700001111")],
+            ),
+        )
 
     @rule(data=st.data())
     def add_member(self, data) -> None:
         d = data.draw(st.sampled_from(self.devices))
         hid = self._pick(data, "SELECT id FROM households ORDER BY id", d)
         if hid is not None:
-            self._write(d, lambda ctx: add_member(ctx, hid, MemberInput(
-                "王五", phone=f"1360000{next(self.counter):04d}")))
+            self._write(
+                d,
+                lambda ctx: add_member(
+                    ctx, hid, MemberInput("王五", phone=f"1360000{next(self.counter):04d}")
+                ),
+            )
 
     @rule(data=st.data())
     def add_visit(self, data) -> None:
@@ -237,8 +255,12 @@ class SyncMachine(RuleBasedStateMachine):
         d = data.draw(st.sampled_from(self.devices))
         hid = self._pick(data, "SELECT id FROM households ORDER BY id", d)
         if hid is not None:
-            self._write(d, lambda ctx: register_case(ctx, household_ids=[hid], category="parking",
-                                                     summary="停车难"))
+            self._write(
+                d,
+                lambda ctx: register_case(
+                    ctx, household_ids=[hid], category="parking", summary="停车难"
+                ),
+            )
 
     @rule(data=st.data())
     def supervisor_assigns(self, data) -> None:
@@ -246,26 +268,43 @@ class SyncMachine(RuleBasedStateMachine):
         from db.cases import append_event
 
         sup = self.devices[0]
-        cid = self._pick(data, "SELECT case_id FROM case_state WHERE status = 'registered'"
-                               " ORDER BY case_id", sup)
+        cid = self._pick(
+            data, "SELECT case_id FROM case_state WHERE status = 'registered' ORDER BY case_id", sup
+        )
         if cid is None:
             return
         try:
-            self._write(sup, lambda ctx: append_event(
-                ctx, cid, "assign", {"department": "城管", "person": "李四", "due": "2026-12-31"}))
+            self._write(
+                sup,
+                lambda ctx: append_event(
+                    ctx,
+                    cid,
+                    "assign",
+                    {"department": "城管", "person": "李四", "due": "2026-12-31"},
+                ),
+            )
         except CaseRefused:
             pass  # not valid from the case's state on this laptop: the rules refused it
 
     # --- sync with faults --------------------------------------------------------------------
-    @rule(data=st.data(), fault=st.sampled_from(["none", "drop", "lose", "twice", "kill"]),
-          at=st.integers(1, 4), batch=st.integers(1, 5), retries=st.sampled_from([0, 2]))
+    @rule(
+        data=st.data(),
+        fault=st.sampled_from(["none", "drop", "lose", "twice", "kill"]),
+        at=st.integers(1, 4),
+        batch=st.integers(1, 5),
+        retries=st.sampled_from([0, 2]),
+    )
     def sync(self, data, fault: str, at: int, batch: int, retries: int) -> None:
         d = data.draw(st.sampled_from(self.devices))
         transport = Faulty(fault, at) if fault in ("drop", "lose", "twice") else None
         ctx = d.ctx
         if fault == "kill":
-            ctx = WriteContext(conn=KillBeforeCursor(d.ctx.conn), device_id=d.ctx.device_id,
-                               worker_id=None, clock=d.ctx.clock)
+            ctx = WriteContext(
+                conn=KillBeforeCursor(d.ctx.conn),
+                device_id=d.ctx.device_id,
+                worker_id=None,
+                clock=d.ctx.clock,
+            )
         try:
             # retries=0: the fault ends the sync; 2: the client sends the request again.
             run_sync(ctx, batch_size=batch, transport=transport, retries=retries)
@@ -282,7 +321,8 @@ class SyncMachine(RuleBasedStateMachine):
             if d.ctx is None:
                 continue
             both = d.ctx.conn.execute(
-                "SELECT count(*) FROM outbox o JOIN oplog l ON l.op_id = o.op_id").fetchone()[0]
+                "SELECT count(*) FROM outbox o JOIN oplog l ON l.op_id = o.op_id"
+            ).fetchone()[0]
             assert both == 0
 
     # --- the end: full sync, then every property -------------------------------------------
@@ -316,10 +356,13 @@ class SyncMachine(RuleBasedStateMachine):
         local = set()
         for d in self.devices:
             assert dbsync.pending_count(d.ctx.conn) == 0
-            local |= {r[0] for r in d.ctx.conn.execute(
-                "SELECT op_id FROM oplog WHERE origin = 'local'")}
+            local |= {
+                r[0] for r in d.ctx.conn.execute("SELECT op_id FROM oplog WHERE origin = 'local'")
+            }
         assert local <= set(hub_ops)
-        statuses = dict(rconn.execute("SELECT status, count(*) FROM oplog GROUP BY status").fetchall())
+        statuses = dict(
+            rconn.execute("SELECT status, count(*) FROM oplog GROUP BY status").fetchall()
+        )
         assert statuses == {"applied": len(hub_ops)}, statuses
 
         # Every replica equals the hub's state within its scope.
@@ -330,10 +373,17 @@ class SyncMachine(RuleBasedStateMachine):
                 mine, hubs = _rows(d.ctx.conn, table, scope), _rows(rconn, table, scope)
                 assert mine == hubs, f"{d.name} {table} {sorted(mine - hubs)} {sorted(hubs - mine)}"
             events = {r[0] for r in d.ctx.conn.execute("SELECT id FROM case_events")}
-            ref_events = {r[0] for r in rconn.execute(
-                "SELECT e.id FROM case_events e JOIN cases c ON c.id = e.case_id"
-                + ("" if scope is None else
-                   f" WHERE c.grid_id IN ({','.join(repr(g) for g in sorted(scope))})"))}
+            ref_events = {
+                r[0]
+                for r in rconn.execute(
+                    "SELECT e.id FROM case_events e JOIN cases c ON c.id = e.case_id"
+                    + (
+                        ""
+                        if scope is None
+                        else f" WHERE c.grid_id IN ({','.join(repr(g) for g in sorted(scope))})"
+                    )
+                )
+            }
             assert events == ref_events, d.name
 
         # Every concurrent edit of one field is a recorded conflict; no edit is lost silently.
@@ -342,8 +392,10 @@ class SyncMachine(RuleBasedStateMachine):
         ).fetchall()
         in_conflict = {(c[0], c[1], c[2]) for c in conflicts}
         versions_in_conflict = {(c[0], c[1], c[2], v) for c in conflicts for v in (c[3], c[4])}
-        final = {(r[0], r[1], r[2]): r[3] for r in rconn.execute(
-            "SELECT entity, entity_id, field, version FROM field_versions")}
+        final = {
+            (r[0], r[1], r[2]): r[3]
+            for r in rconn.execute("SELECT entity, entity_id, field, version FROM field_versions")
+        }
         by_field: dict[tuple[str, str, str], list[Edit]] = {}
         for e in self.edits:
             if e.op_id is not None:
@@ -355,13 +407,17 @@ class SyncMachine(RuleBasedStateMachine):
             for e in edits:
                 version = "{} {}".format(*hub_ops[e.op_id])
                 superseded = any(e.op_id in f.known for f in edits)
-                assert (version == final[key] or superseded
-                        or (*key, version) in versions_in_conflict), ("edit lost", key)
+                assert (
+                    version == final[key] or superseded or (*key, version) in versions_in_conflict
+                ), ("edit lost", key)
 
 
 SyncMachine.TestCase.settings = settings(
-    max_examples=12, stateful_step_count=25, deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+    max_examples=12,
+    stateful_step_count=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 TestSync = SyncMachine.TestCase
 
 
@@ -389,6 +445,12 @@ def test_sync_on_postgres_across_a_transaction_id_boundary(pg_server):
     from hypothesis.stateful import run_state_machine_as_test
 
     _PG[:] = [pg_server]
-    run_state_machine_as_test(PostgresSyncMachine, settings=settings(
-        max_examples=4, stateful_step_count=25, deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
+    run_state_machine_as_test(
+        PostgresSyncMachine,
+        settings=settings(
+            max_examples=4,
+            stateful_step_count=25,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )

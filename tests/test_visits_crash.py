@@ -55,17 +55,24 @@ async def test_kill_9_mid_form_then_restore(runtime, tmp_path):
     import json
 
     hid = runtime.conn.execute(
-        "SELECT id FROM households WHERE member_count >= 2 ORDER BY rid LIMIT 1").fetchone()[0]
+        "SELECT id FROM households WHERE member_count >= 2 ORDER BY rid LIMIT 1"
+    ).fetchone()[0]
     db = str(runtime.db.path)
     script = tmp_path / "child.py"
     script.write_text(CHILD)
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
-    child = subprocess.Popen([sys.executable, str(script), db, hid], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    child = subprocess.Popen(
+        [sys.executable, str(script), db, hid],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         line = child.stdout.readline()
         assert line.startswith("READY "), child.stderr.read()[-3000:]
-        typed = json.loads(line[len("READY "):])
+        typed = json.loads(line[len("READY ") :])
         os.kill(child.pid, signal.SIGKILL)
         child.wait(timeout=30)
         assert child.returncode == -signal.SIGKILL
@@ -96,6 +103,7 @@ async def test_kill_9_mid_form_then_restore(runtime, tmp_path):
     row = runtime.conn.execute(
         "SELECT count(*) FROM visit_items i JOIN visits v ON v.id = i.visit_id"
         " WHERE v.household_id = ? AND i.text IN ('roof leaks again', 'fix the gutter')",
-        (hid,)).fetchone()
+        (hid,),
+    ).fetchone()
     assert row[0] == 2
     assert runtime.conn.execute("SELECT count(*) FROM drafts").fetchone()[0] == 0

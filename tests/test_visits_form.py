@@ -23,7 +23,8 @@ def instant_autosave(monkeypatch):
 def _household(runtime) -> tuple[str, str]:
     row = runtime.conn.execute(
         "SELECT h.id, m.id FROM households h JOIN members m ON m.household_id = h.id"
-        " WHERE h.member_count >= 2 ORDER BY h.rid LIMIT 1").fetchone()
+        " WHERE h.member_count >= 2 ORDER BY h.rid LIMIT 1"
+    ).fetchone()
     return row[0], row[1]
 
 
@@ -57,8 +58,12 @@ async def test_routine_visit_with_one_problem(runtime):
     assert [m.member_id for m in v.met] == [head]
     assert [(i.kind, i.category, i.text) for i in v.items] == [("problem", "parking", "no parking")]
     assert v.items[0].case_id  # registered in the case ledger in the same transaction
-    assert runtime.conn.execute("SELECT count(*) FROM cases WHERE id = ?",
-                                (v.items[0].case_id,)).fetchone()[0] == 1
+    assert (
+        runtime.conn.execute(
+            "SELECT count(*) FROM cases WHERE id = ?", (v.items[0].case_id,)
+        ).fetchone()[0]
+        == 1
+    )
     assert load_draft(runtime.conn, f"visit:{hid}") is None  # the draft went with the save
 
 
@@ -153,8 +158,12 @@ async def test_huge_note_is_refused_and_nothing_saved(runtime):
         assert "100000" in str(form.query_one("#visit-error").render())
         assert app.focused is form.query_one("#visit-note")
     assert list_visits(runtime.conn, hid) == []
-    assert runtime.conn.execute("SELECT count(*) FROM outbox WHERE entity IN ('visit',"
-                                " 'visit_item')").fetchone()[0] == 0
+    assert (
+        runtime.conn.execute(
+            "SELECT count(*) FROM outbox WHERE entity IN ('visit', 'visit_item')"
+        ).fetchone()[0]
+        == 0
+    )
     draft = load_draft(runtime.conn, f"visit:{hid}")
     assert draft is not None and len(draft.payload["note"]) == 100_000  # kept, not lost
     assert json.loads(json.dumps(draft.payload))["met_members"]
@@ -186,11 +195,24 @@ async def test_history_newest_first_on_household_screen(runtime):
 
     hid, _ = _household(runtime)
     with transaction(runtime.conn):
-        save_visit(runtime.ctx, VisitInput(household_id=hid, visit_type="phone", note="OLDER",
-                                           visited_at=datetime(2026, 3, 1, 10).astimezone().isoformat()))
-        save_visit(runtime.ctx, VisitInput(household_id=hid, note="NEWER [bold]x[/bold]",
-                                           items=[ItemInput("suggestion", "装扶手")],
-                                           visited_at=datetime(2026, 4, 1, 10).astimezone().isoformat()))
+        save_visit(
+            runtime.ctx,
+            VisitInput(
+                household_id=hid,
+                visit_type="phone",
+                note="OLDER",
+                visited_at=datetime(2026, 3, 1, 10).astimezone().isoformat(),
+            ),
+        )
+        save_visit(
+            runtime.ctx,
+            VisitInput(
+                household_id=hid,
+                note="NEWER [bold]x[/bold]",
+                items=[ItemInput("suggestion", "装扶手")],
+                visited_at=datetime(2026, 4, 1, 10).astimezone().isoformat(),
+            ),
+        )
     app = KioskApp(runtime, signed_in=runtime.worker)
     async with app.run_test(size=(80, 24)) as pilot:
         await app.push_screen(HouseholdScreen(hid))
@@ -209,8 +231,13 @@ async def test_palette_records_a_visit_for_the_household_on_screen(runtime):
         await app.push_screen(HouseholdScreen(hid))
         await settle(app, pilot)
         commands = {c.title: c for c in kiosk_commands(app)}
-        for key in ("visits.record", "visits.feedback.new", "visits.survey.fill",
-                    "visits.survey.fill_anonymous", "visits.walk.title"):
+        for key in (
+            "visits.record",
+            "visits.feedback.new",
+            "visits.survey.fill",
+            "visits.survey.fill_anonymous",
+            "visits.walk.title",
+        ):
             from kiosk.core.i18n import t
 
             assert t(key) in commands

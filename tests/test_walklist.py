@@ -21,14 +21,22 @@ def runtime(runtime):
 
 
 def _grid(conn):
-    return conn.execute("SELECT grid_id FROM households GROUP BY grid_id ORDER BY count(*) DESC"
-                        " LIMIT 1").fetchone()[0]
+    return conn.execute(
+        "SELECT grid_id FROM households GROUP BY grid_id ORDER BY count(*) DESC LIMIT 1"
+    ).fetchone()[0]
 
 
 def _visit(ctx, hid, when: datetime, *, nobody=False, revisit=None):
     with transaction(ctx.conn):
-        return save_visit(ctx, VisitInput(household_id=hid, nobody_home=nobody, revisit_on=revisit,
-                                          visited_at=when.astimezone().isoformat(timespec="seconds")))
+        return save_visit(
+            ctx,
+            VisitInput(
+                household_id=hid,
+                nobody_home=nobody,
+                revisit_on=revisit,
+                visited_at=when.astimezone().isoformat(timespec="seconds"),
+            ),
+        )
 
 
 def test_order_revisit_case_care_then_walking_order(runtime):
@@ -41,20 +49,30 @@ def test_order_revisit_case_care_then_walking_order(runtime):
     care = [r[0] for r in rows if set(r[1].split()) & set(CARE_TAGS)]
     now = datetime.now()
     for hid in plain + care:  # everybody met yesterday...
-        conn.execute("INSERT INTO visit_status(household_id, last_visit_at, last_visit_id,"
-                     " nobody_home, last_met_at) VALUES (?, ?, 'x', 0, ?)",
-                     (hid, (now - timedelta(days=1)).isoformat(), (now - timedelta(days=1)).isoformat()))
+        conn.execute(
+            "INSERT INTO visit_status(household_id, last_visit_at, last_visit_id,"
+            " nobody_home, last_met_at) VALUES (?, ?, 'x', 0, ?)",
+            (hid, (now - timedelta(days=1)).isoformat(), (now - timedelta(days=1)).isoformat()),
+        )
     stale_care = care[0]  # ...except one care household last met 40 days ago
-    conn.execute("UPDATE visit_status SET last_met_at = ?, last_visit_at = ? WHERE household_id = ?",
-                 ((now - timedelta(days=40)).isoformat(),) * 2 + (stale_care,))
+    conn.execute(
+        "UPDATE visit_status SET last_met_at = ?, last_visit_at = ? WHERE household_id = ?",
+        ((now - timedelta(days=40)).isoformat(),) * 2 + (stale_care,),
+    )
     nobody_due = plain[5]
     _visit(ctx, nobody_due, now - timedelta(hours=1), nobody=True, revisit=today.isoformat())
     nobody_later = plain[6]
-    _visit(ctx, nobody_later, now - timedelta(hours=1), nobody=True,
-           revisit=(today + timedelta(days=3)).isoformat())
+    _visit(
+        ctx,
+        nobody_later,
+        now - timedelta(hours=1),
+        nobody=True,
+        revisit=(today + timedelta(days=3)).isoformat(),
+    )
     case_hh = plain[7]
-    entries = walk_list(conn, [gid], today=today, care_days=30, case_households={case_hh},
-                        limit=1000)
+    entries = walk_list(
+        conn, [gid], today=today, care_days=30, case_households={case_hh}, limit=1000
+    )
     assert len(entries) == len(rows)
     assert [e.household_id for e in entries[:3]] == [nobody_due, case_hh, stale_care]
     assert [e.reason for e in entries[:3]] == ["revisit", "case", "care"]
@@ -77,8 +95,9 @@ def test_pages_are_disjoint_and_complete(runtime):
     whole = [e.household_id for e in walk_list(conn, [gid], today=today, limit=10_000)]
     paged = []
     for offset in range(0, len(whole), 37):
-        paged += [e.household_id for e in walk_list(conn, [gid], today=today, limit=37,
-                                                    offset=offset)]
+        paged += [
+            e.household_id for e in walk_list(conn, [gid], today=today, limit=37, offset=offset)
+        ]
     assert paged == whole and len(set(whole)) == len(whole)
 
 
@@ -90,8 +109,10 @@ def test_out_of_order_sync_keeps_latest_visit(runtime):
     now = datetime.now()
     _visit(ctx, hid, now, nobody=True, revisit=(date.today() + timedelta(days=2)).isoformat())
     _visit(ctx, hid, now - timedelta(days=3))  # an older visit synced in later
-    row = conn.execute("SELECT nobody_home, revisit_on, last_met_at FROM visit_status"
-                       " WHERE household_id = ?", (hid,)).fetchone()
+    row = conn.execute(
+        "SELECT nobody_home, revisit_on, last_met_at FROM visit_status WHERE household_id = ?",
+        (hid,),
+    ).fetchone()
     assert row[0] == 1 and row[1] is not None and row[2] is not None
 
 
@@ -129,8 +150,9 @@ def test_case_group_comes_from_the_case_ledger(runtime, monkeypatch):
 
     conn = runtime.conn
     gid = _grid(conn)
-    last = conn.execute("SELECT id FROM households WHERE grid_id = ? ORDER BY rid DESC LIMIT 1",
-                        (gid,)).fetchone()[0]
+    last = conn.execute(
+        "SELECT id FROM households WHERE grid_id = ? ORDER BY rid DESC LIMIT 1", (gid,)
+    ).fetchone()[0]
     asked = []
 
     def awaiting(c, grid_ids):

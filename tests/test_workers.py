@@ -22,19 +22,35 @@ ADMIN = "演示管理员"
 
 def _workers(kiosk, db, *args, pin=None, who=None, who_pin=None):
     """``kiosk workers ...``: ``who`` acts (their PIN typed first), ``pin`` is the new PIN."""
-    return kiosk("workers", *args, "--db", str(db), input=pin or "", as_worker=who,
-                 pin=who_pin)
+    return kiosk("workers", *args, "--db", str(db), input=pin or "", as_worker=who, pin=who_pin)
 
 
 def test_an_administrator_adds_lists_and_disables_a_worker(kiosk, demo_db):
-    out = _workers(kiosk, demo_db, "add", "李新", "--role", "worker", "--grid", "G002",
-                   "--new-pin-stdin", who=ADMIN, pin="357913\n")
+    out = _workers(
+        kiosk,
+        demo_db,
+        "add",
+        "李新",
+        "--role",
+        "worker",
+        "--grid",
+        "G002",
+        "--new-pin-stdin",
+        who=ADMIN,
+        pin="357913\n",
+    )
     assert out.returncode == 0, out.stderr
     assert "已添加网格员 李新" in out.stderr
     doc = json.loads(_workers(kiosk, demo_db, "list", "--json", who=ADMIN).stdout)
     li = next(w for w in doc if w["name"] == "李新")
-    assert li == {"name": "李新", "role": "worker", "grids": ["G002"], "community": "安静社区",
-                  "disabled": False, "pin_set": True}
+    assert li == {
+        "name": "李新",
+        "role": "worker",
+        "grids": ["G002"],
+        "community": "安静社区",
+        "disabled": False,
+        "pin_set": True,
+    }
     conn = sqlite3.connect(demo_db)
     stored = conn.execute("SELECT pin_hash FROM workers WHERE name = '李新'").fetchone()[0]
     assert stored.startswith("$argon2id$")
@@ -49,24 +65,49 @@ def test_an_administrator_adds_lists_and_disables_a_worker(kiosk, demo_db):
     assert "李新" in table and "已停用" in table
 
 
-@pytest.mark.parametrize("pin, needle", [
-    ("12345\n", "6 到 12 位"),
-    ("123456\n", "太容易被猜到"),
-    ("888888\n", "太容易被猜到"),
-    ("98765a\n", "只能由数字"),
-])
+@pytest.mark.parametrize(
+    "pin, needle",
+    [
+        ("12345\n", "6 到 12 位"),
+        ("123456\n", "太容易被猜到"),
+        ("888888\n", "太容易被猜到"),
+        ("98765a\n", "只能由数字"),
+    ],
+)
 def test_a_bad_pin_is_refused_and_nothing_is_written(kiosk, demo_db, pin, needle):
     before = sqlite3.connect(demo_db).execute("SELECT count(*) FROM workers").fetchone()[0]
-    out = _workers(kiosk, demo_db, "add", "李新", "--role", "worker", "--grid", "G001",
-                   "--new-pin-stdin", who=ADMIN, pin=pin)
+    out = _workers(
+        kiosk,
+        demo_db,
+        "add",
+        "李新",
+        "--role",
+        "worker",
+        "--grid",
+        "G001",
+        "--new-pin-stdin",
+        who=ADMIN,
+        pin=pin,
+    )
     assert out.returncode == 2 and needle in out.stderr and "Traceback" not in out.stderr
     after = sqlite3.connect(demo_db).execute("SELECT count(*) FROM workers").fetchone()[0]
     assert after == before
 
 
 def test_the_pin_is_never_an_argument_and_needs_a_terminal(kiosk, demo_db):
-    out = _workers(kiosk, demo_db, "add", "李新", "--role", "worker", "--grid", "G001",
-                   "--pin", "357913", who=ADMIN)
+    out = _workers(
+        kiosk,
+        demo_db,
+        "add",
+        "李新",
+        "--role",
+        "worker",
+        "--grid",
+        "G001",
+        "--pin",
+        "357913",
+        who=ADMIN,
+    )
     assert out.returncode == 2  # argparse: no such option
     out = _workers(kiosk, demo_db, "add", "李新", "--role", "worker", "--grid", "G001", who=ADMIN)
     assert out.returncode == 2 and "--new-pin-stdin" in out.stderr
@@ -74,8 +115,19 @@ def test_the_pin_is_never_an_argument_and_needs_a_terminal(kiosk, demo_db):
 
 def test_only_an_administrator_manages_workers(kiosk, demo_db):
     for who in ("演示网格员", "演示主管"):
-        out = _workers(kiosk, demo_db, "add", "李新", "--role", "worker", "--grid", "G001",
-                       "--new-pin-stdin", who=who, pin="357913\n")
+        out = _workers(
+            kiosk,
+            demo_db,
+            "add",
+            "李新",
+            "--role",
+            "worker",
+            "--grid",
+            "G001",
+            "--new-pin-stdin",
+            who=who,
+            pin="357913\n",
+        )
         assert out.returncode == 3 and "只有管理员可以" in out.stderr
     out = _workers(kiosk, demo_db, "list")  # no --worker: never the laptop's default worker
     assert out.returncode == 3 and "--worker" in out.stderr
@@ -91,8 +143,18 @@ def test_the_first_administrator_bootstraps_and_the_last_cannot_be_disabled(kios
     assert out.returncode == 3
     out = _workers(kiosk, db, "disable", "赵管理", who="赵管理", who_pin="975311")
     assert out.returncode == 2 and "最后一位" in out.stderr
-    out = _workers(kiosk, db, "add", "孙主管", "--role", "supervisor", "--new-pin-stdin",
-                   who="赵管理", who_pin="975311", pin="975311\n")
+    out = _workers(
+        kiosk,
+        db,
+        "add",
+        "孙主管",
+        "--role",
+        "supervisor",
+        "--new-pin-stdin",
+        who="赵管理",
+        who_pin="975311",
+        pin="975311\n",
+    )
     assert out.returncode == 2 and "--community" in out.stderr
 
 

@@ -54,7 +54,9 @@ def migrate(conn: sqlite3.Connection) -> int:
     current = conn.execute("PRAGMA user_version").fetchone()[0]
     mods = _migrations()
     if mods and current > mods[-1].VERSION:
-        raise SchemaTooNew(f"database schema {current} is newer than this program ({mods[-1].VERSION})")
+        raise SchemaTooNew(
+            f"database schema {current} is newer than this program ({mods[-1].VERSION})"
+        )
     for mod in mods:
         if mod.VERSION <= current:
             continue

@@ -132,5 +132,5 @@ def up(conn):
             worker_id      TEXT,
             device_id      TEXT NOT NULL
         );
-        """
+        """,
     )

@@ -26,8 +26,12 @@ def kiosk_commands(app: KioskApp) -> Iterator[SystemCommand]:
 
     yield SystemCommand(t("sync.start"), t("sync.start_tip"), sync_now)
     # cases: modes, registering, and the actions of the case on screen
-    yield SystemCommand(t("cases.ui.mode"), t("cases.ui.mode_hint"), lambda: app.switch_mode("cases"))
-    yield SystemCommand(t("figures.mode"), t("figures.mode_hint"), lambda: app.switch_mode("figures"))
+    yield SystemCommand(
+        t("cases.ui.mode"), t("cases.ui.mode_hint"), lambda: app.switch_mode("cases")
+    )
+    yield SystemCommand(
+        t("figures.mode"), t("figures.mode_hint"), lambda: app.switch_mode("figures")
+    )
     from screens.cases.case_palette import palette_commands as case_commands
     from screens.cases.case_register import register_command
 
@@ -48,6 +52,7 @@ def kiosk_commands(app: KioskApp) -> Iterator[SystemCommand]:
                 getattr(screen, action)()
             elif fallback is not None:
                 fallback()
+
         return run
 
     def feedback() -> None:
@@ -60,9 +65,18 @@ def kiosk_commands(app: KioskApp) -> Iterator[SystemCommand]:
 
         app.push_screen(SurveyFillScreen(household_id=None))
 
-    yield SystemCommand(t("visits.record"), t("visits.record_hint"), on_screen("action_record_visit"))
+    yield SystemCommand(
+        t("visits.record"), t("visits.record_hint"), on_screen("action_record_visit")
+    )
     yield SystemCommand(t("visits.feedback.new"), t("visits.feedback.hint"), feedback)
-    yield SystemCommand(t("visits.survey.fill"), t("visits.survey.fill_hint"),
-                        on_screen("action_fill_survey", survey))
-    yield SystemCommand(t("visits.survey.fill_anonymous"), t("visits.survey.fill_anonymous"), survey)
-    yield SystemCommand(t("visits.walk.title"), t("visits.walk.title"), lambda: app.switch_mode("home"))
+    yield SystemCommand(
+        t("visits.survey.fill"),
+        t("visits.survey.fill_hint"),
+        on_screen("action_fill_survey", survey),
+    )
+    yield SystemCommand(
+        t("visits.survey.fill_anonymous"), t("visits.survey.fill_anonymous"), survey
+    )
+    yield SystemCommand(
+        t("visits.walk.title"), t("visits.walk.title"), lambda: app.switch_mode("home")
+    )

@@ -99,9 +99,10 @@ def scanner_prefix(text: str) -> bool:
         if prefix.startswith(text):
             return True
         if text.startswith(prefix):
-            body = text[len(prefix):]
+            body = text[len(prefix) :]
             return all(ch in ALPHABET for ch in body[:ID_CHARS]) and all(
-                ch in _CODE_CHARS for ch in body[ID_CHARS:])
+                ch in _CODE_CHARS for ch in body[ID_CHARS:]
+            )
     return False
 
 
@@ -112,8 +113,8 @@ class KeyBurst:
     gap: float
     chars: list[str] = field(default_factory=list)
     last: float | None = None
-    head: str = ""       # the burst's first characters, kept when a long burst is trimmed
-    count: int = 0       # keys in the burst, trimmed or not
+    head: str = ""  # the burst's first characters, kept when a long burst is trimmed
+    count: int = 0  # keys in the burst, trimmed or not
 
     def feed(self, char: str, now: float) -> bool:
         """Add a key; returns True when it starts a new burst (the previous one is dropped)."""
@@ -195,8 +196,9 @@ def _too_long() -> Verdict:
     return Verdict(error=InvalidLabel("too_long", n=BODY_CHARS))
 
 
-def _take_back(target: _InputField | _TextAreaField, typed: str,
-               holder: dict[str, Any] | None) -> None:
+def _take_back(
+    target: _InputField | _TextAreaField, typed: str, holder: dict[str, Any] | None
+) -> None:
     """Remove the label just typed into a field: the text before the cursor ends with it, or
     (a field that refused some keys) the field's content from before the burst comes back."""
     before = target.before_cursor()
@@ -220,16 +222,17 @@ def text_field(widget: Widget | None) -> _InputField | _TextAreaField | None:
 class ScanAnywhere:
     """Recognises scanned (or typed) labels whatever has focus, and opens their record."""
 
-    def __init__(self, app: App[Any], gap_ms: int = 50,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, app: App[Any], gap_ms: int = 50, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.app = app
         self.clock = clock
         self.burst = KeyBurst(max(1, gap_ms) / 1000)
         self.held: list[Key] = []
         self._snapshot: Any = None
         self._replaying = False
-        self._timer: Any = None   # one pending "the burst paused" check at a time
-        self._garbled = False     # swallowing the rest of a damaged scan
+        self._timer: Any = None  # one pending "the burst paused" check at a time
+        self._garbled = False  # swallowing the rest of a damaged scan
         self._overlong = False
 
     # Called by KioskApp.on_event for every event before Textual routes it.
@@ -384,8 +387,14 @@ class ScanAnywhere:
         from kiosk.core import collector
 
         hold = collector.hold(1.0)  # until the record's first frame (kiosk/core/collector.py)
-        self.app.run_worker(lambda: self._resolve(payload, hold), thread=True, group="scan",
-                            exclusive=True, exit_on_error=False, name="scan")
+        self.app.run_worker(
+            lambda: self._resolve(payload, hold),
+            thread=True,
+            group="scan",
+            exclusive=True,
+            exit_on_error=False,
+            name="scan",
+        )
 
     def _resolve(self, payload: Payload, gc_hold: object | None = None) -> None:
         from kiosk.qr.lookup import resolve_payload
@@ -403,7 +412,9 @@ class ScanAnywhere:
         show: Callable[..., Any] = self._show
         self.app.call_from_thread(show, result, view, gc_hold)
 
-    async def _show(self, result: Resolved, view: Any = None, gc_hold: object | None = None) -> None:
+    async def _show(
+        self, result: Resolved, view: Any = None, gc_hold: object | None = None
+    ) -> None:
         from kiosk.core import collector
         from screens.households.household import open_household, show_household
 
@@ -412,15 +423,19 @@ class ScanAnywhere:
             opened = await _push_case_screen(self.app, result.case_id)
         if opened is None and result.household is not None:
             if view is not None:
-                opened = await show_household(cast("KioskApp", self.app), view, from_scan=True,
-                                              gc_hold=gc_hold)
+                opened = await show_household(
+                    cast("KioskApp", self.app), view, from_scan=True, gc_hold=gc_hold
+                )
             else:  # a case slip without the case screen, or a refusal the app explains
                 open_household(self.app, result.household.id, from_scan=True)
         self.app.screen.call_after_refresh(collector.release, gc_hold)
         if result.case is not None:
             self.app.notify(result.case["number"], title=result.payload.readable, timeout=4)
-        self.app.post_message(ScanRecognised(result.payload, result.household.id
-                                             if result.household else None, result.case_id))
+        self.app.post_message(
+            ScanRecognised(
+                result.payload, result.household.id if result.household else None, result.case_id
+            )
+        )
 
     def scan_camera(self) -> None:
         """The camera key: watch the webcam in a worker; a label seen opens its record."""
@@ -435,8 +450,14 @@ class ScanAnywhere:
             self.app.call_from_thread(self.app.notify, t("qr.camera.looking", seconds=30))
             self._resolve(parse(scan_camera(index, 30.0)))
 
-        self.app.run_worker(watch, thread=True, group="scan-camera", exclusive=True,
-                            exit_on_error=False, name="scan-camera")
+        self.app.run_worker(
+            watch,
+            thread=True,
+            group="scan-camera",
+            exclusive=True,
+            exit_on_error=False,
+            name="scan-camera",
+        )
 
 
 class ScanRecognised(Message):
@@ -458,4 +479,3 @@ async def _push_case_screen(app: App[Any], case_id: str):
     screen = CaseDetailScreen(case_id)
     await app.push_screen(screen)
     return screen
-

@@ -46,8 +46,11 @@ T = TypeVar("T")
 MODE_ACTIONS = {"households": "household.search", "figures": "figures.view", "sync": "sync.run"}
 #: ... or a screen (each declares its own: ``PERMISSION`` on the class) ...
 #: ... or run an app action.
-APP_ACTIONS = {"labels": "labels.print", "print_slip": "labels.print",
-               "scan_camera": "household.view"}
+APP_ACTIONS = {
+    "labels": "labels.print",
+    "print_slip": "labels.print",
+    "scan_camera": "household.view",
+}
 #: The only app actions left while nobody is signed in or the screen is locked: quitting,
 #: and Tab / Shift+Tab (Textual binds them to the app) to move between the fields.
 GATE_ACTIONS = frozenset({"quit", "focus_next", "focus_previous"})
@@ -101,34 +104,91 @@ class KioskApp(App[None]):
     }
 
     BINDINGS = [
-        Binding("ctrl+q", "quit", term("ui.quit"), id="app.quit", tooltip=term("ui.quit"), priority=True),
-        Binding("f1", "switch_mode('home')", term("ui.home"), id="app.home", tooltip=term("ui.home")),
-        Binding("f2", "switch_mode('households')", term("ui.households"), id="app.households",
-                tooltip=term("ui.search")),
+        Binding(
+            "ctrl+q", "quit", term("ui.quit"), id="app.quit", tooltip=term("ui.quit"), priority=True
+        ),
+        Binding(
+            "f1", "switch_mode('home')", term("ui.home"), id="app.home", tooltip=term("ui.home")
+        ),
+        Binding(
+            "f2",
+            "switch_mode('households')",
+            term("ui.households"),
+            id="app.households",
+            tooltip=term("ui.search"),
+        ),
         # QR labels: label sheets; the webcam as a scanner
-        Binding("f8", "labels", term("qr.ui.labels"), id="app.labels", tooltip=term("qr.ui.labels_hint")),
-        Binding("f9", "scan_camera", term("qr.ui.camera"), id="app.scan_camera", show=False,
-                tooltip=term("qr.ui.camera_hint")),
-        Binding("f7", "print_slip", term("qr.ui.slip"), id="app.print_slip", show=False,
-                tooltip=term("qr.ui.slip_hint")),
+        Binding(
+            "f8", "labels", term("qr.ui.labels"), id="app.labels", tooltip=term("qr.ui.labels_hint")
+        ),
+        Binding(
+            "f9",
+            "scan_camera",
+            term("qr.ui.camera"),
+            id="app.scan_camera",
+            show=False,
+            tooltip=term("qr.ui.camera_hint"),
+        ),
+        Binding(
+            "f7",
+            "print_slip",
+            term("qr.ui.slip"),
+            id="app.print_slip",
+            show=False,
+            tooltip=term("qr.ui.slip_hint"),
+        ),
         # cases: the case list and the figures
-        Binding("f3", "switch_mode('cases')", term("cases.ui.mode"), id="app.cases",
-                tooltip=term("cases.ui.mode_hint")),
-        Binding("f5", "switch_mode('figures')", term("figures.mode"), id="app.figures",
-                tooltip=term("figures.mode_hint")),
+        Binding(
+            "f3",
+            "switch_mode('cases')",
+            term("cases.ui.mode"),
+            id="app.cases",
+            tooltip=term("cases.ui.mode_hint"),
+        ),
+        Binding(
+            "f5",
+            "switch_mode('figures')",
+            term("figures.mode"),
+            id="app.figures",
+            tooltip=term("figures.mode_hint"),
+        ),
         # sync
-        Binding("f4", "switch_mode('sync')", term("sync.mode"), id="app.sync",
-                tooltip=term("sync.start_tip")),
-        Binding("f12", "toggle_language", term("ui.language"), id="app.language", show=False,
-                tooltip=term("ui.language")),
+        Binding(
+            "f4",
+            "switch_mode('sync')",
+            term("sync.mode"),
+            id="app.sync",
+            tooltip=term("sync.start_tip"),
+        ),
+        Binding(
+            "f12",
+            "toggle_language",
+            term("ui.language"),
+            id="app.language",
+            show=False,
+            tooltip=term("ui.language"),
+        ),
         # sign-in and roles: lock the screen while away (works in any field)
-        Binding("ctrl+l", "lock", term("signin.lock"), id="app.lock", tooltip=term("signin.lock_hint"),
-                priority=True),
+        Binding(
+            "ctrl+l",
+            "lock",
+            term("signin.lock"),
+            id="app.lock",
+            tooltip=term("signin.lock_hint"),
+            priority=True,
+        ),
     ]
 
-    def __init__(self, runtime: Runtime, *, signed_in: DbWorker | None = None,
-                 offered_worker: DbWorker | None = None, home_prefetch: Future | None = None,
-                 lock_seconds: float | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        signed_in: DbWorker | None = None,
+        offered_worker: DbWorker | None = None,
+        home_prefetch: Future | None = None,
+        lock_seconds: float | None = None,
+        **kwargs: Any,
+    ) -> None:
         """The interface on ``runtime``.
 
         Args:
@@ -158,8 +218,9 @@ class KioskApp(App[None]):
         self._held_notices: list[tuple[str, dict[str, Any]]] = []
         self._last_input = time.monotonic()
         self._idle_timer: Timer | None = None
-        self._lock_seconds = (runtime.settings.lock_minutes * 60 if lock_seconds is None
-                              else lock_seconds)
+        self._lock_seconds = (
+            runtime.settings.lock_minutes * 60 if lock_seconds is None else lock_seconds
+        )
         self.title = t("app.title")
         # Nobody acts before signing in: not the runtime's default worker either.
         self._set_worker(signed_in)
@@ -196,8 +257,10 @@ class KioskApp(App[None]):
         self._set_worker(worker)
         self.locked = False
         self._held_notices.clear()
-        if (self._prefetch_for != worker.id  # fetched for somebody else
-                or time.monotonic() - self._prefetched_at > PREFETCH_FRESH_SECONDS):
+        if (
+            self._prefetch_for != worker.id  # fetched for somebody else
+            or time.monotonic() - self._prefetched_at > PREFETCH_FRESH_SECONDS
+        ):
             self._home_prefetch = None
         self._prefetch_for = None
         self._drop_modes()  # anything left of an earlier session
@@ -331,8 +394,14 @@ class KioskApp(App[None]):
             return AwaitMount(self.screen, [])
         return super().switch_mode(mode)
 
-    def push_screen(self, screen, callback=None, wait_for_dismiss=False, *,  # type: ignore[override]
-                    mode=None):
+    def push_screen(
+        self,
+        screen,
+        callback=None,
+        wait_for_dismiss=False,
+        *,  # type: ignore[override]
+        mode=None,
+    ):
         if isinstance(screen, Screen) and not isinstance(screen, GateScreen):
             needed = getattr(screen, "PERMISSION", None)  # Textual's own screens have none
             if not self.gate_open or (needed and not self.permit(needed)):
@@ -362,16 +431,26 @@ class KioskApp(App[None]):
         if self.gate_open:  # the header's icon calls this directly
             super().action_command_palette()
 
-    def notify(self, message: str, *, title: str = "", severity: Any = "information",
-               timeout: float | None = None, markup: bool = True) -> None:
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: Any = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
         """Notifications of a session are held back under the lock (shown after unlocking)
         and dropped before sign-in: a toast is drawn over whatever screen is on top."""
         if self.gate_open:
-            super().notify(message, title=title, severity=severity, timeout=timeout,
-                           markup=markup)
+            super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
         elif self.locked:
-            self._held_notices.append((message, {"title": title, "severity": severity,
-                                                 "timeout": timeout, "markup": markup}))
+            self._held_notices.append(
+                (
+                    message,
+                    {"title": title, "severity": severity, "timeout": timeout, "markup": markup},
+                )
+            )
 
     def take_home_prefetch(self) -> Future | None:
         """The prefetched first load of the home screen, once (None afterwards)."""
@@ -397,13 +476,15 @@ class KioskApp(App[None]):
             try:
                 import screens.households.home  # noqa: F401  # its import, off the UI thread too
 
-                future.set_result(load_home(self.read(), worker, settings.care_revisit_days,
-                                            settings.page_size))
+                future.set_result(
+                    load_home(self.read(), worker, settings.care_revisit_days, settings.page_size)
+                )
             except BaseException as exc:  # the home screen loads afresh then
                 future.set_exception(exc)
 
-        self.run_worker(fetch, thread=True, group="home-prefetch", exit_on_error=False,
-                        name="home-prefetch")
+        self.run_worker(
+            fetch, thread=True, group="home-prefetch", exit_on_error=False, name="home-prefetch"
+        )
 
     def get_system_commands(self, screen):  # type: ignore[override]
         yield from super().get_system_commands(screen)

@@ -40,15 +40,31 @@ def describe_event(data: dict, categories=None) -> str:
     return " · ".join(parts)
 
 
-def build_event(conn, settings, case_id: str, event_type: str, *, department=None, person=None,
-                due=None, note=None, rating=None, of=None, level=None, unreached=False) -> dict:
+def build_event(
+    conn,
+    settings,
+    case_id: str,
+    event_type: str,
+    *,
+    department=None,
+    person=None,
+    due=None,
+    note=None,
+    rating=None,
+    of=None,
+    level=None,
+    unreached=False,
+) -> dict:
     """The data of one event from the action's options, checked as far as options go (the
-    state rules are checked by :func:`db.cases.append_event`). """
+    state rules are checked by :func:`db.cases.append_event`)."""
     data: dict = {}
     note = (note or "").strip() or None
     if event_type == "assign":
-        data = {"department": (department or "").strip() or None,
-                "person": (person or "").strip() or None, "due": parse_due(due)}
+        data = {
+            "department": (department or "").strip() or None,
+            "person": (person or "").strip() or None,
+            "due": parse_due(due),
+        }
         if not data["department"]:
             raise CaseRefused("cases.rule.assign_needs_department", exit_code=2)
     elif event_type == "rate":

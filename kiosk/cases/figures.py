@@ -30,9 +30,23 @@ from typing import Any
 from db.case_fold import EscalationRules
 from db.cases import level_thresholds, refresh_dirty
 
-MEASURES = ("registered", "repeats", "base", "resolved", "closed", "first_time", "rated",
-            "satisfied", "open", "overdue", "level_1", "level_2", "level_3", "on_spot",
-            "unreachable")
+MEASURES = (
+    "registered",
+    "repeats",
+    "base",
+    "resolved",
+    "closed",
+    "first_time",
+    "rated",
+    "satisfied",
+    "open",
+    "overdue",
+    "level_1",
+    "level_2",
+    "level_3",
+    "on_spot",
+    "unreachable",
+)
 RATES = {
     "resolution_rate": ("resolved", "base"),
     "completion_rate": ("closed", "base"),
@@ -45,7 +59,7 @@ DIMENSIONS = {
     "category": "category",
     "category_group": "category_group",
     "department": "department",
-    "week": "week",             # Monday of the registration week
+    "week": "week",  # Monday of the registration week
 }
 
 
@@ -76,7 +90,10 @@ def _increments(fig: int) -> tuple[int, ...]:
         "rated": int(bool(fig & FLAG_RATED) and counted),
         "satisfied": int(bool(fig & FLAG_SATISFIED) and counted),
         "open": int(bool(fig & FLAG_OPEN)),
-        "overdue": 0, "level_1": 0, "level_2": 0, "level_3": 0,
+        "overdue": 0,
+        "level_1": 0,
+        "level_2": 0,
+        "level_3": 0,
         "on_spot": int(bool(fig & FLAG_ON_SPOT) and done),
         "unreachable": int(bool(fig & FLAG_UNREACHABLE)),
     }
@@ -98,13 +115,17 @@ def _as_dict(values: list[int]) -> dict[str, Any]:
     return with_rates(dict(zip(MEASURES, values, strict=True)))
 
 
-_LEVEL_AT = {1: MEASURES.index("level_1"), 2: MEASURES.index("level_2"),
-             3: MEASURES.index("level_3")}
+_LEVEL_AT = {
+    1: MEASURES.index("level_1"),
+    2: MEASURES.index("level_2"),
+    3: MEASURES.index("level_3"),
+}
 _OVERDUE_AT = MEASURES.index("overdue")
 
 
-def _breakdown(conn: sqlite3.Connection, column: str | None, where: str,
-               params: dict[str, Any]) -> dict[Any, list[int]]:
+def _breakdown(
+    conn: sqlite3.Connection, column: str | None, where: str, params: dict[str, Any]
+) -> dict[Any, list[int]]:
     """Measures per value of ``column`` (all cases as one group when None): one index-ordered
     count per (value, flags), plus the open cases that are overdue or escalated."""
     from db.cases import FLAG_OPEN
@@ -114,7 +135,8 @@ def _breakdown(conn: sqlite3.Connection, column: str | None, where: str,
     n = len(MEASURES)
     order = f" GROUP BY {key}, s.fig" if column else " GROUP BY s.fig"
     for k, fig, count in conn.execute(
-            f"SELECT {key}, s.fig, count(*) FROM case_state s{where}{order}", params):
+        f"SELECT {key}, s.fig, count(*) FROM case_state s{where}{order}", params
+    ):
         acc = out.get(k)
         if acc is None:
             acc = out[k] = [0] * n
@@ -122,12 +144,17 @@ def _breakdown(conn: sqlite3.Connection, column: str | None, where: str,
             if inc:
                 acc[i] += inc * count
     clock = (" AND " if where else " WHERE ") + (
-        f"s.fig & {FLAG_OPEN} AND (s.manual_level > 0 OR s.due < :lv_d1)")
-    level = ("max(s.manual_level, CASE WHEN s.due IS NULL THEN 0 WHEN s.due < :lv_d3 THEN 3"
-             " WHEN s.due < :lv_d2 THEN 2 WHEN s.due < :lv_d1 THEN 1 ELSE 0 END)")
+        f"s.fig & {FLAG_OPEN} AND (s.manual_level > 0 OR s.due < :lv_d1)"
+    )
+    level = (
+        "max(s.manual_level, CASE WHEN s.due IS NULL THEN 0 WHEN s.due < :lv_d3 THEN 3"
+        " WHEN s.due < :lv_d2 THEN 2 WHEN s.due < :lv_d1 THEN 1 ELSE 0 END)"
+    )
     for k, lv, late, count in conn.execute(
-            f"SELECT {key}, {level} AS lv, s.due < :lv_d1 AS late, count(*) FROM case_state s"
-            f"{where}{clock} GROUP BY 1, 2, 3", params):
+        f"SELECT {key}, {level} AS lv, s.due < :lv_d1 AS late, count(*) FROM case_state s"
+        f"{where}{clock} GROUP BY 1, 2, 3",
+        params,
+    ):
         acc = out.setdefault(k, [0] * n)
         if lv:
             acc[_LEVEL_AT[lv]] += count
@@ -143,9 +170,14 @@ class Scope:
     grid_id: str | None = None
 
 
-def compute(conn: sqlite3.Connection, scope: Scope | None = None, *, today: date | None = None,
-            rules: EscalationRules | None = None,
-            dimensions: tuple[str, ...] = tuple(DIMENSIONS)) -> dict[str, Any]:
+def compute(
+    conn: sqlite3.Connection,
+    scope: Scope | None = None,
+    *,
+    today: date | None = None,
+    rules: EscalationRules | None = None,
+    dimensions: tuple[str, ...] = tuple(DIMENSIONS),
+) -> dict[str, Any]:
     """Totals and breakdowns (by grid, category, group, department, week) with their rates."""
     scope, today, rules = scope or Scope(), today or date.today(), rules or EscalationRules()
     refresh_dirty(conn)
@@ -176,8 +208,7 @@ def compute(conn: sqlite3.Connection, scope: Scope | None = None, *, today: date
         lookup = names.get(dim, {})
         rows = []
         for k in sorted(groups, key=lambda v: (v is None, v or "")):
-            rows.append({"key": lookup.get(k, k) if k is not None else "",
-                         **_as_dict(groups[k])})
+            rows.append({"key": lookup.get(k, k) if k is not None else "", **_as_dict(groups[k])})
         out[f"by_{dim}"] = rows
         if total is None:  # every case is in exactly one group of any breakdown
             total = [sum(col) for col in zip(*groups.values(), strict=True)] if groups else None
@@ -199,7 +230,18 @@ def stats_provider(conn: sqlite3.Connection) -> dict:
         rules = EscalationRules()
     figures = compute(conn, rules=rules)
     total = figures["total"]
-    flat = {f"cases_{k}": total[k] for k in ("open", "overdue", "level_1", "level_2", "level_3",
-                                              "repeats", "resolved", "closed")}
+    flat = {
+        f"cases_{k}": total[k]
+        for k in (
+            "open",
+            "overdue",
+            "level_1",
+            "level_2",
+            "level_3",
+            "repeats",
+            "resolved",
+            "closed",
+        )
+    }
     flat.update({k: total[k] for k in RATES})
     return {**flat, "case_figures": figures}

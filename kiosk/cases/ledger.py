@@ -51,24 +51,52 @@ class Column:
 
 COLUMNS: dict[str, list[Column]] = {
     "original": [
-        Column("number", TEXT, 18), Column("registered", DATE, 12), Column("grid", TEXT, 8),
-        Column("group", TEXT, 14), Column("category", TEXT, 12), Column("summary", TEXT, 40),
-        Column("households", INT, 8), Column("address", TEXT, 26), Column("raised_by", TEXT, 10),
-        Column("registrar", TEXT, 10), Column("visit", TEXT, 10), Column("case_id", TEXT, 38),
+        Column("number", TEXT, 18),
+        Column("registered", DATE, 12),
+        Column("grid", TEXT, 8),
+        Column("group", TEXT, 14),
+        Column("category", TEXT, 12),
+        Column("summary", TEXT, 40),
+        Column("households", INT, 8),
+        Column("address", TEXT, 26),
+        Column("raised_by", TEXT, 10),
+        Column("registrar", TEXT, 10),
+        Column("visit", TEXT, 10),
+        Column("case_id", TEXT, 38),
     ],
     "progress": [
-        Column("number", TEXT, 18), Column("at", DATETIME, 18), Column("step", TEXT, 12),
-        Column("department", TEXT, 16), Column("person", TEXT, 10), Column("due", DATE, 12),
-        Column("rating", TEXT, 10), Column("note", TEXT, 40), Column("by", TEXT, 10),
-        Column("valid", TEXT, 24), Column("summary", TEXT, 30), Column("event_id", TEXT, 38),
+        Column("number", TEXT, 18),
+        Column("at", DATETIME, 18),
+        Column("step", TEXT, 12),
+        Column("department", TEXT, 16),
+        Column("person", TEXT, 10),
+        Column("due", DATE, 12),
+        Column("rating", TEXT, 10),
+        Column("note", TEXT, 40),
+        Column("by", TEXT, 10),
+        Column("valid", TEXT, 24),
+        Column("summary", TEXT, 30),
+        Column("event_id", TEXT, 38),
     ],
     "resolution": [
-        Column("number", TEXT, 18), Column("registered", DATE, 12), Column("grid", TEXT, 8),
-        Column("category", TEXT, 12), Column("summary", TEXT, 40), Column("department", TEXT, 16),
-        Column("due", DATE, 12), Column("status", TEXT, 10), Column("resolved", DATE, 12),
-        Column("on_spot", TEXT, 8), Column("reopened", INT, 8), Column("rating", TEXT, 10),
-        Column("closed", DATE, 12), Column("close_kind", TEXT, 16), Column("overdue", TEXT, 8),
-        Column("level", TEXT, 10), Column("repeat_of", TEXT, 18), Column("case_id", TEXT, 38),
+        Column("number", TEXT, 18),
+        Column("registered", DATE, 12),
+        Column("grid", TEXT, 8),
+        Column("category", TEXT, 12),
+        Column("summary", TEXT, 40),
+        Column("department", TEXT, 16),
+        Column("due", DATE, 12),
+        Column("status", TEXT, 10),
+        Column("resolved", DATE, 12),
+        Column("on_spot", TEXT, 8),
+        Column("reopened", INT, 8),
+        Column("rating", TEXT, 10),
+        Column("closed", DATE, 12),
+        Column("close_kind", TEXT, 16),
+        Column("overdue", TEXT, 8),
+        Column("level", TEXT, 10),
+        Column("repeat_of", TEXT, 18),
+        Column("case_id", TEXT, 38),
     ],
 }
 
@@ -127,7 +155,9 @@ def _where(parts: list[str]) -> str:
     return (" WHERE " + " AND ".join(parts)) if parts else ""
 
 
-def _original(conn: sqlite3.Connection, q: LedgerQuery, cats: Categories, **_: Any) -> Iterator[list]:
+def _original(
+    conn: sqlite3.Connection, q: LedgerQuery, cats: Categories, **_: Any
+) -> Iterator[list]:
     where, params = _range(q, "c.registered_at")
     from kiosk.domain.present import address_of
 
@@ -143,7 +173,9 @@ def _original(conn: sqlite3.Connection, q: LedgerQuery, cats: Categories, **_: A
         " FROM cases c LEFT JOIN grids g ON g.id = c.grid_id"
         " LEFT JOIN link ON link.case_id = c.id LEFT JOIN households h ON h.rid = link.rid"
         " LEFT JOIN compounds cp ON cp.id = h.compound_id"
-        " LEFT JOIN workers w ON w.id = c.worker_id" + _where(where) + " ORDER BY c.registered_at, c.id"
+        " LEFT JOIN workers w ON w.id = c.worker_id"
+        + _where(where)
+        + " ORDER BY c.registered_at, c.id"
     )
     for r in conn.execute(sql, params):
         addr = ""
@@ -152,61 +184,114 @@ def _original(conn: sqlite3.Connection, q: LedgerQuery, cats: Categories, **_: A
             addr = address_of(compound, building, unit, room, forgotten=forgotten == "1")
             if r[6] > 1:
                 addr = t("ledger.and_more", address=addr, n=r[6] - 1)
-        yield [r[0], _as_date(r[1]), r[2] or "", groups.get(r[3], r[3]), cats.label(r[4]), r[5],
-               r[6], addr, r[8] or "", r[9] or "", r[10] or "", r[11]]
+        yield [
+            r[0],
+            _as_date(r[1]),
+            r[2] or "",
+            groups.get(r[3], r[3]),
+            cats.label(r[4]),
+            r[5],
+            r[6],
+            addr,
+            r[8] or "",
+            r[9] or "",
+            r[10] or "",
+            r[11],
+        ]
 
 
-def _progress(conn: sqlite3.Connection, q: LedgerQuery, cats: Categories, **_: Any) -> Iterator[list]:
+def _progress(
+    conn: sqlite3.Connection, q: LedgerQuery, cats: Categories, **_: Any
+) -> Iterator[list]:
     from db.case_fold import Event, fold
 
     where, params = _range(q, "e.at")
     sql = (
         "SELECT c.number, e.at, e.type, e.data, w.name, c.summary, e.id, e.case_id, e.hlc,"
         " e.device_id, e.worker_id FROM case_events e JOIN cases c ON c.id = e.case_id"
-        " LEFT JOIN workers w ON w.id = e.worker_id" + _where(where)
+        " LEFT JOIN workers w ON w.id = e.worker_id"
+        + _where(where)
         + " ORDER BY c.registered_at, e.case_id, e.hlc, e.device_id, e.id"
     )
     invalid: dict[str, str] = {}
     flagged = {r[0] for r in conn.execute("SELECT case_id FROM case_state WHERE n_invalid > 0")}
     for cid in flagged:  # few: only cases whose log holds an event invalid where it landed
-        evs = [Event(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6])) for r in conn.execute(
-            "SELECT id, type, hlc, device_id, at, worker_id, data FROM case_events"
-            " WHERE case_id = ?", (cid,))]
+        evs = [
+            Event(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]))
+            for r in conn.execute(
+                "SELECT id, type, hlc, device_id, at, worker_id, data FROM case_events"
+                " WHERE case_id = ?",
+                (cid,),
+            )
+        ]
         invalid.update(fold(evs).invalid)
     ok = t("ledger.valid")
     ratings = {k: t(f"cases.rating.{k}") for k in ("satisfied", "basic", "dissatisfied")}
-    steps = {k: t(f"cases.event.{k}") for k in (
-        "register", "assign", "progress", "resolve_on_spot", "resolve", "follow_up", "rate",
-        "reopen", "escalate", "close", "repeat_of")}
+    steps = {
+        k: t(f"cases.event.{k}")
+        for k in (
+            "register",
+            "assign",
+            "progress",
+            "resolve_on_spot",
+            "resolve",
+            "follow_up",
+            "rate",
+            "reopen",
+            "escalate",
+            "close",
+            "repeat_of",
+        )
+    }
     for r in conn.execute(sql, params):
         d = json.loads(r[3]) if r[3] and r[3] != "{}" else {}
         note = d.get("note") or d.get("reason") or ""
         if r[2] == "follow_up" and d.get("reached") is False:
-            note = (t("cases.detail.unreached") + (" · " + note if note else ""))
+            note = t("cases.detail.unreached") + (" · " + note if note else "")
         elif r[2] == "repeat_of":
             note = t("cases.detail.repeat_of", of=d.get("of_number") or d.get("of", ""))
         elif r[2] == "escalate" and d.get("level"):
             note = t(f"cases.level.{d['level']}") + (" · " + note if note else "")
         rule = invalid.get(r[6])
-        yield [r[0], _as_datetime(r[1]), steps.get(r[2], r[2]), d.get("department", ""),
-               d.get("person", ""), _as_date(d.get("due")), ratings.get(d.get("rating", ""), ""),
-               note, r[4] or "", ok if rule is None else t("ledger.invalid", rule=t(rule, status="")),
-               r[5], r[6]]
+        yield [
+            r[0],
+            _as_datetime(r[1]),
+            steps.get(r[2], r[2]),
+            d.get("department", ""),
+            d.get("person", ""),
+            _as_date(d.get("due")),
+            ratings.get(d.get("rating", ""), ""),
+            note,
+            r[4] or "",
+            ok if rule is None else t("ledger.invalid", rule=t(rule, status="")),
+            r[5],
+            r[6],
+        ]
 
 
-def _resolution(conn: sqlite3.Connection, q: LedgerQuery, cats: Categories, *,
-                today: date, rules: EscalationRules) -> Iterator[list]:
+def _resolution(
+    conn: sqlite3.Connection,
+    q: LedgerQuery,
+    cats: Categories,
+    *,
+    today: date,
+    rules: EscalationRules,
+) -> Iterator[list]:
     where, params = _range(q, "c.registered_at")
     sql = (
         "SELECT c.number, c.registered_at, g.code, c.category, c.summary, s.department, s.due,"
         " s.status, s.resolved_at, s.on_spot, s.reopen_count, s.last_rating, s.closed_at,"
         " s.close_kind, s.manual_level, r.number, c.id"
         " FROM cases c JOIN case_state s ON s.case_id = c.id LEFT JOIN grids g ON g.id = c.grid_id"
-        " LEFT JOIN cases r ON r.id = s.repeat_of" + _where(where) + " ORDER BY c.registered_at, c.id"
+        " LEFT JOIN cases r ON r.id = s.repeat_of"
+        + _where(where)
+        + " ORDER BY c.registered_at, c.id"
     )
     yes, no = t("ledger.yes"), t("ledger.no")
-    statuses = {k: t(f"cases.status.{k}") for k in ("registered", "assigned", "in_progress",
-                                                     "resolved", "closed")}
+    statuses = {
+        k: t(f"cases.status.{k}")
+        for k in ("registered", "assigned", "in_progress", "resolved", "closed")
+    }
     levels = {k: t(f"cases.level.{k}") for k in range(4)}
     kinds = {k: t(f"cases.close_kind.{k}") for k in ("rated", "unreachable", "repeat")}
     ratings = {k: t(f"cases.rating.{k}") for k in ("satisfied", "basic", "dissatisfied")}
@@ -215,25 +300,52 @@ def _resolution(conn: sqlite3.Connection, q: LedgerQuery, cats: Categories, *,
         is_open = r[7] in ("registered", "assigned", "in_progress")
         overdue = is_open and r[6] is not None and r[6] < today_s
         level = max(r[14], clock_level(r[6], today, rules)) if is_open else 0
-        yield [r[0], _as_date(r[1]), r[2] or "", cats.label(r[3]), r[4], r[5] or "",
-               _as_date(r[6]), statuses.get(r[7], r[7]),
-               _as_date(r[8]) if r[7] in ("resolved", "closed") else None,
-               yes if r[9] and r[7] in ("resolved", "closed") else no, r[10],
-               ratings.get(r[11] or "", ""), _as_date(r[12]), kinds.get(r[13] or "", ""),
-               yes if overdue else no, levels[level] if level else "", r[15] or "", r[16]]
+        yield [
+            r[0],
+            _as_date(r[1]),
+            r[2] or "",
+            cats.label(r[3]),
+            r[4],
+            r[5] or "",
+            _as_date(r[6]),
+            statuses.get(r[7], r[7]),
+            _as_date(r[8]) if r[7] in ("resolved", "closed") else None,
+            yes if r[9] and r[7] in ("resolved", "closed") else no,
+            r[10],
+            ratings.get(r[11] or "", ""),
+            _as_date(r[12]),
+            kinds.get(r[13] or "", ""),
+            yes if overdue else no,
+            levels[level] if level else "",
+            r[15] or "",
+            r[16],
+        ]
 
 
 ROWS: dict[str, Callable[..., Iterator[list]]] = {
-    "original": _original, "progress": _progress, "resolution": _resolution,
+    "original": _original,
+    "progress": _progress,
+    "resolution": _resolution,
 }
 
 
-def rows(conn: sqlite3.Connection, q: LedgerQuery, *, categories: Categories | None = None,
-         today: date | None = None, rules: EscalationRules | None = None) -> Iterator[list]:
+def rows(
+    conn: sqlite3.Connection,
+    q: LedgerQuery,
+    *,
+    categories: Categories | None = None,
+    today: date | None = None,
+    rules: EscalationRules | None = None,
+) -> Iterator[list]:
     """The ledger's rows as Python values (dates as ``date``/``datetime``)."""
     refresh_dirty(conn)
-    return ROWS[q.kind](conn, q, categories or load_categories(), today=today or date.today(),
-                        rules=rules or EscalationRules())
+    return ROWS[q.kind](
+        conn,
+        q,
+        categories or load_categories(),
+        today=today or date.today(),
+        rules=rules or EscalationRules(),
+    )
 
 
 def _text_cells(kinds: list[str], row: list) -> list:
@@ -292,9 +404,15 @@ def write_csv(path: Path, kind: str, data: Iterator[list]) -> int:
     return n
 
 
-def export(conn: sqlite3.Connection, q: LedgerQuery, out: Path, *,
-           categories: Categories | None = None, today: date | None = None,
-           rules: EscalationRules | None = None) -> int:
+def export(
+    conn: sqlite3.Connection,
+    q: LedgerQuery,
+    out: Path,
+    *,
+    categories: Categories | None = None,
+    today: date | None = None,
+    rules: EscalationRules | None = None,
+) -> int:
     """Write the ledger to ``out`` (.xlsx or .csv); returns the number of rows.
 
     Written to a temporary file beside ``out`` and renamed at the end, so a failed export

@@ -13,9 +13,12 @@ Provider = Callable[[sqlite3.Connection], dict]
 
 
 def _table_exists(conn: sqlite3.Connection, name: str) -> bool:
-    return conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?", (name,)
-    ).fetchone() is not None
+    return (
+        conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?", (name,)
+        ).fetchone()
+        is not None
+    )
 
 
 def count(conn: sqlite3.Connection, table: str, where: str = "") -> int:

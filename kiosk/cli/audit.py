@@ -20,8 +20,9 @@ def register(sub, common) -> None:
     from kiosk.cli.main import common_options
 
     common = common_options(worker_flags=("--as",))
-    p = sub.add_parser("audit", parents=[common], help=t("audit.cli.help"),
-                       description=t("audit.cli.description"))
+    p = sub.add_parser(
+        "audit", parents=[common], help=t("audit.cli.help"), description=t("audit.cli.description")
+    )
     p.add_argument("--worker", "--by", dest="by", metavar="NAME", help=t("audit.cli.by"))
     p.add_argument("--household", metavar="H", help=t("audit.cli.household"))
     p.add_argument("--since", metavar="YYYY-MM-DD", help=t("audit.cli.since"))
@@ -29,8 +30,12 @@ def register(sub, common) -> None:
     p.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     p.set_defaults(handler=run_list)
     actions = p.add_subparsers(dest="audit_command", metavar="ACTION")
-    v = actions.add_parser("verify", parents=[common], help=t("audit.cli.verify_help"),
-                           description=t("audit.cli.verify_help"))
+    v = actions.add_parser(
+        "verify",
+        parents=[common],
+        help=t("audit.cli.verify_help"),
+        description=t("audit.cli.verify_help"),
+    )
     v.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     v.set_defaults(handler=run_verify)
 
@@ -77,8 +82,9 @@ def detail_text(detail: dict[str, Any]) -> str:
     parts = []
     for key, value in sorted(detail.items()):
         if isinstance(value, dict):
-            value = ",".join(f"{k}:{len(v) if isinstance(v, list) else v}"
-                             for k, v in sorted(value.items()))
+            value = ",".join(
+                f"{k}:{len(v) if isinstance(v, list) else v}" for k, v in sorted(value.items())
+            )
         elif isinstance(value, list):
             value = ",".join(str(v) for v in value)
         elif isinstance(value, bool):
@@ -114,30 +120,64 @@ def run_list(args: argparse.Namespace) -> int:
         # Changes still waiting in the outbox are written to the trail first (db/audit.py).
         with transaction(conn):
             runtime.ctx.catch_up_audit()
-        entries = list_entries(conn, worker_id=by, household_id=household, since=since,
-                               limit=limit)
+        entries = list_entries(conn, worker_id=by, household_id=household, since=since, limit=limit)
         workers, devices = _names(conn, "workers"), _names(conn, "devices")
     finally:
         runtime.close()
     if args.json:
-        emit_json({"entries": [{
-            "seq": e.seq, "id": e.id, "at": e.at, "device_id": e.device_id,
-            "device": devices.get(e.device_id), "dseq": e.dseq, "worker_id": e.worker_id,
-            "worker": workers.get(e.worker_id or ""), "action": e.action, "entity": e.entity,
-            "entity_id": e.entity_id, "household_id": e.household_id, "detail": e.details,
-        } for e in entries], "count": len(entries)})
+        emit_json(
+            {
+                "entries": [
+                    {
+                        "seq": e.seq,
+                        "id": e.id,
+                        "at": e.at,
+                        "device_id": e.device_id,
+                        "device": devices.get(e.device_id),
+                        "dseq": e.dseq,
+                        "worker_id": e.worker_id,
+                        "worker": workers.get(e.worker_id or ""),
+                        "action": e.action,
+                        "entity": e.entity,
+                        "entity_id": e.entity_id,
+                        "household_id": e.household_id,
+                        "detail": e.details,
+                    }
+                    for e in entries
+                ],
+                "count": len(entries),
+            }
+        )
         return 0
     if not entries:
         info(t("audit.none"))
         return 0
-    rows = [(e.at[:19].replace("T", " "), workers.get(e.worker_id or "", e.worker_id or "—"),
-             device_label(e.device_id, devices), _label("audit.action", e.action),
-             " ".join(x for x in (_label("audit.entity", e.entity), (e.entity_id or "")[-12:])
-                      if x),
-             (e.household_id or "")[-12:], detail_text(e.details)) for e in entries]
-    print(table([t("audit.col.at"), t("audit.col.worker"), t("audit.col.device"),
-                 t("audit.col.action"), t("audit.col.what"), t("audit.col.household"),
-                 t("audit.col.detail")], rows))
+    rows = [
+        (
+            e.at[:19].replace("T", " "),
+            workers.get(e.worker_id or "", e.worker_id or "—"),
+            device_label(e.device_id, devices),
+            _label("audit.action", e.action),
+            " ".join(x for x in (_label("audit.entity", e.entity), (e.entity_id or "")[-12:]) if x),
+            (e.household_id or "")[-12:],
+            detail_text(e.details),
+        )
+        for e in entries
+    ]
+    print(
+        table(
+            [
+                t("audit.col.at"),
+                t("audit.col.worker"),
+                t("audit.col.device"),
+                t("audit.col.action"),
+                t("audit.col.what"),
+                t("audit.col.household"),
+                t("audit.col.detail"),
+            ],
+            rows,
+        )
+    )
     if len(entries) == limit:
         info(t("audit.more", n=limit))
     return 0
@@ -165,17 +205,32 @@ def run_verify(args: argparse.Namespace) -> int:
         conn = runtime.conn
         # Read only: a broken chain is reported, never extended or "repaired" here.
         result = verify(conn, this_device=runtime.ctx.device_id)
-        waiting = conn.execute("SELECT count(*) FROM outbox WHERE seq > ?",
-                               (pending_seq(conn),)).fetchone()[0]
+        waiting = conn.execute(
+            "SELECT count(*) FROM outbox WHERE seq > ?", (pending_seq(conn),)
+        ).fetchone()[0]
         devices = _names(conn, "devices")
     finally:
         runtime.close()
     if args.json:
-        emit_json({"intact": result.intact, "entries": result.entries,
-                   "devices": result.devices, "waiting": waiting, "problems": [
-                       {"device_id": p.device_id, "device": devices.get(p.device_id),
-                        "dseq": p.dseq, "kind": p.kind, "expected": p.expected,
-                        "message": problem_message(p, devices)} for p in result.problems]})
+        emit_json(
+            {
+                "intact": result.intact,
+                "entries": result.entries,
+                "devices": result.devices,
+                "waiting": waiting,
+                "problems": [
+                    {
+                        "device_id": p.device_id,
+                        "device": devices.get(p.device_id),
+                        "dseq": p.dseq,
+                        "kind": p.kind,
+                        "expected": p.expected,
+                        "message": problem_message(p, devices),
+                    }
+                    for p in result.problems
+                ],
+            }
+        )
         return 0 if result.intact else 1
     for problem in result.problems:
         print(problem_message(problem, devices))

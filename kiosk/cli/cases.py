@@ -10,14 +10,21 @@ from kiosk.core.i18n import t
 
 
 def register(sub, common) -> None:
-    p = sub.add_parser("cases", parents=[common], help=t("cases.cli.help"),
-                       description=t("cases.cli.help"))
+    p = sub.add_parser(
+        "cases", parents=[common], help=t("cases.cli.help"), description=t("cases.cli.help")
+    )
     cs = p.add_subparsers(dest="cases_command", metavar="ACTION", required=True)
 
-    add = cs.add_parser("add", parents=[common], help=t("cases.cli.add_help"),
-                        description=t("cases.cli.add_help"))
-    add.add_argument("--household", action="append", required=True, metavar="ID_OR_CODE",
-                     help=t("cases.cli.household"))
+    add = cs.add_parser(
+        "add", parents=[common], help=t("cases.cli.add_help"), description=t("cases.cli.add_help")
+    )
+    add.add_argument(
+        "--household",
+        action="append",
+        required=True,
+        metavar="ID_OR_CODE",
+        help=t("cases.cli.household"),
+    )
     add.add_argument("--category", required=True, metavar="CAT", help=t("cases.cli.category"))
     add.add_argument("--summary", required=True, metavar="TEXT", help=t("cases.cli.summary"))
     add.add_argument("--raised-by", metavar="WHO", help=t("cases.cli.raised_by"))
@@ -26,8 +33,12 @@ def register(sub, common) -> None:
     add.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     add.set_defaults(handler=run_add)
 
-    ls = cs.add_parser("list", parents=[common], help=t("cases.cli.list_help"),
-                       description=t("cases.cli.list_help"))
+    ls = cs.add_parser(
+        "list",
+        parents=[common],
+        help=t("cases.cli.list_help"),
+        description=t("cases.cli.list_help"),
+    )
     ls.add_argument("--status", metavar="S", help=t("cases.cli.status"))
     ls.add_argument("--overdue", action="store_true", help=t("cases.cli.overdue"))
     ls.add_argument("--category", metavar="CAT", help=t("cases.cli.category"))
@@ -40,14 +51,19 @@ def register(sub, common) -> None:
     ls.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     ls.set_defaults(handler=run_list)
 
-    show = cs.add_parser("show", parents=[common], help=t("cases.cli.show_help"),
-                         description=t("cases.cli.show_help"))
+    show = cs.add_parser(
+        "show",
+        parents=[common],
+        help=t("cases.cli.show_help"),
+        description=t("cases.cli.show_help"),
+    )
     show.add_argument("id", metavar="ID")
     show.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     show.set_defaults(handler=run_show)
 
-    act = cs.add_parser("act", parents=[common], help=t("cases.cli.act_help"),
-                        description=t("cases.cli.act_help"))
+    act = cs.add_parser(
+        "act", parents=[common], help=t("cases.cli.act_help"), description=t("cases.cli.act_help")
+    )
     act.add_argument("id", metavar="ID")
     act.add_argument("action", metavar="ACTION", help=t("cases.cli.action"))
     act.add_argument("--department", metavar="D", help=t("cases.cli.department"))
@@ -61,7 +77,6 @@ def register(sub, common) -> None:
     act.add_argument("--at", metavar="DATE", help=t("cases.cli.at"))
     act.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     act.set_defaults(handler=run_act)
-
 
 
 def _write(runtime, fn):
@@ -115,27 +130,61 @@ def run_add(args: argparse.Namespace) -> int:
             require_on_household(runtime.worker, "case.register", conn, hid)
         at = parse_at(args.at)
         rules = EscalationRules.from_settings(settings)
-        candidates = repeat_candidates(conn, households, cat.code, args.summary,
-                                       window_days=settings.repeat_window_days, rules=rules)
-        cid = _write(runtime, lambda ctx: register_case(
-            ctx, household_ids=households, category=cat.code, summary=args.summary,
-            visit_id=args.visit, raised_by=args.raised_by, at=at, categories=cats))
+        candidates = repeat_candidates(
+            conn,
+            households,
+            cat.code,
+            args.summary,
+            window_days=settings.repeat_window_days,
+            rules=rules,
+        )
+        cid = _write(
+            runtime,
+            lambda ctx: register_case(
+                ctx,
+                household_ids=households,
+                category=cat.code,
+                summary=args.summary,
+                visit_id=args.visit,
+                raised_by=args.raised_by,
+                at=at,
+                categories=cats,
+            ),
+        )
         detail = get_case(conn, cid, rules=rules)
     finally:
         runtime.close()
     assert detail is not None
     if args.json:
-        emit_json({"id": cid, "number": detail.number, "status": detail.state.status,
-                   "repeat_candidates": [
-                       {"id": c.case.id, "number": c.case.number, "scope": c.scope,
-                        "status": c.case.status, "similarity": round(c.similarity, 2)}
-                       for c in candidates]})
+        emit_json(
+            {
+                "id": cid,
+                "number": detail.number,
+                "status": detail.state.status,
+                "repeat_candidates": [
+                    {
+                        "id": c.case.id,
+                        "number": c.case.number,
+                        "scope": c.scope,
+                        "status": c.case.status,
+                        "similarity": round(c.similarity, 2),
+                    }
+                    for c in candidates
+                ],
+            }
+        )
     else:
         print(cid)
         info(t("cases.cli.added", number=detail.number))
         for c in candidates:
-            info(t("cases.cli.maybe_repeat", number=c.case.number, scope=t(f"cases.scope.{c.scope}"),
-                   summary=c.case.summary[:30]))
+            info(
+                t(
+                    "cases.cli.maybe_repeat",
+                    number=c.case.number,
+                    scope=t(f"cases.scope.{c.scope}"),
+                    summary=c.case.summary[:30],
+                )
+            )
     return 0
 
 
@@ -165,9 +214,18 @@ def case_json(detail, categories) -> dict:
         "repeat_of": s.repeat_of,
         "households": [h.id for h in detail.households],
         "events": [
-            {"id": e.id, "type": e.type, "at": e.at, "by": e.by_name or e.by, "by_id": e.by,
-             "data": e.data, "hlc": e.hlc, "device_id": e.device_id, "valid": e.invalid is None,
-             "invalid_rule": e.invalid}
+            {
+                "id": e.id,
+                "type": e.type,
+                "at": e.at,
+                "by": e.by_name or e.by,
+                "by_id": e.by,
+                "data": e.data,
+                "hlc": e.hlc,
+                "device_id": e.device_id,
+                "valid": e.invalid is None,
+                "invalid_rule": e.invalid,
+            }
             for e in detail.events
         ],
     }
@@ -191,13 +249,17 @@ def run_show(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(doc)
         return 0
-    print(f"{detail.number}  {cats.label(detail.category)}  {t('cases.status.' + doc['status'])}"
-          f"  {t('cases.level.' + str(doc['escalation_level']))}")
+    print(
+        f"{detail.number}  {cats.label(detail.category)}  {t('cases.status.' + doc['status'])}"
+        f"  {t('cases.level.' + str(doc['escalation_level']))}"
+    )
     print(detail.summary)
     for e in detail.events:
         flag = "" if e.invalid is None else "  ⚠ " + t(e.invalid, status="")
-        print(f"  {e.at[:16]}  {t('cases.event.' + e.type)}  {e.by_name or ''}  "
-              f"{describe_event(e.data, cats)}{flag}")
+        print(
+            f"  {e.at[:16]}  {t('cases.event.' + e.type)}  {e.by_name or ''}  "
+            f"{describe_event(e.data, cats)}{flag}"
+        )
     return 0
 
 
@@ -229,9 +291,15 @@ def run_list(args: argparse.Namespace) -> int:
                 raise UserError("cases.error.bad_grid", exit_code=2, grid=args.grid[:40])
             grid_ids = [g.id]
         household = resolve_household(conn, args.household) if args.household else None
-        f = CaseFilter(status=status, category=category, department=args.department,
-                       level=args.level, grid_ids=grid_ids, overdue=args.overdue,
-                       household_id=household)
+        f = CaseFilter(
+            status=status,
+            category=category,
+            department=args.department,
+            level=args.level,
+            grid_ids=grid_ids,
+            overdue=args.overdue,
+            household_id=household,
+        )
         rules = EscalationRules.from_settings(settings)
         limit = max(1, min(args.limit, 10000))
         rows = list_cases(conn, f, limit=limit, offset=max(0, args.offset), rules=rules)
@@ -239,24 +307,60 @@ def run_list(args: argparse.Namespace) -> int:
     finally:
         runtime.close()
     if args.json:
-        emit_json({"total": total, "offset": max(0, args.offset), "cases": [
-            {"id": c.id, "number": c.number, "status": c.status, "category": c.category,
-             "category_group": c.category_group, "summary": c.summary,
-             "registered_at": c.registered_at, "department": c.department, "due": c.due,
-             "escalation_level": c.escalation_level, "overdue": c.overdue,
-             "reopen_count": c.reopen_count, "rating": c.rating, "repeat_of": c.repeat_of}
-            for c in rows]})
+        emit_json(
+            {
+                "total": total,
+                "offset": max(0, args.offset),
+                "cases": [
+                    {
+                        "id": c.id,
+                        "number": c.number,
+                        "status": c.status,
+                        "category": c.category,
+                        "category_group": c.category_group,
+                        "summary": c.summary,
+                        "registered_at": c.registered_at,
+                        "department": c.department,
+                        "due": c.due,
+                        "escalation_level": c.escalation_level,
+                        "overdue": c.overdue,
+                        "reopen_count": c.reopen_count,
+                        "rating": c.rating,
+                        "repeat_of": c.repeat_of,
+                    }
+                    for c in rows
+                ],
+            }
+        )
         return 0
     if not rows:
         info(t("cases.none"))
         return 0
-    print(table(
-        [t("cases.col.number"), t("cases.col.status"), t("cases.col.category"),
-         t("cases.col.department"), t("cases.col.due"), t("cases.col.level"),
-         t("cases.col.summary")],
-        [(c.number, t(f"cases.status.{c.status}"), cats.label(c.category), c.department or "",
-          c.due or "", t(f"cases.level.{c.escalation_level}") if c.escalation_level else "",
-          c.summary[:24]) for c in rows]))
+    print(
+        table(
+            [
+                t("cases.col.number"),
+                t("cases.col.status"),
+                t("cases.col.category"),
+                t("cases.col.department"),
+                t("cases.col.due"),
+                t("cases.col.level"),
+                t("cases.col.summary"),
+            ],
+            [
+                (
+                    c.number,
+                    t(f"cases.status.{c.status}"),
+                    cats.label(c.category),
+                    c.department or "",
+                    c.due or "",
+                    t(f"cases.level.{c.escalation_level}") if c.escalation_level else "",
+                    c.summary[:24],
+                )
+                for c in rows
+            ],
+        )
+    )
     info(t("cases.cli.listed", n=len(rows), total=total))
     return 0
 
@@ -277,9 +381,20 @@ def run_act(args: argparse.Namespace) -> int:
         require_on_case(runtime.worker, CASE_EVENT_ACTIONS[event_type], conn, cid)
         if args.rating and event_type == "follow_up":
             require_on_case(runtime.worker, "case.rate", conn, cid)
-        data = build_event(conn, settings, cid, event_type, department=args.department,
-                           person=args.person, due=args.due, note=args.note, rating=args.rating,
-                           of=args.of, level=args.level, unreached=args.unreached)
+        data = build_event(
+            conn,
+            settings,
+            cid,
+            event_type,
+            department=args.department,
+            person=args.person,
+            due=args.due,
+            note=args.note,
+            rating=args.rating,
+            of=args.of,
+            level=args.level,
+            unreached=args.unreached,
+        )
         rating_given = data.pop("rating_given", None)
 
         def write(ctx):
@@ -297,6 +412,12 @@ def run_act(args: argparse.Namespace) -> int:
     if args.json:
         emit_json({"event_id": eid, **case_json(detail, cats)})
     else:
-        info(t("cases.cli.acted", number=detail.number, action=t(f"cases.event.{event_type}"),
-               status=t(f"cases.status.{detail.state.status}")))
+        info(
+            t(
+                "cases.cli.acted",
+                number=detail.number,
+                action=t(f"cases.event.{event_type}"),
+                status=t(f"cases.status.{detail.state.status}"),
+            )
+        )
     return 0

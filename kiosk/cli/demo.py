@@ -14,9 +14,12 @@ from kiosk.core.i18n import t
 
 
 def register(sub, common) -> None:
-    p = sub.add_parser("demo", parents=[common], help=t("cli.demo.help"),
-                       description=t("cli.demo.help"))
-    p.add_argument("--households", type=int, default=3000, metavar="N", help=t("cli.demo.households"))
+    p = sub.add_parser(
+        "demo", parents=[common], help=t("cli.demo.help"), description=t("cli.demo.help")
+    )
+    p.add_argument(
+        "--households", type=int, default=3000, metavar="N", help=t("cli.demo.households")
+    )
     p.add_argument("--seed", type=int, default=1, metavar="S", help=t("cli.demo.seed"))
     p.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     p.set_defaults(handler=run)

@@ -16,12 +16,20 @@ from kiosk.core.i18n import t
 
 
 def register(sub, common) -> None:
-    p = sub.add_parser("encryption", parents=[common], help=t("security.cli.help"),
-                       description=t("security.cli.description"))
+    p = sub.add_parser(
+        "encryption",
+        parents=[common],
+        help=t("security.cli.help"),
+        description=t("security.cli.description"),
+    )
     es = p.add_subparsers(dest="encryption_command", metavar="ACTION", required=True)
     for name, handler in (("status", run_status), ("on", run_on), ("off", run_off)):
-        action = es.add_parser(name, parents=[common], help=t(f"security.cli.{name}_help"),
-                               description=t(f"security.cli.{name}_help"))
+        action = es.add_parser(
+            name,
+            parents=[common],
+            help=t(f"security.cli.{name}_help"),
+            description=t(f"security.cli.{name}_help"),
+        )
         action.add_argument("--json", action="store_true", help=t("cli.opt.json"))
         action.set_defaults(handler=handler)
 
@@ -29,8 +37,9 @@ def register(sub, common) -> None:
 def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from kiosk.runtime import load
 
-    return load(getattr(args, "db", None), getattr(args, "lang", None),
-                getattr(args, "worker", None))
+    return load(
+        getattr(args, "db", None), getattr(args, "lang", None), getattr(args, "worker", None)
+    )
 
 
 def _same_disk(a: Path, b: Path) -> bool:
@@ -66,8 +75,9 @@ def run_status(args: argparse.Namespace) -> int:
     print(t("security.cli.status_db", path=path))
     print(t("security.cli.status_state", state=t(f"security.state.{state}")))
     print(t("security.cli.status_setting", value=yes_no[settings.encryption]))
-    print(t("security.cli.status_key", key_file=key_file,
-            exists=yes_no[bool(doc["key_file_exists"])]))
+    print(
+        t("security.cli.status_key", key_file=key_file, exists=yes_no[bool(doc["key_file_exists"])])
+    )
     if doc["key_on_same_disk"] and state == "encrypted":
         print(t("security.cli.same_disk"))
     if doc["interrupted_conversion"]:
@@ -115,16 +125,29 @@ def run_on(args: argparse.Namespace) -> int:
     _authorise(settings, args)  # also brings the schema up to date (and applies the setting)
     doc: dict = {"db": str(path), "encrypted": True, "key_file": str(key_file)}
     if file_state(path) == "encrypted":
-        return _report(args, {**doc, "changed": False},
-                       t("security.cli.already_on", path=path, key_file=key_file))
+        return _report(
+            args,
+            {**doc, "changed": False},
+            t("security.cli.already_on", path=path, key_file=key_file),
+        )
     key = ensure_key(key_file, make_folder=not settings.key_file)
     info(t("security.cli.on_start", path=path))  # a large database takes a while
     started = time.perf_counter()
     counts = convert_database(path, key=None, new_key=key)
-    doc.update(changed=True, rows=sum(counts.values()),
-               seconds=round(time.perf_counter() - started, 2))
-    _report(args, doc, t("security.cli.on_done", path=path, rows=doc["rows"],
-                         seconds=doc["seconds"], key_file=key_file))
+    doc.update(
+        changed=True, rows=sum(counts.values()), seconds=round(time.perf_counter() - started, 2)
+    )
+    _report(
+        args,
+        doc,
+        t(
+            "security.cli.on_done",
+            path=path,
+            rows=doc["rows"],
+            seconds=doc["seconds"],
+            key_file=key_file,
+        ),
+    )
     if not args.json and _same_disk(key_file, path):
         info(t("security.cli.same_disk"))
     return 0
@@ -152,7 +175,17 @@ def run_off(args: argparse.Namespace) -> int:
     key = read_key(key_file, path)
     started = time.perf_counter()
     counts = convert_database(path, key=key, new_key=None)
-    doc.update(changed=True, rows=sum(counts.values()),
-               seconds=round(time.perf_counter() - started, 2))
-    return _report(args, doc, t("security.cli.off_done", path=path, rows=doc["rows"],
-                                seconds=doc["seconds"], key_file=key_file))
+    doc.update(
+        changed=True, rows=sum(counts.values()), seconds=round(time.perf_counter() - started, 2)
+    )
+    return _report(
+        args,
+        doc,
+        t(
+            "security.cli.off_done",
+            path=path,
+            rows=doc["rows"],
+            seconds=doc["seconds"],
+            key_file=key_file,
+        ),
+    )

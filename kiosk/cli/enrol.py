@@ -8,8 +8,12 @@ from kiosk.core.i18n import t
 
 
 def register(sub, common) -> None:
-    p = sub.add_parser("enrol", parents=[common], help=t("sync.cli.enrol_help"),
-                       description=t("sync.cli.enrol_help"))
+    p = sub.add_parser(
+        "enrol",
+        parents=[common],
+        help=t("sync.cli.enrol_help"),
+        description=t("sync.cli.enrol_help"),
+    )
     p.add_argument("--hub", required=True, metavar="URL", help=t("sync.cli.enrol_hub"))
     p.add_argument("--code", required=True, metavar="CODE", help=t("sync.cli.enrol_code"))
     p.add_argument("--json", action="store_true", help=t("cli.opt.json"))
@@ -27,8 +31,9 @@ def run(args: argparse.Namespace) -> int:
     finally:
         runtime.close()
     if args.json:
-        emit_json({"hub": args.hub, "name": resp.name, "device_id": resp.device_id,
-                   "grids": resp.grids})
+        emit_json(
+            {"hub": args.hub, "name": resp.name, "device_id": resp.device_id, "grids": resp.grids}
+        )
     else:
         info(t("sync.cli.enrolled", hub=args.hub, name=resp.name))
     return 0

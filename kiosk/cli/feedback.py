@@ -9,25 +9,38 @@ from kiosk.core.i18n import t
 
 
 def register(sub, common) -> None:
-    p = sub.add_parser("feedback", parents=[common], help=t("visits.cli.feedback_help"),
-                       description=t("visits.cli.feedback_help"))
+    p = sub.add_parser(
+        "feedback",
+        parents=[common],
+        help=t("visits.cli.feedback_help"),
+        description=t("visits.cli.feedback_help"),
+    )
     fs = p.add_subparsers(dest="feedback_command", metavar="ACTION", required=True)
-    add = fs.add_parser("add", parents=[common], help=t("visits.cli.feedback_add_help"),
-                        description=t("visits.cli.feedback_add_help"))
+    add = fs.add_parser(
+        "add",
+        parents=[common],
+        help=t("visits.cli.feedback_add_help"),
+        description=t("visits.cli.feedback_add_help"),
+    )
     add.add_argument("--category", required=True, help=t("visits.cli.feedback_category"))
     add.add_argument("--text", required=True, help=t("visits.cli.feedback_text"))
     add.add_argument("--place", default="", help=t("visits.cli.feedback_place"))
     add.add_argument("--source", default="other", help=t("visits.cli.feedback_source"))
     add.add_argument("--anonymous", action="store_true", help=t("visits.cli.feedback_anonymous"))
-    add.add_argument("--raised-by", default="", metavar="NAME", help=t("visits.cli.feedback_raised_by"))
+    add.add_argument(
+        "--raised-by", default="", metavar="NAME", help=t("visits.cli.feedback_raised_by")
+    )
     add.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     add.set_defaults(handler=run_add)
-    ls = fs.add_parser("list", parents=[common], help=t("visits.cli.feedback_list_help"),
-                       description=t("visits.cli.feedback_list_help"))
+    ls = fs.add_parser(
+        "list",
+        parents=[common],
+        help=t("visits.cli.feedback_list_help"),
+        description=t("visits.cli.feedback_list_help"),
+    )
     ls.add_argument("--limit", type=int, default=50, metavar="N", help=t("cli.opt.limit"))
     ls.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     ls.set_defaults(handler=run_list)
-
 
 
 def _grid_id(runtime) -> str | None:
@@ -52,9 +65,17 @@ def run_add(args: argparse.Namespace) -> int:
     try:
         require(runtime.worker, "feedback.record")
         fb = validate_feedback(
-            {"category": args.category, "text": args.text, "place": args.place,
-             "source": args.source, "anonymous": args.anonymous, "raised_by": args.raised_by},
-            categories=load_categories(runtime.settings), grid_id=_grid_id(runtime))
+            {
+                "category": args.category,
+                "text": args.text,
+                "place": args.place,
+                "source": args.source,
+                "anonymous": args.anonymous,
+                "raised_by": args.raised_by,
+            },
+            categories=load_categories(runtime.settings),
+            grid_id=_grid_id(runtime),
+        )
         with transaction(runtime.conn):
             fid = save_feedback(runtime.ctx, fb)
     finally:
@@ -85,10 +106,25 @@ def run_list(args: argparse.Namespace) -> int:
     if not items:
         info(t("visits.feedback.list_empty"))
         return 0
-    print(table(
-        [t("visits.feedback.category"), t("visits.feedback.source"), t("visits.feedback.place"),
-         t("visits.feedback.raised_by"), t("visits.feedback.text")],
-        [(cats.label(f.category), t(f"visits.feedback.sources.{f.source}"), f.place,
-          t("visits.feedback.anonymous_mark") if f.anonymous else f.raised_by,
-          f.text.replace("\n", " ")[:60]) for f in items]))
+    print(
+        table(
+            [
+                t("visits.feedback.category"),
+                t("visits.feedback.source"),
+                t("visits.feedback.place"),
+                t("visits.feedback.raised_by"),
+                t("visits.feedback.text"),
+            ],
+            [
+                (
+                    cats.label(f.category),
+                    t(f"visits.feedback.sources.{f.source}"),
+                    f.place,
+                    t("visits.feedback.anonymous_mark") if f.anonymous else f.raised_by,
+                    f.text.replace("\n", " ")[:60],
+                )
+                for f in items
+            ],
+        )
+    )
     return 0

@@ -8,19 +8,31 @@ from kiosk.core.i18n import t
 
 
 def register(sub, common) -> None:
-    p = sub.add_parser("households", parents=[common], help=t("cli.households.help"),
-                       description=t("cli.households.help"))
+    p = sub.add_parser(
+        "households",
+        parents=[common],
+        help=t("cli.households.help"),
+        description=t("cli.households.help"),
+    )
     hs = p.add_subparsers(dest="households_command", metavar="ACTION", required=True)
 
-    find = hs.add_parser("find", parents=[common], help=t("cli.households.find_help"),
-                         description=t("cli.households.find_help"))
+    find = hs.add_parser(
+        "find",
+        parents=[common],
+        help=t("cli.households.find_help"),
+        description=t("cli.households.find_help"),
+    )
     find.add_argument("query", metavar="QUERY", help=t("cli.households.query"))
     find.add_argument("--limit", type=int, default=20, metavar="N", help=t("cli.opt.limit"))
     find.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     find.set_defaults(handler=run_find)
 
-    show = hs.add_parser("show", parents=[common], help=t("cli.households.show_help"),
-                         description=t("cli.households.show_help"))
+    show = hs.add_parser(
+        "show",
+        parents=[common],
+        help=t("cli.households.show_help"),
+        description=t("cli.households.show_help"),
+    )
     show.add_argument("id", metavar="ID")
     show.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     show.set_defaults(handler=run_show)
@@ -30,18 +42,27 @@ def register(sub, common) -> None:
     register_import(hs, common)
 
     # privacy: the roster export (masked unless --full) and the erasure on request
-    export = hs.add_parser("export", parents=[common], help=t("privacy.cli.export_help"),
-                           description=t("privacy.cli.export_description"))
+    export = hs.add_parser(
+        "export",
+        parents=[common],
+        help=t("privacy.cli.export_help"),
+        description=t("privacy.cli.export_description"),
+    )
     export.add_argument("--out", required=True, metavar="FILE", help=t("privacy.cli.out"))
-    export.add_argument("--grid", action="append", default=[], metavar="G",
-                        help=t("privacy.cli.grid"))
+    export.add_argument(
+        "--grid", action="append", default=[], metavar="G", help=t("privacy.cli.grid")
+    )
     export.add_argument("--full", action="store_true", help=t("privacy.cli.full"))
     export.add_argument("--yes", action="store_true", help=t("privacy.cli.yes"))
     export.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     export.set_defaults(handler=run_export)
 
-    forget = hs.add_parser("forget", parents=[common], help=t("privacy.cli.forget_help"),
-                           description=t("privacy.cli.forget_description"))
+    forget = hs.add_parser(
+        "forget",
+        parents=[common],
+        help=t("privacy.cli.forget_help"),
+        description=t("privacy.cli.forget_description"),
+    )
     forget.add_argument("id", metavar="ID", help=t("privacy.cli.forget_id"))
     forget.add_argument("--yes", action="store_true", help=t("privacy.cli.yes"))
     forget.add_argument("--json", action="store_true", help=t("cli.opt.json"))
@@ -64,19 +85,50 @@ def run_find(args: argparse.Namespace) -> int:
     finally:
         runtime.close()
     if args.json:
-        emit_json({"query": args.query, "results": [
-            {**present.household_summary(h.household), "match": h.matched,
-             "matched_member": h.member or None, "rank": h.rank}
-            for h in hits]})
+        emit_json(
+            {
+                "query": args.query,
+                "results": [
+                    {
+                        **present.household_summary(h.household),
+                        "match": h.matched,
+                        "matched_member": h.member or None,
+                        "rank": h.rank,
+                    }
+                    for h in hits
+                ],
+            }
+        )
         return 0
     if not hits:
         info(t("cli.households.no_match", query=args.query[:64]))
         return 0
-    rows = [(present.address(h.household), present.head(h.household), str(h.household.member_count),
-             h.household.grid_code, present.tags(h.household.tags), present.match(h),
-             h.household.id) for h in hits]
-    print(table([t("col.address"), t("col.head"), t("col.members"), t("col.grid"), t("col.tags"),
-                 t("col.matched"), "ID"], rows))
+    rows = [
+        (
+            present.address(h.household),
+            present.head(h.household),
+            str(h.household.member_count),
+            h.household.grid_code,
+            present.tags(h.household.tags),
+            present.match(h),
+            h.household.id,
+        )
+        for h in hits
+    ]
+    print(
+        table(
+            [
+                t("col.address"),
+                t("col.head"),
+                t("col.members"),
+                t("col.grid"),
+                t("col.tags"),
+                t("col.matched"),
+                "ID",
+            ],
+            rows,
+        )
+    )
     return 0
 
 
@@ -91,8 +143,9 @@ def run_show(args: argparse.Namespace) -> int:
     try:
         h = get_household(runtime.conn, args.id)
         if h is not None:  # members, phones and ID numbers: an audited lookup
-            runtime.ctx.audit("lookup", "household", h.id, household_id=h.id,
-                              detail={"via": "households show"})
+            runtime.ctx.audit(
+                "lookup", "household", h.id, household_id=h.id, detail={"via": "households show"}
+            )
     finally:
         runtime.close()
     if h is None:
@@ -104,11 +157,29 @@ def run_show(args: argparse.Namespace) -> int:
     print(present.address(h), f"({h.grid_name})", present.tags(h.tags))
     if h.forgotten:
         return 0  # nobody left to list
-    print(table([t("col.name"), t("col.relation"), t("col.gender"), t("col.birth_year"),
-                 t("col.phone"), t("col.id_number")],
-                [(str(m["name"]), str(m["relation"]), str(m["gender"]),
-                  str(m["birth_year"] or ""), str(m["phone"]), str(m["id_number"]))
-                 for m in members]))
+    print(
+        table(
+            [
+                t("col.name"),
+                t("col.relation"),
+                t("col.gender"),
+                t("col.birth_year"),
+                t("col.phone"),
+                t("col.id_number"),
+            ],
+            [
+                (
+                    str(m["name"]),
+                    str(m["relation"]),
+                    str(m["gender"]),
+                    str(m["birth_year"] or ""),
+                    str(m["phone"]),
+                    str(m["id_number"]),
+                )
+                for m in members
+            ],
+        )
+    )
     return 0
 
 
@@ -137,8 +208,9 @@ def run_forget(args: argparse.Namespace) -> int:
             raise UserError("cli.households.not_found", exit_code=2, id=args.id[:64])
         if row[0]:
             raise UserError("privacy.already_forgotten", exit_code=2, id=hid)
-        members = conn.execute("SELECT count(*) FROM members WHERE household_id = ?",
-                               (hid,)).fetchone()[0]
+        members = conn.execute(
+            "SELECT count(*) FROM members WHERE household_id = ?", (hid,)
+        ).fetchone()[0]
         confirm(t("privacy.forget_confirm", id=hid, members=members), yes=args.yes)
         try:
             with transaction(conn):
@@ -180,8 +252,12 @@ def run_export(args: argparse.Namespace) -> int:
 
         def audit(rows: int) -> None:
             with transaction(conn):
-                runtime.ctx.audit("export", "households", None,
-                                  detail={"masked": not args.full, "rows": rows, "grids": codes})
+                runtime.ctx.audit(
+                    "export",
+                    "households",
+                    None,
+                    detail={"masked": not args.full, "rows": rows, "grids": codes},
+                )
 
         n = export(conn, [g.id for g in grids], out, full=args.full, before_publish=audit)
     finally:
@@ -189,6 +265,12 @@ def run_export(args: argparse.Namespace) -> int:
     if args.json:
         emit_json({"out": str(out), "rows": n, "grids": codes, "masked": not args.full})
     else:
-        info(t("privacy.export.done_full" if args.full else "privacy.export.done", rows=n,
-               out=str(out), grids="、".join(codes)))
+        info(
+            t(
+                "privacy.export.done_full" if args.full else "privacy.export.done",
+                rows=n,
+                out=str(out),
+                grids="、".join(codes),
+            )
+        )
     return 0

@@ -19,8 +19,12 @@ log = logging.getLogger("kiosk.cli.households_import")
 
 def register_import(hs, common) -> None:
     """Register ``kiosk households import`` on the ``households`` subparsers."""
-    p = hs.add_parser("import", parents=[common], help=t("roster.cli.help"),
-                      description=t("roster.cli.description"))
+    p = hs.add_parser(
+        "import",
+        parents=[common],
+        help=t("roster.cli.help"),
+        description=t("roster.cli.description"),
+    )
     p.add_argument("file", metavar="FILE", help=t("roster.cli.file"))
     p.add_argument("--dry-run", action="store_true", help=t("roster.cli.dry_run"))
     p.add_argument("--json", action="store_true", help=t("cli.opt.json"))
@@ -74,12 +78,19 @@ def print_report(report: dict[str, object], plan) -> None:
     kind = plan.format.upper()
     if plan.encoding:
         kind += " " + t(f"roster.encoding.{plan.encoding}")
-    info(t("roster.report.head", file=plan.path.name, kind=kind, layout=layout,
-           rows=report["rows"]))
-    info(t("roster.report.dry_run_counts" if report["dry_run"] else "roster.report.counts",
-           households=report["imported_households"], members=report["imported_members"],
-           updated=report["updated"], unchanged=report["unchanged"],
-           rejected=len(plan.rejected)))
+    info(
+        t("roster.report.head", file=plan.path.name, kind=kind, layout=layout, rows=report["rows"])
+    )
+    info(
+        t(
+            "roster.report.dry_run_counts" if report["dry_run"] else "roster.report.counts",
+            households=report["imported_households"],
+            members=report["imported_members"],
+            updated=report["updated"],
+            unchanged=report["unchanged"],
+            rejected=len(plan.rejected),
+        )
+    )
     if plan.rejected:
         info(t("roster.report.rejected_head"))
         for p in plan.rejected:
@@ -113,16 +124,19 @@ def run_import(args: argparse.Namespace) -> int:
         # a new laptop's first roster is nobody's yet
         worker = require_unless_setting_up(runtime.worker, "household.import", runtime.conn)
         if worker is not None and worker.role != ADMIN:
+
             def reach(g) -> bool:
                 return in_scope(worker, g.code, g.community)
+
         grid = None
         if args.grid:
             grid = resolve_grid(runtime.conn, args.grid.strip())
             if grid is None:
                 raise UserError("roster.file.unknown_grid", exit_code=2, grid=args.grid[:40])
         try:
-            plan = plan_import(runtime.conn, args.file, default_grid=grid, progress=progress,
-                               reach=reach)
+            plan = plan_import(
+                runtime.conn, args.file, default_grid=grid, progress=progress, reach=reach
+            )
         except RosterUnreadable as exc:
             message = t(f"roster.file.{exc.key}", **exc.params)
             log.info("roster unreadable: %s", exc.key)
@@ -132,10 +146,18 @@ def run_import(args: argparse.Namespace) -> int:
         result = apply_plan(runtime.ctx, plan, dry_run=args.dry_run, progress=progress)
     finally:
         runtime.close()
-    log.info("roster import: rows=%d new_households=%d new_members=%d updated=%d unchanged=%d"
-             " rejected=%d dry_run=%s seconds=%.1f", plan.rows, result.imported_households,
-             result.imported_members, result.updated, result.unchanged, len(plan.rejected),
-             args.dry_run, time.perf_counter() - started)
+    log.info(
+        "roster import: rows=%d new_households=%d new_members=%d updated=%d unchanged=%d"
+        " rejected=%d dry_run=%s seconds=%.1f",
+        plan.rows,
+        result.imported_households,
+        result.imported_members,
+        result.updated,
+        result.unchanged,
+        len(plan.rejected),
+        args.dry_run,
+        time.perf_counter() - started,
+    )
     report = build_report(plan, result, args.dry_run)
     if args.json:
         emit_json(report)

@@ -11,86 +11,141 @@ from kiosk.core.i18n import t
 
 
 def register(sub, common) -> None:
-    p = sub.add_parser("hub", parents=[common], help=t("sync.hub_cli.help"),
-                       description=t("sync.hub_cli.help") + " " + t("sync.hub_cli.db"))
+    p = sub.add_parser(
+        "hub",
+        parents=[common],
+        help=t("sync.hub_cli.help"),
+        description=t("sync.hub_cli.help") + " " + t("sync.hub_cli.db"),
+    )
     hs = p.add_subparsers(dest="hub_command", metavar="ACTION", required=True)
 
-    serve = hs.add_parser("serve", parents=[common], help=t("sync.hub_cli.serve_help"),
-                          description=t("sync.hub_cli.serve_help") + " " + t("sync.hub_cli.db"))
+    serve = hs.add_parser(
+        "serve",
+        parents=[common],
+        help=t("sync.hub_cli.serve_help"),
+        description=t("sync.hub_cli.serve_help") + " " + t("sync.hub_cli.db"),
+    )
     serve.add_argument("--host", default="127.0.0.1", help=t("sync.hub_cli.host"))
     serve.add_argument("--port", type=_port, default=8765, help=t("sync.hub_cli.port"))
-    serve.add_argument("--workers", type=int, default=1, metavar="N",
-                       help=t("sync.hub_cli.workers"))
+    serve.add_argument(
+        "--workers", type=int, default=1, metavar="N", help=t("sync.hub_cli.workers")
+    )
     serve.set_defaults(handler=run_serve)
 
-    devices = hs.add_parser("devices", parents=[common], help=t("sync.hub_cli.devices_help"),
-                            description=t("sync.hub_cli.devices_help"))
+    devices = hs.add_parser(
+        "devices",
+        parents=[common],
+        help=t("sync.hub_cli.devices_help"),
+        description=t("sync.hub_cli.devices_help"),
+    )
     ds = devices.add_subparsers(dest="devices_command", metavar="ACTION", required=True)
-    add = ds.add_parser("add", parents=[common], help=t("sync.hub_cli.add_help"),
-                        description=t("sync.hub_cli.add_help"))
+    add = ds.add_parser(
+        "add",
+        parents=[common],
+        help=t("sync.hub_cli.add_help"),
+        description=t("sync.hub_cli.add_help"),
+    )
     add.add_argument("name", metavar="NAME", help=t("sync.hub_cli.name"))
     _scope_options(add)
     # (--worker is the common option naming the acting worker on a laptop)
     add.add_argument("--person", metavar="NAME", help=t("sync.hub_cli.worker"))
     add.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     add.set_defaults(handler=run_add)
-    scp = ds.add_parser("scope", parents=[common], help=t("sync.hub_cli.scope_help"),
-                        description=t("sync.hub_cli.scope_help"))
+    scp = ds.add_parser(
+        "scope",
+        parents=[common],
+        help=t("sync.hub_cli.scope_help"),
+        description=t("sync.hub_cli.scope_help"),
+    )
     scp.add_argument("name", metavar="NAME", help=t("sync.hub_cli.name"))
     _scope_options(scp)
     scp.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     scp.set_defaults(handler=run_scope)
-    lst = ds.add_parser("list", parents=[common], help=t("sync.hub_cli.list_help"),
-                        description=t("sync.hub_cli.list_help"))
+    lst = ds.add_parser(
+        "list",
+        parents=[common],
+        help=t("sync.hub_cli.list_help"),
+        description=t("sync.hub_cli.list_help"),
+    )
     lst.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     lst.set_defaults(handler=run_list)
-    rev = ds.add_parser("revoke", parents=[common], help=t("sync.hub_cli.revoke_help"),
-                        description=t("sync.hub_cli.revoke_help"))
+    rev = ds.add_parser(
+        "revoke",
+        parents=[common],
+        help=t("sync.hub_cli.revoke_help"),
+        description=t("sync.hub_cli.revoke_help"),
+    )
     rev.add_argument("name", metavar="NAME", help=t("sync.hub_cli.name"))
     rev.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     rev.set_defaults(handler=run_revoke)
 
-    ref = hs.add_parser("refused", parents=[common], help=t("sync.hub_cli.refused_help"),
-                        description=t("sync.hub_cli.refused_help"))
+    ref = hs.add_parser(
+        "refused",
+        parents=[common],
+        help=t("sync.hub_cli.refused_help"),
+        description=t("sync.hub_cli.refused_help"),
+    )
     ref.add_argument("--device", metavar="NAME", help=t("sync.hub_cli.device"))
     ref.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     ref.set_defaults(handler=run_refused)
 
-    clk = hs.add_parser("clock", parents=[common], help=t("sync.hub_cli.clock_help"),
-                        description=t("sync.hub_cli.clock_help"))
+    clk = hs.add_parser(
+        "clock",
+        parents=[common],
+        help=t("sync.hub_cli.clock_help"),
+        description=t("sync.hub_cli.clock_help"),
+    )
     clk.add_argument("--repair", action="store_true", help=t("sync.hub_cli.clock_repair"))
     clk.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     clk.set_defaults(handler=run_clock)
 
-    imp = hs.add_parser("import", parents=[common], help=t("sync.hub_cli.import_help"),
-                        description=t("sync.hub_cli.import_help"))
+    imp = hs.add_parser(
+        "import",
+        parents=[common],
+        help=t("sync.hub_cli.import_help"),
+        description=t("sync.hub_cli.import_help"),
+    )
     imp.add_argument("file", metavar="FILE", help=t("sync.cli.file"))
     imp.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     imp.set_defaults(handler=run_import)
 
-    exp = hs.add_parser("export", parents=[common], help=t("sync.hub_cli.export_help"),
-                        description=t("sync.hub_cli.export_help"))
+    exp = hs.add_parser(
+        "export",
+        parents=[common],
+        help=t("sync.hub_cli.export_help"),
+        description=t("sync.hub_cli.export_help"),
+    )
     exp.add_argument("--device", required=True, metavar="NAME", help=t("sync.hub_cli.device"))
     exp.add_argument("file", metavar="FILE", help=t("sync.cli.file"))
     exp.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     exp.set_defaults(handler=run_export)
 
-    aud = hs.add_parser("audit", parents=[common], help=t("audit.hub.help"),
-                        description=t("audit.hub.help"))
+    aud = hs.add_parser(
+        "audit", parents=[common], help=t("audit.hub.help"), description=t("audit.hub.help")
+    )
     aud.add_argument("--device", metavar="NAME", help=t("audit.hub.device"))
     aud.add_argument("--limit", type=int, default=50, metavar="N", help=t("audit.cli.limit"))
     aud.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     aud.set_defaults(handler=run_audit)
     aus = aud.add_subparsers(dest="audit_command", metavar="ACTION")
-    ver = aus.add_parser("verify", parents=[common], help=t("audit.hub.verify_help"),
-                         description=t("audit.hub.verify_help"))
+    ver = aus.add_parser(
+        "verify",
+        parents=[common],
+        help=t("audit.hub.verify_help"),
+        description=t("audit.hub.verify_help"),
+    )
     ver.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     ver.set_defaults(handler=run_audit_verify)
 
-    seed = hs.add_parser("seed", parents=[common], help=t("sync.hub_cli.seed_help"),
-                         description=t("sync.hub_cli.seed_help"))
-    seed.add_argument("--from", dest="source", required=True, metavar="PATH",
-                      help=t("sync.hub_cli.seed_from"))
+    seed = hs.add_parser(
+        "seed",
+        parents=[common],
+        help=t("sync.hub_cli.seed_help"),
+        description=t("sync.hub_cli.seed_help"),
+    )
+    seed.add_argument(
+        "--from", dest="source", required=True, metavar="PATH", help=t("sync.hub_cli.seed_from")
+    )
     seed.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     seed.set_defaults(handler=run_seed)
 
@@ -111,8 +166,12 @@ def _store(args: argparse.Namespace):
 
         if isinstance(exc, HubError):
             raise
-        raise UserError("sync.error.hub_store", exit_code=2, url=_safe_url(url or "hub.db"),
-                        detail=type(exc).__name__) from None
+        raise UserError(
+            "sync.error.hub_store",
+            exit_code=2,
+            url=_safe_url(url or "hub.db"),
+            detail=type(exc).__name__,
+        ) from None
 
 
 def _safe_url(url: str) -> str:
@@ -147,11 +206,22 @@ def _role(args: argparse.Namespace) -> str:
 def _hub_error(exc) -> Exception:
     from kiosk.core.errors import UserError
 
-    if exc.code in ("device_exists", "field_needs_grid", "grids_for_field", "bad_role",
-                    "community_for_office", "bad_name"):
+    if exc.code in (
+        "device_exists",
+        "field_needs_grid",
+        "grids_for_field",
+        "bad_role",
+        "community_for_office",
+        "bad_name",
+    ):
         return UserError(f"sync.error.{exc.code}", exit_code=2, **exc.params)
-    return UserError("sync.error.refused", exit_code=2, status=exc.status,
-                     message=t(f"sync.hub_error.{exc.code}", **exc.params), **exc.params)
+    return UserError(
+        "sync.error.refused",
+        exit_code=2,
+        status=exc.status,
+        message=t(f"sync.hub_error.{exc.code}", **exc.params),
+        **exc.params,
+    )
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -193,15 +263,24 @@ def run_add(args: argparse.Namespace) -> int:
     role = _role(args)
     store = _store(args)
     try:
-        code = store.add_device(args.name, args.grid, args.person, role=role,
-                                community=args.community)
+        code = store.add_device(
+            args.name, args.grid, args.person, role=role, community=args.community
+        )
     except HubError as exc:
         raise _hub_error(exc) from None
     finally:
         store.close()
     if args.json:
-        emit_json({"name": args.name, "code": code, "role": role, "grids": args.grid,
-                   "community": args.community, "person": args.person})
+        emit_json(
+            {
+                "name": args.name,
+                "code": code,
+                "role": role,
+                "grids": args.grid,
+                "community": args.community,
+                "person": args.person,
+            }
+        )
         return 0
     import qrcode
 
@@ -228,8 +307,9 @@ def run_scope(args: argparse.Namespace) -> int:
     if not found:
         raise UserError("sync.error.unknown_device", exit_code=2, name=args.name)
     if args.json:
-        emit_json({"name": args.name, "role": role, "grids": args.grid,
-                   "community": args.community})
+        emit_json(
+            {"name": args.name, "role": role, "grids": args.grid, "community": args.community}
+        )
     else:
         info(t("sync.hub_cli.scoped", name=args.name, role=t(f"sync.hub_cli.role_{role}")))
     return 0
@@ -248,14 +328,33 @@ def run_list(args: argparse.Namespace) -> int:
         return 0
     rows = []
     for d in devices:
-        state = ("state_revoked" if d.revoked else "state_active" if d.device_id else "state_pending")
-        reach = (t("role.separator").join(d.grids) if d.grids else d.community
-                 or t("sync.hub_cli.all_grids"))
-        rows.append((d.name, t(f"sync.hub_cli.role_{d.role}"), reach,
-                     t(f"sync.hub_cli.{state}"), d.last_seen_at or "-"))
-    print(table([t("sync.hub_cli.col_name"), t("sync.hub_cli.col_role"),
-                 t("sync.hub_cli.col_grids"), t("sync.hub_cli.col_state"),
-                 t("sync.hub_cli.col_seen")], rows))
+        state = "state_revoked" if d.revoked else "state_active" if d.device_id else "state_pending"
+        reach = (
+            t("role.separator").join(d.grids)
+            if d.grids
+            else d.community or t("sync.hub_cli.all_grids")
+        )
+        rows.append(
+            (
+                d.name,
+                t(f"sync.hub_cli.role_{d.role}"),
+                reach,
+                t(f"sync.hub_cli.{state}"),
+                d.last_seen_at or "-",
+            )
+        )
+    print(
+        table(
+            [
+                t("sync.hub_cli.col_name"),
+                t("sync.hub_cli.col_role"),
+                t("sync.hub_cli.col_grids"),
+                t("sync.hub_cli.col_state"),
+                t("sync.hub_cli.col_seen"),
+            ],
+            rows,
+        )
+    )
     return 0
 
 
@@ -275,17 +374,39 @@ def run_refused(args: argparse.Namespace) -> int:
     finally:
         store.close()
     if args.json:
-        emit_json({"refused": [{"device": d.name, "op_id": r.op_id, "entity": r.entity,
-                                "entity_id": r.entity_id, "code": r.code, "params": r.params,
-                                "message": t(f"sync.hub_error.{r.code}", **r.params)}
-                               for d, r in found]})
+        emit_json(
+            {
+                "refused": [
+                    {
+                        "device": d.name,
+                        "op_id": r.op_id,
+                        "entity": r.entity,
+                        "entity_id": r.entity_id,
+                        "code": r.code,
+                        "params": r.params,
+                        "message": t(f"sync.hub_error.{r.code}", **r.params),
+                    }
+                    for d, r in found
+                ]
+            }
+        )
         return 0
     if not found:
         info(t("sync.hub_cli.none_refused"))
         return 0
-    print(table([t("sync.hub_cli.col_name"), t("sync.cli.col_record"), t("sync.cli.col_why")],
-                [(d.name, f"{r.entity} {r.entity_id[-12:]}",
-                  t(f"sync.hub_error.{r.code}", **r.params)) for d, r in found]))
+    print(
+        table(
+            [t("sync.hub_cli.col_name"), t("sync.cli.col_record"), t("sync.cli.col_why")],
+            [
+                (
+                    d.name,
+                    f"{r.entity} {r.entity_id[-12:]}",
+                    t(f"sync.hub_error.{r.code}", **r.params),
+                )
+                for d, r in found
+            ],
+        )
+    )
     return 0
 
 
@@ -304,20 +425,42 @@ def run_clock(args: argparse.Namespace) -> int:
         store.close()
     hours = store.max_drift_ms // 3_600_000
     if args.json:
-        emit_json({"hub_clock": hub_now, "max_drift_hours": hours, "far": n,
-                   "repaired": repaired,
-                   "operations": [{"op_id": f.op_id, "device": names.get(f.device_id,
-                                                                         f.device_id),
-                                   "entity": f.entity, "entity_id": f.entity_id,
-                                   "hlc": f.hlc, "received_at": f.received_at} for f in far]})
+        emit_json(
+            {
+                "hub_clock": hub_now,
+                "max_drift_hours": hours,
+                "far": n,
+                "repaired": repaired,
+                "operations": [
+                    {
+                        "op_id": f.op_id,
+                        "device": names.get(f.device_id, f.device_id),
+                        "entity": f.entity,
+                        "entity_id": f.entity_id,
+                        "hlc": f.hlc,
+                        "received_at": f.received_at,
+                    }
+                    for f in far
+                ],
+            }
+        )
         return 0
     if not n:
         info(t("sync.hub_cli.clock_ok", hours=hours))
         return 0
-    print(table([t("sync.hub_cli.col_name"), t("sync.cli.col_record"),
-                 t("sync.hub_cli.col_received")],
-                [(names.get(f.device_id, f.device_id[:8]), f"{f.entity} {f.entity_id[-12:]}",
-                  f.received_at) for f in far]))
+    print(
+        table(
+            [t("sync.hub_cli.col_name"), t("sync.cli.col_record"), t("sync.hub_cli.col_received")],
+            [
+                (
+                    names.get(f.device_id, f.device_id[:8]),
+                    f"{f.entity} {f.entity_id[-12:]}",
+                    f.received_at,
+                )
+                for f in far
+            ],
+        )
+    )
     if repaired:
         info(t("sync.hub_cli.clock_repaired", n=repaired))
     else:
@@ -356,12 +499,26 @@ def run_import(args: argparse.Namespace) -> int:
     finally:
         store.close()
     if args.json:
-        emit_json({"device": name, "stored": result.stored, "duplicates": result.duplicates,
-                   "refused": [{"op_id": r.op_id, "entity": r.entity, "code": r.code,
-                                "params": r.params} for r in result.refused]})
+        emit_json(
+            {
+                "device": name,
+                "stored": result.stored,
+                "duplicates": result.duplicates,
+                "refused": [
+                    {"op_id": r.op_id, "entity": r.entity, "code": r.code, "params": r.params}
+                    for r in result.refused
+                ],
+            }
+        )
     else:
-        info(t("sync.hub_cli.imported", name=name, stored=result.stored,
-               duplicates=result.duplicates))
+        info(
+            t(
+                "sync.hub_cli.imported",
+                name=name,
+                stored=result.stored,
+                duplicates=result.duplicates,
+            )
+        )
         if result.refused:
             info(t("sync.hub_cli.import_refused", n=len(result.refused), name=name))
     return 0
@@ -412,13 +569,31 @@ def run_audit(args: argparse.Namespace) -> int:
     if not entries:
         info(t("audit.none"))
         return 0
-    print(table([t("audit.col.at"), t("audit.col.device"), "#", t("audit.col.action"),
-                 t("audit.col.what"), t("audit.col.household"), t("audit.col.detail")],
-                [(e["at"][:19].replace("T", " "), device_label(e["device_id"], names),
-                  str(e["dseq"]), e["action"],
-                  " ".join(x for x in (e["entity"], (e["entity_id"] or "")[-12:]) if x),
-                  (e["household_id"] or "")[-12:], detail_text(e["detail"]))
-                 for e in entries]))
+    print(
+        table(
+            [
+                t("audit.col.at"),
+                t("audit.col.device"),
+                "#",
+                t("audit.col.action"),
+                t("audit.col.what"),
+                t("audit.col.household"),
+                t("audit.col.detail"),
+            ],
+            [
+                (
+                    e["at"][:19].replace("T", " "),
+                    device_label(e["device_id"], names),
+                    str(e["dseq"]),
+                    e["action"],
+                    " ".join(x for x in (e["entity"], (e["entity_id"] or "")[-12:]) if x),
+                    (e["household_id"] or "")[-12:],
+                    detail_text(e["detail"]),
+                )
+                for e in entries
+            ],
+        )
+    )
     return 0
 
 
@@ -435,9 +610,17 @@ def run_audit_verify(args: argparse.Namespace) -> int:
         store.close()
     messages = [problem_message(p, names) for p in problems]
     if args.json:
-        emit_json({"intact": not problems, "entries": entries, "devices": devices,
-                   "problems": [{"device_id": p.device_id, "dseq": p.dseq, "kind": p.kind,
-                                 "message": m} for p, m in zip(problems, messages, strict=True)]})
+        emit_json(
+            {
+                "intact": not problems,
+                "entries": entries,
+                "devices": devices,
+                "problems": [
+                    {"device_id": p.device_id, "dseq": p.dseq, "kind": p.kind, "message": m}
+                    for p, m in zip(problems, messages, strict=True)
+                ],
+            }
+        )
         return 1 if problems else 0
     for message in messages:
         print(message)

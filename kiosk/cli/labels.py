@@ -11,8 +11,12 @@ from kiosk.core.i18n import t
 
 
 def register(sub, common) -> None:
-    p = sub.add_parser("labels", parents=[common], help=t("qr.cli.labels_help"),
-                       description=t("qr.cli.labels_help"))
+    p = sub.add_parser(
+        "labels",
+        parents=[common],
+        help=t("qr.cli.labels_help"),
+        description=t("qr.cli.labels_help"),
+    )
     p.add_argument("--out", required=True, metavar="FILE.pdf", help=t("qr.cli.out"))
     which = p.add_mutually_exclusive_group()
     which.add_argument("--grid", metavar="G", help=t("qr.cli.grid"))
@@ -23,8 +27,9 @@ def register(sub, common) -> None:
     p.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     p.set_defaults(handler=run_labels)
 
-    s = sub.add_parser("slip", parents=[common], help=t("qr.cli.slip_help"),
-                       description=t("qr.cli.slip_help"))
+    s = sub.add_parser(
+        "slip", parents=[common], help=t("qr.cli.slip_help"), description=t("qr.cli.slip_help")
+    )
     s.add_argument("case", metavar="CASE", help=t("qr.cli.case"))
     s.add_argument("--out", required=True, metavar="FILE.pdf", help=t("qr.cli.out"))
     s.add_argument("--json", action="store_true", help=t("cli.opt.json"))
@@ -49,8 +54,13 @@ class TerminalProgress:
         self.last = now
         filled = int(self.width * done / max(total, 1))
         bar = "█" * filled + "░" * (self.width - filled)
-        text = t("qr.print.progress", bar=bar, done=done, total=total,
-                 pct=int(100 * done / max(total, 1)))
+        text = t(
+            "qr.print.progress",
+            bar=bar,
+            done=done,
+            total=total,
+            pct=int(100 * done / max(total, 1)),
+        )
         if self.tty:
             self.stream.write("\r" + text + ("\n" if final else ""))
         else:
@@ -81,18 +91,38 @@ def run_labels(args: argparse.Namespace) -> int:
         require_unless_setting_up(runtime.worker, "labels.print", runtime.conn)
         within = reach_grids(runtime.conn, runtime.worker)
         summary = print_labels(
-            runtime.conn, _writer(runtime),
-            Selection(args.grid, args.compound, args.household or [], within), args.out, font,
-            layout=args.layout, reprint=args.reprint, progress=TerminalProgress())
+            runtime.conn,
+            _writer(runtime),
+            Selection(args.grid, args.compound, args.household or [], within),
+            args.out,
+            font,
+            layout=args.layout,
+            reprint=args.reprint,
+            progress=TerminalProgress(),
+        )
     finally:
         runtime.close()
     if args.json:
-        emit_json({"out": summary.path, "labels": summary.labels, "pages": summary.pages,
-                   "created": summary.created, "reused": summary.reused,
-                   "layout": args.layout})
+        emit_json(
+            {
+                "out": summary.path,
+                "labels": summary.labels,
+                "pages": summary.pages,
+                "created": summary.created,
+                "reused": summary.reused,
+                "layout": args.layout,
+            }
+        )
     else:
-        info(t("qr.print.done", path=summary.path, labels=summary.labels, pages=summary.pages,
-               created=summary.created))
+        info(
+            t(
+                "qr.print.done",
+                path=summary.path,
+                labels=summary.labels,
+                pages=summary.pages,
+                created=summary.created,
+            )
+        )
     return 0
 
 

@@ -8,10 +8,15 @@ from kiosk.core.i18n import t
 
 
 def register(sub, common) -> None:
-    p = sub.add_parser("ledger", parents=[common], help=t("ledger.cli.help"),
-                       description=t("ledger.cli.help"))
-    p.add_argument("kind", choices=["original", "progress", "resolution"], metavar="KIND",
-                   help=t("ledger.cli.kind"))
+    p = sub.add_parser(
+        "ledger", parents=[common], help=t("ledger.cli.help"), description=t("ledger.cli.help")
+    )
+    p.add_argument(
+        "kind",
+        choices=["original", "progress", "resolution"],
+        metavar="KIND",
+        help=t("ledger.cli.kind"),
+    )
     p.add_argument("--out", required=True, metavar="FILE", help=t("ledger.cli.out"))
     p.add_argument("--from", dest="date_from", metavar="DATE", help=t("ledger.cli.from"))
     p.add_argument("--to", dest="date_to", metavar="DATE", help=t("ledger.cli.to"))
@@ -65,17 +70,32 @@ def run(args: argparse.Namespace) -> int:
             grid_id = g.id
         # A ledger names residents (who raised a case, their door): only the grids of the
         # acting worker's scope, checked before anything is written (kiosk/security/privacy.py).
-        scope = export_grids(runtime.worker, runtime.conn, [args.grid] if args.grid else [],
-                             full=False)
-        query = LedgerQuery(args.kind, date_from, date_to, grid_id,
-                            grid_ids=tuple(g.id for g in scope))
-        n = export(runtime.conn, query, out,
-                   categories=load_categories(runtime.settings),
-                   rules=EscalationRules.from_settings(runtime.settings))
+        scope = export_grids(
+            runtime.worker, runtime.conn, [args.grid] if args.grid else [], full=False
+        )
+        query = LedgerQuery(
+            args.kind, date_from, date_to, grid_id, grid_ids=tuple(g.id for g in scope)
+        )
+        n = export(
+            runtime.conn,
+            query,
+            out,
+            categories=load_categories(runtime.settings),
+            rules=EscalationRules.from_settings(runtime.settings),
+        )
         # Audited: the ledgers carry addresses and names, never phone or ID numbers (masked).
-        runtime.ctx.audit("export", "ledger", None, detail={
-            "format": out.suffix.lower().lstrip("."), "ledger": args.kind, "rows": n,
-            "masked": True, "grids": sorted(g.code for g in scope)})
+        runtime.ctx.audit(
+            "export",
+            "ledger",
+            None,
+            detail={
+                "format": out.suffix.lower().lstrip("."),
+                "ledger": args.kind,
+                "rows": n,
+                "masked": True,
+                "grids": sorted(g.code for g in scope),
+            },
+        )
     finally:
         runtime.close()
     seconds = round(time.perf_counter() - started, 2)

@@ -9,8 +9,12 @@ from kiosk.core.i18n import t
 
 
 def register(sub, common) -> None:
-    p = sub.add_parser("lookup", parents=[common], help=t("qr.cli.lookup_help"),
-                       description=t("qr.cli.lookup_help"))
+    p = sub.add_parser(
+        "lookup",
+        parents=[common],
+        help=t("qr.cli.lookup_help"),
+        description=t("qr.cli.lookup_help"),
+    )
     p.add_argument("payload", nargs="?", metavar="PAYLOAD", help=t("qr.cli.payload"))
     p.add_argument("--image", metavar="PHOTO", help=t("qr.cli.image"))
     p.add_argument("--json", action="store_true", help=t("cli.opt.json"))
@@ -25,8 +29,9 @@ def payload_from_image(path: str) -> str:
     from kiosk.qr.payload import looks_like_label, try_parse
 
     found = decode_image(path)
-    labels = list(dict.fromkeys(d.text for d in found
-                                if try_parse(d.text) or looks_like_label(d.text)))
+    labels = list(
+        dict.fromkeys(d.text for d in found if try_parse(d.text) or looks_like_label(d.text))
+    )
     if not labels:
         raise UserError("qr.image.not_label", n=len(found))
     if len(labels) > 1:
@@ -37,10 +42,14 @@ def payload_from_image(path: str) -> str:
 def audit_lookup(ctx, result, via: str) -> None:
     """Record the lookup of the household (or case) a label led to (shared with ``scan``)."""
     household_id = result.household.id if result.household is not None else None
-    entity, entity_id = (("case", result.case_id) if result.case_id
-                         else ("household", household_id))
-    ctx.audit("lookup", entity, entity_id, household_id=household_id,
-              detail={"via": via, "label": result.payload.kind})
+    entity, entity_id = ("case", result.case_id) if result.case_id else ("household", household_id)
+    ctx.audit(
+        "lookup",
+        entity,
+        entity_id,
+        household_id=household_id,
+        detail={"via": via, "label": result.payload.kind},
+    )
 
 
 def print_result(result) -> None:
@@ -49,8 +58,14 @@ def print_result(result) -> None:
 
     if result.case is not None:
         c = result.case
-        print(t("qr.lookup.case", number=c["number"], category=_category(c["category"]),
-                status=t(f"qr.status.{c.get('status') or 'registered'}")))
+        print(
+            t(
+                "qr.lookup.case",
+                number=c["number"],
+                category=_category(c["category"]),
+                status=t(f"qr.status.{c.get('status') or 'registered'}"),
+            )
+        )
     h = result.household
     if h is not None:
         print(t("qr.lookup.household", address=present.address(h), grid=h.grid_name, id=h.id))
@@ -61,11 +76,18 @@ def print_result(result) -> None:
         return
     print(t("qr.lookup.open_cases", n=len(result.open_cases)))
     for c in result.open_cases:
-        flags = " ".join(f for f in (
-            t("qr.lookup.overdue") if c.get("overdue") else "",
-            t("qr.lookup.follow_up") if c.get("status") == "resolved" else "") if f)
-        print(f"  {c['number']}  {_category(c['category'])}  "
-              f"{t('qr.status.' + c['status'])}  {c['registered_at'][:10]}  {flags}".rstrip())
+        flags = " ".join(
+            f
+            for f in (
+                t("qr.lookup.overdue") if c.get("overdue") else "",
+                t("qr.lookup.follow_up") if c.get("status") == "resolved" else "",
+            )
+            if f
+        )
+        print(
+            f"  {c['number']}  {_category(c['category'])}  "
+            f"{t('qr.status.' + c['status'])}  {c['registered_at'][:10]}  {flags}".rstrip()
+        )
 
 
 def _category(code: str) -> str:

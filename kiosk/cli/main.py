@@ -42,12 +42,19 @@ def common_options(worker_flags: tuple[str, ...] = ("--worker", "--as")) -> argp
     common = argparse.ArgumentParser(add_help=False)
     # SUPPRESS: a value given before the subcommand is not overwritten by the subparser.
     common.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help=t("cli.opt.db"))
-    common.add_argument("--lang", choices=["zh", "en"], default=argparse.SUPPRESS,
-                        help=t("cli.opt.lang"))
-    common.add_argument(*worker_flags, dest="worker", metavar="NAME", default=argparse.SUPPRESS,
-                        help=t("cli.opt.worker"))
-    common.add_argument("--pin-stdin", action="store_true", default=argparse.SUPPRESS,
-                        help=t("cli.opt.pin_stdin"))
+    common.add_argument(
+        "--lang", choices=["zh", "en"], default=argparse.SUPPRESS, help=t("cli.opt.lang")
+    )
+    common.add_argument(
+        *worker_flags,
+        dest="worker",
+        metavar="NAME",
+        default=argparse.SUPPRESS,
+        help=t("cli.opt.worker"),
+    )
+    common.add_argument(
+        "--pin-stdin", action="store_true", default=argparse.SUPPRESS, help=t("cli.opt.pin_stdin")
+    )
     return common
 
 
@@ -69,16 +76,34 @@ def opens_interface(argv: Sequence[str]) -> bool:
 #: The command groups, each a module of this package with a ``register(sub, common)``: in
 #: the order ``kiosk --help`` lists them (imported only when a command is run, so opening
 #: the interface does not pay for them).
-COMMANDS = ("audit", "cases", "demo", "encryption", "enrol", "feedback", "households", "hub",
-            "labels", "ledger", "lookup", "scan", "stats", "survey", "sync", "visits",
-            "workers")
+COMMANDS = (
+    "audit",
+    "cases",
+    "demo",
+    "encryption",
+    "enrol",
+    "feedback",
+    "households",
+    "hub",
+    "labels",
+    "ledger",
+    "lookup",
+    "scan",
+    "stats",
+    "survey",
+    "sync",
+    "visits",
+    "workers",
+)
 
 
 def build_parser(subcommands: bool = True) -> argparse.ArgumentParser:
     """The ``kiosk`` parser; without ``subcommands``, only the interface's options (the
     command modules are not imported: opening the interface does not need them)."""
     common = common_options()
-    parser = argparse.ArgumentParser(prog="kiosk", parents=[common], description=t("cli.description"))
+    parser = argparse.ArgumentParser(
+        prog="kiosk", parents=[common], description=t("cli.description")
+    )
     parser.add_argument("--ensure-demo", action="store_true", help=t("cli.opt.ensure_demo"))
     if not subcommands:
         return parser

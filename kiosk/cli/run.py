@@ -8,13 +8,15 @@ import argparse
 def run_app(args: argparse.Namespace) -> int:
     from kiosk.runtime import load, open_runtime
 
-    settings = load(getattr(args, "db", None), getattr(args, "lang", None),
-                    getattr(args, "worker", None))
+    settings = load(
+        getattr(args, "db", None), getattr(args, "lang", None), getattr(args, "worker", None)
+    )
     runtime = open_runtime(settings)
     try:
-        if getattr(args, "ensure_demo", False) and runtime.conn.execute(
-            "SELECT 1 FROM households LIMIT 1"
-        ).fetchone() is None:
+        if (
+            getattr(args, "ensure_demo", False)
+            and runtime.conn.execute("SELECT 1 FROM households LIMIT 1").fetchone() is None
+        ):
             from kiosk.cli.demo import build_demo
             from kiosk.cli.output import info
             from kiosk.core.i18n import t

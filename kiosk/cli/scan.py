@@ -11,8 +11,9 @@ from kiosk.core.i18n import t
 
 
 def register(sub, common) -> None:
-    p = sub.add_parser("scan", parents=[common], help=t("qr.cli.scan_help"),
-                       description=t("qr.cli.scan_help"))
+    p = sub.add_parser(
+        "scan", parents=[common], help=t("qr.cli.scan_help"), description=t("qr.cli.scan_help")
+    )
     p.add_argument("--camera", action="store_true", help=t("qr.cli.camera"))
     p.add_argument("--timeout", type=float, default=30.0, metavar="S", help=t("qr.cli.timeout"))
     p.add_argument("--json", action="store_true", help=t("cli.opt.json"))
@@ -26,8 +27,9 @@ def run(args: argparse.Namespace) -> int:
     from kiosk.qr.lookup import resolve_text, to_json
     from kiosk.runtime import load, open_runtime
 
-    settings = load(getattr(args, "db", None), getattr(args, "lang", None),
-                    getattr(args, "worker", None))
+    settings = load(
+        getattr(args, "db", None), getattr(args, "lang", None), getattr(args, "worker", None)
+    )
     if args.camera:
         from kiosk.qr.camera import scan_camera
 

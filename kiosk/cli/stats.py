@@ -8,8 +8,9 @@ from kiosk.core.i18n import t
 
 
 def register(sub, common) -> None:
-    p = sub.add_parser("stats", parents=[common], help=t("cli.stats.help"),
-                       description=t("cli.stats.help"))
+    p = sub.add_parser(
+        "stats", parents=[common], help=t("cli.stats.help"), description=t("cli.stats.help")
+    )
     p.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     p.set_defaults(handler=run)
 

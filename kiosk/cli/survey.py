@@ -10,25 +10,40 @@ from kiosk.domain.survey import import_survey
 
 
 def register(sub, common) -> None:
-    p = sub.add_parser("survey", parents=[common], help=t("visits.cli.survey_help"),
-                       description=t("visits.cli.survey_help"))
+    p = sub.add_parser(
+        "survey",
+        parents=[common],
+        help=t("visits.cli.survey_help"),
+        description=t("visits.cli.survey_help"),
+    )
     ss = p.add_subparsers(dest="survey_command", metavar="ACTION", required=True)
-    imp = ss.add_parser("import", parents=[common], help=t("visits.cli.survey_import_help"),
-                        description=t("visits.cli.survey_import_help"))
+    imp = ss.add_parser(
+        "import",
+        parents=[common],
+        help=t("visits.cli.survey_import_help"),
+        description=t("visits.cli.survey_import_help"),
+    )
     imp.add_argument("file", metavar="FILE.xlsx", help=t("visits.cli.survey_file"))
     imp.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     imp.set_defaults(handler=run_import)
-    ls = ss.add_parser("list", parents=[common], help=t("visits.cli.survey_list_help"),
-                       description=t("visits.cli.survey_list_help"))
+    ls = ss.add_parser(
+        "list",
+        parents=[common],
+        help=t("visits.cli.survey_list_help"),
+        description=t("visits.cli.survey_list_help"),
+    )
     ls.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     ls.set_defaults(handler=run_list)
-    ex = ss.add_parser("export", parents=[common], help=t("visits.cli.survey_export_help"),
-                       description=t("visits.cli.survey_export_help"))
+    ex = ss.add_parser(
+        "export",
+        parents=[common],
+        help=t("visits.cli.survey_export_help"),
+        description=t("visits.cli.survey_export_help"),
+    )
     ex.add_argument("name", metavar="NAME", help=t("visits.cli.survey_name"))
     ex.add_argument("--out", required=True, metavar="FILE", help=t("visits.cli.survey_out"))
     ex.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     ex.set_defaults(handler=run_export)
-
 
 
 def run_import(args: argparse.Namespace) -> int:
@@ -47,11 +62,26 @@ def run_import(args: argparse.Namespace) -> int:
         runtime.close()
     n = len([q for q in definition["questions"] if q["type"] != "note"])
     if args.json:
-        emit_json({"id": sid, "name": definition["name"], "title": definition["title"],
-                   "version": definition["version"], "questions": n, "created": created})
+        emit_json(
+            {
+                "id": sid,
+                "name": definition["name"],
+                "title": definition["title"],
+                "version": definition["version"],
+                "questions": n,
+                "created": created,
+            }
+        )
     elif created:
-        info(t("visits.survey.imported", title=definition["title"], name=definition["name"],
-               version=definition["version"], n=n))
+        info(
+            t(
+                "visits.survey.imported",
+                title=definition["title"],
+                name=definition["name"],
+                version=definition["version"],
+                n=n,
+            )
+        )
     else:
         info(t("visits.survey.unchanged", name=definition["name"], version=definition["version"]))
     return 0
@@ -67,14 +97,30 @@ def run_list(args: argparse.Namespace) -> int:
     finally:
         runtime.close()
     if args.json:
-        emit_json({"surveys": [{"id": s.id, "name": s.name, "title": s.title,
-                                "version": s.version, "responses": n} for s, n in rows]})
+        emit_json(
+            {
+                "surveys": [
+                    {
+                        "id": s.id,
+                        "name": s.name,
+                        "title": s.title,
+                        "version": s.version,
+                        "responses": n,
+                    }
+                    for s, n in rows
+                ]
+            }
+        )
         return 0
     if not rows:
         info(t("visits.survey.list_empty"))
         return 0
-    print(table(["name", "title", "version", "n"],
-                [(s.name, s.title, s.version, str(n)) for s, n in rows]))
+    print(
+        table(
+            ["name", "title", "version", "n"],
+            [(s.name, s.title, s.version, str(n)) for s, n in rows],
+        )
+    )
     return 0
 
 
@@ -100,14 +146,20 @@ def run_export(args: argparse.Namespace) -> int:
         if survey is None:
             known = "、".join(s.name for s in list_surveys(conn)) or "-"
             raise UserError("visits.survey.unknown", exit_code=2, name=args.name[:60], known=known)
-        versions = {r[0]: r[1] for r in conn.execute(
-            "SELECT id, version FROM surveys WHERE name = ?", (survey.name,))}
+        versions = {
+            r[0]: r[1]
+            for r in conn.execute("SELECT id, version FROM surveys WHERE name = ?", (survey.name,))
+        }
         header = export_header(survey.definition)
         rows = export_rows(survey.definition, iter_responses(conn, survey.name), versions)
         n = _write(out, header, rows, survey.name)
         # Audited: answers are exported as given (not masked); every grid's responses.
-        runtime.ctx.audit("export", "survey", survey.id, detail={
-            "format": suffix.lstrip("."), "rows": n, "masked": False, "grids": ["*"]})
+        runtime.ctx.audit(
+            "export",
+            "survey",
+            survey.id,
+            detail={"format": suffix.lstrip("."), "rows": n, "masked": False, "grids": ["*"]},
+        )
     finally:
         runtime.close()
     if args.json:

@@ -11,57 +11,85 @@ from kiosk.core.i18n import t
 
 
 def register(sub, common) -> None:
-    p = sub.add_parser("sync", parents=[common], help=t("sync.cli.help"),
-                       description=t("sync.cli.help"))
+    p = sub.add_parser(
+        "sync", parents=[common], help=t("sync.cli.help"), description=t("sync.cli.help")
+    )
     p.add_argument("--hub", metavar="URL", help=t("sync.cli.hub"))
     p.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     p.set_defaults(handler=run_sync)
     ss = p.add_subparsers(dest="sync_command", metavar="ACTION")
 
-    exp = ss.add_parser("export", parents=[common], help=t("sync.cli.export_help"),
-                        description=t("sync.cli.export_help"))
+    exp = ss.add_parser(
+        "export",
+        parents=[common],
+        help=t("sync.cli.export_help"),
+        description=t("sync.cli.export_help"),
+    )
     exp.add_argument("file", metavar="FILE", help=t("sync.cli.file"))
     exp.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     exp.set_defaults(handler=run_export)
 
-    imp = ss.add_parser("import", parents=[common], help=t("sync.cli.import_help"),
-                        description=t("sync.cli.import_help"))
+    imp = ss.add_parser(
+        "import",
+        parents=[common],
+        help=t("sync.cli.import_help"),
+        description=t("sync.cli.import_help"),
+    )
     imp.add_argument("file", metavar="FILE", help=t("sync.cli.file"))
     imp.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     imp.set_defaults(handler=run_import)
 
-    con = ss.add_parser("conflicts", parents=[common], help=t("sync.cli.conflicts_help"),
-                        description=t("sync.cli.conflicts_help"))
+    con = ss.add_parser(
+        "conflicts",
+        parents=[common],
+        help=t("sync.cli.conflicts_help"),
+        description=t("sync.cli.conflicts_help"),
+    )
     con.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     con.set_defaults(handler=run_conflicts)
 
-    res = ss.add_parser("resolve", parents=[common], help=t("sync.cli.resolve_help"),
-                        description=t("sync.cli.resolve_help"))
+    res = ss.add_parser(
+        "resolve",
+        parents=[common],
+        help=t("sync.cli.resolve_help"),
+        description=t("sync.cli.resolve_help"),
+    )
     res.add_argument("id", type=int, metavar="ID", help=t("sync.cli.conflict_id"))
     res.add_argument("choice", choices=["mine", "theirs", "edit"], help=t("sync.cli.choice"))
     res.add_argument("--value", help=t("sync.cli.value"))
     res.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     res.set_defaults(handler=run_resolve)
 
-    ref = ss.add_parser("refused", parents=[common], help=t("sync.cli.refused_help"),
-                        description=t("sync.cli.refused_help"))
+    ref = ss.add_parser(
+        "refused",
+        parents=[common],
+        help=t("sync.cli.refused_help"),
+        description=t("sync.cli.refused_help"),
+    )
     ref.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     ref.set_defaults(handler=run_refused)
 
-    snd = ss.add_parser("resend", parents=[common], help=t("sync.cli.resend_help"),
-                        description=t("sync.cli.resend_help"))
+    snd = ss.add_parser(
+        "resend",
+        parents=[common],
+        help=t("sync.cli.resend_help"),
+        description=t("sync.cli.resend_help"),
+    )
     snd.add_argument("ops", nargs="*", metavar="OP_ID", help=t("sync.cli.op_id"))
     snd.add_argument("--all", action="store_true", help=t("sync.cli.resend_all"))
     snd.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     snd.set_defaults(handler=run_resend)
 
-    dis = ss.add_parser("discard", parents=[common], help=t("sync.cli.discard_help"),
-                        description=t("sync.cli.discard_help"))
+    dis = ss.add_parser(
+        "discard",
+        parents=[common],
+        help=t("sync.cli.discard_help"),
+        description=t("sync.cli.discard_help"),
+    )
     dis.add_argument("ops", nargs="+", metavar="OP_ID", help=t("sync.cli.op_id"))
     dis.add_argument("--note", default="", help=t("sync.cli.discard_note"))
     dis.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     dis.set_defaults(handler=run_discard)
-
 
 
 def run_sync(args: argparse.Namespace) -> int:
@@ -71,8 +99,12 @@ def run_sync(args: argparse.Namespace) -> int:
     runtime = open_runtime(args, acts=False)  # it sends what was written
     try:
         s = runtime.settings
-        report = sync(runtime.ctx, hub_url=args.hub or s.hub_url, batch_size=s.sync_batch,
-                      timeout=s.sync_timeout)
+        report = sync(
+            runtime.ctx,
+            hub_url=args.hub or s.hub_url,
+            batch_size=s.sync_batch,
+            timeout=s.sync_timeout,
+        )
         held = _held_rows(runtime.conn)
     finally:
         runtime.close()
@@ -105,10 +137,18 @@ def _report_held(rows: list[dict]) -> None:
     if not rows:
         return
     info(t("sync.cli.held", n=len(rows)))
-    print(table([t("sync.cli.col_record"), t("sync.cli.col_household"), t("sync.cli.col_why"),
-                 t("sync.cli.col_todo"), "ID"],
-                [(r["record"], r["household"] or "-", r["why"], r["todo"], r["op_id"])
-                 for r in rows]))
+    print(
+        table(
+            [
+                t("sync.cli.col_record"),
+                t("sync.cli.col_household"),
+                t("sync.cli.col_why"),
+                t("sync.cli.col_todo"),
+                "ID",
+            ],
+            [(r["record"], r["household"] or "-", r["why"], r["todo"], r["op_id"]) for r in rows],
+        )
+    )
     info(t("sync.cli.held_hint"))
 
 
@@ -225,10 +265,22 @@ def run_conflicts(args: argparse.Namespace) -> int:
     if not rows:
         info(t("sync.cli.none"))
         return 0
-    print(table(["#", t("sync.col_record"), t("sync.col_field"), t("sync.col_mine"),
-                 t("sync.col_theirs"), t("sync.col_winner")],
-                [(str(r["id"]), r["record"], r["field"], r["mine"], r["theirs"], r["applied"])
-                 for r in rows]))
+    print(
+        table(
+            [
+                "#",
+                t("sync.col_record"),
+                t("sync.col_field"),
+                t("sync.col_mine"),
+                t("sync.col_theirs"),
+                t("sync.col_winner"),
+            ],
+            [
+                (str(r["id"]), r["record"], r["field"], r["mine"], r["theirs"], r["applied"])
+                for r in rows
+            ],
+        )
+    )
     return 0
 
 

@@ -9,33 +9,48 @@ from kiosk.core.i18n import t
 
 
 def register(sub, common) -> None:
-    p = sub.add_parser("visits", parents=[common], help=t("visits.cli.help"),
-                       description=t("visits.cli.help"))
+    p = sub.add_parser(
+        "visits", parents=[common], help=t("visits.cli.help"), description=t("visits.cli.help")
+    )
     vs = p.add_subparsers(dest="visits_command", metavar="ACTION", required=True)
 
-    add = vs.add_parser("add", parents=[common], help=t("visits.cli.add_help"),
-                        description=t("visits.cli.add_help"))
+    add = vs.add_parser(
+        "add", parents=[common], help=t("visits.cli.add_help"), description=t("visits.cli.add_help")
+    )
     add.add_argument("household", metavar="HOUSEHOLD", help=t("visits.cli.household"))
-    add.add_argument("--type", default="door", choices=["door", "patrol", "meeting", "phone"],
-                     help=t("visits.cli.type"))
+    add.add_argument(
+        "--type",
+        default="door",
+        choices=["door", "patrol", "meeting", "phone"],
+        help=t("visits.cli.type"),
+    )
     add.add_argument("--met", action="append", default=[], metavar="NAME", help=t("visits.cli.met"))
     add.add_argument("--nobody-home", action="store_true", help=t("visits.cli.nobody_home"))
     add.add_argument("--revisit", default="", metavar="DATE", help=t("visits.cli.revisit"))
     add.add_argument("--note", default="", help=t("visits.cli.note"))
-    add.add_argument("--problem", action="append", default=[], metavar="CATEGORY:TEXT",
-                     help=t("visits.cli.problem"))
-    add.add_argument("--suggestion", action="append", default=[], metavar="TEXT",
-                     help=t("visits.cli.suggestion"))
+    add.add_argument(
+        "--problem",
+        action="append",
+        default=[],
+        metavar="CATEGORY:TEXT",
+        help=t("visits.cli.problem"),
+    )
+    add.add_argument(
+        "--suggestion", action="append", default=[], metavar="TEXT", help=t("visits.cli.suggestion")
+    )
     add.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     add.set_defaults(handler=run_add)
 
-    ls = vs.add_parser("list", parents=[common], help=t("visits.cli.list_help"),
-                       description=t("visits.cli.list_help"))
+    ls = vs.add_parser(
+        "list",
+        parents=[common],
+        help=t("visits.cli.list_help"),
+        description=t("visits.cli.list_help"),
+    )
     ls.add_argument("household", metavar="HOUSEHOLD", help=t("visits.cli.household"))
     ls.add_argument("--limit", type=int, default=20, metavar="N", help=t("cli.opt.limit"))
     ls.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     ls.set_defaults(handler=run_list)
-
 
 
 def run_add(args: argparse.Namespace) -> int:
@@ -62,16 +77,21 @@ def run_add(args: argparse.Namespace) -> int:
             category = cats.get(code.strip()) or cats.resolve(code.strip())
             problems.append({"category": category.code, "text": text})
         form = {
-            "visit_type": args.type, "met_other": "、".join(args.met),
-            "nobody_home": args.nobody_home, "revisit_on": args.revisit, "note": args.note,
-            "problems": problems, "suggestions": [{"text": s} for s in args.suggestion],
+            "visit_type": args.type,
+            "met_other": "、".join(args.met),
+            "nobody_home": args.nobody_home,
+            "revisit_on": args.revisit,
+            "note": args.note,
+            "problems": problems,
+            "suggestions": [{"text": s} for s in args.suggestion],
         }
         with transaction(runtime.conn):
-            vid = record_visit(runtime.ctx, args.household, form, today=date.today(),
-                               categories=cats)
+            vid = record_visit(
+                runtime.ctx, args.household, form, today=date.today(), categories=cats
+            )
         cases = runtime.conn.execute(
-            "SELECT count(*) FROM visit_items WHERE visit_id = ? AND case_id IS NOT NULL",
-            (vid,)).fetchone()[0]
+            "SELECT count(*) FROM visit_items WHERE visit_id = ? AND case_id IS NOT NULL", (vid,)
+        ).fetchone()[0]
     finally:
         runtime.close()
     if args.json:

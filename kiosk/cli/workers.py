@@ -9,33 +9,47 @@ from kiosk.core.i18n import t
 
 
 def register(sub, common) -> None:
-    p = sub.add_parser("workers", parents=[common], help=t("workers.help"),
-                       description=t("workers.help"))
-    ws = p.add_subparsers(dest="workers_command", required=True, metavar="{add,list,disable,enable,set-pin}")
+    p = sub.add_parser(
+        "workers", parents=[common], help=t("workers.help"), description=t("workers.help")
+    )
+    ws = p.add_subparsers(
+        dest="workers_command", required=True, metavar="{add,list,disable,enable,set-pin}"
+    )
 
-    add = ws.add_parser("add", parents=[common], help=t("workers.add_help"),
-                        description=t("workers.add_help"))
+    add = ws.add_parser(
+        "add", parents=[common], help=t("workers.add_help"), description=t("workers.add_help")
+    )
     add.add_argument("name", help=t("workers.name"))
-    add.add_argument("--role", required=True, choices=("worker", "supervisor", "admin"),
-                     help=t("workers.role"))
+    add.add_argument(
+        "--role", required=True, choices=("worker", "supervisor", "admin"), help=t("workers.role")
+    )
     add.add_argument("--grid", action="append", default=[], metavar="G", help=t("workers.grid"))
     add.add_argument("--community", help=t("workers.community"))
     add.add_argument("--new-pin-stdin", action="store_true", help=t("workers.pin_stdin"))
     add.set_defaults(handler=run_add)
 
-    ls = ws.add_parser("list", parents=[common], help=t("workers.list_help"),
-                       description=t("workers.list_help"))
+    ls = ws.add_parser(
+        "list", parents=[common], help=t("workers.list_help"), description=t("workers.list_help")
+    )
     ls.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     ls.set_defaults(handler=run_list)
 
     for verb, handler in (("disable", run_disable), ("enable", run_enable)):
-        v = ws.add_parser(verb, parents=[common], help=t(f"workers.{verb}_help"),
-                          description=t(f"workers.{verb}_help"))
+        v = ws.add_parser(
+            verb,
+            parents=[common],
+            help=t(f"workers.{verb}_help"),
+            description=t(f"workers.{verb}_help"),
+        )
         v.add_argument("name", help=t("workers.name"))
         v.set_defaults(handler=handler)
 
-    sp = ws.add_parser("set-pin", parents=[common], help=t("workers.set_pin_help"),
-                       description=t("workers.set_pin_help"))
+    sp = ws.add_parser(
+        "set-pin",
+        parents=[common],
+        help=t("workers.set_pin_help"),
+        description=t("workers.set_pin_help"),
+    )
     sp.add_argument("name", help=t("workers.name"))
     sp.add_argument("--new-pin-stdin", action="store_true", help=t("workers.pin_stdin"))
     sp.set_defaults(handler=run_set_pin)
@@ -65,9 +79,14 @@ def _named_worker(runtime):
 def _new_pin(args: argparse.Namespace, name: str) -> str:
     from kiosk.security.auth import check_pin_rules, read_pin
 
-    return check_pin_rules(read_pin(from_stdin=args.new_pin_stdin, option="--new-pin-stdin",
-                                    prompt=t("workers.pin_prompt", name=name),
-                                    confirm_prompt=t("workers.pin_confirm")))
+    return check_pin_rules(
+        read_pin(
+            from_stdin=args.new_pin_stdin,
+            option="--new-pin-stdin",
+            prompt=t("workers.pin_prompt", name=name),
+            confirm_prompt=t("workers.pin_confirm"),
+        )
+    )
 
 
 def run_add(args: argparse.Namespace) -> int:
@@ -125,15 +144,44 @@ def run_list(args: argparse.Namespace) -> int:
     finally:
         runtime.close()
     if args.json:
-        emit_json([{"name": w.name, "role": w.role, "grids": list(w.grids),
-                    "community": w.community, "disabled": w.disabled,
-                    "pin_set": w.id in with_pin} for w in workers])
+        emit_json(
+            [
+                {
+                    "name": w.name,
+                    "role": w.role,
+                    "grids": list(w.grids),
+                    "community": w.community,
+                    "disabled": w.disabled,
+                    "pin_set": w.id in with_pin,
+                }
+                for w in workers
+            ]
+        )
         return 0
-    rows = [(w.name, t(f"role.{w.role}"), ",".join(w.grids), w.community or "",
-             t("workers.inactive") if w.disabled else t("workers.active"),
-             t("workers.pin_yes") if w.id in with_pin else t("workers.pin_no")) for w in workers]
-    print(table([t("workers.col_name"), t("workers.col_role"), t("workers.col_grids"),
-                 t("workers.col_community"), t("workers.col_status"), t("workers.col_pin")], rows))
+    rows = [
+        (
+            w.name,
+            t(f"role.{w.role}"),
+            ",".join(w.grids),
+            w.community or "",
+            t("workers.inactive") if w.disabled else t("workers.active"),
+            t("workers.pin_yes") if w.id in with_pin else t("workers.pin_no"),
+        )
+        for w in workers
+    ]
+    print(
+        table(
+            [
+                t("workers.col_name"),
+                t("workers.col_role"),
+                t("workers.col_grids"),
+                t("workers.col_community"),
+                t("workers.col_status"),
+                t("workers.col_pin"),
+            ],
+            rows,
+        )
+    )
     return 0
 
 
@@ -159,8 +207,11 @@ def _set_disabled(args: argparse.Namespace, disabled: bool) -> int:
         target = _target(conn, args.name)
         with transaction(conn):
             if disabled and target.role == "admin" and not target.disabled:
-                others = conn.execute("SELECT count(*) FROM workers WHERE role = 'admin'"
-                                      " AND disabled = 0 AND id != ?", (target.id,)).fetchone()[0]
+                others = conn.execute(
+                    "SELECT count(*) FROM workers WHERE role = 'admin'"
+                    " AND disabled = 0 AND id != ?",
+                    (target.id,),
+                ).fetchone()[0]
                 if others == 0:
                     raise UserError("error.last_admin", exit_code=2, name=target.name)
             if target.disabled != disabled:
@@ -197,4 +248,3 @@ def run_set_pin(args: argparse.Namespace) -> int:
     finally:
         runtime.close()
     return 0
-

@@ -64,8 +64,9 @@ def catalogue(lang: str) -> dict[str, str]:
 # edited catalogue is read afresh.
 def _compiled_path(lang: str, paths: list[Path]) -> Path:
     stats = [(p.name, p.stat()) for p in paths]
-    stamp = hashlib.sha1(repr([(name, st.st_mtime_ns, st.st_size)
-                               for name, st in stats]).encode()).hexdigest()[:16]
+    stamp = hashlib.sha1(
+        repr([(name, st.st_mtime_ns, st.st_size) for name, st in stats]).encode()
+    ).hexdigest()[:16]
     folder = os.environ.get("KIOSK_CACHE_DIR") or platformdirs.user_cache_dir("grid-kiosk")
     return Path(folder) / f"locale-{lang}-{stamp}.marshal"
 

@@ -42,8 +42,9 @@ def setup_logging(log_dir: Path, level: str = "INFO") -> Path:
     root = logging.getLogger("kiosk")
     if any(isinstance(h, logging.handlers.RotatingFileHandler) for h in root.handlers):
         return path
-    handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3,
-                                                   encoding="utf-8")
+    handler = logging.handlers.RotatingFileHandler(
+        path, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
+    )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactFilter())
     root.addHandler(handler)

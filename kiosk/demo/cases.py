@@ -22,8 +22,18 @@ from db.hlc import format_stamp
 from kiosk.domain.categories import DEFAULT
 
 TZ = timezone(timedelta(hours=8))
-DEPARTMENTS = ["城管执法中队", "房产管理所", "市政设施维护处", "社区居委会", "物业公司",
-               "供热公司", "派出所", "环卫所", "街道综治中心", "水务公司"]
+DEPARTMENTS = [
+    "城管执法中队",
+    "房产管理所",
+    "市政设施维护处",
+    "社区居委会",
+    "物业公司",
+    "供热公司",
+    "派出所",
+    "环卫所",
+    "街道综治中心",
+    "水务公司",
+]
 PERSONS = ["王主任", "李科长", "张队长", "刘经理", "陈书记", "赵所长"]
 SUMMARIES = {
     "parking": ["小区内乱停车堵塞消防通道", "楼下停车位不够，车停到人行道上"],
@@ -45,15 +55,45 @@ SUMMARIES = {
     "fire_safety": ["楼道堆放易燃物品"],
     "elderly_care": ["独居老人需要助餐服务"],
 }
-WEIGHTED = ["parking", "ebike_charging", "street_lights", "road_repair", "vehicle_order",
-            "sanitation", "noise", "noise", "sewer", "roof_leak", "heating", "elevator",
-            "property_service", "garbage_dump", "dispute", "fire_safety", "elderly_care",
-            "dead_end_road", "collapsed_road", "parking", "sanitation"]
+WEIGHTED = [
+    "parking",
+    "ebike_charging",
+    "street_lights",
+    "road_repair",
+    "vehicle_order",
+    "sanitation",
+    "noise",
+    "noise",
+    "sewer",
+    "roof_leak",
+    "heating",
+    "elevator",
+    "property_service",
+    "garbage_dump",
+    "dispute",
+    "fire_safety",
+    "elderly_care",
+    "dead_end_road",
+    "collapsed_road",
+    "parking",
+    "sanitation",
+]
 #: How a case goes; each appears in the demo so every state and level shows up.
 SCENARIOS = [
-    ("registered", 6), ("assigned", 8), ("in_progress", 8), ("overdue1", 5), ("overdue2", 4),
-    ("overdue3", 3), ("escalated", 2), ("resolved", 6), ("on_spot", 8), ("closed", 22),
-    ("closed_basic", 8), ("reopened", 6), ("reopened_open", 3), ("unreachable", 3),
+    ("registered", 6),
+    ("assigned", 8),
+    ("in_progress", 8),
+    ("overdue1", 5),
+    ("overdue2", 4),
+    ("overdue3", 3),
+    ("escalated", 2),
+    ("resolved", 6),
+    ("on_spot", 8),
+    ("closed", 22),
+    ("closed_basic", 8),
+    ("reopened", 6),
+    ("reopened_open", 3),
+    ("unreachable", 3),
     ("repeat", 4),
 ]
 
@@ -72,8 +112,14 @@ class CaseRows:
 class CaseGenerator:
     """Synthetic cases with realistic timelines, deterministic for a seeded ``rng``."""
 
-    def __init__(self, rng: random.Random, today: date, device_id: str,
-                 workers: dict[str, str], supervisor: str | None) -> None:
+    def __init__(
+        self,
+        rng: random.Random,
+        today: date,
+        device_id: str,
+        workers: dict[str, str],
+        supervisor: str | None,
+    ) -> None:
         self.rng, self.today, self.device = rng, today, device_id
         self.workers, self.supervisor = workers, supervisor
         self.seq: dict[int, int] = {}
@@ -89,8 +135,13 @@ class CaseGenerator:
         self.ids += 1
         ms = int(when.timestamp() * 1000)
         rand = self.rng.getrandbits(74)
-        value = ((ms << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62)
-                 | (rand & ((1 << 62) - 1)))
+        value = (
+            (ms << 80)
+            | (0x7 << 76)
+            | ((rand >> 62) << 64)
+            | (0b10 << 62)
+            | (rand & ((1 << 62) - 1))
+        )
         return str(uuid.UUID(int=value))
 
     def stamp(self, when: datetime) -> str:
@@ -106,22 +157,42 @@ class CaseGenerator:
         eid, hlc = self.new_id(when), self.stamp(when)
         at = when.isoformat(timespec="seconds")
         data = {k: v for k, v in data.items() if v is not None}
-        self.rows.events.append((eid, case_id, type_, at,
-                                 json.dumps(data, ensure_ascii=False, sort_keys=True), hlc, by,
-                                 self.device))
+        self.rows.events.append(
+            (
+                eid,
+                case_id,
+                type_,
+                at,
+                json.dumps(data, ensure_ascii=False, sort_keys=True),
+                hlc,
+                by,
+                self.device,
+            )
+        )
         self.rows.by_case.setdefault(case_id, []).append(
-            Event(eid, type_, hlc, self.device, at, by, data))
+            Event(eid, type_, hlc, self.device, at, by, data)
+        )
 
-    def case(self, households: list[tuple[str, str, str]], grid_code: str, scenario: str,
-             repeat_target: str | None = None, category: str | None = None) -> str:
+    def case(
+        self,
+        households: list[tuple[str, str, str]],
+        grid_code: str,
+        scenario: str,
+        repeat_target: str | None = None,
+        category: str | None = None,
+    ) -> str:
         rng, today = self.rng, self.today
         category = category or rng.choice(WEIGHTED)
         cat = DEFAULT.get(category) or DEFAULT.all[0]
         worker = self.workers.get(grid_code) or self.supervisor
         sup = self.supervisor or worker
         if scenario.startswith("overdue") or scenario == "escalated":
-            late = {"overdue1": rng.randint(1, 6), "overdue2": rng.randint(9, 13),
-                    "overdue3": rng.randint(16, 40), "escalated": rng.randint(2, 5)}[scenario]
+            late = {
+                "overdue1": rng.randint(1, 6),
+                "overdue2": rng.randint(9, 13),
+                "overdue3": rng.randint(16, 40),
+                "escalated": rng.randint(2, 5),
+            }[scenario]
             due = today - timedelta(days=late)
             reg_day = due - timedelta(days=rng.randint(7, 20))
         elif scenario in ("registered", "assigned", "in_progress", "reopened_open"):
@@ -136,15 +207,32 @@ class CaseGenerator:
         self.seq[year] = self.seq.get(year, 0) + 1
         number = f"{year}-{self.tag}-{self.seq[year]:06d}"
         summary = rng.choice(SUMMARIES.get(cat.code, ["群众反映的问题"]))
-        self.rows.cases.append((cid, number, cat.code, cat.group, summary, households[0][1],
-                                None, None, reg.isoformat(timespec="seconds"),
-                                self.stamp(reg), worker, self.device))
-        self.rows.case_info[cid] = {"grid_id": households[0][1], "category": cat.code,
-                                    "category_group": cat.group,
-                                    "registered_at": reg.isoformat(timespec="seconds")}
+        self.rows.cases.append(
+            (
+                cid,
+                number,
+                cat.code,
+                cat.group,
+                summary,
+                households[0][1],
+                None,
+                None,
+                reg.isoformat(timespec="seconds"),
+                self.stamp(reg),
+                worker,
+                self.device,
+            )
+        )
+        self.rows.case_info[cid] = {
+            "grid_id": households[0][1],
+            "category": cat.code,
+            "category_group": cat.group,
+            "registered_at": reg.isoformat(timespec="seconds"),
+        }
         for hid, _grid, _ in households:
-            self.rows.links.append((self.new_id(reg), cid, hid, self.stamp(reg), worker,
-                                    self.device))
+            self.rows.links.append(
+                (self.new_id(reg), cid, hid, self.stamp(reg), worker, self.device)
+            )
         self.event(cid, "register", reg, worker)
         if scenario == "registered":
             return cid
@@ -160,17 +248,36 @@ class CaseGenerator:
             return cid
         if scenario == "repeat":
             t = step()
-            self.event(cid, "repeat_of", t, worker, of=repeat_target,
-                       of_number=self.number_of(repeat_target))
+            self.event(
+                cid,
+                "repeat_of",
+                t,
+                worker,
+                of=repeat_target,
+                of_number=self.number_of(repeat_target),
+            )
             return cid
         t = step()
-        self.event(cid, "assign", t, sup, department=rng.choice(DEPARTMENTS),
-                   person=rng.choice(PERSONS), due=due.isoformat())
+        self.event(
+            cid,
+            "assign",
+            t,
+            sup,
+            department=rng.choice(DEPARTMENTS),
+            person=rng.choice(PERSONS),
+            due=due.isoformat(),
+        )
         if scenario in ("assigned", "overdue1"):
             return cid
         if scenario == "escalated":
-            self.event(cid, "escalate", min(self.at(today, 9), step(3)), sup, level=2,
-                       note="多次反映，升级催办")
+            self.event(
+                cid,
+                "escalate",
+                min(self.at(today, 9), step(3)),
+                sup,
+                level=2,
+                note="多次反映，升级催办",
+            )
             return cid
         t = step(rng.randint(1, 4))
         self.event(cid, "progress", t, worker, note="已联系责任单位现场查看")
@@ -186,8 +293,14 @@ class CaseGenerator:
             for _ in range(3):
                 t = step(rng.randint(1, 3))
                 self.event(cid, "follow_up", t, worker, reached=False, note="家中无人")
-            self.event(cid, "close", step(), sup, attempts_required=3,
-                       reason="三次回访均未联系上，住户长期外出")
+            self.event(
+                cid,
+                "close",
+                step(),
+                sup,
+                attempts_required=3,
+                reason="三次回访均未联系上，住户长期外出",
+            )
             return cid
         t = step(rng.randint(1, 3))
         self.event(cid, "follow_up", t, worker, reached=True)
@@ -213,13 +326,19 @@ class CaseGenerator:
         return None
 
 
-CASE_INSERT = ("INSERT INTO cases(id, number, category, category_group, summary, grid_id,"
-               " visit_id, raised_by, registered_at, hlc, worker_id, device_id)"
-               " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
-LINK_INSERT = ("INSERT INTO case_households(id, case_id, household_id, hlc, worker_id, device_id)"
-               " VALUES (?,?,?,?,?,?)")
-EVENT_INSERT = ("INSERT INTO case_events(id, case_id, type, at, data, hlc, worker_id, device_id)"
-                " VALUES (?,?,?,?,?,?,?,?)")
+CASE_INSERT = (
+    "INSERT INTO cases(id, number, category, category_group, summary, grid_id,"
+    " visit_id, raised_by, registered_at, hlc, worker_id, device_id)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+LINK_INSERT = (
+    "INSERT INTO case_households(id, case_id, household_id, hlc, worker_id, device_id)"
+    " VALUES (?,?,?,?,?,?)"
+)
+EVENT_INSERT = (
+    "INSERT INTO case_events(id, case_id, type, at, data, hlc, worker_id, device_id)"
+    " VALUES (?,?,?,?,?,?,?,?)"
+)
 
 
 def write_rows(conn: sqlite3.Connection, rows: CaseRows, seq: dict[int, int], tag: str) -> None:
@@ -229,11 +348,14 @@ def write_rows(conn: sqlite3.Connection, rows: CaseRows, seq: dict[int, int], ta
         conn.executemany(CASE_INSERT, rows.cases)
         conn.executemany(LINK_INSERT, rows.links)
         conn.executemany(EVENT_INSERT, rows.events)
-        conn.executemany(_STATE_UPDATE, [
-            state_row(cid, rows.case_info[cid], fold(evs)) for cid, evs in rows.by_case.items()])
+        conn.executemany(
+            _STATE_UPDATE,
+            [state_row(cid, rows.case_info[cid], fold(evs)) for cid, evs in rows.by_case.items()],
+        )
         for year, n in seq.items():
-            prev = conn.execute("SELECT value FROM meta WHERE key = ?",
-                                (f"case_seq:{year}",)).fetchone()
+            prev = conn.execute(
+                "SELECT value FROM meta WHERE key = ?", (f"case_seq:{year}",)
+            ).fetchone()
             set_meta(conn, f"case_seq:{year}", str(max(n, int(prev[0]) if prev else 0)))
     except BaseException:
         conn.execute("ROLLBACK")
@@ -241,8 +363,9 @@ def write_rows(conn: sqlite3.Connection, rows: CaseRows, seq: dict[int, int], ta
     conn.execute("COMMIT")
 
 
-def generate(conn: sqlite3.Connection, rng: random.Random, today: date, device_id: str,
-             n_cases: int) -> CaseGenerator:
+def generate(
+    conn: sqlite3.Connection, rng: random.Random, today: date, device_id: str, n_cases: int
+) -> CaseGenerator:
     """Generate ``n_cases`` cases over a random sample of the district's households."""
     workers: dict[str, str] = {}
     supervisor = None
@@ -259,11 +382,12 @@ def generate(conn: sqlite3.Connection, rng: random.Random, today: date, device_i
     rids = sorted(rng.sample(range(1, max_rid + 1), min(max_rid, n_cases)))
     sample = []
     for i in range(0, len(rids), 900):
-        chunk = rids[i:i + 900]
+        chunk = rids[i : i + 900]
         sample += conn.execute(
             "SELECT h.id, h.grid_id, g.code, h.compound_id, h.building FROM households h"
             f" JOIN grids g ON g.id = h.grid_id WHERE h.rid IN ({','.join('?' * len(chunk))})",
-            chunk).fetchall()
+            chunk,
+        ).fetchall()
     names = [s for s, _ in SCENARIOS]
     weights = [w for _, w in SCENARIOS]
     made: list[tuple[str, tuple]] = []
@@ -284,7 +408,9 @@ def generate(conn: sqlite3.Connection, rng: random.Random, today: date, device_i
     h = sample[0]
     building = conn.execute(
         "SELECT h.id, h.grid_id, g.code FROM households h JOIN grids g ON g.id = h.grid_id"
-        " WHERE h.compound_id = ? AND h.building = ? LIMIT 500", (h[3], h[4])).fetchall()
+        " WHERE h.compound_id = ? AND h.building = ? LIMIT 500",
+        (h[3], h[4]),
+    ).fetchall()
     gen.case([tuple(r) for r in building], h[2], "in_progress", category="roof_leak")
     return gen
 

@@ -34,26 +34,95 @@ DEMO_ACCOUNTS = {
     "supervisor": ("演示主管", "135790"),
     "admin": ("演示管理员", "975310"),
 }
-STREETS = ["新阳路街道", "安静街道", "工农街道", "尚志街道", "斯大林街道", "新华街道", "康安街道",
-           "经纬街道", "兆麟街道", "抚顺街道", "正阳河街道", "建国街道"]
-COMMUNITIES = ["安静社区", "新阳社区", "共乐社区", "光芒社区", "经纬社区", "友谊社区", "和平社区",
-               "工程社区", "城乡路社区", "通达社区", "抚顺社区", "爱建社区", "顾乡社区", "兆麟社区",
-               "红星社区", "民康社区", "霁虹社区", "偏脸子社区", "安发社区", "河润社区"]
+STREETS = [
+    "新阳路街道",
+    "安静街道",
+    "工农街道",
+    "尚志街道",
+    "斯大林街道",
+    "新华街道",
+    "康安街道",
+    "经纬街道",
+    "兆麟街道",
+    "抚顺街道",
+    "正阳河街道",
+    "建国街道",
+]
+COMMUNITIES = [
+    "安静社区",
+    "新阳社区",
+    "共乐社区",
+    "光芒社区",
+    "经纬社区",
+    "友谊社区",
+    "和平社区",
+    "工程社区",
+    "城乡路社区",
+    "通达社区",
+    "抚顺社区",
+    "爱建社区",
+    "顾乡社区",
+    "兆麟社区",
+    "红星社区",
+    "民康社区",
+    "霁虹社区",
+    "偏脸子社区",
+    "安发社区",
+    "河润社区",
+]
 GRID_NUMERALS = ["一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二"]
-COMPOUND_HEADS = ["阳光", "和平", "安居", "幸福", "丽江", "金色", "兴隆", "友谊", "建设", "新城",
-                  "电机厂", "铁路", "工程", "锦绣", "欧洲", "群力", "河畔", "松花江", "东方",
-                  "紫金", "华山", "明珠", "康乐", "福泰", "春华", "秋实", "雅居", "翠湖", "绿洲",
-                  "祥和", "润园", "学府", "西城", "北苑", "南岗", "景阳", "通达", "中山", "长青"]
+COMPOUND_HEADS = [
+    "阳光",
+    "和平",
+    "安居",
+    "幸福",
+    "丽江",
+    "金色",
+    "兴隆",
+    "友谊",
+    "建设",
+    "新城",
+    "电机厂",
+    "铁路",
+    "工程",
+    "锦绣",
+    "欧洲",
+    "群力",
+    "河畔",
+    "松花江",
+    "东方",
+    "紫金",
+    "华山",
+    "明珠",
+    "康乐",
+    "福泰",
+    "春华",
+    "秋实",
+    "雅居",
+    "翠湖",
+    "绿洲",
+    "祥和",
+    "润园",
+    "学府",
+    "西城",
+    "北苑",
+    "南岗",
+    "景阳",
+    "通达",
+    "中山",
+    "长青",
+]
 COMPOUND_TAILS = ["小区", "花园", "家园", "家属楼", "公寓", "新村", "嘉园", "雅苑", "名苑", "佳苑"]
-SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余"
-            "杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙"
-            "史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤单")
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余"
+    "杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙"
+    "史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤单"
+)
 MALE_CHARS = "伟强磊军勇杰涛明超刚平辉鹏华飞鑫波斌宇浩凯健俊帆帅旭宁龙林欢阳建国志成海峰东"
 FEMALE_CHARS = "芳娜敏静丽艳娟霞秀玲桂英华红燕萍洁琳雪梅慧颖婷倩晶莉兰凤云月佳欣悦琴焕"
 REGION_CODES = ["230102", "230103", "230104", "230108", "230109", "230110"]
 EPOCH = date(2026, 1, 5)
 EPOCH_MS = 1_767_571_200_000  # 2026-01-05 00:00 UTC: demo ids and stamps count from here
-
 
 
 @dataclass
@@ -74,7 +143,13 @@ class _Ids:
     def __call__(self) -> str:
         self.ms += 1
         rand = self.rng.getrandbits(74)
-        value = (self.ms << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62) | (rand & ((1 << 62) - 1))
+        value = (
+            (self.ms << 80)
+            | (0x7 << 76)
+            | ((rand >> 62) << 64)
+            | (0b10 << 62)
+            | (rand & ((1 << 62) - 1))
+        )
         h = f"{value:032x}"  # the text form of uuid.UUID(int=value), without its overhead
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
@@ -109,8 +184,13 @@ def _id_number(region: str, year: int, month: int, day: int, seq: int) -> str:
     """An 18-character ID number, its check character computed from cached parts (the same
     result as :func:`kiosk.households.roster.fields.id_check_char` of the whole body, faster)."""
     y, m, d, q = f"{year:04d}", f"{month:02d}", f"{day:02d}", f"{seq:03d}"
-    total = (_weighted(region, 0) + _weighted(y, 6) + _weighted(m, 10) + _weighted(d, 12)
-             + _weighted(q, 14))
+    total = (
+        _weighted(region, 0)
+        + _weighted(y, 6)
+        + _weighted(m, 10)
+        + _weighted(d, 12)
+        + _weighted(q, 14)
+    )
     return f"{region}{y}{m}{d}{q}" + "10X98765432"[total % 11]
 
 
@@ -141,8 +221,14 @@ _AGE_TOTAL = _AGE_CUM[-1] + 0.0
 class DistrictGenerator:
     """Generates the district grid by grid, in batches the bulk writer takes."""
 
-    def __init__(self, households: int, seed: int, device_id: str, first_rid: int = 1,
-                 today: date | None = None) -> None:
+    def __init__(
+        self,
+        households: int,
+        seed: int,
+        device_id: str,
+        first_rid: int = 1,
+        today: date | None = None,
+    ) -> None:
         self.target = households
         self.rng = random.Random(seed)
         self.device_id = device_id
@@ -200,7 +286,10 @@ class DistrictGenerator:
         region = REGION_CODES[below(len(REGION_CODES))]
         month, day = 1 + below(12), 1 + below(28)
         if (birth_year, month, day) > (self.today.year, self.today.month, self.today.day):
-            month, day = self.today.month, min(day, self.today.day)  # born this year: not later than today
+            month, day = (
+                self.today.month,
+                min(day, self.today.day),
+            )  # born this year: not later than today
         return _id_number(region, birth_year, month, day, seq)
 
     def household_members(self) -> list[tuple[str, str, str, int]]:
@@ -229,7 +318,9 @@ class DistrictGenerator:
                 g = "男女"[below(2)]
                 rel = "子" if g == "男" else "女"
                 age = max(0, head_age - (22 + below(14)))
-            name = self.person_name(g, surname if rel in ("子", "女", "孙子", "孙女", "父亲") else None)
+            name = self.person_name(
+                g, surname if rel in ("子", "女", "孙子", "孙女", "父亲") else None
+            )
             out.append((name, rel, g, year - age))
         return out
 
@@ -240,8 +331,9 @@ class DistrictGenerator:
         for i in range(self.n_grids):
             c_index, g_index = divmod(i, per_community)
             s_index = c_index // per_street
-            community = (COMMUNITIES[c_index] if c_index < len(COMMUNITIES)
-                         else f"第{c_index + 1}社区")
+            community = (
+                COMMUNITIES[c_index] if c_index < len(COMMUNITIES) else f"第{c_index + 1}社区"
+            )
             street = STREETS[s_index] if s_index < len(STREETS) else f"第{s_index + 1}街道"
             code = f"G{i + 1:0{self.code_width}d}"
             yield g_index, code, f"{community}第{GRID_NUMERALS[g_index]}网格", community, street
@@ -250,8 +342,21 @@ class DistrictGenerator:
         batch = Batch()
         # The district's administrator (workers, devices, settings).
         self.unique_worker_name("男")  # keeps the generator's sequence of earlier versions
-        batch.add("workers", (self.new_id(), DEMO_ACCOUNTS["admin"][0], "admin", "[]", None, 0,
-                              self.stamp(), None, self.device_id, self.pin_hash("admin")))
+        batch.add(
+            "workers",
+            (
+                self.new_id(),
+                DEMO_ACCOUNTS["admin"][0],
+                "admin",
+                "[]",
+                None,
+                0,
+                self.stamp(),
+                None,
+                self.device_id,
+                self.pin_hash("admin"),
+            ),
+        )
         self.summary.workers += 1
         remaining = self.target
         used_compounds: set[str] = set()
@@ -261,8 +366,16 @@ class DistrictGenerator:
             grid_size = min(remaining, self.rng.randint(260, 340))
             if i == self.n_grids - 1:
                 grid_size = remaining
-            remaining -= self.add_grid(batch, code, grid_name, community, street, grid_size,
-                                       used_compounds, first_in_community=g_index == 0)
+            remaining -= self.add_grid(
+                batch,
+                code,
+                grid_name,
+                community,
+                street,
+                grid_size,
+                used_compounds,
+                first_in_community=g_index == 0,
+            )
             if (i + 1) % grids_per_batch == 0:
                 yield batch
                 batch = Batch()
@@ -285,33 +398,72 @@ class DistrictGenerator:
         used.add(name)
         return name
 
-    def add_grid(self, batch: Batch, code: str, grid_name: str, community: str, street: str,
-                 size: int, used_compounds: set[str], first_in_community: bool) -> int:
+    def add_grid(
+        self,
+        batch: Batch,
+        code: str,
+        grid_name: str,
+        community: str,
+        street: str,
+        size: int,
+        used_compounds: set[str],
+        first_in_community: bool,
+    ) -> int:
         rng = self.rng
         grid_id, stamp, dev = self.new_id(), self.stamp(), self.device_id
-        batch.add("grids", (grid_id, code, grid_name, community, street, DISTRICT, stamp, None, dev))
+        batch.add(
+            "grids", (grid_id, code, grid_name, community, street, DISTRICT, stamp, None, dev)
+        )
         self.summary.grids += 1
         # The grid's worker: a resident of the district like any other.
         worker = self.unique_worker_name("女" if rng.random() < 0.7 else "男")
         first_grid = self.summary.grids == 1
         if first_grid:
             worker = DEMO_ACCOUNTS["worker"][0]
-        batch.add("workers", (self.new_id(), worker, "worker", json.dumps([code]),
-                              community, 0, stamp, None, dev, self.pin_hash("worker")))
+        batch.add(
+            "workers",
+            (
+                self.new_id(),
+                worker,
+                "worker",
+                json.dumps([code]),
+                community,
+                0,
+                stamp,
+                None,
+                dev,
+                self.pin_hash("worker"),
+            ),
+        )
         self.summary.workers += 1
         if first_in_community:  # one supervisor per community
             supervisor = self.unique_worker_name("男")
             if first_grid:
                 supervisor = DEMO_ACCOUNTS["supervisor"][0]
-            batch.add("workers", (self.new_id(), supervisor, "supervisor", "[]", community, 0,
-                                  stamp, None, dev, self.pin_hash("supervisor")))
+            batch.add(
+                "workers",
+                (
+                    self.new_id(),
+                    supervisor,
+                    "supervisor",
+                    "[]",
+                    community,
+                    0,
+                    stamp,
+                    None,
+                    dev,
+                    self.pin_hash("supervisor"),
+                ),
+            )
             self.summary.workers += 1
         made = 0
         while made < size:
             name = self.compound_name(used_compounds)
             full, initials = compound_pinyin(name)
             compound_id = self.new_id()
-            batch.add("compounds", (compound_id, grid_id, name, full, initials, self.stamp(), None, dev))
+            batch.add(
+                "compounds", (compound_id, grid_id, name, full, initials, self.stamp(), None, dev)
+            )
             self.summary.compounds += 1
             buildings, units = rng.randint(2, 6), rng.randint(1, 4)
             floors, per_floor = rng.choice([5, 6, 6, 7, 11, 18]), rng.choice([2, 2, 3])
@@ -323,13 +475,15 @@ class DistrictGenerator:
                                 return made
                             if rng.random() < 0.08:
                                 continue  # vacant
-                            self.add_household(batch, grid_id, compound_id, str(b), str(u),
-                                               f"{f}{r:02d}")
+                            self.add_household(
+                                batch, grid_id, compound_id, str(b), str(u), f"{f}{r:02d}"
+                            )
                             made += 1
         return made
 
-    def add_household(self, batch: Batch, grid_id: str, compound_id: str, building: str,
-                      unit: str, room: str) -> None:
+    def add_household(
+        self, batch: Batch, grid_id: str, compound_id: str, building: str, unit: str, room: str
+    ) -> None:
         rng, year, dev = self.rng, self.year, self.device_id
         hid, rid, stamp = self.new_id(), self.rid, self.stamp()
         self.rid += 1
@@ -352,19 +506,56 @@ class DistrictGenerator:
         for pos, (name, rel, gender, birth_year) in enumerate(people):
             phone = self.phone() if year - birth_year >= 14 else ""
             member_tags = "disabled" if "disabled" in tags and pos == len(people) - 1 else ""
-            batch.add("members", (self.new_id(), hid, name, rel, gender, phone,
-                                  self.id_number(birth_year, gender), birth_year, member_tags,
-                                  pos, created, created, stamp, None, dev))
+            batch.add(
+                "members",
+                (
+                    self.new_id(),
+                    hid,
+                    name,
+                    rel,
+                    gender,
+                    phone,
+                    self.id_number(birth_year, gender),
+                    birth_year,
+                    member_tags,
+                    pos,
+                    created,
+                    created,
+                    stamp,
+                    None,
+                    dev,
+                ),
+            )
         self.summary.members += len(people)
         key = address_key(building, unit, room)
-        batch.add("households", (rid, hid, grid_id, compound_id, building, unit, room,
-                                 key, people[0][0], len(people),
-                                 " ".join(sorted(tags)), "", created, created, stamp, None, dev))
+        batch.add(
+            "households",
+            (
+                rid,
+                hid,
+                grid_id,
+                compound_id,
+                building,
+                unit,
+                room,
+                key,
+                people[0][0],
+                len(people),
+                " ".join(sorted(tags)),
+                "",
+                created,
+                created,
+                stamp,
+                None,
+                dev,
+            ),
+        )
         self.summary.households += 1
 
 
-def _produce(queue, households: int, seed: int, device_id: str, first_rid: int, today: date,
-             parent: int) -> None:
+def _produce(
+    queue, households: int, seed: int, device_id: str, first_rid: int, today: date, parent: int
+) -> None:
     """Child process: generate batches and hand them over (the parent writes them).
 
     The child lets go of the parent's terminal and pipes, and stops as soon as the parent is
@@ -399,8 +590,9 @@ def _produce(queue, households: int, seed: int, device_id: str, first_rid: int, 
     put(None)
 
 
-def stream_district(conn, households: int, seed: int, device_id: str,
-                    parallel: bool | None = None) -> Iterator[tuple[Batch, DemoSummary]]:
+def stream_district(
+    conn, households: int, seed: int, device_id: str, parallel: bool | None = None
+) -> Iterator[tuple[Batch, DemoSummary]]:
     """Batches of the district with the running summary.
 
     For large districts generation runs in a child process while this one writes, so the two
@@ -420,9 +612,11 @@ def stream_district(conn, households: int, seed: int, device_id: str,
     queue = ctx.Queue(maxsize=4)
     import os
 
-    proc = ctx.Process(target=_produce,
-                       args=(queue, households, seed, device_id, first_rid, today, os.getpid()),
-                       daemon=True)
+    proc = ctx.Process(
+        target=_produce,
+        args=(queue, households, seed, device_id, first_rid, today, os.getpid()),
+        daemon=True,
+    )
     proc.start()
     try:
         while True:

@@ -42,43 +42,68 @@ class Group:
 
 
 _DEFAULT: list[tuple[str, str, str, list[tuple[str, str, str]]]] = [
-    ("urban", "城建城管执法", "Urban construction and enforcement", [
-        ("parking", "停车", "Parking"),
-        ("ebike_charging", "电动车充电", "E-bike charging"),
-        ("street_lights", "路灯", "Street lights"),
-        ("road_repair", "路面维修", "Road repair"),
-        ("vehicle_order", "车辆停放", "Vehicle parking order"),
-        ("sanitation", "环境卫生", "Sanitation"),
-        ("roof_leak", "漏雨", "Roof leak"),
-        ("sewer", "下水堵", "Blocked sewer"),
-        ("dead_end_road", "断头路", "Dead-end road"),
-        ("collapsed_road", "塌陷路", "Collapsed road"),
-        ("garbage_dump", "垃圾死点", "Garbage dump"),
-        ("illegal_building", "违章搭建", "Illegal construction"),
-    ]),
-    ("livelihood", "民生服务", "Livelihood services", [
-        ("heating", "供暖", "Heating"),
-        ("water_supply", "供水", "Water supply"),
-        ("elevator", "电梯", "Elevator"),
-        ("property_service", "物业服务", "Property management"),
-        ("elderly_care", "养老服务", "Elderly care"),
-        ("hardship_aid", "困难帮扶", "Hardship aid"),
-    ]),
-    ("culture_health", "文教卫生", "Education, culture and health", [
-        ("vaccination", "疫苗接种", "Vaccination"),
-        ("schooling", "入学", "Schooling"),
-        ("medical", "就医", "Medical care"),
-        ("culture", "文体活动", "Culture and sport"),
-    ]),
-    ("petition_safety", "信访维稳安全", "Petitions, stability and safety", [
-        ("noise", "噪音扰民", "Noise"),
-        ("dispute", "邻里纠纷", "Neighbour dispute"),
-        ("fire_safety", "消防安全", "Fire safety"),
-        ("petition", "信访诉求", "Petition"),
-    ]),
-    ("other", "其他", "Other", [
-        ("other", "其他事项", "Other matter"),
-    ]),
+    (
+        "urban",
+        "城建城管执法",
+        "Urban construction and enforcement",
+        [
+            ("parking", "停车", "Parking"),
+            ("ebike_charging", "电动车充电", "E-bike charging"),
+            ("street_lights", "路灯", "Street lights"),
+            ("road_repair", "路面维修", "Road repair"),
+            ("vehicle_order", "车辆停放", "Vehicle parking order"),
+            ("sanitation", "环境卫生", "Sanitation"),
+            ("roof_leak", "漏雨", "Roof leak"),
+            ("sewer", "下水堵", "Blocked sewer"),
+            ("dead_end_road", "断头路", "Dead-end road"),
+            ("collapsed_road", "塌陷路", "Collapsed road"),
+            ("garbage_dump", "垃圾死点", "Garbage dump"),
+            ("illegal_building", "违章搭建", "Illegal construction"),
+        ],
+    ),
+    (
+        "livelihood",
+        "民生服务",
+        "Livelihood services",
+        [
+            ("heating", "供暖", "Heating"),
+            ("water_supply", "供水", "Water supply"),
+            ("elevator", "电梯", "Elevator"),
+            ("property_service", "物业服务", "Property management"),
+            ("elderly_care", "养老服务", "Elderly care"),
+            ("hardship_aid", "困难帮扶", "Hardship aid"),
+        ],
+    ),
+    (
+        "culture_health",
+        "文教卫生",
+        "Education, culture and health",
+        [
+            ("vaccination", "疫苗接种", "Vaccination"),
+            ("schooling", "入学", "Schooling"),
+            ("medical", "就医", "Medical care"),
+            ("culture", "文体活动", "Culture and sport"),
+        ],
+    ),
+    (
+        "petition_safety",
+        "信访维稳安全",
+        "Petitions, stability and safety",
+        [
+            ("noise", "噪音扰民", "Noise"),
+            ("dispute", "邻里纠纷", "Neighbour dispute"),
+            ("fire_safety", "消防安全", "Fire safety"),
+            ("petition", "信访诉求", "Petition"),
+        ],
+    ),
+    (
+        "other",
+        "其他",
+        "Other",
+        [
+            ("other", "其他事项", "Other matter"),
+        ],
+    ),
 ]
 
 
@@ -108,8 +133,12 @@ class Categories:
         for c in self.all:
             if low in (c.code, c.en.lower()) or q == c.zh:
                 return c
-        raise UserError("cases.error.unknown_category", exit_code=2, category=q[:40],
-                        known=", ".join(c.code for c in self.all))
+        raise UserError(
+            "cases.error.unknown_category",
+            exit_code=2,
+            category=q[:40],
+            known=", ".join(c.code for c in self.all),
+        )
 
     def label(self, code: str) -> str:
         c = self.get(code)
@@ -120,10 +149,12 @@ class Categories:
 
 
 def _build(raw: list[tuple[str, str, str, list[tuple[str, str, str]]]]) -> Categories:
-    return Categories(tuple(
-        Group(code, zh, en, tuple(Category(c, code, czh, cen) for c, czh, cen in subs))
-        for code, zh, en, subs in raw
-    ))
+    return Categories(
+        tuple(
+            Group(code, zh, en, tuple(Category(c, code, czh, cen) for c, czh, cen in subs))
+            for code, zh, en, subs in raw
+        )
+    )
 
 
 def parse_toml(path: Path) -> Categories:
@@ -132,23 +163,34 @@ def parse_toml(path: Path) -> Categories:
         with path.open("rb") as fh:
             doc = tomllib.load(fh)
     except OSError:
-        raise UserError("cases.error.categories_file", path=str(path), detail="unreadable") from None
+        raise UserError(
+            "cases.error.categories_file", path=str(path), detail="unreadable"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise UserError("cases.error.categories_file", path=str(path), detail=str(exc)) from None
     raw = []
     seen: set[str] = set()
     for i, g in enumerate(doc.get("group", [])):
         if not isinstance(g, dict) or not g.get("code") or not g.get("zh"):
-            raise UserError("cases.error.categories_file", path=str(path),
-                            detail=f"group {i + 1}: code and zh are required")
+            raise UserError(
+                "cases.error.categories_file",
+                path=str(path),
+                detail=f"group {i + 1}: code and zh are required",
+            )
         subs = []
         for j, s in enumerate(g.get("sub", [])):
             if not isinstance(s, dict) or not s.get("code") or not s.get("zh"):
-                raise UserError("cases.error.categories_file", path=str(path),
-                                detail=f"group {i + 1} sub {j + 1}: code and zh are required")
+                raise UserError(
+                    "cases.error.categories_file",
+                    path=str(path),
+                    detail=f"group {i + 1} sub {j + 1}: code and zh are required",
+                )
             if s["code"] in seen:
-                raise UserError("cases.error.categories_file", path=str(path),
-                                detail=f"duplicate code {s['code']}")
+                raise UserError(
+                    "cases.error.categories_file",
+                    path=str(path),
+                    detail=f"duplicate code {s['code']}",
+                )
             seen.add(s["code"])
             subs.append((str(s["code"]), str(s["zh"]), str(s.get("en") or s["zh"])))
         if not subs:

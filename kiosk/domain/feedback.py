@@ -23,12 +23,18 @@ class FeedbackInvalid(UserError):
 
 def _length(field: str, value: str, limit: int) -> None:
     if len(value) > limit:
-        raise FeedbackInvalid("visits.feedback.too_long", field=field,
-                              field_name=t(f"visits.feedback.{field}"), n=len(value), max=limit)
+        raise FeedbackInvalid(
+            "visits.feedback.too_long",
+            field=field,
+            field_name=t(f"visits.feedback.{field}"),
+            n=len(value),
+            max=limit,
+        )
 
 
-def validate_feedback(form: dict[str, Any], *, categories: Any = None,
-                      grid_id: str | None = None) -> FeedbackInput:
+def validate_feedback(
+    form: dict[str, Any], *, categories: Any = None, grid_id: str | None = None
+) -> FeedbackInput:
     """Check a feedback form (category code or name, text, place, anonymity, source)."""
     from kiosk.domain.categories import load_categories
 
@@ -45,8 +51,9 @@ def validate_feedback(form: dict[str, Any], *, categories: Any = None,
         try:
             category = cats.resolve(code)
         except UserError:
-            raise FeedbackInvalid("visits.feedback.category_unknown", field="category",
-                                  category=code[:40]) from None
+            raise FeedbackInvalid(
+                "visits.feedback.category_unknown", field="category", category=code[:40]
+            ) from None
     if not text:
         raise FeedbackInvalid("visits.feedback.text_missing", field="text")
     _length("text", text, MAX_TEXT)
@@ -55,6 +62,12 @@ def validate_feedback(form: dict[str, Any], *, categories: Any = None,
     if source not in SOURCES:
         raise FeedbackInvalid("visits.feedback.source_unknown", field="source", source=source[:20])
     anonymous = bool(form.get("anonymous"))
-    return FeedbackInput(category=category.code, text=text, anonymous=anonymous,
-                         raised_by="" if anonymous else raised_by, place=place, source=source,
-                         grid_id=grid_id)
+    return FeedbackInput(
+        category=category.code,
+        text=text,
+        anonymous=anonymous,
+        raised_by="" if anonymous else raised_by,
+        place=place,
+        source=source,
+        grid_id=grid_id,
+    )

@@ -12,17 +12,23 @@ from kiosk.domain.masking import forgotten_label, mask
 
 
 def address(h: Household, *, with_compound: bool = True) -> str:
-    return address_of(h.compound if with_compound else None, h.building, h.unit, h.room,
-                      forgotten=h.forgotten)
+    return address_of(
+        h.compound if with_compound else None, h.building, h.unit, h.room, forgotten=h.forgotten
+    )
 
 
-def address_of(compound: str | None, building: str, unit: str, room: str, *,
-               forgotten: bool = False) -> str:
+def address_of(
+    compound: str | None, building: str, unit: str, room: str, *, forgotten: bool = False
+) -> str:
     """An address from its parts (``compound`` None: without it); a forgotten household's
     reads "compound building · 已删除个人信息"."""
     if forgotten:
-        return t("privacy.forgotten_address", compound=compound or "", building=building,
-                 label=forgotten_label())
+        return t(
+            "privacy.forgotten_address",
+            compound=compound or "",
+            building=building,
+            label=forgotten_label(),
+        )
     if compound is None:
         return t("address.short", building=building, unit=unit, room=room)
     return t("address.full", compound=compound, building=building, unit=unit, room=room)

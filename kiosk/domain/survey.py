@@ -30,14 +30,33 @@ from kiosk.domain import xpath_lite
 
 SUPPORTED_TYPES = ("text", "integer", "decimal", "date", "select_one", "select_multiple", "note")
 META_TYPES = ("start", "end", "today")
-TYPE_ALIASES = {"string": "text", "int": "integer", "select one": "select_one",
-                "select multiple": "select_multiple", "select all that apply": "select_multiple",
-                "select_one": "select_one", "select_multiple": "select_multiple"}
-SURVEY_COLUMNS = {"type", "name", "label", "hint", "required", "required_message", "relevant",
-                  "constraint", "constraint_message"}
+TYPE_ALIASES = {
+    "string": "text",
+    "int": "integer",
+    "select one": "select_one",
+    "select multiple": "select_multiple",
+    "select all that apply": "select_multiple",
+    "select_one": "select_one",
+    "select_multiple": "select_multiple",
+}
+SURVEY_COLUMNS = {
+    "type",
+    "name",
+    "label",
+    "hint",
+    "required",
+    "required_message",
+    "relevant",
+    "constraint",
+    "constraint_message",
+}
 LOCALISED_COLUMNS = {"label", "hint", "required_message", "constraint_message"}
-COLUMN_ALIASES = {"required message": "required_message", "constraint message": "constraint_message",
-                  "jr:requiredmsg": "required_message", "jr:constraintmsg": "constraint_message"}
+COLUMN_ALIASES = {
+    "required message": "required_message",
+    "constraint message": "constraint_message",
+    "jr:requiredmsg": "required_message",
+    "jr:constraintmsg": "constraint_message",
+}
 CHOICE_COLUMNS = {"list_name", "list name", "name", "label"}
 SETTINGS = {"form_title", "form_id", "version", "default_language"}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
@@ -64,8 +83,8 @@ class AnswerInvalid(UserError):
 @dataclass(frozen=True)
 class Question:
     name: str
-    type: str                     # one of SUPPORTED_TYPES
-    label: Any                    # str, or {language: str}
+    type: str  # one of SUPPORTED_TYPES
+    label: Any  # str, or {language: str}
     hint: Any
     required: bool
     required_message: Any
@@ -77,10 +96,19 @@ class Question:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Question:
-        return cls(d["name"], d["type"], d.get("label", ""), d.get("hint", ""),
-                   bool(d.get("required")), d.get("required_message", ""), d.get("relevant", ""),
-                   d.get("constraint", ""), d.get("constraint_message", ""),
-                   tuple(d.get("choices", ())), int(d.get("row", 0)))
+        return cls(
+            d["name"],
+            d["type"],
+            d.get("label", ""),
+            d.get("hint", ""),
+            bool(d.get("required")),
+            d.get("required_message", ""),
+            d.get("relevant", ""),
+            d.get("constraint", ""),
+            d.get("constraint_message", ""),
+            tuple(d.get("choices", ())),
+            int(d.get("row", 0)),
+        )
 
 
 def text_for(value: Any) -> str:
@@ -131,12 +159,15 @@ def _check_survey_rows(rows: list[dict[str, str]], choice_lists: set[str]) -> li
         qtype = None
         for alias, canonical in TYPE_ALIASES.items():
             if low == alias or low.startswith(alias + " "):
-                rest = raw_type[len(alias):].split()
+                rest = raw_type[len(alias) :].split()
                 if canonical in ("select_one", "select_multiple"):
                     if len(rest) != 1:
                         if len(rest) > 1:
-                            raise _fail("visits.survey.error.feature", row=rownum,
-                                        feature=" ".join(rest[1:]))
+                            raise _fail(
+                                "visits.survey.error.feature",
+                                row=rownum,
+                                feature=" ".join(rest[1:]),
+                            )
                         raise _fail("visits.survey.error.no_list", row=rownum, type=raw_type)
                     list_name = rest[0]
                 elif rest:
@@ -160,14 +191,24 @@ def _check_survey_rows(rows: list[dict[str, str]], choice_lists: set[str]) -> li
             raise _fail("visits.survey.error.missing_list", row=rownum, list=list_name)
         required = (row.get("required") or "").strip().lower()
         if required not in _TRUE | _FALSE:
-            raise _fail("visits.survey.error.feature", row=rownum, feature=f"required = {required[:40]}")
-        record = {"row": rownum, "name": name, "type": qtype, "list_name": list_name,
-                  "required": required in _TRUE, "relevant": (row.get("relevant") or "").strip(),
-                  "constraint": (row.get("constraint") or "").strip()}
+            raise _fail(
+                "visits.survey.error.feature", row=rownum, feature=f"required = {required[:40]}"
+            )
+        record = {
+            "row": rownum,
+            "name": name,
+            "type": qtype,
+            "list_name": list_name,
+            "required": required in _TRUE,
+            "relevant": (row.get("relevant") or "").strip(),
+            "constraint": (row.get("constraint") or "").strip(),
+        }
         if qtype in META_TYPES or qtype == "note":
             for col in ("required", "relevant", "constraint"):
                 if row.get(col) and not (qtype == "note" and col == "relevant"):
-                    raise _fail("visits.survey.error.feature", row=rownum, feature=f"{qtype} + {col}")
+                    raise _fail(
+                        "visits.survey.error.feature", row=rownum, feature=f"{qtype} + {col}"
+                    )
         if qtype not in META_TYPES and not any(_header_key(h)[0] == "label" for h in row):
             raise _fail("visits.survey.error.no_label", row=rownum, name=name)
         records.append(record)
@@ -180,11 +221,18 @@ def _check_survey_rows(rows: list[dict[str, str]], choice_lists: set[str]) -> li
             try:
                 tree = xpath_lite.parse(expr)
             except xpath_lite.XPathError as exc:
-                raise _fail("visits.survey.error.expression", row=r["row"], column=col,
-                            detail=exc.detail, position=exc.position + 1) from None
+                raise _fail(
+                    "visits.survey.error.expression",
+                    row=r["row"],
+                    column=col,
+                    detail=exc.detail,
+                    position=exc.position + 1,
+                ) from None
             for ref in sorted(xpath_lite.references(tree)):
                 if ref not in names:
-                    raise _fail("visits.survey.error.unknown_ref", row=r["row"], column=col, ref=ref)
+                    raise _fail(
+                        "visits.survey.error.unknown_ref", row=r["row"], column=col, ref=ref
+                    )
     return records
 
 
@@ -206,7 +254,9 @@ def _check_choices(rows: list[dict[str, str]]) -> set[str]:
             raise _fail("visits.survey.error.choice_space", row=rownum, name=name[:40])
         names = lists.setdefault(list_name, set())
         if name in names:
-            raise _fail("visits.survey.error.choice_duplicate", row=rownum, list=list_name, name=name)
+            raise _fail(
+                "visits.survey.error.choice_duplicate", row=rownum, list=list_name, name=name
+            )
         names.add(name)
     return set(lists)
 
@@ -232,7 +282,9 @@ def load_xlsform(path: str | Path) -> dict[str, Any]:
         raise _fail("visits.survey.error.not_workbook", path=p.name) from exc
     sheets = [s.lower() for s in (book.sheet_names or [])]
     if "survey" not in sheets:
-        raise _fail("visits.survey.error.no_survey", sheets="、".join(book.sheet_names or []) or "-")
+        raise _fail(
+            "visits.survey.error.no_survey", sheets="、".join(book.sheet_names or []) or "-"
+        )
     for sheet in sheets:
         if sheet in ("external_choices", "entities", "osm"):
             raise _fail("visits.survey.error.sheet", sheet=sheet)
@@ -245,8 +297,9 @@ def load_xlsform(path: str | Path) -> dict[str, Any]:
         if key.lower() not in SETTINGS:
             raise _fail("visits.survey.error.setting", setting=key)
     try:
-        parsed = workbook_to_json(workbook_dict=book, form_name=p.stem,
-                                  fallback_form_name=p.stem, warnings=[])
+        parsed = workbook_to_json(
+            workbook_dict=book, form_name=p.stem, fallback_form_name=p.stem, warnings=[]
+        )
     except PyXFormError as exc:
         raise _fail("visits.survey.error.pyxform", detail=str(exc)[:300]) from None
     by_name = {r["name"]: r for r in records}
@@ -263,15 +316,24 @@ def load_xlsform(path: str | Path) -> dict[str, Any]:
             meta.append(record["type"])
             continue
         bind = child.get("bind", {})
-        questions.append({
-            "name": name, "type": record["type"], "row": record["row"],
-            "label": child.get("label", ""), "hint": child.get("hint", ""),
-            "required": record["required"], "required_message": bind.get("jr:requiredMsg", ""),
-            "relevant": record["relevant"], "constraint": record["constraint"],
-            "constraint_message": bind.get("jr:constraintMsg", ""),
-            "choices": [{"name": c["name"], "label": c.get("label", "")}
-                        for c in child.get("choices", [])],
-        })
+        questions.append(
+            {
+                "name": name,
+                "type": record["type"],
+                "row": record["row"],
+                "label": child.get("label", ""),
+                "hint": child.get("hint", ""),
+                "required": record["required"],
+                "required_message": bind.get("jr:requiredMsg", ""),
+                "relevant": record["relevant"],
+                "constraint": record["constraint"],
+                "constraint_message": bind.get("jr:constraintMsg", ""),
+                "choices": [
+                    {"name": c["name"], "label": c.get("label", "")}
+                    for c in child.get("choices", [])
+                ],
+            }
+        )
     version = str(parsed.get("version") or "1")
     return {
         "name": str(parsed.get("id_string") or p.stem),
@@ -298,15 +360,21 @@ def coerce(q: Question, raw: Any) -> Any:
     if q.type == "integer":
         text = str(raw).strip()
         if not re.fullmatch(r"[+-]?\d{1,15}", text):
-            raise AnswerInvalid("visits.survey.answer.integer", field=q.name, label=text_for(q.label))
+            raise AnswerInvalid(
+                "visits.survey.answer.integer", field=q.name, label=text_for(q.label)
+            )
         return int(text)
     if q.type == "decimal":
         text = str(raw).strip()
         if not re.fullmatch(r"[+-]?(\d{1,15}(\.\d*)?|\.\d+)", text):
-            raise AnswerInvalid("visits.survey.answer.decimal", field=q.name, label=text_for(q.label))
+            raise AnswerInvalid(
+                "visits.survey.answer.decimal", field=q.name, label=text_for(q.label)
+            )
         value = float(text)
         if not math.isfinite(value):
-            raise AnswerInvalid("visits.survey.answer.decimal", field=q.name, label=text_for(q.label))
+            raise AnswerInvalid(
+                "visits.survey.answer.decimal", field=q.name, label=text_for(q.label)
+            )
         return value
     if q.type == "date":
         text = str(raw).strip()
@@ -315,21 +383,31 @@ def coerce(q: Question, raw: Any) -> Any:
                 raise ValueError(text)
             return date.fromisoformat(text).isoformat()
         except ValueError:
-            raise AnswerInvalid("visits.survey.answer.date", field=q.name, label=text_for(q.label)) from None
+            raise AnswerInvalid(
+                "visits.survey.answer.date", field=q.name, label=text_for(q.label)
+            ) from None
     names = [c["name"] for c in q.choices]
     if q.type == "select_one":
         if str(raw) not in names:
-            raise AnswerInvalid("visits.survey.answer.choice", field=q.name, label=text_for(q.label))
+            raise AnswerInvalid(
+                "visits.survey.answer.choice", field=q.name, label=text_for(q.label)
+            )
         return str(raw)
     if q.type == "select_multiple":
         picked = raw.split() if isinstance(raw, str) else [str(x) for x in raw]
         if any(p not in names for p in picked):
-            raise AnswerInvalid("visits.survey.answer.choice", field=q.name, label=text_for(q.label))
+            raise AnswerInvalid(
+                "visits.survey.answer.choice", field=q.name, label=text_for(q.label)
+            )
         return [n for n in names if n in picked] or None
     text = str(raw)
     if len(text) > MAX_TEXT_ANSWER:
-        raise AnswerInvalid("visits.survey.answer.too_long", field=q.name, label=text_for(q.label),
-                            max=MAX_TEXT_ANSWER)
+        raise AnswerInvalid(
+            "visits.survey.answer.too_long",
+            field=q.name,
+            label=text_for(q.label),
+            max=MAX_TEXT_ANSWER,
+        )
     return text.strip() or None
 
 
@@ -337,16 +415,16 @@ def relevant(q: Question, answers: dict[str, Any], today: date | None = None) ->
     if not q.relevant:
         return True
     day = today or date.today()
-    return xpath_lite.truth(xpath_lite.parse(q.relevant), _xpath_view(answers),
-                            today=lambda: day)
+    return xpath_lite.truth(xpath_lite.parse(q.relevant), _xpath_view(answers), today=lambda: day)
 
 
 def _xpath_view(answers: dict[str, Any]) -> dict[str, Any]:
     return {k: (" ".join(v) if isinstance(v, list) else v) for k, v in answers.items()}
 
 
-def check_answers(definition: dict[str, Any], raw: dict[str, Any], *,
-                  today: date | None = None) -> dict[str, Any]:
+def check_answers(
+    definition: dict[str, Any], raw: dict[str, Any], *, today: date | None = None
+) -> dict[str, Any]:
     """Validate a response; returns the typed answers (irrelevant questions dropped).
 
     Raises :class:`AnswerInvalid` for the first question that breaks a rule, in form order.
@@ -367,17 +445,20 @@ def check_answers(definition: dict[str, Any], raw: dict[str, Any], *,
         value = typed[q.name]
         if _is_empty(value):
             if q.required:
-                message = text_for(q.required_message) or t("visits.survey.answer.required",
-                                                             label=text_for(q.label))
+                message = text_for(q.required_message) or t(
+                    "visits.survey.answer.required", label=text_for(q.label)
+                )
                 raise AnswerInvalid("visits.survey.answer.message", field=q.name, message=message)
             continue
         if q.constraint:
             current = " ".join(value) if isinstance(value, list) else value
-            ok = xpath_lite.truth(xpath_lite.parse(q.constraint), _xpath_view(typed), current,
-                                  today=lambda: day)
+            ok = xpath_lite.truth(
+                xpath_lite.parse(q.constraint), _xpath_view(typed), current, today=lambda: day
+            )
             if not ok:
-                message = text_for(q.constraint_message) or t("visits.survey.answer.constraint",
-                                                               label=text_for(q.label))
+                message = text_for(q.constraint_message) or t(
+                    "visits.survey.answer.constraint", label=text_for(q.label)
+                )
                 raise AnswerInvalid("visits.survey.answer.message", field=q.name, message=message)
         out[q.name] = value
     return out
@@ -398,8 +479,9 @@ def export_header(definition: dict[str, Any]) -> list[str]:
     return cols + META_COLUMNS
 
 
-def export_rows(definition: dict[str, Any], responses: Iterable[Any],
-                versions: dict[str, str]) -> Iterator[list[Any]]:
+def export_rows(
+    definition: dict[str, Any], responses: Iterable[Any], versions: dict[str, str]
+) -> Iterator[list[Any]]:
     """One row per response, matching :func:`export_header`."""
     qs = [q for q in questions(definition) if q.type != "note"]
     meta = list(definition.get("meta", []))
@@ -417,12 +499,19 @@ def export_rows(definition: dict[str, Any], responses: Iterable[Any],
             if q.type == "select_multiple":
                 picked = value or []
                 row.append(" ".join(picked))
-                row += [("" if value is None else (1 if c["name"] in picked else 0))
-                        for c in q.choices]
+                row += [
+                    ("" if value is None else (1 if c["name"] in picked else 0)) for c in q.choices
+                ]
             else:
                 row.append("" if value is None else value)
-        row += [r.household_id or "", r.submitted_at, r.worker_id or "", r.id,
-                versions.get(r.survey_id, ""), index]
+        row += [
+            r.household_id or "",
+            r.submitted_at,
+            r.worker_id or "",
+            r.id,
+            versions.get(r.survey_id, ""),
+            index,
+        ]
         yield row
 
 
@@ -436,11 +525,22 @@ def import_survey(ctx, definition: dict) -> tuple[str, bool]:
 
     existing = find_survey(ctx.conn, definition["name"], definition["version"])
     if existing is not None:
-        same = json.dumps(existing.definition, sort_keys=True) == json.dumps(definition, sort_keys=True)
+        same = json.dumps(existing.definition, sort_keys=True) == json.dumps(
+            definition, sort_keys=True
+        )
         if same:
             return existing.id, False
-        raise UserError("visits.survey.version_clash", exit_code=2, name=definition["name"],
-                        version=definition["version"])
-    sid = save_survey(ctx, name=definition["name"], title=definition["title"],
-                      version=definition["version"], definition=definition)
+        raise UserError(
+            "visits.survey.version_clash",
+            exit_code=2,
+            name=definition["name"],
+            version=definition["version"],
+        )
+    sid = save_survey(
+        ctx,
+        name=definition["name"],
+        title=definition["title"],
+        version=definition["version"],
+        definition=definition,
+    )
     return sid, True

@@ -43,13 +43,13 @@ def empty_form() -> dict[str, Any]:
     """A new visit form: a routine door-to-door visit, nobody picked yet."""
     return {
         "visit_type": "door",
-        "met_members": [],     # member ids
-        "met_other": "",       # names typed in, separated by 、 or commas
+        "met_members": [],  # member ids
+        "met_other": "",  # names typed in, separated by 、 or commas
         "nobody_home": False,
         "revisit_on": "",
         "note": "",
-        "problems": [],        # [{"category": code, "text": str}]
-        "suggestions": [],     # [{"text": str}]
+        "problems": [],  # [{"category": code, "text": str}]
+        "suggestions": [],  # [{"text": str}]
     }
 
 
@@ -66,18 +66,27 @@ def normalise_form(raw: dict[str, Any] | None) -> dict[str, Any]:
             form[key] = value if isinstance(value, str) else default
         elif isinstance(default, list):
             form[key] = list(value) if isinstance(value, list) else []
-    form["problems"] = [{"category": str(p.get("category", "")), "text": str(p.get("text", ""))}
-                        for p in form["problems"] if isinstance(p, dict)]
-    form["suggestions"] = [{"text": str(s.get("text", ""))}
-                           for s in form["suggestions"] if isinstance(s, dict)]
+    form["problems"] = [
+        {"category": str(p.get("category", "")), "text": str(p.get("text", ""))}
+        for p in form["problems"]
+        if isinstance(p, dict)
+    ]
+    form["suggestions"] = [
+        {"text": str(s.get("text", ""))} for s in form["suggestions"] if isinstance(s, dict)
+    ]
     form["met_members"] = [str(m) for m in form["met_members"]]
     return form
 
 
 def _too_long(field: str, value: str, limit: int) -> None:
     if len(value) > limit:
-        raise VisitInvalid("visits.error.too_long", field=field, field_name=_field_name(field),
-                           n=len(value), max=limit)
+        raise VisitInvalid(
+            "visits.error.too_long",
+            field=field,
+            field_name=_field_name(field),
+            n=len(value),
+            max=limit,
+        )
 
 
 def _field_name(field: str) -> str:
@@ -90,8 +99,14 @@ def _field_name(field: str) -> str:
     return t(f"visits.field.{head}")
 
 
-def validate(conn: sqlite3.Connection, household_id: str, raw: dict[str, Any], *,
-             today: date, categories: Any = None) -> VisitInput:
+def validate(
+    conn: sqlite3.Connection,
+    household_id: str,
+    raw: dict[str, Any],
+    *,
+    today: date,
+    categories: Any = None,
+) -> VisitInput:
     """Check a visit form and turn it into a :class:`VisitInput`, or raise :class:`VisitInvalid`."""
     from kiosk.domain.categories import load_categories
 
@@ -107,22 +122,34 @@ def validate(conn: sqlite3.Connection, household_id: str, raw: dict[str, Any], *
         if not revisit:
             raise VisitInvalid("visits.error.revisit_missing", field="revisit_on")
         if not _DATE.match(revisit):
-            raise VisitInvalid("visits.error.revisit_format", field="revisit_on", value=revisit[:20])
+            raise VisitInvalid(
+                "visits.error.revisit_format", field="revisit_on", value=revisit[:20]
+            )
         try:
             when = date.fromisoformat(revisit)
         except ValueError:
-            raise VisitInvalid("visits.error.revisit_format", field="revisit_on",
-                               value=revisit[:20]) from None
+            raise VisitInvalid(
+                "visits.error.revisit_format", field="revisit_on", value=revisit[:20]
+            ) from None
         if when < today:
-            raise VisitInvalid("visits.error.revisit_past", field="revisit_on", value=revisit,
-                               today=today.isoformat())
+            raise VisitInvalid(
+                "visits.error.revisit_past",
+                field="revisit_on",
+                value=revisit,
+                today=today.isoformat(),
+            )
     met: list[MetPerson] = []
     if not nobody:
         ids = list(dict.fromkeys(form["met_members"]))
         if ids:
-            rows = {r["id"]: r["name"] for r in conn.execute(
-                f"SELECT id, name FROM members WHERE household_id = ? AND id IN"
-                f" ({','.join('?' * len(ids))})", [household_id, *ids])}
+            rows = {
+                r["id"]: r["name"]
+                for r in conn.execute(
+                    f"SELECT id, name FROM members WHERE household_id = ? AND id IN"
+                    f" ({','.join('?' * len(ids))})",
+                    [household_id, *ids],
+                )
+            }
             for mid in ids:
                 if mid not in rows:
                     raise VisitInvalid("visits.error.member", field="met_members")
@@ -143,13 +170,22 @@ def validate(conn: sqlite3.Connection, household_id: str, raw: dict[str, Any], *
         if not text and not code:
             continue  # an empty row the worker added and left: not a problem
         if not code:
-            raise VisitInvalid("visits.error.category_missing", field=f"problem.{i}.category", n=i + 1)
+            raise VisitInvalid(
+                "visits.error.category_missing", field=f"problem.{i}.category", n=i + 1
+            )
         if cats.get(code) is None:
-            raise VisitInvalid("visits.error.category_unknown", field=f"problem.{i}.category",
-                               n=i + 1, category=code[:40])
+            raise VisitInvalid(
+                "visits.error.category_unknown",
+                field=f"problem.{i}.category",
+                n=i + 1,
+                category=code[:40],
+            )
         if not text:
-            raise VisitInvalid("visits.error.text_missing", field=f"problem.{i}.text",
-                               field_name=_field_name(f"problem.{i}.text"))
+            raise VisitInvalid(
+                "visits.error.text_missing",
+                field=f"problem.{i}.text",
+                field_name=_field_name(f"problem.{i}.text"),
+            )
         _too_long(f"problem.{i}.text", text, MAX_ITEM_TEXT)
         items.append(ItemInput("problem", text, code))
     for i, s in enumerate(form["suggestions"]):
@@ -160,13 +196,19 @@ def validate(conn: sqlite3.Connection, household_id: str, raw: dict[str, Any], *
         items.append(ItemInput("suggestion", text, ""))
     assert all(it.kind in ITEM_KINDS for it in items)
     return VisitInput(
-        household_id=household_id, visit_type=form["visit_type"], nobody_home=nobody,
-        revisit_on=revisit if nobody else None, met=met, note=form["note"].strip(), items=items,
+        household_id=household_id,
+        visit_type=form["visit_type"],
+        nobody_home=nobody,
+        revisit_on=revisit if nobody else None,
+        met=met,
+        note=form["note"].strip(),
+        items=items,
     )
 
 
-def record_visit(ctx, household_id: str, raw: dict[str, Any], *, today: date,
-                 categories: Any = None) -> str:
+def record_visit(
+    ctx, household_id: str, raw: dict[str, Any], *, today: date, categories: Any = None
+) -> str:
     """Validate and save in one go (inside the caller's transaction); drops the draft."""
     from db.visits import save_visit
 
@@ -182,8 +224,15 @@ def format_visit(v) -> str:
     cats = load_categories()
     nobody = t("visits.history_nobody", revisit=v.revisit_on or "") if v.nobody_home else ""
     met = (t("visits.met_prefix") + "、".join(m.name for m in v.met)) if v.met else ""
-    lines = [t("visits.history_line", when=v.visited_at[:16].replace("T", " "),
-               type=t(f"visits.type.{v.visit_type}"), nobody=nobody, met=met).rstrip()]
+    lines = [
+        t(
+            "visits.history_line",
+            when=v.visited_at[:16].replace("T", " "),
+            type=t(f"visits.type.{v.visit_type}"),
+            nobody=nobody,
+            met=met,
+        ).rstrip()
+    ]
     if v.note:
         lines.append("  " + v.note.replace("\n", " ")[:200])
     for it in v.items:

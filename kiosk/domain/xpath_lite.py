@@ -53,9 +53,19 @@ _TOKEN = re.compile(
 
 # name -> (min args, max args or None)
 FUNCTIONS: dict[str, tuple[int, int | None]] = {
-    "selected": (2, 2), "count-selected": (1, 1), "string-length": (1, 1), "not": (1, 1),
-    "true": (0, 0), "false": (0, 0), "number": (1, 1), "int": (1, 1), "string": (1, 1),
-    "today": (0, 0), "concat": (1, None), "if": (3, 3), "coalesce": (2, 2),
+    "selected": (2, 2),
+    "count-selected": (1, 1),
+    "string-length": (1, 1),
+    "not": (1, 1),
+    "true": (0, 0),
+    "false": (0, 0),
+    "number": (1, 1),
+    "int": (1, 1),
+    "string": (1, 1),
+    "today": (0, 0),
+    "concat": (1, None),
+    "if": (3, 3),
+    "coalesce": (2, 2),
 }
 _WORD_OPS = {"and", "or", "div", "mod"}
 
@@ -67,8 +77,9 @@ def tokenize(text: str) -> list[tuple[str, str, int]]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if not m or m.end() == pos:
-            raise XPathError(f"unexpected character {text[pos:pos + 1].strip() or text[pos]!r}",
-                             pos)
+            raise XPathError(
+                f"unexpected character {text[pos : pos + 1].strip() or text[pos]!r}", pos
+            )
         start = m.start(m.lastgroup) if m.lastgroup else pos
         kind = m.lastgroup
         if kind == "refname":
@@ -175,8 +186,11 @@ class _Parser:
             self.expect(")")
             low, high = FUNCTIONS[v]
             if len(args) < low or (high is not None and len(args) > high):
-                raise XPathError(f"{v}() takes {low if low == high else f'{low} or more'}"
-                                 f" argument(s), got {len(args)}", pos)
+                raise XPathError(
+                    f"{v}() takes {low if low == high else f'{low} or more'}"
+                    f" argument(s), got {len(args)}",
+                    pos,
+                )
             return ("call", v, tuple(args))
         if kind == "end":
             raise XPathError("expression ends too early", pos)
@@ -278,16 +292,24 @@ def _arith(op: str, a: Any, b: Any) -> float:
         return x * y
     if op == "div":
         if y == 0:
-            return math.nan if x == 0 or math.isnan(x) else math.copysign(math.inf, x) * (
-                math.copysign(1, y))
+            return (
+                math.nan
+                if x == 0 or math.isnan(x)
+                else math.copysign(math.inf, x) * (math.copysign(1, y))
+            )
         return x / y
     if y == 0 or math.isnan(x) or math.isnan(y) or math.isinf(x):
         return math.nan
     return math.fmod(x, y)
 
 
-def evaluate(node: Node, answers: Mapping[str, Any], current: Any = None, *,
-             today: Callable[[], date] = date.today) -> Any:
+def evaluate(
+    node: Node,
+    answers: Mapping[str, Any],
+    current: Any = None,
+    *,
+    today: Callable[[], date] = date.today,
+) -> Any:
     """Evaluate a parsed expression against ``answers`` (``.`` is ``current``)."""
     kind = node[0]
     if kind == "num" or kind == "str":
@@ -302,11 +324,13 @@ def evaluate(node: Node, answers: Mapping[str, Any], current: Any = None, *,
     if kind == "op":
         op = node[1]
         if op == "or":
-            return (_to_bool(evaluate(node[2], answers, current, today=today))
-                    or _to_bool(evaluate(node[3], answers, current, today=today)))
+            return _to_bool(evaluate(node[2], answers, current, today=today)) or _to_bool(
+                evaluate(node[3], answers, current, today=today)
+            )
         if op == "and":
-            return (_to_bool(evaluate(node[2], answers, current, today=today))
-                    and _to_bool(evaluate(node[3], answers, current, today=today)))
+            return _to_bool(evaluate(node[2], answers, current, today=today)) and _to_bool(
+                evaluate(node[3], answers, current, today=today)
+            )
         a = evaluate(node[2], answers, current, today=today)
         b = evaluate(node[3], answers, current, today=today)
         if op in ("=", "!=", "<", "<=", ">", ">="):

@@ -36,23 +36,58 @@ def phone(rng: random.Random) -> str:
 # (compound, building, unit, room, grid, [(name, gender, relation, birth year, care)])
 PERSON_ROWS = [
     ("春华小区", "1", "1", "101", "G001", [("王桂英", "女", "户主", 1944, "70周岁以上老人、独居")]),
-    ("春华小区", "1", "1", "102", "G001", [("李建国", "男", "户主", 1968, ""),
-                                           ("张丽", "女", "配偶", 1970, ""),
-                                           ("李浩", "男", "子", 2006, "适龄青年")]),
-    ("春华小区", "1", "2", "301", "G001", [("赵志成", "男", "户主", 1951, "70周岁以上老人"),
-                                           ("孙秀兰", "女", "配偶", 1953, "残疾")]),
-    ("春华小区", "2", "1", "502", "G001", [("刘芳", "女", "户主", 1985, "困难"),
-                                           ("刘欣悦", "女", "女", 2012, "")]),
-    ("秋实家园", "3", "2", "501", "G002", [("陈明", "男", "户主", 1979, ""),
-                                           ("周婷", "女", "配偶", 1981, "未接种"),
-                                           ("陈国华", "男", "父亲", 1949, "70周岁以上老人")]),
+    (
+        "春华小区",
+        "1",
+        "1",
+        "102",
+        "G001",
+        [
+            ("李建国", "男", "户主", 1968, ""),
+            ("张丽", "女", "配偶", 1970, ""),
+            ("李浩", "男", "子", 2006, "适龄青年"),
+        ],
+    ),
+    (
+        "春华小区",
+        "1",
+        "2",
+        "301",
+        "G001",
+        [("赵志成", "男", "户主", 1951, "70周岁以上老人"), ("孙秀兰", "女", "配偶", 1953, "残疾")],
+    ),
+    (
+        "春华小区",
+        "2",
+        "1",
+        "502",
+        "G001",
+        [("刘芳", "女", "户主", 1985, "困难"), ("刘欣悦", "女", "女", 2012, "")],
+    ),
+    (
+        "秋实家园",
+        "3",
+        "2",
+        "501",
+        "G002",
+        [
+            ("陈明", "男", "户主", 1979, ""),
+            ("周婷", "女", "配偶", 1981, "未接种"),
+            ("陈国华", "男", "父亲", 1949, "70周岁以上老人"),
+        ],
+    ),
 ]
 
 # (grid, address, head (name, gender, birth year), members [(name, relation, gender, year)], care)
 HOUSEHOLD_ROWS = [
     ("G001", "春华小区3栋1单元201", ("马淑珍", "女", 1950), [], "独居,70周岁以上老人"),
-    ("G001", "春华小区3号楼1单元202室", ("郭海峰", "男", 1975),
-     [("何静", "配偶", "女", 1977), ("郭宇", "子", "男", 2004)], ""),
+    (
+        "G001",
+        "春华小区3号楼1单元202室",
+        ("郭海峰", "男", 1975),
+        [("何静", "配偶", "女", 1977), ("郭宇", "子", "男", 2004)],
+        "",
+    ),
     ("G002", "秋实家园1-1-101", ("邓凤", "女", 1962), [("邓建军", "子", "男", 1988)], "困难"),
     ("G002", "秋实家园2栋3单元602", ("韩磊", "男", 1990), [("冯雪", "配偶", "女", 1992)], ""),
 ]
@@ -65,8 +100,22 @@ def make_xlsx(path: Path, rng: random.Random) -> None:
     wb = Workbook()
     ws = wb.active
     ws.title = "住户花名册"
-    headers = ["序号", "姓名", "性别", "与户主关系", "身份证号", "联系电话", "社区", "网格编号",
-               "小区名称", "楼栋", "单元", "房号", "重点人群", "备注"]
+    headers = [
+        "序号",
+        "姓名",
+        "性别",
+        "与户主关系",
+        "身份证号",
+        "联系电话",
+        "社区",
+        "网格编号",
+        "小区名称",
+        "楼栋",
+        "单元",
+        "房号",
+        "重点人群",
+        "备注",
+    ]
     ws.append(["安静社区住户花名册（示例数据，均为虚构）"])
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
     ws["A1"].font = Font(bold=True, size=14)
@@ -76,10 +125,24 @@ def make_xlsx(path: Path, rng: random.Random) -> None:
         first = ws.max_row + 1
         for i, (name, gender, relation, year, care) in enumerate(people):
             n += 1
-            address = ["安静社区", grid, compound, f"{building}栋", f"{unit}单元", room] if i == 0 \
+            address = (
+                ["安静社区", grid, compound, f"{building}栋", f"{unit}单元", room]
+                if i == 0
                 else [None] * 6
-            ws.append([n, name, gender, relation, id_number(rng, year, gender == "男"),
-                       phone(rng) if 2026 - year >= 14 else "", *address, care, ""])
+            )
+            ws.append(
+                [
+                    n,
+                    name,
+                    gender,
+                    relation,
+                    id_number(rng, year, gender == "男"),
+                    phone(rng) if 2026 - year >= 14 else "",
+                    *address,
+                    care,
+                    "",
+                ]
+            )
         last = ws.max_row
         if last > first:  # address cells merged over the family, as offices do
             for col in range(7, 13):
@@ -96,7 +159,15 @@ def make_xlsx(path: Path, rng: random.Random) -> None:
 
 def make_csv(path: Path, rng: random.Random) -> None:
     width = max(len(m) for *_, m, _ in HOUSEHOLD_ROWS)
-    headers = ["网格编号", "地址", "户主姓名", "户主性别", "户主身份证号", "户主电话", "户主出生年份"]
+    headers = [
+        "网格编号",
+        "地址",
+        "户主姓名",
+        "户主性别",
+        "户主身份证号",
+        "户主电话",
+        "户主出生年份",
+    ]
     for k in range(1, width + 1):
         headers += [f"成员{k}姓名", f"成员{k}关系", f"成员{k}身份证号", f"成员{k}电话"]
     headers += ["重点人群"]
@@ -104,13 +175,24 @@ def make_csv(path: Path, rng: random.Random) -> None:
         w = csv.writer(fh)
         w.writerow(headers)
         for grid, address, (name, gender, year), members, care in HOUSEHOLD_ROWS:
-            row = [grid, address, name, gender, id_number(rng, year, gender == "男"), phone(rng),
-                   year]
+            row = [
+                grid,
+                address,
+                name,
+                gender,
+                id_number(rng, year, gender == "男"),
+                phone(rng),
+                year,
+            ]
             for k in range(width):
                 if k < len(members):
                     m_name, rel, m_gender, m_year = members[k]
-                    row += [m_name, rel, id_number(rng, m_year, m_gender == "男"),
-                            phone(rng) if 2026 - m_year >= 14 else ""]
+                    row += [
+                        m_name,
+                        rel,
+                        id_number(rng, m_year, m_gender == "男"),
+                        phone(rng) if 2026 - m_year >= 14 else "",
+                    ]
                 else:
                     row += ["", "", "", ""]
             w.writerow([*row, care])

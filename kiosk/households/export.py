@@ -19,8 +19,20 @@ from kiosk.core.errors import UserError
 from kiosk.core.i18n import t
 from kiosk.domain.masking import mask
 
-COLUMNS = ("grid", "compound", "address", "name", "relation", "gender", "birth_year", "phone",
-           "id_number", "member_tags", "household_tags", "household_id")
+COLUMNS = (
+    "grid",
+    "compound",
+    "address",
+    "name",
+    "relation",
+    "gender",
+    "birth_year",
+    "phone",
+    "id_number",
+    "member_tags",
+    "household_tags",
+    "household_id",
+)
 WIDTHS = (8, 14, 14, 10, 8, 6, 8, 14, 20, 14, 14, 38)
 
 
@@ -41,18 +53,30 @@ def rows(conn: sqlite3.Connection, grid_ids: Sequence[str], *, full: bool) -> It
     show = _clear if full else mask
     short = t("address.short")
     for r in conn.execute(
-            "SELECT g.code, c.name, h.building, h.unit, h.room, m.name, m.relation, m.gender,"
-            " m.birth_year, m.phone, m.id_number, m.tags, h.tags, h.id"
-            " FROM households h JOIN grids g ON g.id = h.grid_id"
-            " JOIN compounds c ON c.id = h.compound_id"
-            " JOIN members m ON m.household_id = h.id"
-            f" WHERE h.grid_id IN ({marks}) AND h.forgotten_at IS NULL"
-            " ORDER BY g.code, c.name, CAST(h.building AS INTEGER), h.building,"
-            " CAST(h.unit AS INTEGER), CAST(h.room AS INTEGER), h.room, m.position",
-            list(grid_ids)):
-        yield [r[0], r[1], short.format(building=r[2], unit=r[3], room=r[4]), r[5], r[6], r[7],
-               r[8], show("phone", r[9]), show("id_number", r[10]), tags(r[11]), tags(r[12]),
-               r[13]]
+        "SELECT g.code, c.name, h.building, h.unit, h.room, m.name, m.relation, m.gender,"
+        " m.birth_year, m.phone, m.id_number, m.tags, h.tags, h.id"
+        " FROM households h JOIN grids g ON g.id = h.grid_id"
+        " JOIN compounds c ON c.id = h.compound_id"
+        " JOIN members m ON m.household_id = h.id"
+        f" WHERE h.grid_id IN ({marks}) AND h.forgotten_at IS NULL"
+        " ORDER BY g.code, c.name, CAST(h.building AS INTEGER), h.building,"
+        " CAST(h.unit AS INTEGER), CAST(h.room AS INTEGER), h.room, m.position",
+        list(grid_ids),
+    ):
+        yield [
+            r[0],
+            r[1],
+            short.format(building=r[2], unit=r[3], room=r[4]),
+            r[5],
+            r[6],
+            r[7],
+            r[8],
+            show("phone", r[9]),
+            show("id_number", r[10]),
+            tags(r[11]),
+            tags(r[12]),
+            r[13],
+        ]
 
 
 def _cell(v: object) -> object:
@@ -90,8 +114,14 @@ def _write_csv(path: Path, data: Iterator[list]) -> int:
     return n
 
 
-def export(conn: sqlite3.Connection, grid_ids: Sequence[str], out: Path, *, full: bool,
-           before_publish: Callable[[int], None] | None = None) -> int:
+def export(
+    conn: sqlite3.Connection,
+    grid_ids: Sequence[str],
+    out: Path,
+    *,
+    full: bool,
+    before_publish: Callable[[int], None] | None = None,
+) -> int:
     """Write the roster of ``grid_ids`` to ``out`` (.xlsx or .csv); returns the rows written.
 
     ``before_publish(rows)`` runs after the rows are written and before the file takes its

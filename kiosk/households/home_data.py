@@ -28,8 +28,9 @@ class GridSummary:
     case_households: set[str]
 
 
-def load_home(conn: sqlite3.Connection, worker: Worker | None, care_days: int,
-              page_size: int) -> tuple[GridSummary, list[WalkEntry]]:
+def load_home(
+    conn: sqlite3.Connection, worker: Worker | None, care_days: int, page_size: int
+) -> tuple[GridSummary, list[WalkEntry]]:
     """The grid's summary and the first page of its walk list (any thread).
 
     The grids are the worker's own (kiosk.security.roles.in_scope): a grid worker's grids, a
@@ -37,29 +38,44 @@ def load_home(conn: sqlite3.Connection, worker: Worker | None, care_days: int,
     an empty list, never somebody else's grid.
     """
     if worker is not None and worker.role == "supervisor" and not worker.grids:
-        rows = conn.execute("SELECT id, name FROM grids WHERE community = ? ORDER BY code",
-                            (worker.community,)).fetchall()
+        rows = conn.execute(
+            "SELECT id, name FROM grids WHERE community = ? ORDER BY code", (worker.community,)
+        ).fetchall()
     elif worker is not None:
         codes = list(worker.grids)
-        rows = conn.execute(f"SELECT id, name FROM grids WHERE code IN"
-                            f" ({','.join('?' * len(codes))}) ORDER BY code", codes).fetchall()
+        rows = conn.execute(
+            f"SELECT id, name FROM grids WHERE code IN"
+            f" ({','.join('?' * len(codes))}) ORDER BY code",
+            codes,
+        ).fetchall()
     else:  # no worker (embedding, an empty database): the first grid, not a whole district
         rows = conn.execute("SELECT id, name FROM grids ORDER BY code LIMIT 1").fetchall()
     grid_ids, names = [r[0] for r in rows], [r[1] for r in rows]
     where = f"grid_id IN ({','.join('?' * len(grid_ids))})" if grid_ids else "0"
     households, members = conn.execute(
-        f"SELECT count(*), COALESCE(sum(member_count), 0) FROM households WHERE {where}",
-        grid_ids).fetchone()
+        f"SELECT count(*), COALESCE(sum(member_count), 0) FROM households WHERE {where}", grid_ids
+    ).fetchone()
     # One pass over the grid's households for all six care groups.
-    tag_counts = dict(zip(CARE_TAGS, conn.execute(
-        "SELECT " + ", ".join("COALESCE(sum((' ' || tags || ' ') LIKE ?), 0)" for _ in CARE_TAGS)
-        + f" FROM households WHERE {where}",
-        [f"% {tag} %" for tag in CARE_TAGS] + grid_ids).fetchone(), strict=True))
+    tag_counts = dict(
+        zip(
+            CARE_TAGS,
+            conn.execute(
+                "SELECT "
+                + ", ".join("COALESCE(sum((' ' || tags || ' ') LIKE ?), 0)" for _ in CARE_TAGS)
+                + f" FROM households WHERE {where}",
+                [f"% {tag} %" for tag in CARE_TAGS] + grid_ids,
+            ).fetchone(),
+            strict=True,
+        )
+    )
     pending = pending_count(conn)
     today = date.today()
     cases = case_due_households(conn, grid_ids)
     counts = walk_counts(conn, grid_ids, today=today, care_days=care_days, case_households=cases)
-    entries = walk_list(conn, grid_ids, today=today, care_days=care_days,
-                        case_households=cases, limit=page_size)
-    return (GridSummary(names, grid_ids, households, members, pending, tag_counts, counts, cases),
-            entries)
+    entries = walk_list(
+        conn, grid_ids, today=today, care_days=care_days, case_households=cases, limit=page_size
+    )
+    return (
+        GridSummary(names, grid_ids, households, members, pending, tag_counts, counts, cases),
+        entries,
+    )

@@ -26,15 +26,21 @@ log = logging.getLogger("kiosk.hub")
 
 
 def _error(status: int, code: str, **params: Any) -> JSONResponse:
-    return JSONResponse({"error": code, "message": t(f"sync.hub_error.{code}", **params)},
-                        status_code=status)
+    return JSONResponse(
+        {"error": code, "message": t(f"sync.hub_error.{code}", **params)}, status_code=status
+    )
 
 
 def wire_refusal(r: Refusal) -> p.Refusal:
     """A refused operation as the laptop is told (the hub's wording in its own language; the
     laptop words it in its own from the code and parameters)."""
-    return p.Refusal(index=r.index, op_id=r.op_id, code=r.code, params=r.params,
-                     message=t(f"sync.hub_error.{r.code}", **r.params))
+    return p.Refusal(
+        index=r.index,
+        op_id=r.op_id,
+        code=r.code,
+        params=r.params,
+        message=t(f"sync.hub_error.{r.code}", **r.params),
+    )
 
 
 def _ok(doc: Any) -> Response:
@@ -88,11 +94,19 @@ def create_app(store: HubStore, *, max_body: int = p.MAX_BODY) -> Starlette:
         _check_schema(req.schema)
         addr = request.client.host if request.client else ""
         device, token = await run_in_threadpool(
-            functools.partial(store.enrol, req.code, req.device_id, addr=addr))
+            functools.partial(store.enrol, req.code, req.device_id, addr=addr)
+        )
         log.info("device enrolled name_len=%s device=%s", len(device.name), req.device_id)
-        return _ok(p.EnrolResponse(device_id=req.device_id, name=device.name, token=token,
-                                   grids=device.grids, hlc=store.observe(None),
-                                   role=device.role))
+        return _ok(
+            p.EnrolResponse(
+                device_id=req.device_id,
+                name=device.name,
+                token=token,
+                grids=device.grids,
+                hlc=store.observe(None),
+                role=device.role,
+            )
+        )
 
     async def push(request: Request) -> Response:
         device = await authenticate(request)
@@ -102,11 +116,21 @@ def create_app(store: HubStore, *, max_body: int = p.MAX_BODY) -> Starlette:
             raise HubError(403, "other_device")
         store.observe(req.hlc)
         result = await run_in_threadpool(ingest_raw, store, device, req.ops)
-        log.info("push device=%s ops=%s stored=%s refused=%s", device.device_id, len(req.ops),
-                 result.stored, len(result.refused))
-        return _ok(p.PushResponse(acked=result.acked, duplicates=result.duplicates,
-                                  hlc=store.observe(None),
-                                  refused=[wire_refusal(r) for r in result.refused]))
+        log.info(
+            "push device=%s ops=%s stored=%s refused=%s",
+            device.device_id,
+            len(req.ops),
+            result.stored,
+            len(result.refused),
+        )
+        return _ok(
+            p.PushResponse(
+                acked=result.acked,
+                duplicates=result.duplicates,
+                hlc=store.observe(None),
+                refused=[wire_refusal(r) for r in result.refused],
+            )
+        )
 
     async def audit(request: Request) -> Response:
         device = await authenticate(request)
@@ -115,10 +139,17 @@ def create_app(store: HubStore, *, max_body: int = p.MAX_BODY) -> Starlette:
         if req.device_id != device.device_id:
             raise HubError(403, "other_device")
         result = await run_in_threadpool(store.ingest_audit, device, req.entries)
-        log.info("audit device=%s entries=%s stored=%s", device.device_id, len(req.entries),
-                 result.stored)
-        return _ok(p.AuditAck(stored=result.stored, duplicates=result.duplicates,
-                              last_dseq=result.last_dseq))
+        log.info(
+            "audit device=%s entries=%s stored=%s",
+            device.device_id,
+            len(req.entries),
+            result.stored,
+        )
+        return _ok(
+            p.AuditAck(
+                stored=result.stored, duplicates=result.duplicates, last_dseq=result.last_dseq
+            )
+        )
 
     async def pull(request: Request) -> Response:
         device = await authenticate(request)
@@ -126,14 +157,28 @@ def create_app(store: HubStore, *, max_body: int = p.MAX_BODY) -> Starlette:
         _check_schema(req.schema)
         store.observe(req.hlc)
         page = await run_in_threadpool(
-            lambda: store.pull(device, req.cursor, req.limit, backfilled=req.backfilled))
-        return _ok(p.PullResponse(ops=page.ops, cursor=page.cursor, more=page.more,
-                                  hlc=store.observe(None), backfill=page.backfill))
+            lambda: store.pull(device, req.cursor, req.limit, backfilled=req.backfilled)
+        )
+        return _ok(
+            p.PullResponse(
+                ops=page.ops,
+                cursor=page.cursor,
+                more=page.more,
+                hlc=store.observe(None),
+                backfill=page.backfill,
+            )
+        )
 
     async def status(request: Request) -> Response:
         device = await authenticate(request)
-        return JSONResponse({"name": device.name, "device_id": device.device_id,
-                             "grids": device.grids, "protocol": p.PROTOCOL})
+        return JSONResponse(
+            {
+                "name": device.name,
+                "device_id": device.device_id,
+                "grids": device.grids,
+                "protocol": p.PROTOCOL,
+            }
+        )
 
     async def health(request: Request) -> Response:
         return JSONResponse({"ok": True, "protocol": p.PROTOCOL})
@@ -162,8 +207,12 @@ def create_app(store: HubStore, *, max_body: int = p.MAX_BODY) -> Starlette:
             Route("/v1/status", status, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
         ],
-        exception_handlers={HubError: hub_error, 404: not_found, 405: not_found,
-                            Exception: unexpected},
+        exception_handlers={
+            HubError: hub_error,
+            404: not_found,
+            405: not_found,
+            Exception: unexpected,
+        },
     )
 
 
@@ -178,9 +227,16 @@ def make_server(store: HubStore, host: str, port: int, on_ready=None):  # type: 
                 on_ready(f"http://{host}:{port}")
 
     # Laptops pause between requests while they merge a page: keep their connections open.
-    config = uvicorn.Config(create_app(store), host=host, port=port, log_level="warning",
-                            access_log=False, timeout_graceful_shutdown=5, timeout_keep_alive=60,
-                            lifespan="off")
+    config = uvicorn.Config(
+        create_app(store),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+        timeout_keep_alive=60,
+        lifespan="off",
+    )
     return Server(config)
 
 
@@ -215,9 +271,18 @@ def serve_workers(url: str, host: str, port: int, workers: int, on_ready=None) -
     from uvicorn.supervisors import Multiprocess
 
     os.environ["KIOSK_HUB_DB"] = url
-    config = uvicorn.Config("kiosk.hub.app:app_from_env", factory=True, host=host, port=port,
-                            workers=workers, log_level="warning", access_log=False,
-                            timeout_graceful_shutdown=5, timeout_keep_alive=60, lifespan="off")
+    config = uvicorn.Config(
+        "kiosk.hub.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+        timeout_keep_alive=60,
+        lifespan="off",
+    )
     sock = config.bind_socket()
     if on_ready is not None:
         on_ready(f"http://{host}:{port}")

@@ -35,8 +35,9 @@ def hub_import(store: Any, path: str | Path) -> tuple[str, Any]:
         try:
             store.note_cursor(device, bundle.cursor)
         except HubError:
-            raise UserError("sync.error.bad_bundle", exit_code=2, path=str(path),
-                            detail="cursor") from None
+            raise UserError(
+                "sync.error.bad_bundle", exit_code=2, path=str(path), detail="cursor"
+            ) from None
     if bundle.audit:  # checked like a push: continuing the chain the hub holds, or refused
         store.ingest_audit(device, bundle.audit)
     return device.name, result
@@ -56,12 +57,23 @@ def hub_export(store: Any, name: str, path: str | Path, page: int = 2000) -> int
         cursor, backfill = got.cursor, got.backfill
         if not got.more:
             break
-    bundle = p.Bundle(format=p.BUNDLE_FORMAT, direction="down", device_id=device.device_id,
-                      ops=ops, schema=latest_version(), hlc=store.observe(None),
-                      cursor_from=start, cursor=cursor, acked=store.acked_since(device, start),
-                      backfill=backfill, created_at=now_iso(),
-                      audit_dseq=store.audit_tail(device.device_id),
-                      refused=[p.Refusal(index=-1, op_id=r.op_id, code=r.code, params=r.params)
-                               for r in store.refused_for(device.device_id)])
+    bundle = p.Bundle(
+        format=p.BUNDLE_FORMAT,
+        direction="down",
+        device_id=device.device_id,
+        ops=ops,
+        schema=latest_version(),
+        hlc=store.observe(None),
+        cursor_from=start,
+        cursor=cursor,
+        acked=store.acked_since(device, start),
+        backfill=backfill,
+        created_at=now_iso(),
+        audit_dseq=store.audit_tail(device.device_id),
+        refused=[
+            p.Refusal(index=-1, op_id=r.op_id, code=r.code, params=r.params)
+            for r in store.refused_for(device.device_id)
+        ],
+    )
     p.write_bundle(path, p.sign_bundle(bundle, device.token_hash))
     return len(ops)

@@ -33,8 +33,11 @@ _LINKED = ("household", "member", "visit", "visit_item", "case_household", "surv
 
 def erasures(ops: list[Op]) -> list[tuple[str, str]]:
     """(household id, forgotten_at) of the erasures a batch carries."""
-    return [(op.entity_id, str(op.payload["forgotten_at"])) for op in ops
-            if op.entity == "household" and op.kind == "update" and op.payload.get("forgotten_at")]
+    return [
+        (op.entity_id, str(op.payload["forgotten_at"]))
+        for op in ops
+        if op.entity == "household" and op.kind == "update" and op.payload.get("forgotten_at")
+    ]
 
 
 def scrub_late(store: Any, cur: Any, ops: list[Op]) -> list[Op]:
@@ -57,8 +60,11 @@ def scrub_late(store: Any, cur: Any, ops: list[Op]) -> list[Op]:
     out, new = [], []
     for op in ops:
         p = op.payload
-        if (op.entity_id in forgotten or p.get("household_id") in forgotten
-                or p.get("visit_id") in forgotten):
+        if (
+            op.entity_id in forgotten
+            or p.get("household_id") in forgotten
+            or p.get("visit_id") in forgotten
+        ):
             op = msgspec.structs.replace(op, payload=scrub_payload(op.entity, p))
             if op.kind in ("insert", "append") and op.entity in ("member", "visit"):
                 forgotten.add(op.entity_id)
@@ -71,16 +77,23 @@ def scrub_late(store: Any, cur: Any, ops: list[Op]) -> list[Op]:
 def _known(store: Any, cur: Any, ids: list[str]) -> set[str]:
     found: set[str] = set()
     for i in range(0, len(ids), 500):
-        chunk = ids[i:i + 500]
-        cur.execute(store._q(f"SELECT entity_id FROM hub_scope WHERE entity = ? AND entity_id IN"
-                             f" ({','.join('?' * len(chunk))})"), [FORGOTTEN, *chunk])
+        chunk = ids[i : i + 500]
+        cur.execute(
+            store._q(
+                f"SELECT entity_id FROM hub_scope WHERE entity = ? AND entity_id IN"
+                f" ({','.join('?' * len(chunk))})"
+            ),
+            [FORGOTTEN, *chunk],
+        )
         found.update(r[0] for r in cur.fetchall())
     return found
 
 
 def _remember(store: Any, cur: Any, ids: list[str]) -> None:
     if ids:
-        cur.executemany(store._q(store.INSERT_SCOPE), [(FORGOTTEN, i, None, None, None) for i in ids])
+        cur.executemany(
+            store._q(store.INSERT_SCOPE), [(FORGOTTEN, i, None, None, None) for i in ids]
+        )
 
 
 def erase(store: Any, cur: Any, household_id: str, forgotten_at: str) -> int:
@@ -91,8 +104,13 @@ def erase(store: Any, cur: Any, household_id: str, forgotten_at: str) -> int:
     visits: set[str] = set()
     cases: set[str] = set()
     marks = ",".join("?" * len(_LINKED))
-    cur.execute(store._q(f"SELECT op_id, entity, entity_id, payload FROM hub_ops"
-                         f" WHERE entity IN ({marks}) ORDER BY {store.ORDER}"), list(_LINKED))
+    cur.execute(
+        store._q(
+            f"SELECT op_id, entity, entity_id, payload FROM hub_ops"
+            f" WHERE entity IN ({marks}) ORDER BY {store.ORDER}"
+        ),
+        list(_LINKED),
+    )
     for op_id, entity, entity_id, text in cur:  # streamed: the log may be large
         if entity == "household":
             if entity_id == household_id:
@@ -118,10 +136,14 @@ def erase(store: Any, cur: Any, household_id: str, forgotten_at: str) -> int:
                 matched.append((op_id, entity, payload))
     ids = sorted(cases)
     for i in range(0, len(ids), 500):
-        chunk = ids[i:i + 500]
-        cur.execute(store._q(f"SELECT op_id, entity, payload FROM hub_ops WHERE case_id IN"
-                             f" ({','.join('?' * len(chunk))}) AND entity IN ('case', 'case_event')"),
-                    chunk)
+        chunk = ids[i : i + 500]
+        cur.execute(
+            store._q(
+                f"SELECT op_id, entity, payload FROM hub_ops WHERE case_id IN"
+                f" ({','.join('?' * len(chunk))}) AND entity IN ('case', 'case_event')"
+            ),
+            chunk,
+        )
         matched += [(r[0], r[1], json.loads(r[2])) for r in cur.fetchall()]
     values = personal_values(_names(matched), _numbers(matched))
     changed = []
@@ -154,5 +176,10 @@ def _names(matched: list[tuple[str, str, dict[str, Any]]]) -> list[str | None]:
 
 
 def _numbers(matched: list[tuple[str, str, dict[str, Any]]]) -> list[str]:
-    return [p[k] for _, entity, p in matched if entity == "member"
-            for k in ("phone", "id_number") if isinstance(p.get(k), str)]
+    return [
+        p[k]
+        for _, entity, p in matched
+        if entity == "member"
+        for k in ("phone", "id_number")
+        if isinstance(p.get(k), str)
+    ]

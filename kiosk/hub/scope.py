@@ -178,8 +178,16 @@ class Checker:
         if not self.reach.holds(grid):
             raise Refused("out_of_scope", field="id")
         self.scope[key] = grid
-        return Verdict(grid, new=(op.entity, op.entity_id, grid,
-                                  owner[0] if owner else None, owner[1] if owner else None))
+        return Verdict(
+            grid,
+            new=(
+                op.entity,
+                op.entity_id,
+                grid,
+                owner[0] if owner else None,
+                owner[1] if owner else None,
+            ),
+        )
 
     def _update(self, op: Op, ent: Entity, key: Key, known: bool) -> Verdict:
         if not known:
@@ -196,8 +204,9 @@ class Checker:
                 if new_grid is None and self.reach.role == FIELD_DEVICE and not ent.global_ok:
                     raise Refused("out_of_scope", field=fname)
                 self.scope[key] = new_grid
-                return Verdict(new_grid, moved=(op.entity, op.entity_id, new_grid,
-                                                (target, value), grid))
+                return Verdict(
+                    new_grid, moved=(op.entity, op.entity_id, new_grid, (target, value), grid)
+                )
         _consistent(named, grid)
         return Verdict(grid)
 

@@ -34,8 +34,10 @@ def print_slip(app: Any, folder: Path | None = None) -> None:
         out = (folder or slip_folder()) / f"slip-{number}.pdf"
         font = font_for(app.runtime.settings)
         number, code = print_case_slip(conn, app.write, case_id, out, font)
-        app.call_from_thread(app.notify, t("qr.slip.done", path=str(out), number=number,
-                                           code=code), timeout=10)
+        app.call_from_thread(
+            app.notify, t("qr.slip.done", path=str(out), number=number, code=code), timeout=10
+        )
 
-    app.run_worker(work, thread=True, group="qr-slip", exclusive=True, exit_on_error=False,
-                   name="qr-slip")
+    app.run_worker(
+        work, thread=True, group="qr-slip", exclusive=True, exit_on_error=False, name="qr-slip"
+    )

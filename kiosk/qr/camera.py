@@ -24,8 +24,9 @@ def load_cv2():
     return cv2
 
 
-def scan_camera(index: int = 0, timeout: float = 30.0,
-                cancelled: Callable[[], bool] = lambda: False) -> str:
+def scan_camera(
+    index: int = 0, timeout: float = 30.0, cancelled: Callable[[], bool] = lambda: False
+) -> str:
     """Watch camera ``index`` until a label's QR code is in view; return its payload text."""
     import zxingcpp
 
@@ -47,7 +48,9 @@ def scan_camera(index: int = 0, timeout: float = 30.0,
                 time.sleep(0.03)
                 continue
             gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-            for found in zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)):
+            for found in zxingcpp.read_barcodes(
+                gray, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+            ):
                 if try_parse(found.text) or looks_like_label(found.text):
                     return found.text
         raise UserError("qr.camera.timeout", seconds=int(timeout))

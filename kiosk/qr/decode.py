@@ -42,7 +42,9 @@ def decode_image(path: str | Path) -> list[Decoded]:
         raise UserError("qr.image.too_large", path=p.name[:120]) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
         raise UserError("qr.image.unreadable", path=p.name[:120]) from None
-    found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
+    found = zxingcpp.read_barcodes(
+        image, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+    )
     out = [Decoded(b.text, int(b.orientation)) for b in found if b.valid and b.text]
     if not out:
         raise UserError("qr.image.no_code", path=p.name[:120])

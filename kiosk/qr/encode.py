@@ -48,7 +48,7 @@ def module_rects(matrix: tuple[tuple[bool, ...], ...]) -> list[tuple[int, int, i
     merged down while the rows below have the very same run. A label's code takes about a
     hundred rectangles instead of two hundred one-module-high ones."""
     rects: list[tuple[int, int, int, int]] = []
-    open_runs: dict[tuple[int, int], int] = {}   # (start, length) -> first row
+    open_runs: dict[tuple[int, int], int] = {}  # (start, length) -> first row
     for y, row in enumerate(matrix):
         runs = set(dark_runs(row))
         for run in [r for r in open_runs if r not in runs]:

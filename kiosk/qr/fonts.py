@@ -38,7 +38,7 @@ KNOWN_FONTS = (
 @dataclass(frozen=True)
 class CjkFont:
     path: str
-    index: int = 0   # face number in a .ttc collection
+    index: int = 0  # face number in a .ttc collection
 
 
 def _covers(path: str, index: int) -> bool:
@@ -58,8 +58,13 @@ def _fontconfig() -> list[str]:
     if not exe:
         return []
     try:
-        out = subprocess.run([exe, "-f", "%{file}\n", ":lang=zh-cn"], capture_output=True,
-                             text=True, timeout=10, check=False).stdout
+        out = subprocess.run(
+            [exe, "-f", "%{file}\n", ":lang=zh-cn"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return []
     return [line.strip() for line in out.splitlines() if line.strip()]
@@ -76,8 +81,11 @@ def find_cjk_font(configured: str | None = None) -> CjkFont:
             raise UserError("qr.font.unusable", path=str(path))
         return CjkFont(str(path))
     for candidate in (*KNOWN_FONTS, *_fontconfig()):
-        if Path(candidate).is_file() and candidate.lower().endswith((".ttf", ".ttc", ".otf")) \
-                and _covers(candidate, 0):
+        if (
+            Path(candidate).is_file()
+            and candidate.lower().endswith((".ttf", ".ttc", ".otf"))
+            and _covers(candidate, 0)
+        ):
             return CjkFont(candidate)
     raise UserError("qr.font.missing")
 

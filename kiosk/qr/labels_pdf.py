@@ -84,8 +84,11 @@ def draw_qr(pdf, text: str, x: float, y: float, module: float) -> float:
         # One fill of one path of rectangles: the same operators fpdf2's rect() writes, without
         # its per-call checks (they were 40% of a 1,000-label sheet's time).
         k, page_h = pdf.k, pdf.h
-        ops = [f"{(ox + mx * module) * k:.2f} {(page_h - oy - my * module) * k:.2f} "
-               f"{mw * module * k:.2f} {-mh * module * k:.2f} re" for mx, my, mw, mh in rects]
+        ops = [
+            f"{(ox + mx * module) * k:.2f} {(page_h - oy - my * module) * k:.2f} "
+            f"{mw * module * k:.2f} {-mh * module * k:.2f} re"
+            for mx, my, mw, mh in rects
+        ]
         raw(" ".join(ops) + " f")
     return (len(matrix) + 2 * QUIET_ZONE) * module
 
@@ -101,8 +104,9 @@ def draw_label(pdf, item: LabelItem, x: float, y: float, layout: Layout) -> None
     pad = 2.0
     modules = 21 + 2 * QUIET_ZONE
     module = min(1.2, (layout.height - 2 * pad) / modules)
-    side = draw_qr(pdf, item.payload.text, x + pad, y + (layout.height - modules * module) / 2,
-                   module)
+    side = draw_qr(
+        pdf, item.payload.text, x + pad, y + (layout.height - modules * module) / 2, module
+    )
     tx = x + pad + side + 1.0
     tw = layout.width - (tx - x) - pad
     pdf.set_text_color(0, 0, 0)
@@ -125,8 +129,14 @@ def draw_label(pdf, item: LabelItem, x: float, y: float, layout: Layout) -> None
     pdf.cell(tw, 4.5, groups)
 
 
-def render_labels(items: Sequence[LabelItem], out: str | Path, font: CjkFont, *,
-                  layout: str = "3x8", progress: Progress | None = None) -> int:
+def render_labels(
+    items: Sequence[LabelItem],
+    out: str | Path,
+    font: CjkFont,
+    *,
+    layout: str = "3x8",
+    progress: Progress | None = None,
+) -> int:
     """Write the sheet(s) to ``out``; returns the number of pages."""
     spec = LAYOUTS[layout]
     pdf = new_pdf(font)

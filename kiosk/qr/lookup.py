@@ -43,26 +43,32 @@ def _case(conn: sqlite3.Connection, case_id: str) -> tuple[dict[str, Any] | None
         row = conn.execute(
             "SELECT c.id, c.number, c.category, c.category_group, c.registered_at,"
             " s.status FROM cases c LEFT JOIN case_state s ON s.case_id = c.id WHERE c.id = ?",
-            (case_id,)).fetchone()
+            (case_id,),
+        ).fetchone()
     except SQLiteErrors.operational:
         return None, None
     if row is None:
         return None, None
     first = conn.execute(
         "SELECT household_id FROM case_households WHERE case_id = ? ORDER BY hlc LIMIT 1",
-        (case_id,)).fetchone()
+        (case_id,),
+    ).fetchone()
     return dict(row), first[0] if first else None
 
 
-def resolve_payload(conn: sqlite3.Connection, payload: Payload, *,
-                    with_cases: bool = True) -> Resolved:
+def resolve_payload(
+    conn: sqlite3.Connection, payload: Payload, *, with_cases: bool = True
+) -> Resolved:
     """The record ``payload`` names, or :class:`LabelNotFound` (unknown or retired)."""
     label = find_label(conn, payload.kind, payload.code)
     if label is None:
         raise LabelNotFound("qr.not_found", code=payload.readable)
     if not label.active:
-        raise LabelNotFound("qr.retired", code=payload.readable, at=label.retired_at[:10]
-                            if label.retired_at else "")
+        raise LabelNotFound(
+            "qr.retired",
+            code=payload.readable,
+            at=label.retired_at[:10] if label.retired_at else "",
+        )
     if payload.kind == "HH":
         assert label.household_id is not None
         household = get_household(conn, label.household_id)
@@ -91,8 +97,11 @@ def to_json(result: Resolved) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "payload": result.payload.text,
         "kind": "household" if result.payload.kind == "HH" else "case",
-        "label": {"code": result.payload.readable, "generation": result.label.generation,
-                  "created_at": result.label.created_at},
+        "label": {
+            "code": result.payload.readable,
+            "generation": result.label.generation,
+            "created_at": result.label.created_at,
+        },
         "household": present.household_summary(result.household) if result.household else None,
         "open_cases": result.open_cases,
     }

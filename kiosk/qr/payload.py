@@ -32,7 +32,7 @@ _ALIASES = {"I": "1", "L": "1", "O": "0", "~": "+", "=": "%"}
 _SEPARATORS = str.maketrans("", "", " -\t\u3000\u2010\u2011\u2012\u2013\u2014_")
 
 KINDS = {"HH": "household", "CS": "case"}
-ID_CHARS = 12      # 60 bits / 5 bits per character
+ID_CHARS = 12  # 60 bits / 5 bits per character
 BODY_CHARS = ID_CHARS + 1
 #: Longest text worth looking at: a grouped payload with generous separators. Anything longer
 #: is refused before any other work (a scanner gone mad, or a paste of a whole document).
@@ -56,8 +56,8 @@ class InvalidLabel(UserError):
 
 @dataclass(frozen=True)
 class Payload:
-    kind: str   # "HH" or "CS"
-    code: str   # the 12-character id, canonical (upper case, no aliases)
+    kind: str  # "HH" or "CS"
+    code: str  # the 12-character id, canonical (upper case, no aliases)
 
     @property
     def check(self) -> str:
@@ -72,7 +72,7 @@ class Payload:
     def readable(self) -> str:
         """What is printed under the code, in groups of four: ``HH1:7K3M-9QDR-2X4B-*``."""
         body = self.code + self.check
-        return f"{self.kind}1:" + "-".join(body[i:i + 4] for i in range(0, len(body), 4))
+        return f"{self.kind}1:" + "-".join(body[i : i + 4] for i in range(0, len(body), 4))
 
 
 def decode_id(code: str) -> int:
@@ -152,11 +152,16 @@ def find_in(text: str) -> tuple[int, str] | None:
         return None
     upper = text[-MAX_INPUT:].upper()
     offset = len(text) - len(upper)
-    starts = sorted({i for prefix in ("HH1", "CS1", "HHI", "HHL", "CSI", "CSL")
-                     for i in _occurrences(upper, prefix)})
+    starts = sorted(
+        {
+            i
+            for prefix in ("HH1", "CS1", "HHI", "HHL", "CSI", "CSL")
+            for i in _occurrences(upper, prefix)
+        }
+    )
     claims = []
     for i in starts:
-        tail = text[offset + i:]
+        tail = text[offset + i :]
         if try_parse(tail) is not None:
             return offset + i, tail
         if looks_like_label(tail):

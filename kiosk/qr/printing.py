@@ -28,12 +28,16 @@ from kiosk.qr.payload import make, new_code
 T = TypeVar("T")
 Writer = Callable[[Callable[[WriteContext], T]], T]
 
-_ORDER = (" ORDER BY g.street, g.community, g.code, c.pinyin, c.name,"
-          " CAST(h.building AS INTEGER), h.building, CAST(h.unit AS INTEGER), h.unit,"
-          " CAST(h.room AS INTEGER), h.room")
-_SELECT = ("SELECT h.id, c.name AS compound, h.building, h.unit, h.room, g.code AS grid_code"
-           " FROM households h"
-           " JOIN compounds c ON c.id = h.compound_id JOIN grids g ON g.id = h.grid_id")
+_ORDER = (
+    " ORDER BY g.street, g.community, g.code, c.pinyin, c.name,"
+    " CAST(h.building AS INTEGER), h.building, CAST(h.unit AS INTEGER), h.unit,"
+    " CAST(h.room AS INTEGER), h.room"
+)
+_SELECT = (
+    "SELECT h.id, c.name AS compound, h.building, h.unit, h.room, g.code AS grid_code"
+    " FROM households h"
+    " JOIN compounds c ON c.id = h.compound_id JOIN grids g ON g.id = h.grid_id"
+)
 
 
 @dataclass
@@ -54,7 +58,7 @@ class PrintSummary:
     pages: int
     created: int
     reused: int
-    payloads: tuple[str, ...] = ()   # what the QR codes hold, in print order
+    payloads: tuple[str, ...] = ()  # what the QR codes hold, in print order
 
 
 def select_households(conn: sqlite3.Connection, sel: Selection) -> list[sqlite3.Row]:
@@ -62,8 +66,9 @@ def select_households(conn: sqlite3.Connection, sel: Selection) -> list[sqlite3.
     compound or household, and when nothing matches."""
     where, params = "", []
     if sel.grid:
-        grid = conn.execute("SELECT id FROM grids WHERE code = ? OR name = ?",
-                            (sel.grid.strip(), sel.grid.strip())).fetchone()
+        grid = conn.execute(
+            "SELECT id FROM grids WHERE code = ? OR name = ?", (sel.grid.strip(), sel.grid.strip())
+        ).fetchone()
         if grid is None:
             raise UserError("qr.print.unknown_grid", grid=sel.grid[:60])
         if sel.within is not None and grid[0] not in sel.within:
@@ -71,9 +76,13 @@ def select_households(conn: sqlite3.Connection, sel: Selection) -> list[sqlite3.
         where, params = " WHERE h.grid_id = ?", [grid[0]]
     elif sel.compound:
         text = sel.compound.strip()
-        ids = [r[0] for r in conn.execute(
-            "SELECT id FROM compounds WHERE name = ? OR pinyin = ? OR initials = ?",
-            (text, text.lower().replace(" ", ""), text.lower()))]
+        ids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM compounds WHERE name = ? OR pinyin = ? OR initials = ?",
+                (text, text.lower().replace(" ", ""), text.lower()),
+            )
+        ]
         if not ids:
             raise UserError("qr.print.unknown_compound", compound=text[:60])
         where, params = f" WHERE h.compound_id IN ({','.join('?' * len(ids))})", ids
@@ -81,9 +90,10 @@ def select_households(conn: sqlite3.Connection, sel: Selection) -> list[sqlite3.
         wanted = list(dict.fromkeys(h.strip() for h in sel.household_ids if h.strip()))
         rows = []
         for i in range(0, len(wanted), 500):
-            chunk = wanted[i:i + 500]
+            chunk = wanted[i : i + 500]
             rows += conn.execute(
-                _SELECT + f" WHERE h.id IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+                _SELECT + f" WHERE h.id IN ({','.join('?' * len(chunk))})", chunk
+            ).fetchall()
         known = {r["id"] for r in rows}
         missing = [h for h in wanted if h not in known]
         if missing:
@@ -124,23 +134,38 @@ def _staged(path: Path):
         raise
 
 
-def print_labels(conn: sqlite3.Connection, write: Writer[Any], sel: Selection, out: str | Path,
-                 font: CjkFont, *, layout: str = "3x8", reprint: bool = False,
-                 progress: Progress | None = None) -> PrintSummary:
+def print_labels(
+    conn: sqlite3.Connection,
+    write: Writer[Any],
+    sel: Selection,
+    out: str | Path,
+    font: CjkFont,
+    *,
+    layout: str = "3x8",
+    reprint: bool = False,
+    progress: Progress | None = None,
+) -> PrintSummary:
     """Label sheets for ``sel`` into ``out`` (A4 PDF); see the module docstring for the order
     of the steps. ``conn`` reads; ``write(fn)`` runs ``fn(ctx)`` in one transaction."""
     if layout not in LAYOUTS:
-        raise UserError("qr.print.bad_layout", layout=str(layout)[:20],
-                        known=", ".join(LAYOUTS))
+        raise UserError("qr.print.bad_layout", layout=str(layout)[:20], known=", ".join(LAYOUTS))
     path = _check_output(out)
     rows = select_households(conn, sel)
     plans = plan_household_labels(conn, [r["id"] for r in rows], reprint=reprint)
-    items = [LabelItem(make("HH", p.code), r["compound"], r["building"], r["unit"], r["room"])
-             for r, p in zip(rows, plans, strict=True)]
+    items = [
+        LabelItem(make("HH", p.code), r["compound"], r["building"], r["unit"], r["room"])
+        for r, p in zip(rows, plans, strict=True)
+    ]
     # Audited with the labels it creates: format, count, the grids (labels show an address
     # and a code, never a name or number: masked).
-    detail = {"format": "pdf", "rows": len(items), "masked": True, "layout": layout,
-              "reprint": reprint, "grids": sorted({r["grid_code"] for r in rows})}
+    detail = {
+        "format": "pdf",
+        "rows": len(items),
+        "masked": True,
+        "layout": layout,
+        "reprint": reprint,
+        "grids": sorted({r["grid_code"] for r in rows}),
+    }
     only = rows[0]["id"] if len(rows) == 1 else None
 
     def commit(ctx: WriteContext) -> int:
@@ -152,12 +177,19 @@ def print_labels(conn: sqlite3.Connection, write: Writer[Any], sel: Selection, o
         pages = render_labels(items, tmp, font, layout=layout, progress=progress)
         created = write(commit)
         os.replace(tmp, path)
-    return PrintSummary(str(path), len(items), pages, created, len(items) - created,
-                        tuple(item.payload.text for item in items))
+    return PrintSummary(
+        str(path),
+        len(items),
+        pages,
+        created,
+        len(items) - created,
+        tuple(item.payload.text for item in items),
+    )
 
 
-def print_case_slip(conn: sqlite3.Connection, write: Writer[Any], case_text: str,
-                    out: str | Path, font: CjkFont) -> tuple[str, str]:
+def print_case_slip(
+    conn: sqlite3.Connection, write: Writer[Any], case_text: str, out: str | Path, font: CjkFont
+) -> tuple[str, str]:
     """The slip for the case named by ``case_text`` (id or number) into ``out``; returns
     (case number, readable CS1 code)."""
     from db.cases import find_case_id
@@ -180,11 +212,23 @@ def print_case_slip(conn: sqlite3.Connection, write: Writer[Any], case_text: str
         grid, household = ctx.conn.execute(
             "SELECT g.code, (SELECT household_id FROM case_households WHERE case_id = c.id"
             " ORDER BY hlc LIMIT 1) FROM cases c LEFT JOIN grids g ON g.id = c.grid_id"
-            " WHERE c.id = ?", (case_id,)).fetchone()
+            " WHERE c.id = ?",
+            (case_id,),
+        ).fetchone()
         # The slip shows the case number, category, date and worker: no resident's data.
-        ctx.audit("print", "case", case_id, household_id=household,
-                  detail={"format": "pdf", "rows": 1, "masked": True, "slip": True,
-                          "grids": [grid] if grid else []})
+        ctx.audit(
+            "print",
+            "case",
+            case_id,
+            household_id=household,
+            detail={
+                "format": "pdf",
+                "rows": 1,
+                "masked": True,
+                "slip": True,
+                "grids": [grid] if grid else [],
+            },
+        )
 
     with _staged(path) as tmp:
         render_slip(data, tmp, font)

@@ -21,8 +21,8 @@ SLIP_SIZE = (105.0, 148.0)
 class SlipData:
     case_id: str
     number: str
-    category: str       # display name
-    date: str           # YYYY-MM-DD
+    category: str  # display name
+    date: str  # YYYY-MM-DD
     worker: str
     payload: Payload
 
@@ -33,11 +33,19 @@ def slip_data(conn: sqlite3.Connection, case_id: str, payload: Payload) -> SlipD
 
     row = conn.execute(
         "SELECT c.number, c.category, c.registered_at, w.name AS worker FROM cases c"
-        " LEFT JOIN workers w ON w.id = c.worker_id WHERE c.id = ?", (case_id,)).fetchone()
+        " LEFT JOIN workers w ON w.id = c.worker_id WHERE c.id = ?",
+        (case_id,),
+    ).fetchone()
     if row is None:
         return None
-    return SlipData(case_id, row["number"], active_categories().label(row["category"]),
-                    (row["registered_at"] or "")[:10], row["worker"] or "—", payload)
+    return SlipData(
+        case_id,
+        row["number"],
+        active_categories().label(row["category"]),
+        (row["registered_at"] or "")[:10],
+        row["worker"] or "—",
+        payload,
+    )
 
 
 def render_slip(data: SlipData, out: str | Path, font: CjkFont) -> None:

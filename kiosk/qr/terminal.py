@@ -22,7 +22,9 @@ SCREEN_QUIET_ZONE = 4
 _UPPER, _LOWER, _FULL = "▀", "▄", "█"
 
 
-def half_block_lines(matrix: tuple[tuple[bool, ...], ...], quiet: int = SCREEN_QUIET_ZONE) -> list[str]:
+def half_block_lines(
+    matrix: tuple[tuple[bool, ...], ...], quiet: int = SCREEN_QUIET_ZONE
+) -> list[str]:
     """The code as lines of text, to be shown black on white: a space is two light modules,
     ``█`` two dark ones, ``▀`` dark over light, ``▄`` light over dark."""
     size = len(matrix)
@@ -45,8 +47,13 @@ def half_block_lines(matrix: tuple[tuple[bool, ...], ...], quiet: int = SCREEN_Q
 def qr_text(payload: str, quiet: int = SCREEN_QUIET_ZONE) -> Text:
     """A Rich Text of the code, black on white regardless of the theme."""
     style = Style(color=DARK, bgcolor=LIGHT)
-    return Text("\n".join(half_block_lines(qr_matrix(payload), quiet)), style=style,
-                no_wrap=True, overflow="crop", end="")
+    return Text(
+        "\n".join(half_block_lines(qr_matrix(payload), quiet)),
+        style=style,
+        no_wrap=True,
+        overflow="crop",
+        end="",
+    )
 
 
 def lines_to_matrix(lines: list[str]) -> list[list[bool]]:

@@ -24,8 +24,15 @@ def record_lookup(app: Any, household_id: str, via: str = "screen") -> threading
 
     def write() -> None:
         try:
-            app.write(lambda ctx: ctx.audit("lookup", "household", household_id,
-                                            household_id=household_id, detail={"via": via}))
+            app.write(
+                lambda ctx: ctx.audit(
+                    "lookup",
+                    "household",
+                    household_id,
+                    household_id=household_id,
+                    detail={"via": via},
+                )
+            )
         except Exception:  # noqa: BLE001 - logged with its traceback; nothing to show
             log.exception("audit: lookup of household %s not recorded", household_id)
 

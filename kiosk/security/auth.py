@@ -78,8 +78,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def sign_in(conn: sqlite3.Connection, name: str, pin: str, *,
-            now: datetime | None = None) -> Worker:
+def sign_in(
+    conn: sqlite3.Connection, name: str, pin: str, *, now: datetime | None = None
+) -> Worker:
     """The worker called ``name`` if ``pin`` is theirs.
 
     Refusals (all :class:`UserError`): unknown name or wrong PIN (one message for both, so
@@ -114,8 +115,9 @@ def sign_in(conn: sqlite3.Connection, name: str, pin: str, *,
     return worker
 
 
-def seconds_to_wait(conn: sqlite3.Connection, worker_id: str, *,
-                    now: datetime | None = None) -> int:
+def seconds_to_wait(
+    conn: sqlite3.Connection, worker_id: str, *, now: datetime | None = None
+) -> int:
     """Whole seconds before ``worker_id`` may try a PIN again on this laptop (0: now)."""
     until = failures_of(conn, worker_id).blocked_until
     if not until:
@@ -124,8 +126,14 @@ def seconds_to_wait(conn: sqlite3.Connection, worker_id: str, *,
     return max(0, int(left + 0.999))
 
 
-def read_pin(*, from_stdin: bool, prompt: str, confirm_prompt: str | None = None,
-             stdin: TextIO | None = None, option: str = "--pin-stdin") -> str:
+def read_pin(
+    *,
+    from_stdin: bool,
+    prompt: str,
+    confirm_prompt: str | None = None,
+    stdin: TextIO | None = None,
+    option: str = "--pin-stdin",
+) -> str:
     """A PIN typed on the terminal (not echoed, asked twice when ``confirm_prompt``) or, with
     ``from_stdin``, the first line of standard input. Never an argument: arguments show in
     the process list and the shell history."""

@@ -32,23 +32,29 @@ class GridRef:
 
 
 def _grid(conn: sqlite3.Connection, text: str) -> GridRef | None:
-    row = conn.execute("SELECT id, code, community FROM grids WHERE code = ? OR id = ?",
-                       (text.strip(), text.strip())).fetchone()
+    row = conn.execute(
+        "SELECT id, code, community FROM grids WHERE code = ? OR id = ?",
+        (text.strip(), text.strip()),
+    ).fetchone()
     return GridRef(row[0], row[1], row[2]) if row else None
 
 
 def require_forget(worker: Worker | None, conn: sqlite3.Connection, household_id: str) -> Worker:
     """The acting worker if they may erase this household (supervisor of its community, or
     an administrator), else a :class:`UserError` (exit 3) naming the rule."""
-    row = conn.execute("SELECT g.code, g.community FROM households h JOIN grids g"
-                       " ON g.id = h.grid_id WHERE h.id = ?", (household_id,)).fetchone()
+    row = conn.execute(
+        "SELECT g.code, g.community FROM households h JOIN grids g"
+        " ON g.id = h.grid_id WHERE h.id = ?",
+        (household_id,),
+    ).fetchone()
     if row is None:
         return require(worker, "household.forget")
     return require(worker, "household.forget", grid=row[0], community=row[1])
 
 
-def export_grids(worker: Worker | None, conn: sqlite3.Connection, requested: Sequence[str], *,
-                 full: bool) -> list[GridRef]:
+def export_grids(
+    worker: Worker | None, conn: sqlite3.Connection, requested: Sequence[str], *, full: bool
+) -> list[GridRef]:
     """The grids an export may cover. ``requested`` grid codes (or ids) are each checked
     against the worker's scope; none requested means every grid of the worker's scope.
 
@@ -70,19 +76,25 @@ def export_grids(worker: Worker | None, conn: sqlite3.Connection, requested: Seq
     if who.role == ADMIN:
         rows = conn.execute("SELECT id, code, community FROM grids ORDER BY code").fetchall()
     elif who.role == SUPERVISOR:
-        rows = conn.execute("SELECT id, code, community FROM grids WHERE community = ?"
-                            " ORDER BY code", (who.community or "",)).fetchall()
+        rows = conn.execute(
+            "SELECT id, code, community FROM grids WHERE community = ? ORDER BY code",
+            (who.community or "",),
+        ).fetchall()
     else:
         codes = list(who.grids) or [""]
-        rows = conn.execute(f"SELECT id, code, community FROM grids WHERE code IN"
-                            f" ({','.join('?' * len(codes))}) ORDER BY code", codes).fetchall()
+        rows = conn.execute(
+            f"SELECT id, code, community FROM grids WHERE code IN"
+            f" ({','.join('?' * len(codes))}) ORDER BY code",
+            codes,
+        ).fetchall()
     if not rows:
         raise UserError("privacy.no_grids", exit_code=3, name=who.name)
     return [GridRef(r[0], r[1], r[2]) for r in rows]
 
 
-def confirm(prompt: str, *, yes: bool, stdin: TextIO | None = None,
-            stderr: TextIO | None = None) -> None:
+def confirm(
+    prompt: str, *, yes: bool, stdin: TextIO | None = None, stderr: TextIO | None = None
+) -> None:
     """Go on only if the person confirms: ``--yes`` in a script, else a typed ``y`` on a
     terminal. Raises :class:`UserError` (exit 2 without a terminal, 1 when declined)."""
     if yes:

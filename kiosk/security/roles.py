@@ -24,10 +24,10 @@ EVERYONE = frozenset({WORKER, SUPERVISOR, ADMIN})
 #: to the worker's scope (see :func:`in_scope`).
 PERMISSIONS: dict[str, frozenset[str]] = {
     # households
-    "household.view": FIELD,           # open a household: its members, phones, ID numbers
+    "household.view": FIELD,  # open a household: its members, phones, ID numbers
     "household.search": FIELD,
     "household.edit": FIELD,
-    "household.import": EVERYONE,      # a roster update from the community office
+    "household.import": EVERYONE,  # a roster update from the community office
     "household.forget": frozenset({SUPERVISOR, ADMIN}),
     # visits, feedback, questionnaires
     "visit.record": FIELD,
@@ -87,8 +87,9 @@ def in_scope(worker: Worker, grid_code: str | None, community: str | None) -> bo
     return grid_code in worker.grids
 
 
-def require(worker: Worker | None, action: str, *, grid: str | None = None,
-            community: str | None = None) -> Worker:
+def require(
+    worker: Worker | None, action: str, *, grid: str | None = None, community: str | None = None
+) -> Worker:
     """``worker`` if they may perform ``action`` (on ``grid`` when given), else a
     :class:`UserError` that says who is refused what, and why."""
     if worker is None:
@@ -96,12 +97,22 @@ def require(worker: Worker | None, action: str, *, grid: str | None = None,
     if worker.disabled:
         raise UserError("error.worker_disabled", exit_code=3, name=worker.name)
     if not allowed(worker, action):
-        raise UserError("error.role_forbidden", exit_code=3, name=worker.name,
-                        role=role_label(worker.role), action=action_label(action),
-                        roles=roles_label(PERMISSIONS.get(action, ())))
+        raise UserError(
+            "error.role_forbidden",
+            exit_code=3,
+            name=worker.name,
+            role=role_label(worker.role),
+            action=action_label(action),
+            roles=roles_label(PERMISSIONS.get(action, ())),
+        )
     if (grid is not None or community is not None) and not in_scope(worker, grid, community):
-        raise UserError("error.role_out_of_scope", exit_code=3, name=worker.name,
-                        action=action_label(action), grid=grid or community or "")
+        raise UserError(
+            "error.role_out_of_scope",
+            exit_code=3,
+            name=worker.name,
+            action=action_label(action),
+            grid=grid or community or "",
+        )
     return worker
 
 
@@ -120,15 +131,23 @@ def action_label(action: str) -> str:
 
 #: case event type -> the action it takes (db/case_fold.py EVENT_TYPES)
 CASE_EVENT_ACTIONS = {
-    "register": "case.register", "assign": "case.assign", "progress": "case.progress",
-    "resolve_on_spot": "case.resolve", "resolve": "case.resolve", "follow_up": "case.follow_up",
-    "rate": "case.rate", "reopen": "case.reopen", "escalate": "case.escalate",
-    "close": "case.close", "repeat_of": "case.repeat_of",
+    "register": "case.register",
+    "assign": "case.assign",
+    "progress": "case.progress",
+    "resolve_on_spot": "case.resolve",
+    "resolve": "case.resolve",
+    "follow_up": "case.follow_up",
+    "rate": "case.rate",
+    "reopen": "case.reopen",
+    "escalate": "case.escalate",
+    "close": "case.close",
+    "repeat_of": "case.repeat_of",
 }
 
 
-def require_on_grid(worker: Worker | None, action: str, conn: sqlite3.Connection,
-                    grid_id: str | None) -> Worker:
+def require_on_grid(
+    worker: Worker | None, action: str, conn: sqlite3.Connection, grid_id: str | None
+) -> Worker:
     """:func:`require` for a record that lives in the grid ``grid_id`` (by id)."""
     from db.areas import grid_by_id
 
@@ -138,8 +157,9 @@ def require_on_grid(worker: Worker | None, action: str, conn: sqlite3.Connection
     return require(worker, action, grid=grid.code, community=grid.community)
 
 
-def require_on_household(worker: Worker | None, action: str, conn: sqlite3.Connection,
-                         household_id: str) -> Worker:
+def require_on_household(
+    worker: Worker | None, action: str, conn: sqlite3.Connection, household_id: str
+) -> Worker:
     from db.areas import grid_of_household
 
     grid = grid_of_household(conn, household_id)
@@ -148,8 +168,9 @@ def require_on_household(worker: Worker | None, action: str, conn: sqlite3.Conne
     return require(worker, action, grid=grid.code, community=grid.community)
 
 
-def require_on_case(worker: Worker | None, action: str, conn: sqlite3.Connection,
-                    case_id: str) -> Worker:
+def require_on_case(
+    worker: Worker | None, action: str, conn: sqlite3.Connection, case_id: str
+) -> Worker:
     row = conn.execute("SELECT grid_id FROM cases WHERE id = ?", (case_id,)).fetchone()
     return require_on_grid(worker, action, conn, row[0] if row else None)
 
@@ -180,16 +201,27 @@ WRITERS: dict[str, frozenset[str]] = {
 _ADMIN_DEVICE_ONLY = frozenset({"device", "worker", "grid"})
 #: The action named in a refusal of an entity's writes.
 _WRITE_ACTION = {
-    "device": "devices.manage", "worker": "workers.manage", "grid": "devices.manage",
-    "compound": "household.edit", "survey": "survey.manage", "household": "household.edit",
-    "member": "household.edit", "visit": "visit.record", "visit_item": "visit.record",
-    "feedback": "feedback.record", "survey_response": "survey.fill", "case": "case.register",
-    "case_household": "case.register", "case_event": "case.progress", "label": "labels.print",
+    "device": "devices.manage",
+    "worker": "workers.manage",
+    "grid": "devices.manage",
+    "compound": "household.edit",
+    "survey": "survey.manage",
+    "household": "household.edit",
+    "member": "household.edit",
+    "visit": "visit.record",
+    "visit_item": "visit.record",
+    "feedback": "feedback.record",
+    "survey_response": "survey.fill",
+    "case": "case.register",
+    "case_household": "case.register",
+    "case_event": "case.progress",
+    "label": "labels.print",
 }
 
 
-def require_unless_setting_up(worker: Worker | None, action: str,
-                              conn: sqlite3.Connection) -> Worker | None:
+def require_unless_setting_up(
+    worker: Worker | None, action: str, conn: sqlite3.Connection
+) -> Worker | None:
     """:func:`require`, except on a laptop still being set up (:func:`setting_up`), where
     nobody can be asked yet."""
     return None if setting_up(conn) else require(worker, action)
@@ -208,8 +240,14 @@ def reach_grids(conn: sqlite3.Connection, worker: Worker | None) -> list[str] | 
 def setting_up(conn: sqlite3.Connection, but: str = "") -> bool:
     """Is this laptop still being set up: no enabled administrator who can sign in (``but``:
     besides the worker being written, the first administrator)?"""
-    return conn.execute("SELECT 1 FROM workers WHERE role = 'admin' AND disabled = 0"
-                        " AND pin_hash IS NOT NULL AND id != ? LIMIT 1", (but,)).fetchone() is None
+    return (
+        conn.execute(
+            "SELECT 1 FROM workers WHERE role = 'admin' AND disabled = 0"
+            " AND pin_hash IS NOT NULL AND id != ? LIMIT 1",
+            (but,),
+        ).fetchone()
+        is None
+    )
 
 
 def guard_write(ctx, entity: str, entity_id: str, kind: str, payload: dict) -> None:
@@ -234,14 +272,17 @@ def guard_write(ctx, entity: str, entity_id: str, kind: str, payload: dict) -> N
     if too_big is not None:  # the hub would refuse it: refused here, before anything is written
         from kiosk.core.i18n import has
 
-        label = (t(f"col.{too_big.field}") if has(f"col.{too_big.field}") else too_big.field)
+        label = t(f"col.{too_big.field}") if has(f"col.{too_big.field}") else too_big.field
         raise UserError("error.field_too_long", exit_code=2, field=label, limit=too_big.limit)
     if setting_up(conn, entity_id if entity == "worker" else ""):
         return
     worker = worker_by_id(conn, ctx.worker_id) if ctx.worker_id else None
     if worker is None:
-        raise UserError("error.role_no_worker", exit_code=3,
-                        action=action_label(_WRITE_ACTION.get(entity, "household.edit")))
+        raise UserError(
+            "error.role_no_worker",
+            exit_code=3,
+            action=action_label(_WRITE_ACTION.get(entity, "household.edit")),
+        )
     if worker.disabled:
         raise UserError("error.worker_disabled", exit_code=3, name=worker.name)
     if not ctx.verified:
@@ -254,12 +295,18 @@ def guard_write(ctx, entity: str, entity_id: str, kind: str, payload: dict) -> N
         device_role = get_meta(conn, META_ROLE)
         if device_role not in (None, "admin"):
             # The hub takes these only from the administrator's PC: refused here, not later.
-            raise UserError("error.admin_device_only", exit_code=3,
-                            device=t(f"sync.hub_cli.role_{device_role}"))
+            raise UserError(
+                "error.admin_device_only", exit_code=3, device=t(f"sync.hub_cli.role_{device_role}")
+            )
     if worker.role not in WRITERS.get(entity, frozenset()):
-        raise UserError("error.role_forbidden", exit_code=3, name=worker.name,
-                        role=role_label(worker.role), action=action_label(action),
-                        roles=roles_label(WRITERS.get(entity, ())))
+        raise UserError(
+            "error.role_forbidden",
+            exit_code=3,
+            name=worker.name,
+            role=role_label(worker.role),
+            action=action_label(action),
+            roles=roles_label(WRITERS.get(entity, ())),
+        )
     if worker.role == ADMIN:
         return
     for _field, grid_id in write_grids(conn, entity, entity_id, kind, payload):
@@ -267,6 +314,10 @@ def guard_write(ctx, entity: str, entity_id: str, kind: str, payload: dict) -> N
             continue
         grid = grid_by_id(conn, grid_id)
         if grid is None or not in_scope(worker, grid.code, grid.community):
-            raise UserError("error.role_out_of_scope", exit_code=3, name=worker.name,
-                            action=action_label(action),
-                            grid=grid.name if grid is not None else grid_id[:12])
+            raise UserError(
+                "error.role_out_of_scope",
+                exit_code=3,
+                name=worker.name,
+                action=action_label(action),
+                grid=grid.name if grid is not None else grid_id[:12],
+            )

@@ -32,8 +32,16 @@ def last_worker(conn: sqlite3.Connection) -> Worker | None:
     return worker if worker is not None and not worker.disabled else None
 
 
-def attempt(read: sqlite3.Connection, write: Writer, name: str, pin: str, *,
-            unlock: bool = False, remember: bool = True, now: datetime | None = None) -> Worker:
+def attempt(
+    read: sqlite3.Connection,
+    write: Writer,
+    name: str,
+    pin: str,
+    *,
+    unlock: bool = False,
+    remember: bool = True,
+    now: datetime | None = None,
+) -> Worker:
     """Check ``name`` and ``pin`` (:func:`kiosk.security.auth.sign_in`: the growing delay, disabled
     workers, workers without a PIN) and record the outcome in the audit trail.
 
@@ -51,13 +59,17 @@ def attempt(read: sqlite3.Connection, write: Writer, name: str, pin: str, *,
     except UserError as exc:
         tried = worker_by_name(read, name.strip())
         detail = {"reason": exc.key.removeprefix("error."), "unlock": unlock}
-        write(lambda ctx: _audit(ctx, None, "signin_failed", tried.id if tried else None,
-                                 detail))
+        write(lambda ctx: _audit(ctx, None, "signin_failed", tried.id if tried else None, detail))
         raise
 
     def ok(ctx: WriteContext) -> None:
-        _audit(ctx, worker.id, "unlock" if unlock else "signin", worker.id,
-               {} if remember else {"via": "cli"})
+        _audit(
+            ctx,
+            worker.id,
+            "unlock" if unlock else "signin",
+            worker.id,
+            {} if remember else {"via": "cli"},
+        )
         if remember:
             set_meta(ctx.conn, LAST_WORKER, worker.id)
 
@@ -70,8 +82,13 @@ def record_lock(write: Writer, worker: Worker, reason: str) -> None:
     write(lambda ctx: _audit(ctx, worker.id, "lock", worker.id, {"reason": reason}))
 
 
-def _audit(ctx: WriteContext, worker_id: str | None, action: str, entity_id: str | None,
-           detail: dict[str, object]) -> None:
+def _audit(
+    ctx: WriteContext,
+    worker_id: str | None,
+    action: str,
+    entity_id: str | None,
+    detail: dict[str, object],
+) -> None:
     # The entry is by whoever acts now, which during sign-in is not yet the context's worker.
     replace(ctx, worker_id=worker_id).audit(action, "worker", entity_id, detail=detail)
 

@@ -34,6 +34,7 @@ def _device_key(conn: Any) -> str:
 
 # --- on the laptop ----------------------------------------------------------------------------
 
+
 def export_pending(ctx: WriteContext, path: str | Path) -> int:
     """Write every pending operation to ``path`` (they stay in the outbox until the hub's
     bundle acknowledges them)."""
@@ -48,9 +49,17 @@ def export_pending(ctx: WriteContext, path: str | Path) -> int:
     entries = [audit_entry(e) for e in audit.entries_after(ctx.conn, ctx.device_id, after, 10**9)]
     # The cursor this laptop has saved travels up: the hub's next bundle for it starts there
     # (a laptop that only ever syncs by USB never reports one otherwise).
-    bundle = p.Bundle(format=p.BUNDLE_FORMAT, direction="up", device_id=ctx.device_id, ops=ops,
-                      schema=latest_version(), hlc=ctx.clock.last, created_at=now_iso(),
-                      audit=entries, cursor=get_meta(ctx.conn, dbsync.META_CURSOR))
+    bundle = p.Bundle(
+        format=p.BUNDLE_FORMAT,
+        direction="up",
+        device_id=ctx.device_id,
+        ops=ops,
+        schema=latest_version(),
+        hlc=ctx.clock.last,
+        created_at=now_iso(),
+        audit=entries,
+        cursor=get_meta(ctx.conn, dbsync.META_CURSOR),
+    )
     p.write_bundle(path, p.sign_bundle(bundle, key))
     return len(ops)
 
@@ -63,13 +72,19 @@ def import_down(ctx: WriteContext, path: str | Path) -> dict[str, int]:
     p.verify_bundle(bundle, _device_key(ctx.conn), path)
     good, bad = p.decode_ops(bundle.ops)
     if bad:
-        raise UserError("sync.error.bad_bundle", exit_code=2, path=str(path),
-                        detail=bad[0].params.get("detail", ""))
+        raise UserError(
+            "sync.error.bad_bundle",
+            exit_code=2,
+            path=str(path),
+            detail=bad[0].params.get("detail", ""),
+        )
     with transaction(ctx.conn):
         result = dbsync.apply_ops(ctx.conn, [p.op_to_dict(op) for _, op in good])
         acked = dbsync.acknowledge(ctx.conn, bundle.acked)
-        held = dbsync.hold(ctx.conn, [(r.op_id, r.code, dict(r.params), r.message)
-                                      for r in bundle.refused if r.op_id])
+        held = dbsync.hold(
+            ctx.conn,
+            [(r.op_id, r.code, dict(r.params), r.message) for r in bundle.refused if r.op_id],
+        )
         # Move the cursor only from where the bundle starts: an older bundle imported after a
         # newer sync must not send the cursor back (its operations are skipped as seen anyway).
         if get_meta(ctx.conn, dbsync.META_CURSOR) == bundle.cursor_from and bundle.cursor:
@@ -81,9 +96,13 @@ def import_down(ctx: WriteContext, path: str | Path) -> dict[str, int]:
         if bundle.audit_dseq > int(get_meta(ctx.conn, META_PUSHED) or 0):
             dbsync.set_meta(ctx.conn, META_PUSHED, str(bundle.audit_dseq))
         dbsync.observe_hlc(ctx, bundle.hlc)
-        counts = {"pushed": acked, "pulled": result.applied, "conflicts": result.conflicts,
-                  "duplicates": result.duplicates, "acked": acked, "refused": held}
+        counts = {
+            "pushed": acked,
+            "pulled": result.applied,
+            "conflicts": result.conflicts,
+            "duplicates": result.duplicates,
+            "acked": acked,
+            "refused": held,
+        }
         dbsync.record_success(ctx.conn, counts)
     return counts
-
-

@@ -48,13 +48,21 @@ class SyncReport:
     clock_skew_hours: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"pushed": self.pushed, "pulled": self.pulled, "duplicates": self.duplicates,
-                "conflicts": self.conflicts, "failed": self.failed, "audited": self.audited,
-                "refused": self.refused, "clock_skew_hours": self.clock_skew_hours}
+        return {
+            "pushed": self.pushed,
+            "pulled": self.pulled,
+            "duplicates": self.duplicates,
+            "conflicts": self.conflicts,
+            "failed": self.failed,
+            "audited": self.audited,
+            "refused": self.refused,
+            "clock_skew_hours": self.clock_skew_hours,
+        }
 
 
-def clock_skew_hours(hub_hlc: str, now_ms: int | None = None,
-                     drift_ms: int = DEFAULT_MAX_DRIFT_MS) -> float:
+def clock_skew_hours(
+    hub_hlc: str, now_ms: int | None = None, drift_ms: int = DEFAULT_MAX_DRIFT_MS
+) -> float:
     """How far this laptop's wall clock is from the hub's (its stamp's milliseconds), in
     hours, when further than ``drift_ms``: positive when the laptop is ahead. 0 otherwise."""
     local = int(time.time() * 1000) if now_ms is None else now_ms
@@ -65,13 +73,21 @@ def clock_skew_hours(hub_hlc: str, now_ms: int | None = None,
 class HubClient:
     """A thin client for the hub's endpoints; failures become :class:`SyncError`."""
 
-    def __init__(self, base_url: str, token: str | None = None, *, timeout: float = 30.0,
-                 transport: httpx.BaseTransport | None = None, retries: int = 2) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+        retries: int = 2,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.retries = retries
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout,
-                                 transport=transport)
+        self.http = httpx.Client(
+            base_url=self.base_url, headers=headers, timeout=timeout, transport=transport
+        )
 
     def close(self) -> None:
         self.http.close()
@@ -87,8 +103,9 @@ class HubClient:
         attempt = 0
         while True:
             try:
-                resp = self.http.post(path, content=content,
-                                      headers={"Content-Type": "application/json"})
+                resp = self.http.post(
+                    path, content=content, headers={"Content-Type": "application/json"}
+                )
                 break
             except httpx.TimeoutException:
                 raise SyncError("sync.error.timeout", exit_code=3, hub=self.base_url) from None
@@ -97,8 +114,9 @@ class HubClient:
                 # connection (a kept-alive one the hub closed, a blip) is simply tried again.
                 attempt += 1
                 if attempt > self.retries:
-                    raise SyncError("sync.error.unreachable", exit_code=3,
-                                    hub=self.base_url) from None
+                    raise SyncError(
+                        "sync.error.unreachable", exit_code=3, hub=self.base_url
+                    ) from None
                 time.sleep(0.2 * attempt)
         if resp.status_code >= 400:
             try:
@@ -115,45 +133,81 @@ class HubClient:
             raise SyncError("sync.error.bad_response", exit_code=4) from None
 
     def enrol(self, code: str, device_id: str) -> p.EnrolResponse:
-        return self._post("/v1/enrol", p.EnrolRequest(code=code, device_id=device_id,
-                                                      schema=latest_version()), p.EnrolResponse)
+        return self._post(
+            "/v1/enrol",
+            p.EnrolRequest(code=code, device_id=device_id, schema=latest_version()),
+            p.EnrolResponse,
+        )
 
     def push(self, device_id: str, ops: list[p.OutOp], hlc: str | None) -> p.PushResponse:
-        return self._post("/v1/push", p.PushOut(device_id=device_id, schema=latest_version(),
-                                                ops=ops, hlc=hlc), p.PushResponse)
+        return self._post(
+            "/v1/push",
+            p.PushOut(device_id=device_id, schema=latest_version(), ops=ops, hlc=hlc),
+            p.PushResponse,
+        )
 
     def push_audit(self, device_id: str, entries: list[p.AuditEntry]) -> p.AuditAck:
-        return self._post("/v1/audit", p.AuditPush(device_id=device_id, schema=latest_version(),
-                                                   entries=entries), p.AuditAck)
+        return self._post(
+            "/v1/audit",
+            p.AuditPush(device_id=device_id, schema=latest_version(), entries=entries),
+            p.AuditAck,
+        )
 
-    def pull(self, cursor: str | None, limit: int, hlc: str | None,
-             backfilled: int = 0) -> p.PullResponse:
-        return self._post("/v1/pull", p.PullRequest(schema=latest_version(), cursor=cursor,
-                                                    limit=limit, hlc=hlc, backfilled=backfilled),
-                          p.PullResponse)
+    def pull(
+        self, cursor: str | None, limit: int, hlc: str | None, backfilled: int = 0
+    ) -> p.PullResponse:
+        return self._post(
+            "/v1/pull",
+            p.PullRequest(
+                schema=latest_version(), cursor=cursor, limit=limit, hlc=hlc, backfilled=backfilled
+            ),
+            p.PullResponse,
+        )
 
 
 #: Pages in a row that bring only what the laptop holds already before a pull gives up.
 MAX_IDLE_PAGES = 50
 
 #: Refusal codes with their own message in the sync catalogue.
-REFUSALS = frozenset({"unauthorized", "revoked", "out_of_scope", "other_device", "too_old",
-                      "bad_code", "code_expired", "device_taken", "unknown_record", "too_large",
-                      "audit_chain", "audit_mismatch"})
+REFUSALS = frozenset(
+    {
+        "unauthorized",
+        "revoked",
+        "out_of_scope",
+        "other_device",
+        "too_old",
+        "bad_code",
+        "code_expired",
+        "device_taken",
+        "unknown_record",
+        "too_large",
+        "audit_chain",
+        "audit_mismatch",
+    }
+)
 
 
 def _out_op(r: sqlite3.Row) -> p.OutOp:
     fb = r["field_bases"]
-    return p.OutOp(op_id=r["op_id"], hlc=r["hlc"], entity=r["entity"], entity_id=r["entity_id"],
-                   kind=r["kind"], payload=msgspec.Raw(r["payload"].encode()),
-                   schema_version=r["schema_version"], device_id=r["device_id"],
-                   base_version=r["base_version"],
-                   field_bases=msgspec.Raw(fb.encode()) if fb else None,
-                   worker_id=r["worker_id"], seq=r["seq"])
+    return p.OutOp(
+        op_id=r["op_id"],
+        hlc=r["hlc"],
+        entity=r["entity"],
+        entity_id=r["entity_id"],
+        kind=r["kind"],
+        payload=msgspec.Raw(r["payload"].encode()),
+        schema_version=r["schema_version"],
+        device_id=r["device_id"],
+        base_version=r["base_version"],
+        field_bases=msgspec.Raw(fb.encode()) if fb else None,
+        worker_id=r["worker_id"],
+        seq=r["seq"],
+    )
 
 
-def _refused_in(batch: list[sqlite3.Row],
-                refusals: list[p.Refusal]) -> list[tuple[str, str, dict[str, str], str]]:
+def _refused_in(
+    batch: list[sqlite3.Row], refusals: list[p.Refusal]
+) -> list[tuple[str, str, dict[str, str], str]]:
     """The batch's operations the hub refused, as (op id, code, params, hub's message): found by
     their place in the batch (an operation too malformed for the hub to read has no id)."""
     out = []
@@ -165,14 +219,25 @@ def _refused_in(batch: list[sqlite3.Row],
 
 def audit_entry(e: Any) -> p.AuditEntry:
     """A :class:`db.audit.Entry` as the wire carries it."""
-    return p.AuditEntry(id=e.id, device_id=e.device_id, dseq=e.dseq, at=e.at,
-                        action=e.action, detail=e.detail, prev_hash=e.prev_hash, hash=e.hash,
-                        worker_id=e.worker_id, entity=e.entity, entity_id=e.entity_id,
-                        household_id=e.household_id)
+    return p.AuditEntry(
+        id=e.id,
+        device_id=e.device_id,
+        dseq=e.dseq,
+        at=e.at,
+        action=e.action,
+        detail=e.detail,
+        prev_hash=e.prev_hash,
+        hash=e.hash,
+        worker_id=e.worker_id,
+        entity=e.entity,
+        entity_id=e.entity_id,
+        household_id=e.household_id,
+    )
 
 
-def push_audit(client: HubClient, ctx: WriteContext, conn: sqlite3.Connection, write: Writer,
-               batch_size: int) -> int:
+def push_audit(
+    client: HubClient, ctx: WriteContext, conn: sqlite3.Connection, write: Writer, batch_size: int
+) -> int:
     """Send this device's audit entries the hub does not hold yet, oldest first; returns how
     many the hub stored. The hub checks that they continue its copy of the chain and refuses
     the push otherwise (``audit_chain``): nothing is stored then."""
@@ -200,28 +265,39 @@ def _default_writer(ctx: WriteContext) -> Writer:
     def write(fn: Callable[[WriteContext], Any]) -> Any:
         with transaction(ctx.conn):
             return fn(ctx)
+
     return write
 
 
-def enrol(ctx: WriteContext, hub_url: str, code: str, *,
-          transport: httpx.BaseTransport | None = None) -> p.EnrolResponse:
+def enrol(
+    ctx: WriteContext, hub_url: str, code: str, *, transport: httpx.BaseTransport | None = None
+) -> p.EnrolResponse:
     """Exchange a one-time code for this device's token and remember the hub."""
     with HubClient(hub_url, transport=transport) as client:
         resp = client.enrol(code, ctx.device_id)
 
     def save(c: WriteContext) -> None:
-        dbsync.save_enrolment(c.conn, hub_url.rstrip("/"), resp.token, resp.name, resp.grids,
-                              resp.role)
+        dbsync.save_enrolment(
+            c.conn, hub_url.rstrip("/"), resp.token, resp.name, resp.grids, resp.role
+        )
         dbsync.observe_hlc(c, resp.hlc)
 
     _default_writer(ctx)(save)
     return resp
 
 
-def run_sync(ctx: WriteContext, *, hub_url: str | None = None, batch_size: int = 500,
-             timeout: float = 30.0, progress: Progress | None = None, write: Writer | None = None,
-             transport: httpx.BaseTransport | None = None,
-             reader: sqlite3.Connection | None = None, retries: int = 2) -> SyncReport:
+def run_sync(
+    ctx: WriteContext,
+    *,
+    hub_url: str | None = None,
+    batch_size: int = 500,
+    timeout: float = 30.0,
+    progress: Progress | None = None,
+    write: Writer | None = None,
+    transport: httpx.BaseTransport | None = None,
+    reader: sqlite3.Connection | None = None,
+    retries: int = 2,
+) -> SyncReport:
     """Push every pending operation, then pull until the hub has nothing more.
 
     ``write`` runs a function in one transaction on the writer connection (the app passes its
@@ -253,8 +329,11 @@ def run_sync(ctx: WriteContext, *, hub_url: str | None = None, batch_size: int =
             resp = client.push(ctx.device_id, ops, ctx.clock.last)
             refused = _refused_in(batch, resp.refused)
 
-            def ack(c: WriteContext, resp: p.PushResponse = resp,
-                    refused: list[tuple[str, str, dict[str, str], str]] = refused) -> int:
+            def ack(
+                c: WriteContext,
+                resp: p.PushResponse = resp,
+                refused: list[tuple[str, str, dict[str, str], str]] = refused,
+            ) -> int:
                 dbsync.observe_hlc(c, resp.hlc)
                 dbsync.hold(c.conn, refused)
                 return dbsync.acknowledge(c.conn, resp.acked)
@@ -282,8 +361,9 @@ def run_sync(ctx: WriteContext, *, hub_url: str | None = None, batch_size: int =
             page = client.pull(cursor, batch_size, ctx.clock.last, backfilled)
             ops_d = [p.op_to_dict(op) for op in page.ops]
 
-            def apply(c: WriteContext, page: p.PullResponse = page,
-                      ops_d: list[dict[str, Any]] = ops_d) -> dbsync.ApplyResult:
+            def apply(
+                c: WriteContext, page: p.PullResponse = page, ops_d: list[dict[str, Any]] = ops_d
+            ) -> dbsync.ApplyResult:
                 result = dbsync.apply_ops(c.conn, ops_d)
                 if page.cursor is not None:
                     dbsync.set_meta(c.conn, dbsync.META_CURSOR, page.cursor)

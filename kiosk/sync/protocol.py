@@ -239,8 +239,9 @@ def decode_ops(raws: list[msgspec.Raw]) -> tuple[list[tuple[int, Op]], list[Refu
             except (msgspec.MsgspecError, RecursionError):
                 named = ""
             op_id = named if isinstance(named, str) and len(named) <= 64 else ""
-            bad.append(Refusal(index=i, op_id=op_id, code="invalid",
-                               params={"detail": str(exc)[:160]}))
+            bad.append(
+                Refusal(index=i, op_id=op_id, code="invalid", params={"detail": str(exc)[:160]})
+            )
     return good, bad
 
 
@@ -254,10 +255,17 @@ def op_from_dict(d: dict[str, Any]) -> Op:
 
 def op_to_dict(op: Op) -> dict[str, Any]:
     return {
-        "op_id": op.op_id, "hlc": op.hlc, "entity": op.entity, "entity_id": op.entity_id,
-        "kind": op.kind, "payload": op.payload, "base_version": op.base_version,
-        "field_bases": op.field_bases, "schema_version": op.schema_version,
-        "worker_id": op.worker_id, "device_id": op.device_id,
+        "op_id": op.op_id,
+        "hlc": op.hlc,
+        "entity": op.entity,
+        "entity_id": op.entity_id,
+        "kind": op.kind,
+        "payload": op.payload,
+        "base_version": op.base_version,
+        "field_bases": op.field_bases,
+        "schema_version": op.schema_version,
+        "worker_id": op.worker_id,
+        "device_id": op.device_id,
     }
 
 
@@ -265,6 +273,7 @@ def op_to_dict(op: Op) -> dict[str, Any]:
 # A device token is ``<device id>.<secret>``; the hub keeps only token_hash(secret). A bundle
 # is authenticated with an HMAC keyed by that hash (the laptop knows the token, the hub its
 # hash; nobody else knows either).
+
 
 def token_hash(secret: str) -> str:
     return hashlib.sha256(("token:" + secret).encode()).hexdigest()
@@ -280,6 +289,8 @@ def split_token(token: str) -> tuple[str, str] | None:
 def bundle_mac(key_hash: str, body: bytes) -> str:
     """HMAC of an offline bundle, keyed by the token hash both ends can compute."""
     return hmac.new(key_hash.encode(), body, hashlib.sha256).hexdigest()
+
+
 def sign_bundle(bundle: Bundle, key: str) -> bytes:
     bundle.mac = ""
     bundle.mac = bundle_mac(key, encoder.encode(bundle))
@@ -294,8 +305,9 @@ def read_bundle(path: str | Path) -> Bundle:
     try:
         bundle = msgspec.json.decode(data, type=Bundle)
     except msgspec.MsgspecError as exc:
-        raise UserError("sync.error.bad_bundle", exit_code=2, path=str(path),
-                        detail=str(exc)[:200]) from None
+        raise UserError(
+            "sync.error.bad_bundle", exit_code=2, path=str(path), detail=str(exc)[:200]
+        ) from None
     if bundle.format != BUNDLE_FORMAT or bundle.direction not in ("up", "down"):
         raise UserError("sync.error.bad_bundle", exit_code=2, path=str(path), detail=bundle.format)
     return bundle

@@ -30,21 +30,34 @@ def seed_ops(conn: sqlite3.Connection, batch: int = 2000) -> Iterator[list[Op]]:
     version = _schema_version(conn)
     out: list[Op] = []
     for name, ent in ENTITIES.items():
-        exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                              (ent.table,)).fetchone()
+        exists = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (ent.table,)
+        ).fetchone()
         if not exists:
             continue
         cur = conn.execute(f"SELECT * FROM {ent.table} ORDER BY hlc")
         cols = [d[0] for d in cur.description]
         for values in cur:
             row = dict(zip(cols, values, strict=True))
-            payload = {k: v for k, v in row.items()
-                       if k not in STAMP_COLUMNS and k not in LOCAL_COLUMNS and k not in DERIVED}
+            payload = {
+                k: v
+                for k, v in row.items()
+                if k not in STAMP_COLUMNS and k not in LOCAL_COLUMNS and k not in DERIVED
+            }
             key = str(row[ent.key])
-            out.append(Op(op_id=str(uuid.uuid5(_NS, f"{name}:{key}")), hlc=row["hlc"],
-                          entity=name, entity_id=key, kind="insert",
-                          payload=json.loads(json.dumps(payload)), schema_version=version,
-                          device_id=row["device_id"], worker_id=row["worker_id"]))
+            out.append(
+                Op(
+                    op_id=str(uuid.uuid5(_NS, f"{name}:{key}")),
+                    hlc=row["hlc"],
+                    entity=name,
+                    entity_id=key,
+                    kind="insert",
+                    payload=json.loads(json.dumps(payload)),
+                    schema_version=version,
+                    device_id=row["device_id"],
+                    worker_id=row["worker_id"],
+                )
+            )
             if len(out) >= batch:
                 yield out
                 out = []

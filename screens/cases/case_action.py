@@ -35,11 +35,17 @@ class CaseActionScreen(ModalScreen[dict | None]):
     #: what the acting worker needs to open it (None: the mode's or the caller's check)
     PERMISSION: ClassVar[str | None] = None
 
-
     BINDINGS = [
-        Binding("escape", "cancel", term("ui.back"), id="case_action.cancel", tooltip=term("ui.back")),
-        Binding("ctrl+s", "submit", term("cases.ui.save"), id="case_action.submit",
-                tooltip=term("cases.ui.save")),
+        Binding(
+            "escape", "cancel", term("ui.back"), id="case_action.cancel", tooltip=term("ui.back")
+        ),
+        Binding(
+            "ctrl+s",
+            "submit",
+            term("cases.ui.save"),
+            id="case_action.submit",
+            tooltip=term("cases.ui.save"),
+        ),
     ]
 
     DEFAULT_CSS = """
@@ -63,8 +69,12 @@ class CaseActionScreen(ModalScreen[dict | None]):
         with Vertical(id="action-form"):
             yield Label(f"{self.number} · {t('cases.event.' + self.event_type)}", classes="title")
             if "department" in fields:
-                yield Input(placeholder=t("cases.col.department"), id="f-department",
-                            value=self.departments[0] if len(self.departments) == 1 else "", compact=True)
+                yield Input(
+                    placeholder=t("cases.col.department"),
+                    id="f-department",
+                    value=self.departments[0] if len(self.departments) == 1 else "",
+                    compact=True,
+                )
             if "person" in fields:
                 yield Input(placeholder=t("cases.col.person"), id="f-person", compact=True)
             if "due" in fields:
@@ -72,11 +82,19 @@ class CaseActionScreen(ModalScreen[dict | None]):
             if "unreached" in fields:
                 yield Checkbox(t("cases.detail.unreached"), id="f-unreached", compact=True)
             if "rating" in fields:
-                yield Select([(t(f"cases.rating.{r}"), r) for r in RATINGS],
-                             prompt=t("ledger.col.rating"), id="f-rating", compact=True)
+                yield Select(
+                    [(t(f"cases.rating.{r}"), r) for r in RATINGS],
+                    prompt=t("ledger.col.rating"),
+                    id="f-rating",
+                    compact=True,
+                )
             if "level" in fields:
-                yield Select([(t(f"cases.level.{n}"), n) for n in (1, 2, 3)],
-                             prompt=t("cases.col.level"), id="f-level", compact=True)
+                yield Select(
+                    [(t(f"cases.level.{n}"), n) for n in (1, 2, 3)],
+                    prompt=t("cases.col.level"),
+                    id="f-level",
+                    compact=True,
+                )
             if "of" in fields:
                 yield Input(placeholder=t("cases.ui.of_placeholder"), id="f-of", compact=True)
             if "note" in fields:

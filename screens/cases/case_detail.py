@@ -32,8 +32,15 @@ def case_action(event_type: str) -> str:
 #: escalating, closing and reopening are a supervisor's (kiosk.security.roles): hidden from a grid
 #: worker's footer, and refused with a message if pressed anyway.
 ACTION_KEYS = [
-    ("a", "assign"), ("p", "progress"), ("s", "resolve"), ("m", "resolve_on_spot"),
-    ("f", "follow_up"), ("t", "rate"), ("u", "reopen"), ("e", "escalate"), ("c", "close"),
+    ("a", "assign"),
+    ("p", "progress"),
+    ("s", "resolve"),
+    ("m", "resolve_on_spot"),
+    ("f", "follow_up"),
+    ("t", "rate"),
+    ("u", "reopen"),
+    ("e", "escalate"),
+    ("c", "close"),
     ("x", "repeat_of"),
 ]
 
@@ -42,9 +49,19 @@ class CaseDetailScreen(WorkerErrors, KioskScreen):
     #: what the acting worker needs to open it (None: the mode's or the caller's check)
     PERMISSION: ClassVar[str | None] = None
     BINDINGS = [
-        Binding("escape", "app.pop_screen", term("ui.back"), id="case.back", tooltip=term("ui.back")),
-        *[Binding(key, f"act('{ev}')", t(f"cases.event.{ev}"), id=f"case.{ev}",
-                  tooltip=t(f"cases.ui.hint.{ev}")) for key, ev in ACTION_KEYS],
+        Binding(
+            "escape", "app.pop_screen", term("ui.back"), id="case.back", tooltip=term("ui.back")
+        ),
+        *[
+            Binding(
+                key,
+                f"act('{ev}')",
+                t(f"cases.event.{ev}"),
+                id=f"case.{ev}",
+                tooltip=t(f"cases.ui.hint.{ev}"),
+            )
+            for key, ev in ACTION_KEYS
+        ],
     ]
 
     DEFAULT_CSS = """
@@ -86,15 +103,17 @@ class CaseDetailScreen(WorkerErrors, KioskScreen):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.styles.height = "auto"  # the body scrolls, not the timeline
-        table.add_columns(t("ledger.col.at"), t("ledger.col.step"), t("ledger.col.by"),
-                          t("ledger.col.note"))
+        table.add_columns(
+            t("ledger.col.at"), t("ledger.col.step"), t("ledger.col.by"), t("ledger.col.note")
+        )
         self.load()
 
     @work(thread=True, exclusive=True, group="case-detail", exit_on_error=False)
     def load(self) -> None:
         conn = self.kiosk.read()
-        self.post_message(self.Loaded(get_case(conn, self.case_id, rules=rules_of(self.kiosk)),
-                                      departments(conn)))
+        self.post_message(
+            self.Loaded(get_case(conn, self.case_id, rules=rules_of(self.kiosk)), departments(conn))
+        )
 
     def on_case_detail_screen_loaded(self, message: Loaded) -> None:
         from kiosk.cases.events import describe_event
@@ -108,7 +127,8 @@ class CaseDetailScreen(WorkerErrors, KioskScreen):
         cats = load_categories(self.kiosk.runtime.settings)
         s = d.state
         self.query_one("#case-title", Static).update(
-            f"{d.number} · {cats.label(d.category)} · {d.registered_at[:10]}")
+            f"{d.number} · {cats.label(d.category)} · {d.registered_at[:10]}"
+        )
         state = Text.assemble(status_text(s.status), "  ")
         if d.escalation_level:
             state.append_text(level_text(d.escalation_level))
@@ -128,12 +148,15 @@ class CaseDetailScreen(WorkerErrors, KioskScreen):
             state.append(t("cases.close_kind.repeat"))
         self.query_one("#case-state", Static).update(state)
         self.query_one("#case-summary", Static).update(Text(d.summary))
-        hh = [address_of(h.compound, h.building, h.unit, h.room, forgotten=h.forgotten)
-              for h in d.households[:3]]
+        hh = [
+            address_of(h.compound, h.building, h.unit, h.room, forgotten=h.forgotten)
+            for h in d.households[:3]
+        ]
         more = len(d.households) - len(hh)
         self.query_one("#case-households", Static).update(
             f"{t('cases.col.households')}: {'、'.join(hh)}"
-            + (" " + t("cases.ui.more_households", n=more) if more > 0 else ""))
+            + (" " + t("cases.ui.more_households", n=more) if more > 0 else "")
+        )
         table = self.query_one(DataTable)
         table.clear()
         for e in d.events:
@@ -141,8 +164,9 @@ class CaseDetailScreen(WorkerErrors, KioskScreen):
             detail = Text(describe_event(e.data))
             if e.invalid:
                 step.stylize("strike dim")
-                detail.append("  ⚠ " + t("ledger.invalid", rule=t(e.invalid, status="")),
-                              style="yellow")
+                detail.append(
+                    "  ⚠ " + t("ledger.invalid", rule=t(e.invalid, status="")), style="yellow"
+                )
             table.add_row(e.at[:16].replace("T", " "), step, e.by_name or "", detail, key=e.id)
 
     # --- actions --------------------------------------------------------------------------
@@ -160,8 +184,9 @@ class CaseDetailScreen(WorkerErrors, KioskScreen):
             if values is not None:
                 self.write(event_type, values)
 
-        self.app.push_screen(CaseActionScreen(event_type, self.detail.number, self.departments),
-                             done)
+        self.app.push_screen(
+            CaseActionScreen(event_type, self.detail.number, self.departments), done
+        )
 
     @work(thread=True, exclusive=True, group="case-write", exit_on_error=False)
     def write(self, event_type: str, values: dict) -> None:
@@ -170,12 +195,20 @@ class CaseDetailScreen(WorkerErrors, KioskScreen):
         settings = self.kiosk.runtime.settings
         conn = self.kiosk.read()
         level = values.get("level")
-        data = build_event(conn, settings, self.case_id, event_type,
-                           department=values.get("department"), person=values.get("person"),
-                           due=values.get("due"), note=values.get("note"),
-                           rating=values.get("rating"), of=values.get("of"),
-                           level=int(level) if level else None,
-                           unreached=bool(values.get("unreached")))
+        data = build_event(
+            conn,
+            settings,
+            self.case_id,
+            event_type,
+            department=values.get("department"),
+            person=values.get("person"),
+            due=values.get("due"),
+            note=values.get("note"),
+            rating=values.get("rating"),
+            of=values.get("of"),
+            level=int(level) if level else None,
+            unreached=bool(values.get("unreached")),
+        )
         rating_given = data.pop("rating_given", None)
 
         def write(ctx):

@@ -25,16 +25,42 @@ class CasesScreen(WorkerErrors, KioskScreen):
     #: what the acting worker needs to open it (None: the mode's or the caller's check)
     PERMISSION: ClassVar[str | None] = None
     BINDINGS = [
-        Binding("n", "register", term("cases.ui.register"), id="cases.register",
-                tooltip=term("cases.ui.register_hint")),
-        Binding("g", "toggle_my_grid", term("cases.ui.my_grid"), id="cases.my_grid",
-                tooltip=term("cases.ui.my_grid_hint")),
-        Binding("o", "toggle_overdue", term("cases.ui.overdue"), id="cases.overdue",
-                tooltip=term("cases.ui.overdue_hint")),
-        Binding("r", "reload", term("cases.ui.reload"), id="cases.reload",
-                tooltip=term("cases.ui.reload")),
-        Binding("escape", "focus_table", term("cases.ui.list"), id="cases.focus_table", show=False,
-                tooltip=term("cases.ui.list")),
+        Binding(
+            "n",
+            "register",
+            term("cases.ui.register"),
+            id="cases.register",
+            tooltip=term("cases.ui.register_hint"),
+        ),
+        Binding(
+            "g",
+            "toggle_my_grid",
+            term("cases.ui.my_grid"),
+            id="cases.my_grid",
+            tooltip=term("cases.ui.my_grid_hint"),
+        ),
+        Binding(
+            "o",
+            "toggle_overdue",
+            term("cases.ui.overdue"),
+            id="cases.overdue",
+            tooltip=term("cases.ui.overdue_hint"),
+        ),
+        Binding(
+            "r",
+            "reload",
+            term("cases.ui.reload"),
+            id="cases.reload",
+            tooltip=term("cases.ui.reload"),
+        ),
+        Binding(
+            "escape",
+            "focus_table",
+            term("cases.ui.list"),
+            id="cases.focus_table",
+            show=False,
+            tooltip=term("cases.ui.list"),
+        ),
     ]
 
     DEFAULT_CSS = """
@@ -45,8 +71,14 @@ class CasesScreen(WorkerErrors, KioskScreen):
     class Page(Message):
         """A page of cases (handled by CasesScreen; stale pages are dropped)."""
 
-        def __init__(self, generation: int, offset: int, cases: list[CaseSummary],
-                     total: int | None, departments: list[str] | None) -> None:
+        def __init__(
+            self,
+            generation: int,
+            offset: int,
+            cases: list[CaseSummary],
+            total: int | None,
+            departments: list[str] | None,
+        ) -> None:
             super().__init__()
             self.generation = generation
             self.offset = offset
@@ -68,27 +100,41 @@ class CasesScreen(WorkerErrors, KioskScreen):
         cats = load_categories(self.kiosk.runtime.settings)
         yield Header()
         with Horizontal(id="cases-filters"):
-            yield Select([(t(f"cases.status.{s}"), s) for s in ("open", *STATUSES)],
-                         prompt=t("cases.col.status"), id="filter-status", compact=True)
+            yield Select(
+                [(t(f"cases.status.{s}"), s) for s in ("open", *STATUSES)],
+                prompt=t("cases.col.status"),
+                id="filter-status",
+                compact=True,
+            )
             options = []
             for g in cats.groups:
                 options.append((g.name, g.code))
                 options += [(f"  {c.name}", c.code) for c in g.subs if c.code != g.code]
-            yield Select(options, prompt=t("cases.col.category"), id="filter-category",
-                         compact=True)
-            yield Select([], prompt=t("cases.col.department"), id="filter-department",
-                         compact=True)
-            yield Select([(t(f"cases.level.{n}"), n) for n in range(4)],
-                         prompt=t("cases.col.level"), id="filter-level", compact=True)
+            yield Select(
+                options, prompt=t("cases.col.category"), id="filter-category", compact=True
+            )
+            yield Select([], prompt=t("cases.col.department"), id="filter-department", compact=True)
+            yield Select(
+                [(t(f"cases.level.{n}"), n) for n in range(4)],
+                prompt=t("cases.col.level"),
+                id="filter-level",
+                compact=True,
+            )
         yield Static("", id="cases-status", classes="muted")
         yield DataTable(id="cases-table", cursor_type="row", zebra_stripes=True)
         yield KioskFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns(t("cases.col.number"), t("cases.col.status"), t("cases.col.category"),
-                          t("cases.col.level"), t("cases.col.due"), t("cases.col.department"),
-                          t("cases.col.summary"))
+        table.add_columns(
+            t("cases.col.number"),
+            t("cases.col.status"),
+            t("cases.col.category"),
+            t("cases.col.level"),
+            t("cases.col.due"),
+            t("cases.col.department"),
+            t("cases.col.summary"),
+        )
         table.focus()
         self.reload()
 
@@ -107,9 +153,14 @@ class CasesScreen(WorkerErrors, KioskScreen):
 
         # "my grid": the worker's grid codes become ids in the worker thread
         grid_ids: list[str] | None = [] if self.my_grid else None
-        return CaseFilter(status=value("#filter-status"), category=value("#filter-category"),
-                          department=value("#filter-department"), level=value("#filter-level"),
-                          grid_ids=grid_ids, overdue=self.overdue)
+        return CaseFilter(
+            status=value("#filter-status"),
+            category=value("#filter-category"),
+            department=value("#filter-department"),
+            level=value("#filter-level"),
+            grid_ids=grid_ids,
+            overdue=self.overdue,
+        )
 
     def reload(self) -> None:
         self._generation += 1
@@ -121,8 +172,12 @@ class CasesScreen(WorkerErrors, KioskScreen):
         conn = self.kiosk.read()
         if f.grid_ids is not None and self.kiosk.worker:
             codes = list(self.kiosk.worker.grids)
-            f.grid_ids = [r[0] for r in conn.execute(
-                f"SELECT id FROM grids WHERE code IN ({','.join('?' * len(codes))})", codes)]
+            f.grid_ids = [
+                r[0]
+                for r in conn.execute(
+                    f"SELECT id FROM grids WHERE code IN ({','.join('?' * len(codes))})", codes
+                )
+            ]
         rules = rules_of(self.kiosk)
         cases = list_cases(conn, f, limit=self.page_size, offset=offset, rules=rules)
         total = count_cases(conn, f, rules=rules) if offset == 0 else None
@@ -135,7 +190,8 @@ class CasesScreen(WorkerErrors, KioskScreen):
         if message.departments is not None and not self._departments_loaded:
             self._departments_loaded = True
             self.query_one("#filter-department", Select).set_options(
-                [(d, d) for d in message.departments])
+                [(d, d) for d in message.departments]
+            )
         table = self.query_one(DataTable)
         if message.offset == 0:
             table.clear()
@@ -143,9 +199,16 @@ class CasesScreen(WorkerErrors, KioskScreen):
             self._total = message.total or 0
         cats = load_categories(self.kiosk.runtime.settings)
         for c in message.cases:
-            table.add_row(c.number, status_text(c.status), cats.label(c.category),
-                          level_text(c.escalation_level), c.due or "", c.department or "",
-                          c.summary[:30], key=c.id)
+            table.add_row(
+                c.number,
+                status_text(c.status),
+                cats.label(c.category),
+                level_text(c.escalation_level),
+                c.due or "",
+                c.department or "",
+                c.summary[:30],
+                key=c.id,
+            )
         self._loaded += len(message.cases)
         self._loading = False
         flags = []
@@ -155,7 +218,8 @@ class CasesScreen(WorkerErrors, KioskScreen):
             flags.append(t("cases.ui.overdue"))
         self.query_one("#cases-status", Static).update(
             t("cases.ui.count", shown=self._loaded, total=self._total)
-            + (f"  [{' · '.join(flags)}]" if flags else ""))
+            + (f"  [{' · '.join(flags)}]" if flags else "")
+        )
 
     @on(Select.Changed)
     def filter_changed(self, event: Select.Changed) -> None:
@@ -164,8 +228,11 @@ class CasesScreen(WorkerErrors, KioskScreen):
 
     @on(DataTable.RowHighlighted, "#cases-table")
     def maybe_more(self, event: DataTable.RowHighlighted) -> None:
-        if (not self._loading and self._loaded < self._total
-                and event.cursor_row >= event.data_table.row_count - 1):
+        if (
+            not self._loading
+            and self._loaded < self._total
+            and event.cursor_row >= event.data_table.row_count - 1
+        ):
             self._loading = True
             self.fetch(self._generation, self.current_filter(), self._loaded)
 

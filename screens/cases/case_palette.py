@@ -18,24 +18,35 @@ def palette_commands(app) -> Iterator[SystemCommand]:
     the case on screen, the case list's filters, the figures' switches."""
     screen = app.screen
     if isinstance(screen, CasesScreen):
-        yield SystemCommand(t("cases.ui.my_grid"), t("cases.ui.my_grid_hint"),
-                            screen.action_toggle_my_grid)
-        yield SystemCommand(t("cases.ui.overdue"), t("cases.ui.overdue_hint"),
-                            screen.action_toggle_overdue)
-        yield SystemCommand(f"{t('cases.title')}: {t('cases.ui.reload')}", t("cases.ui.list"),
-                            screen.action_reload)
+        yield SystemCommand(
+            t("cases.ui.my_grid"), t("cases.ui.my_grid_hint"), screen.action_toggle_my_grid
+        )
+        yield SystemCommand(
+            t("cases.ui.overdue"), t("cases.ui.overdue_hint"), screen.action_toggle_overdue
+        )
+        yield SystemCommand(
+            f"{t('cases.title')}: {t('cases.ui.reload')}", t("cases.ui.list"), screen.action_reload
+        )
         return
     if isinstance(screen, FiguresScreen):
-        yield SystemCommand(f"{t('figures.mode')}: {t('figures.period')}",
-                            t("figures.period_hint"), screen.action_next_period)
-        yield SystemCommand(f"{t('figures.mode')}: {t('figures.breakdown')}",
-                            t("figures.breakdown_hint"), screen.action_next_breakdown)
+        yield SystemCommand(
+            f"{t('figures.mode')}: {t('figures.period')}",
+            t("figures.period_hint"),
+            screen.action_next_period,
+        )
+        yield SystemCommand(
+            f"{t('figures.mode')}: {t('figures.breakdown')}",
+            t("figures.breakdown_hint"),
+            screen.action_next_breakdown,
+        )
         return
     if not isinstance(screen, CaseDetailScreen):
         return
     for key, ev in ACTION_KEYS:
         if not allowed(app.worker, case_action(ev)):
             continue  # another role's action
-        yield SystemCommand(f"{t('cases.title')}: {t(f'cases.event.{ev}')} ({key})",
-                            t(f"cases.ui.hint.{ev}"),
-                            lambda ev=ev: screen.action_act(ev))
+        yield SystemCommand(
+            f"{t('cases.title')}: {t(f'cases.event.{ev}')} ({key})",
+            t(f"cases.ui.hint.{ev}"),
+            lambda ev=ev: screen.action_act(ev),
+        )

@@ -34,11 +34,23 @@ class CaseRegisterScreen(WorkerErrors, Screen[str | None]):
     #: what the acting worker needs to open it (kiosk/security/roles.py); the app checks
     PERMISSION: ClassVar[str | None] = "case.register"
     BINDINGS = [
-        Binding("escape", "cancel", term("ui.back"), id="case_register.cancel", tooltip=term("ui.back")),
-        Binding("ctrl+s", "save_new", term("cases.ui.save_new"), id="case_register.save_new",
-                tooltip=term("cases.ui.save_new_hint")),
-        Binding("ctrl+r", "save_repeat", term("cases.ui.save_repeat"), id="case_register.save_repeat",
-                tooltip=term("cases.ui.save_repeat_hint")),
+        Binding(
+            "escape", "cancel", term("ui.back"), id="case_register.cancel", tooltip=term("ui.back")
+        ),
+        Binding(
+            "ctrl+s",
+            "save_new",
+            term("cases.ui.save_new"),
+            id="case_register.save_new",
+            tooltip=term("cases.ui.save_new_hint"),
+        ),
+        Binding(
+            "ctrl+r",
+            "save_repeat",
+            term("cases.ui.save_repeat"),
+            id="case_register.save_repeat",
+            tooltip=term("cases.ui.save_repeat_hint"),
+        ),
     ]
 
     DEFAULT_CSS = """
@@ -75,9 +87,14 @@ class CaseRegisterScreen(WorkerErrors, Screen[str | None]):
             self.case_id = case_id
             self.repeat = repeat
 
-    def __init__(self, household_ids: list[str] | None = None, visit_id: str | None = None,
-                 summary: str = "", category: str | None = None,
-                 raised_by: str | None = None) -> None:
+    def __init__(
+        self,
+        household_ids: list[str] | None = None,
+        visit_id: str | None = None,
+        summary: str = "",
+        category: str | None = None,
+        raised_by: str | None = None,
+    ) -> None:
         super().__init__()
         self.household_ids: list[str] = list(household_ids or [])
         self.visit_id = visit_id
@@ -103,31 +120,51 @@ class CaseRegisterScreen(WorkerErrors, Screen[str | None]):
             yield Static(t("cases.ui.register"), classes="title")
             yield Static("", id="reg-households", classes="muted")
             if not self.household_ids:
-                yield Input(placeholder=t("cases.ui.household_search"),
-                            id="reg-household-search", compact=True)
+                yield Input(
+                    placeholder=t("cases.ui.household_search"),
+                    id="reg-household-search",
+                    compact=True,
+                )
                 yield DataTable(id="reg-households-table", cursor_type="row")
             with Horizontal(id="reg-top"):
-                yield Select(options, prompt=t("cases.col.category"), id="reg-category",
-                             value=initial, compact=True)
-            yield Input(value=self.initial_summary, placeholder=t("cases.ui.summary_placeholder"),
-                        id="reg-summary", compact=True)
-            yield Input(value=self.initial_raised_by,
-                        placeholder=t("cases.ui.raised_by_placeholder"), id="reg-raised-by",
-                        compact=True)
+                yield Select(
+                    options,
+                    prompt=t("cases.col.category"),
+                    id="reg-category",
+                    value=initial,
+                    compact=True,
+                )
+            yield Input(
+                value=self.initial_summary,
+                placeholder=t("cases.ui.summary_placeholder"),
+                id="reg-summary",
+                compact=True,
+            )
+            yield Input(
+                value=self.initial_raised_by,
+                placeholder=t("cases.ui.raised_by_placeholder"),
+                id="reg-raised-by",
+                compact=True,
+            )
         yield Static(t("cases.ui.repeats_none"), id="reg-repeats-title", classes="muted")
         yield DataTable(id="reg-repeats", cursor_type="row", zebra_stripes=True)
         yield KioskFooter()
 
     def on_mount(self) -> None:
         self.query_one("#reg-repeats", DataTable).add_columns(
-            t("cases.col.number"), t("cases.col.status"), t("cases.ui.scope"),
-            t("cases.col.registered"), t("cases.col.summary"))
+            t("cases.col.number"),
+            t("cases.col.status"),
+            t("cases.ui.scope"),
+            t("cases.col.registered"),
+            t("cases.col.summary"),
+        )
         # inline: the app stylesheet gives every DataTable 1fr, above DEFAULT_CSS
         self.query_one("#reg-repeats", DataTable).styles.height = "1fr"
         if not self.household_ids:
             self.query_one("#reg-households-table", DataTable).styles.height = 5
             self.query_one("#reg-households-table", DataTable).add_columns(
-                t("col.address"), t("col.head"), t("col.grid"))
+                t("col.address"), t("col.head"), t("col.grid")
+            )
             self.query_one("#reg-household-search", Input).focus()
         else:
             self.query_one("#reg-category", Select).focus()
@@ -138,7 +175,8 @@ class CaseRegisterScreen(WorkerErrors, Screen[str | None]):
     def show_households(self) -> None:
         n = len(self.household_ids)
         self.query_one("#reg-households", Static).update(
-            t("cases.ui.households_chosen", n=n) if n else t("cases.ui.households_none"))
+            t("cases.ui.households_chosen", n=n) if n else t("cases.ui.households_none")
+        )
 
     @on(Input.Changed, "#reg-household-search")
     def household_query(self, event: Input.Changed) -> None:
@@ -192,16 +230,26 @@ class CaseRegisterScreen(WorkerErrors, Screen[str | None]):
         if not self.household_ids:
             return
         self._rep_generation += 1
-        self.find_candidates(self._rep_generation, list(self.household_ids), self._category(),
-                             self.query_one("#reg-summary", Input).value)
+        self.find_candidates(
+            self._rep_generation,
+            list(self.household_ids),
+            self._category(),
+            self.query_one("#reg-summary", Input).value,
+        )
 
     @work(thread=True, exclusive=True, group="case-register-repeats", exit_on_error=False)
-    def find_candidates(self, generation: int, households: list[str], category: str | None,
-                        summary: str) -> None:
+    def find_candidates(
+        self, generation: int, households: list[str], category: str | None, summary: str
+    ) -> None:
         settings = self.app.runtime.settings  # type: ignore[attr-defined]
-        found = repeat_candidates(self.app.read(), households, category, summary,  # type: ignore[attr-defined]
-                                  window_days=settings.repeat_window_days,
-                                  rules=rules_of(self.app))
+        found = repeat_candidates(
+            self.app.read(),  # type: ignore[attr-defined]
+            households,
+            category,
+            summary,  # type: ignore[attr-defined]
+            window_days=settings.repeat_window_days,
+            rules=rules_of(self.app),
+        )
         self.post_message(self.Candidates(generation, found))
 
     def on_case_register_screen_candidates(self, message: Candidates) -> None:
@@ -211,12 +259,19 @@ class CaseRegisterScreen(WorkerErrors, Screen[str | None]):
         table = self.query_one("#reg-repeats", DataTable)
         table.clear()
         for c in message.candidates:
-            table.add_row(c.case.number, status_text(c.case.status),
-                          t(f"cases.scope.{c.scope}"), c.case.registered_at[:10],
-                          c.case.summary[:30], key=c.case.id)
+            table.add_row(
+                c.case.number,
+                status_text(c.case.status),
+                t(f"cases.scope.{c.scope}"),
+                c.case.registered_at[:10],
+                c.case.summary[:30],
+                key=c.case.id,
+            )
         self.query_one("#reg-repeats-title", Static).update(
-            t("cases.ui.repeats_found", n=len(message.candidates)) if message.candidates
-            else t("cases.ui.repeats_none"))
+            t("cases.ui.repeats_found", n=len(message.candidates))
+            if message.candidates
+            else t("cases.ui.repeats_none")
+        )
 
     # --- saving ---------------------------------------------------------------------------
     def action_save_new(self) -> None:
@@ -235,24 +290,41 @@ class CaseRegisterScreen(WorkerErrors, Screen[str | None]):
         if category is None:
             self.notify(t("cases.ui.need_category"), severity="error")
             return
-        self.write(list(self.household_ids), category,
-                   self.query_one("#reg-summary", Input).value,
-                   self.query_one("#reg-raised-by", Input).value, repeat_of)
+        self.write(
+            list(self.household_ids),
+            category,
+            self.query_one("#reg-summary", Input).value,
+            self.query_one("#reg-raised-by", Input).value,
+            repeat_of,
+        )
 
     @work(thread=True, exclusive=True, group="case-register-write", exit_on_error=False)
-    def write(self, households: list[str], category: str, summary: str, raised_by: str,
-              repeat_of: str | None) -> None:
+    def write(
+        self,
+        households: list[str],
+        category: str,
+        summary: str,
+        raised_by: str,
+        repeat_of: str | None,
+    ) -> None:
         if not households:
             raise UserError("cases.error.no_household")
         cats = load_categories(self.app.runtime.settings)  # type: ignore[attr-defined]
 
         def fn(ctx):
-            cid = register_case(ctx, household_ids=households, category=category,
-                                summary=summary, visit_id=self.visit_id, raised_by=raised_by,
-                                categories=cats)
+            cid = register_case(
+                ctx,
+                household_ids=households,
+                category=category,
+                summary=summary,
+                visit_id=self.visit_id,
+                raised_by=raised_by,
+                categories=cats,
+            )
             if repeat_of:
-                number = ctx.conn.execute("SELECT number FROM cases WHERE id = ?",
-                                          (repeat_of,)).fetchone()[0]
+                number = ctx.conn.execute(
+                    "SELECT number FROM cases WHERE id = ?", (repeat_of,)
+                ).fetchone()[0]
                 append_event(ctx, cid, "repeat_of", {"of": repeat_of, "of_number": number})
             return cid
 
@@ -272,6 +344,8 @@ def register_command(app):
     from textual.app import SystemCommand
 
     household_id = getattr(app.screen, "household_id", None)
-    return SystemCommand(t("cases.ui.register"), t("cases.ui.register_hint"),
-                         lambda: app.push_screen(CaseRegisterScreen(
-                             [household_id] if household_id else None)))
+    return SystemCommand(
+        t("cases.ui.register"),
+        t("cases.ui.register_hint"),
+        lambda: app.push_screen(CaseRegisterScreen([household_id] if household_id else None)),
+    )

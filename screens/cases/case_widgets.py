@@ -14,8 +14,13 @@ from kiosk.core.i18n import t
 from kiosk.domain.categories import load_categories
 
 LEVEL_STYLES = {0: "", 1: "bold yellow", 2: "bold dark_orange", 3: "bold white on red"}
-STATUS_STYLES = {"registered": "cyan", "assigned": "blue", "in_progress": "magenta",
-                 "resolved": "green", "closed": "dim"}
+STATUS_STYLES = {
+    "registered": "cyan",
+    "assigned": "blue",
+    "in_progress": "magenta",
+    "resolved": "green",
+    "closed": "dim",
+}
 
 
 def level_text(level: int) -> Text:
@@ -86,8 +91,11 @@ class HouseholdCases(Static):
     @work(thread=True, exclusive=True, group="household-cases", exit_on_error=False)
     def _load(self) -> None:
         app = self.app
-        cases = list_open_cases_for_household(app.read(), self.household_id,  # type: ignore[attr-defined]
-                                              rules=rules_of(app))
+        cases = list_open_cases_for_household(
+            app.read(),  # type: ignore[attr-defined]
+            self.household_id,
+            rules=rules_of(app),
+        )
         self.post_message(self.Loaded(cases))
 
     def on_household_cases_loaded(self, message: Loaded) -> None:

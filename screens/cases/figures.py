@@ -35,12 +35,27 @@ class FiguresScreen(WorkerErrors, KioskScreen):
     #: what the acting worker needs to open it (None: the mode's or the caller's check)
     PERMISSION: ClassVar[str | None] = None
     BINDINGS = [
-        Binding("p", "next_period", term("figures.period"), id="figures.period",
-                tooltip=term("figures.period_hint")),
-        Binding("b", "next_breakdown", term("figures.breakdown"), id="figures.breakdown",
-                tooltip=term("figures.breakdown_hint")),
-        Binding("r", "reload", term("cases.ui.reload"), id="figures.reload",
-                tooltip=term("cases.ui.reload")),
+        Binding(
+            "p",
+            "next_period",
+            term("figures.period"),
+            id="figures.period",
+            tooltip=term("figures.period_hint"),
+        ),
+        Binding(
+            "b",
+            "next_breakdown",
+            term("figures.breakdown"),
+            id="figures.breakdown",
+            tooltip=term("figures.breakdown_hint"),
+        ),
+        Binding(
+            "r",
+            "reload",
+            term("cases.ui.reload"),
+            id="figures.reload",
+            tooltip=term("cases.ui.reload"),
+        ),
     ]
 
     DEFAULT_CSS = """
@@ -84,8 +99,9 @@ class FiguresScreen(WorkerErrors, KioskScreen):
 
     @work(thread=True, exclusive=True, group="figures", exit_on_error=False)
     def fetch(self, scope: Scope) -> None:
-        self.post_message(self.Computed(compute(self.kiosk.read(), scope,
-                                                rules=rules_of(self.kiosk))))
+        self.post_message(
+            self.Computed(compute(self.kiosk.read(), scope, rules=rules_of(self.kiosk)))
+        )
 
     def on_figures_screen_computed(self, message: Computed) -> None:
         self.figures = f = message.figures
@@ -93,20 +109,26 @@ class FiguresScreen(WorkerErrors, KioskScreen):
         days = PERIODS[self.period_index]
         period = t("figures.all_time") if days is None else t("figures.last_days", n=days)
         head = Text()
-        head.append(f"{period} · " + t("figures.registered", n=tot["registered"]) + "\n",
-                    style="bold")
+        head.append(
+            f"{period} · " + t("figures.registered", n=tot["registered"]) + "\n", style="bold"
+        )
         head.append(
             f"{t('figures.resolution_rate')} {pct(tot['resolution_rate'])}   "
             f"{t('figures.completion_rate')} {pct(tot['completion_rate'])}   "
             f"{t('figures.first_time_rate')} {pct(tot['first_time_rate'])}   "
-            f"{t('figures.satisfaction_rate')} {pct(tot['satisfaction_rate'])}\n")
-        head.append(f"{t('figures.open')} {tot['open']}   {t('figures.overdue')} {tot['overdue']}   ")
+            f"{t('figures.satisfaction_rate')} {pct(tot['satisfaction_rate'])}\n"
+        )
+        head.append(
+            f"{t('figures.open')} {tot['open']}   {t('figures.overdue')} {tot['overdue']}   "
+        )
         for level in (1, 2, 3):
-            head.append(f"{t(f'cases.level.{level}')} {tot[f'level_{level}']}",
-                        style=LEVEL_STYLES[level])
+            head.append(
+                f"{t(f'cases.level.{level}')} {tot[f'level_{level}']}", style=LEVEL_STYLES[level]
+            )
             head.append("   ")
-        head.append(f"{t('figures.repeats')} {tot['repeats']}   "
-                    f"{t('figures.on_spot')} {tot['on_spot']}")
+        head.append(
+            f"{t('figures.repeats')} {tot['repeats']}   {t('figures.on_spot')} {tot['on_spot']}"
+        )
         self.query_one("#figures-headline", Static).update(head)
         self.draw_categories(f)
         self.draw_trend(f)
@@ -121,10 +143,14 @@ class FiguresScreen(WorkerErrors, KioskScreen):
         plt.clear_figure()
         if rows:
             labels = [cats.label(r["key"])[:6] for r in rows]
-            plt.multiple_bar(labels, [[r["registered"] for r in rows],
-                                      [r["resolved"] for r in rows]],
-                             labels=[t("figures.series_registered"),  # type: ignore[call-arg]
-                                     t("figures.series_resolved")])
+            plt.multiple_bar(
+                labels,
+                [[r["registered"] for r in rows], [r["resolved"] for r in rows]],
+                labels=[
+                    t("figures.series_registered"),  # type: ignore[call-arg]
+                    t("figures.series_resolved"),
+                ],
+            )
         plt.title(t("figures.by_category"))
         plot.refresh()
 
@@ -147,18 +173,32 @@ class FiguresScreen(WorkerErrors, KioskScreen):
         cats = load_categories(self.kiosk.runtime.settings)
         table = self.query_one("#figures-table", DataTable)
         table.clear(columns=True)
-        table.add_columns(t(f"figures.dim.{dim}"), t("figures.col.registered"),
-                          t("figures.resolution_rate"), t("figures.completion_rate"),
-                          t("figures.first_time_rate"), t("figures.satisfaction_rate"),
-                          t("figures.overdue"), t("figures.col.levels"), t("figures.repeats"))
+        table.add_columns(
+            t(f"figures.dim.{dim}"),
+            t("figures.col.registered"),
+            t("figures.resolution_rate"),
+            t("figures.completion_rate"),
+            t("figures.first_time_rate"),
+            t("figures.satisfaction_rate"),
+            t("figures.overdue"),
+            t("figures.col.levels"),
+            t("figures.repeats"),
+        )
         for r in f[f"by_{dim}"]:
             key = r["key"] or t("figures.unassigned")
             if dim == "category_group":
                 key = cats.label(key)
-            table.add_row(key, str(r["registered"]), pct(r["resolution_rate"]),
-                          pct(r["completion_rate"]), pct(r["first_time_rate"]),
-                          pct(r["satisfaction_rate"]), str(r["overdue"]),
-                          f"{r['level_1']}/{r['level_2']}/{r['level_3']}", str(r["repeats"]))
+            table.add_row(
+                key,
+                str(r["registered"]),
+                pct(r["resolution_rate"]),
+                pct(r["completion_rate"]),
+                pct(r["first_time_rate"]),
+                pct(r["satisfaction_rate"]),
+                str(r["overdue"]),
+                f"{r['level_1']}/{r['level_2']}/{r['level_3']}",
+                str(r["repeats"]),
+            )
 
     def action_next_period(self) -> None:
         self.period_index = (self.period_index + 1) % len(PERIODS)

@@ -33,15 +33,37 @@ class HomeScreen(KioskScreen):
     #: what the acting worker needs to open it (None: the mode's or the caller's check)
     PERMISSION: ClassVar[str | None] = None
     BINDINGS = [
-        Binding("enter", "open_household", term("ui.open"), id="home.open", tooltip=term("ui.open")),
-        Binding("v", "record_visit", term("visits.walk.quick_visit"), id="home.record_visit",
-                tooltip=term("visits.record_hint")),
-        Binding("/", "app.switch_mode('households')", term("ui.search"), id="home.search",
-                tooltip=term("ui.search")),
-        Binding("ctrl+f", "feedback", term("visits.feedback.title"), id="home.feedback",
-                tooltip=term("visits.feedback.hint")),
-        Binding("ctrl+w", "survey", term("visits.survey.fill_anonymous"), id="home.survey",
-                tooltip=term("visits.survey.fill_anonymous")),
+        Binding(
+            "enter", "open_household", term("ui.open"), id="home.open", tooltip=term("ui.open")
+        ),
+        Binding(
+            "v",
+            "record_visit",
+            term("visits.walk.quick_visit"),
+            id="home.record_visit",
+            tooltip=term("visits.record_hint"),
+        ),
+        Binding(
+            "/",
+            "app.switch_mode('households')",
+            term("ui.search"),
+            id="home.search",
+            tooltip=term("ui.search"),
+        ),
+        Binding(
+            "ctrl+f",
+            "feedback",
+            term("visits.feedback.title"),
+            id="home.feedback",
+            tooltip=term("visits.feedback.hint"),
+        ),
+        Binding(
+            "ctrl+w",
+            "survey",
+            term("visits.survey.fill_anonymous"),
+            id="home.survey",
+            tooltip=term("visits.survey.fill_anonymous"),
+        ),
     ]
 
     class Loaded(Message):
@@ -74,9 +96,17 @@ class HomeScreen(KioskScreen):
         # One widget for the whole head of the screen (fewer widgets: a faster first frame).
         yield Static(t("ui.loading"), id="home-head")
         # The walk list: a line-API list, so the first screen paints quickly (see result_list).
-        yield ResultList([t("visits.walk.col_reason"), t("col.address"), t("col.head"),
-                          t("col.members"), t("col.tags"), t("visits.walk.col_last")],
-                         id="home-table")
+        yield ResultList(
+            [
+                t("visits.walk.col_reason"),
+                t("col.address"),
+                t("col.head"),
+                t("col.members"),
+                t("col.tags"),
+                t("visits.walk.col_last"),
+            ],
+            id="home-table",
+        )
         yield KioskFooter()
 
     def on_mount(self) -> None:
@@ -86,7 +116,8 @@ class HomeScreen(KioskScreen):
         if worker is not None and not allowed(worker, "household.view"):
             # An administrator: no households on their screen (kiosk.security.roles).
             self.query_one("#home-head", Static).update(
-                t("signin.admin_home", name=worker.name, role=role_label(worker.role)))
+                t("signin.admin_home", name=worker.name, role=role_label(worker.role))
+            )
             return
         if prefetched is not None and prefetched.done() and prefetched.exception() is None:
             # Fetched on a thread while Textual started: the very first frame shows it.
@@ -114,8 +145,9 @@ class HomeScreen(KioskScreen):
         if prefetched is not None:
             summary, entries = prefetched.result()
         else:
-            summary, entries = load_home(self.kiosk.read(), self.kiosk.worker,
-                                         self.care_days, self.page_size)
+            summary, entries = load_home(
+                self.kiosk.read(), self.kiosk.worker, self.care_days, self.page_size
+            )
         self.post_message(self.Loaded(summary, entries))
 
     @work(thread=True, exclusive=True, group="home-page", exit_on_error=False)
@@ -123,9 +155,15 @@ class HomeScreen(KioskScreen):
         s = self.summary
         if s is None:
             return
-        entries = walk_list(self.kiosk.read(), s.grid_ids, today=date.today(),
-                            care_days=self.care_days, case_households=s.case_households,
-                            limit=self.page_size, offset=offset)
+        entries = walk_list(
+            self.kiosk.read(),
+            s.grid_ids,
+            today=date.today(),
+            care_days=self.care_days,
+            case_households=s.case_households,
+            limit=self.page_size,
+            offset=offset,
+        )
         self.post_message(self.Page(generation, offset, entries))
 
     def on_home_screen_loaded(self, message: Loaded) -> None:
@@ -134,17 +172,35 @@ class HomeScreen(KioskScreen):
         self._generation += 1
         worker = self.kiosk.worker
         who = worker.name if worker else t("ui.no_worker")
-        care = "  ".join(t("home.tag_count", tag=t(f"tag.{k}"), n=v) for k, v in s.tag_counts.items())
+        care = "  ".join(
+            t("home.tag_count", tag=t(f"tag.{k}"), n=v) for k, v in s.tag_counts.items()
+        )
         w = s.walk
-        walk = (t("visits.walk.summary", revisit=w["revisit"], case=w["case"], care=w["care"],
-                  routine=w["routine"], done=w["visited_today"], days=self.care_days)
-                if message.entries else t("visits.walk.empty"))
+        walk = (
+            t(
+                "visits.walk.summary",
+                revisit=w["revisit"],
+                case=w["case"],
+                care=w["care"],
+                routine=w["routine"],
+                done=w["visited_today"],
+                days=self.care_days,
+            )
+            if message.entries
+            else t("visits.walk.empty")
+        )
         head = Content.assemble(
-            (f"{t('home.title')}: {who} · {'、'.join(s.grid_names)}", "bold $accent"), "\n",
-            (t("home.summary", households=s.households, members=s.members, pending=s.pending),
-             "$text-muted"), "\n",
-            (f"{t('home.care')}: {care}", "$text-muted"), "\n",
-            (t("visits.walk.title"), "bold $accent"), "\n",
+            (f"{t('home.title')}: {who} · {'、'.join(s.grid_names)}", "bold $accent"),
+            "\n",
+            (
+                t("home.summary", households=s.households, members=s.members, pending=s.pending),
+                "$text-muted",
+            ),
+            "\n",
+            (f"{t('home.care')}: {care}", "$text-muted"),
+            "\n",
+            (t("visits.walk.title"), "bold $accent"),
+            "\n",
             (walk, "$text-muted"),
         )
         self.query_one("#home-head", Static).update(head)
@@ -167,10 +223,15 @@ class HomeScreen(KioskScreen):
             if e.visited_today:
                 reason = "✓ " + t("visits.walk.done_today")
             last = e.last_visit_at[:10] if e.last_visit_at else t("visits.walk.never")
-            address = t("address.full", compound=e.compound, building=e.building, unit=e.unit,
-                        room=e.room)
-            rows.append((e.household_id, (reason, address, e.head_name, str(e.member_count),
-                                          present.tags(e.tags), last)))
+            address = t(
+                "address.full", compound=e.compound, building=e.building, unit=e.unit, room=e.room
+            )
+            rows.append(
+                (
+                    e.household_id,
+                    (reason, address, e.head_name, str(e.member_count), present.tags(e.tags), last),
+                )
+            )
         if replace:
             table.set_rows(rows)
         else:
@@ -181,8 +242,11 @@ class HomeScreen(KioskScreen):
 
     @on(ResultList.Highlighted, "#home-table")
     def maybe_load_more(self, event: ResultList.Highlighted) -> None:
-        if (not self._exhausted and not self._loading_more
-                and event.index >= event.result_list.row_count - 5):
+        if (
+            not self._exhausted
+            and not self._loading_more
+            and event.index >= event.result_list.row_count - 5
+        ):
             self._loading_more = True
             self.load_page(self._generation, self._loaded)
 

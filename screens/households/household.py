@@ -87,8 +87,12 @@ def read_household(app: Any, household_id: str) -> HouseholdView:
     if household is None:
         return HouseholdView(household_id, None, HouseholdPanels(visits=t("household.no_visits")))
     record_lookup(app, household_id)  # audited, on a thread of its own: nothing waits for it
-    return HouseholdView(household_id, household, read_panels(app, household_id),
-                         active_household_label(conn, household_id))
+    return HouseholdView(
+        household_id,
+        household,
+        read_panels(app, household_id),
+        active_household_label(conn, household_id),
+    )
 
 
 def read_panels(app: Any, household_id: str) -> HouseholdPanels:
@@ -135,8 +139,9 @@ async def _kept_screen(app: KioskApp) -> HouseholdScreen | None:
     return screen
 
 
-async def show_household(app: KioskApp, view: HouseholdView, *, from_scan: bool = False,
-                         gc_hold: object | None = None) -> HouseholdScreen:
+async def show_household(
+    app: KioskApp, view: HouseholdView, *, from_scan: bool = False, gc_hold: object | None = None
+) -> HouseholdScreen:
     """Push the household screen with ``view`` (from :func:`read_household`) already in it.
 
     ``from_scan``: opened by a scanned label; the cases panel comes first (docs/qr.md).
@@ -167,8 +172,14 @@ def open_household(app: App[Any], household_id: str, *, from_scan: bool = False)
         show: Callable[..., Any] = show_household
         app.call_from_thread(show, app, view, from_scan=from_scan, gc_hold=hold)
 
-    app.run_worker(load, thread=True, group="open-household", exclusive=True,
-                   exit_on_error=False, name="open-household")
+    app.run_worker(
+        load,
+        thread=True,
+        group="open-household",
+        exclusive=True,
+        exit_on_error=False,
+        name="open-household",
+    )
 
 
 # --- the screen -----------------------------------------------------------------------------
@@ -203,28 +214,52 @@ class HouseholdCasesPanel(HouseholdCases):
         self.household_id = household_id
         self.cases = cases
         if cases:
-            lines = Text("\n").join(case_line(c, load_categories(self.app.runtime.settings))  # type: ignore[attr-defined]
-                                    for c in cases)
+            lines = Text("\n").join(
+                case_line(c, load_categories(self.app.runtime.settings))  # type: ignore[attr-defined]
+                for c in cases
+            )
             lines.append("\n" + t("cases.ui.household_hint"), style="dim")
         else:
             lines = Text(t("household.no_cases"), style="dim")
-        self.update(Content.assemble(_title(t("household.cases")), "\n",
-                                     Content.from_rich_text(lines)))
+        self.update(
+            Content.assemble(_title(t("household.cases")), "\n", Content.from_rich_text(lines))
+        )
 
 
 class HouseholdScreen(KioskScreen):
     #: what the acting worker needs to open it (kiosk/security/roles.py); the app checks
     PERMISSION: ClassVar[str | None] = "household.view"
     BINDINGS = [
-        Binding("escape", "app.pop_screen", term("ui.back"), id="household.back", tooltip=term("ui.back")),
+        Binding(
+            "escape",
+            "app.pop_screen",
+            term("ui.back"),
+            id="household.back",
+            tooltip=term("ui.back"),
+        ),
         # cases
-        Binding("c", "register_case", term("cases.ui.register"), id="household.register_case",
-                tooltip=term("cases.ui.register_hint")),
+        Binding(
+            "c",
+            "register_case",
+            term("cases.ui.register"),
+            id="household.register_case",
+            tooltip=term("cases.ui.register_hint"),
+        ),
         # visits
-        Binding("v", "record_visit", term("visits.record"), id="household.record_visit",
-                tooltip=term("visits.record_hint")),
-        Binding("w", "fill_survey", term("visits.survey.fill"), id="household.fill_survey",
-                tooltip=term("visits.survey.fill_hint")),
+        Binding(
+            "v",
+            "record_visit",
+            term("visits.record"),
+            id="household.record_visit",
+            tooltip=term("visits.record_hint"),
+        ),
+        Binding(
+            "w",
+            "fill_survey",
+            term("visits.survey.fill"),
+            id="household.fill_survey",
+            tooltip=term("visits.survey.fill_hint"),
+        ),
     ]
 
     class Loaded(Message):
@@ -242,8 +277,9 @@ class HouseholdScreen(KioskScreen):
             self.household_id = household_id
             self.panels = panels
 
-    def __init__(self, household_id: str, *, view: HouseholdView | None = None,
-                 from_scan: bool = False) -> None:
+    def __init__(
+        self, household_id: str, *, view: HouseholdView | None = None, from_scan: bool = False
+    ) -> None:
         super().__init__()
         self.household_id = household_id
         self.household: Household | None = None
@@ -265,9 +301,17 @@ class HouseholdScreen(KioskScreen):
             yield Static(_title(t("ui.loading")), id="household-address")  # + grid, tags
             members: list[Widget] = [
                 Static(t("household.members"), classes="title"),
-                ResultList([t("col.name"), t("col.relation"), t("col.gender"),
-                            t("col.birth_year"), t("col.phone"), t("col.id_number")],
-                           id="members-table"),
+                ResultList(
+                    [
+                        t("col.name"),
+                        t("col.relation"),
+                        t("col.gender"),
+                        t("col.birth_year"),
+                        t("col.phone"),
+                        t("col.id_number"),
+                    ],
+                    id="members-table",
+                ),
             ]
             cases: list[Widget] = [HouseholdCasesPanel(self.household_id, id="household-cases")]
             yield from (cases + members) if self._cases_first else (members + cases)
@@ -347,17 +391,39 @@ class HouseholdScreen(KioskScreen):
             table.set_rows([])
             table.styles.height = 1
             return
-        head.update(Content.assemble(
-            _title(present.address(h)), "\n",
-            (t("household.grid_line", street=h.street, community=h.community,
-               grid=h.grid_name), _muted(self.app)), "\n",
-            (present.tags(h.tags), "$warning")))
+        head.update(
+            Content.assemble(
+                _title(present.address(h)),
+                "\n",
+                (
+                    t(
+                        "household.grid_line",
+                        street=h.street,
+                        community=h.community,
+                        grid=h.grid_name,
+                    ),
+                    _muted(self.app),
+                ),
+                "\n",
+                (present.tags(h.tags), "$warning"),
+            )
+        )
         rows = []
         for m in h.members:
             row = present.member_row(m)
-            rows.append((m.id, (str(row["name"]), str(row["relation"]), str(row["gender"]),
-                                str(row["birth_year"] or ""), str(row["phone"]),
-                                str(row["id_number"]))))
+            rows.append(
+                (
+                    m.id,
+                    (
+                        str(row["name"]),
+                        str(row["relation"]),
+                        str(row["gender"]),
+                        str(row["birth_year"] or ""),
+                        str(row["phone"]),
+                        str(row["id_number"]),
+                    ),
+                )
+            )
         table.set_rows(rows)
         table.styles.height = len(rows) + 1  # the header line and one line per member
 
@@ -405,4 +471,3 @@ class HouseholdScreen(KioskScreen):
         from screens.visits.survey_fill import SurveyFillScreen
 
         self.app.push_screen(SurveyFillScreen(household_id=self.household_id))
-

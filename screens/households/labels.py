@@ -35,7 +35,6 @@ class LabelsScreen(KioskScreen):
     #: what the acting worker needs to open it (kiosk/security/roles.py); the app checks
     PERMISSION: ClassVar[str | None] = "labels.print"
 
-
     DEFAULT_CSS = """
     LabelsScreen #labels-form {
         height: auto;
@@ -60,9 +59,16 @@ class LabelsScreen(KioskScreen):
     """
 
     BINDINGS = [
-        Binding("ctrl+s", "print_labels", term("qr.ui.print"), id="labels.print",
-                tooltip=term("qr.ui.print_hint")),
-        Binding("escape", "app.pop_screen", term("ui.back"), id="labels.back", tooltip=term("ui.back")),
+        Binding(
+            "ctrl+s",
+            "print_labels",
+            term("qr.ui.print"),
+            id="labels.print",
+            tooltip=term("qr.ui.print_hint"),
+        ),
+        Binding(
+            "escape", "app.pop_screen", term("ui.back"), id="labels.back", tooltip=term("ui.back")
+        ),
     ]
 
     class Progress(Message):
@@ -90,8 +96,11 @@ class LabelsScreen(KioskScreen):
         self.running = False
 
     def compose(self) -> ComposeResult:
-        scopes = [(t("qr.ui.scope_all"), "all"), (t("qr.ui.scope_grid"), "grid"),
-                  (t("qr.ui.scope_compound"), "compound")]
+        scopes = [
+            (t("qr.ui.scope_all"), "all"),
+            (t("qr.ui.scope_grid"), "grid"),
+            (t("qr.ui.scope_compound"), "compound"),
+        ]
         if self.household_id:
             scopes.append((t("qr.ui.scope_household"), "household"))
         yield Header()
@@ -99,15 +108,23 @@ class LabelsScreen(KioskScreen):
             yield Static(t("qr.ui.labels_title"), classes="title")
             with Horizontal(classes="labels-row"):
                 yield Static(t("qr.ui.scope"))
-                yield Select(scopes, value="household" if self.household_id else "all",
-                             allow_blank=False, id="labels-scope")
+                yield Select(
+                    scopes,
+                    value="household" if self.household_id else "all",
+                    allow_blank=False,
+                    id="labels-scope",
+                )
             with Horizontal(classes="labels-row"):
                 yield Static(t("qr.ui.which"))
                 yield Input(placeholder=t("qr.ui.which_hint"), id="labels-which")
             with Horizontal(classes="labels-row"):
                 yield Static(t("qr.ui.layout"))
-                yield Select([(t("qr.ui.layout_3x8"), "3x8"), (t("qr.ui.layout_3x7"), "3x7")],
-                             value="3x8", allow_blank=False, id="labels-layout")
+                yield Select(
+                    [(t("qr.ui.layout_3x8"), "3x8"), (t("qr.ui.layout_3x7"), "3x7")],
+                    value="3x8",
+                    allow_blank=False,
+                    id="labels-layout",
+                )
             with Horizontal(classes="labels-row"):
                 yield Static(t("qr.ui.out"))
                 yield Input(str(default_output()), id="labels-out")
@@ -141,9 +158,12 @@ class LabelsScreen(KioskScreen):
         self.running = True
         self.query_one("#labels-status", Static).update(t("qr.ui.working"))
         self.query_one(ProgressBar).update(total=None, progress=0)
-        self.run_print(sel, str(self.query_one("#labels-layout", Select).value),
-                       self.query_one("#labels-out", Input).value.strip(),
-                       self.query_one("#labels-reprint", Checkbox).value)
+        self.run_print(
+            sel,
+            str(self.query_one("#labels-layout", Select).value),
+            self.query_one("#labels-out", Input).value.strip(),
+            self.query_one("#labels-reprint", Checkbox).value,
+        )
 
     @work(thread=True, exclusive=True, group="labels-print", exit_on_error=False)
     def run_print(self, sel, layout: str, out: str, reprint: bool) -> None:
@@ -154,18 +174,35 @@ class LabelsScreen(KioskScreen):
         try:
             sel.within = reach_grids(self.kiosk.read(), self.kiosk.worker)
             font = font_for(self.kiosk.runtime.settings)
+
             def progress(done: int, total: int) -> None:
                 self.post_message(self.Progress(done, total))
 
             summary = print_labels(
-                self.kiosk.read(), self.kiosk.write, sel, out, font, layout=layout,
-                reprint=reprint, progress=progress)
+                self.kiosk.read(),
+                self.kiosk.write,
+                sel,
+                out,
+                font,
+                layout=layout,
+                reprint=reprint,
+                progress=progress,
+            )
         except Exception as exc:  # noqa: BLE001 - shown to the person, logged by describe()
             self.post_message(self.Finished(describe(exc), False))
             return
-        self.post_message(self.Finished(
-            t("qr.print.done", path=summary.path, labels=summary.labels, pages=summary.pages,
-              created=summary.created), True))
+        self.post_message(
+            self.Finished(
+                t(
+                    "qr.print.done",
+                    path=summary.path,
+                    labels=summary.labels,
+                    pages=summary.pages,
+                    created=summary.created,
+                ),
+                True,
+            )
+        )
 
     def on_labels_screen_progress(self, message: Progress) -> None:
         self.query_one(ProgressBar).update(total=message.total, progress=message.done)

@@ -22,9 +22,17 @@ class SearchScreen(KioskScreen):
     #: what the acting worker needs to open it (None: the mode's or the caller's check)
     PERMISSION: ClassVar[str | None] = None
     BINDINGS = [
-        Binding("escape", "focus_input", term("ui.search"), id="search.focus", tooltip=term("ui.search")),
-        Binding("down", "focus_results", term("ui.open"), id="search.results", show=False,
-                tooltip=term("search.hint")),
+        Binding(
+            "escape", "focus_input", term("ui.search"), id="search.focus", tooltip=term("ui.search")
+        ),
+        Binding(
+            "down",
+            "focus_results",
+            term("ui.open"),
+            id="search.results",
+            show=False,
+            tooltip=term("search.hint"),
+        ),
     ]
 
     class Results(Message):
@@ -49,8 +57,17 @@ class SearchScreen(KioskScreen):
         yield Header()
         yield Input(placeholder=t("search.placeholder"), id="search-input")
         yield Static(t("search.empty"), id="search-status", classes="muted")
-        yield ResultList([t("col.address"), t("col.head"), t("col.members"), t("col.grid"),
-                          t("col.tags"), t("col.matched")], id="search-table")
+        yield ResultList(
+            [
+                t("col.address"),
+                t("col.head"),
+                t("col.members"),
+                t("col.grid"),
+                t("col.tags"),
+                t("col.matched"),
+            ],
+            id="search-table",
+        )
         yield KioskFooter()
 
     def on_mount(self) -> None:
@@ -87,11 +104,20 @@ class SearchScreen(KioskScreen):
         if message.generation != self._generation:
             return  # a newer keystroke has already asked again
         table = self.query_one(ResultList)
-        rows = [(hit.household.id,
-                 (present.address(hit.household), present.head(hit.household),
-                  str(hit.household.member_count), hit.household.grid_code,
-                  present.tags(hit.household.tags), present.match(hit)))
-                for hit in message.hits]
+        rows = [
+            (
+                hit.household.id,
+                (
+                    present.address(hit.household),
+                    present.head(hit.household),
+                    str(hit.household.member_count),
+                    hit.household.grid_code,
+                    present.tags(hit.household.tags),
+                    present.match(hit),
+                ),
+            )
+            for hit in message.hits
+        ]
         if message.offset == 0:
             table.set_rows(rows)
             self._loaded = 0

@@ -32,8 +32,13 @@ class LockScreen(GateScreen, ModalScreen[None]):
     AUTO_FOCUS = "#gate-pin"
 
     BINDINGS = [
-        Binding("ctrl+o", "switch_worker", term("signin.switch"), id="lock.switch_worker",
-                tooltip=term("signin.switch_hint")),
+        Binding(
+            "ctrl+o",
+            "switch_worker",
+            term("signin.switch"),
+            id="lock.switch_worker",
+            tooltip=term("signin.switch_hint"),
+        ),
     ]
 
     # A modal screen (the app's own keys are out of reach) with an opaque background, so
@@ -63,19 +68,29 @@ class LockScreen(GateScreen, ModalScreen[None]):
         w = self.worker
         with Vertical(id="lock-box"):
             yield Static(t("signin.locked"), id="lock-title")
-            yield Static(t("signin.locked_who", name=w.name, role=role_label(w.role)),
-                         id="lock-who")
+            yield Static(
+                t("signin.locked_who", name=w.name, role=role_label(w.role)), id="lock-who"
+            )
             yield Static(t("signin.locked_prompt"), id="lock-prompt")
             yield Label(t("signin.pin"))
-            yield Input(placeholder=t("signin.pin_placeholder"), password=True,
-                        restrict=r"[0-9]*", max_length=PIN_MAX, id="gate-pin",
-                        validators=[Length(minimum=1)], compact=True)
+            yield Input(
+                placeholder=t("signin.pin_placeholder"),
+                password=True,
+                restrict=r"[0-9]*",
+                max_length=PIN_MAX,
+                id="gate-pin",
+                validators=[Length(minimum=1)],
+                compact=True,
+            )
             yield Static("", id="gate-status")
             with Horizontal(id="lock-buttons"):
-                yield Button(t("signin.unlock"), id="lock-unlock", variant="primary",
-                             compact=True)
-                yield Button(t("signin.switch"), id="lock-switch", compact=True,
-                             tooltip=t("signin.switch_hint"))
+                yield Button(t("signin.unlock"), id="lock-unlock", variant="primary", compact=True)
+                yield Button(
+                    t("signin.switch"),
+                    id="lock-switch",
+                    compact=True,
+                    tooltip=t("signin.switch_hint"),
+                )
         yield KioskFooter()
 
     @on(Input.Submitted, "#gate-pin")

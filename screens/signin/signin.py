@@ -33,10 +33,22 @@ class SignInScreen(GateScreen):
     AUTO_FOCUS = None  # the name field, or the PIN when a name is offered (on_mount)
 
     BINDINGS = [
-        Binding("down", "suggestion(1)", term("signin.pick"), id="signin.next_name", show=False,
-                tooltip=term("signin.pick")),
-        Binding("up", "suggestion(-1)", term("signin.pick"), id="signin.previous_name", show=False,
-                tooltip=term("signin.pick")),
+        Binding(
+            "down",
+            "suggestion(1)",
+            term("signin.pick"),
+            id="signin.next_name",
+            show=False,
+            tooltip=term("signin.pick"),
+        ),
+        Binding(
+            "up",
+            "suggestion(-1)",
+            term("signin.pick"),
+            id="signin.previous_name",
+            show=False,
+            tooltip=term("signin.pick"),
+        ),
     ]
 
     DEFAULT_CSS = """
@@ -71,19 +83,35 @@ class SignInScreen(GateScreen):
         with Vertical(id="signin-box"):
             yield Static(f"{t('app.title')} · {t('signin.title')}", id="signin-title")
             yield Label(t("signin.name"))
-            yield Input(offered.name if offered else "", placeholder=t("signin.name_placeholder"),
-                        id="signin-name", max_length=32, validators=[Length(minimum=1)],
-                        compact=True)
+            yield Input(
+                offered.name if offered else "",
+                placeholder=t("signin.name_placeholder"),
+                id="signin-name",
+                max_length=32,
+                validators=[Length(minimum=1)],
+                compact=True,
+            )
             names = OptionList(id="signin-names", compact=True)
             names.can_focus = False  # ↑ ↓ move it from the name field; a click picks
             yield names
             yield Label(t("signin.pin"))
-            yield Input(placeholder=t("signin.pin_placeholder"), password=True,
-                        restrict=r"[0-9]*", max_length=PIN_MAX, id="gate-pin",
-                        validators=[Length(minimum=1)], compact=True)
+            yield Input(
+                placeholder=t("signin.pin_placeholder"),
+                password=True,
+                restrict=r"[0-9]*",
+                max_length=PIN_MAX,
+                id="gate-pin",
+                validators=[Length(minimum=1)],
+                compact=True,
+            )
             yield Static("", id="gate-status")
-            yield Button(t("signin.submit"), id="signin-submit", variant="primary", compact=True,
-                         tooltip=t("signin.submit_hint"))
+            yield Button(
+                t("signin.submit"),
+                id="signin-submit",
+                variant="primary",
+                compact=True,
+                tooltip=t("signin.submit_hint"),
+            )
         yield KioskFooter()
 
     def on_mount(self) -> None:

@@ -25,13 +25,28 @@ class ConflictScreen(ModalScreen[bool]):
     #: what the acting worker needs to open it (kiosk/security/roles.py); the app checks
     PERMISSION: ClassVar[str | None] = "sync.resolve"
     BINDINGS = [
-        Binding("m", "choose('mine')", term("sync.keep_mine"), id="conflict.mine",
-                tooltip=term("sync.keep_mine")),
-        Binding("t", "choose('theirs')", term("sync.keep_theirs"), id="conflict.theirs",
-                tooltip=term("sync.keep_theirs")),
+        Binding(
+            "m",
+            "choose('mine')",
+            term("sync.keep_mine"),
+            id="conflict.mine",
+            tooltip=term("sync.keep_mine"),
+        ),
+        Binding(
+            "t",
+            "choose('theirs')",
+            term("sync.keep_theirs"),
+            id="conflict.theirs",
+            tooltip=term("sync.keep_theirs"),
+        ),
         Binding("e", "edit", term("sync.edit"), id="conflict.edit", tooltip=term("sync.edit")),
-        Binding("escape", "dismiss(False)", term("sync.back"), id="conflict.back",
-                tooltip=term("sync.back")),
+        Binding(
+            "escape",
+            "dismiss(False)",
+            term("sync.back"),
+            id="conflict.back",
+            tooltip=term("sync.back"),
+        ),
     ]
 
     DEFAULT_CSS = """
@@ -79,7 +94,8 @@ class ConflictScreen(ModalScreen[bool]):
         self.query_one("#conflict-body", Static).update(
             f"{t('sync.col_record')}: {r['record']}\n{t('sync.col_field')}: {r['field']}\n"
             f"{t('sync.col_mine')}: {r['mine']}\n{t('sync.col_theirs')}: {r['theirs']}\n"
-            f"{t('sync.col_winner')}: {r['applied']}")
+            f"{t('sync.col_winner')}: {r['applied']}"
+        )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Worker failures (hub unreachable, refused...) as a message: StateChanged does not

@@ -35,11 +35,23 @@ class SyncScreen(KioskScreen):
     PERMISSION: ClassVar[str | None] = None
     BINDINGS = [
         Binding("s", "sync", term("sync.start"), id="sync.start", tooltip=term("sync.start_tip")),
-        Binding("enter", "review", term("sync.keep_mine", "sync.keep_theirs"),
-                id="sync.review", tooltip=term("sync.conflicts_tip")),
-        Binding("r", "resend", term("sync.resend"), id="sync.resend", tooltip=term("sync.resend_tip")),
-        Binding("x", "discard", term("sync.discard"), id="sync.discard",
-                tooltip=term("sync.discard_tip")),
+        Binding(
+            "enter",
+            "review",
+            term("sync.keep_mine", "sync.keep_theirs"),
+            id="sync.review",
+            tooltip=term("sync.conflicts_tip"),
+        ),
+        Binding(
+            "r", "resend", term("sync.resend"), id="sync.resend", tooltip=term("sync.resend_tip")
+        ),
+        Binding(
+            "x",
+            "discard",
+            term("sync.discard"),
+            id="sync.discard",
+            tooltip=term("sync.discard_tip"),
+        ),
     ]
 
     #: changes the hub refused and the laptop holds: the resend and discard keys show only
@@ -99,11 +111,19 @@ class SyncScreen(KioskScreen):
 
     def on_mount(self) -> None:
         self.query_one("#sync-conflicts", DataTable).add_columns(
-            "#", t("sync.col_record"), t("sync.col_field"), t("sync.col_mine"),
-            t("sync.col_theirs"), t("sync.col_winner"))
+            "#",
+            t("sync.col_record"),
+            t("sync.col_field"),
+            t("sync.col_mine"),
+            t("sync.col_theirs"),
+            t("sync.col_winner"),
+        )
         self.query_one("#sync-held", DataTable).add_columns(
-            t("sync.cli.col_record"), t("sync.cli.col_household"), t("sync.cli.col_why"),
-            t("sync.cli.col_todo"))
+            t("sync.cli.col_record"),
+            t("sync.cli.col_household"),
+            t("sync.cli.col_why"),
+            t("sync.cli.col_todo"),
+        )
         self.query_one("#sync-held", DataTable).display = False
         self.load()
 
@@ -114,38 +134,51 @@ class SyncScreen(KioskScreen):
     def load(self) -> None:
         conn = self.kiosk.read()
         held = [held_row(conn, h) for h in held_changes(conn, limit=200)]
-        self.post_message(self.StatusLoaded(SyncStatus(sync_state(conn),
-                                                       list_conflicts(conn, limit=200), held)))
+        self.post_message(
+            self.StatusLoaded(SyncStatus(sync_state(conn), list_conflicts(conn, limit=200), held))
+        )
 
     def on_sync_screen_status_loaded(self, message: StatusLoaded) -> None:
         s = message.status.state
         self.query_one("#sync-hub", Static).update(
-            t("sync.hub", url=s.hub_url) if s.enrolled else t("sync.not_enrolled"))
+            t("sync.hub", url=s.hub_url) if s.enrolled else t("sync.not_enrolled")
+        )
         self.query_one("#sync-pending", Static).update(t("sync.pending", n=s.pending))
         self.query_one("#sync-last", Static).update(
-            t("sync.last_success", at=s.last_success or t("sync.never")))
+            t("sync.last_success", at=s.last_success or t("sync.never"))
+        )
         conflicts = message.status.conflicts
         self.query_one("#sync-conflicts-title", Static).update(
-            t("sync.conflict_count", n=s.conflicts) if s.conflicts else t("sync.no_conflicts"))
+            t("sync.conflict_count", n=s.conflicts) if s.conflicts else t("sync.no_conflicts")
+        )
         table = self.query_one("#sync-conflicts", DataTable)
         table.clear()
         for c in conflicts:
             r = conflict_row(c)
-            table.add_row(str(r["id"]), r["record"], r["field"], r["mine"], r["theirs"],
-                          r["applied"], key=str(c.id))
+            table.add_row(
+                str(r["id"]),
+                r["record"],
+                r["field"],
+                r["mine"],
+                r["theirs"],
+                r["applied"],
+                key=str(c.id),
+            )
         held = message.status.held
         if bool(held) != bool(self.held_count):
             self.held_count = len(held)
             self.refresh_bindings()
         self.held_count = len(held)
         self.query_one("#sync-held-title", Static).update(
-            t("sync.refused_count", n=s.refused) if s.refused else "")
+            t("sync.refused_count", n=s.refused) if s.refused else ""
+        )
         held_table = self.query_one("#sync-held", DataTable)
         held_table.clear()
         held_table.display = bool(held)
         for r in held:
-            held_table.add_row(r["record"], r["household"] or "-", r["why"], r["todo"],
-                               key=r["op_id"])
+            held_table.add_row(
+                r["record"], r["household"] or "-", r["why"], r["todo"], key=r["op_id"]
+            )
 
     def action_sync(self) -> None:
         bar = self.query_one(ProgressBar)
@@ -163,9 +196,14 @@ class SyncScreen(KioskScreen):
         settings = self.kiosk.runtime.settings
         try:
             report = run_sync(
-                self.kiosk.ctx, hub_url=settings.hub_url, batch_size=settings.sync_batch,
-                timeout=settings.sync_timeout, write=self.kiosk.write, reader=self.kiosk.read(),
-                progress=self._progress)
+                self.kiosk.ctx,
+                hub_url=settings.hub_url,
+                batch_size=settings.sync_batch,
+                timeout=settings.sync_timeout,
+                write=self.kiosk.write,
+                reader=self.kiosk.read(),
+                progress=self._progress,
+            )
         finally:
             self.load()  # whatever happened, show what is pending now
         self.post_message(self.Finished(report.as_dict()))
@@ -186,8 +224,9 @@ class SyncScreen(KioskScreen):
         text = t("sync.done", **message.counts)
         skew = message.counts.get("clock_skew_hours") or 0
         if skew:  # the laptop's clock is far from the hub's: say so where the result is
-            text += "\n" + t("sync.cli.clock_ahead" if skew > 0 else "sync.cli.clock_behind",
-                              hours=abs(skew))
+            text += "\n" + t(
+                "sync.cli.clock_ahead" if skew > 0 else "sync.cli.clock_behind", hours=abs(skew)
+            )
         self.query_one("#sync-phase", Static).update(text)
         self.notify(text, severity="warning" if skew else "information")
 

@@ -25,7 +25,6 @@ class FeedbackFormScreen(KioskScreen):
     #: what the acting worker needs to open it (kiosk/security/roles.py); the app checks
     PERMISSION: ClassVar[str | None] = "feedback.record"
 
-
     DEFAULT_CSS = """
     FeedbackFormScreen .field-label { color: $text-muted; padding: 0 1; margin-top: 1; }
     FeedbackFormScreen #feedback-text { height: 5; }
@@ -34,9 +33,17 @@ class FeedbackFormScreen(KioskScreen):
     """
 
     BINDINGS = [
-        Binding("ctrl+s", "save", term("visits.save"), id="feedback.save", tooltip=term("visits.save"),
-                priority=True),
-        Binding("escape", "app.pop_screen", term("ui.back"), id="feedback.back", tooltip=term("ui.back")),
+        Binding(
+            "ctrl+s",
+            "save",
+            term("visits.save"),
+            id="feedback.save",
+            tooltip=term("visits.save"),
+            priority=True,
+        ),
+        Binding(
+            "escape", "app.pop_screen", term("ui.back"), id="feedback.back", tooltip=term("ui.back")
+        ),
     ]
 
     class Saved(Message):
@@ -61,10 +68,16 @@ class FeedbackFormScreen(KioskScreen):
         yield Static("", id="feedback-error")
         with VerticalScroll():
             yield Label(t("visits.feedback.category"), classes="field-label")
-            yield Select(category_options(), prompt=t("visits.category_prompt"), id="feedback-category")
+            yield Select(
+                category_options(), prompt=t("visits.category_prompt"), id="feedback-category"
+            )
             yield Label(t("visits.feedback.source"), classes="field-label")
-            yield Select([(t(f"visits.feedback.sources.{s}"), s) for s in SOURCES],
-                         allow_blank=False, value="stall", id="feedback-source")
+            yield Select(
+                [(t(f"visits.feedback.sources.{s}"), s) for s in SOURCES],
+                allow_blank=False,
+                value="stall",
+                id="feedback-source",
+            )
             yield Label(t("visits.feedback.text"), classes="field-label")
             yield TextArea(id="feedback-text", soft_wrap=True)
             yield Input(placeholder=t("visits.feedback.place"), id="feedback-place")
@@ -100,8 +113,11 @@ class FeedbackFormScreen(KioskScreen):
         worker = self.kiosk.worker
         grid = grid_by_code(self.kiosk.read(), worker.grids[0]) if worker and worker.grids else None
         try:
-            fb = validate_feedback(form, categories=load_categories(self.kiosk.runtime.settings),
-                                   grid_id=grid.id if grid else None)
+            fb = validate_feedback(
+                form,
+                categories=load_categories(self.kiosk.runtime.settings),
+                grid_id=grid.id if grid else None,
+            )
         except FeedbackInvalid as exc:
             self.post_message(self.Invalid(exc.field, exc.message()))
             return
@@ -110,9 +126,13 @@ class FeedbackFormScreen(KioskScreen):
 
     def on_feedback_form_screen_invalid(self, message: Invalid) -> None:
         self.query_one("#feedback-error", Static).update(message.message)
-        ids = {"category": "#feedback-category", "text": "#feedback-text",
-               "place": "#feedback-place", "raised_by": "#feedback-raised-by",
-               "source": "#feedback-source"}
+        ids = {
+            "category": "#feedback-category",
+            "text": "#feedback-text",
+            "place": "#feedback-place",
+            "raised_by": "#feedback-raised-by",
+            "source": "#feedback-source",
+        }
         for w in self.query(".-invalid"):
             w.remove_class("-invalid")
         if message.field in ids:

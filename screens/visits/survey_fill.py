@@ -31,7 +31,6 @@ class SurveyFillScreen(KioskScreen):
     #: what the acting worker needs to open it (kiosk/security/roles.py); the app checks
     PERMISSION: ClassVar[str | None] = "survey.fill"
 
-
     DEFAULT_CSS = """
     SurveyFillScreen .question { height: auto; margin-bottom: 1; }
     SurveyFillScreen .question Label { padding: 0 1; }
@@ -41,9 +40,17 @@ class SurveyFillScreen(KioskScreen):
     """
 
     BINDINGS = [
-        Binding("ctrl+s", "save", term("visits.save"), id="survey.save", tooltip=term("visits.save"),
-                priority=True),
-        Binding("escape", "app.pop_screen", term("ui.back"), id="survey.back", tooltip=term("ui.back")),
+        Binding(
+            "ctrl+s",
+            "save",
+            term("visits.save"),
+            id="survey.save",
+            tooltip=term("visits.save"),
+            priority=True,
+        ),
+        Binding(
+            "escape", "app.pop_screen", term("ui.back"), id="survey.back", tooltip=term("ui.back")
+        ),
     ]
 
     class Loaded(Message):
@@ -155,11 +162,19 @@ class SurveyFillScreen(KioskScreen):
             children.append(Static(text_for(q.hint), classes="muted"))
         wid = f"q-{q.name}".replace(".", "_")
         if q.type == "select_one":
-            children.append(Select([(text_for(c["label"]) or c["name"], c["name"]) for c in q.choices],
-                                   prompt=t("visits.survey.choose"), id=wid))
+            children.append(
+                Select(
+                    [(text_for(c["label"]) or c["name"], c["name"]) for c in q.choices],
+                    prompt=t("visits.survey.choose"),
+                    id=wid,
+                )
+            )
         elif q.type == "select_multiple":
-            children.append(SelectionList[str](
-                *[(text_for(c["label"]) or c["name"], c["name"]) for c in q.choices], id=wid))
+            children.append(
+                SelectionList[str](
+                    *[(text_for(c["label"]) or c["name"], c["name"]) for c in q.choices], id=wid
+                )
+            )
         elif q.type != "note":
             placeholder = t("visits.survey.date_hint") if q.type == "date" else ""
             kind = {"integer": "integer", "decimal": "number"}.get(q.type, "text")
@@ -221,8 +236,11 @@ class SurveyFillScreen(KioskScreen):
         except AnswerInvalid as exc:
             self.post_message(self.Invalid(exc.field, exc.message()))
             return
-        rid = self.kiosk.write(lambda ctx: save_response(
-            ctx, survey.id, answers, household_id=self.household_id, started_at=self.started_at))
+        rid = self.kiosk.write(
+            lambda ctx: save_response(
+                ctx, survey.id, answers, household_id=self.household_id, started_at=self.started_at
+            )
+        )
         self.post_message(self.Saved(rid, count_responses(self.kiosk.read(), survey.id)))
 
     def on_survey_fill_screen_invalid(self, message: Invalid) -> None:

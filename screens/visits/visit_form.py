@@ -63,8 +63,12 @@ class ProblemRow(Horizontal):
     def compose(self) -> ComposeResult:
         options = category_options()
         codes = {code for _, code in options}
-        yield Select(options, prompt=t("visits.category_prompt"), classes="problem-category",
-                     value=self.category if self.category in codes else Select.NULL)
+        yield Select(
+            options,
+            prompt=t("visits.category_prompt"),
+            classes="problem-category",
+            value=self.category if self.category in codes else Select.NULL,
+        )
         yield Input(self.text, placeholder=t("visits.problem_text"), classes="problem-text")
 
 
@@ -73,7 +77,6 @@ class VisitFormScreen(KioskScreen):
 
     #: what the acting worker needs to open it (kiosk/security/roles.py); the app checks
     PERMISSION: ClassVar[str | None] = "visit.record"
-
 
     #: Seconds of quiet before a change is written to the draft (tests set 0).
     autosave_delay = 0.4
@@ -90,21 +93,46 @@ class VisitFormScreen(KioskScreen):
     """
 
     BINDINGS = [
-        Binding("ctrl+s", "save", term("visits.save"), id="visit.save", tooltip=term("visits.save"),
-                priority=True),
-        Binding("f4", "add_problem", term("visits.add_problem"), id="visit.add_problem",
-                tooltip=term("visits.add_problem")),
-        Binding("f5", "add_suggestion", term("visits.add_suggestion"), id="visit.add_suggestion",
-                tooltip=term("visits.add_suggestion")),
-        Binding("ctrl+d", "discard", term("visits.discard"), id="visit.discard",
-                tooltip=term("visits.discard")),
-        Binding("escape", "leave", term("visits.leave"), id="visit.leave", tooltip=term("visits.leave")),
+        Binding(
+            "ctrl+s",
+            "save",
+            term("visits.save"),
+            id="visit.save",
+            tooltip=term("visits.save"),
+            priority=True,
+        ),
+        Binding(
+            "f4",
+            "add_problem",
+            term("visits.add_problem"),
+            id="visit.add_problem",
+            tooltip=term("visits.add_problem"),
+        ),
+        Binding(
+            "f5",
+            "add_suggestion",
+            term("visits.add_suggestion"),
+            id="visit.add_suggestion",
+            tooltip=term("visits.add_suggestion"),
+        ),
+        Binding(
+            "ctrl+d",
+            "discard",
+            term("visits.discard"),
+            id="visit.discard",
+            tooltip=term("visits.discard"),
+        ),
+        Binding(
+            "escape", "leave", term("visits.leave"), id="visit.leave", tooltip=term("visits.leave")
+        ),
     ]
 
     class Loaded(Message):
         """Household and draft arrived (handled by VisitFormScreen)."""
 
-        def __init__(self, household: Household | None, form: dict[str, Any], restored: bool) -> None:
+        def __init__(
+            self, household: Household | None, form: dict[str, Any], restored: bool
+        ) -> None:
             super().__init__()
             self.household = household
             self.form = form
@@ -151,8 +179,12 @@ class VisitFormScreen(KioskScreen):
             yield SelectionList[str](id="visit-met")
             yield Input(placeholder=t("visits.met_other"), id="visit-met-other")
             yield Label(t("visits.type_label"), classes="field-label")
-            yield Select([(t(f"visits.type.{v}"), v) for v in VISIT_TYPES], allow_blank=False,
-                         value="door", id="visit-type")
+            yield Select(
+                [(t(f"visits.type.{v}"), v) for v in VISIT_TYPES],
+                allow_blank=False,
+                value="door",
+                id="visit-type",
+            )
             yield Checkbox(t("visits.nobody_home"), id="visit-nobody")
             yield Input(placeholder=t("visits.revisit_label"), id="visit-revisit")
             yield Label(t("visits.note_label"), classes="field-label")
@@ -179,8 +211,7 @@ class VisitFormScreen(KioskScreen):
         if h is None:
             self.query_one("#visit-title", Static).update(t("household.missing"))
             return
-        self.query_one("#visit-title", Static).update(
-            f"{t('visits.title')}：{present.address(h)}")
+        self.query_one("#visit-title", Static).update(f"{t('visits.title')}：{present.address(h)}")
         form = message.form
         met = self.query_one("#visit-met", SelectionList)
         for m in h.members:
@@ -207,8 +238,11 @@ class VisitFormScreen(KioskScreen):
             problems.mount(ProblemRow(p["category"], p["text"]))
         suggestions = self.query_one("#visit-suggestions", Vertical)
         for s in form["suggestions"]:
-            suggestions.mount(Input(s["text"], placeholder=t("visits.suggestion_text"),
-                                    classes="visit-suggestion"))
+            suggestions.mount(
+                Input(
+                    s["text"], placeholder=t("visits.suggestion_text"), classes="visit-suggestion"
+                )
+            )
 
     def collect(self) -> dict[str, Any]:
         """The form's current values (the shape of :func:`kiosk.domain.visits.empty_form`)."""
@@ -226,8 +260,9 @@ class VisitFormScreen(KioskScreen):
                 form["problems"].append({"category": row.category, "text": row.text})
                 continue
             value = selects.first().value
-            form["problems"].append({"category": value if isinstance(value, str) else "",
-                                     "text": inputs.first().value})
+            form["problems"].append(
+                {"category": value if isinstance(value, str) else "", "text": inputs.first().value}
+            )
         for inp in self.query(".visit-suggestion").results(Input):
             form["suggestions"].append({"text": inp.value})
         return form
@@ -328,17 +363,25 @@ class VisitFormScreen(KioskScreen):
 
         cats = load_categories(self.kiosk.runtime.settings)
         try:
-            vid = self.kiosk.write(lambda ctx: record_visit(ctx, self.household_id, form,
-                                                            today=self.today, categories=cats))
+            vid = self.kiosk.write(
+                lambda ctx: record_visit(
+                    ctx, self.household_id, form, today=self.today, categories=cats
+                )
+            )
         except VisitInvalid as exc:
             self.post_message(self.Invalid(exc.field, exc.message()))
             return
         except BaseException:
             self._form_done = False
             raise
-        cases = self.kiosk.read().execute(
-            "SELECT count(*) FROM visit_items WHERE visit_id = ? AND case_id IS NOT NULL",
-            (vid,)).fetchone()[0]
+        cases = (
+            self.kiosk.read()
+            .execute(
+                "SELECT count(*) FROM visit_items WHERE visit_id = ? AND case_id IS NOT NULL",
+                (vid,),
+            )
+            .fetchone()[0]
+        )
         self.post_message(self.Saved(vid, cases))
 
     def on_visit_form_screen_invalid(self, message: Invalid) -> None:
@@ -354,9 +397,13 @@ class VisitFormScreen(KioskScreen):
         self.schedule_autosave()
 
     def field_widget(self, field: str) -> Widget | None:
-        simple = {"visit_type": "#visit-type", "met_members": "#visit-met",
-                  "met_other": "#visit-met-other", "revisit_on": "#visit-revisit",
-                  "note": "#visit-note"}
+        simple = {
+            "visit_type": "#visit-type",
+            "met_members": "#visit-met",
+            "met_other": "#visit-met-other",
+            "revisit_on": "#visit-revisit",
+            "note": "#visit-note",
+        }
         if field in simple:
             return self.query_one(simple[field])
         kind, _, rest = field.partition(".")
@@ -373,7 +420,9 @@ class VisitFormScreen(KioskScreen):
         return None
 
     def on_visit_form_screen_saved(self, message: Saved) -> None:
-        self.notify(t("visits.saved_cases", n=message.cases) if message.cases else t("visits.saved"))
+        self.notify(
+            t("visits.saved_cases", n=message.cases) if message.cases else t("visits.saved")
+        )
         self.dismiss(message.visit_id)
 
     def action_leave(self) -> None:

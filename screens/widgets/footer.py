@@ -103,17 +103,25 @@ class KioskFooter(Widget, can_focus=False):
         for _, binding, enabled, tooltip in active.values():
             if binding.show and binding.action not in first:
                 # a Term is drawn in the language of now, not of import (F12 switches)
-                first[binding.action] = _Key(binding.key, app.get_key_display(binding),
-                                             now_text(binding.description), enabled,
-                                             now_text(tooltip or binding.tooltip
-                                                      or binding.description))
+                first[binding.action] = _Key(
+                    binding.key,
+                    app.get_key_display(binding),
+                    now_text(binding.description),
+                    enabled,
+                    now_text(tooltip or binding.tooltip or binding.description),
+                )
         keys = tuple(first.values())
         palette = None
         if app.ENABLE_COMMAND_PALETTE and app.COMMAND_PALETTE_BINDING in active:
             _, binding, enabled, tooltip = active[app.COMMAND_PALETTE_BINDING]
             # Textual's own binding says "palette" in English: ours goes through t()
-            palette = _Key(binding.key, app.get_key_display(binding), t("ui.palette"),
-                           enabled, t("ui.palette_hint"))
+            palette = _Key(
+                binding.key,
+                app.get_key_display(binding),
+                t("ui.palette"),
+                enabled,
+                t("ui.palette_hint"),
+            )
             keys = tuple(k for k in keys if k.key != binding.key)
         if (keys, palette) != (self._keys, self._palette):
             self._keys, self._palette = keys, palette
@@ -146,7 +154,9 @@ class KioskFooter(Widget, can_focus=False):
             return line
         palette = Text.assemble(
             ("▏", self.get_component_rich_style("footer-key--palette-border")),
-            self._key_text(self._palette), " ")
+            self._key_text(self._palette),
+            " ",
+        )
         room = max(0, width - palette.cell_len)
         if line.cell_len > room:
             line.truncate(room)

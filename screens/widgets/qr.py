@@ -105,8 +105,11 @@ class HouseholdQR(Static):
     def _show(self, payload: Payload, generation: int) -> None:
         self.payload = payload
         code = qr_text(payload.text)
-        width = code.cell_len if "\n" not in code.plain else max(
-            len(line) for line in code.plain.splitlines())
+        width = (
+            code.cell_len
+            if "\n" not in code.plain
+            else max(len(line) for line in code.plain.splitlines())
+        )
         readable = Text(payload.readable.center(width), style="bold")
         hint = Text(t("qr.ui.generation", generation=generation), style="dim")
         self.update(self._panel(code, readable, hint))

@@ -97,8 +97,9 @@ class ResultList(ScrollView, can_focus=True):
         def control(self) -> ResultList:
             return self.result_list
 
-    def __init__(self, columns: Sequence[str], *, id: str | None = None,
-                 classes: str | None = None) -> None:
+    def __init__(
+        self, columns: Sequence[str], *, id: str | None = None, classes: str | None = None
+    ) -> None:
         super().__init__(id=id, classes=classes)
         self.columns = list(columns)
         self._keys: list[str] = []
@@ -150,6 +151,7 @@ class ResultList(ScrollView, can_focus=True):
                 width = min(MAX_COLUMN, cell_len(text))
                 if width > widths[i]:
                     widths[i] = width
+
         # Pre-pad every cell once (by terminal cells: a CJK character takes two).
         def padded(cells: Sequence[str]) -> list[str]:
             return [" " + set_cell_size(c, w) + " " for c, w in zip(cells, widths, strict=True)]

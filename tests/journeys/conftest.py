@@ -79,9 +79,23 @@ def hub(request, tmp_path, demo_db):
     out = run_kiosk("hub", "seed", "--db", store, "--from", str(demo_db))
     assert out.returncode == 0, out.stderr
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli.main", "hub", "serve", "--db",
-                             store, "--port", str(port)], cwd=ROOT, env=dict(os.environ),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kiosk.cli.main",
+            "hub",
+            "serve",
+            "--db",
+            store,
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         wait_listening(proc)
         yield Hub(f"http://127.0.0.1:{port}", store, proc)
@@ -131,16 +145,23 @@ def the_day_holds(hub: Hub, *laptops: Path) -> None:
             for name in (GRID_WORKER, SUPERVISOR):
                 assert attempt(conn, write, name, DEMO_PINS[name]).name == name
             assert conn.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0
-            mine = {r[0]: (r[1], r[2], r[3]) for r in conn.execute(
-                "SELECT op_id, entity, entity_id, kind FROM oplog WHERE origin = 'local'"
-                " AND status != 'discarded'")}
+            mine = {
+                r[0]: (r[1], r[2], r[3])
+                for r in conn.execute(
+                    "SELECT op_id, entity, entity_id, kind FROM oplog WHERE origin = 'local'"
+                    " AND status != 'discarded'"
+                )
+            }
         finally:
             database.close()
         held, records = hub.op_ids(), hub.records()
         # every operation the laptop wrote is on the hub, or is the insert of a record the
         # hub held already (the seed's copy: acknowledged, not stored twice)
-        missing = [(op, what) for op, what in mine.items() if op not in held
-                   and not (what[2] == "insert" and what[:2] in records)]
+        missing = [
+            (op, what)
+            for op, what in mine.items()
+            if op not in held and not (what[2] == "insert" and what[:2] in records)
+        ]
         assert not missing, f"not on the hub: {missing[:5]}"
         out = kiosk_as(laptop, SUPERVISOR, "audit", "verify")
         assert out.returncode == 0, out.stdout + out.stderr

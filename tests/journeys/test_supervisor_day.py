@@ -53,10 +53,26 @@ def test_a_supervisors_day(hub, demo_db, tmp_path):
     sync(office)
 
     # At the door: the grid worker registers a case on a household of their grid.
-    hid = _q(field, "SELECT h.id FROM households h JOIN grids g ON g.id = h.grid_id"
-                    " WHERE g.code = 'G001' ORDER BY h.rid LIMIT 1")[0][0]
-    out = kiosk_as(field, GRID_WORKER, "cases", "add", "--household", hid, "--category",
-                   "roof_leak", "--summary", "顶楼漏雨", "--raised-by", "王阿姨", "--json")
+    hid = _q(
+        field,
+        "SELECT h.id FROM households h JOIN grids g ON g.id = h.grid_id"
+        " WHERE g.code = 'G001' ORDER BY h.rid LIMIT 1",
+    )[0][0]
+    out = kiosk_as(
+        field,
+        GRID_WORKER,
+        "cases",
+        "add",
+        "--household",
+        hid,
+        "--category",
+        "roof_leak",
+        "--summary",
+        "顶楼漏雨",
+        "--raised-by",
+        "王阿姨",
+        "--json",
+    )
     assert out.returncode == 0, out.stderr
     case = json.loads(out.stdout)
     sync(field)
@@ -65,8 +81,18 @@ def test_a_supervisors_day(hub, demo_db, tmp_path):
     sync(office)
     assert _status(office, case["id"]) == "registered"
     due = (date.today() + timedelta(days=7)).isoformat()
-    _act(office, SUPERVISOR, case["id"], "assign", "--department", "物业公司", "--person",
-         "李师傅", "--due", due)
+    _act(
+        office,
+        SUPERVISOR,
+        case["id"],
+        "assign",
+        "--department",
+        "物业公司",
+        "--person",
+        "李师傅",
+        "--due",
+        due,
+    )
     sync(office)
 
     # The worker's laptop receives the assignment, and the worker follows it through.
@@ -89,18 +115,29 @@ def test_a_supervisors_day(hub, demo_db, tmp_path):
     assert _status(field, case["id"]) == _status(office, case["id"]) == "closed"
 
     # The ledgers and the figures say what happened, on both laptops alike.
-    events = [r[0] for r in _q(office, "SELECT type FROM case_events WHERE case_id = ?"
-                                       " ORDER BY hlc", case["id"])]
-    assert events == ["register", "assign", "progress", "resolve", "rate", "resolve", "rate",
-                      "close"]
-    original = [r for r in _ledger(office, "original", tmp_path)
-                if case["number"] in r.values()]
+    events = [
+        r[0]
+        for r in _q(
+            office, "SELECT type FROM case_events WHERE case_id = ? ORDER BY hlc", case["id"]
+        )
+    ]
+    assert events == [
+        "register",
+        "assign",
+        "progress",
+        "resolve",
+        "rate",
+        "resolve",
+        "rate",
+        "close",
+    ]
+    original = [r for r in _ledger(office, "original", tmp_path) if case["number"] in r.values()]
     assert len(original) == 1
-    progress = [r for r in _ledger(office, "progress", tmp_path)
-                if case["number"] in r.values()]
+    progress = [r for r in _ledger(office, "progress", tmp_path) if case["number"] in r.values()]
     assert len(progress) >= 2  # the assignment and the progress note at least
-    resolution = [r for r in _ledger(office, "resolution", tmp_path)
-                  if case["number"] in r.values()]
+    resolution = [
+        r for r in _ledger(office, "resolution", tmp_path) if case["number"] in r.values()
+    ]
     assert len(resolution) >= 1
     text = json.dumps(original + progress + resolution, ensure_ascii=False)
     assert "物业公司" in text and "重新做了防水" in text

@@ -34,8 +34,12 @@ def _rows(path, table: str, grid_code: str) -> set[tuple]:
             "cases": "grid_id = :g",
             "case_events": "case_id IN (SELECT id FROM cases WHERE grid_id = :g)",
         }[table]
-        return {tuple(r) for r in conn.execute(
-            f"SELECT {COMPARE[table]} FROM {table} WHERE {where}", {"g": grid})}
+        return {
+            tuple(r)
+            for r in conn.execute(
+                f"SELECT {COMPARE[table]} FROM {table} WHERE {where}", {"g": grid}
+            )
+        }
     finally:
         conn.close()
 
@@ -62,16 +66,24 @@ async def test_two_laptops_one_household_and_the_office(hub, demo_db, tmp_path):
     from screens.households.home import HomeScreen
 
     first, second, office = demo_db, tmp_path / "second.db", tmp_path / "office.db"
-    community = sqlite3.connect(first).execute(
-        "SELECT community FROM grids WHERE code = 'G001'").fetchone()[0]
+    community = (
+        sqlite3.connect(first)
+        .execute("SELECT community FROM grids WHERE code = 'G001'")
+        .fetchone()[0]
+    )
     hub.enrol(first, "第一台", "--grid", "G001")
     hub.enrol(second, "第二台", "--grid", "G001")
     hub.enrol(office, "社区办公室", "--community", community)
     for laptop in (first, second, office):
         sync(laptop)
-    hid = sqlite3.connect(first).execute(
-        "SELECT h.id FROM households h JOIN grids g ON g.id = h.grid_id WHERE g.code = 'G001'"
-        " ORDER BY h.rid LIMIT 1").fetchone()[0]
+    hid = (
+        sqlite3.connect(first)
+        .execute(
+            "SELECT h.id FROM households h JOIN grids g ON g.id = h.grid_id WHERE g.code = 'G001'"
+            " ORDER BY h.rid LIMIT 1"
+        )
+        .fetchone()[0]
+    )
 
     # Both change the same field offline; the first syncs first.
     _edit_note(first, hid, "独居，每周看一次")
@@ -115,8 +127,11 @@ async def test_two_laptops_one_household_and_the_office(hub, demo_db, tmp_path):
     for laptop in (first, office, second, first):
         sync(laptop)
     for laptop in (first, second, office):
-        note = sqlite3.connect(laptop).execute("SELECT note FROM households WHERE id = ?",
-                                               (hid,)).fetchone()[0]
+        note = (
+            sqlite3.connect(laptop)
+            .execute("SELECT note FROM households WHERE id = ?", (hid,))
+            .fetchone()[0]
+        )
         assert note == "子女已接走每月回访", laptop
 
     # Every replica equals the hub: a new office PC that pulls everything is the reference.

@@ -58,15 +58,21 @@ async def test_a_grid_workers_day(hub, demo_db, tmp_path, monkeypatch):
     assert first["held"] == [] and first["refused"] == 0  # the first sync after the seed goes
 
     # Yesterday's label sheet: the household on the way has a label on its door.
-    households = [r[0] for r in _q(laptop, "SELECT h.id FROM households h JOIN grids g"
-                                           " ON g.id = h.grid_id WHERE g.code = 'G001'"
-                                           " ORDER BY h.rid LIMIT 3")]
+    households = [
+        r[0]
+        for r in _q(
+            laptop,
+            "SELECT h.id FROM households h JOIN grids g"
+            " ON g.id = h.grid_id WHERE g.code = 'G001'"
+            " ORDER BY h.rid LIMIT 3",
+        )
+    ]
     door, away = households[0], households[1]
-    out = kiosk_as(laptop, GRID_WORKER, "labels", "--household", door, "--out",
-                   str(tmp_path / "yesterday.pdf"))
+    out = kiosk_as(
+        laptop, GRID_WORKER, "labels", "--household", door, "--out", str(tmp_path / "yesterday.pdf")
+    )
     assert out.returncode == 0, out.stderr
-    code = _q(laptop, "SELECT code FROM labels WHERE household_id = ? AND kind = 'HH'",
-              door)[0][0]
+    code = _q(laptop, "SELECT code FROM labels WHERE household_id = ? AND kind = 'HH'", door)[0][0]
     before = {
         "visits": _q(laptop, "SELECT count(*) FROM visits")[0][0],
         "feedback": _q(laptop, "SELECT count(*) FROM feedback")[0][0],
@@ -100,8 +106,9 @@ async def test_a_grid_workers_day(hub, demo_db, tmp_path, monkeypatch):
             await pilot.press(*"楼道灯坏了")
             await pilot.press("f5")
             await settle(app, pilot)
-            suggestion = [w for w in form.query("#visit-suggestions Input, "
-                                                "#visit-suggestions TextArea")]
+            suggestion = [
+                w for w in form.query("#visit-suggestions Input, #visit-suggestions TextArea")
+            ]
             assert suggestion, "the suggestion field"
             field = suggestion[-1]
             if isinstance(field, TextArea):
@@ -123,7 +130,8 @@ async def test_a_grid_workers_day(hub, demo_db, tmp_path, monkeypatch):
             assert isinstance(form, VisitFormScreen)
             form.query_one("#visit-nobody").value = True
             form.query_one("#visit-revisit", Input).value = (
-                date.today() + timedelta(days=3)).isoformat()
+                date.today() + timedelta(days=3)
+            ).isoformat()
             await pilot.press("ctrl+s")
             await settle(app, pilot)
             assert isinstance(app.screen, HouseholdScreen), app.screen
@@ -177,9 +185,13 @@ async def test_a_grid_workers_day(hub, demo_db, tmp_path, monkeypatch):
             await settle(app, pilot)
 
             # ... and the slip of the case the visit registered (F3, the case, F7).
-            case_id = _q(laptop, "SELECT v.case_id FROM visit_items v JOIN visits x"
-                                 " ON x.id = v.visit_id WHERE x.household_id = ?"
-                                 " AND v.kind = 'problem'", door)[0][0]
+            case_id = _q(
+                laptop,
+                "SELECT v.case_id FROM visit_items v JOIN visits x"
+                " ON x.id = v.visit_id WHERE x.household_id = ?"
+                " AND v.kind = 'problem'",
+                door,
+            )[0][0]
             await app.push_screen(CaseDetailScreen(case_id))
             await settle(app, pilot)
             await pilot.press("f7")
@@ -203,9 +215,17 @@ async def test_a_grid_workers_day(hub, demo_db, tmp_path, monkeypatch):
         "responses": _q(laptop, "SELECT count(*) FROM survey_responses")[0][0],
         "cases": _q(laptop, "SELECT count(*) FROM cases")[0][0],
     }
-    assert after == {"visits": before["visits"] + 2, "feedback": before["feedback"] + 1,
-                     "responses": before["responses"] + 1, "cases": before["cases"] + 1}
-    items = _q(laptop, "SELECT i.kind, i.text FROM visit_items i JOIN visits v"
-                       " ON v.id = i.visit_id WHERE v.household_id = ? ORDER BY i.kind", door)
+    assert after == {
+        "visits": before["visits"] + 2,
+        "feedback": before["feedback"] + 1,
+        "responses": before["responses"] + 1,
+        "cases": before["cases"] + 1,
+    }
+    items = _q(
+        laptop,
+        "SELECT i.kind, i.text FROM visit_items i JOIN visits v"
+        " ON v.id = i.visit_id WHERE v.household_id = ? ORDER BY i.kind",
+        door,
+    )
     assert ("problem", "楼道灯坏了") in items and ("suggestion", "多装两盏路灯") in items
     the_day_holds(hub, laptop)

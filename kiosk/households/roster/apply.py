@@ -86,12 +86,21 @@ class Person:
     tags: tuple[str, ...] = ()
 
     def facts(self) -> tuple:
-        return (self.name, self.relation, self.gender, self.phone, self.id_number,
-                self.birth_year, self.tags)
+        return (
+            self.name,
+            self.relation,
+            self.gender,
+            self.phone,
+            self.id_number,
+            self.birth_year,
+            self.tags,
+        )
 
     def agrees_with(self, other: Person) -> bool:
         """Every value both rows give is the same (an empty cell agrees with anything)."""
-        return all(not a or not b or a == b for a, b in zip(self.facts(), other.facts(), strict=True))
+        return all(
+            not a or not b or a == b for a, b in zip(self.facts(), other.facts(), strict=True)
+        )
 
 
 @dataclass(slots=True)
@@ -156,6 +165,7 @@ def column_letter(index: int) -> str:
 
 # --- header -----------------------------------------------------------------------------------
 
+
 def find_layout(rows: list[Row]) -> SheetLayout | None:
     """The first of the opening rows whose cells name a person and at least one more field."""
     for row in rows:
@@ -173,8 +183,9 @@ def find_layout(rows: list[Row]) -> SheetLayout | None:
         fields = {(c.field, c.member) for c in columns.values()}
         if ("name", 0) not in fields or len(fields) < 2:
             continue
-        plain_name = any(c.field == "name" and c.member == 0 and not c.head
-                         for c in columns.values())
+        plain_name = any(
+            c.field == "name" and c.member == 0 and not c.head for c in columns.values()
+        )
         if plain_name:
             # A one-row-per-person roster that also names each person's head of household
             # (户主姓名): that column is informative only.
@@ -187,6 +198,7 @@ def find_layout(rows: list[Row]) -> SheetLayout | None:
 
 
 # --- planning ---------------------------------------------------------------------------------
+
 
 class _Reject(Exception):
     def __init__(self, code: str, column: int | None, **params: object) -> None:
@@ -218,8 +230,14 @@ def _same_place(given: str, known: str) -> bool:
 
 
 class _Planner:
-    def __init__(self, conn: sqlite3.Connection, plan: ImportPlan, default_grid: Grid | None,
-                 today: date, reach: Callable[[Grid], bool] | None = None) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        plan: ImportPlan,
+        default_grid: Grid | None,
+        today: date,
+        reach: Callable[[Grid], bool] | None = None,
+    ) -> None:
         self.conn = conn
         self.plan = plan
         self.default_grid = default_grid
@@ -269,8 +287,11 @@ class _Planner:
     # -- rows --
     def take(self, row: Row) -> None:
         assert self.layout is not None
-        self.texts = {i: cell_text(row.values[i]) for i in self.layout.columns
-                      if i < len(row.values) and row.values[i] is not None}
+        self.texts = {
+            i: cell_text(row.values[i])
+            for i in self.layout.columns
+            if i < len(row.values) and row.values[i] is not None
+        }
         mapped = [i for i, text in self.texts.items() if text]
         if not mapped:
             return  # blank row (or only a serial number): not part of the roster
@@ -309,8 +330,7 @@ class _Planner:
         if self.reach is not None and not self.reach(grid):
             raise _Reject("out_of_reach", grid_col, grid=grid.name)
         if community_text and not _same_place(community_text, grid.community):
-            raise _Reject("grid_community", community_col, grid=grid.code,
-                          community=grid.community)
+            raise _Reject("grid_community", community_col, grid=grid.code, community=grid.community)
         if street_text and not _same_place(street_text, grid.street):
             raise _Reject("grid_street", street_col, grid=grid.code, street=grid.street)
 
@@ -340,13 +360,14 @@ class _Planner:
         if not (building and unit and room) and cell_text(a_value):
             try:
                 a_compound, building, unit, room = parse_full_address(
-                    a_value, (grid.district, grid.street, grid.community, street_text,
-                              community_text))
+                    a_value,
+                    (grid.district, grid.street, grid.community, street_text, community_text),
+                )
             except CellError as e:
                 raise _Reject(e.code, a_col) from None
             compound = compound or a_compound
         if not (building and unit and room):
-            missing_col = (b_col if not building else u_col if not unit else r_col)
+            missing_col = b_col if not building else u_col if not unit else r_col
             if missing_col is None:
                 missing_col = a_col if a_col is not None else r_col
             raise _Reject("missing_address", missing_col)
@@ -358,8 +379,11 @@ class _Planner:
 
     def person(self, row: Row, member: int, head: bool) -> Person | None:
         name_value, name_col = self.cell(row, "name", member)
-        others = [f for f in ("relation", "phone", "id_number", "birth", "age", "gender", "tags")
-                  if self.given(f, member)]
+        others = [
+            f
+            for f in ("relation", "phone", "id_number", "birth", "age", "gender", "tags")
+            if self.given(f, member)
+        ]
         try:
             name = parse_name(name_value)
         except CellError as e:
@@ -367,8 +391,9 @@ class _Planner:
         if not name:
             if member > 0 and not others:
                 return None
-            raise _Reject("missing_name" if member == 0 else "member_missing_name", name_col,
-                          n=member)
+            raise _Reject(
+                "missing_name" if member == 0 else "member_missing_name", name_col, n=member
+            )
         p = Person(row.number, name)
         col: int | None = None
         try:
@@ -405,8 +430,9 @@ class _Planner:
         tags_value, tags_col = self.cell(row, "tags", member)
         codes, unknown = parse_tags(tags_value)
         if unknown:
-            self.plan.warnings.append(self.problem(row, "unknown_tag", tags_col,
-                                                   {"words": "、".join(unknown)[:60]}))
+            self.plan.warnings.append(
+                self.problem(row, "unknown_tag", tags_col, {"words": "、".join(unknown)[:60]})
+            )
         if member == 0:
             for i, code in self.flags:
                 flag = parse_flag(row.values[i] if i < len(row.values) else None)
@@ -424,8 +450,9 @@ class _Planner:
             raise _Reject("note_too_long", col, max=MAX_NOTE_CHARS)
         return text
 
-    def household(self, grid: Grid, compound: str, b: str, u: str, r: str,
-                  row: Row) -> tuple[tuple[str, str, str], PlannedHousehold, bool]:
+    def household(
+        self, grid: Grid, compound: str, b: str, u: str, r: str, row: Row
+    ) -> tuple[tuple[str, str, str], PlannedHousehold, bool]:
         key = (grid.id, compound, address_key(b, u, r))
         hh = self.plan.households.get(key)
         if hh is None:
@@ -457,7 +484,8 @@ class _Planner:
         self.check_id(p, key, id_col)
         for q in hh.people:
             same = (p.id_number and p.id_number == q.id_number) or (
-                p.name == q.name and (not p.id_number or not q.id_number))
+                p.name == q.name and (not p.id_number or not q.id_number)
+            )
             if same:
                 if p.agrees_with(q):
                     # The same person again: one entry, with whatever this row adds.
@@ -466,11 +494,15 @@ class _Planner:
                             setattr(q, name, getattr(p, name))
                     if p.id_number:
                         self.id_seen[p.id_number] = (q.row, key)
-                    self.plan.warnings.append(self.problem(row, "duplicate_row", None,
-                                                           {"other": q.row}))
+                    self.plan.warnings.append(
+                        self.problem(row, "duplicate_row", None, {"other": q.row})
+                    )
                     return
-                raise _Reject("duplicate_person", id_col if p.id_number else
-                              self.cell(row, "name")[1], other=q.row)
+                raise _Reject(
+                    "duplicate_person",
+                    id_col if p.id_number else self.cell(row, "name")[1],
+                    other=q.row,
+                )
             if p.relation == "户主" and q.relation == "户主":
                 raise _Reject("second_head", self.cell(row, "relation")[1], other=q.row)
         hh.people.append(p)
@@ -496,12 +528,17 @@ class _Planner:
         content = (tuple(p.facts() for p in people), note)
         if not new:
             if hh.whole_row == content:
-                self.plan.warnings.append(self.problem(row, "duplicate_row", None,
-                                                       {"other": hh.first_row}))
+                self.plan.warnings.append(
+                    self.problem(row, "duplicate_row", None, {"other": hh.first_row})
+                )
                 return
-            raise _Reject("duplicate_room", self.cell(row, "room")[1]
-                          if self.cell(row, "room")[1] is not None else self.cell(row, "address")[1],
-                          other=hh.first_row)
+            raise _Reject(
+                "duplicate_room",
+                self.cell(row, "room")[1]
+                if self.cell(row, "room")[1] is not None
+                else self.cell(row, "address")[1],
+                other=hh.first_row,
+            )
         seen_ids: set[str] = set()
         for n, p in enumerate(people):
             id_col = self.cell(row, "id_number", 0 if n == 0 else self.members[0])[1]
@@ -524,9 +561,15 @@ def resolve_grid(conn: sqlite3.Connection, value: str) -> Grid | None:
     return grid_by_code(conn, value) or grid_by_name(conn, value)
 
 
-def plan_import(conn: sqlite3.Connection, path: str | Path, *, default_grid: Grid | None = None,
-                progress: Progress | None = None, today: date | None = None,
-                reach: Callable[[Grid], bool] | None = None) -> ImportPlan:
+def plan_import(
+    conn: sqlite3.Connection,
+    path: str | Path,
+    *,
+    default_grid: Grid | None = None,
+    progress: Progress | None = None,
+    today: date | None = None,
+    reach: Callable[[Grid], bool] | None = None,
+) -> ImportPlan:
     """Read and judge every row; raises :class:`RosterUnreadable` when the file cannot be read.
     ``reach``: the grids the importing worker may write (a row of another grid is rejected)."""
     roster = open_roster(path)
@@ -573,21 +616,32 @@ def plan_import(conn: sqlite3.Connection, path: str | Path, *, default_grid: Gri
 
 # --- writing ----------------------------------------------------------------------------------
 
+
 class _DryRun(Exception):
     pass
 
 
 def _member_input(p: Person) -> MemberInput:
-    return MemberInput(name=p.name, relation=p.relation, gender=p.gender, phone=p.phone,
-                       id_number=p.id_number, birth_year=p.birth_year, tags=" ".join(p.tags))
+    return MemberInput(
+        name=p.name,
+        relation=p.relation,
+        gender=p.gender,
+        phone=p.phone,
+        id_number=p.id_number,
+        birth_year=p.birth_year,
+        tags=" ".join(p.tags),
+    )
 
 
-def _merge_existing(ctx: WriteContext, household_id: str, hh: PlannedHousehold,
-                    result: ImportResult) -> bool:
+def _merge_existing(
+    ctx: WriteContext, household_id: str, hh: PlannedHousehold, result: ImportResult
+) -> bool:
     conn = ctx.conn
     existing = conn.execute(
         "SELECT id, name, relation, gender, phone, id_number, birth_year, tags"
-        " FROM members WHERE household_id = ? ORDER BY position", (household_id,)).fetchall()
+        " FROM members WHERE household_id = ? ORDER BY position",
+        (household_id,),
+    ).fetchall()
     rows = [dict(r) for r in existing]
     changed = False
     for p in hh.people:
@@ -595,8 +649,14 @@ def _merge_existing(ctx: WriteContext, household_id: str, hh: PlannedHousehold,
         if p.id_number:
             match = next((r for r in rows if r["id_number"] == p.id_number), None)
         if match is None:
-            match = next((r for r in rows if r["name"] == p.name
-                          and (not p.id_number or not r["id_number"])), None)
+            match = next(
+                (
+                    r
+                    for r in rows
+                    if r["name"] == p.name and (not p.id_number or not r["id_number"])
+                ),
+                None,
+            )
         if match is None:
             mid = add_member(ctx, household_id, _member_input(p))
             rows.append({"id": mid, "name": p.name, "id_number": p.id_number})
@@ -626,8 +686,9 @@ def _merge_existing(ctx: WriteContext, household_id: str, hh: PlannedHousehold,
     return changed
 
 
-def apply_plan(ctx: WriteContext, plan: ImportPlan, *, dry_run: bool = False,
-               progress: Progress | None = None) -> ImportResult:
+def apply_plan(
+    ctx: WriteContext, plan: ImportPlan, *, dry_run: bool = False, progress: Progress | None = None
+) -> ImportResult:
     """Write every planned household in one transaction (rolled back when ``dry_run``)."""
     result = ImportResult()
     total = len(plan.households)
@@ -641,10 +702,17 @@ def apply_plan(ctx: WriteContext, plan: ImportPlan, *, dry_run: bool = False,
                 compound_id = compounds[ckey]
                 existing = find_by_address(ctx.conn, compound_id, hh.building, hh.unit, hh.room)
                 if existing is None:
-                    create_household(ctx, grid_id=hh.grid.id, compound_id=compound_id,
-                                     building=hh.building, unit=hh.unit, room=hh.room,
-                                     tags=hh.tags, note="；".join(hh.notes),
-                                     members=[_member_input(p) for p in hh.people])
+                    create_household(
+                        ctx,
+                        grid_id=hh.grid.id,
+                        compound_id=compound_id,
+                        building=hh.building,
+                        unit=hh.unit,
+                        room=hh.room,
+                        tags=hh.tags,
+                        note="；".join(hh.notes),
+                        members=[_member_input(p) for p in hh.people],
+                    )
                     result.imported_households += 1
                     result.imported_members += len(hh.people)
                 elif _merge_existing(ctx, existing, hh, result):

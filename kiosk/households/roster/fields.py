@@ -21,10 +21,27 @@ from db.normalize import is_cjk, parse_address, split_compound_prefix
 HEADER_SPELLINGS: dict[str, tuple[str, ...]] = {
     "name": ("姓名", "居民姓名", "人员姓名", "成员姓名", "名字"),
     "relation": ("与户主关系", "与户主的关系", "关系", "家庭关系", "家庭成员关系", "户内关系"),
-    "phone": ("联系电话", "手机号", "手机号码", "电话", "电话号码", "手机", "联系方式",
-              "联系手机", "固定电话", "座机"),
-    "id_number": ("身份证号", "公民身份号码", "身份证号码", "身份证", "证件号码", "证件号",
-                  "身份证件号码"),
+    "phone": (
+        "联系电话",
+        "手机号",
+        "手机号码",
+        "电话",
+        "电话号码",
+        "手机",
+        "联系方式",
+        "联系手机",
+        "固定电话",
+        "座机",
+    ),
+    "id_number": (
+        "身份证号",
+        "公民身份号码",
+        "身份证号码",
+        "身份证",
+        "证件号码",
+        "证件号",
+        "身份证件号码",
+    ),
     "birth": ("出生年份", "出生日期", "出生年月", "出生年月日", "生日", "出生年"),
     "age": ("年龄", "周岁"),
     "gender": ("性别",),
@@ -36,13 +53,20 @@ HEADER_SPELLINGS: dict[str, tuple[str, ...]] = {
     "unit": ("单元", "单元号"),
     "room": ("房号", "户号", "门牌号", "室", "房间号", "房屋号", "室号", "门牌"),
     "address": ("地址", "住址", "家庭住址", "居住地址", "现住址", "详细地址", "现居住地址"),
-    "tags": ("重点人群", "标签", "人员类别", "人群类别", "特殊人群", "重点人群类别",
-             "人员类型", "类别"),
+    "tags": (
+        "重点人群",
+        "标签",
+        "人员类别",
+        "人群类别",
+        "特殊人群",
+        "重点人群类别",
+        "人员类型",
+        "类别",
+    ),
     "note": ("备注", "说明"),
 }
 #: Fields that describe where the household is, shared by every person of the household.
-ADDRESS_FIELDS = ("street", "community", "grid", "compound", "building", "unit", "room",
-                  "address")
+ADDRESS_FIELDS = ("street", "community", "grid", "compound", "building", "unit", "room", "address")
 #: Fields that describe one person.
 PERSON_FIELDS = ("name", "relation", "phone", "id_number", "birth", "age", "gender", "tags")
 #: Headers that are known but carry nothing to import (serial numbers).
@@ -85,7 +109,7 @@ def classify_header(text: object) -> Column | None:
         return Column(field)
     for prefix in _HEAD_PREFIXES:
         if h.startswith(prefix) and len(h) > len(prefix):
-            rest = h[len(prefix):]
+            rest = h[len(prefix) :]
             field = _SPELLING_TO_FIELD.get(rest) or _SPELLING_TO_FIELD.get(rest.lstrip("的"))
             if field in PERSON_FIELDS:
                 return Column(field, member=0, head=True)
@@ -93,7 +117,7 @@ def classify_header(text: object) -> Column | None:
     if m:
         number = m.group(1)
         n = int(number) if number.isdigit() else _CN_NUMBERS.get(number, 0)
-        rest = h[m.end():] or "姓名"
+        rest = h[m.end() :] or "姓名"
         field = _SPELLING_TO_FIELD.get(rest)
         if n and field in PERSON_FIELDS:
             return Column(field, member=n)
@@ -108,16 +132,40 @@ def classify_header(text: object) -> Column | None:
 
 _TAG_WORDS: dict[str, tuple[str, ...]] = {
     "alone": ("独居", "独居老人", "孤寡", "孤寡老人", "独居人员", "孤老"),
-    "disabled": ("残疾", "残疾人", "残障", "残障人士", "丧失自主生活能力", "失能", "失能老人",
-                 "半失能", "半失能老人", "残疾人员"),
-    "hardship": ("困难", "困难群众", "困难户", "困难家庭", "低保", "低保户", "特困", "特困人员",
-                 "贫困户", "低收入", "低收入家庭", "困难人员"),
+    "disabled": (
+        "残疾",
+        "残疾人",
+        "残障",
+        "残障人士",
+        "丧失自主生活能力",
+        "失能",
+        "失能老人",
+        "半失能",
+        "半失能老人",
+        "残疾人员",
+    ),
+    "hardship": (
+        "困难",
+        "困难群众",
+        "困难户",
+        "困难家庭",
+        "低保",
+        "低保户",
+        "特困",
+        "特困人员",
+        "贫困户",
+        "低收入",
+        "低收入家庭",
+        "困难人员",
+    ),
     "unvaccinated": ("未接种", "未接种疫苗", "未接种新冠疫苗", "未打疫苗", "疫苗未接种"),
     "conscription": ("适龄青年", "兵役适龄青年", "应征青年", "征兵适龄青年", "适龄男青年"),
     "elderly70": ("高龄", "高龄老人"),
 }
 _TAG_WORD_TO_CODE = {w: code for code, words in _TAG_WORDS.items() for w in words}
-_ELDERLY = re.compile(r"^(?:[7-9]0|七十|八十|九十)(?:周岁|岁)?(?:以上|及以上|\+)?(?:的)?(?:老人|老年人)?$")
+_ELDERLY = re.compile(
+    r"^(?:[7-9]0|七十|八十|九十)(?:周岁|岁)?(?:以上|及以上|\+)?(?:的)?(?:老人|老年人)?$"
+)
 _TAG_SPLIT = re.compile(r"[、,，;；/|\s]+")
 _NO_TAGS = ("无", "否", "-", "—", "/", "none", "n/a", "na")
 
@@ -170,6 +218,7 @@ def parse_flag(value: object) -> bool | None:
 
 
 # --- cells ----------------------------------------------------------------------------------
+
 
 class CellError(ValueError):
     """A cell that cannot be taken; ``code`` is the reason key under ``roster.reason``."""
@@ -225,8 +274,12 @@ def _exact_digits(value: object, column: str) -> str:
     """Digits of a number-like cell, refusing numbers a spreadsheet has already rounded."""
     if isinstance(value, float) and (not value.is_integer() or abs(value) >= 1e15):
         raise CellError(f"{column}_rounded")
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**15 \
-            and column == "id_number":
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and abs(value) >= 10**15
+        and column == "id_number"
+    ):
         # 18-digit numbers only survive as Python ints when written by a program; Excel
         # keeps 15 significant digits, so treat them like rounded numbers unless they check.
         return str(value)
@@ -311,7 +364,9 @@ def parse_id_number(value: object, today: _dt.date | None = None) -> IdNumber | 
 
 
 _EXCEL_EPOCH = _dt.date(1899, 12, 30)
-_DATE = re.compile(r"^(\d{4})(?:\s*[-/.年]\s*(\d{1,2})(?:\s*[-/.月]\s*(\d{1,2})\s*日?)?\s*月?)?\s*年?$")
+_DATE = re.compile(
+    r"^(\d{4})(?:\s*[-/.年]\s*(\d{1,2})(?:\s*[-/.月]\s*(\d{1,2})\s*日?)?\s*月?)?\s*年?$"
+)
 _COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})?$")
 
 
@@ -361,8 +416,16 @@ def parse_age(value: object, today: _dt.date | None = None) -> int | None:
     return today.year - int(text)
 
 
-_GENDERS = {"男": "男", "男性": "男", "m": "男", "male": "男", "女": "女", "女性": "女",
-            "f": "女", "female": "女"}
+_GENDERS = {
+    "男": "男",
+    "男性": "男",
+    "m": "男",
+    "male": "男",
+    "女": "女",
+    "女性": "女",
+    "f": "女",
+    "female": "女",
+}
 
 
 def parse_gender(value: object) -> str:
@@ -374,11 +437,31 @@ def parse_gender(value: object) -> str:
     return _GENDERS[text]
 
 
-_RELATIONS = {"本人": "户主", "户主本人": "户主", "户主": "户主", "妻": "配偶", "妻子": "配偶",
-              "丈夫": "配偶", "夫": "配偶", "之妻": "配偶", "之夫": "配偶", "老伴": "配偶",
-              "儿子": "子", "之子": "子", "长子": "子", "次子": "子", "女儿": "女", "之女": "女",
-              "长女": "女", "次女": "女", "孙": "孙子", "之孙": "孙子", "孙女儿": "孙女",
-              "父": "父亲", "母": "母亲"}
+_RELATIONS = {
+    "本人": "户主",
+    "户主本人": "户主",
+    "户主": "户主",
+    "妻": "配偶",
+    "妻子": "配偶",
+    "丈夫": "配偶",
+    "夫": "配偶",
+    "之妻": "配偶",
+    "之夫": "配偶",
+    "老伴": "配偶",
+    "儿子": "子",
+    "之子": "子",
+    "长子": "子",
+    "次子": "子",
+    "女儿": "女",
+    "之女": "女",
+    "长女": "女",
+    "次女": "女",
+    "孙": "孙子",
+    "之孙": "孙子",
+    "孙女儿": "孙女",
+    "父": "父亲",
+    "母": "母亲",
+}
 
 
 def parse_relation(value: object) -> str:
@@ -399,13 +482,22 @@ def parse_name(value: object) -> str:
     if not text:
         return ""
     # "张 三" as typed to line up two-character names: the space is not part of the name.
-    text = "".join(ch for i, ch in enumerate(text)
-                   if not (ch == " " and 0 < i < len(text) - 1 and (is_cjk(text[i - 1])
-                                                                 or is_cjk(text[i + 1]))))
+    text = "".join(
+        ch
+        for i, ch in enumerate(text)
+        if not (
+            ch == " " and 0 < i < len(text) - 1 and (is_cjk(text[i - 1]) or is_cjk(text[i + 1]))
+        )
+    )
     if len(text) > 40:
         raise CellError("bad_name")
-    if not all(is_cjk(ch) or ch in "·•" for ch in text) and not _NAME_OK.match(text) and not (
-            any(is_cjk(ch) for ch in text) and all(is_cjk(ch) or _NAME_OK.match(ch) for ch in text)):
+    if (
+        not all(is_cjk(ch) or ch in "·•" for ch in text)
+        and not _NAME_OK.match(text)
+        and not (
+            any(is_cjk(ch) for ch in text) and all(is_cjk(ch) or _NAME_OK.match(ch) for ch in text)
+        )
+    ):
         raise CellError("bad_name")
     return text.replace("•", "·")
 
@@ -449,7 +541,9 @@ def parse_room(value: object) -> str:
 _PLACE_PREFIX = re.compile(r"^.*?(?:街道办事处|街道|社区居委会|社区居民委员会|社区|居委会)")
 
 
-def parse_full_address(value: object, known_prefixes: tuple[str, ...] = ()) -> tuple[str, str, str, str]:
+def parse_full_address(
+    value: object, known_prefixes: tuple[str, ...] = ()
+) -> tuple[str, str, str, str]:
     """(compound, building, unit, room) of a combined 地址 cell such as
     ``阳光小区3栋2单元501`` or ``安静社区阳光小区3号楼2单元501室``; the compound is '' when
     the cell starts at the building."""
@@ -458,13 +552,13 @@ def parse_full_address(value: object, known_prefixes: tuple[str, ...] = ()) -> t
         return "", "", "", ""
     for prefix in sorted((p for p in known_prefixes if p), key=len, reverse=True):
         if text.startswith(prefix) and len(text) > len(prefix):
-            text = text[len(prefix):]
+            text = text[len(prefix) :]
     # Street office and community names before the compound are not part of it.
     while True:
         m = _PLACE_PREFIX.match(text)
-        if not m or m.end() >= len(text) or not re.match(r"\D", text[m.end():]):
+        if not m or m.end() >= len(text) or not re.match(r"\D", text[m.end() :]):
             break
-        text = text[m.end():]
+        text = text[m.end() :]
     compound, rest = split_compound_prefix(text)
     parsed = parse_address(rest)
     if parsed is None:

@@ -170,6 +170,7 @@ def _xlsx_rows(p: Path, ws) -> Iterator[Row]:
 
 # --- csv ------------------------------------------------------------------------------------
 
+
 def detect_encoding(p: Path) -> str:
     """utf-8-sig, utf-16, utf-8 or gb18030 (a superset of GBK and GB2312)."""
     with p.open("rb") as fh:
@@ -210,8 +211,14 @@ def _open_csv(p: Path) -> RosterFile:
         raise RosterUnreadable("empty", path=str(p))
     delimiter = _sniff_delimiter(sample)
     fh = p.open("r", encoding=encoding, newline="")
-    return RosterFile(path=p, format="csv", encoding=encoding, delimiter=delimiter,
-                      _sheets=[Sheet(None, _csv_rows(p, fh, delimiter))], _closer=fh)
+    return RosterFile(
+        path=p,
+        format="csv",
+        encoding=encoding,
+        delimiter=delimiter,
+        _sheets=[Sheet(None, _csv_rows(p, fh, delimiter))],
+        _closer=fh,
+    )
 
 
 def _bounded_lines(p: Path, fh: io.TextIOBase) -> Iterator[str]:

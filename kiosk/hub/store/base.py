@@ -74,10 +74,18 @@ class DeviceRecord:
     community: str | None = None
 
     def public(self) -> dict[str, Any]:
-        return {"name": self.name, "device_id": self.device_id, "role": self.role,
-                "grids": self.grids, "community": self.community, "worker": self.worker,
-                "revoked": self.revoked, "created_at": self.created_at,
-                "enrolled_at": self.enrolled_at, "last_seen_at": self.last_seen_at}
+        return {
+            "name": self.name,
+            "device_id": self.device_id,
+            "role": self.role,
+            "grids": self.grids,
+            "community": self.community,
+            "worker": self.worker,
+            "revoked": self.revoked,
+            "created_at": self.created_at,
+            "enrolled_at": self.enrolled_at,
+            "last_seen_at": self.last_seen_at,
+        }
 
 
 @dataclass
@@ -92,6 +100,7 @@ class IngestResult:
 @dataclass(frozen=True)
 class FarStamp:
     """An operation in the hub's log stamped beyond the drift bound."""
+
     op_id: str
     device_id: str
     entity: str
@@ -141,11 +150,24 @@ class HubStore(ABC):
 
     # devices
     @abstractmethod
-    def add_device(self, name: str, grids: list[str] | None, worker: str | None = None, *,
-                   role: str = "field", community: str | None = None) -> str: ...
+    def add_device(
+        self,
+        name: str,
+        grids: list[str] | None,
+        worker: str | None = None,
+        *,
+        role: str = "field",
+        community: str | None = None,
+    ) -> str: ...
     @abstractmethod
-    def set_device_scope(self, name: str, grids: list[str] | None, *, role: str = "field",
-                         community: str | None = None) -> bool: ...
+    def set_device_scope(
+        self,
+        name: str,
+        grids: list[str] | None,
+        *,
+        role: str = "field",
+        community: str | None = None,
+    ) -> bool: ...
     @abstractmethod
     def list_devices(self) -> list[DeviceRecord]: ...
     @abstractmethod
@@ -161,11 +183,19 @@ class HubStore(ABC):
 
     # operations
     @abstractmethod
-    def ingest(self, device: DeviceRecord | None, ops: list[Op], *,
-               invalid: list[Refusal] | None = None) -> IngestResult: ...
+    def ingest(
+        self, device: DeviceRecord | None, ops: list[Op], *, invalid: list[Refusal] | None = None
+    ) -> IngestResult: ...
     @abstractmethod
-    def pull(self, device: DeviceRecord, cursor: str | None, limit: int, *,
-             record: bool = True, backfilled: int = 0) -> PullPage: ...
+    def pull(
+        self,
+        device: DeviceRecord,
+        cursor: str | None,
+        limit: int,
+        *,
+        record: bool = True,
+        backfilled: int = 0,
+    ) -> PullPage: ...
     @abstractmethod
     def acked_since(self, device: DeviceRecord, cursor: str | None) -> list[str]: ...
     @abstractmethod
@@ -181,19 +211,22 @@ class HubStore(ABC):
 
     # the audit trail
     @abstractmethod
-    def ingest_audit(self, device: DeviceRecord | None,
-                     entries: list[AuditEntry]) -> AuditResult: ...
+    def ingest_audit(
+        self, device: DeviceRecord | None, entries: list[AuditEntry]
+    ) -> AuditResult: ...
     @abstractmethod
-    def audit_entries(self, device_id: str | None = None,
-                      limit: int = 50) -> list[dict[str, Any]]: ...
+    def audit_entries(
+        self, device_id: str | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]: ...
     @abstractmethod
     def verify_audit(self) -> tuple[int, int, list[Any]]: ...
     @abstractmethod
     def audit_tail(self, device_id: str) -> int: ...
 
 
-def _scope_args(grids: list[str] | None, role: str,
-                community: str | None) -> tuple[list[str], str | None]:
+def _scope_args(
+    grids: list[str] | None, role: str, community: str | None
+) -> tuple[list[str], str | None]:
     """A device's scope as given, checked: a field laptop names grids, an office device may
     name a community, nothing else names either."""
     names = sorted({g.strip() for g in grids or [] if g.strip()})
@@ -224,11 +257,13 @@ class _Batch:
     rows: list[tuple] = field(default_factory=list)
     #: new records: (entity, id, grid, owner entity, owner id)
     scope_rows: list[tuple[str, str, str | None, str | None, str | None]] = field(
-        default_factory=list)
+        default_factory=list
+    )
     grid_rows: list[tuple[str, str, str | None]] = field(default_factory=list)
     #: records that followed a new owner: (entity, id, grid, owner, old grid)
     moves: list[tuple[str, str, str | None, tuple[str, str], str | None]] = field(
-        default_factory=list)
+        default_factory=list
+    )
     #: operations refused, in batch order
     refused: list[Refusal] = field(default_factory=list)
     #: inserts of records the hub holds already: acknowledged, not stored
@@ -236,9 +271,13 @@ class _Batch:
 
 
 #: db.limits violation codes -> the hub's refusal codes (sync.hub_error.<code>)
-_LIMIT_CODES = {"too_long": "field_too_long", "too_large": "payload_too_large",
-                "too_deep": "payload_too_deep", "too_many": "too_many_fields",
-                "bad_value": "bad_value"}
+_LIMIT_CODES = {
+    "too_long": "field_too_long",
+    "too_large": "payload_too_large",
+    "too_deep": "payload_too_deep",
+    "too_many": "too_many_fields",
+    "bad_value": "bad_value",
+}
 
 
 def limits_check(op: Op) -> Refused | None:
@@ -250,8 +289,13 @@ def limits_check(op: Op) -> Refused | None:
     return Refused(_LIMIT_CODES[bad.code], field=bad.field, limit=bad.limit)
 
 
-def _tag(ops: list[tuple[int, Op]], checker: Checker, device_id: str | None, now: str,
-         checks: tuple[Callable[[Op], Refused | None], ...] = ()) -> tuple[_Batch, int]:
+def _tag(
+    ops: list[tuple[int, Op]],
+    checker: Checker,
+    device_id: str | None,
+    now: str,
+    checks: tuple[Callable[[Op], Refused | None], ...] = (),
+) -> tuple[_Batch, int]:
     """Check each operation (:mod:`kiosk.hub.scope`), tag it with its grid and case and build
     its log row; a refused operation is left out, the others are stored. Stops after an
     operation that moves a record to another grid (what belongs to the record moves with it,
@@ -275,8 +319,7 @@ def _tag(ops: list[tuple[int, Op]], checker: Checker, device_id: str | None, now
                     raise problem
             verdict = checker.check(op)
         except Refused as exc:
-            refused.append(Refusal(index, op.op_id, op.entity, op.entity_id, exc.code,
-                                   exc.params))
+            refused.append(Refusal(index, op.op_id, op.entity, op.entity_id, exc.code, exc.params))
             continue
         if verdict.held:
             out.held.append(op.op_id)
@@ -288,13 +331,28 @@ def _tag(ops: list[tuple[int, Op]], checker: Checker, device_id: str | None, now
         payload = op.payload
         if op.entity == "grid" and isinstance(payload.get("code"), str):
             community = payload.get("community")
-            out.grid_rows.append((op.entity_id, payload["code"],
-                                  community if isinstance(community, str) else None))
+            out.grid_rows.append(
+                (op.entity_id, payload["code"], community if isinstance(community, str) else None)
+            )
         fb = op.field_bases
-        rows.append((op.op_id, op.hlc, op.entity, op.entity_id, op.kind,
-                     encode(payload).decode(), op.base_version,
-                     encode(fb).decode() if fb else None, op.schema_version, op.worker_id,
-                     op.device_id, verdict.grid, case_of(op), now))
+        rows.append(
+            (
+                op.op_id,
+                op.hlc,
+                op.entity,
+                op.entity_id,
+                op.kind,
+                encode(payload).decode(),
+                op.base_version,
+                encode(fb).decode() if fb else None,
+                op.schema_version,
+                op.worker_id,
+                op.device_id,
+                verdict.grid,
+                case_of(op),
+                now,
+            )
+        )
         if verdict.moved is not None and verdict.moved[2] != verdict.moved[4]:
             break
     return out, used
@@ -307,8 +365,10 @@ class SqlHubStore(HubStore):
     """
 
     #: Columns of hub_ops selected for a pull (after the position columns).
-    OP_COLS = ("op_id, hlc, entity, entity_id, kind, payload, base_version, field_bases,"
-               " schema_version, worker_id, device_id")
+    OP_COLS = (
+        "op_id, hlc, entity, entity_id, kind, payload, base_version, field_bases,"
+        " schema_version, worker_id, device_id"
+    )
     POS_COLS = "seq"
 
     def __init__(self) -> None:
@@ -362,27 +422,46 @@ class SqlHubStore(HubStore):
         with self._tx(write=False) as cur:
             cur.execute(self._q("SELECT max(hlc) FROM hub_ops WHERE hlc <= ?"), (bound,))
             row = cur.fetchone()
-        self.clock = HybridClock(row[0] if row and row[0] else None,
-                                 max_drift_ms=self.max_drift_ms)
+        self.clock = HybridClock(row[0] if row and row[0] else None, max_drift_ms=self.max_drift_ms)
 
     def observe(self, hlc: str | None) -> str:
         with self._clock_lock:
             return self.clock.observe(hlc) if hlc else self.clock.now()
 
     # --- devices ---------------------------------------------------------------------------
-    _DEV_COLS = ("name, device_id, grids, revoked, created_at, enrolled_at, last_seen_at,"
-                 " last_cursor, token_hash, worker, role, community")
+    _DEV_COLS = (
+        "name, device_id, grids, revoked, created_at, enrolled_at, last_seen_at,"
+        " last_cursor, token_hash, worker, role, community"
+    )
 
     def _device(self, row: tuple | None) -> DeviceRecord | None:
         if row is None:
             return None
         grids = json.loads(row[2]) if row[2] is not None else None
-        return DeviceRecord(row[0], row[1], grids, bool(row[3]), row[4], row[5], row[6],
-                            row[7], row[8], row[9], role=row[10] or FIELD_DEVICE,
-                            community=row[11])
+        return DeviceRecord(
+            row[0],
+            row[1],
+            grids,
+            bool(row[3]),
+            row[4],
+            row[5],
+            row[6],
+            row[7],
+            row[8],
+            row[9],
+            role=row[10] or FIELD_DEVICE,
+            community=row[11],
+        )
 
-    def add_device(self, name: str, grids: list[str] | None, worker: str | None = None, *,
-                   role: str = FIELD_DEVICE, community: str | None = None) -> str:
+    def add_device(
+        self,
+        name: str,
+        grids: list[str] | None,
+        worker: str | None = None,
+        *,
+        role: str = FIELD_DEVICE,
+        community: str | None = None,
+    ) -> str:
         """Register a device and return its one-time enrolment code. A field laptop works the
         ``grids`` it names (codes or ids); an office device its ``community`` (every grid
         when none); the administrator's device every grid, and it alone may change workers,
@@ -393,28 +472,46 @@ class SqlHubStore(HubStore):
         grids, community = _scope_args(grids, role, community)
         code = dv.new_code()
         expires = (datetime.now(UTC) + timedelta(hours=dv.CODE_TTL_HOURS)).isoformat(
-            timespec="seconds")
+            timespec="seconds"
+        )
         with self._tx() as cur:
             cur.execute(self._q("SELECT 1 FROM hub_devices WHERE name = ?"), (name,))
             if cur.fetchone():
                 raise HubError(409, "device_exists", name=name)
-            cur.execute(self._q(
-                "INSERT INTO hub_devices(name, grids, code_hash, code_expires, revoked, created_at,"
-                " worker, role, community) VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?)"),
-                (name, json.dumps(grids) if grids else None, dv.code_hash(code),
-                 expires, utcnow(), worker.strip() if worker and worker.strip() else None,
-                 role, community))
+            cur.execute(
+                self._q(
+                    "INSERT INTO hub_devices(name, grids, code_hash, code_expires, revoked, created_at,"
+                    " worker, role, community) VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?)"
+                ),
+                (
+                    name,
+                    json.dumps(grids) if grids else None,
+                    dv.code_hash(code),
+                    expires,
+                    utcnow(),
+                    worker.strip() if worker and worker.strip() else None,
+                    role,
+                    community,
+                ),
+            )
         return code
 
-    def set_device_scope(self, name: str, grids: list[str] | None, *, role: str = FIELD_DEVICE,
-                         community: str | None = None) -> bool:
+    def set_device_scope(
+        self,
+        name: str,
+        grids: list[str] | None,
+        *,
+        role: str = FIELD_DEVICE,
+        community: str | None = None,
+    ) -> bool:
         """Change what a device covers (the office gives a laptop another grid); its
         enrolment stays. Returns False when there is no such device."""
         grids, community = _scope_args(grids, role, community)
         with self._tx() as cur:
-            cur.execute(self._q("UPDATE hub_devices SET grids = ?, role = ?, community = ?"
-                                " WHERE name = ?"),
-                        (json.dumps(grids) if grids else None, role, community, name))
+            cur.execute(
+                self._q("UPDATE hub_devices SET grids = ?, role = ?, community = ? WHERE name = ?"),
+                (json.dumps(grids) if grids else None, role, community, name),
+            )
             return cur.rowcount > 0
 
     def list_devices(self) -> list[DeviceRecord]:
@@ -424,19 +521,25 @@ class SqlHubStore(HubStore):
 
     def device_by_name(self, name: str) -> DeviceRecord | None:
         with self._tx(write=False) as cur:
-            cur.execute(self._q(f"SELECT {self._DEV_COLS} FROM hub_devices WHERE name = ?"), (name,))
+            cur.execute(
+                self._q(f"SELECT {self._DEV_COLS} FROM hub_devices WHERE name = ?"), (name,)
+            )
             return self._device(cur.fetchone())
 
     def device_by_id(self, device_id: str) -> DeviceRecord | None:
         with self._tx(write=False) as cur:
-            cur.execute(self._q(f"SELECT {self._DEV_COLS} FROM hub_devices WHERE device_id = ?"),
-                        (device_id,))
+            cur.execute(
+                self._q(f"SELECT {self._DEV_COLS} FROM hub_devices WHERE device_id = ?"),
+                (device_id,),
+            )
             return self._device(cur.fetchone())
 
     def revoke_device(self, name: str) -> bool:
         with self._tx() as cur:
-            cur.execute(self._q("UPDATE hub_devices SET revoked = 1, code_hash = NULL WHERE name = ?"),
-                        (name,))
+            cur.execute(
+                self._q("UPDATE hub_devices SET revoked = 1, code_hash = NULL WHERE name = ?"),
+                (name,),
+            )
             return cur.rowcount > 0
 
     #: wrong enrolment codes allowed per client address, and in all, per window
@@ -459,26 +562,40 @@ class SqlHubStore(HubStore):
     def _enrol_throttle(self, addr: str) -> None:
         since = (datetime.now(UTC) - self.ENROL_WINDOW).isoformat(timespec="seconds")
         with self._tx(write=False) as cur:
-            cur.execute(self._q("SELECT count(*), sum(CASE WHEN addr = ? THEN 1 ELSE 0 END)"
-                                " FROM hub_enrol_failures WHERE at > ?"), (addr, since))
+            cur.execute(
+                self._q(
+                    "SELECT count(*), sum(CASE WHEN addr = ? THEN 1 ELSE 0 END)"
+                    " FROM hub_enrol_failures WHERE at > ?"
+                ),
+                (addr, since),
+            )
             total, mine = cur.fetchone()
-        if (mine or 0) >= self.ENROL_FAILURES_PER_ADDRESS or (total or 0) >= self.ENROL_FAILURES_IN_ALL:
+        if (mine or 0) >= self.ENROL_FAILURES_PER_ADDRESS or (
+            total or 0
+        ) >= self.ENROL_FAILURES_IN_ALL:
             minutes = int(self.ENROL_WINDOW.total_seconds() // 60)
             raise HubError(429, "throttled", minutes=minutes)
 
     def _enrol_failed(self, addr: str) -> None:
         now = datetime.now(UTC)
         with self._tx() as cur:
-            cur.execute(self._q("DELETE FROM hub_enrol_failures WHERE at < ?"),
-                        ((now - self.ENROL_WINDOW).isoformat(timespec="seconds"),))
-            cur.execute(self._q("INSERT INTO hub_enrol_failures(addr, at) VALUES (?, ?)"),
-                        (addr, now.isoformat(timespec="seconds")))
+            cur.execute(
+                self._q("DELETE FROM hub_enrol_failures WHERE at < ?"),
+                ((now - self.ENROL_WINDOW).isoformat(timespec="seconds"),),
+            )
+            cur.execute(
+                self._q("INSERT INTO hub_enrol_failures(addr, at) VALUES (?, ?)"),
+                (addr, now.isoformat(timespec="seconds")),
+            )
 
     def _enrol(self, code: str, device_id: str) -> tuple[DeviceRecord, str]:
         with self._tx() as cur:
-            cur.execute(self._q(
-                f"SELECT {self._DEV_COLS}, code_expires FROM hub_devices WHERE code_hash = ?"),
-                (dv.code_hash(code),))
+            cur.execute(
+                self._q(
+                    f"SELECT {self._DEV_COLS}, code_expires FROM hub_devices WHERE code_hash = ?"
+                ),
+                (dv.code_hash(code),),
+            )
             row = cur.fetchone()
             if row is None:
                 raise HubError(403, "bad_code")
@@ -493,10 +610,13 @@ class SqlHubStore(HubStore):
                 raise HubError(409, "device_taken")
             token, hashed = dv.new_token(device_id)
             now = utcnow()
-            cur.execute(self._q(
-                "UPDATE hub_devices SET device_id = ?, token_hash = ?, code_hash = NULL,"
-                " code_expires = NULL, enrolled_at = ? WHERE name = ?"),
-                (device_id, hashed, now, device.name))
+            cur.execute(
+                self._q(
+                    "UPDATE hub_devices SET device_id = ?, token_hash = ?, code_hash = NULL,"
+                    " code_expires = NULL, enrolled_at = ? WHERE name = ?"
+                ),
+                (device_id, hashed, now, device.name),
+            )
         device.device_id, device.token_hash, device.enrolled_at = device_id, hashed, now
         return device, token
 
@@ -516,8 +636,10 @@ class SqlHubStore(HubStore):
         if not grids:
             return set()
         marks = ",".join("?" * len(grids))
-        cur.execute(self._q(f"SELECT id FROM hub_grids WHERE code IN ({marks}) OR id IN ({marks})"),
-                    [*grids, *grids])
+        cur.execute(
+            self._q(f"SELECT id FROM hub_grids WHERE code IN ({marks}) OR id IN ({marks})"),
+            [*grids, *grids],
+        )
         return {r[0] for r in cur.fetchall()}
 
     def _reach(self, cur: Any, device: DeviceRecord | None) -> Reach:
@@ -528,22 +650,29 @@ class SqlHubStore(HubStore):
         if device.role == OFFICE_DEVICE:
             if not device.community:
                 return Reach(OFFICE_DEVICE, None)
-            cur.execute(self._q("SELECT id FROM hub_grids WHERE community = ?"),
-                        (device.community,))
+            cur.execute(
+                self._q("SELECT id FROM hub_grids WHERE community = ?"), (device.community,)
+            )
             return Reach(OFFICE_DEVICE, frozenset(r[0] for r in cur.fetchall()))
         return Reach(FIELD_DEVICE, frozenset(self._grid_ids(cur, device.grids or [])))
 
-    def _load_scope(self, cur: Any, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
+    def _load_scope(
+        self, cur: Any, keys: set[tuple[str, str]]
+    ) -> dict[tuple[str, str], str | None]:
         by_entity: dict[str, list[str]] = {}
         for ent, eid in keys:
             by_entity.setdefault(ent, []).append(eid)
         out: dict[tuple[str, str], str | None] = {}
         for ent, ids in by_entity.items():
             for i in range(0, len(ids), 500):
-                chunk = ids[i:i + 500]
-                cur.execute(self._q(
-                    f"SELECT entity_id, grid FROM hub_scope WHERE entity = ? AND entity_id IN"
-                    f" ({','.join('?' * len(chunk))})"), [ent, *chunk])
+                chunk = ids[i : i + 500]
+                cur.execute(
+                    self._q(
+                        f"SELECT entity_id, grid FROM hub_scope WHERE entity = ? AND entity_id IN"
+                        f" ({','.join('?' * len(chunk))})"
+                    ),
+                    [ent, *chunk],
+                )
                 for eid, grid in cur.fetchall():
                     out[(ent, eid)] = grid
         return out
@@ -551,33 +680,44 @@ class SqlHubStore(HubStore):
     def _existing(self, cur: Any, op_ids: list[str]) -> set[str]:
         found: set[str] = set()
         for i in range(0, len(op_ids), 500):
-            chunk = op_ids[i:i + 500]
-            cur.execute(self._q(f"SELECT op_id FROM hub_ops WHERE op_id IN ({','.join('?' * len(chunk))})"),
-                        chunk)
+            chunk = op_ids[i : i + 500]
+            cur.execute(
+                self._q(f"SELECT op_id FROM hub_ops WHERE op_id IN ({','.join('?' * len(chunk))})"),
+                chunk,
+            )
             found.update(r[0] for r in cur.fetchall())
         return found
 
-    INSERT_OP = ("INSERT INTO hub_ops(op_id, hlc, entity, entity_id, kind, payload, base_version,"
-                 " field_bases, schema_version, worker_id, device_id, grid, case_id, received_at)"
-                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (op_id) DO NOTHING")
-    INSERT_SCOPE = ("INSERT INTO hub_scope(entity, entity_id, grid, parent_entity, parent_id)"
-                    " VALUES (?,?,?,?,?) ON CONFLICT (entity, entity_id) DO UPDATE SET"
-                    " grid = excluded.grid, parent_entity = excluded.parent_entity,"
-                    " parent_id = excluded.parent_id")
-    INSERT_GRID = ("INSERT INTO hub_grids(id, code, community) VALUES (?,?,?)"
-                   " ON CONFLICT (id) DO UPDATE SET code = excluded.code,"
-                   " community = COALESCE(excluded.community, hub_grids.community)")
-    INSERT_REFUSED = ("INSERT INTO hub_refused(device_id, op_id, entity, entity_id, code, params,"
-                      " refused_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT (device_id, op_id) DO"
-                      " UPDATE SET code = excluded.code, params = excluded.params,"
-                      " refused_at = excluded.refused_at")
+    INSERT_OP = (
+        "INSERT INTO hub_ops(op_id, hlc, entity, entity_id, kind, payload, base_version,"
+        " field_bases, schema_version, worker_id, device_id, grid, case_id, received_at)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (op_id) DO NOTHING"
+    )
+    INSERT_SCOPE = (
+        "INSERT INTO hub_scope(entity, entity_id, grid, parent_entity, parent_id)"
+        " VALUES (?,?,?,?,?) ON CONFLICT (entity, entity_id) DO UPDATE SET"
+        " grid = excluded.grid, parent_entity = excluded.parent_entity,"
+        " parent_id = excluded.parent_id"
+    )
+    INSERT_GRID = (
+        "INSERT INTO hub_grids(id, code, community) VALUES (?,?,?)"
+        " ON CONFLICT (id) DO UPDATE SET code = excluded.code,"
+        " community = COALESCE(excluded.community, hub_grids.community)"
+    )
+    INSERT_REFUSED = (
+        "INSERT INTO hub_refused(device_id, op_id, entity, entity_id, code, params,"
+        " refused_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT (device_id, op_id) DO"
+        " UPDATE SET code = excluded.code, params = excluded.params,"
+        " refused_at = excluded.refused_at"
+    )
     #: A record that follows a new owner takes what belongs to it along (its members,
     #: visits, labels...), through the owners ``hub_scope`` remembers.
     MOVE_DESCENDANTS = (
         "WITH RECURSIVE d(entity, entity_id) AS (SELECT ?, ? UNION SELECT s.entity, s.entity_id"
         " FROM hub_scope s JOIN d ON s.parent_entity = d.entity AND s.parent_id = d.entity_id)"
         " UPDATE hub_scope SET grid = ? WHERE EXISTS (SELECT 1 FROM d WHERE"
-        " d.entity = hub_scope.entity AND d.entity_id = hub_scope.entity_id)")
+        " d.entity = hub_scope.entity AND d.entity_id = hub_scope.entity_id)"
+    )
 
     def _insert_ops(self, cur: Any, rows: list[tuple]) -> int:
         """Insert log rows (skipping op ids already held); returns how many were new."""
@@ -587,8 +727,9 @@ class SqlHubStore(HubStore):
     def _insert_scope(self, cur: Any, rows: list[tuple]) -> None:
         cur.executemany(self._q(self.INSERT_SCOPE), rows)
 
-    def ingest(self, device: DeviceRecord | None, ops: list[Op], *,
-               invalid: list[Refusal] | None = None) -> IngestResult:
+    def ingest(
+        self, device: DeviceRecord | None, ops: list[Op], *, invalid: list[Refusal] | None = None
+    ) -> IngestResult:
         """Store a batch's operations, each checked on its own: an operation the scope rules
         (:mod:`kiosk.hub.scope`) refuse is left out and reported (its ``index`` in ``ops``),
         the rest are stored, in one transaction. ``invalid``: the batch's operations refused
@@ -633,9 +774,22 @@ class SqlHubStore(HubStore):
                 refused = [r for r in refused if r.op_id not in held]
             refused.extend(invalid or ())
             if device_id is not None and refused:
-                cur.executemany(self._q(self.INSERT_REFUSED), [
-                    (device_id, r.op_id, r.entity, r.entity_id, r.code,
-                     json.dumps(r.params, ensure_ascii=False), now) for r in refused if r.op_id])
+                cur.executemany(
+                    self._q(self.INSERT_REFUSED),
+                    [
+                        (
+                            device_id,
+                            r.op_id,
+                            r.entity,
+                            r.entity_id,
+                            r.code,
+                            json.dumps(r.params, ensure_ascii=False),
+                            now,
+                        )
+                        for r in refused
+                        if r.op_id
+                    ],
+                )
             elif device_id is not None and accepted:
                 self._forgive(cur, device_id, [op.op_id for op in accepted])
             # A household's erasure scrubs what the log holds of it (kiosk/hub/forget.py).
@@ -645,8 +799,9 @@ class SqlHubStore(HubStore):
             self.observe(max(o.hlc for o in accepted))
         gone = {r.op_id for r in refused}
         acked = [ops[i].op_id for i in order if ops[i].op_id not in gone]
-        return IngestResult(acked=acked, duplicates=len(acked) - stored, stored=stored,
-                            refused=refused)
+        return IngestResult(
+            acked=acked, duplicates=len(acked) - stored, stored=stored, refused=refused
+        )
 
     #: Checks of each operation before its scope (the clock bound, the field limits), in
     #: order: each returns the refusal, or None.
@@ -659,9 +814,14 @@ class SqlHubStore(HubStore):
         if cur.fetchone() is None:
             return
         for i in range(0, len(op_ids), 500):
-            chunk = op_ids[i:i + 500]
-            cur.execute(self._q(f"DELETE FROM hub_refused WHERE device_id = ? AND op_id IN"
-                                f" ({','.join('?' * len(chunk))})"), [device_id, *chunk])
+            chunk = op_ids[i : i + 500]
+            cur.execute(
+                self._q(
+                    f"DELETE FROM hub_refused WHERE device_id = ? AND op_id IN"
+                    f" ({','.join('?' * len(chunk))})"
+                ),
+                [device_id, *chunk],
+            )
 
     def _store_batch(self, cur: Any, batch: _Batch) -> int:
         stored = self._insert_ops(cur, batch.rows) if batch.rows else 0
@@ -678,14 +838,30 @@ class SqlHubStore(HubStore):
     # --- pull ------------------------------------------------------------------------------
     def _op(self, row: tuple, offset: int) -> Op:
         r = row[offset:]
-        return Op(op_id=r[0], hlc=r[1], entity=r[2], entity_id=r[3], kind=r[4],
-                  payload=msgspec.json.decode(r[5]), base_version=r[6],
-                  field_bases=json.loads(r[7]) if r[7] else None, schema_version=r[8],
-                  worker_id=r[9], device_id=r[10])
+        return Op(
+            op_id=r[0],
+            hlc=r[1],
+            entity=r[2],
+            entity_id=r[3],
+            kind=r[4],
+            payload=msgspec.json.decode(r[5]),
+            base_version=r[6],
+            field_bases=json.loads(r[7]) if r[7] else None,
+            schema_version=r[8],
+            worker_id=r[9],
+            device_id=r[10],
+        )
 
-    def pull(self, device: DeviceRecord, cursor: str | None, limit: int, *,
-             record: bool = True, backfilled: int = 0,
-             max_bytes: int = MAX_PAGE_BYTES) -> PullPage:
+    def pull(
+        self,
+        device: DeviceRecord,
+        cursor: str | None,
+        limit: int,
+        *,
+        record: bool = True,
+        backfilled: int = 0,
+        max_bytes: int = MAX_PAGE_BYTES,
+    ) -> PullPage:
         """The next page of operations for ``device`` after ``cursor``: those of the grids it
         reaches now and the global ones, never its own, at most ``limit`` operations and
         about ``max_bytes`` of payload (at least one). ``record``: remember ``cursor`` as what
@@ -698,12 +874,19 @@ class SqlHubStore(HubStore):
             reach = self._reach(cur, device)
             if reach.grids is not None:
                 ids = sorted(reach.grids)
-                where.append(f"(grid IS NULL OR grid IN ({','.join('?' * len(ids))}))"
-                             if ids else "grid IS NULL")
+                where.append(
+                    f"(grid IS NULL OR grid IN ({','.join('?' * len(ids))}))"
+                    if ids
+                    else "grid IS NULL"
+                )
                 params.extend(ids)
-            cur.execute(self._q(
-                f"SELECT {self.POS_COLS}, {self.OP_COLS} FROM hub_ops WHERE {' AND '.join(where)}"
-                f" ORDER BY {self.ORDER} LIMIT ?"), [*params, limit])
+            cur.execute(
+                self._q(
+                    f"SELECT {self.POS_COLS}, {self.OP_COLS} FROM hub_ops WHERE {' AND '.join(where)}"
+                    f" ORDER BY {self.ORDER} LIMIT ?"
+                ),
+                [*params, limit],
+            )
             rows = cur.fetchall()
             npos = len(self.POS_COLS.split(","))
             size, kept = 0, 0
@@ -731,25 +914,37 @@ class SqlHubStore(HubStore):
     def _seen(self, device: DeviceRecord, cursor: str | None) -> None:
         """Remember the cursor the device says it holds (offline exports start there)."""
         with self._tx() as cur:
-            cur.execute(self._q("UPDATE hub_devices SET last_seen_at = ?, last_cursor = ?"
-                                " WHERE device_id = ?"),
-                        (utcnow(), cursor, device.device_id))
+            cur.execute(
+                self._q(
+                    "UPDATE hub_devices SET last_seen_at = ?, last_cursor = ? WHERE device_id = ?"
+                ),
+                (utcnow(), cursor, device.device_id),
+            )
 
     def acked_since(self, device: DeviceRecord, cursor: str | None) -> list[str]:
         with self._tx(write=False) as cur:
             after, params = self._after(cursor)
-            cur.execute(self._q(f"SELECT op_id FROM hub_ops WHERE device_id = ? AND {after}"),
-                        [device.device_id, *params])
+            cur.execute(
+                self._q(f"SELECT op_id FROM hub_ops WHERE device_id = ? AND {after}"),
+                [device.device_id, *params],
+            )
             return [r[0] for r in cur.fetchall()]
 
     def refused_for(self, device_id: str) -> list[Refusal]:
         """The operations of ``device_id`` the hub has refused (an offline bundle tells the
         laptop, which keeps them in its quarantine)."""
         with self._tx(write=False) as cur:
-            cur.execute(self._q("SELECT op_id, entity, entity_id, code, params FROM hub_refused"
-                                " WHERE device_id = ? ORDER BY refused_at, op_id"), (device_id,))
-            return [Refusal(-1, r[0], r[1], r[2], r[3], json.loads(r[4] or "{}"))
-                    for r in cur.fetchall()]
+            cur.execute(
+                self._q(
+                    "SELECT op_id, entity, entity_id, code, params FROM hub_refused"
+                    " WHERE device_id = ? ORDER BY refused_at, op_id"
+                ),
+                (device_id,),
+            )
+            return [
+                Refusal(-1, r[0], r[1], r[2], r[3], json.loads(r[4] or "{}"))
+                for r in cur.fetchall()
+            ]
 
     # --- stamps from clocks set wrong (docs/sync.md, Clocks) ------------------------------
     def _far_bound(self) -> str:
@@ -762,9 +957,13 @@ class SqlHubStore(HubStore):
             bound = self._far_bound()
             cur.execute(self._q("SELECT count(*) FROM hub_ops WHERE hlc > ?"), (bound,))
             n = int(cur.fetchone()[0])
-            cur.execute(self._q("SELECT op_id, device_id, entity, entity_id, hlc, received_at"
-                                f" FROM hub_ops WHERE hlc > ? ORDER BY {self.ORDER} LIMIT ?"),
-                        (bound, limit))
+            cur.execute(
+                self._q(
+                    "SELECT op_id, device_id, entity, entity_id, hlc, received_at"
+                    f" FROM hub_ops WHERE hlc > ? ORDER BY {self.ORDER} LIMIT ?"
+                ),
+                (bound, limit),
+            )
             return n, [FarStamp(*r) for r in cur.fetchall()]
 
     def restamp_far(self) -> int:
@@ -774,8 +973,12 @@ class SqlHubStore(HubStore):
         in the log, and so every cursor, stays. Returns how many were re-stamped."""
         with self._tx() as cur:
             bound = self._far_bound()
-            cur.execute(self._q("SELECT op_id, received_at FROM hub_ops WHERE hlc > ?"
-                                f" ORDER BY {self.ORDER}"), (bound,))
+            cur.execute(
+                self._q(
+                    f"SELECT op_id, received_at FROM hub_ops WHERE hlc > ? ORDER BY {self.ORDER}"
+                ),
+                (bound,),
+            )
             rows = cur.fetchall()
             last: tuple[int, int] = (-1, -1)
             updates = []
@@ -796,8 +999,10 @@ class SqlHubStore(HubStore):
             return int(cur.fetchone()[0])
 
     # --- the audit trail (docs/security.md) -----------------------------------------------
-    _AUDIT_COLS = ("id, device_id, dseq, at, worker_id, action, entity, entity_id,"
-                   " household_id, detail, prev_hash, hash")
+    _AUDIT_COLS = (
+        "id, device_id, dseq, at, worker_id, action, entity, entity_id,"
+        " household_id, detail, prev_hash, hash"
+    )
 
     def ingest_audit(self, device: DeviceRecord | None, entries: list[AuditEntry]) -> AuditResult:
         """Store a device's audit entries: all of them or none. They must continue the chain
@@ -816,15 +1021,24 @@ class SqlHubStore(HubStore):
         with self._tx() as cur:
             for device_id, group in by_device.items():
                 group.sort(key=lambda e: e.dseq)
-                cur.execute(self._q("SELECT dseq, hash FROM hub_audit WHERE device_id = ?"
-                                    " ORDER BY dseq DESC LIMIT 1"), [device_id])
+                cur.execute(
+                    self._q(
+                        "SELECT dseq, hash FROM hub_audit WHERE device_id = ?"
+                        " ORDER BY dseq DESC LIMIT 1"
+                    ),
+                    [device_id],
+                )
                 row = cur.fetchone()
                 tail = (int(row[0]), row[1]) if row else (0, GENESIS)
                 held = [e for e in group if e.dseq <= tail[0]]
                 if held:
-                    cur.execute(self._q(
-                        "SELECT dseq, hash FROM hub_audit WHERE device_id = ? AND dseq >= ?"
-                        " AND dseq <= ?"), [device_id, held[0].dseq, held[-1].dseq])
+                    cur.execute(
+                        self._q(
+                            "SELECT dseq, hash FROM hub_audit WHERE device_id = ? AND dseq >= ?"
+                            " AND dseq <= ?"
+                        ),
+                        [device_id, held[0].dseq, held[-1].dseq],
+                    )
                     hashes = {int(r[0]): r[1] for r in cur.fetchall()}
                     for e in held:  # the same entry: the same hash, and its content too
                         if hashes.get(e.dseq) != e.hash or _hash_of(e) != e.hash:
@@ -832,14 +1046,21 @@ class SqlHubStore(HubStore):
                 new = [e for e in group if e.dseq > tail[0]]
                 problem = next(check_chain([_chain_row(e) for e in new], start=tail), None)
                 if problem is not None:
-                    raise HubError(409, "audit_chain", dseq=problem.dseq,
-                                   reason=t(f"sync.audit_reason.{problem.kind}"),
-                                   expected=problem.expected or tail[0] + 1)
+                    raise HubError(
+                        409,
+                        "audit_chain",
+                        dseq=problem.dseq,
+                        reason=t(f"sync.audit_reason.{problem.kind}"),
+                        expected=problem.expected or tail[0] + 1,
+                    )
                 if new:
-                    cur.executemany(self._q(
-                        f"INSERT INTO hub_audit({self._AUDIT_COLS}, received_at)"
-                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"),
-                        [(*_chain_row(e), now) for e in new])
+                    cur.executemany(
+                        self._q(
+                            f"INSERT INTO hub_audit({self._AUDIT_COLS}, received_at)"
+                            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                        ),
+                        [(*_chain_row(e), now) for e in new],
+                    )
                 stored += len(new)
                 duplicates += len(held)
                 last = max(tail[0], new[-1].dseq if new else 0)
@@ -848,19 +1069,38 @@ class SqlHubStore(HubStore):
     def audit_tail(self, device_id: str) -> int:
         """The last entry of ``device_id``'s chain the hub holds (0: none)."""
         with self._tx(write=False) as cur:
-            cur.execute(self._q("SELECT COALESCE(max(dseq), 0) FROM hub_audit"
-                                " WHERE device_id = ?"), [device_id])
+            cur.execute(
+                self._q("SELECT COALESCE(max(dseq), 0) FROM hub_audit WHERE device_id = ?"),
+                [device_id],
+            )
             return int(cur.fetchone()[0])
 
     def audit_entries(self, device_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """Entries newest first (by arrival), of one device or all."""
         where, params = ("WHERE device_id = ?", [device_id]) if device_id else ("", [])
         with self._tx(write=False) as cur:
-            cur.execute(self._q(f"SELECT {self._AUDIT_COLS}, received_at FROM hub_audit {where}"
-                                " ORDER BY received_at DESC, device_id, dseq DESC LIMIT ?"),
-                        [*params, limit])
-            names = ("id", "device_id", "dseq", "at", "worker_id", "action", "entity",
-                     "entity_id", "household_id", "detail", "prev_hash", "hash", "received_at")
+            cur.execute(
+                self._q(
+                    f"SELECT {self._AUDIT_COLS}, received_at FROM hub_audit {where}"
+                    " ORDER BY received_at DESC, device_id, dseq DESC LIMIT ?"
+                ),
+                [*params, limit],
+            )
+            names = (
+                "id",
+                "device_id",
+                "dseq",
+                "at",
+                "worker_id",
+                "action",
+                "entity",
+                "entity_id",
+                "household_id",
+                "detail",
+                "prev_hash",
+                "hash",
+                "received_at",
+            )
             return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
     def verify_audit(self) -> tuple[int, int, list[Any]]:
@@ -878,17 +1118,41 @@ class SqlHubStore(HubStore):
 
 
 def _hash_of(e: AuditEntry) -> str:
-    return entry_hash(e.prev_hash, e.id, e.device_id, e.dseq, e.at, e.worker_id, e.action,
-                      e.entity, e.entity_id, e.household_id, e.detail)
+    return entry_hash(
+        e.prev_hash,
+        e.id,
+        e.device_id,
+        e.dseq,
+        e.at,
+        e.worker_id,
+        e.action,
+        e.entity,
+        e.entity_id,
+        e.household_id,
+        e.detail,
+    )
 
 
 def _chain_row(e: AuditEntry) -> tuple:
-    return (e.id, e.device_id, e.dseq, e.at, e.worker_id, e.action, e.entity, e.entity_id,
-            e.household_id, e.detail, e.prev_hash, e.hash)
+    return (
+        e.id,
+        e.device_id,
+        e.dseq,
+        e.at,
+        e.worker_id,
+        e.action,
+        e.entity,
+        e.entity_id,
+        e.household_id,
+        e.detail,
+        e.prev_hash,
+        e.hash,
+    )
 
 
-def ingest_raw(store: HubStore, device: DeviceRecord | None,
-               raws: list[msgspec.Raw]) -> IngestResult:
+def ingest_raw(
+    store: HubStore, device: DeviceRecord | None, raws: list[msgspec.Raw]
+) -> IngestResult:
     """Store a batch as it arrived (a push, a bundle): each operation decoded on its own, a
     malformed one refused alone (``invalid``). Refusals carry their place in ``raws``."""
     from kiosk.sync.protocol import decode_ops
@@ -896,9 +1160,11 @@ def ingest_raw(store: HubStore, device: DeviceRecord | None,
     good, bad = decode_ops(raws)
     invalid = [Refusal(b.index, b.op_id, "", "", b.code, dict(b.params)) for b in bad]
     result = store.ingest(device, [op for _, op in good], invalid=invalid)
-    result.refused = [r if r.code == "invalid"
-                      else Refusal(good[r.index][0], r.op_id, r.entity, r.entity_id, r.code,
-                                   r.params)
-                      for r in result.refused]
+    result.refused = [
+        r
+        if r.code == "invalid"
+        else Refusal(good[r.index][0], r.op_id, r.entity, r.entity_id, r.code, r.params)
+        for r in result.refused
+    ]
     result.refused.sort(key=lambda r: r.index)
     return result

@@ -180,10 +180,26 @@ class PostgresHubStore(SqlHubStore):
 
     # Batched inserts: one statement per batch, the rows passed as one array per column and
     # unnested in order (log positions follow the batch's order).
-    _OP_TYPES = ("text", "text", "text", "text", "text", "text", "text", "text", "int", "text",
-                 "text", "text", "text", "text")
-    _OP_COLS = ("op_id, hlc, entity, entity_id, kind, payload, base_version, field_bases,"
-                " schema_version, worker_id, device_id, grid, case_id, received_at")
+    _OP_TYPES = (
+        "text",
+        "text",
+        "text",
+        "text",
+        "text",
+        "text",
+        "text",
+        "text",
+        "int",
+        "text",
+        "text",
+        "text",
+        "text",
+        "text",
+    )
+    _OP_COLS = (
+        "op_id, hlc, entity, entity_id, kind, payload, base_version, field_bases,"
+        " schema_version, worker_id, device_id, grid, case_id, received_at"
+    )
 
     def _insert_ops(self, cur: Any, rows: list[tuple]) -> int:
         arrays = [list(col) for col in zip(*rows, strict=True)]
@@ -192,7 +208,10 @@ class PostgresHubStore(SqlHubStore):
             f"INSERT INTO hub_ops({self._OP_COLS}) SELECT {', '.join(names)} FROM unnest("
             + ", ".join(f"%b::{t}[]" for t in self._OP_TYPES)
             + f") WITH ORDINALITY AS t({', '.join(names)}, ord) ORDER BY ord"
-            " ON CONFLICT (op_id) DO NOTHING", arrays, binary=True)
+            " ON CONFLICT (op_id) DO NOTHING",
+            arrays,
+            binary=True,
+        )
         return int(cur.rowcount)
 
     def _insert_scope(self, cur: Any, rows: list[tuple]) -> None:
@@ -201,21 +220,29 @@ class PostgresHubStore(SqlHubStore):
             "INSERT INTO hub_scope(entity, entity_id, grid, parent_entity, parent_id) SELECT *"
             " FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::text[])"
             " ON CONFLICT (entity, entity_id) DO UPDATE SET grid = excluded.grid,"
-            " parent_entity = excluded.parent_entity, parent_id = excluded.parent_id", arrays,
-            binary=True)
+            " parent_entity = excluded.parent_entity, parent_id = excluded.parent_id",
+            arrays,
+            binary=True,
+        )
 
     def _existing(self, cur: Any, op_ids: list[str]) -> set[str]:
-        cur.execute("SELECT op_id FROM hub_ops WHERE op_id = ANY(%b::text[])", [op_ids],
-                    binary=True)
+        cur.execute(
+            "SELECT op_id FROM hub_ops WHERE op_id = ANY(%b::text[])", [op_ids], binary=True
+        )
         return {r[0] for r in cur.fetchall()}
 
-    def _load_scope(self, cur: Any, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
+    def _load_scope(
+        self, cur: Any, keys: set[tuple[str, str]]
+    ) -> dict[tuple[str, str], str | None]:
         ents = [k[0] for k in keys]
         ids = [k[1] for k in keys]
-        cur.execute("SELECT s.entity, s.entity_id, s.grid FROM hub_scope s"
-                    " JOIN unnest(%b::text[], %b::text[]) AS k(entity, entity_id)"
-                    " ON s.entity = k.entity AND s.entity_id = k.entity_id", [ents, ids],
-                    binary=True)
+        cur.execute(
+            "SELECT s.entity, s.entity_id, s.grid FROM hub_scope s"
+            " JOIN unnest(%b::text[], %b::text[]) AS k(entity, entity_id)"
+            " ON s.entity = k.entity AND s.entity_id = k.entity_id",
+            [ents, ids],
+            binary=True,
+        )
         return {(r[0], r[1]): r[2] for r in cur.fetchall()}
 
     def _after(self, cursor: str | None) -> tuple[str, list[Any]]:
@@ -233,7 +260,9 @@ class PostgresHubStore(SqlHubStore):
         return f"{row[0]}:{row[1]}"
 
     def _tail(self, cur: Any, visible: tuple[str, list[Any]]) -> str | None:
-        cur.execute(f"SELECT txid::text AS pos_txid, seq FROM hub_ops WHERE {WATERMARK}"
-                    " ORDER BY hub_ops.txid DESC, hub_ops.seq DESC LIMIT 1")
+        cur.execute(
+            f"SELECT txid::text AS pos_txid, seq FROM hub_ops WHERE {WATERMARK}"
+            " ORDER BY hub_ops.txid DESC, hub_ops.seq DESC LIMIT 1"
+        )
         row = cur.fetchone()
         return self._cursor_of(row) if row else None

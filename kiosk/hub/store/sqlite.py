@@ -118,8 +118,9 @@ class SqliteHubStore(SqlHubStore):
         self.url = str(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self.conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False,
-                                    timeout=30)
+        self.conn = sqlite3.connect(
+            str(self.path), isolation_level=None, check_same_thread=False, timeout=30
+        )
         make_private(self.path)
         # WAL: the hub commands (devices add, export) read and write while the hub serves.
         # synchronous FULL: a commit waits for the disk. A push the hub has acknowledged
@@ -134,8 +135,10 @@ class SqliteHubStore(SqlHubStore):
             try:
                 _upgrade(self.conn)
                 execute_script(self.conn, SCHEMA)
-                self.conn.execute("CREATE INDEX IF NOT EXISTS hub_scope_parent ON"
-                                  " hub_scope(parent_entity, parent_id) WHERE parent_id IS NOT NULL")
+                self.conn.execute(
+                    "CREATE INDEX IF NOT EXISTS hub_scope_parent ON"
+                    " hub_scope(parent_entity, parent_id) WHERE parent_id IS NOT NULL"
+                )
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
@@ -162,11 +165,15 @@ class SqliteHubStore(SqlHubStore):
     # whose text never changes: prepared once, reused from the connection's statement cache
     # (a list of ``?`` marks would be a new statement for every batch size). CROSS JOIN keeps
     # the keys as the outer loop (one primary-key search each), whatever the statistics say.
-    _SCOPE_OF = ("SELECT k.value, s.grid FROM json_each(?) k"
-                 " CROSS JOIN hub_scope s ON s.entity = ? AND s.entity_id = k.value")
+    _SCOPE_OF = (
+        "SELECT k.value, s.grid FROM json_each(?) k"
+        " CROSS JOIN hub_scope s ON s.entity = ? AND s.entity_id = k.value"
+    )
     _HELD = "SELECT op_id FROM hub_ops WHERE op_id IN (SELECT value FROM json_each(?))"
 
-    def _load_scope(self, cur: Any, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
+    def _load_scope(
+        self, cur: Any, keys: set[tuple[str, str]]
+    ) -> dict[tuple[str, str], str | None]:
         by_entity: dict[str, list[str]] = {}
         for ent, eid in keys:
             by_entity.setdefault(ent, []).append(eid)
@@ -221,7 +228,8 @@ def _upgrade(conn: sqlite3.Connection) -> None:
                 conn.execute(
                     "UPDATE hub_grids SET community = (SELECT json_extract(payload, '$.community')"
                     " FROM hub_ops WHERE entity = 'grid' AND entity_id = hub_grids.id"
-                    " ORDER BY seq DESC LIMIT 1)")
+                    " ORDER BY seq DESC LIMIT 1)"
+                )
 
 
 def _json(values: list[str]) -> str:
