@@ -9,21 +9,23 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Checkbox, Header, Input, Label, Select, Static, TextArea
 
 from db.feedback import SOURCES
 from kiosk.core.i18n import t, term
 from kiosk.domain.feedback import FeedbackInvalid
-from screens.base import KioskScreen
+from screens.form import FormScreen
 from screens.visits.visit_form import category_options
 from screens.widgets.footer import KioskFooter
 
 
-class FeedbackFormScreen(KioskScreen):
+class FeedbackFormScreen(FormScreen):
     """Record one piece of community feedback. Result: its id, or None."""
 
     #: what the acting worker needs to open it (kiosk/security/roles.py); the app checks
     PERMISSION: ClassVar[str | None] = "feedback.record"
+    ERROR_ID = "feedback-error"
 
     DEFAULT_CSS = """
     FeedbackFormScreen .field-label { color: $text-muted; padding: 0 1; margin-top: 1; }
@@ -52,14 +54,6 @@ class FeedbackFormScreen(KioskScreen):
         def __init__(self, feedback_id: str) -> None:
             super().__init__()
             self.feedback_id = feedback_id
-
-    class Invalid(Message):
-        """A field is wrong (handled by FeedbackFormScreen)."""
-
-        def __init__(self, field: str, message: str) -> None:
-            super().__init__()
-            self.field = field
-            self.message = message
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -124,8 +118,7 @@ class FeedbackFormScreen(KioskScreen):
         fid = self.kiosk.write(lambda ctx: save_feedback(ctx, fb))
         self.post_message(self.Saved(fid))
 
-    def on_feedback_form_screen_invalid(self, message: Invalid) -> None:
-        self.query_one("#feedback-error", Static).update(message.message)
+    def field_widget(self, field: str) -> Widget | None:
         ids = {
             "category": "#feedback-category",
             "text": "#feedback-text",
@@ -133,12 +126,7 @@ class FeedbackFormScreen(KioskScreen):
             "raised_by": "#feedback-raised-by",
             "source": "#feedback-source",
         }
-        for w in self.query(".-invalid"):
-            w.remove_class("-invalid")
-        if message.field in ids:
-            widget = self.query_one(ids[message.field])
-            widget.add_class("-invalid")
-            widget.focus()
+        return self.query_one(ids[field]) if field in ids else None
 
     def on_feedback_form_screen_saved(self, message: Saved) -> None:
         self.notify(t("visits.feedback.saved"))

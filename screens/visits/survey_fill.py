@@ -21,15 +21,16 @@ from textual.widgets import Header, Input, Label, Select, SelectionList, Static
 from db.surveys import Survey
 from kiosk.core.i18n import t, term
 from kiosk.domain.survey import AnswerInvalid, Question, questions, relevant, text_for
-from screens.base import KioskScreen
+from screens.form import FormScreen
 from screens.widgets.footer import KioskFooter
 
 
-class SurveyFillScreen(KioskScreen):
+class SurveyFillScreen(FormScreen):
     """Fill one questionnaire. Result: the response id, or None."""
 
     #: what the acting worker needs to open it (kiosk/security/roles.py); the app checks
     PERMISSION: ClassVar[str | None] = "survey.fill"
+    ERROR_ID = "survey-error"
 
     DEFAULT_CSS = """
     SurveyFillScreen .question { height: auto; margin-bottom: 1; }
@@ -68,14 +69,6 @@ class SurveyFillScreen(KioskScreen):
             super().__init__()
             self.response_id = response_id
             self.count = count
-
-    class Invalid(Message):
-        """An answer breaks a rule (handled by SurveyFillScreen)."""
-
-        def __init__(self, field: str, message: str) -> None:
-            super().__init__()
-            self.field = field
-            self.message = message
 
     def __init__(self, household_id: str | None = None, *, today: date | None = None) -> None:
         super().__init__()
@@ -243,15 +236,8 @@ class SurveyFillScreen(KioskScreen):
         )
         self.post_message(self.Saved(rid, count_responses(self.kiosk.read(), survey.id)))
 
-    def on_survey_fill_screen_invalid(self, message: Invalid) -> None:
-        self.query_one("#survey-error", Static).update(message.message)
-        for w in self.query(".-invalid"):
-            w.remove_class("-invalid")
-        widget = self.input_for(message.field)
-        if widget is not None:
-            widget.add_class("-invalid")
-            widget.focus()
-            widget.scroll_visible()
+    def field_widget(self, field: str) -> Widget | None:
+        return self.input_for(field)
 
     def on_survey_fill_screen_saved(self, message: Saved) -> None:
         self.notify(t("visits.survey.saved", n=message.count))

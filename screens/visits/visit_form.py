@@ -35,7 +35,7 @@ from db.visits import VISIT_TYPES
 from kiosk.core.i18n import t, term
 from kiosk.domain import present
 from kiosk.domain.visits import DRAFT_KIND, VisitInvalid, draft_key, empty_form, normalise_form
-from screens.base import KioskScreen
+from screens.form import FormScreen
 from screens.widgets.footer import KioskFooter
 
 
@@ -72,11 +72,12 @@ class ProblemRow(Horizontal):
         yield Input(self.text, placeholder=t("visits.problem_text"), classes="problem-text")
 
 
-class VisitFormScreen(KioskScreen):
+class VisitFormScreen(FormScreen):
     """Record a visit to one household. Result: the saved visit's id, or None."""
 
     #: what the acting worker needs to open it (kiosk/security/roles.py); the app checks
     PERMISSION: ClassVar[str | None] = "visit.record"
+    ERROR_ID = "visit-error"
 
     #: Seconds of quiet before a change is written to the draft (tests set 0).
     autosave_delay = 0.4
@@ -145,14 +146,6 @@ class VisitFormScreen(KioskScreen):
             super().__init__()
             self.visit_id = visit_id
             self.cases = cases
-
-    class Invalid(Message):
-        """Saving was refused: a field is wrong (handled by VisitFormScreen)."""
-
-        def __init__(self, field: str, message: str) -> None:
-            super().__init__()
-            self.field = field
-            self.message = message
 
     def __init__(self, household_id: str, *, today: date | None = None) -> None:
         super().__init__()
@@ -384,16 +377,8 @@ class VisitFormScreen(KioskScreen):
         )
         self.post_message(self.Saved(vid, cases))
 
-    def on_visit_form_screen_invalid(self, message: Invalid) -> None:
+    def after_invalid(self) -> None:
         self._form_done = False
-        self.query_one("#visit-error", Static).update(message.message)
-        for w in self.query(".-invalid"):
-            w.remove_class("-invalid")
-        widget = self.field_widget(message.field)
-        if widget is not None:
-            widget.add_class("-invalid")
-            widget.focus()
-            widget.scroll_visible()
         self.schedule_autosave()
 
     def field_widget(self, field: str) -> Widget | None:
