@@ -17,8 +17,8 @@ from textual.widgets import Input
 
 from db.connection import transaction
 from db.labels import ensure_case_slip, ensure_household_label, reprint_household_label
-from kiosk.app.scanner import KeyBurst, classify, scanner_prefix
 from kiosk.qr.payload import encode_id, make
+from kiosk.qr.wedge import KeyBurst, classify, scanner_prefix
 from screens.households.household import HouseholdScreen
 from tests.conftest import SUPERVISOR, acting_as
 from tests.pilot_helpers import settle

@@ -144,8 +144,8 @@ async def test_home_screen_shows_walk_list_and_opens_visit(runtime):
 
 
 def test_case_group_comes_from_the_case_ledger(runtime, monkeypatch):
-    """The ledger's query (once db.cases provides it) feeds the second group."""
-    import db.cases
+    """The ledger's query (db.cases) feeds the second group."""
+    import db.walklist
     from db.walklist import case_due_households
 
     conn = runtime.conn
@@ -159,7 +159,7 @@ def test_case_group_comes_from_the_case_ledger(runtime, monkeypatch):
         asked.append(list(grid_ids))
         return [last]
 
-    monkeypatch.setattr(db.cases, "households_awaiting_follow_up", awaiting, raising=False)
+    monkeypatch.setattr(db.walklist, "households_awaiting_follow_up", awaiting)
     due = case_due_households(conn, [gid])
     assert due == {last} and asked == [[gid]]
     conn.execute("DELETE FROM visit_status")
