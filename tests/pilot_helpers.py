@@ -26,3 +26,11 @@ async def until(pilot, condition, rounds: int = 250) -> None:
             return
         await pilot.pause(0.02)
     assert condition(), "condition not reached"
+
+
+def signed_in_app(runtime, worker=None, **kwargs):
+    """The App on ``runtime``'s database with ``worker`` (default: the runtime's) signed in,
+    as after their PIN. Run it in the test body: ``async with app.run_test(...)``."""
+    from kiosk.app.shell import KioskApp
+
+    return KioskApp(runtime, signed_in=runtime.worker if worker is None else worker, **kwargs)

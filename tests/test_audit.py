@@ -22,6 +22,7 @@ from kiosk.hub.store.base import HubError
 from kiosk.hub.store.sqlite import SqliteHubStore
 from kiosk.sync.client import SyncError, audit_entry, enrol, run_sync
 from tests.pg import build_roster, hub_thread
+from tests.pilot_helpers import signed_in_app
 
 SUPERVISOR, GRID_WORKER = "演示主管", "演示网格员"
 PHONE = "13912345678"
@@ -708,12 +709,11 @@ def test_both_hub_stores_check_continuity_on_ingest(hub_store):
 async def test_opening_a_household_on_screen_is_an_audited_lookup(runtime):
     import threading
 
-    from kiosk.app.shell import KioskApp
     from screens.households.household import HouseholdScreen
 
     conn = runtime.conn
     hid = conn.execute("SELECT id FROM households LIMIT 1 OFFSET 7").fetchone()[0]
-    app = KioskApp(runtime, signed_in=runtime.worker)
+    app = signed_in_app(runtime)
     async with app.run_test(size=(100, 40)) as pilot:
         await app.workers.wait_for_complete()
         await app.push_screen(HouseholdScreen(hid))

@@ -8,7 +8,7 @@ from textual.widgets import DataTable, Select, Static
 from db.cases import CaseFilter, count_cases, get_case, register_case
 from db.connection import transaction
 from tests.conftest import SUPERVISOR, acting_as
-from tests.pilot_helpers import settle
+from tests.pilot_helpers import settle, signed_in_app
 
 
 @pytest.fixture
@@ -19,9 +19,8 @@ def runtime(runtime):
 
 
 def make_app(runtime, worker=None):
-    from kiosk.app.shell import KioskApp
 
-    return KioskApp(runtime, signed_in=worker or runtime.worker)
+    return signed_in_app(runtime, worker)
 
 
 def supervisor(runtime):

@@ -13,6 +13,7 @@ import pytest
 from conftest import DEMO_PINS, ROOT
 
 from db.connection import SQLITE_HEADER, SQLiteErrors, connect, conversion_path, file_state
+from tests.pilot_helpers import signed_in_app
 
 ADMIN = "演示管理员"  # the demo's administrator (kiosk/demo/district.py DEMO_ACCOUNTS)
 
@@ -306,7 +307,6 @@ def test_rows_and_errors_on_an_encrypted_connection(demo_db):
 async def test_the_app_opens_an_encrypted_database(demo_db):
     from textual.widgets import Input
 
-    from kiosk.app.shell import KioskApp
     from kiosk.runtime import load, open_runtime
     from screens.widgets.result_list import ResultList
 
@@ -317,7 +317,7 @@ async def test_the_app_opens_an_encrypted_database(demo_db):
         name = runtime.conn.execute(
             "SELECT name FROM members WHERE relation = '户主' LIMIT 1"
         ).fetchone()[0]
-        app = KioskApp(runtime, signed_in=runtime.worker)
+        app = signed_in_app(runtime)
         async with app.run_test(size=(100, 40)) as pilot:
             await app.workers.wait_for_complete()
             await pilot.press("f2")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from kiosk.app.shell import KioskApp
+from tests.pilot_helpers import signed_in_app
 
 
 def test_cli_feedback_add_and_list(kiosk, demo_db):
@@ -59,7 +59,7 @@ async def test_feedback_screen_from_home(runtime):
     from screens.visits.feedback_form import FeedbackFormScreen
 
     before = runtime.conn.execute("SELECT count(*) FROM feedback").fetchone()[0]
-    app = KioskApp(runtime, signed_in=runtime.worker)
+    app = signed_in_app(runtime)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         await app.workers.wait_for_complete()

@@ -18,7 +18,7 @@ from screens.households.household import KEPT_SCREEN, HouseholdScreen, open_hous
 from screens.widgets.footer import KioskFooter
 from screens.widgets.qr import HouseholdQR
 from screens.widgets.result_list import ResultList
-from tests.pilot_helpers import settle, until
+from tests.pilot_helpers import settle, signed_in_app, until
 
 
 @pytest.fixture(autouse=True)
@@ -30,10 +30,9 @@ def no_gc_hold_left():
 
 
 def _app(runtime):
-    from kiosk.app.shell import KioskApp
 
     runtime.settings.scan_key_gap_ms = 3_600_000  # every key of a test is a scanner's
-    return KioskApp(runtime, signed_in=runtime.worker)
+    return signed_in_app(runtime)
 
 
 def _households(conn, n: int = 2) -> list[str]:
@@ -179,12 +178,11 @@ async def test_back_from_a_visit_the_kept_screen_shows_it(runtime):
 
 
 async def test_the_footer_lists_the_keys_and_a_click_presses_one(runtime):
-    from kiosk.app.shell import KioskApp
     from screens.cases.case_register import CaseRegisterScreen
 
     conn = runtime.conn
     first, _ = _households(conn)
-    app = KioskApp(runtime, signed_in=runtime.worker)  # keys as fast as a person's, not a scan
+    app = signed_in_app(runtime)  # keys as fast as a person's, not a scan
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         open_household(app, first)
@@ -204,7 +202,6 @@ async def test_a_scan_the_worker_may_not_open_reads_and_records_nothing(runtime)
     """An administrator (no ``household.view``) scans a label: the app refuses the screen and
     says who may; the household is not read, so no lookup enters the audit trail."""
     from db.workers import worker_by_name
-    from kiosk.app.shell import KioskApp
     from kiosk.demo.district import DEMO_ACCOUNTS
 
     conn = runtime.conn
@@ -212,7 +209,7 @@ async def test_a_scan_the_worker_may_not_open_reads_and_records_nothing(runtime)
     payload = _payload(runtime, first)
     admin = worker_by_name(conn, DEMO_ACCOUNTS["admin"][0])
     runtime.settings.scan_key_gap_ms = 3_600_000
-    app = KioskApp(runtime, signed_in=admin)
+    app = signed_in_app(runtime, admin)
     lookups = "SELECT count(*) FROM audit WHERE action = 'lookup'"
     before = conn.execute(lookups).fetchone()[0]
     async with app.run_test(size=(100, 40)) as pilot:

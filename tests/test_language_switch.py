@@ -10,7 +10,7 @@ import re
 import pytest
 
 from tests.conftest import ADMINISTRATOR, GRID_WORKER, SUPERVISOR
-from tests.pilot_helpers import settle
+from tests.pilot_helpers import settle, signed_in_app
 
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
@@ -29,11 +29,10 @@ def _descriptions(app) -> list[str]:
 @pytest.mark.parametrize("name", [GRID_WORKER, SUPERVISOR, ADMINISTRATOR])
 async def test_f12_redraws_every_footer_in_one_language(runtime, name):
     from db.workers import worker_by_name
-    from kiosk.app.shell import KioskApp
     from kiosk.core.i18n import set_language
 
     worker = worker_by_name(runtime.conn, name)
-    app = KioskApp(runtime, signed_in=worker)
+    app = signed_in_app(runtime, worker)
     try:
         async with app.run_test(size=(160, 40)) as pilot:
             await settle(app, pilot)

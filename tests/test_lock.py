@@ -16,7 +16,7 @@ from db.households import get_household
 from db.workers import worker_by_name
 from kiosk.demo.district import DEMO_ACCOUNTS
 from kiosk.domain import present
-from tests.pilot_helpers import settle, until
+from tests.pilot_helpers import settle, signed_in_app, until
 
 GRID_WORKER, GRID_PIN = DEMO_ACCOUNTS["worker"]
 
@@ -46,11 +46,10 @@ def household_with_phone(runtime):
 
 
 def make_app(runtime, **kwargs):
-    from kiosk.app.shell import KioskApp
 
     worker = worker_by_name(runtime.conn, GRID_WORKER)
     runtime.worker = worker
-    return KioskApp(runtime, signed_in=worker, lock_seconds=0, **kwargs)
+    return signed_in_app(runtime, worker, lock_seconds=0, **kwargs)
 
 
 async def test_idle_lock_hides_the_household_and_the_pin_brings_it_back(runtime):
@@ -171,16 +170,15 @@ async def test_a_visit_typed_before_the_lock_survives_it_and_switching_worker(ru
 
 
 async def test_lock_minutes_setting_and_zero_never_locks(runtime, monkeypatch):
-    from kiosk.app.shell import KioskApp
     from kiosk.core.config import load_settings
 
     monkeypatch.setenv("KIOSK_LOCK_MINUTES", "0.5")
     assert load_settings().lock_minutes == 0.5
     runtime.settings.lock_minutes = 0.5
-    app = KioskApp(runtime, signed_in=runtime.worker)
+    app = signed_in_app(runtime)
     assert app.lock_seconds == 30
     runtime.settings.lock_minutes = 0
-    app = KioskApp(runtime, signed_in=runtime.worker)
+    app = signed_in_app(runtime)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
         assert app.lock_seconds == 0 and app._idle_timer is None

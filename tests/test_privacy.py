@@ -16,7 +16,7 @@ import pytest
 
 from db.forget import REDACTED, personal_values, redact, scrub_payload
 from kiosk.qr.payload import make
-from tests.pilot_helpers import settle
+from tests.pilot_helpers import settle, signed_in_app
 
 SUPERVISOR = "演示主管"
 WORKER = "演示网格员"
@@ -498,7 +498,6 @@ async def test_a_forgotten_household_reads_as_erased_on_its_screen_and_its_cases
     from db.cases import register_case
     from db.connection import transaction
     from db.forget import forget_household
-    from kiosk.app.shell import KioskApp
     from screens.cases.case_detail import CaseDetailScreen
     from screens.households.household import HouseholdScreen
 
@@ -507,7 +506,7 @@ async def test_a_forgotten_household_reads_as_erased_on_its_screen_and_its_cases
     with transaction(conn):
         cid = register_case(runtime.ctx, household_ids=[hid], category="sewer", summary="下水堵")
         forget_household(runtime.ctx, hid)
-    app = KioskApp(runtime, signed_in=runtime.worker)
+    app = signed_in_app(runtime)
 
     async with app.run_test(size=(100, 40)) as pilot:
         await app.push_screen(HouseholdScreen(hid))

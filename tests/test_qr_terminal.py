@@ -17,7 +17,7 @@ from kiosk.qr.payload import encode_id, make
 from kiosk.qr.terminal import DARK, LIGHT, half_block_lines, lines_to_matrix, qr_text
 from screens.households.household import HouseholdScreen
 from screens.widgets.qr import HouseholdQR
-from tests.pilot_helpers import settle
+from tests.pilot_helpers import settle, signed_in_app
 
 
 def screen_image(lines: list[str], cell: int = 6) -> Image.Image:
@@ -57,12 +57,11 @@ def test_colours_are_fixed_dark_on_light():
 
 
 async def test_household_screen_shows_its_label(runtime):
-    from kiosk.app.shell import KioskApp
 
     conn = runtime.conn
     hid = conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
     before = conn.execute("SELECT count(*) FROM outbox WHERE entity = 'label'").fetchone()[0]
-    app = KioskApp(runtime, signed_in=runtime.worker)
+    app = signed_in_app(runtime)
     async with app.run_test(size=(100, 40)) as pilot:
         await app.push_screen(HouseholdScreen(hid))
         await settle(app, pilot)
@@ -95,14 +94,13 @@ async def test_household_screen_shows_its_label(runtime):
 
 
 async def test_household_with_a_label_shows_it_without_writing(runtime):
-    from kiosk.app.shell import KioskApp
 
     conn = runtime.conn
     hid = conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
     with transaction(conn):
         label = ensure_household_label(runtime.ctx, hid)
     before = conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
-    app = KioskApp(runtime, signed_in=runtime.worker)
+    app = signed_in_app(runtime)
     async with app.run_test(size=(80, 24)) as pilot:
         await app.push_screen(HouseholdScreen(hid))
         await settle(app, pilot)
@@ -112,12 +110,11 @@ async def test_household_with_a_label_shows_it_without_writing(runtime):
 
 
 async def test_labels_screen_prints_this_household_with_progress(runtime, tmp_path):
-    from kiosk.app.shell import KioskApp
     from screens.households.labels import LabelsScreen
 
     conn = runtime.conn
     hid = conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
-    app = KioskApp(runtime, signed_in=runtime.worker)
+    app = signed_in_app(runtime)
     out = tmp_path / "one.pdf"
     async with app.run_test(size=(100, 40)) as pilot:
         await app.push_screen(HouseholdScreen(hid))
@@ -142,10 +139,9 @@ async def test_labels_screen_prints_this_household_with_progress(runtime, tmp_pa
 
 
 async def test_labels_screen_reports_empty_selection(runtime, tmp_path):
-    from kiosk.app.shell import KioskApp
     from screens.households.labels import LabelsScreen
 
-    app = KioskApp(runtime, signed_in=runtime.worker)
+    app = signed_in_app(runtime)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("f8")
         await pilot.pause()
@@ -166,14 +162,13 @@ async def test_labels_screen_reports_empty_selection(runtime, tmp_path):
 async def test_case_slip_from_the_case_screen(runtime, tmp_path, monkeypatch):
     import pypdfium2  # noqa: F401 - the slip is checked by decoding it
 
-    from kiosk.app.shell import KioskApp
     from kiosk.qr import actions
     from screens.cases.case_detail import CaseDetailScreen
 
     monkeypatch.setattr(actions, "slip_folder", lambda: tmp_path)
     conn = runtime.conn
     case_id, number = conn.execute("SELECT id, number FROM cases LIMIT 1").fetchone()
-    app = KioskApp(runtime, signed_in=runtime.worker)
+    app = signed_in_app(runtime)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.press("f7")  # no case on screen: says so
         await settle(app, pilot)

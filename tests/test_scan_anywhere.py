@@ -21,7 +21,7 @@ from kiosk.qr.payload import encode_id, make
 from kiosk.qr.wedge import KeyBurst, classify, scanner_prefix
 from screens.households.household import HouseholdScreen
 from tests.conftest import SUPERVISOR, acting_as
-from tests.pilot_helpers import settle
+from tests.pilot_helpers import settle, signed_in_app
 
 
 @pytest.fixture
@@ -36,10 +36,9 @@ PERSON = 0  # ms: every key is a new burst, as when a person types
 
 
 def _app(runtime, gap_ms=SCANNER):
-    from kiosk.app.shell import KioskApp
 
     runtime.settings.scan_key_gap_ms = gap_ms
-    app = KioskApp(runtime, signed_in=runtime.worker)
+    app = signed_in_app(runtime)
     # Record every message shown: a notification expires after a few seconds, which a slow
     # machine can outlast before the test reads it.
     seen: list[str] = []

@@ -2,8 +2,8 @@
 
 from textual.widgets import DataTable, Input, Static
 
-from kiosk.app.shell import KioskApp
 from screens.widgets.result_list import ResultList
+from tests.pilot_helpers import signed_in_app
 
 
 def cell_texts(table: DataTable) -> list[list[str]]:
@@ -15,7 +15,7 @@ async def test_search_as_you_type_and_open_a_household(runtime):
     name, hid = conn.execute(
         "SELECT m.name, m.household_id FROM members m WHERE m.relation = '户主' LIMIT 1"
     ).fetchone()
-    app = KioskApp(runtime, signed_in=runtime.worker)
+    app = signed_in_app(runtime)
     async with app.run_test(size=(100, 40)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.press("f2")
@@ -54,7 +54,7 @@ async def test_search_as_you_type_and_open_a_household(runtime):
 
 
 async def test_typing_by_pinyin_initials_and_address(runtime):
-    app = KioskApp(runtime, signed_in=runtime.worker)
+    app = signed_in_app(runtime)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.press("f2")
         for query in ("zh", "1-1-101"):
@@ -69,7 +69,7 @@ async def test_typing_by_pinyin_initials_and_address(runtime):
 
 async def test_stale_results_are_dropped(runtime):
     """Fast typing: only the results of the last query remain."""
-    app = KioskApp(runtime, signed_in=runtime.worker)
+    app = signed_in_app(runtime)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.press("f2")
         await pilot.press(*"zzzzzzqqqq")
@@ -80,7 +80,7 @@ async def test_stale_results_are_dropped(runtime):
 
 
 async def test_home_screen_shows_the_workers_grid_at_80x24(runtime):
-    app = KioskApp(runtime, signed_in=runtime.worker)
+    app = signed_in_app(runtime)
     async with app.run_test(size=(80, 24)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -97,7 +97,7 @@ async def test_english_interface(runtime):
     from kiosk.core.i18n import set_language
 
     set_language("en")
-    app = KioskApp(runtime, signed_in=runtime.worker)
+    app = signed_in_app(runtime)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.press("f2")
         await pilot.pause()
@@ -105,7 +105,7 @@ async def test_english_interface(runtime):
 
 
 async def test_scrolling_to_the_end_loads_the_next_page(runtime):
-    app = KioskApp(runtime, signed_in=runtime.worker)
+    app = signed_in_app(runtime)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("f2")
         await pilot.press("z")
@@ -125,7 +125,7 @@ async def test_cjk_columns_line_up(runtime):
     """Every row's columns start at the same terminal cell, whatever mix of CJK and digits."""
     from rich.cells import cell_len
 
-    app = KioskApp(runtime, signed_in=runtime.worker)
+    app = signed_in_app(runtime)
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.press("f2")
         await pilot.press(*"1-1-")
@@ -146,7 +146,7 @@ async def test_cjk_columns_line_up(runtime):
 
 async def test_enter_in_the_search_box_opens_the_best_match(runtime):
     """A quick ↓ Enter (or Enter alone) opens the highlighted match, never only moves focus."""
-    app = KioskApp(runtime, signed_in=runtime.worker)
+    app = signed_in_app(runtime)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("f2")
         await pilot.press(*"1-1-101")
@@ -163,7 +163,7 @@ async def test_enter_in_the_search_box_opens_the_best_match(runtime):
 async def test_results_that_fit_keep_the_lists_size_and_show_no_scrollbar(runtime):
     """A new page of results that fits the list repaints it without a new layout (its
     virtual size stays), and the size floor never brings a scrollbar of its own."""
-    app = KioskApp(runtime, signed_in=runtime.worker)
+    app = signed_in_app(runtime)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("f2")
         table = app.screen.query_one("#search-table", ResultList)

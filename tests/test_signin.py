@@ -13,7 +13,7 @@ from db.context import get_meta
 from db.workers import set_disabled, worker_by_name
 from kiosk.demo.district import DEMO_ACCOUNTS
 from kiosk.security.session import LAST_WORKER, match_names, name_keys
-from tests.pilot_helpers import settle, until
+from tests.pilot_helpers import settle, signed_in_app, until
 
 GRID_WORKER, GRID_PIN = DEMO_ACCOUNTS["worker"]
 SUPERVISOR, SUPERVISOR_PIN = DEMO_ACCOUNTS["supervisor"]
@@ -276,7 +276,6 @@ async def test_someone_else_signing_in_drops_the_prefetch(runtime):
 # --- roles in the interface -------------------------------------------------------------------
 async def test_a_grid_worker_pressing_assign_is_told_who_may(runtime):
     from db.cases import register_case
-    from kiosk.app.shell import KioskApp
     from screens.cases.case_detail import CaseDetailScreen
 
     conn = runtime.conn
@@ -285,7 +284,7 @@ async def test_a_grid_worker_pressing_assign_is_told_who_may(runtime):
     with transaction(conn):
         cid = register_case(runtime.ctx, household_ids=[hh], category="sewer", summary="下水堵")
     events = conn.execute("SELECT count(*) FROM case_events").fetchone()[0]
-    app = KioskApp(runtime, signed_in=worker)
+    app = signed_in_app(runtime, worker)
     seen: list[str] = []
     notify = app.notify
     app.notify = lambda m, *a, **k: (seen.append(str(m)), notify(m, *a, **k))  # type: ignore

@@ -6,11 +6,10 @@ from pathlib import Path
 
 from db.connection import transaction
 from db.surveys import iter_responses
-from kiosk.app.shell import KioskApp
 from kiosk.domain.survey import import_survey, load_xlsform
 from screens.households.household import HouseholdScreen
 from screens.visits.survey_fill import SurveyFillScreen
-from tests.pilot_helpers import settle
+from tests.pilot_helpers import settle, signed_in_app
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "kiosk" / "examples" / "satisfaction_survey.xlsx"
 
@@ -20,7 +19,7 @@ async def test_fill_for_a_household(runtime):
         runtime.conn.execute("DELETE FROM survey_responses")
         import_survey(runtime.ctx, load_xlsform(EXAMPLE))
     hid = runtime.conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
-    app = KioskApp(runtime, signed_in=runtime.worker)
+    app = signed_in_app(runtime)
     async with app.run_test(size=(100, 40)) as pilot:
         await app.push_screen(HouseholdScreen(hid))
         await settle(app, pilot)
@@ -59,7 +58,7 @@ async def test_anonymous_without_any_questionnaire_says_how_to_import(runtime):
     with transaction(runtime.conn):
         runtime.conn.execute("DELETE FROM survey_responses")
         runtime.conn.execute("DELETE FROM surveys")
-    app = KioskApp(runtime, signed_in=runtime.worker)
+    app = signed_in_app(runtime)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
         await pilot.press("ctrl+w")

@@ -12,7 +12,7 @@ from kiosk.hub.store.sqlite import SqliteHubStore
 from kiosk.sync.client import enrol, run_sync
 from kiosk.sync.seed import seed_ops
 from tests.pg import build_roster, hub_thread
-from tests.pilot_helpers import settle
+from tests.pilot_helpers import settle, signed_in_app
 
 
 def _text(screen, selector) -> str:
@@ -20,7 +20,6 @@ def _text(screen, selector) -> str:
 
 
 async def test_sync_screen_counts_progress_and_conflicts(tmp_path):
-    from kiosk.app.shell import KioskApp
     from kiosk.runtime import load, open_runtime
 
     roster = tmp_path / "roster.db"
@@ -46,7 +45,7 @@ async def test_sync_screen_counts_progress_and_conflicts(tmp_path):
         from db.workers import Worker
 
         nobody = Worker("w0", "测试", "worker", (), None, False)  # the roster has no workers
-        app = KioskApp(runtime, signed_in=nobody)
+        app = signed_in_app(runtime, nobody)
         async with app.run_test(size=(100, 40)) as pilot:
             await pilot.press("f4")
             await settle(app, pilot)
@@ -97,10 +96,9 @@ async def test_sync_screen_counts_progress_and_conflicts(tmp_path):
 
 async def test_sync_screen_fits_80x24_and_says_not_enrolled(empty_runtime):
     from db.workers import Worker
-    from kiosk.app.shell import KioskApp
 
     nobody = Worker("w0", "测试", "worker", (), None, False)  # the database has no workers
-    app = KioskApp(empty_runtime, signed_in=nobody)
+    app = signed_in_app(empty_runtime, nobody)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("f4")
         await settle(app, pilot)

@@ -9,9 +9,9 @@ import subprocess
 import sys
 import textwrap
 
-from kiosk.app.shell import KioskApp
 from screens.households.household import HouseholdScreen
 from screens.visits.visit_form import VisitFormScreen
+from tests.pilot_helpers import signed_in_app
 
 CHILD = textwrap.dedent("""
     import asyncio, json, sys
@@ -82,7 +82,7 @@ async def test_kill_9_mid_form_then_restore(runtime, tmp_path):
             child.wait()
     assert typed["problems"] == [{"category": "parking", "text": "roof leaks again"}]
 
-    app = KioskApp(runtime, signed_in=runtime.worker)
+    app = signed_in_app(runtime)
     async with app.run_test(size=(100, 40)) as pilot:
         await app.push_screen(HouseholdScreen(hid))
         await pilot.pause()

@@ -9,10 +9,10 @@ import pytest
 
 from db.drafts import load_draft
 from db.visits import list_visits
-from kiosk.app.shell import KioskApp
 from screens.households.household import HouseholdScreen
 from screens.visits.visit_form import VisitFormScreen
-from tests.pilot_helpers import settle
+from tests.pages import HouseholdPage
+from tests.pilot_helpers import settle, signed_in_app
 
 
 @pytest.fixture(autouse=True)
@@ -39,17 +39,13 @@ async def _open_form(app, pilot, hid: str) -> VisitFormScreen:
 
 async def test_routine_visit_with_one_problem(runtime):
     hid, head = _household(runtime)
-    app = KioskApp(runtime, signed_in=runtime.worker)
+    app = signed_in_app(runtime)
     async with app.run_test(size=(100, 40)) as pilot:
-        await settle(app, pilot)
-        await _open_form(app, pilot, hid)
-        await pilot.press("space", "f4")
-        await settle(app, pilot)
-        await pilot.press("enter", "down", "enter", "tab")
-        await pilot.press(*"no parking")
-        await settle(app, pilot)
-        await pilot.press("ctrl+s")
-        await settle(app, pilot)
+        household = await HouseholdPage.open(app, pilot, hid)
+        visit = await household.record_visit()
+        await visit.met_the_first_member()
+        await visit.add_problem("no parking")
+        await visit.save()
         assert isinstance(app.screen, HouseholdScreen)
     visits = list_visits(runtime.conn, hid)
     assert len(visits) == 1
@@ -69,17 +65,13 @@ async def test_routine_visit_with_one_problem(runtime):
 
 async def test_draft_autosaves_and_restores_after_leaving(runtime):
     hid, _ = _household(runtime)
-    app = KioskApp(runtime, signed_in=runtime.worker)
+    app = signed_in_app(runtime)
     async with app.run_test(size=(100, 40)) as pilot:
-        await settle(app, pilot)
-        await _open_form(app, pilot, hid)
-        await pilot.press("space", "f4")
-        await settle(app, pilot)
-        await pilot.press("enter", "down", "down", "enter", "tab", *"lamp broken")
-        await pilot.press("f5")
-        await settle(app, pilot)
-        await pilot.press(*"more benches")
-        await settle(app, pilot)
+        household = await HouseholdPage.open(app, pilot, hid)
+        visit = await household.record_visit()
+        await visit.met_the_first_member()
+        await visit.add_problem("lamp broken", category_downs=2)
+        await visit.add_suggestion("more benches")
         draft = load_draft(runtime.conn, f"visit:{hid}")
         assert draft is not None
         assert draft.payload["problems"] == [{"category": "ebike_charging", "text": "lamp broken"}]
@@ -95,7 +87,7 @@ async def test_draft_autosaves_and_restores_after_leaving(runtime):
 
 async def test_discard_asks_first(runtime):
     hid, _ = _household(runtime)
-    app = KioskApp(runtime, signed_in=runtime.worker)
+    app = signed_in_app(runtime)
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(app, pilot)
         await _open_form(app, pilot, hid)
@@ -118,7 +110,7 @@ async def test_discard_asks_first(runtime):
 
 async def test_revisit_in_the_past_is_refused_at_the_field(runtime):
     hid, _ = _household(runtime)
-    app = KioskApp(runtime, signed_in=runtime.worker)
+    app = signed_in_app(runtime)
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(app, pilot)
         form = await _open_form(app, pilot, hid)
@@ -145,7 +137,7 @@ async def test_revisit_in_the_past_is_refused_at_the_field(runtime):
 
 async def test_huge_note_is_refused_and_nothing_saved(runtime):
     hid, _ = _household(runtime)
-    app = KioskApp(runtime, signed_in=runtime.worker)
+    app = signed_in_app(runtime)
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(app, pilot)
         form = await _open_form(app, pilot, hid)
@@ -173,7 +165,7 @@ async def test_quitting_flushes_the_draft_at_once(runtime, monkeypatch):
     """Typing then quitting before the debounce fires still leaves the draft on disk."""
     monkeypatch.setattr(VisitFormScreen, "autosave_delay", 3600.0)
     hid, _ = _household(runtime)
-    app = KioskApp(runtime, signed_in=runtime.worker)
+    app = signed_in_app(runtime)
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(app, pilot)
         form = await _open_form(app, pilot, hid)
@@ -213,7 +205,7 @@ async def test_history_newest_first_on_household_screen(runtime):
                 visited_at=datetime(2026, 4, 1, 10).astimezone().isoformat(),
             ),
         )
-    app = KioskApp(runtime, signed_in=runtime.worker)
+    app = signed_in_app(runtime)
     async with app.run_test(size=(80, 24)) as pilot:
         await app.push_screen(HouseholdScreen(hid))
         await settle(app, pilot)
@@ -226,7 +218,7 @@ async def test_palette_records_a_visit_for_the_household_on_screen(runtime):
     from kiosk.app.palette import kiosk_commands
 
     hid, _ = _household(runtime)
-    app = KioskApp(runtime, signed_in=runtime.worker)
+    app = signed_in_app(runtime)
     async with app.run_test(size=(100, 40)) as pilot:
         await app.push_screen(HouseholdScreen(hid))
         await settle(app, pilot)

@@ -9,8 +9,8 @@ import pytest
 from db.connection import transaction
 from db.visits import VisitInput, save_visit
 from db.walklist import CARE_TAGS, walk_counts, walk_list
-from kiosk.app.shell import KioskApp
 from tests.conftest import SUPERVISOR, acting_as
+from tests.pilot_helpers import signed_in_app
 
 
 @pytest.fixture
@@ -119,7 +119,7 @@ def test_out_of_order_sync_keeps_latest_visit(runtime):
 async def test_home_screen_shows_walk_list_and_opens_visit(runtime):
     from screens.visits.visit_form import VisitFormScreen
 
-    app = KioskApp(runtime, signed_in=runtime.worker)
+    app = signed_in_app(runtime)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         await app.workers.wait_for_complete()
