@@ -149,6 +149,27 @@ async def test_names_match_by_beginning_pinyin_and_initials(runtime):
         assert not names.display
 
 
+async def test_tab_takes_the_highlighted_name_like_enter(runtime):
+    """ "ysw", Tab, the PIN: signed in as 演示网格员, and no failed attempt counted (Tab used to
+    leave "ysw" in the field and the PIN was checked against nobody), at 80x24."""
+    from screens.households.home import HomeScreen
+
+    app = start(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await until(pilot, lambda: app.screen._names is not None)
+        await pilot.press(*"ysw")
+        assert app.screen.query_one("#signin-names", OptionList).display
+        await pilot.press("tab")
+        assert app.screen.query_one("#signin-name", Input).value == GRID_WORKER
+        assert app.screen.query_one("#gate-pin", Input).has_focus
+        await pilot.press("shift+tab")  # back to the name: Tab with no list moves on
+        assert app.screen.query_one("#signin-name", Input).has_focus
+        await pilot.press("tab", *GRID_PIN, "enter")
+        await until(pilot, lambda: isinstance(app.screen, HomeScreen))
+    assert runtime.conn.execute("SELECT count(*) FROM signin_failures").fetchone()[0] == 0
+
+
 async def test_wrong_pin_is_counted_then_delayed_and_not_checked(runtime, monkeypatch):
     import kiosk.security.auth
     from screens.signin.signin import SignInScreen

@@ -41,6 +41,9 @@ class SignInScreen(GateScreen):
             show=False,
             tooltip=term("signin.pick"),
         ),
+        # Tab in the name field takes the highlighted name, as Enter does ("ysw" Tab → 演示网格员),
+        # then moves on to the PIN; anywhere else it moves focus as usual.
+        Binding("tab", "take_name", term("signin.pick"), id="signin.take_name", show=False),
         Binding(
             "up",
             "suggestion(-1)",
@@ -164,6 +167,11 @@ class SignInScreen(GateScreen):
         if names.has_class("-shown") and names.option_count:
             current = names.highlighted if names.highlighted is not None else -step
             names.highlighted = (current + step) % names.option_count
+
+    def action_take_name(self) -> None:
+        name = self.query_one("#signin-name", Input)
+        if not (name.has_focus and self._take_suggestion()):
+            self.focus_next()
 
     def _take_suggestion(self) -> bool:
         names = self.query_one("#signin-names", OptionList)
