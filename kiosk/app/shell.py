@@ -107,12 +107,10 @@ class KioskApp(App[None]):
         Binding(
             "ctrl+q", "quit", term("ui.quit"), id="app.quit", tooltip=term("ui.quit"), priority=True
         ),
-        Binding(
-            "f1", "switch_mode('home')", term("ui.home"), id="app.home", tooltip=term("ui.home")
-        ),
+        Binding("f1", "section('home')", term("ui.home"), id="app.home", tooltip=term("ui.home")),
         Binding(
             "f2",
-            "switch_mode('households')",
+            "section('households')",
             term("ui.households"),
             id="app.households",
             tooltip=term("ui.search"),
@@ -140,14 +138,14 @@ class KioskApp(App[None]):
         # cases: the case list and the figures
         Binding(
             "f3",
-            "switch_mode('cases')",
+            "section('cases')",
             term("cases.ui.mode"),
             id="app.cases",
             tooltip=term("cases.ui.mode_hint"),
         ),
         Binding(
             "f5",
-            "switch_mode('figures')",
+            "section('figures')",
             term("figures.mode"),
             id="app.figures",
             tooltip=term("figures.mode_hint"),
@@ -155,7 +153,7 @@ class KioskApp(App[None]):
         # sync
         Binding(
             "f4",
-            "switch_mode('sync')",
+            "section('sync')",
             term("sync.mode"),
             id="app.sync",
             tooltip=term("sync.start_tip"),
@@ -385,6 +383,16 @@ class KioskApp(App[None]):
         if not self.gate_open:
             return action in GATE_ACTIONS
         return super().check_action(action, parameters)
+
+    async def action_section(self, mode: str) -> None:
+        """F1-F5: a section's first screen (the walk list, the case list...), whatever was
+        opened in it last; a form on the way is left as Esc leaves it (its draft kept)."""
+        if mode != self.current_mode:
+            await self.switch_mode(mode)
+            if mode != self.current_mode:  # refused: locked, or not this worker's
+                return
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, GateScreen):
+            await self.pop_screen()
 
     def switch_mode(self, mode: str) -> AwaitMount:
         if mode != "signin" and not self.gate_open:
