@@ -180,6 +180,19 @@ def check(state: CaseState, ev: Event) -> str | None:
     return "cases.rule.unknown_event"  # pragma: no cover - every type handled above
 
 
+def offered(state: CaseState) -> frozenset[str]:
+    """The event types the case's state allows (what :func:`check` asks of the state; the
+    data an action needs is asked for when it is taken): what a screen offers."""
+    s = state.status
+    if s in OPEN_STATUSES:
+        return frozenset(
+            {"assign", "progress", "resolve", "resolve_on_spot", "escalate", "repeat_of"}
+        )
+    if s == "resolved":
+        return frozenset({"follow_up", "rate", "reopen", "close", "repeat_of"})
+    return frozenset({"reopen"})  # closed
+
+
 def apply(state: CaseState, ev: Event) -> CaseState:
     """Apply one event in place (after :func:`check` said it is valid)."""
     t, d = ev.type, ev.data

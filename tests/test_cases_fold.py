@@ -276,3 +276,31 @@ def test_a_valid_prefix_plus_one_event_matches_check(events):
         partial = fold(ordered[:k])
         assert partial.n_events == k
     assert _snapshot(fold(ordered)) == _snapshot(fold(events))
+
+
+def test_what_a_state_offers_is_what_check_accepts_with_the_data_it_needs():
+    from db.case_fold import STATUSES, CaseState, check, offered
+
+    good = {
+        "department": "房管所",
+        "rating": "satisfied",
+        "of": "another",
+        "level": 1,
+        "reason": "搬走了",
+        "attempts_required": 1,
+    }
+    for status in STATUSES:
+        state = CaseState(
+            status=status,
+            registered=True,
+            registered_at="2026-01-01T09:00",
+            rating="satisfied",
+            unreached=1,
+        )
+        for ev_type in EVENT_TYPES:
+            if ev_type == "register":
+                continue
+            ev = Event(
+                id="e", type=ev_type, hlc="1", device_id="d", at="2026-01-02T09:00", data=good
+            )
+            assert (check(state, ev) is None) == (ev_type in offered(state)), (status, ev_type)

@@ -14,6 +14,7 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Header, Static
 
+from db.case_fold import offered
 from db.cases import CaseDetail, append_event, departments, get_case
 from kiosk.core.i18n import t, term
 from kiosk.domain.categories import load_categories
@@ -121,6 +122,7 @@ class CaseDetailScreen(WorkerErrors, KioskScreen):
         d = message.detail
         self.detail = d
         self.departments = message.departments
+        self.refresh_bindings()  # the actions the case's state allows
         if d is None:
             self.query_one("#case-title", Static).update(t("cases.error.not_found", id=""))
             return
@@ -170,6 +172,13 @@ class CaseDetailScreen(WorkerErrors, KioskScreen):
             table.add_row(e.at[:16].replace("T", " "), step, e.by_name or "", detail, key=e.id)
 
     # --- actions --------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # What the case's state does not allow is not offered (a closed case: reopen only).
+        if action == "act" and parameters and self.detail is not None:
+            if str(parameters[0]) not in offered(self.detail.state):
+                return False
+        return super().check_action(action, parameters)
+
     def role_action(self, action: str, parameters: tuple[object, ...]) -> str | None:
         if action == "act" and parameters:
             return case_action(str(parameters[0]))
