@@ -281,3 +281,47 @@ async def test_household_panel_reloads_when_its_screen_is_active_again(runtime):
         app.pop_screen()
         await settle(app, pilot)
         assert "电梯又坏了" in str(app.screen.query_one("#household-cases").render())
+
+
+async def test_the_assign_form_keeps_what_was_typed_and_says_what_is_wrong_once(runtime):
+    """At 80x24: a deadline before the case was registered is refused in the form, next to
+    its field, once, in the interface's words (no CLI flag), and everything typed stays;
+    corrected, it is written."""
+    from textual.widgets import Input, Static
+
+    from screens.cases.case_action import CaseActionScreen
+    from screens.cases.case_detail import CaseDetailScreen
+
+    conn = runtime.conn
+    hh = conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
+    with transaction(conn):
+        cid = register_case(runtime.ctx, household_ids=[hh], category="sewer", summary="下水堵")
+    app = make_app(runtime, supervisor(runtime))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.push_screen(CaseDetailScreen(cid))
+        await settle(app, pilot)
+        before = _events(conn)
+        await pilot.press("a")
+        await settle(app, pilot)
+        form = app.screen
+        assert isinstance(form, CaseActionScreen)
+        await pilot.press("ctrl+u", "tab", *"王主任", "tab", *"2001-01-01", "ctrl+s")
+        await settle(app, pilot)
+        assert app.screen is form  # refused: no department
+        error = str(form.query_one("#action-error", Static).render())
+        assert "责任单位" in error and "--" not in error
+        assert form.query_one("#f-department", Input).has_focus
+        assert form.query_one("#f-person", Input).value == "王主任"  # kept
+        assert form.query_one("#f-due", Input).value == "2001-01-01"
+        await pilot.press(*"房管所", "ctrl+s")
+        await settle(app, pilot)
+        assert app.screen is form  # refused again: the deadline is before registration
+        error = str(form.query_one("#action-error", Static).render())
+        assert "--" not in error and form.query_one("#f-due", Input).has_focus
+        assert _events(conn) == before and not _notes(app)  # said once, in the form only
+        form.query_one("#f-due", Input).value = "2099-01-01"
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert isinstance(app.screen, CaseDetailScreen)
+    state = get_case(conn, cid).state
+    assert (state.department, state.person, state.due) == ("房管所", "王主任", "2099-01-01")

@@ -1,7 +1,10 @@
-"""The form for one action on a case: only the fields that action needs."""
+"""The form for one action on a case: only the fields that action needs, each with its label
+above it. What the rules refuse (no department, a deadline before registration...) is said
+in the form, next to its field, once, and everything typed stays."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from textual import on
@@ -9,9 +12,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, Select
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from db.case_fold import RATINGS
+from kiosk.core.errors import UserError
 from kiosk.core.i18n import t, term
 
 #: Which fields each event type asks for.
@@ -26,6 +30,20 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "escalate": ("level", "note"),
     "close": ("note",),
     "repeat_of": ("of", "note"),
+}
+
+
+#: The field a refusal is about (the rule's catalogue key → the field to mark and focus).
+RULE_FIELDS = {
+    "cases.rule.assign_needs_department": "department",
+    "cases.rule.bad_due": "due",
+    "cases.rule.due_before_registration": "due",
+    "cases.rule.repeat_needs_case": "of",
+    "cases.rule.repeat_of_self": "of",
+    "cases.error.not_found": "of",
+    "cases.rule.bad_rating": "rating",
+    "cases.rule.bad_level": "level",
+    "cases.rule.close_needs_rating": "note",
 }
 
 
@@ -55,20 +73,33 @@ class CaseActionScreen(ModalScreen[dict | None]):
         border: round $accent; padding: 0 1; background: $surface;
     }
     #action-form Input, #action-form Select, #action-form Checkbox { margin: 0 0 1 0; }
+    #action-form .field-label { color: $text-muted; }
+    #action-error { color: $error; height: auto; }
+    #action-form .-invalid { border: tall $error; }
     #action-buttons { height: auto; align-horizontal: right; }
     """
 
-    def __init__(self, event_type: str, number: str, departments: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        event_type: str,
+        number: str,
+        departments: list[str] | None = None,
+        validate: Callable[[dict], object] | None = None,
+    ) -> None:
         super().__init__()
         self.event_type = event_type
         self.number = number
         self.departments = departments or []
+        #: raises a UserError for what the rules refuse (the form stays open)
+        self.validate = validate
 
     def compose(self) -> ComposeResult:
         fields = FIELDS.get(self.event_type, ("note",))
         with Vertical(id="action-form"):
             yield Label(f"{self.number} · {t('cases.event.' + self.event_type)}", classes="title")
+            yield Static("", id="action-error")
             if "department" in fields:
+                yield Label(t("cases.col.department"), classes="field-label")
                 yield Input(
                     placeholder=t("cases.col.department"),
                     id="f-department",
@@ -76,12 +107,15 @@ class CaseActionScreen(ModalScreen[dict | None]):
                     compact=True,
                 )
             if "person" in fields:
+                yield Label(t("cases.col.person"), classes="field-label")
                 yield Input(placeholder=t("cases.col.person"), id="f-person", compact=True)
             if "due" in fields:
+                yield Label(t("cases.col.due"), classes="field-label")
                 yield Input(placeholder=t("cases.ui.due_placeholder"), id="f-due", compact=True)
             if "unreached" in fields:
                 yield Checkbox(t("cases.detail.unreached"), id="f-unreached", compact=True)
             if "rating" in fields:
+                yield Label(t("ledger.col.rating"), classes="field-label")
                 yield Select(
                     [(t(f"cases.rating.{r}"), r) for r in RATINGS],
                     prompt=t("ledger.col.rating"),
@@ -89,6 +123,7 @@ class CaseActionScreen(ModalScreen[dict | None]):
                     compact=True,
                 )
             if "level" in fields:
+                yield Label(t("cases.col.level"), classes="field-label")
                 yield Select(
                     [(t(f"cases.level.{n}"), n) for n in (1, 2, 3)],
                     prompt=t("cases.col.level"),
@@ -96,8 +131,10 @@ class CaseActionScreen(ModalScreen[dict | None]):
                     compact=True,
                 )
             if "of" in fields:
+                yield Label(t("cases.ui.of_placeholder"), classes="field-label")
                 yield Input(placeholder=t("cases.ui.of_placeholder"), id="f-of", compact=True)
             if "note" in fields:
+                yield Label(t("cases.ui.note_placeholder"), classes="field-label")
                 yield Input(placeholder=t("cases.ui.note_placeholder"), id="f-note", compact=True)
             with Horizontal(id="action-buttons"):
                 yield Button(t("cases.ui.save"), id="save", variant="primary", compact=True)
@@ -132,7 +169,26 @@ class CaseActionScreen(ModalScreen[dict | None]):
         self.dismiss(None)
 
     def action_submit(self) -> None:
-        self.dismiss(self.values())
+        values = self.values()
+        if self.validate is not None:
+            try:
+                self.validate(values)
+            except UserError as exc:
+                self.refused(exc)
+                return
+        self.dismiss(values)
+
+    def refused(self, exc: UserError) -> None:
+        """Say what is wrong in the form, once, and mark the field it is about."""
+        self.query_one("#action-error", Static).update(exc.message())
+        for w in self.query(".-invalid"):
+            w.remove_class("-invalid")
+        field = RULE_FIELDS.get(exc.key)
+        found = self.query(f"#f-{field}") if field else None
+        if found:
+            widget = found.first()
+            widget.add_class("-invalid")
+            widget.focus()
 
     def action_cancel(self) -> None:
         self.dismiss(None)

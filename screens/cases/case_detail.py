@@ -14,13 +14,15 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Header, Static
 
-from db.case_fold import offered
+from db.case_fold import CaseRefused, Event, check, offered
 from db.cases import CaseDetail, append_event, departments, get_case
+from db.errors import Phrase
+from db.hlc import now_iso
 from kiosk.core.i18n import t, term
 from kiosk.domain.categories import load_categories
 from kiosk.domain.present import address_of
 from screens.base import KioskScreen
-from screens.cases.case_widgets import WorkerErrors, level_text, rules_of, status_text
+from screens.cases.case_widgets import level_text, rules_of, status_text
 from screens.widgets.footer import KioskFooter
 
 
@@ -46,7 +48,7 @@ ACTION_KEYS = [
 ]
 
 
-class CaseDetailScreen(WorkerErrors, KioskScreen):
+class CaseDetailScreen(KioskScreen):
     #: what the acting worker needs to open it (None: the mode's or the caller's check)
     PERMISSION: ClassVar[str | None] = None
     BINDINGS = [
@@ -194,19 +196,25 @@ class CaseDetailScreen(WorkerErrors, KioskScreen):
                 self.write(event_type, values)
 
         self.app.push_screen(
-            CaseActionScreen(event_type, self.detail.number, self.departments), done
+            CaseActionScreen(
+                event_type,
+                self.detail.number,
+                self.departments,
+                validate=lambda values: self._event_data(event_type, values, check_state=True),
+            ),
+            done,
         )
 
-    @work(thread=True, exclusive=True, group="case-write", exit_on_error=False)
-    def write(self, event_type: str, values: dict) -> None:
+    def _event_data(self, event_type: str, values: dict, *, check_state: bool = False) -> dict:
+        """The event's data from the form's values; raises what the rules refuse (the form
+        shows it and stays open). ``check_state``: also the rules of the case's state as this
+        screen last read it (the write checks them again, against the database)."""
         from kiosk.cases.events import build_event
 
-        settings = self.kiosk.runtime.settings
-        conn = self.kiosk.read()
         level = values.get("level")
         data = build_event(
-            conn,
-            settings,
+            self.kiosk.read(),
+            self.kiosk.runtime.settings,
             self.case_id,
             event_type,
             department=values.get("department"),
@@ -218,6 +226,20 @@ class CaseDetailScreen(WorkerErrors, KioskScreen):
             level=int(level) if level else None,
             unreached=bool(values.get("unreached")),
         )
+        if check_state and self.detail is not None:
+            candidate = Event(
+                id="~", type=event_type, hlc="~", device_id="~", at=now_iso(), data=data
+            )
+            rule = check(self.detail.state, candidate)
+            if rule is not None:
+                raise CaseRefused(
+                    rule, exit_code=3, status=Phrase(f"cases.status.{self.detail.state.status}")
+                )
+        return data
+
+    @work(thread=True, exclusive=True, group="case-write", exit_on_error=False)
+    def write(self, event_type: str, values: dict) -> None:
+        data = self._event_data(event_type, values)
         rating_given = data.pop("rating_given", None)
 
         def write(ctx):

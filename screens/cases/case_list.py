@@ -17,11 +17,11 @@ from db.cases import CaseFilter, CaseSummary, count_cases, departments, list_cas
 from kiosk.core.i18n import t, term
 from kiosk.domain.categories import load_categories
 from screens.base import KioskScreen
-from screens.cases.case_widgets import WorkerErrors, level_text, rules_of, status_text
+from screens.cases.case_widgets import level_text, rules_of, status_text
 from screens.widgets.footer import KioskFooter
 
 
-class CasesScreen(WorkerErrors, KioskScreen):
+class CasesScreen(KioskScreen):
     #: what the acting worker needs to open it (None: the mode's or the caller's check)
     PERMISSION: ClassVar[str | None] = None
     BINDINGS = [

@@ -19,7 +19,7 @@ from kiosk.cases.figures import Scope, compute
 from kiosk.core.i18n import t, term
 from kiosk.domain.categories import load_categories
 from screens.base import KioskScreen
-from screens.cases.case_widgets import LEVEL_STYLES, WorkerErrors, rules_of
+from screens.cases.case_widgets import LEVEL_STYLES, rules_of
 from screens.widgets.footer import KioskFooter
 
 PERIODS = (None, 7, 30, 90, 365)  # all time, last week, month, quarter, year
@@ -31,7 +31,7 @@ def pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
-class FiguresScreen(WorkerErrors, KioskScreen):
+class FiguresScreen(KioskScreen):
     #: what the acting worker needs to open it (None: the mode's or the caller's check)
     PERMISSION: ClassVar[str | None] = None
     BINDINGS = [
