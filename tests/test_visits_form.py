@@ -236,3 +236,27 @@ async def test_palette_records_a_visit_for_the_household_on_screen(runtime):
         commands[t("visits.record")].callback()
         await settle(app, pilot)
         assert isinstance(app.screen, VisitFormScreen) and app.screen.household_id == hid
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30)])
+async def test_f4_and_f5_show_what_they_add(runtime, size):
+    """F4 adds a problem below the fold of a household with many members: the form scrolls
+    to it and the cursor is in its category; F5 likewise for a suggestion."""
+    from textual.widgets import Select
+
+    from screens.visits.visit_form import ProblemRow
+
+    hid = runtime.conn.execute(
+        "SELECT id FROM households WHERE member_count >= 4 ORDER BY rid LIMIT 1"
+    ).fetchone()[0]
+    app = signed_in_app(runtime)
+    async with app.run_test(size=size) as pilot:
+        visit = await (await HouseholdPage.open(app, pilot, hid)).record_visit()
+        screen = app.screen.region
+        for key in ("f4", "f4", "f5"):
+            await visit.press(key)
+            focused = app.focused
+            assert focused is not None and screen.contains_region(focused.region), key
+        assert len(app.screen.query(ProblemRow)) == 2
+        assert isinstance(app.screen.query(ProblemRow).last().query_one(Select), Select)
+        assert "visit-suggestion" in app.focused.classes

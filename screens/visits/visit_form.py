@@ -46,7 +46,23 @@ def category_options() -> list[tuple[str, str]]:
     return [(f"{c.name}（{g.name}）", c.code) for g in cats.groups for c in g.subs]
 
 
-class ProblemRow(Horizontal):
+class Revealed:
+    """A field added by a key (F4, F5) below the fold: once it is laid out (its first size),
+    the form scrolls to it. Before that it has no place to scroll to."""
+
+    reveal = False
+
+    def on_resize(self) -> None:
+        if self.reveal:
+            self.reveal = False
+            self.scroll_visible(animate=False)  # type: ignore[attr-defined]
+
+
+class SuggestionInput(Revealed, Input):
+    """One suggestion."""
+
+
+class ProblemRow(Revealed, Horizontal):
     """One problem: a category and what the resident said."""
 
     DEFAULT_CSS = """
@@ -330,14 +346,16 @@ class VisitFormScreen(FormScreen):
     # --- actions ---------------------------------------------------------------------------
     def action_add_problem(self) -> None:
         row = ProblemRow()
+        row.reveal = True
         self.query_one("#visit-problems", Vertical).mount(row)
-        self.call_after_refresh(lambda: row.query_one(Select).focus())
+        self.call_after_refresh(lambda: row.query_one(Select).focus(scroll_visible=False))
         self.call_after_refresh(self.schedule_autosave)
 
     def action_add_suggestion(self) -> None:
-        inp = Input(placeholder=t("visits.suggestion_text"), classes="visit-suggestion")
+        inp = SuggestionInput(placeholder=t("visits.suggestion_text"), classes="visit-suggestion")
+        inp.reveal = True
         self.query_one("#visit-suggestions", Vertical).mount(inp)
-        self.call_after_refresh(inp.focus)
+        self.call_after_refresh(inp.focus, False)
         self.call_after_refresh(self.schedule_autosave)
 
     def action_save(self) -> None:
