@@ -211,3 +211,35 @@ async def test_a_screen_closing_itself_under_the_lock_does_not_lift_it(runtime):
         await pilot.press(*GRID_PIN, "enter")
         await settle(app, pilot)
         await until(pilot, lambda: app.screen is household)
+
+
+async def test_a_scan_while_locked_says_unlock_first_and_never_reaches_the_pin(runtime):
+    """At 80x24: a label scanned at the lock screen opens nothing, leaves nothing in the PIN
+    field (its digits would be a wrong PIN) and the lock screen says to unlock first."""
+    from qr_helpers import wedge
+
+    from db.connection import transaction
+    from db.labels import ensure_household_label
+    from kiosk.qr.payload import make
+    from screens.households.home import HomeScreen
+    from screens.signin.lock import LockScreen
+
+    hid = runtime.conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
+    with transaction(runtime.conn):
+        label = ensure_household_label(runtime.ctx, hid)
+    app = make_app(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("ctrl+l")
+        await until(pilot, lambda: isinstance(app.screen, LockScreen))
+        for text in (make("HH", label.code).text, make("HH", label.code).text.lower()):
+            await wedge(app, pilot, text)
+            await settle(app, pilot)
+            assert isinstance(app.screen, LockScreen) and len(app.screen_stack) == 2
+            assert app.screen.query_one("#gate-pin", Input).value == ""
+            status = str(app.screen.query_one("#gate-status", Static).render())
+            assert "解锁" in status and "扫码" in status
+        failures = runtime.conn.execute("SELECT count(*) FROM signin_failures").fetchone()[0]
+        assert failures == 0
+        await pilot.press(*GRID_PIN, "enter")
+        await until(pilot, lambda: isinstance(app.screen, HomeScreen))

@@ -317,7 +317,7 @@ async def test_a_grid_worker_pressing_assign_is_told_who_may(runtime):
             for b in app.screen.active_bindings.values()
             if b.enabled and b.binding.show
         }
-        assert {"p", "s", "f"} <= keys and not {"a", "e", "c", "u"} & keys  # hidden
+        assert {"p", "s", "m"} <= keys and not {"a", "e", "c", "u", "f"} & keys  # hidden
         await pilot.press("a")
         await settle(app, pilot)
         assert isinstance(app.screen, CaseDetailScreen)  # no form opened

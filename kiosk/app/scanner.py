@@ -124,10 +124,14 @@ class ScanAnywhere:
         self._timer: Any = None  # one pending "the burst paused" check at a time
         self._garbled = False  # swallowing the rest of a damaged scan
         self._overlong = False
+        self._gated = False
 
     # Called by KioskApp.on_event for every event before Textual routes it.
-    async def intercept(self, event: Event) -> bool:
-        """True when the event was taken (held back, or used by a recognised scan)."""
+    async def intercept(self, event: Event, *, gated: bool = False) -> bool:
+        """True when the event was taken (held back, or used by a recognised scan).
+        ``gated``: nobody is signed in, or the screen is locked: a label is recognised and
+        taken back out of the PIN field, but opens nothing (the gate says to sign in first)."""
+        self._gated = gated
         if self._replaying:
             return False
         if isinstance(event, events.Paste) and not event.is_forwarded:
@@ -235,6 +239,9 @@ class ScanAnywhere:
 
     def _on_paste(self, text: str) -> bool:
         verdict = classify(text.strip())
+        if self._gated and verdict.is_label:
+            self._act(verdict)
+            return True
         if verdict.payload is None:
             return False
         self._act(verdict)
@@ -266,6 +273,9 @@ class ScanAnywhere:
 
     # --- acting on a recognised label ------------------------------------------------------
     def _act(self, verdict: Verdict) -> None:
+        if self._gated:
+            self.app.scan_at_gate()  # type: ignore[attr-defined]  # KioskApp
+            return
         if verdict.error is not None:
             self.app.notify(verdict.error.message(), severity="error", timeout=8)
             return

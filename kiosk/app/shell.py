@@ -505,10 +505,17 @@ class KioskApp(App[None]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, ACTIVITY):
             self._last_input = time.monotonic()
-        # Before sign-in and under the lock a scan opens nothing: keys go to the PIN field.
-        if self.gate_open and await self.scanner.intercept(event):
+        # Before sign-in and under the lock a scan opens nothing: it is taken back out of the
+        # PIN field and the gate says to sign in (or unlock) first.
+        if await self.scanner.intercept(event, gated=not self.gate_open):
             return
         await super().on_event(event)
+
+    def scan_at_gate(self) -> None:
+        """A label was scanned at the sign-in or lock screen: say what to do first."""
+        if isinstance(self.screen, GateScreen):
+            key = "qr.ui.unlock_first" if self.locked else "qr.ui.sign_in_first"
+            self.screen.show_status(t(key), error=True)
 
     def action_labels(self) -> None:
         if not self.permit(APP_ACTIONS["labels"]):
