@@ -243,3 +243,26 @@ async def test_a_scan_while_locked_says_unlock_first_and_never_reaches_the_pin(r
         assert failures == 0
         await pilot.press(*GRID_PIN, "enter")
         await until(pilot, lambda: isinstance(app.screen, HomeScreen))
+
+
+async def test_ctrl_o_and_the_palette_lock_or_hand_the_laptop_over_from_anywhere(runtime):
+    from kiosk.app.palette import kiosk_commands
+    from screens.households.household import HouseholdScreen
+    from screens.signin.lock import LockScreen
+    from screens.signin.signin import SignInScreen
+
+    hid = runtime.conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
+    app = make_app(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.push_screen(HouseholdScreen(hid))
+        await settle(app, pilot)
+        commands = {c.title: c for c in kiosk_commands(app)}
+        assert {"锁屏", "切换工作人员"} <= set(commands)
+        commands["锁屏"].callback()
+        await until(pilot, lambda: isinstance(app.screen, LockScreen))
+        await pilot.press(*GRID_PIN, "enter")
+        await until(pilot, lambda: isinstance(app.screen, HouseholdScreen))
+        await pilot.press("ctrl+o")  # from the household screen, not only the lock screen
+        await until(pilot, lambda: isinstance(app.screen, SignInScreen))
+        assert app.worker is None
+        assert app.screen.query_one("#signin-name", Input).value == GRID_WORKER  # offered

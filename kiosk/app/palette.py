@@ -17,6 +17,8 @@ def kiosk_commands(app: KioskApp) -> Iterator[SystemCommand]:
     yield SystemCommand(t("ui.home"), t("home.title"), lambda: app.switch_mode("home"))
     yield SystemCommand(t("ui.search"), t("search.hint"), lambda: app.switch_mode("households"))
     yield SystemCommand(t("ui.language"), "中文 / English", app.action_toggle_language)
+    yield SystemCommand(t("signin.lock"), t("signin.lock_hint"), app.action_lock)
+    yield SystemCommand(t("signin.switch"), t("signin.switch_hint"), app.action_switch_worker)
     # sync
     yield SystemCommand(t("sync.mode"), t("sync.start_tip"), lambda: app.switch_mode("sync"))
 

@@ -175,6 +175,15 @@ class KioskApp(App[None]):
             tooltip=term("signin.lock_hint"),
             priority=True,
         ),
+        # another worker takes the laptop: sign out (forms are kept as drafts), from anywhere
+        Binding(
+            "ctrl+o",
+            "switch_worker",
+            term("signin.switch"),
+            id="app.switch_worker",
+            show=False,
+            tooltip=term("signin.switch_hint"),
+        ),
     ]
 
     def __init__(
@@ -287,6 +296,9 @@ class KioskApp(App[None]):
     def action_lock(self) -> None:
         self.lock("key")
 
+    def action_switch_worker(self) -> None:
+        self.call_later(self.sign_out)
+
     def lock(self, reason: str) -> None:
         """Cover everything with the lock screen (``reason``: ``idle`` or ``key``). The screens
         stay as they are underneath; the worker's PIN unlocks."""
@@ -317,7 +329,7 @@ class KioskApp(App[None]):
         self._arm_idle()
 
     def sign_out(self) -> None:
-        """Sign the worker out (from the lock screen): every screen of theirs is dropped and
+        """Sign the worker out (Ctrl+O anywhere, the lock screen, the palette): every screen of theirs is dropped and
         the sign-in screen comes up; their open forms are kept as drafts."""
         from kiosk.security.session import record_lock
 
