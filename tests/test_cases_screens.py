@@ -325,3 +325,31 @@ async def test_the_assign_form_keeps_what_was_typed_and_says_what_is_wrong_once(
         assert isinstance(app.screen, CaseDetailScreen)
     state = get_case(conn, cid).state
     assert (state.department, state.person, state.due) == ("房管所", "王主任", "2099-01-01")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30)])
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_the_case_list_gives_the_summary_what_is_left(demo_db, size, lang):
+    """Columns give way by priority (department, then escalation, then deadline) and the
+    summary gets the rest, never fewer than 16 cells; the table fits the terminal."""
+    from kiosk.core.i18n import set_language
+    from kiosk.runtime import load, open_runtime
+    from screens.cases.case_list import SUMMARY_MIN
+    from tests.pages import CaseListPage
+
+    rt = open_runtime(load(db=str(demo_db), lang=lang))
+    rt.ctx.verified = True
+    try:
+        app = make_app(rt)
+        async with app.run_test(size=size) as pilot:
+            await CaseListPage.open(app, pilot)
+            table = app.screen.query_one("#cases-table", DataTable)
+            widths = {c.key.value: c.get_render_width(table) for c in table.columns.values()}
+            assert widths["summary"] >= SUMMARY_MIN + 2
+            assert sum(widths.values()) <= size[0]
+            assert {"number", "status", "category"} <= set(widths)
+            if size[0] >= 100 and lang == "zh":
+                assert "department" in widths
+    finally:
+        rt.close()
+        set_language("zh")

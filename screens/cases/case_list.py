@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.cells import cell_len
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,6 +21,46 @@ from kiosk.domain.categories import load_categories
 from screens.base import KioskScreen
 from screens.cases.case_widgets import level_text, rules_of, status_text
 from screens.widgets.footer import KioskFooter
+
+#: The columns besides the summary, and the order they give way in on a narrow terminal
+#: (highest first); the summary takes what is left, at least SUMMARY_MIN cells.
+COLUMNS = (
+    ("number", 0),
+    ("status", 0),
+    ("category", 1),
+    ("level", 3),
+    ("due", 2),
+    ("department", 4),
+)
+SUMMARY_MIN = 16
+#: a DataTable cell's padding, left and right
+PAD = 2
+
+
+def plan_columns(widths: dict[str, int], available: int) -> tuple[list[str], int]:
+    """Which columns fit beside a summary of at least SUMMARY_MIN cells in ``available``
+    cells (the least important give way first), and the summary's width."""
+    shown = [key for key, _ in COLUMNS]
+    for key, priority in sorted(COLUMNS, key=lambda c: -c[1]):
+        used = sum(widths[k] + PAD for k in shown)
+        if priority == 0 or used + SUMMARY_MIN + PAD <= available:
+            break
+        shown.remove(key)
+    used = sum(widths[k] + PAD for k in shown)
+    return shown, max(SUMMARY_MIN, available - used - PAD)
+
+
+def clip(text: str, width: int) -> str:
+    """``text`` cut to ``width`` terminal cells, with … when cut."""
+    if cell_len(text) <= width:
+        return text
+    out, used = [], 0
+    for ch in text:
+        if used + cell_len(ch) > width - 1:
+            break
+        out.append(ch)
+        used += cell_len(ch)
+    return "".join(out) + "…"
 
 
 class CasesScreen(KioskScreen):
@@ -125,18 +167,55 @@ class CasesScreen(KioskScreen):
         yield KioskFooter()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_columns(
-            t("cases.col.number"),
-            t("cases.col.status"),
-            t("cases.col.category"),
-            t("cases.col.level"),
-            t("cases.col.due"),
-            t("cases.col.department"),
-            t("cases.col.summary"),
-        )
-        table.focus()
+        self._cases: list[tuple[str, dict[str, Text | str], str]] = []
+        self._layout: tuple[tuple[str, ...], int] | None = None
+        self.query_one(DataTable).focus()
         self.reload()
+
+    def on_resize(self) -> None:
+        if self._cases:
+            self._show(fresh=False)
+
+    def _cells(self, c: CaseSummary) -> dict[str, Text | str]:
+        cats = load_categories(self.kiosk.runtime.settings)
+        return {
+            "number": c.number,
+            "status": status_text(c.status),
+            "category": cats.label(c.category),
+            "level": level_text(c.escalation_level),
+            "due": c.due or "",
+            "department": c.department or "",
+        }
+
+    def _show(self, *, fresh: bool, added: int = 0) -> None:
+        """Lay the table out for its width (columns give way by priority, the summary gets
+        what is left) and fill it; when the layout is unchanged only the ``added`` rows are
+        appended, and a rebuilt table keeps its cursor row."""
+        table = self.query_one(DataTable)
+        widths = {
+            key: max(
+                [cell_len(t(f"cases.col.{key}"))]
+                + [cell_len(str(cells[key])) for _, cells, _ in self._cases]
+            )
+            for key, _ in COLUMNS
+        }
+        available = (table.scrollable_content_region.width or self.size.width) - 1
+        shown, summary_width = plan_columns(widths, available)
+        layout = (tuple(shown), summary_width)
+        if not fresh and layout == self._layout:
+            rows = self._cases[len(self._cases) - added :] if added else []
+        else:
+            row = table.cursor_row
+            table.clear(columns=True)
+            for key in shown:
+                table.add_column(t(f"cases.col.{key}"), key=key)
+            table.add_column(t("cases.col.summary"), width=summary_width, key="summary")
+            self._layout = layout
+            rows = self._cases
+        for cid, cells, summary in rows:
+            table.add_row(*[cells[k] for k in shown], clip(summary, summary_width), key=cid)
+        if rows is self._cases and not fresh and table.row_count:
+            table.move_cursor(row=min(row, table.row_count - 1))
 
     def on_screen_resume(self) -> None:
         if self.is_mounted:
@@ -192,23 +271,13 @@ class CasesScreen(KioskScreen):
             self.query_one("#filter-department", Select).set_options(
                 [(d, d) for d in message.departments]
             )
-        table = self.query_one(DataTable)
-        if message.offset == 0:
-            table.clear()
+        fresh = message.offset == 0
+        if fresh:
+            self._cases = []
             self._loaded = 0
             self._total = message.total or 0
-        cats = load_categories(self.kiosk.runtime.settings)
-        for c in message.cases:
-            table.add_row(
-                c.number,
-                status_text(c.status),
-                cats.label(c.category),
-                level_text(c.escalation_level),
-                c.due or "",
-                c.department or "",
-                c.summary[:30],
-                key=c.id,
-            )
+        self._cases += [(c.id, self._cells(c), c.summary) for c in message.cases]
+        self._show(fresh=fresh, added=len(message.cases))
         self._loaded += len(message.cases)
         self._loading = False
         flags = []
