@@ -33,7 +33,7 @@ from kiosk.app import textual_private as private
 from kiosk.app.scanner import ScanAnywhere
 from kiosk.core import collector
 from kiosk.core.errors import UserError, describe
-from kiosk.core.i18n import language, set_language, t, term
+from kiosk.core.i18n import Term, language, now_text, set_language, t, term
 from kiosk.runtime import Runtime
 from kiosk.security.roles import require
 from screens.base import GateScreen
@@ -175,6 +175,15 @@ class KioskApp(App[None]):
             tooltip=term("signin.lock_hint"),
             priority=True,
         ),
+        # every key of the screen, the ones the footer folded included
+        Binding(
+            "question_mark",
+            "keys",
+            term("ui.keys"),
+            id="app.keys",
+            show=False,
+            tooltip=term("ui.keys_hint"),
+        ),
         # another worker takes the laptop: sign out (forms are kept as drafts), from anywhere
         Binding(
             "ctrl+o",
@@ -296,6 +305,28 @@ class KioskApp(App[None]):
     def action_lock(self) -> None:
         self.lock("key")
 
+    def action_keys(self) -> None:
+        """List every key of the screen on top: its own, then the app-wide ones."""
+        from screens.keys_panel import KeysPanel
+
+        if isinstance(self.screen, KeysPanel):
+            return
+        own: list[tuple[str, str]] = []
+        everywhere: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        for node, binding, enabled, _tooltip in self.screen.active_bindings.values():
+            # ours only: every binding of this app says what it does through the translation
+            # layer (a Term); Textual's own (scrolling, copy) are not ours to list
+            if not enabled or not isinstance(binding.description, Term):
+                continue
+            description = now_text(binding.description)
+            if binding.action in seen:
+                continue
+            seen.add(binding.action)
+            entry = (self.get_key_display(binding), description)
+            (everywhere if node is self else own).append(entry)
+        self.push_screen(KeysPanel(own, everywhere))
+
     def action_switch_worker(self) -> None:
         self.call_later(self.sign_out)
 
@@ -398,7 +429,12 @@ class KioskApp(App[None]):
 
     async def action_section(self, mode: str) -> None:
         """F1-F5: a section's first screen (the walk list, the case list...), whatever was
-        opened in it last; a form on the way is left as Esc leaves it (its draft kept)."""
+        opened in it last; a form on the way is left as Esc leaves it (its draft kept). F1
+        on the home list itself lists every key."""
+        if mode == self.current_mode and len(self.screen_stack) == 1:
+            if mode == "home":
+                self.action_keys()
+            return
         if mode != self.current_mode:
             await self.switch_mode(mode)
             if mode != self.current_mode:  # refused: locked, or not this worker's

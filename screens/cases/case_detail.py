@@ -59,9 +59,9 @@ class CaseDetailScreen(KioskScreen):
             Binding(
                 key,
                 f"act('{ev}')",
-                t(f"cases.event.{ev}"),
+                term(f"cases.event.{ev}"),
                 id=f"case.{ev}",
-                tooltip=t(f"cases.ui.hint.{ev}"),
+                tooltip=term(f"cases.ui.hint.{ev}"),
             )
             for key, ev in ACTION_KEYS
         ],

@@ -98,19 +98,24 @@ class KioskFooter(Widget, can_focus=False):
             return
         app = self.app
         active = self.screen.active_bindings
-        # as Textual's Footer: a key per action (the first binding of each), in order
-        first: dict[str, _Key] = {}
-        for _, binding, enabled, tooltip in active.values():
+        # as Textual's Footer: a key per action (the first binding of each), in order, but
+        # the screen's own keys first and the app-wide ones after (folded when they do not
+        # fit: the last entry then opens the list of every key)
+        first: dict[str, tuple[bool, _Key]] = {}
+        for node, binding, enabled, tooltip in active.values():
             if binding.show and binding.action not in first:
                 # a Term is drawn in the language of now, not of import (F12 switches)
-                first[binding.action] = _Key(
-                    binding.key,
-                    app.get_key_display(binding),
-                    now_text(binding.description),
-                    enabled,
-                    now_text(tooltip or binding.tooltip or binding.description),
+                first[binding.action] = (
+                    node is app,
+                    _Key(
+                        binding.key,
+                        app.get_key_display(binding),
+                        now_text(binding.description),
+                        enabled,
+                        now_text(tooltip or binding.tooltip or binding.description),
+                    ),
                 )
-        keys = tuple(first.values())
+        keys = tuple(k for everywhere, k in sorted(first.values(), key=lambda e: e[0]))
         palette = None
         if app.ENABLE_COMMAND_PALETTE and app.COMMAND_PALETTE_BINDING in active:
             _, binding, enabled, tooltip = active[app.COMMAND_PALETTE_BINDING]
@@ -159,8 +164,14 @@ class KioskFooter(Widget, can_focus=False):
         )
         room = max(0, width - palette.cell_len)
         if line.cell_len > room:
-            line.truncate(room)
-            self._spans = [(a, min(b, room), k) for a, b, k in self._spans if a < room]
+            # fold: the keys that fit whole, then one entry that lists them all
+            more = _Key("question_mark", "?", t("ui.keys"), True, t("ui.keys_hint"))
+            more_text = self._key_text(more)
+            kept = [s for s in self._spans if s[1] <= room - more_text.cell_len]
+            end = kept[-1][1] if kept else 0
+            line.truncate(end, overflow="crop", pad=True)  # by cells: CJK is two wide
+            self._spans = [*kept, (end, end + more_text.cell_len, more)]
+            line.append_text(more_text)
         line.append(" " * (room - cell_len(line.plain)))
         self._spans.append((room + 1, room + palette.cell_len, self._palette))
         line.append_text(palette)

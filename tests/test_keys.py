@@ -1,0 +1,61 @@
+"""Every key is discoverable: the footer shows the screen's own keys first and folds what does
+not fit into "? 全部按键"; ``?`` (or F1 on the home list) lists every key of the screen, in
+the interface's language only."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from textual.widgets import Static
+
+from db.workers import worker_by_name
+from screens.cases.case_detail import CaseDetailScreen
+from screens.households.home import HomeScreen
+from screens.keys_panel import KeysPanel
+from screens.widgets.footer import KioskFooter
+from tests.conftest import SUPERVISOR
+from tests.pilot_helpers import settle, signed_in_app, until
+
+LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
+
+
+def _open_case(runtime) -> str:
+    return runtime.conn.execute(
+        "SELECT case_id FROM case_state WHERE status = 'assigned' LIMIT 1"
+    ).fetchone()[0]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30)])
+async def test_the_footer_puts_the_screens_keys_first_and_folds_the_rest(runtime, size):
+    app = signed_in_app(runtime, worker_by_name(runtime.conn, SUPERVISOR))
+    async with app.run_test(size=size) as pilot:
+        await app.push_screen(CaseDetailScreen(_open_case(runtime)))
+        await settle(app, pilot)
+        footer = app.screen.query_one(KioskFooter)
+        line = footer.render().plain
+        assert line.split()[:4] == ["esc", "返回", "a", "交办"]  # the screen's own first
+        assert "? 全部按键" in line  # what did not fit is one key away
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, KeysPanel))
+        own = str(app.screen.query_one("#keys-own", Static).render())
+        everywhere = str(app.screen.query_one("#keys-everywhere", Static).render())
+        for key in ("f3", "f4", "f5", "f7", "f8", "^l", "^o"):  # never in a 100-column footer
+            assert re.search(rf"^{re.escape(key)} ", everywhere, re.M), key
+        assert "交办" in own and "交办" not in everywhere
+        words = " ".join(line.split(None, 1)[1] for line in (own + "\n" + everywhere).splitlines())
+        assert not LATIN_WORD.search(words)  # no Textual English (Scroll Up, Copy...)
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, CaseDetailScreen))
+
+
+async def test_f1_on_the_home_list_lists_every_key(runtime):
+    app = signed_in_app(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        assert isinstance(app.screen, HomeScreen)
+        await pilot.press("f1")
+        await until(pilot, lambda: isinstance(app.screen, KeysPanel))
+        assert "记录走访" in str(app.screen.query_one("#keys-own", Static).render())
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, HomeScreen))
