@@ -3,7 +3,7 @@
 from textual.widgets import DataTable, Input, Static
 
 from screens.widgets.result_list import ResultList
-from tests.pilot_helpers import signed_in_app
+from tests.pilot_helpers import settle, signed_in_app
 
 
 def cell_texts(table: DataTable) -> list[list[str]]:
@@ -183,3 +183,34 @@ async def test_results_that_fit_keep_the_lists_size_and_show_no_scrollbar(runtim
         assert table.virtual_size.height == table.row_count + 1
         assert table.show_vertical_scrollbar
         assert not table.show_horizontal_scrollbar
+
+
+async def test_the_home_header_never_breaks_a_grid_name(runtime):
+    """A supervisor's community has many grids: at 80x24 the first line of the header keeps
+    whole names that fit and says how many more, on one line."""
+    from db.workers import worker_by_name
+    from screens.households.home import HomeScreen
+    from tests.conftest import SUPERVISOR
+
+    app = signed_in_app(runtime, worker_by_name(runtime.conn, SUPERVISOR))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        assert isinstance(app.screen, HomeScreen)
+        head = app.screen.query_one("#home-head")
+        first = str(head.render()).splitlines()[0]
+        assert first.startswith("我的网格")
+        drawn = head.render_lines(head.region.reset_offset)
+        assert drawn[0].text.strip() == first.strip()  # on one line: nothing wrapped
+
+
+def test_grid_names_are_kept_whole_and_the_rest_counted():
+    from rich.cells import cell_len
+
+    from screens.households.home import grids_line
+
+    names = [f"安静社区第{n}网格" for n in "一二三四五六七八九十"]
+    line = grids_line("我的网格: 演示主管 · ", names, 76)
+    shown = line.removeprefix("我的网格: 演示主管 · ").split("等")[0].split("、")
+    assert cell_len(line) <= 76 and line.endswith(f"等 {len(names) - len(shown)} 个网格")
+    assert shown and all(name in names for name in shown)  # whole names only
+    assert grids_line("我的网格: 王芳 · ", names[:1], 20) == "我的网格: 王芳 · 安静社区第一网格"

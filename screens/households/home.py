@@ -12,6 +12,7 @@ from concurrent.futures import Future
 from datetime import date
 from typing import ClassVar
 
+from rich.cells import cell_len
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -27,6 +28,20 @@ from kiosk.security.roles import allowed, role_label
 from screens.base import KioskScreen
 from screens.widgets.footer import KioskFooter
 from screens.widgets.result_list import ResultList
+
+
+def grids_line(start: str, names: list[str], width: int) -> str:
+    """``start`` and the grid names, as many whole names as fit ``width`` cells, then "等 N 个网格"
+    (a supervisor's community has many grids: a name is never broken across lines)."""
+    sep = t("role.separator")
+    line = start + sep.join(names)
+    if cell_len(line) <= width or len(names) <= 1:
+        return line
+    for n in range(len(names) - 1, 0, -1):
+        line = start + sep.join(names[:n]) + t("home.more_grids", n=len(names) - n)
+        if cell_len(line) <= width:
+            return line
+    return start + t("home.grids", n=len(names))
 
 
 class HomeScreen(KioskScreen):
@@ -190,7 +205,10 @@ class HomeScreen(KioskScreen):
             else t("visits.walk.empty")
         )
         head = Content.assemble(
-            (f"{t('home.title')}: {who} · {'、'.join(s.grid_names)}", "bold $accent"),
+            (
+                grids_line(f"{t('home.title')}: {who} · ", s.grid_names, self.size.width - 2),
+                "bold $accent",
+            ),
             "\n",
             (
                 t("home.summary", households=s.households, members=s.members, pending=s.pending),
