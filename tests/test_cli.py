@@ -160,3 +160,17 @@ def test_demo_killed_midway_leaves_whole_transactions(tmp_path):
     )
     grids = conn.execute("SELECT count(*) FROM grids").fetchone()[0]
     assert grids % 10 == 0  # the demo commits ten grids per transaction
+
+
+def test_argparse_speaks_the_interfaces_language(kiosk):
+    zh_help = kiosk("--help")
+    assert zh_help.returncode == 0
+    assert "显示本帮助并退出" in zh_help.stdout and "用法：" in zh_help.stdout
+    assert "show this help" not in zh_help.stdout and "usage:" not in zh_help.stdout
+    zh_error = kiosk("cases", "add")
+    assert zh_error.returncode == 2 and "缺少必需的参数：--household" in zh_error.stderr
+    assert "required" not in zh_error.stderr
+    en_error = kiosk("--lang", "en", "cases", "add")
+    assert "the following arguments are required: --household" in en_error.stderr
+    bad_choice = kiosk("visits", "add", "x", "--type", "walk")
+    assert "无效的选项 'walk'" in bad_choice.stderr

@@ -15,6 +15,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from kiosk.cli import words
 from kiosk.core import collector
 from kiosk.core.errors import UserError, describe
 from kiosk.core.i18n import normalise_language, set_language, t
@@ -126,6 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(argv: list[str]) -> int:
     _early_language(argv)
+    words.install()  # argparse's own texts in the interface's language too
     parser = build_parser(subcommands=not opens_interface(argv))
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
