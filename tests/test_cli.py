@@ -174,3 +174,16 @@ def test_argparse_speaks_the_interfaces_language(kiosk):
     assert "the following arguments are required: --household" in en_error.stderr
     bad_choice = kiosk("visits", "add", "x", "--type", "walk")
     assert "无效的选项 'walk'" in bad_choice.stderr
+
+
+def test_stats_as_a_table_reads_in_one_language_with_rates_as_percentages(kiosk, demo_db):
+    import re
+
+    zh = kiosk("stats", "--db", str(demo_db), as_worker="演示主管")
+    assert zh.returncode == 0, zh.stderr
+    assert "满意率" in zh.stdout and "satisfaction_rate" not in zh.stdout
+    assert re.search(r"满意率\s+\d+(\.\d)?%", zh.stdout)
+    assert not re.search(r"[A-Za-z]{3,}", zh.stdout)
+    en = kiosk("--lang", "en", "stats", "--db", str(demo_db), as_worker="演示主管")
+    assert re.search(r"Satisfaction\s+\d+(\.\d)?%", en.stdout)
+    assert not re.search(r"[\u4e00-\u9fff]", en.stdout)

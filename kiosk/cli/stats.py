@@ -17,7 +17,8 @@ def register(sub, common) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from kiosk.cases.stats import collect
-    from kiosk.cli.output import emit_json
+    from kiosk.cli.output import emit_json, table
+    from kiosk.core.i18n import has
     from kiosk.runtime import runtime_for
 
     runtime = runtime_for(args, create=False)
@@ -26,10 +27,17 @@ def run(args: argparse.Namespace) -> int:
     finally:
         runtime.close()
     if args.json:
-        emit_json(figures)
-    else:
-        width = max(len(k) for k in figures)
-        for key, value in figures.items():
-            if not isinstance(value, dict | list):
-                print(f"{key:<{width}}  {value}")
+        emit_json(figures)  # keys and fractions, for programs
+        return 0
+    rows = []
+    for key, value in figures.items():
+        if isinstance(value, dict | list):
+            continue
+        label = t(f"stats.{key}") if has(f"stats.{key}") else key
+        if key.endswith("_rate") and isinstance(value, int | float):
+            shown = f"{value * 100:.1f}%"
+        else:
+            shown = str(value)
+        rows.append((label, shown))
+    print(table([t("cli.stats.col_figure"), t("cli.stats.col_value")], rows))
     return 0
