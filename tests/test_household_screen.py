@@ -221,3 +221,32 @@ async def test_a_scan_the_worker_may_not_open_reads_and_records_nothing(runtime)
         assert not app.is_screen_installed(KEPT_SCREEN)
     assert conn.execute(lookups).fetchone()[0] == before
     assert gc.isenabled()
+
+
+async def test_members_read_in_english_in_the_english_interface(demo_db):
+    """户主/配偶/男/女 are stored as the roster wrote them; the English screen says head,
+    spouse, M, F (the Chinese one as stored)."""
+    import re
+
+    from kiosk.core.i18n import set_language
+    from kiosk.runtime import load, open_runtime
+    from tests.pages import HouseholdPage
+
+    rt = open_runtime(load(db=str(demo_db), lang="en"))
+    rt.ctx.verified = True
+    try:
+        hid = rt.conn.execute(
+            "SELECT household_id FROM members WHERE relation = '配偶' LIMIT 1"
+        ).fetchone()[0]
+        app = signed_in_app(rt)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await HouseholdPage.open(app, pilot, hid)
+            table = app.screen.query_one("#members-table")
+            rows = [table.get_row_at(i) for i in range(table.row_count)]
+            relations = {r[1] for r in rows}
+            genders = {r[2] for r in rows}
+            assert {"head", "spouse"} <= relations and genders <= {"M", "F"}
+            assert not any(re.search(r"[\u4e00-\u9fff]", r[1] + r[2]) for r in rows)
+    finally:
+        rt.close()
+        set_language("zh")

@@ -170,8 +170,8 @@ def run_show(args: argparse.Namespace) -> int:
             [
                 (
                     str(m["name"]),
-                    str(m["relation"]),
-                    str(m["gender"]),
+                    present.relation_label(str(m["relation"] or "")),
+                    present.gender_label(str(m["gender"] or "")),
                     str(m["birth_year"] or ""),
                     str(m["phone"]),
                     str(m["id_number"]),

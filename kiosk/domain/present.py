@@ -42,7 +42,28 @@ def head(h: Household) -> str:
 def tags(codes: tuple[str, ...] | list[str] | str) -> str:
     if isinstance(codes, str):
         codes = codes.split()
-    return "、".join(t(f"tag.{c}") for c in codes) if codes else ""
+    return t("role.separator").join(t(f"tag.{c}") for c in codes) if codes else ""
+
+
+#: Relations to the head and genders as rosters write them (kiosk/households/roster/fields.py
+#: brings the spellings to these), and their catalogue keys: shown in the interface's language.
+RELATIONS = {
+    "户主": "head", "配偶": "spouse", "子": "son", "女": "daughter", "父亲": "father",
+    "母亲": "mother", "孙子": "grandson", "孙女": "granddaughter", "儿媳": "daughter_in_law",
+    "女婿": "son_in_law", "兄弟": "brother", "姐妹": "sister", "其他": "other",
+}  # fmt: skip
+GENDERS = {"男": "male", "女": "female"}
+
+
+def relation_label(text: str | None) -> str:
+    """A member's relation to the head as the interface says it (an unusual one as written)."""
+    code = RELATIONS.get(text or "")
+    return t(f"relation.{code}") if code else (text or "")
+
+
+def gender_label(text: str | None) -> str:
+    code = GENDERS.get(text or "")
+    return t(f"gender.{code}") if code else (text or "")
 
 
 def member_row(m: Member) -> dict[str, object]:

@@ -416,8 +416,8 @@ class HouseholdScreen(KioskScreen):
                     m.id,
                     (
                         str(row["name"]),
-                        str(row["relation"]),
-                        str(row["gender"]),
+                        present.relation_label(m.relation),
+                        present.gender_label(m.gender),
                         str(row["birth_year"] or ""),
                         str(row["phone"]),
                         str(row["id_number"]),

@@ -224,7 +224,11 @@ class VisitFormScreen(FormScreen):
         form = message.form
         met = self.query_one("#visit-met", SelectionList)
         for m in h.members:
-            label = f"{m.name}（{m.relation}）" if m.relation else m.name
+            label = (
+                t("visits.met_member", name=m.name, relation=present.relation_label(m.relation))
+                if m.relation
+                else m.name
+            )
             met.add_option((label, m.id, m.id in form["met_members"]))
         if h.members:
             met.highlighted = 0
