@@ -99,3 +99,18 @@ def test_catalogue_loads_when_the_cache_folder_cannot_be_written(tmp_path, monke
     finally:
         monkeypatch.undo()
         i18n.catalogue.cache_clear()
+
+
+def test_english_counts_agree_with_their_number():
+    set_language("en")
+    try:
+        assert t("home.summary", households=1, members=1, pending=1) == (
+            "1 household · 1 person · 1 change to sync"
+        )
+        assert t("home.summary", households=2, members=3, pending=0) == (
+            "2 households · 3 people · 0 changes to sync"
+        )
+        assert t("sync.pending", n=1).startswith("1 change waiting")
+    finally:
+        set_language("zh")
+    assert t("home.summary", households=1, members=1, pending=1) == "1 户 · 1 人 · 待同步 1 条"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
+import re
 import tomllib
 from functools import cache
 from pathlib import Path
@@ -102,11 +103,21 @@ def language() -> str:
     return _language
 
 
+#: ``{n:change|changes}``: the first form when ``n`` is 1, else the second (English needs it;
+#: Chinese has no plural)
+_PLURAL = re.compile(r"\{(\w+):([^{}|]*)\|([^{}]*)\}")
+
+
 def t(key: str, /, **params: Any) -> str:
-    """The text for ``key`` in the active language, with ``{name}`` placeholders filled."""
+    """The text for ``key`` in the active language, with ``{name}`` placeholders filled and
+    ``{n:one|other}`` forms chosen by the count."""
     text = catalogue(_language).get(key)
     if text is None:
         text = catalogue(DEFAULT_LANGUAGE).get(key, key)
+    if params and "|" in text:
+        text = _PLURAL.sub(
+            lambda m: m.group(2) if params.get(m.group(1)) == 1 else m.group(3), text
+        )
     if params:
         try:
             return text.format(**params)
