@@ -114,3 +114,21 @@ def test_english_counts_agree_with_their_number():
     finally:
         set_language("zh")
     assert t("home.summary", households=1, members=1, pending=1) == "1 户 · 1 人 · 待同步 1 条"
+
+
+def test_times_read_in_local_time_and_the_interfaces_language(monkeypatch):
+    import time
+
+    from kiosk.core.i18n import when
+
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    try:
+        assert when("2026-12-03T07:39:32+00:00") == "2026年12月3日 15:39"
+        set_language("en")
+        assert when("2026-12-03T07:39:32+00:00") == "3 Dec 2026 15:39"
+        assert when("not a time") == "not a time" and when(None) == ""
+    finally:
+        set_language("zh")
+        monkeypatch.delenv("TZ")
+        time.tzset()

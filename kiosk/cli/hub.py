@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from kiosk.core.i18n import t
+from kiosk.core.i18n import t, when
 
 
 def register(sub, common) -> None:
@@ -340,7 +340,7 @@ def run_list(args: argparse.Namespace) -> int:
                 t(f"sync.hub_cli.role_{d.role}"),
                 reach,
                 t(f"sync.hub_cli.{state}"),
-                d.last_seen_at or "-",
+                when(d.last_seen_at) or "-",
             )
         )
     print(

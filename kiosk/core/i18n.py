@@ -14,6 +14,7 @@ import marshal
 import os
 import re
 import tomllib
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,26 @@ def t(key: str, /, **params: Any) -> str:
 
 # Errors raised below this layer carry keys; they are worded here.
 UserError.translate = t
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def when(iso: str | None) -> str:
+    """A stored ISO date-time as a person reads it, in this machine's local time and the
+    interface's language: ``2026年12月3日 15:39`` / ``3 Dec 2026 15:39`` (text that is not a
+    date-time is shown as it is)."""
+    if not iso:
+        return ""
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if moment.tzinfo is not None:
+        moment = moment.astimezone()
+    if _language == "en":
+        return f"{moment.day} {_MONTHS[moment.month - 1]} {moment.year} {moment:%H:%M}"
+    return f"{moment.year}年{moment.month}月{moment.day}日 {moment:%H:%M}"
 
 
 class Term(str):

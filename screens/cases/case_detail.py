@@ -18,7 +18,7 @@ from db.case_fold import CaseRefused, Event, check, offered
 from db.cases import CaseDetail, append_event, departments, get_case
 from db.errors import Phrase
 from db.hlc import now_iso
-from kiosk.core.i18n import t, term
+from kiosk.core.i18n import t, term, when
 from kiosk.domain.categories import load_categories
 from kiosk.domain.present import address_of
 from screens.base import KioskScreen
@@ -171,7 +171,7 @@ class CaseDetailScreen(KioskScreen):
                 detail.append(
                     "  ⚠ " + t("ledger.invalid", rule=t(e.invalid, status="")), style="yellow"
                 )
-            table.add_row(e.at[:16].replace("T", " "), step, e.by_name or "", detail, key=e.id)
+            table.add_row(when(e.at), step, e.by_name or "", detail, key=e.id)
 
     # --- actions --------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

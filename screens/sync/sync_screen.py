@@ -17,7 +17,7 @@ from textual.worker import Worker, WorkerState
 
 from db.sync import Conflict, SyncState, held_changes, list_conflicts, sync_state
 from kiosk.core.errors import describe
-from kiosk.core.i18n import t, term
+from kiosk.core.i18n import t, term, when
 from kiosk.sync.present import conflict_row, held_row
 from screens.base import KioskScreen
 from screens.widgets.footer import KioskFooter
@@ -145,7 +145,7 @@ class SyncScreen(KioskScreen):
         )
         self.query_one("#sync-pending", Static).update(t("sync.pending", n=s.pending))
         self.query_one("#sync-last", Static).update(
-            t("sync.last_success", at=s.last_success or t("sync.never"))
+            t("sync.last_success", at=when(s.last_success) or t("sync.never"))
         )
         conflicts = message.status.conflicts
         self.query_one("#sync-conflicts-title", Static).update(
