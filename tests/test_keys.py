@@ -59,3 +59,22 @@ async def test_f1_on_the_home_list_lists_every_key(runtime):
         assert "记录走访" in str(app.screen.query_one("#keys-own", Static).render())
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, HomeScreen))
+
+
+async def test_textuals_own_texts_do_not_leak_into_the_chinese_interface(runtime):
+    """The command palette's search field and an open select's footer speak Chinese."""
+    from textual.command import CommandPalette
+    from textual.widgets import Input
+
+    from tests.pages import HouseholdPage
+
+    hid = runtime.conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
+    app = signed_in_app(runtime)
+    async with app.run_test(size=(100, 30)) as pilot:
+        visit = await (await HouseholdPage.open(app, pilot, hid)).record_visit()
+        await visit.press("f4", "enter")  # the category list opens
+        line = app.screen.query_one(KioskFooter).render().plain
+        assert "Dismiss" not in line and not LATIN_WORD.search(line.replace("commands", ""))
+        await visit.press("escape", "ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        assert app.screen.query_one(Input).placeholder == "搜索命令…"

@@ -484,8 +484,13 @@ class KioskApp(App[None]):
         return private.take_out(self, closing)
 
     def action_command_palette(self) -> None:
-        if self.gate_open:  # the header's icon calls this directly
-            super().action_command_palette()
+        from textual.command import CommandPalette
+
+        # the header's icon calls this directly: the gate is checked here too
+        if self.gate_open and self.use_command_palette and not CommandPalette.is_open(self):  # type: ignore[arg-type]
+            self.push_screen(
+                CommandPalette(id="--command-palette", placeholder=t("ui.palette_search"))
+            )
 
     def notify(
         self,

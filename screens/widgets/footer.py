@@ -21,7 +21,7 @@ from textual import events
 from textual.screen import Screen
 from textual.widget import Widget
 
-from kiosk.core.i18n import now_text, t
+from kiosk.core.i18n import Term, now_text, t
 
 
 class _Key(NamedTuple):
@@ -103,6 +103,10 @@ class KioskFooter(Widget, can_focus=False):
         # fit: the last entry then opens the list of every key)
         first: dict[str, tuple[bool, _Key]] = {}
         for node, binding, enabled, tooltip in active.values():
+            # ours only: Textual's own keys ("Dismiss menu") are in English and not ours to
+            # show; every binding of this app has a Term (kiosk/core/i18n.py)
+            if not isinstance(binding.description, Term):
+                continue
             if binding.show and binding.action not in first:
                 # a Term is drawn in the language of now, not of import (F12 switches)
                 first[binding.action] = (
