@@ -220,7 +220,9 @@ class VisitFormScreen(FormScreen):
         if h is None:
             self.query_one("#visit-title", Static).update(t("household.missing"))
             return
-        self.query_one("#visit-title", Static).update(f"{t('visits.title')}：{present.address(h)}")
+        self.query_one("#visit-title", Static).update(
+            t("visits.title_at", address=present.address(h))
+        )
         form = message.form
         met = self.query_one("#visit-met", SelectionList)
         for m in h.members:
