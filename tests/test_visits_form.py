@@ -260,3 +260,51 @@ async def test_f4_and_f5_show_what_they_add(runtime, size):
         assert len(app.screen.query(ProblemRow)) == 2
         assert isinstance(app.screen.query(ProblemRow).last().query_one(Select), Select)
         assert "visit-suggestion" in app.focused.classes
+
+
+async def test_a_visit_with_one_problem_takes_seven_keys_and_any_category_by_its_initials(
+    runtime,
+):
+    """From the household screen to a saved visit with one problem: v, Space (met), F4, Enter
+    (the list), Enter (the category found by typing), Tab, Ctrl+S: 7 keys besides what is
+    typed (budget 8). Every category is found by its pinyin initials (路灯 by ld) or by its
+    first character (路)."""
+    from textual.widgets import Select
+
+    from screens.visits.visit_form import ProblemRow, category_options
+
+    hid, _ = _household(runtime)
+    app = signed_in_app(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        household = await HouseholdPage.open(app, pilot, hid)
+        keys: list[str] = []
+        real_press = pilot.press
+
+        async def press(*pressed: str) -> None:
+            keys.extend(pressed)
+            await real_press(*pressed)
+
+        pilot.press = press  # type: ignore[method-assign]
+        visit = await household.record_visit()
+        await visit.press("space", "f4", "enter", *"ld", "enter", "tab", *"路灯不亮", "ctrl+s")
+        assert isinstance(app.screen, HouseholdScreen)
+        besides_text = list(keys)
+        for ch in "ld" + "路灯不亮":  # what was typed: the category's initials, the problem
+            besides_text.remove(ch)
+        assert besides_text == ["v", "space", "f4", "enter", "enter", "tab", "ctrl+s"]
+        assert len(besides_text) <= 8
+    visits = list_visits(runtime.conn, hid)
+    assert [(i.category, i.text) for i in visits[0].items] == [("street_lights", "路灯不亮")]
+
+    options = category_options()
+    app = signed_in_app(runtime)
+    async with app.run_test(size=(100, 30)) as pilot:
+        visit = await (await HouseholdPage.open(app, pilot, hid)).record_visit()
+        for prompt, code in options:
+            initials = prompt.plain.split()[-1]
+            await visit.press("f4", "enter", *initials, "enter")
+            row = app.screen.query(ProblemRow).last()
+            assert row.query_one(Select).value == code, (code, initials)
+        await visit.press("f4", "enter", "路", "enter")
+        row = app.screen.query(ProblemRow).last()
+        assert row.query_one(Select).value == "street_lights"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -39,11 +40,21 @@ from screens.form import FormScreen
 from screens.widgets.footer import KioskFooter
 
 
-def category_options() -> list[tuple[str, str]]:
+def category_options() -> list[tuple[Text, str]]:
+    """The categories as a list offers them; typing in the open list finds one by its name
+    (``路``) or, in Chinese, by its pinyin initials (``ld`` for 路灯), shown dimmed after it."""
+    from db.normalize import compound_pinyin, is_cjk
     from kiosk.domain.categories import load_categories
 
     cats = load_categories()
-    return [(f"{c.name}（{g.name}）", c.code) for g in cats.groups for c in g.subs]
+    out = []
+    for g in cats.groups:
+        for c in g.subs:
+            prompt = Text(t("visits.category_option", name=c.name, group=g.name))
+            if any(is_cjk(ch) for ch in c.name):
+                prompt.append(f"  {compound_pinyin(c.name)[1]}", style="dim")
+            out.append((prompt, c.code))
+    return out
 
 
 class Revealed:
