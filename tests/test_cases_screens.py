@@ -353,3 +353,25 @@ async def test_the_case_list_gives_the_summary_what_is_left(demo_db, size, lang)
     finally:
         rt.close()
         set_language("zh")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30)])
+async def test_the_category_chart_names_its_bars_and_lines_them_up(runtime, size):
+    """Every category group is named, in full width characters, and its bar starts in the
+    same column whatever the name's length (plotext counted a Chinese character as one)."""
+    from rich.cells import cell_len
+
+    from screens.cases.figures import CategoryBars, FiguresScreen
+
+    app = make_app(runtime, supervisor(runtime))
+    async with app.run_test(size=size) as pilot:
+        await app.switch_mode("figures")
+        await settle(app, pilot)
+        assert isinstance(app.screen, FiguresScreen)
+        bars = app.screen.query_one(CategoryBars)
+        lines = bars.render().plain.splitlines()
+        assert lines and all(cell_len(line) <= bars.size.width for line in lines)
+        starts = {cell_len(line.split("█")[0]) for line in lines if "█" in line}
+        assert len(starts) == 1  # every bar begins in one column
+        names = {row[0] for row in bars.rows}
+        assert all(any(line.startswith(name[:3]) for line in lines) for name in names)

@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Header, Static
 from textual_plotext import PlotextPlot
@@ -19,6 +20,7 @@ from kiosk.cases.figures import Scope, compute
 from kiosk.core.i18n import t, term
 from kiosk.domain.categories import load_categories
 from screens.base import KioskScreen
+from screens.cases.case_list import clip
 from screens.cases.case_widgets import LEVEL_STYLES, rules_of
 from screens.widgets.footer import KioskFooter
 
@@ -29,6 +31,46 @@ TREND_WEEKS = 12
 
 def pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
+
+
+#: the charts' two series (plotext's colour names are also Rich's)
+REGISTERED, RESOLVED = "cyan", "green"
+
+
+class CategoryBars(Static):
+    """Registered and resolved per category group as bars: each name padded by terminal
+    cells (a Chinese character is two), the registered bar with its resolved part over it."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id)
+        self.rows: list[tuple[str, int, int]] = []
+
+    def show(self, rows: list[tuple[str, int, int]]) -> None:
+        self.rows = rows
+        self.refresh()
+
+    def on_resize(self) -> None:
+        self.refresh()
+
+    def render(self) -> Text:
+        if not self.rows:
+            return Text("")
+        name_width = min(12, max(cell_len(name) for name, _, _ in self.rows))
+        biggest = max(max(reg, res) for _, reg, res in self.rows) or 1
+        numbers = max(len(f"{reg}/{res}") for _, reg, res in self.rows)
+        room = max(1, self.size.width - name_width - numbers - 3)
+        out = Text(no_wrap=True, overflow="crop")
+        for i, (name, reg, res) in enumerate(self.rows[: max(1, self.size.height)]):
+            shown = clip(name, name_width)
+            whole = round(room * reg / biggest)
+            done = min(whole, round(room * res / biggest))
+            if i:
+                out.append("\n")
+            out.append(shown + " " * (name_width - cell_len(shown)) + " ")
+            out.append("█" * done, RESOLVED)
+            out.append("█" * (whole - done), REGISTERED)
+            out.append(" " * (room - whole) + f" {reg}/{res}")
+        return out
 
 
 class FiguresScreen(KioskScreen):
@@ -60,6 +102,10 @@ class FiguresScreen(KioskScreen):
 
     DEFAULT_CSS = """
     #figures-charts { height: 2fr; min-height: 9; }
+    #figures-charts > Vertical { width: 1fr; }
+    #figures-by-category { height: 1fr; padding: 0 1; }
+    #figures-trend { height: 1fr; }
+    .chart-title { height: 1; padding: 0 1; }
     #figures-table { height: 1fr; min-height: 5; }
     """
 
@@ -80,8 +126,14 @@ class FiguresScreen(KioskScreen):
         yield Header()
         yield Static(t("ui.loading"), id="figures-headline")
         with Horizontal(id="figures-charts"):
-            yield PlotextPlot(id="figures-by-category")
-            yield PlotextPlot(id="figures-trend")
+            # Titles, legends and category names are drawn by us, not by plotext, which
+            # counts a Chinese character as one cell (its frame and labels went askew).
+            with Vertical():
+                yield Static(self._title("figures.by_category"), classes="chart-title")
+                yield CategoryBars(id="figures-by-category")
+            with Vertical():
+                yield Static(self._title("figures.trend"), classes="chart-title")
+                yield PlotextPlot(id="figures-trend")
         yield DataTable(id="figures-table", cursor_type="row", zebra_stripes=True)
         yield KioskFooter()
 
@@ -134,25 +186,24 @@ class FiguresScreen(KioskScreen):
         self.draw_trend(f)
         self.fill_table(f)
 
+    @staticmethod
+    def _title(key: str) -> Text:
+        """A chart's title and its legend: registered and resolved in the charts' colours."""
+        return Text.assemble(
+            (t(key), "bold"),
+            "  ",
+            ("██", REGISTERED),
+            f" {t('figures.series_registered')}  ",
+            ("██", RESOLVED),
+            f" {t('figures.series_resolved')}",
+        )
+
     def draw_categories(self, f: dict) -> None:
         cats = load_categories(self.kiosk.runtime.settings)
         rows = sorted(f["by_category_group"], key=lambda r: -r["registered"])
-        plot = self.query_one("#figures-by-category", PlotextPlot)
-        plt = plot.plt
-        plt.clear_data()
-        plt.clear_figure()
-        if rows:
-            labels = [cats.label(r["key"])[:6] for r in rows]
-            plt.multiple_bar(
-                labels,
-                [[r["registered"] for r in rows], [r["resolved"] for r in rows]],
-                labels=[
-                    t("figures.series_registered"),  # type: ignore[call-arg]
-                    t("figures.series_resolved"),
-                ],
-            )
-        plt.title(t("figures.by_category"))
-        plot.refresh()
+        self.query_one(CategoryBars).show(
+            [(cats.label(r["key"]), r["registered"], r["resolved"]) for r in rows]
+        )
 
     def draw_trend(self, f: dict) -> None:
         weeks = f["by_week"][-TREND_WEEKS:]
@@ -162,10 +213,9 @@ class FiguresScreen(KioskScreen):
         plt.clear_figure()
         if weeks:
             xs = list(range(len(weeks)))
-            plt.plot(xs, [w["registered"] for w in weeks], label=t("figures.series_registered"))
-            plt.plot(xs, [w["resolved"] for w in weeks], label=t("figures.series_resolved"))
+            plt.plot(xs, [w["registered"] for w in weeks], color=REGISTERED)
+            plt.plot(xs, [w["resolved"] for w in weeks], color=RESOLVED)
             plt.xticks([float(x) for x in xs], [w["key"][5:] for w in weeks])
-        plt.title(t("figures.trend"))
         plot.refresh()
 
     def fill_table(self, f: dict) -> None:
