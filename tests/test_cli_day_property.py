@@ -20,6 +20,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -101,7 +102,8 @@ class Day:
         assert doc["cases"] == 1
 
     def nobody_home(self) -> None:
-        self.ok("visits", "add", self.household(), "--nobody-home", "--revisit", "2099-01-01")
+        revisit = (date.today() + timedelta(days=7)).isoformat()
+        self.ok("visits", "add", self.household(), "--nobody-home", "--revisit", revisit)
 
     def feedback(self) -> None:
         self.ok(

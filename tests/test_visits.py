@@ -105,6 +105,7 @@ def test_failure_half_way_leaves_nothing(runtime, monkeypatch):
         ({"nobody_home": True, "revisit_on": ""}, "revisit_on"),
         ({"nobody_home": True, "revisit_on": "2020-01-01"}, "revisit_on"),
         ({"nobody_home": True, "revisit_on": "2026-02-30"}, "revisit_on"),
+        ({"nobody_home": True, "revisit_on": "9999-12-31"}, "revisit_on"),
         ({"note": "x" * 100_000}, "note"),
         ({"met_members": []}, "met_members"),
         ({"met_members": ["not-a-member"]}, "met_members"),

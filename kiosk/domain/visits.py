@@ -35,6 +35,9 @@ class VisitInvalid(UserError):
         self.field = field
 
 
+#: A revisit is planned within this many days (9999-12-31 is a typo, not a plan).
+MAX_REVISIT_DAYS = 92
+
 def draft_key(household_id: str) -> str:
     return f"visit:{household_id}"
 
@@ -137,6 +140,13 @@ def validate(
                 field="revisit_on",
                 value=revisit,
                 today=today.isoformat(),
+            )
+        if (when - today).days > MAX_REVISIT_DAYS:
+            raise VisitInvalid(
+                "visits.error.revisit_far",
+                field="revisit_on",
+                value=revisit,
+                days=MAX_REVISIT_DAYS,
             )
     met: list[MetPerson] = []
     if not nobody:
