@@ -10,7 +10,7 @@ from db.connection import transaction
 from db.visits import VisitInput, save_visit
 from db.walklist import CARE_TAGS, walk_counts, walk_list
 from tests.conftest import SUPERVISOR, acting_as
-from tests.pilot_helpers import signed_in_app
+from tests.pilot_helpers import settle, signed_in_app
 
 
 @pytest.fixture
@@ -166,3 +166,25 @@ def test_case_group_comes_from_the_case_ledger(runtime, monkeypatch):
     conn.execute("UPDATE households SET tags = '' WHERE grid_id = ?", (gid,))
     first = walk_list(conn, [gid], today=date.today(), case_households=due, limit=1)[0]
     assert first.household_id == last and first.reason == "case"
+
+
+async def test_a_late_revisit_says_how_late(runtime):
+    """A household not revisited on its date is marked with how many days late it is."""
+    from db.workers import worker_by_name
+    from tests.conftest import GRID_WORKER
+
+    worker = worker_by_name(runtime.conn, GRID_WORKER)
+    code = worker.grids[0]
+    hid = runtime.conn.execute(
+        "SELECT h.id FROM households h JOIN grids g ON g.id = h.grid_id WHERE g.code = ?"
+        " ORDER BY h.rid LIMIT 1",
+        (code,),
+    ).fetchone()[0]
+    revisit = (date.today() - timedelta(days=40)).isoformat()
+    _visit(runtime.ctx, hid, datetime.now() - timedelta(days=41), nobody=True, revisit=revisit)
+    app = signed_in_app(runtime, worker)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        table = app.screen.query_one("#home-table")
+        rows = {table.key_at(i): table.get_row_at(i) for i in range(table.row_count)}
+        assert rows[hid][0] == f"未遇，{revisit} 回访，逾期 40 天"

@@ -233,9 +233,15 @@ class HomeScreen(KioskScreen):
     def add_entries(self, entries: list[WalkEntry], replace: bool = False) -> None:
         table = self.query_one(ResultList)
         rows = []
+        today = date.today()
         for e in entries:
             if e.reason == "revisit" or (e.revisit_on and e.reason == "routine"):
-                reason = t("visits.walk.revisit_on", date=e.revisit_on)
+                late = (today - date.fromisoformat(e.revisit_on)).days if e.revisit_on else 0
+                reason = (
+                    t("visits.walk.revisit_late", date=e.revisit_on, days=late)
+                    if late > 0
+                    else t("visits.walk.revisit_on", date=e.revisit_on)
+                )
             else:
                 reason = t(f"visits.walk.{e.reason}")
             if e.visited_today:
