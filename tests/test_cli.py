@@ -187,3 +187,27 @@ def test_stats_as_a_table_reads_in_one_language_with_rates_as_percentages(kiosk,
     en = kiosk("--lang", "en", "stats", "--db", str(demo_db), as_worker="演示主管")
     assert re.search(r"Satisfaction\s+\d+(\.\d)?%", en.stdout)
     assert not re.search(r"[\u4e00-\u9fff]", en.stdout)
+
+
+def test_households_show_gives_the_door_labels_code(kiosk, demo_db, tmp_path):
+    """The label code (no personal data in it) is one command away: what `cases add
+    --household` and a scan take."""
+    import sqlite3
+
+    hid = sqlite3.connect(demo_db).execute("SELECT id FROM households LIMIT 1").fetchone()[0]
+    before = kiosk("households", "show", hid, "--db", str(demo_db), as_worker="演示网格员")
+    assert "门牌标签：尚未打印" in before.stdout
+    out = tmp_path / "labels.pdf"
+    printed = kiosk(
+        "labels", "--household", hid, "--out", str(out), "--db", str(demo_db),
+        as_worker="演示网格员",
+    )  # fmt: skip
+    assert printed.returncode == 0, printed.stderr
+    shown = kiosk("households", "show", hid, "--db", str(demo_db), "--json", as_worker="演示网格员")
+    code = json.loads(shown.stdout)["label"]
+    assert code.startswith("HH1:")
+    case = kiosk(
+        "cases", "add", "--household", code, "--category", "parking", "--summary", "楼下停车难",
+        "--db", str(demo_db), as_worker="演示网格员",
+    )  # fmt: skip
+    assert case.returncode == 0, case.stderr

@@ -134,14 +134,17 @@ def run_find(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     from db.households import get_household
+    from db.labels import active_household_label
     from kiosk.cli.output import emit_json, table
     from kiosk.core.errors import UserError
     from kiosk.domain import present
+    from kiosk.qr.payload import make
     from kiosk.runtime import runtime_for
 
     runtime = runtime_for(args, create=False)
     try:
         h = get_household(runtime.conn, args.id)
+        label = active_household_label(runtime.conn, h.id) if h is not None else None
         if h is not None:  # members, phones and ID numbers: an audited lookup
             runtime.ctx.audit(
                 "lookup", "household", h.id, household_id=h.id, detail={"via": "households show"}
@@ -151,10 +154,13 @@ def run_show(args: argparse.Namespace) -> int:
     if h is None:
         raise UserError("cli.households.not_found", id=args.id[:64])
     members = [present.member_row(m) for m in h.members]
+    # the door label's code (no personal data in it): what a scan or `cases add` takes
+    code = make("HH", label.code).readable if label is not None else None
     if args.json:
-        emit_json({**present.household_summary(h), "members_list": members})
+        emit_json({**present.household_summary(h), "label": code, "members_list": members})
         return 0
     print(present.address(h), f"({h.grid_name})", present.tags(h.tags))
+    print(t("cli.households.label", code=code or t("cli.households.no_label")))
     if h.forgotten:
         return 0  # nobody left to list
     print(

@@ -38,6 +38,7 @@ class VisitInvalid(UserError):
 #: A revisit is planned within this many days (9999-12-31 is a typo, not a plan).
 MAX_REVISIT_DAYS = 92
 
+
 def draft_key(household_id: str) -> str:
     return f"visit:{household_id}"
 
