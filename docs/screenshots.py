@@ -23,13 +23,13 @@ async def shoot(db: Path, only: set[str]) -> None:
     from kiosk.app.shell import KioskApp
     from kiosk.runtime import load, open_runtime
 
-    async def session(size=(100, 30)):
+    async def session(size=(80, 24)):
         runtime = open_runtime(load(db=str(db)))
         return runtime, KioskApp(runtime, signed_in=runtime.worker)
 
     if not only or only & {"home", "search", "household"}:
         runtime, app = await session()
-        async with app.run_test(size=(100, 30)) as pilot:
+        async with app.run_test(size=(80, 24)) as pilot:
             await _settle(app, pilot)
             app.save_screenshot(str(OUT / "home.svg"))
             await pilot.press("f2")
@@ -50,7 +50,7 @@ async def shoot(db: Path, only: set[str]) -> None:
         if only and extra.__name__ not in only:
             continue
         runtime, app = await session()
-        async with app.run_test(size=(100, 30)) as pilot:
+        async with app.run_test(size=(80, 24)) as pilot:
             await _settle(app, pilot)
             await extra(app, pilot, OUT)
         runtime.close()
@@ -108,7 +108,7 @@ async def signin(runtime, out):
     from kiosk.cli.run import start_app
 
     app = start_app(runtime)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
         await _settle(app, pilot)
         for _ in range(100):  # the names load just after the screen is up
             if app.screen._names is not None:
@@ -127,7 +127,7 @@ async def lock(runtime, out):
 
     worker = worker_by_name(runtime.conn, DEMO_ACCOUNTS["worker"][0])
     app = KioskApp(runtime, signed_in=worker, lock_seconds=0)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
         await _settle(app, pilot)
         await pilot.press("enter")  # the first household of the walk list
         await _settle(app, pilot)

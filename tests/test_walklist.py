@@ -187,4 +187,4 @@ async def test_a_late_revisit_says_how_late(runtime):
         await settle(app, pilot)
         table = app.screen.query_one("#home-table")
         rows = {table.key_at(i): table.get_row_at(i) for i in range(table.row_count)}
-        assert rows[hid][0] == f"未遇，{revisit} 回访，逾期 40 天"
+        assert rows[hid][0] == "未遇，回访逾期 40 天"
