@@ -308,3 +308,22 @@ async def test_a_visit_with_one_problem_takes_seven_keys_and_any_category_by_its
         await visit.press("f4", "enter", "路", "enter")
         row = app.screen.query(ProblemRow).last()
         assert row.query_one(Select).value == "street_lights"
+
+
+async def test_the_note_counts_its_characters_against_its_limit(runtime):
+    from textual.widgets import Label, TextArea
+
+    from screens.visits.visit_form import NOTE_LIMIT
+
+    hid, _ = _household(runtime)
+    app = signed_in_app(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        visit = await (await HouseholdPage.open(app, pilot, hid)).record_visit()
+        label = app.screen.query_one("#visit-note-label", Label)
+        assert f"0/{NOTE_LIMIT}" in str(label.render())
+        app.screen.query_one("#visit-note", TextArea).text = "老人身体状况良好"
+        await visit.press("end")
+        assert f"8/{NOTE_LIMIT}" in str(label.render()) and not label.has_class("-over")
+        app.screen.query_one("#visit-note", TextArea).text = "字" * (NOTE_LIMIT + 1)
+        await settle(app, pilot)
+        assert label.has_class("-over")

@@ -32,6 +32,7 @@ from textual.widgets import (
 
 from db.drafts import load_draft, save_draft
 from db.households import Household, get_household
+from db.limits import text_limit
 from db.visits import VISIT_TYPES
 from kiosk.core.i18n import t, term
 from kiosk.domain import present
@@ -55,6 +56,10 @@ def category_options() -> list[tuple[Text, str]]:
                 prompt.append(f"  {compound_pinyin(c.name)[1]}", style="dim")
             out.append((prompt, c.code))
     return out
+
+
+#: the longest note a visit may have (the same table the hub checks: db/limits.py)
+NOTE_LIMIT = text_limit("note")
 
 
 class Revealed:
@@ -114,6 +119,7 @@ class VisitFormScreen(FormScreen):
     VisitFormScreen .field-label { color: $text-muted; padding: 0 1; margin-top: 1; }
     VisitFormScreen #visit-met { height: auto; max-height: 7; }
     VisitFormScreen #visit-note { height: 4; }
+    VisitFormScreen #visit-note-label.-over { color: $error; }
     VisitFormScreen #visit-error { color: $error; padding: 0 1; height: auto; }
     VisitFormScreen .visit-suggestion { width: 1fr; }
     VisitFormScreen #visit-problems, VisitFormScreen #visit-suggestions { height: auto; }
@@ -207,7 +213,7 @@ class VisitFormScreen(FormScreen):
             )
             yield Checkbox(t("visits.nobody_home"), id="visit-nobody")
             yield Input(placeholder=t("visits.revisit_label"), id="visit-revisit")
-            yield Label(t("visits.note_label"), classes="field-label")
+            yield Label(self._note_label(0), classes="field-label", id="visit-note-label")
             yield TextArea(id="visit-note", soft_wrap=True, show_line_numbers=False)
             yield Label(t("visits.problems") + "  [F4]", classes="field-label")
             yield Vertical(id="visit-problems")
@@ -300,11 +306,21 @@ class VisitFormScreen(FormScreen):
     @on(TextArea.Changed)
     @on(SelectionList.SelectedChanged)
     def changed(self, event: Message) -> None:
+        if isinstance(event, TextArea.Changed) and event.text_area.id == "visit-note":
+            count = len(event.text_area.text)
+            label = self.query_one("#visit-note-label", Label)
+            label.update(self._note_label(count))
+            label.set_class(count > NOTE_LIMIT, "-over")
         if isinstance(event, Checkbox.Changed) and event.value:
             revisit = self.query_one("#visit-revisit", Input)
             if not revisit.value:  # suggest tomorrow; the worker can change it
                 revisit.value = (self.today + timedelta(days=1)).isoformat()
         self.schedule_autosave()
+
+    @staticmethod
+    def _note_label(count: int) -> str:
+        """The note's label with how much of its room is used (the limit is db/limits.py's)."""
+        return t("visits.note_count", label=t("visits.note_label"), n=count, limit=NOTE_LIMIT)
 
     def schedule_autosave(self) -> None:
         if not self._form_ready or self._form_done:
