@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import DataTable, Select, Static
 
-from db.cases import CaseFilter, count_cases, get_case, register_case
+from db.cases import CaseFilter, append_event, count_cases, get_case, register_case
 from db.connection import transaction
 from tests.conftest import SUPERVISOR, acting_as
 from tests.pilot_helpers import settle, signed_in_app
@@ -375,3 +375,25 @@ async def test_the_category_chart_names_its_bars_and_lines_them_up(runtime, size
         assert len(starts) == 1  # every bar begins in one column
         names = {row[0] for row in bars.rows}
         assert all(any(line.startswith(name[:3]) for line in lines) for name in names)
+
+
+async def test_a_long_progress_note_can_be_read_in_full(runtime):
+    from textual.widgets import Static
+
+    from screens.cases.case_detail import CaseDetailScreen
+
+    conn = runtime.conn
+    hh = conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
+    note = "已协调物业和城管多次到场查看，" * 8 + "下周三前完成清理。"
+    with transaction(conn):
+        cid = register_case(runtime.ctx, household_ids=[hh], category="sewer", summary="下水堵")
+    with acting_as(runtime, SUPERVISOR), transaction(conn):
+        append_event(runtime.ctx, cid, "progress", {"note": note})
+    app = make_app(runtime, supervisor(runtime))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.push_screen(CaseDetailScreen(cid))
+        await settle(app, pilot)
+        await pilot.press("tab", "down")
+        await settle(app, pilot)
+        shown = str(app.screen.query_one("#case-event-note", Static).render())
+        assert note in shown.replace("\n", "")

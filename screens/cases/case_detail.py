@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -69,6 +69,7 @@ class CaseDetailScreen(KioskScreen):
 
     DEFAULT_CSS = """
     #case-timeline { height: auto; min-height: 5; }
+    #case-event-note { height: auto; padding: 0 1; color: $text-muted; }
     """
 
     class Loaded(Message):
@@ -101,6 +102,8 @@ class CaseDetailScreen(KioskScreen):
             yield Static("", id="case-households", classes="muted")
             yield Static(t("cases.ui.timeline"), classes="title")
             yield DataTable(id="case-timeline", cursor_type="row", zebra_stripes=True)
+            # the highlighted step in full: a long progress note is cut in its column
+            yield Static("", id="case-event-note", markup=False)
         yield KioskFooter()
 
     def on_mount(self) -> None:
@@ -172,6 +175,20 @@ class CaseDetailScreen(KioskScreen):
                     "  ⚠ " + t("ledger.invalid", rule=t(e.invalid, status="")), style="yellow"
                 )
             table.add_row(when(e.at), step, e.by_name or "", detail, key=e.id)
+
+    @on(DataTable.RowHighlighted, "#case-timeline")
+    def show_event(self, event: DataTable.RowHighlighted) -> None:
+        from kiosk.cases.events import describe_event
+
+        found = [
+            e for e in (self.detail.events if self.detail else []) if e.id == event.row_key.value
+        ]
+        text = ""
+        if found:
+            e = found[0]
+            text = f"{when(e.at)}  {t(f'cases.event.{e.type}')}  {e.by_name or ''}\n"
+            text += describe_event(e.data)
+        self.query_one("#case-event-note", Static).update(text)
 
     # --- actions --------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
