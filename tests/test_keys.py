@@ -78,3 +78,21 @@ async def test_textuals_own_texts_do_not_leak_into_the_chinese_interface(runtime
         await visit.press("escape", "ctrl+p")
         await until(pilot, lambda: isinstance(app.screen, CommandPalette))
         assert app.screen.query_one(Input).placeholder == "搜索命令…"
+
+
+async def test_the_administrators_footer_offers_only_what_they_may_do(runtime):
+    from tests.conftest import ADMINISTRATOR
+
+    app = signed_in_app(runtime, worker_by_name(runtime.conn, ADMINISTRATOR))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        line = app.screen.query_one(KioskFooter).render().plain
+        for key in ("记录走访", "查找住户", "f2 住户", "f8 打印标签", "社区意见"):
+            assert key not in line, key
+        assert "f4 同步" in line and "f5 统计" in line
+        seen = []
+        notify = app.notify
+        app.notify = lambda m, *a, **k: (seen.append(str(m)), notify(m, *a, **k))  # type: ignore
+        await pilot.press("f2")  # not offered; pressed anyway, it says who may
+        await settle(app, pilot)
+        assert app.current_mode == "home" and any("无权查找住户" in m for m in seen)

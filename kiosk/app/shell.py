@@ -18,6 +18,7 @@ from concurrent.futures import Future
 from typing import Any, TypeVar
 
 from textual import events
+from textual.actions import parse as parse_action
 from textual.app import App
 from textual.await_complete import AwaitComplete
 from textual.binding import Binding
@@ -35,7 +36,7 @@ from kiosk.core import collector
 from kiosk.core.errors import UserError, describe
 from kiosk.core.i18n import Term, language, now_text, set_language, t, term
 from kiosk.runtime import Runtime
-from kiosk.security.roles import require
+from kiosk.security.roles import allowed, require
 from screens.base import GateScreen
 from screens.signin.signin import SignInScreen
 
@@ -425,6 +426,10 @@ class KioskApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if not self.gate_open:
             return action in GATE_ACTIONS
+        # keys of sections and actions outside the worker's role are not offered
+        needed = self._role_needs(action, parameters)
+        if needed is not None and not allowed(self.worker, needed):
+            return False
         return super().check_action(action, parameters)
 
     async def action_section(self, mode: str) -> None:
@@ -562,6 +567,8 @@ class KioskApp(App[None]):
         # PIN field and the gate says to sign in (or unlock) first.
         if await self.scanner.intercept(event, gated=not self.gate_open):
             return
+        if isinstance(event, events.Key) and self.gate_open and self._refuse_hidden_key(event):
+            return
         await super().on_event(event)
 
     def scan_at_gate(self) -> None:
@@ -569,6 +576,24 @@ class KioskApp(App[None]):
         if isinstance(self.screen, GateScreen):
             key = "qr.ui.unlock_first" if self.locked else "qr.ui.sign_in_first"
             self.screen.show_status(t(key), error=True)
+
+    def _role_needs(self, action: str, parameters: tuple[object, ...]) -> str | None:
+        if action == "section" and parameters:
+            return MODE_ACTIONS.get(str(parameters[0]))
+        return APP_ACTIONS.get(action)
+
+    def _refuse_hidden_key(self, event: events.Key) -> bool:
+        """An app-wide key outside the worker's role is not offered; pressed anyway (and
+        bound by nothing on screen), it says who may instead of doing nothing."""
+        if event.key in self.screen.active_bindings:
+            return False
+        for binding in self._bindings.key_to_bindings.get(event.key, ()):
+            _, name, params = parse_action(binding.action)
+            needed = self._role_needs(name, params)
+            if needed is not None and not allowed(self.worker, needed):
+                self.permit(needed)
+                return True
+        return False
 
     def action_labels(self) -> None:
         if not self.permit(APP_ACTIONS["labels"]):

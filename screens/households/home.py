@@ -60,7 +60,7 @@ class HomeScreen(KioskScreen):
         ),
         Binding(
             "/",
-            "app.switch_mode('households')",
+            "search",
             term("ui.search"),
             id="home.search",
             tooltip=term("ui.search"),
@@ -288,6 +288,21 @@ class HomeScreen(KioskScreen):
         key = self._current()
         if key:
             self.open(key)
+
+    #: what each of this screen's keys needs (kiosk/security/roles.py): an administrator,
+    #: who does no household work, is not offered them
+    ROLE_ACTIONS = {
+        "record_visit": "visit.record",
+        "search": "household.search",
+        "feedback": "feedback.record",
+        "survey": "survey.fill",
+    }
+
+    def role_action(self, action: str, parameters: tuple[object, ...]) -> str | None:
+        return self.ROLE_ACTIONS.get(action)
+
+    async def action_search(self) -> None:
+        await self.kiosk.action_section("households")
 
     def action_record_visit(self) -> None:
         key = self._current()
