@@ -197,3 +197,34 @@ def test_pdf_rectangles_cover_exactly_the_dark_modules(kind, value):
         covered += [(x + i, y + j) for i in range(w) for j in range(h)]
     dark = [(x, y) for y, row in enumerate(matrix) for x, d in enumerate(row) if d]
     assert sorted(covered) == sorted(dark)  # no gaps, no overlaps
+
+
+async def test_the_label_screen_opens_on_its_first_field_with_a_preview(runtime):
+    """F8: the cursor is in the first field, and before anything is printed the screen says
+    how many labels on how many sheets; a grid that does not exist says so instead."""
+    import math
+
+    from textual.widgets import Select
+
+    from screens.households.labels import LabelsScreen
+
+    codes = list(runtime.worker.grids)
+    n = runtime.conn.execute(
+        "SELECT count(*) FROM households h JOIN grids g ON g.id = h.grid_id"
+        f" WHERE g.code IN ({','.join('?' * len(codes))}) AND h.forgotten_at IS NULL",
+        codes,
+    ).fetchone()[0]
+    app = signed_in_app(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f8")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, LabelsScreen)
+        assert app.focused is screen.query_one("#labels-scope", Select)
+        status = str(screen.query_one("#labels-status", Static).render())
+        assert status == f"将打印 {n} 张标签，共 {math.ceil(n / 24)} 页。"
+        screen.query_one("#labels-scope", Select).value = "grid"
+        screen.query_one("#labels-which", Input).value = "G999"
+        await settle(app, pilot)
+        assert "G999" in str(screen.query_one("#labels-status", Static).render())
+    assert runtime.conn.execute("SELECT count(*) FROM labels").fetchone()[0] == 0

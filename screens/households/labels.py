@@ -34,6 +34,7 @@ class LabelsScreen(KioskScreen):
 
     #: what the acting worker needs to open it (kiosk/security/roles.py); the app checks
     PERMISSION: ClassVar[str | None] = "labels.print"
+    AUTO_FOCUS = "#labels-scope"
 
     DEFAULT_CSS = """
     LabelsScreen #labels-form {
@@ -136,6 +137,51 @@ class LabelsScreen(KioskScreen):
     @on(Input.Submitted)
     def submitted(self) -> None:
         self.action_print_labels()
+
+    # --- the preview: how many labels, on how many sheets, before anything is printed -------
+    def on_mount(self) -> None:
+        self.update_preview()
+
+    @on(Select.Changed)
+    @on(Input.Changed, "#labels-which")
+    def update_preview(self) -> None:
+        if not self.running and self.is_mounted:
+            self.preview(
+                self._selection(),
+                str(self.query_one("#labels-layout", Select).value),
+            )
+
+    def _selection(self):
+        from kiosk.qr.printing import Selection
+
+        scope = self.query_one("#labels-scope", Select).value
+        which = self.query_one("#labels-which", Input).value.strip()
+        sel = Selection()
+        if scope == "grid":
+            sel.grid = which or None
+        elif scope == "compound":
+            sel.compound = which or None
+        elif scope == "household" and self.household_id:
+            sel.household_ids = [self.household_id]
+        return sel
+
+    @work(thread=True, exclusive=True, group="labels-preview", exit_on_error=False)
+    def preview(self, sel, layout: str) -> None:
+        from kiosk.qr.printing import select_households
+        from kiosk.security.roles import reach_grids
+
+        per_sheet = 24 if layout == "3x8" else 21
+        try:
+            sel.within = reach_grids(self.kiosk.read(), self.kiosk.worker)
+            n = len(select_households(self.kiosk.read(), sel))
+            text = t("qr.ui.preview", n=n, pages=-(-n // per_sheet))
+        except Exception as exc:  # noqa: BLE001 - what is wrong with the choice, in words
+            text = describe(exc)
+        self.app.call_from_thread(self._show_preview, text)
+
+    def _show_preview(self, text: str) -> None:
+        if not self.running:
+            self.query_one("#labels-status", Static).update(text)
 
     def action_print_labels(self) -> None:
         if self.running:
