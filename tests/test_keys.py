@@ -96,3 +96,26 @@ async def test_the_administrators_footer_offers_only_what_they_may_do(runtime):
         await pilot.press("f2")  # not offered; pressed anyway, it says who may
         await settle(app, pilot)
         assert app.current_mode == "home" and any("无权查找住户" in m for m in seen)
+
+
+async def test_the_palettes_visit_and_survey_commands_act_on_the_screen(runtime):
+    from kiosk.app.palette import kiosk_commands
+    from screens.households.household import HouseholdScreen
+    from screens.visits.survey_fill import SurveyFillScreen
+    from screens.visits.visit_form import VisitFormScreen
+    from tests.pages import HouseholdPage
+
+    hid = runtime.conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
+    app = signed_in_app(runtime)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await HouseholdPage.open(app, pilot, hid)
+        commands = {c.title: c.callback for c in kiosk_commands(app)}
+        commands["记录走访"]()
+        await until(pilot, lambda: isinstance(app.screen, VisitFormScreen))
+        assert app.screen.household_id == hid
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, HouseholdScreen))
+        commands["填写问卷"]()
+        await until(pilot, lambda: isinstance(app.screen, SurveyFillScreen))
+        assert app.screen.household_id == hid
+        await settle(app, pilot)  # let the form mount whole before the app closes

@@ -23,8 +23,14 @@ def kiosk_commands(app: KioskApp) -> Iterator[SystemCommand]:
     yield SystemCommand(t("sync.mode"), t("sync.start_tip"), lambda: app.switch_mode("sync"))
 
     def sync_now() -> None:
+        from screens.sync.sync_screen import SyncScreen
+
+        def start() -> None:
+            if isinstance(app.screen, SyncScreen):
+                app.screen.action_sync()
+
         app.switch_mode("sync")
-        app.call_after_refresh(lambda: getattr(app.screen, "action_sync", lambda: None)())
+        app.call_after_refresh(start)
 
     yield SystemCommand(t("sync.start"), t("sync.start_tip"), sync_now)
     # cases: modes, registering, and the actions of the case on screen
@@ -47,15 +53,10 @@ def kiosk_commands(app: KioskApp) -> Iterator[SystemCommand]:
     from screens.households.home import HomeScreen
     from screens.households.household import HouseholdScreen
 
-    def on_screen(action: str, fallback=None):
-        def run() -> None:
-            screen = app.screen
-            if isinstance(screen, HouseholdScreen | HomeScreen) and hasattr(screen, action):
-                getattr(screen, action)()
-            elif fallback is not None:
-                fallback()
-
-        return run
+    def record_visit() -> None:
+        screen = app.screen
+        if isinstance(screen, HouseholdScreen | HomeScreen):
+            screen.action_record_visit()
 
     def feedback() -> None:
         from screens.visits.feedback_form import FeedbackFormScreen
@@ -67,14 +68,19 @@ def kiosk_commands(app: KioskApp) -> Iterator[SystemCommand]:
 
         app.push_screen(SurveyFillScreen(household_id=None))
 
-    yield SystemCommand(
-        t("visits.record"), t("visits.record_hint"), on_screen("action_record_visit")
-    )
+    def fill_survey() -> None:
+        screen = app.screen
+        if isinstance(screen, HouseholdScreen):
+            screen.action_fill_survey()  # for the household on screen
+        else:
+            survey()
+
+    yield SystemCommand(t("visits.record"), t("visits.record_hint"), record_visit)
     yield SystemCommand(t("visits.feedback.new"), t("visits.feedback.hint"), feedback)
     yield SystemCommand(
         t("visits.survey.fill"),
         t("visits.survey.fill_hint"),
-        on_screen("action_fill_survey", survey),
+        fill_survey,
     )
     yield SystemCommand(
         t("visits.survey.fill_anonymous"), t("visits.survey.fill_anonymous"), survey
