@@ -10,7 +10,23 @@ import time
 import bench
 
 
+def _as_signed_in() -> None:
+    """The benchmarks write as the demo worker, as after their PIN: every runtime they open
+    is verified (the write guard refuses a named worker's writes until then)."""
+    import kiosk.runtime
+
+    opened = kiosk.runtime.open_runtime
+
+    def open_verified(*args, **kwargs):
+        runtime = opened(*args, **kwargs)
+        runtime.ctx.verified = True
+        return runtime
+
+    kiosk.runtime.open_runtime = open_verified
+
+
 def main(argv: list[str]) -> int:
+    _as_signed_in()
     names = sorted(
         i.name for i in pkgutil.iter_modules(bench.__path__) if i.name.startswith("bench_")
     )

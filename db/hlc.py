@@ -35,7 +35,7 @@ def too_far_ahead(stamp: str, now_ms: int, drift_ms: int = DEFAULT_MAX_DRIFT_MS)
     return parse_stamp(stamp)[0] > now_ms + drift_ms
 
 
-def _next(wall: int, counter: int) -> tuple[int, int]:
+def next_after(wall: int, counter: int) -> tuple[int, int]:
     """The stamp after (wall, counter): the counter carries into the wall at its limit."""
     return (wall + 1, 0) if counter >= MAX_COUNTER else (wall, counter + 1)
 
@@ -64,7 +64,7 @@ class HybridClock:
             if physical > self._wall:
                 self._wall, self._counter = physical, 0
             else:
-                self._wall, self._counter = _next(self._wall, self._counter)
+                self._wall, self._counter = next_after(self._wall, self._counter)
             return format_stamp(self._wall, self._counter)
 
     def observe(self, remote: str) -> str:
@@ -76,11 +76,11 @@ class HybridClock:
                 r_wall, r_counter = 0, 0  # a clock set wrong far ahead: not believed
             wall = max(self._wall, r_wall, physical)
             if wall == self._wall == r_wall:
-                wall, counter = _next(wall, max(self._counter, r_counter))
+                wall, counter = next_after(wall, max(self._counter, r_counter))
             elif wall == self._wall:
-                wall, counter = _next(wall, self._counter)
+                wall, counter = next_after(wall, self._counter)
             elif wall == r_wall:
-                wall, counter = _next(wall, r_counter)
+                wall, counter = next_after(wall, r_counter)
             else:
                 counter = 0
             self._wall, self._counter = wall, counter

@@ -34,7 +34,7 @@ from kiosk.app import textual_private as private
 from kiosk.app.scanner import ScanAnywhere
 from kiosk.core import collector
 from kiosk.core.errors import UserError, describe
-from kiosk.core.i18n import Term, language, now_text, set_language, t, term
+from kiosk.core.i18n import language, now_text, set_language, t, term
 from kiosk.runtime import Runtime
 from kiosk.security.roles import allowed, require
 from screens.base import GateScreen
@@ -309,23 +309,18 @@ class KioskApp(App[None]):
     def action_keys(self) -> None:
         """List every key of the screen on top: its own, then the app-wide ones."""
         from screens.keys_panel import KeysPanel
+        from screens.widgets.footer import our_bindings
 
         if isinstance(self.screen, KeysPanel):
             return
         own: list[tuple[str, str]] = []
         everywhere: list[tuple[str, str]] = []
-        seen: set[str] = set()
-        for node, binding, enabled, _tooltip in self.screen.active_bindings.values():
-            # ours only: every binding of this app says what it does through the translation
-            # layer (a Term); Textual's own (scrolling, copy) are not ours to list
-            if not enabled or not isinstance(binding.description, Term):
-                continue
-            description = now_text(binding.description)
-            if binding.action in seen:
-                continue
-            seen.add(binding.action)
-            entry = (self.get_key_display(binding), description)
-            (everywhere if node is self else own).append(entry)
+        for app_wide, binding, enabled, _tooltip in our_bindings(
+            self, self.screen.active_bindings, shown=False
+        ):
+            if enabled:
+                entry = (self.get_key_display(binding), now_text(binding.description))
+                (everywhere if app_wide else own).append(entry)
         self.push_screen(KeysPanel(own, everywhere))
 
     def action_switch_worker(self) -> None:
@@ -361,8 +356,9 @@ class KioskApp(App[None]):
         self._arm_idle()
 
     def sign_out(self) -> None:
-        """Sign the worker out (Ctrl+O anywhere, the lock screen, the palette): every screen of theirs is dropped and
-        the sign-in screen comes up; their open forms are kept as drafts."""
+        """Sign the worker out (Ctrl+O anywhere, the lock screen, the palette): every screen
+        of theirs is dropped and the sign-in screen comes up; their open forms are kept as
+        drafts."""
         from kiosk.security.session import record_lock
 
         worker = self.worker

@@ -50,17 +50,11 @@ def plan_columns(widths: dict[str, int], available: int) -> tuple[list[str], int
     return shown, max(SUMMARY_MIN, available - used - PAD)
 
 
-def clip(text: str, width: int) -> str:
-    """``text`` cut to ``width`` terminal cells, with … when cut."""
-    if cell_len(text) <= width:
-        return text
-    out, used = [], 0
-    for ch in text:
-        if used + cell_len(ch) > width - 1:
-            break
-        out.append(ch)
-        used += cell_len(ch)
-    return "".join(out) + "…"
+def clip(text: str, width: int) -> Text:
+    """``text`` cut to ``width`` terminal cells, with … when cut (Rich counts the cells)."""
+    clipped = Text(text, no_wrap=True)
+    clipped.truncate(width, overflow="ellipsis")
+    return clipped
 
 
 class CasesScreen(KioskScreen):

@@ -61,7 +61,7 @@ class CategoryBars(Static):
         room = max(1, self.size.width - name_width - numbers - 3)
         out = Text(no_wrap=True, overflow="crop")
         for i, (name, reg, res) in enumerate(self.rows[: max(1, self.size.height)]):
-            shown = clip(name, name_width)
+            shown = clip(name, name_width).plain
             whole = round(room * reg / biggest)
             done = min(whole, round(room * res / biggest))
             if i:

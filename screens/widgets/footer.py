@@ -12,7 +12,7 @@ bell; hovering shows the key's tooltip.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from rich.cells import cell_len
 from rich.style import Style
@@ -22,6 +22,19 @@ from textual.screen import Screen
 from textual.widget import Widget
 
 from kiosk.core.i18n import Term, now_text, t
+
+
+def our_bindings(app: Any, active: Any, *, shown: bool) -> list[tuple[bool, Any, bool, Any]]:
+    """A screen's ``active_bindings`` that are this app's (every one says what it does through
+    the translation layer, a Term; Textual's own, in English, are left out), the first of
+    each action (``shown``: of those the footer shows), the screen's own before the app-wide
+    ones: (app-wide, binding, enabled, tooltip)."""
+    first: dict[str, tuple[bool, Any, bool, Any]] = {}
+    for node, binding, enabled, tooltip in active.values():
+        if not isinstance(binding.description, Term) or (shown and not binding.show):
+            continue
+        first.setdefault(binding.action, (node is app, binding, enabled, tooltip))
+    return sorted(first.values(), key=lambda e: e[0])
 
 
 class _Key(NamedTuple):
@@ -98,28 +111,19 @@ class KioskFooter(Widget, can_focus=False):
             return
         app = self.app
         active = self.screen.active_bindings
-        # as Textual's Footer: a key per action (the first binding of each), in order, but
-        # the screen's own keys first and the app-wide ones after (folded when they do not
-        # fit: the last entry then opens the list of every key)
-        first: dict[str, tuple[bool, _Key]] = {}
-        for node, binding, enabled, tooltip in active.values():
-            # ours only: Textual's own keys ("Dismiss menu") are in English and not ours to
-            # show; every binding of this app has a Term (kiosk/core/i18n.py)
-            if not isinstance(binding.description, Term):
-                continue
-            if binding.show and binding.action not in first:
-                # a Term is drawn in the language of now, not of import (F12 switches)
-                first[binding.action] = (
-                    node is app,
-                    _Key(
-                        binding.key,
-                        app.get_key_display(binding),
-                        now_text(binding.description),
-                        enabled,
-                        now_text(tooltip or binding.tooltip or binding.description),
-                    ),
-                )
-        keys = tuple(k for everywhere, k in sorted(first.values(), key=lambda e: e[0]))
+        # as Textual's Footer: a key per action, in order, but the screen's own keys first
+        # and the app-wide ones after (folded when they do not fit: the last entry then
+        # opens the list of every key)
+        keys = tuple(
+            _Key(
+                binding.key,
+                app.get_key_display(binding),
+                now_text(binding.description),  # a Term: drawn in the language of now
+                enabled,
+                now_text(tooltip or binding.tooltip or binding.description),
+            )
+            for _, binding, enabled, tooltip in our_bindings(app, active, shown=True)
+        )
         palette = None
         if app.ENABLE_COMMAND_PALETTE and app.COMMAND_PALETTE_BINDING in active:
             _, binding, enabled, tooltip = active[app.COMMAND_PALETTE_BINDING]

@@ -28,7 +28,14 @@ from typing import Any
 import msgspec
 
 from db.audit import GENESIS, check_chain, entry_hash
-from db.hlc import DEFAULT_MAX_DRIFT_MS, HybridClock, format_stamp, too_far_ahead
+from db.hlc import (
+    DEFAULT_MAX_DRIFT_MS,
+    MAX_COUNTER,
+    HybridClock,
+    format_stamp,
+    next_after,
+    too_far_ahead,
+)
 from db.limits import check_payload
 from kiosk.core.i18n import t
 from kiosk.hub import devices as dv
@@ -418,7 +425,7 @@ class SqlHubStore(HubStore):
     def _init_clock(self) -> None:
         # The clock starts after the log's latest stamp within the drift bound: a stamp
         # beyond it (stored before the bound existed) must not poison the hub at each start.
-        bound = format_stamp(int(time.time() * 1000) + self.max_drift_ms, 99_999)
+        bound = self._far_bound()
         with self._tx(write=False) as cur:
             cur.execute(self._q("SELECT max(hlc) FROM hub_ops WHERE hlc <= ?"), (bound,))
             row = cur.fetchone()
@@ -948,7 +955,7 @@ class SqlHubStore(HubStore):
 
     # --- stamps from clocks set wrong (docs/sync.md, Clocks) ------------------------------
     def _far_bound(self) -> str:
-        return format_stamp(int(time.time() * 1000) + self.max_drift_ms, 99_999)
+        return format_stamp(int(time.time() * 1000) + self.max_drift_ms, MAX_COUNTER)
 
     def far_stamps(self, limit: int = 100) -> tuple[int, list[FarStamp]]:
         """Operations in the log stamped beyond the drift bound (taken in before the bound
@@ -984,9 +991,7 @@ class SqlHubStore(HubStore):
             updates = []
             for op_id, received in rows:
                 ms = int(datetime.fromisoformat(received).timestamp() * 1000)
-                wall, counter = (ms, 0) if ms > last[0] else (last[0], last[1] + 1)
-                if counter > 99_999:
-                    wall, counter = wall + 1, 0
+                wall, counter = (ms, 0) if ms > last[0] else next_after(*last)
                 last = (wall, counter)
                 updates.append((format_stamp(wall, counter), op_id))
             cur.executemany(self._q("UPDATE hub_ops SET hlc = ? WHERE op_id = ?"), updates)
