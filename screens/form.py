@@ -18,6 +18,8 @@ class FormScreen(KioskScreen):
     PERMISSION: ClassVar[str | None] = None
     #: the id of the form's error line (``Static("", id=...)`` in its compose)
     ERROR_ID: ClassVar[str] = "form-error"
+    #: the field the error line speaks of, if it speaks
+    error_field: str | None = None
 
     class Invalid(Message):
         """Saving was refused: ``field`` is wrong, ``message`` says why (posted by the save
@@ -33,15 +35,28 @@ class FormScreen(KioskScreen):
         return None
 
     def on_form_screen_invalid(self, message: Invalid) -> None:
-        self.query_one(f"#{self.ERROR_ID}", Static).update(message.message)
+        self.show_error(message.field, message.message, focus=True)
+        self.after_invalid()
+
+    def show_error(self, field: str, message: str, *, focus: bool) -> None:
+        """Say what is wrong above the fields and mark its field; a save's refusal also
+        focuses it, a rule broken while typing does not take the cursor away."""
+        self.query_one(f"#{self.ERROR_ID}", Static).update(message)
         for w in self.query(".-invalid"):
             w.remove_class("-invalid")
-        widget = self.field_widget(message.field)
+        self.error_field = field
+        widget = self.field_widget(field)
         if widget is not None:
             widget.add_class("-invalid")
-            widget.focus()
+            if focus:
+                widget.focus()
             widget.scroll_visible()
-        self.after_invalid()
+
+    def clear_error(self) -> None:
+        self.query_one(f"#{self.ERROR_ID}", Static).update("")
+        for w in self.query(".-invalid"):
+            w.remove_class("-invalid")
+        self.error_field = None
 
     def after_invalid(self) -> None:
         """What a form does once a refusal is shown (the visit form saves its draft)."""

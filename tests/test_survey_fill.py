@@ -68,3 +68,44 @@ async def test_anonymous_without_any_questionnaire_says_how_to_import(runtime):
         await pilot.press("ctrl+s")  # nothing to save: no error, no write
         await settle(app, pilot)
     assert runtime.conn.execute("SELECT count(*) FROM survey_responses").fetchone()[0] == 0
+
+
+async def test_a_rule_speaks_as_the_answer_breaks_it_and_goes_once_it_is_put_right(runtime):
+    with transaction(runtime.conn):
+        runtime.conn.execute("DELETE FROM survey_responses")
+        import_survey(runtime.ctx, load_xlsform(EXAMPLE))
+    hid = runtime.conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
+    app = signed_in_app(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.push_screen(SurveyFillScreen(hid))
+        await settle(app, pilot)
+        screen = app.screen
+        error = screen.query_one("#survey-error")
+        concerns = screen.query_one("#q-concerns")
+        answer = screen.query_one("#q-overall")
+        assert answer.prompt == "请选择一项"  # an answer's placeholder, not 选择问卷
+        names = [concerns.get_option_at_index(i).value for i in range(concerns.option_count)]
+        assert len(names) > 3
+        answer.focus()
+        for name in names[:3]:
+            concerns.select(name)
+        await settle(app, pilot)
+        assert str(error.render()) == ""
+        concerns.select(names[3])  # the fourth tick breaks 最多选三项 at once, not at save
+        await settle(app, pilot)
+        assert "最多选三项" in str(error.render())
+        assert concerns.has_class("-invalid")
+        assert app.focused is answer  # the cursor stays where the worker is
+        concerns.deselect(names[0])
+        await settle(app, pilot)
+        assert str(error.render()) == "" and not concerns.has_class("-invalid")
+        # a refusal at save (a required answer missing) goes once it is answered
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert "请选择满意程度" in str(error.render()) and screen.error_field == "overall"
+        screen.query_one("#q-household_size").value = "2"  # another answer: the error stays
+        await settle(app, pilot)
+        assert "请选择满意程度" in str(error.render())
+        answer.value = "satisfied"
+        await settle(app, pilot)
+        assert str(error.render()) == "" and screen.error_field is None

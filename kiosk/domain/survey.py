@@ -422,6 +422,38 @@ def _xpath_view(answers: dict[str, Any]) -> dict[str, Any]:
     return {k: (" ".join(v) if isinstance(v, list) else v) for k, v in answers.items()}
 
 
+def _broken_rule(q: Question, value: Any, typed: dict[str, Any], day: date) -> str | None:
+    """Why a given, relevant answer breaks its question's rules (required, constraint), if it
+    does: the form's own message, or ours."""
+    if _is_empty(value):
+        if q.required:
+            return text_for(q.required_message) or t(
+                "visits.survey.answer.required", label=text_for(q.label)
+            )
+        return None
+    if q.constraint:
+        current = " ".join(value) if isinstance(value, list) else value
+        ok = xpath_lite.truth(
+            xpath_lite.parse(q.constraint), _xpath_view(typed), current, today=lambda: day
+        )
+        if not ok:
+            return text_for(q.constraint_message) or t(
+                "visits.survey.answer.constraint", label=text_for(q.label)
+            )
+    return None
+
+
+def answers_so_far(qs: list[Question], raw: dict[str, Any]) -> dict[str, Any]:
+    """Typed answers as far as they parse: one still being typed counts as unanswered."""
+    typed: dict[str, Any] = {}
+    for q in qs:
+        try:
+            typed[q.name] = coerce(q, raw.get(q.name)) if q.type != "note" else None
+        except AnswerInvalid:
+            typed[q.name] = None
+    return typed
+
+
 def check_answers(
     definition: dict[str, Any], raw: dict[str, Any], *, today: date | None = None
 ) -> dict[str, Any]:
@@ -442,26 +474,52 @@ def check_answers(
         if not relevant(q, typed, day):
             typed[q.name] = None
             continue
-        value = typed[q.name]
-        if _is_empty(value):
-            if q.required:
-                message = text_for(q.required_message) or t(
-                    "visits.survey.answer.required", label=text_for(q.label)
-                )
-                raise AnswerInvalid("visits.survey.answer.message", field=q.name, message=message)
-            continue
-        if q.constraint:
-            current = " ".join(value) if isinstance(value, list) else value
-            ok = xpath_lite.truth(
-                xpath_lite.parse(q.constraint), _xpath_view(typed), current, today=lambda: day
-            )
-            if not ok:
-                message = text_for(q.constraint_message) or t(
-                    "visits.survey.answer.constraint", label=text_for(q.label)
-                )
-                raise AnswerInvalid("visits.survey.answer.message", field=q.name, message=message)
-        out[q.name] = value
+        message = _broken_rule(q, typed[q.name], typed, day)
+        if message is not None:
+            raise AnswerInvalid("visits.survey.answer.message", field=q.name, message=message)
+        if not _is_empty(typed[q.name]):
+            out[q.name] = typed[q.name]
     return out
+
+
+def broken_while_typing(
+    definition: dict[str, Any], raw: dict[str, Any], *, today: date | None = None
+) -> tuple[str, str] | None:
+    """The first answer already given that breaks its constraint, as (question, message).
+
+    Checked at every change, so a rule such as 最多选三项 speaks at the fourth tick, not at
+    save; unanswered required questions and answers still being typed wait for the save.
+    """
+    day = today or date.today()
+    qs = questions(definition)
+    typed = answers_so_far(qs, raw)
+    for q in qs:
+        if q.type == "note" or _is_empty(typed[q.name]) or not relevant(q, typed, day):
+            continue
+        message = _broken_rule(q, typed[q.name], typed, day)
+        if message is not None:
+            return q.name, message
+    return None
+
+
+def still_broken(
+    definition: dict[str, Any], raw: dict[str, Any], name: str, *, today: date | None = None
+) -> bool:
+    """Whether question ``name`` still breaks a rule (an error shown at save goes away once
+    its answer is put right, or once the question is no longer asked)."""
+    day = today or date.today()
+    qs = questions(definition)
+    q = next((q for q in qs if q.name == name), None)
+    if q is None or q.type == "note":
+        return False
+    typed = answers_so_far(qs, raw)
+    if not relevant(q, typed, day):
+        return False
+    try:
+        value = coerce(q, raw.get(name))
+    except AnswerInvalid:
+        return True
+    return _broken_rule(q, value, typed, day) is not None
 
 
 # --- export -----------------------------------------------------------------------------------

@@ -158,7 +158,7 @@ class SurveyFillScreen(FormScreen):
             children.append(
                 Select(
                     [(text_for(c["label"]) or c["name"], c["name"]) for c in q.choices],
-                    prompt=t("visits.survey.choose"),
+                    prompt=t("visits.survey.choose_answer"),
                     id=wid,
                 )
             )
@@ -195,17 +195,26 @@ class SurveyFillScreen(FormScreen):
     @on(SelectionList.SelectedChanged)
     def answer_changed(self, event: Message) -> None:
         self.refresh_relevance()
+        self.check_while_typing()
+
+    def check_while_typing(self) -> None:
+        from kiosk.domain.survey import broken_while_typing, still_broken
+
+        if self.survey is None:
+            return
+        raw, day = self.raw_answers(), self._survey_today
+        broken = broken_while_typing(self.survey.definition, raw, today=day)
+        if broken is not None:
+            self.show_error(*broken, focus=False)
+        elif self.error_field is not None and not still_broken(
+            self.survey.definition, raw, self.error_field, today=day
+        ):
+            self.clear_error()
 
     def refresh_relevance(self) -> None:
-        from kiosk.domain.survey import coerce
+        from kiosk.domain.survey import answers_so_far
 
-        typed: dict[str, Any] = {}
-        raw = self.raw_answers()
-        for q in self.qs:
-            try:
-                typed[q.name] = coerce(q, raw.get(q.name)) if q.type != "note" else None
-            except AnswerInvalid:
-                typed[q.name] = None
+        typed = answers_so_far(self.qs, self.raw_answers())
         day = self._survey_today or date.today()
         for q in self.qs:
             shown = relevant(q, typed, day)
