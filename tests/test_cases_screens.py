@@ -397,3 +397,30 @@ async def test_a_long_progress_note_can_be_read_in_full(runtime):
         await settle(app, pilot)
         shown = str(app.screen.query_one("#case-event-note", Static).render())
         assert note in shown.replace("\n", "")
+
+
+async def test_in_english_the_keys_on_a_case_say_what_they_do(runtime):
+    """A key is a verb (Assign, Resolve); the timeline's steps are what happened (Assigned)."""
+    from kiosk.core.i18n import set_language
+    from screens.cases.case_action import CaseActionScreen
+    from screens.cases.case_detail import CaseDetailScreen
+    from screens.widgets.footer import KioskFooter
+
+    hh = runtime.conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
+    with transaction(runtime.conn):
+        cid = register_case(runtime.ctx, household_ids=[hh], category="sewer", summary="下水堵")
+    set_language("en")
+    try:
+        app = make_app(runtime, supervisor(runtime))
+        async with app.run_test(size=(100, 30)) as pilot:
+            await app.push_screen(CaseDetailScreen(cid))
+            await settle(app, pilot)
+            footer = app.screen.query_one(KioskFooter).render().plain
+            assert "Assign" in footer and "Assigned" not in footer
+            await pilot.press("a")
+            await settle(app, pilot)
+            assert isinstance(app.screen, CaseActionScreen)
+            title = str(app.screen.query_one(".title").render())
+            assert title.endswith("Assign"), title
+    finally:
+        set_language("zh")

@@ -96,7 +96,7 @@ class CaseActionScreen(ModalScreen[dict | None]):
     def compose(self) -> ComposeResult:
         fields = FIELDS.get(self.event_type, ("note",))
         with Vertical(id="action-form"):
-            yield Label(f"{self.number} · {t('cases.event.' + self.event_type)}", classes="title")
+            yield Label(f"{self.number} · {t('cases.action.' + self.event_type)}", classes="title")
             yield Static("", id="action-error")
             if "department" in fields:
                 yield Label(t("cases.col.department"), classes="field-label")

@@ -59,7 +59,7 @@ class CaseDetailScreen(KioskScreen):
             Binding(
                 key,
                 f"act('{ev}')",
-                term(f"cases.event.{ev}"),
+                term(f"cases.action.{ev}"),
                 id=f"case.{ev}",
                 tooltip=term(f"cases.ui.hint.{ev}"),
             )

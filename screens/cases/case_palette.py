@@ -46,7 +46,7 @@ def palette_commands(app) -> Iterator[SystemCommand]:
         if not allowed(app.worker, case_action(ev)):
             continue  # another role's action
         yield SystemCommand(
-            f"{t('cases.title')}: {t(f'cases.event.{ev}')} ({key})",
+            f"{t('cases.title')}: {t(f'cases.action.{ev}')} ({key})",
             t(f"cases.ui.hint.{ev}"),
             lambda ev=ev: screen.action_act(ev),
         )
