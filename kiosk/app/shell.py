@@ -22,6 +22,7 @@ from textual.actions import parse as parse_action
 from textual.app import App
 from textual.await_complete import AwaitComplete
 from textual.binding import Binding
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import AwaitMount
@@ -39,6 +40,7 @@ from kiosk.runtime import Runtime
 from kiosk.security.roles import allowed, require
 from screens.base import GateScreen
 from screens.signin.signin import SignInScreen
+from screens.widgets.footer import Notice
 
 log = logging.getLogger("kiosk.app.shell")
 T = TypeVar("T")
@@ -88,6 +90,8 @@ class KioskApp(App[None]):
     per thread, for workers) and :meth:`write` (one transaction on the writer connection)."""
 
     CSS_PATH = "../../screens/app.tcss"
+    #: the latest notification, drawn by every screen's footer until its time is up
+    notice: reactive[Notice | None] = reactive(None, init=False)
     ENABLE_COMMAND_PALETTE = True
     # The top-level modes (走访/住户/事项/同步/统计); each keeps its own screen stack.
     DEFAULT_MODE = "home"
@@ -503,9 +507,18 @@ class KioskApp(App[None]):
         markup: bool = True,
     ) -> None:
         """Notifications of a session are held back under the lock (shown after unlocking)
-        and dropped before sign-in: a toast is drawn over whatever screen is on top."""
+        and dropped before sign-in.
+
+        A notice is drawn on a line of its own above the footer's keys, not as Textual's
+        toast: a toast lies over other widgets, and every time one of them redraws, the cut
+        at its edge blanks whichever Chinese character of the toast it falls in
+        (Textualize/textual#6357)."""
         if self.gate_open:
             super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+            seconds = self.NOTIFICATION_TIMEOUT if timeout is None else timeout
+            notice = Notice(message, title, str(severity), markup)
+            self.notice = notice
+            self.set_timer(seconds, lambda: self._notice_over(notice))
         elif self.locked:
             self._held_notices.append(
                 (
@@ -513,6 +526,14 @@ class KioskApp(App[None]):
                     {"title": title, "severity": severity, "timeout": timeout, "markup": markup},
                 )
             )
+
+    def _notice_over(self, notice: Notice) -> None:
+        if self.notice is notice:  # a newer one stays its own time
+            self.notice = None
+
+    def clear_notifications(self) -> None:
+        super().clear_notifications()
+        self.notice = None
 
     def take_home_prefetch(self) -> Future | None:
         """The prefetched first load of the home screen, once (None afterwards)."""

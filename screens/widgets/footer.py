@@ -7,14 +7,17 @@ more time on the footer's keys than on everything else the household screen show
 footer was rebuilt four times while the first screen appeared. This one draws the same line
 (key, description, the command palette key on the right) as one widget, and redraws it only
 when the keys it would show change. Clicking a key presses it; a disabled key rings the
-bell; hovering shows the key's tooltip.
+bell; hovering shows the key's tooltip. The app's latest notice, if any, is drawn on the
+line above the keys (KioskApp.notify).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from rich.cells import cell_len
+from rich.errors import MarkupError
 from rich.style import Style
 from rich.text import Text
 from textual import events
@@ -37,6 +40,27 @@ def our_bindings(app: Any, active: Any, *, shown: bool) -> list[tuple[bool, Any,
     return sorted(first.values(), key=lambda e: e[0])
 
 
+@dataclass(eq=False)
+class Notice:
+    """One notification as the footer draws it (severity: information, warning or error)."""
+
+    message: str
+    title: str = ""
+    severity: str = "information"
+    markup: bool = True
+
+    def text(self) -> Text:
+        try:
+            body = Text.from_markup(self.message) if self.markup else Text(self.message)
+        except MarkupError:
+            body = Text(self.message)
+        return Text.assemble(f"{self.title}: " if self.title else "", body)
+
+
+#: a notice longer than this many lines is cut (the whole of it is in the app's list)
+NOTICE_LINES = 3
+
+
 class _Key(NamedTuple):
     key: str
     display: str
@@ -52,11 +76,14 @@ class KioskFooter(Widget, can_focus=False):
         "footer-key--description",
         "footer-key--hover",
         "footer-key--palette-border",
+        "footer--information",
+        "footer--warning",
+        "footer--error",
     }
     DEFAULT_CSS = """
     KioskFooter {
         dock: bottom;
-        height: 1;
+        height: auto;
         width: 1fr;
         color: $footer-foreground;
         background: $footer-background;
@@ -76,6 +103,21 @@ class KioskFooter(Widget, can_focus=False):
         color: $footer-key-foreground;
         background: $block-hover-background;
     }
+    KioskFooter > .footer--information {
+        color: $text;
+        background: $success-muted;
+        text-style: bold;
+    }
+    KioskFooter > .footer--warning {
+        color: $text;
+        background: $warning-muted;
+        text-style: bold;
+    }
+    KioskFooter > .footer--error {
+        color: $text;
+        background: $error-muted;
+        text-style: bold;
+    }
     KioskFooter > .footer-key--palette-border {
         color: $foreground 20%;
     }
@@ -88,11 +130,20 @@ class KioskFooter(Widget, can_focus=False):
         self._spans: list[tuple[int, int, _Key]] = []  # x range of each key, as last drawn
         self._hover: _Key | None = None
         self._pending = False
+        self._notice: Notice | None = None
+        self._notice_lines = 0  # rows the notice takes above the keys, as last drawn
 
     # --- which keys ---------------------------------------------------------------------------
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self.bindings_changed)
         self._read_keys()
+        if hasattr(self.app, "notice"):
+            self.watch(self.app, "notice", self.notice_changed)
+
+    def notice_changed(self, notice: Notice | None) -> None:
+        if notice is not self._notice:
+            self._notice = notice
+            self.refresh(layout=True)
 
     def on_unmount(self) -> None:
         self.screen.bindings_updated_signal.unsubscribe(self)
@@ -156,6 +207,31 @@ class KioskFooter(Widget, can_focus=False):
         return Text.assemble((f" {key.display} ", key_style), (f"{key.description} ", text_style))
 
     def render(self) -> Text:
+        keys = self._keys_line()
+        notice = self._notice
+        if notice is None:
+            self._notice_lines = 0
+            return keys
+        severity = notice.severity if notice.severity in ("warning", "error") else "information"
+        style = self.get_component_rich_style(f"footer--{severity}")
+        width = max(1, self.size.width)
+        lines = notice.text().wrap(self.app.console, width - 2)[:NOTICE_LINES]
+        self._notice_lines = len(lines)
+        out = Text(no_wrap=True, overflow="crop", end="")
+        for line in lines:
+            line.truncate(width - 2, overflow="ellipsis")
+            padded = Text.assemble(" ", line, " " * (width - 1 - line.cell_len), style=style)
+            out.append_text(padded)
+            out.append("\n")
+        out.append_text(keys)
+        return out
+
+    def get_content_height(self, container: Any, viewport: Any, width: int) -> int:
+        if self._notice is None:
+            return 1
+        return 1 + len(self._notice.text().wrap(self.app.console, max(1, width - 2))[:NOTICE_LINES])
+
+    def _keys_line(self) -> Text:
         width = self.size.width
         self._spans = []
         line = Text(no_wrap=True, overflow="crop", end="")
@@ -186,14 +262,16 @@ class KioskFooter(Widget, can_focus=False):
         return line
 
     # --- mouse ----------------------------------------------------------------------------------
-    def _key_at(self, x: int) -> _Key | None:
+    def _key_at(self, x: int, y: int = -1) -> _Key | None:
+        if y >= 0 and y != self._notice_lines:  # the notice's rows hold no keys
+            return None
         for start, end, key in self._spans:
             if start <= x < end:
                 return key
         return None
 
     def on_mouse_move(self, event: events.MouseMove) -> None:
-        key = self._key_at(event.x)
+        key = self._key_at(event.x, event.y)
         if key != self._hover:
             self._hover = key
             self.tooltip = key.tooltip if key else None
@@ -206,7 +284,7 @@ class KioskFooter(Widget, can_focus=False):
             self.refresh()
 
     def on_mouse_down(self, event: events.MouseDown) -> None:
-        key = self._key_at(event.x)
+        key = self._key_at(event.x, event.y)
         if key is None:
             return
         if key.enabled:
