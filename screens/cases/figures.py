@@ -215,7 +215,12 @@ class FiguresScreen(KioskScreen):
             xs = list(range(len(weeks)))
             plt.plot(xs, [w["registered"] for w in weeks], color=REGISTERED)
             plt.plot(xs, [w["resolved"] for w in weeks], color=RESOLVED)
-            plt.xticks([float(x) for x in xs], [w["key"][5:] for w in weeks])
+            # label only the weeks that fit, counted back from the latest: plotext would drop
+            # the ones that overlap in an order that changes from run to run
+            fit = max(1, (plot.size.width - 8) // 7)
+            step = -(-len(weeks) // fit)
+            shown = xs[::-1][::step][::-1]
+            plt.xticks([float(x) for x in shown], [weeks[x]["key"][5:] for x in shown])
         plot.refresh()
 
     def fill_table(self, f: dict) -> None:
