@@ -32,7 +32,10 @@ def main(argv: list[str]) -> int:
     )
     wanted = [f"bench_{a.removeprefix('bench_')}" for a in argv] or names
     failed = 0
+    from bench.common import CURRENT, FIGURES, summary_table
+
     for name in wanted:
+        CURRENT[0] = name
         started = time.perf_counter()
         print(f"\n=== {name} ===", flush=True)
         try:
@@ -42,7 +45,9 @@ def main(argv: list[str]) -> int:
             ok = False
         failed += ok is False
         print(f"({name}: {time.perf_counter() - started:.1f} s)", flush=True)
-    return 1 if failed else 0
+    print("\n=== summary ===", flush=True)
+    print(summary_table(FIGURES), flush=True)
+    return 1 if failed or any(not f.ok for f in FIGURES) else 0
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bench.common import percentile, report
+from bench.common import idle_and_busy, percentile, report
 
 HOUSEHOLDS = int(os.environ.get("KIOSK_BENCH_AUDIT_HOUSEHOLDS", "20000"))
 WINDOW = 64
@@ -169,7 +169,7 @@ def _compare(
         f"{name}, audited / baseline, CPU time",
         percentile(window_ratios("ours", 0), 50),
         "x",
-        budget=1.10,
+        budget=1.08,  # the target; the promise is 1.10x
     )
 
 
@@ -222,10 +222,13 @@ def main() -> bool:
                     categories=cats,
                 )
 
-            ok = _compare("household edit (1 operation)", runtimes, edit, edits, EDIT_WINDOWS)
-            ok &= _compare(
-                "visit with 3 problems (13 operations)", runtimes, visit, visits, VISIT_WINDOWS
-            )
+            def both() -> bool:
+                ok = _compare("household edit (1 operation)", runtimes, edit, edits, EDIT_WINDOWS)
+                return ok & _compare(
+                    "visit with 3 problems (13 operations)", runtimes, visit, visits, VISIT_WINDOWS
+                )
+
+            ok = idle_and_busy(both)
             check = verify(runtimes["ours"].conn)
             print(
                 f"  audited chain after the run: {check.entries} entries, "

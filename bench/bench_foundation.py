@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import MILLION, million_db, percentile, report, warm_os_cache
+from bench.common import MILLION, idle_and_busy, million_db, percentile, report, warm_os_cache
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -421,7 +421,7 @@ def bench_signin_to_home(db: Path) -> bool:
         "sign-in Enter to home with walk list painted p95",
         percentile(samples, 95),
         "ms",
-        budget=500,
+        budget=400,  # the target; the promise is 500 ms
     )
 
 
@@ -551,8 +551,8 @@ def main() -> bool:
     ok = bench_demo(households)
     db = million_db(households)
     ok &= bench_search(db)
-    ok &= bench_keystroke(db)
+    ok &= idle_and_busy(lambda: bench_keystroke(db))
     ok &= bench_cold_start(db)
-    ok &= bench_signin_to_home(db)
+    ok &= idle_and_busy(lambda: bench_signin_to_home(db))
     ok &= bench_memory(db)
     return ok

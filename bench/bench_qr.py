@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import MILLION, million_db, percentile, report, warm_os_cache
+from bench.common import MILLION, idle_and_busy, million_db, percentile, report, warm_os_cache
 
 LABELS = int(os.environ.get("KIOSK_BENCH_LABELS", "1000"))
 SCANS = int(os.environ.get("KIOSK_BENCH_SCANS", "200"))
@@ -301,7 +301,7 @@ def bench_scan(db: Path) -> bool:
         "scan Enter to household with open cases painted p95 (Pilot)",
         percentile(ours, 95),
         "ms",
-        budget=50.0,
+        budget=35.0,  # the target; the promise is 50 ms
         baseline=percentile(base, 95),
     )
     report("  median", percentile(ours, 50), "ms", baseline=percentile(base, 50))
@@ -311,7 +311,7 @@ def bench_scan(db: Path) -> bool:
 def main() -> bool:
     db = million_db(MILLION)
     ok = bench_labels_pdf(db)
-    ok &= bench_scan(db)
+    ok &= idle_and_busy(lambda: bench_scan(db))
     return ok
 
 

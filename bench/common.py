@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import statistics
+import subprocess
+import sys
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 CACHE = Path(__file__).parent / ".cache"
@@ -20,6 +25,27 @@ def percentile(samples: list[float], p: float) -> float:
     return s[k]
 
 
+@dataclass
+class Figure:
+    """One printed figure, kept for the summary table at the end of ``make bench``."""
+
+    bench: str
+    name: str
+    value: float
+    unit: str
+    budget: float | None
+    higher_is_better: bool
+    ok: bool
+
+
+#: every figure reported in this run, in order (bench/__main__.py prints them as a table)
+FIGURES: list[Figure] = []
+#: the benchmark module running now (set by bench/__main__.py)
+CURRENT = [""]
+#: said after a figure's name when it was measured with one core kept busy
+BUSY = " [one core busy]"
+
+
 def report(
     name: str,
     value: float,
@@ -29,6 +55,8 @@ def report(
     higher_is_better: bool = False,
 ) -> bool:
     """Print one figure; with a baseline, the ratio; with a budget, PASS or OVER."""
+    if _busy_now[0]:
+        name += BUSY
     parts = [f"{name}: {value:.3f} {unit}"]
     if baseline:
         parts.append(f"ratio {value / baseline:.2f}x baseline ({baseline:.3f} {unit})")
@@ -40,7 +68,60 @@ def report(
             + f" (budget {'>=' if higher_is_better else '<='} {budget} {unit})"
         )
     print("  " + " | ".join(parts), flush=True)
+    FIGURES.append(Figure(CURRENT[0], name.strip(), value, unit, budget, higher_is_better, ok))
     return ok
+
+
+_busy_now = [False]
+
+# Spins one core until killed; says so first, so the measurement starts on a busy machine.
+_SPIN = "import sys\nprint('spinning', flush=True)\nwhile True:\n    pass\n"
+
+
+@contextlib.contextmanager
+def busy_core() -> Iterator[None]:
+    """Another process running at full speed on one core for the duration: a laptop that is
+    also indexing, updating or playing a video. Figures reported inside are marked."""
+    spinner = subprocess.Popen([sys.executable, "-c", _SPIN], stdout=subprocess.PIPE, text=True)
+    try:
+        assert spinner.stdout is not None and spinner.stdout.readline().strip() == "spinning"
+        _busy_now[0] = True
+        yield
+    finally:
+        _busy_now[0] = False
+        spinner.kill()
+        spinner.wait()
+
+
+def idle_and_busy(measure: Callable[[], bool]) -> bool:
+    """Run a measurement (which reports its figures) on a quiet machine, then again with one
+    core kept busy; both must hold."""
+    ok = measure()
+    with busy_core():
+        ok &= measure()
+    return ok
+
+
+def summary_table(figures: list[Figure]) -> str:
+    """Every figure with a budget, its value and PASS/OVER; then how many have none."""
+    rows = [f for f in figures if f.budget is not None]
+    width = min(62, max((len(f"{f.bench} {f.name}") for f in rows), default=10))
+    lines = [f"{'figure':<{width}}  {'value':>12}  {'budget':>14}  verdict"]
+    for f in rows:
+        label = f"{f.bench.removeprefix('bench_')}: {f.name}"
+        if len(label) > width:
+            label = label[: width - 1] + "…"
+        sign = ">=" if f.higher_is_better else "<="
+        lines.append(
+            f"{label:<{width}}  {f.value:>9.3f} {f.unit[:2]:<2}  {sign} {f.budget:>8g} {f.unit[:2]:<2}"
+            f"  {'PASS' if f.ok else 'OVER'}"
+        )
+    over = sum(not f.ok for f in rows)
+    lines.append(
+        f"{len(rows)} figures with a budget: {len(rows) - over} PASS, {over} OVER;"
+        f" {len(figures) - len(rows)} more printed without one"
+    )
+    return "\n".join(lines)
 
 
 def timed(fn, *args, **kwargs) -> tuple[float, object]:
