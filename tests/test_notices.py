@@ -56,3 +56,12 @@ async def test_a_long_notice_wraps_and_clicking_the_keys_still_presses_them(runt
         await pilot.click(KioskFooter, offset=(start + 1, 3))  # esc on the keys' row
         await settle(app, pilot)
         assert not isinstance(app.screen, HouseholdScreen)
+
+
+async def test_a_notice_shows_brackets_as_typed(runtime):
+    app = signed_in_app(runtime)
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await settle(app, pilot)
+        app.notify("请安装摄像头组件：pip install 'grid-kiosk[camera]'")
+        await settle(app, pilot)
+        assert any("grid-kiosk[camera]" in line for line in _screen_lines(app))

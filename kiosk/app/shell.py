@@ -512,11 +512,13 @@ class KioskApp(App[None]):
         A notice is drawn on a line of its own above the footer's keys, not as Textual's
         toast: a toast lies over other widgets, and every time one of them redraws, the cut
         at its edge blanks whichever Chinese character of the toast it falls in
-        (Textualize/textual#6357)."""
+        (Textualize/textual#6357). It is plain text: our words are never markup, and a
+        message such as ``pip install 'grid-kiosk[camera]'`` must show its brackets."""
+        markup = False
         if self.gate_open:
             super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
             seconds = self.NOTIFICATION_TIMEOUT if timeout is None else timeout
-            notice = Notice(message, title, str(severity), markup)
+            notice = Notice(message, title, str(severity))
             self.notice = notice
             self.set_timer(seconds, lambda: self._notice_over(notice))
         elif self.locked:

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from rich.cells import cell_len
-from rich.errors import MarkupError
 from rich.style import Style
 from rich.text import Text
 from textual import events
@@ -47,14 +46,9 @@ class Notice:
     message: str
     title: str = ""
     severity: str = "information"
-    markup: bool = True
 
     def text(self) -> Text:
-        try:
-            body = Text.from_markup(self.message) if self.markup else Text(self.message)
-        except MarkupError:
-            body = Text(self.message)
-        return Text.assemble(f"{self.title}: " if self.title else "", body)
+        return Text(f"{self.title}: {self.message}" if self.title else self.message)
 
 
 #: a notice longer than this many lines is cut (the whole of it is in the app's list)
