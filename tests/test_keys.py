@@ -119,3 +119,22 @@ async def test_the_palettes_visit_and_survey_commands_act_on_the_screen(runtime)
         await until(pilot, lambda: isinstance(app.screen, SurveyFillScreen))
         assert app.screen.household_id == hid
         await settle(app, pilot)  # let the form mount whole before the app closes
+
+
+async def test_the_keys_panel_names_a_key_once_as_the_screen_uses_it(runtime):
+    """The visit form's F4 adds a problem: the panel lists that, not the app-wide F4."""
+    from tests.pages import HouseholdPage
+
+    hid = runtime.conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
+    app = signed_in_app(runtime)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await (await HouseholdPage.open(app, pilot, hid)).record_visit()
+        await settle(app, pilot)
+        app.action_keys()
+        await until(pilot, lambda: isinstance(app.screen, KeysPanel))
+        await settle(app, pilot)
+        own = str(app.screen.query_one("#keys-own", Static).render())
+        everywhere = str(app.screen.query_one("#keys-everywhere", Static).render())
+        assert "添加问题" in own
+        keys = [line.split()[0] for line in (own + "\n" + everywhere).splitlines() if line]
+        assert len(keys) == len(set(keys)), keys  # every key once
