@@ -39,6 +39,9 @@ def frozen_district(tmp_path_factory) -> Path:
     with pytest.MonkeyPatch.context() as mp, time_machine.travel(FROZEN, tick=False):
         # the device id (and so every case number's device tag) from a seed, not the OS
         mp.setattr(ids, "os", SimpleNamespace(urandom=seeded.randbytes))
+        # and not from the last id an earlier test made (at a later, real time)
+        mp.setattr(ids, "_last_ms", 0)
+        mp.setattr(ids, "_last_rand", 0)
         _build_demo(path, 300, 11)
     return path
 
