@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.households.roster.read import MAX_ROWS
 from tests.conftest import ADMINISTRATOR, DEMO_PINS, ROOT, SUPERVISOR
 
 PEAK_MB = 300
@@ -69,7 +70,7 @@ def _run_measured(args: list[str], stdin: str) -> tuple[subprocess.CompletedProc
         (
             lambda p: p.with_suffix(".csv").write_text(
                 "姓名,电话,网格\n"
-                + "".join(f"张{i},1380000{i % 10000:04d},G001\n" for i in range(200_001)),
+                + "".join(f"张{i},1380000{i % 10000:04d},G001\n" for i in range(MAX_ROWS + 1)),
                 encoding="utf-8",
             ),
             "行",

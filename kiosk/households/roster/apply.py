@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 from db.areas import Grid, get_or_create_compound, grid_by_code, grid_by_name
 from db.connection import transaction
@@ -60,6 +61,7 @@ MAX_COMPOUND_CHARS = 40
 MAX_NOTE_CHARS = 500
 
 Progress = Callable[[str, dict], None]
+T = TypeVar("T")
 
 
 @dataclass
@@ -112,7 +114,7 @@ class PlannedHousehold:
     room: str
     first_row: int
     people: list[Person] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    notes: tuple[str, ...] = ()  # most households have none: no list each
     whole_row: tuple | None = None  # one-row-per-household rosters: the row's content
 
     @property
@@ -249,9 +251,16 @@ class _Planner:
         self.by_field: dict[tuple[str, int], list[int]] = {}
         self.flags: list[tuple[int, str]] = []
         self.members: list[int] = []
-        self.id_seen: dict[str, tuple[int, tuple]] = {}
+        self.id_seen: dict[str, int] = {}  # ID number -> the row that first gave it
         self.prev_address: tuple | None = None
         self.texts: dict[int, str] = {}
+        # One copy of each value that repeats across people (relations, genders, birth
+        # years, tag sets, building/unit/room numbers): a street office's roster of
+        # 200,000 people otherwise holds 200,000 copies of "户主" and of "1单元".
+        self._shared: dict[object, object] = {}
+
+    def share(self, value: T) -> T:
+        return self._shared.setdefault(value, value)  # type: ignore[return-value]
 
     def start_sheet(self, name: str | None, layout: SheetLayout) -> None:
         self.sheet, self.layout = name, layout
@@ -398,9 +407,9 @@ class _Planner:
         col: int | None = None
         try:
             value, col = self.cell(row, "relation", member)
-            p.relation = parse_relation(value) or ("户主" if head else "")
+            p.relation = self.share(parse_relation(value) or ("户主" if head else ""))
             value, col = self.cell(row, "gender", member)
-            p.gender = parse_gender(value)
+            p.gender = self.share(parse_gender(value))
             value, col = self.cell(row, "phone", member)
             p.phone, extra = parse_phone(value)
             if extra:
@@ -419,12 +428,12 @@ class _Planner:
         if ident:
             p.id_number = ident.number
             if p.birth_year is None:
-                p.birth_year = ident.birth_year
+                p.birth_year = self.share(ident.birth_year)
             elif abs(p.birth_year - ident.birth_year) > (1 if from_age else 0):
                 # An age is a year off before the birthday; a written birth year is exact.
                 raise _Reject("id_birth_mismatch", col)
             if not p.gender:
-                p.gender = ident.gender
+                p.gender = self.share(ident.gender)
             elif p.gender != ident.gender:
                 raise _Reject("id_gender_mismatch", col)
         tags_value, tags_col = self.cell(row, "tags", member)
@@ -440,7 +449,9 @@ class _Planner:
                     raise _Reject("bad_flag", i)
                 if flag and code not in codes:
                     codes.append(code)
-        p.tags = tuple(sorted(codes))
+        p.tags = self.share(tuple(sorted(codes)))
+        if p.birth_year is not None:
+            p.birth_year = self.share(p.birth_year)
         return p
 
     def note(self, row: Row) -> str:
@@ -456,15 +467,17 @@ class _Planner:
         key = (grid.id, compound, address_key(b, u, r))
         hh = self.plan.households.get(key)
         if hh is None:
+            b, u, r, compound = self.share(b), self.share(u), self.share(r), self.share(compound)
             return key, PlannedHousehold(grid, compound, b, u, r, row.number), True
         return key, hh, False
 
-    def check_id(self, p: Person, key: tuple, id_col: int | None) -> None:
+    def check_id(self, p: Person, hh: PlannedHousehold, id_col: int | None) -> None:
+        """An ID number already given is refused unless it is of this household's people."""
         if not p.id_number:
             return
         seen = self.id_seen.get(p.id_number)
-        if seen and seen[1] != key:
-            raise _Reject("id_elsewhere", id_col, other=seen[0])
+        if seen is not None and not any(q.id_number == p.id_number for q in hh.people):
+            raise _Reject("id_elsewhere", id_col, other=seen)
 
     def take_person_row(self, row: Row, carried: tuple | None) -> None:
         value, col = self.cell(row, "relation")
@@ -481,7 +494,7 @@ class _Planner:
         note = self.note(row)
         key, hh, new = self.household(grid, compound, b, u, r, row)
         id_col = self.cell(row, "id_number")[1]
-        self.check_id(p, key, id_col)
+        self.check_id(p, hh, id_col)
         for q in hh.people:
             same = (p.id_number and p.id_number == q.id_number) or (
                 p.name == q.name and (not p.id_number or not q.id_number)
@@ -493,7 +506,7 @@ class _Planner:
                         if not getattr(q, name) and getattr(p, name):
                             setattr(q, name, getattr(p, name))
                     if p.id_number:
-                        self.id_seen[p.id_number] = (q.row, key)
+                        self.id_seen[p.id_number] = q.row
                     self.plan.warnings.append(
                         self.problem(row, "duplicate_row", None, {"other": q.row})
                     )
@@ -507,9 +520,9 @@ class _Planner:
                 raise _Reject("second_head", self.cell(row, "relation")[1], other=q.row)
         hh.people.append(p)
         if note and note not in hh.notes:
-            hh.notes.append(note)
+            hh.notes += (note,)
         if p.id_number:
-            self.id_seen[p.id_number] = (row.number, key)
+            self.id_seen[p.id_number] = row.number
         if new:
             self.plan.households[key] = hh
 
@@ -546,14 +559,14 @@ class _Planner:
                 raise _Reject("duplicate_person", id_col, other=row.number)
             if p.id_number:
                 seen_ids.add(p.id_number)
-            self.check_id(p, key, id_col)
+            self.check_id(p, hh, id_col)
         hh.people = people
         hh.whole_row = content
         if note:
-            hh.notes.append(note)
+            hh.notes += (note,)
         for p in people:
             if p.id_number:
-                self.id_seen[p.id_number] = (row.number, key)
+                self.id_seen[p.id_number] = row.number
         self.plan.households[key] = hh
 
 

@@ -110,8 +110,9 @@ def _contains(p: Path, needles: tuple[bytes, ...]) -> bool:
 
 # --- xlsx -----------------------------------------------------------------------------------
 
-#: rows a roster may have (a street office's roster is some tens of thousands)
-MAX_ROWS = 200_000
+#: rows a roster may have: a large street office's whole roster, 200,000 people, with room
+#: for its title and header rows (most are some tens of thousands)
+MAX_ROWS = 210_000
 #: a run of this many empty rows ends a sheet (formatting dragged to row 1,048,576)
 EMPTY_RUN = 1_000
 #: characters of one CSV line (a cell with a whole book in it is not a roster)
