@@ -254,7 +254,9 @@ def run_export(args: argparse.Namespace) -> int:
         grids = export_grids(runtime.worker, conn, args.grid, full=args.full)
         codes = [g.code for g in grids]
         if args.full:
-            confirm(t("privacy.export.full_confirm", grids="、".join(codes)), yes=args.yes)
+            confirm(
+                t("privacy.export.full_confirm", grids=t("ui.list_sep").join(codes)), yes=args.yes
+            )
 
         def audit(rows: int) -> None:
             with transaction(conn):
@@ -276,7 +278,7 @@ def run_export(args: argparse.Namespace) -> int:
                 "privacy.export.done_full" if args.full else "privacy.export.done",
                 rows=n,
                 out=str(out),
-                grids="、".join(codes),
+                grids=t("ui.list_sep").join(codes),
             )
         )
     return 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import time
+from typing import cast
 
 from kiosk.core.i18n import t
 
@@ -29,6 +30,7 @@ def register_import(hs, common) -> None:
     p.add_argument("--dry-run", action="store_true", help=t("roster.cli.dry_run"))
     p.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     p.add_argument("--grid", metavar="CODE", help=t("roster.cli.grid"))
+    p.add_argument("--create-areas", action="store_true", help=t("roster.cli.create_areas"))
     p.set_defaults(handler=run_import)
 
 
@@ -52,7 +54,7 @@ def _where(p) -> str:
     return where
 
 
-def build_report(plan, result, dry_run: bool) -> dict[str, object]:
+def build_report(plan, result, dry_run: bool, created=()) -> dict[str, object]:
     return {
         "file": str(plan.path),
         "format": plan.format,
@@ -68,13 +70,19 @@ def build_report(plan, result, dry_run: bool) -> dict[str, object]:
         "rejected": [_problem_doc(p) for p in plan.rejected],
         "warnings": [_problem_doc(p) for p in plan.warnings],
         "ignored_columns": plan.ignored_columns,
+        "created_areas": [
+            {"code": g.code, "name": g.name, "community": g.community, "street": g.street}
+            for g in created
+        ],
     }
 
 
 def print_report(report: dict[str, object], plan) -> None:
     from kiosk.cli.output import info
 
-    layout = "、".join(t(f"roster.layout.{x}") for x in str(report["layout"]).split("/") if x)
+    layout = t("ui.list_sep").join(
+        t(f"roster.layout.{x}") for x in str(report["layout"]).split("/") if x
+    )
     kind = plan.format.upper()
     if plan.encoding:
         kind += " " + t(f"roster.encoding.{plan.encoding}")
@@ -99,16 +107,26 @@ def print_report(report: dict[str, object], plan) -> None:
         info(t("roster.report.warnings_head"))
         for p in plan.warnings:
             info(f"  {_where(p)}: {t(f'roster.reason.{p.code}', **p.params)}")
+    created = cast("list[dict[str, str]]", report.get("created_areas") or [])
+    if created:
+        names = t("ui.list_sep").join(f"{g['name']} ({g['code']})" for g in created)
+        info(t("roster.report.created_areas", n=len(created), grids=names))
     if plan.ignored_columns:
-        info(t("roster.report.ignored", columns="、".join(plan.ignored_columns)))
+        info(t("roster.report.ignored", columns=t("ui.list_sep").join(plan.ignored_columns)))
     if plan.rejected:
         info(t("roster.report.fix_and_rerun"))
 
 
+class _DryRun(Exception):
+    """Undo a dry run's grids with its households."""
+
+
 def run_import(args: argparse.Namespace) -> int:
+    from db.connection import transaction
     from kiosk.cli.output import emit_json, info
     from kiosk.core.errors import UserError
     from kiosk.households.roster.apply import apply_plan, plan_import, resolve_grid
+    from kiosk.households.roster.areas import create_areas, describe_unknown
     from kiosk.households.roster.read import RosterUnreadable
     from kiosk.runtime import runtime_for
     from kiosk.security.roles import ADMIN, in_scope, require_unless_setting_up
@@ -133,17 +151,57 @@ def run_import(args: argparse.Namespace) -> int:
             grid = resolve_grid(runtime.conn, args.grid.strip())
             if grid is None:
                 raise UserError("roster.file.unknown_grid", exit_code=2, grid=args.grid[:40])
-        try:
-            plan = plan_import(
+
+        def planned():
+            return plan_import(
                 runtime.conn, args.file, default_grid=grid, progress=progress, reach=reach
             )
+
+        try:
+            plan = planned()
         except RosterUnreadable as exc:
             message = t(f"roster.file.{exc.key}", **exc.params)
             log.info("roster unreadable: %s", exc.key)
             if args.json:
                 emit_json({"file": str(args.file), "error": {"code": exc.key, "message": message}})
             raise UserError(f"roster.file.{exc.key}", exit_code=2, **exc.params) from None
-        result = apply_plan(runtime.ctx, plan, dry_run=args.dry_run, progress=progress)
+        created: list = []
+        if plan.unknown_grids and not args.create_areas:
+            # Refused once, as a whole: a roster of an office's own grids, row after row
+            # refused for the same unknown grid, says nothing a person can act on.
+            params = {
+                "path": str(args.file),
+                "n": len(plan.unknown_grids),
+                "grids": describe_unknown(plan.unknown_grids, t("ui.list_sep")),
+            }
+            if args.json:
+                emit_json(
+                    {
+                        "file": str(args.file),
+                        "error": {
+                            "code": "unknown_grids",
+                            "message": t("roster.file.unknown_grids", **params),
+                            "grids": [
+                                {"street": s, "community": c, "grid": g, "row": row}
+                                for (s, c, g), row in plan.unknown_grids.items()
+                            ],
+                        },
+                    }
+                )
+            raise UserError("roster.file.unknown_grids", exit_code=2, **params)
+        if plan.unknown_grids:
+            require_unless_setting_up(runtime.worker, "devices.manage", runtime.conn)
+            try:
+                with transaction(runtime.conn):  # the grids and the households: all or none
+                    created, _left = create_areas(runtime.ctx, plan.unknown_grids)
+                    plan = planned()
+                    result = apply_plan(runtime.ctx, plan, dry_run=args.dry_run, progress=progress)
+                    if args.dry_run:
+                        raise _DryRun
+            except _DryRun:
+                pass
+        else:
+            result = apply_plan(runtime.ctx, plan, dry_run=args.dry_run, progress=progress)
     finally:
         runtime.close()
     log.info(
@@ -158,7 +216,7 @@ def run_import(args: argparse.Namespace) -> int:
         args.dry_run,
         time.perf_counter() - started,
     )
-    report = build_report(plan, result, args.dry_run)
+    report = build_report(plan, result, args.dry_run, created)
     if args.json:
         emit_json(report)
     else:

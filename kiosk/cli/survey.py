@@ -144,7 +144,7 @@ def run_export(args: argparse.Namespace) -> int:
         require(runtime.worker, "export.full")
         survey = find_survey(conn, args.name)
         if survey is None:
-            known = "、".join(s.name for s in list_surveys(conn)) or "-"
+            known = t("ui.list_sep").join(s.name for s in list_surveys(conn)) or "-"
             raise UserError("visits.survey.unknown", exit_code=2, name=args.name[:60], known=known)
         versions = {
             r[0]: r[1]

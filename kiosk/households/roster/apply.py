@@ -145,6 +145,9 @@ class ImportPlan:
     rejected: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    #: grids the roster names that this database does not have: (street, community, grid as
+    #: written) -> the first row that names it
+    unknown_grids: dict[tuple[str, str, str], int] = field(default_factory=dict)
 
 
 @dataclass
@@ -331,6 +334,9 @@ class _Planner:
         if grid_text:
             grid = self.grids(grid_text, community_text)
             if grid is None:
+                self.plan.unknown_grids.setdefault(
+                    (cell_text(street), community_text, grid_text), row.number
+                )
                 raise _Reject("unknown_grid", grid_col, grid=grid_text[:40])
         elif self.default_grid is not None:
             grid = self.default_grid

@@ -1,0 +1,61 @@
+"""Grids a roster names that the database does not have yet: listed once (the whole import is
+refused, nothing written), or, when an administrator asks (``--create-areas``), created from
+the roster's own 街道 / 社区 / 网格 columns. See docs/roster-import.md."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from db.areas import Grid, get_or_create_grid, grid_by_name, list_grids
+from db.context import WriteContext
+
+#: a 网格 cell that is already a code (G003, 3-12): kept as the grid's code
+_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,15}")
+
+
+def describe_unknown(unknown: dict[tuple[str, str, str], int], sep: str, limit: int = 8) -> str:
+    """The unknown grids as a person reads them, ``sep`` between: 新伟社区 / 第三网格 (the
+    first ``limit``, then an ellipsis)."""
+    names = [" / ".join(p for p in (community, grid) if p) for _, community, grid in unknown]
+    return sep.join(names[:limit]) + ("…" if len(names) > limit else "")
+
+
+def grid_name(community: str, grid: str) -> str:
+    """The name a created grid gets: the community's name before the grid's, as the demo and
+    most rosters write them (新伟社区第三网格), so two communities' 第三网格 stay apart."""
+    return grid if grid.startswith(community) else community + grid
+
+
+def grid_code(street: str, community: str, grid: str) -> str:
+    """A code for a created grid: the cell itself when it is one (G003), else made from the
+    names, so the same roster gives the same code on every import and every machine."""
+    if _CODE.fullmatch(grid):
+        return grid.upper()
+    digest = hashlib.sha256(f"{street}/{community}/{grid}".encode()).hexdigest()
+    return "W" + digest[:7].upper()
+
+
+def create_areas(
+    ctx: WriteContext, unknown: dict[tuple[str, str, str], int]
+) -> tuple[list[Grid], list[tuple[str, str, str]]]:
+    """Create the grids ``unknown`` names (inside the caller's transaction). A grid needs its
+    street and community: those without stay unknown. Returns (created, left)."""
+    districts = {g.district for g in list_grids(ctx.conn) if g.district}
+    district = districts.pop() if len(districts) == 1 else ""
+    created: list[Grid] = []
+    left: list[tuple[str, str, str]] = []
+    for street, community, grid in unknown:
+        if not (street and community and grid):
+            left.append((street, community, grid))
+            continue
+        name = grid_name(community, grid)
+        existing = grid_by_name(ctx.conn, name)
+        if existing is not None:
+            continue
+        created.append(
+            get_or_create_grid(
+                ctx, grid_code(street, community, grid), name, community, street, district
+            )
+        )
+    return created, left
