@@ -2,7 +2,8 @@
 list, scan a household's label, a visit with a problem and a suggestion, a 未遇 visit,
 community feedback, a questionnaire, lock and unlock, a label sheet and a case slip, sync.
 Then the day holds (tests/journeys/conftest.py): the audit chain verifies, sign-in works, the
-hub holds everything the laptop wrote."""
+hub holds everything the laptop wrote. The same day at 100x30 in Chinese and at 80x24 in
+English, the footer whole on every screen of it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import json
 import sqlite3
 from datetime import date, timedelta
 
+import pytest
 from textual.widgets import Input, TextArea
 
 from tests.conftest import DEMO_PINS, GRID_WORKER
@@ -35,7 +37,19 @@ async def _sign_in(app, pilot, name: str, pin: str) -> None:
     await settle(app, pilot)
 
 
-async def test_a_grid_workers_day(hub, demo_db, tmp_path, monkeypatch):
+def _footer_whole(app) -> None:
+    """Every key the footer draws ends inside the terminal (on the screen in front)."""
+    from screens.widgets.footer import KioskFooter
+
+    for footer in app.screen.query(KioskFooter):
+        width = footer.size.width
+        assert all(end <= width for _, end, _ in footer._spans), type(app.screen).__name__
+
+
+@pytest.mark.parametrize(
+    ("size", "lang"), [((100, 30), "zh"), ((80, 24), "en")], ids=["100x30-zh", "80x24-en"]
+)
+async def test_a_grid_workers_day(hub, demo_db, tmp_path, monkeypatch, size, lang):
     from kiosk.cli.run import start_app
     from kiosk.qr.payload import make
     from kiosk.runtime import load, open_runtime
@@ -80,26 +94,31 @@ async def test_a_grid_workers_day(hub, demo_db, tmp_path, monkeypatch):
         "cases": _q(laptop, "SELECT count(*) FROM cases")[0][0],
     }
 
-    runtime = open_runtime(load(db=str(laptop)))
+    from kiosk.core.i18n import set_language
+
+    runtime = open_runtime(load(db=str(laptop), lang=lang))
     app = start_app(runtime)
     try:
-        async with app.run_test(size=(100, 30)) as pilot:
+        async with app.run_test(size=size) as pilot:
             await settle(app, pilot)
             await _sign_in(app, pilot, GRID_WORKER, DEMO_PINS[GRID_WORKER])
             await until(pilot, lambda: isinstance(app.screen, HomeScreen))
             await settle(app, pilot)
             assert app.screen.query_one("#home-table").row_count > 0  # the walk list
+            _footer_whole(app)
 
             # At the door: the scanner reads the label (Caps Lock on: lower case).
             await wedge(app, pilot, make("HH", code).text.lower())
             await settle(app, pilot)
             assert isinstance(app.screen, HouseholdScreen) and app.screen.household_id == door
+            _footer_whole(app)
 
             # A visit: the head of household met, one problem, one suggestion.
             await pilot.press("v")
             await settle(app, pilot)
             form = app.screen
             assert isinstance(form, VisitFormScreen)
+            _footer_whole(app)
             await pilot.press("space", "f4")
             await settle(app, pilot)
             await pilot.press("enter", "down", "enter", "tab")
@@ -201,6 +220,7 @@ async def test_a_grid_workers_day(hub, demo_db, tmp_path, monkeypatch):
             # Evening: sync from the sync screen (F4, s).
             await pilot.press("f4")
             await settle(app, pilot)
+            _footer_whole(app)
             await pilot.press("s")
             await settle(app, pilot, rounds=6)
             assert _q(laptop, "SELECT count(*) FROM outbox")[0][0] == 0
@@ -208,6 +228,7 @@ async def test_a_grid_workers_day(hub, demo_db, tmp_path, monkeypatch):
             assert not [m for m in messages if "意外" in m or "unexpected" in m], messages
     finally:
         runtime.close()
+        set_language("zh")
 
     after = {
         "visits": _q(laptop, "SELECT count(*) FROM visits")[0][0],
