@@ -7,6 +7,7 @@ from textual.widgets import DataTable, Select, Static
 
 from db.cases import CaseFilter, append_event, count_cases, get_case, register_case
 from db.connection import transaction
+from kiosk.core.i18n import t
 from tests.conftest import SUPERVISOR, acting_as
 from tests.pilot_helpers import settle, signed_in_app
 
@@ -239,8 +240,20 @@ async def test_case_list_usable_at_80x24_and_palette_has_case_actions(runtime):
         await app.push_screen(CaseDetailScreen(cid))
         await settle(app, pilot)
         titles = [c.title for c in kiosk_commands(app)]
-        for word in ("交办", "推进", "办结", "回访", "群众评价", "督办升级", "销号", "标记为重复"):
-            assert any(word in title for title in titles), word
+        from screens.cases.case_detail import ACTION_KEYS
+
+        # the palette offers what the keys offer for this case: its state's actions
+        offered = [ev for _, ev in ACTION_KEYS if app.screen.check_action("act", (ev,))]
+        assert offered
+        for _, ev in ACTION_KEYS:
+            word = t(f"cases.action.{ev}")
+            listed = any(
+                title.endswith(f"{word} ({key})")
+                for key, e in ACTION_KEYS
+                if e == ev
+                for title in titles
+            )
+            assert listed is (ev in offered), (ev, titles)
 
 
 async def test_palette_has_the_list_and_figures_actions(runtime):
@@ -424,3 +437,37 @@ async def test_in_english_the_keys_on_a_case_say_what_they_do(runtime):
             assert title.endswith("Assign"), title
     finally:
         set_language("zh")
+
+
+async def test_a_case_of_another_grid_is_read_but_offers_no_action(runtime):
+    """The grid worker reads the community's cases; acting is for their own grid's: keys
+    that would be refused at save are not offered (nor in the palette)."""
+    from kiosk.app.shell import KioskApp
+    from screens.cases.case_detail import CaseDetailScreen
+    from screens.widgets.footer import KioskFooter
+    from tests.conftest import GRID_WORKER
+
+    def a_case_in(code: str) -> str:
+        hh = runtime.conn.execute(
+            "SELECT h.id FROM households h JOIN grids g ON g.id = h.grid_id WHERE g.code = ?"
+            " LIMIT 1",
+            (code,),
+        ).fetchone()[0]
+        with transaction(runtime.conn):
+            return register_case(
+                runtime.ctx, household_ids=[hh], category="sewer", summary="下水堵"
+            )
+
+    own, other = a_case_in("G001"), a_case_in("G002")
+    from db.workers import worker_by_name
+
+    app = KioskApp(runtime, signed_in=worker_by_name(runtime.conn, GRID_WORKER))
+    async with app.run_test(size=(100, 30)) as pilot:
+        for case_id, offered in ((own, True), (other, False)):
+            await app.push_screen(CaseDetailScreen(case_id))
+            await settle(app, pilot)
+            footer = app.screen.query_one(KioskFooter).render().plain
+            assert ("推进" in footer) is offered, footer
+            assert (app.screen.check_action("act", ("progress",)) is not False) is offered
+            await app.pop_screen()
+            await settle(app, pilot)

@@ -75,10 +75,13 @@ class CaseDetailScreen(KioskScreen):
     class Loaded(Message):
         """The case arrived from the database (handled by CaseDetailScreen)."""
 
-        def __init__(self, detail: CaseDetail | None, departments: list[str]) -> None:
+        def __init__(
+            self, detail: CaseDetail | None, departments: list[str], in_reach: bool
+        ) -> None:
             super().__init__()
             self.detail = detail
             self.departments = departments
+            self.in_reach = in_reach
 
     class Acted(Message):
         """An action was written (handled by CaseDetailScreen: reload and say so)."""
@@ -92,6 +95,8 @@ class CaseDetailScreen(KioskScreen):
         self.case_id = case_id
         self.detail: CaseDetail | None = None
         self.departments: list[str] = []
+        #: the case's grid is within the worker's area (others' cases are read, not acted on)
+        self.in_reach = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -116,10 +121,17 @@ class CaseDetailScreen(KioskScreen):
 
     @work(thread=True, exclusive=True, group="case-detail", exit_on_error=False)
     def load(self) -> None:
+        from db.areas import grid_by_id
+        from kiosk.security.roles import in_scope
+
         conn = self.kiosk.read()
-        self.post_message(
-            self.Loaded(get_case(conn, self.case_id, rules=rules_of(self.kiosk)), departments(conn))
+        detail = get_case(conn, self.case_id, rules=rules_of(self.kiosk))
+        grid = grid_by_id(conn, detail.grid_id) if detail and detail.grid_id else None
+        worker = self.kiosk.worker
+        in_reach = worker is not None and (
+            grid is None or in_scope(worker, grid.code, grid.community)
         )
+        self.post_message(self.Loaded(detail, departments(conn), in_reach))
 
     def on_case_detail_screen_loaded(self, message: Loaded) -> None:
         from kiosk.cases.events import describe_event
@@ -127,6 +139,7 @@ class CaseDetailScreen(KioskScreen):
         d = message.detail
         self.detail = d
         self.departments = message.departments
+        self.in_reach = message.in_reach
         self.refresh_bindings()  # the actions the case's state allows
         if d is None:
             self.query_one("#case-title", Static).update(t("cases.error.not_found", id=""))
@@ -192,8 +205,12 @@ class CaseDetailScreen(KioskScreen):
 
     # --- actions --------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # What the case's state does not allow is not offered (a closed case: reopen only).
-        if action == "act" and parameters and self.detail is not None:
+        # What the case's state does not allow is not offered (a closed case: reopen only),
+        if action == "act" and parameters:
+            # nor what the worker may not do to another area's case (its save would be
+            # refused): the keys appear once the case is loaded and known to be theirs
+            if self.detail is None or not self.in_reach:
+                return False
             if str(parameters[0]) not in offered(self.detail.state):
                 return False
         return super().check_action(action, parameters)

@@ -43,8 +43,8 @@ def palette_commands(app) -> Iterator[SystemCommand]:
     if not isinstance(screen, CaseDetailScreen):
         return
     for key, ev in ACTION_KEYS:
-        if not allowed(app.worker, case_action(ev)):
-            continue  # another role's action
+        if not allowed(app.worker, case_action(ev)) or screen.check_action("act", (ev,)) is False:
+            continue  # another role's action, or not for this case (its state, its area)
         yield SystemCommand(
             f"{t('cases.title')}: {t(f'cases.action.{ev}')} ({key})",
             t(f"cases.ui.hint.{ev}"),
