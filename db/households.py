@@ -37,6 +37,8 @@ class MemberInput:
     id_number: str = ""
     birth_year: int | None = None
     tags: str = ""
+    #: fields kept as typed that did not check out (待核实): "phone", "id_number"
+    to_verify: str = ""
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,11 @@ class Member:
     birth_year: int | None
     tags: str
     position: int
+    to_verify: str = ""
+
+    def doubtful(self, field: str) -> bool:
+        """Is ``field`` (phone, id_number) kept as typed, to be verified at the door?"""
+        return field in self.to_verify.split()
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,7 @@ MEMBER_FIELDS = (
     "birth_year",
     "tags",
     "position",
+    "to_verify",
 )
 
 _HOUSEHOLD_SELECT = """
@@ -240,11 +248,13 @@ def _insert_member(ctx: WriteContext, household_id: str, member: MemberInput, po
     fields = {"id": mid, "household_id": household_id, **asdict(member), "position": position}
     conn.execute(
         "INSERT INTO members(id, household_id, name, relation, gender, phone, id_number,"
-        " birth_year, tags, position, created_at, updated_at, hlc, worker_id, device_id)"
-        " VALUES (:id, :household_id, :name, :relation, :gender, :phone, :id_number,"
-        " :birth_year, :tags, :position, :now, :now, :hlc, :w, :d)",
+        " birth_year, tags, to_verify, position, created_at, updated_at, hlc, worker_id,"
+        " device_id) VALUES (:id, :household_id, :name, :relation, :gender, :phone,"
+        " :id_number, :birth_year, :tags, :to_verify, :position, :now, :now, :hlc, :w, :d)",
         {**fields, "now": now, "hlc": hlc, "w": ctx.worker_id, "d": ctx.device_id},
     )
+    if not member.to_verify:  # the common case: its operation as before the flag existed
+        del fields["to_verify"]
     ctx.emit("member", mid, "insert", fields, hlc)
     return mid
 
@@ -336,6 +346,7 @@ def _member(row: sqlite3.Row) -> Member:
         row["birth_year"],
         row["tags"],
         row["position"],
+        row["to_verify"],
     )
 
 

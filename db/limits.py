@@ -27,6 +27,7 @@ FIELD_TEXT = {
     "gender": 8,
     "phone": 32,
     "id_number": 32,
+    "to_verify": 64,
     "building": 32,
     "unit": 32,
     "room": 32,

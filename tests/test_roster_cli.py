@@ -185,12 +185,10 @@ PERSON_ROWS: list[list[object]] = [
         "困难",
     ],  # row 14
 ]
-GOOD_NAMES = {"王桂英", "李建国", "张丽", "李浩", "郭海峰"}
+GOOD_NAMES = {"王桂英", "李建国", "张丽", "李浩", "郭海峰", "孙秀兰", "陈明"}
 EXPECTED_REJECTED = {
     7: ("formula", "手机号"),
     8: ("missing_name", "姓名"),
-    9: ("bad_phone", "手机号"),
-    10: ("bad_id_check", "公民身份号码"),
     11: ("missing_address", "楼栋"),
     12: ("second_head", "与户主关系"),
 }
@@ -305,9 +303,14 @@ def test_person_roster_imports_good_rows_and_reports_the_rest(tmp_path, demo_db,
     rejected = {r["row"]: (r["code"], r["column"]) for r in doc["rejected"]}
     assert rejected == EXPECTED_REJECTED
     assert all(r["reason"] and r["sheet"] == "花名册" for r in doc["rejected"])
-    assert [w["code"] for w in doc["warnings"]] == ["duplicate_row"]
-    assert doc["warnings"][0]["row"] == 13
-    assert doc["imported_households"] == 3 and doc["imported_members"] == 5
+    # a number typed wrong does not lose the household: kept as typed, to verify
+    warned = [(w["row"], w["code"], w["column"]) for w in doc["warnings"]]
+    assert warned == [
+        (9, "doubtful_phone", "手机号"),
+        (10, "doubtful_id", "公民身份号码"),
+        (13, "duplicate_row", ""),
+    ]
+    assert doc["imported_households"] == 5 and doc["imported_members"] == 7
     assert doc["updated"] == 0 and doc["unchanged"] == 0 and doc["rows"] == 12
     assert doc["layout"] == "person" and doc["ignored_columns"] == ["序号"]
 
@@ -321,9 +324,21 @@ def test_person_roster_imports_good_rows_and_reports_the_rest(tmp_path, demo_db,
     assert people["王桂英"][3] == "alone elderly70" and people["王桂英"][9] == "alone elderly70"
     assert people["李浩"][3] == "conscription" and people["李浩"][2] == 2006
     assert people["郭海峰"][4] == "G002" and "hardship" in people["郭海峰"][9]
+    conn = sqlite3.connect(demo_db)
+    flagged = dict(
+        conn.execute(
+            "SELECT name, to_verify || ':' || phone || ':' || id_number FROM members"
+            " WHERE to_verify != ''"
+        ).fetchall()
+    )
+    conn.close()
+    assert flagged == {
+        "孙秀兰": f"phone:1381234:{ident(1953, False)}",
+        "陈明": f"id_number::{bad_check(ident(1979, True))}",
+    }
     after = snapshot(demo_db)
-    assert after["households"] == before["households"] + 3
-    assert after["members"] == before["members"] + 5
+    assert after["households"] == before["households"] + 5
+    assert after["members"] == before["members"] + 7
     assert_integrity(demo_db)
 
     # the same file again: nobody twice, nothing changed, the same rows rejected
@@ -331,7 +346,7 @@ def test_person_roster_imports_good_rows_and_reports_the_rest(tmp_path, demo_db,
     assert out2.returncode == 1
     assert {r["row"] for r in doc2["rejected"]} == set(EXPECTED_REJECTED)
     assert doc2["imported_households"] == 0 and doc2["imported_members"] == 0
-    assert doc2["updated"] == 0 and doc2["unchanged"] == 3
+    assert doc2["updated"] == 0 and doc2["unchanged"] == 5
     assert snapshot(demo_db) == after
 
 
@@ -367,7 +382,7 @@ def test_dry_run_writes_nothing(tmp_path, demo_db, kiosk):
     before = snapshot(demo_db)
     out, doc = run_import(kiosk, demo_db, roster, "--dry-run")
     assert out.returncode == 1
-    assert doc["dry_run"] is True and doc["imported_households"] == 3
+    assert doc["dry_run"] is True and doc["imported_households"] == 5
     assert snapshot(demo_db) == before
 
 
@@ -381,7 +396,7 @@ def test_csv_encodings(tmp_path, demo_db, kiosk, encoding):
     )
     assert doc["rejected"] == []
     people = imported_people(demo_db)
-    assert set(people) == GOOD_NAMES
+    assert set(people) == GOOD_NAMES - {"孙秀兰", "陈明"}  # their rows are not in this file
     assert people["王桂英"][5] == "春华小区"
     assert_integrity(demo_db)
 
@@ -741,3 +756,30 @@ def test_a_grid_worker_imports_only_into_their_own_grids(tmp_path, demo_db, kios
     finally:
         conn.close()
     assert grids == {"G001"}
+
+
+def test_a_number_put_right_in_the_next_roster_clears_its_mark(tmp_path, demo_db, kiosk):
+    """The office corrects the mistyped ID number and the phone: the same people, updated,
+    no longer to verify; nobody registered twice."""
+    wrong = [PERSON_ROWS[6], PERSON_ROWS[7]]  # rows 9 and 10: a short phone, a bad check
+    out, doc = run_import(kiosk, demo_db, write_csv(tmp_path / "first.csv", wrong))
+    assert out.returncode == 0 and [w["code"] for w in doc["warnings"]] == [
+        "doubtful_phone",
+        "doubtful_id",
+    ]
+    right = [list(r) for r in wrong]
+    right[0][5] = "13812345670"
+    right[1][4] = ident(1979, True)
+    out, doc = run_import(kiosk, demo_db, write_csv(tmp_path / "second.csv", right))
+    assert out.returncode == 0 and doc["warnings"] == [] and doc["updated"] == 2, doc
+    assert doc["imported_members"] == 0
+    conn = sqlite3.connect(demo_db)
+    rows = conn.execute(
+        "SELECT name, phone, id_number, to_verify FROM members WHERE name IN ('孙秀兰', '陈明')"
+        " ORDER BY name"
+    ).fetchall()
+    conn.close()
+    assert rows == [
+        ("孙秀兰", "13812345670", ident(1953, False), ""),
+        ("陈明", "", ident(1979, True), ""),
+    ]

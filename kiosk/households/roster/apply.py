@@ -59,6 +59,8 @@ HEADER_SCAN_ROWS = 20
 PROGRESS_EVERY = 5000
 MAX_COMPOUND_CHARS = 40
 MAX_NOTE_CHARS = 500
+#: a doubtful phone kept as typed is at most this long (a field's limit, db/limits.py)
+MAX_DOUBTFUL_CHARS = 32
 
 Progress = Callable[[str, dict], None]
 T = TypeVar("T")
@@ -86,6 +88,7 @@ class Person:
     id_number: str = ""
     birth_year: int | None = None
     tags: tuple[str, ...] = ()
+    to_verify: tuple[str, ...] = ()  # phone, id_number: kept as typed, not checking out
 
     def facts(self) -> tuple:
         return (
@@ -417,7 +420,17 @@ class _Planner:
             value, col = self.cell(row, "gender", member)
             p.gender = self.share(parse_gender(value))
             value, col = self.cell(row, "phone", member)
-            p.phone, extra = parse_phone(value)
+            try:
+                p.phone, extra = parse_phone(value)
+            except CellError as e:
+                # Typed by hand, a phone that is not one is kept as typed, to be verified at
+                # the door: the household is not lost over it.
+                typed = cell_text(value)
+                if e.code != "bad_phone" or len(typed) > MAX_DOUBTFUL_CHARS:
+                    raise
+                p.phone, extra = typed, 0
+                p.to_verify += ("phone",)
+                self.plan.warnings.append(self.problem(row, "doubtful_phone", col, {}))
             if extra:
                 self.plan.warnings.append(self.problem(row, "extra_phones", col, {"n": extra}))
             value, col = self.cell(row, "birth", member)
@@ -428,7 +441,17 @@ class _Planner:
                 p.birth_year = parse_age(value, self.today)
                 from_age = p.birth_year is not None
             value, col = self.cell(row, "id_number", member)
-            ident = parse_id_number(value, self.today)
+            try:
+                ident = parse_id_number(value, self.today)
+            except CellError as e:
+                if e.code != "bad_id_check":
+                    raise
+                # 18 characters with a valid shape whose check character is wrong: most
+                # often one digit mistyped. Kept as typed, to verify; nothing derived from it.
+                ident = None
+                p.id_number = cell_text(value).replace(" ", "").upper()
+                p.to_verify += ("id_number",)
+                self.plan.warnings.append(self.problem(row, "doubtful_id", col, {}))
         except CellError as e:
             raise _Reject(e.code, col) from None
         if ident:
@@ -649,6 +672,7 @@ def _member_input(p: Person) -> MemberInput:
         id_number=p.id_number,
         birth_year=p.birth_year,
         tags=" ".join(p.tags),
+        to_verify=" ".join(p.to_verify),
     )
 
 
@@ -657,7 +681,7 @@ def _merge_existing(
 ) -> bool:
     conn = ctx.conn
     existing = conn.execute(
-        "SELECT id, name, relation, gender, phone, id_number, birth_year, tags"
+        "SELECT id, name, relation, gender, phone, id_number, birth_year, tags, to_verify"
         " FROM members WHERE household_id = ? ORDER BY position",
         (household_id,),
     ).fetchall()
@@ -672,13 +696,26 @@ def _merge_existing(
                 (
                     r
                     for r in rows
-                    if r["name"] == p.name and (not p.id_number or not r["id_number"])
+                    if r["name"] == p.name
+                    and (
+                        not p.id_number
+                        or not r["id_number"]
+                        # a number kept as typed, now given right
+                        or "id_number" in (r.get("to_verify") or "").split()
+                    )
                 ),
                 None,
             )
         if match is None:
             mid = add_member(ctx, household_id, _member_input(p))
-            rows.append({"id": mid, "name": p.name, "id_number": p.id_number})
+            rows.append(
+                {
+                    "id": mid,
+                    "name": p.name,
+                    "id_number": p.id_number,
+                    "to_verify": " ".join(p.to_verify),
+                }
+            )
             result.imported_members += 1
             changed = True
             continue
@@ -690,6 +727,14 @@ def _merge_existing(
         tags = set((match["tags"] or "").split()) | set(p.tags)
         if tags != set((match["tags"] or "").split()):
             changes["tags"] = " ".join(sorted(tags))
+        # a number the row gives is doubtful or not as this row has it
+        doubtful = set((match.get("to_verify") or "").split())
+        was = set(doubtful)
+        for fld in ("phone", "id_number"):
+            if getattr(p, fld):
+                (doubtful.add if fld in p.to_verify else doubtful.discard)(fld)
+        if doubtful != was:
+            changes["to_verify"] = " ".join(sorted(doubtful))
         if changes and update_member(ctx, match["id"], **changes):
             match.update(changes)
             changed = True
