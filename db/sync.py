@@ -446,9 +446,34 @@ def _member_after(conn: sqlite3.Connection, mid: str, state: Any) -> None:
     _sync_terms(conn, rid, old, new)
 
 
+def _compound_prepare(row: dict[str, Any]) -> None:
+    # A compound made on another laptop (a roster's new 小区, a household found on the walk)
+    # arrives without its pinyin, which each replica derives for search.
+    from db.normalize import compound_pinyin
+
+    row["pinyin"], row["initials"] = compound_pinyin(str(row.get("name") or ""))
+
+
+def _compound_before(conn: sqlite3.Connection, cid: str, op: dict[str, Any]) -> Any:
+    return None if op["kind"] == "update" and "name" in op["payload"] else SKIP
+
+
+def _compound_after(conn: sqlite3.Connection, cid: str, state: Any) -> None:
+    from db.normalize import compound_pinyin
+
+    row = conn.execute("SELECT name FROM compounds WHERE id = ?", (cid,)).fetchone()
+    if row is not None:
+        full, initials = compound_pinyin(row[0])
+        conn.execute(
+            "UPDATE compounds SET pinyin = ?, initials = ? WHERE id = ?", (full, initials, cid)
+        )
+
+
 PREPARE_INSERT["households"] = _household_prepare
+PREPARE_INSERT["compounds"] = _compound_prepare
 APPLY_HOOKS["households"] = (_household_before, _household_after)
 APPLY_HOOKS["members"] = (_member_before, _member_after)
+APPLY_HOOKS["compounds"] = (_compound_before, _compound_after)
 
 
 def _version(op: dict[str, Any]) -> str:
