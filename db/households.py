@@ -413,3 +413,15 @@ def list_households(
         [*params, limit, offset],
     ).fetchall()
     return [_household(r) for r in rows]
+
+
+def households_to_verify(conn: sqlite3.Connection, grid_ids: list[str]) -> int:
+    """How many of these grids' households have a number kept as typed, to verify (待核实)."""
+    if not grid_ids:
+        return 0
+    marks = ",".join("?" * len(grid_ids))
+    return conn.execute(
+        "SELECT count(DISTINCT m.household_id) FROM members m JOIN households h"
+        f" ON h.id = m.household_id WHERE m.to_verify != '' AND h.grid_id IN ({marks})",
+        grid_ids,
+    ).fetchone()[0]

@@ -250,3 +250,50 @@ async def test_members_read_in_english_in_the_english_interface(demo_db):
     finally:
         rt.close()
         set_language("zh")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_numbers_to_verify_are_marked_masked_and_counted_on_home(runtime, lang):
+    """A roster's mistyped ID number and short phone were kept as typed (待核实): the household
+    screen shows them masked with a mark and says what it means; home counts the household."""
+    from db.households import MemberInput, create_household
+    from screens.households.home import HomeScreen
+
+    conn = runtime.conn
+    grid_id, compound_id = conn.execute(
+        "SELECT h.grid_id, h.compound_id FROM households h JOIN grids g ON g.id = h.grid_id"
+        " WHERE g.code = 'G001' LIMIT 1"
+    ).fetchone()
+    with transaction(conn):
+        hid = create_household(
+            runtime.ctx,
+            grid_id=grid_id,
+            compound_id=compound_id,
+            building="88",
+            unit="8",
+            room="808",
+            members=[
+                MemberInput("孙秀兰", "户主", phone="1381234", to_verify="phone"),
+                MemberInput("陈明", "配偶", id_number="230102197903151230", to_verify="id_number"),
+            ],
+        )
+    set_language(lang)
+    try:
+        app = _app(runtime)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(app, pilot)
+            assert isinstance(app.screen, HomeScreen)
+            head = str(app.screen.query_one("#home-head").render())
+            assert (
+                "号码待核实 1 户" if lang == "zh" else "1 household with numbers to verify"
+            ) in head
+            await app.push_screen(HouseholdScreen(hid))
+            await settle(app, pilot)
+            title = str(app.screen.query_one("#members-title").render())
+            assert "⚠" in title and ("2 项号码待核实" if lang == "zh" else "2 numbers") in title
+            table = app.screen.query_one("#members-table", ResultList)
+            cells = {r[0]: r for r in map(table.get_row_at, range(table.row_count))}
+            assert cells["孙秀兰"][4].endswith("⚠") and "1381234" not in cells["孙秀兰"][4]
+            assert cells["陈明"][5].endswith("⚠") and "197903151230" not in cells["陈明"][5]
+    finally:
+        set_language("zh")

@@ -10,7 +10,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import date
 
-from db.households import CARE_TAGS
+from db.households import CARE_TAGS, households_to_verify
 from db.sync import pending_count
 from db.walklist import WalkEntry, case_due_households, walk_counts, walk_list
 from db.workers import Worker
@@ -26,6 +26,7 @@ class GridSummary:
     tag_counts: dict[str, int]
     walk: dict[str, int]
     case_households: set[str]
+    to_verify: int = 0  # households with a number kept as typed from a roster (待核实)
 
 
 def load_home(
@@ -76,6 +77,16 @@ def load_home(
         conn, grid_ids, today=today, care_days=care_days, case_households=cases, limit=page_size
     )
     return (
-        GridSummary(names, grid_ids, households, members, pending, tag_counts, counts, cases),
+        GridSummary(
+            names,
+            grid_ids,
+            households,
+            members,
+            pending,
+            tag_counts,
+            counts,
+            cases,
+            households_to_verify(conn, grid_ids),
+        ),
         entries,
     )

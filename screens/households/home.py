@@ -211,7 +211,8 @@ class HomeScreen(KioskScreen):
             ),
             "\n",
             (
-                t("home.summary", households=s.households, members=s.members, pending=s.pending),
+                t("home.summary", households=s.households, members=s.members, pending=s.pending)
+                + (t("home.to_verify", n=s.to_verify) if s.to_verify else ""),
                 "$text-muted",
             ),
             "\n",

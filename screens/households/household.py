@@ -183,6 +183,14 @@ def open_household(app: App[Any], household_id: str, *, from_scan: bool = False)
 
 
 # --- the screen -----------------------------------------------------------------------------
+#: after a number kept as typed from a roster, not checking out (待核实)
+TO_VERIFY = "⚠"
+
+
+def _marked(text: str, doubtful: bool) -> str:
+    return f"{text} {TO_VERIFY}" if doubtful and text else text
+
+
 def _title(text: str) -> Content:
     return Content.styled(text, "bold $accent")  # as the .title class (screens/app.tcss)
 
@@ -300,7 +308,7 @@ class HouseholdScreen(KioskScreen):
         with VerticalScroll(id="household-body"):
             yield Static(_title(t("ui.loading")), id="household-address")  # + grid, tags
             members: list[Widget] = [
-                Static(t("household.members"), classes="title"),
+                Static(t("household.members"), classes="title", id="members-title"),
                 ResultList(
                     [
                         t("col.name"),
@@ -409,6 +417,13 @@ class HouseholdScreen(KioskScreen):
             )
         )
         rows = []
+        # numbers a roster gave that do not check out: shown (masked) with a mark, and the
+        # title says what the mark means
+        doubtful = sum(m.doubtful("phone") + m.doubtful("id_number") for m in h.members)
+        self.query_one("#members-title", Static).update(
+            t("household.members")
+            + (t("household.to_verify_note", n=doubtful, mark=TO_VERIFY) if doubtful else "")
+        )
         for m in h.members:
             row = present.member_row(m)
             rows.append(
@@ -419,8 +434,8 @@ class HouseholdScreen(KioskScreen):
                         present.relation_label(m.relation),
                         present.gender_label(m.gender),
                         str(row["birth_year"] or ""),
-                        str(row["phone"]),
-                        str(row["id_number"]),
+                        _marked(str(row["phone"]), m.doubtful("phone")),
+                        _marked(str(row["id_number"]), m.doubtful("id_number")),
                     ),
                 )
             )
