@@ -149,3 +149,15 @@ def pg_server():
     server = PgServer()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def fresh_pg_server(pg_server):
+    """A PostgreSQL cluster of the test's own, its transaction ids starting low: for a test
+    that must cross a power of ten (the session's cluster only ever counts up, and the next
+    power of ten gets ten times further each time it is crossed)."""
+    from tests.pg import PgServer
+
+    server = PgServer()
+    yield server
+    server.stop()

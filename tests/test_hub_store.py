@@ -457,7 +457,9 @@ def test_worker_changes_come_only_from_the_administrators_device(store):
 def _burn_to_before_boundary(store, left: int = 3) -> int:
     """Use up PostgreSQL transaction ids until the next one is ``left`` below a power of ten
     (999 -> 1000, 9999 -> 10000): positions compared as text sort wrongly there. The ids are
-    used up by a procedure committing in a loop on the server (one round trip)."""
+    used up by a procedure committing in a loop on the server (one round trip). Use it on a
+    cluster of the test's own (``fresh_pg_server``): the session's only counts up, and each
+    crossing puts the next power of ten ten times further away (millions of ids, minutes)."""
     import psycopg
 
     with psycopg.connect(store.url, autocommit=True) as conn:
@@ -477,7 +479,7 @@ def test_postgres_positions_are_numbers_across_a_digit_boundary(request):
     log order, with small pages; the pull ends."""
     from kiosk.hub.store.postgres import PostgresHubStore
 
-    store = PostgresHubStore(request.getfixturevalue("pg_server").new_database())
+    store = PostgresHubStore(request.getfixturevalue("fresh_pg_server").new_database())
     try:
         roster = request.getfixturevalue("tmp_path") / "roster.db"
         build_roster(roster)

@@ -441,10 +441,10 @@ class PostgresSyncMachine(SyncMachine):
         return store
 
 
-def test_sync_on_postgres_across_a_transaction_id_boundary(pg_server):
+def test_sync_on_postgres_across_a_transaction_id_boundary(fresh_pg_server):
     from hypothesis.stateful import run_state_machine_as_test
 
-    _PG[:] = [pg_server]
+    _PG[:] = [fresh_pg_server]
     run_state_machine_as_test(
         PostgresSyncMachine,
         settings=settings(

@@ -72,7 +72,8 @@ def hub(request, tmp_path, demo_db):
         from kiosk.hub.store.postgres import PostgresHubStore
         from tests.test_hub_store import _burn_to_before_boundary
 
-        store = request.getfixturevalue("pg_server").new_database()
+        # a cluster of its own: its ids start low, so crossing 1000 burns a few hundred
+        store = request.getfixturevalue("fresh_pg_server").new_database()
         pg = PostgresHubStore(store)
         _burn_to_before_boundary(pg, left=60)
         pg.close()
