@@ -179,8 +179,8 @@ def run_show(args: argparse.Namespace) -> int:
                     present.relation_label(str(m["relation"] or "")),
                     present.gender_label(str(m["gender"] or "")),
                     str(m["birth_year"] or ""),
-                    str(m["phone"]),
-                    str(m["id_number"]),
+                    present.marked(str(m["phone"]), "phone" in m["to_verify"]),  # type: ignore[operator]
+                    present.marked(str(m["id_number"]), "id_number" in m["to_verify"]),  # type: ignore[operator]
                 )
                 for m in members
             ],

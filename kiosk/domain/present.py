@@ -66,8 +66,18 @@ def gender_label(text: str | None) -> str:
     return t(f"gender.{code}") if code else (text or "")
 
 
+#: after a number kept as typed from a roster that does not check out (待核实)
+TO_VERIFY = "⚠"
+
+
+def marked(text: str, doubtful: bool) -> str:
+    """``text`` (a masked number) with the to-verify mark when it is doubtful."""
+    return f"{text} {TO_VERIFY}" if doubtful and text else text
+
+
 def member_row(m: Member) -> dict[str, object]:
-    """A member as lists show it: phone and ID number masked."""
+    """A member as lists show it: phone and ID number masked; ``to_verify`` names the
+    numbers kept as typed that do not check out."""
     return {
         "id": m.id,
         "name": m.name,
@@ -77,6 +87,7 @@ def member_row(m: Member) -> dict[str, object]:
         "id_number": mask("id_number", m.id_number),
         "birth_year": m.birth_year,
         "tags": m.tags.split(),
+        "to_verify": m.to_verify.split(),
     }
 
 

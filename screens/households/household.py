@@ -183,14 +183,6 @@ def open_household(app: App[Any], household_id: str, *, from_scan: bool = False)
 
 
 # --- the screen -----------------------------------------------------------------------------
-#: after a number kept as typed from a roster, not checking out (待核实)
-TO_VERIFY = "⚠"
-
-
-def _marked(text: str, doubtful: bool) -> str:
-    return f"{text} {TO_VERIFY}" if doubtful and text else text
-
-
 def _title(text: str) -> Content:
     return Content.styled(text, "bold $accent")  # as the .title class (screens/app.tcss)
 
@@ -422,7 +414,11 @@ class HouseholdScreen(KioskScreen):
         doubtful = sum(m.doubtful("phone") + m.doubtful("id_number") for m in h.members)
         self.query_one("#members-title", Static).update(
             t("household.members")
-            + (t("household.to_verify_note", n=doubtful, mark=TO_VERIFY) if doubtful else "")
+            + (
+                t("household.to_verify_note", n=doubtful, mark=present.TO_VERIFY)
+                if doubtful
+                else ""
+            )
         )
         for m in h.members:
             row = present.member_row(m)
@@ -434,8 +430,8 @@ class HouseholdScreen(KioskScreen):
                         present.relation_label(m.relation),
                         present.gender_label(m.gender),
                         str(row["birth_year"] or ""),
-                        _marked(str(row["phone"]), m.doubtful("phone")),
-                        _marked(str(row["id_number"]), m.doubtful("id_number")),
+                        present.marked(str(row["phone"]), m.doubtful("phone")),
+                        present.marked(str(row["id_number"]), m.doubtful("id_number")),
                     ),
                 )
             )

@@ -5,6 +5,7 @@ screen marks them. Then the day holds on both laptops."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 from textual.widgets import Input
@@ -66,6 +67,11 @@ async def test_a_roster_with_doubtful_numbers_reaches_both_laptops_marked(hub, d
         .execute("SELECT household_id FROM members WHERE name = '陈明'")
         .fetchone()[0]
     )
+    shown = kiosk_as(second, GRID_WORKER, "households", "show", hid)
+    assert shown.returncode == 0 and "⚠" in shown.stdout and wrong not in shown.stdout
+    doc = json.loads(kiosk_as(second, GRID_WORKER, "households", "show", hid, "--json").stdout)
+    assert [m["to_verify"] for m in doc["members_list"]] == [["id_number"]]
+
     runtime = open_runtime(load(db=str(second)))
     app = start_app(runtime)
     try:
