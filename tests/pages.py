@@ -11,6 +11,19 @@ from screens.visits.visit_form import VisitFormScreen
 from tests.pilot_helpers import settle
 
 
+async def sign_in(app: Any, pilot: Any, name: str, pin: str) -> None:
+    """At the sign-in screen, as a person: the name typed over whatever it offers, Enter, the
+    PIN, Enter; then the app settles (the caller checks where it landed)."""
+    from textual.widgets import Input
+
+    field = app.screen.query_one("#signin-name", Input)
+    field.focus()
+    field.value = ""
+    await pilot.press(*name, "enter")
+    await pilot.press(*pin, "enter")
+    await settle(app, pilot)
+
+
 class Page:
     def __init__(self, app: Any, pilot: Any) -> None:
         self.app, self.pilot = app, pilot

@@ -8,11 +8,10 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from textual.widgets import Input
-
 from kiosk.households.roster.fields import id_check_char
 from tests.conftest import DEMO_PINS, GRID_WORKER
 from tests.journeys.conftest import kiosk_as, sync, the_day_holds
+from tests.pages import sign_in
 from tests.pilot_helpers import settle, until
 
 
@@ -77,10 +76,7 @@ async def test_a_roster_with_doubtful_numbers_reaches_both_laptops_marked(hub, d
     try:
         async with app.run_test(size=(80, 24)) as pilot:
             await settle(app, pilot)
-            name = app.screen.query_one("#signin-name", Input)
-            name.focus()
-            name.value = ""
-            await pilot.press(*GRID_WORKER, "enter", *DEMO_PINS[GRID_WORKER], "enter")
+            await sign_in(app, pilot, GRID_WORKER, DEMO_PINS[GRID_WORKER])
             await until(pilot, lambda: isinstance(app.screen, HomeScreen))
             await settle(app, pilot)
             assert "号码待核实 2 户" in str(app.screen.query_one("#home-head").render())

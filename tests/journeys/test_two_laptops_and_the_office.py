@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Input
 
 from tests.conftest import DEMO_PINS, GRID_WORKER
 from tests.journeys.conftest import sync, the_day_holds
+from tests.pages import sign_in
 from tests.pilot_helpers import settle, until
 
 #: what is compared between replicas, per table: the replicated columns a person sees
@@ -96,12 +97,7 @@ async def test_two_laptops_one_household_and_the_office(hub, demo_db, tmp_path):
     try:
         async with app.run_test(size=(100, 30)) as pilot:
             await settle(app, pilot)
-            name = app.screen.query_one("#signin-name", Input)
-            name.focus()
-            name.value = ""
-            await pilot.press(*GRID_WORKER, "enter")
-            await pilot.press(*DEMO_PINS[GRID_WORKER], "enter")
-            await settle(app, pilot)
+            await sign_in(app, pilot, GRID_WORKER, DEMO_PINS[GRID_WORKER])
             await until(pilot, lambda: isinstance(app.screen, HomeScreen))
             await pilot.press("f4")
             await settle(app, pilot)

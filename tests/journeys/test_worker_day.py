@@ -16,6 +16,7 @@ from textual.widgets import Input, TextArea
 
 from tests.conftest import DEMO_PINS, GRID_WORKER
 from tests.journeys.conftest import kiosk_as, the_day_holds
+from tests.pages import sign_in
 from tests.pilot_helpers import settle, until
 from tests.qr_helpers import wedge
 
@@ -26,15 +27,6 @@ def _q(path, sql, *args):
         return conn.execute(sql, args).fetchall()
     finally:
         conn.close()
-
-
-async def _sign_in(app, pilot, name: str, pin: str) -> None:
-    field = app.screen.query_one("#signin-name", Input)
-    field.focus()
-    field.value = ""
-    await pilot.press(*name, "enter")
-    await pilot.press(*pin, "enter")
-    await settle(app, pilot)
 
 
 def _footer_whole(app) -> None:
@@ -101,7 +93,7 @@ async def test_a_grid_workers_day(hub, demo_db, tmp_path, monkeypatch, size, lan
     try:
         async with app.run_test(size=size) as pilot:
             await settle(app, pilot)
-            await _sign_in(app, pilot, GRID_WORKER, DEMO_PINS[GRID_WORKER])
+            await sign_in(app, pilot, GRID_WORKER, DEMO_PINS[GRID_WORKER])
             await until(pilot, lambda: isinstance(app.screen, HomeScreen))
             await settle(app, pilot)
             assert app.screen.query_one("#home-table").row_count > 0  # the walk list
