@@ -201,3 +201,26 @@ def test_one_mistyped_grid_stops_the_import_before_anything_is_written(tmp_path,
     out = kiosk("households", "import", str(roster), "--db", str(demo_db), as_worker=ADMINISTRATOR)
     assert out.returncode == 2 and "G0O2" in out.stderr and "Traceback" not in out.stderr
     assert _count(demo_db, "households") == before
+
+
+def test_a_page_long_grid_cell_is_named_short_and_never_made_a_grid(tmp_path, kiosk, office):
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        "姓名,街道,社区,网格,小区,楼栋,单元,房号\n"
+        f"张三,红旗街道,新伟社区,{'网' * 5000},新伟小区,1,1,101\n",
+        encoding="utf-8",
+    )
+    out = kiosk("households", "import", str(roster), "--db", str(office), as_worker=ADMIN, pin=PIN)
+    assert out.returncode == 2 and len(out.stderr) < 1000 and "Traceback" not in out.stderr
+    out = kiosk(
+        "households",
+        "import",
+        str(roster),
+        "--create-areas",
+        "--db",
+        str(office),
+        as_worker=ADMIN,
+        pin=PIN,
+    )
+    assert out.returncode == 1 and "找不到网格" in out.stderr and "姓名" not in out.stderr
+    assert _count(office, "grids") == 0 and _count(office, "households") == 0

@@ -9,6 +9,10 @@ import re
 
 from db.areas import Grid, get_or_create_grid, grid_by_name, list_grids
 from db.context import WriteContext
+from db.limits import FIELD_TEXT
+
+#: characters of a name a message shows (a cell may hold a page)
+SHOWN_CHARS = 40
 
 #: a 网格 cell that is already a code (G003, 3-12): kept as the grid's code
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,15}")
@@ -17,7 +21,10 @@ _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,15}")
 def describe_unknown(unknown: dict[tuple[str, str, str], int], sep: str, limit: int = 8) -> str:
     """The unknown grids as a person reads them, ``sep`` between: 新伟社区 / 第三网格 (the
     first ``limit``, then an ellipsis)."""
-    names = [" / ".join(p for p in (community, grid) if p) for _, community, grid in unknown]
+    names = [
+        " / ".join(p[:SHOWN_CHARS] for p in (community, grid) if p)
+        for _, community, grid in unknown
+    ]
     return sep.join(names[:limit]) + ("…" if len(names) > limit else "")
 
 
@@ -40,16 +47,20 @@ def create_areas(
     ctx: WriteContext, unknown: dict[tuple[str, str, str], int]
 ) -> tuple[list[Grid], list[tuple[str, str, str]]]:
     """Create the grids ``unknown`` names (inside the caller's transaction). A grid needs its
-    street and community: those without stay unknown. Returns (created, left)."""
+    street and community, and names a record may hold (db/limits.py): the others stay
+    unknown, and their rows are rejected as such. Returns (created, left)."""
     districts = {g.district for g in list_grids(ctx.conn) if g.district}
     district = districts.pop() if len(districts) == 1 else ""
     created: list[Grid] = []
     left: list[tuple[str, str, str]] = []
     for street, community, grid in unknown:
-        if not (street and community and grid):
+        name = grid_name(community, grid)
+        if (
+            not (street and community and grid)
+            or max(map(len, (name, street, community))) > (FIELD_TEXT["name"])
+        ):
             left.append((street, community, grid))
             continue
-        name = grid_name(community, grid)
         existing = grid_by_name(ctx.conn, name)
         if existing is not None:
             continue
