@@ -112,10 +112,15 @@ def main() -> bool:
         rts = {"plain": _runtime(plain, key_file), "enc": _runtime(enc, key_file)}
         try:
             queries = [q for qs in sample_queries(rts["plain"].conn, n=100).values() for q in qs]
+            # households of the signed-in worker's own grids: the edits a worker may make
+            # (the write guard refuses the rest)
+            grids = list(rts["plain"].worker.grids)
             ids = [
                 r[0]
                 for r in rts["plain"].conn.execute(
-                    "SELECT id FROM households ORDER BY rid LIMIT ? OFFSET 100", (WRITES,)
+                    "SELECT h.id FROM households h JOIN grids g ON g.id = h.grid_id"
+                    f" WHERE g.code IN ({','.join('?' * len(grids))}) ORDER BY h.rid LIMIT ?",
+                    (*grids, WRITES),
                 )
             ]
             conns = {

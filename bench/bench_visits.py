@@ -48,16 +48,16 @@ def bench_save(runtime) -> bool:
     conn, ctx = runtime.conn, runtime.ctx
     cats = load_categories()
     rng = random.Random(3)
-    maxrid = conn.execute("SELECT max(rid) FROM households").fetchone()[0]
-    picks = []
-    while len(picks) < SAVES:
-        row = conn.execute(
-            "SELECT h.id, m.id FROM households h JOIN members m"
-            " ON m.household_id = h.id WHERE h.rid = ? LIMIT 1",
-            (rng.randint(1, maxrid),),
-        ).fetchone()
-        if row:
-            picks.append(row)
+    # the signed-in worker's own households (the write guard refuses other grids' visits),
+    # drawn at random, each with one of its members
+    grids = list(runtime.worker.grids)
+    mine = conn.execute(
+        "SELECT h.id, min(m.id) FROM households h JOIN grids g ON g.id = h.grid_id"
+        " JOIN members m ON m.household_id = h.id"
+        f" WHERE g.code IN ({','.join('?' * len(grids))}) GROUP BY h.id",
+        grids,
+    ).fetchall()
+    picks = [tuple(rng.choice(mine)) for _ in range(SAVES)]
     today = date.today()
     ours, base = [], []
     for i, (hid, mid) in enumerate(picks):
