@@ -94,3 +94,33 @@ def grid_of_household(conn: sqlite3.Connection, household_id: str) -> Grid | Non
         (household_id,),
     ).fetchone()
     return _grid(row) if row else None
+
+
+def grids_by_ids(conn: sqlite3.Connection, grid_ids: list[str]) -> list[Grid]:
+    """These grids, in code order."""
+    if not grid_ids:
+        return []
+    marks = ",".join("?" * len(grid_ids))
+    rows = conn.execute(f"SELECT * FROM grids WHERE id IN ({marks}) ORDER BY code", grid_ids)
+    return [_grid(r) for r in rows]
+
+
+def compound_by_name(conn: sqlite3.Connection, grid_id: str, name: str) -> Compound | None:
+    row = conn.execute(
+        "SELECT id, grid_id, name FROM compounds WHERE grid_id = ? AND name = ?", (grid_id, name)
+    ).fetchone()
+    return Compound(row["id"], row["grid_id"], row["name"]) if row else None
+
+
+def compound_names(conn: sqlite3.Connection, grid_ids: list[str]) -> list[str]:
+    """The names of these grids' compounds (offered while a new household's is typed)."""
+    if not grid_ids:
+        return []
+    marks = ",".join("?" * len(grid_ids))
+    return [
+        r[0]
+        for r in conn.execute(
+            f"SELECT DISTINCT name FROM compounds WHERE grid_id IN ({marks}) ORDER BY name",
+            grid_ids,
+        )
+    ]

@@ -54,6 +54,13 @@ class Member:
     tags: str
     position: int
     to_verify: str = ""
+    #: '' while living here, else one of MEMBER_STATUSES; ``left_on`` the ISO date it happened
+    status: str = ""
+    left_on: str = ""
+
+    @property
+    def present(self) -> bool:
+        return not self.status
 
     def doubtful(self, field: str) -> bool:
         """Is ``field`` (phone, id_number) kept as typed, to be verified at the door?"""
@@ -83,6 +90,9 @@ class Household:
     members: tuple[Member, ...] = field(default=())
     #: When its personal data was erased on request (db/forget.py), else None.
     forgotten_at: str | None = None
+    #: '' while somebody lives here, else one of HOUSEHOLD_STATUSES since ``status_on``
+    status: str = ""
+    status_on: str = ""
 
     @property
     def forgotten(self) -> bool:
@@ -93,7 +103,12 @@ class Household:
 #: under ``tag.``): 70+, living alone, disabled, hardship, unvaccinated, conscription age.
 CARE_TAGS = ("elderly70", "alone", "disabled", "hardship", "unvaccinated", "conscription")
 
-HOUSEHOLD_FIELDS = ("building", "unit", "room", "tags", "note")
+#: What became of a member who no longer lives here, and of a household no longer at its
+#: address (moved out, or the flat stands empty); '' while they live here.
+MEMBER_STATUSES = ("moved_out", "deceased")
+HOUSEHOLD_STATUSES = ("moved_out", "vacant")
+
+HOUSEHOLD_FIELDS = ("building", "unit", "room", "tags", "note", "status", "status_on")
 MEMBER_FIELDS = (
     "name",
     "relation",
@@ -104,6 +119,8 @@ MEMBER_FIELDS = (
     "tags",
     "position",
     "to_verify",
+    "status",
+    "left_on",
 )
 
 _HOUSEHOLD_SELECT = """
@@ -141,12 +158,16 @@ def _sync_terms(conn: sqlite3.Connection, rid: int, old: set[str], new: set[str]
 
 
 def _refresh_summary(conn: sqlite3.Connection, household_id: str) -> None:
-    """Keep the denormalised head name and member count that lists show."""
+    """Keep the denormalised head name and member count that lists show: the people who live
+    here (the head among them first; a household everyone has left keeps its last head's
+    name, so it can still be recognised)."""
     conn.execute(
         """UPDATE households SET
              head_name = COALESCE((SELECT name FROM members WHERE household_id = :h
-                                   ORDER BY (relation = '户主') DESC, position LIMIT 1), ''),
-             member_count = (SELECT count(*) FROM members WHERE household_id = :h)
+                                   ORDER BY (status = '') DESC, (relation = '户主') DESC,
+                                            position LIMIT 1), ''),
+             member_count = (SELECT count(*) FROM members WHERE household_id = :h
+                                                            AND status = '')
            WHERE id = :h""",
         {"h": household_id},
     )
@@ -347,6 +368,8 @@ def _member(row: sqlite3.Row) -> Member:
         row["tags"],
         row["position"],
         row["to_verify"],
+        row["status"],
+        row["left_on"],
     )
 
 
@@ -372,6 +395,8 @@ def _household(row: sqlite3.Row, members: tuple[Member, ...] = ()) -> Household:
         hlc=row["hlc"],
         members=members,
         forgotten_at=row["forgotten_at"],
+        status=row["status"],
+        status_on=row["status_on"],
     )
 
 
@@ -383,7 +408,9 @@ def get_household(conn: sqlite3.Connection, household_id: str) -> Household | No
     members = tuple(
         _member(m)
         for m in conn.execute(
-            "SELECT * FROM members WHERE household_id = ? ORDER BY position", (household_id,)
+            # who lives here first, in the household's order; then who has left
+            "SELECT * FROM members WHERE household_id = ? ORDER BY status != '', position",
+            (household_id,),
         )
     )
     return _household(row, members)
@@ -422,6 +449,12 @@ def households_to_verify(conn: sqlite3.Connection, grid_ids: list[str]) -> int:
     marks = ",".join("?" * len(grid_ids))
     return conn.execute(
         "SELECT count(DISTINCT m.household_id) FROM members m JOIN households h"
-        f" ON h.id = m.household_id WHERE m.to_verify != '' AND h.grid_id IN ({marks})",
+        " ON h.id = m.household_id WHERE m.to_verify != '' AND m.status = ''"
+        f" AND h.status = '' AND h.grid_id IN ({marks})",
         grid_ids,
     ).fetchone()[0]
+
+
+def household_of_member(conn: sqlite3.Connection, member_id: str) -> str | None:
+    row = conn.execute("SELECT household_id FROM members WHERE id = ?", (member_id,)).fetchone()
+    return row[0] if row else None

@@ -388,7 +388,7 @@ def _household_prepare(row: dict[str, Any]) -> None:
 #: Returned by a before-hook when the change touches nothing derived (the after-hook is skipped).
 SKIP = object()
 _ADDRESS = frozenset({"building", "unit", "room"})
-_MEMBER_TERMS = frozenset({"name", "phone", "relation", "position", "household_id"})
+_MEMBER_TERMS = frozenset({"name", "phone", "relation", "position", "household_id", "status"})
 
 
 def _household_terms(conn: sqlite3.Connection, household_id: str) -> tuple[int, set[str]] | None:

@@ -4,7 +4,8 @@
 2. cases awaiting a follow-up visit or the resident's rating (from the case ledger);
 3. care-tagged households nobody has met for ``care_days`` days;
 4. the rest, in walking order (compound, building, unit, room).
-Households whose personal data was erased on request (db/forget.py) are left out.
+Households whose personal data was erased on request (db/forget.py), and households that
+moved out or whose flat stands empty, are left out.
 Within each group the order is the walking order too. Paged in SQL: one grid of a few hundred
 households is sorted by SQLite, never loaded whole into the interface.
 """
@@ -98,7 +99,7 @@ def walk_list(
               FROM households h
               JOIN compounds c ON c.id = h.compound_id
               LEFT JOIN visit_status v ON v.household_id = h.id
-             WHERE h.grid_id IN ({marks}) AND h.forgotten_at IS NULL
+             WHERE h.grid_id IN ({marks}) AND h.forgotten_at IS NULL AND h.status = ''
              ORDER BY priority, {_WALK_ORDER}
              LIMIT :limit OFFSET :offset""",
         {**params, "limit": limit, "offset": offset},
@@ -141,7 +142,7 @@ def walk_counts(
     for priority, n, done in conn.execute(
         f"""SELECT {_PRIORITY} AS priority, count(*), sum(v.last_visit_at >= :today)
               FROM households h LEFT JOIN visit_status v ON v.household_id = h.id
-             WHERE h.grid_id IN ({marks}) AND h.forgotten_at IS NULL GROUP BY priority""",
+             WHERE h.grid_id IN ({marks}) AND h.forgotten_at IS NULL AND h.status = '' GROUP BY priority""",
         params,
     ):
         out[REASONS[priority]] = n

@@ -45,7 +45,13 @@ def data_corpus(conn) -> str:
 
 
 async def _shots(app, pilot, runtime) -> dict[str, str]:
+    from db.households import get_household
     from screens.cases.case_detail import CaseDetailScreen
+    from screens.households.editing import (
+        HouseholdFormScreen,
+        MemberFormScreen,
+        NewHouseholdScreen,
+    )
     from screens.households.household import HouseholdScreen
     from screens.visits.feedback_form import FeedbackFormScreen
     from screens.visits.visit_form import VisitFormScreen
@@ -53,6 +59,8 @@ async def _shots(app, pilot, runtime) -> dict[str, str]:
     conn = runtime.conn
     hid = conn.execute("SELECT id FROM households ORDER BY rid LIMIT 1").fetchone()[0]
     cid = conn.execute("SELECT case_id FROM case_state WHERE status = 'assigned'").fetchone()[0]
+    household = get_household(conn, hid)
+    assert household is not None and household.members
     shots = {}
 
     async def shot(name: str) -> None:
@@ -73,6 +81,10 @@ async def _shots(app, pilot, runtime) -> dict[str, str]:
         (VisitFormScreen(hid), "visit"),
         (FeedbackFormScreen(), "feedback"),
         (CaseDetailScreen(cid), "case"),
+        (MemberFormScreen(household, household.members[0]), "member"),
+        (MemberFormScreen(household), "new member"),
+        (HouseholdFormScreen(household), "edit household"),
+        (NewHouseholdScreen([("G001", household.grid_name), ("G002", "")], ["春华新苑"]), "new"),
     ):
         await app.push_screen(screen)
         await shot(name)

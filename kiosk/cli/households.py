@@ -1,4 +1,4 @@
-"""``kiosk households find|show|import|export|forget``."""
+"""``kiosk households find|show|import|export|forget`` (``add|edit``: kiosk/cli/members.py)."""
 
 from __future__ import annotations
 
@@ -40,6 +40,10 @@ def register(sub, common) -> None:
     from kiosk.cli.households_import import register_import
 
     register_import(hs, common)
+
+    from kiosk.cli.members import register_households
+
+    register_households(hs, common)  # add, edit
 
     # privacy: the roster export (masked unless --full) and the erasure on request
     export = hs.add_parser(
@@ -160,6 +164,8 @@ def run_show(args: argparse.Namespace) -> int:
         emit_json({**present.household_summary(h), "label": code, "members_list": members})
         return 0
     print(present.address(h), f"({h.grid_name})", present.tags(h.tags))
+    if h.status:
+        print(present.household_status(h))
     print(t("cli.households.label", code=code or t("cli.households.no_label")))
     if h.forgotten:
         return 0  # nobody left to list
@@ -175,14 +181,14 @@ def run_show(args: argparse.Namespace) -> int:
             ],
             [
                 (
-                    str(m["name"]),
+                    str(m["name"]) + present.member_status(member, short=True),
                     present.relation_label(str(m["relation"] or "")),
                     present.gender_label(str(m["gender"] or "")),
                     str(m["birth_year"] or ""),
                     present.marked(str(m["phone"]), "phone" in m["to_verify"]),  # type: ignore[operator]
                     present.marked(str(m["id_number"]), "id_number" in m["to_verify"]),  # type: ignore[operator]
                 )
-                for m in members
+                for m, member in zip(members, h.members, strict=True)
             ],
         )
     )

@@ -89,6 +89,7 @@ COMMANDS = (
     "labels",
     "ledger",
     "lookup",
+    "members",
     "scan",
     "stats",
     "survey",

@@ -75,6 +75,22 @@ def marked(text: str, doubtful: bool) -> str:
     return f"{text} {TO_VERIFY}" if doubtful and text else text
 
 
+def member_status(m: Member, *, short: bool = False) -> str:
+    """What became of a member who no longer lives here ("已迁出 2026-11-02"); '' while
+    they do. ``short``: as a suffix to their name in a list."""
+    if not m.status:
+        return ""
+    key = "member.status.suffix" if short else "member.status.line"
+    return t(key, status=t(f"member.status.{m.status}"), date=m.left_on)
+
+
+def household_status(h: Household) -> str:
+    """A household nobody lives in any more, as its screen says it; '' while lived in."""
+    if not h.status:
+        return ""
+    return t("household.status.banner", status=t(f"household.status.{h.status}"), date=h.status_on)
+
+
 def member_row(m: Member) -> dict[str, object]:
     """A member as lists show it: phone and ID number masked; ``to_verify`` names the
     numbers kept as typed that do not check out."""
@@ -88,6 +104,8 @@ def member_row(m: Member) -> dict[str, object]:
         "birth_year": m.birth_year,
         "tags": m.tags.split(),
         "to_verify": m.to_verify.split(),
+        "status": m.status,
+        "left_on": m.left_on,
     }
 
 
@@ -106,6 +124,8 @@ def household_summary(h: Household) -> dict[str, object]:
         "members": h.member_count,
         "tags": list(h.tags),
         "forgotten": h.forgotten,
+        "status": h.status,
+        "status_on": h.status_on,
     }
 
 

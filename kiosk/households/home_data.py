@@ -52,7 +52,8 @@ def load_home(
     else:  # no worker (embedding, an empty database): the first grid, not a whole district
         rows = conn.execute("SELECT id, name FROM grids ORDER BY code LIMIT 1").fetchall()
     grid_ids, names = [r[0] for r in rows], [r[1] for r in rows]
-    where = f"grid_id IN ({','.join('?' * len(grid_ids))})" if grid_ids else "0"
+    # the households somebody lives in (not moved out, not an empty flat)
+    where = f"grid_id IN ({','.join('?' * len(grid_ids))}) AND status = ''" if grid_ids else "0"
     households, members = conn.execute(
         f"SELECT count(*), COALESCE(sum(member_count), 0) FROM households WHERE {where}", grid_ids
     ).fetchone()

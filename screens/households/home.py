@@ -66,6 +66,13 @@ class HomeScreen(KioskScreen):
             tooltip=term("ui.search"),
         ),
         Binding(
+            "n",
+            "new_household",
+            term("household.form.new"),
+            id="home.new_household",
+            tooltip=term("household.form.new_hint"),
+        ),
+        Binding(
             "ctrl+f",
             "feedback",
             term("visits.feedback.title"),
@@ -297,6 +304,7 @@ class HomeScreen(KioskScreen):
         "search": "household.search",
         "feedback": "feedback.record",
         "survey": "survey.fill",
+        "new_household": "household.edit",
     }
 
     def role_action(self, action: str, parameters: tuple[object, ...]) -> str | None:
@@ -311,6 +319,28 @@ class HomeScreen(KioskScreen):
             from screens.visits.visit_form import VisitFormScreen
 
             self.app.push_screen(VisitFormScreen(key))
+
+    def action_new_household(self) -> None:
+        """Register a household found on the walk (screens/households/editing.py), then open it."""
+        if self.summary is not None and self.summary.grid_ids:
+            self._new_household(list(self.summary.grid_ids))
+
+    @work(thread=True, exclusive=True, group="home-new-household", exit_on_error=False)
+    def _new_household(self, grid_ids: list[str]) -> None:
+        from db.areas import compound_names, grids_by_ids
+        from screens.households.editing import NewHouseholdScreen
+
+        conn = self.kiosk.read()
+        grids = [(g.code, g.name) for g in grids_by_ids(conn, grid_ids)]
+        compounds = compound_names(conn, grid_ids)
+
+        def opened(hid: str | None) -> None:
+            if hid:
+                self.open(hid)
+
+        self.app.call_from_thread(
+            self.app.push_screen, NewHouseholdScreen(grids, compounds), opened
+        )
 
     def action_feedback(self) -> None:
         from screens.visits.feedback_form import FeedbackFormScreen

@@ -35,7 +35,7 @@ from textual.widget import Widget
 from textual.widgets import Header, Static
 
 from db.cases import CaseSummary, list_open_cases_for_household
-from db.households import Household, get_household
+from db.households import Household, Member, get_household
 from db.labels import Label, active_household_label
 from kiosk.core import collector
 from kiosk.core.i18n import language, t, term
@@ -260,7 +260,33 @@ class HouseholdScreen(KioskScreen):
             id="household.fill_survey",
             tooltip=term("visits.survey.fill_hint"),
         ),
+        # editing at the door (screens/households/editing.py)
+        Binding(
+            "m",
+            "edit_member",
+            term("household.form.edit_member"),
+            id="household.edit_member",
+            tooltip=term("household.form.edit_member_hint"),
+        ),
+        Binding(
+            "a",
+            "add_member",
+            term("household.form.add_member"),
+            id="household.add_member",
+            tooltip=term("household.form.add_member_hint"),
+        ),
+        Binding(
+            "e",
+            "edit_household",
+            term("household.form.edit"),
+            id="household.edit",
+            tooltip=term("household.form.edit_hint"),
+        ),
     ]
+    #: the keys that change the household: shown only where the worker may edit it
+    EDIT_ACTIONS: ClassVar[frozenset[str]] = frozenset(
+        {"edit_member", "add_member", "edit_household"}
+    )
 
     class Loaded(Message):
         """The household arrived from the database (handled by HouseholdScreen)."""
@@ -291,6 +317,8 @@ class HouseholdScreen(KioskScreen):
         self._cases_first = from_scan
         self._shown_since_resume = False
         self.set_class(from_scan, "-from-scan")
+        #: may the signed-in worker edit this household (its grid in their scope, not erased)
+        self.editable = False
 
     def compose(self) -> ComposeResult:
         # Few widgets: each one is restyled, laid out and drawn whenever the screen comes to
@@ -373,6 +401,8 @@ class HouseholdScreen(KioskScreen):
         self.view = view
         self.household_id = view.household_id
         self.household = view.household
+        self.editable = self._editable(view.household)
+        self.refresh_bindings()
         self._shown_since_resume = True
         if shown is None or shown.household != view.household:
             self._show_household(view.household)
@@ -406,6 +436,7 @@ class HouseholdScreen(KioskScreen):
                 ),
                 "\n",
                 (present.tags(h.tags), "$warning"),
+                *(("\n", (present.household_status(h), "bold $warning")) if h.status else ()),
             )
         )
         rows = []
@@ -426,7 +457,7 @@ class HouseholdScreen(KioskScreen):
                 (
                     m.id,
                     (
-                        str(row["name"]),
+                        str(row["name"]) + present.member_status(m, short=True),
                         present.relation_label(m.relation),
                         present.gender_label(m.gender),
                         str(row["birth_year"] or ""),
@@ -465,6 +496,68 @@ class HouseholdScreen(KioskScreen):
         else:
             body.move_child(members_title, before=cases)
             body.move_child(members, before=cases)
+
+    # --- editing ----------------------------------------------------------------------------
+    def _editable(self, h: Household | None) -> bool:
+        from kiosk.security.roles import allowed, in_scope
+
+        worker = self.kiosk.worker
+        return (
+            h is not None
+            and not h.forgotten
+            and allowed(worker, "household.edit")
+            and in_scope(worker, h.grid_code, h.community)  # type: ignore[arg-type]
+        )
+
+    def role_action(self, action: str, parameters: tuple[object, ...]) -> str | None:
+        return "household.edit" if action in self.EDIT_ACTIONS else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.EDIT_ACTIONS and not self.editable:
+            return False  # another grid's household, or one erased: read only
+        return super().check_action(action, parameters)
+
+    def _after_edit(self, saved: str | None) -> None:
+        if saved is not None:
+            self.load(self.household_id)  # everything: the members, the header, the panels
+
+    def _chosen_member(self) -> Member | None:
+        h = self.household
+        if h is None or not h.members:
+            return None
+        table = self.query_one("#members-table", ResultList)
+        return h.members[min(max(table.cursor_row, 0), len(h.members) - 1)]
+
+    def action_edit_member(self, member_id: str | None = None) -> None:
+        from screens.households.editing import MemberFormScreen
+
+        member = self._chosen_member()
+        if member_id is not None and self.household is not None:
+            member = next((m for m in self.household.members if m.id == member_id), member)
+        if self.household is None or not self.editable:
+            return
+        if member is None:
+            self.notify(t("household.form.no_members"))
+            return
+        self.app.push_screen(MemberFormScreen(self.household, member), self._after_edit)
+
+    def on_result_list_selected(self, message: ResultList.Selected) -> None:
+        if message.result_list.id == "members-table":
+            message.stop()
+            if self.editable:
+                self.action_edit_member(message.key)
+
+    def action_add_member(self) -> None:
+        from screens.households.editing import MemberFormScreen
+
+        if self.household is not None and self.editable:
+            self.app.push_screen(MemberFormScreen(self.household), self._after_edit)
+
+    def action_edit_household(self) -> None:
+        from screens.households.editing import HouseholdFormScreen
+
+        if self.household is not None and self.editable:
+            self.app.push_screen(HouseholdFormScreen(self.household), self._after_edit)
 
     # --- actions ----------------------------------------------------------------------------
     def action_register_case(self) -> None:
