@@ -2,7 +2,9 @@
 died), a new member, the household (care tags, note, moved out or empty), and a household
 found on the walk. Each form saves with Ctrl+S through kiosk/households/editing.py on a
 thread; a refusal says what is wrong above the fields and puts the cursor on it, keeping
-everything typed. Result: the saved record's id (None when left with Esc).
+everything typed. Result (None when left with Esc): the household as saved, read again on
+the save's thread, for the member and household forms (the household screen shows it in the
+very frame the form leaves); the new household's id for a household found on the walk.
 
 Phone and ID numbers are not shown in full: the field is empty with the masked number as
 its placeholder, and what is typed replaces it ("-" clears it). A number to verify (待核实)
@@ -29,6 +31,15 @@ from kiosk.core.errors import describe
 from kiosk.core.i18n import t, term
 from kiosk.domain import present
 from kiosk.domain.masking import mask
+from kiosk.households.editing import (
+    NewHousehold,
+    edit_household,
+    edit_member,
+    member_leaves,
+    member_returns,
+    new_member,
+    register_household,
+)
 from screens.form import FormScreen
 from screens.widgets.footer import KioskFooter
 
@@ -88,9 +99,9 @@ class EditForm(FormScreen):
     class Saved(Message):
         """The edit was written (handled by the form: say so and close)."""
 
-        def __init__(self, record_id: str, message: str) -> None:
+        def __init__(self, result: object, message: str) -> None:
             super().__init__()
-            self.record_id = record_id
+            self.result = result
             self.message = message
 
     def field_widget(self, field: str) -> Widget | None:
@@ -108,22 +119,30 @@ class EditForm(FormScreen):
     def collect(self) -> dict[str, Any]:
         raise NotImplementedError
 
-    def write(self, form: dict[str, Any], today: date) -> tuple[str, str]:
-        """Write ``form`` (on the save thread): the record's id and what to say."""
+    def write(self, form: dict[str, Any], today: date) -> tuple[object, str]:
+        """Write ``form`` (on the save thread): the form's result and what to say."""
         raise NotImplementedError
+
+    def saved_household(self, household_id: str) -> Household:
+        """The household as saved, read on the save's thread."""
+        from db.households import get_household
+
+        h = get_household(self.kiosk.read(), household_id)
+        assert h is not None
+        return h
 
     @work(thread=True, exclusive=True, group="household-edit", exit_on_error=False)
     def save(self, form: dict[str, Any]) -> None:
         try:
-            record_id, message = self.write(form, date.today())
+            result, message = self.write(form, date.today())
         except UserError as exc:
             self.post_message(self.Invalid(getattr(exc, "field", ""), describe(exc)))
             return
-        self.post_message(self.Saved(record_id, message))
+        self.post_message(self.Saved(result, message))
 
     def on_edit_form_saved(self, message: Saved) -> None:
         self.notify(message.message)
-        self.dismiss(message.record_id)
+        self.dismiss(message.result)
 
     def _value(self, widget_id: str) -> str:
         return self.query_one(f"#{widget_id}", Input).value
@@ -271,14 +290,7 @@ class MemberFormScreen(EditForm):
             form["date"] = self._value("m-left-on")
         return form
 
-    def write(self, form: dict[str, Any], today: date) -> tuple[str, str]:
-        from kiosk.households.editing import (
-            edit_member,
-            member_leaves,
-            member_returns,
-            new_member,
-        )
-
+    def write(self, form: dict[str, Any], today: date) -> tuple[object, str]:
         m = self.member
         status, day = form.pop("status", ""), form.pop("date", "")
 
@@ -297,7 +309,8 @@ class MemberFormScreen(EditForm):
                 return m.id, t("household.edit.nothing_changed")
             return m.id, t("household.edit.saved_member", name=form.get("name") or m.name)
 
-        return self.kiosk.write(run)
+        _mid, said = self.kiosk.write(run)
+        return self.saved_household(self.household.id), said
 
 
 class HouseholdFormScreen(EditForm):
@@ -359,9 +372,7 @@ class HouseholdFormScreen(EditForm):
             "status_on": self._value("h-status-on"),
         }
 
-    def write(self, form: dict[str, Any], today: date) -> tuple[str, str]:
-        from kiosk.households.editing import edit_household
-
+    def write(self, form: dict[str, Any], today: date) -> tuple[object, str]:
         hid = self.household.id
         if form["status"] == self.household.status and (
             form["status_on"].strip() == self.household.status_on
@@ -369,9 +380,8 @@ class HouseholdFormScreen(EditForm):
             form.pop("status_on")  # the day is asked only when the status says something
 
         changes = self.kiosk.write(lambda ctx: edit_household(ctx, hid, form, today=today))
-        if not changes:
-            return hid, t("household.edit.nothing_changed")
-        return hid, t("household.edit.saved_household")
+        said = t("household.edit.saved_household" if changes else "household.edit.nothing_changed")
+        return self.saved_household(hid), said
 
 
 class NewHouseholdScreen(EditForm):
@@ -474,10 +484,9 @@ class NewHouseholdScreen(EditForm):
             "tags": self._tags("n-tags"),
         }
 
-    def write(self, form: dict[str, Any], today: date) -> tuple[str, str]:
+    def write(self, form: dict[str, Any], today: date) -> tuple[object, str]:
         from db.areas import grid_by_code
         from db.households import get_household
-        from kiosk.households.editing import NewHousehold, register_household
 
         grid = grid_by_code(self.kiosk.read(), form.pop("grid"))
         if grid is None:

@@ -517,9 +517,13 @@ class HouseholdScreen(KioskScreen):
             return False  # another grid's household, or one erased: read only
         return super().check_action(action, parameters)
 
-    def _after_edit(self, saved: str | None) -> None:
-        if saved is not None:
-            self.load(self.household_id)  # everything: the members, the header, the panels
+    def _after_edit(self, saved: Household | None) -> None:
+        """Back from a member or household form: the household as saved (read on the form's
+        save thread) is shown before the frame that uncovers this screen; its cases, visits
+        and label are unchanged, and an edit is no new lookup to audit."""
+        view = self.view
+        if saved is not None and view is not None and saved.id == view.household_id:
+            self.show(replace(view, household=saved))
 
     def _chosen_member(self) -> Member | None:
         h = self.household
