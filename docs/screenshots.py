@@ -81,6 +81,14 @@ async def visit(app, pilot, out):
     app.save_screenshot(str(out / "visit-form.svg"))
 
 
+async def member_form(app, pilot, out):
+    await pilot.press("enter")  # the first household of the walk list
+    await _settle(app, pilot)
+    await pilot.press("m")  # its first member
+    await _settle(app, pilot)
+    app.save_screenshot(str(out / "member-form.svg"))
+
+
 async def cases(app, pilot, out):
     await _mode(app, pilot, "f3", "cases")
     await pilot.press("enter")
@@ -100,7 +108,7 @@ async def labels(app, pilot, out):
     await _mode(app, pilot, "f8", "labels")
 
 
-EXTRA_SHOTS = [visit, cases, figures, sync, labels]
+EXTRA_SHOTS = [visit, member_form, cases, figures, sync, labels]
 
 
 async def signin(runtime, out):
