@@ -747,3 +747,9 @@ def households_awaiting_follow_up(conn: sqlite3.Connection, grid_ids: list[str])
             list(grid_ids),
         )
     ]
+
+
+def case_grid_and_category(conn: sqlite3.Connection, case_id: str) -> tuple[str | None, str] | None:
+    """A case's grid id and category code (None: no such case)."""
+    row = conn.execute("SELECT grid_id, category FROM cases WHERE id = ?", (case_id,)).fetchone()
+    return (row[0], row[1]) if row else None

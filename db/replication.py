@@ -57,6 +57,8 @@ ENTITIES: dict[str, Entity] = {
     ),
     "feedback": Entity("feedback", "append", refs=(("grid_id", "grid"),)),
     "survey": Entity("surveys", "append", managed=OFFICE),
+    # a community's responsible departments (责任单位): kept by its office, read everywhere
+    "department": Entity("departments", "lww", managed=OFFICE),
     "survey_response": Entity(
         "survey_responses",
         "append",

@@ -60,13 +60,23 @@ def build_event(
     data: dict = {}
     note = (note or "").strip() or None
     if event_type == "assign":
+        import datetime as _dt
+
+        from kiosk.cases.departments import check_department, community_of_case, default_due
+        from kiosk.domain.categories import load_categories
+
         data = {
             "department": (department or "").strip() or None,
             "person": (person or "").strip() or None,
-            "due": parse_due(due),
+            # never without a deadline: the category's kind's when none is given
+            "due": parse_due(due)
+            or default_due(conn, load_categories(settings), case_id, _dt.date.today()),
         }
         if not data["department"]:
             raise CaseRefused("cases.rule.assign_needs_department", exit_code=2)
+        data["department"] = check_department(
+            conn, community_of_case(conn, case_id), data["department"]
+        )
     elif event_type == "rate":
         data = {"rating": parse_rating(rating)}
     elif event_type == "follow_up":

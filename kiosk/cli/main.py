@@ -81,6 +81,7 @@ COMMANDS = (
     "audit",
     "cases",
     "demo",
+    "departments",
     "encryption",
     "enrol",
     "feedback",

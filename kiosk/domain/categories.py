@@ -4,17 +4,32 @@ The built-in table below is the default; a district can replace it with a TOML f
 the ``case_categories`` setting (format in docs/cases.md). A case stores the sub-category
 code and its group code as immutable registration data, so changing the table later never
 rewrites history.
+
+Each sub-category is a simple matter (简单事项, handled at once: a street light, a blocked
+drain) or an ordinary one (一般事项, handled quickly); a case assigned without a deadline
+gets its kind's number of days (``[deadlines]`` in the file; 3 and 15 by default).
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import language
+
+#: a matter handled at once (简单事项马上办) or quickly (一般事项快速办)
+KINDS = ("simple", "ordinary")
+#: days from assignment to the deadline, by kind, when the categories file does not say
+DEFAULT_DEADLINES = {"simple": 3, "ordinary": 15}
+#: the built-in simple matters
+_SIMPLE = frozenset(
+    {"street_lights", "sanitation", "sewer", "garbage_dump", "vehicle_order", "noise"}
+)
 
 
 @dataclass(frozen=True)
@@ -23,6 +38,7 @@ class Category:
     group: str
     zh: str
     en: str
+    kind: str = "ordinary"
 
     @property
     def name(self) -> str:
@@ -110,6 +126,14 @@ _DEFAULT: list[tuple[str, str, str, list[tuple[str, str, str]]]] = [
 @dataclass(frozen=True)
 class Categories:
     groups: tuple[Group, ...]
+    deadlines: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_DEADLINES))
+
+    def default_due(self, code: str | None, today: _dt.date) -> str:
+        """The deadline of a case of category ``code`` assigned ``today`` without one: its
+        kind's days later (an unknown category: an ordinary matter's)."""
+        c = self.get(code) if code else None
+        days = self.deadlines.get(c.kind if c else "ordinary", DEFAULT_DEADLINES["ordinary"])
+        return (today + _dt.timedelta(days=days)).isoformat()
 
     @property
     def all(self) -> list[Category]:
@@ -148,13 +172,30 @@ class Categories:
         return g.name if g else code
 
 
-def _build(raw: list[tuple[str, str, str, list[tuple[str, str, str]]]]) -> Categories:
+def _build(
+    raw: Sequence[tuple[str, str, str, Sequence[tuple[str, ...]]]],
+    deadlines: dict[str, int] | None = None,
+) -> Categories:
+    def sub(code: str, c: str, czh: str, cen: str, kind: str | None = None) -> Category:
+        return Category(c, code, czh, cen, kind or ("simple" if c in _SIMPLE else "ordinary"))
+
     return Categories(
         tuple(
-            Group(code, zh, en, tuple(Category(c, code, czh, cen) for c, czh, cen in subs))
-            for code, zh, en, subs in raw
-        )
+            Group(code, zh, en, tuple(sub(code, *s) for s in subs)) for code, zh, en, subs in raw
+        ),
+        {**DEFAULT_DEADLINES, **(deadlines or {})},
     )
+
+
+def _kind(value: object, path: Path, where: str) -> str:
+    kind = str(value or "ordinary")
+    if kind not in KINDS:
+        raise UserError(
+            "cases.error.categories_file",
+            path=str(path),
+            detail=f"{where}: kind is simple or ordinary, not {kind[:20]!r}",
+        )
+    return kind
 
 
 def parse_toml(path: Path) -> Categories:
@@ -192,13 +233,25 @@ def parse_toml(path: Path) -> Categories:
                     detail=f"duplicate code {s['code']}",
                 )
             seen.add(s["code"])
-            subs.append((str(s["code"]), str(s["zh"]), str(s.get("en") or s["zh"])))
+            kind = _kind(s.get("kind", g.get("kind")), path, f"group {i + 1} sub {j + 1}")
+            subs.append((str(s["code"]), str(s["zh"]), str(s.get("en") or s["zh"]), kind))
         if not subs:
-            subs = [(str(g["code"]), str(g["zh"]), str(g.get("en") or g["zh"]))]
+            kind = _kind(g.get("kind"), path, f"group {i + 1}")
+            subs = [(str(g["code"]), str(g["zh"]), str(g.get("en") or g["zh"]), kind)]
         raw.append((str(g["code"]), str(g["zh"]), str(g.get("en") or g["zh"]), subs))
     if not raw:
         raise UserError("cases.error.categories_file", path=str(path), detail="no [[group]]")
-    return _build(raw)
+    deadlines = doc.get("deadlines", {})
+    if not isinstance(deadlines, dict) or not all(
+        k in KINDS and isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 365
+        for k, v in deadlines.items()
+    ):
+        raise UserError(
+            "cases.error.categories_file",
+            path=str(path),
+            detail="[deadlines]: simple = DAYS, ordinary = DAYS (0 to 365)",
+        )
+    return _build(raw, deadlines)
 
 
 DEFAULT = _build(_DEFAULT)

@@ -34,6 +34,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "feedback.record": FIELD,
     "survey.fill": FIELD,
     "survey.manage": frozenset({SUPERVISOR, ADMIN}),
+    # cases: the community's list of responsible departments (责任单位)
+    "departments.manage": frozenset({SUPERVISOR, ADMIN}),
     # cases: a grid worker registers and follows up; a supervisor also decides
     "case.register": FIELD,
     "case.progress": FIELD,
@@ -186,6 +188,7 @@ WRITERS: dict[str, frozenset[str]] = {
     "grid": frozenset({ADMIN}),
     "compound": EVERYONE,
     "survey": frozenset({SUPERVISOR, ADMIN}),
+    "department": frozenset({SUPERVISOR, ADMIN}),
     "household": EVERYONE,
     "member": EVERYONE,
     "visit": FIELD,
@@ -206,6 +209,7 @@ _WRITE_ACTION = {
     "grid": "devices.manage",
     "compound": "household.edit",
     "survey": "survey.manage",
+    "department": "departments.manage",
     "household": "household.edit",
     "member": "household.edit",
     "visit": "visit.record",

@@ -12,6 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
+from textual.suggester import SuggestFromList
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from db.case_fold import RATINGS
@@ -36,6 +37,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
 #: The field a refusal is about (the rule's catalogue key → the field to mark and focus).
 RULE_FIELDS = {
     "cases.rule.assign_needs_department": "department",
+    "cases.rule.unknown_department": "department",
     "cases.rule.bad_due": "due",
     "cases.rule.due_before_registration": "due",
     "cases.rule.repeat_needs_case": "of",
@@ -85,11 +87,15 @@ class CaseActionScreen(ModalScreen[dict | None]):
         number: str,
         departments: list[str] | None = None,
         validate: Callable[[dict], object] | None = None,
+        due: str = "",
     ) -> None:
+        """``departments``: the case's community's list (offered as the name is typed);
+        ``due``: the deadline the case gets unless another is typed."""
         super().__init__()
         self.event_type = event_type
         self.number = number
         self.departments = departments or []
+        self.due = due
         #: raises a UserError for what the rules refuse (the form stays open)
         self.validate = validate
 
@@ -101,9 +107,12 @@ class CaseActionScreen(ModalScreen[dict | None]):
             if "department" in fields:
                 yield Label(t("cases.col.department"), classes="field-label")
                 yield Input(
-                    placeholder=t("cases.col.department"),
+                    placeholder=t(
+                        "cases.ui.department_hint" if self.departments else "cases.col.department"
+                    ),
                     id="f-department",
                     value=self.departments[0] if len(self.departments) == 1 else "",
+                    suggester=SuggestFromList(self.departments, case_sensitive=False),
                     compact=True,
                 )
             if "person" in fields:
@@ -111,7 +120,12 @@ class CaseActionScreen(ModalScreen[dict | None]):
                 yield Input(placeholder=t("cases.col.person"), id="f-person", compact=True)
             if "due" in fields:
                 yield Label(t("cases.col.due"), classes="field-label")
-                yield Input(placeholder=t("cases.ui.due_placeholder"), id="f-due", compact=True)
+                yield Input(
+                    self.due,
+                    placeholder=t("cases.ui.due_placeholder"),
+                    id="f-due",
+                    compact=True,
+                )
             if "unreached" in fields:
                 yield Checkbox(t("cases.detail.unreached"), id="f-unreached", compact=True)
             if "rating" in fields:

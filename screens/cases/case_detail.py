@@ -15,9 +15,10 @@ from textual.message import Message
 from textual.widgets import DataTable, Header, Static
 
 from db.case_fold import CaseRefused, Event, check, offered
-from db.cases import CaseDetail, append_event, departments, get_case
+from db.cases import CaseDetail, append_event, get_case
 from db.errors import Phrase
 from db.hlc import now_iso
+from kiosk.cases.departments import assignable
 from kiosk.core.i18n import t, term, when
 from kiosk.domain.categories import load_categories
 from kiosk.domain.present import address_of
@@ -76,11 +77,16 @@ class CaseDetailScreen(KioskScreen):
         """The case arrived from the database (handled by CaseDetailScreen)."""
 
         def __init__(
-            self, detail: CaseDetail | None, departments: list[str], in_reach: bool
+            self,
+            detail: CaseDetail | None,
+            departments: list[str],
+            in_reach: bool,
+            due: str = "",
         ) -> None:
             super().__init__()
             self.detail = detail
             self.departments = departments
+            self.due = due
             self.in_reach = in_reach
 
     class Acted(Message):
@@ -95,6 +101,8 @@ class CaseDetailScreen(KioskScreen):
         self.case_id = case_id
         self.detail: CaseDetail | None = None
         self.departments: list[str] = []
+        #: the deadline an assignment gets unless another is typed (the category's kind's)
+        self.due_default = ""
         #: the case's grid is within the worker's area (others' cases are read, not acted on)
         self.in_reach = False
 
@@ -131,7 +139,18 @@ class CaseDetailScreen(KioskScreen):
         in_reach = worker is not None and (
             grid is None or in_scope(worker, grid.code, grid.community)
         )
-        self.post_message(self.Loaded(detail, departments(conn), in_reach))
+        community = grid.community if grid else None
+        due = ""
+        if detail is not None:
+            from datetime import date
+
+            from kiosk.cases.departments import default_due
+            from kiosk.domain.categories import load_categories
+
+            due = default_due(
+                conn, load_categories(self.kiosk.runtime.settings), self.case_id, date.today()
+            )
+        self.post_message(self.Loaded(detail, assignable(conn, community), in_reach, due))
 
     def on_case_detail_screen_loaded(self, message: Loaded) -> None:
         from kiosk.cases.events import describe_event
@@ -139,6 +158,7 @@ class CaseDetailScreen(KioskScreen):
         d = message.detail
         self.detail = d
         self.departments = message.departments
+        self.due_default = message.due
         self.in_reach = message.in_reach
         self.refresh_bindings()  # the actions the case's state allows
         if d is None:
@@ -235,6 +255,7 @@ class CaseDetailScreen(KioskScreen):
                 self.detail.number,
                 self.departments,
                 validate=lambda values: self._event_data(event_type, values, check_state=True),
+                due=self.due_default,
             ),
             done,
         )

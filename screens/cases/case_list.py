@@ -83,6 +83,13 @@ class CasesScreen(KioskScreen):
             tooltip=term("cases.ui.overdue_hint"),
         ),
         Binding(
+            "d",
+            "departments",
+            term("departments.ui.title"),
+            id="cases.departments",
+            tooltip=term("departments.ui.open_hint"),
+        ),
+        Binding(
             "r",
             "reload",
             term("cases.ui.reload"),
@@ -319,6 +326,18 @@ class CasesScreen(KioskScreen):
 
     def action_focus_table(self) -> None:
         self.query_one(DataTable).focus()
+
+    def role_action(self, action: str, parameters: tuple[object, ...]) -> str | None:
+        # the list of departments is the supervisor's: a grid worker is not offered d
+        return "departments.manage" if action == "departments" else None
+
+    def action_departments(self) -> None:
+        from screens.cases.departments import DepartmentsScreen
+
+        self.app.push_screen(DepartmentsScreen(), lambda _: self._reload_departments())
+
+    def _reload_departments(self) -> None:
+        self._departments_loaded = False
 
     def action_register(self) -> None:
         from screens.cases.case_register import CaseRegisterScreen

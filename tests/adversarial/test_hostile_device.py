@@ -274,6 +274,13 @@ def test_every_known_bypass_is_refused(world):
             {"id": "ch-x", "case_id": "case-g2", "household_id": h1},
         ),
         "questionnaire from a field laptop": op("s-x", "survey", "insert", {"id": "s-x"}),
+        "a community's department from a field laptop": op(
+            "d-x", "department", "insert", {"id": "d-x", "community": "新伟社区", "name": "假单位"}
+        ),
+        "G2 household marked empty": op(h2, "household", "update", {"status": "vacant"}),
+        "G2 member marked deceased": op(
+            m2, "member", "update", {"status": "deceased", "left_on": "2026-12-01"}
+        ),
         "feedback belonging to no grid": op("f-x", "feedback", "insert", {"id": "f-x"}),
         "an immutable record changed": op(
             "ch-g2", "case_household", "update", {"household_id": h1}
