@@ -18,6 +18,7 @@ class Grid:
     community: str
     street: str
     district: str
+    retired_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class Compound:
     id: str
     grid_id: str
     name: str
+    retired_at: str | None = None
 
 
 def get_or_create_grid(
@@ -48,9 +50,12 @@ def get_or_create_grid(
 
 def get_or_create_compound(ctx: WriteContext, grid_id: str, name: str) -> Compound:
     row = ctx.conn.execute(
-        "SELECT id, grid_id, name FROM compounds WHERE grid_id = ? AND name = ?", (grid_id, name)
+        "SELECT id, grid_id, name, retired_at FROM compounds WHERE grid_id = ? AND name = ?",
+        (grid_id, name),
     ).fetchone()
     if row:
+        if row["retired_at"] is not None:  # households again: in use again
+            update_area(ctx, "compound", row["id"], retired_at=None)
         return Compound(row["id"], row["grid_id"], row["name"])
     cid, hlc = uuid7(), ctx.stamp()
     full, initials = compound_pinyin(name)
@@ -65,12 +70,20 @@ def get_or_create_compound(ctx: WriteContext, grid_id: str, name: str) -> Compou
 
 def _grid(row: sqlite3.Row) -> Grid:
     return Grid(
-        row["id"], row["code"], row["name"], row["community"], row["street"], row["district"]
+        row["id"],
+        row["code"],
+        row["name"],
+        row["community"],
+        row["street"],
+        row["district"],
+        row["retired_at"] if "retired_at" in row.keys() else None,
     )
 
 
-def list_grids(conn: sqlite3.Connection) -> list[Grid]:
-    return [_grid(r) for r in conn.execute("SELECT * FROM grids ORDER BY code")]
+def list_grids(conn: sqlite3.Connection, *, retired: bool = True) -> list[Grid]:
+    """Every grid by code (``retired`` False: only those still in use)."""
+    where = "" if retired else " WHERE retired_at IS NULL"
+    return [_grid(r) for r in conn.execute(f"SELECT * FROM grids{where} ORDER BY code")]
 
 
 def grid_by_code(conn: sqlite3.Connection, code: str) -> Grid | None:
@@ -113,14 +126,85 @@ def compound_by_name(conn: sqlite3.Connection, grid_id: str, name: str) -> Compo
 
 
 def compound_names(conn: sqlite3.Connection, grid_ids: list[str]) -> list[str]:
-    """The names of these grids' compounds (offered while a new household's is typed)."""
+    """The names of these grids' compounds in use (offered while a new household's is typed)."""
     if not grid_ids:
         return []
     marks = ",".join("?" * len(grid_ids))
     return [
         r[0]
         for r in conn.execute(
-            f"SELECT DISTINCT name FROM compounds WHERE grid_id IN ({marks}) ORDER BY name",
+            "SELECT DISTINCT name FROM compounds"
+            f" WHERE grid_id IN ({marks}) AND retired_at IS NULL ORDER BY name",
             grid_ids,
         )
     ]
+
+
+@dataclass(frozen=True)
+class AreaCount:
+    """A grid or compound with how many households live in it (moved out and empty flats
+    not counted)."""
+
+    id: str
+    name: str
+    households: int
+    retired_at: str | None
+
+
+def grid_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    """Households lived in, per grid id."""
+    return dict(
+        conn.execute(
+            "SELECT grid_id, count(*) FROM households WHERE status = '' AND forgotten_at IS NULL"
+            " GROUP BY grid_id"
+        ).fetchall()
+    )
+
+
+def compounds_of_grid(conn: sqlite3.Connection, grid_id: str) -> list[AreaCount]:
+    """A grid's compounds by name, each with its households lived in."""
+    rows = conn.execute(
+        "SELECT c.id, c.name, c.retired_at, count(h.id) FROM compounds c"
+        " LEFT JOIN households h ON h.compound_id = c.id AND h.status = ''"
+        " AND h.forgotten_at IS NULL WHERE c.grid_id = ? GROUP BY c.id ORDER BY c.name",
+        (grid_id,),
+    ).fetchall()
+    return [AreaCount(r[0], r[1], r[3], r[2]) for r in rows]
+
+
+def compound_by_id(conn: sqlite3.Connection, compound_id: str) -> Compound | None:
+    row = conn.execute("SELECT * FROM compounds WHERE id = ?", (compound_id,)).fetchone()
+    return Compound(row["id"], row["grid_id"], row["name"], row["retired_at"]) if row else None
+
+
+def lived_in(conn: sqlite3.Connection, *, grid_id: str = "", compound_id: str = "") -> int:
+    """Households somebody lives in, in a grid or a compound."""
+    column, value = ("grid_id", grid_id) if grid_id else ("compound_id", compound_id)
+    return conn.execute(
+        f"SELECT count(*) FROM households WHERE {column} = ? AND status = ''"
+        " AND forgotten_at IS NULL",
+        (value,),
+    ).fetchone()[0]
+
+
+def update_area(ctx: WriteContext, entity: str, record_id: str, **changes: object) -> bool:
+    """Change a grid's or compound's fields (name, community, street, district, retired_at),
+    stamped and logged; returns False when nothing changed."""
+    table = {"grid": "grids", "compound": "compounds"}[entity]
+    row = ctx.conn.execute(f"SELECT * FROM {table} WHERE id = ?", (record_id,)).fetchone()
+    if row is None:
+        raise KeyError(record_id)
+    diff = {k: v for k, v in changes.items() if row[k] != v}
+    if not diff:
+        return False
+    hlc = ctx.stamp()
+    extra = {}
+    if entity == "compound" and "name" in diff:
+        extra["pinyin"], extra["initials"] = compound_pinyin(str(diff["name"]))
+    sets = ", ".join(f"{k} = :{k}" for k in {**diff, **extra})
+    ctx.conn.execute(
+        f"UPDATE {table} SET {sets}, hlc = :hlc, worker_id = :w, device_id = :d WHERE id = :id",
+        {**diff, **extra, "hlc": hlc, "w": ctx.worker_id, "d": ctx.device_id, "id": record_id},
+    )
+    ctx.emit(entity, record_id, "update", diff, hlc, base_version=row["hlc"])
+    return True

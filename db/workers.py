@@ -100,6 +100,13 @@ def set_pin_hash(ctx: WriteContext, worker_id: str, pin_hash: str) -> None:
     _update(ctx, worker_id, "pin_hash", pin_hash)
 
 
+def set_worker_grids(ctx: WriteContext, worker_id: str, codes: list[str]) -> None:
+    """The grid codes a grid worker looks after (a JSON list, as stored)."""
+    import json
+
+    _update(ctx, worker_id, "grids", json.dumps(list(codes), ensure_ascii=False))
+
+
 def set_disabled(ctx: WriteContext, worker_id: str, disabled: bool) -> None:
     _update(ctx, worker_id, "disabled", int(disabled))
 

@@ -20,7 +20,7 @@ from tests.pilot_helpers import settle, signed_in_app
 #: Latin the Chinese interface may show: keys, codes, formats and commands
 ALLOWED_LATIN = {
     "esc", "tab", "enter", "space", "ctrl", "shift", "PIN", "QR", "YYYY", "kiosk", "enrol",
-    "hub", "code", "sync", "export", "import", "USB", "commands",
+    "hub", "code", "sync", "export", "import", "USB", "commands", "Delete", "delete", "del",
 }  # fmt: skip
 CASE_NUMBER = re.compile(r"\d{4}-[0-9A-F]{4}-\d{6}")
 CJK = re.compile(r"[\u4e00-\u9fff\u3000-\u303f\uff01-\uff5e]+")
@@ -45,6 +45,7 @@ def data_corpus(conn) -> str:
 
 
 async def _shots(app, pilot, runtime) -> dict[str, str]:
+    from db.areas import grid_by_id
     from db.households import get_household
     from screens.cases.case_detail import CaseDetailScreen
     from screens.households.editing import (
@@ -52,7 +53,9 @@ async def _shots(app, pilot, runtime) -> dict[str, str]:
         MemberFormScreen,
         NewHouseholdScreen,
     )
+    from screens.cases.departments import DepartmentsScreen
     from screens.households.household import HouseholdScreen
+    from screens.office.areas import AreasScreen, CompoundsScreen, NamesForm
     from screens.visits.feedback_form import FeedbackFormScreen
     from screens.visits.visit_form import VisitFormScreen
 
@@ -85,6 +88,10 @@ async def _shots(app, pilot, runtime) -> dict[str, str]:
         (MemberFormScreen(household), "new member"),
         (HouseholdFormScreen(household), "edit household"),
         (NewHouseholdScreen([("G001", household.grid_name), ("G002", "")], ["春华新苑"]), "new"),
+        (DepartmentsScreen(), "departments"),
+        (AreasScreen(), "areas"),
+        (CompoundsScreen(grid_by_id(conn, household.grid_id)), "compounds"),
+        (NamesForm("", [("name", "", "")]), "names"),
     ):
         await app.push_screen(screen)
         await shot(name)

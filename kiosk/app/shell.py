@@ -50,6 +50,7 @@ MODE_ACTIONS = {"households": "household.search", "figures": "figures.view", "sy
 #: ... or a screen (each declares its own: ``PERMISSION`` on the class) ...
 #: ... or run an app action.
 APP_ACTIONS = {
+    "areas": "areas.manage",
     "labels": "labels.print",
     "print_slip": "labels.print",
     "scan_camera": "household.view",
@@ -162,6 +163,15 @@ class KioskApp(App[None]):
             term("sync.mode"),
             id="app.sync",
             tooltip=term("sync.start_tip"),
+        ),
+        # the office: grids and compounds (administrators and supervisors)
+        Binding(
+            "f6",
+            "areas",
+            term("areas.ui.title"),
+            id="app.areas",
+            show=False,
+            tooltip=term("areas.ui.open_hint"),
         ),
         Binding(
             "f12",
@@ -620,6 +630,13 @@ class KioskApp(App[None]):
         from screens.households.labels import LabelsScreen
 
         self.push_screen(LabelsScreen(getattr(self.screen, "household_id", None)))
+
+    def action_areas(self) -> None:
+        if not self.permit(APP_ACTIONS["areas"]):
+            return
+        from screens.office.areas import AreasScreen
+
+        self.push_screen(AreasScreen())
 
     def action_scan_camera(self) -> None:
         if self.permit(APP_ACTIONS["scan_camera"]):

@@ -78,6 +78,7 @@ def opens_interface(argv: Sequence[str]) -> bool:
 #: the order ``kiosk --help`` lists them (imported only when a command is run, so opening
 #: the interface does not pay for them).
 COMMANDS = (
+    "areas",
     "audit",
     "cases",
     "demo",

@@ -34,6 +34,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "feedback.record": FIELD,
     "survey.fill": FIELD,
     "survey.manage": frozenset({SUPERVISOR, ADMIN}),
+    # the address hierarchy: grids are the administrator's, compounds also the supervisor's
+    "areas.manage": frozenset({SUPERVISOR, ADMIN}),
+    "areas.import": frozenset({ADMIN}),
     # cases: the community's list of responsible departments (责任单位)
     "departments.manage": frozenset({SUPERVISOR, ADMIN}),
     # cases: a grid worker registers and follows up; a supervisor also decides
