@@ -48,12 +48,12 @@ async def _shots(app, pilot, runtime) -> dict[str, str]:
     from db.areas import grid_by_id
     from db.households import get_household
     from screens.cases.case_detail import CaseDetailScreen
+    from screens.cases.departments import DepartmentsScreen
     from screens.households.editing import (
         HouseholdFormScreen,
         MemberFormScreen,
         NewHouseholdScreen,
     )
-    from screens.cases.departments import DepartmentsScreen
     from screens.households.household import HouseholdScreen
     from screens.office.areas import AreasScreen, CompoundsScreen, NamesForm
     from screens.visits.feedback_form import FeedbackFormScreen
