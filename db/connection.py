@@ -165,13 +165,24 @@ class Database:
     path: Path
     conn: sqlite3.Connection
     key: bytes | None = field(default=None, repr=False)  # never in a log line or traceback
+    #: the readers handed out, closed with the database
+    _readers: list[sqlite3.Connection] = field(default_factory=list, repr=False)
 
     def close(self) -> None:
+        """Close the connection and every reader handed out: a reader left open after the
+        database is closed (an interface run inside another program, a test) keeps the old
+        WAL files open, and other processes may then delete and recreate them under it."""
+        readers, self._readers = self._readers, []
+        for reader in readers:
+            with contextlib.suppress(Exception):
+                reader.close()
         self.conn.close()
 
     def reader(self) -> sqlite3.Connection:
         """A second connection for a worker thread (WAL lets readers run beside the writer)."""
-        return connect(self.path, key=self.key)
+        conn = connect(self.path, key=self.key)
+        self._readers.append(conn)
+        return conn
 
 
 def open_database(path: str | Path, *, create: bool = True, key: bytes | None = None) -> Database:
