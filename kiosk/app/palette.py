@@ -88,3 +88,16 @@ def kiosk_commands(app: KioskApp) -> Iterator[SystemCommand]:
     yield SystemCommand(
         t("visits.walk.title"), t("visits.walk.title"), lambda: app.switch_mode("home")
     )
+    # the office: grids and compounds, setting up (administrators and supervisors only)
+    from kiosk.security.roles import allowed
+
+    if allowed(app.worker, "areas.manage"):
+        yield SystemCommand(t("areas.ui.title"), t("areas.ui.open_hint"), app.action_areas)
+    if allowed(app.worker, "workers.manage"):
+
+        def office_setup() -> None:
+            from screens.office.setup import OfficeSetupScreen
+
+            app.push_screen(OfficeSetupScreen())
+
+        yield SystemCommand(t("office_setup.title"), t("office_setup.intro"), office_setup)

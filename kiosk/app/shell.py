@@ -301,6 +301,30 @@ class KioskApp(App[None]):
         self._last_input = time.monotonic()
         self._arm_idle()
 
+    def setup_done(self, worker: DbWorker | None, said: str) -> None:
+        """The first-run set-up (screens/signin/setup.py) finished: the office's first
+        administrator is signed in and the office set-up opens; or the laptop is enrolled
+        and synced, and its sign-in screen offers the workers it received."""
+        if worker is not None:
+            self.complete_sign_in(worker)
+
+            def office() -> None:
+                from screens.office.setup import OfficeSetupScreen
+
+                self.push_screen(OfficeSetupScreen())
+
+            self.call_after_refresh(office)
+            self.notify(said)
+            return
+        self.pop_screen()
+        signin = self.screen
+        reload = getattr(signin, "reload_names", None)
+        if reload is not None:
+            reload()
+        show = getattr(signin, "show_status", None)
+        if show is not None:
+            show(said)
+
     def _drop_mode(self, mode: str) -> None:
         """Drop ``mode``'s screens (removed in the background); it starts afresh if opened."""
         if private.mode_has_stack(self, mode) and mode != self.current_mode:

@@ -91,12 +91,10 @@ def _new_pin(args: argparse.Namespace, name: str) -> str:
 
 def run_add(args: argparse.Namespace) -> int:
     from db.connection import transaction
-    from db.workers import create_worker, worker_by_name
     from kiosk.cli.output import info
-    from kiosk.core.errors import UserError
     from kiosk.runtime import act_as_worker, runtime_for
-    from kiosk.security.auth import hash_pin
     from kiosk.security.roles import require, setting_up
+    from kiosk.security.staff import add_worker, check_worker
 
     runtime = runtime_for(args, create=True, acts=False)  # or a new laptop's first admin
     try:
@@ -108,24 +106,19 @@ def run_add(args: argparse.Namespace) -> int:
         else:
             require(_named_worker(runtime), "workers.manage")
             act_as_worker(runtime, args, writes=True)
-        name = args.name.strip()
-        if not name:
-            raise UserError("error.worker_unknown", exit_code=2, name=args.name)
-        if worker_by_name(conn, name) is not None:
-            raise UserError("error.worker_exists", exit_code=2, name=name)
-        community = args.community
-        for code in args.grid:
-            row = conn.execute("SELECT community FROM grids WHERE code = ?", (code,)).fetchone()
-            if row is None:
-                raise UserError("error.worker_grid_unknown", exit_code=2, grid=code)
-            community = community or row[0]
-        if args.role == "worker" and not args.grid:
-            raise UserError("error.worker_grid_required", exit_code=2)
-        if args.role == "supervisor" and not community:
-            raise UserError("error.worker_community_required", exit_code=2)
-        pin_hash = hash_pin(_new_pin(args, name))
+        name, _codes, _community = check_worker(
+            conn, args.name, args.role, args.grid, args.community
+        )  # before the PIN is asked
+        pin = _new_pin(args, name)
         with transaction(conn):
-            create_worker(runtime.ctx, name, args.role, args.grid, community, pin_hash=pin_hash)
+            add_worker(
+                runtime.ctx,
+                args.name,
+                args.role,
+                grids=args.grid,
+                community=args.community,
+                pin=pin,
+            )
         info(t("workers.added", role=t(f"role.{args.role}"), name=name))
     finally:
         runtime.close()

@@ -123,6 +123,13 @@ class SignInScreen(GateScreen):
         if name is None:  # the app is closing as the screen comes up (Ctrl+O, then Ctrl+Q)
             return
         (self.query_one("#gate-pin", Input) if name.value else name).focus()
+        from kiosk.security.roles import setting_up
+
+        if self.kiosk.offered_worker is None and setting_up(self.kiosk.read()):
+            # nobody could sign in: the first-run set-up instead (screens/signin/setup.py)
+            from screens.signin.setup import SetupScreen
+
+            self.app.push_screen(SetupScreen())
         # The names and their pinyin (pypinyin loads its dictionaries, ~0.15 s), and the
         # offered worker's home screen, are read once the screen is up, not while it is
         # being drawn.
@@ -133,6 +140,12 @@ class SignInScreen(GateScreen):
             self._loading_names = True
             self.load_names()
             self.kiosk.prefetch_home()  # the offered worker's home, while they type
+
+    def reload_names(self) -> None:
+        """Read the workers' names again (a laptop just enrolled has received them)."""
+        self._names = None
+        self._loading_names = True
+        self.load_names()
 
     @work(thread=True, exclusive=True, group="signin-names", exit_on_error=False)
     def load_names(self) -> None:
