@@ -55,6 +55,8 @@ _PRIORITY = f"""
     END
 """
 
+_TO_VERIFY = "AND h.id IN (SELECT household_id FROM members WHERE to_verify != '' AND status = '')"
+
 _WALK_ORDER = (
     "c.name, CAST(h.building AS INTEGER), h.building, CAST(h.unit AS INTEGER), h.unit,"
     " CAST(h.room AS INTEGER), h.room, h.id"
@@ -83,11 +85,13 @@ def walk_list(
     case_households: Collection[str] = (),
     limit: int = 50,
     offset: int = 0,
+    to_verify_only: bool = False,
 ) -> list[WalkEntry]:
     """One page of the walk list for ``grid_ids``.
 
     ``case_households`` are the households with a case awaiting a follow-up visit or a
-    rating (see :func:`case_due_households`).
+    rating (see :func:`case_due_households`). ``to_verify_only``: only the households with a
+    number kept as typed from a roster, to check at the door (待核实).
     """
     if not grid_ids:
         return []
@@ -100,6 +104,7 @@ def walk_list(
               JOIN compounds c ON c.id = h.compound_id
               LEFT JOIN visit_status v ON v.household_id = h.id
              WHERE h.grid_id IN ({marks}) AND h.forgotten_at IS NULL AND h.status = ''
+               {_TO_VERIFY if to_verify_only else ""}
              ORDER BY priority, {_WALK_ORDER}
              LIMIT :limit OFFSET :offset""",
         {**params, "limit": limit, "offset": offset},

@@ -216,3 +216,35 @@ async def test_a_household_found_on_the_walk_is_registered_from_home_and_opens(r
         assert "春华新苑9栋2单元301室" in str(screen.query_one("#household-address").render())
         assert "赵六" in _members_text(screen)
         assert "139****5678" in _members_text(screen)
+
+
+async def test_k_on_home_lists_the_households_to_verify_and_k_again_all(runtime):
+    conn = runtime.conn
+    flagged = [
+        r[0]
+        for r in conn.execute(
+            "SELECT h.id FROM households h JOIN grids g ON g.id = h.grid_id"
+            " WHERE g.code = 'G001' ORDER BY h.rid LIMIT 2"
+        )
+    ]
+    with acting_as(runtime, GRID_WORKER), transaction(conn):
+        for hid in flagged:
+            m = get_household(conn, hid).members[0]
+            update_member(runtime.ctx, m.id, phone="1381234", to_verify="phone")
+    app = _app(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await until(pilot, lambda: isinstance(app.screen, HomeScreen))
+        await settle(app, pilot)
+        home = app.screen
+        table = home.query_one(ResultList)
+        everyone = table.row_count
+        assert everyone > 2 and home.check_action("to_verify", ()) is not False
+        await pilot.press("k")
+        await settle(app, pilot)
+        await until(pilot, lambda: table.row_count == 2)
+        assert set(table.keys) == set(flagged)
+        assert all("待核实" in table.get_row_at(i)[0] for i in range(2))
+        await pilot.press("k")
+        await settle(app, pilot)
+        await until(pilot, lambda: table.row_count == everyone)

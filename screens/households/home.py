@@ -66,6 +66,13 @@ class HomeScreen(KioskScreen):
             tooltip=term("ui.search"),
         ),
         Binding(
+            "k",
+            "to_verify",
+            term("home.verify_key"),
+            id="home.to_verify",
+            tooltip=term("home.verify_hint"),
+        ),
+        Binding(
             "n",
             "new_household",
             term("household.form.new"),
@@ -112,6 +119,8 @@ class HomeScreen(KioskScreen):
         self._loaded = 0
         self._exhausted = True
         self._loading_more = False
+        #: the walk list shows only the households with numbers to verify (k)
+        self.to_verify_only = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -185,6 +194,7 @@ class HomeScreen(KioskScreen):
             case_households=s.case_households,
             limit=self.page_size,
             offset=offset,
+            to_verify_only=self.to_verify_only,
         )
         self.post_message(self.Page(generation, offset, entries))
 
@@ -192,6 +202,7 @@ class HomeScreen(KioskScreen):
         s = message.summary
         self.summary = s
         self._generation += 1
+        self.refresh_bindings()  # k shows only when there is something to verify
         worker = self.kiosk.worker
         who = worker.name if worker else t("ui.no_worker")
         care = "  ".join(
@@ -231,6 +242,11 @@ class HomeScreen(KioskScreen):
         )
         self.query_one("#home-head", Static).update(head)
         self._loaded = 0
+        if self.to_verify_only:  # the list as k left it: read again with its filter
+            self._exhausted, self._loading_more = False, True
+            self.query_one(ResultList).clear()
+            self.load_page(self._generation, 0)
+            return
         self.add_entries(message.entries, replace=True)
 
     def on_home_screen_page(self, message: Page) -> None:
@@ -252,6 +268,8 @@ class HomeScreen(KioskScreen):
                 )
             else:
                 reason = t(f"visits.walk.{e.reason}")
+            if self.to_verify_only:
+                reason = t("home.verify_reason")
             if e.visited_today:
                 reason = "✓ " + t("visits.walk.done_today")
             last = e.last_visit_at[:10] if e.last_visit_at else t("visits.walk.never")
@@ -319,6 +337,26 @@ class HomeScreen(KioskScreen):
             from screens.visits.visit_form import VisitFormScreen
 
             self.app.push_screen(VisitFormScreen(key))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "to_verify" and not (self.summary and self.summary.to_verify):
+            return False  # nothing to verify in these grids: no key
+        return super().check_action(action, parameters)
+
+    def action_to_verify(self) -> None:
+        """Only the households with numbers to verify (待核实), or the whole walk list again."""
+        if self.summary is None:
+            return
+        self.to_verify_only = not self.to_verify_only
+        self._generation += 1
+        self._loaded, self._exhausted, self._loading_more = 0, False, True
+        self.query_one(ResultList).clear()
+        self.load_page(self._generation, 0)
+        self.notify(
+            t("home.verify_on", n=self.summary.to_verify)
+            if self.to_verify_only
+            else t("home.verify_off")
+        )
 
     def action_new_household(self) -> None:
         """Register a household found on the walk (screens/households/editing.py), then open it."""
