@@ -458,3 +458,11 @@ def households_to_verify(conn: sqlite3.Connection, grid_ids: list[str]) -> int:
 def household_of_member(conn: sqlite3.Connection, member_id: str) -> str | None:
     row = conn.execute("SELECT household_id FROM members WHERE id = ?", (member_id,)).fetchone()
     return row[0] if row else None
+
+
+def lived_in_counts(conn: sqlite3.Connection) -> tuple[int, int]:
+    """(households somebody lives in, the people living in them), over the whole database."""
+    row = conn.execute(
+        "SELECT count(*), COALESCE(sum(member_count), 0) FROM households WHERE status = ''"
+    ).fetchone()
+    return row[0], row[1]

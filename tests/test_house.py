@@ -30,7 +30,7 @@ SQL_ALLOWED = {
     "kiosk/cli/run.py": 1,
     "kiosk/cli/survey.py": 1,
     "kiosk/cli/visits.py": 1,
-    "kiosk/cli/workers.py": 4,
+    "kiosk/cli/workers.py": 3,
     "kiosk/demo/cases.py": 10,
     "kiosk/demo/visits.py": 8,
     "kiosk/domain/visits.py": 3,

@@ -28,13 +28,14 @@ def count(conn: sqlite3.Connection, table: str, where: str = "") -> int:
 
 
 def basic_counts(conn: sqlite3.Connection) -> dict:
+    from db.households import lived_in_counts
+
+    # who lives here: not households that moved out or left the flat empty, nor members who
+    # moved out or died (their records stay, docs/household-editing.md)
+    households, members = lived_in_counts(conn)
     return {
-        # who lives here: not households that moved out or left the flat empty, nor members
-        # who moved out or died (their records stay, docs/household-editing.md)
-        "households": count(conn, "households", "WHERE status = ''"),
-        "members": conn.execute(
-            "SELECT COALESCE(sum(member_count), 0) FROM households WHERE status = ''"
-        ).fetchone()[0],
+        "households": households,
+        "members": members,
         "visits": count(conn, "visits"),
         "feedback": count(conn, "feedback"),
         "cases": count(conn, "cases"),

@@ -165,6 +165,8 @@ def _number_placeholder(field: str, value: str, doubtful: bool) -> str:
 class MemberFormScreen(EditForm):
     """Edit a member, or add one to ``household`` (``member`` None)."""
 
+    PERMISSION: ClassVar[str | None] = "household.edit"
+
     DEFAULT_CSS = _FORM_CSS.format(name="MemberFormScreen")
     FIELDS: ClassVar[dict[str, str]] = {
         "name": "m-name",
@@ -316,6 +318,8 @@ class MemberFormScreen(EditForm):
 class HouseholdFormScreen(EditForm):
     """A household's care tags, note, and whether anybody lives there."""
 
+    PERMISSION: ClassVar[str | None] = "household.edit"
+
     DEFAULT_CSS = _FORM_CSS.format(name="HouseholdFormScreen")
     FIELDS: ClassVar[dict[str, str]] = {
         "tags": "h-tags",
@@ -386,6 +390,8 @@ class HouseholdFormScreen(EditForm):
 
 class NewHouseholdScreen(EditForm):
     """Register a household found on the walk, in one of the worker's grids."""
+
+    PERMISSION: ClassVar[str | None] = "household.edit"
 
     DEFAULT_CSS = _FORM_CSS.format(name="NewHouseholdScreen")
     FIELDS: ClassVar[dict[str, str]] = {

@@ -31,6 +31,8 @@ class NamesForm(ModalScreen[dict[str, str] | None]):
     """A few names typed (a new grid's street, community and name; a new name): Enter in the
     last field or Ctrl+S gives them, Esc gives None."""
 
+    PERMISSION: ClassVar[str | None] = "areas.manage"
+
     DEFAULT_CSS = """
     NamesForm { align: center middle; }
     NamesForm > Vertical {
@@ -233,6 +235,7 @@ class AreasScreen(AreaListScreen):
     """The grids the worker may see: every grid for the administrator, the community's for a
     supervisor."""
 
+    PERMISSION: ClassVar[str | None] = "areas.manage"
     ENTITY = "grid"
     BINDINGS = [
         Binding(
@@ -330,6 +333,7 @@ class AreasScreen(AreaListScreen):
 class CompoundsScreen(AreaListScreen):
     """A grid's compounds, each with the households living in it."""
 
+    PERMISSION: ClassVar[str | None] = "areas.manage"
     ENTITY = "compound"
 
     def __init__(self, grid: Grid) -> None:
