@@ -23,7 +23,7 @@ async def test_a_notice_is_drawn_whole_above_the_keys_and_goes_in_its_time(runti
         await settle(app, pilot)
         footer = app.screen.query_one(KioskFooter)
         keys_row = footer.region.y
-        app.notify("走访已保存。1 个问题已登记为事项", timeout=0.3)
+        app.notify("走访已保存。1 个问题已登记为事项", timeout=30)
         await settle(app, pilot)
         lines = _screen_lines(app)
         assert footer.region.height == 2 and footer.region.y == keys_row - 1
