@@ -59,6 +59,29 @@ def _row(label: str, widget: Widget) -> Horizontal:
     return Horizontal(Label(label), widget, classes="edit-row")
 
 
+def _status_rows(
+    options: list[tuple[str, str]], status: str, day: str, ids: tuple[str, str]
+) -> list[Horizontal]:
+    """Whether they live here (``options``, '' first) and since when: a member's or a
+    household's."""
+    return [
+        _row(
+            t("household.form.status"),
+            Select(options, value=status, allow_blank=False, id=ids[0], compact=True),
+        ),
+        _row(
+            t("household.form.date"),
+            Input(
+                day,
+                placeholder=t("household.form.date_hint"),
+                id=ids[1],
+                compact=True,
+                max_length=20,
+            ),
+        ),
+    ]
+
+
 def _tags_list(chosen: tuple[str, ...] | list[str] | str, widget_id: str) -> SelectionList:
     if isinstance(chosen, str):
         chosen = chosen.split()
@@ -249,26 +272,12 @@ class MemberFormScreen(EditForm):
                     )
             yield _row(t("col.tags"), _tags_list(m.tags if m else "", "m-tags"))
             if m is not None:
-                yield _row(
-                    t("household.form.status"),
-                    Select(
-                        [(t("member.status.present"), "")]
-                        + [(t(f"member.status.{s}"), s) for s in MEMBER_STATUSES],
-                        value=m.status,
-                        allow_blank=False,
-                        id="m-status",
-                        compact=True,
-                    ),
-                )
-                yield _row(
-                    t("household.form.date"),
-                    Input(
-                        m.left_on,
-                        placeholder=t("household.form.date_hint"),
-                        id="m-left-on",
-                        compact=True,
-                        max_length=20,
-                    ),
+                yield from _status_rows(
+                    [(t("member.status.present"), "")]
+                    + [(t(f"member.status.{s}"), s) for s in MEMBER_STATUSES],
+                    m.status,
+                    m.left_on,
+                    ("m-status", "m-left-on"),
                 )
         yield KioskFooter()
 
@@ -342,26 +351,12 @@ class HouseholdFormScreen(EditForm):
         with VerticalScroll():
             yield _row(t("col.tags"), _tags_list(h.tags, "h-tags"))
             yield _row(t("household.form.note"), TextArea(h.note, id="h-note", soft_wrap=True))
-            yield _row(
-                t("household.form.status"),
-                Select(
-                    [(t("household.status.lived_in"), "")]
-                    + [(t(f"household.status.{s}"), s) for s in HOUSEHOLD_STATUSES],
-                    value=h.status,
-                    allow_blank=False,
-                    id="h-status",
-                    compact=True,
-                ),
-            )
-            yield _row(
-                t("household.form.date"),
-                Input(
-                    h.status_on,
-                    placeholder=t("household.form.date_hint"),
-                    id="h-status-on",
-                    compact=True,
-                    max_length=20,
-                ),
+            yield from _status_rows(
+                [(t("household.status.lived_in"), "")]
+                + [(t(f"household.status.{s}"), s) for s in HOUSEHOLD_STATUSES],
+                h.status,
+                h.status_on,
+                ("h-status", "h-status-on"),
             )
         yield KioskFooter()
 
