@@ -173,3 +173,19 @@ async def test_a_supervisor_keeps_compounds_but_not_grids_and_a_worker_neither(r
         await pilot.press("f6")
         await settle(app, pilot)
         assert not isinstance(app.screen, AreasScreen)
+
+
+def test_a_sheet_with_a_line_of_megabytes_is_refused_saying_so(kiosk, tmp_path, demo_db):
+    """Hostile files: a list of grids, and of departments, each with one cell of megabytes,
+    are refused with the reader's words (not an unexpected error), and nothing is written."""
+    grids = tmp_path / "网格.csv"
+    grids.write_text("区,街道,社区,网格\n滨江区,新伟街道,新伟社区," + "X" * 2_000_000 + "\n")
+    out = kiosk("areas", "import", str(grids), "--db", str(tmp_path / "office.db"))
+    assert out.returncode == 2 and "1048576" in out.stderr, out.stderr
+    departments = tmp_path / "责任单位.csv"
+    departments.write_text("责任单位\n" + "城" * 1_100_000 + "\n", encoding="utf-8")
+    before = _grids(str(demo_db))
+    out = kiosk("departments", "import", str(departments), "--db", str(demo_db),
+                as_worker=SUPERVISOR)  # fmt: skip
+    assert out.returncode == 2 and "1048576" in out.stderr, out.stderr
+    assert _grids(str(demo_db)) == before

@@ -143,6 +143,8 @@ def read_areas(path: Path) -> list[AreaRow | tuple[int, str]]:
                     out.append((row.number, exc.message()))
             if cols is not None:
                 break
+    except RosterUnreadable as exc:  # found while reading on (a line too long...)
+        raise UserError(f"roster.file.{exc.key}", exit_code=2, **exc.params) from None
     finally:
         sheet_file.close()
     if not out:

@@ -134,6 +134,8 @@ def read_sheet(path: Path, community: str) -> tuple[list[str], list[tuple[int, s
                     names.append(name)
             if names or rejected:
                 break
+    except RosterUnreadable as exc:  # found while reading on (a line too long...)
+        raise UserError(f"roster.file.{exc.key}", exit_code=2, **exc.params) from None
     finally:
         sheet_file.close()
     if not names and not rejected:
