@@ -144,13 +144,6 @@ def _household_of_member(conn, member_id: str) -> str:
     return hid
 
 
-def _left_on(conn, member_id: str) -> str:
-    from db.households import get_household
-
-    h = get_household(conn, _household_of_member(conn, member_id))
-    return next((m.left_on for m in h.members if m.id == member_id), "") if h else ""
-
-
 def _write(runtime, fn):  # type: ignore[no-untyped-def]
     from db.connection import transaction
 
@@ -194,20 +187,27 @@ def run_member_add(args: argparse.Namespace) -> int:
     )
 
 
-def run_member_edit(args: argparse.Namespace) -> int:
-    from kiosk.households.editing import edit_member
+def _on_member(args: argparse.Namespace, fn):  # type: ignore[no-untyped-def]
+    """``fn(ctx)`` written as the acting worker (after their PIN), on a member of a household
+    in their reach; returns (the household's id, what ``fn`` returned)."""
     from kiosk.security.roles import require_on_household
 
     runtime = open_runtime(args, writes=True)
     try:
         hid = _household_of_member(runtime.conn, args.member)
         require_on_household(runtime.worker, "household.edit", runtime.conn, hid)
-        form = _member_form(args)
-        changes = _write(
-            runtime, lambda ctx: edit_member(ctx, args.member, form, today=date.today())
-        )
+        return hid, _write(runtime, fn)
     finally:
         runtime.close()
+
+
+def run_member_edit(args: argparse.Namespace) -> int:
+    from kiosk.households.editing import edit_member
+
+    form = _member_form(args)
+    hid, changes = _on_member(
+        args, lambda ctx: edit_member(ctx, args.member, form, today=date.today())
+    )
     return _done(
         args,
         {"id": args.member, "household_id": hid, "changed": sorted(changes)},
@@ -217,19 +217,10 @@ def run_member_edit(args: argparse.Namespace) -> int:
 
 def run_member_leave(args: argparse.Namespace) -> int:
     from kiosk.households.editing import member_leaves
-    from kiosk.security.roles import require_on_household
 
-    runtime = open_runtime(args, writes=True)
-    try:
-        hid = _household_of_member(runtime.conn, args.member)
-        require_on_household(runtime.worker, "household.edit", runtime.conn, hid)
-        _write(
-            runtime,
-            lambda ctx: member_leaves(ctx, args.member, args.why, args.on, today=date.today()),
-        )
-        left_on = _left_on(runtime.conn, args.member)
-    finally:
-        runtime.close()
+    hid, left_on = _on_member(
+        args, lambda ctx: member_leaves(ctx, args.member, args.why, args.on, today=date.today())
+    )
     return _done(
         args,
         {"id": args.member, "household_id": hid, "status": args.why, "on": left_on},
@@ -239,15 +230,8 @@ def run_member_leave(args: argparse.Namespace) -> int:
 
 def run_member_return(args: argparse.Namespace) -> int:
     from kiosk.households.editing import member_returns
-    from kiosk.security.roles import require_on_household
 
-    runtime = open_runtime(args, writes=True)
-    try:
-        hid = _household_of_member(runtime.conn, args.member)
-        require_on_household(runtime.worker, "household.edit", runtime.conn, hid)
-        changed = _write(runtime, lambda ctx: member_returns(ctx, args.member))
-    finally:
-        runtime.close()
+    hid, changed = _on_member(args, lambda ctx: member_returns(ctx, args.member))
     return _done(
         args,
         {"id": args.member, "household_id": hid, "changed": changed},

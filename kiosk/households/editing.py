@@ -219,13 +219,16 @@ def new_member(
 
 def member_leaves(
     ctx: WriteContext, member_id: str, status: str, on: object, *, today: _dt.date
-) -> bool:
+) -> str:
     """A member moved out (``moved_out``) or died (``deceased``) on the day ``on``: their row
-    stays, with the status and the date; lists and figures stop counting them."""
+    stays, with the status and the date; lists and figures stop counting them. Returns the
+    day recorded (ISO)."""
     if status not in MEMBER_STATUSES:
         raise EditInvalid("household.edit.bad_member_status", field="status", value=status[:20])
     _member_or_refuse(ctx, member_id)
-    return update_member(ctx, member_id, status=status, left_on=parse_day(on, today))
+    day = parse_day(on, today)
+    update_member(ctx, member_id, status=status, left_on=day)
+    return day
 
 
 def member_returns(ctx: WriteContext, member_id: str) -> bool:
