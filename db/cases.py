@@ -351,7 +351,6 @@ def week_of(at: str | None) -> str | None:
 
 def refresh_case(conn: sqlite3.Connection, case_id: str) -> CaseState:
     """Re-fold one case into ``case_state`` (inside the caller's transaction)."""
-    _upgrade_state_cache(conn)
     case = conn.execute(
         "SELECT grid_id, category, category_group, registered_at FROM cases WHERE id = ?",
         (case_id,),
@@ -362,34 +361,8 @@ def refresh_case(conn: sqlite3.Connection, case_id: str) -> CaseState:
     return state
 
 
-_FIG_INDEXES = {
-    "case_state_fig_grid": "grid_id, fig, due, manual_level, registered_at",
-    "case_state_fig_category": "category, fig, due, manual_level, registered_at, grid_id",
-    "case_state_fig_group": "category_group, fig, due, manual_level, registered_at, grid_id",
-    "case_state_fig_department": "department, fig, due, manual_level, registered_at, grid_id",
-    "case_state_fig_week": "week, fig, due, manual_level, registered_at, grid_id",
-}
-
-
-def _upgrade_state_cache(conn: sqlite3.Connection) -> None:
-    """Databases migrated by an early build of m0003 lack the figure columns of the cache:
-    add them and re-fold every case (the cache is derived data, so this loses nothing)."""
-    cols = {r[1] for r in conn.execute("PRAGMA table_info(case_state)")}
-    if "fig" in cols:
-        return
-    from db.connection import transaction
-
-    with transaction(conn):
-        conn.execute("ALTER TABLE case_state ADD COLUMN week TEXT")
-        conn.execute("ALTER TABLE case_state ADD COLUMN fig INTEGER NOT NULL DEFAULT 0")
-        for name, columns in _FIG_INDEXES.items():
-            conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON case_state({columns})")
-        conn.execute("UPDATE case_state SET dirty = 1")
-
-
 def refresh_dirty(conn: sqlite3.Connection) -> int:
     """Fold every case marked dirty (rows that arrived by sync); returns how many."""
-    _upgrade_state_cache(conn)
     if conn.execute("SELECT 1 FROM case_state WHERE dirty = 1 LIMIT 1").fetchone() is None:
         return 0
     from db.connection import transaction

@@ -224,3 +224,22 @@ def test_closing_the_runtime_waits_for_a_write_in_flight(empty_runtime):
     assert not closer.is_alive() and errors == []
     conn = sqlite3.connect(rt.db.path)
     assert conn.execute("SELECT value FROM meta WHERE key = 'in-flight'").fetchone() == ("kept",)
+
+
+def test_a_case_cache_from_an_early_build_is_upgraded_when_the_database_opens(demo_db):
+    from db.migrations.m0014_case_figures_for_early_builds import FIGURE_INDEXES, VERSION
+
+    raw = sqlite3.connect(demo_db)
+    for name in FIGURE_INDEXES:
+        raw.execute(f"DROP INDEX {name}")
+    raw.execute("ALTER TABLE case_state DROP COLUMN fig")
+    raw.execute("ALTER TABLE case_state DROP COLUMN week")
+    raw.execute(f"PRAGMA user_version = {VERSION - 1}")  # as an early build left it
+    raw.commit()
+    raw.close()
+    db = open_database(demo_db)
+    cols = {r[1] for r in db.conn.execute("PRAGMA table_info(case_state)")}
+    assert {"fig", "week"} <= cols
+    # every case is folded again by the next reader of the figures
+    assert db.conn.execute("SELECT count(*) FROM case_state WHERE dirty = 0").fetchone()[0] == 0
+    db.close()
