@@ -15,11 +15,19 @@ Two kinds of entries:
   every :data:`CATCH_UP_EVERY` operations of a write context (the operations of the write
   in progress are left to the next batch), before any recorded entry (so the chain stays in
   time order), before acknowledged operations leave the outbox, and before the trail is
-  read or pushed. A record created together with its children is one entry naming them. Writing a write's entries inside its own transaction
-  cost 30-70 % of a household edit (``python -m bench audit``: a row in a table with four
-  indexes, a commit's worth of extra pages, for a write of ~200 us); batched, they cost
-  5-7 %. The entry's id is the operation's id and its time the operation's HLC time, so
-  nothing is lost by waiting: the operation stays in the outbox until its entry is written.
+  read or pushed. A record created together with its children is one entry naming them.
+  The entry's id is the operation's id and its time the operation's HLC time, so nothing
+  is lost by waiting: the operation stays in the outbox until its entry is written.
+
+What it costs (``python -m bench audit``, docs/security.md#what-it-costs): writing a write's
+entries inside its own transaction cost 30-40 % of a household edit (a row in a table with
+its indexes, a commit's worth of extra pages, for a write of ~170 us). Batched, what is left
+is per entry (the hash, the insert, the operation read back) and per batch (the chain's
+tail, the mark, and at commit the last page of the table and of each index written again,
+however few entries the batch added): 256 operations a batch rather than 64 quarters the
+second at the price of one write in 256 taking ~2 ms longer. A writer's own account of the
+operations it emitted (:func:`operation`, kept by db/context.py) spares reading each payload
+back; and the trail keeps no index by household (m0013).
 """
 
 from __future__ import annotations
@@ -27,9 +35,9 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterator
+import time
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -45,7 +53,7 @@ META_AUDITED = "audit_outbox_seq"
 META_PUSHED = "audit_pushed_dseq"
 #: Operations a write context emits before it writes their entries (in the same transaction
 #: as the operation that reaches the count).
-CATCH_UP_EVERY = 64
+CATCH_UP_EVERY = 256
 #: The actions (``detail`` is JSON; keys per action are listed in docs/security.md).
 ACTIONS = ("create", "change", "delete", "lookup", "export", "print", "forget", "signin", "discard")
 
@@ -116,6 +124,7 @@ def record(
     household_id: str | None = None,
     detail: dict[str, Any] | None = None,
     at: str | None = None,
+    known: dict[str, Operation] | None = None,
 ) -> str:
     """Append one entry to this device's chain; returns its id.
 
@@ -124,7 +133,7 @@ def record(
     chain stays in the order things happened.
     """
     with transaction(conn):
-        catch_up(conn)
+        catch_up(conn, known=known)
         dseq, prev = tail(conn, device_id)
         dseq += 1
         entry_id, at = uuid7(), at or now_iso()
@@ -223,14 +232,17 @@ def household_of(
     return _Households(conn).of(entity, entity_id, payload)
 
 
-def _at_of(hlc: str, cache: dict[int, str]) -> str:
-    """The ISO time (local offset, seconds) of an HLC stamp's wall clock."""
-    second = int(hlc[:15]) // 1000
-    at = cache.get(second)
-    if at is None:
-        at = datetime.fromtimestamp(second, UTC).astimezone().isoformat(timespec="seconds")
-        cache[second] = at
-    return at
+def _at_of(hlc: str, zones: dict[int, str]) -> str:
+    """The ISO time (local offset, seconds) of an HLC stamp's wall clock: what
+    ``datetime.fromtimestamp(s, UTC).astimezone().isoformat(timespec="seconds")`` writes, at
+    half its cost (a batch writes one per entry; ``zones``: UTC offset -> its text)."""
+    local = time.localtime(int(hlc[:15]) // 1000)
+    offset = local.tm_gmtoff
+    zone = zones.get(offset)
+    if zone is None:
+        sign, minutes = ("+" if offset >= 0 else "-"), abs(offset) // 60
+        zone = zones[offset] = f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+    return time.strftime("%Y-%m-%dT%H:%M:%S", local) + zone
 
 
 def pending_seq(conn: sqlite3.Connection) -> int:
@@ -246,14 +258,101 @@ def pending_seq(conn: sqlite3.Connection) -> int:
 #: members one entry. Changes always have their own entries.
 PARENT_FIELDS = (("case_id", "case"), ("visit_id", "visit"), ("household_id", "household"))
 TOGETHER_MS = 250
+#: The payload fields an entry is placed by: its household and the records it belongs to.
+REF_FIELDS = ("household_id", "case_id", "visit_id", "member_id")
+
+# payload keys -> the field names an entry lists (sorted, without ``id``); they repeat
+_NAMES: dict[tuple[str, ...], list[str]] = {}
 
 
-def catch_up(conn: sqlite3.Connection, *, before: str | None = None) -> int:
+def _names(keys: tuple[str, ...]) -> list[str]:
+    names = _NAMES.get(keys)
+    if names is None:
+        if len(_NAMES) > 4096:  # payload keys are the code's field names: a bound, not a need
+            _NAMES.clear()
+        names = _NAMES[keys] = sorted(k for k in keys if k != "id")
+    return names
+
+
+#: An operation as :func:`catch_up` reads it: ``(seq, op_id, hlc, entity, entity_id, kind,
+#: worker_id, device_id, field names, {ref field: value})``.
+Operation = tuple[int, str, str, str, str, str, str | None, str, list[str], dict[str, Any]]
+
+
+def operation(
+    seq: int,
+    op_id: str,
+    hlc: str,
+    entity: str,
+    entity_id: str,
+    kind: str,
+    worker_id: str | None,
+    device_id: str,
+    payload: Any,
+) -> Operation:
+    """What the trail needs of one outbox operation, from its payload (decoded)."""
+    if not isinstance(payload, dict):
+        payload = {}
+    refs = {k: v for k in REF_FIELDS if isinstance(v := payload.get(k), str)}
+    names = _names(tuple(payload))
+    return (seq, op_id, hlc, entity, entity_id, kind, worker_id, device_id, names, refs)
+
+
+_OUTBOX_COLUMNS = "seq, op_id, hlc, entity, entity_id, kind, worker_id, device_id, payload"
+
+
+def _operations(
+    conn: sqlite3.Connection, after: int, known: dict[str, Operation] | None
+) -> Generator[Operation, None, None]:
+    """The outbox operations after ``after`` in order, read lazily (a batch that stops at
+    ``before`` reads no further: a bulk import keeps thousands pending).
+
+    ``known``: operations as their writer described them when it emitted them (op id ->
+    :data:`Operation`); one is used when the outbox row with its ``seq`` has its id, so an
+    operation rolled back (its ``seq`` reused) is never believed. The others are read and
+    their payloads decoded: reading and decoding every payload again was a third of a
+    batch's cost for a visit."""
+    decode = msgspec.json.decode
+    cur, one = conn.cursor(), conn.cursor()
+    cur.row_factory = one.row_factory = None  # plain tuples
+    if known:
+        cur.execute("SELECT seq, op_id FROM outbox WHERE seq > ? ORDER BY seq", (after,))
+    else:
+        cur.execute(f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE seq > ? ORDER BY seq", (after,))
+    try:
+        for row in cur:
+            if known:
+                hint = known.get(row[1])
+                if hint is not None and hint[0] == row[0]:
+                    yield hint
+                    continue
+                row = one.execute(
+                    f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE seq = ?", (row[0],)
+                ).fetchone()
+            try:
+                payload = decode(row[8])
+            except msgspec.DecodeError:
+                payload = {}
+            seq, op_id, hlc, entity, entity_id, kind, worker_id, device_id = row[:8]
+            yield operation(seq, op_id, hlc, entity, entity_id, kind, worker_id, device_id, payload)
+    finally:
+        cur.close()
+        one.close()
+
+
+def catch_up(
+    conn: sqlite3.Connection,
+    *,
+    before: str | None = None,
+    known: dict[str, Operation] | None = None,
+) -> int:
     """Write the entries of outbox operations not yet in the trail; returns how many.
 
     ``before`` (an HLC stamp): stop at the first operation stamped at or after it, so a
     batch taken in the middle of a write leaves that write's operations (all stamped within
-    :data:`TOGETHER_MS`) to the next batch, whole.
+    :data:`TOGETHER_MS`) to the next batch, whole. ``known``: the writer's own description
+    of the operations it emitted (see :func:`_operations`); those written, and any left
+    behind by a rollback, are removed from it.
 
     One entry per operation, or per record created with its children (:data:`PARENT_FIELDS`):
     its id is the operation's id, its time the operation's HLC time, its worker and device
@@ -261,51 +360,36 @@ def catch_up(conn: sqlite3.Connection, *, before: str | None = None) -> int:
     the ids of the records created with it (``"with": {entity: [ids]}``), never a value.
     Call inside a transaction (the entries and the moved mark commit together).
     """
-    after = pending_seq(conn)
-    # Read lazily: a batch that stops at ``before`` reads no further (a bulk import keeps
-    # thousands of operations of its last second pending).
-    rows = conn.execute(
-        "SELECT seq, op_id, hlc, entity, entity_id, kind, payload, worker_id, device_id"
-        " FROM outbox WHERE seq > ? ORDER BY seq",
-        (after,),
-    )
+    start = after = pending_seq(conn)
     households = _Households(conn)
-    decode = msgspec.json.decode
     # [op_id, hlc, worker, device, action, entity, entity_id, household_id, field names,
     #  records created with it (entity -> ids) or None]
     pending: list[list[Any]] = []
     #: (entity, id) created in this batch -> (its entry's index, HLC ms, worker, device)
     created: dict[tuple[str, str], tuple[int, int, str | None, str]] = {}
-    names_of: dict[tuple[str, ...], list[str]] = {}  # payload keys -> field names (they repeat)
-    for seq, op_id, hlc, entity, entity_id, kind, payload, worker_id, device_id in rows:
+    operations = _operations(conn, after, known)
+    for seq, op_id, hlc, entity, entity_id, kind, worker_id, device_id, names, refs in operations:
         if before is not None and hlc >= before:
             break
         after = seq
-        try:
-            fields = decode(payload)
-        except msgspec.DecodeError:
-            fields = {}
-        if not isinstance(fields, dict):
-            fields = {}
-        own = entity_id if entity == "household" else fields.get("household_id")
-        if own is not None and not isinstance(own, str):
-            own = None
+        own = entity_id if entity == "household" else refs.get("household_id")
         action = _KIND_ACTION.get(kind, "change")
-        ms = int(hlc[:15])
         if action == "create":
+            ms = int(hlc[:15])
             root = None
-            for key, parent in PARENT_FIELDS:
-                ref = fields.get(key)
-                found = created.get((parent, ref)) if isinstance(ref, str) else None
-                if (
-                    found is not None
-                    and found[2] == worker_id
-                    and found[3] == device_id
-                    and abs(ms - found[1]) < TOGETHER_MS
-                    and own in (None, pending[found[0]][7])
-                ):
-                    root = found[0]
-                    break
+            if created:
+                for key, parent in PARENT_FIELDS:
+                    ref = refs.get(key)
+                    found = created.get((parent, ref)) if ref is not None else None
+                    if (
+                        found is not None
+                        and found[2] == worker_id
+                        and found[3] == device_id
+                        and abs(ms - found[1]) < TOGETHER_MS
+                        and own in (None, pending[found[0]][7])
+                    ):
+                        root = found[0]
+                        break
             if root is not None:
                 together = pending[root][9] = pending[root][9] or {}
                 together.setdefault(entity, []).append(entity_id)
@@ -313,21 +397,23 @@ def catch_up(conn: sqlite3.Connection, *, before: str | None = None) -> int:
                 households.known[(entity, entity_id)] = pending[root][7]
                 continue
             created[(entity, entity_id)] = (len(pending), ms, worker_id, device_id)
-        household_id = own if own is not None else households.of(entity, entity_id, fields)
+        household_id = own if own is not None else households.of(entity, entity_id, refs)
         households.known[(entity, entity_id)] = household_id
-        keys = tuple(fields)
-        names = names_of.get(keys)
-        if names is None:
-            names = names_of[keys] = sorted(k for k in keys if k != "id")
         pending.append(
             [op_id, hlc, worker_id, device_id, action, entity, entity_id, household_id, names, None]
         )
-    rows.close()
+    operations.close()
+    if known:
+        for op_id in [k for k, hint in known.items() if hint[0] <= after]:
+            del known[op_id]
     if not pending:
+        if after != start:  # nothing to enter, but the operations are past
+            _mark(conn, after)
         return 0
     encode, sha256 = _encode, hashlib.sha256
     tails: dict[str, tuple[int, str]] = {}
-    times: dict[int, str] = {}
+    zones: dict[int, str] = {}
+    texts: dict[int, str] = {}  # id(field names) -> detail text (the list is shared)
     entries = []
     for (
         op_id,
@@ -341,14 +427,18 @@ def catch_up(conn: sqlite3.Connection, *, before: str | None = None) -> int:
         names,
         together,
     ) in pending:
-        detail = {"fields": names}
         if together:
-            detail["with"] = {k: together[k] for k in sorted(together)}
-        text = encode(detail).decode()
+            text = encode(
+                {"fields": names, "with": {k: together[k] for k in sorted(together)}}
+            ).decode()
+        else:
+            known_text = texts.get(id(names))
+            if known_text is None:
+                known_text = texts[id(names)] = encode({"fields": names}).decode()
+            text = known_text
         dseq, prev = tails.get(device_id) or tail(conn, device_id)
         dseq += 1
-        second = int(hlc[:15]) // 1000
-        at = times.get(second) or _at_of(hlc, times)
+        at = _at_of(hlc, zones)
         # entry_hash(), inlined: this loop is most of the audit's cost per write
         digest = sha256(
             encode(
@@ -385,12 +475,16 @@ def catch_up(conn: sqlite3.Connection, *, before: str | None = None) -> int:
         )
         tails[device_id] = (dseq, digest)
     conn.executemany(_INSERT, entries)
+    _mark(conn, after)
+    return len(entries)
+
+
+def _mark(conn: sqlite3.Connection, seq: int) -> None:
     conn.execute(
         "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key)"
         " DO UPDATE SET value = excluded.value",
-        (META_AUDITED, str(after)),
+        (META_AUDITED, str(seq)),
     )
-    return len(entries)
 
 
 # --- reading ------------------------------------------------------------------------------

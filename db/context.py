@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from db.audit import CATCH_UP_EVERY, TOGETHER_MS, catch_up, record
+from db.audit import CATCH_UP_EVERY, TOGETHER_MS, Operation, catch_up, operation, record
 from db.hlc import DEFAULT_MAX_DRIFT_MS, HybridClock, format_stamp, parse_stamp
 from db.hlc import now_iso as now_iso  # long imported from here
 from db.ids import uuid7
@@ -79,6 +79,9 @@ class WriteContext:
     #: code or name to a sub-category and its group); set by whoever opens the context.
     categories: Any = None
     _unaudited: int = field(default=0, repr=False)
+    #: The operations this context emitted that are not yet in the trail, as it knew them
+    #: (db/audit.py reads them from here instead of the outbox when the outbox agrees).
+    _emitted: dict[str, Operation] = field(default_factory=dict, repr=False)
 
     @classmethod
     def open(cls, conn: sqlite3.Connection, worker_id: str | None = None) -> WriteContext:
@@ -113,13 +116,14 @@ class WriteContext:
             entity_id=entity_id,
             household_id=household_id,
             detail=detail,
+            known=self._emitted,
         )
 
     def catch_up_audit(self, before: str | None = None) -> int:
         """Write the audit entries of every operation not yet in the trail (inside the
         caller's transaction), or of those stamped before ``before``; returns how many."""
         self._unaudited = 0
-        return catch_up(self.conn, before=before)
+        return catch_up(self.conn, before=before, known=self._emitted)
 
     def emit(
         self,
@@ -133,7 +137,7 @@ class WriteContext:
         if self.guard is not None:
             self.guard(self, entity, entity_id, kind, payload)
         op_id = uuid7()
-        self.conn.execute(
+        cur = self.conn.execute(
             "INSERT INTO outbox(op_id, hlc, entity, entity_id, kind, payload, base_version,"
             " schema_version, worker_id, device_id) VALUES (?,?,?,?,?,?,?,?,?,?)",
             (
@@ -150,6 +154,21 @@ class WriteContext:
             ),
         )
         self._unaudited += 1
+        if self.audit_every:
+            emitted = self._emitted
+            if len(emitted) > 4 * self.audit_every:  # trail caught up elsewhere (a sync)
+                emitted.clear()
+            emitted[op_id] = operation(
+                cur.lastrowid or 0,
+                op_id,
+                hlc,
+                entity,
+                entity_id,
+                kind,
+                self.worker_id,
+                self.device_id,
+                payload,
+            )
         if self.audit_every and self._unaudited >= self.audit_every:
             # the operations of earlier writes; this write's (stamped within TOGETHER_MS) whole
             # in the next batch, so a record and those created with it stay one entry

@@ -228,6 +228,71 @@ def test_a_write_in_progress_is_left_whole_to_the_next_batch(runtime):
     assert [r["entity"] for r in _entries(conn)[before:]] == ["visit"]
 
 
+def test_the_writers_own_account_of_its_operations_gives_the_entries_the_outbox_gives(
+    runtime, tmp_path
+):
+    """A batch takes an operation from what its writer knew when it emitted it, unless the
+    outbox disagrees: a write rolled back (its seq then reused) and another writer's
+    operations are read from the outbox. Both ways write the same trail, byte for byte."""
+    from datetime import date
+
+    from db.cases import append_event
+    from db.hlc import HybridClock
+    from kiosk.domain.visits import record_visit
+
+    conn, ctx = runtime.conn, runtime.ctx
+    with transaction(conn):
+        ctx.catch_up_audit()
+    ctx.audit_every = 10**6  # the batches below are taken by hand
+    now = [2_000_000_000_000]
+    ctx.clock = HybridClock(ctx.clock.last, now_ms=lambda: now[0])
+    other = WriteContext(
+        conn=conn, device_id=ctx.device_id, worker_id=None, clock=ctx.clock, audit_every=0
+    )
+    hid, mid = conn.execute("SELECT household_id, id FROM members LIMIT 1").fetchone()
+    with transaction(conn):
+        vid = record_visit(
+            ctx,
+            hid,
+            {"met_members": [mid], "problems": [{"category": "parking", "text": "停车难"}]},
+            today=date.today(),
+        )
+    now[0] += 3000  # people write seconds apart
+    conn.execute("BEGIN IMMEDIATE")
+    update_household(ctx, hid, note="rolled back")
+    conn.execute("ROLLBACK")
+    with transaction(conn):  # reuses the rolled-back operation's seq
+        update_household(other, hid, note="by another writer")
+    now[0] += 3000
+    new = _household(conn, ctx, room="77")
+    now[0] += 3000
+    with transaction(conn):
+        update_household(ctx, new, note="then this")
+        case = conn.execute("SELECT id FROM cases WHERE visit_id = ?", (vid,)).fetchone()[0]
+        append_event(ctx, case, "progress", {"note": "已联系"})
+    assert ctx._emitted  # the writer's own account is there to be used
+    copy = sqlite3.connect(tmp_path / "copy.db")
+    conn.backup(copy)
+    with transaction(conn):
+        written = audit.catch_up(conn, known=ctx._emitted)
+    copy.execute("BEGIN IMMEDIATE")
+    assert audit.catch_up(copy) == written
+    copy.execute("COMMIT")
+    assert not ctx._emitted  # used, or left behind by the rollback: forgotten
+    query = "SELECT * FROM audit ORDER BY seq"
+    mine = [tuple(r) for r in conn.execute(query)]
+    assert mine == copy.execute(query).fetchall()
+    assert [r[6:8] for r in mine[-written:]] == [
+        ("create", "visit"),
+        ("change", "household"),
+        ("create", "household"),
+        ("change", "household"),
+        ("create", "case_event"),
+    ]
+    assert audit.verify(conn).intact
+    copy.close()
+
+
 def test_a_recorded_entry_first_writes_the_changes_before_it(runtime):
     conn, ctx = runtime.conn, runtime.ctx
     hid = _household(conn, ctx)
