@@ -85,9 +85,19 @@ class Violation:
 
 
 def text_limit(field: str) -> int:
-    if field == "id" or field.endswith("_id") or field in ("hlc", "base_version"):
-        return ID_TEXT
-    return FIELD_TEXT.get(field, DEFAULT_TEXT)
+    limit = _TEXT_LIMITS.get(field)
+    if limit is None:
+        if field == "id" or field.endswith("_id") or field in ("hlc", "base_version"):
+            limit = ID_TEXT
+        else:
+            limit = FIELD_TEXT.get(field, DEFAULT_TEXT)
+        if len(_TEXT_LIMITS) < 4096:  # field names come from outside at the hub: bounded
+            _TEXT_LIMITS[field] = limit
+    return limit
+
+
+# field name -> its limit, as text_limit() decided it (every operation asks, per field)
+_TEXT_LIMITS: dict[str, int] = {}
 
 
 def _value(field: str, value: Any, depth: int) -> Violation | None:
@@ -114,22 +124,32 @@ def _value(field: str, value: Any, depth: int) -> Violation | None:
     return Violation("bad_value", field, 0)
 
 
-def check_payload(entity: str, payload: Any) -> Violation | None:
+def check_payload(entity: str, payload: Any, *, size: int | None = None) -> Violation | None:
     """The first thing wrong with ``payload`` for a record of ``entity``, or None. Never
-    raises, whatever it is given."""
+    raises, whatever it is given. ``size``: the payload's length encoded as JSON, when the
+    caller has encoded it already (the hub stores that text)."""
     if not isinstance(payload, dict):
         return Violation("bad_value", "payload", 0)
     if len(payload) > MAX_KEYS:
         return Violation("too_many", "payload", MAX_KEYS)
+    limits = _TEXT_LIMITS
     for field, value in payload.items():
+        if type(value) is str and type(field) is str:  # most fields: text, checked here
+            if len(field) > ID_TEXT:
+                return Violation("bad_value", "payload", ID_TEXT)
+            limit = limits.get(field) or text_limit(field)
+            if len(value) > limit:
+                return Violation("too_long", field, limit)
+            continue
         if not isinstance(field, str) or len(field) > ID_TEXT:
             return Violation("bad_value", "payload", ID_TEXT)
         bad = _value(field, value, 1)
         if bad is not None:
             return bad
     limit = PAYLOAD_BYTES.get(entity, MAX_PAYLOAD_BYTES)
-    try:
-        size = len(msgspec.json.encode(payload))
-    except (TypeError, ValueError, OverflowError):
-        return Violation("bad_value", "payload", 0)
+    if size is None:
+        try:
+            size = len(msgspec.json.encode(payload))
+        except (TypeError, ValueError, OverflowError):
+            return Violation("bad_value", "payload", 0)
     return Violation("too_large", "payload", limit) if size > limit else None

@@ -333,6 +333,48 @@ def test_resent_operation_refused_now_is_acknowledged_if_held(seeded):
     assert store.op_count() == total
 
 
+def test_what_belongs_to_a_household_follows_it_to_another_grid(seeded):
+    """A record's grid is its owner's: once a household moves, its member, its visit and
+    that visit's item (two owners away) belong to the new grid, for every later push, and
+    in the rest of the push that moved it; the old grid's laptop reaches none of them."""
+    store = seeded
+    a, _ = _device(store, "a", "dev-a", ["G1"])
+    b, _ = _device(store, "b", "dev-b", ["G2"])
+    s, _ = _device(store, "s", "dev-s", None)
+    h1 = _household(store, "g-one")
+    member = {"id": "m-1", "household_id": h1, "name": "李四"}
+    visit = {"id": "v-1", "household_id": h1, "grid_id": "g-one", "visit_type": "door"}
+    made = store.ingest(
+        a,
+        [
+            _op(1, "dev-a", "m-1", "insert", "member", member),
+            _op(2, "dev-a", "v-1", "insert", "visit", visit),
+            _op(3, "dev-a", "i-1", "insert", "visit_item", {"id": "i-1", "visit_id": "v-1"}),
+        ],
+    )
+    assert (made.stored, made.refused) == (3, [])
+    moved = store.ingest(
+        s,
+        [
+            _op(4, "dev-s", h1, payload={"grid_id": "g-two"}),
+            # later in the same push: already in the new grid
+            _op(5, "dev-s", "m-1", "update", "member", {"name": "李四四"}),
+        ],
+    )
+    assert (moved.stored, moved.refused) == (2, [])
+    assert _pull_all(store, b)[0][-1].op_id == "op-dev-s-5"  # tagged with the new grid
+    item = {"id": "i-2", "visit_id": "v-1"}
+    for device, n, code in ((a, 6, "out_of_scope"), (b, 7, None)):
+        result = store.ingest(
+            device,
+            [
+                _op(n, device.device_id, "m-1", "update", "member", {"name": "李"}),
+                _op(n + 10, device.device_id, f"i-{n}", "insert", "visit_item", item),
+            ],
+        )
+        assert _refusals(result) == ([(0, code), (1, code)] if code else [])
+
+
 def test_a_new_record_is_known_to_the_rest_of_its_push(seeded):
     """Scope is decided in one pass: a record inserted earlier in a push can be updated and
     given children later in the same push, and they all take its grid."""
@@ -561,3 +603,24 @@ def test_a_poisoned_stamp_in_the_log_is_found_and_restamped_in_place(seeded):
     assert stamps == sorted(stamps) and len(set(stamps)) == 3
     assert all(s < store.observe(None) for s in stamps)
     assert store.restamp_far() == 0
+
+
+def test_a_loop_of_owners_from_a_hostile_device_ends_at_a_grid_of_its_own():
+    from kiosk.hub.store.base import MAX_OWNERS, resolve_grids
+
+    rows = {
+        ("member", "a"): ("g-one", "member", "b"),
+        ("member", "b"): ("g-two", "member", "a"),
+        ("visit", "v"): ("g-one", "member", "a"),
+        ("household", "h"): ("stale", "grid", "g-three"),
+        ("member", "orphan"): ("g-one", "household", "missing"),
+    }
+    # a chain longer than MAX_OWNERS stops at the grid stored with its last record
+    for i in range(MAX_OWNERS + 5):
+        rows[("visit_item", str(i))] = ("g-far", "visit_item", str(i + 1))
+    grids = resolve_grids(rows)
+    assert grids[("member", "a")] in ("g-one", "g-two")
+    assert grids[("visit", "v")] == grids[("member", "a")]
+    assert grids[("household", "h")] == "g-three"
+    assert grids[("member", "orphan")] == "g-one"
+    assert grids[("visit_item", "0")] == "g-far"

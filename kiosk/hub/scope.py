@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from db.replication import ADMIN, ENTITIES, OFFICE, Entity
 from kiosk.sync.protocol import Op
@@ -71,9 +71,9 @@ class Refused(Exception):
         self.params = {k: str(v) for k, v in params.items()}
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """An accepted operation: the grid it is tagged with, and what it teaches the hub."""
+class Verdict(NamedTuple):
+    """An accepted operation: the grid it is tagged with, and what it teaches the hub. (A
+    named tuple: one is made for every operation of every push.)"""
 
     grid: str | None
     #: a new record: (entity, id, grid, owner entity, owner id) for ``hub_scope``

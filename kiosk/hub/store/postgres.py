@@ -87,8 +87,8 @@ SCHEMA = [
     """UPDATE hub_grids g SET community = (SELECT payload::json->>'community' FROM hub_ops o
         WHERE o.entity = 'grid' AND o.entity_id = g.id ORDER BY o.seq DESC LIMIT 1)
         WHERE g.community IS NULL""",
-    """CREATE INDEX IF NOT EXISTS hub_scope_parent ON hub_scope(parent_entity, parent_id)
-        WHERE parent_id IS NOT NULL""",
+    # nothing looks records up by owner any more (base.SqlHubStore._load_scope)
+    "DROP INDEX IF EXISTS hub_scope_parent",
     # wrong enrolment codes by client address (the enrolment throttle, shared by processes)
     "CREATE TABLE IF NOT EXISTS hub_enrol_failures (addr TEXT NOT NULL, at TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS hub_enrol_failures_at ON hub_enrol_failures(at)",
@@ -231,19 +231,19 @@ class PostgresHubStore(SqlHubStore):
         )
         return {r[0] for r in cur.fetchall()}
 
-    def _load_scope(
+    def _scope_rows(
         self, cur: Any, keys: set[tuple[str, str]]
-    ) -> dict[tuple[str, str], str | None]:
+    ) -> dict[tuple[str, str], tuple[str | None, str | None, str | None]]:
         ents = [k[0] for k in keys]
         ids = [k[1] for k in keys]
         cur.execute(
-            "SELECT s.entity, s.entity_id, s.grid FROM hub_scope s"
+            "SELECT s.entity, s.entity_id, s.grid, s.parent_entity, s.parent_id FROM hub_scope s"
             " JOIN unnest(%b::text[], %b::text[]) AS k(entity, entity_id)"
             " ON s.entity = k.entity AND s.entity_id = k.entity_id",
             [ents, ids],
             binary=True,
         )
-        return {(r[0], r[1]): r[2] for r in cur.fetchall()}
+        return {(r[0], r[1]): (r[2], r[3], r[4]) for r in cur.fetchall()}
 
     def _after(self, cursor: str | None) -> tuple[str, list[Any]]:
         if not cursor:

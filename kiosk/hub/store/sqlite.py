@@ -135,10 +135,8 @@ class SqliteHubStore(SqlHubStore):
             try:
                 _upgrade(self.conn)
                 execute_script(self.conn, SCHEMA)
-                self.conn.execute(
-                    "CREATE INDEX IF NOT EXISTS hub_scope_parent ON"
-                    " hub_scope(parent_entity, parent_id) WHERE parent_id IS NOT NULL"
-                )
+                # Nothing looks records up by owner any more (base.SqlHubStore._load_scope)
+                self.conn.execute("DROP INDEX IF EXISTS hub_scope_parent")
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
@@ -165,23 +163,26 @@ class SqliteHubStore(SqlHubStore):
     # whose text never changes: prepared once, reused from the connection's statement cache
     # (a list of ``?`` marks would be a new statement for every batch size). CROSS JOIN keeps
     # the keys as the outer loop (one primary-key search each), whatever the statistics say.
+    # A record owned by a grid is in that grid (its stored grid is its owner's id): its
+    # owner is not read (most keys of a push are households).
     _SCOPE_OF = (
-        "SELECT k.value, s.grid FROM json_each(?) k"
+        "SELECT k.value, s.grid, iif(s.parent_entity = 'grid', NULL, s.parent_entity),"
+        " iif(s.parent_entity = 'grid', NULL, s.parent_id) FROM json_each(?) k"
         " CROSS JOIN hub_scope s ON s.entity = ? AND s.entity_id = k.value"
     )
     _HELD = "SELECT op_id FROM hub_ops WHERE op_id IN (SELECT value FROM json_each(?))"
 
-    def _load_scope(
+    def _scope_rows(
         self, cur: Any, keys: set[tuple[str, str]]
-    ) -> dict[tuple[str, str], str | None]:
+    ) -> dict[tuple[str, str], tuple[str | None, str | None, str | None]]:
         by_entity: dict[str, list[str]] = {}
         for ent, eid in keys:
             by_entity.setdefault(ent, []).append(eid)
-        out: dict[tuple[str, str], str | None] = {}
+        out: dict[tuple[str, str], tuple[str | None, str | None, str | None]] = {}
         for ent, ids in by_entity.items():
             cur.execute(self._SCOPE_OF, (_json(ids), ent))
-            for eid, grid in cur.fetchall():
-                out[(ent, eid)] = grid
+            for eid, grid, pe, pid in cur.fetchall():
+                out[(ent, eid)] = (grid, pe, pid)
         return out
 
     def _existing(self, cur: Any, op_ids: list[str]) -> set[str]:
