@@ -46,8 +46,8 @@ from bench.common import idle_and_busy, percentile, report
 from db.audit import CATCH_UP_EVERY as WINDOW
 
 HOUSEHOLDS = int(os.environ.get("KIOSK_BENCH_AUDIT_HOUSEHOLDS", "20000"))
-EDIT_WINDOWS = 12
-VISIT_WINDOWS = 6
+EDIT_WINDOWS = 24
+VISIT_WINDOWS = 8
 VARIANTS = ("ours", "base", "inline")
 
 

@@ -232,17 +232,27 @@ def household_of(
     return _Households(conn).of(entity, entity_id, payload)
 
 
-def _at_of(hlc: str, zones: dict[int, str]) -> str:
+def _at_of(hlc: str, quarters: dict[int, tuple[str, int, str]]) -> str:
     """The ISO time (local offset, seconds) of an HLC stamp's wall clock: what
     ``datetime.fromtimestamp(s, UTC).astimezone().isoformat(timespec="seconds")`` writes, at
-    half its cost (a batch writes one per entry; ``zones``: UTC offset -> its text)."""
-    local = time.localtime(int(hlc[:15]) // 1000)
-    offset = local.tm_gmtoff
-    zone = zones.get(offset)
-    if zone is None:
+    a fifth of its cost (a batch writes one per entry). ``quarters``: quarter hour -> its
+    local "YYYY-MM-DDTHH:", first minute and offset text; offsets change only on quarter
+    hours (every zone's offset is a multiple of 15 minutes), so within one the local time is
+    the quarter's plus the seconds since."""
+    second = int(hlc[:15]) // 1000
+    quarter, into = divmod(second, 900)
+    known = quarters.get(quarter)
+    if known is None:
+        local = time.localtime(quarter * 900)
+        offset = local.tm_gmtoff
         sign, minutes = ("+" if offset >= 0 else "-"), abs(offset) // 60
-        zone = zones[offset] = f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
-    return time.strftime("%Y-%m-%dT%H:%M:%S", local) + zone
+        known = quarters[quarter] = (
+            time.strftime("%Y-%m-%dT%H:", local),
+            local.tm_min,
+            f"{sign}{minutes // 60:02d}:{minutes % 60:02d}",
+        )
+    hour, minute, zone = known
+    return f"{hour}{minute + into // 60:02d}:{into % 60:02d}{zone}"
 
 
 def pending_seq(conn: sqlite3.Connection) -> int:
@@ -412,7 +422,7 @@ def catch_up(
         return 0
     encode, sha256 = _encode, hashlib.sha256
     tails: dict[str, tuple[int, str]] = {}
-    zones: dict[int, str] = {}
+    quarters: dict[int, tuple[str, int, str]] = {}
     texts: dict[int, str] = {}  # id(field names) -> detail text (the list is shared)
     entries = []
     for (
@@ -438,7 +448,7 @@ def catch_up(
             text = known_text
         dseq, prev = tails.get(device_id) or tail(conn, device_id)
         dseq += 1
-        at = _at_of(hlc, zones)
+        at = _at_of(hlc, quarters)
         # entry_hash(), inlined: this loop is most of the audit's cost per write
         digest = sha256(
             encode(

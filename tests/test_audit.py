@@ -793,3 +793,24 @@ async def test_opening_a_household_on_screen_is_an_audited_lookup(runtime):
     assert len(rows) == 1
     assert json.loads(rows[0]["detail"]) == {"via": "screen"}
     assert rows[0]["worker_id"] == runtime.worker.id
+
+
+@pytest.mark.parametrize(
+    "zone", ["Asia/Shanghai", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu"]
+)
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(second=st.integers(min_value=0, max_value=4_000_000_000))
+def test_an_entrys_local_time_is_what_datetime_writes(zone, second, monkeypatch):
+    """Entry times are formatted per quarter hour (offsets change only on quarter hours):
+    the same text as datetime's, across daylight saving and half-hour zones."""
+    import time as clock
+    from datetime import UTC, datetime
+
+    monkeypatch.setenv("TZ", zone)
+    clock.tzset()
+    try:
+        want = datetime.fromtimestamp(second, UTC).astimezone().isoformat(timespec="seconds")
+        assert audit._at_of(f"{second * 1000:015d}.00000", {}) == want
+    finally:
+        monkeypatch.undo()
+        clock.tzset()
