@@ -393,13 +393,6 @@ def _tag(
                 (op.entity_id, payload["code"], community if isinstance(community, str) else None)
             )
         fb = op.field_bases
-        case_id: str | None
-        if op.entity == "case":  # case_of(op), inlined
-            case_id = op.entity_id
-        else:
-            case_id = payload.get("case_id")
-            if not (case_id and isinstance(case_id, str)):
-                case_id = None
         add_row(
             (
                 op.op_id,
@@ -414,7 +407,7 @@ def _tag(
                 op.worker_id,
                 op.device_id,
                 verdict.grid,
-                case_id,
+                case_of(op),
                 now,
             )
         )

@@ -166,8 +166,9 @@ class SqliteHubStore(SqlHubStore):
     # A record owned by a grid is in that grid (its stored grid is its owner's id): its
     # owner is not read (most keys of a push are households).
     _SCOPE_OF = (
-        "SELECT k.value, s.grid, iif(s.parent_entity = 'grid', NULL, s.parent_entity),"
-        " iif(s.parent_entity = 'grid', NULL, s.parent_id) FROM json_each(?) k"
+        "SELECT k.value, s.grid,"
+        " CASE WHEN s.parent_entity = 'grid' THEN NULL ELSE s.parent_entity END,"
+        " CASE WHEN s.parent_entity = 'grid' THEN NULL ELSE s.parent_id END FROM json_each(?) k"
         " CROSS JOIN hub_scope s ON s.entity = ? AND s.entity_id = k.value"
     )
     _HELD = "SELECT op_id FROM hub_ops WHERE op_id IN (SELECT value FROM json_each(?))"
