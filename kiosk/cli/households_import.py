@@ -126,7 +126,7 @@ def run_import(args: argparse.Namespace) -> int:
     from kiosk.cli.output import emit_json, info
     from kiosk.core.errors import UserError
     from kiosk.households.roster.apply import apply_plan, plan_import, resolve_grid
-    from kiosk.households.roster.areas import create_areas, describe_unknown
+    from kiosk.households.roster.areas import AreaMaker, describe_unknown
     from kiosk.households.roster.read import RosterUnreadable
     from kiosk.runtime import runtime_for
     from kiosk.security.roles import ADMIN, in_scope, require_unless_setting_up
@@ -152,55 +152,68 @@ def run_import(args: argparse.Namespace) -> int:
             if grid is None:
                 raise UserError("roster.file.unknown_grid", exit_code=2, grid=args.grid[:40])
 
-        def planned():
-            return plan_import(
-                runtime.conn, args.file, default_grid=grid, progress=progress, reach=reach
-            )
-
-        try:
-            plan = planned()
-        except RosterUnreadable as exc:
-            message = t(f"roster.file.{exc.key}", **exc.params)
-            log.info("roster unreadable: %s", exc.key)
-            if args.json:
-                emit_json({"file": str(args.file), "error": {"code": exc.key, "message": message}})
-            raise UserError(f"roster.file.{exc.key}", exit_code=2, **exc.params) from None
-        created: list = []
-        if plan.unknown_grids and not args.create_areas:
-            # Refused once, as a whole: a roster of an office's own grids, row after row
-            # refused for the same unknown grid, says nothing a person can act on.
-            params = {
-                "path": str(args.file),
-                "n": len(plan.unknown_grids),
-                "grids": describe_unknown(plan.unknown_grids, t("ui.list_sep")),
-            }
-            if args.json:
-                emit_json(
-                    {
-                        "file": str(args.file),
-                        "error": {
-                            "code": "unknown_grids",
-                            "message": t("roster.file.unknown_grids", **params),
-                            "grids": [
-                                {"street": s, "community": c, "grid": g, "row": row}
-                                for (s, c, g), row in plan.unknown_grids.items()
-                            ],
-                        },
-                    }
-                )
-            raise UserError("roster.file.unknown_grids", exit_code=2, **params)
-        if plan.unknown_grids:
-            require_unless_setting_up(runtime.worker, "devices.manage", runtime.conn)
+        def planned(create_grid=None):  # type: ignore[no-untyped-def]
             try:
-                with transaction(runtime.conn):  # the grids and the households: all or none
-                    created, _left = create_areas(runtime.ctx, plan.unknown_grids)
-                    plan = planned()
+                return plan_import(
+                    runtime.conn,
+                    args.file,
+                    default_grid=grid,
+                    progress=progress,
+                    reach=reach,
+                    create_grid=create_grid,
+                )
+            except RosterUnreadable as exc:
+                message = t(f"roster.file.{exc.key}", **exc.params)
+                log.info("roster unreadable: %s", exc.key)
+                if args.json:
+                    emit_json(
+                        {"file": str(args.file), "error": {"code": exc.key, "message": message}}
+                    )
+                raise UserError(f"roster.file.{exc.key}", exit_code=2, **exc.params) from None
+
+        created: list = []
+        if args.create_areas:
+            # The grids are created as the file is read, with the households: all or none.
+            maker = AreaMaker(
+                runtime.ctx,
+                before_first=lambda: require_unless_setting_up(
+                    runtime.worker, "devices.manage", runtime.conn
+                ),
+            )
+            try:
+                with transaction(runtime.conn):
+                    plan = planned(maker)
+                    created = maker.created
                     result = apply_plan(runtime.ctx, plan, dry_run=args.dry_run, progress=progress)
                     if args.dry_run:
                         raise _DryRun
             except _DryRun:
                 pass
         else:
+            plan = planned()
+            if plan.unknown_grids:
+                # Refused once, as a whole: a roster of an office's own grids, row after row
+                # refused for the same unknown grid, says nothing a person can act on.
+                params = {
+                    "path": str(args.file),
+                    "n": len(plan.unknown_grids),
+                    "grids": describe_unknown(plan.unknown_grids, t("ui.list_sep")),
+                }
+                if args.json:
+                    emit_json(
+                        {
+                            "file": str(args.file),
+                            "error": {
+                                "code": "unknown_grids",
+                                "message": t("roster.file.unknown_grids", **params),
+                                "grids": [
+                                    {"street": s, "community": c, "grid": g, "row": row}
+                                    for (s, c, g), row in plan.unknown_grids.items()
+                                ],
+                            },
+                        }
+                    )
+                raise UserError("roster.file.unknown_grids", exit_code=2, **params)
             result = apply_plan(runtime.ctx, plan, dry_run=args.dry_run, progress=progress)
     finally:
         runtime.close()

@@ -101,19 +101,17 @@ def import_roster_file(ctx: WriteContext, path: str, progress=None) -> RosterDon
     from db.transaction import transaction
     from kiosk.core.i18n import t
     from kiosk.households.roster.apply import apply_plan, plan_import
-    from kiosk.households.roster.areas import create_areas
+    from kiosk.households.roster.areas import AreaMaker
     from kiosk.households.roster.read import RosterUnreadable
 
-    try:
-        plan = plan_import(ctx.conn, path, progress=progress)
-    except RosterUnreadable as exc:
-        raise UserError(f"roster.file.{exc.key}", exit_code=2, **exc.params) from None
-    created: list = []
+    make = AreaMaker(ctx)
     with transaction(ctx.conn):
-        if plan.unknown_grids:
-            created, _left = create_areas(ctx, plan.unknown_grids)
-            plan = plan_import(ctx.conn, path, progress=progress)
+        try:
+            plan = plan_import(ctx.conn, path, progress=progress, create_grid=make)
+        except RosterUnreadable as exc:
+            raise UserError(f"roster.file.{exc.key}", exit_code=2, **exc.params) from None
         result = apply_plan(ctx, plan, progress=progress)
+    created = make.created
     return RosterDone(
         result.imported_households,
         result.imported_members,

@@ -245,11 +245,13 @@ class _Planner:
         default_grid: Grid | None,
         today: date,
         reach: Callable[[Grid], bool] | None = None,
+        create_grid: Callable[[str, str, str], Grid | None] | None = None,
     ) -> None:
         self.conn = conn
         self.plan = plan
         self.default_grid = default_grid
         self.reach = reach
+        self.create_grid = create_grid
         self.today = today
         self.grids = _GridResolver(conn)
         self.sheet: str | None = None
@@ -336,6 +338,9 @@ class _Planner:
         grid_text = cell_text(grid_value)
         if grid_text:
             grid = self.grids(grid_text, community_text)
+            if grid is None and self.create_grid is not None:
+                grid = self.create_grid(cell_text(street), community_text, grid_text)
+                self.grids.cache[(grid_text, community_text)] = grid
             if grid is None:
                 self.plan.unknown_grids.setdefault(
                     (cell_text(street), community_text, grid_text), row.number
@@ -611,13 +616,17 @@ def plan_import(
     progress: Progress | None = None,
     today: date | None = None,
     reach: Callable[[Grid], bool] | None = None,
+    create_grid: Callable[[str, str, str], Grid | None] | None = None,
 ) -> ImportPlan:
     """Read and judge every row; raises :class:`RosterUnreadable` when the file cannot be read.
-    ``reach``: the grids the importing worker may write (a row of another grid is rejected)."""
+    ``reach``: the grids the importing worker may write (a row of another grid is rejected).
+    ``create_grid``: makes a grid the database lacks from a row's (street, community, grid),
+    or None to leave it unknown (kiosk/households/roster/areas.py ``AreaMaker``; call inside
+    the transaction that applies the plan)."""
     roster = open_roster(path)
     try:
         plan = ImportPlan(path=Path(path), format=roster.format, encoding=roster.encoding)
-        planner = _Planner(conn, plan, default_grid, today or date.today(), reach)
+        planner = _Planner(conn, plan, default_grid, today or date.today(), reach, create_grid)
         saw_cells = False
         layouts: list[str] = []
         for sheet in roster.sheets():

@@ -43,30 +43,52 @@ def grid_code(street: str, community: str, grid: str) -> str:
     return "W" + digest[:7].upper()
 
 
-def create_areas(
-    ctx: WriteContext, unknown: dict[tuple[str, str, str], int]
-) -> tuple[list[Grid], list[tuple[str, str, str]]]:
-    """Create the grids ``unknown`` names (inside the caller's transaction). A grid needs its
-    street and community, and names a record may hold (db/limits.py): the others stay
-    unknown, and their rows are rejected as such. Returns (created, left)."""
-    districts = {g.district for g in list_grids(ctx.conn) if g.district}
-    district = districts.pop() if len(districts) == 1 else ""
-    created: list[Grid] = []
-    left: list[tuple[str, str, str]] = []
-    for street, community, grid in unknown:
+class AreaMaker:
+    """Creates, as a roster is read, each grid it names that the database lacks (inside the
+    caller's transaction): a grid needs its street and community, and names a record may
+    hold (db/limits.py); a name that is not one is left unknown (its rows are rejected as
+    such). Given to :func:`kiosk.households.roster.apply.plan_import`, so the file is read
+    once: reading it again after creating its grids was half of a first import's time.
+    ``before_first``: called once before the first grid is created (a permission check)."""
+
+    def __init__(self, ctx: WriteContext, before_first=None) -> None:  # type: ignore[no-untyped-def]
+        self.ctx = ctx
+        self.before_first = before_first
+        self.created: list[Grid] = []
+        self._district: str | None = None
+
+    def __call__(self, street: str, community: str, grid: str) -> Grid | None:
         name = grid_name(community, grid)
         if (
             not (street and community and grid)
             or max(map(len, (name, street, community))) > (FIELD_TEXT["name"])
         ):
-            left.append((street, community, grid))
-            continue
-        existing = grid_by_name(ctx.conn, name)
+            return None
+        existing = grid_by_name(self.ctx.conn, name)
         if existing is not None:
-            continue
-        created.append(
-            get_or_create_grid(
-                ctx, grid_code(street, community, grid), name, community, street, district
-            )
+            return existing
+        if self._district is None:
+            if self.before_first is not None:
+                self.before_first()
+            districts = {g.district for g in list_grids(self.ctx.conn) if g.district}
+            self._district = districts.pop() if len(districts) == 1 else ""
+        made = get_or_create_grid(
+            self.ctx,
+            grid_code(street, community, grid),
+            name,
+            community,
+            street,
+            self._district,
         )
-    return created, left
+        self.created.append(made)
+        return made
+
+
+def create_areas(
+    ctx: WriteContext, unknown: dict[tuple[str, str, str], int]
+) -> tuple[list[Grid], list[tuple[str, str, str]]]:
+    """Create the grids ``unknown`` names (inside the caller's transaction), as
+    :class:`AreaMaker` does. Returns (created, left)."""
+    maker = AreaMaker(ctx)
+    left = [key for key in unknown if maker(*key) is None]
+    return maker.created, left
