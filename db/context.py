@@ -156,7 +156,9 @@ class WriteContext:
         self._unaudited += 1
         if self.audit_every:
             emitted = self._emitted
-            if len(emitted) > 4 * self.audit_every:  # trail caught up elsewhere (a sync)
+            # Bounded: the trail caught up elsewhere (a sync) leaves entries here, and a bulk
+            # write keeps thousands in its last 250 ms (db/audit.py TOGETHER_MS)
+            if len(emitted) > 16 * self.audit_every:
                 emitted.clear()
             emitted[op_id] = operation(
                 cur.lastrowid or 0,

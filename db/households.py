@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from db.context import WriteContext, now_iso
 from db.ids import uuid7
@@ -266,7 +266,8 @@ def _insert_member(ctx: WriteContext, household_id: str, member: MemberInput, po
     """Insert one member row and its outbox op (the caller keeps summary and keys current)."""
     conn = ctx.conn
     mid, hlc, now = uuid7(), ctx.stamp(), now_iso()
-    fields = {"id": mid, "household_id": household_id, **asdict(member), "position": position}
+    # vars(), not asdict(): the fields are plain values, and asdict deep-copies each one
+    fields = {"id": mid, "household_id": household_id, **vars(member), "position": position}
     conn.execute(
         "INSERT INTO members(id, household_id, name, relation, gender, phone, id_number,"
         " birth_year, tags, to_verify, position, created_at, updated_at, hlc, worker_id,"
