@@ -82,13 +82,3 @@ class AreaMaker:
         )
         self.created.append(made)
         return made
-
-
-def create_areas(
-    ctx: WriteContext, unknown: dict[tuple[str, str, str], int]
-) -> tuple[list[Grid], list[tuple[str, str, str]]]:
-    """Create the grids ``unknown`` names (inside the caller's transaction), as
-    :class:`AreaMaker` does. Returns (created, left)."""
-    maker = AreaMaker(ctx)
-    left = [key for key in unknown if maker(*key) is None]
-    return maker.created, left
