@@ -167,3 +167,34 @@ def test_kiosk_hub_clock_finds_and_repairs_a_poisoned_log(tmp_path, kiosk):
     conn = open_database(tmp_path / "hub.db").conn
     stamp = conn.execute("SELECT hlc FROM hub_ops WHERE op_id = 'old-poison'").fetchone()[0]
     assert parse_stamp(stamp)[0] == 1_796_026_500_000  # 2026-11-30 08:15 UTC, when it came
+
+
+def test_the_hubs_bound_is_exact_on_either_side_and_for_stamps_of_another_form(tmp_path):
+    """The bound is compared as stamp text (renewed each second); a stamp of another form
+    (an operation built in the hub's own process, never checked by the wire format) is read
+    as a number instead."""
+    import time
+
+    from kiosk.hub.store.sqlite import SqliteHubStore
+    from kiosk.sync.protocol import Op
+
+    store = SqliteHubStore(tmp_path / "hub.db")
+    store.set_max_drift(1)
+    now = int(time.time() * 1000)
+
+    def op(hlc: str) -> Op:
+        return Op(op_id="o", hlc=hlc, entity="household", entity_id="h", kind="update",
+                  payload={}, schema_version=5, device_id="d")  # fmt: skip
+
+    try:
+        for hlc, ahead in (
+            (f"{now + 2 * 3600_000:015d}.00000", True),
+            (f"{now + 1800_000:015d}.00000", False),
+            (f"{now + 10 * 365 * 86400_000:015d}.00000", True),  # ten years ahead
+            (f"{now + 2 * 3600_000}.7", True),  # another form, read as a number
+            ("123.5", False),
+        ):
+            refused = store._clock_check(op(hlc))
+            assert (refused is not None and refused.code == "clock_ahead") == ahead, hlc
+    finally:
+        store.close()
