@@ -135,9 +135,11 @@ def check_payload(entity: str, payload: Any, *, size: int | None = None) -> Viol
     limits = _TEXT_LIMITS
     for field, value in payload.items():
         if type(value) is str and type(field) is str:  # most fields: text, checked here
-            if len(field) > ID_TEXT:
-                return Violation("bad_value", "payload", ID_TEXT)
-            limit = limits.get(field) or text_limit(field)
+            limit = limits.get(field)  # a name remembered there was of a length allowed
+            if limit is None:
+                if len(field) > ID_TEXT:
+                    return Violation("bad_value", "payload", ID_TEXT)
+                limit = text_limit(field)
             if len(value) > limit:
                 return Violation("too_long", field, limit)
             continue

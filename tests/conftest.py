@@ -10,6 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Hypothesis's deadline is a timed assertion: on a loaded 2-core machine an example can take
+# longer than 200 ms without anything being wrong. Speed is measured in bench/, not here.
+settings.register_profile("kiosk", deadline=None)
+settings.load_profile("kiosk")
 
 ROOT = Path(__file__).resolve().parent.parent
 _DEMO_CACHE: dict[tuple[int, int], Path] = {}

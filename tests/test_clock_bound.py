@@ -198,3 +198,34 @@ def test_the_hubs_bound_is_exact_on_either_side_and_for_stamps_of_another_form(t
             assert (refused is not None and refused.code == "clock_ahead") == ahead, hlc
     finally:
         store.close()
+
+
+def test_a_push_is_bounded_at_once_only_when_every_stamp_is_whole_and_within(tmp_path):
+    """The hub checks a push's stamps together (one pattern, their maximum) and falls back to
+    one by one when any is ahead or of another form: a stamp far ahead hidden in a push of
+    good ones, spelled with more digits, or joined to a good one by a line break, is still
+    refused, alone."""
+    import time
+
+    from kiosk.hub.store.sqlite import SqliteHubStore
+    from kiosk.sync.protocol import Op
+
+    store = SqliteHubStore(tmp_path / "hub.db")
+    store.set_max_drift(1)
+    now = int(time.time() * 1000)
+    good = f"{now:015d}.00000"
+    far = f"{now + 48 * 3600_000:015d}.00000"
+    for hidden in (far, f"00{far}", f"{good}\n{far}", f"{now + 48 * 3600_000}.7"):
+        ops = [
+            Op(op_id=f"o{i}", hlc=hidden if i == 3 else good, entity="household",
+               entity_id="h", kind="update", payload={}, schema_version=5, device_id="d")
+            for i in range(6)
+        ]  # fmt: skip
+        checks = store._checks_for(ops)
+        assert store._clock_check in checks, repr(hidden)
+        refused = [op.op_id for op in ops for c in checks if c(op, 2) is not None]
+        assert refused == ["o3"], repr(hidden)
+    ops = [Op(op_id="o", hlc=good, entity="household", entity_id="h", kind="update",
+              payload={}, schema_version=5, device_id="d")] * 3  # fmt: skip
+    assert store._clock_check not in store._checks_for(ops)  # a sound push: checked at once
+    store.close()

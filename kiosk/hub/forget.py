@@ -91,9 +91,7 @@ def _known(store: Any, cur: Any, ids: list[str]) -> set[str]:
 
 def _remember(store: Any, cur: Any, ids: list[str]) -> None:
     if ids:
-        cur.executemany(
-            store._q(store.INSERT_SCOPE), [(FORGOTTEN, i, None, None, None) for i in ids]
-        )
+        store._insert_scope(cur, [(FORGOTTEN, i, None, None, None) for i in ids])
 
 
 def erase(store: Any, cur: Any, household_id: str, forgotten_at: str) -> int:

@@ -26,7 +26,7 @@ memory, and writes what it returns.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from db.replication import ADMIN, ENTITIES, OFFICE, Entity
@@ -109,6 +109,11 @@ def keys_of(ops: Iterable[Op]) -> set[Key]:
     return keys
 
 
+#: the rank a device needs for an entity's records, by entity (0: any device)
+_NEED_RANK = {name: _RANK[_NEEDS[e.managed]] if e.managed in _NEEDS else 0
+              for name, e in ENTITIES.items()}  # fmt: skip
+
+
 @dataclass
 class Checker:
     """Checks a batch's operations in order, against ``scope`` (updated as the batch creates
@@ -116,36 +121,46 @@ class Checker:
 
     reach: Reach
     scope: Scope
-    #: records named by an accepted operation as their owner: (entity, id) -> owner key
-    owners: dict[Key, Key | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._rank = _RANK[self.reach.role]
 
     def check(self, op: Op) -> Verdict:
-        ent = ENTITIES.get(op.entity)
+        """The verdict on one operation (raises :class:`Refused`). The hot loop of a push:
+        called for each of its operations."""
+        entity = op.entity
+        ent = ENTITIES.get(entity)
         if ent is None:
-            raise Refused("unknown_entity", entity=op.entity)
-        key = (op.entity, op.entity_id)
-        known = key in self.scope
-        if op.kind in INSERTS and known:
-            # An insert of a record the hub holds (sent again, or seeded from the same
-            # roster): a set union changes nothing. Acknowledged if the record is in reach.
-            grid = self.scope[key]
-            if not self.reach.holds(grid):
-                raise Refused("out_of_scope", field="id")
-            return Verdict(grid, held=True)
-        need = _NEEDS.get(ent.managed)
-        if need is not None and _RANK[self.reach.role] < _RANK[need]:
-            raise Refused("role", entity=op.entity, needs=need)
-        if op.kind in INSERTS:
+            raise Refused("unknown_entity", entity=entity)
+        key = (entity, op.entity_id)
+        kind = op.kind
+        if kind in INSERTS:
+            if key in self.scope:
+                # An insert of a record the hub holds (sent again, or seeded from the same
+                # roster): a set union changes nothing. Acknowledged if the record is in
+                # reach.
+                grid = self.scope[key]
+                if not self.reach.holds(grid):
+                    raise Refused("out_of_scope", field="id")
+                return Verdict(grid, held=True)
+            self._role(entity)
             return self._insert(op, ent, key)
-        if op.kind == "update":
-            return self._update(op, ent, key, known)
-        raise Refused("unsupported", kind=op.kind)
+        self._role(entity)
+        if kind == "update":
+            return self._update(op, ent, key, key in self.scope)
+        raise Refused("unsupported", kind=kind)
+
+    def _role(self, entity: str) -> None:
+        """Entities ``managed`` by the office or the administrator need a device of that rank."""
+        need = _NEED_RANK[entity]
+        if need > self._rank:
+            raise Refused("role", entity=entity, needs=DEVICE_ROLES[need])
 
     def _named(self, op: Op, ent: Entity) -> list[tuple[str, str, str, str | None]]:
         """(field, entity, id, grid) of every record ``op`` names; each must be held by the hub
         and lie in reach."""
         out = []
-        scope, holds, payload = self.scope, self.reach.holds, op.payload
+        scope, grids, payload = self.scope, self.reach.grids, op.payload
         for fname, target in ent.refs:
             value = payload.get(fname)
             if not value or not isinstance(value, str):
@@ -155,7 +170,7 @@ class Checker:
                 # A grid too is named by its id: the hub knows it once its insert is held.
                 raise Refused("unknown_parent", field=fname)
             grid: str | None = value if target == "grid" else scope[key]
-            if not holds(grid):
+            if grid is not None and grids is not None and grid not in grids:  # Reach.holds
                 raise Refused("out_of_scope", field=fname)
             out.append((fname, target, value, grid))
         return out
@@ -198,7 +213,9 @@ class Checker:
         if not self.reach.holds(grid):
             raise Refused("out_of_scope", field="id")
         named = self._named(op, ent)
-        owner_field = ent.owner[0] if ent.owner else None
+        if not named:  # most updates change fields of the record itself
+            return Verdict(grid)
+        owner_field = ent.refs[0][0] if ent.refs else None
         for fname, target, value, new_grid in named:
             if fname == owner_field:
                 if new_grid is None and self.reach.role == FIELD_DEVICE and not ent.global_ok:

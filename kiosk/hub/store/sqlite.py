@@ -111,6 +111,11 @@ CREATE TABLE IF NOT EXISTS hub_audit (
 """
 
 
+#: Records remembered by a hub's connection at most (a dictionary of ~20 MB; then it starts
+#: again empty).
+HELD_ROWS = 50_000
+
+
 class SqliteHubStore(SqlHubStore):
     def __init__(self, path: str | Path) -> None:
         super().__init__()
@@ -118,6 +123,13 @@ class SqliteHubStore(SqlHubStore):
         self.url = str(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        #: what ``hub_scope`` held of the records read last, while the file is as this
+        #: connection left it (``PRAGMA data_version`` unchanged): a grid's households are
+        #: pushed day after day, and each push looks up every record it touches (1.2 us a
+        #: record read, 0.1 us remembered). Written rows are forgotten as they are written, and
+        #: everything on a rollback.
+        self._held: dict[tuple[str, str], tuple[str | None, str | None, str | None]] = {}
+        self._held_version: int | None = None
         self.conn = sqlite3.connect(
             str(self.path), isolation_level=None, check_same_thread=False, timeout=30
         )
@@ -154,10 +166,13 @@ class SqliteHubStore(SqlHubStore):
             cur.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
                 yield cur
+                cur.execute("COMMIT")
             except BaseException:
-                cur.execute("ROLLBACK")
+                # what was read inside the transaction may be what it wrote: forgotten
+                self._held.clear()
+                if self.conn.in_transaction:
+                    cur.execute("ROLLBACK")
                 raise
-            cur.execute("COMMIT")
 
     # Ingest lookups take their keys as one JSON array (json_each), so each is one statement
     # whose text never changes: prepared once, reused from the connection's statement cache
@@ -176,15 +191,35 @@ class SqliteHubStore(SqlHubStore):
     def _scope_rows(
         self, cur: Any, keys: set[tuple[str, str]]
     ) -> dict[tuple[str, str], tuple[str | None, str | None, str | None]]:
-        by_entity: dict[str, list[str]] = {}
-        for ent, eid in keys:
-            by_entity.setdefault(ent, []).append(eid)
+        """As :meth:`SqlHubStore._scope_rows`; the rows read before are taken from
+        ``_held`` while no other connection has written the file (``PRAGMA data_version``)."""
+        held = self._held
+        version = cur.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._held_version:
+            held.clear()
+            self._held_version = version
         out: dict[tuple[str, str], tuple[str | None, str | None, str | None]] = {}
+        by_entity: dict[str, list[str]] = {}
+        for key in keys:
+            row = held.get(key)
+            if row is None:
+                by_entity.setdefault(key[0], []).append(key[1])
+            else:
+                out[key] = row
         for ent, ids in by_entity.items():
             cur.execute(self._SCOPE_OF, (_json(ids), ent))
             for eid, grid, pe, pid in cur.fetchall():
                 out[(ent, eid)] = (grid, pe, pid)
+        if len(held) + len(out) > HELD_ROWS:
+            held.clear()
+        held.update(out)
         return out
+
+    def _insert_scope(self, cur: Any, rows: list[tuple]) -> None:
+        held = self._held
+        for row in rows:
+            held.pop((row[0], row[1]), None)
+        super()._insert_scope(cur, rows)
 
     def _existing(self, cur: Any, op_ids: list[str]) -> set[str]:
         cur.execute(self._HELD, (_json(op_ids),))
