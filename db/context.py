@@ -14,6 +14,10 @@ from db.hlc import now_iso as now_iso  # long imported from here
 from db.ids import uuid7
 from db.migrations import latest_version
 
+#: json.dumps(payload, ensure_ascii=False, separators=(",", ":")), its encoder made once
+#: (json.dumps makes one per call with these arguments: a third of its cost)
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
 
 def get_meta(conn: sqlite3.Connection, key: str, default: str | None = None) -> str | None:
     row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -146,7 +150,7 @@ class WriteContext:
                 entity,
                 entity_id,
                 kind,
-                json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+                _dumps(payload),
                 base_version,
                 self.schema_version,
                 self.worker_id,

@@ -92,5 +92,15 @@ class HybridClock:
 
 
 def now_iso() -> str:
-    """This machine's wall clock as local ISO text, to the second (what people read)."""
-    return datetime.now(UTC).astimezone().isoformat(timespec="seconds")
+    """This machine's wall clock as local ISO text, to the second (what people read). Made
+    once a second: a bulk write stamps thousands of rows with it."""
+    global _iso_second
+    second = int(time.time())
+    if _iso_second[0] != second:
+        text = datetime.fromtimestamp(second, UTC).astimezone().isoformat(timespec="seconds")
+        _iso_second = (second, text)
+    return _iso_second[1]
+
+
+#: (the second, :func:`now_iso`'s text for it)
+_iso_second: tuple[int, str] = (-1, "")

@@ -194,8 +194,14 @@ def create_household(
     tags: Iterable[str] = (),
     note: str = "",
     members: Iterable[MemberInput] = (),
+    search_keys: list[tuple[str, int]] | None = None,
 ) -> str:
-    """Register a household (and its members). Call inside a transaction."""
+    """Register a household (and its members). Call inside a transaction.
+
+    ``search_keys``: where to put the household's search keys, as (key, rid), for the
+    caller to write later in the same transaction (:func:`write_search_keys`): a bulk import
+    writes all of them at its end in key order, one pass along the index, instead of
+    thousands of inserts at random places in it."""
     conn = ctx.conn
     existing = find_by_address(conn, compound_id, building, unit, room)
     if existing:
@@ -234,10 +240,18 @@ def create_household(
     if people:
         _refresh_summary(conn, hid)
     # Search keys computed once for the household and all its members.
-    _sync_terms(
-        conn, rid, set(), household_terms(building, unit, room, [(m.name, m.phone) for m in people])
-    )
+    terms = household_terms(building, unit, room, [(m.name, m.phone) for m in people])
+    if search_keys is None:
+        _sync_terms(conn, rid, set(), terms)
+    else:
+        search_keys.extend((term, rid) for term in terms)
     return hid
+
+
+def write_search_keys(conn: sqlite3.Connection, keys: list[tuple[str, int]]) -> None:
+    """Write search keys gathered by :func:`create_household`, in key order."""
+    keys.sort()
+    conn.executemany("INSERT OR IGNORE INTO search_terms(term, hh) VALUES (?, ?)", keys)
 
 
 def _refuse_forgotten(conn: sqlite3.Connection, household_id: str) -> None:

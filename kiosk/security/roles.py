@@ -12,7 +12,12 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 
-from db.workers import Worker
+from db.areas import grid_by_id
+from db.context import get_meta
+from db.limits import check_payload
+from db.scope import UNKNOWN, write_grids
+from db.sync import META_ROLE
+from db.workers import Worker, worker_by_id
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import t
 
@@ -267,13 +272,6 @@ def guard_write(ctx, entity: str, entity_id: str, kind: str, payload: dict) -> N
     While a laptop is being set up (:func:`setting_up`: nobody can administer it yet), its
     writes are not held to anyone (the demo district, the first administrator, the roster).
     """
-    from db.areas import grid_by_id
-    from db.context import get_meta
-    from db.limits import check_payload
-    from db.scope import UNKNOWN, write_grids
-    from db.sync import META_ROLE
-    from db.workers import worker_by_id
-
     conn = ctx.conn
     too_big = check_payload(entity, payload)
     if too_big is not None:  # the hub would refuse it: refused here, before anything is written

@@ -24,12 +24,13 @@ from db.areas import Grid, get_or_create_compound, grid_by_code, grid_by_name
 from db.connection import transaction
 from db.context import WriteContext
 from db.households import (
+    DuplicateAddress,
     MemberInput,
     add_member,
     create_household,
-    find_by_address,
     update_household,
     update_member,
+    write_search_keys,
 )
 from db.normalize import address_key, parse_address
 from kiosk.households.roster.fields import (
@@ -768,13 +769,14 @@ def apply_plan(
     try:
         with transaction(ctx.conn):
             compounds: dict[tuple[str, str], str] = {}
+            # the new households' search keys, written at the end in key order
+            search_keys: list[tuple[str, int]] = []
             for done, hh in enumerate(plan.households.values(), start=1):
                 ckey = (hh.grid.id, hh.compound)
                 if ckey not in compounds:
                     compounds[ckey] = get_or_create_compound(ctx, hh.grid.id, hh.compound).id
                 compound_id = compounds[ckey]
-                existing = find_by_address(ctx.conn, compound_id, hh.building, hh.unit, hh.room)
-                if existing is None:
+                try:  # a household at an address already registered is merged instead
                     create_household(
                         ctx,
                         grid_id=hh.grid.id,
@@ -785,15 +787,18 @@ def apply_plan(
                         tags=hh.tags,
                         note="；".join(hh.notes),
                         members=[_member_input(p) for p in hh.people],
+                        search_keys=search_keys,
                     )
                     result.imported_households += 1
                     result.imported_members += len(hh.people)
-                elif _merge_existing(ctx, existing, hh, result):
-                    result.updated += 1
-                else:
-                    result.unchanged += 1
+                except DuplicateAddress as known:
+                    if _merge_existing(ctx, known.household_id, hh, result):
+                        result.updated += 1
+                    else:
+                        result.unchanged += 1
                 if progress and done % PROGRESS_EVERY == 0:
                     progress("roster.progress.write", {"done": done, "total": total})
+            write_search_keys(ctx.conn, search_keys)
             if dry_run:
                 raise _DryRun
     except _DryRun:

@@ -250,6 +250,13 @@ def is_formula(value: object, formula_cell: bool = False) -> bool:
 
 def cell_text(value: object) -> str:
     """A cell as text: numbers without a trailing ``.0``, dates as ISO, NFKC, trimmed."""
+    if type(value) is str:  # a text cell (every cell of a CSV): read 2-3 times per row
+        text = _CELL_TEXTS.get(value)
+        if text is None:
+            if len(_CELL_TEXTS) >= 65_536:
+                _CELL_TEXTS.clear()
+            text = _CELL_TEXTS[value] = _text(value)
+        return text
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -262,12 +269,19 @@ def cell_text(value: object) -> str:
         return value.date().isoformat()
     if isinstance(value, _dt.date):
         return value.isoformat()
-    text = str(value)
+    return _text(str(value))
+
+
+def _text(text: str) -> str:
     if text.isascii():
         return text.strip()
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
     return text.replace("\u200b", "").replace("\ufeff", "").strip()
+
+
+#: text cells as :func:`cell_text` read them, while a file is read (bounded)
+_CELL_TEXTS: dict[str, str] = {}
 
 
 def _exact_digits(value: object, column: str) -> str:
