@@ -84,6 +84,15 @@ async def test_an_office_from_its_own_files_to_a_case_assigned_on_the_laptop(tmp
        stdin=PINS["张建国"] + "\n")  # fmt: skip
     _k(office, "households", "import", str(tmp_path / "花名册.csv"), who="张建国")
     assert _q(office, "SELECT count(*) FROM households") == [(5,)]  # doubtful numbers kept
+    # found at once, by name, initials, phone tail and address (keys written at the end)
+    for words in ("孙秀兰", "sxl", "5678", "1栋1单元102"):
+        found = _k(office, "households", "find", words, "--json", who="张建国")["results"]
+        assert 1 <= len(found) <= 4, (words, found)
+    # the same file again: every household known, merged, nothing doubled
+    again = _k(office, "households", "import", str(tmp_path / "花名册.csv"), "--json",
+               who="张建国")  # fmt: skip
+    assert again["unchanged"] == 5 and again["imported_households"] == 0, again
+    assert _q(office, "SELECT count(*) FROM households") == [(5,)]
     flagged = _q(office, "SELECT name, to_verify FROM members WHERE to_verify != ''")
     assert sorted(flagged) == [("周平", "phone"), ("陈明", "id_number")]
     for name, grid in (("王芳", "XW01"), ("李明", "XW02")):
