@@ -760,6 +760,11 @@ def _merge_existing(
     return changed
 
 
+#: search keys of new households held before they are written, in key order, at most (200,000
+#: people have about 1.1 million: 130 MB held at once)
+SEARCH_KEYS_AT_ONCE = 50_000
+
+
 def apply_plan(
     ctx: WriteContext, plan: ImportPlan, *, dry_run: bool = False, progress: Progress | None = None
 ) -> ImportResult:
@@ -796,6 +801,9 @@ def apply_plan(
                         result.updated += 1
                     else:
                         result.unchanged += 1
+                if len(search_keys) >= SEARCH_KEYS_AT_ONCE:  # bounded: a street's roster
+                    write_search_keys(ctx.conn, search_keys)
+                    search_keys.clear()
                 if progress and done % PROGRESS_EVERY == 0:
                     progress("roster.progress.write", {"done": done, "total": total})
             write_search_keys(ctx.conn, search_keys)

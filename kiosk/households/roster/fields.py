@@ -253,7 +253,7 @@ def cell_text(value: object) -> str:
     if type(value) is str:  # a text cell (every cell of a CSV): read 2-3 times per row
         text = _CELL_TEXTS.get(value)
         if text is None:
-            if len(_CELL_TEXTS) >= 65_536:
+            if len(_CELL_TEXTS) >= 16_384:
                 _CELL_TEXTS.clear()
             text = _CELL_TEXTS[value] = _text(value)
         return text
