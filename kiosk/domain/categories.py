@@ -12,6 +12,8 @@ gets its kind's number of days (``[deadlines]`` in the file; 3 and 15 by default
 
 from __future__ import annotations
 
+import functools
+
 import datetime as _dt
 import tomllib
 from collections.abc import Sequence
@@ -139,11 +141,16 @@ class Categories:
     def all(self) -> list[Category]:
         return [c for g in self.groups for c in g.subs]
 
-    def get(self, code: str) -> Category | None:
+    @functools.cached_property
+    def _by_code(self) -> dict[str, Category]:
+        """Sub-categories by code, the first of each (a ledger asks once per row)."""
+        out: dict[str, Category] = {}
         for c in self.all:
-            if c.code == code:
-                return c
-        return None
+            out.setdefault(c.code, c)
+        return out
+
+    def get(self, code: str) -> Category | None:
+        return self._by_code.get(code)
 
     def group(self, code: str) -> Group | None:
         return next((g for g in self.groups if g.code == code), None)
