@@ -405,15 +405,12 @@ _CSV_CELL = {TEXT: _csv_text, DATE: _csv_date, DATETIME: _csv_datetime}
 
 def write_csv(path: Path, kind: str, data: Iterator[list]) -> int:
     cells = [_CSV_CELL.get(c.kind, _csv_plain) for c in COLUMNS[kind]]
-    width = len(cells)
     n = 0
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(headers(kind))
         for row in data:
-            if len(row) != width:
-                raise ValueError(f"a {kind} ledger row of {len(row)} cells, not {width}")
-            w.writerow([cell(v) for cell, v in zip(cells, row)])
+            w.writerow([cell(v) for cell, v in zip(cells, row, strict=True)])
             n += 1
     return n
 

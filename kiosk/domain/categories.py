@@ -12,13 +12,11 @@ gets its kind's number of days (``[deadlines]`` in the file; 3 and 15 by default
 
 from __future__ import annotations
 
-import functools
-
 import datetime as _dt
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from kiosk.core.errors import UserError
@@ -141,7 +139,7 @@ class Categories:
     def all(self) -> list[Category]:
         return [c for g in self.groups for c in g.subs]
 
-    @functools.cached_property
+    @cached_property
     def _by_code(self) -> dict[str, Category]:
         """Sub-categories by code, the first of each (a ledger asks once per row)."""
         out: dict[str, Category] = {}
