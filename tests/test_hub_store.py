@@ -30,15 +30,21 @@ def store(request, tmp_path):
     s.close()
 
 
-@pytest.fixture
-def seeded(store, tmp_path):
+def _seed(store, tmp_path):
+    """``store`` seeded with the test roster (two grids, two households each)."""
     roster = tmp_path / "roster.db"
-    build_roster(roster)
+    if not roster.exists():
+        build_roster(roster)
     src = open_database(roster).conn
     for batch in seed_ops(src):
         store.ingest(None, batch)
     src.close()
     return store
+
+
+@pytest.fixture
+def seeded(store, tmp_path):
+    return _seed(store, tmp_path)
 
 
 def _device(store, name, device_id, grids, role=None):
@@ -404,13 +410,7 @@ def test_a_new_record_is_known_to_the_rest_of_its_push(seeded):
 def test_sqlite_push_runs_the_same_statements_whatever_its_size(tmp_path):
     """Ingest is a fixed set of statements per push (prepared once, reused): only the two
     batched inserts (log rows, new scope rows) run once per row."""
-    store = SqliteHubStore(tmp_path / "hub.db")
-    roster = tmp_path / "roster.db"
-    build_roster(roster)
-    src = open_database(roster).conn
-    for batch in seed_ops(src):
-        store.ingest(None, batch)
-    src.close()
+    store = _seed(SqliteHubStore(tmp_path / "hub.db"), tmp_path)
     a, _ = _device(store, "a", "dev-a", ["G1"])
     h1 = _household(store, "g-one")
 
@@ -627,23 +627,11 @@ def test_a_loop_of_owners_from_a_hostile_device_ends_at_a_grid_of_its_own():
     assert grids[("visit_item", "0")] == "g-far"
 
 
-def _sqlite_seeded(tmp_path, name="hub.db"):
-    store = SqliteHubStore(tmp_path / name)
-    roster = tmp_path / "roster.db"
-    if not roster.exists():
-        build_roster(roster)
-    src = open_database(roster).conn
-    for batch in seed_ops(src):
-        store.ingest(None, batch)
-    src.close()
-    return store
-
-
 def test_a_record_moved_by_another_connection_is_seen_at_once(tmp_path):
     """The SQLite hub remembers the records it has read; a hub command in another process
     (another connection to the file) that moves a household must not leave the hub trusting
     what it remembered: the old grid's laptop is refused at once, the new grid's is not."""
-    store = _sqlite_seeded(tmp_path)
+    store = _seed(SqliteHubStore(tmp_path / "hub.db"), tmp_path)
     a, _ = _device(store, "a", "dev-a", ["G1"])
     b, _ = _device(store, "b", "dev-b", ["G2"])
     h1 = _household(store, "g-one")
@@ -663,7 +651,7 @@ def test_a_push_rolled_back_leaves_nothing_remembered(tmp_path, monkeypatch):
     """A push that fails after it wrote a new record and read it back (the rest of a push
     after a move is checked against the records as they are then) is rolled back: the hub
     must not remember the record it never committed."""
-    store = _sqlite_seeded(tmp_path)
+    store = _seed(SqliteHubStore(tmp_path / "hub.db"), tmp_path)
     s, _ = _device(store, "s", "dev-s", None)
     h1 = _household(store, "g-one")
     member = {"id": "m-9", "household_id": h1, "name": "李四"}
