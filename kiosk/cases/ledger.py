@@ -4,8 +4,8 @@
 - progress (推进台账): one row per event, every step (invalid events are kept and marked).
 - resolution (化解台账): one row per case, how it ended and how the resident rated it.
 
-Rows stream from SQL straight into the writer: ``.xlsx`` through openpyxl's write-only mode
-(dates and date-times as real date cells), ``.csv`` as UTF-8 with a byte-order mark so Excel
+Rows stream from SQL straight into the writer: ``.xlsx`` through the streaming sheet writer
+(kiosk/core/spreadsheet.py; dates and date-times as real date cells), ``.csv`` as UTF-8 with a byte-order mark so Excel
 reads Chinese correctly (dates as ISO text, which Excel and LibreOffice both parse). Every
 text cell is neutralised against formula injection: text that starts with ``=``, ``+``,
 ``-``, ``@``, a tab or a carriage return gets a leading apostrophe, so a spreadsheet shows it
@@ -27,19 +27,18 @@ from db.case_fold import EscalationRules, clock_level
 from db.cases import refresh_dirty
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import t
+from kiosk.core.spreadsheet import DANGEROUS as _DANGEROUS
+from kiosk.core.spreadsheet import (  # noqa: F401 - neutralise is the ledgers' public name
+    DATE,
+    DATETIME,
+    INT,
+    TEXT,
+    neutralise,
+    write_sheet,
+)
 from kiosk.domain.categories import Categories, load_categories
 
 KINDS = ("original", "progress", "resolution")
-_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
-
-DATE, DATETIME, TEXT, INT = "date", "datetime", "text", "int"
-
-
-def neutralise(value: str) -> str:
-    """Text that a spreadsheet would run as a formula, made inert with a leading apostrophe."""
-    if value and value[0] in _DANGEROUS:
-        return "'" + value
-    return value
 
 
 @dataclass(frozen=True)
@@ -162,6 +161,7 @@ def _original(
     from kiosk.domain.present import address_of
 
     groups = {g.code: g.name for g in cats.groups}
+    labels: dict[str, str] = {}  # a category's label, looked up once per export
     # households per case in one index-ordered pass (the first in roster order is shown)
     sql = (
         "WITH link AS (SELECT l.case_id, count(*) AS n, min(h.rid) AS rid FROM case_households l"
@@ -189,7 +189,7 @@ def _original(
             _as_date(r[1]),
             r[2] or "",
             groups.get(r[3], r[3]),
-            cats.label(r[4]),
+            labels.get(r[4]) or labels.setdefault(r[4], cats.label(r[4])),
             r[5],
             r[6],
             addr,
@@ -296,6 +296,7 @@ def _resolution(
     kinds = {k: t(f"cases.close_kind.{k}") for k in ("rated", "unreachable", "repeat")}
     ratings = {k: t(f"cases.rating.{k}") for k in ("satisfied", "basic", "dissatisfied")}
     today_s = today.isoformat()
+    labels: dict[str, str] = {}  # a category's label, looked up once per export
     for r in conn.execute(sql, params):
         is_open = r[7] in ("registered", "assigned", "in_progress")
         overdue = is_open and r[6] is not None and r[6] < today_s
@@ -304,7 +305,7 @@ def _resolution(
             r[0],
             _as_date(r[1]),
             r[2] or "",
-            cats.label(r[3]),
+            labels.get(r[3]) or labels.setdefault(r[3], cats.label(r[3])),
             r[4],
             r[5] or "",
             _as_date(r[6]),
@@ -348,69 +349,42 @@ def rows(
     )
 
 
-def _text_cells(kinds: list[str], row: list) -> list:
-    out: list[Any] = []
-    for kind, v in zip(kinds, row, strict=True):
-        if v is None:
-            out.append(None)
-        elif kind == TEXT:
-            out.append(neutralise(str(v)))
-        else:
-            out.append(v)
-    return out
-
-
 def write_xlsx(path: Path, kind: str, data: Iterator[list]) -> int:
-    from openpyxl import Workbook
-    from openpyxl.utils import get_column_letter
-
     cols = COLUMNS[kind]
-    kinds = [c.kind for c in cols]
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(t(f"ledger.name.{kind}"))
-    ws.freeze_panes = "A2"
-    for i, c in enumerate(cols, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = c.width
-    ws.append(headers(kind))
-    n = 0
-    for row in data:
-        ws.append(_text_cells(kinds, row))
-        n += 1
-    wb.save(path)
-    return n
-
-
-def _csv_text(v: Any) -> str:
-    if v is None:
-        return ""
-    text = v if type(v) is str else str(v)
-    return "'" + text if text and text[0] in _DANGEROUS else text  # neutralise()
-
-
-def _csv_date(v: Any) -> str:
-    return "" if v is None else v.isoformat()
-
-
-def _csv_datetime(v: Any) -> str:
-    return "" if v is None else v.isoformat(sep=" ", timespec="minutes")
-
-
-def _csv_plain(v: Any) -> Any:
-    return "" if v is None else v
-
-
-#: how a cell of each kind is written to CSV (a ledger of 100,000 cases has 1.2 million)
-_CSV_CELL = {TEXT: _csv_text, DATE: _csv_date, DATETIME: _csv_datetime}
+    return write_sheet(
+        path, t(f"ledger.name.{kind}"), headers(kind), [(c.kind, c.width) for c in cols], data
+    )
 
 
 def write_csv(path: Path, kind: str, data: Iterator[list]) -> int:
-    cells = [_CSV_CELL.get(c.kind, _csv_plain) for c in COLUMNS[kind]]
+    """Rows as CSV. csv.writer itself writes ``None`` as empty and a date as its ISO text;
+    what is left is done in place, column by column: text neutralised, date-times to the
+    minute (a ledger of 100,000 cases has 1.2 million cells)."""
+    cols = COLUMNS[kind]
+    texts = [i for i, c in enumerate(cols) if c.kind == TEXT]
+    times = [i for i, c in enumerate(cols) if c.kind == DATETIME]
     n = 0
-    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+    # the byte-order mark written once: "utf-8-sig" would encode every row in Python code
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        fh.write("\ufeff")
         w = csv.writer(fh)
         w.writerow(headers(kind))
         for row in data:
-            w.writerow([cell(v) for cell, v in zip(cells, row, strict=True)])
+            if len(row) != len(cols):
+                raise ValueError(f"a {kind} ledger row has {len(row)} cells, not {len(cols)}")
+            for i in texts:
+                v = row[i]
+                if v.__class__ is not str:
+                    if v is None:
+                        continue
+                    v = row[i] = str(v)
+                if v and v[0] in _DANGEROUS:
+                    row[i] = "'" + v  # neutralise()
+            for i in times:
+                v = row[i]
+                if v is not None:
+                    row[i] = v.isoformat(sep=" ", timespec="minutes")
+            w.writerow(row)
             n += 1
     return n
 

@@ -4,7 +4,7 @@ phone and ID numbers masked unless a supervisor asks for the full export (kiosk/
 Forgotten households are left out (there is nobody in them to list). Rows stream from SQL
 into the writer; the file is written beside its final name and renamed only after the
 export has been audited, so a refused or failed export leaves no file behind. Text cells are
-neutralised against formula injection as the ledgers are (:func:`kiosk.cases.ledger.neutralise`).
+neutralised against formula injection as the ledgers are (:func:`kiosk.core.spreadsheet.neutralise`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from kiosk.cases.ledger import neutralise
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import t
+from kiosk.core.spreadsheet import INT, TEXT, neutralise, write_sheet
 from kiosk.domain.masking import mask
 
 COLUMNS = (
@@ -86,26 +86,16 @@ def _cell(v: object) -> object:
 
 
 def _write_xlsx(path: Path, data: Iterator[list]) -> int:
-    from openpyxl import Workbook
-    from openpyxl.utils import get_column_letter
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(t("privacy.export.sheet"))
-    ws.freeze_panes = "A2"
-    for i, w in enumerate(WIDTHS, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = w
-    ws.append(headers())
-    n = 0
-    for row in data:
-        ws.append([_cell(v) for v in row])
-        n += 1
-    wb.save(path)
-    return n
+    kinds = [INT if c == "birth_year" else TEXT for c in COLUMNS]  # the one number
+    return write_sheet(
+        path, t("privacy.export.sheet"), headers(), list(zip(kinds, WIDTHS, strict=True)), data
+    )
 
 
 def _write_csv(path: Path, data: Iterator[list]) -> int:
     n = 0
-    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        fh.write("\ufeff")  # once: "utf-8-sig" would encode every row in Python code
         w = csv.writer(fh)
         w.writerow(headers())
         for row in data:
