@@ -20,8 +20,9 @@ run: $(STAMP) fonts
 	@$(BIN)/python -m compileall -q kiosk screens db
 	$(BIN)/kiosk --ensure-demo
 
+# On every core: each worker builds its own session fixtures (demo copy, PostgreSQL cluster).
 test: $(STAMP) fonts
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
