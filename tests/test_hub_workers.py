@@ -106,3 +106,32 @@ def test_two_hub_processes_over_one_postgresql(tmp_path, pg_server):
 def test_a_sqlite_hub_is_served_by_one_process(tmp_path):
     out = run_kiosk("hub", "serve", "--db", str(tmp_path / "hub.db"), "--workers", "2")
     assert out.returncode == 2 and "PostgreSQL" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_request_made_as_soon_as_the_hub_says_it_listens_is_answered(tmp_path, pg_server):
+    """The ready line comes before the workers have started: a laptop that connects then
+    waits in the socket's queue instead of being refused."""
+    import httpx
+
+    url = pg_server.new_database()
+    PostgresHubStore(url).close()
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kiosk.cli.main", "hub", "serve", "--db", url, "--port", str(port)]
+        + ["--workers", "2"],
+        cwd=ROOT,
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_listening(proc)
+        r = httpx.post(
+            f"http://127.0.0.1:{port}/v1/enrol",
+            json={"code": "AAAA-BBBB-CCCC", "device_id": "d-1", "schema": 15},
+            timeout=60,
+        )
+        assert r.status_code == 403  # answered: an unknown code, not a refused connection
+    finally:
+        proc.terminate()
+        proc.wait(15)

@@ -281,9 +281,15 @@ def serve_workers(url: str, host: str, port: int, workers: int, on_ready=None) -
         access_log=False,
         timeout_graceful_shutdown=5,
         timeout_keep_alive=60,
+        # uvicorn kills a worker that does not answer its health check within this many
+        # seconds (5 by default), with the requests it holds: a busy office PC can be slower
+        timeout_worker_healthcheck=30,
         lifespan="off",
     )
     sock = config.bind_socket()
+    # bound is not listening: until a worker started serving, connections were refused.
+    # Listening here, they wait in the kernel's queue for the first worker to take them.
+    sock.listen(config.backlog)
     if on_ready is not None:
         on_ready(f"http://{host}:{port}")
     Multiprocess(config, sockets=[sock]).run()
