@@ -32,6 +32,7 @@ from db.case_fold import (
 from db.context import WriteContext, get_meta, now_iso, set_meta
 from db.errors import Phrase, UserError
 from db.ids import uuid7
+from db.photos import Photo, photos_of_case
 
 CASE_COLUMNS = (
     "id",
@@ -110,6 +111,7 @@ class CaseDetail:
     overdue: bool
     households: list[CaseHousehold] = field(default_factory=list)
     events: list[CaseEvent] = field(default_factory=list)
+    photos: list[Photo] = field(default_factory=list)
 
 
 @dataclass
@@ -613,6 +615,7 @@ def get_case(
             )
             for e in events
         ],
+        photos=photos_of_case(conn, case_id),
     )
 
 

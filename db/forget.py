@@ -5,8 +5,9 @@ What goes and what stays (docs/security.md, "Privacy"):
 * **Erased**: every member's name, relation, gender, phone, ID number, birth year and care
   tags; the household's unit, room, care tags and note; its search keys; the names of the
   people met at its visits and the visits' notes; the "raised by" of the cases it is part of;
-  the household's drafts on this laptop; the values of open sync conflicts about it; and the
-  same fields in every stored sync payload (this laptop's outbox and operation log, the hub's
+  the household's drafts on this laptop; the photos of the cases it is part of (the pictures
+  deleted, each photo's record kept without the picture's name); the values of open sync
+  conflicts about it; and the same fields in every stored sync payload (this laptop's outbox and operation log, the hub's
   log). Free text that is kept (problems raised, case summaries, case event notes, survey
   answers) has every occurrence of the erased names, phones and ID numbers replaced by
   :data:`REDACTED`.
@@ -149,6 +150,9 @@ def scrub_payload(
     elif entity == "case_event":
         if "data" in p:
             p["data"] = _redact_json_text(p["data"], values, sort_keys=True)
+    elif entity == "photo":
+        if "sha256" in p:  # the picture is erased; its name would still prove who had it
+            p["sha256"] = ""
     elif entity == "survey_response":
         if "answers" in p:
             p["answers"] = _redact_json_text(p["answers"], values, separators=(",", ":"))
@@ -175,6 +179,7 @@ class Erasure:
     visit_items: list[str] = field(default_factory=list)
     cases: list[str] = field(default_factory=list)
     case_events: list[str] = field(default_factory=list)
+    photos: list[str] = field(default_factory=list)
     survey_responses: list[str] = field(default_factory=list)
     values: list[str] = field(default_factory=list, repr=False)
     drafts: int = 0
@@ -189,6 +194,7 @@ class Erasure:
             "visit_item": self.visit_items,
             "case": self.cases,
             "case_event": self.case_events,
+            "photo": self.photos,
             "survey_response": self.survey_responses,
         }
 
@@ -200,6 +206,7 @@ class Erasure:
             "visit_items": len(self.visit_items),
             "cases": len(self.cases),
             "case_events": len(self.case_events),
+            "photos": len(self.photos),
             "survey_responses": len(self.survey_responses),
             "drafts": self.drafts,
             "conflicts": self.conflicts,
@@ -268,6 +275,10 @@ def survey(conn: sqlite3.Connection, household_id: str) -> Erasure:
     er.case_events = [
         r[0] for r in _in(conn, "SELECT id FROM case_events WHERE case_id IN ({marks})", er.cases)
     ]
+    if _table_exists(conn, "photos"):
+        er.photos = [
+            r[0] for r in _in(conn, "SELECT id FROM photos WHERE case_id IN ({marks})", er.cases)
+        ]
     er.survey_responses = _column(
         conn, "SELECT id FROM survey_responses WHERE household_id = ?", (household_id,)
     )
@@ -286,7 +297,25 @@ def erase(
     request's own operations carry the replicated fields). Idempotent. Stored operation
     payloads are scrubbed separately by :func:`scrub_logs`, once the operations of the page
     being merged are in the log.
+
+    What it deletes or overwrites is zeroed on its pages (``secure_delete``) rather than left
+    in free space, where a raw read of the file would still find a name or a picture.
     """
+    (was,) = conn.execute("PRAGMA secure_delete").fetchone()
+    conn.execute("PRAGMA secure_delete = ON")
+    try:
+        return _erase(conn, household_id, forgotten_at=forgotten_at, er=er)
+    finally:
+        conn.execute(f"PRAGMA secure_delete = {int(was)}")
+
+
+def _erase(
+    conn: sqlite3.Connection,
+    household_id: str,
+    *,
+    forgotten_at: str | None,
+    er: Erasure | None,
+) -> Erasure:
     er = er or survey(conn, household_id)
     hid, values = household_id, er.values
     blank_h = ", ".join(f"{k} = :{k}" for k in HOUSEHOLD_BLANK)
@@ -335,6 +364,13 @@ def erase(
         conn.execute(
             "UPDATE cases SET raised_by = NULL, summary = ? WHERE id = ?",
             (redact(summary, values), cid),
+        )
+    # The pictures of its cases go entirely; each photo's record stays, without its name.
+    for (sha,) in _in(conn, "SELECT DISTINCT sha256 FROM photos WHERE id IN ({marks})", er.photos):
+        conn.execute("DELETE FROM photo_blobs WHERE sha256 = ?", (sha,))
+    for chunk in _chunks(er.photos):
+        conn.execute(
+            f"UPDATE photos SET sha256 = '' WHERE id IN ({','.join('?' * len(chunk))})", chunk
         )
     # Drafts are local forms in progress (a visit to this household, a case naming it).
     er.drafts = conn.execute(
@@ -401,6 +437,13 @@ def scrub_logs(conn: sqlite3.Connection, er: Erasure, *, forgotten_at: str | Non
                         changed += 1
     er.logged_ops += changed
     return changed
+
+
+def empty_wal(conn: sqlite3.Connection) -> None:
+    """After an erasure is committed: the pages as they were before it live on in the
+    write-ahead log until a checkpoint; copy them back and empty the log now (best effort: a
+    reader in another process may hold it, then SQLite does so at its next checkpoint)."""
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 # --- operations that arrive after the erasure -----------------------------------------------

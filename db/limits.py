@@ -61,6 +61,7 @@ FIELD_TEXT = {
     "field_bases": 8_000,
     "definition": 1_000_000,
     "pin_hash": 256,
+    "sha256": 64,
 }
 #: an operation's payload, encoded (bytes); a questionnaire carries its whole form
 MAX_PAYLOAD_BYTES = 64 * 1024

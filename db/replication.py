@@ -71,6 +71,8 @@ ENTITIES: dict[str, Entity] = {
         "case_households", "append", refs=(("case_id", "case"), ("household_id", "household"))
     ),
     "case_event": Entity("case_events", "append", refs=(("case_id", "case"),)),
+    # photos on a case's events: the record replicates; the picture (photo_blobs) moves apart
+    "photo": Entity("photos", "append", refs=(("case_id", "case"), ("event_id", "case_event"))),
     # QR labels: inserted once, later only retired (retired_at NULL -> time)
     "label": Entity("labels", "lww", refs=(("household_id", "household"), ("case_id", "case"))),
 }

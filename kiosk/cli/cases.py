@@ -30,6 +30,9 @@ def register(sub, common) -> None:
     add.add_argument("--raised-by", metavar="WHO", help=t("cases.cli.raised_by"))
     add.add_argument("--visit", metavar="VISIT_ID", help=t("cases.cli.visit"))
     add.add_argument("--at", metavar="DATE", help=t("cases.cli.at"))
+    add.add_argument(
+        "--photo", action="append", default=[], metavar="FILE", help=t("photos.cli.photo_before")
+    )
     add.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     add.set_defaults(handler=run_add)
 
@@ -75,6 +78,9 @@ def register(sub, common) -> None:
     act.add_argument("--level", type=int, metavar="N", help=t("cases.cli.escalate_level"))
     act.add_argument("--unreached", action="store_true", help=t("cases.cli.unreached"))
     act.add_argument("--at", metavar="DATE", help=t("cases.cli.at"))
+    act.add_argument(
+        "--photo", action="append", default=[], metavar="FILE", help=t("photos.cli.photo")
+    )
     act.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     act.set_defaults(handler=run_act)
 
@@ -116,13 +122,16 @@ def resolve_household(conn, text: str) -> str:
 def run_add(args: argparse.Namespace) -> int:
     from db.case_fold import EscalationRules, parse_at
     from db.cases import get_case, register_case, repeat_candidates
+    from db.photos import register_event
     from kiosk.cli.output import emit_json, info
     from kiosk.domain.categories import load_categories
+    from kiosk.photos.attach import attach_prepared, prepare_files
     from kiosk.security.roles import require_on_household
 
     runtime = open_runtime(args, writes=True)
     try:
         conn, settings = runtime.conn, runtime.settings
+        photos = prepare_files(args.photo, settings)  # a bad file refused before any write
         cats = load_categories(settings)
         cat = cats.resolve(args.category)
         households = [resolve_household(conn, h) for h in args.household]
@@ -138,9 +147,9 @@ def run_add(args: argparse.Namespace) -> int:
             window_days=settings.repeat_window_days,
             rules=rules,
         )
-        cid = _write(
-            runtime,
-            lambda ctx: register_case(
+
+        def write(ctx):
+            cid = register_case(
                 ctx,
                 household_ids=households,
                 category=cat.code,
@@ -149,8 +158,12 @@ def run_add(args: argparse.Namespace) -> int:
                 raised_by=args.raised_by,
                 at=at,
                 categories=cats,
-            ),
-        )
+            )
+            if photos:
+                attach_prepared(ctx, cid, register_event(ctx.conn, cid), photos)
+            return cid
+
+        cid = _write(runtime, write)
         detail = get_case(conn, cid, rules=rules)
     finally:
         runtime.close()
@@ -228,6 +241,20 @@ def case_json(detail, categories) -> dict:
             }
             for e in detail.events
         ],
+        "photos": [
+            {
+                "id": p.id,
+                "event_id": p.event_id,
+                "event_type": p.event_type,
+                "sha256": p.sha256,
+                "width": p.width,
+                "height": p.height,
+                "bytes": p.bytes,
+                "on_this_laptop": p.here,
+                "erased": p.erased,
+            }
+            for p in detail.photos
+        ],
     }
 
 
@@ -260,6 +287,15 @@ def run_show(args: argparse.Namespace) -> int:
             f"  {e.at[:16]}  {t('cases.event.' + e.type)}  {e.by_name or ''}  "
             f"{describe_event(e.data, cats)}{flag}"
         )
+        for p in (p for p in detail.photos if p.event_id == e.id):
+            if p.erased:
+                print(f"      {t('photos.erased')}")
+                continue
+            where = "" if p.here else "  " + t("photos.not_here")
+            print(
+                f"      {t('photos.one', width=p.width, height=p.height, kb=max(1, p.bytes // 1024))}"
+                f"  {p.sha256[:12]}{where}"
+            )
     return 0
 
 
@@ -370,6 +406,7 @@ def run_act(args: argparse.Namespace) -> int:
     from db.cases import append_event, get_case
     from kiosk.cli.output import emit_json, info
     from kiosk.domain.categories import load_categories
+    from kiosk.photos.attach import attach_prepared, prepare_files
     from kiosk.security.roles import CASE_EVENT_ACTIONS, require_on_case
 
     event_type = parse_action(args.action)
@@ -377,6 +414,7 @@ def run_act(args: argparse.Namespace) -> int:
     runtime = open_runtime(args, writes=True)
     try:
         conn, settings = runtime.conn, runtime.settings
+        photos = prepare_files(args.photo, settings)  # a bad file refused before any write
         cid = resolve_case(conn, args.id)
         require_on_case(runtime.worker, CASE_EVENT_ACTIONS[event_type], conn, cid)
         if args.rating and event_type == "follow_up":
@@ -399,6 +437,8 @@ def run_act(args: argparse.Namespace) -> int:
 
         def write(ctx):
             eid = append_event(ctx, cid, event_type, data, at=at)
+            if photos:
+                attach_prepared(ctx, cid, eid, photos)
             if rating_given:
                 append_event(ctx, cid, "rate", {"rating": rating_given}, at=at)
             return eid

@@ -203,7 +203,7 @@ def _acting_worker(runtime):
 
 def run_forget(args: argparse.Namespace) -> int:
     from db.connection import transaction
-    from db.forget import AlreadyForgotten, forget_household
+    from db.forget import AlreadyForgotten, empty_wal, forget_household
     from kiosk.cli.output import emit_json, info
     from kiosk.core.errors import UserError
     from kiosk.runtime import act_as_worker, runtime_for
@@ -229,6 +229,7 @@ def run_forget(args: argparse.Namespace) -> int:
                 erasure = forget_household(runtime.ctx, hid)
         except AlreadyForgotten:
             raise UserError("privacy.already_forgotten", exit_code=2, id=hid) from None
+        empty_wal(conn)
     finally:
         runtime.close()
     counts = erasure.counts()

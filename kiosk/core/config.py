@@ -10,6 +10,7 @@ import hashlib
 import os
 import tomllib
 from pathlib import Path
+from typing import Annotated
 
 import msgspec
 import platformdirs
@@ -63,6 +64,10 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     scan_key_gap_ms: int = 50
     #: Scanning: which camera ``kiosk scan --camera`` and the camera key open (0 = first).
     camera_index: int = 0
+    #: Photos: the longer side of a stored photo in pixels (docs/photos.md); 400 to 4000.
+    photo_long_edge: Annotated[int, msgspec.Meta(ge=400, le=4000)] = 1600
+    #: Photos: JPEG quality of a stored photo, 40 to 95.
+    photo_quality: Annotated[int, msgspec.Meta(ge=40, le=95)] = 82
     #: Encryption at rest (docs/security.md): keep the laptop database encrypted. A new
     #: database is created encrypted and a plain one is encrypted when it is opened.
     encryption: bool = False

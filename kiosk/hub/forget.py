@@ -138,7 +138,7 @@ def erase(store: Any, cur: Any, household_id: str, forgotten_at: str) -> int:
         cur.execute(
             store._q(
                 f"SELECT op_id, entity, payload FROM hub_ops WHERE case_id IN"
-                f" ({','.join('?' * len(chunk))}) AND entity IN ('case', 'case_event')"
+                f" ({','.join('?' * len(chunk))}) AND entity IN ('case', 'case_event', 'photo')"
             ),
             chunk,
         )

@@ -206,6 +206,7 @@ WRITERS: dict[str, frozenset[str]] = {
     "case": FIELD,
     "case_household": FIELD,
     "case_event": FIELD,
+    "photo": FIELD,
     "label": FIELD,
 }
 #: Changed only on the administrator's PC (the hub refuses them from any other device).
@@ -227,6 +228,7 @@ _WRITE_ACTION = {
     "case": "case.register",
     "case_household": "case.register",
     "case_event": "case.progress",
+    "photo": "case.progress",
     "label": "labels.print",
 }
 

@@ -282,6 +282,13 @@ def test_every_known_bypass_is_refused(world):
             m2, "member", "update", {"status": "deceased", "left_on": "2026-12-01"}
         ),
         "feedback belonging to no grid": op("f-x", "feedback", "insert", {"id": "f-x"}),
+        "photo on a G2 case": op(
+            "p-x",
+            "photo",
+            "insert",
+            {"id": "p-x", "case_id": "case-g2", "event_id": "e-none", "sha256": "0" * 64},
+        ),
+        "photo on no case at all": op("p-y", "photo", "insert", {"id": "p-y", "sha256": "0" * 64}),
         "an immutable record changed": op(
             "ch-g2", "case_household", "update", {"household_id": h1}
         ),

@@ -1,0 +1,1 @@
+"""Photos as evidence: prepared without metadata (prepare.py), stored by content (db/photos.py)."""

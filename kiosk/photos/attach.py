@@ -1,0 +1,39 @@
+"""Attaching photos to a case's event, from files: every file prepared first (slow, and
+where a bad file is refused before anything is written), then all of them stored with the
+event in the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from db.context import WriteContext
+from db.errors import UserError
+from db.photos import MAX_PER_EVENT, attach_photo
+from kiosk.core.config import Settings
+from kiosk.photos.prepare import Prepared, prepare_file
+
+
+def prepare_files(paths: Iterable[str | Path], settings: Settings) -> list[Prepared]:
+    """Each file made fit to store (kiosk/photos/prepare.py), in the order given; the same
+    picture given twice is kept once."""
+    wanted = [Path(p).expanduser() for p in paths]
+    if len(wanted) > MAX_PER_EVENT:
+        raise UserError("photos.error.too_many", exit_code=2, limit=MAX_PER_EVENT)
+    out: dict[str, Prepared] = {}
+    for path in wanted:
+        p = prepare_file(path, long_edge=settings.photo_long_edge, quality=settings.photo_quality)
+        out.setdefault(p.sha256, p)
+    return list(out.values())
+
+
+def attach_prepared(
+    ctx: WriteContext, case_id: str, event_id: str, photos: Sequence[Prepared]
+) -> list[str]:
+    """Store ``photos`` on the event ``event_id`` of ``case_id``; their ids, in order."""
+    return [
+        attach_photo(
+            ctx, case_id, event_id, sha256=p.sha256, data=p.data, width=p.width, height=p.height
+        )
+        for p in photos
+    ]

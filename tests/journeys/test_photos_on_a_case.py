@@ -1,0 +1,118 @@
+"""Photos on a case, from the door to the office: the grid worker registers a leak with a
+photo from their phone (GPS, serial and owner in its metadata), the supervisor assigns it at
+the office, the worker resolves it with an after-photo; both photo records travel through a
+real hub to the office laptop, the phone's metadata never reaches any file of either laptop
+or the hub, and the day holds. The pictures themselves stay on the laptop that took them
+until blob sync exists (docs/photos.md): the office lists them as not here yet."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import date, timedelta
+from pathlib import Path
+
+from tests.conftest import GRID_WORKER, SUPERVISOR
+from tests.journeys.conftest import kiosk_as, sync, the_day_holds
+from tests.photo_helpers import SECRETS, write_phone_jpeg
+
+
+def _q(path, sql, *args):
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(sql, args).fetchall()
+    finally:
+        conn.close()
+
+
+def _show(laptop, case_id) -> dict:
+    out = kiosk_as(laptop, SUPERVISOR, "cases", "show", case_id, "--json")
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def _no_secret_in(*files: Path) -> None:
+    for base in files:
+        for path in base.parent.glob(base.name + "*"):
+            raw = path.read_bytes()
+            for secret in (*SECRETS, b"121.4737", b"31.2304"):
+                assert secret not in raw, (path.name, secret)
+
+
+def test_photos_travel_with_the_case(hub, demo_db, tmp_path):
+    field, office = demo_db, tmp_path / "office.db"
+    hub.enrol(field, "演示网格员的笔记本", "--grid", "G001")
+    community = _q(field, "SELECT community FROM grids WHERE code = 'G001'")[0][0]
+    hub.enrol(office, "社区办公室", "--community", community)
+    sync(field)
+    sync(office)
+
+    phone = tmp_path / "DCIM"
+    phone.mkdir()
+    leak = write_phone_jpeg(phone / "IMG_2001.JPG", width=2400, height=1800, orientation=6)
+    fixed = write_phone_jpeg(phone / "IMG_2002.JPG", width=2400, height=1800)
+    hid = _q(
+        field,
+        "SELECT h.id FROM households h JOIN grids g ON g.id = h.grid_id"
+        " WHERE g.code = 'G001' ORDER BY h.rid LIMIT 1",
+    )[0][0]
+    out = kiosk_as(
+        field,
+        GRID_WORKER,
+        "cases",
+        "add",
+        "--household",
+        hid,
+        "--category",
+        "roof_leak",
+        "--summary",
+        "顶楼漏雨",
+        "--photo",
+        str(leak),
+        "--json",
+    )
+    assert out.returncode == 0, out.stderr
+    cid = json.loads(out.stdout)["id"]
+    sync(field)
+
+    sync(office)
+    doc = _show(office, cid)
+    assert [(p["event_type"], p["width"], p["height"]) for p in doc["photos"]] == [
+        ("register", 1200, 1600)
+    ]
+    assert doc["photos"][0]["on_this_laptop"] is False  # the record came, the picture not yet
+    out = kiosk_as(office, SUPERVISOR, "cases", "show", cid)
+    assert out.returncode == 0 and "1200×1600" in out.stdout
+    due = (date.today() + timedelta(days=5)).isoformat()
+    out = kiosk_as(
+        office, SUPERVISOR, "cases", "act", cid, "assign", "--department", "物业公司", "--due", due
+    )
+    assert out.returncode == 0, out.stderr
+    sync(office)
+
+    sync(field)
+    out = kiosk_as(
+        field,
+        GRID_WORKER,
+        "cases",
+        "act",
+        cid,
+        "resolve",
+        "--note",
+        "已补漏",
+        "--photo",
+        str(fixed),
+    )
+    assert out.returncode == 0, out.stderr
+    sync(field)
+    sync(office)
+    on_field, on_office = _show(field, cid), _show(office, cid)
+    assert on_field["status"] == on_office["status"] == "resolved"
+    assert [p["sha256"] for p in on_field["photos"]] == [p["sha256"] for p in on_office["photos"]]
+    assert [p["event_type"] for p in on_office["photos"]] == ["register", "resolve"]
+    assert all(p["on_this_laptop"] for p in on_field["photos"])
+    assert ("photo", on_field["photos"][1]["id"]) in hub.records()
+
+    hub_files = [Path(hub.db)] if not hub.db.startswith("postgresql") else []
+    _no_secret_in(field, office, *hub_files)
+    the_day_holds(hub, field, office)
