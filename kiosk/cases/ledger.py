@@ -95,6 +95,8 @@ COLUMNS: dict[str, list[Column]] = {
         Column("overdue", TEXT, 8),
         Column("level", TEXT, 10),
         Column("repeat_of", TEXT, 18),
+        Column("photos", INT, 8),
+        Column("photos_after", INT, 10),
         Column("case_id", TEXT, 38),
     ],
 }
@@ -281,9 +283,14 @@ def _resolution(
     sql = (
         "SELECT c.number, c.registered_at, g.code, c.category, c.summary, s.department, s.due,"
         " s.status, s.resolved_at, s.on_spot, s.reopen_count, s.last_rating, s.closed_at,"
-        " s.close_kind, s.manual_level, r.number, c.id"
+        " s.close_kind, s.manual_level, r.number, c.id, ph.n, ph.after"
         " FROM cases c JOIN case_state s ON s.case_id = c.id LEFT JOIN grids g ON g.id = c.grid_id"
         " LEFT JOIN cases r ON r.id = s.repeat_of"
+        # photos per case, and those on a resolution (the "after" of 整改前/整改后)
+        " LEFT JOIN (SELECT p.case_id, count(*) AS n,"
+        " sum(e.type IN ('resolve', 'resolve_on_spot')) AS after"
+        " FROM photos p JOIN case_events e ON e.id = p.event_id GROUP BY p.case_id) ph"
+        " ON ph.case_id = c.id"
         + _where(where)
         + " ORDER BY c.registered_at, c.id"
     )
@@ -319,6 +326,8 @@ def _resolution(
             yes if overdue else no,
             levels[level] if level else "",
             r[15] or "",
+            r[17] or 0,
+            r[18] or 0,
             r[16],
         ]
 

@@ -7,6 +7,7 @@ until blob sync exists (docs/photos.md): the office lists them as not here yet."
 
 from __future__ import annotations
 
+import csv
 import json
 import sqlite3
 from datetime import date, timedelta
@@ -112,6 +113,14 @@ def test_photos_travel_with_the_case(hub, demo_db, tmp_path):
     assert [p["event_type"] for p in on_office["photos"]] == ["register", "resolve"]
     assert all(p["on_this_laptop"] for p in on_field["photos"])
     assert ("photo", on_field["photos"][1]["id"]) in hub.records()
+
+    # the resolution ledger counts them: two on the case, one of them the after-photo
+    ledger = tmp_path / "resolution.csv"
+    out = kiosk_as(office, SUPERVISOR, "ledger", "resolution", "--out", str(ledger))
+    assert out.returncode == 0, out.stderr
+    with ledger.open(encoding="utf-8-sig") as fh:
+        row = next(r for r in csv.DictReader(fh) if r["事项ID"] == cid)
+    assert (row["照片数"], row["整改后照片数"]) == ("2", "1")
 
     hub_files = [Path(hub.db)] if not hub.db.startswith("postgresql") else []
     _no_secret_in(field, office, *hub_files)
