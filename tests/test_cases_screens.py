@@ -471,3 +471,30 @@ async def test_a_case_of_another_grid_is_read_but_offers_no_action(runtime):
             assert (app.screen.check_action("act", ("progress",)) is not False) is offered
             await app.pop_screen()
             await settle(app, pilot)
+
+
+async def test_a_steps_photos_are_counted_on_the_timeline_and_described_below(runtime):
+    from db.photos import register_event
+    from kiosk.photos.attach import attach_prepared
+    from kiosk.photos.prepare import prepare_bytes
+    from screens.cases.case_detail import CaseDetailScreen
+    from tests.photo_helpers import phone_jpeg
+
+    conn = runtime.conn
+    hh = conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
+    photos = [prepare_bytes(phone_jpeg(1200, 900)), prepare_bytes(phone_jpeg(600, 800))]
+    with transaction(conn):
+        cid = register_case(runtime.ctx, household_ids=[hh], category="sewer", summary="下水堵")
+        attach_prepared(runtime.ctx, cid, register_event(conn, cid), photos)
+    app = make_app(runtime, supervisor(runtime))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.push_screen(CaseDetailScreen(cid))
+        await settle(app, pilot)
+        table = app.screen.query_one("#case-timeline", DataTable)
+        first = " ".join(str(c) for c in table.get_row_at(0))
+        assert t("photos.count", n=2) in first
+        await pilot.press("tab")
+        await settle(app, pilot)
+        shown = str(app.screen.query_one("#case-event-note", Static).render())
+        assert t("photos.one", width=1200, height=900, kb=photos[0].size // 1024) in shown
+        assert "600×800" in shown

@@ -290,9 +290,7 @@ def _resolution(
         " LEFT JOIN (SELECT p.case_id, count(*) AS n,"
         " sum(e.type IN ('resolve', 'resolve_on_spot')) AS after"
         " FROM photos p JOIN case_events e ON e.id = p.event_id GROUP BY p.case_id) ph"
-        " ON ph.case_id = c.id"
-        + _where(where)
-        + " ORDER BY c.registered_at, c.id"
+        " ON ph.case_id = c.id" + _where(where) + " ORDER BY c.registered_at, c.id"
     )
     yes, no = t("ledger.yes"), t("ledger.no")
     statuses = {

@@ -27,6 +27,14 @@ from screens.cases.case_widgets import level_text, rules_of, status_text
 from screens.widgets.footer import KioskFooter
 
 
+def photo_line(p) -> str:  # type: ignore[no-untyped-def]
+    """One photo of a step as a line: its size, or why it cannot be shown here."""
+    if p.erased:
+        return t("photos.erased")
+    line = t("photos.one", width=p.width, height=p.height, kb=max(1, p.bytes // 1024))
+    return line if p.here else f"{line}  {t('photos.not_here')}"
+
+
 def case_action(event_type: str) -> str:
     """The kiosk.security.roles action an event type needs (resolving on the spot is resolving)."""
     return "case.resolve" if event_type == "resolve_on_spot" else f"case.{event_type}"
@@ -199,9 +207,14 @@ class CaseDetailScreen(KioskScreen):
         )
         table = self.query_one(DataTable)
         table.clear()
+        photos: dict[str, int] = {}
+        for p in d.photos:
+            photos[p.event_id] = photos.get(p.event_id, 0) + 1
         for e in d.events:
             step = Text(t(f"cases.event.{e.type}"))
             detail = Text(describe_event(e.data))
+            if e.id in photos:
+                detail = Text.assemble((t("photos.count", n=photos[e.id]) + " ", "bold"), detail)
             if e.invalid:
                 step.stylize("strike dim")
                 detail.append(
@@ -221,6 +234,8 @@ class CaseDetailScreen(KioskScreen):
             e = found[0]
             text = f"{when(e.at)}  {t(f'cases.event.{e.type}')}  {e.by_name or ''}\n"
             text += describe_event(e.data)
+            for p in (p for p in self.detail.photos if p.event_id == e.id):  # type: ignore[union-attr]
+                text += "\n" + photo_line(p)
         self.query_one("#case-event-note", Static).update(text)
 
     # --- actions --------------------------------------------------------------------------
