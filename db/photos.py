@@ -131,3 +131,43 @@ def register_event(conn: sqlite3.Connection, case_id: str) -> str:
     if row is None:
         raise UserError("cases.error.not_found", exit_code=2, id=case_id[:40])
     return row[0]
+
+
+# --- what sync moves ------------------------------------------------------------------------
+def unsent_pictures(conn: sqlite3.Connection, limit: int, after: str = "") -> list[str]:
+    """Pictures on this laptop the hub has not confirmed holding, in name order after
+    ``after`` (only those a photo record names: a picture of an erased photo is gone)."""
+    rows = conn.execute(
+        "SELECT b.sha256 FROM photo_blobs b WHERE b.sent_at IS NULL AND b.sha256 > ?"
+        " AND EXISTS (SELECT 1 FROM photos p WHERE p.sha256 = b.sha256)"
+        " ORDER BY b.sha256 LIMIT ?",
+        (after, limit),
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def mark_sent(conn: sqlite3.Connection, hashes: list[str]) -> None:
+    """The hub holds these pictures."""
+    at = now_iso()
+    conn.executemany(
+        "UPDATE photo_blobs SET sent_at = ? WHERE sha256 = ? AND sent_at IS NULL",
+        [(at, h) for h in hashes],
+    )
+
+
+def missing_pictures(conn: sqlite3.Connection, limit: int, after: str = "") -> list[str]:
+    """Pictures named by photo records on this laptop and not here yet, after ``after``."""
+    rows = conn.execute(
+        "SELECT DISTINCT p.sha256 FROM photos p WHERE p.sha256 > ? AND NOT EXISTS"
+        " (SELECT 1 FROM photo_blobs b WHERE b.sha256 = p.sha256) ORDER BY p.sha256 LIMIT ?",
+        (max(after, " "), limit),
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def picture_size(conn: sqlite3.Connection, sha256: str) -> tuple[int, int] | None:
+    """(width, height) a photo record gives the picture ``sha256``."""
+    row = conn.execute(
+        "SELECT width, height FROM photos WHERE sha256 = ? LIMIT 1", (sha256,)
+    ).fetchone()
+    return None if row is None else (row[0], row[1])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from typing import Any
 
 import msgspec
@@ -19,7 +20,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from kiosk.core.i18n import t
-from kiosk.hub.store.base import DeviceRecord, HubError, HubStore, Refusal, ingest_raw
+from kiosk.hub.store.base import (
+    DeviceRecord,
+    HubError,
+    HubStore,
+    Refusal,
+    ingest_raw,
+    utcnow,
+)
+from kiosk.hub.store.blobs import BlobError
 from kiosk.sync import protocol as p
 
 log = logging.getLogger("kiosk.hub")
@@ -27,7 +36,8 @@ log = logging.getLogger("kiosk.hub")
 
 def _error(status: int, code: str, **params: Any) -> JSONResponse:
     return JSONResponse(
-        {"error": code, "message": t(f"sync.hub_error.{code}", **params)}, status_code=status
+        {"error": code, "message": t(f"sync.hub_error.{code}", **params), "params": params},
+        status_code=status,
     )
 
 
@@ -64,6 +74,23 @@ async def _body(request: Request, max_body: int) -> bytes:
             raise HubError(413, "too_large", limit=max_body)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def _raw_body(request: Request, max_body: int) -> bytes:
+    """A request's bytes, at most ``max_body`` (413 beyond, read no further)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > max_body):
+        raise HubError(413, "too_large", limit=max_body)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_body:
+            raise HubError(413, "too_large", limit=max_body)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def _decode(body: bytes, kind: type[Any]) -> Any:
@@ -169,6 +196,51 @@ def create_app(store: HubStore, *, max_body: int = p.MAX_BODY) -> Starlette:
             )
         )
 
+    async def blobs_wanted(request: Request) -> Response:
+        device = await authenticate(request)
+        req = _decode(await _body(request, 64 * 1024), p.BlobsWanted)
+        _check_schema(req.schema)
+        if req.device_id != device.device_id:
+            raise HubError(403, "other_device")
+        missing, unknown = await run_in_threadpool(store.blobs_wanted, device, req.hashes)
+        return _ok(p.BlobsWantedResponse(missing=missing, unknown=unknown))
+
+    def _sha(request: Request) -> str:
+        sha = request.path_params["sha"]
+        if not SHA256.fullmatch(sha):
+            raise HubError(400, "malformed")
+        return sha
+
+    async def put_blob(request: Request) -> Response:
+        device = await authenticate(request)
+        sha = _sha(request)
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media != "application/octet-stream":
+            raise HubError(415, "media_type")
+        offset, total = (
+            request.headers.get("x-blob-offset", ""),
+            request.headers.get("x-blob-size", ""),
+        )
+        if not (offset.isdigit() and total.isdigit()) or len(offset) > 9 or len(total) > 9:
+            raise HubError(400, "malformed")
+        chunk = await _raw_body(request, p.BLOB_CHUNK)
+        try:
+            received, stored = await run_in_threadpool(
+                store.put_blob_chunk, device, sha, int(offset), int(total), chunk, utcnow()
+            )
+        except BlobError as exc:
+            raise HubError(exc.status, exc.code, **exc.params) from None
+        if stored:
+            log.info("picture stored device=%s bytes=%s", device.device_id, received)
+        return _ok(p.BlobReceived(received=received, stored=stored))
+
+    async def get_blob(request: Request) -> Response:
+        device = await authenticate(request)
+        data = await run_in_threadpool(store.get_blob, device, _sha(request))
+        if data is None:
+            raise HubError(404, "not_found")
+        return Response(data, media_type="image/jpeg")
+
     async def status(request: Request) -> Response:
         device = await authenticate(request)
         return JSONResponse(
@@ -204,6 +276,9 @@ def create_app(store: HubStore, *, max_body: int = p.MAX_BODY) -> Starlette:
             Route("/v1/push", push, methods=["POST"]),
             Route("/v1/pull", pull, methods=["POST"]),
             Route("/v1/audit", audit, methods=["POST"]),
+            Route("/v1/blobs/wanted", blobs_wanted, methods=["POST"]),
+            Route("/v1/blobs/{sha}", put_blob, methods=["PUT"]),
+            Route("/v1/blobs/{sha}", get_blob, methods=["GET"]),
             Route("/v1/status", status, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
         ],

@@ -151,6 +151,8 @@ def erase(store: Any, cur: Any, household_id: str, forgotten_at: str) -> int:
             changed.append((json.dumps(clean, ensure_ascii=False, separators=(",", ":")), op_id))
     if changed:
         cur.executemany(store._q("UPDATE hub_ops SET payload = ? WHERE op_id = ?"), changed)
+    # the pictures of its cases' photos go entirely (kiosk/hub/store/blobs.py)
+    store._forget_photos(cur, sorted({p.get("id") or "" for _, e, p in matched if e == "photo"}))
     _remember(store, cur, [household_id, *sorted(members), *sorted(visits)])
     return len(changed)
 

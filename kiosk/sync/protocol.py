@@ -181,9 +181,44 @@ class AuditAck(msgspec.Struct, kw_only=True):
     last_dseq: int
 
 
+#: A picture's name: the SHA-256 of its bytes, in lower-case hex.
+Sha256 = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]
+#: The largest picture the hub takes (db/photos.py MAX_BLOB_BYTES: a prepared photo is far
+#: smaller), and the most sent in one request: a picture goes in chunks, resumable.
+MAX_BLOB = 4 * 1024 * 1024
+BLOB_CHUNK = 512 * 1024
+#: pictures asked about in one request, at most
+MAX_BLOB_QUERY = 500
+
+
+class BlobsWanted(msgspec.Struct, kw_only=True):
+    """Which of these pictures should I send? (the laptop, after its push)"""
+
+    device_id: Id
+    schema: int
+    hashes: Annotated[list[Sha256], msgspec.Meta(max_length=MAX_BLOB_QUERY)]
+
+
+class BlobsWantedResponse(msgspec.Struct, kw_only=True):
+    #: named by a photo record this device may see, and not held yet: send them
+    missing: list[str]
+    #: named by no photo record this device may see: the hub would refuse them
+    unknown: list[str]
+
+
+class BlobReceived(msgspec.Struct, kw_only=True):
+    """After a chunk: how many bytes of the picture the hub holds, and whether it is whole
+    (checked against its name) and stored."""
+
+    received: int
+    stored: bool
+
+
 class ErrorResponse(msgspec.Struct, kw_only=True):
     error: str
     message: str
+    #: the refusal's parameters (where a picture's upload stands: ``received``)
+    params: dict[str, Any] = {}
 
 
 class Bundle(msgspec.Struct, kw_only=True):

@@ -1,9 +1,8 @@
 """Photos on a case, from the door to the office: the grid worker registers a leak with a
 photo from their phone (GPS, serial and owner in its metadata), the supervisor assigns it at
 the office, the worker resolves it with an after-photo; both photo records travel through a
-real hub to the office laptop, the phone's metadata never reaches any file of either laptop
-or the hub, and the day holds. The pictures themselves stay on the laptop that took them
-until blob sync exists (docs/photos.md): the office lists them as not here yet."""
+real hub to the office laptop with their pictures, the phone's metadata never reaches any file
+of either laptop or the hub, and the day holds."""
 
 from __future__ import annotations
 
@@ -81,7 +80,7 @@ def test_photos_travel_with_the_case(hub, demo_db, tmp_path):
     assert [(p["event_type"], p["width"], p["height"]) for p in doc["photos"]] == [
         ("register", 1200, 1600)
     ]
-    assert doc["photos"][0]["on_this_laptop"] is False  # the record came, the picture not yet
+    assert doc["photos"][0]["on_this_laptop"] is True  # the record came, then the picture
     out = kiosk_as(office, SUPERVISOR, "cases", "show", cid)
     assert out.returncode == 0 and "1200×1600" in out.stdout
     due = (date.today() + timedelta(days=5)).isoformat()
@@ -111,7 +110,13 @@ def test_photos_travel_with_the_case(hub, demo_db, tmp_path):
     assert on_field["status"] == on_office["status"] == "resolved"
     assert [p["sha256"] for p in on_field["photos"]] == [p["sha256"] for p in on_office["photos"]]
     assert [p["event_type"] for p in on_office["photos"]] == ["register", "resolve"]
-    assert all(p["on_this_laptop"] for p in on_field["photos"])
+    assert all(p["on_this_laptop"] for p in on_field["photos"] + on_office["photos"])
+    # the same bytes on both laptops, and the hub took each picture once
+    pictures = {
+        laptop: _q(laptop, "SELECT sha256, data FROM photo_blobs ORDER BY sha256")
+        for laptop in (field, office)
+    }
+    assert pictures[field] == pictures[office] and len(pictures[field]) == 2
     assert ("photo", on_field["photos"][1]["id"]) in hub.records()
 
     # the resolution ledger counts them: two on the case, one of them the after-photo
@@ -124,4 +129,18 @@ def test_photos_travel_with_the_case(hub, demo_db, tmp_path):
 
     hub_files = [Path(hub.db)] if not hub.db.startswith("postgresql") else []
     _no_secret_in(field, office, *hub_files)
+    the_day_holds(hub, field, office)
+
+    # The resident asks to be forgotten: the pictures go from the office, the hub and the
+    # worker's laptop; the case keeps its photo records, without pictures or names.
+    out = kiosk_as(office, SUPERVISOR, "households", "forget", hid, "--yes")
+    assert out.returncode == 0, out.stderr
+    sync(office)
+    sync(field)
+    assert hub._select("SELECT count(*) FROM hub_blobs") == [(0,)]
+    assert hub._select("SELECT count(*) FROM hub_photo_refs") == [(0,)]
+    for laptop in (field, office):
+        assert _q(laptop, "SELECT count(*) FROM photo_blobs") == [(0,)]
+        doc = _show(laptop, cid)
+        assert [p["erased"] for p in doc["photos"]] == [True, True]
     the_day_holds(hub, field, office)

@@ -51,6 +51,7 @@ from kiosk.hub.scope import (
     Refused,
     keys_of,
 )
+from kiosk.hub.store.blobs import BlobStoreMixin
 from kiosk.sync.protocol import MAX_PAGE_BYTES, AuditEntry, Op, split_token
 
 
@@ -230,6 +231,18 @@ class HubStore(ABC):
     def verify_audit(self) -> tuple[int, int, list[Any]]: ...
     @abstractmethod
     def audit_tail(self, device_id: str) -> int: ...
+
+    # pictures (kiosk/hub/store/blobs.py)
+    @abstractmethod
+    def blobs_wanted(
+        self, device: DeviceRecord, hashes: list[str]
+    ) -> tuple[list[str], list[str]]: ...
+    @abstractmethod
+    def put_blob_chunk(
+        self, device: DeviceRecord, sha: str, offset: int, total: int, chunk: bytes, now: str
+    ) -> tuple[int, bool]: ...
+    @abstractmethod
+    def get_blob(self, device: DeviceRecord, sha: str) -> bytes | None: ...
 
 
 def _scope_args(
@@ -420,7 +433,7 @@ def _tag(
     return out, used
 
 
-class SqlHubStore(HubStore):
+class SqlHubStore(BlobStoreMixin, HubStore):
     """Shared SQL logic; subclasses give the connection, DDL and log-position dialect.
 
     SQL here is written with ``?`` placeholders; :meth:`_q` adapts them.
@@ -918,6 +931,7 @@ class SqlHubStore(HubStore):
                 )
             elif device_id is not None and accepted:
                 self._forgive(cur, device_id, [op.op_id for op in accepted])
+            self._note_photos(cur, accepted)  # which pictures the hub may take and give
             # A household's erasure scrubs what the log holds of it (kiosk/hub/forget.py).
             for household_id, forgotten_at in hub_forget.erasures(accepted):
                 hub_forget.erase(self, cur, household_id, forgotten_at)

@@ -23,6 +23,7 @@ from typing import Any
 import psycopg
 
 from kiosk.hub.store.base import HubError, SqlHubStore
+from kiosk.hub.store.blobs import schema as blob_schema
 
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS hub_devices (
@@ -141,7 +142,7 @@ class PostgresHubStore(SqlHubStore):
         self._lock = threading.Lock()
         with self._tx() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(8765)")  # one schema creator at a time
-            for stmt in SCHEMA:
+            for stmt in [*SCHEMA, *blob_schema("BYTEA")]:  # pictures: store/blobs.py
                 cur.execute(stmt)
         self._init_clock()
 

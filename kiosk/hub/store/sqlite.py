@@ -18,6 +18,7 @@ import msgspec
 from db.connection import make_private
 from db.migrations import execute_script
 from kiosk.hub.store.base import SqlHubStore
+from kiosk.hub.store.blobs import schema as blob_schema
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS hub_devices (
@@ -147,6 +148,8 @@ class SqliteHubStore(SqlHubStore):
             try:
                 _upgrade(self.conn)
                 execute_script(self.conn, SCHEMA)
+                for stmt in blob_schema("BLOB"):  # pictures (kiosk/hub/store/blobs.py)
+                    self.conn.execute(stmt)
                 # Nothing looks records up by owner any more (base.SqlHubStore._load_scope)
                 self.conn.execute("DROP INDEX IF EXISTS hub_scope_parent")
             except BaseException:

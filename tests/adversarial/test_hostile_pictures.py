@@ -1,0 +1,148 @@
+"""A hostile laptop with a valid token against the hub's picture endpoints (SQLite and
+PostgreSQL, over real HTTP): the hub keeps no picture that no photo record in the sender's
+reach names, gives none to a device outside the picture's grid, keeps nothing that does not
+match its name, and a chunk out of place or too large is refused with where to go on."""
+
+from __future__ import annotations
+
+import hashlib
+
+import httpx
+import pytest
+
+from kiosk.photos.prepare import prepare_bytes
+from kiosk.sync.protocol import BLOB_CHUNK, MAX_BLOB
+from tests.adversarial.test_hostile_device import G1, G2, world  # noqa: F401 - the fixture
+from tests.photo_helpers import phone_jpeg
+
+
+def _put(w, token, sha, chunk, offset, total, **headers):
+    return httpx.put(
+        f"{w.url}/v1/blobs/{sha}",
+        content=chunk,
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/octet-stream",
+            "X-Blob-Offset": str(offset),
+            "X-Blob-Size": str(total),
+            **headers,
+        },
+        timeout=30,
+    )
+
+
+def _get(w, token, sha):
+    return httpx.get(
+        f"{w.url}/v1/blobs/{sha}", headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+
+
+def _stored(w, sha) -> bool:
+    with w.store._tx(write=False) as cur:
+        cur.execute(w.store._q("SELECT count(*) FROM hub_blobs WHERE sha256 = ?"), (sha,))
+        return cur.fetchone()[0] == 1
+
+
+def _photo_ops(w, device, case_id, grid, sha, n):
+    """A case in ``grid``, its registration and a photo naming ``sha``, as ``device``."""
+    return [
+        w._op(device, f"case-{n}", "case", "insert", {"id": f"case-{n}", "grid_id": grid}),
+        w._op(
+            device,
+            f"ev-{n}",
+            "case_event",
+            "insert",
+            {"id": f"ev-{n}", "case_id": f"case-{n}", "type": "register"},
+        ),
+        w._op(
+            device,
+            f"ph-{n}",
+            "photo",
+            "insert",
+            {"id": f"ph-{n}", "case_id": f"case-{n}", "event_id": f"ev-{n}", "sha256": sha},
+        ),
+    ]
+
+
+@pytest.fixture
+def pictures(world):  # noqa: F811
+    """A G1 picture the hostile laptop documented, and a G2 picture the office holds."""
+    w = world
+    mine = prepare_bytes(phone_jpeg(900, 700)).data
+    theirs = prepare_bytes(phone_jpeg(700, 900)).data
+    sha_mine, sha_theirs = hashlib.sha256(mine).hexdigest(), hashlib.sha256(theirs).hexdigest()
+    answer = w.push(_photo_ops(w, "dev-hostile", "c1", G1, sha_mine, 1))
+    assert answer["refused"] == [], answer
+    assert not w.store.ingest(
+        w.office, _photo_ops(w, "dev-office", "c2", G2, sha_theirs, 2)
+    ).refused
+    got = w.store.put_blob_chunk(w.office, sha_theirs, 0, len(theirs), theirs, "2026-12-04")
+    assert got == (len(theirs), True)
+    return mine, sha_mine, theirs, sha_theirs
+
+
+def test_the_hub_keeps_only_pictures_its_records_name(world, pictures):  # noqa: F811
+    w = world
+    mine, sha_mine, theirs, sha_theirs = pictures
+    stray = prepare_bytes(phone_jpeg(300, 300)).data
+    sha_stray = hashlib.sha256(stray).hexdigest()
+    r = _put(w, w.token, sha_stray, stray, 0, len(stray))
+    assert r.status_code == 404 and r.json()["error"] == "unknown_blob"
+    assert not _stored(w, sha_stray)
+    # a picture of another grid's record is not this device's to send or to fetch
+    r = _put(w, w.token, sha_theirs, theirs, 0, len(theirs))
+    assert r.status_code == 404
+    r = _get(w, w.token, sha_theirs)
+    assert r.status_code == 404 and r.content != theirs
+    # ... while the laptop of that grid fetches it
+    assert _get(w, w.other_token, sha_theirs).content == theirs
+    # asking which to send: its own is missing, the other grid's is unknown to it
+    r = httpx.post(
+        f"{w.url}/v1/blobs/wanted",
+        json={"device_id": "dev-hostile", "schema": 17, "hashes": [sha_mine, sha_theirs]},
+        headers={"Authorization": f"Bearer {w.token}"},
+        timeout=30,
+    )
+    assert r.json() == {"missing": [sha_mine], "unknown": [sha_theirs]}
+
+
+def test_a_picture_must_match_its_name_and_arrive_in_order(world, pictures):  # noqa: F811
+    w = world
+    mine, sha_mine, _, _ = pictures
+    forged = bytearray(mine)
+    forged[len(forged) // 2] ^= 0xFF
+    r = _put(w, w.token, sha_mine, bytes(forged), 0, len(forged))
+    assert r.status_code == 422 and r.json()["error"] == "blob_mismatch"
+    assert not _stored(w, sha_mine)
+    half = len(mine) // 2
+    r = _put(w, w.token, sha_mine, mine[:half], 0, len(mine))
+    assert r.status_code == 200 and r.json() == {"received": half, "stored": False}
+    # a chunk somewhere else is refused with where the hub stands: go on from there
+    r = _put(w, w.token, sha_mine, mine[half + 10 :], half + 10, len(mine))
+    assert r.status_code == 409 and r.json()["params"] == {"received": half}
+    r = _put(w, w.token, sha_mine, mine[half:], half, len(mine))
+    assert r.json() == {"received": len(mine), "stored": True}
+    assert _stored(w, sha_mine)
+    # sent again: acknowledged, kept once
+    assert _put(w, w.token, sha_mine, mine, 0, len(mine)).json()["stored"] is True
+    assert _get(w, w.token, sha_mine).content == mine
+
+
+def test_sizes_names_and_tokens_are_checked_before_anything_is_read(world, pictures):  # noqa: F811
+    w = world
+    mine, sha_mine, _, _ = pictures
+    r = _put(w, w.token, sha_mine, mine[:10], 0, MAX_BLOB + 1)
+    assert r.status_code == 413
+    r = _put(w, w.token, sha_mine, b"x" * (BLOB_CHUNK + 1), 0, BLOB_CHUNK + 1)
+    assert r.status_code == 413
+    for bad in ("../../../etc/passwd", "A" * 64, "g" * 64, "0" * 63):
+        r = _get(w, w.token, bad)
+        assert r.status_code in (400, 404), bad
+        assert r.headers["content-type"].startswith("application/json")
+    r = _put(w, w.token, sha_mine, mine, 0, len(mine), **{"Content-Type": "image/jpeg"})
+    assert r.status_code == 415
+    r = httpx.get(f"{w.url}/v1/blobs/{sha_mine}", timeout=30)
+    assert r.status_code == 401
+    r = _put(w, w.token, sha_mine, mine, 0, 0)
+    assert r.status_code == 413
+    assert not _stored(w, sha_mine)
