@@ -234,6 +234,38 @@ def create_app(store: HubStore, *, max_body: int = p.MAX_BODY) -> Starlette:
             log.info("picture stored device=%s bytes=%s", device.device_id, received)
         return _ok(p.BlobReceived(received=received, stored=stored))
 
+    async def put_blobs(request: Request) -> Response:
+        """Whole pictures together: the body is their bytes one after another, ``X-Blobs``
+        names them with their sizes (``sha:size,sha:size``), in the same order."""
+        device = await authenticate(request)
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media != "application/octet-stream":
+            raise HubError(415, "media_type")
+        listed = request.headers.get("x-blobs", "")
+        items = [part.partition(":") for part in listed.split(",") if part]
+        if not items or len(items) > p.MAX_BLOBS_AT_ONCE:
+            raise HubError(400, "malformed")
+        sizes: list[tuple[str, int]] = []
+        for sha, _, size in items:
+            if not SHA256.fullmatch(sha) or not size.isdigit() or len(size) > 9:
+                raise HubError(400, "malformed")
+            sizes.append((sha, int(size)))
+        total = sum(n for _, n in sizes)
+        if total > p.MAX_BLOBS_BYTES:
+            raise HubError(413, "too_large", limit=p.MAX_BLOBS_BYTES)
+        body = await _raw_body(request, p.MAX_BLOBS_BYTES)
+        if len(body) != total:
+            raise HubError(400, "malformed")
+        pictures, at = [], 0
+        for sha, n in sizes:
+            pictures.append((sha, body[at : at + n]))
+            at += n
+        stored, unknown, mismatch = await run_in_threadpool(
+            store.put_blobs, device, pictures, utcnow()
+        )
+        log.info("pictures device=%s stored=%s", device.device_id, len(stored))
+        return _ok(p.BlobsStored(stored=stored, unknown=unknown, mismatch=mismatch))
+
     async def get_blob(request: Request) -> Response:
         device = await authenticate(request)
         data = await run_in_threadpool(store.get_blob, device, _sha(request))
@@ -277,6 +309,7 @@ def create_app(store: HubStore, *, max_body: int = p.MAX_BODY) -> Starlette:
             Route("/v1/pull", pull, methods=["POST"]),
             Route("/v1/audit", audit, methods=["POST"]),
             Route("/v1/blobs/wanted", blobs_wanted, methods=["POST"]),
+            Route("/v1/blobs/batch", put_blobs, methods=["POST"]),
             Route("/v1/blobs/{sha}", put_blob, methods=["PUT"]),
             Route("/v1/blobs/{sha}", get_blob, methods=["GET"]),
             Route("/v1/status", status, methods=["GET"]),

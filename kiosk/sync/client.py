@@ -196,6 +196,19 @@ class HubClient:
                 raise SyncError("sync.error.bad_response", exit_code=4)
             offset = got.received
 
+    def put_blobs(self, pictures: list[tuple[str, bytes]]) -> p.BlobsStored:
+        """Whole pictures together, in one request (one commit on the hub)."""
+        resp = self._send(
+            "POST",
+            "/v1/blobs/batch",
+            content=b"".join(data for _, data in pictures),
+            headers={
+                "Content-Type": "application/octet-stream",
+                "X-Blobs": ",".join(f"{sha}:{len(data)}" for sha, data in pictures),
+            },
+        )
+        return self._decode(resp, p.BlobsStored)
+
     def get_blob(self, sha: str) -> bytes | None:
         """The picture ``sha`` from the hub, or None when it has none for this laptop."""
         try:
@@ -477,6 +490,67 @@ def run_sync(
     return report
 
 
+#: requests with pictures in flight at once: while the hub stores one batch (a disk flush
+#: per commit), the next is read here and carried by the network
+UPLOADS_AT_ONCE = 2
+
+
+def _upload(client: HubClient, conn: sqlite3.Connection, hashes: list[str]) -> list[str]:
+    """Send these pictures: whole ones together (up to 32 and 4 MB a request: one commit on
+    the hub for all), a picture larger than a chunk on its own in chunks; a few requests in
+    flight, each batch read here on the connection's own thread. Returns the names the hub
+    holds now. The first failure is raised once the requests in flight have ended."""
+    from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+    from db import photos as db_photos
+
+    stored: list[str] = []
+    inflight: set[Future[list[str]]] = set()
+
+    def send_batch(batch: list[tuple[str, bytes]]) -> list[str]:
+        return client.put_blobs(batch).stored
+
+    def send_one(sha: str, data: bytes) -> list[str]:
+        return [sha] if client.put_blob(sha, data) else []
+
+    def settle(done: set[Future[list[str]]]) -> None:
+        for f in done:
+            inflight.discard(f)
+            stored.extend(f.result())
+
+    with ThreadPoolExecutor(UPLOADS_AT_ONCE) as pool:
+
+        def submit(fn: Callable[..., list[str]], *args: Any) -> None:
+            if len(inflight) >= UPLOADS_AT_ONCE:
+                settle(wait(inflight, return_when=FIRST_COMPLETED)[0])
+            inflight.add(pool.submit(fn, *args))
+
+        try:
+            batch: list[tuple[str, bytes]] = []
+            size = 0
+            for sha in hashes:
+                data = db_photos.blob(conn, sha)
+                if data is None:
+                    continue
+                if len(data) > p.BLOB_CHUNK:
+                    submit(send_one, sha, data)
+                    continue
+                if batch and (
+                    len(batch) >= p.MAX_BLOBS_AT_ONCE or size + len(data) > p.MAX_BLOBS_BYTES
+                ):
+                    submit(send_batch, batch)
+                    batch, size = [], 0
+                batch.append((sha, data))
+                size += len(data)
+            if batch:
+                submit(send_batch, batch)
+            settle(wait(inflight)[0])
+        finally:
+            for f in inflight:
+                f.cancel()
+    return stored
+
+
 def sync_pictures(
     client: HubClient, ctx: WriteContext, conn: sqlite3.Connection, write: Writer
 ) -> tuple[int, int]:
@@ -495,11 +569,9 @@ def sync_pictures(
         answer = client.blobs_wanted(ctx.device_id, hashes)
         waiting = set(answer.missing) | set(answer.unknown)
         held = [h for h in hashes if h not in waiting]  # the hub has them already
-        for sha in answer.missing:
-            data = db_photos.blob(conn, sha)
-            if data is not None and client.put_blob(sha, data):
-                held.append(sha)
-                sent += 1
+        stored = _upload(client, conn, answer.missing)
+        held += stored
+        sent += len(stored)
         if held:
 
             def confirm(c: WriteContext, held: list[str] = held) -> None:

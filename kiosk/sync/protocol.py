@@ -189,6 +189,10 @@ MAX_BLOB = 4 * 1024 * 1024
 BLOB_CHUNK = 512 * 1024
 #: pictures asked about in one request, at most
 MAX_BLOB_QUERY = 500
+#: whole pictures sent together in one request (one commit on the hub for all of them), at
+#: most this many and this many bytes; a picture larger than a chunk goes on its own
+MAX_BLOBS_AT_ONCE = 32
+MAX_BLOBS_BYTES = 4 * 1024 * 1024
 
 
 class BlobsWanted(msgspec.Struct, kw_only=True):
@@ -212,6 +216,15 @@ class BlobReceived(msgspec.Struct, kw_only=True):
 
     received: int
     stored: bool
+
+
+class BlobsStored(msgspec.Struct, kw_only=True):
+    """After whole pictures sent together: those the hub holds now (stored, or held already),
+    those no photo record in the device's reach names, and those not matching their name."""
+
+    stored: list[str]
+    unknown: list[str]
+    mismatch: list[str]
 
 
 class ErrorResponse(msgspec.Struct, kw_only=True):

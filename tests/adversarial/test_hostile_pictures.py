@@ -126,6 +126,48 @@ def test_a_picture_must_match_its_name_and_arrive_in_order(world, pictures):  # 
     # sent again: acknowledged, kept once
     assert _put(w, w.token, sha_mine, mine, 0, len(mine)).json()["stored"] is True
     assert _get(w, w.token, sha_mine).content == mine
+    files = getattr(w.store, "pictures", None)
+    if files is not None:  # the SQLite hub's files: its owner's alone
+        assert files.path(sha_mine).read_bytes() == mine
+        assert files.path(sha_mine).stat().st_mode & 0o777 == 0o600
+        assert files.root.stat().st_mode & 0o777 == 0o700
+        assert files.path(sha_mine).parent.stat().st_mode & 0o077 == 0
+
+
+def test_whole_pictures_sent_together_are_checked_one_by_one(world, pictures):  # noqa: F811
+    w = world
+    mine, sha_mine, theirs, sha_theirs = pictures
+    forged = mine[:-1] + bytes([mine[-1] ^ 1])
+    body = mine + theirs
+    r = httpx.post(
+        f"{w.url}/v1/blobs/batch",
+        content=body,
+        headers={
+            "Authorization": f"Bearer {w.token}",
+            "Content-Type": "application/octet-stream",
+            "X-Blobs": f"{sha_mine}:{len(mine)},{sha_theirs}:{len(theirs)}",
+        },
+        timeout=30,
+    )
+    assert r.json() == {"stored": [sha_mine], "unknown": [sha_theirs], "mismatch": []}
+    assert _stored(w, sha_mine)
+    for listed, content in (
+        (f"{sha_mine}:{len(forged)}", forged),  # held already: acknowledged, not replaced
+        (f"{sha_mine}:{len(mine) + 5}", mine),  # sizes that do not add up to the body
+        ("x" * 64 + ":10", b"0" * 10),
+    ):
+        r = httpx.post(
+            f"{w.url}/v1/blobs/batch",
+            content=content,
+            headers={
+                "Authorization": f"Bearer {w.token}",
+                "Content-Type": "application/octet-stream",
+                "X-Blobs": listed,
+            },
+            timeout=30,
+        )
+        assert r.status_code in (200, 400), r.text
+    assert _get(w, w.token, sha_mine).content == mine
 
 
 def test_sizes_names_and_tokens_are_checked_before_anything_is_read(world, pictures):  # noqa: F811

@@ -33,7 +33,10 @@ def _show(laptop, case_id) -> dict:
 
 def _no_secret_in(*files: Path) -> None:
     for base in files:
-        for path in base.parent.glob(base.name + "*"):
+        found = base.parent.glob(base.name + "*")  # the database, its log, the hub's pictures
+        for path in (f for p in found for f in ([p] if p.is_file() else p.rglob("*"))):
+            if not path.is_file():
+                continue
             raw = path.read_bytes()
             for secret in (*SECRETS, b"121.4737", b"31.2304"):
                 assert secret not in raw, (path.name, secret)
@@ -138,6 +141,8 @@ def test_photos_travel_with_the_case(hub, demo_db, tmp_path):
     sync(office)
     sync(field)
     assert hub._select("SELECT count(*) FROM hub_blobs") == [(0,)]
+    pictures_dir = Path(hub.db + ".pictures")
+    assert not [f for f in pictures_dir.rglob("*") if f.is_file()]  # the files went too
     assert hub._select("SELECT count(*) FROM hub_photo_refs") == [(0,)]
     for laptop in (field, office):
         assert _q(laptop, "SELECT count(*) FROM photo_blobs") == [(0,)]

@@ -242,6 +242,10 @@ class HubStore(ABC):
         self, device: DeviceRecord, sha: str, offset: int, total: int, chunk: bytes, now: str
     ) -> tuple[int, bool]: ...
     @abstractmethod
+    def put_blobs(
+        self, device: DeviceRecord, pictures: list[tuple[str, bytes]], now: str
+    ) -> tuple[list[str], list[str], list[str]]: ...
+    @abstractmethod
     def get_blob(self, device: DeviceRecord, sha: str) -> bytes | None: ...
 
 

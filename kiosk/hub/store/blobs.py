@@ -7,8 +7,11 @@ a laptop of another grid cannot fetch a picture by guessing its name (it is told
 found", as for a name nobody uses). A picture arrives in chunks, each appended at the
 offset the hub holds (a dropped connection resumes where it stopped); once whole it is
 checked against its name and kept, else thrown away. Both stores keep the bytes in their
-own database (SQLite: in the hub's file; PostgreSQL: ``bytea``): written in a transaction,
-backed up with the log, erased with the household (kiosk/hub/forget.py).
+own way: PostgreSQL in ``hub_blobs.data`` (``bytea``), written in the transaction that
+records it; the SQLite hub as files beside its database (:class:`PictureFiles`), each written
+and flushed to disk before the row that names it commits, deleted only once the erasure that
+drops the row has committed: SQLite's write-ahead log would write every picture twice
+(the log, then the database), which made storing 500 pictures take 1.4 s instead of 0.5 s.
 
 SQL is written with ``?`` placeholders (the store adapts them) and runs in the store's own
 transactions.
@@ -17,6 +20,8 @@ transactions.
 from __future__ import annotations
 
 import hashlib
+import os
+from pathlib import Path
 from typing import Any
 
 from kiosk.hub.scope import Reach
@@ -66,11 +71,31 @@ class BlobError(Exception):
 
 class BlobStoreMixin:
     """Pictures for :class:`~kiosk.hub.store.base.SqlHubStore` (which gives ``_tx``, ``_q``
-    and ``_reach``)."""
+    and ``_reach``). Where the bytes live is the store's: these three methods keep them in
+    ``hub_blobs.data`` (PostgreSQL); the SQLite hub overrides them with files."""
 
     _tx: Any
     _q: Any
     _reach: Any
+
+    def _keep_bytes(self, cur: Any, rows: list[tuple[str, bytes, int, str]]) -> None:
+        if not rows:
+            return
+        cur.executemany(
+            self._q(
+                "INSERT INTO hub_blobs(sha256, data, bytes, stored_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING"
+            ),
+            rows,
+        )
+
+    def _read_bytes(self, cur: Any, sha: str) -> bytes | None:
+        cur.execute(self._q("SELECT data FROM hub_blobs WHERE sha256 = ?"), (sha,))
+        row = cur.fetchone()
+        return None if row is None else bytes(row[0])
+
+    def _drop_bytes(self, cur: Any, sha: str) -> None:
+        cur.execute(self._q("DELETE FROM hub_blobs WHERE sha256 = ?"), (sha,))
 
     def _note_photos(self, cur: Any, ops: list[Op]) -> None:
         refs = photo_refs(ops)
@@ -164,16 +189,46 @@ class BlobStoreMixin:
             )
             whole = hashlib.sha256(data).hexdigest() == sha
             if whole:
-                cur.execute(
-                    self._q(
-                        "INSERT INTO hub_blobs(sha256, data, bytes, stored_at) VALUES (?, ?, ?, ?)"
-                        " ON CONFLICT DO NOTHING"
-                    ),
-                    (sha, data, len(data), now),
-                )
+                self._keep_bytes(cur, [(sha, data, len(data), now)])
         if not whole:  # not what its name says: thrown away (committed), sent again from 0
             raise BlobError(422, "blob_mismatch")
         return total, True
+
+    def _stage_bytes(self, pictures: list[tuple[str, bytes]]) -> None:
+        """Make pictures durable before the transaction that names them (nothing here:
+        PostgreSQL writes them in that transaction)."""
+
+    def put_blobs(
+        self, device: Any, pictures: list[tuple[str, bytes]], now: str
+    ) -> tuple[list[str], list[str], list[str]]:
+        """Whole pictures sent together: (held now, unknown, mismatched). Checked as a
+        chunked one is; hashed and staged outside the store's transactions (a disk flush
+        per picture must not hold up other devices' requests), then recorded in one, which
+        checks again that a record still names each (an erasure may have come between)."""
+        names = sorted({sha for sha, _ in pictures})
+        with self._tx(write=False) as cur:
+            reach = self._reach(cur, device)
+            seen = self._seen_by(cur, reach, names)
+            held = self._stored_blobs(cur, sorted(seen))
+        unknown = [sha for sha, _ in pictures if sha not in seen]
+        mismatch: list[str] = []
+        fresh: dict[str, bytes] = {}
+        for sha, data in pictures:
+            if sha in seen and sha not in held and sha not in fresh:
+                if len(data) > MAX_BLOB or hashlib.sha256(data).hexdigest() != sha:
+                    mismatch.append(sha)
+                else:
+                    fresh[sha] = data
+        self._stage_bytes(list(fresh.items()))
+        with self._tx() as cur:
+            still = self._seen_by(cur, self._reach(cur, device), sorted(fresh))
+            self._keep_bytes(
+                cur, [(sha, data, len(data), now) for sha, data in fresh.items() if sha in still]
+            )
+            for sha in set(fresh) - still:
+                self._drop_bytes(cur, sha)  # erased meanwhile: not kept after all
+        stored = [sha for sha, _ in pictures if sha in held or sha in still]
+        return stored, unknown, mismatch
 
     def get_blob(self, device: Any, sha: str) -> bytes | None:
         """The picture ``sha`` if ``device`` may see a photo record naming it and the hub
@@ -181,9 +236,7 @@ class BlobStoreMixin:
         with self._tx(write=False) as cur:
             if not self._seen_by(cur, self._reach(cur, device), [sha]):
                 return None
-            cur.execute(self._q("SELECT data FROM hub_blobs WHERE sha256 = ?"), (sha,))
-            row = cur.fetchone()
-        return None if row is None else bytes(row[0])
+            return self._read_bytes(cur, sha)
 
     def _forget_photos(self, cur: Any, photo_ids: list[str]) -> None:
         """The pictures of erased photos go, with what names them (kiosk/hub/forget.py)."""
@@ -197,5 +250,52 @@ class BlobStoreMixin:
             hashes = [r[0] for r in cur.fetchall()]
             cur.execute(self._q(f"DELETE FROM hub_photo_refs WHERE photo_id IN ({marks})"), chunk)
             for sha in hashes:
-                cur.execute(self._q("DELETE FROM hub_blobs WHERE sha256 = ?"), (sha,))
+                self._drop_bytes(cur, sha)
                 cur.execute(self._q("DELETE FROM hub_blob_parts WHERE sha256 = ?"), (sha,))
+
+
+class PictureFiles:
+    """The SQLite hub's pictures: ``<hub db>.pictures/<2 hex>/<sha256>``, readable by the
+    hub's owner only. A file is complete before its name appears (written under a temporary
+    name, flushed to disk, renamed), so a crash leaves at most a stray temporary file."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.root = db_path.with_name(db_path.name + ".pictures")
+
+    def path(self, sha: str) -> Path:
+        return self.root / sha[:2] / sha
+
+    def write(self, sha: str, data: bytes) -> None:
+        target = self.path(sha)
+        if target.exists():
+            return
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.root, 0o700)
+        tmp = target.with_name(f".{sha}.{os.getpid()}.part")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def sync_dirs(self, hashes: set[str]) -> None:
+        """The renames themselves on disk: each directory that got a picture, once."""
+        for prefix in {h[:2] for h in hashes}:
+            fd = os.open(self.root / prefix, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def read(self, sha: str) -> bytes | None:
+        try:
+            return self.path(sha).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def delete(self, sha: str) -> None:
+        self.path(sha).unlink(missing_ok=True)

@@ -18,6 +18,7 @@ import msgspec
 from db.connection import make_private
 from db.migrations import execute_script
 from kiosk.hub.store.base import SqlHubStore
+from kiosk.hub.store.blobs import PictureFiles
 from kiosk.hub.store.blobs import schema as blob_schema
 
 SCHEMA = """
@@ -131,6 +132,10 @@ class SqliteHubStore(SqlHubStore):
         #: everything on a rollback.
         self._held: dict[tuple[str, str], tuple[str | None, str | None, str | None]] = {}
         self._held_version: int | None = None
+        #: the pictures, as files beside the database (kiosk/hub/store/blobs.py)
+        self.pictures = PictureFiles(self.path)
+        #: pictures whose rows the open transaction deletes: their files go once it commits
+        self._doomed: list[str] = []
         self.conn = sqlite3.connect(
             str(self.path), isolation_level=None, check_same_thread=False, timeout=30
         )
@@ -148,7 +153,7 @@ class SqliteHubStore(SqlHubStore):
             try:
                 _upgrade(self.conn)
                 execute_script(self.conn, SCHEMA)
-                for stmt in blob_schema("BLOB"):  # pictures (kiosk/hub/store/blobs.py)
+                for stmt in blob_schema("BLOB"):  # pictures: the data column stays empty here
                     self.conn.execute(stmt)
                 # Nothing looks records up by owner any more (base.SqlHubStore._load_scope)
                 self.conn.execute("DROP INDEX IF EXISTS hub_scope_parent")
@@ -173,9 +178,37 @@ class SqliteHubStore(SqlHubStore):
             except BaseException:
                 # what was read inside the transaction may be what it wrote: forgotten
                 self._held.clear()
+                self._doomed.clear()
                 if self.conn.in_transaction:
                     cur.execute("ROLLBACK")
                 raise
+            doomed, self._doomed = self._doomed, []
+            for sha in doomed:  # erased: the rows are gone for good, now the files
+                self.pictures.delete(sha)
+
+    # --- pictures: files beside the database (kiosk/hub/store/blobs.py) --------------------
+    def _stage_bytes(self, pictures: list[tuple[str, bytes]]) -> None:
+        for sha, data in pictures:
+            self.pictures.write(sha, data)
+        self.pictures.sync_dirs({sha for sha, _ in pictures})
+
+    def _keep_bytes(self, cur: Any, rows: list[tuple[str, bytes, int, str]]) -> None:
+        if not rows:
+            return
+        self._stage_bytes([(sha, data) for sha, data, _n, _at in rows])  # written already: kept
+        cur.executemany(
+            "INSERT INTO hub_blobs(sha256, data, bytes, stored_at) VALUES (?, x'', ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            [(sha, n, at) for sha, _data, n, at in rows],
+        )
+
+    def _read_bytes(self, cur: Any, sha: str) -> bytes | None:
+        cur.execute("SELECT 1 FROM hub_blobs WHERE sha256 = ?", (sha,))
+        return self.pictures.read(sha) if cur.fetchone() else None
+
+    def _drop_bytes(self, cur: Any, sha: str) -> None:
+        cur.execute("DELETE FROM hub_blobs WHERE sha256 = ?", (sha,))
+        self._doomed.append(sha)
 
     # Ingest lookups take their keys as one JSON array (json_each), so each is one statement
     # whose text never changes: prepared once, reused from the connection's statement cache
