@@ -498,3 +498,52 @@ async def test_a_steps_photos_are_counted_on_the_timeline_and_described_below(ru
         shown = str(app.screen.query_one("#case-event-note", Static).render())
         assert t("photos.one", width=1200, height=900, kb=photos[0].size // 1024) in shown
         assert "600×800" in shown
+
+
+async def test_resolving_on_screen_with_photos_from_a_folder(runtime, tmp_path):
+    """The worker pastes the phone's folder into the form: its photos are prepared on save
+    and attached to the step; a path that is not there is said in the form and nothing is
+    written."""
+    from screens.cases.case_action import CaseActionScreen
+    from screens.cases.case_detail import CaseDetailScreen
+    from tests.photo_helpers import SECRETS, write_phone_jpeg
+
+    conn = runtime.conn
+    hh = conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
+    with transaction(conn):
+        cid = register_case(runtime.ctx, household_ids=[hh], category="sewer", summary="下水堵")
+    phone = tmp_path / "DCIM 100"  # a space in the name, as phones make them
+    phone.mkdir()
+    write_phone_jpeg(phone / "IMG_1.JPG", width=800, height=600)
+    write_phone_jpeg(phone / "IMG_2.jpg", width=600, height=800)
+    (phone / "notes.txt").write_text("not a photo")
+    app = make_app(runtime, supervisor(runtime))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await app.push_screen(CaseDetailScreen(cid))
+        await settle(app, pilot)
+        before = _events(conn)
+        await pilot.press("m")  # resolve on the spot
+        await settle(app, pilot)
+        assert isinstance(app.screen, CaseActionScreen)
+        await pilot.press(*"已疏通", "tab")
+        app.screen.query_one("#f-photos").value = str(tmp_path / "missing")
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert isinstance(app.screen, CaseActionScreen)  # stays, says which path
+        assert "missing" in str(app.screen.query_one("#action-error", Static).render())
+        assert _events(conn) == before
+        app.screen.query_one("#f-photos").value = f'"{phone}"'
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        await app.workers.wait_for_complete()
+        await settle(app, pilot)
+        detail = get_case(conn, cid)
+        assert detail.state.status == "resolved"
+        assert sorted((p.width, p.height, p.event_type) for p in detail.photos) == [
+            (600, 800, "resolve_on_spot"),
+            (800, 600, "resolve_on_spot"),
+        ]
+        table = app.screen.query_one("#case-timeline", DataTable)
+        assert t("photos.count", n=2) in " ".join(str(c) for c in table.get_row_at(1))
+    for (data,) in conn.execute("SELECT data FROM photo_blobs"):
+        assert not any(secret in bytes(data) for secret in SECRETS)

@@ -188,3 +188,30 @@ def test_an_erased_picture_is_zeroed_in_the_file_whatever_sqlite_was_built_with(
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     assert conn.execute("PRAGMA secure_delete").fetchone()[0] == 0  # put back as it was
     assert probe not in Path(path).read_bytes()
+
+
+def test_the_photo_field_takes_files_and_folders(tmp_path):
+    from kiosk.photos.attach import photo_paths
+
+    a, b = tmp_path / "a.JPG", tmp_path / "b.png"
+    a.write_bytes(b"x")
+    b.write_bytes(b"x")
+    folder = tmp_path / "card"
+    folder.mkdir()
+    for i in range(3):
+        (folder / f"IMG_{i}.heic").write_bytes(b"x")
+    (folder / "readme.txt").write_text("x")
+    assert photo_paths(f"{a}; '{b}'\n{folder}") == [a, b, *sorted(folder.glob("*.heic"))]
+    assert photo_paths("  ;  ") == []
+    with pytest.raises(PhotoRefused) as caught:
+        photo_paths(f"{a};{tmp_path / 'gone.jpg'}")
+    assert "gone.jpg" in caught.value.message()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(PhotoRefused) as caught:
+        photo_paths(str(tmp_path / "empty"))
+    assert caught.value.key == "photos.error.empty_folder"
+    for i in range(13):
+        (folder / f"more_{i}.jpg").write_bytes(b"x")
+    with pytest.raises(Exception) as caught:
+        photo_paths(str(folder))
+    assert getattr(caught.value, "key", "") == "photos.error.too_many"

@@ -37,3 +37,36 @@ def attach_prepared(
         )
         for p in photos
     ]
+
+
+#: the files a folder gives, by their ending (case does not matter)
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".heic", ".heif"})
+
+
+def photo_paths(text: str) -> list[Path]:
+    """The files named in a form's photo field: paths separated by ``;`` or line breaks
+    (quotes around one are dropped), a folder standing for the images in it (by name).
+    Checked at once, before anything is prepared: :class:`PhotoRefused` names the first
+    path that is missing, and more than :data:`MAX_PER_EVENT` files are refused."""
+    from kiosk.photos.prepare import PhotoRefused
+
+    out: list[Path] = []
+    for part in text.replace("\n", ";").split(";"):
+        raw = part.strip().strip("'\"").strip()
+        if not raw:
+            continue
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            found = sorted(
+                f for f in path.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES
+            )
+            if not found:
+                raise PhotoRefused("photos.error.empty_folder", exit_code=2, path=str(path))
+            out += found
+        elif path.is_file():
+            out.append(path)
+        else:
+            raise PhotoRefused("photos.error.not_found", exit_code=2, path=str(path))
+    if len(out) > MAX_PER_EVENT:
+        raise UserError("photos.error.too_many", exit_code=2, limit=MAX_PER_EVENT)
+    return out

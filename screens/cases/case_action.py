@@ -22,9 +22,9 @@ from kiosk.core.i18n import t, term
 #: Which fields each event type asks for.
 FIELDS: dict[str, tuple[str, ...]] = {
     "assign": ("department", "person", "due", "note"),
-    "progress": ("note",),
-    "resolve": ("note",),
-    "resolve_on_spot": ("note",),
+    "progress": ("note", "photos"),
+    "resolve": ("note", "photos"),
+    "resolve_on_spot": ("note", "photos"),
     "follow_up": ("unreached", "rating", "note"),
     "rate": ("rating", "note"),
     "reopen": ("note",),
@@ -46,6 +46,9 @@ RULE_FIELDS = {
     "cases.rule.bad_rating": "rating",
     "cases.rule.bad_level": "level",
     "cases.rule.close_needs_rating": "note",
+    "photos.error.not_found": "photos",
+    "photos.error.empty_folder": "photos",
+    "photos.error.too_many": "photos",
 }
 
 
@@ -150,6 +153,10 @@ class CaseActionScreen(ModalScreen[dict | None]):
             if "note" in fields:
                 yield Label(t("cases.ui.note_placeholder"), classes="field-label")
                 yield Input(placeholder=t("cases.ui.note_placeholder"), id="f-note", compact=True)
+            if "photos" in fields:
+                # a path typed or pasted (a phone's folder, a card): prepared when saved
+                yield Label(t("photos.ui.label"), classes="field-label")
+                yield Input(placeholder=t("photos.ui.placeholder"), id="f-photos", compact=True)
             with Horizontal(id="action-buttons"):
                 yield Button(t("cases.ui.save"), id="save", variant="primary", compact=True)
                 yield Button(t("ui.back"), id="cancel", compact=True)

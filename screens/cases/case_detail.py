@@ -296,6 +296,10 @@ class CaseDetailScreen(KioskScreen):
             level=int(level) if level else None,
             unreached=bool(values.get("unreached")),
         )
+        if values.get("photos"):
+            from kiosk.photos.attach import photo_paths
+
+            photo_paths(values["photos"])  # every path there, at most 12: said in the form
         if check_state and self.detail is not None:
             candidate = Event(
                 id="~", type=event_type, hlc="~", device_id="~", at=now_iso(), data=data
@@ -309,11 +313,17 @@ class CaseDetailScreen(KioskScreen):
 
     @work(thread=True, exclusive=True, group="case-write", exit_on_error=False)
     def write(self, event_type: str, values: dict) -> None:
+        from kiosk.photos.attach import attach_prepared, photo_paths, prepare_files
+
         data = self._event_data(event_type, values)
         rating_given = data.pop("rating_given", None)
+        # prepared here, on the worker's thread, before the write: a bad file writes nothing
+        photos = prepare_files(photo_paths(values.get("photos") or ""), self.kiosk.runtime.settings)
 
         def write(ctx):
-            append_event(ctx, self.case_id, event_type, data)
+            eid = append_event(ctx, self.case_id, event_type, data)
+            if photos:
+                attach_prepared(ctx, self.case_id, eid, photos)
             if rating_given:
                 append_event(ctx, self.case_id, "rate", {"rating": rating_given})
 
