@@ -112,6 +112,8 @@ def run_sync(args: argparse.Namespace) -> int:
         emit_json({**report.as_dict(), "held": held})
     else:
         info(t("sync.cli.result", **report.as_dict()))
+        if report.photos_sent or report.photos_received:
+            info(t("sync.photos", sent=report.photos_sent, received=report.photos_received))
         _report_held(held)
     skew = report.clock_skew_hours
     if skew:

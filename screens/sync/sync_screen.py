@@ -222,6 +222,9 @@ class SyncScreen(KioskScreen):
         bar = self.query_one(ProgressBar)
         bar.update(total=1, progress=1)
         text = t("sync.done", **message.counts)
+        sent, got = message.counts.get("photos_sent", 0), message.counts.get("photos_received", 0)
+        if sent or got:
+            text += "\n" + t("sync.photos", sent=sent, received=got)
         skew = message.counts.get("clock_skew_hours") or 0
         if skew:  # the laptop's clock is far from the hub's: say so where the result is
             text += "\n" + t(
