@@ -57,9 +57,11 @@ def _ok(doc: Any) -> Response:
     return Response(p.encoder.encode(doc), media_type="application/json")
 
 
-async def _body(request: Request, max_body: int) -> bytes:
+async def _body(request: Request, max_body: int, media_type: str = "application/json") -> bytes:
+    """A request's bytes, of ``media_type`` (415 otherwise), at most ``max_body`` (413
+    beyond: read no further)."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media != "application/json":
+    if media != media_type:
         raise HubError(415, "media_type")
     declared = request.headers.get("content-length")
     if declared is not None:
@@ -76,20 +78,7 @@ async def _body(request: Request, max_body: int) -> bytes:
     return b"".join(chunks)
 
 
-async def _raw_body(request: Request, max_body: int) -> bytes:
-    """A request's bytes, at most ``max_body`` (413 beyond, read no further)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > max_body):
-        raise HubError(413, "too_large", limit=max_body)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_body:
-            raise HubError(413, "too_large", limit=max_body)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
+OCTETS = "application/octet-stream"
 SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -214,16 +203,13 @@ def create_app(store: HubStore, *, max_body: int = p.MAX_BODY) -> Starlette:
     async def put_blob(request: Request) -> Response:
         device = await authenticate(request)
         sha = _sha(request)
-        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media != "application/octet-stream":
-            raise HubError(415, "media_type")
         offset, total = (
             request.headers.get("x-blob-offset", ""),
             request.headers.get("x-blob-size", ""),
         )
         if not (offset.isdigit() and total.isdigit()) or len(offset) > 9 or len(total) > 9:
             raise HubError(400, "malformed")
-        chunk = await _raw_body(request, p.BLOB_CHUNK)
+        chunk = await _body(request, p.BLOB_CHUNK, OCTETS)
         try:
             received, stored = await run_in_threadpool(
                 store.put_blob_chunk, device, sha, int(offset), int(total), chunk, utcnow()
@@ -238,9 +224,6 @@ def create_app(store: HubStore, *, max_body: int = p.MAX_BODY) -> Starlette:
         """Whole pictures together: the body is their bytes one after another, ``X-Blobs``
         names them with their sizes (``sha:size,sha:size``), in the same order."""
         device = await authenticate(request)
-        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media != "application/octet-stream":
-            raise HubError(415, "media_type")
         listed = request.headers.get("x-blobs", "")
         items = [part.partition(":") for part in listed.split(",") if part]
         if not items or len(items) > p.MAX_BLOBS_AT_ONCE:
@@ -253,7 +236,7 @@ def create_app(store: HubStore, *, max_body: int = p.MAX_BODY) -> Starlette:
         total = sum(n for _, n in sizes)
         if total > p.MAX_BLOBS_BYTES:
             raise HubError(413, "too_large", limit=p.MAX_BLOBS_BYTES)
-        body = await _raw_body(request, p.MAX_BLOBS_BYTES)
+        body = await _body(request, p.MAX_BLOBS_BYTES, OCTETS)
         if len(body) != total:
             raise HubError(400, "malformed")
         pictures, at = [], 0

@@ -77,7 +77,9 @@ def test_photos_travel_with_the_case(hub, demo_db, tmp_path):
     assert out.returncode == 0, out.stderr
     cid = json.loads(out.stdout)["id"]
     out = kiosk_as(field, None, "sync")  # as the worker reads it
-    assert out.returncode == 0 and "照片：发送 1 张，接收 0 张" in out.stderr + out.stdout, out.stderr
+    assert out.returncode == 0 and "照片：发送 1 张，接收 0 张" in out.stderr + out.stdout, (
+        out.stderr
+    )
 
     sync(office)
     doc = _show(office, cid)
