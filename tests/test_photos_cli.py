@@ -40,23 +40,19 @@ def _kiosk(db, *args):
     return run_kiosk(*args, "--db", str(db), as_worker=GRID_WORKER)
 
 
+def _add_case(db, household, summary, *photos, json_out=False):
+    """``kiosk cases add`` of a roof leak on ``household`` with ``--photo`` for each path."""
+    args = ["cases", "add", "--household", household, "--category", "roof_leak"]
+    args += ["--summary", summary]
+    for photo in photos:
+        args += ["--photo", str(photo)]
+    return _kiosk(db, *args, *(["--json"] if json_out else []))
+
+
 def test_photos_before_and_after_with_no_trace_of_their_metadata(demo_db, tmp_path):
     before = write_phone_jpeg(tmp_path / "IMG_0001.JPG", width=1200, height=900, orientation=6)
     after = write_phone_jpeg(tmp_path / "IMG_0002.JPG", width=900, height=600)
-    out = _kiosk(
-        demo_db,
-        "cases",
-        "add",
-        "--household",
-        _household(demo_db),
-        "--category",
-        "roof_leak",
-        "--summary",
-        "顶楼漏雨",
-        "--photo",
-        str(before),
-        "--json",
-    )
+    out = _add_case(demo_db, _household(demo_db), "顶楼漏雨", before, json_out=True)
     assert out.returncode == 0, out.stderr
     cid = json.loads(out.stdout)["id"]
     out = _kiosk(
@@ -95,36 +91,10 @@ def test_bad_files_are_refused_by_name_and_nothing_is_written(demo_db, tmp_path)
         (text, "notes.txt"),
         (tmp_path, str(tmp_path)),
     ):
-        out = _kiosk(
-            demo_db,
-            "cases",
-            "add",
-            "--household",
-            hid,
-            "--category",
-            "roof_leak",
-            "--summary",
-            "漏雨",
-            "--photo",
-            str(good),
-            "--photo",
-            str(bad),
-        )
+        out = _add_case(demo_db, hid, "漏雨", good, bad)
         assert out.returncode == 2, out.stderr
         assert needle in out.stderr and "Traceback" not in out.stderr
-    many = ["--photo", str(good)] * 13
-    out = _kiosk(
-        demo_db,
-        "cases",
-        "add",
-        "--household",
-        hid,
-        "--category",
-        "roof_leak",
-        "--summary",
-        "x",
-        *many,
-    )
+    out = _add_case(demo_db, hid, "x", *[good] * 13)
     assert out.returncode == 2 and "12" in out.stderr
     assert _counts(demo_db) == before
 
@@ -134,20 +104,7 @@ def test_forgetting_a_household_erases_the_pictures_of_its_cases(demo_db, tmp_pa
 
     hid = _household(demo_db)
     photo = write_phone_jpeg(tmp_path / "leak.jpg")
-    out = _kiosk(
-        demo_db,
-        "cases",
-        "add",
-        "--household",
-        hid,
-        "--category",
-        "roof_leak",
-        "--summary",
-        "漏雨",
-        "--photo",
-        str(photo),
-        "--json",
-    )
+    out = _add_case(demo_db, hid, "漏雨", photo, json_out=True)
     assert out.returncode == 0, out.stderr
     cid = json.loads(out.stdout)["id"]
     [(sha,)] = _q(demo_db, "SELECT sha256 FROM photos WHERE case_id = ?", cid)
