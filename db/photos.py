@@ -115,6 +115,27 @@ def photos_of_case(conn: sqlite3.Connection, case_id: str) -> list[Photo]:
     return [Photo(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9])) for r in rows]
 
 
+def photos_of_household(
+    conn: sqlite3.Connection, household_id: str, limit: int = 200
+) -> list[tuple[str, Photo]]:
+    """The photos of the household's cases as (case number, photo): the latest case first,
+    each case's photos in the order of its events."""
+    rows = conn.execute(
+        "SELECT c.number, p.id, p.case_id, p.event_id, coalesce(e.type, ''), p.sha256, p.width,"
+        " p.height, p.bytes, p.added_at, b.rowid IS NOT NULL"
+        " FROM case_households ch JOIN cases c ON c.id = ch.case_id"
+        " JOIN photos p ON p.case_id = ch.case_id LEFT JOIN case_events e ON e.id = p.event_id"
+        " LEFT JOIN photo_blobs b ON b.sha256 = p.sha256"
+        " WHERE ch.household_id = ?"
+        " ORDER BY c.registered_at DESC, c.id, e.hlc, e.device_id, e.id, p.hlc, p.id LIMIT ?",
+        (household_id, limit),
+    ).fetchall()
+    return [
+        (r[0], Photo(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], bool(r[10])))
+        for r in rows
+    ]
+
+
 def blob(conn: sqlite3.Connection, sha256: str) -> bytes | None:
     """The picture named ``sha256``, if it is on this laptop."""
     row = conn.execute("SELECT data FROM photo_blobs WHERE sha256 = ?", (sha256,)).fetchone()

@@ -10,7 +10,7 @@ import hashlib
 import os
 import tomllib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 import platformdirs
@@ -68,6 +68,10 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     photo_long_edge: Annotated[int, msgspec.Meta(ge=400, le=4000)] = 1600
     #: Photos: JPEG quality of a stored photo, 40 to 95.
     photo_quality: Annotated[int, msgspec.Meta(ge=40, le=95)] = 82
+    #: Photos: how the screens draw a picture: ``auto`` (Kitty's protocol in Kitty, Sixel in
+    #: the terminals known to draw it, coloured half blocks elsewhere), ``kitty``, ``sixel``,
+    #: ``halfcell``, or ``none`` (text lines only).
+    photo_graphics: Literal["auto", "kitty", "sixel", "halfcell", "none"] = "auto"
     #: Encryption at rest (docs/security.md): keep the laptop database encrypted. A new
     #: database is created encrypted and a plain one is encrypted when it is opened.
     encryption: bool = False

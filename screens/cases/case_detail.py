@@ -11,6 +11,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.widgets import DataTable, Header, Static
 
@@ -24,6 +25,7 @@ from kiosk.domain.categories import load_categories
 from kiosk.domain.present import address_of
 from screens.base import KioskScreen
 from screens.cases.case_widgets import level_text, rules_of, status_text
+from screens.photos.strip import PhotoStrip
 from screens.widgets.footer import KioskFooter
 
 
@@ -74,6 +76,13 @@ class CaseDetailScreen(KioskScreen):
             )
             for key, ev in ACTION_KEYS
         ],
+        Binding(
+            "i",
+            "photos",
+            term("photos.view.open"),
+            id="case.photos",
+            tooltip=term("photos.view.open_hint"),
+        ),
     ]
 
     DEFAULT_CSS = """
@@ -125,6 +134,7 @@ class CaseDetailScreen(KioskScreen):
             yield DataTable(id="case-timeline", cursor_type="row", zebra_stripes=True)
             # the highlighted step in full: a long progress note is cut in its column
             yield Static("", id="case-event-note", markup=False)
+            yield PhotoStrip(id="case-photos")  # the highlighted step's photos
         yield KioskFooter()
 
     def on_mount(self) -> None:
@@ -230,16 +240,49 @@ class CaseDetailScreen(KioskScreen):
             e for e in (self.detail.events if self.detail else []) if e.id == event.row_key.value
         ]
         text = ""
+        photos = []
         if found:
             e = found[0]
             text = f"{when(e.at)}  {t(f'cases.event.{e.type}')}  {e.by_name or ''}\n"
             text += describe_event(e.data)
-            for p in (p for p in self.detail.photos if p.event_id == e.id):  # type: ignore[union-attr]
+            photos = [p for p in self.detail.photos if p.event_id == e.id]  # type: ignore[union-attr]
+            for p in photos:
                 text += "\n" + photo_line(p)
         self.query_one("#case-event-note", Static).update(text)
+        self.query_one(PhotoStrip).show([("", p) for p in photos])
+
+    @on(DataTable.RowSelected, "#case-timeline")
+    def open_step_photos(self, event: DataTable.RowSelected) -> None:
+        """Enter on a step with photos: its first photo full size."""
+        self._view_photos(str(event.row_key.value))
+
+    def action_photos(self) -> None:
+        table = self.query_one(DataTable)
+        step = None
+        if self.detail and self.detail.events and 0 <= table.cursor_row < table.row_count:
+            step = str(table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value)
+        self._view_photos(step, anywhere=True)
+
+    def _view_photos(self, event_id: str | None, *, anywhere: bool = False) -> None:
+        """The case's photos full size, from the first of step ``event_id`` (``anywhere``:
+        from the first of the case when that step has none)."""
+        photos = self.detail.photos if self.detail else []
+        at = next((i for i, p in enumerate(photos) if p.event_id == event_id), None)
+        if at is None and anywhere and photos:
+            at = 0
+        if at is None:
+            if anywhere:
+                self.notify(t("photos.view.none"))
+            return
+        from screens.photos.viewer import PhotoViewerScreen
+
+        number = self.detail.number if self.detail else ""
+        self.app.push_screen(PhotoViewerScreen([(number, p) for p in photos], at))
 
     # --- actions --------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "photos" and not (self.detail and self.detail.photos):
+            return False  # the key shows on cases with photos
         # What the case's state does not allow is not offered (a closed case: reopen only),
         if action == "act" and parameters:
             # nor what the worker may not do to another area's case (its save would be

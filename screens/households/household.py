@@ -44,6 +44,7 @@ from kiosk.domain.categories import load_categories
 from kiosk.security.audit import record_lookup
 from screens.base import KioskScreen
 from screens.cases.case_widgets import HouseholdCases, case_line, rules_of  # cases panel
+from screens.photos.strip import PhotoStrip
 from screens.widgets.footer import KioskFooter
 from screens.widgets.qr import HouseholdQR
 from screens.widgets.result_list import ResultList
@@ -254,6 +255,13 @@ class HouseholdScreen(KioskScreen):
             tooltip=term("visits.record_hint"),
         ),
         Binding(
+            "i",
+            "photos",
+            term("photos.view.open"),
+            id="household.photos",
+            tooltip=term("photos.view.open_hint"),
+        ),
+        Binding(
             "w",
             "fill_survey",
             term("visits.survey.fill"),
@@ -341,7 +349,10 @@ class HouseholdScreen(KioskScreen):
                     id="members-table",
                 ),
             ]
-            cases: list[Widget] = [HouseholdCasesPanel(self.household_id, id="household-cases")]
+            cases: list[Widget] = [
+                HouseholdCasesPanel(self.household_id, id="household-cases"),
+                PhotoStrip(id="household-photos"),  # its cases' photos, read after the paint
+            ]
             yield from (cases + members) if self._cases_first else (members + cases)
             yield Static(self._visits_text(t("ui.loading")), id="household-visits")
             yield HouseholdQR()  # the door label (screens/widgets/qr.py)
@@ -475,6 +486,8 @@ class HouseholdScreen(KioskScreen):
             self.query_one(HouseholdCasesPanel).show(self.household_id, panels.cases)
         if shown is None or shown.visits != panels.visits:
             self.query_one("#household-visits", Static).update(self._visits_text(panels.visits))
+        if shown is None or shown != panels:
+            self.query_one(PhotoStrip).show_household(self.household_id)
 
     def set_from_scan(self, from_scan: bool) -> None:
         """Opened by a scanned label (class ``-from-scan``): the cases panel (``#household-cases``
@@ -496,6 +509,7 @@ class HouseholdScreen(KioskScreen):
         else:
             body.move_child(members_title, before=cases)
             body.move_child(members, before=cases)
+        body.move_child(self.query_one(PhotoStrip), after=cases)  # the cases' photos follow them
 
     # --- editing ----------------------------------------------------------------------------
     def _editable(self, h: Household | None) -> bool:
@@ -511,6 +525,28 @@ class HouseholdScreen(KioskScreen):
 
     def role_action(self, action: str, parameters: tuple[object, ...]) -> str | None:
         return "household.edit" if action in self.EDIT_ACTIONS else None
+
+    # --- photos -----------------------------------------------------------------------------
+    def action_photos(self) -> None:
+        """The photos of the household's cases full size (screens/photos/viewer.py)."""
+        self._photos(self.household_id)
+
+    @work(thread=True, exclusive=True, group="household-photos", exit_on_error=False)
+    def _photos(self, household_id: str) -> None:
+        from db.photos import photos_of_household
+
+        photos = photos_of_household(self.kiosk.read(), household_id)
+        self.app.call_from_thread(self._view_photos, household_id, photos)
+
+    def _view_photos(self, household_id: str, photos: list) -> None:
+        if household_id != self.household_id or not self.is_current:
+            return
+        if not photos:
+            self.notify(t("photos.view.none"))
+            return
+        from screens.photos.viewer import PhotoViewerScreen
+
+        self.app.push_screen(PhotoViewerScreen(photos))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in self.EDIT_ACTIONS and not self.editable:

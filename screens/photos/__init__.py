@@ -1,0 +1,1 @@
+"""Photos on screen: a strip of thumbnails and a full-size viewer (docs/photos.md)."""

@@ -1,0 +1,255 @@
+"""Photos on screen: thumbnails under a case's step and on a household, the full-size
+viewer, and textual-image loaded without a word to the terminal."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import sys
+import time
+
+import pytest
+from textual.widgets import DataTable, Static
+
+from db.cases import register_case
+from db.connection import transaction
+from kiosk.core.i18n import t
+from tests.conftest import SUPERVISOR, acting_as
+from tests.pilot_helpers import settle, signed_in_app
+
+
+@pytest.fixture
+def runtime(runtime):
+    with acting_as(runtime, SUPERVISOR):
+        yield runtime
+
+
+def _supervisor(runtime):
+    from db.workers import worker_by_name
+    from kiosk.demo.district import DEMO_ACCOUNTS
+
+    return worker_by_name(runtime.conn, DEMO_ACCOUNTS["supervisor"][0])
+
+
+def _case_with_photos(runtime, *, resolved: bool = False):
+    """A case of the first household with two photos on its registration and, when
+    ``resolved``, one on its resolution; the household's id and the case's id."""
+    from db.cases import append_event
+    from db.photos import register_event
+    from kiosk.photos.attach import attach_prepared
+    from kiosk.photos.prepare import prepare_bytes
+    from tests.photo_helpers import phone_jpeg
+
+    conn = runtime.conn
+    hh = conn.execute("SELECT id FROM households ORDER BY id LIMIT 1").fetchone()[0]
+    before = [prepare_bytes(phone_jpeg(1200, 900)), prepare_bytes(phone_jpeg(600, 800))]
+    with transaction(conn):
+        cid = register_case(runtime.ctx, household_ids=[hh], category="sewer", summary="下水堵")
+        attach_prepared(runtime.ctx, cid, register_event(conn, cid), before)
+        if resolved:
+            eid = append_event(runtime.ctx, cid, "resolve_on_spot", {"note": "疏通了"})
+            attach_prepared(runtime.ctx, cid, eid, [prepare_bytes(phone_jpeg(1000, 750))])
+    return hh, cid
+
+
+def _painted(app) -> str:
+    """Every character on the screen (what a person sees)."""
+    return "".join(app.export_screenshot())
+
+
+def _text(app) -> str:
+    return "\n".join(str(w.render()) for w in app.screen.query(Static) if w.display)
+
+
+async def test_a_steps_photos_show_as_thumbnails_and_enter_opens_them_full_size(runtime):
+    from screens.cases.case_detail import CaseDetailScreen
+    from screens.photos.strip import Thumb
+    from screens.photos.viewer import PhotoViewerScreen
+
+    _, cid = _case_with_photos(runtime, resolved=True)
+    app = signed_in_app(runtime, _supervisor(runtime))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.push_screen(CaseDetailScreen(cid))
+        await settle(app, pilot)
+        table = app.screen.query_one("#case-timeline", DataTable)
+        table.focus()
+        table.move_cursor(row=0)
+        await settle(app, pilot)
+        thumbs = list(app.screen.query(Thumb))
+        assert len(thumbs) == 2
+        assert all(th.image is not None for th in thumbs)
+        assert all(
+            t("photos.view.before") in str(th.query_one(".thumb-caption").render()) for th in thumbs
+        )
+        assert "▀" in _painted(app)  # drawn in half blocks, in the thumbnail's colours
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, PhotoViewerScreen)
+        caption = str(app.screen.query_one("#photo-caption", Static).render())
+        assert caption.startswith("1/3") and t("photos.view.before") in caption
+        assert "1200×900" in caption
+        assert "▀" in _painted(app)
+        await pilot.press("right", "right")
+        await settle(app, pilot)
+        caption = str(app.screen.query_one("#photo-caption", Static).render())
+        assert caption.startswith("3/3") and t("photos.view.after") in caption
+        await pilot.press("right")
+        await settle(app, pilot)
+        assert str(app.screen.query_one("#photo-caption", Static).render()).startswith("1/3")
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert isinstance(app.screen, CaseDetailScreen)
+
+
+async def test_a_household_shows_its_cases_photos_and_opens_them(runtime):
+    from screens.households.household import open_household
+    from screens.photos.strip import PhotoStrip, Thumb
+    from screens.photos.viewer import PhotoViewerScreen
+    from tests.pilot_helpers import until
+
+    hh, cid = _case_with_photos(runtime, resolved=True)
+    app = signed_in_app(runtime, _supervisor(runtime))
+    async with app.run_test(size=(80, 24)) as pilot:
+        open_household(app, hh)
+        await until(pilot, lambda: len(app.screen.query(Thumb)) == 3)
+        strip = app.screen.query_one("#household-photos", PhotoStrip)
+        assert strip.display
+        number = runtime.conn.execute("SELECT number FROM cases WHERE id = ?", (cid,)).fetchone()[0]
+        captions = [str(th.query_one(".thumb-caption").render()) for th in strip.query(Thumb)]
+        assert all(c.startswith(number) for c in captions)
+        assert t("photos.view.after") in captions[-1]
+        await pilot.press("i")
+        await until(pilot, lambda: isinstance(app.screen, PhotoViewerScreen))
+        await settle(app, pilot)
+        assert str(app.screen.query_one("#photo-caption", Static).render()).startswith("1/3")
+        await pilot.press("escape")
+        await settle(app, pilot)
+        # another household, without photos: nothing of the first one's shows
+        other = runtime.conn.execute(
+            "SELECT id FROM households WHERE id NOT IN (SELECT household_id FROM case_households)"
+            " ORDER BY id LIMIT 1"
+        ).fetchone()[0]
+        await pilot.press("escape")
+        await settle(app, pilot)
+        open_household(app, other)
+        await until(pilot, lambda: getattr(app.screen, "household_id", "") == other)
+        await settle(app, pilot)
+        assert not app.screen.query(Thumb)
+        assert not app.screen.query_one("#household-photos", PhotoStrip).display
+        await pilot.press("i")
+        await settle(app, pilot)
+        assert t("photos.view.none") in " ".join(n.message for n in app._notifications)
+
+
+async def test_a_photo_not_on_this_laptop_and_an_erased_one_say_so(runtime):
+    from screens.cases.case_detail import CaseDetailScreen
+    from screens.photos.strip import Thumb
+
+    _, cid = _case_with_photos(runtime)
+    conn = runtime.conn
+    first, second = [r[0] for r in conn.execute("SELECT sha256 FROM photos ORDER BY rowid")]
+    with transaction(conn):  # one picture never came; the other was erased (db/forget.py)
+        conn.execute("DELETE FROM photo_blobs")
+        conn.execute("UPDATE photos SET sha256 = '' WHERE sha256 = ?", (second,))
+    app = signed_in_app(runtime, _supervisor(runtime))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.push_screen(CaseDetailScreen(cid))
+        await settle(app, pilot)
+        app.screen.query_one("#case-timeline", DataTable).focus()
+        await settle(app, pilot)
+        thumbs = list(app.screen.query(Thumb))
+        assert [th.image for th in thumbs] == [None, None]
+        boxes = [str(th.query_one(".thumb-missing").render()) for th in thumbs]
+        assert boxes == [t("photos.view.not_here_short"), t("photos.erased_short")]
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert t("photos.not_here") in _text(app)
+        await pilot.press("right")
+        await settle(app, pilot)
+        assert t("photos.erased") in _text(app)
+
+
+async def test_with_pictures_off_only_the_lines_show(runtime):
+    import msgspec
+
+    from screens.cases.case_detail import CaseDetailScreen
+    from screens.photos.strip import Thumb
+
+    _, cid = _case_with_photos(runtime)
+    runtime.settings = msgspec.structs.replace(runtime.settings, photo_graphics="none")
+    app = signed_in_app(runtime, _supervisor(runtime))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.push_screen(CaseDetailScreen(cid))
+        await settle(app, pilot)
+        app.screen.query_one("#case-timeline", DataTable).focus()
+        await settle(app, pilot)
+        assert not app.screen.query(Thumb)
+        assert "1200×900" in _text(app)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert t("photos.view.graphics_off") in _text(app)
+        assert "▀" not in _painted(app)
+
+
+@pytest.mark.parametrize(
+    ("setting", "env", "expected"),
+    [
+        ("auto", {"TERM": "xterm-kitty"}, "kitty"),
+        ("auto", {"TERM": "xterm-256color", "TERM_PROGRAM": "WezTerm"}, "sixel"),
+        ("auto", {"TERM": "foot"}, "sixel"),
+        ("auto", {"TERM": "tmux-256color", "TERM_PROGRAM": "tmux"}, "halfcell"),
+        ("auto", {"TERM": "xterm-256color"}, "halfcell"),
+        ("auto", {}, "halfcell"),
+        ("sixel", {"TERM": "xterm-kitty"}, "sixel"),
+        ("none", {"TERM": "xterm-kitty"}, "none"),
+    ],
+)
+def test_the_renderer_follows_the_setting_and_the_terminal(setting, env, expected):
+    from screens.widgets.picture import renderer
+
+    assert renderer(setting, env) == expected
+
+
+def test_loading_the_picture_library_asks_the_terminal_nothing_and_takes_no_keys():
+    """In a real terminal (a pty), textual-image on its own writes escape sequences asking
+    for Sixel, Kitty graphics and the cell size, and reads the answers from stdin: keys a
+    scanner types meanwhile would be eaten. Loaded through screens/widgets/picture.py, it
+    writes nothing and the keys are still there to read."""
+    code = (
+        "import os, sys, select\n"
+        "from screens.widgets import picture\n"
+        "sys.stdout.write('READY\\n'); sys.stdout.flush()\n"
+        "select.select([0], [], [], 10)\n"  # the test types the scanner's keys now
+        "import time; time.sleep(0.2)\n"
+        "picture._widgets()\n"
+        "print('CELL', picture._widgets_cell())\n"
+        "print('KEYS', repr(os.read(0, 100)))\n"
+    )
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: stdin, stdout and stderr are the pty
+        os.chdir(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        os.execv(sys.executable, [sys.executable, "-c", code])
+    out = b""
+    deadline = time.monotonic() + 60
+    typed = False
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 1)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+        if not typed and b"READY" in out:
+            os.write(fd, b"HH:2F9Q7KX\r")
+            typed = True
+    os.waitpid(pid, 0)
+    text = out.decode(errors="replace")
+    after = text.split("READY", 1)[1]
+    assert "\x1b[" not in after.replace("\x1b[?", "?"), after  # no question sent
+    assert "\x1b[c" not in after and "\x1b_G" not in after and "\x1b[16t" not in after
+    assert "KEYS 'HH:2F9Q7KX" in after or "KEYS b'HH:2F9Q7KX" in after, after
