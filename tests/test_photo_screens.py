@@ -253,3 +253,73 @@ def test_loading_the_picture_library_asks_the_terminal_nothing_and_takes_no_keys
     assert "\x1b[" not in after.replace("\x1b[?", "?"), after  # no question sent
     assert "\x1b[c" not in after and "\x1b_G" not in after and "\x1b[16t" not in after
     assert "KEYS 'HH:2F9Q7KX" in after or "KEYS b'HH:2F9Q7KX" in after, after
+
+
+async def test_photos_are_chosen_from_a_folder_several_at_once(runtime, tmp_path):
+    """Ctrl+O in the resolve form's photo field: the phone's folder, one photo marked,
+    then the whole folder, a preview of the highlighted one; Ctrl+S fills the field and
+    saving attaches them."""
+    from screens.cases.case_detail import CaseDetailScreen
+    from screens.photos.picker import PhotoPickerScreen, PhotoTree
+    from tests.photo_helpers import write_phone_jpeg
+    from tests.pilot_helpers import until
+
+    phone = tmp_path / "DCIM"
+    phone.mkdir()
+    shots = [write_phone_jpeg(phone / f"IMG_{i}.jpg") for i in range(3)]
+    (phone / "notes.txt").write_text("not a photo")
+    _, cid = _case_with_photos(runtime)
+    app = signed_in_app(runtime, _supervisor(runtime))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.push_screen(CaseDetailScreen(cid))
+        await settle(app, pilot)
+        await pilot.press("m")  # resolve on the spot
+        await settle(app, pilot)
+        field = app.screen.query_one("#f-photos")
+        field.value = str(phone)  # the picker opens where the field points
+        field.focus()
+        await pilot.press("ctrl+o")
+        await until(pilot, lambda: isinstance(app.screen, PhotoPickerScreen))
+        picker = app.screen
+        tree = picker.query_one(PhotoTree)
+        await until(pilot, lambda: tree.root.children and len(tree.root.children) == 3)
+        assert [n.data.path.name for n in tree.root.children] == [s.name for s in shots]
+        assert picker.marked == set(shots)  # the folder the field named: its photos
+        tree.move_cursor(tree.root.children[1])
+        await pilot.press("space")
+        await until(
+            pilot, lambda: "IMG_1.jpg" in str(picker.query_one("#pick-preview-text").render())
+        )
+        assert picker.marked == {shots[0], shots[2]}
+        assert picker.query(".pick-picture")  # the highlighted photo, previewed
+        await pilot.press("space")  # marked again
+        assert picker.marked == set(shots)
+        tree.move_cursor(tree.root)
+        await pilot.press("space")  # on the folder, all marked: all unmarked
+        assert picker.marked == set()
+        tree.move_cursor(tree.root.children[2])
+        await pilot.press("space")
+        await pilot.pause()  # not settle: the folder tree's loader worker runs while it is open
+        assert "✓" in "".join(app.export_screenshot())
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        field = app.screen.query_one("#f-photos")
+        assert field.value == str(shots[2])
+        field.value = str(phone)
+        await pilot.press("ctrl+o")
+        await until(pilot, lambda: isinstance(app.screen, PhotoPickerScreen))
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        field = app.screen.query_one("#f-photos")
+        assert field.value == "; ".join(map(str, shots))
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, CaseDetailScreen))
+        await until(
+            pilot,
+            lambda: runtime.conn.execute(
+                "SELECT count(*) FROM photos p JOIN case_events e ON e.id = p.event_id"
+                " WHERE e.type = 'resolve_on_spot' AND p.case_id = ?",
+                (cid,),
+            ).fetchone()[0]
+            == 1,  # the same test picture three times is one picture
+        )

@@ -18,6 +18,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 from db.case_fold import RATINGS
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import t, term
+from screens.photos.picker import PhotoPathsInput
 
 #: Which fields each event type asks for.
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -156,7 +157,9 @@ class CaseActionScreen(ModalScreen[dict | None]):
             if "photos" in fields:
                 # a path typed or pasted (a phone's folder, a card): prepared when saved
                 yield Label(t("photos.ui.label"), classes="field-label")
-                yield Input(placeholder=t("photos.ui.placeholder"), id="f-photos", compact=True)
+                yield PhotoPathsInput(
+                    placeholder=t("photos.ui.placeholder"), id="f-photos", compact=True
+                )
             with Horizontal(id="action-buttons"):
                 yield Button(t("cases.ui.save"), id="save", variant="primary", compact=True)
                 yield Button(t("ui.back"), id="cancel", compact=True)
