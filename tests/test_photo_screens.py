@@ -316,10 +316,12 @@ async def test_photos_are_chosen_from_a_folder_several_at_once(runtime, tmp_path
         await until(pilot, lambda: isinstance(app.screen, CaseDetailScreen))
         await until(
             pilot,
-            lambda: runtime.conn.execute(
-                "SELECT count(*) FROM photos p JOIN case_events e ON e.id = p.event_id"
-                " WHERE e.type = 'resolve_on_spot' AND p.case_id = ?",
-                (cid,),
-            ).fetchone()[0]
-            == 1,  # the same test picture three times is one picture
+            lambda: (
+                runtime.conn.execute(
+                    "SELECT count(*) FROM photos p JOIN case_events e ON e.id = p.event_id"
+                    " WHERE e.type = 'resolve_on_spot' AND p.case_id = ?",
+                    (cid,),
+                ).fetchone()[0]
+                == 1
+            ),  # the same test picture three times is one picture
         )
