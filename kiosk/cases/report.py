@@ -62,8 +62,11 @@ EMBED_QUALITY = 80
 class Font(Protocol):
     """A TrueType font with Chinese glyphs (kiosk.qr.fonts.CjkFont)."""
 
-    path: str
-    index: int
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def index(self) -> int: ...
 
 
 @dataclass(frozen=True)
