@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import stat
 
@@ -130,7 +131,11 @@ def test_the_report_shows_the_case_and_its_photos_before_left_of_after(runtime, 
     cid = _case_with_photos(runtime)
     number = runtime.conn.execute("SELECT number FROM cases WHERE id = ?", (cid,)).fetchone()[0]
     out = tmp_path / "report.pdf"
-    summary = _save(runtime, cid, out)
+    old = os.umask(0o022)  # a usual umask: the report must not rely on kiosk's 0o077
+    try:
+        summary = _save(runtime, cid, out)
+    finally:
+        os.umask(old)
     assert summary.photos == 4 and summary.path == str(out)
 
     text = pdf_text(out)
