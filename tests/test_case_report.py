@@ -365,6 +365,17 @@ async def test_the_case_screen_saves_the_report_on_r(runtime, tmp_path, monkeypa
         await settle(app, pilot)
         assert isinstance(app.screen, CaseDetailScreen)
         assert [p.name for p in tmp_path.iterdir()] == [expected.name]
+        # a folder that is not there: said in a notice, nothing written
+        await pilot.press("r")
+        await settle(app, pilot)
+        app.screen.query_one("#report-file").value = str(tmp_path / "nowhere" / "r.pdf")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await app.workers.wait_for_complete()
+        await settle(app, pilot)
+        notes = " ".join(str(n.message) for n in app._notifications)
+        assert t("photos.report.no_dir", path=str(tmp_path / "nowhere")) in notes
+        assert [p.name for p in tmp_path.iterdir()] == [expected.name]
         # the key's description follows the language
         set_language("en")
         try:
