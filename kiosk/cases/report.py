@@ -321,13 +321,6 @@ def _photo_rows(
     col_w = (A4[0] - 2 * MARGIN - GAP) / 2
     xs = (MARGIN, MARGIN + col_w + GAP)
     bottom = A4[1] - MARGIN
-    if heads:
-        pdf.set_font("cjk", size=11)
-        y = pdf.get_y()
-        for x, head in zip(xs, heads, strict=True):
-            pdf.set_xy(x, y)
-            pdf.cell(col_w, 6, head, align="C")
-        pdf.set_y(y + 7)
     if len(columns) == 2:
         left, right = columns
         rows = [
@@ -340,8 +333,22 @@ def _photo_rows(
             (single[i], single[i + 1] if i + 1 < len(single) else None)
             for i in range(0, len(single), 2)
         ]
+
+    def row_height(pair: tuple[ReportPhoto | None, ReportPhoto | None]) -> float:
+        return max(_box(p, col_w)[1] for p in pair if p is not None) + CAPTION + 3
+
+    if heads:
+        # the columns' headings stay with their first row
+        if rows and pdf.get_y() + 7 + row_height(rows[0]) > bottom:
+            pdf.add_page()
+        pdf.set_font("cjk", size=11)
+        y = pdf.get_y()
+        for x, head in zip(xs, heads, strict=True):
+            pdf.set_xy(x, y)
+            pdf.cell(col_w, 6, head, align="C")
+        pdf.set_y(y + 7)
     for pair in rows:
-        height = max(_box(p, col_w)[1] for p in pair if p is not None) + CAPTION + 3
+        height = row_height(pair)
         if pdf.get_y() + height > bottom:
             pdf.add_page()
         y = pdf.get_y()
