@@ -1,4 +1,4 @@
-"""``kiosk cases add|list|show|act``: the case ledger for scripts and supervisors."""
+"""``kiosk cases add|list|show|act|report``: the case ledger for scripts and supervisors."""
 
 from __future__ import annotations
 
@@ -83,6 +83,17 @@ def register(sub, common) -> None:
     )
     act.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     act.set_defaults(handler=run_act)
+
+    report = cs.add_parser(
+        "report",
+        parents=[common],
+        help=t("photos.report.cli.help"),
+        description=t("photos.report.cli.help"),
+    )
+    report.add_argument("id", metavar="CASE", help=t("photos.report.cli.case"))
+    report.add_argument("--pdf", required=True, metavar="FILE", help=t("photos.report.cli.pdf"))
+    report.add_argument("--json", action="store_true", help=t("cli.opt.json"))
+    report.set_defaults(handler=run_report)
 
 
 def _write(runtime, fn):
@@ -458,6 +469,55 @@ def run_act(args: argparse.Namespace) -> int:
                 number=detail.number,
                 action=t(f"cases.event.{event_type}"),
                 status=t(f"cases.status.{detail.state.status}"),
+            )
+        )
+    return 0
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """The case as a PDF report (kiosk/cases/report.py): as the acting worker, who must be
+    allowed a masked export of the case's grid; audited as an export."""
+    from db.case_fold import EscalationRules
+    from kiosk.cases.report import check_output, save_report
+    from kiosk.cli.output import emit_json, info
+    from kiosk.domain.categories import load_categories
+    from kiosk.qr.fonts import font_for
+
+    check_output(args.pdf)  # a path that cannot be written: said before the PIN is asked
+    runtime = open_runtime(args, writes=True)  # an export, like the ledgers
+    try:
+        font = font_for(runtime.settings)  # none installed: what to install, before any work
+        cid = resolve_case(runtime.conn, args.id)
+        summary = save_report(
+            runtime.conn,
+            lambda fn: _write(runtime, fn),
+            runtime.worker,
+            cid,
+            args.pdf,
+            font,
+            categories=load_categories(runtime.settings),
+            rules=EscalationRules.from_settings(runtime.settings),
+        )
+    finally:
+        runtime.close()
+    if args.json:
+        emit_json(
+            {
+                "id": cid,
+                "number": summary.number,
+                "pdf": summary.path,
+                "pages": summary.pages,
+                "photos": summary.photos,
+            }
+        )
+    else:
+        info(
+            t(
+                "photos.report.cli.done",
+                number=summary.number,
+                path=summary.path,
+                pages=summary.pages,
+                photos=summary.photos,
             )
         )
     return 0

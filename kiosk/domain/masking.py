@@ -3,6 +3,7 @@ forgotten household shows instead of its people (docs/security.md "Privacy")."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -25,3 +26,21 @@ def mask(field: str, value: Any) -> str:
 def forgotten_label() -> str:
     """What a forgotten household shows instead of its people and address."""
     return t("privacy.forgotten")
+
+
+#: A mainland mobile number or an 18-character ID number typed into free text (a case's
+#: summary, a note, who raised it), not run into other digits.
+_NUMBERS_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(?:[1-9][0-9]{16}[0-9Xx]|1[3-9][0-9]{9})(?![0-9])")
+
+
+def mask_numbers_in_text(text: str | None) -> str:
+    """``text`` with the phone and ID numbers in it masked as lists mask them (a worker may
+    type "王阿姨 13812345678" into who raised a case): for what leaves the laptop as a file."""
+    if not text:
+        return ""
+
+    def masked(m: re.Match[str]) -> str:
+        number = m.group(0)
+        return mask("id_number" if len(number) == 18 else "phone", number)
+
+    return _NUMBERS_IN_TEXT.sub(masked, text)

@@ -83,6 +83,13 @@ class CaseDetailScreen(KioskScreen):
             id="case.photos",
             tooltip=term("photos.view.open_hint"),
         ),
+        Binding(
+            "r",
+            "save_report",
+            term("photos.report.ui.save"),
+            id="case.report",
+            tooltip=term("photos.report.ui.save_hint"),
+        ),
     ]
 
     DEFAULT_CSS = """
@@ -105,6 +112,15 @@ class CaseDetailScreen(KioskScreen):
             self.departments = departments
             self.due = due
             self.in_reach = in_reach
+
+    class ReportSaved(Message):
+        """The case report was written (handled by CaseDetailScreen: a notice with its path)."""
+
+        def __init__(self, path: str, pages: int, photos: int) -> None:
+            super().__init__()
+            self.path = path
+            self.pages = pages
+            self.photos = photos
 
     class Acted(Message):
         """An action was written (handled by CaseDetailScreen: reload and say so)."""
@@ -283,6 +299,8 @@ class CaseDetailScreen(KioskScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "photos" and not (self.detail and self.detail.photos):
             return False  # the key shows on cases with photos
+        if action == "save_report" and (self.detail is None or not self.in_reach):
+            return False  # the report is an export of the case's grid: its own workers'
         # What the case's state does not allow is not offered (a closed case: reopen only),
         if action == "act" and parameters:
             # nor what the worker may not do to another area's case (its save would be
@@ -296,6 +314,8 @@ class CaseDetailScreen(KioskScreen):
     def role_action(self, action: str, parameters: tuple[object, ...]) -> str | None:
         if action == "act" and parameters:
             return case_action(str(parameters[0]))
+        if action == "save_report":
+            return "export.masked"
         return None
 
     def action_act(self, event_type: str) -> None:
@@ -372,6 +392,49 @@ class CaseDetailScreen(KioskScreen):
 
         self.kiosk.write(write)
         self.post_message(self.Acted(event_type))
+
+    # --- the PDF report (kiosk/cases/report.py) ------------------------------------------
+    def action_save_report(self) -> None:
+        """Ask where (the documents folder by default), then write the report on a thread."""
+        if self.detail is None or not self.kiosk.permit("export.masked"):
+            return
+        from screens.cases.report_file import ReportFileScreen, default_report_path
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self.notify(t("photos.report.ui.saving"), timeout=3)
+                self.save_report(path)
+
+        self.app.push_screen(ReportFileScreen(default_report_path(self.detail.number)), chosen)
+
+    @work(thread=True, exclusive=True, group="case-report", exit_on_error=False)
+    def save_report(self, path: str) -> None:
+        from kiosk.cases.report import save_report
+        from kiosk.qr.fonts import font_for
+
+        settings = self.kiosk.runtime.settings
+        summary = save_report(
+            self.kiosk.read(),
+            self.kiosk.write,
+            self.kiosk.worker,
+            self.case_id,
+            path,
+            font_for(settings),  # none installed: the notice says what to install
+            categories=load_categories(settings),
+            rules=rules_of(self.kiosk),
+        )
+        self.post_message(self.ReportSaved(summary.path, summary.pages, summary.photos))
+
+    def on_case_detail_screen_report_saved(self, message: ReportSaved) -> None:
+        self.notify(
+            t(
+                "photos.report.ui.done",
+                path=message.path,
+                pages=message.pages,
+                photos=message.photos,
+            ),
+            timeout=10,
+        )
 
     def on_case_detail_screen_acted(self, message: Acted) -> None:
         self.notify(t("cases.ui.done", action=t(f"cases.event.{message.event_type}")))

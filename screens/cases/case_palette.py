@@ -50,3 +50,9 @@ def palette_commands(app) -> Iterator[SystemCommand]:
             t(f"cases.ui.hint.{ev}"),
             lambda ev=ev: screen.action_act(ev),
         )
+    if allowed(app.worker, "export.masked") and screen.check_action("save_report", ()) is not False:
+        yield SystemCommand(
+            f"{t('cases.title')}: {t('photos.report.ui.save')} (r)",
+            t("photos.report.ui.save_hint"),
+            screen.action_save_report,
+        )
