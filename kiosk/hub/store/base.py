@@ -247,6 +247,14 @@ class HubStore(ABC):
     ) -> tuple[list[str], list[str], list[str]]: ...
     @abstractmethod
     def get_blob(self, device: DeviceRecord, sha: str) -> bytes | None: ...
+    @abstractmethod
+    def note_bundle_pictures(
+        self, device: DeviceRecord, carried: list[str], lacks: list[str]
+    ) -> None: ...
+    @abstractmethod
+    def bundle_pictures(
+        self, device: DeviceRecord, named: list[str], budget: int, most: int
+    ) -> tuple[list[tuple[str, bytes]], int, list[str]]: ...
 
 
 def _scope_args(
