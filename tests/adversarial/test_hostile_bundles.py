@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 
+import msgspec
 import pytest
 
 from kiosk.core.errors import UserError
@@ -40,8 +41,9 @@ def _write_up(path, token, ops, pictures=(), lacks=None, device_id="dev-hostile"
         device_id=device_id,
         ops=[p.raw(op) for op in ops],
         schema=17,
-        pictures=[p.BundlePicture(sha256=sha, data=data) for sha, data in pictures],
     )
+    if pictures:
+        bundle.pictures = [p.BundlePicture(sha256=sha, data=data) for sha, data in pictures]
     if lacks is not None:
         bundle.lacks = lacks
     path.write_bytes(p.sign_bundle(bundle, _key(token)))
@@ -212,3 +214,44 @@ def _b64(data) -> str:
     import base64
 
     return base64.b64encode(bytes(data)).decode()
+
+
+class _OldBundle(msgspec.Struct, kw_only=True):
+    """The bundle as versions before pictures wrote it, field for field."""
+
+    format: str
+    direction: str
+    device_id: str
+    ops: list[msgspec.Raw]
+    schema: int
+    hlc: str | None = None
+    cursor_from: str | None = None
+    cursor: str | None = None
+    acked: list[str] = []
+    backfill: int = 0
+    created_at: str = ""
+    audit: list[p.AuditEntry] = []
+    audit_dseq: int = 0
+    refused: list[p.Refusal] = []
+    mac: str = ""
+
+
+def test_an_old_bundle_without_pictures_still_imports(world, tmp_path):  # noqa: F811
+    w = world
+    ops = _photo_ops(w, "dev-hostile", "c5", G1, "a" * 64, 15)
+    old = _OldBundle(
+        format="grid-kiosk-bundle/1",
+        direction="up",
+        device_id="dev-hostile",
+        ops=[p.raw(op) for op in ops],
+        schema=17,
+    )
+    old.mac = p.bundle_mac(_key(w.token), msgspec.json.encode(old))
+    path = tmp_path / "old.up"
+    path.write_bytes(msgspec.json.encode(old))
+    _, result, pics = hub_import(w.store, path)
+    assert result.stored == 3 and not result.refused and pics == type(pics)()
+    # and one written now without pictures is exactly that format
+    _write_up(path, w.token, ops)
+    doc = json.loads(path.read_bytes())
+    assert doc["format"] == p.BUNDLE_FORMAT and not {"pictures", "lacks", "held"} & set(doc)
