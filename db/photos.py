@@ -167,13 +167,14 @@ def unsent_pictures(conn: sqlite3.Connection, limit: int, after: str = "") -> li
     return [r[0] for r in rows]
 
 
-def mark_sent(conn: sqlite3.Connection, hashes: list[str]) -> None:
-    """The hub holds these pictures."""
+def mark_sent(conn: sqlite3.Connection, hashes: list[str]) -> int:
+    """The hub holds these pictures; returns how many were not marked so before."""
     at = now_iso()
-    conn.executemany(
+    cur = conn.executemany(
         "UPDATE photo_blobs SET sent_at = ? WHERE sha256 = ? AND sent_at IS NULL",
         [(at, h) for h in hashes],
     )
+    return max(cur.rowcount, 0)
 
 
 def missing_pictures(conn: sqlite3.Connection, limit: int, after: str = "") -> list[str]:

@@ -313,6 +313,9 @@ def test_offline_bundles(kiosk, hub, tmp_path):
             "stored": stored,
             "duplicates": 1 - stored,
             "refused": [],
+            "photos": 0,
+            "photos_unknown": 0,
+            "photos_mismatch": 0,
         }
     down = tmp_path / "alice.down"
     out = kiosk("hub", "export", "--device", "alice", str(down), "--db", hub["db"], "--json")

@@ -493,7 +493,7 @@ def run_import(args: argparse.Namespace) -> int:
 
     store = _store(args)
     try:
-        name, result = hub_import(store, args.file)
+        name, result, pics = hub_import(store, args.file)
     except HubError as exc:
         raise _hub_error(exc) from None
     finally:
@@ -508,6 +508,9 @@ def run_import(args: argparse.Namespace) -> int:
                     {"op_id": r.op_id, "entity": r.entity, "code": r.code, "params": r.params}
                     for r in result.refused
                 ],
+                "photos": len(pics.stored),
+                "photos_unknown": len(pics.unknown),
+                "photos_mismatch": len(pics.mismatch),
             }
         )
     else:
@@ -521,6 +524,10 @@ def run_import(args: argparse.Namespace) -> int:
         )
         if result.refused:
             info(t("sync.hub_cli.import_refused", n=len(result.refused), name=name))
+        if pics.stored:
+            info(t("sync.hub_cli.imported_photos", stored=len(pics.stored)))
+        if pics.unknown or pics.mismatch:
+            info(t("sync.hub_cli.photos_refused", n=len(pics.unknown) + len(pics.mismatch)))
     return 0
 
 
@@ -530,13 +537,25 @@ def run_export(args: argparse.Namespace) -> int:
 
     store = _store(args)
     try:
-        n = hub_export(store, args.device, args.file)
+        counts = hub_export(store, args.device, args.file)
     finally:
         store.close()
     if args.json:
-        emit_json({"device": args.device, "file": args.file, "ops": n})
+        emit_json(
+            {
+                "device": args.device,
+                "file": args.file,
+                "ops": counts.ops,
+                "photos": counts.pictures,
+                "photos_left": counts.pictures_left,
+            }
+        )
     else:
-        info(t("sync.hub_cli.exported", n=n, name=args.device, path=args.file))
+        info(t("sync.hub_cli.exported", n=counts.ops, name=args.device, path=args.file))
+        if counts.pictures:
+            info(t("sync.hub_cli.exported_photos", n=counts.pictures))
+        if counts.pictures_left:
+            info(t("sync.hub_cli.photos_left", n=counts.pictures_left))
     return 0
 
 

@@ -224,13 +224,24 @@ def run_export(args: argparse.Namespace) -> int:
 
     runtime = open_runtime(args, writes=True)  # data leaves
     try:
-        n = export_pending(runtime.ctx, args.file)
+        counts = export_pending(runtime.ctx, args.file)
     finally:
         runtime.close()
     if args.json:
-        emit_json({"file": args.file, "ops": n})
+        emit_json(
+            {
+                "file": args.file,
+                "ops": counts.ops,
+                "photos": counts.pictures,
+                "photos_left": counts.pictures_left,
+            }
+        )
     else:
-        info(t("sync.cli.exported", n=n, path=args.file))
+        info(t("sync.cli.exported", n=counts.ops, path=args.file))
+        if counts.pictures:
+            info(t("sync.cli.exported_photos", n=counts.pictures))
+        if counts.pictures_left:
+            info(t("sync.cli.photos_left", n=counts.pictures_left))
     return 0
 
 
@@ -247,6 +258,16 @@ def run_import(args: argparse.Namespace) -> int:
         emit_json(counts)
     else:
         info(t("sync.cli.imported", **counts))
+        if counts["photos_received"] or counts["photos_sent"]:
+            info(
+                t(
+                    "sync.cli.imported_photos",
+                    received=counts["photos_received"],
+                    sent=counts["photos_sent"],
+                )
+            )
+        if counts["photos_refused"]:
+            info(t("sync.cli.photos_refused", n=counts["photos_refused"]))
     return 0
 
 

@@ -8,7 +8,10 @@ from the outbox and moves the pull cursor. The rules are those of the network pr
 op id, so importing a bundle twice changes nothing.
 
 A bundle is JSON, authenticated with an HMAC keyed by the hash of the device's token (the
-laptop knows the token, the hub its hash; nobody else knows either).
+laptop knows the token, the hub its hash; nobody else knows either). Pictures travel inside
+it (base64, under the same HMAC): an up bundle carries those the hub has not confirmed and
+names those this laptop lacks; a down bundle carries pictures for this laptop and names those
+of its last up bundle the hub holds, which only then count as sent (docs/sync.md).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from db import photos as db_photos
 from db import sync as dbsync
 from db.connection import transaction
 from db.context import WriteContext, get_meta, now_iso
@@ -35,9 +39,34 @@ def _device_key(conn: Any) -> str:
 # --- on the laptop ----------------------------------------------------------------------------
 
 
-def export_pending(ctx: WriteContext, path: str | Path) -> int:
+def _pictures_to_carry(conn: Any) -> tuple[list[p.BundlePicture], int]:
+    """The pictures the hub has not confirmed, in name order, within a bundle's bounds; and
+    how many are left for a later bundle (they stay unsent here until the hub confirms)."""
+    out: list[p.BundlePicture] = []
+    size = left = 0
+    after = ""
+    while names := db_photos.unsent_pictures(conn, 500, after):
+        after = names[-1]
+        for sha in names:
+            if left:  # the bundle is full: the rest are counted, not read
+                left += 1
+                continue
+            data = db_photos.blob(conn, sha)
+            if data is None:
+                continue
+            if len(out) >= p.MAX_BUNDLE_PICTURES or size + len(data) > p.MAX_BUNDLE_PICTURE_BYTES:
+                left += 1
+                continue
+            out.append(p.BundlePicture(sha256=sha, data=data))
+            size += len(data)
+    return out, left
+
+
+def export_pending(ctx: WriteContext, path: str | Path) -> p.BundleCounts:
     """Write every pending operation to ``path`` (they stay in the outbox until the hub's
-    bundle acknowledges them)."""
+    bundle acknowledges them), the pictures the hub has not confirmed (as many as a bundle
+    holds: they too count as sent only once the hub's bundle says it holds them) and the
+    names of the pictures this laptop's records give and it lacks."""
     from db import audit
     from kiosk.sync.client import audit_entry
 
@@ -60,8 +89,30 @@ def export_pending(ctx: WriteContext, path: str | Path) -> int:
         audit=entries,
         cursor=get_meta(ctx.conn, dbsync.META_CURSOR),
     )
+    pictures, left = _pictures_to_carry(ctx.conn)
+    lacks = db_photos.missing_pictures(ctx.conn, p.MAX_BUNDLE_NAMES)
+    if pictures or lacks:  # else format 1, as before pictures travelled
+        bundle.pictures, bundle.lacks = pictures, lacks
     p.write_bundle(path, p.sign_bundle(bundle, key))
-    return len(ops)
+    return p.BundleCounts(ops=len(ops), pictures=len(pictures), pictures_left=left)
+
+
+def _keep_pictures(ctx: WriteContext, bundle: p.Bundle) -> tuple[int, int]:
+    """Store the bundle's pictures that a photo record here names (after its operations are
+    applied), each checked against its name (db/photos.py); (kept, refused)."""
+    kept = refused = 0
+    for pic in p.bundle_pictures(bundle):
+        size = db_photos.picture_size(ctx.conn, pic.sha256)
+        if size is None:  # no record here names it: not this laptop's to keep
+            refused += 1
+            continue
+        try:
+            kept += int(db_photos.store_blob(ctx.conn, pic.sha256, pic.data, *size))
+        except UserError:  # not what its name says (checked before anything is written)
+            refused += 1
+            continue
+        db_photos.mark_sent(ctx.conn, [pic.sha256])  # the hub holds it: never sent back
+    return kept, refused
 
 
 def import_down(ctx: WriteContext, path: str | Path) -> dict[str, int]:
@@ -96,6 +147,8 @@ def import_down(ctx: WriteContext, path: str | Path) -> dict[str, int]:
         if bundle.audit_dseq > int(get_meta(ctx.conn, META_PUSHED) or 0):
             dbsync.set_meta(ctx.conn, META_PUSHED, str(bundle.audit_dseq))
         dbsync.observe_hlc(ctx, bundle.hlc)
+        received, refused = _keep_pictures(ctx, bundle)
+        confirmed = db_photos.mark_sent(ctx.conn, p.bundle_names(bundle.held))
         counts = {
             "pushed": acked,
             "pulled": result.applied,
@@ -103,6 +156,9 @@ def import_down(ctx: WriteContext, path: str | Path) -> dict[str, int]:
             "duplicates": result.duplicates,
             "acked": acked,
             "refused": held,
+            "photos_sent": confirmed,
+            "photos_received": received,
+            "photos_refused": refused,
         }
         dbsync.record_success(ctx.conn, counts)
     return counts

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -234,6 +235,30 @@ class ErrorResponse(msgspec.Struct, kw_only=True):
     params: dict[str, Any] = {}
 
 
+#: An offline bundle carries pictures in its signed JSON (base64): at most this many bytes of
+#: pictures in one bundle (about 200 prepared photos), and this many pictures; what does not
+#: fit goes in the next bundle (docs/sync.md, Offline bundles).
+MAX_BUNDLE_PICTURE_BYTES = 64 * 1024 * 1024
+MAX_BUNDLE_PICTURES = 2000
+#: names in a bundle's lists of pictures (an up bundle's ``lacks``, a down bundle's ``held``)
+MAX_BUNDLE_NAMES = 20_000
+#: the largest bundle file read at all, checked before anything is parsed: the pictures'
+#: bound in base64, and room for the operations
+MAX_BUNDLE_BYTES = 256 * 1024 * 1024
+
+
+class BundlePicture(msgspec.Struct, kw_only=True):
+    """A picture inside a bundle: its name and its bytes (base64 in the JSON), covered by the
+    bundle's HMAC like everything else in it."""
+
+    sha256: Sha256
+    data: Annotated[bytes, msgspec.Meta(max_length=MAX_BLOB)]
+
+
+Pictures = Annotated[list[BundlePicture], msgspec.Meta(max_length=MAX_BUNDLE_PICTURES)]
+Names = Annotated[list[Sha256], msgspec.Meta(max_length=MAX_BUNDLE_NAMES)]
+
+
 class Bundle(msgspec.Struct, kw_only=True):
     """An offline bundle (a file carried by USB): ``direction`` is ``up`` (a device's
     pending operations for the hub) or ``down`` (the hub's operations for one device)."""
@@ -256,10 +281,48 @@ class Bundle(msgspec.Struct, kw_only=True):
     audit_dseq: int = 0
     #: down: the device's operations the hub has refused (the laptop quarantines them)
     refused: list[Refusal] = []
+    #: Pictures (format 2). Unset fields are left out of the JSON, so a bundle without
+    #: pictures encodes, and is signed, exactly as before them. up: pictures the hub has not
+    #: confirmed (``pictures``) and the names this laptop's records give and it lacks
+    #: (``lacks``); down: pictures for this laptop (``pictures``) and those of its last up
+    #: bundle the hub holds (``held``: the laptop marks them sent).
+    pictures: Pictures | msgspec.UnsetType = msgspec.UNSET
+    lacks: Names | msgspec.UnsetType = msgspec.UNSET
+    held: Names | msgspec.UnsetType = msgspec.UNSET
     mac: str = ""
 
 
 BUNDLE_FORMAT = "grid-kiosk-bundle/1"
+#: a bundle with pictures: a reader of format 1 refuses it by its format (it would drop the
+#: fields it does not know and then find the signature wrong)
+BUNDLE_FORMAT_PICTURES = "grid-kiosk-bundle/2"
+BUNDLE_FORMATS = (BUNDLE_FORMAT, BUNDLE_FORMAT_PICTURES)
+
+
+def bundle_format(bundle: Bundle) -> str:
+    """The format a bundle is written in: 2 when it says anything about pictures."""
+    unset = msgspec.UNSET
+    plain = bundle.pictures is unset and bundle.lacks is unset and bundle.held is unset
+    return BUNDLE_FORMAT if plain else BUNDLE_FORMAT_PICTURES
+
+
+@dataclass(frozen=True)
+class BundleCounts:
+    """What a bundle written holds: operations, pictures, and pictures left for the next
+    bundle (over the bundle's bounds)."""
+
+    ops: int
+    pictures: int = 0
+    pictures_left: int = 0
+
+
+def bundle_pictures(bundle: Bundle) -> list[BundlePicture]:
+    return [] if bundle.pictures is msgspec.UNSET else bundle.pictures
+
+
+def bundle_names(names: list[str] | msgspec.UnsetType) -> list[str]:
+    return [] if names is msgspec.UNSET else names
+
 
 encoder = msgspec.json.Encoder()
 
@@ -340,24 +403,39 @@ def bundle_mac(key_hash: str, body: bytes) -> str:
 
 
 def sign_bundle(bundle: Bundle, key: str) -> bytes:
+    bundle.format = bundle_format(bundle)
     bundle.mac = ""
     bundle.mac = bundle_mac(key, encoder.encode(bundle))
     return encoder.encode(bundle)
 
 
 def read_bundle(path: str | Path) -> Bundle:
+    """Read and decode a bundle file, bounded: the file's size before anything is parsed,
+    each picture's while decoding, the pictures' total before anything is stored."""
     try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_BUNDLE_BYTES + 1)
+    except (FileNotFoundError, IsADirectoryError):
         raise UserError("error.file_missing", exit_code=2, path=str(path)) from None
+    if len(data) > MAX_BUNDLE_BYTES:
+        raise UserError(
+            "sync.error.bundle_too_big", exit_code=2, path=str(path), mb=MAX_BUNDLE_BYTES >> 20
+        )
     try:
         bundle = msgspec.json.decode(data, type=Bundle)
-    except msgspec.MsgspecError as exc:
+    except (msgspec.MsgspecError, RecursionError) as exc:
         raise UserError(
             "sync.error.bad_bundle", exit_code=2, path=str(path), detail=str(exc)[:200]
         ) from None
-    if bundle.format != BUNDLE_FORMAT or bundle.direction not in ("up", "down"):
+    if bundle.format not in BUNDLE_FORMATS or bundle.direction not in ("up", "down"):
         raise UserError("sync.error.bad_bundle", exit_code=2, path=str(path), detail=bundle.format)
+    if sum(len(pic.data) for pic in bundle_pictures(bundle)) > MAX_BUNDLE_PICTURE_BYTES:
+        raise UserError(
+            "sync.error.bundle_pictures_too_big",
+            exit_code=2,
+            path=str(path),
+            mb=MAX_BUNDLE_PICTURE_BYTES >> 20,
+        )
     return bundle
 
 
@@ -373,6 +451,10 @@ def verify_bundle(bundle: Bundle, key: str | None, path: str | Path) -> None:
 
 
 def write_bundle(path: str | Path, data: bytes) -> None:
+    if len(data) > MAX_BUNDLE_BYTES:  # no reader would take it: sync online instead
+        raise UserError(
+            "sync.error.bundle_too_big", exit_code=2, path=str(path), mb=MAX_BUNDLE_BYTES >> 20
+        )
     target = Path(path)
     tmp = target.with_name(target.name + ".part")
     tmp.write_bytes(data)

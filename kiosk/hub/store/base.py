@@ -247,6 +247,14 @@ class HubStore(ABC):
     ) -> tuple[list[str], list[str], list[str]]: ...
     @abstractmethod
     def get_blob(self, device: DeviceRecord, sha: str) -> bytes | None: ...
+    @abstractmethod
+    def note_bundle_pictures(
+        self, device: DeviceRecord, carried: list[str], lacks: list[str]
+    ) -> None: ...
+    @abstractmethod
+    def bundle_pictures(
+        self, device: DeviceRecord, named: list[str], budget: int, most: int
+    ) -> tuple[list[tuple[str, bytes]], int, list[str]]: ...
 
 
 def _scope_args(
@@ -897,6 +905,11 @@ class SqlHubStore(BlobStoreMixin, HubStore):
             pending = list(zip(order, batch_ops, strict=True))
             checker = Checker(self._reach(cur, device), self._load_scope(cur, keys_of(batch_ops)))
             checks = self._checks_for(batch_ops)
+            # A photo record held already names its picture as the log holds it (scrubbed, if
+            # its household was erased since): a copy sent again, from a USB bundle made
+            # before the erasure, must not name the picture anew.
+            photo_ops = [op.op_id for op in batch_ops if op.entity == "photo"]
+            photos_held = self._existing(cur, photo_ops) if photo_ops else set()
             accepted: list[Op] = []
             while pending:
                 batch, used = _tag(pending, checker, device_id, now, checks)
@@ -935,7 +948,8 @@ class SqlHubStore(BlobStoreMixin, HubStore):
                 )
             elif device_id is not None and accepted:
                 self._forgive(cur, device_id, [op.op_id for op in accepted])
-            self._note_photos(cur, accepted)  # which pictures the hub may take and give
+            # which pictures the hub may take and give
+            self._note_photos(cur, [op for op in accepted if op.op_id not in photos_held])
             # A household's erasure scrubs what the log holds of it (kiosk/hub/forget.py).
             for household_id, forgotten_at in hub_forget.erasures(accepted):
                 hub_forget.erase(self, cur, household_id, forgotten_at)

@@ -43,6 +43,14 @@ TABLES = {
         " device_id TEXT NOT NULL, sha256 TEXT NOT NULL, data {blob} NOT NULL,"
         " total INTEGER NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (device_id, sha256))"
     ),
+    # what a device's last up bundle said of pictures (kiosk/hub/bundle.py): ``carried``,
+    # the pictures it brought (its next down bundle says which the hub holds), ``lacks``,
+    # those its records name and it lacks (its next down bundle brings them)
+    "bundles": (
+        "CREATE TABLE IF NOT EXISTS hub_bundle_pictures ("
+        " device_id TEXT NOT NULL, kind TEXT NOT NULL, sha256 TEXT NOT NULL,"
+        " PRIMARY KEY (device_id, kind, sha256))"
+    ),
 }
 
 
@@ -238,6 +246,71 @@ class BlobStoreMixin:
                 return None
             return self._read_bytes(cur, sha)
 
+    # --- offline bundles (kiosk/hub/bundle.py) -----------------------------------------
+    def note_bundle_pictures(self, device: Any, carried: list[str], lacks: list[str]) -> None:
+        """Remember what ``device``'s up bundle said of pictures; the lists of its last up
+        bundle replace those of the one before."""
+        rows = [(device.device_id, "carried", sha) for sha in sorted(set(carried))]
+        rows += [(device.device_id, "lacks", sha) for sha in sorted(set(lacks))]
+        with self._tx() as cur:
+            cur.execute(
+                self._q("DELETE FROM hub_bundle_pictures WHERE device_id = ?"),
+                (device.device_id,),
+            )
+            if rows:
+                cur.executemany(
+                    self._q(
+                        "INSERT INTO hub_bundle_pictures(device_id, kind, sha256) VALUES (?, ?, ?)"
+                    ),
+                    rows,
+                )
+
+    def bundle_pictures(
+        self, device: Any, named: list[str], budget: int, most: int
+    ) -> tuple[list[tuple[str, bytes]], int, list[str]]:
+        """For ``device``'s down bundle: (pictures, left, held). The pictures named by
+        ``named`` (its bundle's photo records) or lacking in its last up bundle that it may
+        see (the reach :meth:`get_blob` checks) and the hub holds, in name order, at most
+        ``most`` and ``budget`` bytes; how many such were left for a later bundle; which
+        pictures its last up bundle carried the hub holds now."""
+        with self._tx(write=False) as cur:
+            cur.execute(
+                self._q("SELECT kind, sha256 FROM hub_bundle_pictures WHERE device_id = ?"),
+                (device.device_id,),
+            )
+            said = cur.fetchall()
+        carried = sorted({sha for kind, sha in said if kind == "carried"})
+        missing, unknown = self.blobs_wanted(device, carried) if carried else ([], [])
+        held = sorted(set(carried) - set(missing) - set(unknown))
+        wanted = sorted(set(named) | {sha for kind, sha in said if kind == "lacks"})
+        pictures: list[tuple[str, bytes]] = []
+        size = left = 0
+        with self._tx(write=False) as cur:
+            seen = self._seen_by(cur, self._reach(cur, device), wanted)
+            for sha, n in self._blob_sizes(cur, sorted(seen)):
+                if len(pictures) >= most or size + n > budget:
+                    left += 1
+                    continue
+                data = self._read_bytes(cur, sha)
+                if data is not None:
+                    pictures.append((sha, data))
+                    size += len(data)
+        return pictures, left, held
+
+    def _blob_sizes(self, cur: Any, hashes: list[str]) -> list[tuple[str, int]]:
+        out: list[tuple[str, int]] = []
+        for i in range(0, len(hashes), 500):
+            chunk = hashes[i : i + 500]
+            cur.execute(
+                self._q(
+                    "SELECT sha256, bytes FROM hub_blobs"
+                    f" WHERE sha256 IN ({','.join('?' * len(chunk))})"
+                ),
+                chunk,
+            )
+            out.extend((r[0], int(r[1])) for r in cur.fetchall())
+        return sorted(out)
+
     def _forget_photos(self, cur: Any, photo_ids: list[str]) -> None:
         """The pictures of erased photos go, with what names them (kiosk/hub/forget.py)."""
         for i in range(0, len(photo_ids), 500):
@@ -252,6 +325,7 @@ class BlobStoreMixin:
             for sha in hashes:
                 self._drop_bytes(cur, sha)
                 cur.execute(self._q("DELETE FROM hub_blob_parts WHERE sha256 = ?"), (sha,))
+                cur.execute(self._q("DELETE FROM hub_bundle_pictures WHERE sha256 = ?"), (sha,))
 
 
 class PictureFiles:
