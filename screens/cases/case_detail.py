@@ -77,18 +77,18 @@ class CaseDetailScreen(KioskScreen):
             for key, ev in ACTION_KEYS
         ],
         Binding(
-            "i",
-            "photos",
-            term("photos.view.open"),
-            id="case.photos",
-            tooltip=term("photos.view.open_hint"),
-        ),
-        Binding(
             "r",
             "save_report",
             term("photos.report.ui.save"),
             id="case.report",
             tooltip=term("photos.report.ui.save_hint"),
+        ),
+        Binding(
+            "i",
+            "photos",
+            term("photos.view.open"),
+            id="case.photos",
+            tooltip=term("photos.view.open_hint"),
         ),
     ]
 
