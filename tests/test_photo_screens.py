@@ -16,7 +16,7 @@ from db.cases import register_case
 from db.connection import transaction
 from kiosk.core.i18n import t
 from tests.conftest import SUPERVISOR, acting_as
-from tests.pilot_helpers import settle, signed_in_app
+from tests.pilot_helpers import settle, signed_in_app, until
 
 
 @pytest.fixture
@@ -58,6 +58,11 @@ def _painted(app) -> str:
     return "".join(app.export_screenshot())
 
 
+def _captions(screen) -> list[str]:
+    """The thumbnails' captions, once each thumbnail is composed."""
+    return [str(c.render()) for c in screen.query(".thumb-caption")]
+
+
 def _text(app) -> str:
     return "\n".join(str(w.render()) for w in app.screen.query(Static) if w.display)
 
@@ -75,13 +80,11 @@ async def test_a_steps_photos_show_as_thumbnails_and_enter_opens_them_full_size(
         table = app.screen.query_one("#case-timeline", DataTable)
         table.focus()
         table.move_cursor(row=0)
-        await settle(app, pilot)
+        await until(pilot, lambda: len(_captions(app.screen)) == 2)
         thumbs = list(app.screen.query(Thumb))
         assert len(thumbs) == 2
         assert all(th.image is not None for th in thumbs)
-        assert all(
-            t("photos.view.before") in str(th.query_one(".thumb-caption").render()) for th in thumbs
-        )
+        assert all(t("photos.view.before") in c for c in _captions(app.screen))
         assert "▀" in _painted(app)  # drawn in half blocks, in the thumbnail's colours
         await pilot.press("enter")
         await settle(app, pilot)
@@ -112,11 +115,11 @@ async def test_a_household_shows_its_cases_photos_and_opens_them(runtime):
     app = signed_in_app(runtime, _supervisor(runtime))
     async with app.run_test(size=(80, 24)) as pilot:
         open_household(app, hh)
-        await until(pilot, lambda: len(app.screen.query(Thumb)) == 3)
+        await until(pilot, lambda: len(_captions(app.screen)) == 3)
         strip = app.screen.query_one("#household-photos", PhotoStrip)
-        assert strip.display
+        assert strip.display and len(strip.query(Thumb)) == 3
         number = runtime.conn.execute("SELECT number FROM cases WHERE id = ?", (cid,)).fetchone()[0]
-        captions = [str(th.query_one(".thumb-caption").render()) for th in strip.query(Thumb)]
+        captions = _captions(strip)
         assert all(c.startswith(number) for c in captions)
         assert t("photos.view.after") in captions[-1]
         await pilot.press("i")
@@ -157,7 +160,7 @@ async def test_a_photo_not_on_this_laptop_and_an_erased_one_say_so(runtime):
         await app.push_screen(CaseDetailScreen(cid))
         await settle(app, pilot)
         app.screen.query_one("#case-timeline", DataTable).focus()
-        await settle(app, pilot)
+        await until(pilot, lambda: len(app.screen.query(".thumb-missing")) == 2)
         thumbs = list(app.screen.query(Thumb))
         assert [th.image for th in thumbs] == [None, None]
         boxes = [str(th.query_one(".thumb-missing").render()) for th in thumbs]
@@ -325,3 +328,100 @@ async def test_photos_are_chosen_from_a_folder_several_at_once(runtime, tmp_path
                 == 1
             ),  # the same test picture three times is one picture
         )
+
+
+def _video(path, frames: int = 12):
+    """A short video (Motion JPEG) OpenCV reads as it reads a camera: a door and a wall."""
+    import cv2
+    import numpy as np
+
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (640, 480))
+    assert out.isOpened()
+    for i in range(frames):
+        frame = np.full((480, 640, 3), (40, 120 + i, 200), dtype=np.uint8)
+        frame[100:400, 250:390] = (30, 60, 110)  # the door
+        out.write(frame)
+    out.release()
+    return path
+
+
+async def test_a_photo_taken_with_the_camera_is_attached_and_its_file_goes(runtime, tmp_path):
+    """C in the picker takes a photo with the camera the ``camera_index`` setting names (here
+    a video stream's file, read by OpenCV as a camera is); it waits, prepared and private, in
+    the data folder until the form is saved, and is gone after."""
+    import msgspec
+
+    from kiosk.core.config import data_dir
+    from screens.cases.case_detail import CaseDetailScreen
+    from screens.photos.picker import PhotoPickerScreen
+    from tests.photo_helpers import jpeg_segments
+    from tests.pilot_helpers import until
+
+    video = _video(tmp_path / "camera.avi")
+    runtime.settings = msgspec.structs.replace(runtime.settings, camera_index=str(video))
+    _, cid = _case_with_photos(runtime)
+    app = signed_in_app(runtime, _supervisor(runtime))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.push_screen(CaseDetailScreen(cid))
+        await settle(app, pilot)
+        await pilot.press("p")  # progress
+        await settle(app, pilot)
+        app.screen.query_one("#f-photos").focus()
+        await pilot.press("ctrl+o")
+        await until(pilot, lambda: isinstance(app.screen, PhotoPickerScreen))
+        picker = app.screen
+        await pilot.press("c")
+        await until(pilot, lambda: len(picker.marked) == 1)
+        (shot,) = picker.marked
+        folder = data_dir() / "camera"
+        assert shot.parent == folder
+        assert oct(folder.stat().st_mode & 0o777) == "0o700"
+        assert oct(shot.stat().st_mode & 0o777) == "0o600"
+        data = shot.read_bytes()
+        assert 0xE1 not in jpeg_segments(data)  # no EXIF: prepared as any stored photo
+        await until(
+            pilot, lambda: shot.name in str(picker.query_one("#pick-preview-text").render())
+        )
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen.query_one("#f-photos").value == str(shot)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, CaseDetailScreen))
+        await until(pilot, lambda: not shot.exists())
+        rows = runtime.conn.execute(
+            "SELECT p.width, p.height FROM photos p JOIN case_events e ON e.id = p.event_id"
+            " WHERE p.case_id = ? AND e.type = 'progress'",
+            (cid,),
+        ).fetchall()
+        assert [tuple(r) for r in rows] == [(640, 480)]
+
+
+def test_camera_shots_left_behind_are_removed_a_day_later(runtime):
+    import os
+    import time
+
+    from kiosk.photos.camera import shots_dir, sweep
+
+    old, new = shots_dir() / "camera-old.jpg", shots_dir() / "camera-new.jpg"
+    old.write_bytes(b"x")
+    new.write_bytes(b"y")
+    day_ago = time.time() - 25 * 3600
+    os.utime(old, (day_ago, day_ago))
+    assert sweep() == 1
+    assert not old.exists() and new.exists()
+
+
+def test_the_camera_without_its_extra_or_a_camera_says_which(runtime, monkeypatch, tmp_path):
+    import msgspec
+
+    from kiosk.core.errors import UserError
+    from kiosk.photos.camera import take_photo
+
+    missing = msgspec.structs.replace(runtime.settings, camera_index=str(tmp_path / "none.avi"))
+    with pytest.raises(UserError) as refused:
+        take_photo(missing)
+    assert refused.value.key == "qr.camera.none"
+    monkeypatch.setitem(sys.modules, "cv2", None)
+    with pytest.raises(UserError) as refused:
+        take_photo(runtime.settings)
+    assert refused.value.key == "qr.camera.no_extra"

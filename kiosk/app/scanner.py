@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, cast
 from textual import events
 from textual.message import Message
 
+from kiosk.core.config import camera_source
 from kiosk.qr.payload import Payload, find_in, looks_like_label, parse
 from kiosk.qr.wedge import ENTER_KEYS, KeyBurst, Verdict, classify, scanner_prefix
 
@@ -340,7 +341,7 @@ class ScanAnywhere:
     def scan_camera(self) -> None:
         """The camera key: watch the webcam in a worker; a label seen opens its record."""
         settings = getattr(getattr(self.app, "runtime", None), "settings", None)
-        index = getattr(settings, "camera_index", 0)
+        index = camera_source(getattr(settings, "camera_index", 0))
 
         def watch() -> None:
             from kiosk.core.i18n import t

@@ -23,6 +23,7 @@ def register(sub, common) -> None:
 def run(args: argparse.Namespace) -> int:
     from kiosk.cli.lookup import audit_lookup, print_result
     from kiosk.cli.output import emit_json, info
+    from kiosk.core.config import camera_source
     from kiosk.core.errors import UserError
     from kiosk.qr.lookup import resolve_text, to_json
     from kiosk.runtime import load, open_runtime
@@ -34,7 +35,9 @@ def run(args: argparse.Namespace) -> int:
         from kiosk.qr.camera import scan_camera
 
         info(t("qr.camera.looking", seconds=int(args.timeout)))
-        texts: Iterable[str] = [scan_camera(settings.camera_index, max(1.0, args.timeout))]
+        texts: Iterable[str] = [
+            scan_camera(camera_source(settings.camera_index), max(1.0, args.timeout))
+        ]
     else:
         if sys.stdin.isatty():
             info(t("qr.cli.scan_prompt"))

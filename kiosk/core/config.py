@@ -62,8 +62,10 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     #: Scanning: a keyboard-wedge scanner types faster than this many milliseconds per key;
     #: slower keys are a person typing (docs/qr.md).
     scan_key_gap_ms: int = 50
-    #: Scanning: which camera ``kiosk scan --camera`` and the camera key open (0 = first).
-    camera_index: int = 0
+    #: Scanning and photos: which camera ``kiosk scan --camera``, the camera key and the
+    #: photo picker's camera open: 0 = the first, 1 the second..., or a video stream's
+    #: address (a phone running an IP-camera app: ``http://192.168.1.20:8080/video``).
+    camera_index: int | str = 0
     #: Photos: the longer side of a stored photo in pixels (docs/photos.md); 400 to 4000.
     photo_long_edge: Annotated[int, msgspec.Meta(ge=400, le=4000)] = 1600
     #: Photos: JPEG quality of a stored photo, 40 to 95.
@@ -78,6 +80,14 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     #: Encryption at rest: the key file. Default: ``keys/<database>-<hash>.key`` next to the
     #: configuration file. Point it at a removable USB key to keep key and data apart.
     key_file: str | None = None
+
+
+def camera_source(value: int | str) -> int | str:
+    """``camera_index`` as OpenCV takes it: a number for a camera ("1" from the environment
+    too), else the stream's address or file."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return value
 
 
 def data_dir() -> Path:

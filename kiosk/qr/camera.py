@@ -25,7 +25,7 @@ def load_cv2():
 
 
 def scan_camera(
-    index: int = 0, timeout: float = 30.0, cancelled: Callable[[], bool] = lambda: False
+    index: int | str = 0, timeout: float = 30.0, cancelled: Callable[[], bool] = lambda: False
 ) -> str:
     """Watch camera ``index`` until a label's QR code is in view; return its payload text."""
     import zxingcpp

@@ -377,11 +377,13 @@ class CaseDetailScreen(KioskScreen):
     @work(thread=True, exclusive=True, group="case-write", exit_on_error=False)
     def write(self, event_type: str, values: dict) -> None:
         from kiosk.photos.attach import attach_prepared, photo_paths, prepare_files
+        from kiosk.photos.camera import discard_shots
 
         data = self._event_data(event_type, values)
         rating_given = data.pop("rating_given", None)
         # prepared here, on the worker's thread, before the write: a bad file writes nothing
-        photos = prepare_files(photo_paths(values.get("photos") or ""), self.kiosk.runtime.settings)
+        paths = photo_paths(values.get("photos") or "")
+        photos = prepare_files(paths, self.kiosk.runtime.settings)
 
         def write(ctx):
             eid = append_event(ctx, self.case_id, event_type, data)
@@ -391,6 +393,7 @@ class CaseDetailScreen(KioskScreen):
                 append_event(ctx, self.case_id, "rate", {"rating": rating_given})
 
         self.kiosk.write(write)
+        discard_shots(paths)  # camera shots: stored now, the files go
         self.post_message(self.Acted(event_type))
 
     # --- the PDF report (kiosk/cases/report.py) ------------------------------------------

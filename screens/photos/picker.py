@@ -113,6 +113,7 @@ class PhotoPickerScreen(ModalScreen[list[Path] | None]):
     BINDINGS = [
         Binding("escape", "cancel", term("ui.back"), id="photo_pick.cancel"),
         Binding("ctrl+s", "done", term("photos.pick.done"), id="photo_pick.done"),
+        Binding("c", "camera", term("photos.pick.camera"), id="photo_pick.camera"),
     ]
     DEFAULT_CSS = """
     PhotoPickerScreen { align: center middle; }
@@ -126,6 +127,14 @@ class PhotoPickerScreen(ModalScreen[list[Path] | None]):
     #pick-preview-text { color: $text-muted; }
     #pick-preview .pick-picture { width: auto; height: 12; }
     """
+
+    class Shot(Message):
+        """A photo taken with the camera (or why not)."""
+
+        def __init__(self, path: Path | None, error: str = "") -> None:
+            super().__init__()
+            self.path = path
+            self.error = error
 
     class Preview(Message):
         def __init__(self, path: Path, image: Any, text: str) -> None:
@@ -165,6 +174,39 @@ class PhotoPickerScreen(ModalScreen[list[Path] | None]):
     def on_mount(self) -> None:
         self.query_one(PhotoTree).focus()
         self._status()
+        from kiosk.photos.camera import sweep
+
+        sweep()  # camera shots of forms never saved, a day old
+
+    # --- the camera -------------------------------------------------------------------------
+    def action_camera(self) -> None:
+        if self._room() <= 0:
+            self._status()
+            return
+        self.notify(t("photos.pick.taking"))
+        self._take()
+
+    @work(thread=True, exclusive=True, group="photo-camera", exit_on_error=False)
+    def _take(self) -> None:
+        from kiosk.photos.camera import take_photo
+
+        try:
+            path, _ = take_photo(self.app.runtime.settings)  # type: ignore[attr-defined]
+        except UserError as e:
+            self.post_message(self.Shot(None, describe(e)))
+            return
+        self.post_message(self.Shot(path))
+
+    @on(Shot)
+    def _shot(self, message: Shot) -> None:
+        if message.path is None:
+            self.notify(message.error, severity="error")
+            return
+        if self._room() > 0:
+            self.marked.add(message.path)
+        self._changed()
+        self._previewing = message.path
+        self._preview(message.path, picture.renderer(self.app.runtime.settings.photo_graphics))  # type: ignore[attr-defined]
 
     @on(Select.Changed, "#pick-place")
     def _place(self, event: Select.Changed) -> None:
