@@ -49,6 +49,7 @@ RULE_FIELDS = {
     "photos.error.not_found": "photos",
     "photos.error.empty_folder": "photos",
     "photos.error.too_many": "photos",
+    "cases.rule.after_photo_required": "photos",
 }
 
 

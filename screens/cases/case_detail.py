@@ -279,7 +279,9 @@ class CaseDetailScreen(KioskScreen):
         """The event's data from the form's values; raises what the rules refuse (the form
         shows it and stays open). ``check_state``: also the rules of the case's state as this
         screen last read it (the write checks them again, against the database)."""
+        from db.case_rules import check_after_photo
         from kiosk.cases.events import build_event
+        from kiosk.photos.attach import photo_paths
 
         level = values.get("level")
         data = build_event(
@@ -296,10 +298,8 @@ class CaseDetailScreen(KioskScreen):
             level=int(level) if level else None,
             unreached=bool(values.get("unreached")),
         )
-        if values.get("photos"):
-            from kiosk.photos.attach import photo_paths
-
-            photo_paths(values["photos"])  # every path there, at most 12: said in the form
+        # every path there, at most 12: said in the form
+        photos = photo_paths(values["photos"]) if values.get("photos") else []
         if check_state and self.detail is not None:
             candidate = Event(
                 id="~", type=event_type, hlc="~", device_id="~", at=now_iso(), data=data
@@ -309,11 +309,14 @@ class CaseDetailScreen(KioskScreen):
                 raise CaseRefused(
                     rule, exit_code=3, status=Phrase(f"cases.status.{self.detail.state.status}")
                 )
+            # the community's rule, said on the photos field (the write checks it again)
+            cats = load_categories(self.kiosk.runtime.settings)
+            check_after_photo(self.kiosk.read(), self.case_id, event_type, len(photos), cats)
         return data
 
     @work(thread=True, exclusive=True, group="case-write", exit_on_error=False)
     def write(self, event_type: str, values: dict) -> None:
-        from kiosk.photos.attach import attach_prepared, photo_paths, prepare_files
+        from kiosk.photos.attach import photo_paths, prepare_files
 
         data = self._event_data(event_type, values)
         rating_given = data.pop("rating_given", None)
@@ -321,9 +324,7 @@ class CaseDetailScreen(KioskScreen):
         photos = prepare_files(photo_paths(values.get("photos") or ""), self.kiosk.runtime.settings)
 
         def write(ctx):
-            eid = append_event(ctx, self.case_id, event_type, data)
-            if photos:
-                attach_prepared(ctx, self.case_id, eid, photos)
+            append_event(ctx, self.case_id, event_type, data, photos=photos)
             if rating_given:
                 append_event(ctx, self.case_id, "rate", {"rating": rating_given})
 
