@@ -183,7 +183,7 @@ def test_cli_only_the_supervisors_community_and_the_administrator_names_one(demo
 
 # --- the screen ---------------------------------------------------------------------------
 async def test_the_resolve_form_says_on_its_photos_field_that_a_photo_is_needed(runtime, tmp_path):
-    from textual.widgets import Input, Static
+    from textual.widgets import Input, Label, Static
 
     from db.workers import worker_by_name
     from kiosk.demo.district import DEMO_ACCOUNTS
@@ -208,6 +208,9 @@ async def test_the_resolve_form_says_on_its_photos_field_that_a_photo_is_needed(
             await settle(app, pilot)
             form = app.screen
             assert isinstance(form, CaseActionScreen)
+            # the form says so before the worker saves
+            label = str(form.query_one("#f-photos-label", Label).render())
+            assert label == t("photos.ui.label_required")
             await pilot.press(*"已疏通")
             await pilot.press("ctrl+s")
             await settle(app, pilot)

@@ -15,6 +15,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Header, Static
 
 from db.case_fold import CaseRefused, Event, check, offered
+from db.case_rules import RESOLVING
 from db.cases import CaseDetail, append_event, get_case
 from db.errors import Phrase
 from db.hlc import now_iso
@@ -90,12 +91,14 @@ class CaseDetailScreen(KioskScreen):
             departments: list[str],
             in_reach: bool,
             due: str = "",
+            after_photo: bool = False,
         ) -> None:
             super().__init__()
             self.detail = detail
             self.departments = departments
             self.due = due
             self.in_reach = in_reach
+            self.after_photo = after_photo
 
     class Acted(Message):
         """An action was written (handled by CaseDetailScreen: reload and say so)."""
@@ -113,6 +116,8 @@ class CaseDetailScreen(KioskScreen):
         self.due_default = ""
         #: the case's grid is within the worker's area (others' cases are read, not acted on)
         self.in_reach = False
+        #: its community resolves cases of its category group only with a photo of the repair
+        self.after_photo = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -158,7 +163,12 @@ class CaseDetailScreen(KioskScreen):
             due = default_due(
                 conn, load_categories(self.kiosk.runtime.settings), self.case_id, date.today()
             )
-        self.post_message(self.Loaded(detail, assignable(conn, community), in_reach, due))
+        from db.case_rules import after_photo_group
+
+        after_photo = detail is not None and after_photo_group(conn, self.case_id) is not None
+        self.post_message(
+            self.Loaded(detail, assignable(conn, community), in_reach, due, after_photo)
+        )
 
     def on_case_detail_screen_loaded(self, message: Loaded) -> None:
         from kiosk.cases.events import describe_event
@@ -168,6 +178,7 @@ class CaseDetailScreen(KioskScreen):
         self.departments = message.departments
         self.due_default = message.due
         self.in_reach = message.in_reach
+        self.after_photo = message.after_photo
         self.refresh_bindings()  # the actions the case's state allows
         if d is None:
             self.query_one("#case-title", Static).update(t("cases.error.not_found", id=""))
@@ -271,6 +282,7 @@ class CaseDetailScreen(KioskScreen):
                 self.departments,
                 validate=lambda values: self._event_data(event_type, values, check_state=True),
                 due=self.due_default,
+                photo_required=self.after_photo and event_type in RESOLVING,
             ),
             done,
         )

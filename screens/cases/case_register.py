@@ -61,7 +61,8 @@ class CaseRegisterScreen(WorkerErrors, Screen[str | None]):
     #reg-form Input { margin-bottom: 1; }
     #reg-form Input.-textual-compact { margin-bottom: 0; }
     #reg-repeats { height: 1fr; min-height: 4; }
-    #reg-error { color: $error; height: auto; }
+    #reg-error { color: $error; height: auto; display: none; }
+    #reg-error.-shown { display: block; }
     #reg-form .-invalid { border: tall $error; }
     """
 
@@ -310,6 +311,7 @@ class CaseRegisterScreen(WorkerErrors, Screen[str | None]):
             self.photos_refused(exc.message())
             return
         self.query_one("#reg-error", Static).update("")
+        self.query_one("#reg-error", Static).remove_class("-shown")
         self.query_one("#reg-photos", Input).remove_class("-invalid")
         self.write(
             list(self.household_ids),
@@ -323,6 +325,7 @@ class CaseRegisterScreen(WorkerErrors, Screen[str | None]):
     def photos_refused(self, message: str) -> None:
         """Say what is wrong with the photos, on their field (what was typed stays)."""
         self.query_one("#reg-error", Static).update(message)
+        self.query_one("#reg-error", Static).add_class("-shown")
         field = self.query_one("#reg-photos", Input)
         field.add_class("-invalid")
         field.focus()
