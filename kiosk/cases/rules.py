@@ -11,8 +11,9 @@ import sqlite3
 from dataclasses import dataclass
 
 from db.case_rules import list_rules, set_after_photo
-from db.context import WriteContext
-from db.errors import UserError
+from db.context import WriteContext, get_meta
+from db.errors import Phrase, UserError
+from db.sync import META_ROLE
 from db.workers import Worker
 from kiosk.domain.categories import Categories, Group
 from kiosk.security.roles import ADMIN, SUPERVISOR, action_label, require
@@ -26,12 +27,23 @@ class GroupRule:
     after_photo: bool
 
 
-def rules_community(worker: Worker | None, community: str | None, *, changing: bool) -> str | None:
+def rules_community(
+    conn: sqlite3.Connection, worker: Worker | None, community: str | None, *, changing: bool
+) -> str | None:
     """The community whose rules are read or changed: a supervisor's own (another is refused
-    when changing), the one named, else the worker's. Changing needs :data:`ACTION` and a
-    community (an administrator names it)."""
+    when changing), the one named, else the worker's. Changing needs :data:`ACTION`, a
+    community (an administrator names it), and a computer that may change it: not a field
+    laptop (the hub takes a community's rules only from office and administrator devices;
+    set on a field laptop, the rule would hold there alone until the hub refused it)."""
     if changing:
         worker = require(worker, ACTION)
+        device = get_meta(conn, META_ROLE)
+        if device not in (None, "office", "admin"):
+            raise UserError(
+                "cases.rules.office_device_only",
+                exit_code=3,
+                device=Phrase(f"sync.hub_cli.role_{device}"),
+            )
     if worker is not None and worker.role == SUPERVISOR:
         if changing and community and community != worker.community:
             raise UserError(

@@ -490,7 +490,7 @@ def run_require_photo(args: argparse.Namespace) -> int:
     runtime = open_runtime(args, writes=changing)
     try:
         cats = load_categories(runtime.settings)
-        community = rules_community(runtime.worker, args.community, changing=changing)
+        community = rules_community(runtime.conn, runtime.worker, args.community, changing=changing)
         wrote = False
         if changing:
             assert community is not None
