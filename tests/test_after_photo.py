@@ -230,3 +230,56 @@ async def test_the_resolve_form_says_on_its_photos_field_that_a_photo_is_needed(
     detail = get_case(conn, cid)
     assert detail is not None and detail.state.status == "resolved"
     assert [(p.event_type, p.width) for p in detail.photos] == [("resolve", 800)]
+
+
+async def test_the_supervisor_switches_the_rule_on_the_case_rules_screen(runtime):
+    from db.workers import worker_by_name
+    from kiosk.demo.district import DEMO_ACCOUNTS
+    from screens.cases.case_list import CasesScreen
+    from screens.cases.case_rules import CaseRulesScreen
+    from screens.widgets.result_list import ResultList
+    from tests.pilot_helpers import settle, signed_in_app
+
+    conn = runtime.conn
+    community = _community(conn)
+    with acting_as(runtime, SUPERVISOR):
+        app = signed_in_app(runtime, worker_by_name(conn, DEMO_ACCOUNTS["supervisor"][0]))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("f3")
+            await settle(app, pilot)
+            assert isinstance(app.screen, CasesScreen)
+            await pilot.press("p")
+            await settle(app, pilot)
+            screen = app.screen
+            assert isinstance(screen, CaseRulesScreen)
+            rows = screen.query_one("#rules-list", ResultList)
+            assert rows.get_row_at(0)[0].strip() == "城建城管执法"
+            assert t("cases.rules.none") in rows.get_row_at(0)[1]
+            await pilot.press("space")
+            await settle(app, pilot)
+            assert t("cases.rules.after_photo") in rows.get_row_at(0)[1]
+            assert after_photo_groups(conn, community) == {"urban"}
+            await pilot.press("down", "enter")  # Enter switches too: 民生服务
+            await settle(app, pilot)
+            assert rows.cursor_row == 1
+            assert after_photo_groups(conn, community) == {"urban", "livelihood"}
+            await pilot.press("space")
+            await settle(app, pilot)
+            assert after_photo_groups(conn, community) == {"urban"}
+
+
+async def test_a_grid_worker_is_not_offered_the_case_rules(runtime):
+    from screens.cases.case_list import CasesScreen
+    from tests.pilot_helpers import settle, signed_in_app
+
+    app = signed_in_app(runtime)  # the demo's grid worker
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert app.worker.role == "worker"
+        await pilot.press("f3")
+        await settle(app, pilot)
+        assert isinstance(app.screen, CasesScreen)
+        assert app.screen.check_action("case_rules", ()) is not True
+        await pilot.press("p")
+        await settle(app, pilot)
+        assert isinstance(app.screen, CasesScreen)
+    assert runtime.conn.execute("SELECT count(*) FROM case_rules").fetchone()[0] == 0
