@@ -184,3 +184,30 @@ def test_cli_visit_with_problem_photos(demo_db, tmp_path):
     ).fetchall()
     c.close()
     assert rows == [("楼下停车难", "register", 300)]
+
+
+def test_a_problems_photos_in_the_form_and_the_draft(tmp_path):
+    """Unit: the draft keeps a problem's photo paths only when some are typed (a draft
+    without photos keeps its shape); paths are checked per problem, naming its field."""
+    from kiosk.domain.visits import VisitInvalid, normalise_form, problem
+    from kiosk.photos.attach import problem_photos
+
+    assert problem("sewer", "下水堵") == {"category": "sewer", "text": "下水堵"}
+    assert problem("sewer", "下水堵", "  ") == {"category": "sewer", "text": "下水堵"}
+    raw = {"problems": [{"category": "sewer", "text": "x", "photos": "a.jpg; b.jpg"}, "junk"]}
+    assert normalise_form(raw)["problems"] == [
+        {"category": "sewer", "text": "x", "photos": "a.jpg; b.jpg"}
+    ]
+    good = write_phone_jpeg(tmp_path / "ok.jpg")
+    form = {
+        "problems": [
+            {"category": "sewer", "text": "x"},
+            {"category": "sewer", "text": "y", "photos": f"{good};{tmp_path / 'gone.jpg'}"},
+        ]
+    }
+    with pytest.raises(VisitInvalid) as refused:
+        problem_photos(form, prepare=False)
+    assert refused.value.field == "problem.1.photos"
+    assert "gone.jpg" in refused.value.message() and "2" in refused.value.message()
+    form["problems"][1]["photos"] = str(good)
+    assert problem_photos(form, prepare=False) == {1: []}

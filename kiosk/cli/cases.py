@@ -499,7 +499,9 @@ def run_require_photo(args: argparse.Namespace) -> int:
                 runtime,
                 lambda ctx: require_after_photo(ctx, community, group, args.state == "on"),
             )
-        rules = group_rules(runtime.conn, cats, community) if community else []
+        if not community:  # an administrator lists a community's rules by naming it
+            raise UserError("cases.rules.community_needed", exit_code=2)
+        rules = group_rules(runtime.conn, cats, community)
     finally:
         runtime.close()
     if args.json:
@@ -517,9 +519,7 @@ def run_require_photo(args: argparse.Namespace) -> int:
     if changing:
         key = "cases.rules.cli.now_on" if args.state == "on" else "cases.rules.cli.now_off"
         info(t(key, community=community, group=group.name))
-    elif not community:
-        raise UserError("cases.rules.community_needed", exit_code=2)
-    if not changing:
+    else:
         print(
             table(
                 [t("cases.rules.col.group"), t("cases.rules.col.code"), t("cases.rules.col.rule")],
