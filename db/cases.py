@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -29,10 +30,11 @@ from db.case_fold import (
     fold,
     is_overdue,
 )
+from db.case_rules import check_after_photo
 from db.context import WriteContext, get_meta, now_iso, set_meta
 from db.errors import Phrase, UserError
 from db.ids import uuid7
-from db.photos import Photo, photos_of_case
+from db.photos import Photo, Picture, attach_photo, photos_of_case
 
 CASE_COLUMNS = (
     "id",
@@ -243,12 +245,18 @@ def append_event(
     type_: str,
     data: dict[str, Any] | None = None,
     at: str | None = None,
+    *,
+    photos: Sequence[Picture] = (),
 ) -> str:
-    """Add one event to a case after checking the rules; returns the event id.
+    """Add one event to a case after checking the rules, with the ``photos`` (prepared
+    pictures, kiosk/photos/prepare.py) that document it; returns the event id.
 
     Call inside a transaction. Raises :class:`~db.case_fold.CaseRefused` (naming the rule)
-    when the event is not valid from the case's current state; nothing is written then.
+    when the event is not valid from the case's current state, or resolves a case whose
+    community requires a photo of the repair for its category group without one
+    (db/case_rules.py); nothing is written then.
     """
+
     conn = ctx.conn
     if conn.execute("SELECT 1 FROM cases WHERE id = ?", (case_id,)).fetchone() is None:
         raise UserError("cases.error.not_found", exit_code=2, id=case_id[:40])
@@ -261,7 +269,12 @@ def append_event(
     rule = check(state, candidate)
     if rule is not None:
         raise CaseRefused(rule, exit_code=3, status=Phrase(f"cases.status.{state.status}"))
+    check_after_photo(conn, case_id, type_, len(photos), ctx.categories)
     eid = _insert_event(ctx, case_id, type_, data, at)
+    for p in photos:
+        attach_photo(
+            ctx, case_id, eid, sha256=p.sha256, data=p.data, width=p.width, height=p.height
+        )
     refresh_case(conn, case_id)
     return eid
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from dataclasses import dataclass
+from typing import Protocol
 
 from db.context import WriteContext, now_iso
 from db.errors import UserError
@@ -21,6 +22,20 @@ from db.ids import uuid7
 MAX_PER_EVENT = 12
 #: the largest picture stored, in bytes (a prepared 1600 px JPEG is 150-500 KB)
 MAX_BLOB_BYTES = 4 * 1024 * 1024
+
+
+class Picture(Protocol):
+    """A picture ready to store (kiosk/photos/prepare.py ``Prepared``): JPEG bytes, no
+    metadata, named by their SHA-256."""
+
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def data(self) -> bytes: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
 
 
 @dataclass(frozen=True)

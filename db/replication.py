@@ -59,6 +59,8 @@ ENTITIES: dict[str, Entity] = {
     "survey": Entity("surveys", "append", managed=OFFICE),
     # a community's responsible departments (责任单位): kept by its office, read everywhere
     "department": Entity("departments", "lww", managed=OFFICE),
+    # a community's case rules (a category group's resolution needs a photo): its office's
+    "case_rule": Entity("case_rules", "lww", managed=OFFICE),
     "survey_response": Entity(
         "survey_responses",
         "append",

@@ -17,6 +17,7 @@ from db.cases import register_case
 from db.context import WriteContext, now_iso
 from db.drafts import delete_draft
 from db.ids import uuid7
+from db.photos import Picture, attach_photo, register_event
 
 VISIT_TYPES = ("door", "patrol", "meeting", "phone")
 ITEM_KINDS = ("problem", "suggestion")
@@ -35,6 +36,8 @@ class ItemInput:
     kind: str  # "problem" | "suggestion"
     text: str
     category: str = ""
+    #: a problem's photos (prepared pictures): attached to its case's registration
+    photos: tuple[Picture, ...] = ()
 
 
 @dataclass
@@ -77,8 +80,8 @@ class Visit:
 def save_visit(ctx: WriteContext, visit: VisitInput, *, draft_key: str | None = None) -> str:
     """Store a visit with its items; register each problem as a case; drop the draft.
 
-    Call inside a transaction: the visit, its items, their cases, the outbox operations and
-    the removal of the draft commit together or not at all.
+    Call inside a transaction: the visit, its items, their cases with the problems' photos,
+    the outbox operations and the removal of the draft commit together or not at all.
     """
     conn = ctx.conn
     row = conn.execute(
@@ -123,6 +126,13 @@ def save_visit(ctx: WriteContext, visit: VisitInput, *, draft_key: str | None = 
                 raised_by=raised_by,
                 at=visited_at,
             )
+            if item.photos:
+                event_id = register_event(conn, case_id)
+                for p in item.photos:
+                    attach_photo(
+                        ctx, case_id, event_id, sha256=p.sha256, data=p.data, width=p.width,
+                        height=p.height,
+                    )  # fmt: skip
         iid, ihlc = uuid7(), ctx.stamp()
         item_fields = {
             "id": iid,

@@ -48,6 +48,7 @@ async def _shots(app, pilot, runtime) -> dict[str, str]:
     from db.areas import grid_by_id
     from db.households import get_household
     from screens.cases.case_detail import CaseDetailScreen
+    from screens.cases.case_rules import CaseRulesScreen
     from screens.cases.departments import DepartmentsScreen
     from screens.households.editing import (
         HouseholdFormScreen,
@@ -89,6 +90,7 @@ async def _shots(app, pilot, runtime) -> dict[str, str]:
         (HouseholdFormScreen(household), "edit household"),
         (NewHouseholdScreen([("G001", household.grid_name), ("G002", "")], ["春华新苑"]), "new"),
         (DepartmentsScreen(), "departments"),
+        (CaseRulesScreen(), "case rules"),
         (AreasScreen(), "areas"),
         (CompoundsScreen(grid_by_id(conn, household.grid_id)), "compounds"),
         (NamesForm("", [("name", "", "")]), "names"),

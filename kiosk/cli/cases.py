@@ -94,6 +94,19 @@ def register(sub, common) -> None:
     report.add_argument("--pdf", required=True, metavar="FILE", help=t("photos.report.cli.pdf"))
     report.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     report.set_defaults(handler=run_report)
+    rp = cs.add_parser(
+        "require-photo",
+        parents=[common],
+        help=t("cases.rules.cli.help"),
+        description=t("cases.rules.cli.description"),
+    )
+    rp.add_argument("group", nargs="?", metavar="GROUP", help=t("cases.rules.cli.group"))
+    rp.add_argument(
+        "state", nargs="?", choices=["on", "off"], metavar="on|off", help=t("cases.rules.cli.state")
+    )
+    rp.add_argument("--community", metavar="NAME", help=t("cases.rules.cli.community"))
+    rp.add_argument("--json", action="store_true", help=t("cli.opt.json"))
+    rp.set_defaults(handler=run_require_photo)
 
 
 def _write(runtime, fn):
@@ -417,7 +430,7 @@ def run_act(args: argparse.Namespace) -> int:
     from db.cases import append_event, get_case
     from kiosk.cli.output import emit_json, info
     from kiosk.domain.categories import load_categories
-    from kiosk.photos.attach import attach_prepared, prepare_files
+    from kiosk.photos.attach import prepare_files
     from kiosk.security.roles import CASE_EVENT_ACTIONS, require_on_case
 
     event_type = parse_action(args.action)
@@ -447,9 +460,8 @@ def run_act(args: argparse.Namespace) -> int:
         rating_given = data.pop("rating_given", None)
 
         def write(ctx):
-            eid = append_event(ctx, cid, event_type, data, at=at)
-            if photos:
-                attach_prepared(ctx, cid, eid, photos)
+            # a resolution the case's community wants a photo of is refused without one
+            eid = append_event(ctx, cid, event_type, data, at=at, photos=photos)
             if rating_given:
                 append_event(ctx, cid, "rate", {"rating": rating_given}, at=at)
             return eid
@@ -518,6 +530,66 @@ def run_report(args: argparse.Namespace) -> int:
                 path=summary.path,
                 pages=summary.pages,
                 photos=summary.photos,
+            )
+        )
+    return 0
+
+
+def run_require_photo(args: argparse.Namespace) -> int:
+    """``kiosk cases require-photo [GROUP on|off]``: which category groups the community
+    resolves only with a photo of the repair; a supervisor's or an administrator's to change."""
+    from kiosk.cases.rules import find_group, group_rules, require_after_photo, rules_community
+    from kiosk.cli.output import emit_json, info, table
+    from kiosk.core.errors import UserError
+    from kiosk.domain.categories import load_categories
+
+    changing = args.group is not None
+    if changing and args.state is None:
+        raise UserError("cases.rules.state_needed", exit_code=2)
+    runtime = open_runtime(args, writes=changing)
+    try:
+        cats = load_categories(runtime.settings)
+        community = rules_community(runtime.conn, runtime.worker, args.community, changing=changing)
+        wrote = False
+        if changing:
+            assert community is not None
+            group = find_group(cats, args.group)
+            wrote = _write(
+                runtime,
+                lambda ctx: require_after_photo(ctx, community, group, args.state == "on"),
+            )
+        if not community:  # an administrator lists a community's rules by naming it
+            raise UserError("cases.rules.community_needed", exit_code=2)
+        rules = group_rules(runtime.conn, cats, community)
+    finally:
+        runtime.close()
+    if args.json:
+        emit_json(
+            {
+                "community": community,
+                "changed": wrote,
+                "groups": [
+                    {"code": r.group.code, "name": r.group.name, "after_photo": r.after_photo}
+                    for r in rules
+                ],
+            }
+        )
+        return 0
+    if changing:
+        key = "cases.rules.cli.now_on" if args.state == "on" else "cases.rules.cli.now_off"
+        info(t(key, community=community, group=group.name))
+    else:
+        print(
+            table(
+                [t("cases.rules.col.group"), t("cases.rules.col.code"), t("cases.rules.col.rule")],
+                [
+                    (
+                        r.group.name,
+                        r.group.code,
+                        t("cases.rules.after_photo" if r.after_photo else "cases.rules.none"),
+                    )
+                    for r in rules
+                ],
             )
         )
     return 0

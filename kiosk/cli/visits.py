@@ -36,6 +36,13 @@ def register(sub, common) -> None:
         help=t("visits.cli.problem"),
     )
     add.add_argument(
+        "--problem-photo",
+        action="append",
+        default=[],
+        metavar="N:FILE",
+        help=t("visits.cli.problem_photo"),
+    )
+    add.add_argument(
         "--suggestion", action="append", default=[], metavar="TEXT", help=t("visits.cli.suggestion")
     )
     add.add_argument("--json", action="store_true", help=t("cli.opt.json"))
@@ -76,6 +83,8 @@ def run_add(args: argparse.Namespace) -> int:
                 raise UserError("visits.cli.problem_format", exit_code=2, value=value[:60])
             category = cats.get(code.strip()) or cats.resolve(code.strip())
             problems.append({"category": category.code, "text": text})
+        # every photo prepared before anything is written: a bad file is refused by name
+        photos = _problem_photos(args.problem_photo, len(problems), runtime.settings)
         form = {
             "visit_type": args.type,
             "met_other": "、".join(args.met),
@@ -87,7 +96,12 @@ def run_add(args: argparse.Namespace) -> int:
         }
         with transaction(runtime.conn):
             vid = record_visit(
-                runtime.ctx, args.household, form, today=date.today(), categories=cats
+                runtime.ctx,
+                args.household,
+                form,
+                today=date.today(),
+                categories=cats,
+                photos=photos,
             )
         cases = runtime.conn.execute(
             "SELECT count(*) FROM visit_items WHERE visit_id = ? AND case_id IS NOT NULL", (vid,)
@@ -99,6 +113,25 @@ def run_add(args: argparse.Namespace) -> int:
     else:
         info(t("visits.cli.saved", id=vid))
     return 0
+
+
+def _problem_photos(values: list[str], problems: int, settings) -> dict:
+    """``--problem-photo N:FILE`` values as each problem's prepared photos (index from 0)."""
+    from kiosk.core.errors import UserError
+    from kiosk.photos.attach import prepare_files
+
+    paths: dict[int, list[str]] = {}
+    for value in values:
+        n, sep, path = value.partition(":")
+        if not sep:
+            n, sep, path = value.partition("：")
+        n = n.strip()
+        if not sep or not n.isdigit() or not 1 <= int(n) <= problems or not path.strip():
+            raise UserError(
+                "visits.cli.problem_photo_format", exit_code=2, n=problems, value=value[:60]
+            )
+        paths.setdefault(int(n) - 1, []).append(path.strip())
+    return {i: prepare_files(p, settings) for i, p in paths.items()}
 
 
 def run_list(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -52,7 +53,8 @@ def empty_form() -> dict[str, Any]:
         "nobody_home": False,
         "revisit_on": "",
         "note": "",
-        "problems": [],  # [{"category": code, "text": str}]
+        # [{"category": code, "text": str}], and "photos": the paths typed (only when some are)
+        "problems": [],
         "suggestions": [],  # [{"text": str}]
     }
 
@@ -71,7 +73,7 @@ def normalise_form(raw: dict[str, Any] | None) -> dict[str, Any]:
         elif isinstance(default, list):
             form[key] = list(value) if isinstance(value, list) else []
     form["problems"] = [
-        {"category": str(p.get("category", "")), "text": str(p.get("text", ""))}
+        problem(p.get("category"), p.get("text"), p.get("photos"))
         for p in form["problems"]
         if isinstance(p, dict)
     ]
@@ -80,6 +82,15 @@ def normalise_form(raw: dict[str, Any] | None) -> dict[str, Any]:
     ]
     form["met_members"] = [str(m) for m in form["met_members"]]
     return form
+
+
+def problem(category: object, text: object, photos: object = "") -> dict[str, str]:
+    """One problem of a form as a draft keeps it: its category and text, and the photo paths
+    typed for it when there are some (a draft of a problem without photos keeps its shape)."""
+    out = {"category": str(category or ""), "text": str(text or "")}
+    if isinstance(photos, str) and photos.strip():
+        out["photos"] = photos
+    return out
 
 
 def _too_long(field: str, value: str, limit: int) -> None:
@@ -110,8 +121,12 @@ def validate(
     *,
     today: date,
     categories: Any = None,
+    photos: Mapping[int, Sequence[Any]] | None = None,
 ) -> VisitInput:
-    """Check a visit form and turn it into a :class:`VisitInput`, or raise :class:`VisitInvalid`."""
+    """Check a visit form and turn it into a :class:`VisitInput`, or raise :class:`VisitInvalid`.
+
+    ``photos``: the prepared pictures of each problem, by its index in ``raw["problems"]``
+    (kiosk/photos/attach.py ``problem_photos`` reads and prepares the paths typed)."""
     from kiosk.domain.categories import load_categories
 
     cats = categories or load_categories()
@@ -178,7 +193,7 @@ def validate(
         raise VisitInvalid("visits.error.too_many_items", field="problem", max=MAX_ITEMS)
     for i, p in enumerate(form["problems"]):
         text, code = p["text"].strip(), p["category"].strip()
-        if not text and not code:
+        if not text and not code and not p.get("photos", "").strip():
             continue  # an empty row the worker added and left: not a problem
         if not code:
             raise VisitInvalid(
@@ -198,7 +213,7 @@ def validate(
                 field_name=_field_name(f"problem.{i}.text"),
             )
         _too_long(f"problem.{i}.text", text, MAX_ITEM_TEXT)
-        items.append(ItemInput("problem", text, code))
+        items.append(ItemInput("problem", text, code, tuple((photos or {}).get(i, ()))))
     for i, s in enumerate(form["suggestions"]):
         text = s["text"].strip()
         if not text:
@@ -218,12 +233,19 @@ def validate(
 
 
 def record_visit(
-    ctx, household_id: str, raw: dict[str, Any], *, today: date, categories: Any = None
+    ctx,
+    household_id: str,
+    raw: dict[str, Any],
+    *,
+    today: date,
+    categories: Any = None,
+    photos: Mapping[int, Sequence[Any]] | None = None,
 ) -> str:
-    """Validate and save in one go (inside the caller's transaction); drops the draft."""
+    """Validate and save in one go (inside the caller's transaction); drops the draft.
+    ``photos``: each problem's prepared pictures (see :func:`validate`)."""
     from db.visits import save_visit
 
-    visit = validate(ctx.conn, household_id, raw, today=today, categories=categories)
+    visit = validate(ctx.conn, household_id, raw, today=today, categories=categories, photos=photos)
     return save_visit(ctx, visit, draft_key=draft_key(household_id))
 
 

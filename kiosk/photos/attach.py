@@ -70,3 +70,35 @@ def photo_paths(text: str) -> list[Path]:
     if len(out) > MAX_PER_EVENT:
         raise UserError("photos.error.too_many", exit_code=2, limit=MAX_PER_EVENT)
     return out
+
+
+def problem_photos(
+    form: dict, settings: Settings | None = None, *, prepare: bool = True
+) -> dict[int, list[Prepared]]:
+    """The photos of each problem of a visit form (kiosk/domain/visits.py: its ``photos``
+    text, paths as :func:`photo_paths` reads them), by the problem's index: checked, and
+    prepared unless ``prepare`` is false (then every list is empty: the paths were only
+    checked). A path that is not there or a file that is no photo raises
+    :class:`~kiosk.domain.visits.VisitInvalid` naming that problem's photos field, before
+    anything is written."""
+    from kiosk.domain.visits import VisitInvalid
+
+    out: dict[int, list[Prepared]] = {}
+    for i, p in enumerate(form.get("problems") or []):
+        text = p.get("photos") if isinstance(p, dict) else None
+        if not isinstance(text, str) or not text.strip():
+            continue
+        try:
+            paths = photo_paths(text)
+            if not prepare or settings is None:
+                out[i] = []
+                continue
+            out[i] = prepare_files(paths, settings)
+        except UserError as exc:
+            raise VisitInvalid(
+                "visits.error.problem_photo",
+                field=f"problem.{i}.photos",
+                n=i + 1,
+                detail=exc.message(),
+            ) from None
+    return out

@@ -44,6 +44,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "areas.import": frozenset({ADMIN}),
     # cases: the community's list of responsible departments (责任单位)
     "departments.manage": frozenset({SUPERVISOR, ADMIN}),
+    # cases: the community's rules (which category groups resolve only with a photo)
+    "case_rules.manage": frozenset({SUPERVISOR, ADMIN}),
     # cases: a grid worker registers and follows up; a supervisor also decides
     "case.register": FIELD,
     "case.progress": FIELD,
@@ -197,6 +199,7 @@ WRITERS: dict[str, frozenset[str]] = {
     "compound": EVERYONE,
     "survey": frozenset({SUPERVISOR, ADMIN}),
     "department": frozenset({SUPERVISOR, ADMIN}),
+    "case_rule": frozenset({SUPERVISOR, ADMIN}),
     "household": EVERYONE,
     "member": EVERYONE,
     "visit": FIELD,
@@ -219,6 +222,7 @@ _WRITE_ACTION = {
     "compound": "household.edit",
     "survey": "survey.manage",
     "department": "departments.manage",
+    "case_rule": "case_rules.manage",
     "household": "household.edit",
     "member": "household.edit",
     "visit": "visit.record",

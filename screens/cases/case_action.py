@@ -50,6 +50,7 @@ RULE_FIELDS = {
     "photos.error.not_found": "photos",
     "photos.error.empty_folder": "photos",
     "photos.error.too_many": "photos",
+    "cases.rule.after_photo_required": "photos",
 }
 
 
@@ -92,14 +93,17 @@ class CaseActionScreen(ModalScreen[dict | None]):
         departments: list[str] | None = None,
         validate: Callable[[dict], object] | None = None,
         due: str = "",
+        photo_required: bool = False,
     ) -> None:
         """``departments``: the case's community's list (offered as the name is typed);
-        ``due``: the deadline the case gets unless another is typed."""
+        ``due``: the deadline the case gets unless another is typed; ``photo_required``: the
+        case's community resolves it only with a photo of the repair (said on the field)."""
         super().__init__()
         self.event_type = event_type
         self.number = number
         self.departments = departments or []
         self.due = due
+        self.photo_required = photo_required
         #: raises a UserError for what the rules refuse (the form stays open)
         self.validate = validate
 
@@ -156,7 +160,8 @@ class CaseActionScreen(ModalScreen[dict | None]):
                 yield Input(placeholder=t("cases.ui.note_placeholder"), id="f-note", compact=True)
             if "photos" in fields:
                 # a path typed or pasted (a phone's folder, a card): prepared when saved
-                yield Label(t("photos.ui.label"), classes="field-label")
+                label = "photos.ui.label_required" if self.photo_required else "photos.ui.label"
+                yield Label(t(label), classes="field-label", id="f-photos-label")
                 yield PhotoPathsInput(
                     placeholder=t("photos.ui.placeholder"), id="f-photos", compact=True
                 )

@@ -16,6 +16,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Header, Static
 
 from db.case_fold import CaseRefused, Event, check, offered
+from db.case_rules import RESOLVING
 from db.cases import CaseDetail, append_event, get_case
 from db.errors import Phrase
 from db.hlc import now_iso
@@ -106,12 +107,14 @@ class CaseDetailScreen(KioskScreen):
             departments: list[str],
             in_reach: bool,
             due: str = "",
+            after_photo: bool = False,
         ) -> None:
             super().__init__()
             self.detail = detail
             self.departments = departments
             self.due = due
             self.in_reach = in_reach
+            self.after_photo = after_photo
 
     class ReportSaved(Message):
         """The case report was written (handled by CaseDetailScreen: a notice with its path)."""
@@ -138,6 +141,8 @@ class CaseDetailScreen(KioskScreen):
         self.due_default = ""
         #: the case's grid is within the worker's area (others' cases are read, not acted on)
         self.in_reach = False
+        #: its community resolves cases of its category group only with a photo of the repair
+        self.after_photo = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -184,7 +189,12 @@ class CaseDetailScreen(KioskScreen):
             due = default_due(
                 conn, load_categories(self.kiosk.runtime.settings), self.case_id, date.today()
             )
-        self.post_message(self.Loaded(detail, assignable(conn, community), in_reach, due))
+        from db.case_rules import after_photo_group
+
+        after_photo = detail is not None and after_photo_group(conn, self.case_id) is not None
+        self.post_message(
+            self.Loaded(detail, assignable(conn, community), in_reach, due, after_photo)
+        )
 
     def on_case_detail_screen_loaded(self, message: Loaded) -> None:
         from kiosk.cases.events import describe_event
@@ -194,6 +204,7 @@ class CaseDetailScreen(KioskScreen):
         self.departments = message.departments
         self.due_default = message.due
         self.in_reach = message.in_reach
+        self.after_photo = message.after_photo
         self.refresh_bindings()  # the actions the case's state allows
         if d is None:
             self.query_one("#case-title", Static).update(t("cases.error.not_found", id=""))
@@ -334,6 +345,7 @@ class CaseDetailScreen(KioskScreen):
                 self.departments,
                 validate=lambda values: self._event_data(event_type, values, check_state=True),
                 due=self.due_default,
+                photo_required=self.after_photo and event_type in RESOLVING,
             ),
             done,
         )
@@ -342,7 +354,9 @@ class CaseDetailScreen(KioskScreen):
         """The event's data from the form's values; raises what the rules refuse (the form
         shows it and stays open). ``check_state``: also the rules of the case's state as this
         screen last read it (the write checks them again, against the database)."""
+        from db.case_rules import check_after_photo
         from kiosk.cases.events import build_event
+        from kiosk.photos.attach import photo_paths
 
         level = values.get("level")
         data = build_event(
@@ -359,10 +373,8 @@ class CaseDetailScreen(KioskScreen):
             level=int(level) if level else None,
             unreached=bool(values.get("unreached")),
         )
-        if values.get("photos"):
-            from kiosk.photos.attach import photo_paths
-
-            photo_paths(values["photos"])  # every path there, at most 12: said in the form
+        # every path there, at most 12: said in the form
+        photos = photo_paths(values["photos"]) if values.get("photos") else []
         if check_state and self.detail is not None:
             candidate = Event(
                 id="~", type=event_type, hlc="~", device_id="~", at=now_iso(), data=data
@@ -372,11 +384,14 @@ class CaseDetailScreen(KioskScreen):
                 raise CaseRefused(
                     rule, exit_code=3, status=Phrase(f"cases.status.{self.detail.state.status}")
                 )
+            # the community's rule, said on the photos field (the write checks it again)
+            cats = load_categories(self.kiosk.runtime.settings)
+            check_after_photo(self.kiosk.read(), self.case_id, event_type, len(photos), cats)
         return data
 
     @work(thread=True, exclusive=True, group="case-write", exit_on_error=False)
     def write(self, event_type: str, values: dict) -> None:
-        from kiosk.photos.attach import attach_prepared, photo_paths, prepare_files
+        from kiosk.photos.attach import photo_paths, prepare_files
         from kiosk.photos.camera import discard_shots
 
         data = self._event_data(event_type, values)
@@ -386,9 +401,7 @@ class CaseDetailScreen(KioskScreen):
         photos = prepare_files(paths, self.kiosk.runtime.settings)
 
         def write(ctx):
-            eid = append_event(ctx, self.case_id, event_type, data)
-            if photos:
-                attach_prepared(ctx, self.case_id, eid, photos)
+            append_event(ctx, self.case_id, event_type, data, photos=photos)
             if rating_given:
                 append_event(ctx, self.case_id, "rate", {"rating": rating_given})
 

@@ -90,6 +90,13 @@ class CasesScreen(KioskScreen):
             tooltip=term("departments.ui.open_hint"),
         ),
         Binding(
+            "p",
+            "case_rules",
+            term("cases.rules.ui.title"),
+            id="cases.case_rules",
+            tooltip=term("cases.rules.ui.open_hint"),
+        ),
+        Binding(
             "r",
             "reload",
             term("cases.ui.reload"),
@@ -328,8 +335,14 @@ class CasesScreen(KioskScreen):
         self.query_one(DataTable).focus()
 
     def role_action(self, action: str, parameters: tuple[object, ...]) -> str | None:
-        # the list of departments is the supervisor's: a grid worker is not offered d
-        return "departments.manage" if action == "departments" else None
+        # the list of departments and the case rules are the supervisor's: a grid worker is
+        # not offered d or p
+        return {"departments": "departments.manage", "case_rules": "case_rules.manage"}.get(action)
+
+    def action_case_rules(self) -> None:
+        from screens.cases.case_rules import CaseRulesScreen
+
+        self.app.push_screen(CaseRulesScreen())
 
     def action_departments(self) -> None:
         from screens.cases.departments import DepartmentsScreen

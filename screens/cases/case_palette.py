@@ -27,6 +27,12 @@ def palette_commands(app) -> Iterator[SystemCommand]:
         yield SystemCommand(
             f"{t('cases.title')}: {t('cases.ui.reload')}", t("cases.ui.list"), screen.action_reload
         )
+        if allowed(app.worker, "case_rules.manage"):
+            yield SystemCommand(
+                f"{t('cases.title')}: {t('cases.rules.ui.title')} (p)",
+                t("cases.rules.ui.open_hint"),
+                screen.action_case_rules,
+            )
         return
     if isinstance(screen, FiguresScreen):
         yield SystemCommand(

@@ -61,6 +61,9 @@ class CaseRegisterScreen(WorkerErrors, Screen[str | None]):
     #reg-form Input { margin-bottom: 1; }
     #reg-form Input.-textual-compact { margin-bottom: 0; }
     #reg-repeats { height: 1fr; min-height: 4; }
+    #reg-error { color: $error; height: auto; display: none; }
+    #reg-error.-shown { display: block; }
+    #reg-form .-invalid { border: tall $error; }
     """
 
     class HouseholdHits(Message):
@@ -78,6 +81,13 @@ class CaseRegisterScreen(WorkerErrors, Screen[str | None]):
             super().__init__()
             self.generation = generation
             self.candidates = candidates
+
+    class Refused(Message):
+        """A photo could not be taken (handled by CaseRegisterScreen: said on the field)."""
+
+        def __init__(self, message: str) -> None:
+            super().__init__()
+            self.message = message
 
     class Saved(Message):
         """The case was written (handled by CaseRegisterScreen: dismiss with its id)."""
@@ -146,6 +156,9 @@ class CaseRegisterScreen(WorkerErrors, Screen[str | None]):
                 id="reg-raised-by",
                 compact=True,
             )
+            # the "before" photos: paths typed or pasted, or a folder; prepared when saved
+            yield Input(placeholder=t("cases.ui.photos_placeholder"), id="reg-photos", compact=True)
+            yield Static("", id="reg-error")
         yield Static(t("cases.ui.repeats_none"), id="reg-repeats-title", classes="muted")
         yield DataTable(id="reg-repeats", cursor_type="row", zebra_stripes=True)
         yield KioskFooter()
@@ -286,17 +299,39 @@ class CaseRegisterScreen(WorkerErrors, Screen[str | None]):
         self.save(key)
 
     def save(self, repeat_of: str | None) -> None:
+        from kiosk.photos.attach import photo_paths
+
         category = self._category()
         if category is None:
             self.notify(t("cases.ui.need_category"), severity="error")
             return
+        try:  # every path there, at most 12: said on the field, nothing written
+            photos = photo_paths(self.query_one("#reg-photos", Input).value)
+        except UserError as exc:
+            self.photos_refused(exc.message())
+            return
+        self.query_one("#reg-error", Static).update("")
+        self.query_one("#reg-error", Static).remove_class("-shown")
+        self.query_one("#reg-photos", Input).remove_class("-invalid")
         self.write(
             list(self.household_ids),
             category,
             self.query_one("#reg-summary", Input).value,
             self.query_one("#reg-raised-by", Input).value,
             repeat_of,
+            [str(p) for p in photos],
         )
+
+    def photos_refused(self, message: str) -> None:
+        """Say what is wrong with the photos, on their field (what was typed stays)."""
+        self.query_one("#reg-error", Static).update(message)
+        self.query_one("#reg-error", Static).add_class("-shown")
+        field = self.query_one("#reg-photos", Input)
+        field.add_class("-invalid")
+        field.focus()
+
+    def on_case_register_screen_refused(self, message: Refused) -> None:
+        self.photos_refused(message.message)
 
     @work(thread=True, exclusive=True, group="case-register-write", exit_on_error=False)
     def write(
@@ -306,10 +341,20 @@ class CaseRegisterScreen(WorkerErrors, Screen[str | None]):
         summary: str,
         raised_by: str,
         repeat_of: str | None,
+        photo_files: list[str] | None = None,
     ) -> None:
+        from db.photos import register_event
+        from kiosk.photos.attach import attach_prepared, prepare_files
+
         if not households:
             raise UserError("cases.error.no_household")
-        cats = load_categories(self.app.runtime.settings)  # type: ignore[attr-defined]
+        settings = self.app.runtime.settings  # type: ignore[attr-defined]
+        cats = load_categories(settings)
+        try:  # prepared here, on the worker's thread, before the write: a bad file writes nothing
+            photos = prepare_files(photo_files or [], settings)
+        except UserError as exc:
+            self.post_message(self.Refused(exc.message()))
+            return
 
         def fn(ctx):
             cid = register_case(
@@ -321,6 +366,8 @@ class CaseRegisterScreen(WorkerErrors, Screen[str | None]):
                 raised_by=raised_by,
                 categories=cats,
             )
+            if photos:
+                attach_prepared(ctx, cid, register_event(ctx.conn, cid), photos)
             if repeat_of:
                 number = ctx.conn.execute(
                     "SELECT number FROM cases WHERE id = ?", (repeat_of,)

@@ -78,30 +78,57 @@ class SuggestionInput(Revealed, Input):
     """One suggestion."""
 
 
-class ProblemRow(Revealed, Horizontal):
-    """One problem: a category and what the resident said."""
+class ProblemRow(Revealed, Vertical):
+    """One problem: a category and what the resident said on one line, its photos (paths or
+    a folder, prepared when the visit is saved) below."""
 
     DEFAULT_CSS = """
     ProblemRow { height: auto; }
+    ProblemRow .problem-line { height: auto; }
     ProblemRow Select { width: 36; }
     ProblemRow Input { width: 1fr; }
     """
 
-    def __init__(self, category: str = "", text: str = "") -> None:
+    #: the category takes the cursor once the row is there (a row added by F4)
+    focus_on_mount = False
+
+    def __init__(self, category: str = "", text: str = "", photos: str = "") -> None:
         super().__init__(classes="visit-problem")
         self.category = category
         self.text = text
+        self.photos = photos
+
+    def on_mount(self) -> None:
+        if self.focus_on_mount:
+            self.call_after_refresh(lambda: self.query_one(Select).focus(scroll_visible=False))
 
     def compose(self) -> ComposeResult:
         options = category_options()
         codes = {code for _, code in options}
-        yield Select(
-            options,
-            prompt=t("visits.category_prompt"),
-            classes="problem-category",
-            value=self.category if self.category in codes else Select.NULL,
+        with Horizontal(classes="problem-line"):
+            yield Select(
+                options,
+                prompt=t("visits.category_prompt"),
+                classes="problem-category",
+                value=self.category if self.category in codes else Select.NULL,
+            )
+            yield Input(self.text, placeholder=t("visits.problem_text"), classes="problem-text")
+        yield Input(self.photos, placeholder=t("visits.problem_photos"), classes="problem-photos")
+
+    def values(self) -> dict[str, str]:
+        """The problem as the form's draft keeps it (kiosk.domain.visits.problem)."""
+        from kiosk.domain.visits import problem
+
+        selects = self.query(Select)
+        texts, photos = self.query(".problem-text"), self.query(".problem-photos")
+        if not selects or not texts or not photos:  # just mounted, not composed yet
+            return problem(self.category, self.text, self.photos)
+        value = selects.first().value
+        return problem(
+            value if isinstance(value, str) else "",
+            texts.first(Input).value,
+            photos.first(Input).value,
         )
-        yield Input(self.text, placeholder=t("visits.problem_text"), classes="problem-text")
 
 
 class VisitFormScreen(FormScreen):
@@ -267,7 +294,7 @@ class VisitFormScreen(FormScreen):
         self.query_one("#visit-note", TextArea).text = form["note"]
         problems = self.query_one("#visit-problems", Vertical)
         for p in form["problems"]:
-            problems.mount(ProblemRow(p["category"], p["text"]))
+            problems.mount(ProblemRow(p["category"], p["text"], p.get("photos", "")))
         suggestions = self.query_one("#visit-suggestions", Vertical)
         for s in form["suggestions"]:
             suggestions.mount(
@@ -287,14 +314,7 @@ class VisitFormScreen(FormScreen):
         form["revisit_on"] = self.query_one("#visit-revisit", Input).value
         form["note"] = self.query_one("#visit-note", TextArea).text
         for row in self.query(ProblemRow):
-            selects, inputs = row.query(Select), row.query(Input)
-            if not selects or not inputs:  # just mounted, not composed yet: its initial values
-                form["problems"].append({"category": row.category, "text": row.text})
-                continue
-            value = selects.first().value
-            form["problems"].append(
-                {"category": value if isinstance(value, str) else "", "text": inputs.first().value}
-            )
+            form["problems"].append(row.values())
         for inp in self.query(".visit-suggestion").results(Input):
             form["suggestions"].append({"text": inp.value})
         return form
@@ -381,7 +401,7 @@ class VisitFormScreen(FormScreen):
         row = ProblemRow()
         row.reveal = True
         self.query_one("#visit-problems", Vertical).mount(row)
-        self.call_after_refresh(lambda: row.query_one(Select).focus(scroll_visible=False))
+        row.focus_on_mount = True
         self.call_after_refresh(self.schedule_autosave)
 
     def action_add_suggestion(self) -> None:
@@ -403,13 +423,29 @@ class VisitFormScreen(FormScreen):
     @work(thread=True, exclusive=True, group="visit-save", exit_on_error=False)
     def save(self, form: dict[str, Any]) -> None:
         from kiosk.domain.categories import load_categories
-        from kiosk.domain.visits import record_visit
+        from kiosk.domain.visits import record_visit, validate
+        from kiosk.photos.attach import problem_photos
 
-        cats = load_categories(self.kiosk.runtime.settings)
+        settings = self.kiosk.runtime.settings
+        cats = load_categories(settings)
         try:
+            photos = {}
+            if any(p.get("photos") for p in form["problems"]):
+                # the paths first (a missing file said on its field), then the rest of the
+                # form, and only then the slow part: every photo prepared before the write
+                problem_photos(form, prepare=False)
+                validate(
+                    self.kiosk.read(), self.household_id, form, today=self.today, categories=cats
+                )
+                photos = problem_photos(form, settings)
             vid = self.kiosk.write(
                 lambda ctx: record_visit(
-                    ctx, self.household_id, form, today=self.today, categories=cats
+                    ctx,
+                    self.household_id,
+                    form,
+                    today=self.today,
+                    categories=cats,
+                    photos=photos,
                 )
             )
         except VisitInvalid as exc:
@@ -448,7 +484,9 @@ class VisitFormScreen(FormScreen):
             rows = list(self.query(ProblemRow))
             if int(index) < len(rows):
                 row = rows[int(index)]
-                return row.query_one(Select) if part == "category" else row.query_one(Input)
+                if part == "category":
+                    return row.query_one(Select)
+                return row.query_one(".problem-photos" if part == "photos" else ".problem-text")
         if kind == "suggestion" and index.isdigit():
             suggestions = [w for w in self.query(".visit-suggestion") if isinstance(w, Input)]
             if int(index) < len(suggestions):
