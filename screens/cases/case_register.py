@@ -27,6 +27,7 @@ from kiosk.core.i18n import t, term
 from kiosk.domain import present
 from kiosk.domain.categories import load_categories
 from screens.cases.case_widgets import WorkerErrors, rules_of, status_text
+from screens.photos.picker import PhotoPathsInput
 from screens.widgets.footer import KioskFooter
 
 
@@ -157,7 +158,9 @@ class CaseRegisterScreen(WorkerErrors, Screen[str | None]):
                 compact=True,
             )
             # the "before" photos: paths typed or pasted, or a folder; prepared when saved
-            yield Input(placeholder=t("cases.ui.photos_placeholder"), id="reg-photos", compact=True)
+            yield PhotoPathsInput(
+                placeholder=t("cases.ui.photos_placeholder"), id="reg-photos", compact=True
+            )
             yield Static("", id="reg-error")
         yield Static(t("cases.ui.repeats_none"), id="reg-repeats-title", classes="muted")
         yield DataTable(id="reg-repeats", cursor_type="row", zebra_stripes=True)

@@ -38,6 +38,7 @@ from kiosk.core.i18n import t, term
 from kiosk.domain import present
 from kiosk.domain.visits import DRAFT_KIND, VisitInvalid, draft_key, empty_form, normalise_form
 from screens.form import FormScreen
+from screens.photos.picker import PhotoPathsInput
 from screens.widgets.footer import KioskFooter
 
 
@@ -113,7 +114,9 @@ class ProblemRow(Revealed, Vertical):
                 value=self.category if self.category in codes else Select.NULL,
             )
             yield Input(self.text, placeholder=t("visits.problem_text"), classes="problem-text")
-        yield Input(self.photos, placeholder=t("visits.problem_photos"), classes="problem-photos")
+        yield PhotoPathsInput(
+            self.photos, placeholder=t("visits.problem_photos"), classes="problem-photos"
+        )
 
     def values(self) -> dict[str, str]:
         """The problem as the form's draft keeps it (kiosk.domain.visits.problem)."""
