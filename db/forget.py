@@ -368,6 +368,7 @@ def _erase(
     # The pictures of its cases go entirely; each photo's record stays, without its name.
     for (sha,) in _in(conn, "SELECT DISTINCT sha256 FROM photos WHERE id IN ({marks})", er.photos):
         conn.execute("DELETE FROM photo_blobs WHERE sha256 = ?", (sha,))
+        conn.execute("DELETE FROM photo_blobs_pending WHERE sha256 = ?", (sha,))
     for chunk in _chunks(er.photos):
         conn.execute(
             f"UPDATE photos SET sha256 = '' WHERE id IN ({','.join('?' * len(chunk))})", chunk

@@ -71,7 +71,12 @@ def store_blob(conn: sqlite3.Connection, sha256: str, data: bytes, width: int, h
         " VALUES (?, ?, ?, ?, ?, ?)",
         (sha256, data, len(data), width, height, now_iso()),
     )
-    return cur.rowcount == 1
+    if cur.rowcount != 1:
+        return False
+    # until the hub confirms it holds it (a row of its own: a picture's row is never
+    # rewritten to say so)
+    conn.execute("INSERT OR IGNORE INTO photo_blobs_pending(sha256) VALUES (?)", (sha256,))
+    return True
 
 
 def attach_photo(
@@ -174,9 +179,10 @@ def unsent_pictures(conn: sqlite3.Connection, limit: int, after: str = "") -> li
     """Pictures on this laptop the hub has not confirmed holding, in name order after
     ``after`` (only those a photo record names: a picture of an erased photo is gone)."""
     rows = conn.execute(
-        "SELECT b.sha256 FROM photo_blobs b WHERE b.sent_at IS NULL AND b.sha256 > ?"
-        " AND EXISTS (SELECT 1 FROM photos p WHERE p.sha256 = b.sha256)"
-        " ORDER BY b.sha256 LIMIT ?",
+        "SELECT u.sha256 FROM photo_blobs_pending u WHERE u.sha256 > ?"
+        " AND EXISTS (SELECT 1 FROM photos p WHERE p.sha256 = u.sha256)"
+        " AND EXISTS (SELECT 1 FROM photo_blobs b WHERE b.sha256 = u.sha256)"
+        " ORDER BY u.sha256 LIMIT ?",
         (after, limit),
     ).fetchall()
     return [r[0] for r in rows]
@@ -184,10 +190,8 @@ def unsent_pictures(conn: sqlite3.Connection, limit: int, after: str = "") -> li
 
 def mark_sent(conn: sqlite3.Connection, hashes: list[str]) -> int:
     """The hub holds these pictures; returns how many were not marked so before."""
-    at = now_iso()
     cur = conn.executemany(
-        "UPDATE photo_blobs SET sent_at = ? WHERE sha256 = ? AND sent_at IS NULL",
-        [(at, h) for h in hashes],
+        "DELETE FROM photo_blobs_pending WHERE sha256 = ?", [(h,) for h in hashes]
     )
     return max(cur.rowcount, 0)
 

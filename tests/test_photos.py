@@ -215,3 +215,36 @@ def test_the_photo_field_takes_files_and_folders(tmp_path):
     with pytest.raises(Exception) as caught:
         photo_paths(str(folder))
     assert getattr(caught.value, "key", "") == "photos.error.too_many"
+
+
+def test_pictures_waiting_for_the_hub_keep_waiting_across_the_upgrade(demo_db):
+    """A laptop of the build that marked a picture sent on its own row: after the upgrade
+    the pictures the hub had not confirmed are still offered, the confirmed ones are not,
+    and no picture's bytes changed."""
+    import sqlite3
+
+    from db.connection import open_database
+
+    raw = sqlite3.connect(demo_db)
+    raw.execute("DROP TABLE photo_blobs_pending")
+    raw.execute("ALTER TABLE photo_blobs ADD COLUMN sent_at TEXT")
+    raw.execute("CREATE INDEX photo_blobs_unsent ON photo_blobs(sha256) WHERE sent_at IS NULL")
+    rows = [("a" * 64, b"waiting", None), ("b" * 64, b"confirmed", "2026-12-01T10:00:00")]
+    raw.executemany(
+        "INSERT INTO photo_blobs(sha256, data, bytes, width, height, stored_at, sent_at)"
+        " VALUES (?, ?, 7, 1, 1, '2026-12-01', ?)",
+        rows,
+    )
+    raw.execute("PRAGMA user_version = 18")
+    raw.commit()
+    raw.close()
+    db = open_database(demo_db)
+    try:
+        conn = db.conn
+        assert [r[0] for r in conn.execute("SELECT sha256 FROM photo_blobs_pending")] == ["a" * 64]
+        cols = {r[1] for r in conn.execute("PRAGMA table_info(photo_blobs)")}
+        assert "sent_at" not in cols
+        stored = [bytes(r[0]) for r in conn.execute("SELECT data FROM photo_blobs ORDER BY sha256")]
+        assert stored == [b"waiting", b"confirmed"]
+    finally:
+        db.close()

@@ -90,7 +90,7 @@ def test_photos_travel_by_usb(hub, demo_db, tmp_path):
     )
     assert got.status_code == 200 and got.content == data
     # not sent yet as far as the worker's laptop knows: the hub has not said so
-    assert _q(field, "SELECT sent_at FROM photo_blobs") == [(None,)]
+    assert _q(field, "SELECT count(*) FROM photo_blobs_pending") == [(1,)]  # not confirmed
 
     down = tmp_path / "second.down"
     doc = _json(hub.kiosk("export", "--device", "第二台笔记本", str(down), "--json"))
@@ -111,7 +111,7 @@ def test_photos_travel_by_usb(hub, demo_db, tmp_path):
     _json(hub.kiosk("export", "--device", "演示网格员的笔记本", str(back), "--json"))
     out = kiosk_as(field, None, "sync", "import", str(back), "--lang", "en")
     assert "Photos: 0 received, 1 of this laptop's confirmed by the hub." in out.stdout + out.stderr
-    assert _q(field, "SELECT sent_at IS NOT NULL FROM photo_blobs") == [(1,)]
+    assert _q(field, "SELECT count(*) FROM photo_blobs_pending") == [(0,)]  # confirmed
     assert _json(kiosk_as(field, GRID_WORKER, "sync", "export", str(up), "--json"))["photos"] == 0
 
     the_day_holds(hub, field, second)

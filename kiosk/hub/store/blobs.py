@@ -339,10 +339,11 @@ class PictureFiles:
     def path(self, sha: str) -> Path:
         return self.root / sha[:2] / sha
 
-    def write(self, sha: str, data: bytes) -> None:
+    def write(self, sha: str, data: bytes) -> bool:
+        """Write the picture unless it is there; whether it was written."""
         target = self.path(sha)
         if target.exists():
-            return
+            return False
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(self.root, 0o700)
         tmp = target.with_name(f".{sha}.{os.getpid()}.part")
@@ -355,6 +356,7 @@ class PictureFiles:
             os.replace(tmp, target)
         finally:
             tmp.unlink(missing_ok=True)
+        return True
 
     def sync_dirs(self, hashes: set[str]) -> None:
         """The renames themselves on disk: each directory that got a picture, once."""

@@ -188,9 +188,9 @@ class SqliteHubStore(SqlHubStore):
 
     # --- pictures: files beside the database (kiosk/hub/store/blobs.py) --------------------
     def _stage_bytes(self, pictures: list[tuple[str, bytes]]) -> None:
-        for sha, data in pictures:
-            self.pictures.write(sha, data)
-        self.pictures.sync_dirs({sha for sha, _ in pictures})
+        # the folders of the pictures written now are flushed (their renames); a picture
+        # already there was flushed when it was written
+        self.pictures.sync_dirs({sha for sha, data in pictures if self.pictures.write(sha, data)})
 
     def _keep_bytes(self, cur: Any, rows: list[tuple[str, bytes, int, str]]) -> None:
         if not rows:
