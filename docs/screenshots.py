@@ -194,7 +194,71 @@ async def first_run(runtime, out):
     fresh.close()
 
 
-GATE_SHOTS = [signin, lock, first_run]
+def _house_photo(roof: tuple[int, int, int], patched: bool = False) -> bytes:
+    """A drawn photo of a house (sky, lawn, a roof; the patch of a repair)."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (1600, 1200), (135, 190, 235))
+    d = ImageDraw.Draw(img)
+    d.rectangle([0, 800, 1600, 1200], fill=(90, 160, 70))
+    d.rectangle([400, 500, 1200, 1000], fill=(200, 170, 120))
+    d.polygon([(350, 500), (800, 200), (1250, 500)], fill=roof)
+    d.rectangle([720, 750, 880, 1000], fill=(90, 60, 30))
+    d.ellipse([1300, 80, 1500, 280], fill=(250, 220, 60))
+    if patched:
+        d.rectangle([560, 330, 760, 430], fill=(60, 60, 60))
+    out = io.BytesIO()
+    img.save(out, format="JPEG", quality=90)
+    return out.getvalue()
+
+
+async def photos(runtime, out):
+    """A case with before and after photos: its timeline with thumbnails, then one full size."""
+    from db.cases import append_event, register_case
+    from db.connection import transaction
+    from db.photos import register_event
+    from kiosk.app.shell import KioskApp
+    from kiosk.photos.attach import attach_prepared
+    from kiosk.photos.prepare import prepare_bytes
+    from screens.cases.case_detail import CaseDetailScreen
+    from textual.widgets import DataTable
+
+    conn = runtime.conn
+    # the demo's grid worker records it, as after their PIN
+    runtime.ctx.worker_id, runtime.ctx.verified = runtime.worker.id, True
+    hh = conn.execute(
+        "SELECT h.id FROM households h JOIN grids g ON g.id = h.grid_id"
+        " WHERE g.code = 'G001' ORDER BY h.rid LIMIT 1"
+    ).fetchone()[0]
+    before = [
+        prepare_bytes(_house_photo((170, 50, 40))),
+        prepare_bytes(_house_photo((150, 40, 40))),
+    ]
+    after = [prepare_bytes(_house_photo((170, 50, 40), patched=True))]
+    with transaction(conn):
+        cid = register_case(
+            runtime.ctx, household_ids=[hh], category="roof_leak", summary="顶楼漏雨，客厅墙面发霉"
+        )
+        attach_prepared(runtime.ctx, cid, register_event(conn, cid), before)
+        append_event(runtime.ctx, cid, "resolve_on_spot", {"note": "已补漏"}, photos=after)
+    app = KioskApp(runtime, signed_in=runtime.worker)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _settle(app, pilot)
+        await app.push_screen(CaseDetailScreen(cid))
+        await _settle(app, pilot)
+        app.screen.query_one(DataTable).focus()
+        await _settle(app, pilot)
+        await pilot.pause(0.3)
+        app.save_screenshot(str(out / "case-photos.svg"))
+        await pilot.press("enter")
+        await _settle(app, pilot)
+        await pilot.pause(0.3)
+        app.save_screenshot(str(out / "photo-viewer.svg"))
+
+
+GATE_SHOTS = [signin, lock, first_run, photos]
 
 
 def main() -> None:
