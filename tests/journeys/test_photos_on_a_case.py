@@ -42,7 +42,49 @@ def _no_secret_in(*files: Path) -> None:
                 assert secret not in raw, (path.name, secret)
 
 
-def test_photos_travel_with_the_case(hub, demo_db, tmp_path):
+async def _supervisor_looks_at_the_photos(office: Path, hid: str, number: str) -> None:
+    """On the office laptop's real screens: the supervisor signs in, opens the household: its
+    case's photos as thumbnails (the pictures came with the sync); `i` shows them full size,
+    the before first, → the after."""
+    from kiosk.cli.run import start_app
+    from kiosk.runtime import load, open_runtime
+    from screens.households.household import HouseholdScreen, open_household
+    from screens.households.home import HomeScreen
+    from screens.photos.viewer import PhotoViewerScreen
+    from tests.conftest import DEMO_PINS
+    from tests.pages import sign_in
+    from tests.pilot_helpers import settle, until
+
+    runtime = open_runtime(load(db=str(office)))
+    app = start_app(runtime)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(app, pilot)
+            await sign_in(app, pilot, SUPERVISOR, DEMO_PINS[SUPERVISOR])
+            await until(pilot, lambda: isinstance(app.screen, HomeScreen))
+            await settle(app, pilot)
+            open_household(app, hid)
+            await until(pilot, lambda: isinstance(app.screen, HouseholdScreen))
+            await until(pilot, lambda: len(app.screen.query(".thumb-caption")) == 2)
+            thumbs = [str(c.render()) for c in app.screen.query(".thumb-caption")]
+            assert all(c.startswith(number) for c in thumbs), thumbs
+            assert not app.screen.query(".thumb-missing")  # both pictures are here
+            await pilot.press("i")
+            await until(pilot, lambda: isinstance(app.screen, PhotoViewerScreen))
+            await until(pilot, lambda: app.screen.query(".photo-picture"))
+            caption = str(app.screen.query_one("#photo-caption").render())
+            assert caption.startswith("1/2") and "整改前" in caption and "1200×1600" in caption
+            await pilot.press("right")
+            await until(
+                pilot, lambda: "整改后" in str(app.screen.query_one("#photo-caption").render())
+            )
+            await pilot.press("escape")
+            await until(pilot, lambda: isinstance(app.screen, HouseholdScreen))
+    finally:
+        runtime.close()
+
+
+async def test_photos_travel_with_the_case(hub, demo_db, tmp_path):
     field, office = demo_db, tmp_path / "office.db"
     hub.enrol(field, "演示网格员的笔记本", "--grid", "G001")
     community = _q(field, "SELECT community FROM grids WHERE code = 'G001'")[0][0]
@@ -124,6 +166,7 @@ def test_photos_travel_with_the_case(hub, demo_db, tmp_path):
     }
     assert pictures[field] == pictures[office] and len(pictures[field]) == 2
     assert ("photo", on_field["photos"][1]["id"]) in hub.records()
+    await _supervisor_looks_at_the_photos(office, hid, on_office["number"])
 
     # the resolution ledger counts them: two on the case, one of them the after-photo
     ledger = tmp_path / "resolution.csv"
