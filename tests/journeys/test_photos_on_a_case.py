@@ -48,8 +48,8 @@ async def _supervisor_looks_at_the_photos(office: Path, hid: str, number: str) -
     the before first, → the after."""
     from kiosk.cli.run import start_app
     from kiosk.runtime import load, open_runtime
-    from screens.households.household import HouseholdScreen, open_household
     from screens.households.home import HomeScreen
+    from screens.households.household import HouseholdScreen, open_household
     from screens.photos.viewer import PhotoViewerScreen
     from tests.conftest import DEMO_PINS
     from tests.pages import sign_in
