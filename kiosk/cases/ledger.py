@@ -160,8 +160,9 @@ def _original(
     conn: sqlite3.Connection, q: LedgerQuery, cats: Categories, **_: Any
 ) -> Iterator[list]:
     where, params = _range(q, "c.registered_at")
-    from kiosk.domain.present import address_of
+    from kiosk.domain.present import address_writer
 
+    address_of = address_writer()
     groups = {g.code: g.name for g in cats.groups}
     labels: dict[str, str] = {}  # a category's label, looked up once per export
     # households per case in one index-ordered pass (the first in roster order is shown)
@@ -183,7 +184,7 @@ def _original(
         addr = ""
         if r[7]:
             compound, building, unit, room, forgotten = r[7].split("\x1f")
-            addr = address_of(compound, building, unit, room, forgotten=forgotten == "1")
+            addr = address_of(compound, building, unit, room, forgotten == "1")
             if r[6] > 1:
                 addr = t("ledger.and_more", address=addr, n=r[6] - 1)
         yield [
