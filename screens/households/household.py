@@ -37,6 +37,7 @@ from textual.widgets import Header, Static
 from db.cases import CaseSummary, list_open_cases_for_household
 from db.households import Household, Member, get_household
 from db.labels import Label, active_household_label
+from db.photos import Photo, photos_of_household
 from kiosk.core import collector
 from kiosk.core.i18n import language, t, term
 from kiosk.domain import present
@@ -67,6 +68,9 @@ class HouseholdPanels:
 
     cases: list[CaseSummary] = field(default_factory=list)
     visits: str = ""
+    #: the photos of its cases as (case number, photo): records only; the strip reads the
+    #: pictures on a worker of its own, and only when there are some
+    photos: list[tuple[str, Photo]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,8 @@ def read_panels(app: Any, household_id: str) -> HouseholdPanels:
     text = "\n".join(format_visit(v) for v in visits[:VISITS_SHOWN])
     if len(visits) > VISITS_SHOWN:
         text += "\n" + t("visits.more")
-    return HouseholdPanels(cases, text or t("household.no_visits"))
+    photos = photos_of_household(conn, household_id)
+    return HouseholdPanels(cases, text or t("household.no_visits"), photos)
 
 
 # --- opening a household --------------------------------------------------------------------
@@ -486,8 +491,8 @@ class HouseholdScreen(KioskScreen):
             self.query_one(HouseholdCasesPanel).show(self.household_id, panels.cases)
         if shown is None or shown.visits != panels.visits:
             self.query_one("#household-visits", Static).update(self._visits_text(panels.visits))
-        if shown is None or shown != panels:
-            self.query_one(PhotoStrip).show_household(self.household_id)
+        if shown is None or shown.photos != panels.photos:
+            self.query_one(PhotoStrip).show(panels.photos)
 
     def set_from_scan(self, from_scan: bool) -> None:
         """Opened by a scanned label (class ``-from-scan``): the cases panel (``#household-cases``
@@ -533,8 +538,6 @@ class HouseholdScreen(KioskScreen):
 
     @work(thread=True, exclusive=True, group="household-photos", exit_on_error=False)
     def _photos(self, household_id: str) -> None:
-        from db.photos import photos_of_household
-
         photos = photos_of_household(self.kiosk.read(), household_id)
         self.app.call_from_thread(self._view_photos, household_id, photos)
 

@@ -18,7 +18,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Static
 
-from db.photos import Photo, blob, photos_of_household
+from db.photos import Photo, blob
 from kiosk.core.i18n import t
 from screens.widgets import picture
 
@@ -99,7 +99,6 @@ class PhotoStrip(Horizontal):
         self._generation = 0
         #: every photo the strip was last asked to show (it shows the first few)
         self.photos: list[tuple[str, Photo]] = []
-        self.household_id = ""
 
     def show(self, photos: list[tuple[str, Photo]]) -> None:
         """Show ``photos`` as (case number or "", photo); an empty list hides the strip."""
@@ -109,17 +108,6 @@ class PhotoStrip(Horizontal):
             return
         self._generation += 1
         self._read(self._generation, lambda conn: photos, mode)
-
-    def show_household(self, household_id: str) -> None:
-        """Show the photos of the household's cases (read on the worker: the household's
-        screen paints first)."""
-        mode = graphics(self.app)
-        if mode == "none":
-            self.clear()
-            return
-        self._generation += 1
-        self._read(self._generation, lambda conn: photos_of_household(conn, household_id), mode)
-        self.household_id = household_id
 
     def clear(self) -> None:
         self._generation += 1
