@@ -150,3 +150,52 @@ def test_the_write_guard_keeps_a_photo_to_the_feedbacks_grid(demo_db):
     assert _q(demo_db, "SELECT count(*) FROM feedback_photos WHERE feedback_id = ?", theirs) == [
         (0,)
     ]
+
+
+async def test_the_feedback_form_takes_photos_and_says_what_is_wrong_with_them(runtime, tmp_path):
+    """A path that is not there is said in the form, at the photos field, and nothing is
+    written; a folder stands for the photos in it, prepared on save and written with the
+    feedback."""
+    from screens.visits.feedback_form import FeedbackFormScreen
+    from tests.pilot_helpers import signed_in_app
+
+    folder = tmp_path / "DCIM"
+    folder.mkdir()
+    write_phone_jpeg(folder / "IMG_0201.JPG", width=800, height=600)
+    write_phone_jpeg(folder / "IMG_0202.JPG", width=600, height=800)
+    (folder / "notes.txt").write_text("不是照片")
+    count = "SELECT (SELECT count(*) FROM feedback), (SELECT count(*) FROM feedback_photos)"
+    before = tuple(runtime.conn.execute(count).fetchone())
+    app = signed_in_app(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.press("ctrl+f")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, FeedbackFormScreen)
+        await pilot.press("enter", "down", "enter")
+        form.query_one("#feedback-text").text = "垃圾堆在路口没人清"
+        form.query_one("#feedback-photos").value = str(tmp_path / "missing.jpg")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen is form and app.focused.id == "feedback-photos"
+        error = str(form.query_one("#feedback-error").render())
+        assert "missing.jpg" in error
+        assert tuple(runtime.conn.execute(count).fetchone()) == before
+        form.query_one("#feedback-photos").value = f'"{folder}"'
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen is not form
+    assert tuple(runtime.conn.execute(count).fetchone()) == (before[0] + 1, before[1] + 2)
+    fid = runtime.conn.execute(
+        "SELECT id FROM feedback ORDER BY created_at DESC, id DESC LIMIT 1"
+    ).fetchone()[0]
+    sizes = runtime.conn.execute(
+        "SELECT width, height FROM feedback_photos WHERE feedback_id = ? ORDER BY hlc", (fid,)
+    ).fetchall()
+    assert [tuple(r) for r in sizes] == [(800, 600), (600, 800)]
