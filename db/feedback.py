@@ -34,6 +34,7 @@ class Feedback:
     raised_by: str
     place: str
     created_at: str
+    photos: int = 0  # photos attached (db/photos.py, feedback_photos)
 
 
 def save_feedback(ctx: WriteContext, fb: FeedbackInput, *, created_at: str | None = None) -> str:
@@ -61,6 +62,13 @@ def save_feedback(ctx: WriteContext, fb: FeedbackInput, *, created_at: str | Non
     return fid
 
 
+#: the columns read, with each item's photo count
+_SELECT = (
+    "SELECT f.*, (SELECT count(*) FROM feedback_photos p WHERE p.feedback_id = f.id) AS photos"
+    " FROM feedback f"
+)
+
+
 def _feedback(r: sqlite3.Row) -> Feedback:
     return Feedback(
         r["id"],
@@ -72,17 +80,18 @@ def _feedback(r: sqlite3.Row) -> Feedback:
         r["raised_by"],
         r["place"],
         r["created_at"],
+        r["photos"],
     )
 
 
 def list_feedback(conn: sqlite3.Connection, *, limit: int = 50, offset: int = 0) -> list[Feedback]:
     """Newest first, one page."""
     rows = conn.execute(
-        "SELECT * FROM feedback ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?", (limit, offset)
+        f"{_SELECT} ORDER BY f.created_at DESC, f.id DESC LIMIT ? OFFSET ?", (limit, offset)
     )
     return [_feedback(r) for r in rows]
 
 
 def get_feedback(conn: sqlite3.Connection, feedback_id: str) -> Feedback | None:
-    row = conn.execute("SELECT * FROM feedback WHERE id = ?", (feedback_id,)).fetchone()
+    row = conn.execute(f"{_SELECT} WHERE f.id = ?", (feedback_id,)).fetchone()
     return _feedback(row) if row else None

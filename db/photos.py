@@ -1,5 +1,6 @@
-"""Photos on a case's events: the picture stored once by its SHA-256 (``photo_blobs``) and a
-replicated record per attachment (``photos``).
+"""Photos on a case's events and on community feedback: the picture stored once by its SHA-256
+(``photo_blobs``) and a replicated record per attachment (``photos`` for a case's event,
+``feedback_photos`` for a feedback item).
 
 A picture comes here already prepared (kiosk/photos/prepare.py: re-encoded, no metadata);
 this module checks that its bytes are what its name says before storing them, so a picture
@@ -18,7 +19,7 @@ from db.context import WriteContext, now_iso
 from db.errors import UserError
 from db.ids import uuid7
 
-#: the most photos one event may carry (a before and after series, not an album)
+#: the most photos one event or feedback item may carry (a before and after series, not an album)
 MAX_PER_EVENT = 12
 #: the largest picture stored, in bytes (a prepared 1600 px JPEG is 150-500 KB)
 MAX_BLOB_BYTES = 4 * 1024 * 1024
@@ -122,6 +123,71 @@ def attach_photo(
     return pid
 
 
+@dataclass(frozen=True)
+class FeedbackPhoto:
+    id: str
+    feedback_id: str
+    sha256: str
+    width: int
+    height: int
+    bytes: int
+    added_at: str
+    here: bool  # the picture itself is on this laptop
+
+
+def attach_feedback_photo(
+    ctx: WriteContext,
+    feedback_id: str,
+    *,
+    sha256: str,
+    data: bytes,
+    width: int,
+    height: int,
+) -> str:
+    """Store a prepared picture and attach it to the feedback ``feedback_id``; returns the
+    photo's id. Inside the caller's transaction (the write guard holds it to the feedback's
+    grid, as the feedback itself)."""
+    conn = ctx.conn
+    if conn.execute("SELECT 1 FROM feedback WHERE id = ?", (feedback_id,)).fetchone() is None:
+        raise UserError("photos.error.no_feedback", exit_code=2, id=feedback_id[:40])
+    (count,) = conn.execute(
+        "SELECT count(*) FROM feedback_photos WHERE feedback_id = ?", (feedback_id,)
+    ).fetchone()
+    if count >= MAX_PER_EVENT:
+        raise UserError("photos.error.too_many", exit_code=2, limit=MAX_PER_EVENT)
+    store_blob(conn, sha256, data, width, height)
+    pid, hlc = uuid7(), ctx.stamp()
+    fields = {
+        "id": pid,
+        "feedback_id": feedback_id,
+        "sha256": sha256,
+        "width": width,
+        "height": height,
+        "bytes": len(data),
+        "added_at": now_iso(),
+    }
+    conn.execute(
+        "INSERT INTO feedback_photos(id, feedback_id, sha256, width, height, bytes, added_at,"
+        " hlc, worker_id, device_id) VALUES (:id, :feedback_id, :sha256, :width, :height,"
+        " :bytes, :added_at, :hlc, :w, :d)",
+        {**fields, "hlc": hlc, "w": ctx.worker_id, "d": ctx.device_id},
+    )
+    ctx.emit("feedback_photo", pid, "insert", fields, hlc)
+    return pid
+
+
+def photos_of_feedback(conn: sqlite3.Connection, feedback_id: str) -> list[FeedbackPhoto]:
+    """The feedback item's photos, as attached."""
+    rows = conn.execute(
+        "SELECT p.id, p.feedback_id, p.sha256, p.width, p.height, p.bytes, p.added_at,"
+        " b.rowid IS NOT NULL FROM feedback_photos p"
+        " LEFT JOIN photo_blobs b ON b.sha256 = p.sha256"
+        " WHERE p.feedback_id = ? ORDER BY p.hlc, p.id",
+        (feedback_id,),
+    ).fetchall()
+    return [FeedbackPhoto(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7])) for r in rows]
+
+
 def photos_of_case(conn: sqlite3.Connection, case_id: str) -> list[Photo]:
     """The case's photos in the order of their events, then as attached."""
     rows = conn.execute(
@@ -177,10 +243,12 @@ def register_event(conn: sqlite3.Connection, case_id: str) -> str:
 # --- what sync moves ------------------------------------------------------------------------
 def unsent_pictures(conn: sqlite3.Connection, limit: int, after: str = "") -> list[str]:
     """Pictures on this laptop the hub has not confirmed holding, in name order after
-    ``after`` (only those a photo record names: a picture of an erased photo is gone)."""
+    ``after`` (only those a photo record, of a case or of feedback, names: a picture of an
+    erased photo is gone)."""
     rows = conn.execute(
         "SELECT u.sha256 FROM photo_blobs_pending u WHERE u.sha256 > ?"
-        " AND EXISTS (SELECT 1 FROM photos p WHERE p.sha256 = u.sha256)"
+        " AND (EXISTS (SELECT 1 FROM photos p WHERE p.sha256 = u.sha256)"
+        " OR EXISTS (SELECT 1 FROM feedback_photos f WHERE f.sha256 = u.sha256))"
         " AND EXISTS (SELECT 1 FROM photo_blobs b WHERE b.sha256 = u.sha256)"
         " ORDER BY u.sha256 LIMIT ?",
         (after, limit),
@@ -197,9 +265,11 @@ def mark_sent(conn: sqlite3.Connection, hashes: list[str]) -> int:
 
 
 def missing_pictures(conn: sqlite3.Connection, limit: int, after: str = "") -> list[str]:
-    """Pictures named by photo records on this laptop and not here yet, after ``after``."""
+    """Pictures named by photo records (of cases and of feedback) on this laptop and not here
+    yet, after ``after``."""
     rows = conn.execute(
-        "SELECT DISTINCT p.sha256 FROM photos p WHERE p.sha256 > ? AND NOT EXISTS"
+        "SELECT sha256 FROM (SELECT sha256 FROM photos UNION SELECT sha256 FROM feedback_photos)"
+        " p WHERE p.sha256 > ? AND NOT EXISTS"
         " (SELECT 1 FROM photo_blobs b WHERE b.sha256 = p.sha256) ORDER BY p.sha256 LIMIT ?",
         (max(after, " "), limit),
     ).fetchall()
@@ -209,6 +279,8 @@ def missing_pictures(conn: sqlite3.Connection, limit: int, after: str = "") -> l
 def picture_size(conn: sqlite3.Connection, sha256: str) -> tuple[int, int] | None:
     """(width, height) a photo record gives the picture ``sha256``."""
     row = conn.execute(
-        "SELECT width, height FROM photos WHERE sha256 = ? LIMIT 1", (sha256,)
+        "SELECT width, height FROM photos WHERE sha256 = ?"
+        " UNION ALL SELECT width, height FROM feedback_photos WHERE sha256 = ? LIMIT 1",
+        (sha256, sha256),
     ).fetchone()
     return None if row is None else (row[0], row[1])

@@ -75,6 +75,9 @@ ENTITIES: dict[str, Entity] = {
     "case_event": Entity("case_events", "append", refs=(("case_id", "case"),)),
     # photos on a case's events: the record replicates; the picture (photo_blobs) moves apart
     "photo": Entity("photos", "append", refs=(("case_id", "case"), ("event_id", "case_event"))),
+    # photos on community feedback: owned by the feedback, so held to its grid (a field
+    # laptop's to its grids; the whole community's feedback, no grid, an office device's)
+    "feedback_photo": Entity("feedback_photos", "append", refs=(("feedback_id", "feedback"),)),
     # QR labels: inserted once, later only retired (retired_at NULL -> time)
     "label": Entity("labels", "lww", refs=(("household_id", "household"), ("case_id", "case"))),
 }

@@ -675,3 +675,37 @@ def test_a_push_rolled_back_leaves_nothing_remembered(tmp_path, monkeypatch):
     assert _refusals(later) == [(0, "unknown_record")]
     assert store.ingest(s, push).stored == 3  # sent again, it is whole
     store.close()
+
+
+def test_a_hub_made_before_feedback_photos_keeps_its_case_pictures_reachable(request, tmp_path):
+    """A hub whose ``hub_photo_refs`` knew no entity (before feedback photos) gains the column
+    when it is opened; the pictures it noted stay those of case photos (``photo``)."""
+    old = (
+        "CREATE TABLE hub_photo_refs (sha256 TEXT NOT NULL, photo_id TEXT NOT NULL,"
+        " PRIMARY KEY (sha256, photo_id))"
+    )
+    import sqlite3
+
+    for kind in ("sqlite", "postgresql"):
+        if kind == "sqlite":
+            path = tmp_path / "old-hub.db"
+            conn = sqlite3.connect(path)
+            conn.execute(old)
+            conn.execute("INSERT INTO hub_photo_refs VALUES ('a', 'ph-1')")
+            conn.commit()
+            conn.close()
+            s = SqliteHubStore(path)
+        else:
+            import psycopg
+
+            from kiosk.hub.store.postgres import PostgresHubStore
+
+            url = request.getfixturevalue("pg_server").new_database()
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute(old)
+                conn.execute("INSERT INTO hub_photo_refs VALUES ('a', 'ph-1')")
+            s = PostgresHubStore(url)
+        with s._tx(write=False) as cur:
+            cur.execute(s._q("SELECT sha256, photo_id, entity FROM hub_photo_refs"))
+            assert [tuple(r) for r in cur.fetchall()] == [("a", "ph-1", "photo")], kind
+        s.close()

@@ -1,4 +1,5 @@
-"""``kiosk feedback add|list``: community feedback not tied to one household."""
+"""``kiosk feedback add|list|show``: community feedback not tied to one household, and its
+photos."""
 
 from __future__ import annotations
 
@@ -30,6 +31,13 @@ def register(sub, common) -> None:
     add.add_argument(
         "--raised-by", default="", metavar="NAME", help=t("visits.cli.feedback_raised_by")
     )
+    add.add_argument(
+        "--photo",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help=t("photos.cli.photo_feedback"),
+    )
     add.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     add.set_defaults(handler=run_add)
     ls = fs.add_parser(
@@ -41,6 +49,15 @@ def register(sub, common) -> None:
     ls.add_argument("--limit", type=int, default=50, metavar="N", help=t("cli.opt.limit"))
     ls.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     ls.set_defaults(handler=run_list)
+    show = fs.add_parser(
+        "show",
+        parents=[common],
+        help=t("visits.cli.feedback_show_help"),
+        description=t("visits.cli.feedback_show_help"),
+    )
+    show.add_argument("feedback_id", metavar="ID", help=t("visits.cli.feedback_id"))
+    show.add_argument("--json", action="store_true", help=t("cli.opt.json"))
+    show.set_defaults(handler=run_show)
 
 
 def _grid_id(runtime) -> str | None:
@@ -59,6 +76,7 @@ def run_add(args: argparse.Namespace) -> int:
     from kiosk.cli.output import emit_json, info
     from kiosk.domain.categories import load_categories
     from kiosk.domain.feedback import validate_feedback
+    from kiosk.photos.attach import attach_prepared_to_feedback, prepare_files
     from kiosk.security.roles import require
 
     runtime = open_runtime(args, writes=True)
@@ -76,12 +94,17 @@ def run_add(args: argparse.Namespace) -> int:
             categories=load_categories(runtime.settings),
             grid_id=_grid_id(runtime),
         )
+        # every file prepared before anything is written: a bad file leaves no feedback
+        photos = prepare_files(args.photo, runtime.settings)
         with transaction(runtime.conn):
             fid = save_feedback(runtime.ctx, fb)
+            photo_ids = attach_prepared_to_feedback(runtime.ctx, fid, photos)
     finally:
         runtime.close()
     if args.json:
-        emit_json({"id": fid})
+        emit_json({"id": fid, "photos": photo_ids})
+    elif photo_ids:
+        info(t("visits.cli.feedback_saved_photos", id=fid, n=len(photo_ids)))
     else:
         info(t("visits.cli.feedback_saved", id=fid))
     return 0
@@ -114,6 +137,7 @@ def run_list(args: argparse.Namespace) -> int:
                 t("visits.feedback.place"),
                 t("visits.feedback.raised_by"),
                 t("visits.feedback.text"),
+                t("visits.feedback.photos"),
             ],
             [
                 (
@@ -122,9 +146,49 @@ def run_list(args: argparse.Namespace) -> int:
                     f.place,
                     t("visits.feedback.anonymous_mark") if f.anonymous else f.raised_by,
                     f.text.replace("\n", " ")[:60],
+                    str(f.photos) if f.photos else "",
                 )
                 for f in items
             ],
         )
     )
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from db.feedback import get_feedback
+    from db.photos import photos_of_feedback
+    from kiosk.cli.output import emit_json
+    from kiosk.core.errors import UserError
+    from kiosk.domain.categories import load_categories
+
+    runtime = open_runtime(args)
+    try:
+        item = get_feedback(runtime.conn, args.feedback_id)
+        if item is None:
+            raise UserError("visits.cli.feedback_not_found", exit_code=2, id=args.feedback_id[:40])
+        photos = photos_of_feedback(runtime.conn, item.id)
+        cats = load_categories(runtime.settings)
+    finally:
+        runtime.close()
+    if args.json:
+        emit_json({**asdict(item), "photos": [asdict(p) for p in photos]})
+        return 0
+    who = t("visits.feedback.anonymous_mark") if item.anonymous else item.raised_by
+    for label, value in (
+        (t("visits.feedback.category"), cats.label(item.category)),
+        (t("visits.feedback.source"), t(f"visits.feedback.sources.{item.source}")),
+        (t("visits.feedback.place"), item.place),
+        (t("visits.feedback.raised_by"), who),
+        (t("visits.feedback.text"), item.text),
+    ):
+        print(f"{label}: {value}")
+    if photos:
+        print(t("photos.count", n=len(photos)))
+    for p in photos:
+        line = t("photos.one", width=p.width, height=p.height, kb=max(1, p.bytes // 1024))
+        where = "" if p.here else "  " + t("photos.not_here")
+        print(f"  {line}  {p.sha256[:12]}{where}")
     return 0

@@ -85,7 +85,7 @@ def hub_export(store: Any, name: str, path: str | Path, page: int = 2000) -> p.B
         got = store.pull(device, cursor, page, record=False, backfilled=backfill)
         cursor, backfill = got.cursor, got.backfill
         ops.extend(map(p.raw, got.ops))
-        named.extend(sha for sha, _ in photo_refs(got.ops))
+        named.extend(sha for sha, _id, _entity in photo_refs(got.ops))
         if not got.more:
             break
     pictures, left, held = store.bundle_pictures(

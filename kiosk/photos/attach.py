@@ -1,6 +1,6 @@
-"""Attaching photos to a case's event, from files: every file prepared first (slow, and
-where a bad file is refused before anything is written), then all of them stored with the
-event in the caller's transaction."""
+"""Attaching photos to a case's event or to a feedback item, from files: every file prepared
+first (slow, and where a bad file is refused before anything is written), then all of them
+stored with the event or the feedback in the caller's transaction."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from db.context import WriteContext
 from db.errors import UserError
-from db.photos import MAX_PER_EVENT, attach_photo
+from db.photos import MAX_PER_EVENT, attach_feedback_photo, attach_photo
 from kiosk.core.config import Settings
 from kiosk.photos.prepare import Prepared, prepare_file
 
@@ -34,6 +34,18 @@ def attach_prepared(
     return [
         attach_photo(
             ctx, case_id, event_id, sha256=p.sha256, data=p.data, width=p.width, height=p.height
+        )
+        for p in photos
+    ]
+
+
+def attach_prepared_to_feedback(
+    ctx: WriteContext, feedback_id: str, photos: Sequence[Prepared]
+) -> list[str]:
+    """Store ``photos`` on the feedback item ``feedback_id``; their ids, in order."""
+    return [
+        attach_feedback_photo(
+            ctx, feedback_id, sha256=p.sha256, data=p.data, width=p.width, height=p.height
         )
         for p in photos
     ]

@@ -210,6 +210,7 @@ WRITERS: dict[str, frozenset[str]] = {
     "case_household": FIELD,
     "case_event": FIELD,
     "photo": FIELD,
+    "feedback_photo": FIELD,
     "label": FIELD,
 }
 #: Changed only on the administrator's PC (the hub refuses them from any other device).
@@ -233,6 +234,7 @@ _WRITE_ACTION = {
     "case_household": "case.register",
     "case_event": "case.progress",
     "photo": "case.progress",
+    "feedback_photo": "feedback.record",
     "label": "labels.print",
 }
 

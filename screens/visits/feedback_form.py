@@ -1,4 +1,5 @@
-"""Community feedback not tied to a household: category, source, text, place, anonymity."""
+"""Community feedback not tied to a household: category, source, text, place, anonymity, and
+photos (paths or a folder, prepared on the save's worker thread and written with it)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from textual.widget import Widget
 from textual.widgets import Checkbox, Header, Input, Label, Select, Static, TextArea
 
 from db.feedback import SOURCES
+from kiosk.core.errors import UserError
 from kiosk.core.i18n import t, term
 from kiosk.domain.feedback import FeedbackInvalid
 from screens.form import FormScreen
@@ -30,6 +32,7 @@ class FeedbackFormScreen(FormScreen):
     DEFAULT_CSS = """
     FeedbackFormScreen .field-label { color: $text-muted; padding: 0 1; margin-top: 1; }
     FeedbackFormScreen #feedback-text { height: 5; }
+    FeedbackFormScreen #feedback-photos { margin-top: 1; }
     FeedbackFormScreen #feedback-error { color: $error; padding: 0 1; height: auto; }
     FeedbackFormScreen .-invalid { border: tall $error; }
     """
@@ -51,9 +54,10 @@ class FeedbackFormScreen(FormScreen):
     class Saved(Message):
         """Feedback stored (handled by FeedbackFormScreen, which closes)."""
 
-        def __init__(self, feedback_id: str) -> None:
+        def __init__(self, feedback_id: str, photos: int = 0) -> None:
             super().__init__()
             self.feedback_id = feedback_id
+            self.photos = photos
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -77,6 +81,9 @@ class FeedbackFormScreen(FormScreen):
             yield Input(placeholder=t("visits.feedback.place"), id="feedback-place")
             yield Checkbox(t("visits.feedback.anonymous"), value=True, id="feedback-anonymous")
             yield Input(placeholder=t("visits.feedback.raised_by"), id="feedback-raised-by")
+            # a path typed or pasted (a phone's folder, a card): prepared when saved
+            yield Label(t("photos.ui.label"), classes="field-label")
+            yield Input(placeholder=t("photos.ui.placeholder"), id="feedback-photos")
         yield KioskFooter()
 
     def on_mount(self) -> None:
@@ -92,6 +99,7 @@ class FeedbackFormScreen(FormScreen):
             "place": self.query_one("#feedback-place", Input).value,
             "anonymous": self.query_one("#feedback-anonymous", Checkbox).value,
             "raised_by": self.query_one("#feedback-raised-by", Input).value,
+            "photos": self.query_one("#feedback-photos", Input).value,
         }
 
     def action_save(self) -> None:
@@ -103,6 +111,7 @@ class FeedbackFormScreen(FormScreen):
         from db.feedback import save_feedback
         from kiosk.domain.categories import load_categories
         from kiosk.domain.feedback import validate_feedback
+        from kiosk.photos.attach import attach_prepared_to_feedback, photo_paths, prepare_files
 
         worker = self.kiosk.worker
         grid = grid_by_code(self.kiosk.read(), worker.grids[0]) if worker and worker.grids else None
@@ -115,8 +124,22 @@ class FeedbackFormScreen(FormScreen):
         except FeedbackInvalid as exc:
             self.post_message(self.Invalid(exc.field, exc.message()))
             return
-        fid = self.kiosk.write(lambda ctx: save_feedback(ctx, fb))
-        self.post_message(self.Saved(fid))
+        try:
+            # every path there and at most 12, then each file made fit to store, here on the
+            # worker's thread and before the write: a bad file writes nothing, said in the form
+            photos = prepare_files(
+                photo_paths(form.get("photos") or ""), self.kiosk.runtime.settings
+            )
+        except UserError as exc:
+            self.post_message(self.Invalid("photos", exc.message()))
+            return
+
+        def write(ctx) -> str:
+            fid = save_feedback(ctx, fb)
+            attach_prepared_to_feedback(ctx, fid, photos)
+            return fid
+
+        self.post_message(self.Saved(self.kiosk.write(write), len(photos)))
 
     def field_widget(self, field: str) -> Widget | None:
         ids = {
@@ -125,9 +148,13 @@ class FeedbackFormScreen(FormScreen):
             "place": "#feedback-place",
             "raised_by": "#feedback-raised-by",
             "source": "#feedback-source",
+            "photos": "#feedback-photos",
         }
         return self.query_one(ids[field]) if field in ids else None
 
     def on_feedback_form_screen_saved(self, message: Saved) -> None:
-        self.notify(t("visits.feedback.saved"))
+        if message.photos:
+            self.notify(t("visits.feedback.photos_saved", n=message.photos))
+        else:
+            self.notify(t("visits.feedback.saved"))
         self.dismiss(message.feedback_id)

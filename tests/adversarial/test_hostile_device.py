@@ -77,10 +77,31 @@ class World:
                 "insert",
                 {"id": "survey-1", "name": "s", "title": "满意度", "version": "1"},
             ),
+            # feedback of G2 and of the whole community (an office may make both)
+            self._op(
+                "dev-office",
+                "fb-g2",
+                "feedback",
+                "insert",
+                {"id": "fb-g2", "grid_id": G2, "category": "parking", "text": "乱停车"},
+            ),
+            self._op(
+                "dev-office",
+                "fb-all",
+                "feedback",
+                "insert",
+                {"id": "fb-all", "category": "lighting", "text": "路灯不亮"},
+            ),
         ]
         assert not store.ingest(self.office, office_ops).refused
         self.truth.update(
-            {("case", "case-g2"): G2, ("case_household", "ch-g2"): G2, ("survey", "survey-1"): None}
+            {
+                ("case", "case-g2"): G2,
+                ("case_household", "ch-g2"): G2,
+                ("survey", "survey-1"): None,
+                ("feedback", "fb-g2"): G2,
+                ("feedback", "fb-all"): None,
+            }
         )
         self.g2_cursor = self._pull_all(self.other)[1]
 
@@ -289,6 +310,27 @@ def test_every_known_bypass_is_refused(world):
             {"id": "p-x", "case_id": "case-g2", "event_id": "e-none", "sha256": "0" * 64},
         ),
         "photo on no case at all": op("p-y", "photo", "insert", {"id": "p-y", "sha256": "0" * 64}),
+        "photo on a G2 feedback": op(
+            "fp-x",
+            "feedback_photo",
+            "insert",
+            {"id": "fp-x", "feedback_id": "fb-g2", "sha256": "0" * 64},
+        ),
+        "photo on the whole community's feedback from a field laptop": op(
+            "fp-y",
+            "feedback_photo",
+            "insert",
+            {"id": "fp-y", "feedback_id": "fb-all", "sha256": "0" * 64},
+        ),
+        "feedback photo naming no feedback": op(
+            "fp-z", "feedback_photo", "insert", {"id": "fp-z", "sha256": "0" * 64}
+        ),
+        "feedback photo naming a G2 case as its feedback": op(
+            "fp-w",
+            "feedback_photo",
+            "insert",
+            {"id": "fp-w", "feedback_id": "case-g2", "sha256": "0" * 64},
+        ),
         "an immutable record changed": op(
             "ch-g2", "case_household", "update", {"household_id": h1}
         ),
@@ -301,10 +343,10 @@ def test_every_known_bypass_is_refused(world):
     }
     answer = w.push(list(attacks.values()))
     refused = {r["index"] for r in answer["refused"]}
-    assert answer["acked"] == [], answer
     assert refused == set(range(len(attacks))), [
         name for i, name in enumerate(attacks) if i not in refused
     ]
+    assert answer["acked"] == [], answer
     w.check()
     # What a G1 laptop may do, it may still do, in the same batch as an attack.
     answer = w.push(
@@ -312,15 +354,22 @@ def test_every_known_bypass_is_refused(world):
             op(h1, "household", "update", {"note": "门口有狗"}),
             op("m-ok", "member", "insert", {"id": "m-ok", "household_id": h1, "name": "新成员"}),
             op(m2, "member", "update", {"phone": "13900000000"}),
+            op("fb-1", "feedback", "insert", {"id": "fb-1", "grid_id": G1, "text": "x"}),
+            op(
+                "fp-ok",
+                "feedback_photo",
+                "insert",
+                {"id": "fp-ok", "feedback_id": "fb-1", "sha256": "1" * 64},
+            ),
         ]
     )
-    assert len(answer["acked"]) == 2 and [r["index"] for r in answer["refused"]] == [2]
+    assert len(answer["acked"]) == 4 and [r["index"] for r in answer["refused"]] == [2]
     w.check()
 
 
 # --- hypothesis: anything a hostile laptop might send -----------------------------------------
 def _ids(w: World) -> list[str]:
-    return sorted({i for (_, i) in w.truth} | {"nobody", "case-g2", "survey-1", ""})
+    return sorted({i for (_, i) in w.truth} | {"nobody", "case-g2", "survey-1", "fb-g2", ""})
 
 
 @st.composite

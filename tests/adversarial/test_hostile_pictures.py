@@ -188,3 +188,122 @@ def test_sizes_names_and_tokens_are_checked_before_anything_is_read(world, pictu
     r = _put(w, w.token, sha_mine, mine, 0, 0)
     assert r.status_code == 413
     assert not _stored(w, sha_mine)
+
+
+# --- pictures of community feedback ----------------------------------------------------------
+def _feedback_photo_ops(w, device, grid, sha, n):
+    """Feedback in ``grid`` (None: the whole community) and a photo naming ``sha``."""
+    fb = {"id": f"fb-{n}", "category": "parking", "text": "乱停车"}
+    if grid is not None:
+        fb["grid_id"] = grid
+    return [
+        w._op(device, f"fb-{n}", "feedback", "insert", fb),
+        w._op(
+            device,
+            f"fph-{n}",
+            "feedback_photo",
+            "insert",
+            {"id": f"fph-{n}", "feedback_id": f"fb-{n}", "sha256": sha},
+        ),
+    ]
+
+
+def test_a_feedback_picture_stays_within_the_feedbacks_grid(world):  # noqa: F811
+    """A picture that only another grid's feedback names is not the hostile laptop's to
+    send or fetch; its own feedback's picture it sends; the other grid's laptop fetches the
+    picture of its grid's feedback and of the whole community's, never the hostile one's."""
+    w = world
+    mine = prepare_bytes(phone_jpeg(800, 600)).data
+    theirs = prepare_bytes(phone_jpeg(600, 800)).data
+    everyone = prepare_bytes(phone_jpeg(640, 640)).data
+    sha_mine, sha_theirs, sha_everyone = (
+        hashlib.sha256(b).hexdigest() for b in (mine, theirs, everyone)
+    )
+    answer = w.push(_feedback_photo_ops(w, "dev-hostile", G1, sha_mine, 11))
+    assert answer["refused"] == [], answer
+    assert not w.store.ingest(
+        w.office,
+        _feedback_photo_ops(w, "dev-office", G2, sha_theirs, 12)
+        + _feedback_photo_ops(w, "dev-office", None, sha_everyone, 13),
+    ).refused
+    # uploading a picture only an out-of-scope feedback references: refused, not kept
+    r = _put(w, w.token, sha_theirs, theirs, 0, len(theirs))
+    assert r.status_code == 404 and r.json()["error"] == "unknown_blob"
+    assert not _stored(w, sha_theirs)
+    r = httpx.post(
+        f"{w.url}/v1/blobs/batch",
+        content=theirs,
+        headers={
+            "Authorization": f"Bearer {w.token}",
+            "Content-Type": "application/octet-stream",
+            "X-Blobs": f"{sha_theirs}:{len(theirs)}",
+        },
+        timeout=30,
+    )
+    assert r.json()["unknown"] == [sha_theirs] and not _stored(w, sha_theirs)
+    # the laptops of that grid send it, and of the whole community's the office
+    assert _put(w, w.other_token, sha_theirs, theirs, 0, len(theirs)).json()["stored"] is True
+    got = w.store.put_blob_chunk(w.office, sha_everyone, 0, len(everyone), everyone, "2026-12-04")
+    assert got == (len(everyone), True)
+    # ... and the hostile laptop still cannot fetch the other grid's
+    r = _get(w, w.token, sha_theirs)
+    assert r.status_code == 404 and r.content != theirs
+    # its own feedback's picture it sends; the whole community's it may see
+    assert _put(w, w.token, sha_mine, mine, 0, len(mine)).json()["stored"] is True
+    assert _get(w, w.token, sha_everyone).content == everyone
+    # the other grid's laptop: its grid's and the community's, not the hostile grid's
+    assert _get(w, w.other_token, sha_theirs).content == theirs
+    assert _get(w, w.other_token, sha_everyone).content == everyone
+    assert _get(w, w.other_token, sha_mine).status_code == 404
+    r = httpx.post(
+        f"{w.url}/v1/blobs/wanted",
+        json={"device_id": "dev-hostile", "schema": 18, "hashes": [sha_mine, sha_theirs]},
+        headers={"Authorization": f"Bearer {w.token}"},
+        timeout=30,
+    )
+    assert r.json() == {"missing": [], "unknown": [sha_theirs]}
+
+
+def test_a_feedback_photo_naming_no_feedback_opens_no_door(world):  # noqa: F811
+    """A photo record naming no feedback (or a feedback the hub does not hold) is refused,
+    so the picture it names is not taken."""
+    w = world
+    stray = prepare_bytes(phone_jpeg(500, 400)).data
+    sha = hashlib.sha256(stray).hexdigest()
+    answer = w.push(
+        [
+            w._op(
+                "dev-hostile", "fph-x", "feedback_photo", "insert", {"id": "fph-x", "sha256": sha}
+            ),
+            w._op(
+                "dev-hostile",
+                "fph-y",
+                "feedback_photo",
+                "insert",
+                {"id": "fph-y", "feedback_id": "fb-nobody", "sha256": sha},
+            ),
+        ]
+    )
+    assert answer["acked"] == [] and len(answer["refused"]) == 2
+    r = _put(w, w.token, sha, stray, 0, len(stray))
+    assert r.status_code == 404 and not _stored(w, sha)
+
+
+def test_a_feedback_photo_borrowing_a_case_photos_id_borrows_nothing(world, pictures):  # noqa: F811
+    """A feedback photo of the hostile laptop's own grid given the id of another grid's case
+    photo is a record of another kind: the case photo's picture stays out of its reach."""
+    w = world
+    _, _, theirs, sha_theirs = pictures
+    own = prepare_bytes(phone_jpeg(320, 240)).data
+    ops = _feedback_photo_ops(w, "dev-hostile", G1, hashlib.sha256(own).hexdigest(), 21)
+    ops[1] = w._op(
+        "dev-hostile",
+        "ph-2",  # the G2 case photo's id (tests/adversarial: _photo_ops, n=2)
+        "feedback_photo",
+        "insert",
+        {"id": "ph-2", "feedback_id": "fb-21", "sha256": hashlib.sha256(own).hexdigest()},
+    )
+    w.push(ops)
+    r = _get(w, w.token, sha_theirs)
+    assert r.status_code == 404 and r.content != theirs
+    assert _put(w, w.token, sha_theirs, theirs, 0, len(theirs)).status_code == 404

@@ -51,7 +51,7 @@ from kiosk.hub.scope import (
     Refused,
     keys_of,
 )
-from kiosk.hub.store.blobs import BlobStoreMixin
+from kiosk.hub.store.blobs import PHOTO_ENTITIES, BlobStoreMixin
 from kiosk.sync.protocol import MAX_PAGE_BYTES, AuditEntry, Op, split_token
 
 
@@ -908,7 +908,7 @@ class SqlHubStore(BlobStoreMixin, HubStore):
             # A photo record held already names its picture as the log holds it (scrubbed, if
             # its household was erased since): a copy sent again, from a USB bundle made
             # before the erasure, must not name the picture anew.
-            photo_ops = [op.op_id for op in batch_ops if op.entity == "photo"]
+            photo_ops = [op.op_id for op in batch_ops if op.entity in PHOTO_ENTITIES]
             photos_held = self._existing(cur, photo_ops) if photo_ops else set()
             accepted: list[Op] = []
             while pending:

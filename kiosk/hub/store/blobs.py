@@ -31,7 +31,8 @@ from kiosk.sync.protocol import MAX_BLOB, Op
 TABLES = {
     "refs": (
         "CREATE TABLE IF NOT EXISTS hub_photo_refs ("
-        " sha256 TEXT NOT NULL, photo_id TEXT NOT NULL, PRIMARY KEY (sha256, photo_id))"
+        " sha256 TEXT NOT NULL, photo_id TEXT NOT NULL, entity TEXT NOT NULL DEFAULT 'photo',"
+        " PRIMARY KEY (sha256, photo_id))"
     ),
     "blobs": (
         "CREATE TABLE IF NOT EXISTS hub_blobs ("
@@ -54,18 +55,27 @@ TABLES = {
 }
 
 
+#: Columns added since the tables were first created: (table, column, definition). A hub made
+#: before feedback photos knew only case photos (``photo``).
+ADDED_COLUMNS = (("hub_photo_refs", "entity", "TEXT NOT NULL DEFAULT 'photo'"),)
+
+#: The records that name a picture: a case's photo, a feedback item's photo. Each belongs to
+#: its owner's grid (``hub_scope``), which decides who may send and fetch the picture.
+PHOTO_ENTITIES = ("photo", "feedback_photo")
+
+
 def schema(blob_type: str) -> list[str]:
     return [sql.format(blob=blob_type) for sql in TABLES.values()]
 
 
-def photo_refs(ops: list[Op]) -> list[tuple[str, str]]:
-    """(picture, photo id) for each photo record among ``ops`` that names a picture."""
+def photo_refs(ops: list[Op]) -> list[tuple[str, str, str]]:
+    """(picture, photo id, entity) for each photo record among ``ops`` that names a picture."""
     out = []
     for op in ops:
-        if op.entity == "photo" and op.kind == "insert":
+        if op.entity in PHOTO_ENTITIES and op.kind == "insert":
             sha = op.payload.get("sha256")
             if isinstance(sha, str) and len(sha) == 64:
-                out.append((sha, op.entity_id))
+                out.append((sha, op.entity_id, op.entity))
     return out
 
 
@@ -110,21 +120,23 @@ class BlobStoreMixin:
         if refs:
             cur.executemany(
                 self._q(
-                    "INSERT INTO hub_photo_refs(sha256, photo_id) VALUES (?, ?)"
+                    "INSERT INTO hub_photo_refs(sha256, photo_id, entity) VALUES (?, ?, ?)"
                     " ON CONFLICT DO NOTHING"
                 ),
                 refs,
             )
 
     def _seen_by(self, cur: Any, reach: Reach, hashes: list[str]) -> set[str]:
-        """Those of ``hashes`` named by a photo record in ``reach``."""
+        """Those of ``hashes`` named by a photo record (of a case or of feedback) in ``reach``:
+        the record's grid as the hub holds it (``hub_scope``, its owner's), matched by entity
+        and id, so a record of one kind cannot lend its grid to another's id."""
         out: set[str] = set()
         for i in range(0, len(hashes), 500):
             chunk = hashes[i : i + 500]
             cur.execute(
                 self._q(
                     "SELECT r.sha256, s.grid FROM hub_photo_refs r JOIN hub_scope s"
-                    " ON s.entity = 'photo' AND s.entity_id = r.photo_id"
+                    " ON s.entity = r.entity AND s.entity_id = r.photo_id"
                     f" WHERE r.sha256 IN ({','.join('?' * len(chunk))})"
                 ),
                 chunk,

@@ -23,6 +23,7 @@ from typing import Any
 import psycopg
 
 from kiosk.hub.store.base import HubError, SqlHubStore
+from kiosk.hub.store.blobs import ADDED_COLUMNS as BLOB_COLUMNS
 from kiosk.hub.store.blobs import schema as blob_schema
 
 SCHEMA = [
@@ -144,6 +145,8 @@ class PostgresHubStore(SqlHubStore):
             cur.execute("SELECT pg_advisory_xact_lock(8765)")  # one schema creator at a time
             for stmt in [*SCHEMA, *blob_schema("BYTEA")]:  # pictures: store/blobs.py
                 cur.execute(stmt)
+            for table, column, definition in BLOB_COLUMNS:  # a hub made by an older version
+                cur.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {definition}")
         self._init_clock()
 
     def _conn(self) -> psycopg.Connection:

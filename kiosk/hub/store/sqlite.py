@@ -18,6 +18,7 @@ import msgspec
 from db.connection import make_private
 from db.migrations import execute_script
 from kiosk.hub.store.base import SqlHubStore
+from kiosk.hub.store.blobs import ADDED_COLUMNS as BLOB_COLUMNS
 from kiosk.hub.store.blobs import PictureFiles
 from kiosk.hub.store.blobs import schema as blob_schema
 
@@ -284,6 +285,7 @@ ADDED_COLUMNS = (
     ("hub_scope", "parent_entity", "TEXT"),
     ("hub_scope", "parent_id", "TEXT"),
     ("hub_grids", "community", "TEXT"),
+    *BLOB_COLUMNS,
 )
 
 
