@@ -18,6 +18,7 @@ from kiosk.core.errors import UserError
 from kiosk.core.i18n import t, term
 from kiosk.domain.feedback import FeedbackInvalid
 from screens.form import FormScreen
+from screens.photos.picker import PhotoPathsInput
 from screens.visits.visit_form import category_options
 from screens.widgets.footer import KioskFooter
 
@@ -83,7 +84,7 @@ class FeedbackFormScreen(FormScreen):
             yield Input(placeholder=t("visits.feedback.raised_by"), id="feedback-raised-by")
             # a path typed or pasted (a phone's folder, a card): prepared when saved
             yield Label(t("photos.ui.label"), classes="field-label")
-            yield Input(placeholder=t("photos.ui.placeholder"), id="feedback-photos")
+            yield PhotoPathsInput(placeholder=t("photos.ui.placeholder"), id="feedback-photos")
         yield KioskFooter()
 
     def on_mount(self) -> None:
