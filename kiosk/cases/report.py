@@ -1,5 +1,5 @@
-"""The case report: one case as an A4 PDF a supervisor can file or print (issue 19, "Photos
-as evidence"): what was registered and where it stands, the timeline of steps, and the
+"""The case report: one case as an A4 PDF a supervisor can file or print (docs/photos.md):
+what was registered and where it stands, the timeline of steps, and the
 photos, those of the registration (整改前, before) in the left column and those of the
 resolution (整改后, after) in the right, side by side; the other steps' photos below.
 

@@ -7,7 +7,7 @@ not on this laptop yet, or was erased, says so instead.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -25,6 +25,8 @@ from screens.widgets.footer import KioskFooter
 
 
 class PhotoViewerScreen(KioskScreen):
+    #: None: opened from a case or a household screen, which checked what the worker may see
+    PERMISSION: ClassVar[str | None] = None
     BINDINGS = [
         Binding("escape", "app.pop_screen", term("ui.back"), id="photo.back"),
         Binding("left", "step(-1)", term("photos.view.previous"), id="photo.previous"),
