@@ -41,8 +41,9 @@ def erasures(ops: list[Op]) -> list[tuple[str, str]]:
 
 
 def scrub_late(store: Any, cur: Any, ops: list[Op]) -> list[Op]:
-    """``ops`` with those that concern an erased household, member or visit scrubbed (and a
-    new member or visit of an erased household remembered as erased too)."""
+    """``ops`` with those that concern an erased household, member or visit scrubbed, and
+    photos of an erased household's cases without their picture's name (and a new member or
+    visit of an erased household remembered as erased too)."""
     cur.execute(store._q("SELECT 1 FROM hub_scope WHERE entity = ? LIMIT 1"), (FORGOTTEN,))
     if cur.fetchone() is None:
         return ops  # nothing was ever erased on this hub: the usual case costs one lookup
@@ -54,6 +55,8 @@ def scrub_late(store: Any, cur: Any, ops: list[Op]) -> list[Op]:
             value = op.payload.get(key)
             if isinstance(value, str) and value:
                 wanted.add(value)
+        if op.entity == "photo" and isinstance(op.payload.get("case_id"), str):
+            wanted.add(op.payload["case_id"])  # a photo of an erased household's case
     forgotten = _known(store, cur, sorted(wanted))
     if not forgotten:
         return ops
@@ -64,6 +67,7 @@ def scrub_late(store: Any, cur: Any, ops: list[Op]) -> list[Op]:
             op.entity_id in forgotten
             or p.get("household_id") in forgotten
             or p.get("visit_id") in forgotten
+            or (op.entity == "photo" and p.get("case_id") in forgotten)
         ):
             op = msgspec.structs.replace(op, payload=scrub_payload(op.entity, p))
             if op.kind in ("insert", "append") and op.entity in ("member", "visit"):
@@ -153,7 +157,8 @@ def erase(store: Any, cur: Any, household_id: str, forgotten_at: str) -> int:
         cur.executemany(store._q("UPDATE hub_ops SET payload = ? WHERE op_id = ?"), changed)
     # the pictures of its cases' photos go entirely (kiosk/hub/store/blobs.py)
     store._forget_photos(cur, sorted({p.get("id") or "" for _, e, p in matched if e == "photo"}))
-    _remember(store, cur, [household_id, *sorted(members), *sorted(visits)])
+    # its cases too: a photo of one that arrives later loses its picture's name on the way in
+    _remember(store, cur, [household_id, *sorted(members), *sorted(visits), *sorted(cases)])
     return len(changed)
 
 
