@@ -92,6 +92,7 @@ COMMANDS = (
     "ledger",
     "lookup",
     "members",
+    "office",
     "scan",
     "stats",
     "survey",

@@ -256,6 +256,8 @@ class CasesScreen(KioskScreen):
 
     @work(thread=True, exclusive=True, group="cases", exit_on_error=False)
     def fetch(self, generation: int, f: CaseFilter, offset: int) -> None:
+        from kiosk.security.roles import listing_grids
+
         conn = self.kiosk.read()
         if f.grid_ids is not None and self.kiosk.worker:
             codes = list(self.kiosk.worker.grids)
@@ -265,6 +267,10 @@ class CasesScreen(KioskScreen):
                     f"SELECT id FROM grids WHERE code IN ({','.join('?' * len(codes))})", codes
                 )
             ]
+        else:
+            # The cases of the grids the worker reaches: on an office replica of a street,
+            # a community's supervisor lists their community's, not the street's.
+            f.grid_ids = listing_grids(conn, self.kiosk.worker)
         rules = rules_of(self.kiosk)
         cases = list_cases(conn, f, limit=self.page_size, offset=offset, rules=rules)
         total = count_cases(conn, f, rules=rules) if offset == 0 else None

@@ -1,0 +1,95 @@
+"""``kiosk office serve``: the office replica (a community's or a street's database, enrolled
+at the hub as an office device) kept fresh, every minute and on demand (docs/office.md)."""
+
+from __future__ import annotations
+
+import argparse
+
+from kiosk.core.i18n import t
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 1 <= value <= 86_400:
+        raise argparse.ArgumentTypeError(t("office.error.every", value=text[:12]))
+    return value
+
+
+def register(sub, common) -> None:
+    p = sub.add_parser(
+        "office", parents=[common], help=t("office.cli.help"), description=t("office.cli.help")
+    )
+    ss = p.add_subparsers(dest="office_command", required=True, metavar="ACTION")
+    serve = ss.add_parser(
+        "serve",
+        parents=[common],
+        help=t("office.cli.serve_help"),
+        description=t("office.cli.serve_help"),
+    )
+    serve.add_argument("--hub", metavar="URL", help=t("sync.cli.hub"))
+    serve.add_argument(
+        "--every", type=_seconds, default=60.0, metavar="SECONDS", help=t("office.cli.every")
+    )
+    serve.add_argument("--once", action="store_true", help=t("office.cli.once"))
+    serve.set_defaults(handler=run_serve)
+
+
+def _check_replica(args: argparse.Namespace) -> str:
+    """The replica's database path, once it is known to be an office device's."""
+    from db.context import get_meta
+    from db.sync import META_ROLE
+    from kiosk.cli.output import open_runtime
+    from kiosk.core.errors import UserError
+
+    runtime = open_runtime(args, acts=False)
+    try:
+        role = get_meta(runtime.conn, META_ROLE)
+        path = str(runtime.db.path)
+    finally:
+        runtime.close()
+    if role != "office":
+        raise UserError(
+            "office.error.not_office",
+            exit_code=2,
+            path=path,
+            role=t(f"sync.hub_cli.role_{role}") if role else t("office.not_enrolled"),
+        )
+    return path
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from kiosk.cli.output import info
+    from kiosk.sync.replica import Freshener, Round, sync_database
+
+    path = _check_replica(args)
+    failures = [0]
+
+    def said(r: Round) -> None:
+        if r.error is None and r.figures is not None:
+            info(t("office.round", took=f"{r.took:.1f}", **r.figures))
+            failures[0] = 0
+        else:
+            failures[0] += 1
+            info(t("office.round_failed", why=r.error or "", every=int(args.every)))
+
+    fresh = Freshener(lambda: sync_database(path, args.hub), args.every, said)
+    if args.once:
+        return 0 if fresh.run_round().error is None else 6
+    done = threading.Event()
+    signal.signal(signal.SIGUSR1, lambda *_: fresh.now())
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    info(t("office.ready", path=path, every=int(args.every)))
+    fresh.start()
+    try:
+        done.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fresh.stop()
+    return 0
