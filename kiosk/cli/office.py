@@ -60,12 +60,32 @@ def _check_replica(args: argparse.Namespace) -> str:
     return path
 
 
+def sync_database(db: str | None, hub_url: str | None = None) -> dict:
+    """One sync of the replica database ``db``, opened for the round and closed after (the
+    browser sessions' own connections see a file nobody holds open between rounds)."""
+    from kiosk.runtime import load, open_runtime
+    from kiosk.sync.client import run_sync
+
+    runtime = open_runtime(load(db=db))
+    try:
+        s = runtime.settings
+        report = run_sync(
+            runtime.ctx,
+            hub_url=hub_url or s.hub_url,
+            batch_size=s.sync_batch,
+            timeout=s.sync_timeout,
+        )
+        return report.as_dict()
+    finally:
+        runtime.close()
+
+
 def run_serve(args: argparse.Namespace) -> int:
     import signal
     import threading
 
     from kiosk.cli.output import info
-    from kiosk.sync.replica import Freshener, Round, sync_database
+    from kiosk.sync.replica import Freshener, Round
 
     path = _check_replica(args)
     failures = [0]

@@ -89,23 +89,3 @@ class Freshener:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=60)
-
-
-def sync_database(db: str | None, hub_url: str | None = None) -> dict:
-    """One sync of the replica database ``db`` (opened for the round and closed after, so
-    the browser sessions' own connections see a file nobody holds open between rounds)."""
-    from kiosk.runtime import load, open_runtime
-    from kiosk.sync.client import run_sync
-
-    runtime = open_runtime(load(db=db))
-    try:
-        s = runtime.settings
-        report = run_sync(
-            runtime.ctx,
-            hub_url=hub_url or s.hub_url,
-            batch_size=s.sync_batch,
-            timeout=s.sync_timeout,
-        )
-        return report.as_dict()
-    finally:
-        runtime.close()
