@@ -152,3 +152,47 @@ def test_a_laptop_of_the_last_version_takes_the_new_roles(tmp_path):
             "INSERT INTO workers(id, name, role, hlc, device_id) VALUES ('w3', '老张', 'worker', 'h', 'd')"
         )
     conn.close()
+
+
+def test_an_overseer_exports_their_streets_ledger_masked(kiosk, demo_db, tmp_path):
+    assert _add(kiosk, demo_db, "王街道", "--role", "street", "--street", STREET).returncode == 0
+    out_file = tmp_path / "台账.csv"
+    out = kiosk(
+        "ledger",
+        "original",
+        "--out",
+        str(out_file),
+        "--json",
+        "--db",
+        str(demo_db),
+        input="864209\n",
+        as_worker="王街道",
+        pin="864209",
+    )
+    assert out.returncode == 0, out.stderr
+    conn = sqlite3.connect(demo_db)
+    cases = conn.execute("SELECT count(*) FROM cases").fetchone()[0]
+    audit = conn.execute(
+        "SELECT detail FROM audit WHERE action = 'export' ORDER BY seq DESC LIMIT 1"
+    ).fetchone()
+    conn.close()
+    assert json_rows(out.stdout) == cases
+    assert '"masked":true' in audit[0] and "G001" in audit[0] and "G002" in audit[0]
+    full = kiosk(
+        "households",
+        "export",
+        "--full",
+        "--out",
+        str(tmp_path / "户.csv"),
+        "--db",
+        str(demo_db),
+        as_worker="王街道",
+        pin="864209",
+    )
+    assert full.returncode == 3, full.stderr
+
+
+def json_rows(stdout: str) -> int:
+    import json
+
+    return json.loads(stdout)["rows"]
