@@ -148,6 +148,10 @@ async def test_a_street_office_follows_its_street(two_streets, hub, tmp_path):
             await sign_in(app, pilot, OVERSEER, OVERSEER_PIN)
             await until(pilot, lambda: app.worker is not None and app.worker.name == OVERSEER)
             assert not app.permit("household.view")
+            await until(pilot, lambda: type(app.screen).__name__ == "HomeScreen")
+            head = app.screen.query_one("#home-head")
+            await until(pilot, lambda: STREET in str(head.render()))
+            assert "F5" in str(head.render())
             await pilot.press("f5")
             await until(pilot, lambda: isinstance(app.screen, FiguresScreen))
             screen = app.screen
