@@ -342,8 +342,14 @@ class CasesScreen(KioskScreen):
 
     def role_action(self, action: str, parameters: tuple[object, ...]) -> str | None:
         # the list of departments and the case rules are the supervisor's: a grid worker is
-        # not offered d or p
-        return {"departments": "departments.manage", "case_rules": "case_rules.manage"}.get(action)
+        # not offered d or p; an overseer, who registers nothing and has no grid of their
+        # own, is offered neither n nor g
+        return {
+            "departments": "departments.manage",
+            "case_rules": "case_rules.manage",
+            "register": "case.register",
+            "toggle_my_grid": "case.register",
+        }.get(action)
 
     def action_case_rules(self) -> None:
         from screens.cases.case_rules import CaseRulesScreen
