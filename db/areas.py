@@ -208,3 +208,16 @@ def update_area(ctx: WriteContext, entity: str, record_id: str, **changes: objec
     )
     ctx.emit(entity, record_id, "update", diff, hlc, base_version=row["hlc"])
     return True
+
+
+def grid_ids(conn: sqlite3.Connection) -> set[str]:
+    """The ids of every grid this database holds."""
+    return {r[0] for r in conn.execute("SELECT id FROM grids")}
+
+
+def area_has_grid(conn: sqlite3.Connection, level: str, name: str) -> bool:
+    """Does some grid of this database lie in the street (``level`` "street") or district
+    ("district") ``name``?"""
+    column = {"street": "street", "district": "district"}[level]
+    found = conn.execute(f"SELECT 1 FROM grids WHERE {column} = ? LIMIT 1", (name,))
+    return found.fetchone() is not None

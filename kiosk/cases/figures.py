@@ -180,9 +180,10 @@ class Scope:
     grid_ids: tuple[str, ...] | None = None
 
 
-def _covers_every_grid(conn: sqlite3.Connection, grid_ids: tuple[str, ...]) -> bool:
-    held = {r[0] for r in conn.execute("SELECT id FROM grids")}
-    return held <= set(grid_ids)
+def _covers_every_grid(conn: sqlite3.Connection, reach: tuple[str, ...]) -> bool:
+    from db.areas import grid_ids
+
+    return grid_ids(conn) <= set(reach)
 
 
 def compute(
@@ -222,7 +223,9 @@ def compute(
     names: dict[str, dict[str, str]] = {}
     grid_rows: list[Any] = []
     if "grid" in dimensions:
-        grid_rows = conn.execute("SELECT id, code, community, street FROM grids").fetchall()
+        from db.areas import list_grids
+
+        grid_rows = [(g.id, g.code, g.community, g.street) for g in list_grids(conn)]
         names["grid"] = {r[0]: r[1] for r in grid_rows}
     out: dict[str, Any] = {
         "as_of": today.isoformat(),

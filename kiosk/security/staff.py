@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from db.areas import grid_by_code
+from db.areas import area_has_grid, grid_by_code
 from db.context import WriteContext
 from db.errors import UserError
 from db.workers import Worker, create_worker, worker_by_name
@@ -53,19 +53,9 @@ def check_worker(
             continue
         if not value or not value.strip():
             raise UserError("error.worker_area_required", exit_code=2, option=f"--{level}")
-        known = area_known(conn, level, value.strip())
-        if not known:
+        if not area_has_grid(conn, level, value.strip()):
             raise UserError("error.worker_area_unknown", exit_code=2, area=value.strip())
     return name, codes, community
-
-
-def area_known(conn: sqlite3.Connection, level: str, value: str) -> bool:
-    """Does any grid of this laptop lie in the street (or district) ``value``?"""
-    column = "street" if level == "street" else "district"
-    return (
-        conn.execute(f"SELECT 1 FROM grids WHERE {column} = ? LIMIT 1", (value,)).fetchone()
-        is not None
-    )
 
 
 def add_worker(
