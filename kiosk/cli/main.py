@@ -91,6 +91,7 @@ COMMANDS = (
     "labels",
     "ledger",
     "lookup",
+    "office",
     "members",
     "scan",
     "stats",
