@@ -17,7 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
-from textual import events
+from textual import events, on
 from textual.actions import parse as parse_action
 from textual.app import App
 from textual.await_complete import AwaitComplete
@@ -423,6 +423,12 @@ class KioskApp(App[None]):
         self._drop_mode("signin")  # a fresh sign-in screen, offering this worker's name
         self.switch_mode("signin")
         self._drop_modes()
+
+    @on(events.DeliveryFailed)
+    def _not_delivered(self, event: events.DeliveryFailed) -> None:
+        """A file meant for the browser (``kiosk office web``) did not reach it."""
+        if event.name == "ledger":
+            self.notify(t("ledger.ui.not_sent"), severity="error", timeout=10)
 
     def _audit(self, write: Callable[[], object]) -> None:
         """An audit entry, written on a thread (never holding up the screen)."""
