@@ -182,6 +182,27 @@ class Tab:
         except Exception as exc:
             raise AssertionError(f"not on screen: {texts!r}\n{self.text()}") from exc
 
+    def wait_for_field(self, label: str, timeout: float = 20) -> None:
+        """Until the field under ``label`` has the focus: Textual keeps the terminal's cursor
+        in the focused field (for input methods), so the cursor is on the row below the label.
+        Keys typed sooner could still go to the field that had it (the focus moves when the
+        screen handles the key that moves it, after keys already on their way)."""
+        try:
+            self.page.wait_for_function(
+                """label => {
+                    const term = window.__kioskTerminal;
+                    if (!term) return false;
+                    const row = window.__kioskScreenText().split("\\n")
+                        .findIndex(line => line.includes(label));
+                    return row >= 0 && term.buffer.active.cursorY === row + 1;
+                }""",
+                arg=label,
+                polling="raf",
+                timeout=timeout * 1000,
+            )
+        except Exception as exc:
+            raise AssertionError(f"the field under {label!r} has no focus\n{self.text()}") from exc
+
     def focus(self) -> None:
         self.page.focus("textarea.xterm-helper-textarea")
 

@@ -48,11 +48,13 @@ def test_a_supervisor_signs_in_exports_a_ledger_and_locks_in_the_browser(demo_db
         tab.wait_for("登录", "PIN")
         tab.screenshot(shots / "browser-signin.png")
         tab.focus()
-        # Each field is seen on screen before Enter, as a person would: keys and Enter in one
-        # burst are what a USB scanner types, and the scanner wedge takes them as a scan.
+        # As a person does, at machine speed: each field's text is seen before Enter, and the
+        # PIN is typed once its field has the focus (keys sent sooner reach the name field,
+        # which still has the focus until the screen has handled Enter).
         tab.type(SUPERVISOR)
         tab.wait_for(SUPERVISOR)
         tab.press("Enter")  # the name: on to the PIN
+        tab.wait_for_field("PIN")
         tab.type(DEMO_PINS[SUPERVISOR])
         tab.wait_for("•" * len(DEMO_PINS[SUPERVISOR]))
         tab.press("Enter")
