@@ -117,6 +117,11 @@ def _minimal_runs() -> list[float]:
         port = free_port()
         server = Server(f"{sys.executable} {script}", host="127.0.0.1", port=port)
         server.initialize_logging = lambda: None  # type: ignore[method-assign]
+
+        async def quiet(_app: object) -> None:  # no banner
+            return None
+
+        server.on_startup = quiet  # type: ignore[method-assign]
         loop = asyncio.new_event_loop()
 
         def serve() -> None:
