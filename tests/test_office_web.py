@@ -109,3 +109,48 @@ def test_the_page_fetches_nothing_from_outside_and_a_foreign_websocket_is_refuse
 
         assert asyncio.run(first_frame())  # the interface started for this tab, and drew
     assert "Traceback" not in "".join(said)
+
+
+def test_stopping_the_server_ends_the_open_sessions_at_once(demo_db):
+    import signal
+    import subprocess
+    import time
+
+    from tests.conftest import ROOT
+    from tests.pg import free_port
+
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "kiosk.cli.main", "office", "web", "--db", str(demo_db)]
+        + ["--port", str(port)],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stderr is not None and "http://" in server.stderr.readline()
+
+        async def a_tab_then_stop() -> tuple[float, int | None]:
+            import aiohttp
+
+            async with (
+                aiohttp.ClientSession() as session,
+                session.ws_connect(f"ws://127.0.0.1:{port}/ws?width=80&height=24") as ws,
+            ):
+                async for message in ws:  # the interface has drawn: a session is open
+                    if message.type == aiohttp.WSMsgType.BINARY and len(message.data) > 10:
+                        break
+                started = time.monotonic()
+                server.send_signal(signal.SIGTERM)
+                async for _ in ws:  # the browser's side: until the server closes it
+                    pass
+                await asyncio.get_running_loop().run_in_executor(None, server.wait, 20)
+                return time.monotonic() - started, ws.close_code
+
+        took, code = asyncio.run(a_tab_then_stop())
+    finally:
+        server.kill()
+        server.wait()
+    assert server.returncode == 0 and code == 1000
+    assert took < 8, took  # not aiohttp's 10 s wait for handlers
+    assert "Traceback" not in server.stderr.read()

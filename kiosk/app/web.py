@@ -104,6 +104,7 @@ def serve(
         templates_path=TEMPLATES,
     )
     server.ready = ready
+    server.sessions = set()
     server.serve()
 
 
@@ -117,6 +118,8 @@ def _server_class() -> type:
 
     class OfficeServer(Server):
         ready: Callable[[str], None] | None = None
+        #: the handlers of the open tabs' websockets
+        sessions: set[asyncio.Task[Any]]
 
         def initialize_logging(self) -> None:
             logging.getLogger("textual-serve").setLevel(logging.WARNING)
@@ -147,7 +150,19 @@ def _server_class() -> type:
             if not same_origin(request.headers.get("Origin"), request.host):
                 log.warning("refused a websocket from another origin")
                 raise web.HTTPForbidden(text="forbidden")
-            return await super().handle_websocket(request)
+            task = asyncio.current_task()
+            if task is not None:
+                self.sessions.add(task)
+            try:
+                return await super().handle_websocket(request)
+            finally:
+                self.sessions.discard(task)  # type: ignore[arg-type]
+
+        async def on_shutdown(self, app: web.Application) -> None:
+            # Stopping: each open tab's session ends now (textual-serve then asks its process
+            # to quit and closes its websocket), rather than when aiohttp's wait runs out.
+            for task in list(self.sessions):
+                task.cancel()
 
         def serve(self, debug: bool = False) -> None:
             self.initialize_logging()
@@ -173,6 +188,7 @@ def _server_class() -> type:
                     # aiohttp prints its line once its sites are started: the port is bound
                     print=lambda *_: ready(listen_url(self.host, self.port)) if ready else None,
                     access_log=None,
+                    shutdown_timeout=10,
                 )
             except OSError as exc:
                 raise _bind_error(exc, self.host, self.port) from None
