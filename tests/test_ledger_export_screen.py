@@ -108,3 +108,14 @@ async def test_a_browser_tab_offers_no_last_workers_name(runtime):
     async with app.run_test(size=(80, 24)) as pilot:  # in a terminal: as before
         await settle(app, pilot)
         assert app.screen.query_one("#signin-name", Input).value == SUPERVISOR
+
+
+def test_a_downloads_name_is_plain_ascii():
+    from screens.cases.ledger_export import default_name, download_name
+
+    assert download_name("ledger-original-2026-12-04.xlsx", "original") == (
+        "ledger-original-2026-12-04.xlsx"
+    )
+    assert download_name("新伟 社区 台账.CSV", "progress") == default_name("progress")[:-5] + ".csv"
+    assert download_name("5月 ledger.xlsx", "original") == "5_ledger.xlsx"
+    assert download_name("../../etc/x.xlsx", "original") == "x.xlsx"

@@ -314,6 +314,7 @@ class FiguresScreen(KioskScreen):
 
         from kiosk.cases.ledger import export_in_scope
         from kiosk.core.errors import UserError
+        from screens.cases.ledger_export import download_name
 
         settings = self.kiosk.runtime.settings
         given = Path(choice.file).expanduser()
@@ -322,7 +323,7 @@ class FiguresScreen(KioskScreen):
         with tempfile.TemporaryDirectory(prefix="kiosk-ledger-") as folder:
             # a browser's download is written in a private folder (0700), read back and
             # deleted here: nothing of it stays on the office PC's disk
-            out = Path(folder) / given.name if web else given
+            out = Path(folder) / download_name(given.name, choice.kind) if web else given
             if not out.parent.is_dir():
                 raise UserError("ledger.no_dir", exit_code=2, path=str(out.parent))
             rows = export_in_scope(

@@ -6,6 +6,7 @@ goes to the browser as a download. Enter in the file field (or Ctrl+S) gives a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -32,6 +33,18 @@ class LedgerChoice:
 def default_name(kind: str, today: date | None = None) -> str:
     """``ledger-original-2026-12-04.xlsx``: ASCII, so every browser and file system takes it."""
     return f"ledger-{kind}-{(today or date.today()).isoformat()}.xlsx"
+
+
+def download_name(typed: str, kind: str) -> str:
+    """The name a browser download is sent under: what was typed, as ASCII letters, digits,
+    dots, hyphens and underscores (textual-serve puts it unquoted in the download's header,
+    where a space or a Chinese character would break it); the default when nothing is left."""
+    name = Path(typed.strip()).name
+    suffix = Path(name).suffix.lower()
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", name[: len(name) - len(suffix)]).strip("._")
+    if not stem.strip("_"):
+        return default_name(kind).removesuffix(".xlsx") + suffix
+    return stem[:80] + suffix
 
 
 class LedgerExportScreen(ModalScreen[LedgerChoice | None]):
