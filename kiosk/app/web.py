@@ -12,9 +12,12 @@ What this module adds to textual-serve's :class:`~textual_serve.server.Server`:
 * one line on standard error once the port is bound, with the address (scripts and tests
   wait on it), instead of textual-serve's banner;
 * the tab's command runs this interpreter on this copy of the code (``-P``: not whatever
-  ``kiosk`` package the working folder holds), with the same settings, language and database.
+  ``kiosk`` package the working folder holds), with the same settings, language and database;
+* a websocket only from a page of the server's own address, and headers that keep the page out
+  of caches and other sites' frames;
+* stopping (Ctrl+C, SIGTERM) ends the open tabs' sessions at once.
 
-No Textual here: it is imported by the processes the tabs start, never by the server.
+The server itself imports no Textual: only the processes the tabs start do.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import os
 import shlex
 import signal
 import socket
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -46,7 +50,8 @@ def tab_command(db: Path, lang: str | None) -> str:
     argv = [sys.executable, "-P", "-m", "kiosk.cli.main", "--db", str(db)]
     if lang:
         argv += ["--lang", lang]
-    return shlex.join(argv)
+    # textual-serve runs it through the system's shell: cmd.exe's quoting on Windows
+    return subprocess.list2cmdline(argv) if os.name == "nt" else shlex.join(argv)
 
 
 def code_root() -> str:
@@ -66,8 +71,9 @@ def check_port(host: str, port: int) -> None:
         raise UserError("office.web.bad_host", exit_code=2, host=host[:80]) from None
     family, kind, proto, _, address = infos[0]
     with socket.socket(family, kind, proto) as probe:
-        # as aiohttp binds it: a port left in TIME_WAIT by a server just stopped is free
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # as aiohttp binds it: a port in TIME_WAIT (a server just stopped) is free
+        if os.name != "nt":
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(address)
         except OSError as exc:
