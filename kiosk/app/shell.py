@@ -46,7 +46,12 @@ log = logging.getLogger("kiosk.app.shell")
 T = TypeVar("T")
 
 #: What a signed-in worker needs (kiosk.security.roles.PERMISSIONS) to open a mode ...
-MODE_ACTIONS = {"households": "household.search", "figures": "figures.view", "sync": "sync.run"}
+MODE_ACTIONS = {
+    "households": "household.search",
+    "cases": "cases.view",
+    "figures": "figures.view",
+    "sync": "sync.run",
+}
 #: ... or a screen (each declares its own: ``PERMISSION`` on the class) ...
 #: ... or run an app action.
 APP_ACTIONS = {

@@ -21,9 +21,13 @@ def check_worker(
     role: str,
     grids: list[str] | tuple[str, ...] = (),
     community: str | None = None,
+    *,
+    street: str | None = None,
+    district: str | None = None,
 ) -> tuple[str, list[str], str | None]:
     """(name, grid codes, community) of a worker that may be added, else a UserError. A grid
-    worker needs a grid, a supervisor a community (their grids' when not given)."""
+    worker needs a grid, a supervisor a community (their grids' when not given), a street's
+    overseer a street and a district's a district, each one the laptop knows a grid of."""
     name = " ".join(name.split())
     if not name:
         raise UserError("error.worker_unknown", exit_code=2, name=name)
@@ -42,7 +46,26 @@ def check_worker(
         raise UserError("error.worker_grid_required", exit_code=2)
     if role == "supervisor" and not community:
         raise UserError("error.worker_community_required", exit_code=2)
+    for level, value in (("street", street), ("district", district)):
+        if role != level:
+            if value:  # a street names no one else's reach
+                raise UserError("error.worker_area_for_role", exit_code=2, option=f"--{level}")
+            continue
+        if not value or not value.strip():
+            raise UserError("error.worker_area_required", exit_code=2, option=f"--{level}")
+        known = area_known(conn, level, value.strip())
+        if not known:
+            raise UserError("error.worker_area_unknown", exit_code=2, area=value.strip())
     return name, codes, community
+
+
+def area_known(conn: sqlite3.Connection, level: str, value: str) -> bool:
+    """Does any grid of this laptop lie in the street (or district) ``value``?"""
+    column = "street" if level == "street" else "district"
+    return (
+        conn.execute(f"SELECT 1 FROM grids WHERE {column} = ? LIMIT 1", (value,)).fetchone()
+        is not None
+    )
 
 
 def add_worker(
@@ -52,9 +75,22 @@ def add_worker(
     *,
     grids: list[str] | tuple[str, ...] = (),
     community: str | None = None,
+    street: str | None = None,
+    district: str | None = None,
     pin: str,
 ) -> Worker:
     """A new worker with their PIN (inside the caller's transaction)."""
-    name, codes, community = check_worker(ctx.conn, name, role, grids, community)
+    name, codes, community = check_worker(
+        ctx.conn, name, role, grids, community, street=street, district=district
+    )
     pin_hash = hash_pin(check_pin_rules(pin))
-    return create_worker(ctx, name, role, codes, community, pin_hash=pin_hash)
+    return create_worker(
+        ctx,
+        name,
+        role,
+        codes,
+        community,
+        pin_hash=pin_hash,
+        street=street.strip() if street else None,
+        district=district.strip() if district else None,
+    )

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 PERIODS = (None, 7, 30, 90, 365)  # all time, last week, month, quarter, year
 BREAKDOWNS = ("grid", "category_group", "department")
+#: who oversees more than one community starts the roll-up higher:
+#: street → community → grid → category → department
+ROLL_UP = {"district": ("street", "community"), "street": ("community",)}
 TREND_WEEKS = 12
 
 
@@ -163,6 +166,11 @@ class FiguresScreen(KioskScreen):
         if self.is_mounted:
             self.reload()
 
+    @property
+    def breakdowns(self) -> tuple[str, ...]:
+        worker = self.kiosk.worker
+        return ROLL_UP.get(worker.role if worker else "", ()) + BREAKDOWNS
+
     def reload(self) -> None:
         days = PERIODS[self.period_index]
         scope = Scope(date_from=date.today() - timedelta(days=days) if days else None)
@@ -170,9 +178,17 @@ class FiguresScreen(KioskScreen):
 
     @work(thread=True, exclusive=True, group="figures", exit_on_error=False)
     def fetch(self, scope: Scope) -> None:
-        self.post_message(
-            self.Computed(compute(self.kiosk.read(), scope, rules=rules_of(self.kiosk)))
-        )
+        from dataclasses import replace
+
+        from kiosk.security.roles import listing_grids
+
+        conn = self.kiosk.read()
+        # Only the grids the signed-in worker reaches: on an office replica of a street, a
+        # community's supervisor sees their community's figures, not the street's.
+        reach = listing_grids(conn, self.kiosk.worker)
+        if reach is not None:
+            scope = replace(scope, grid_ids=tuple(reach))
+        self.post_message(self.Computed(compute(conn, scope, rules=rules_of(self.kiosk))))
 
     def on_figures_screen_computed(self, message: Computed) -> None:
         self.figures = f = message.figures
@@ -243,7 +259,7 @@ class FiguresScreen(KioskScreen):
         plot.refresh()
 
     def fill_table(self, f: dict) -> None:
-        dim = BREAKDOWNS[self.breakdown_index]
+        dim = self.breakdowns[self.breakdown_index % len(self.breakdowns)]
         cats = load_categories(self.kiosk.runtime.settings)
         table = self.query_one("#figures-table", DataTable)
         table.clear(columns=True)
@@ -279,7 +295,7 @@ class FiguresScreen(KioskScreen):
         self.reload()
 
     def action_next_breakdown(self) -> None:
-        self.breakdown_index = (self.breakdown_index + 1) % len(BREAKDOWNS)
+        self.breakdown_index = (self.breakdown_index + 1) % len(self.breakdowns)
         if self.figures:
             self.fill_table(self.figures)
 
