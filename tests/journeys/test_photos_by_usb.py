@@ -12,11 +12,17 @@ import sqlite3
 from pathlib import Path
 
 import httpx
+import pytest
 
 from kiosk.sync import protocol as p
 from tests.conftest import GRID_WORKER, SUPERVISOR
 from tests.journeys.conftest import kiosk_as, sync, the_day_holds
 from tests.photo_helpers import write_phone_jpeg
+
+#: The SQLite hub only: the PostgreSQL store's side of what this journey crosses is held by
+#: its own tests (test_hub_store, tests/adversarial/, the journeys kept on both hubs), and
+#: each journey run twice kept `make test` from its 15 minutes (docs/development.md).
+ONE_HUB = pytest.mark.parametrize("hub", ["sqlite"], indirect=True)
 
 
 def _q(path, sql, *args):
@@ -117,6 +123,7 @@ def test_photos_travel_by_usb(hub, demo_db, tmp_path):
     the_day_holds(hub, field, second)
 
 
+@ONE_HUB
 def test_an_erased_households_picture_does_not_travel(hub, demo_db, tmp_path):
     field, second = demo_db, tmp_path / "second.db"
     hub.enrol(field, "演示网格员的笔记本", "--grid", "G001")
@@ -152,6 +159,7 @@ def test_an_erased_households_picture_does_not_travel(hub, demo_db, tmp_path):
     assert _q(second, "SELECT count(*) FROM photos WHERE sha256 = ?", sha) == [(0,)]
 
 
+@ONE_HUB
 def test_a_down_bundle_is_checked_on_the_laptop(hub, demo_db, tmp_path):
     """A down bundle is signed by the hub; still, the laptop keeps only pictures its records
     name and whose bytes match their names, and refuses another laptop's bundle."""

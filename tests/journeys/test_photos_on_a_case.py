@@ -12,9 +12,16 @@ import sqlite3
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import GRID_WORKER, SUPERVISOR
 from tests.journeys.conftest import kiosk_as, sync, the_day_holds
 from tests.photo_helpers import SECRETS, write_phone_jpeg
+
+#: The SQLite hub only: the PostgreSQL store's side of what this journey crosses is held by
+#: its own tests (test_hub_store, tests/adversarial/, the journeys kept on both hubs), and
+#: each journey run twice kept `make test` from its 15 minutes (docs/development.md).
+ONE_HUB = pytest.mark.parametrize("hub", ["sqlite"], indirect=True)
 
 
 def _q(path, sql, *args):
@@ -84,6 +91,7 @@ async def _supervisor_looks_at_the_photos(office: Path, hid: str, number: str) -
         runtime.close()
 
 
+@ONE_HUB
 async def test_photos_travel_with_the_case(hub, demo_db, tmp_path):
     field, office = demo_db, tmp_path / "office.db"
     hub.enrol(field, "演示网格员的笔记本", "--grid", "G001")
