@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from db.context import WriteContext
 from db.ids import uuid7
 
-ROLES = ("worker", "supervisor", "admin")
+#: grid worker, community supervisor, administrator; ``kiosk``: a resident self-service counter
+ROLES = ("worker", "supervisor", "admin", "kiosk")
 
 
 @dataclass(frozen=True)

@@ -197,9 +197,14 @@ def _scope_options(parser) -> None:
     scope.add_argument("--community", metavar="NAME", help=t("sync.hub_cli.community"))
     scope.add_argument("--office", action="store_true", help=t("sync.hub_cli.office"))
     scope.add_argument("--admin", action="store_true", help=t("sync.hub_cli.admin"))
+    scope.add_argument("--counter", metavar="NAME", help=t("sync.hub_cli.counter"))
 
 
 def _role(args: argparse.Namespace) -> str:
+    if getattr(args, "counter", None):
+        # a resident self-service counter: its community, like an office PC's
+        args.community = args.counter
+        return "counter"
     return "admin" if args.admin else "office" if args.office or args.community else "field"
 
 
@@ -212,6 +217,7 @@ def _hub_error(exc) -> Exception:
         "grids_for_field",
         "bad_role",
         "community_for_office",
+        "counter_needs_community",
         "bad_name",
     ):
         return UserError(f"sync.error.{exc.code}", exit_code=2, **exc.params)

@@ -44,6 +44,8 @@ from kiosk.hub import forget as hub_forget
 from kiosk.hub.scope import (
     ADMIN_DEVICE,
     DEVICE_ROLES,
+    COUNTER_DEVICE,
+    COUNTER_PULLS,
     FIELD_DEVICE,
     OFFICE_DEVICE,
     Checker,
@@ -270,7 +272,9 @@ def _scope_args(
         raise HubError(422, "field_needs_grid")
     if role != FIELD_DEVICE and names:
         raise HubError(422, "grids_for_field", role=role)
-    if community and role != OFFICE_DEVICE:
+    if role == COUNTER_DEVICE and not community:
+        raise HubError(422, "counter_needs_community")
+    if community and role not in (OFFICE_DEVICE, COUNTER_DEVICE):
         raise HubError(422, "community_for_office", role=role)
     return names, community
 
@@ -775,13 +779,13 @@ class SqlHubStore(BlobStoreMixin, HubStore):
         hub itself, which reaches everything)."""
         if device is None or device.role == ADMIN_DEVICE:
             return Reach.everything()
-        if device.role == OFFICE_DEVICE:
-            if not device.community:
+        if device.role in (OFFICE_DEVICE, COUNTER_DEVICE):
+            if not device.community:  # an office for every grid (a counter always has one)
                 return Reach(OFFICE_DEVICE, None)
             cur.execute(
                 self._q("SELECT id FROM hub_grids WHERE community = ?"), (device.community,)
             )
-            return Reach(OFFICE_DEVICE, frozenset(r[0] for r in cur.fetchall()))
+            return Reach(device.role, frozenset(r[0] for r in cur.fetchall()))
         return Reach(FIELD_DEVICE, frozenset(self._grid_ids(cur, device.grids or [])))
 
     def _load_scope(
@@ -1037,6 +1041,9 @@ class SqlHubStore(BlobStoreMixin, HubStore):
                     else "grid IS NULL"
                 )
                 params.extend(ids)
+            if reach.role == COUNTER_DEVICE:  # the counter reads cases, never a household
+                where.append(f"entity IN ({','.join('?' * len(COUNTER_PULLS))})")
+                params.extend(COUNTER_PULLS)
             cur.execute(
                 self._q(
                     f"SELECT {self.POS_COLS}, {self.OP_COLS} FROM hub_ops WHERE {' AND '.join(where)}"
