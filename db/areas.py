@@ -208,3 +208,11 @@ def update_area(ctx: WriteContext, entity: str, record_id: str, **changes: objec
     )
     ctx.emit(entity, record_id, "update", diff, hlc, base_version=row["hlc"])
     return True
+
+
+def first_grid_of_community(conn: sqlite3.Connection, community: str) -> str | None:
+    """The id of the community's first grid by code (None: it has none)."""
+    row = conn.execute(
+        "SELECT id FROM grids WHERE community = ? ORDER BY code LIMIT 1", (community,)
+    ).fetchone()
+    return row[0] if row else None

@@ -340,3 +340,14 @@ def newer_case_slip(conn: sqlite3.Connection, label: Label) -> bool:
         ).fetchone()
         is not None
     )
+
+
+def slip_case(conn: sqlite3.Connection, case_id: str) -> tuple[str, str, str | None] | None:
+    """What the resident counter needs of a slip's case: (number, category, the community of
+    its grid). Nothing of its households, summary or who raised it."""
+    row = conn.execute(
+        "SELECT c.number, c.category, g.community FROM cases c"
+        " LEFT JOIN grids g ON g.id = c.grid_id WHERE c.id = ?",
+        (case_id,),
+    ).fetchone()
+    return (row[0], row[1], row[2]) if row else None

@@ -92,6 +92,7 @@ COMMANDS = (
     "ledger",
     "lookup",
     "members",
+    "resident",
     "scan",
     "stats",
     "survey",

@@ -19,7 +19,8 @@ from db.case_fold import fold
 from db.cases import append_event, load_events
 from db.context import WriteContext
 from db.feedback import save_feedback
-from db.labels import find_label, newer_case_slip
+from db.areas import first_grid_of_community
+from db.labels import find_label, newer_case_slip, slip_case
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import t
 from kiosk.domain.feedback import validate_feedback
@@ -91,11 +92,7 @@ def read_slip(
     if not label.active:
         key = "superseded" if newer_case_slip(conn, label) else "revoked"
         raise SlipRefused(f"resident.refused.{key}", code=payload.readable)
-    row = conn.execute(
-        "SELECT c.number, c.category, g.community FROM cases c"
-        " LEFT JOIN grids g ON g.id = c.grid_id WHERE c.id = ?",
-        (label.case_id,),
-    ).fetchone()
+    row = slip_case(conn, label.case_id)
     if row is None:
         raise SlipRefused("resident.refused.unknown", code=payload.readable)
     if community is not None and row[2] != community:
@@ -156,10 +153,7 @@ def suggest(ctx: WriteContext, category: str, text: str, *, categories: Any, gri
 def counter_grid(conn: sqlite3.Connection, community: str) -> str | None:
     """The grid a counter's suggestions are filed under: its community's first (the hub holds
     a counter's records to its community's grids, like a laptop's to its own)."""
-    row = conn.execute(
-        "SELECT id FROM grids WHERE community = ? ORDER BY code LIMIT 1", (community,)
-    ).fetchone()
-    return row[0] if row else None
+    return first_grid_of_community(conn, community)
 
 
 def rating_of(data: str | None) -> str | None:
