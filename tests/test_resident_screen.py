@@ -65,9 +65,11 @@ def _app(runtime, counter, **kwargs):
 
 
 def _texts(app) -> str:
-    """Everything every screen of the app shows in its text widgets."""
+    """Everything every screen of the app shows in its text widgets (the kept slip screen
+    too, on the stack or not)."""
     out = []
-    for screen in app.screen_stack:
+    kept = [app.slip_screen] if app.slip_screen is not None else []
+    for screen in [*app.screen_stack, *kept]:
         for widget in screen.query(Static):
             out.append(str(widget.render()))
         for field in screen.query(Input):
@@ -145,7 +147,7 @@ async def test_a_dissatisfied_resident_reopens_the_case(runtime, counter, case):
         await pilot.press(*"still dark", "enter")
         await settle(app, pilot)
         await until(pilot, lambda: "重新办理" in _message(app))
-        assert "推进中" in str(app.screen.query_one("#slip-status", Static).render())
+        assert "推进中" in str(app.screen.query_one("#slip-facts", Static).render())
     row = runtime.conn.execute(
         "SELECT s.status, s.reopen_count, e.data, e.worker_id FROM case_state s"
         " JOIN case_events e ON e.case_id = s.case_id AND e.type = 'rate' WHERE s.case_id = ?",
@@ -190,7 +192,7 @@ async def test_idle_returns_to_the_welcome_and_forgets_the_case(runtime, counter
     from screens.resident.welcome import WelcomeScreen
 
     cid, number, _ = case
-    app = _app(runtime, counter, idle_seconds=0.3)
+    app = _app(runtime, counter, idle_seconds=1.5)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         await _scan(app, pilot, _slip(runtime, cid))
@@ -201,7 +203,7 @@ async def test_idle_returns_to_the_welcome_and_forgets_the_case(runtime, counter
         await settle(app, pilot)
         assert len(app.screen_stack) == 2  # Textual's default screen and the welcome
         assert number not in _texts(app) and "路灯" not in _texts(app)
-        assert not app.query("SlipScreen") and not app.screen.query("#slip-number")
+        assert app.slip_screen.view is None and not app.screen.query("#slip-number")
     assert runtime.conn.execute(
         "SELECT count(*) FROM case_events WHERE case_id = ? AND type = 'rate'", (cid,)
     ).fetchone()[0] == 0

@@ -50,7 +50,10 @@ class CounterScanner(ScanAnywhere):
     case on the counter's screen, never a household or a worker's case screen."""
 
     def open(self, payload: Payload) -> None:
-        self.app.show_slip(payload)  # type: ignore[attr-defined]  # ResidentApp
+        from kiosk.core import collector
+
+        hold = collector.hold(1.0)  # until the case's first frame (kiosk/core/collector.py)
+        self.app.show_slip(payload, hold)  # type: ignore[attr-defined]  # ResidentApp
 
 
 class ResidentApp(App[None]):
@@ -81,6 +84,8 @@ class ResidentApp(App[None]):
         self._local = threading.local()
         self._write_lock = runtime.write_lock
         self._last_input = time.monotonic()
+        #: the one slip screen, kept and filled before it is pushed (made at the first scan)
+        self.slip_screen: Any = None
         self.title = t("resident.title")
         with self._write_lock:  # every write is the counter's (checked by guard_write)
             self.runtime.worker = counter
@@ -134,6 +139,8 @@ class ResidentApp(App[None]):
         widget that showed a case), the welcome's message cleared."""
         while len(self.screen_stack) > 2:
             self.pop_screen()
+        if self.slip_screen is not None and self.slip_screen.is_mounted:
+            self.slip_screen.forget()
         self.clear_notifications()
         welcome = self.screen
         if isinstance(welcome, WelcomeScreen):
@@ -149,10 +156,10 @@ class ResidentApp(App[None]):
             show(message, error=kwargs.get("severity") == "error")
 
     # --- a scanned slip -----------------------------------------------------------------------
-    def show_slip(self, payload: Payload) -> None:
+    def show_slip(self, payload: Payload, gc_hold: object | None = None) -> None:
         """Look the slip up on a thread (audited, refusals too), then show it."""
         self.run_worker(
-            lambda: self._read_slip(payload),
+            lambda: self._read_slip(payload, gc_hold),
             thread=True,
             group="slip",
             exclusive=True,
@@ -160,7 +167,8 @@ class ResidentApp(App[None]):
             name="slip",
         )
 
-    def _read_slip(self, payload: Payload) -> None:
+    def _read_slip(self, payload: Payload, gc_hold: object | None = None) -> None:
+        from kiosk.core import collector
         from kiosk.qr.resident import SlipRefused, audit_lookup, read_slip
 
         try:
@@ -168,21 +176,38 @@ class ResidentApp(App[None]):
                 self.read(), payload, categories=self.categories, community=self.community
             )
         except SlipRefused as exc:
+            collector.release(gc_hold)
             self.write(lambda ctx: audit_lookup(ctx, payload, None, exc.key))
             self.call_from_thread(self._refused, exc.message())
             return
-        self.call_from_thread(self._show, view)
+        except BaseException:
+            collector.release(gc_hold)
+            raise
+        self.call_from_thread(self._show, view, gc_hold)
+        # The entry is written once the case is on its way to the screen: the resident does
+        # not wait for it (it is committed before the next scan is read: one writer).
         self.write(lambda ctx: audit_lookup(ctx, payload, view.case_id, ""))
 
     def _refused(self, message: str) -> None:
         self.reset()
         self.notify(message, severity="error")
 
-    async def _show(self, view: Any) -> None:
+    async def _show(self, view: Any, gc_hold: object | None = None) -> None:
+        from kiosk.core import collector
+
         from screens.resident.slip import SlipScreen
 
         self.reset()
-        await self.push_screen(SlipScreen(view))
+        screen = self.slip_screen
+        if screen is not None and screen.is_mounted:
+            screen.show(view)  # off screen: its first frame is this case's
+        else:  # the first scan: the screen is made with the case in it, and kept
+            if screen is not None:
+                self.uninstall_screen("slip")
+            screen = self.slip_screen = SlipScreen(view)
+            self.install_screen(screen, "slip")
+        await self.push_screen(screen)
+        screen.call_after_refresh(collector.release, gc_hold)
 
     # --- database access ----------------------------------------------------------------------
     def read(self) -> sqlite3.Connection:
