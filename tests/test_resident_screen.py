@@ -24,9 +24,9 @@ SIZE = (100, 40)
 
 @pytest.fixture
 def counter(runtime):
-    community = runtime.conn.execute(
-        "SELECT community FROM grids WHERE code = 'G001'"
-    ).fetchone()[0]
+    community = runtime.conn.execute("SELECT community FROM grids WHERE code = 'G001'").fetchone()[
+        0
+    ]
     with acting_as(runtime, "演示管理员"), transaction(runtime.conn):
         return create_worker(runtime.ctx, "一号柜台", "kiosk", community=community)
 
@@ -204,9 +204,12 @@ async def test_idle_returns_to_the_welcome_and_forgets_the_case(runtime, counter
         assert len(app.screen_stack) == 2  # Textual's default screen and the welcome
         assert number not in _texts(app) and "路灯" not in _texts(app)
         assert app.slip_screen.view is None and not app.screen.query("#slip-number")
-    assert runtime.conn.execute(
-        "SELECT count(*) FROM case_events WHERE case_id = ? AND type = 'rate'", (cid,)
-    ).fetchone()[0] == 0
+    assert (
+        runtime.conn.execute(
+            "SELECT count(*) FROM case_events WHERE case_id = ? AND type = 'rate'", (cid,)
+        ).fetchone()[0]
+        == 0
+    )
 
 
 async def test_ctrl_q_ctrl_c_and_the_palette_do_nothing(runtime, counter):
@@ -244,7 +247,9 @@ async def test_an_administrators_pin_ends_the_counter_and_nothing_else_does(runt
         assert app.is_running and isinstance(app.screen, AdminExitScreen)
         await pilot.press("escape")
         await _admin(app, pilot, SUPERVISOR, DEMO_PINS[SUPERVISOR])  # right PIN, not an admin
-        await until(pilot, lambda: "不是管理员" in str(app.screen.query_one("#admin-status").render()))
+        await until(
+            pilot, lambda: "不是管理员" in str(app.screen.query_one("#admin-status").render())
+        )
         assert app.is_running
         await pilot.press("escape")
         await _admin(app, pilot, "演示管理员", DEMO_PINS["演示管理员"])
@@ -254,10 +259,13 @@ async def test_an_administrators_pin_ends_the_counter_and_nothing_else_does(runt
         "SELECT count(*) FROM audit WHERE action = 'signin_failed'"
     ).fetchone()[0]
     assert failed == 1
-    assert runtime.conn.execute(
-        "SELECT count(*) FROM audit a JOIN workers w ON w.id = a.worker_id"
-        " WHERE a.action = 'resident_exit' AND w.name = '演示管理员'"
-    ).fetchone()[0] == 1
+    assert (
+        runtime.conn.execute(
+            "SELECT count(*) FROM audit a JOIN workers w ON w.id = a.worker_id"
+            " WHERE a.action = 'resident_exit' AND w.name = '演示管理员'"
+        ).fetchone()[0]
+        == 1
+    )
 
 
 async def test_an_anonymous_suggestion_by_category(runtime, counter):

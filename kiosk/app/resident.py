@@ -177,13 +177,15 @@ class ResidentApp(App[None]):
             )
         except SlipRefused as exc:
             collector.release(gc_hold)
-            self.write(lambda ctx: audit_lookup(ctx, payload, None, exc.key))
-            self.call_from_thread(self._refused, exc.message())
+            why, message = exc.key, exc.message()
+            self.write(lambda ctx: audit_lookup(ctx, payload, None, why))
+            self.call_from_thread(self._refused, message)
             return
         except BaseException:
             collector.release(gc_hold)
             raise
-        self.call_from_thread(self._show, view, gc_hold)
+        show: Callable[..., Any] = self._show
+        self.call_from_thread(show, view, gc_hold)
         # The entry is written once the case is on its way to the screen: the resident does
         # not wait for it (it is committed before the next scan is read: one writer).
         self.write(lambda ctx: audit_lookup(ctx, payload, view.case_id, ""))
@@ -194,7 +196,6 @@ class ResidentApp(App[None]):
 
     async def _show(self, view: Any, gc_hold: object | None = None) -> None:
         from kiosk.core import collector
-
         from screens.resident.slip import SlipScreen
 
         self.reset()

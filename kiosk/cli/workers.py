@@ -21,7 +21,10 @@ def register(sub, common) -> None:
     )
     add.add_argument("name", help=t("workers.name"))
     add.add_argument(
-        "--role", required=True, choices=("worker", "supervisor", "admin", "kiosk"), help=t("workers.role")
+        "--role",
+        required=True,
+        choices=("worker", "supervisor", "admin", "kiosk"),
+        help=t("workers.role"),
     )
     add.add_argument("--grid", action="append", default=[], metavar="G", help=t("workers.grid"))
     add.add_argument("--community", help=t("workers.community"))

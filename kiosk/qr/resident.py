@@ -15,11 +15,11 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from db.areas import first_grid_of_community
 from db.case_fold import fold
 from db.cases import append_event, load_events
 from db.context import WriteContext
 from db.feedback import save_feedback
-from db.areas import first_grid_of_community
 from db.labels import find_label, newer_case_slip, slip_case
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import t

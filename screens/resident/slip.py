@@ -51,7 +51,6 @@ class SlipScreen(Screen[None]):
         self.view: Any = view
         self.rating: str | None = None
 
-
     def compose(self) -> ComposeResult:
         # One screen for every scan (ResidentApp keeps it): its widgets are filled before it
         # is pushed (:meth:`show`) and blanked when it goes (:meth:`forget`), so a scan does
@@ -168,7 +167,9 @@ class SlipScreen(Screen[None]):
         self.show_message(message, error=True)
 
     def _rated(self, rating: str) -> None:
-        key = "resident.rate.thanks_reopened" if rating == "dissatisfied" else "resident.rate.thanks"
+        key = (
+            "resident.rate.thanks_reopened" if rating == "dissatisfied" else "resident.rate.thanks"
+        )
         self.query_one("#slip-rate").display = False
         if self.view is None:  # the screen was reset while the rating was being written
             return

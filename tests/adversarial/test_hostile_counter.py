@@ -203,7 +203,9 @@ class Hub:
         return self.op(eid, "case_event", payload)
 
     def refused(self, device, op) -> str | None:
-        result = self.store.ingest(device, [msgspec.structs.replace(op, device_id=device.device_id)])
+        result = self.store.ingest(
+            device, [msgspec.structs.replace(op, device_id=device.device_id)]
+        )
         return result.refused[0].code if result.refused else None
 
 
@@ -243,7 +245,9 @@ def test_the_hub_refuses_the_counter_a_case_of_another_community(hub):
 def test_the_hub_refuses_the_counter_household_edits_and_named_feedback(hub):
     hid = hub.store._tx  # any G1 household the roster holds
     with hid(write=False) as cur:
-        cur.execute("SELECT entity_id FROM hub_scope WHERE entity = 'household' AND grid = ?", (G1,))
+        cur.execute(
+            "SELECT entity_id FROM hub_scope WHERE entity = 'household' AND grid = ?", (G1,)
+        )
         household = cur.fetchone()[0]
     edit = hub.op(household, "household", {"note": "x"}, kind="update")
     assert hub.refused(hub.counter, edit) == "counter"

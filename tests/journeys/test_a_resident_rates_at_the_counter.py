@@ -58,7 +58,9 @@ async def _resident_rates_dissatisfied(counter_db, payload: str, number: str) ->
             assert app.screen.view.number == number and app.screen.view.can_rate
             await pilot.press("3", *"light still off", "enter")
             await settle(app, pilot)
-            await until(pilot, lambda: "重新办理" in str(app.screen.query_one("#resident-message").render()))
+            await until(
+                pilot, lambda: "重新办理" in str(app.screen.query_one("#resident-message").render())
+            )
     finally:
         runtime.close()
 
@@ -79,7 +81,9 @@ def office_roster(demo_db):
 def _held_by_hub(hub, laptop, entity: str, table: str) -> None:
     """The laptop holds exactly the hub's records of ``entity`` in G001 (by id)."""
     (gid,) = _q(laptop, "SELECT id FROM grids WHERE code = 'G001'")[0]
-    column = "grid_id" if table == "cases" else "case_id IN (SELECT id FROM cases WHERE grid_id = ?)"
+    column = (
+        "grid_id" if table == "cases" else "case_id IN (SELECT id FROM cases WHERE grid_id = ?)"
+    )
     where = "grid_id = ?" if table == "cases" else column
     mine = {r[0] for r in _q(laptop, f"SELECT id FROM {table} WHERE {where}", gid)}
     hubs = {

@@ -43,9 +43,9 @@ from kiosk.hub import devices as dv
 from kiosk.hub import forget as hub_forget
 from kiosk.hub.scope import (
     ADMIN_DEVICE,
-    DEVICE_ROLES,
     COUNTER_DEVICE,
     COUNTER_PULLS,
+    DEVICE_ROLES,
     FIELD_DEVICE,
     OFFICE_DEVICE,
     Checker,
