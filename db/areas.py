@@ -216,3 +216,16 @@ def first_grid_of_community(conn: sqlite3.Connection, community: str) -> str | N
         "SELECT id FROM grids WHERE community = ? ORDER BY code LIMIT 1", (community,)
     ).fetchone()
     return row[0] if row else None
+
+
+def grid_ids(conn: sqlite3.Connection) -> set[str]:
+    """The ids of every grid this database holds."""
+    return {r[0] for r in conn.execute("SELECT id FROM grids")}
+
+
+def area_has_grid(conn: sqlite3.Connection, level: str, name: str) -> bool:
+    """Does some grid of this database lie in the street (``level`` "street") or district
+    ("district") ``name``?"""
+    column = {"street": "street", "district": "district"}[level]
+    found = conn.execute(f"SELECT 1 FROM grids WHERE {column} = ? LIMIT 1", (name,))
+    return found.fetchone() is not None

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from db.context import WriteContext
 from db.ids import uuid7
 
-#: grid worker, community supervisor, administrator; ``kiosk``: a resident self-service counter
-ROLES = ("worker", "supervisor", "admin", "kiosk")
+#: grid worker, community supervisor, administrator; who oversees a street or a district;
+#: ``kiosk``: a resident self-service counter
+ROLES = ("worker", "supervisor", "admin", "street", "district", "kiosk")
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,9 @@ class Worker:
     grids: tuple[str, ...]
     community: str | None
     disabled: bool
+    #: the street (role ``street``) or district (role ``district``) they oversee
+    street: str | None = None
+    district: str | None = None
 
 
 def _worker(row: sqlite3.Row) -> Worker:
@@ -31,6 +35,8 @@ def _worker(row: sqlite3.Row) -> Worker:
         tuple(json.loads(row["grids"])),
         row["community"],
         bool(row["disabled"]),
+        row["street"] if "street" in row.keys() else None,
+        row["district"] if "district" in row.keys() else None,
     )
 
 
@@ -41,6 +47,9 @@ def create_worker(
     grids: list[str] | tuple[str, ...] = (),
     community: str | None = None,
     pin_hash: str | None = None,
+    *,
+    street: str | None = None,
+    district: str | None = None,
 ) -> Worker:
     if role not in ROLES:
         raise ValueError(role)
@@ -53,13 +62,19 @@ def create_worker(
         "community": community,
         "pin_hash": pin_hash,
     }
+    # Only an overseer's record names a street or district: the others' stay as they were.
+    if street is not None:
+        fields["street"] = street
+    if district is not None:
+        fields["district"] = district
+    cols = ", ".join(fields)
     ctx.conn.execute(
-        "INSERT INTO workers(id, name, role, grids, community, pin_hash, hlc, worker_id,"
-        " device_id) VALUES (:id, :name, :role, :grids, :community, :pin_hash, :hlc, :w, :d)",
+        f"INSERT INTO workers({cols}, hlc, worker_id, device_id)"
+        f" VALUES ({', '.join(':' + c for c in fields)}, :hlc, :w, :d)",
         {**fields, "hlc": hlc, "w": ctx.worker_id, "d": ctx.device_id},
     )
     ctx.emit("worker", wid, "insert", fields, hlc)
-    return Worker(wid, name, role, tuple(grids), community, False)
+    return Worker(wid, name, role, tuple(grids), community, False, street, district)
 
 
 def worker_by_name(conn: sqlite3.Connection, name: str) -> Worker | None:

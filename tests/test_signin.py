@@ -358,16 +358,22 @@ def test_the_user_guides_role_table_is_kiosk_roles():
     import re
     from pathlib import Path
 
-    from kiosk.security.roles import ADMIN, PERMISSIONS, SUPERVISOR, WORKER
+    from kiosk.security.roles import ADMIN, OVERSIGHT, PERMISSIONS, STREET, SUPERVISOR, WORKER
 
     guide = (Path(__file__).parent.parent / "docs" / "user-guide.md").read_text("utf-8")
     rows = re.findall(r"^\| [^|]*\(`([a-z._]+)`\) \|(.*)\|$", guide, re.M)
     table = {
         action: frozenset(
             role
-            for role, cell in zip((WORKER, SUPERVISOR, ADMIN), cells.split("|"), strict=True)
+            for roles, cell in zip(
+                ((WORKER,), (SUPERVISOR,), (ADMIN,), tuple(OVERSIGHT)),
+                cells.split("|"),
+                strict=True,
+            )
             if cell.strip() == "✓"
+            for role in roles
         )
         for action, cells in rows
     }
+    assert STREET in OVERSIGHT
     assert table == PERMISSIONS

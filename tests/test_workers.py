@@ -48,6 +48,8 @@ def test_an_administrator_adds_lists_and_disables_a_worker(kiosk, demo_db):
         "role": "worker",
         "grids": ["G002"],
         "community": "安静社区",
+        "street": None,
+        "district": None,
         "disabled": False,
         "pin_set": True,
     }
@@ -244,4 +246,5 @@ def test_the_role_map(demo_db):
     require(w["演示主管"], "case.close", grid="G002", community="安静社区")
     with pytest.raises(UserError):
         require(w["演示主管"], "case.close", grid="G099", community="新阳社区")
-    assert all(roles <= {"worker", "supervisor", "admin"} for roles in PERMISSIONS.values())
+    every = {"worker", "supervisor", "admin", "street", "district"}
+    assert all(roles <= every for roles in PERMISSIONS.values())

@@ -8,6 +8,7 @@ the previous version, never half-way.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 import sqlite3
@@ -40,7 +41,10 @@ def _migrations() -> list[ModuleType]:
     return mods
 
 
+@functools.cache
 def latest_version() -> int:
+    """The schema this program writes (asked by every sync request: listed once, not each
+    time; the package's modules do not change while it runs)."""
     mods = _migrations()
     return mods[-1].VERSION if mods else 0
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
-from textual import events
+from textual import events, on
 from textual.actions import parse as parse_action
 from textual.app import App
 from textual.await_complete import AwaitComplete
@@ -46,7 +46,12 @@ log = logging.getLogger("kiosk.app.shell")
 T = TypeVar("T")
 
 #: What a signed-in worker needs (kiosk.security.roles.PERMISSIONS) to open a mode ...
-MODE_ACTIONS = {"households": "household.search", "figures": "figures.view", "sync": "sync.run"}
+MODE_ACTIONS = {
+    "households": "household.search",
+    "cases": "cases.view",
+    "figures": "figures.view",
+    "sync": "sync.run",
+}
 #: ... or a screen (each declares its own: ``PERMISSION`` on the class) ...
 #: ... or run an app action.
 APP_ACTIONS = {
@@ -241,6 +246,7 @@ class KioskApp(App[None]):
         self._write_lock = runtime.write_lock  # Runtime.close waits for a write in flight
         self.scanner = ScanAnywhere(self, runtime.settings.scan_key_gap_ms)
         self.offered_worker = offered_worker
+        self._signed_out_here = False  # the offered name is this session's own (sign_out)
         # The home screen's first load (see HomeScreen.load), fetched ahead, and for whom.
         self._home_prefetch: Future | None = home_prefetch
         self._prefetch_for = signed_in.id if signed_in and home_prefetch else None
@@ -266,6 +272,15 @@ class KioskApp(App[None]):
     def gate_open(self) -> bool:
         """May anything of a worker's session be shown: someone signed in, not locked."""
         return self.runtime.worker is not None and not self.locked
+
+    @property
+    def offered(self) -> DbWorker | None:
+        """The name the sign-in screen offers: none in a browser (``kiosk office web``), where
+        one office PC serves every tab on the LAN and the last person's name is nobody else's
+        business (a tab that signed out offers its own worker's name again)."""
+        if self.is_web and not self._signed_out_here:
+            return None
+        return self.offered_worker
 
     def _set_worker(self, worker: DbWorker | None) -> None:
         with self._write_lock:  # a write in flight keeps the author it started with
@@ -409,9 +424,16 @@ class KioskApp(App[None]):
         self.clear_notifications()
         self._home_prefetch = None
         self.offered_worker = worker
+        self._signed_out_here = True
         self._drop_mode("signin")  # a fresh sign-in screen, offering this worker's name
         self.switch_mode("signin")
         self._drop_modes()
+
+    @on(events.DeliveryFailed)
+    def _not_delivered(self, event: events.DeliveryFailed) -> None:
+        """A file meant for the browser (``kiosk office web``) did not reach it."""
+        if event.name == "ledger":
+            self.notify(t("ledger.ui.not_sent"), severity="error", timeout=10)
 
     def _audit(self, write: Callable[[], object]) -> None:
         """An audit entry, written on a thread (never holding up the screen)."""
@@ -581,7 +603,7 @@ class KioskApp(App[None]):
         first load on a thread, so the home screen's first frame shows it. Started by the
         sign-in screen once it is up, not at start-up (it would slow the first frame);
         dropped if someone else signs in."""
-        worker = self.offered_worker
+        worker = self.offered
         if worker is None or self._home_prefetch is not None or self.worker is not None:
             return
         future: Future = Future()

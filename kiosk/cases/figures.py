@@ -1,7 +1,11 @@
 """The figures supervisors report, computed in SQL over the folded-state cache.
 
 Exact definitions (also in docs/cases.md). The scope is the cases registered in the period
-(``date_from``..``date_to`` inclusive, by registration date), optionally one grid.
+(``date_from``..``date_to`` inclusive, by registration date), optionally one grid, or the
+grids a worker reaches (on an office replica a supervisor sees their community's, a street's
+overseer their street's). The breakdowns by street and community add up the grids' counts
+(every measure is a count; rates are computed after), so they roll up exactly:
+street → community → grid → category → department.
 
 - registered: every case in scope. repeats: cases closed as a repeat of another (重复).
 - base: registered minus repeats; every rate below counts non-repeat cases only.
@@ -163,11 +167,23 @@ def _breakdown(
     return out
 
 
+#: Roll-ups of the by-grid counts: breakdown -> the grids column it groups by.
+AREAS = {"street": "street", "community": "community"}
+
+
 @dataclass(frozen=True)
 class Scope:
     date_from: date | None = None
     date_to: date | None = None
     grid_id: str | None = None
+    #: the grids a worker reaches (None: every grid in the database)
+    grid_ids: tuple[str, ...] | None = None
+
+
+def _covers_every_grid(conn: sqlite3.Connection, reach: tuple[str, ...]) -> bool:
+    from db.areas import grid_ids
+
+    return grid_ids(conn) <= set(reach)
 
 
 def compute(
@@ -176,7 +192,7 @@ def compute(
     *,
     today: date | None = None,
     rules: EscalationRules | None = None,
-    dimensions: tuple[str, ...] = tuple(DIMENSIONS),
+    dimensions: tuple[str, ...] = (*DIMENSIONS, *AREAS),
 ) -> dict[str, Any]:
     """Totals and breakdowns (by grid, category, group, department, week) with their rates."""
     scope, today, rules = scope or Scope(), today or date.today(), rules or EscalationRules()
@@ -192,10 +208,25 @@ def compute(
     if scope.grid_id:
         where.append("s.grid_id = :grid")
         params["grid"] = scope.grid_id
+    if scope.grid_ids is not None and _covers_every_grid(conn, scope.grid_ids):
+        # A street's overseer on the street's replica reaches every grid it holds: no filter,
+        # so each breakdown reads its covering index in order (a 100-grid IN list does not).
+        scope = Scope(scope.date_from, scope.date_to, scope.grid_id)
+    if scope.grid_ids is not None:
+        marks = ",".join(f":r{i}" for i in range(len(scope.grid_ids))) or "NULL"
+        where.append(f"s.grid_id IN ({marks})")
+        params.update({f"r{i}": g for i, g in enumerate(scope.grid_ids)})
     w = (" WHERE " + " AND ".join(where)) if where else ""
+    areas = [a for a in AREAS if a in dimensions]
+    if areas and "grid" not in dimensions:
+        dimensions = (*dimensions, "grid")
     names: dict[str, dict[str, str]] = {}
+    grid_rows: list[Any] = []
     if "grid" in dimensions:
-        names["grid"] = {r[0]: r[1] for r in conn.execute("SELECT id, code FROM grids")}
+        from db.areas import list_grids
+
+        grid_rows = [(g.id, g.code, g.community, g.street) for g in list_grids(conn)]
+        names["grid"] = {r[0]: r[1] for r in grid_rows}
     out: dict[str, Any] = {
         "as_of": today.isoformat(),
         "from": scope.date_from.isoformat() if scope.date_from else None,
@@ -203,8 +234,13 @@ def compute(
         "total": None,
     }
     total: list[int] | None = None
+    by_grid: dict[Any, list[int]] = {}
     for dim in dimensions:
+        if dim in AREAS:
+            continue
         groups = _breakdown(conn, DIMENSIONS[dim], w, params)
+        if dim == "grid":
+            by_grid = groups
         lookup = names.get(dim, {})
         rows = []
         for k in sorted(groups, key=lambda v: (v is None, v or "")):
@@ -212,6 +248,15 @@ def compute(
         out[f"by_{dim}"] = rows
         if total is None:  # every case is in exactly one group of any breakdown
             total = [sum(col) for col in zip(*groups.values(), strict=True)] if groups else None
+    for area in areas:
+        column = 2 if AREAS[area] == "community" else 3
+        area_of = {r[0]: r[column] for r in grid_rows}
+        summed: dict[str, list[int]] = {}
+        for gid, counts in by_grid.items():
+            acc = summed.setdefault(area_of.get(gid) or "", [0] * len(MEASURES))
+            for i, c in enumerate(counts):
+                acc[i] += c
+        out[f"by_{area}"] = [{"key": k, **_as_dict(summed[k])} for k in sorted(summed)]
     if total is None:
         total = _breakdown(conn, None, w, params).get(None, [0] * len(MEASURES))
     out["total"] = _as_dict(total)

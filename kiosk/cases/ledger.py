@@ -424,3 +424,47 @@ def export(
     finally:
         tmp.unlink(missing_ok=True)
     return n
+
+
+def export_in_scope(
+    conn: sqlite3.Connection,
+    write: Callable[[Callable[[Any], Any]], Any],
+    worker: Any,
+    kind: str,
+    out: Path,
+    *,
+    categories: Categories | None = None,
+    rules: EscalationRules | None = None,
+    delivery: str = "file",
+) -> int:
+    """The ``kind`` ledger of every grid in ``worker``'s scope into ``out``, audited as an
+    export (the interface's export; ``kiosk ledger`` does the same from the command line).
+
+    A ledger names residents (who raised a case, their door): the worker must be allowed a
+    masked export, and only their grids are written (kiosk/security/privacy.py), checked
+    before anything is. ``write(fn)`` runs ``fn(ctx)`` in one transaction (the audit entry);
+    ``delivery`` says where the file went: ``file`` (a path on this PC) or ``browser`` (a
+    download in the browser of an office session, ``kiosk office web``)."""
+    from kiosk.security.privacy import export_grids
+
+    scope = export_grids(worker, conn, [], full=False)
+    query = LedgerQuery(kind, grid_ids=tuple(g.id for g in scope))
+    n = export(conn, query, out, categories=categories, rules=rules)
+
+    def audit(ctx: Any) -> None:
+        ctx.audit(
+            "export",
+            "ledger",
+            None,
+            detail={
+                "format": out.suffix.lower().lstrip("."),
+                "ledger": kind,
+                "rows": n,
+                "masked": True,
+                "grids": sorted(g.code for g in scope),
+                "delivery": delivery,
+            },
+        )
+
+    write(audit)
+    return n

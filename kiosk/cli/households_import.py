@@ -129,7 +129,7 @@ def run_import(args: argparse.Namespace) -> int:
     from kiosk.households.roster.areas import AreaMaker, describe_unknown
     from kiosk.households.roster.read import RosterUnreadable
     from kiosk.runtime import runtime_for
-    from kiosk.security.roles import ADMIN, in_scope, require_unless_setting_up
+    from kiosk.security.roles import ADMIN, grid_in_scope, require_unless_setting_up
 
     runtime = runtime_for(args, create=False, writes=True)
     started = time.perf_counter()
@@ -144,7 +144,7 @@ def run_import(args: argparse.Namespace) -> int:
         if worker is not None and worker.role != ADMIN:
 
             def reach(g) -> bool:
-                return in_scope(worker, g.code, g.community)
+                return grid_in_scope(worker, g)
 
         grid = None
         if args.grid:

@@ -190,11 +190,12 @@ def _port(text: str) -> int:
 
 
 def _scope_options(parser) -> None:
-    """What a device covers: its grids (a field laptop), a community or every grid (an
-    office PC), or everything and the administration (the administrator's PC)."""
+    """What a device covers: its grids (a field laptop), a community, a street or every grid
+    (an office PC), or everything and the administration (the administrator's PC)."""
     scope = parser.add_mutually_exclusive_group()
     scope.add_argument("--grid", action="append", metavar="G", help=t("sync.hub_cli.grid"))
     scope.add_argument("--community", metavar="NAME", help=t("sync.hub_cli.community"))
+    scope.add_argument("--street", metavar="NAME", help=t("sync.hub_cli.street"))
     scope.add_argument("--office", action="store_true", help=t("sync.hub_cli.office"))
     scope.add_argument("--admin", action="store_true", help=t("sync.hub_cli.admin"))
     scope.add_argument("--counter", metavar="NAME", help=t("sync.hub_cli.counter"))
@@ -202,10 +203,12 @@ def _scope_options(parser) -> None:
 
 def _role(args: argparse.Namespace) -> str:
     if getattr(args, "counter", None):
-        # a resident self-service counter: its community, like an office PC's
+        # a resident self-service counter: its community, like a community office PC's
         args.community = args.counter
         return "counter"
-    return "admin" if args.admin else "office" if args.office or args.community else "field"
+    if args.admin:
+        return "admin"
+    return "office" if args.office or args.community or args.street else "field"
 
 
 def _hub_error(exc) -> Exception:
@@ -217,6 +220,7 @@ def _hub_error(exc) -> Exception:
         "grids_for_field",
         "bad_role",
         "community_for_office",
+        "community_or_street",
         "counter_needs_community",
         "bad_name",
     ):
@@ -270,7 +274,12 @@ def run_add(args: argparse.Namespace) -> int:
     store = _store(args)
     try:
         code = store.add_device(
-            args.name, args.grid, args.person, role=role, community=args.community
+            args.name,
+            args.grid,
+            args.person,
+            role=role,
+            community=args.community,
+            street=args.street,
         )
     except HubError as exc:
         raise _hub_error(exc) from None
@@ -284,6 +293,7 @@ def run_add(args: argparse.Namespace) -> int:
                 "role": role,
                 "grids": args.grid,
                 "community": args.community,
+                "street": args.street,
                 "person": args.person,
             }
         )
@@ -305,7 +315,9 @@ def run_scope(args: argparse.Namespace) -> int:
     role = _role(args)
     store = _store(args)
     try:
-        found = store.set_device_scope(args.name, args.grid, role=role, community=args.community)
+        found = store.set_device_scope(
+            args.name, args.grid, role=role, community=args.community, street=args.street
+        )
     except HubError as exc:
         raise _hub_error(exc) from None
     finally:
@@ -314,7 +326,13 @@ def run_scope(args: argparse.Namespace) -> int:
         raise UserError("sync.error.unknown_device", exit_code=2, name=args.name)
     if args.json:
         emit_json(
-            {"name": args.name, "role": role, "grids": args.grid, "community": args.community}
+            {
+                "name": args.name,
+                "role": role,
+                "grids": args.grid,
+                "community": args.community,
+                "street": args.street,
+            }
         )
     else:
         info(t("sync.hub_cli.scoped", name=args.name, role=t(f"sync.hub_cli.role_{role}")))
@@ -338,7 +356,7 @@ def run_list(args: argparse.Namespace) -> int:
         reach = (
             t("role.separator").join(d.grids)
             if d.grids
-            else d.community or t("sync.hub_cli.all_grids")
+            else d.community or d.street or t("sync.hub_cli.all_grids")
         )
         rows.append(
             (

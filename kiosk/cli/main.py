@@ -92,6 +92,7 @@ COMMANDS = (
     "ledger",
     "lookup",
     "members",
+    "office",
     "resident",
     "scan",
     "stats",

@@ -23,11 +23,13 @@ def register(sub, common) -> None:
     add.add_argument(
         "--role",
         required=True,
-        choices=("worker", "supervisor", "admin", "kiosk"),
+        choices=("worker", "supervisor", "street", "district", "admin", "kiosk"),
         help=t("workers.role"),
     )
     add.add_argument("--grid", action="append", default=[], metavar="G", help=t("workers.grid"))
     add.add_argument("--community", help=t("workers.community"))
+    add.add_argument("--street", help=t("workers.street"))
+    add.add_argument("--district", help=t("workers.district"))
     add.add_argument("--new-pin-stdin", action="store_true", help=t("workers.pin_stdin"))
     add.set_defaults(handler=run_add)
 
@@ -110,7 +112,13 @@ def run_add(args: argparse.Namespace) -> int:
             require(_named_worker(runtime), "workers.manage")
             act_as_worker(runtime, args, writes=True)
         name, _codes, _community = check_worker(
-            conn, args.name, args.role, args.grid, args.community
+            conn,
+            args.name,
+            args.role,
+            args.grid,
+            args.community,
+            street=args.street,
+            district=args.district,
         )  # before the PIN is asked
         pin = _new_pin(args, name)
         with transaction(conn):
@@ -120,6 +128,8 @@ def run_add(args: argparse.Namespace) -> int:
                 args.role,
                 grids=args.grid,
                 community=args.community,
+                street=args.street,
+                district=args.district,
                 pin=pin,
             )
         info(t("workers.added", role=t(f"role.{args.role}"), name=name))
@@ -147,6 +157,8 @@ def run_list(args: argparse.Namespace) -> int:
                     "role": w.role,
                     "grids": list(w.grids),
                     "community": w.community,
+                    "street": w.street,
+                    "district": w.district,
                     "disabled": w.disabled,
                     "pin_set": w.id in with_pin,
                 }
@@ -159,7 +171,7 @@ def run_list(args: argparse.Namespace) -> int:
             w.name,
             t(f"role.{w.role}"),
             ",".join(w.grids),
-            w.community or "",
+            w.community or w.street or w.district or "",
             t("workers.inactive") if w.disabled else t("workers.active"),
             t("workers.pin_yes") if w.id in with_pin else t("workers.pin_no"),
         )

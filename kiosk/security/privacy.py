@@ -18,10 +18,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
+from db.areas import grid_by_id, list_grids
 from db.workers import Worker
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import t
-from kiosk.security.roles import ADMIN, SUPERVISOR, require
+from kiosk.security.roles import grid_in_scope, require
 
 
 @dataclass(frozen=True)
@@ -69,24 +70,19 @@ def export_grids(
         g = _grid(conn, text)
         if g is None:
             raise UserError("privacy.unknown_grid", exit_code=2, grid=text[:40])
-        require(who, action, grid=g.code, community=g.community)
+        whole = grid_by_id(conn, g.id)
+        require(
+            who,
+            action,
+            grid=g.code,
+            community=g.community,
+            street=whole.street if whole else None,
+            district=whole.district if whole else None,
+        )
         grids.append(g)
     if grids:
         return grids
-    if who.role == ADMIN:
-        rows = conn.execute("SELECT id, code, community FROM grids ORDER BY code").fetchall()
-    elif who.role == SUPERVISOR:
-        rows = conn.execute(
-            "SELECT id, code, community FROM grids WHERE community = ? ORDER BY code",
-            (who.community or "",),
-        ).fetchall()
-    else:
-        codes = list(who.grids) or [""]
-        rows = conn.execute(
-            f"SELECT id, code, community FROM grids WHERE code IN"
-            f" ({','.join('?' * len(codes))}) ORDER BY code",
-            codes,
-        ).fetchall()
+    rows = [(g.id, g.code, g.community) for g in list_grids(conn) if grid_in_scope(who, g)]
     if not rows:
         raise UserError("privacy.no_grids", exit_code=3, name=who.name)
     return [GridRef(r[0], r[1], r[2]) for r in rows]

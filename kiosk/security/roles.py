@@ -1,8 +1,11 @@
 """Who may do what: the one map of actions to roles, and the scope of each role.
 
-Three roles (docs/security.md): a grid **worker** works the households of their own grids; a
+Five roles (docs/security.md): a grid **worker** works the households of their own grids; a
 community **supervisor** sees their community's grids and assigns, escalates and closes its
-cases; an **administrator** manages workers, devices and settings and does no case work.
+cases; an **administrator** manages workers, devices and settings and does no case work. Above
+the community, a **street** (街道) or **district** overseer follows the figures, cases and
+ledgers of every grid of their street or district, and writes nothing and opens no household:
+supervision of the work, not the work (the office replica, docs/office.md).
 The interface and the CLI both ask :func:`allowed` / :func:`require` before acting, so a
 refusal reads the same everywhere.
 """
@@ -12,7 +15,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 
-from db.areas import grid_by_id
+from db.areas import Grid, grid_by_id
 from db.context import get_meta
 from db.limits import check_payload
 from db.scope import UNKNOWN, write_grids
@@ -22,7 +25,11 @@ from kiosk.core.errors import UserError
 from kiosk.core.i18n import t
 
 WORKER, SUPERVISOR, ADMIN = "worker", "supervisor", "admin"
+STREET, DISTRICT = "street", "district"
 FIELD = frozenset({WORKER, SUPERVISOR})
+#: who oversees a community's work from above it: figures, cases and masked ledgers only
+OVERSIGHT = frozenset({STREET, DISTRICT})
+#: the community's own staff (an overseer is never among the writers of a record)
 EVERYONE = frozenset({WORKER, SUPERVISOR, ADMIN})
 
 #: action -> the roles that may perform it. Actions on a household or case are also limited
@@ -58,13 +65,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "case.reopen": frozenset({SUPERVISOR}),
     "case.repeat_of": FIELD,
     # figures and exports
-    "figures.view": EVERYONE,
-    "export.masked": FIELD,
+    "figures.view": EVERYONE | OVERSIGHT,
+    "cases.view": FIELD | OVERSIGHT,  # the case list and a case's timeline, read only
+    "export.masked": FIELD | OVERSIGHT,
     "export.full": frozenset({SUPERVISOR}),  # phone and ID numbers in clear, audited
     # labels and slips
     "labels.print": FIELD,
     # sync
-    "sync.run": EVERYONE,
+    "sync.run": EVERYONE | OVERSIGHT,
     "sync.resolve": FIELD,
     "sync.discard": frozenset({SUPERVISOR}),  # give up sending changes the hub refused
     # administration
@@ -85,12 +93,21 @@ def allowed(worker: Worker | None, action: str) -> bool:
     return worker.role in PERMISSIONS.get(action, frozenset())
 
 
-def in_scope(worker: Worker, grid_code: str | None, community: str | None) -> bool:
-    """Is a grid (given by its code and community) inside ``worker``'s reach?
+def in_scope(
+    worker: Worker,
+    grid_code: str | None,
+    community: str | None,
+    *,
+    street: str | None = None,
+    district: str | None = None,
+) -> bool:
+    """Is a grid (given by its code, community, street and district) inside ``worker``'s
+    reach?
 
-    A grid worker reaches their own grids, a supervisor their community's grids, an
-    administrator every grid (for management only: :data:`PERMISSIONS` keeps them out of
-    case work). A record with no grid (``None``) is in everybody's scope.
+    A grid worker reaches their own grids, a supervisor their community's grids, a street or
+    district overseer every grid of theirs, an administrator every grid (for management
+    only: :data:`PERMISSIONS` keeps them out of case work). A record with no grid (``None``)
+    is in everybody's scope.
     """
     if grid_code is None:
         return True
@@ -98,11 +115,26 @@ def in_scope(worker: Worker, grid_code: str | None, community: str | None) -> bo
         return True
     if worker.role in (SUPERVISOR, KIOSK):
         return community is not None and community == worker.community
+    if worker.role == STREET:
+        return street is not None and street == worker.street
+    if worker.role == DISTRICT:
+        return district is not None and district == worker.district
     return grid_code in worker.grids
 
 
+def grid_in_scope(worker: Worker, grid: Grid) -> bool:
+    """:func:`in_scope` of a grid record."""
+    return in_scope(worker, grid.code, grid.community, street=grid.street, district=grid.district)
+
+
 def require(
-    worker: Worker | None, action: str, *, grid: str | None = None, community: str | None = None
+    worker: Worker | None,
+    action: str,
+    *,
+    grid: str | None = None,
+    community: str | None = None,
+    street: str | None = None,
+    district: str | None = None,
 ) -> Worker:
     """``worker`` if they may perform ``action`` (on ``grid`` when given), else a
     :class:`UserError` that says who is refused what, and why."""
@@ -119,7 +151,9 @@ def require(
             action=action_label(action),
             roles=roles_label(PERMISSIONS.get(action, ())),
         )
-    if (grid is not None or community is not None) and not in_scope(worker, grid, community):
+    if (grid is not None or community is not None) and not in_scope(
+        worker, grid, community, street=street, district=district
+    ):
         raise UserError(
             "error.role_out_of_scope",
             exit_code=3,
@@ -135,7 +169,7 @@ def role_label(role: str) -> str:
 
 
 def roles_label(roles: Iterable[str]) -> str:
-    order = [r for r in (WORKER, SUPERVISOR, ADMIN) if r in set(roles)]
+    order = [r for r in (WORKER, SUPERVISOR, STREET, DISTRICT, ADMIN) if r in set(roles)]
     return t("role.separator").join(role_label(r) for r in order) or t("role.nobody")
 
 
@@ -168,7 +202,14 @@ def require_on_grid(
     grid = grid_by_id(conn, grid_id) if grid_id else None
     if grid is None:
         return require(worker, action)
-    return require(worker, action, grid=grid.code, community=grid.community)
+    return require(
+        worker,
+        action,
+        grid=grid.code,
+        community=grid.community,
+        street=grid.street,
+        district=grid.district,
+    )
 
 
 def require_on_household(
@@ -179,7 +220,14 @@ def require_on_household(
     grid = grid_of_household(conn, household_id)
     if grid is None:
         return require(worker, action)
-    return require(worker, action, grid=grid.code, community=grid.community)
+    return require(
+        worker,
+        action,
+        grid=grid.code,
+        community=grid.community,
+        street=grid.street,
+        district=grid.district,
+    )
 
 
 def require_on_case(
@@ -256,7 +304,17 @@ def reach_grids(conn: sqlite3.Connection, worker: Worker | None) -> list[str] | 
 
     if worker is None or worker.role == ADMIN or setting_up(conn):
         return None
-    return [g.id for g in list_grids(conn) if in_scope(worker, g.code, g.community)]
+    return [g.id for g in list_grids(conn) if grid_in_scope(worker, g)]
+
+
+def listing_grids(conn: sqlite3.Connection, worker: Worker | None) -> list[str] | None:
+    """The grids whose cases and figures the screens list for ``worker`` (None: all this
+    database holds). On a field laptop that is what the laptop holds (the hub gave it its
+    grids only); on an office replica, which holds a community's or a street's, it is the
+    worker's reach: a community's supervisor sees their community, not the street."""
+    if worker is not None and worker.role == WORKER and get_meta(conn, META_ROLE) != "office":
+        return None
+    return reach_grids(conn, worker)
 
 
 def setting_up(conn: sqlite3.Connection, but: str = "") -> bool:
@@ -330,7 +388,7 @@ def guard_write(ctx, entity: str, entity_id: str, kind: str, payload: dict) -> N
         if grid_id is None or grid_id == UNKNOWN:
             continue
         grid = grid_by_id(conn, grid_id)
-        if grid is None or not in_scope(worker, grid.code, grid.community):
+        if grid is None or not grid_in_scope(worker, grid):
             raise UserError(
                 "error.role_out_of_scope",
                 exit_code=3,

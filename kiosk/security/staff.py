@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from db.areas import grid_by_code
+from db.areas import area_has_grid, grid_by_code
 from db.context import WriteContext
 from db.errors import UserError
 from db.workers import Worker, create_worker, worker_by_name
@@ -21,9 +21,13 @@ def check_worker(
     role: str,
     grids: list[str] | tuple[str, ...] = (),
     community: str | None = None,
+    *,
+    street: str | None = None,
+    district: str | None = None,
 ) -> tuple[str, list[str], str | None]:
     """(name, grid codes, community) of a worker that may be added, else a UserError. A grid
-    worker needs a grid, a supervisor a community (their grids' when not given)."""
+    worker needs a grid, a supervisor a community (their grids' when not given), a street's
+    overseer a street and a district's a district, each one the laptop knows a grid of."""
     name = " ".join(name.split())
     if not name:
         raise UserError("error.worker_unknown", exit_code=2, name=name)
@@ -44,6 +48,15 @@ def check_worker(
         raise UserError("resident.cli.counter_needs_community", exit_code=2)
     if role == "supervisor" and not community:
         raise UserError("error.worker_community_required", exit_code=2)
+    for level, value in (("street", street), ("district", district)):
+        if role != level:
+            if value:  # a street names no one else's reach
+                raise UserError("error.worker_area_for_role", exit_code=2, option=f"--{level}")
+            continue
+        if not value or not value.strip():
+            raise UserError("error.worker_area_required", exit_code=2, option=f"--{level}")
+        if not area_has_grid(conn, level, value.strip()):
+            raise UserError("error.worker_area_unknown", exit_code=2, area=value.strip())
     return name, codes, community
 
 
@@ -54,9 +67,22 @@ def add_worker(
     *,
     grids: list[str] | tuple[str, ...] = (),
     community: str | None = None,
+    street: str | None = None,
+    district: str | None = None,
     pin: str,
 ) -> Worker:
     """A new worker with their PIN (inside the caller's transaction)."""
-    name, codes, community = check_worker(ctx.conn, name, role, grids, community)
+    name, codes, community = check_worker(
+        ctx.conn, name, role, grids, community, street=street, district=district
+    )
     pin_hash = hash_pin(check_pin_rules(pin))
-    return create_worker(ctx, name, role, codes, community, pin_hash=pin_hash)
+    return create_worker(
+        ctx,
+        name,
+        role,
+        codes,
+        community,
+        pin_hash=pin_hash,
+        street=street.strip() if street else None,
+        district=district.strip() if district else None,
+    )

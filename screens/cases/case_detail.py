@@ -169,15 +169,13 @@ class CaseDetailScreen(KioskScreen):
     @work(thread=True, exclusive=True, group="case-detail", exit_on_error=False)
     def load(self) -> None:
         from db.areas import grid_by_id
-        from kiosk.security.roles import in_scope
+        from kiosk.security.roles import grid_in_scope
 
         conn = self.kiosk.read()
         detail = get_case(conn, self.case_id, rules=rules_of(self.kiosk))
         grid = grid_by_id(conn, detail.grid_id) if detail and detail.grid_id else None
         worker = self.kiosk.worker
-        in_reach = worker is not None and (
-            grid is None or in_scope(worker, grid.code, grid.community)
-        )
+        in_reach = worker is not None and (grid is None or grid_in_scope(worker, grid))
         community = grid.community if grid else None
         due = ""
         if detail is not None:

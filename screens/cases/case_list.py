@@ -256,6 +256,8 @@ class CasesScreen(KioskScreen):
 
     @work(thread=True, exclusive=True, group="cases", exit_on_error=False)
     def fetch(self, generation: int, f: CaseFilter, offset: int) -> None:
+        from kiosk.security.roles import listing_grids
+
         conn = self.kiosk.read()
         if f.grid_ids is not None and self.kiosk.worker:
             codes = list(self.kiosk.worker.grids)
@@ -265,6 +267,10 @@ class CasesScreen(KioskScreen):
                     f"SELECT id FROM grids WHERE code IN ({','.join('?' * len(codes))})", codes
                 )
             ]
+        else:
+            # The cases of the grids the worker reaches: on an office replica of a street,
+            # a community's supervisor lists their community's, not the street's.
+            f.grid_ids = listing_grids(conn, self.kiosk.worker)
         rules = rules_of(self.kiosk)
         cases = list_cases(conn, f, limit=self.page_size, offset=offset, rules=rules)
         total = count_cases(conn, f, rules=rules) if offset == 0 else None
@@ -336,8 +342,14 @@ class CasesScreen(KioskScreen):
 
     def role_action(self, action: str, parameters: tuple[object, ...]) -> str | None:
         # the list of departments and the case rules are the supervisor's: a grid worker is
-        # not offered d or p
-        return {"departments": "departments.manage", "case_rules": "case_rules.manage"}.get(action)
+        # not offered d or p; an overseer, who registers nothing and has no grid of their
+        # own, is offered neither n nor g
+        return {
+            "departments": "departments.manage",
+            "case_rules": "case_rules.manage",
+            "register": "case.register",
+            "toggle_my_grid": "case.register",
+        }.get(action)
 
     def action_case_rules(self) -> None:
         from screens.cases.case_rules import CaseRulesScreen

@@ -45,6 +45,12 @@ def palette_commands(app) -> Iterator[SystemCommand]:
             t("figures.breakdown_hint"),
             screen.action_next_breakdown,
         )
+        if allowed(app.worker, "export.masked"):
+            yield SystemCommand(
+                f"{t('figures.mode')}: {t('figures.export')} (x)",
+                t("figures.export_hint"),
+                screen.action_export_ledger,
+            )
         return
     if not isinstance(screen, CaseDetailScreen):
         return

@@ -4,7 +4,8 @@ counts, repeats; a bar chart by category, a weekly trend, and a table by grid or
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -24,8 +25,14 @@ from screens.cases.case_list import clip
 from screens.cases.case_widgets import LEVEL_STYLES, rules_of
 from screens.widgets.footer import KioskFooter
 
+if TYPE_CHECKING:
+    from screens.cases.ledger_export import LedgerChoice
+
 PERIODS = (None, 7, 30, 90, 365)  # all time, last week, month, quarter, year
 BREAKDOWNS = ("grid", "category_group", "department")
+#: who oversees more than one community starts the roll-up higher:
+#: street → community → grid → category → department
+ROLL_UP = {"district": ("street", "community"), "street": ("community",)}
 TREND_WEEKS = 12
 
 
@@ -92,6 +99,13 @@ class FiguresScreen(KioskScreen):
             tooltip=term("figures.breakdown_hint"),
         ),
         Binding(
+            "x",
+            "export_ledger",
+            term("figures.export"),
+            id="figures.export",
+            tooltip=term("figures.export_hint"),
+        ),
+        Binding(
             "r",
             "reload",
             term("cases.ui.reload"),
@@ -115,6 +129,14 @@ class FiguresScreen(KioskScreen):
         def __init__(self, figures: dict) -> None:
             super().__init__()
             self.figures = figures
+
+    class LedgerExported(Message):
+        """A ledger was written (handled by FiguresScreen): to ``path`` on this PC, or, in a
+        browser session, read into ``content`` to go to the browser as a download."""
+
+        def __init__(self, kind: str, path: str, rows: int, content: bytes | None) -> None:
+            super().__init__()
+            self.kind, self.path, self.rows, self.content = kind, path, rows, content
 
     def __init__(self) -> None:
         super().__init__()
@@ -144,6 +166,11 @@ class FiguresScreen(KioskScreen):
         if self.is_mounted:
             self.reload()
 
+    @property
+    def breakdowns(self) -> tuple[str, ...]:
+        worker = self.kiosk.worker
+        return ROLL_UP.get(worker.role if worker else "", ()) + BREAKDOWNS
+
     def reload(self) -> None:
         days = PERIODS[self.period_index]
         scope = Scope(date_from=date.today() - timedelta(days=days) if days else None)
@@ -151,9 +178,17 @@ class FiguresScreen(KioskScreen):
 
     @work(thread=True, exclusive=True, group="figures", exit_on_error=False)
     def fetch(self, scope: Scope) -> None:
-        self.post_message(
-            self.Computed(compute(self.kiosk.read(), scope, rules=rules_of(self.kiosk)))
-        )
+        from dataclasses import replace
+
+        from kiosk.security.roles import listing_grids
+
+        conn = self.kiosk.read()
+        # Only the grids the signed-in worker reaches: on an office replica of a street, a
+        # community's supervisor sees their community's figures, not the street's.
+        reach = listing_grids(conn, self.kiosk.worker)
+        if reach is not None:
+            scope = replace(scope, grid_ids=tuple(reach))
+        self.post_message(self.Computed(compute(conn, scope, rules=rules_of(self.kiosk))))
 
     def on_figures_screen_computed(self, message: Computed) -> None:
         self.figures = f = message.figures
@@ -224,7 +259,7 @@ class FiguresScreen(KioskScreen):
         plot.refresh()
 
     def fill_table(self, f: dict) -> None:
-        dim = BREAKDOWNS[self.breakdown_index]
+        dim = self.breakdowns[self.breakdown_index % len(self.breakdowns)]
         cats = load_categories(self.kiosk.runtime.settings)
         table = self.query_one("#figures-table", DataTable)
         table.clear(columns=True)
@@ -260,9 +295,75 @@ class FiguresScreen(KioskScreen):
         self.reload()
 
     def action_next_breakdown(self) -> None:
-        self.breakdown_index = (self.breakdown_index + 1) % len(BREAKDOWNS)
+        self.breakdown_index = (self.breakdown_index + 1) % len(self.breakdowns)
         if self.figures:
             self.fill_table(self.figures)
 
     def action_reload(self) -> None:
         self.reload()
+
+    # --- the ledgers (kiosk/cases/ledger.py), for the grids of the worker's scope ------------
+    def role_action(self, action: str, parameters: tuple[object, ...]) -> str | None:
+        return "export.masked" if action == "export_ledger" else None
+
+    def action_export_ledger(self) -> None:
+        """Ask which ledger and where, then write it on a thread. In a browser session (``kiosk
+        office web``) the file goes to the browser as a download, not to this PC's disk."""
+        if not self.kiosk.permit("export.masked"):
+            return
+        from screens.cases.ledger_export import LedgerExportScreen
+        from screens.cases.report_file import report_folder
+
+        def chosen(choice: LedgerChoice | None) -> None:
+            if choice is not None:
+                self.notify(t("ledger.ui.exporting"), timeout=3)
+                self.export_ledger(choice, self.app.is_web)
+
+        web = self.app.is_web
+        self.app.push_screen(
+            LedgerExportScreen(Path() if web else report_folder(), web=web), chosen
+        )
+
+    @work(thread=True, exclusive=True, group="ledger-export", exit_on_error=False)
+    def export_ledger(self, choice: LedgerChoice, web: bool) -> None:
+        import tempfile
+
+        from kiosk.cases.ledger import export_in_scope
+        from kiosk.core.errors import UserError
+        from screens.cases.ledger_export import download_name
+
+        settings = self.kiosk.runtime.settings
+        given = Path(choice.file).expanduser()
+        if given.suffix.lower() not in (".xlsx", ".csv"):
+            raise UserError("cases.error.bad_out", exit_code=2, path=choice.file[:200])
+        with tempfile.TemporaryDirectory(prefix="kiosk-ledger-") as folder:
+            # a browser's download is written in a private folder (0700), read back and
+            # deleted here: nothing of it stays on the office PC's disk
+            out = Path(folder) / download_name(given.name, choice.kind) if web else given
+            if not out.parent.is_dir():
+                raise UserError("ledger.no_dir", exit_code=2, path=str(out.parent))
+            rows = export_in_scope(
+                self.kiosk.read(),
+                self.kiosk.write,
+                self.kiosk.worker,
+                choice.kind,
+                out,
+                categories=load_categories(settings),
+                rules=rules_of(self.kiosk),
+                delivery="browser" if web else "file",
+            )
+            content = out.read_bytes() if web else None
+        self.post_message(self.LedgerExported(choice.kind, str(out), rows, content))
+
+    def on_figures_screen_ledger_exported(self, message: LedgerExported) -> None:
+        name = t(f"ledger.name.{message.kind}")
+        if message.content is None:
+            self.notify(
+                t("ledger.ui.done", name=name, rows=message.rows, path=message.path), timeout=10
+            )
+            return
+        import io
+
+        file = Path(message.path).name
+        self.app.deliver_binary(io.BytesIO(message.content), save_filename=file, name="ledger")
+        self.notify(t("ledger.ui.sent", name=name, rows=message.rows, file=file), timeout=10)

@@ -145,9 +145,13 @@ class HomeScreen(KioskScreen):
         prefetched = self.kiosk.take_home_prefetch()
         worker = self.kiosk.worker
         if worker is not None and not allowed(worker, "household.view"):
-            # An administrator: no households on their screen (kiosk.security.roles).
+            # An administrator or an overseer: no households on their screen
+            # (kiosk.security.roles); an overseer is pointed at the cases and the figures.
+            area = worker.street or worker.district
             self.query_one("#home-head", Static).update(
-                t("signin.admin_home", name=worker.name, role=role_label(worker.role))
+                t("signin.overseer_home", name=worker.name, role=role_label(worker.role), area=area)
+                if area
+                else t("signin.admin_home", name=worker.name, role=role_label(worker.role))
             )
             return
         if prefetched is not None and prefetched.done() and prefetched.exception() is None:

@@ -21,7 +21,7 @@ from db.errors import UserError
 from kiosk.core.errors import describe
 from kiosk.core.i18n import t, term
 from kiosk.households import areas
-from kiosk.security.roles import in_scope
+from kiosk.security.roles import grid_in_scope
 from screens.base import KioskScreen
 from screens.widgets.footer import KioskFooter
 from screens.widgets.result_list import ResultList
@@ -263,7 +263,7 @@ class AreasScreen(AreaListScreen):
     def load(self) -> None:
         conn, worker = self.kiosk.read(), self.kiosk.worker
         counts = grid_counts(conn)
-        grids = [g for g in list_grids(conn) if worker and in_scope(worker, g.code, g.community)]
+        grids = [g for g in list_grids(conn) if worker and grid_in_scope(worker, g)]
         self.post_message(self.Listed([(g, counts.get(g.id, 0)) for g in grids]))
 
     def show_rows(self, rows: list[Any]) -> None:

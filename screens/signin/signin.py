@@ -82,7 +82,7 @@ class SignInScreen(GateScreen):
         self._loading_names = False
 
     def compose(self) -> ComposeResult:
-        offered = self.kiosk.offered_worker
+        offered = self.kiosk.offered
         with Vertical(id="signin-box"):
             yield Static(f"{t('app.title')} · {t('signin.title')}", id="signin-title")
             yield Label(t("signin.name"))
@@ -125,7 +125,7 @@ class SignInScreen(GateScreen):
         (self.query_one("#gate-pin", Input) if name.value else name).focus()
         from kiosk.security.roles import setting_up
 
-        if self.kiosk.offered_worker is None and setting_up(self.kiosk.read()):
+        if self.kiosk.offered is None and setting_up(self.kiosk.read()):
             # nobody could sign in: the first-run set-up instead (screens/signin/setup.py)
             from screens.signin.setup import SetupScreen
 

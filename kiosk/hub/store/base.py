@@ -80,9 +80,10 @@ class DeviceRecord:
     token_hash: str | None = field(default=None, repr=False)
     worker: str | None = None
     backfilled: int = 0
-    #: field (its grids), office (its community; every grid when none) or admin
+    #: field (its grids), office (its community or street; every grid when neither) or admin
     role: str = "field"
     community: str | None = None
+    street: str | None = None
 
     def public(self) -> dict[str, Any]:
         return {
@@ -91,6 +92,7 @@ class DeviceRecord:
             "role": self.role,
             "grids": self.grids,
             "community": self.community,
+            "street": self.street,
             "worker": self.worker,
             "revoked": self.revoked,
             "created_at": self.created_at,
@@ -260,23 +262,26 @@ class HubStore(ABC):
 
 
 def _scope_args(
-    grids: list[str] | None, role: str, community: str | None
-) -> tuple[list[str], str | None]:
+    grids: list[str] | None, role: str, community: str | None, street: str | None = None
+) -> tuple[list[str], str | None, str | None]:
     """A device's scope as given, checked: a field laptop names grids, an office device may
-    name a community, nothing else names either."""
+    name a community or a street (not both), nothing else names any."""
     names = sorted({g.strip() for g in grids or [] if g.strip()})
     community = community.strip() if community and community.strip() else None
+    street = street.strip() if street and street.strip() else None
     if role not in DEVICE_ROLES:
         raise HubError(422, "bad_role", role=role)
     if role == FIELD_DEVICE and not names:
         raise HubError(422, "field_needs_grid")
     if role != FIELD_DEVICE and names:
         raise HubError(422, "grids_for_field", role=role)
-    if role == COUNTER_DEVICE and not community:
+    if role == COUNTER_DEVICE and (not community or street):
         raise HubError(422, "counter_needs_community")
-    if community and role not in (OFFICE_DEVICE, COUNTER_DEVICE):
+    if (community or street) and role not in (OFFICE_DEVICE, COUNTER_DEVICE):
         raise HubError(422, "community_for_office", role=role)
-    return names, community
+    if community and street:
+        raise HubError(422, "community_or_street")
+    return names, community, street
 
 
 #: Stamps of the standard form (``db.hlc``), one per line.
@@ -341,7 +346,7 @@ class _Batch:
     scope_rows: list[tuple[str, str, str | None, str | None, str | None]] = field(
         default_factory=list
     )
-    grid_rows: list[tuple[str, str, str | None]] = field(default_factory=list)
+    grid_rows: list[tuple[str, str, str | None, str | None]] = field(default_factory=list)
     #: records that followed a new owner: (entity, id, grid, owner, old grid)
     moves: list[tuple[str, str, str | None, tuple[str, str], str | None]] = field(
         default_factory=list
@@ -421,9 +426,14 @@ def _tag(
         if verdict.moved is not None:
             out.moves.append(verdict.moved)
         if op.entity == "grid" and isinstance(payload.get("code"), str):
-            community = payload.get("community")
+            community, street = payload.get("community"), payload.get("street")
             out.grid_rows.append(
-                (op.entity_id, payload["code"], community if isinstance(community, str) else None)
+                (
+                    op.entity_id,
+                    payload["code"],
+                    community if isinstance(community, str) else None,
+                    street if isinstance(street, str) else None,
+                )
             )
         fb = op.field_bases
         add_row(
@@ -563,7 +573,7 @@ class SqlHubStore(BlobStoreMixin, HubStore):
     # --- devices ---------------------------------------------------------------------------
     _DEV_COLS = (
         "name, device_id, grids, revoked, created_at, enrolled_at, last_seen_at,"
-        " last_cursor, token_hash, worker, role, community"
+        " last_cursor, token_hash, worker, role, community, street"
     )
 
     def _device(self, row: tuple | None) -> DeviceRecord | None:
@@ -583,6 +593,7 @@ class SqlHubStore(BlobStoreMixin, HubStore):
             row[9],
             role=row[10] or FIELD_DEVICE,
             community=row[11],
+            street=row[12],
         )
 
     def add_device(
@@ -593,15 +604,16 @@ class SqlHubStore(BlobStoreMixin, HubStore):
         *,
         role: str = FIELD_DEVICE,
         community: str | None = None,
+        street: str | None = None,
     ) -> str:
         """Register a device and return its one-time enrolment code. A field laptop works the
-        ``grids`` it names (codes or ids); an office device its ``community`` (every grid
-        when none); the administrator's device every grid, and it alone may change workers,
+        ``grids`` it names (codes or ids); an office device its ``community`` or its
+        ``street`` (every grid when neither); the administrator's device every grid, and it alone may change workers,
         devices and grids. ``worker``: who carries the device (shown in lists)."""
         name = name.strip()
         if not name or len(name) > 64 or any(ord(c) < 32 for c in name):
             raise HubError(422, "bad_name")
-        grids, community = _scope_args(grids, role, community)
+        grids, community, street = _scope_args(grids, role, community, street)
         code = dv.new_code()
         expires = (datetime.now(UTC) + timedelta(hours=dv.CODE_TTL_HOURS)).isoformat(
             timespec="seconds"
@@ -613,7 +625,7 @@ class SqlHubStore(BlobStoreMixin, HubStore):
             cur.execute(
                 self._q(
                     "INSERT INTO hub_devices(name, grids, code_hash, code_expires, revoked, created_at,"
-                    " worker, role, community) VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?)"
+                    " worker, role, community, street) VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?)"
                 ),
                 (
                     name,
@@ -624,6 +636,7 @@ class SqlHubStore(BlobStoreMixin, HubStore):
                     worker.strip() if worker and worker.strip() else None,
                     role,
                     community,
+                    street,
                 ),
             )
         return code
@@ -635,14 +648,18 @@ class SqlHubStore(BlobStoreMixin, HubStore):
         *,
         role: str = FIELD_DEVICE,
         community: str | None = None,
+        street: str | None = None,
     ) -> bool:
         """Change what a device covers (the office gives a laptop another grid); its
         enrolment stays. Returns False when there is no such device."""
-        grids, community = _scope_args(grids, role, community)
+        grids, community, street = _scope_args(grids, role, community, street)
         with self._tx() as cur:
             cur.execute(
-                self._q("UPDATE hub_devices SET grids = ?, role = ?, community = ? WHERE name = ?"),
-                (json.dumps(grids) if grids else None, role, community, name),
+                self._q(
+                    "UPDATE hub_devices SET grids = ?, role = ?, community = ?, street = ?"
+                    " WHERE name = ?"
+                ),
+                (json.dumps(grids) if grids else None, role, community, street, name),
             )
             return cur.rowcount > 0
 
@@ -779,13 +796,21 @@ class SqlHubStore(BlobStoreMixin, HubStore):
         hub itself, which reaches everything)."""
         if device is None or device.role == ADMIN_DEVICE:
             return Reach.everything()
-        if device.role in (OFFICE_DEVICE, COUNTER_DEVICE):
-            if not device.community:  # an office for every grid (a counter always has one)
-                return Reach(OFFICE_DEVICE, None)
+        if device.role == COUNTER_DEVICE:  # a resident counter: its community's grids
             cur.execute(
                 self._q("SELECT id FROM hub_grids WHERE community = ?"), (device.community,)
             )
-            return Reach(device.role, frozenset(r[0] for r in cur.fetchall()))
+            return Reach(COUNTER_DEVICE, frozenset(r[0] for r in cur.fetchall()))
+        if device.role == OFFICE_DEVICE:
+            if device.street:
+                cur.execute(self._q("SELECT id FROM hub_grids WHERE street = ?"), (device.street,))
+            elif device.community:
+                cur.execute(
+                    self._q("SELECT id FROM hub_grids WHERE community = ?"), (device.community,)
+                )
+            else:
+                return Reach(OFFICE_DEVICE, None)
+            return Reach(OFFICE_DEVICE, frozenset(r[0] for r in cur.fetchall()))
         return Reach(FIELD_DEVICE, frozenset(self._grid_ids(cur, device.grids or [])))
 
     def _load_scope(
@@ -859,9 +884,10 @@ class SqlHubStore(BlobStoreMixin, HubStore):
         " parent_id = excluded.parent_id"
     )
     INSERT_GRID = (
-        "INSERT INTO hub_grids(id, code, community) VALUES (?,?,?)"
+        "INSERT INTO hub_grids(id, code, community, street) VALUES (?,?,?,?)"
         " ON CONFLICT (id) DO UPDATE SET code = excluded.code,"
-        " community = COALESCE(excluded.community, hub_grids.community)"
+        " community = COALESCE(excluded.community, hub_grids.community),"
+        " street = COALESCE(excluded.street, hub_grids.street)"
     )
     INSERT_REFUSED = (
         "INSERT INTO hub_refused(device_id, op_id, entity, entity_id, code, params,"

@@ -41,7 +41,8 @@ SCHEMA = [
         last_cursor  TEXT,
         worker       TEXT,
         role         TEXT NOT NULL DEFAULT 'field',
-        community    TEXT
+        community    TEXT,
+        street       TEXT
     )""",
     """CREATE TABLE IF NOT EXISTS hub_ops (
         seq            BIGSERIAL PRIMARY KEY,
@@ -76,7 +77,8 @@ SCHEMA = [
     """CREATE TABLE IF NOT EXISTS hub_grids (
         id        TEXT PRIMARY KEY,
         code      TEXT NOT NULL,
-        community TEXT
+        community TEXT,
+        street    TEXT
     )""",
     # columns added since the tables were first created (kiosk/hub/store/sqlite.py)
     "ALTER TABLE hub_devices ADD COLUMN IF NOT EXISTS role TEXT NOT NULL DEFAULT 'field'",
@@ -84,11 +86,16 @@ SCHEMA = [
     "ALTER TABLE hub_scope ADD COLUMN IF NOT EXISTS parent_entity TEXT",
     "ALTER TABLE hub_scope ADD COLUMN IF NOT EXISTS parent_id TEXT",
     "ALTER TABLE hub_grids ADD COLUMN IF NOT EXISTS community TEXT",
+    "ALTER TABLE hub_devices ADD COLUMN IF NOT EXISTS street TEXT",
+    "ALTER TABLE hub_grids ADD COLUMN IF NOT EXISTS street TEXT",
     # A device of an older hub with no grids served every grid: an office device now.
     "UPDATE hub_devices SET role = 'office' WHERE grids IS NULL AND role = 'field'",
     """UPDATE hub_grids g SET community = (SELECT payload::json->>'community' FROM hub_ops o
         WHERE o.entity = 'grid' AND o.entity_id = g.id ORDER BY o.seq DESC LIMIT 1)
         WHERE g.community IS NULL""",
+    """UPDATE hub_grids g SET street = (SELECT payload::json->>'street' FROM hub_ops o
+        WHERE o.entity = 'grid' AND o.entity_id = g.id AND payload::json->>'street' IS NOT NULL
+        ORDER BY o.seq DESC LIMIT 1) WHERE g.street IS NULL""",
     # nothing looks records up by owner any more (base.SqlHubStore._load_scope)
     "DROP INDEX IF EXISTS hub_scope_parent",
     # wrong enrolment codes by client address (the enrolment throttle, shared by processes)

@@ -37,7 +37,8 @@ CREATE TABLE IF NOT EXISTS hub_devices (
     last_cursor  TEXT,
     worker       TEXT,              -- who carries the device (shown in lists)
     role         TEXT NOT NULL DEFAULT 'field',  -- field | office | admin (kiosk/hub/scope.py)
-    community    TEXT               -- an office device's community (NULL: every grid)
+    community    TEXT,              -- an office device's community (NULL: every grid)
+    street       TEXT               -- or its street (街道): every grid of the street
 );
 CREATE TABLE IF NOT EXISTS hub_ops (
     seq            INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -73,7 +74,8 @@ CREATE TABLE IF NOT EXISTS hub_scope (
 CREATE TABLE IF NOT EXISTS hub_grids (
     id        TEXT PRIMARY KEY,
     code      TEXT NOT NULL,
-    community TEXT
+    community TEXT,
+    street    TEXT
 );
 -- Operations the hub refused, one by one, with the reason: the laptop keeps them in its
 -- quarantine (a bundle tells it), a supervisor reads them (kiosk hub refused).
@@ -285,6 +287,8 @@ ADDED_COLUMNS = (
     ("hub_scope", "parent_entity", "TEXT"),
     ("hub_scope", "parent_id", "TEXT"),
     ("hub_grids", "community", "TEXT"),
+    ("hub_devices", "street", "TEXT"),
+    ("hub_grids", "street", "TEXT"),
     *BLOB_COLUMNS,
 )
 
@@ -299,10 +303,11 @@ def _upgrade(conn: sqlite3.Connection) -> None:
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
             if (table, column) == ("hub_devices", "role"):
                 conn.execute("UPDATE hub_devices SET role = 'office' WHERE grids IS NULL")
-            if (table, column) == ("hub_grids", "community"):
+            if (table, column) in (("hub_grids", "community"), ("hub_grids", "street")):
                 conn.execute(
-                    "UPDATE hub_grids SET community = (SELECT json_extract(payload, '$.community')"
+                    f"UPDATE hub_grids SET {column} = (SELECT json_extract(payload, '$.{column}')"
                     " FROM hub_ops WHERE entity = 'grid' AND entity_id = hub_grids.id"
+                    f" AND json_extract(payload, '$.{column}') IS NOT NULL"
                     " ORDER BY seq DESC LIMIT 1)"
                 )
 
