@@ -72,7 +72,8 @@ class SlipScreen(Screen[None]):
                     compact=True,
                 )
             yield Static("", id="resident-message")
-            yield Static(t("resident.slip_hint"), id="slip-hint")
+            idle = getattr(self.app, "idle_seconds", 60)
+            yield Static(t("resident.slip_hint", seconds=f"{idle:g}"), id="slip-hint")
 
     def show(self, view: Any) -> None:
         """Fill the screen with ``view`` (kiosk.qr.resident.SlipView) before it is pushed."""
