@@ -210,6 +210,14 @@ def update_area(ctx: WriteContext, entity: str, record_id: str, **changes: objec
     return True
 
 
+def first_grid_of_community(conn: sqlite3.Connection, community: str) -> str | None:
+    """The id of the community's first grid by code (None: it has none)."""
+    row = conn.execute(
+        "SELECT id FROM grids WHERE community = ? ORDER BY code LIMIT 1", (community,)
+    ).fetchone()
+    return row[0] if row else None
+
+
 def grid_ids(conn: sqlite3.Connection) -> set[str]:
     """The ids of every grid this database holds."""
     return {r[0] for r in conn.execute("SELECT id FROM grids")}

@@ -296,3 +296,58 @@ def ensure_case_slip(ctx: WriteContext, case_id: str, code: str | None = None) -
         return existing
     code = code or _unused_code(ctx.conn, set(), new_label_code)
     return _insert(ctx, "CS", code, case_id=case_id)
+
+
+def _retire_case_slips(ctx: WriteContext, case_id: str) -> int:
+    rows = ctx.conn.execute(
+        "SELECT id, hlc FROM labels WHERE case_id = ? AND kind = 'CS' AND retired_at IS NULL",
+        (case_id,),
+    ).fetchall()
+    at = now_iso()
+    for row in rows:
+        hlc = ctx.stamp()
+        ctx.conn.execute(
+            "UPDATE labels SET retired_at = ?, hlc = ?, worker_id = ?, device_id = ? WHERE id = ?",
+            (at, hlc, ctx.worker_id, ctx.device_id, row["id"]),
+        )
+        ctx.emit("label", row["id"], "update", {"retired_at": at}, hlc, base_version=row["hlc"])
+    return len(rows)
+
+
+def reprint_case_slip(ctx: WriteContext, case_id: str, code: str | None = None) -> Label:
+    """A new slip code for the case (a lost slip): the earlier slips are retired, so a found
+    old slip leads nowhere, and a scan of it says it was replaced."""
+    _retire_case_slips(ctx, case_id)
+    generation = ctx.conn.execute(
+        "SELECT COALESCE(max(generation), 0) + 1 FROM labels WHERE case_id = ? AND kind = 'CS'",
+        (case_id,),
+    ).fetchone()[0]
+    code = code or _unused_code(ctx.conn, set(), new_label_code)
+    return _insert(ctx, "CS", code, case_id=case_id, generation=generation)
+
+
+def revoke_case_slip(ctx: WriteContext, case_id: str) -> int:
+    """Retire the case's slips without a new one (a slip handed to the wrong person)."""
+    return _retire_case_slips(ctx, case_id)
+
+
+def newer_case_slip(conn: sqlite3.Connection, label: Label) -> bool:
+    """Was this (retired) slip replaced by a reprint, rather than revoked?"""
+    return (
+        conn.execute(
+            "SELECT 1 FROM labels WHERE case_id = ? AND kind = 'CS' AND generation > ? LIMIT 1",
+            (label.case_id, label.generation),
+        ).fetchone()
+        is not None
+    )
+
+
+def slip_case(conn: sqlite3.Connection, case_id: str) -> tuple[str, str, str | None] | None:
+    """What the resident counter needs of a slip's case: (number, category, the community of
+    its grid). Nothing of its households, summary or who raised it."""
+    row = conn.execute(
+        "SELECT c.number, c.category, g.community FROM cases c"
+        " LEFT JOIN grids g ON g.id = c.grid_id WHERE c.id = ?",
+        (case_id,),
+    ).fetchone()
+    return (row[0], row[1], row[2]) if row else None

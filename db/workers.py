@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from db.context import WriteContext
 from db.ids import uuid7
 
-#: grid worker, community supervisor, administrator; and who oversees a street or a district
-ROLES = ("worker", "supervisor", "admin", "street", "district")
+#: grid worker, community supervisor, administrator; who oversees a street or a district;
+#: ``kiosk``: a resident self-service counter
+ROLES = ("worker", "supervisor", "admin", "street", "district", "kiosk")
 
 
 @dataclass(frozen=True)

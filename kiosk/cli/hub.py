@@ -198,9 +198,14 @@ def _scope_options(parser) -> None:
     scope.add_argument("--street", metavar="NAME", help=t("sync.hub_cli.street"))
     scope.add_argument("--office", action="store_true", help=t("sync.hub_cli.office"))
     scope.add_argument("--admin", action="store_true", help=t("sync.hub_cli.admin"))
+    scope.add_argument("--counter", metavar="NAME", help=t("sync.hub_cli.counter"))
 
 
 def _role(args: argparse.Namespace) -> str:
+    if getattr(args, "counter", None):
+        # a resident self-service counter: its community, like a community office PC's
+        args.community = args.counter
+        return "counter"
     if args.admin:
         return "admin"
     return "office" if args.office or args.community or args.street else "field"
@@ -216,6 +221,7 @@ def _hub_error(exc) -> Exception:
         "bad_role",
         "community_for_office",
         "community_or_street",
+        "counter_needs_community",
         "bad_name",
     ):
         return UserError(f"sync.error.{exc.code}", exit_code=2, **exc.params)

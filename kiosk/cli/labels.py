@@ -31,7 +31,10 @@ def register(sub, common) -> None:
         "slip", parents=[common], help=t("qr.cli.slip_help"), description=t("qr.cli.slip_help")
     )
     s.add_argument("case", metavar="CASE", help=t("qr.cli.case"))
-    s.add_argument("--out", required=True, metavar="FILE.pdf", help=t("qr.cli.out"))
+    what = s.add_mutually_exclusive_group(required=True)
+    what.add_argument("--out", metavar="FILE.pdf", help=t("qr.cli.out"))
+    what.add_argument("--revoke", action="store_true", help=t("resident.cli.revoke"))
+    s.add_argument("--reprint", action="store_true", help=t("resident.cli.reprint"))
     s.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     s.set_defaults(handler=run_slip)
 
@@ -132,14 +135,44 @@ def run_slip(args: argparse.Namespace) -> int:
     from kiosk.qr.printing import print_case_slip
     from kiosk.runtime import runtime_for
 
+    if args.revoke:
+        return _revoke_slip(args)
     runtime = runtime_for(args, create=False, writes=True)
     try:
         font = font_for(runtime.settings)
-        number, code = print_case_slip(runtime.conn, _writer(runtime), args.case, args.out, font)
+        number, code = print_case_slip(
+            runtime.conn, _writer(runtime), args.case, args.out, font, reprint=args.reprint
+        )
     finally:
         runtime.close()
     if args.json:
         emit_json({"out": args.out, "case": number, "code": code})
     else:
         info(t("qr.slip.done", path=args.out, number=number, code=code))
+    return 0
+
+
+def _revoke_slip(args: argparse.Namespace) -> int:
+    """``kiosk slip CASE --revoke``: the case's slips lead nowhere any more (a scan at the
+    counter says the slip was withdrawn)."""
+    from db.cases import find_case_id
+    from db.labels import revoke_case_slip
+    from kiosk.cli.output import emit_json, info
+    from kiosk.core.errors import UserError
+    from kiosk.runtime import runtime_for
+    from kiosk.security.roles import require_on_case
+
+    runtime = runtime_for(args, create=False, writes=True)
+    try:
+        case_id = find_case_id(runtime.conn, args.case)
+        if case_id is None:
+            raise UserError("qr.slip.unknown_case", exit_code=2, case=args.case[:60])
+        require_on_case(runtime.worker, "labels.print", runtime.conn, case_id)
+        n = _writer(runtime)(lambda ctx: revoke_case_slip(ctx, case_id))
+    finally:
+        runtime.close()
+    if args.json:
+        emit_json({"case": args.case, "revoked": n})
+    else:
+        info(t("resident.cli.revoked", n=n))
     return 0

@@ -93,6 +93,7 @@ COMMANDS = (
     "lookup",
     "members",
     "office",
+    "resident",
     "scan",
     "stats",
     "survey",

@@ -23,7 +23,7 @@ def register(sub, common) -> None:
     add.add_argument(
         "--role",
         required=True,
-        choices=("worker", "supervisor", "street", "district", "admin"),
+        choices=("worker", "supervisor", "street", "district", "admin", "kiosk"),
         help=t("workers.role"),
     )
     add.add_argument("--grid", action="append", default=[], metavar="G", help=t("workers.grid"))

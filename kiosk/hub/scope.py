@@ -35,8 +35,16 @@ from kiosk.sync.protocol import Op
 #: Device roles (docs/sync.md, "Devices"): a field laptop works its grids; an office device a
 #: community (or every grid); the administrator's device also manages workers, devices, grids.
 FIELD_DEVICE, OFFICE_DEVICE, ADMIN_DEVICE = "field", "office", "admin"
-DEVICE_ROLES = (FIELD_DEVICE, OFFICE_DEVICE, ADMIN_DEVICE)
-_RANK = {FIELD_DEVICE: 0, OFFICE_DEVICE: 1, ADMIN_DEVICE: 2}
+#: a community's resident self-service counter: reads its community's cases, sends only a
+#: resident's rating and anonymous suggestions (:func:`counter_may_send`)
+COUNTER_DEVICE = "counter"
+DEVICE_ROLES = (FIELD_DEVICE, OFFICE_DEVICE, ADMIN_DEVICE, COUNTER_DEVICE)
+_RANK = {FIELD_DEVICE: 0, OFFICE_DEVICE: 1, ADMIN_DEVICE: 2, COUNTER_DEVICE: 0}
+#: the ``source`` of a rating a resident gave at the counter (kiosk/security/roles.py)
+RESIDENT_SOURCE = "resident kiosk"
+#: what a counter pulls: enough to show a slip's case and to check an administrator's PIN,
+#: never a household, member, visit or questionnaire answer
+COUNTER_PULLS = ("grid", "worker", "department", "case_rule", "case", "case_event", "label")
 _NEEDS = {OFFICE: OFFICE_DEVICE, ADMIN: ADMIN_DEVICE}
 INSERTS = frozenset({"insert", "append"})
 
@@ -134,6 +142,8 @@ class Checker:
             raise Refused("unknown_entity", entity=entity)
         key = (entity, op.entity_id)
         kind = op.kind
+        if entity == "case_event" or self.reach.role == COUNTER_DEVICE:
+            _check_source(op, self.reach.role)
         if kind in INSERTS:
             if key in self.scope:
                 # An insert of a record the hub holds (sent again, or seeded from the same
@@ -183,7 +193,7 @@ class Checker:
             named = self._named(op, ent)
             grid, owner = (named[0][3], (named[0][1], named[0][2])) if named else (None, None)
             _consistent(named, grid)
-        if grid is None and self.reach.role == FIELD_DEVICE:
+        if grid is None and self.reach.role in (FIELD_DEVICE, COUNTER_DEVICE):
             # A field laptop's records belong to its grids: one that names no grid (an
             # anonymous questionnaire answer) belongs to the laptop's first grid, so it
             # reaches that grid's laptops and the office, not every laptop of the district.
@@ -233,3 +243,34 @@ def _consistent(named: list[tuple[str, str, str, str | None]], grid: str | None)
     for fname, target, _value, ref_grid in named[1:]:
         if target == "grid" and ref_grid != grid:
             raise Refused("out_of_scope", field=fname)
+
+
+def _resident_rating(op: Op) -> bool:
+    """Is ``op`` a new ``rate`` event marked as given by the resident at the counter?"""
+    import json
+
+    payload = op.payload
+    if op.entity != "case_event" or payload.get("type") != "rate":
+        return False
+    data = payload.get("data")
+    try:
+        parsed = json.loads(data) if isinstance(data, str) else None
+    except ValueError:
+        return False
+    return isinstance(parsed, dict) and parsed.get("source") == RESIDENT_SOURCE
+
+
+def _check_source(op: Op, role: str) -> None:
+    """A counter sends a resident's rating of a case and anonymous feedback, nothing else; and
+    a rating marked as the resident's comes from a counter only (a laptop cannot pass its own
+    off as one)."""
+    resident = _resident_rating(op)
+    if role != COUNTER_DEVICE:
+        if resident and op.kind in INSERTS:
+            raise Refused("counter_only", entity=op.entity)
+        return
+    if op.kind in INSERTS and (resident or op.entity == "feedback"):
+        if op.entity == "feedback" and not op.payload.get("anonymous"):
+            raise Refused("counter", entity=op.entity)
+        return
+    raise Refused("counter", entity=op.entity)

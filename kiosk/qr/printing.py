@@ -188,10 +188,17 @@ def print_labels(
 
 
 def print_case_slip(
-    conn: sqlite3.Connection, write: Writer[Any], case_text: str, out: str | Path, font: CjkFont
+    conn: sqlite3.Connection,
+    write: Writer[Any],
+    case_text: str,
+    out: str | Path,
+    font: CjkFont,
+    *,
+    reprint: bool = False,
 ) -> tuple[str, str]:
     """The slip for the case named by ``case_text`` (id or number) into ``out``; returns
-    (case number, readable CS1 code)."""
+    (case number, readable CS1 code). ``reprint``: a new code, the earlier slip retired (a
+    scan of it says it was replaced)."""
     from db.cases import find_case_id
     from db.labels import case_slip
     from kiosk.qr.slip import render_slip, slip_data
@@ -200,14 +207,18 @@ def print_case_slip(
     case_id = find_case_id(conn, case_text)
     if case_id is None:
         raise UserError("qr.slip.unknown_case", case=case_text[:60])
-    existing = case_slip(conn, case_id)
+    existing = None if reprint else case_slip(conn, case_id)
     payload = make("CS", existing.code if existing else new_code())
     data = slip_data(conn, case_id, payload)
     if data is None:
         raise UserError("qr.slip.unknown_case", case=case_text[:60])
 
     def commit(ctx: WriteContext) -> None:
-        if existing is None:
+        if reprint:
+            from db.labels import reprint_case_slip
+
+            reprint_case_slip(ctx, case_id, payload.code)
+        elif existing is None:
             ensure_case_slip(ctx, case_id, payload.code)
         grid, household = ctx.conn.execute(
             "SELECT g.code, (SELECT household_id FROM case_households WHERE case_id = c.id"

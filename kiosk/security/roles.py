@@ -88,6 +88,8 @@ def allowed(worker: Worker | None, action: str) -> bool:
     """May ``worker`` perform ``action`` at all (scope aside)? Unknown actions are refused."""
     if worker is None or worker.disabled:
         return False
+    if worker.role == KIOSK:
+        return action in KIOSK_ACTIONS
     return worker.role in PERMISSIONS.get(action, frozenset())
 
 
@@ -111,7 +113,7 @@ def in_scope(
         return True
     if worker.role == ADMIN:
         return True
-    if worker.role == SUPERVISOR:
+    if worker.role in (SUPERVISOR, KIOSK):
         return community is not None and community == worker.community
     if worker.role == STREET:
         return street is not None and street == worker.street
@@ -369,7 +371,9 @@ def guard_write(ctx, entity: str, entity_id: str, kind: str, payload: dict) -> N
             raise UserError(
                 "error.admin_device_only", exit_code=3, device=t(f"sync.hub_cli.role_{device_role}")
             )
-    if worker.role not in WRITERS.get(entity, frozenset()):
+    if worker.role == KIOSK:
+        _kiosk_write(worker, entity, kind, payload)
+    elif worker.role not in WRITERS.get(entity, frozenset()):
         raise UserError(
             "error.role_forbidden",
             exit_code=3,
@@ -392,3 +396,41 @@ def guard_write(ctx, entity: str, entity_id: str, kind: str, payload: dict) -> N
                 action=action_label(action),
                 grid=grid.name if grid is not None else grid_id[:12],
             )
+
+
+# --- the resident self-service counter -----------------------------------------------------
+#: The identity a community's counter PC acts as (居民自助终端, ``kiosk resident``): created by
+#: an administrator for one community, it reads slips and writes two things only, a
+#: resident's rating of a resolved case of its community and an anonymous suggestion. It is
+#: in no role set of :data:`PERMISSIONS` or :data:`WRITERS`: whatever is added there later
+#: stays out of its reach. The hub holds the counter's device to the same two records
+#: (kiosk/hub/scope.py, ``counter``).
+KIOSK = "kiosk"
+KIOSK_ACTIONS = frozenset({"case.rate", "feedback.record"})
+#: the ``source`` of a rating given at the counter (a case event's data)
+RESIDENT_SOURCE = "resident kiosk"
+
+
+def _kiosk_write(worker: Worker, entity: str, kind: str, payload: dict) -> None:
+    """A counter's write: a new ``rate`` event marked as the resident's, or new feedback."""
+    import json
+
+    ok = kind == "insert" and entity == "feedback"
+    if kind == "insert" and entity == "case_event" and payload.get("type") == "rate":
+        data = payload.get("data")
+        try:
+            ok = json.loads(data).get("source") == RESIDENT_SOURCE if data else False
+        except (ValueError, AttributeError):
+            ok = False
+    if not ok:
+        action = _WRITE_ACTION.get(entity, "household.edit")
+        if entity == "case_event":
+            action = CASE_EVENT_ACTIONS.get(str(payload.get("type")), action)
+        raise UserError(
+            "error.role_forbidden",
+            exit_code=3,
+            name=worker.name,
+            role=role_label(worker.role),
+            action=action_label(action),
+            roles=roles_label(PERMISSIONS.get(action, WRITERS.get(entity, ()))),
+        )

@@ -44,6 +44,8 @@ def check_worker(
         community = community or grid.community
     if role == "worker" and not codes:
         raise UserError("error.worker_grid_required", exit_code=2)
+    if role == "kiosk" and not community:
+        raise UserError("resident.cli.counter_needs_community", exit_code=2)
     if role == "supervisor" and not community:
         raise UserError("error.worker_community_required", exit_code=2)
     for level, value in (("street", street), ("district", district)):

@@ -43,6 +43,8 @@ from kiosk.hub import devices as dv
 from kiosk.hub import forget as hub_forget
 from kiosk.hub.scope import (
     ADMIN_DEVICE,
+    COUNTER_DEVICE,
+    COUNTER_PULLS,
     DEVICE_ROLES,
     FIELD_DEVICE,
     OFFICE_DEVICE,
@@ -273,7 +275,9 @@ def _scope_args(
         raise HubError(422, "field_needs_grid")
     if role != FIELD_DEVICE and names:
         raise HubError(422, "grids_for_field", role=role)
-    if (community or street) and role != OFFICE_DEVICE:
+    if role == COUNTER_DEVICE and (not community or street):
+        raise HubError(422, "counter_needs_community")
+    if (community or street) and role not in (OFFICE_DEVICE, COUNTER_DEVICE):
         raise HubError(422, "community_for_office", role=role)
     if community and street:
         raise HubError(422, "community_or_street")
@@ -792,6 +796,11 @@ class SqlHubStore(BlobStoreMixin, HubStore):
         hub itself, which reaches everything)."""
         if device is None or device.role == ADMIN_DEVICE:
             return Reach.everything()
+        if device.role == COUNTER_DEVICE:  # a resident counter: its community's grids
+            cur.execute(
+                self._q("SELECT id FROM hub_grids WHERE community = ?"), (device.community,)
+            )
+            return Reach(COUNTER_DEVICE, frozenset(r[0] for r in cur.fetchall()))
         if device.role == OFFICE_DEVICE:
             if device.street:
                 cur.execute(self._q("SELECT id FROM hub_grids WHERE street = ?"), (device.street,))
@@ -1058,6 +1067,9 @@ class SqlHubStore(BlobStoreMixin, HubStore):
                     else "grid IS NULL"
                 )
                 params.extend(ids)
+            if reach.role == COUNTER_DEVICE:  # the counter reads cases, never a household
+                where.append(f"entity IN ({','.join('?' * len(COUNTER_PULLS))})")
+                params.extend(COUNTER_PULLS)
             cur.execute(
                 self._q(
                     f"SELECT {self.POS_COLS}, {self.OP_COLS} FROM hub_ops WHERE {' AND '.join(where)}"
