@@ -1,0 +1,135 @@
+"""The resident counter as a person meets it, in a real terminal: `kiosk resident` in tmux at
+80x24, the counter's PIN typed at its prompt, a slip scanned as a scanner types it (lower
+case: Caps Lock), the case on screen without anyone's name, Ctrl+Q doing nothing, 3 and Enter
+(不满意) reopening the case, and F10 with an administrator's PIN ending it. The screen is
+read with `tmux capture-pane`; each step waits for its text to appear."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from db.connection import transaction
+from db.labels import ensure_case_slip
+from db.workers import create_worker
+from kiosk.qr.payload import make
+from tests.conftest import ADMINISTRATOR, DEMO_PINS, ROOT, SUPERVISOR, acting_as
+
+COUNTER_PIN = "112233"
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("tmux") is None and not os.environ.get("CI"),
+    reason="tmux is not installed (CI installs it: .ci/run)",
+)
+
+
+class Tmux:
+    """One tmux server of the test's own (its socket), one window."""
+
+    def __init__(self, command: str, size=(80, 24)) -> None:
+        self.socket = f"kiosk-{uuid.uuid4().hex[:8]}"
+        self._tmux("new-session", "-d", "-s", "t", "-x", str(size[0]), "-y", str(size[1]), command)
+
+    def _tmux(self, *args: str) -> str:
+        out = subprocess.run(
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=30
+        )
+        return out.stdout
+
+    def keys(self, *keys: str, literal: bool = False) -> None:
+        self._tmux("send-keys", "-t", "t", *(["-l"] if literal else []), *keys)
+
+    def screen(self) -> str:
+        return self._tmux("capture-pane", "-t", "t", "-p")
+
+    def until(self, text: str, timeout: float = 30) -> str:
+        """The screen once ``text`` is on it (read every 50 ms, up to ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            shown = self.screen()
+            if text in shown:
+                return shown
+            time.sleep(0.05)
+        raise AssertionError(f"{text!r} never appeared; the screen:\n{self.screen()}")
+
+    def alive(self) -> bool:
+        return "t" in self._tmux("list-sessions", "-F", "#{session_name}").split()
+
+    def close(self) -> None:
+        self._tmux("kill-server")
+
+
+def test_a_resident_rates_at_the_counter_in_a_real_terminal(runtime, demo_db):
+    conn = runtime.conn
+    community = conn.execute("SELECT community FROM grids WHERE code = 'G001'").fetchone()[0]
+    case_id, number = conn.execute(
+        "SELECT s.case_id, c.number FROM case_state s JOIN cases c ON c.id = s.case_id"
+        " JOIN grids g ON g.id = c.grid_id WHERE s.status = 'resolved' AND g.community = ?"
+        " ORDER BY c.number LIMIT 1",
+        (community,),
+    ).fetchone()
+    with acting_as(runtime, ADMINISTRATOR), transaction(conn):
+        from kiosk.security.auth import hash_pin
+
+        create_worker(
+            runtime.ctx, "一号柜台", "kiosk", community=community, pin_hash=hash_pin(COUNTER_PIN)
+        )
+    with acting_as(runtime, SUPERVISOR), transaction(conn):
+        slip = make("CS", ensure_case_slip(runtime.ctx, case_id).code).text
+    names = [r[0] for r in conn.execute("SELECT name FROM members WHERE name != '' LIMIT 50")]
+    runtime.close()
+
+    env = " ".join(
+        f"{k}={shlex.quote(os.environ[k])}"
+        for k in ("KIOSK_DATA_DIR", "KIOSK_CONFIG", "KIOSK_CACHE_DIR")
+        if k in os.environ
+    )
+    command = (
+        f"cd {shlex.quote(str(ROOT))} && {env} {shlex.quote(sys.executable)} -m kiosk.cli.main"
+        f" resident --db {shlex.quote(str(demo_db))} --worker 一号柜台"
+    )
+    term = Tmux(command)
+    try:
+        term.until("PIN")
+        term.keys(COUNTER_PIN, literal=True)
+        term.keys("Enter")
+        term.until("请扫描您的事项回执")
+        term.keys(slip.lower(), literal=True)  # Caps Lock on: the scanner types lower case
+        term.keys("Enter")
+        shown = term.until(number)
+        assert "请您评价" in shown
+        assert not [n for n in names if n in shown]  # nobody's name on the counter
+        term.keys("C-q")  # does nothing: the counter stays
+        term.keys("3")
+        term.until("不满意")
+        term.keys("Enter")
+        term.until("此事项已评价")
+        assert term.alive()
+        term.keys("F10")
+        term.until("管理员退出")
+        term.keys(ADMINISTRATOR, literal=True)
+        term.keys("Enter")
+        term.keys(DEMO_PINS[ADMINISTRATOR], literal=True)
+        term.keys("Enter")
+        deadline = time.monotonic() + 30
+        while term.alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not term.alive(), term.screen()
+    finally:
+        term.close()
+    db = sqlite3.connect(demo_db)
+    try:
+        status = db.execute("SELECT status FROM case_state WHERE case_id = ?", (case_id,))
+        assert status.fetchone()[0] == "in_progress"  # 不满意 reopened it
+        actions = {r[0] for r in db.execute("SELECT action FROM audit")}
+        assert "resident_exit" in actions
+    finally:
+        db.close()
