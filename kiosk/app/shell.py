@@ -69,6 +69,13 @@ PREFETCH_FRESH_SECONDS = 300
 ACTIVITY = (events.Key, events.MouseEvent, events.Paste)
 
 
+def _import_first_screens() -> None:
+    """The home screen's module and the figures' (a supervisor's first stop; plotext is its
+    dearest import), imported ahead of the first use."""
+    import screens.cases.figures  # noqa: F401
+    import screens.households.home  # noqa: F401
+
+
 def _screen_of(node: object) -> Screen | None:
     """The screen a message pump (a screen or a widget on one) belongs to."""
     if isinstance(node, Screen):
@@ -604,6 +611,13 @@ class KioskApp(App[None]):
         sign-in screen once it is up, not at start-up (it would slow the first frame);
         dropped if someone else signs in."""
         worker = self.offered
+        if worker is None and self.worker is None and self._home_prefetch is None:
+            # Nobody offered (a browser tab offers no name): still import the screens the
+            # sign-in leads to, off the UI thread, while the name and PIN are typed.
+            self.run_worker(
+                _import_first_screens, thread=True, group="home-prefetch", exit_on_error=False
+            )
+            return
         if worker is None or self._home_prefetch is not None or self.worker is not None:
             return
         future: Future = Future()
