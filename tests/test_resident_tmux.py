@@ -7,6 +7,7 @@ read with `tmux capture-pane`; each step waits for its text to appear."""
 from __future__ import annotations
 
 import os
+import select
 import shlex
 import shutil
 import sqlite3
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -32,15 +34,33 @@ pytestmark = pytest.mark.skipif(
 
 
 class Tmux:
-    """One tmux server of the test's own (its socket), one window."""
+    """One tmux server of the test's own (its socket), one window. What the program writes
+    is piped into a FIFO, so a wait for text wakes when the terminal changes (never on a
+    timer); the program's end signals a tmux channel."""
 
-    def __init__(self, command: str, size=(80, 24)) -> None:
+    def __init__(self, command: str, folder: Path, size=(80, 24)) -> None:
         self.socket = f"kiosk-{uuid.uuid4().hex[:8]}"
-        self._tmux("new-session", "-d", "-s", "t", "-x", str(size[0]), "-y", str(size[1]), command)
+        fifo = folder / "terminal-output"
+        os.mkfifo(fifo)
+        # held open for writing too, so the FIFO never reads as ended between writers
+        self.fd = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)
+        tmux = f"tmux -L {self.socket}"
+        self._tmux(
+            "new-session",
+            "-d",
+            "-s",
+            "t",
+            "-x",
+            str(size[0]),
+            "-y",
+            str(size[1]),
+            f"{command}; {tmux} wait-for -S ended",
+        )
+        self._tmux("pipe-pane", "-t", "t", "-o", f"cat > {shlex.quote(str(fifo))}")
 
-    def _tmux(self, *args: str) -> str:
+    def _tmux(self, *args: str, timeout: float = 30) -> str:
         out = subprocess.run(
-            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=30
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=timeout
         )
         return out.stdout
 
@@ -51,23 +71,32 @@ class Tmux:
         return self._tmux("capture-pane", "-t", "t", "-p")
 
     def until(self, text: str, timeout: float = 30) -> str:
-        """The screen once ``text`` is on it (read every 50 ms, up to ``timeout``)."""
+        """The screen once ``text`` is on it, looked at again each time the program writes."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while True:
             shown = self.screen()
             if text in shown:
                 return shown
-            time.sleep(0.05)
-        raise AssertionError(f"{text!r} never appeared; the screen:\n{self.screen()}")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"{text!r} never appeared; the screen:\n{shown}")
+            if select.select([self.fd], [], [], left)[0]:
+                os.read(self.fd, 1 << 16)
 
-    def alive(self) -> bool:
-        return "t" in self._tmux("list-sessions", "-F", "#{session_name}").split()
+    def ended(self, timeout: float = 30) -> bool:
+        """Did the program end (within ``timeout``)?"""
+        try:
+            self._tmux("wait-for", "ended", timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
 
     def close(self) -> None:
         self._tmux("kill-server")
+        os.close(self.fd)
 
 
-def test_a_resident_rates_at_the_counter_in_a_real_terminal(runtime, demo_db):
+def test_a_resident_rates_at_the_counter_in_a_real_terminal(runtime, demo_db, tmp_path):
     conn = runtime.conn
     community = conn.execute("SELECT community FROM grids WHERE code = 'G001'").fetchone()[0]
     case_id, number = conn.execute(
@@ -96,7 +125,7 @@ def test_a_resident_rates_at_the_counter_in_a_real_terminal(runtime, demo_db):
         f"cd {shlex.quote(str(ROOT))} && {env} {shlex.quote(sys.executable)} -m kiosk.cli.main"
         f" resident --db {shlex.quote(str(demo_db))} --worker 一号柜台"
     )
-    term = Tmux(command)
+    term = Tmux(command, tmp_path)
     try:
         term.until("PIN")
         term.keys(COUNTER_PIN, literal=True)
@@ -111,18 +140,14 @@ def test_a_resident_rates_at_the_counter_in_a_real_terminal(runtime, demo_db):
         term.keys("3")
         term.until("不满意")
         term.keys("Enter")
-        term.until("此事项已评价")
-        assert term.alive()
+        term.until("此事项已评价")  # still there after Ctrl+Q
         term.keys("F10")
         term.until("管理员退出")
         term.keys(ADMINISTRATOR, literal=True)
         term.keys("Enter")
         term.keys(DEMO_PINS[ADMINISTRATOR], literal=True)
         term.keys("Enter")
-        deadline = time.monotonic() + 30
-        while term.alive() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not term.alive(), term.screen()
+        assert term.ended(), term.screen()
     finally:
         term.close()
     db = sqlite3.connect(demo_db)
