@@ -35,6 +35,32 @@ def test_kiosk_resident_refuses_before_opening(demo_db):
     out = run_kiosk("resident", "--worker", COUNTER, "--pin-stdin", *db, input="999999\n")
     assert out.returncode == 3 and "PIN" in out.stderr, out.stderr
     assert "Traceback" not in out.stderr
+    # Not on a worker's laptop or an office PC: their databases hold households.
+    conn = sqlite3.connect(demo_db)
+    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('sync.role', 'field')")
+    conn.commit()
+    conn.close()
+    out = run_kiosk("resident", "--worker", COUNTER, "--pin-stdin", *db, input=COUNTER_PIN + "\n")
+    assert out.returncode == 3 and "网格笔记本" in out.stderr, out.stderr
+
+
+def test_kiosk_resident_refuses_a_database_nobody_can_administer(tmp_path):
+    """Nobody could end the counter (F10 asks an administrator's PIN), and no PIN would be
+    asked: refused before the screen opens."""
+    from db.connection import open_database, transaction
+    from db.context import WriteContext
+    from db.workers import create_worker
+    from kiosk.security.auth import hash_pin
+
+    path = tmp_path / "new.db"
+    database = open_database(path)
+    ctx = WriteContext.open(database.conn)
+    with transaction(database.conn):
+        create_worker(ctx, COUNTER, "kiosk", community="安静社区", pin_hash=hash_pin(COUNTER_PIN))
+    database.close()
+    out = run_kiosk("resident", "--worker", COUNTER, "--db", str(path))
+    assert out.returncode == 3 and "管理员" in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr
 
 
 def _slip_command(monkeypatch, capsys, *args: str) -> dict:

@@ -54,6 +54,7 @@ def run_resident(args: argparse.Namespace) -> int:
             )
         if counter.disabled:
             raise UserError("error.worker_disabled", exit_code=3, name=counter.name)
+        _check_counter_pc(runtime.conn)
         act_as_worker(runtime, args, writes=True)  # the counter's PIN, as any command's
         from kiosk.app.resident import IDLE_SECONDS, ResidentApp
         from kiosk.core.hangup import exit_on_hangup
@@ -64,3 +65,22 @@ def run_resident(args: argparse.Namespace) -> int:
     finally:
         runtime.close()
     return 0
+
+
+def _check_counter_pc(conn) -> None:
+    """The counter runs on a counter PC, or a database not enrolled anywhere (trying it out):
+    never on a worker's laptop or an office PC, whose databases hold households behind a
+    public screen. And only once an administrator can sign in: nobody else can end it (F10),
+    and until then no PIN, the counter's included, would be asked."""
+    from db.context import get_meta
+    from db.sync import META_ROLE
+    from kiosk.core.errors import UserError
+    from kiosk.security.roles import setting_up
+
+    role = get_meta(conn, META_ROLE)
+    if role not in (None, "counter"):
+        raise UserError(
+            "resident.cli.not_counter_pc", exit_code=3, device=t(f"sync.hub_cli.role_{role}")
+        )
+    if setting_up(conn):
+        raise UserError("resident.cli.setting_up", exit_code=3)
