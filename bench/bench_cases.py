@@ -103,6 +103,23 @@ def bench_fold() -> bool:
     )
 
 
+def add_cases(runtime, total: int, seed: int) -> None:
+    """Generated cases (``kiosk.demo.cases``) until the database holds ``total``, then the
+    file made ready to be copied (statistics, the log folded in)."""
+    from kiosk.demo.cases import generate, write_rows
+
+    conn = runtime.conn
+    rng = random.Random(seed)
+    remaining = total - conn.execute("SELECT count(*) FROM cases").fetchone()[0]
+    while remaining > 0:
+        n = min(20_000, remaining)
+        gen = generate(conn, rng, date.today(), runtime.ctx.device_id, n - 1)
+        write_rows(conn, gen.rows, gen.seq, gen.tag)
+        remaining -= len(gen.rows.cases)
+    conn.execute("PRAGMA optimize")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 def cases_db() -> Path:
     """A demo district with ``CASES`` generated cases (built once, then cached)."""
     CACHE.mkdir(exist_ok=True)
@@ -111,7 +128,6 @@ def cases_db() -> Path:
         return up_to_date(path)
     os.environ.setdefault("KIOSK_DATA_DIR", str(CACHE / "data"))
     from kiosk.cli.demo import build_demo
-    from kiosk.demo.cases import generate, write_rows
     from kiosk.runtime import load, open_runtime
 
     tmp = path.with_suffix(".building")
@@ -121,17 +137,7 @@ def cases_db() -> Path:
     runtime = open_runtime(load(db=str(tmp)))
     try:
         build_demo(runtime, HOUSEHOLDS, 1)
-        conn = runtime.conn
-        have = conn.execute("SELECT count(*) FROM cases").fetchone()[0]
-        rng = random.Random(11)
-        remaining = CASES - have
-        while remaining > 0:
-            n = min(20000, remaining)
-            gen = generate(conn, rng, date.today(), runtime.ctx.device_id, n - 1)
-            write_rows(conn, gen.rows, gen.seq, gen.tag)
-            remaining -= len(gen.rows.cases)
-        conn.execute("PRAGMA optimize")
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        add_cases(runtime, CASES, seed=11)
     finally:
         runtime.close()
     shutil.move(tmp, path)

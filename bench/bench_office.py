@@ -16,12 +16,10 @@
 from __future__ import annotations
 
 import os
-import random
 import shutil
 import statistics
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 from bench.common import CACHE, idle_and_busy, million_db, report, up_to_date
@@ -37,7 +35,7 @@ def street_db() -> Path:
     path = CACHE / f"street-{HOUSEHOLDS}-{CASES}.db"
     if path.exists():
         return up_to_date(path)
-    from kiosk.demo.cases import generate, write_rows
+    from bench.bench_cases import add_cases
     from kiosk.runtime import load, open_runtime
 
     tmp = path.with_suffix(".building")
@@ -47,15 +45,7 @@ def street_db() -> Path:
         conn = runtime.conn
         # One street office's whole area: the demo's communities, under one street.
         conn.execute("UPDATE grids SET street = ?", (STREET,))
-        rng = random.Random(23)
-        remaining = CASES - conn.execute("SELECT count(*) FROM cases").fetchone()[0]
-        while remaining > 0:
-            n = min(10_000, remaining)
-            gen = generate(conn, rng, date.today(), runtime.ctx.device_id, n - 1)
-            write_rows(conn, gen.rows, gen.seq, gen.tag)
-            remaining -= len(gen.rows.cases)
-        conn.execute("PRAGMA optimize")
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        add_cases(runtime, CASES, seed=23)
     finally:
         runtime.close()
     shutil.move(tmp, path)
