@@ -53,6 +53,7 @@ def street_db() -> Path:
 
 
 def bench_figures(path: Path) -> bool:
+    from bench.bench_cases import read_case_rows
     from db.connection import open_database, transaction
     from db.context import WriteContext
     from db.workers import create_worker
@@ -83,13 +84,7 @@ def bench_figures(path: Path) -> bool:
                 t0 = time.perf_counter()
                 f = compute(conn, scope)
                 ours.append(time.perf_counter() - t0)
-                t0 = time.perf_counter()
-                conn.execute(
-                    "SELECT status, grid_id, category, category_group, department, due,"
-                    " registered_at, reopen_count, last_rating, close_kind, manual_level,"
-                    " on_spot FROM case_state"
-                ).fetchall()
-                base.append(time.perf_counter() - t0)
+                base.append(read_case_rows(conn))
             assert f["total"]["registered"] == n
             assert sum(r["registered"] for r in f["by_community"]) == n
             return report(

@@ -22,7 +22,7 @@ from db.areas import grid_by_id, list_grids
 from db.workers import Worker
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import t
-from kiosk.security.roles import grid_in_scope, require
+from kiosk.security.roles import grid_in_scope, require, require_in_grid
 
 
 @dataclass(frozen=True)
@@ -70,15 +70,7 @@ def export_grids(
         g = _grid(conn, text)
         if g is None:
             raise UserError("privacy.unknown_grid", exit_code=2, grid=text[:40])
-        whole = grid_by_id(conn, g.id)
-        require(
-            who,
-            action,
-            grid=g.code,
-            community=g.community,
-            street=whole.street if whole else None,
-            district=whole.district if whole else None,
-        )
+        require_in_grid(who, action, grid_by_id(conn, g.id))
         grids.append(g)
     if grids:
         return grids

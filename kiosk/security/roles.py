@@ -193,13 +193,8 @@ CASE_EVENT_ACTIONS = {
 }
 
 
-def require_on_grid(
-    worker: Worker | None, action: str, conn: sqlite3.Connection, grid_id: str | None
-) -> Worker:
-    """:func:`require` for a record that lives in the grid ``grid_id`` (by id)."""
-    from db.areas import grid_by_id
-
-    grid = grid_by_id(conn, grid_id) if grid_id else None
+def require_in_grid(worker: Worker | None, action: str, grid: Grid | None) -> Worker:
+    """:func:`require` for a record of ``grid`` (None: a record of no grid)."""
     if grid is None:
         return require(worker, action)
     return require(
@@ -210,6 +205,13 @@ def require_on_grid(
         street=grid.street,
         district=grid.district,
     )
+
+
+def require_on_grid(
+    worker: Worker | None, action: str, conn: sqlite3.Connection, grid_id: str | None
+) -> Worker:
+    """:func:`require` for a record that lives in the grid ``grid_id`` (by id)."""
+    return require_in_grid(worker, action, grid_by_id(conn, grid_id) if grid_id else None)
 
 
 def require_on_household(
@@ -217,17 +219,7 @@ def require_on_household(
 ) -> Worker:
     from db.areas import grid_of_household
 
-    grid = grid_of_household(conn, household_id)
-    if grid is None:
-        return require(worker, action)
-    return require(
-        worker,
-        action,
-        grid=grid.code,
-        community=grid.community,
-        street=grid.street,
-        district=grid.district,
-    )
+    return require_in_grid(worker, action, grid_of_household(conn, household_id))
 
 
 def require_on_case(
