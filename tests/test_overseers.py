@@ -196,3 +196,27 @@ def json_rows(stdout: str) -> int:
     import json
 
     return json.loads(stdout)["rows"]
+
+
+def test_the_office_replica_says_when_the_hub_cannot_be_reached(kiosk, demo_db):
+    """A round that fails is said in the command's language, not as a key, and --once ends
+    with status 6; a database that is not an office's is refused first."""
+    from tests.pg import free_port
+
+    out = kiosk("office", "serve", "--once", "--lang", "en", "--db", str(demo_db))
+    assert out.returncode == 2 and "is not an office replica" in out.stderr, out.stderr
+    conn = sqlite3.connect(demo_db)
+    conn.executemany(
+        "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+        [
+            ("sync.role", "office"),
+            ("sync.hub_url", f"http://127.0.0.1:{free_port()}"),  # nobody listens there
+            ("sync.token", "dev.secret"),
+        ],
+    )
+    conn.commit()
+    conn.close()
+    out = kiosk("office", "serve", "--once", "--lang", "en", "--db", str(demo_db))
+    assert out.returncode == 6, out.stderr
+    assert "Sync failed: Cannot reach the hub" in out.stderr, out.stderr
+    assert "sync.error" not in out.stderr and "Traceback" not in out.stderr

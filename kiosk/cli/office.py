@@ -73,13 +73,13 @@ def _check_replica(args: argparse.Namespace) -> str:
     return path
 
 
-def sync_database(db: str | None, hub_url: str | None = None) -> dict:
+def sync_database(db: str | None, hub_url: str | None = None, lang: str | None = None) -> dict:
     """One sync of the replica database ``db``, opened for the round and closed after (the
     browser sessions' own connections see a file nobody holds open between rounds)."""
     from kiosk.runtime import load, open_runtime
     from kiosk.sync.client import run_sync
 
-    runtime = open_runtime(load(db=db))
+    runtime = open_runtime(load(db=db, lang=lang))  # the command's language, not the default
     try:
         s = runtime.settings
         report = run_sync(
@@ -111,7 +111,9 @@ def run_serve(args: argparse.Namespace) -> int:
             failures[0] += 1
             info(t("office.round_failed", why=r.error or "", every=int(args.every)))
 
-    fresh = Freshener(lambda: sync_database(path, args.hub), args.every, said)
+    fresh = Freshener(
+        lambda: sync_database(path, args.hub, getattr(args, "lang", None)), args.every, said
+    )
     if args.once:
         return 0 if fresh.run_round().error is None else 6
     done = threading.Event()

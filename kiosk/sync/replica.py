@@ -65,7 +65,7 @@ class Freshener:
             figures = self.sync_once()
             outcome = Round(time.time(), time.monotonic() - started, figures=figures)
         except UserError as exc:
-            outcome = Round(time.time(), time.monotonic() - started, error=str(exc))
+            outcome = Round(time.time(), time.monotonic() - started, error=exc.message())
         except Exception as exc:  # noqa: BLE001 - the loop outlives any one round
             log.exception("office replica: a sync round failed")
             outcome = Round(time.time(), time.monotonic() - started, error=type(exc).__name__)
