@@ -152,8 +152,7 @@ def test_a_resident_rates_at_the_counter_in_a_real_terminal(runtime, demo_db, tm
         assert not [n for n in names if n in shown]  # nobody's name on the counter
         term.keys("C-q")  # does nothing: the counter stays
         term.keys("3")
-        term.until("不满意")
-        term.keys("Enter")
+        term.keys("Enter")  # in one burst, as a hurried resident types them
         term.until("此事项已评价")  # still there after Ctrl+Q
         term.keys("F10")
         term.until("管理员退出")

@@ -30,6 +30,9 @@ class SlipScreen(Screen[None]):
         Binding("1", "pick('satisfied')", show=False, id="resident.rate_satisfied"),
         Binding("2", "pick('basic')", show=False, id="resident.rate_basic"),
         Binding("3", "pick('dissatisfied')", show=False, id="resident.rate_dissatisfied"),
+        # Enter typed right after 3 reaches the screen before the comment field has the
+        # focus (Textual moves it a message later): it sends all the same.
+        Binding("enter", "send", show=False, id="resident.send"),
     ]
     DEFAULT_CSS = """
     SlipScreen { align: center top; padding: 1 2; }
@@ -135,6 +138,9 @@ class SlipScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "pick":
             return self.view is not None and self.view.can_rate and self.rating is None
+        if action == "send":
+            comment = self.query_one("#slip-comment", Input)
+            return self.rating is not None and not comment.disabled
         return True
 
     def action_pick(self, rating: str) -> None:
@@ -145,11 +151,19 @@ class SlipScreen(Screen[None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
+        self._submit(event.input)
+
+    def action_send(self) -> None:
+        self._submit(self.query_one("#slip-comment", Input))
+
+    def _submit(self, comment: Input) -> None:
         if self.rating is None or self.view is None:
             self.show_message(t("resident.rate.pick_first"), error=True)
             return
-        event.input.disabled = True
-        self._send(self.view.case_id, self.rating, event.value)
+        if comment.disabled:  # already on its way
+            return
+        comment.disabled = True
+        self._send(self.view.case_id, self.rating, comment.value)
 
     @work(thread=True, exclusive=True, group="resident-rate", exit_on_error=False)
     def _send(self, case_id: str, rating: str, comment: str) -> None:
