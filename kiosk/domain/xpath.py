@@ -1579,26 +1579,26 @@ class _Token:
         return self.position + len(self.text)
 
 
+_OPERATOR_PREFIX = re.compile(r"(and|or|div|mod)-")
+_NEXT = re.compile(r"[ \t\r\n]*(\(|::)?")
+
+
 def _tokenize(text: str) -> list[_Token]:
-    raw: list[tuple[str, str, int]] = []
+    tokens: list[_Token] = []
+    previous: _Token | None = None
     at = 0
     while at < len(text):
         m = _TOKEN.match(text, at)
         if m is None:
             raise XPathError(f"unexpected character {text[at]!r}", at)
-        kind = m.lastgroup
-        assert kind is not None
-        if kind != "ws":
-            raw.append((kind, m.group(), at))
+        kind, lexeme, position = m.lastgroup, m.group(), at
         at = m.end()
-    tokens: list[_Token] = []
-    previous: _Token | None = None
-    for i, (kind, lexeme, position) in enumerate(raw):
+        if kind == "ws":
+            continue
         # XPath 1.0 section 3.7: after an operand, '*' multiplies and a name is an operator
         after_operand = previous is not None and not (
             previous.kind in _NO_OPERAND_BEFORE or previous.kind == "op"
         )
-        following = raw[i + 1][1] if i + 1 < len(raw) else ""
         if kind == "op":
             if lexeme == "*":
                 token = _Token("op" if after_operand else "nametest", lexeme, position)
@@ -1607,17 +1607,25 @@ def _tokenize(text: str) -> list[_Token]:
             else:
                 token = _Token(lexeme, lexeme, position)
         elif kind == "name":
+            following = _NEXT.match(text, at)
+            assert following is not None
             if after_operand:
                 if lexeme not in _OPERATOR_NAMES:
-                    raise XPathError(f"expected an operator, found {lexeme!r}", position)
+                    # 'div-1' reads as one name, but libxml2 (like a person) takes 'div -1'
+                    split = _OPERATOR_PREFIX.match(lexeme)
+                    if split is None:
+                        raise XPathError(f"expected an operator, found {lexeme!r}", position)
+                    lexeme = split.group(1)
+                    at = position + len(lexeme)
                 token = _Token("op", lexeme, position)
-            elif following == "(":
+            elif following.group(1) == "(":
                 token = _Token("nodetype" if lexeme in _NODE_TYPES else "func", lexeme, position)
-            elif following == "::":
+            elif following.group(1) == "::":
                 token = _Token("axis", lexeme, position)
             else:
                 token = _Token("nametest", lexeme, position)
         else:
+            assert kind is not None
             token = _Token(kind, lexeme, position)
         tokens.append(token)
         previous = token
