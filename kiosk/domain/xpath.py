@@ -24,7 +24,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, TypeAlias
 
 MAX_LENGTH = 4000
@@ -292,15 +292,27 @@ def _parse_zone(zone: str) -> timezone:
 
 
 def string_to_number(text: str) -> float:
+    # a plain string that looks like a date is not a number either: JavaRosa's toNumeric gives
+    # NaN too, so '2026-12-03' < today() is false; only date values and date-typed nodes count
     m = _NUMBER.match(text)
-    if m is not None:
-        return float(m.group(1))
-    # JavaRosa's toNumeric: a string that is not a number but parses as a date counts as its
-    # days since 1970 (XPath 1.0 and libxml2 say NaN), so '2026-12-03' < today() works.
-    as_date = parse_date(text)
-    if as_date is not None:
-        return as_date.days()
-    return math.nan
+    return float(m.group(1)) if m is not None else math.nan
+
+
+_DATE_TYPES = frozenset({"date", "dateTime"})
+
+
+def node_value(node: Node) -> str | DateValue:
+    """A node's value as JavaRosa unpacks it: a date-typed answer is a date, else its text."""
+    if node.datatype in _DATE_TYPES and node.value:
+        parsed = parse_date(node.value)
+        if parsed is not None:
+            return parsed
+    return node.string_value()
+
+
+def node_number(node: Node) -> float:
+    value = node_value(node)
+    return value.days() if isinstance(value, DateValue) else string_to_number(value)
 
 
 def to_number(v: Any) -> float:
@@ -311,7 +323,7 @@ def to_number(v: Any) -> float:
     if isinstance(v, str):
         return string_to_number(v)
     if isinstance(v, list):
-        return string_to_number(v[0].string_value()) if v else math.nan
+        return node_number(v[0]) if v else math.nan
     if isinstance(v, DateValue):
         return v.days()
     if isinstance(v, int):
@@ -358,36 +370,6 @@ def to_boolean(v: Any) -> bool:
     if isinstance(v, int):
         return v != 0
     raise XPathError(f"cannot convert {type(v).__name__} to a boolean")
-
-
-def _to_date(v: Any) -> DateValue | None:
-    """A value as a date: a date, an ISO string or a number of days since 1970; None if not."""
-    if isinstance(v, DateValue):
-        return v
-    if isinstance(v, list):
-        v = to_string(v)
-    if isinstance(v, str):
-        if not v.strip():
-            return None
-        parsed = parse_date(v)
-        if parsed is not None:
-            return parsed
-        v = string_to_number(v)
-    if isinstance(v, bool):
-        return None
-    if isinstance(v, float):
-        if v != v or v in (math.inf, -math.inf):
-            return None
-        try:
-            whole = math.floor(v)
-            day = _EPOCH + timedelta(days=whole)
-            if v == whole:
-                return DateValue(day)
-            moment = datetime(day.year, day.month, day.day) + timedelta(days=v - whole)
-            return DateValue(moment.astimezone())
-        except OverflowError:
-            return None
-    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -540,9 +522,13 @@ def _compare_atoms(op: str, a: Any, b: Any) -> bool:
     if op in ("=", "!="):
         if isinstance(a, bool) or isinstance(b, bool):
             eq = to_boolean(a) == to_boolean(b)
-        elif isinstance(a, float | DateValue) or isinstance(b, float | DateValue):
-            # JavaRosa compares a date with a number as its days since 1970; with a string
-            # we do the same (the string parsed as a date), so today() = '2026-12-04' holds
+        elif (
+            isinstance(a, float)
+            or isinstance(b, float)
+            or (isinstance(a, DateValue) and isinstance(b, DateValue))
+        ):
+            # as JavaRosa's XPathEqExpr: a date and a number compare as days since 1970, a
+            # date and a string as text (so today() = '2026-12-04' holds)
             eq = to_number(a) == to_number(b)
         else:
             eq = to_string(a) == to_string(b)
@@ -573,16 +559,16 @@ def compare(op: str, a: Any, b: Any) -> bool:
             if op == "=":
                 return any(n.string_value() in right for n in a)
             return any(n.string_value() != r for n in a for r in right)
-        xs = [string_to_number(n.string_value()) for n in a]
-        ys = [string_to_number(n.string_value()) for n in b]
+        xs = [node_number(n) for n in a]
+        ys = [node_number(n) for n in b]
         return any(_compare_atoms(op, x, y) for x in xs for y in ys)
     if b_set:
         a, b, op = b, a, _SWAPPED[op]
     if isinstance(b, bool):
         return _compare_atoms(op, to_boolean(a), b)
-    if isinstance(b, float | DateValue):
-        return any(_compare_atoms(op, string_to_number(n.string_value()), b) for n in a)
-    return any(_compare_atoms(op, n.string_value(), b) for n in a)
+    if isinstance(b, float):
+        return any(_compare_atoms(op, node_number(n), b) for n in a)
+    return any(_compare_atoms(op, node_value(n), b) for n in a)
 
 
 def _divide(a: float, b: float) -> float:
@@ -1038,7 +1024,8 @@ def _number(c: _Call, cx: _Context, node: Node, pos: int, size: int, v: list[Any
 
 @_function("sum", 1, 1)
 def _sum(c: _Call, cx: _Context, node: Node, pos: int, size: int, v: list[Any]) -> float:
-    return math.fsum(string_to_number(n.string_value()) for n in c.nodes(v[0]))
+    # added in document order, one by one, as libxml2 and JavaRosa do
+    return sum((node_number(n) for n in c.nodes(v[0])), 0.0)
 
 
 def _floor(x: float) -> float:
@@ -1063,15 +1050,18 @@ def _round(c: _Call, cx: _Context, node: Node, pos: int, size: int, v: list[Any]
     x = to_number(v[0])
     if len(v) == 1:
         return xpath_round(x)
-    # ODK's round(x, digits): half away from zero at that many decimal places (JavaRosa's
-    # BigDecimal ROUND_HALF_UP)
-    digits = to_number(v[1])
-    if x != x or digits != digits or x in (math.inf, -math.inf):
-        return x if x != x or digits == digits else math.nan
+    # ODK's round(x, digits), as JavaRosa's: the decimal text of x rounded at that place,
+    # halves toward +Infinity like XPath's round(); more than 30 places either way is NaN
+    digits = _int(v[1])
+    if x != x or x in (math.inf, -math.inf):
+        return x
+    if digits != digits or abs(digits) > 30:
+        return math.nan
+    mode = ROUND_HALF_DOWN if x < 0 else ROUND_HALF_UP
     try:
         exponent = Decimal(1).scaleb(-int(digits))
-        return float(Decimal(repr(x)).quantize(exponent, rounding=ROUND_HALF_UP))
-    except (InvalidOperation, OverflowError):
+        return float(Decimal(repr(x)).quantize(exponent, rounding=mode))
+    except InvalidOperation:
         return x
 
 
@@ -1114,20 +1104,26 @@ def _regex(c: _Call, cx: _Context, node: Node, pos: int, size: int, v: list[Any]
         pattern = _compile_regex(to_string(v[1]))
     except re.error as exc:
         raise c.fail(f"bad regular expression: {exc}") from None
-    # JavaRosa: Matcher.find(), a match anywhere in the text
-    return pattern.search(to_string(v[0])) is not None
+    # ODK's documentation and JavaRosa (Pattern.matches): the whole text must match
+    return pattern.fullmatch(to_string(v[0])) is not None
 
 
 @_function("substr", 2, 3)
 def _substr(c: _Call, cx: _Context, node: Node, pos: int, size: int, v: list[Any]) -> str:
-    # JavaRosa's substr(s, start, end): 0-based, end excluded, both clamped to the string
+    # JavaRosa's substr(s, start, end): 0-based, end excluded, negative counts from the end,
+    # both then clamped to the string
     text = to_string(v[0])
 
     def bound(x: Any) -> int:
-        n = to_number(x)
+        n = _int(x)
         if n != n:
             return 0
-        return max(0, min(len(text), int(n))) if abs(n) != math.inf else (len(text) if n > 0 else 0)
+        if n in (math.inf, -math.inf):
+            return len(text) if n > 0 else 0
+        i = int(n)
+        if i < 0:
+            i += len(text)
+        return max(0, min(len(text), i))
 
     start = bound(v[1])
     end = bound(v[2]) if len(v) > 2 else len(text)
@@ -1150,9 +1146,18 @@ def _flatten(values: Sequence[Any]) -> list[str]:
 
 
 @_function("coalesce", 2, 2, lazy=True)
-def _coalesce(c: _Call, cx: _Context, node: Node, pos: int, size: int) -> str:
-    first = to_string(c.args[0].ev(cx, node, pos, size))
-    return first if first else to_string(c.args[1].ev(cx, node, pos, size))
+def _coalesce(c: _Call, cx: _Context, node: Node, pos: int, size: int) -> Any:
+    # JavaRosa: the first value unless it is empty (or NaN), as it is, not as text
+    first = c.args[0].ev(cx, node, pos, size)
+    if _is_null(first):
+        return c.args[1].ev(cx, node, pos, size)
+    return first
+
+
+def _is_null(value: Any) -> bool:
+    if isinstance(value, float):
+        return value != value
+    return isinstance(value, str | list) and to_string(value) == ""
 
 
 @_function("if", 3, 3, lazy=True)
@@ -1165,11 +1170,11 @@ _simple("boolean-from-string", 1, 1, lambda a: to_string(a).strip().lower() in (
 
 
 @_function("once", 1, 1, lazy=True)
-def _once(c: _Call, cx: _Context, node: Node, pos: int, size: int) -> str:
+def _once(c: _Call, cx: _Context, node: Node, pos: int, size: int) -> Any:
     # the value a calculation had the first time: kept while the question has one
     if node.value:
         return node.value
-    return to_string(c.args[0].ev(cx, node, pos, size))
+    return c.args[0].ev(cx, node, pos, size)
 
 
 # --- ODK: numbers
@@ -1225,17 +1230,16 @@ def _numbers(values: Sequence[Any]) -> list[float]:
     out: list[float] = []
     for value in values:
         if isinstance(value, list):
-            out.extend(string_to_number(n.string_value()) for n in value)
+            out.extend(node_number(n) for n in value)
         else:
             out.append(to_number(value))
     return out
 
 
 def _extreme(values: Sequence[Any], pick: Callable[[list[float]], float]) -> float:
-    numbers = _numbers(values)
-    if not numbers or any(n != n for n in numbers):
-        return math.nan
-    return pick(numbers)
+    # JavaRosa skips what is not a number (unanswered questions); NaN only when nothing is
+    numbers = [n for n in _numbers(values) if n == n]
+    return pick(numbers) if numbers else math.nan
 
 
 _simple("min", 1, None, lambda *v: _extreme(v, min))
@@ -1251,6 +1255,8 @@ def _count_non_empty(
 
 @_function("checklist", 2, None)
 def _checklist(c: _Call, cx: _Context, node: Node, pos: int, size: int, v: list[Any]) -> bool:
+    # JavaRosa counts the responses that convert to true (any non-empty text); ODK's
+    # documentation says "exactly 'yes'"; we follow JavaRosa, what Collect runs
     least, most = _int(v[0]), _int(v[1])
     count = sum(1 for value in _flatten(v[2:]) if to_boolean(value))
     return (least < 0 or count >= least) and (most < 0 or count <= most)
@@ -1260,6 +1266,7 @@ def _checklist(c: _Call, cx: _Context, node: Node, pos: int, size: int, v: list[
 def _weighted_checklist(
     c: _Call, cx: _Context, node: Node, pos: int, size: int, v: list[Any]
 ) -> bool:
+    # unlike checklist, -1 means -1 here (JavaRosa)
     least, most = to_number(v[0]), to_number(v[1])
     pairs = v[2:]
     if len(pairs) % 2:
@@ -1268,7 +1275,7 @@ def _weighted_checklist(
     if len(values) != len(weights):
         raise c.fail("as many weights as values are needed")
     total = sum(w for value, w in zip(values, weights, strict=True) if to_boolean(value))
-    return (least < 0 or total >= least) and (most < 0 or total <= most)
+    return least <= total <= most
 
 
 _simple("random", 0, 0, lambda: random.random())
@@ -1378,12 +1385,40 @@ _FUNCTIONS["today"] = (0, 0, _today, False)
 _FUNCTIONS["now"] = (0, 0, _now, False)
 
 
+def _date_argument(c: _Call, value: Any, keep_time: bool) -> DateValue | None:
+    """JavaRosa's toDate: a date, ISO text or days since 1970; None for "" and NaN."""
+    if isinstance(value, list):
+        value = node_value(value[0]) if value else ""
+    if isinstance(value, DateValue):
+        return value
+    if isinstance(value, str):
+        if value == "":
+            return None
+        parsed = parse_date(value)
+        if parsed is None:
+            raise c.fail(f"{value!r} is not a date")
+        return parsed
+    if isinstance(value, bool):
+        raise c.fail("a boolean is not a date")
+    days = to_number(value)
+    if days != days:
+        return None
+    if days in (math.inf, -math.inf) or abs(days) > 2**31:
+        raise c.fail(f"{format_number(days)} is out of range for a date")
+    try:
+        if keep_time:
+            # JavaRosa: that many days of milliseconds since 1970-01-01T00:00Z, shown locally
+            return DateValue(datetime.fromtimestamp(days * 86400, tz=UTC).astimezone())
+        return DateValue(_EPOCH + timedelta(days=int(days)))
+    except (OverflowError, ValueError, OSError):
+        raise c.fail(f"{format_number(days)} is out of range for a date") from None
+
+
 @_function("date", 1, 1)
 def _date(c: _Call, cx: _Context, node: Node, pos: int, size: int, v: list[Any]) -> Any:
-    value = _to_date(v[0])
+    value = _date_argument(c, v[0], keep_time=False)
     if value is None:
-        # JavaRosa: an empty or unparsable value gives an empty answer, not an error
-        return ""
+        return v[0] if isinstance(v[0], float) else ""  # JavaRosa hands "" and NaN back
     if isinstance(value.value, datetime):
         return DateValue(value.value.date())
     return value
@@ -1391,30 +1426,44 @@ def _date(c: _Call, cx: _Context, node: Node, pos: int, size: int, v: list[Any])
 
 @_function("date-time", 1, 1)
 def _date_time(c: _Call, cx: _Context, node: Node, pos: int, size: int, v: list[Any]) -> Any:
-    value = _to_date(v[0])
+    value = _date_argument(c, v[0], keep_time=True)
     if value is None:
-        return ""
+        return v[0] if isinstance(v[0], float) else ""
     if not isinstance(value.value, datetime):
         d = value.value
         return DateValue(datetime(d.year, d.month, d.day).astimezone())
     return value
 
 
-def _decimal_date(c: _Call, cx: _Context, node: Node, pos: int, size: int, v: list[Any]) -> float:
-    value = _to_date(v[0])
-    return value.days() if value is not None else math.nan
+def _decimal_date_time(
+    c: _Call, cx: _Context, node: Node, pos: int, size: int, v: list[Any]
+) -> Any:
+    if isinstance(v[0], float):
+        return v[0]
+    value = _date_argument(c, v[0], keep_time=True)
+    if value is None:
+        return ""
+    moment = value.value
+    if isinstance(moment, datetime):
+        # JavaRosa: the instant's milliseconds since 1970-01-01T00:00Z, in days (a date-time
+        # without an offset is local time)
+        return moment.timestamp() / 86400
+    # a date counts whole days (JavaRosa takes its local midnight, off by the UTC offset)
+    return value.days()
 
 
-_FUNCTIONS["decimal-date"] = (1, 1, _decimal_date, False)
-_FUNCTIONS["decimal-date-time"] = (1, 1, _decimal_date, False)
+_FUNCTIONS["decimal-date"] = (1, 1, _decimal_date_time, False)
+_FUNCTIONS["decimal-date-time"] = (1, 1, _decimal_date_time, False)
 
 _TIME = re.compile(r"\s*(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}(?::?\d{2})?)?\s*\Z")
 
 
 @_function("decimal-time", 1, 1)
 def _decimal_time(c: _Call, cx: _Context, node: Node, pos: int, size: int, v: list[Any]) -> float:
-    # the fraction of the day in the time's own offset (JavaRosa: the device's time zone)
+    # the fraction of the day on the time's own clock (JavaRosa: on the device's time zone)
     value = v[0]
+    if isinstance(value, float):
+        return value - math.floor(value) if math.isfinite(value) else math.nan
     if isinstance(value, DateValue) and isinstance(value.value, datetime):
         moment = value.value.time()
     else:
@@ -1475,7 +1524,7 @@ def format_date(value: DateValue, pattern: str) -> str:
 
 
 def _format_date(c: _Call, cx: _Context, node: Node, pos: int, size: int, v: list[Any]) -> str:
-    value = _to_date(v[0])
+    value = _date_argument(c, v[0], keep_time=True)
     if value is None:
         return ""  # JavaRosa: an empty date formats as ""
     return format_date(value, to_string(v[1]))
