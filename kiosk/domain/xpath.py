@@ -767,7 +767,11 @@ class _Path(_Expr):
                 raise XPathError("a path can only follow a node-set", self.position)
             nodes = first
         elif self.absolute:
-            nodes = [node.document()]
+            # the document of the node the expression is evaluated for (current()), not of
+            # the context node: inside instance('list')/root/item[state = /data/state] the
+            # path /data/state still reads the form, as in XForms and JavaRosa (within one
+            # document, as in plain XPath, the two are the same)
+            nodes = [cx.current.document()]
         else:
             nodes = [node]
         # contexts in document order, none inside another: child and attribute steps keep them
@@ -1359,8 +1363,12 @@ def _indexed_repeat(
     if len(v) % 2 == 0:
         raise c.fail("repeats and indexes come in pairs")
     candidates = c.nodes(v[0])
+    chosen: Node | None = None
     for repeat, index in zip(v[1::2], v[2::2], strict=True):
         instances = c.nodes(repeat)
+        if chosen is not None:
+            # a nested repeat counts within the instance chosen so far
+            instances = [n for n in instances if _is_inside(n, chosen)]
         i = to_number(index)
         if i != i or i != int(i) or not 1 <= i <= len(instances):
             return []
