@@ -109,8 +109,8 @@ class Node:
             else:
                 steps.append(node.name)
             node = parent
-        if not steps and self.name:
-            return self.name  # a detached element
+        if node.name:
+            steps.append(node.name)  # a tree without a document node above its root
         return "/" + "/".join(reversed(steps))
 
 
@@ -175,7 +175,7 @@ def _attributes(node: Node) -> list[Node]:
 
 
 def _text_of(node: Node) -> TextNode | None:
-    if not node.value or type(node) is not Node or node.parent is None:
+    if not node.value or type(node) is not Node:
         return None
     text = _text_nodes.get(node)
     if text is None:
@@ -704,8 +704,8 @@ class _Step:
         if self.axis == "attribute":
             if not isinstance(node, AttributeNode):
                 return False
-        elif type(node) is not Node or node.parent is None:
-            return False
+        elif type(node) is not Node or not node.name:
+            return False  # a document node, an attribute or a text
         if test == "any":
             return True
         if test == "prefix":
