@@ -486,7 +486,8 @@ ATOMS = st.one_of(
     NUMBERS,
     STRINGS,
     # position() and last() only in predicates: lxml has no context position outside one
-    st.sampled_from(["true()", "false()", "string()", "number()", "name()"]),
+    st.sampled_from(["true()", "false()", "string()", "number()", "name()", "local-name()"]),
+    st.sampled_from(["string-length()", "normalize-space()", "lang('en')", "namespace-uri()"]),
     PATHS,
 )
 EXPRESSIONS = st.recursive(ATOMS, _extend, max_leaves=12)
