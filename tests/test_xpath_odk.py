@@ -200,6 +200,9 @@ CASES: list[tuple[str, str, object]] = [
     # --- #calculation
     ("pow(2, 10)", "/data", 1024.0),
     ("pow(-8, 0.5)", "/data", math.nan),
+    ("pow(0, -1)", "/data", math.inf),
+    ("pow(-10, 401)", "/data", -math.inf),
+    ("exp(1000)", "/data", math.inf),
     ("log(1)", "/data", 0.0),
     ("log10(1000)", "/data", 3.0),
     ("abs(-3.5)", "/data", 3.5),

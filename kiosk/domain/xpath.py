@@ -870,7 +870,9 @@ def _number_function(name: str, fn: Callable[[float], float]) -> None:
     def apply(x: Any) -> float:
         try:
             return float(fn(to_number(x)))
-        except (ValueError, OverflowError):
+        except OverflowError:  # exp(1000), exp10(400): Java's Math gives Infinity
+            return math.inf
+        except ValueError:  # outside the domain: sqrt(-1), asin(2)
             return math.nan
 
     _simple(name, 1, 1, apply)
@@ -1192,11 +1194,14 @@ def _int(x: Any) -> float:
 
 
 def _pow(a: Any, b: Any) -> float:
+    base, exponent = to_number(a), to_number(b)
     try:
-        return math.pow(to_number(a), to_number(b))
+        return math.pow(base, exponent)
     except OverflowError:
-        return math.inf
+        return math.copysign(math.inf, base) if exponent % 2 == 1 else math.inf
     except ValueError:
+        if base == 0 and exponent < 0:  # Java's Math.pow: 1 / 0
+            return math.copysign(math.inf, base) if exponent % 2 == 1 else math.inf
         return math.nan
 
 
