@@ -181,6 +181,7 @@ CASES: list[tuple[str, str, object]] = [
     ),
     ("digest('abc', 'MD5')", "/data", "kAFQmDzST7DWlj99KOF/cg=="),
     ("string-length(digest('abc', 'SHA-512', 'base64'))", "/data", 88.0),
+    ("base64-decode('572R5qC86YCa')", "/data", "网格通"),
     # --- #number-handling
     ("round(3.14159, 2)", "/data", 3.14),
     ("round(2.5)", "/data", 3.0),

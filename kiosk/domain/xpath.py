@@ -1325,6 +1325,15 @@ def _digest(c: _Call, cx: _Context, node: Node, pos: int, size: int, v: list[Any
     raise c.fail(f"unknown encoding {encoding!r}")
 
 
+@_function("base64-decode", 1, 1)
+def _base64_decode(c: _Call, cx: _Context, node: Node, pos: int, size: int, v: list[Any]) -> str:
+    try:
+        decoded = base64.b64decode(to_string(v[0]), validate=True)
+    except ValueError:
+        raise c.fail("the text is not base64") from None
+    return decoded.decode("utf-8", errors="replace")
+
+
 @_function("pulldata", 4, 4)
 def _pulldata(c: _Call, cx: _Context, node: Node, pos: int, size: int, v: list[Any]) -> str:
     if cx.env.pulldata is None:
