@@ -58,6 +58,14 @@ def find_survey(conn: sqlite3.Connection, name: str, version: str | None = None)
     return _survey(row) if row else None
 
 
+def survey_versions(conn: sqlite3.Connection, name: str) -> list[Survey]:
+    """Every imported version of the named form, the newest first."""
+    rows = conn.execute(
+        "SELECT * FROM surveys WHERE name = ? ORDER BY imported_at DESC, id DESC", (name,)
+    )
+    return [_survey(r) for r in rows]
+
+
 def get_survey(conn: sqlite3.Connection, survey_id: str) -> Survey | None:
     row = conn.execute("SELECT * FROM surveys WHERE id = ?", (survey_id,)).fetchone()
     return _survey(row) if row else None
@@ -121,26 +129,80 @@ def save_response(
     return rid
 
 
+# A changed response is a new one naming the one it replaces in ``meta.deprecatedID``, as ODK
+# does: responses stay immutable records (append-only, audited, synced as a set), and every
+# list below shows the newest version only.
+_CURRENT = (
+    "NOT EXISTS (SELECT 1 FROM survey_responses n"
+    " WHERE json_extract(n.answers, '$.meta.deprecatedID') = r.id)"
+)
+
+
+def _response(r: sqlite3.Row) -> Response:
+    return Response(
+        r["id"],
+        r["survey_id"],
+        r["household_id"],
+        json.loads(r["answers"]),
+        r["started_at"],
+        r["submitted_at"],
+        r["worker_id"],
+    )
+
+
 def iter_responses(conn: sqlite3.Connection, name: str) -> Iterator[Response]:
-    """Every response to any version of the named form, oldest first (streamed)."""
+    """Every current response to any version of the named form, oldest first (streamed)."""
     cur = conn.execute(
         "SELECT r.* FROM survey_responses r JOIN surveys s ON s.id = r.survey_id"
-        " WHERE s.name = ? ORDER BY r.submitted_at, r.id",
+        f" WHERE s.name = ? AND {_CURRENT} ORDER BY r.submitted_at, r.id",
         (name,),
     )
     for r in cur:
-        yield Response(
-            r["id"],
-            r["survey_id"],
-            r["household_id"],
-            json.loads(r["answers"]),
-            r["started_at"],
-            r["submitted_at"],
-            r["worker_id"],
-        )
+        yield _response(r)
 
 
 def count_responses(conn: sqlite3.Connection, survey_id: str) -> int:
     return conn.execute(
-        "SELECT count(*) FROM survey_responses WHERE survey_id = ?", (survey_id,)
+        f"SELECT count(*) FROM survey_responses r WHERE survey_id = ? AND {_CURRENT}",
+        (survey_id,),
     ).fetchone()[0]
+
+
+def get_response(conn: sqlite3.Connection, response_id: str) -> Response | None:
+    row = conn.execute("SELECT * FROM survey_responses WHERE id = ?", (response_id,)).fetchone()
+    return _response(row) if row else None
+
+
+def own_responses(
+    conn: sqlite3.Connection, device_id: str, *, household_id: str | None = None, limit: int = 200
+) -> list[tuple[Response, str]]:
+    """This laptop's current responses, newest first, with their form's title: the ones a
+    worker may review and change."""
+    where = "r.device_id = ? AND " + _CURRENT
+    params: list[object] = [device_id]
+    if household_id is not None:
+        where += " AND r.household_id = ?"
+        params.append(household_id)
+    rows = conn.execute(
+        "SELECT r.*, s.title AS form_title FROM survey_responses r"
+        f" JOIN surveys s ON s.id = r.survey_id WHERE {where}"
+        " ORDER BY r.submitted_at DESC, r.id DESC LIMIT ?",
+        (*params, limit),
+    )
+    return [(_response(r), r["form_title"]) for r in rows]
+
+
+def edit_response(ctx: WriteContext, response_id: str, answers: dict[str, Any]) -> str:
+    """Change a response: a new one replacing it (same form version, household and start)."""
+    old = get_response(ctx.conn, response_id)
+    if old is None:
+        raise LookupError(response_id)
+    meta = dict(answers.get("meta") or {})
+    meta["deprecatedID"] = old.id
+    return save_response(
+        ctx,
+        old.survey_id,
+        {**answers, "meta": meta},
+        household_id=old.household_id,
+        started_at=old.started_at,
+    )

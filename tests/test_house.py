@@ -28,7 +28,6 @@ SQL_ALLOWED = {
     "kiosk/cli/demo.py": 2,
     "kiosk/cli/households.py": 2,
     "kiosk/cli/run.py": 1,
-    "kiosk/cli/survey.py": 1,
     "kiosk/cli/visits.py": 1,
     "kiosk/cli/workers.py": 3,
     "kiosk/demo/cases.py": 10,

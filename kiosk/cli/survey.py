@@ -42,6 +42,7 @@ def register(sub, common) -> None:
     )
     ex.add_argument("name", metavar="NAME", help=t("visits.cli.survey_name"))
     ex.add_argument("--out", required=True, metavar="FILE", help=t("visits.cli.survey_out"))
+    ex.add_argument("--labels", metavar="LANGUAGE", help=t("visits.cli.survey_labels"))
     ex.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     ex.set_defaults(handler=run_export)
 
@@ -60,7 +61,10 @@ def run_import(args: argparse.Namespace) -> int:
             sid, created = import_survey(runtime.ctx, definition)
     finally:
         runtime.close()
-    n = len([q for q in definition["questions"] if q["type"] != "note"])
+    from kiosk.domain.survey import question_count
+
+    n = question_count(definition)
+    notes = list(definition.get("notes") or [])
     if args.json:
         emit_json(
             {
@@ -70,8 +74,11 @@ def run_import(args: argparse.Namespace) -> int:
                 "version": definition["version"],
                 "questions": n,
                 "created": created,
+                "languages": definition.get("languages") or [],
+                "notes": notes,
             }
         )
+        return 0
     elif created:
         info(
             t(
@@ -84,6 +91,10 @@ def run_import(args: argparse.Namespace) -> int:
         )
     else:
         info(t("visits.survey.unchanged", name=definition["name"], version=definition["version"]))
+    if notes:
+        info(t("visits.form.notes"))
+        for line in notes:
+            info(f"  - {line}")
     return 0
 
 
@@ -127,10 +138,10 @@ def run_list(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from db.surveys import find_survey, iter_responses, list_surveys
+    from db.surveys import find_survey, iter_responses, list_surveys, survey_versions
     from kiosk.cli.output import emit_json, info
     from kiosk.core.errors import UserError
-    from kiosk.domain.survey import export_header, export_rows
+    from kiosk.domain.survey import export_tables, form_of
     from kiosk.security.roles import require
 
     out = Path(args.out)
@@ -146,13 +157,17 @@ def run_export(args: argparse.Namespace) -> int:
         if survey is None:
             known = t("ui.list_sep").join(s.name for s in list_surveys(conn)) or "-"
             raise UserError("visits.survey.unknown", exit_code=2, name=args.name[:60], known=known)
-        versions = {
-            r[0]: r[1]
-            for r in conn.execute("SELECT id, version FROM surveys WHERE name = ?", (survey.name,))
-        }
-        header = export_header(survey.definition)
-        rows = export_rows(survey.definition, iter_responses(conn, survey.name), versions)
-        n = _write(out, header, rows, survey.name)
+        every = survey_versions(conn, survey.name)
+        versions = {v.id: v.version for v in every}
+        definitions = [v.definition for v in every]
+        labels = None
+        if args.labels:
+            languages = form_of(definitions[0]).languages
+            labels = _language(args.labels, languages)
+        tables = list(
+            export_tables(definitions, iter_responses(conn, survey.name), versions, labels=labels)
+        )
+        n, header = _write(out, tables)
         # Audited: answers are exported as given (not masked); every grid's responses.
         runtime.ctx.audit(
             "export",
@@ -169,33 +184,68 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write(out, header, rows, sheet: str) -> int:
-    """Write to a temporary file and rename: a failed export never leaves half a file."""
+def _language(wanted: str, languages: tuple[str, ...]) -> str:
+    """The form language ``--labels`` names: exactly, or by its code (``zh`` for
+    ``Chinese (zh)``) or a word of it."""
+    from kiosk.core.errors import UserError
+
+    low = wanted.strip().lower()
+    for lang in languages:
+        if lang.lower() == low or f"({low})" in lang.lower() or low in lang.lower().split():
+            return lang
+    if not languages and low in ("default", ""):
+        return ""
+    raise UserError(
+        "visits.form.error.no_language",
+        exit_code=2,
+        language=wanted[:40],
+        known=t("ui.list_sep").join(languages) or "-",
+    )
+
+
+def _write(out, tables) -> tuple[int, list[str]]:
+    """Write to temporary files and rename: a failed export never leaves half a file. An
+    .xlsx holds one sheet per table; a .csv is the responses, and each repeat goes to a
+    file of its own beside it (``out-members.csv``), as ODK Central's export does."""
     import csv
     import os
 
-    tmp = out.with_name(out.name + ".part")
+    targets = []
     n = 0
     try:
         if out.suffix.lower() == ".csv":
-            # utf-8 with BOM: Excel opens Chinese text correctly (as Kobo's CSV export does).
-            with tmp.open("w", newline="", encoding="utf-8-sig") as fh:
-                writer = csv.writer(fh)
-                writer.writerow(header)
-                for row in rows:
-                    writer.writerow(row)
-                    n += 1
+            for i, (sheet, header, rows) in enumerate(tables):
+                path = out if i == 0 else out.with_name(f"{out.stem}-{sheet}{out.suffix}")
+                tmp = path.with_name(path.name + ".part")
+                targets.append((tmp, path))
+                # utf-8 with BOM: Excel opens Chinese text correctly (as Kobo's CSV export does).
+                with tmp.open("w", newline="", encoding="utf-8-sig") as fh:
+                    writer = csv.writer(fh)
+                    writer.writerow(header)
+                    for row in rows:
+                        writer.writerow(row)
+                        n += i == 0
         else:
             from openpyxl import Workbook
 
+            tmp = out.with_name(out.name + ".part")
+            targets.append((tmp, out))
             wb = Workbook(write_only=True)
-            ws = wb.create_sheet(title=sheet[:31] or "data")
-            ws.append(header)
-            for row in rows:
-                ws.append(row)
-                n += 1
+            used: set[str] = set()
+            for i, (sheet, header, rows) in enumerate(tables):
+                title = (sheet[:28] or "data").replace("/", "-")
+                while title in used:
+                    title = title[:26] + f"_{len(used)}"
+                used.add(title)
+                ws = wb.create_sheet(title=title)
+                ws.append(header)
+                for row in rows:
+                    ws.append(row)
+                    n += i == 0
             wb.save(tmp)
-        os.replace(tmp, out)
+        for tmp, path in targets:
+            os.replace(tmp, path)
     finally:
-        tmp.unlink(missing_ok=True)
-    return n
+        for tmp, _ in targets:
+            tmp.unlink(missing_ok=True)
+    return n, tables[0][1] if tables else []

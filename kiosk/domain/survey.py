@@ -1,114 +1,43 @@
 """Questionnaires as XLSForm workbooks (the open standard of ODK and KoboToolbox).
 
-:func:`load_xlsform` reads a workbook with pyxform, checks every row against what Grid Kiosk
-supports, and returns a definition (plain JSON) that :mod:`db.surveys` stores. A form using a
-feature we do not support is rejected with the row and the feature named; pyxform's own
-checks run too, so a form we accept is a valid XLSForm. ``relevant`` and ``constraint`` are
-parsed by :mod:`kiosk.domain.xpath_lite` at import (syntax errors name the row) and evaluated by it
-at the door.
+:func:`load_xlsform` reads a workbook as pyxform reads it (:mod:`kiosk.domain.xlsform_read`),
+turns it into an XForm, and returns a definition (plain JSON) that :mod:`db.surveys` stores:
+the XForm itself, the files shipped with it (CSV choice lists), its languages and the notes
+the import made. Every expression of the form is parsed at import (a syntax error names the
+question); :mod:`kiosk.domain.form_session` fills the form as ODK Collect does.
 
-:func:`check_answers` validates one response; :func:`export_rows` lays responses out as
-KoboToolbox and ODK Central export them: one row per response, one column per question
-(select_multiple: the space-separated answer plus one 0/1 column per choice, ``name/choice``),
-then metadata columns starting with ``_``.
+Definitions stored before XForms (a flat list of questions) are still read: they are turned
+into the XForm they stand for (:func:`legacy_xform`), so their responses keep their meaning.
+
+:func:`export_tables` lays responses out as KoboToolbox exports them: one row per response,
+one column per question (``group/question``; select_multiple: the space-separated answer
+plus one 0/1 column per choice, ``name/choice``), metadata columns starting with ``_``, and
+one more table per repeat, each row pointing at its response (``_parent_index``).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
-import math
-import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape, quoteattr
 
 from kiosk.core.errors import UserError
-from kiosk.core.i18n import language, t
-from kiosk.domain import xpath_lite
+from kiosk.core.i18n import language
+from kiosk.domain import xpath
+from kiosk.domain.form_session import AnswerInvalid, FormSession, pick_language
+from kiosk.domain.survey_errors import SurveyFormError
+from kiosk.domain.xform import Control, FormDef, Group, XFormError, parse_xform
 
-SUPPORTED_TYPES = ("text", "integer", "decimal", "date", "select_one", "select_multiple", "note")
-META_TYPES = ("start", "end", "today")
-TYPE_ALIASES = {
-    "string": "text",
-    "int": "integer",
-    "select one": "select_one",
-    "select multiple": "select_multiple",
-    "select all that apply": "select_multiple",
-    "select_one": "select_one",
-    "select_multiple": "select_multiple",
-}
-SURVEY_COLUMNS = {
-    "type",
-    "name",
-    "label",
-    "hint",
-    "required",
-    "required_message",
-    "relevant",
-    "constraint",
-    "constraint_message",
-}
-LOCALISED_COLUMNS = {"label", "hint", "required_message", "constraint_message"}
-COLUMN_ALIASES = {
-    "required message": "required_message",
-    "constraint message": "constraint_message",
-    "jr:requiredmsg": "required_message",
-    "jr:constraintmsg": "constraint_message",
-}
-CHOICE_COLUMNS = {"list_name", "list name", "name", "label"}
-SETTINGS = {"form_title", "form_id", "version", "default_language"}
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-_TRUE = {"yes", "true", "true()", "1"}
-_FALSE = {"no", "false", "false()", "0", ""}
+FORMAT = 2
 MAX_TEXT_ANSWER = 2000
 
-
-class SurveyFormError(UserError):
-    """An XLSForm we cannot import; the message names the sheet, row and problem."""
-
-    def __init__(self, key: str, /, **params: object) -> None:
-        super().__init__(key, exit_code=2, **params)
-
-
-class AnswerInvalid(UserError):
-    """An answer that breaks a rule of the form; ``field`` is the question's name."""
-
-    def __init__(self, key: str, /, field: str, **params: object) -> None:
-        super().__init__(key, exit_code=2, **params)
-        self.field = field
-
-
-@dataclass(frozen=True)
-class Question:
-    name: str
-    type: str  # one of SUPPORTED_TYPES
-    label: Any  # str, or {language: str}
-    hint: Any
-    required: bool
-    required_message: Any
-    relevant: str
-    constraint: str
-    constraint_message: Any
-    choices: tuple[dict[str, Any], ...]
-    row: int
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> Question:
-        return cls(
-            d["name"],
-            d["type"],
-            d.get("label", ""),
-            d.get("hint", ""),
-            bool(d.get("required")),
-            d.get("required_message", ""),
-            d.get("relevant", ""),
-            d.get("constraint", ""),
-            d.get("constraint_message", ""),
-            tuple(d.get("choices", ())),
-            int(d.get("row", 0)),
-        )
+__all__ = ["AnswerInvalid", "SurveyFormError", "load_xlsform", "form_of", "session_for"]
 
 
 def text_for(value: Any) -> str:
@@ -126,442 +55,460 @@ def text_for(value: Any) -> str:
 
 
 # --- import ----------------------------------------------------------------------------------
-def _header_key(raw: str) -> tuple[str, str | None]:
-    """``"label::中文 (zh)"`` -> ("label", "中文 (zh)")."""
-    base, _, lang = raw.partition("::")
-    base = base.strip().lower()
-    base = COLUMN_ALIASES.get(base, base)
-    return base, (lang.strip() or None) if lang else None
-
-
-def _fail(key: str, **params: object) -> SurveyFormError:
-    return SurveyFormError(key, **params)
-
-
-def _check_survey_rows(rows: list[dict[str, str]], choice_lists: set[str]) -> list[dict[str, Any]]:
-    """Check every row of the ``survey`` sheet; returns one record per question or meta field."""
-    seen: dict[str, int] = {}
-    records: list[dict[str, Any]] = []
-    for index, row in enumerate(rows):
-        rownum = index + 2  # header is row 1
-        if not row:
-            continue
-        for header in row:
-            base, lang = _header_key(header)
-            if base not in SURVEY_COLUMNS or (lang and base not in LOCALISED_COLUMNS):
-                raise _fail("visits.survey.error.column", row=rownum, column=header)
-        raw_type = (row.get("type") or "").strip()
-        if not raw_type:
-            raise _fail("visits.survey.error.no_type", row=rownum)
-        parts = raw_type.split()
-        low = raw_type.lower()
-        list_name = None
-        qtype = None
-        for alias, canonical in TYPE_ALIASES.items():
-            if low == alias or low.startswith(alias + " "):
-                rest = raw_type[len(alias) :].split()
-                if canonical in ("select_one", "select_multiple"):
-                    if len(rest) != 1:
-                        if len(rest) > 1:
-                            raise _fail(
-                                "visits.survey.error.feature",
-                                row=rownum,
-                                feature=" ".join(rest[1:]),
-                            )
-                        raise _fail("visits.survey.error.no_list", row=rownum, type=raw_type)
-                    list_name = rest[0]
-                elif rest:
-                    raise _fail("visits.survey.error.type", row=rownum, type=raw_type)
-                qtype = canonical
-                break
-        if qtype is None:
-            if len(parts) == 1 and low in SUPPORTED_TYPES + META_TYPES:
-                qtype = low
-            else:
-                raise _fail("visits.survey.error.type", row=rownum, type=raw_type)
-        name = (row.get("name") or "").strip()
-        if not name:
-            raise _fail("visits.survey.error.no_name", row=rownum)
-        if not _NAME.match(name):
-            raise _fail("visits.survey.error.bad_name", row=rownum, name=name[:40])
-        if name in seen:
-            raise _fail("visits.survey.error.duplicate", row=rownum, name=name, first=seen[name])
-        seen[name] = rownum
-        if list_name is not None and list_name not in choice_lists:
-            raise _fail("visits.survey.error.missing_list", row=rownum, list=list_name)
-        required = (row.get("required") or "").strip().lower()
-        if required not in _TRUE | _FALSE:
-            raise _fail(
-                "visits.survey.error.feature", row=rownum, feature=f"required = {required[:40]}"
-            )
-        record = {
-            "row": rownum,
-            "name": name,
-            "type": qtype,
-            "list_name": list_name,
-            "required": required in _TRUE,
-            "relevant": (row.get("relevant") or "").strip(),
-            "constraint": (row.get("constraint") or "").strip(),
-        }
-        if qtype in META_TYPES or qtype == "note":
-            for col in ("required", "relevant", "constraint"):
-                if row.get(col) and not (qtype == "note" and col == "relevant"):
-                    raise _fail(
-                        "visits.survey.error.feature", row=rownum, feature=f"{qtype} + {col}"
-                    )
-        if qtype not in META_TYPES and not any(_header_key(h)[0] == "label" for h in row):
-            raise _fail("visits.survey.error.no_label", row=rownum, name=name)
-        records.append(record)
-    names = {r["name"] for r in records}
-    for r in records:
-        for col in ("relevant", "constraint"):
-            expr = r[col]
-            if not expr:
-                continue
-            try:
-                tree = xpath_lite.parse(expr)
-            except xpath_lite.XPathError as exc:
-                raise _fail(
-                    "visits.survey.error.expression",
-                    row=r["row"],
-                    column=col,
-                    detail=exc.detail,
-                    position=exc.position + 1,
-                ) from None
-            for ref in sorted(xpath_lite.references(tree)):
-                if ref not in names:
-                    raise _fail(
-                        "visits.survey.error.unknown_ref", row=r["row"], column=col, ref=ref
-                    )
-    return records
-
-
-def _check_choices(rows: list[dict[str, str]]) -> set[str]:
-    lists: dict[str, set[str]] = {}
-    for index, row in enumerate(rows):
-        rownum = index + 2
-        if not row:
-            continue
-        for header in row:
-            base, lang = _header_key(header)
-            if base not in CHOICE_COLUMNS or (lang and base != "label"):
-                raise _fail("visits.survey.error.choice_column", row=rownum, column=header)
-        list_name = (row.get("list_name") or row.get("list name") or "").strip()
-        name = (row.get("name") or "").strip()
-        if not list_name or not name:
-            raise _fail("visits.survey.error.choice_row", row=rownum)
-        if " " in name:
-            raise _fail("visits.survey.error.choice_space", row=rownum, name=name[:40])
-        names = lists.setdefault(list_name, set())
-        if name in names:
-            raise _fail(
-                "visits.survey.error.choice_duplicate", row=rownum, list=list_name, name=name
-            )
-        names.add(name)
-    return set(lists)
-
-
 def load_xlsform(path: str | Path) -> dict[str, Any]:
-    """Read and check an XLSForm workbook; returns the definition to store."""
-    from pyxform.errors import PyXFormError
-    from pyxform.xls2json import workbook_to_json
-    from pyxform.xls2json_backends import get_xlsform
+    """Read and check an XLSForm (.xlsx, .xls, .csv, .md); returns the definition to store."""
+    from kiosk.domain.xlsform_read import read_xlsform
 
-    p = Path(path)
-    if not p.is_file():
-        raise UserError("visits.survey.error.no_file", exit_code=2, path=str(p))
-    if p.suffix.lower() not in (".xlsx", ".xls"):
-        raise _fail("visits.survey.error.not_workbook", path=p.name)
-    from kiosk.core.workbook_bounds import check_workbook
+    read = read_xlsform(path)
+    return definition_from_xform(
+        read.xform,
+        read.attachments,
+        name=read.name,
+        title=read.title,
+        version=read.version,
+        notes=read.notes,
+    )
 
-    if p.stat().st_size > 20 * 1024 * 1024 or check_workbook(p) is not None:
-        raise _fail("visits.survey.error.too_big", path=p.name)
+
+def definition_from_xform(
+    xml: str,
+    attachments: dict[str, bytes],
+    *,
+    name: str,
+    title: str,
+    version: str,
+    notes: Iterable[str] = (),
+) -> dict[str, Any]:
     try:
-        book = get_xlsform(str(p))
-    except PyXFormError as exc:
-        raise _fail("visits.survey.error.not_workbook", path=p.name) from exc
-    sheets = [s.lower() for s in (book.sheet_names or [])]
-    if "survey" not in sheets:
-        raise _fail(
-            "visits.survey.error.no_survey", sheets="、".join(book.sheet_names or []) or "-"
-        )
-    for sheet in sheets:
-        if sheet in ("external_choices", "entities", "osm"):
-            raise _fail("visits.survey.error.sheet", sheet=sheet)
-    choice_lists = _check_choices(list(book.choices or []))
-    records = _check_survey_rows(list(book.survey or []), choice_lists)
-    if not any(r["type"] not in META_TYPES and r["type"] != "note" for r in records):
-        raise _fail("visits.survey.error.empty")
-    settings = (book.settings or [{}])[0] if book.settings else {}
-    for key in settings:
-        if key.lower() not in SETTINGS:
-            raise _fail("visits.survey.error.setting", setting=key)
-    try:
-        parsed = workbook_to_json(
-            workbook_dict=book, form_name=p.stem, fallback_form_name=p.stem, warnings=[]
-        )
-    except PyXFormError as exc:
-        raise _fail("visits.survey.error.pyxform", detail=str(exc)[:300]) from None
-    by_name = {r["name"]: r for r in records}
-    questions = []
-    meta = []
-    for child in parsed.get("children", []):
-        name = child.get("name")
-        if child.get("type") == "group" and name == "meta":
-            continue
-        record = by_name.get(name)
-        if record is None:  # pyxform never adds anything else; refuse rather than guess
-            raise _fail("visits.survey.error.feature", row="?", feature=str(child.get("type")))
-        if record["type"] in META_TYPES:
-            meta.append(record["type"])
-            continue
-        bind = child.get("bind", {})
-        questions.append(
-            {
-                "name": name,
-                "type": record["type"],
-                "row": record["row"],
-                "label": child.get("label", ""),
-                "hint": child.get("hint", ""),
-                "required": record["required"],
-                "required_message": bind.get("jr:requiredMsg", ""),
-                "relevant": record["relevant"],
-                "constraint": record["constraint"],
-                "constraint_message": bind.get("jr:constraintMsg", ""),
-                "choices": [
-                    {"name": c["name"], "label": c.get("label", "")}
-                    for c in child.get("choices", [])
-                ],
-            }
-        )
-    version = str(parsed.get("version") or "1")
-    return {
-        "name": str(parsed.get("id_string") or p.stem),
-        "title": text_for(parsed.get("title") or p.stem),
-        "version": version,
-        "meta": meta,
-        "questions": questions,
+        form = parse_xform(xml, attachments)
+    except XFormError as exc:
+        raise SurveyFormError("visits.form.error.xform", detail=str(exc)[:300]) from None
+    _check_expressions(form)
+    n = question_count_of(form)
+    if n == 0:
+        raise SurveyFormError("visits.survey.error.empty")
+    FormSession(form)  # builds: a form that cannot start is refused here, not at the door
+    definition = {
+        "format": FORMAT,
+        "name": name or form.name,
+        "title": title or form.title or name,
+        "version": version or form.version or "1",
+        "xform": xml,
+        "attachments": {k: base64.b64encode(v).decode() for k, v in sorted(attachments.items())},
+        "languages": list(form.languages),
+        "notes": list(notes),
+        "questions": n,
     }
+    from db.limits import PAYLOAD_BYTES
+
+    size = len(json.dumps(definition, ensure_ascii=False, separators=(",", ":")).encode())
+    if size > PAYLOAD_BYTES["survey"]:
+        # it travels to every laptop as one operation: bounded like every operation
+        raise SurveyFormError(
+            "visits.form.error.too_big",
+            size=f"{size / 1e6:.1f}",
+            limit=f"{PAYLOAD_BYTES['survey'] / 1e6:.1f}",
+        )
+    return definition
 
 
-def questions(definition: dict[str, Any]) -> list[Question]:
-    return [Question.from_json(q) for q in definition.get("questions", [])]
+def _expressions(form: FormDef) -> Iterator[tuple[str, str, str]]:
+    """Every expression of the form: (question path, what it is, the expression)."""
+    for bind in form.binds.values():
+        for col in ("relevant", "constraint", "calculate", "required", "readonly"):
+            expr = getattr(bind, col)
+            if expr and expr not in ("true()", "false()"):
+                yield bind.path, col, expr
+    for control in form.controls.values():
+        if control.itemset is not None:
+            yield control.ref, "choice_filter", control.itemset.nodeset
+    for texts in form.itext.values():
+        for tid, parts in texts.items():
+            for p in parts:
+                if not isinstance(p, str):
+                    yield tid.split(":")[0], "label", p[1]
 
 
-# --- answering --------------------------------------------------------------------------------
-def _is_empty(value: Any) -> bool:
-    return value is None or value == "" or value == []
-
-
-def coerce(q: Question, raw: Any) -> Any:
-    """A typed answer from what the form holds (text from an input, a list for multiples)."""
-    if _is_empty(raw):
-        return None
-    if q.type == "integer":
-        text = str(raw).strip()
-        if not re.fullmatch(r"[+-]?\d{1,15}", text):
-            raise AnswerInvalid(
-                "visits.survey.answer.integer", field=q.name, label=text_for(q.label)
-            )
-        return int(text)
-    if q.type == "decimal":
-        text = str(raw).strip()
-        if not re.fullmatch(r"[+-]?(\d{1,15}(\.\d*)?|\.\d+)", text):
-            raise AnswerInvalid(
-                "visits.survey.answer.decimal", field=q.name, label=text_for(q.label)
-            )
-        value = float(text)
-        if not math.isfinite(value):
-            raise AnswerInvalid(
-                "visits.survey.answer.decimal", field=q.name, label=text_for(q.label)
-            )
-        return value
-    if q.type == "date":
-        text = str(raw).strip()
+def _check_expressions(form: FormDef) -> None:
+    for path, col, expr in _expressions(form):
         try:
-            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-                raise ValueError(text)
-            return date.fromisoformat(text).isoformat()
-        except ValueError:
-            raise AnswerInvalid(
-                "visits.survey.answer.date", field=q.name, label=text_for(q.label)
+            xpath.parse(expr)
+        except xpath.XPathError as exc:
+            raise SurveyFormError(
+                "visits.form.error.expression",
+                question=path.rsplit("/", 1)[-1],
+                column=col,
+                detail=exc.detail,
+                position=exc.position + 1,
+                expression=expr[:120],
             ) from None
-    names = [c["name"] for c in q.choices]
-    if q.type == "select_one":
-        if str(raw) not in names:
-            raise AnswerInvalid(
-                "visits.survey.answer.choice", field=q.name, label=text_for(q.label)
-            )
-        return str(raw)
-    if q.type == "select_multiple":
-        picked = raw.split() if isinstance(raw, str) else [str(x) for x in raw]
-        if any(p not in names for p in picked):
-            raise AnswerInvalid(
-                "visits.survey.answer.choice", field=q.name, label=text_for(q.label)
-            )
-        return [n for n in names if n in picked] or None
-    text = str(raw)
-    if len(text) > MAX_TEXT_ANSWER:
-        raise AnswerInvalid(
-            "visits.survey.answer.too_long",
-            field=q.name,
-            label=text_for(q.label),
-            max=MAX_TEXT_ANSWER,
+
+
+def _controls(items: Iterable[Any]) -> Iterator[Control]:
+    for item in items:
+        if isinstance(item, Group):
+            yield from _controls(item.children)
+        elif isinstance(item, Control):
+            yield item
+
+
+def question_count_of(form: FormDef) -> int:
+    """Questions a worker answers (notes and read-only calculations not counted)."""
+    n = 0
+    for c in _controls(form.body):
+        bind = form.binds.get(c.ref)
+        if bind is not None and bind.readonly in ("true()", "true") and c.kind == "input":
+            continue
+        n += 1
+    return n
+
+
+def question_count(definition: dict[str, Any]) -> int:
+    if definition.get("format") == FORMAT:
+        return int(definition.get("questions") or 0)
+    return len([q for q in definition.get("questions", []) if q.get("type") != "note"])
+
+
+# --- the form behind a stored definition ------------------------------------------------------
+def form_of(definition: dict[str, Any]) -> FormDef:
+    """The parsed form (cached: a form is parsed once per version, not at every keystroke)."""
+    if definition.get("format") == FORMAT:
+        xml = definition["xform"]
+        files = tuple(sorted((definition.get("attachments") or {}).items()))
+    else:
+        xml, files = legacy_xform(definition), ()
+    key = hashlib.sha256(xml.encode()).hexdigest()
+    return _parsed(key, xml, files)
+
+
+@lru_cache(maxsize=16)
+def _parsed(key: str, xml: str, files: tuple[tuple[str, str], ...]) -> FormDef:
+    return parse_xform(xml, {k: base64.b64decode(v) for k, v in files})
+
+
+def session_for(
+    definition: dict[str, Any],
+    *,
+    today: date | None = None,
+    username: str = "",
+    deviceid: str = "",
+    answers: dict[str, Any] | None = None,
+    form_language: str | None = None,
+) -> FormSession:
+    form = form_of(definition)
+    chosen = form_language or pick_language(form, language())
+    return FormSession(
+        form,
+        language=chosen,
+        today=today,
+        username=username,
+        deviceid=deviceid,
+        answers=answers,
+    )
+
+
+_LEGACY_TYPES = {
+    "text": ("input", "string"),
+    "integer": ("input", "int"),
+    "decimal": ("input", "decimal"),
+    "date": ("input", "date"),
+    "select_one": ("select1", "string"),
+    "select_multiple": ("select", "string"),
+    "note": ("input", "string"),
+}
+
+
+def legacy_xform(definition: dict[str, Any]) -> str:
+    """The XForm a definition of the first, flat format stands for."""
+    import re
+
+    langs: list[str] = []
+
+    def note_langs(value: Any) -> None:
+        if isinstance(value, dict):
+            for k in value:
+                if k not in langs:
+                    langs.append(k)
+
+    for q in definition.get("questions", []):
+        for key in ("label", "hint", "required_message", "constraint_message"):
+            note_langs(q.get(key))
+        for c in q.get("choices", []):
+            note_langs(c.get("label"))
+    itext: dict[str, dict[str, str]] = {lang: {} for lang in langs}
+
+    def label(tag: str, tid: str, value: Any) -> str:
+        if isinstance(value, dict):
+            for lang in langs:
+                itext[lang][tid] = str(value.get(lang) or next(iter(value.values()), ""))
+            return f"<{tag} ref=\"jr:itext('{tid}')\"/>"
+        return f"<{tag}>{escape(str(value or ''))}</{tag}>" if value else ""
+
+    def paths(expr: str) -> str:
+        return re.sub(r"\$\{\s*([A-Za-z_][\w.-]*)\s*\}", r" /data/\1 ", expr or "")
+
+    nodes, binds, body = [], [], []
+    for meta in definition.get("meta", []):
+        nodes.append(f"<{meta}/>")
+        kind = {"start": "timestamp", "end": "timestamp", "today": "date"}[meta]
+        typ = "date" if meta == "today" else "dateTime"
+        binds.append(
+            f'<bind nodeset="/data/{meta}" type="{typ}" jr:preload="{kind}"'
+            f' jr:preloadParams="{meta}"/>'
         )
-    return text.strip() or None
-
-
-def relevant(q: Question, answers: dict[str, Any], today: date | None = None) -> bool:
-    if not q.relevant:
-        return True
-    day = today or date.today()
-    return xpath_lite.truth(xpath_lite.parse(q.relevant), _xpath_view(answers), today=lambda: day)
-
-
-def _xpath_view(answers: dict[str, Any]) -> dict[str, Any]:
-    return {k: (" ".join(v) if isinstance(v, list) else v) for k, v in answers.items()}
-
-
-def _broken_rule(q: Question, value: Any, typed: dict[str, Any], day: date) -> str | None:
-    """Why a given, relevant answer breaks its question's rules (required, constraint), if it
-    does: the form's own message, or ours."""
-    if _is_empty(value):
-        if q.required:
-            return text_for(q.required_message) or t(
-                "visits.survey.answer.required", label=text_for(q.label)
+    for q in definition.get("questions", []):
+        name, qtype = q["name"], q["type"]
+        control, typ = _LEGACY_TYPES.get(qtype, ("input", "string"))
+        nodes.append(f"<{name}/>")
+        attrs = [f'nodeset="/data/{name}"', f'type="{typ}"']
+        if q.get("required"):
+            attrs.append('required="true()"')
+        if q.get("relevant"):
+            attrs.append(f"relevant={quoteattr(paths(q['relevant']))}")
+        if q.get("constraint"):
+            attrs.append(f"constraint={quoteattr(paths(q['constraint']))}")
+        if qtype == "note":
+            attrs.append('readonly="true()"')
+        for key, attr in (
+            ("constraint_message", "jr:constraintMsg"),
+            ("required_message", "jr:requiredMsg"),
+        ):
+            msg = q.get(key)
+            if isinstance(msg, dict):
+                tid = f"/data/{name}:{key}"
+                for lang in langs:
+                    itext[lang][tid] = str(msg.get(lang) or next(iter(msg.values()), ""))
+                attrs.append(f"{attr}=\"jr:itext('{tid}')\"")
+            elif msg:
+                attrs.append(f"{attr}={quoteattr(str(msg))}")
+        binds.append(f"<bind {' '.join(attrs)}/>")
+        inner = label("label", f"/data/{name}:label", q.get("label"))
+        inner += label("hint", f"/data/{name}:hint", q.get("hint"))
+        for i, c in enumerate(q.get("choices", [])):
+            inner += (
+                "<item>"
+                + label("label", f"{name}-{i}", c.get("label") or c["name"])
+                + f"<value>{escape(c['name'])}</value></item>"
             )
-        return None
-    if q.constraint:
-        current = " ".join(value) if isinstance(value, list) else value
-        ok = xpath_lite.truth(
-            xpath_lite.parse(q.constraint), _xpath_view(typed), current, today=lambda: day
-        )
-        if not ok:
-            return text_for(q.constraint_message) or t(
-                "visits.survey.answer.constraint", label=text_for(q.label)
+        body.append(f'<{control} ref="/data/{name}">{inner}</{control}>')
+    itext_xml = ""
+    if langs:
+        parts = []
+        for i, lang in enumerate(langs):
+            texts = "".join(
+                f"<text id={quoteattr(tid)}><value>{escape(v)}</value></text>"
+                for tid, v in itext[lang].items()
             )
-    return None
+            default = ' default="true()"' if i == 0 else ""
+            parts.append(f"<translation lang={quoteattr(lang)}{default}>{texts}</translation>")
+        itext_xml = f"<itext>{''.join(parts)}</itext>"
+    form_id = quoteattr(str(definition.get("name") or "form"))
+    version = quoteattr(str(definition.get("version") or "1"))
+    return (
+        '<h:html xmlns="http://www.w3.org/2002/xforms" xmlns:h="http://www.w3.org/1999/xhtml"'
+        ' xmlns:jr="http://openrosa.org/javarosa">'
+        f"<h:head><h:title>{escape(str(definition.get('title') or ''))}</h:title><model>"
+        f"{itext_xml}<instance><data id={form_id} version={version}>{''.join(nodes)}"
+        f"</data></instance>{''.join(binds)}</model></h:head>"
+        f"<h:body>{''.join(body)}</h:body></h:html>"
+    )
 
 
-def answers_so_far(qs: list[Question], raw: dict[str, Any]) -> dict[str, Any]:
-    """Typed answers as far as they parse: one still being typed counts as unanswered."""
-    typed: dict[str, Any] = {}
-    for q in qs:
-        try:
-            typed[q.name] = coerce(q, raw.get(q.name)) if q.type != "note" else None
-        except AnswerInvalid:
-            typed[q.name] = None
-    return typed
-
-
+# --- answering (the command line, the demo) ---------------------------------------------------
 def check_answers(
     definition: dict[str, Any], raw: dict[str, Any], *, today: date | None = None
 ) -> dict[str, Any]:
-    """Validate a response; returns the typed answers (irrelevant questions dropped).
+    """Validate a response given as answers by question name (top-level questions, the
+    command line's and the demo's way); returns what is stored.
 
-    Raises :class:`AnswerInvalid` for the first question that breaks a rule, in form order.
+    Raises :class:`AnswerInvalid` (``field``: the question's name) for the first question
+    that breaks a rule, in form order: first an answer of the wrong kind, then the rules.
     """
-    day = today or date.today()
-    qs = questions(definition)
-    typed: dict[str, Any] = {}
-    for q in qs:
-        if q.type != "note":
-            typed[q.name] = coerce(q, raw.get(q.name))
-    out: dict[str, Any] = {}
-    for q in qs:
-        if q.type == "note":
+    session = session_for(definition, today=today)
+    top = {n.name: n for n in session.root.children}
+    for name, value in raw.items():
+        node = top.get(name)
+        prompt = session.prompt_for(node) if node is not None else None
+        if node is None or prompt is None:
             continue
-        if not relevant(q, typed, day):
-            typed[q.name] = None
-            continue
-        message = _broken_rule(q, typed[q.name], typed, day)
-        if message is not None:
-            raise AnswerInvalid("visits.survey.answer.message", field=q.name, message=message)
-        if not _is_empty(typed[q.name]):
-            out[q.name] = typed[q.name]
-    return out
-
-
-def broken_while_typing(
-    definition: dict[str, Any], raw: dict[str, Any], *, today: date | None = None
-) -> tuple[str, str] | None:
-    """The first answer already given that breaks its constraint, as (question, message).
-
-    Checked at every change, so a rule such as 最多选三项 speaks at the fourth tick, not at
-    save; unanswered required questions and answers still being typed wait for the save.
-    """
-    day = today or date.today()
-    qs = questions(definition)
-    typed = answers_so_far(qs, raw)
-    for q in qs:
-        if q.type == "note" or _is_empty(typed[q.name]) or not relevant(q, typed, day):
-            continue
-        message = _broken_rule(q, typed[q.name], typed, day)
-        if message is not None:
-            return q.name, message
-    return None
-
-
-def still_broken(
-    definition: dict[str, Any], raw: dict[str, Any], name: str, *, today: date | None = None
-) -> bool:
-    """Whether question ``name`` still breaks a rule (an error shown at save goes away once
-    its answer is put right, or once the question is no longer asked)."""
-    day = today or date.today()
-    qs = questions(definition)
-    q = next((q for q in qs if q.name == name), None)
-    if q is None or q.type == "note":
-        return False
-    typed = answers_so_far(qs, raw)
-    if not relevant(q, typed, day):
-        return False
-    try:
-        value = coerce(q, raw.get(name))
-    except AnswerInvalid:
-        return True
-    return _broken_rule(q, value, typed, day) is not None
+        try:
+            node.value = session.coerce(prompt, value)
+        except AnswerInvalid as exc:
+            raise AnswerInvalid(
+                "visits.survey.answer.message", field=name, message=exc.message()
+            ) from None
+        session.recalculate()  # a choice list may follow this answer
+    session.recalculate()
+    broken = session.broken()
+    if broken is not None:
+        prompt, message = broken
+        raise AnswerInvalid("visits.survey.answer.message", field=prompt.node.name, message=message)
+    session.finish()
+    return session.answers()
 
 
 # --- export -----------------------------------------------------------------------------------
 META_COLUMNS = ["_household_id", "_submission_time", "_submitted_by", "_uuid", "_version", "_index"]
 
 
-def export_header(definition: dict[str, Any]) -> list[str]:
-    cols = list(definition.get("meta", []))
-    for q in questions(definition):
-        if q.type == "note":
-            continue
-        cols.append(q.name)
-        if q.type == "select_multiple":
-            cols += [f"{q.name}/{c['name']}" for c in q.choices]
-    return cols + META_COLUMNS
+def _leaves(form: FormDef) -> Iterator[tuple[str, str | None, Control | None]]:
+    """Every answer the instance holds, in form order: (path below the root, the repeat it
+    is in or None, its control)."""
+    from kiosk.domain.xform import _local
+
+    root_path = "/" + _local(form.template.tag)
+
+    def visit(el: Any, path: str, repeat: str | None) -> Iterator[tuple[str, str | None, Any]]:
+        for child in el:
+            if not isinstance(child.tag, str):
+                continue
+            name = _local(child.tag)
+            p = f"{path}/{name}"
+            if p in form.repeats:
+                if child is form.repeats[p]:
+                    yield from visit(child, p, p)
+                continue
+            if len([c for c in child if isinstance(c.tag, str)]):
+                yield from visit(child, p, repeat)
+                continue
+            control, bind = form.controls.get(p), form.binds.get(p)
+            if (
+                control is not None
+                and bind is not None
+                and control.kind == "input"
+                and bind.readonly in ("true()", "true")
+                and not bind.calculate
+            ):
+                continue  # a note carries no answer
+            yield p, repeat, control
+
+    yield from visit(form.template, root_path, None)
 
 
-def export_rows(
-    definition: dict[str, Any], responses: Iterable[Any], versions: dict[str, str]
-) -> Iterator[list[Any]]:
-    """One row per response, matching :func:`export_header`."""
-    qs = [q for q in questions(definition) if q.type != "note"]
-    meta = list(definition.get("meta", []))
-    for index, r in enumerate(responses, start=1):
-        row: list[Any] = []
-        for m in meta:
-            if m == "start":
-                row.append(r.started_at or "")
-            elif m == "end":
-                row.append(r.submitted_at)
-            else:
-                row.append(r.submitted_at[:10])
-        for q in qs:
-            value = r.answers.get(q.name)
-            if q.type == "select_multiple":
-                picked = value or []
-                row.append(" ".join(picked))
-                row += [
-                    ("" if value is None else (1 if c["name"] in picked else 0)) for c in q.choices
+def export_tables(
+    definitions: list[dict[str, Any]],
+    responses: Iterable[Any],
+    versions: dict[str, str],
+    *,
+    labels: str | None = None,
+) -> Iterator[tuple[str, list[str], Iterator[list[Any]]]]:
+    """The tables of an export: the responses, then one per repeat.
+
+    ``definitions``: every version of the form, the newest first (its columns lead; a
+    question only an older version asked follows). ``labels``: the form language whose
+    labels head the columns and name the chosen options (None: names, as Kobo's default).
+    """
+    forms = [form_of(d) for d in definitions]
+    newest = forms[0]
+    session = FormSession(newest, language=labels if labels in newest.languages else None)
+    root = "/" + newest.template.tag.split("}")[-1]
+    columns: dict[str | None, list[tuple[str, Control | None]]] = {}
+    for form in forms:
+        for path, repeat, control in _leaves(form):
+            table = columns.setdefault(repeat, [])
+            if all(p != path for p, _ in table):
+                table.append((path, control if form is newest else control))
+    rows: dict[str | None, list[list[Any]]] = {r: [] for r in columns}
+
+    def label_of(path: str, control: Control | None) -> str:
+        if labels and control is not None:
+            text = session.render(control.label, session.root)
+            if text:
+                return text
+        return path[len(root) + 1 :]
+
+    every: dict[str, list[tuple[str, str]]] = {}
+
+    def options(control: Control) -> list[tuple[str, str]]:
+        """Every choice a question offers, whatever a choice_filter would leave."""
+        if control.ref not in every:
+            from dataclasses import replace
+
+            shown = control
+            if control.itemset is not None:
+                whole = control.itemset.nodeset.split("[", 1)[0]
+                shown = replace(control, itemset=replace(control.itemset, nodeset=whole))
+            every[control.ref] = session.choices(shown, session.root)
+        return every[control.ref]
+
+    def header(repeat: str | None) -> list[str]:
+        out = []
+        for path, control in columns[repeat]:
+            out.append(label_of(path, control))
+            if control is not None and control.kind == "select":
+                base = label_of(path, control)
+                out += [f"{base}/{v}" for v, _ in options(control)]
+        if repeat is None:
+            return out + META_COLUMNS
+        return out + ["_index", "_parent_index"]
+
+    def value_of(value: Any, control: Control | None) -> Any:
+        if value is None:
+            return ""
+        if labels and control is not None and control.kind in ("select1", "select"):
+            names = dict(options(control))
+            if isinstance(value, list):
+                return " ".join(names.get(str(v)) or str(v) for v in value)
+            return names.get(str(value), value)
+        if isinstance(value, list):
+            return " ".join(str(v) for v in value)
+        return value
+
+    def lookup(data: Any, rel: list[str]) -> Any:
+        for step in rel:
+            if not isinstance(data, dict):
+                return None
+            data = data.get(step)
+        return data
+
+    meta: dict[str, Any] | None = None
+
+    def cells(data: dict[str, Any], base: str, repeat: str | None) -> list[Any]:
+        out: list[Any] = []
+        for path, control in columns[repeat]:
+            rel = path[len(base) + 1 :].split("/")
+            value = lookup(data, rel)
+            if value is None and repeat is None and meta is not None:
+                value = meta.get(path)  # a response of the first format kept these apart
+            out.append(value_of(value, control))
+            if control is not None and control.kind == "select":
+                picked = value if isinstance(value, list) else str(value or "").split()
+                out += [
+                    ("" if value in (None, "", []) else (1 if v in picked else 0))
+                    for v, _ in options(control)
                 ]
-            else:
-                row.append("" if value is None else value)
+        return out
+
+    counters: dict[str | None, int] = {}
+
+    def repeats_in(data: dict[str, Any], base: str, parent_index: int) -> None:
+        for repeat in columns:
+            if repeat is None or repeat.rsplit("/", 1)[0] != base:
+                continue
+            entries = data.get(repeat.rsplit("/", 1)[-1]) if isinstance(data, dict) else None
+            for entry in entries if isinstance(entries, list) else []:
+                if not isinstance(entry, dict):
+                    continue
+                counters[repeat] = counters.get(repeat, 0) + 1
+                index = counters[repeat]
+                rows[repeat].append([*cells(entry, repeat, repeat), index, parent_index])
+                repeats_in(entry, repeat, index)
+
+    def nested(data: dict[str, Any], base: str, parent_index: int) -> None:
+        repeats_in(data, base, parent_index)
+        # repeats inside non-repeat groups
+        for key, value in (data or {}).items():
+            if isinstance(value, dict):
+                nested(value, f"{base}/{key}", parent_index)
+
+    for index, r in enumerate(responses, start=1):
+        answers = r.answers if isinstance(r.answers, dict) else {}
+        meta = {
+            f"{root}/start": r.started_at or None,
+            f"{root}/end": r.submitted_at,
+            f"{root}/today": (r.submitted_at or "")[:10] or None,
+        }
+        row = cells(answers, root, None)
         row += [
             r.household_id or "",
             r.submitted_at,
@@ -570,7 +517,13 @@ def export_rows(
             versions.get(r.survey_id, ""),
             index,
         ]
-        yield row
+        rows[None].append(row)
+        nested(answers, root, index)
+    name = str(definitions[0].get("name") or "data")
+    yield name, header(None), iter(rows[None])
+    for repeat in columns:
+        if repeat is not None:
+            yield repeat.rsplit("/", 1)[-1], header(repeat), iter(rows[repeat])
 
 
 def import_survey(ctx, definition: dict) -> tuple[str, bool]:
