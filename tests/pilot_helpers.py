@@ -34,3 +34,14 @@ def signed_in_app(runtime, worker=None, **kwargs):
     from kiosk.app.shell import KioskApp
 
     return KioskApp(runtime, signed_in=runtime.worker if worker is None else worker, **kwargs)
+
+
+async def choose_survey(app, pilot, name: str) -> None:
+    """On the questionnaire screen, open the form named ``name`` (its form_id)."""
+    screen = app.screen
+    await until(pilot, lambda: bool(screen.surveys))
+    chosen = next(s for s in screen.surveys if s.name == name)
+    if screen.survey is not chosen:
+        screen.query_one("#survey-pick").value = chosen.id
+        await until(pilot, lambda: screen.survey is chosen)
+    await settle(app, pilot)

@@ -8,8 +8,18 @@ from db.connection import transaction
 from db.surveys import iter_responses
 from kiosk.domain.survey import import_survey, load_xlsform
 from screens.households.household import HouseholdScreen
-from screens.visits.survey_fill import SurveyFillScreen
-from tests.pilot_helpers import settle, signed_in_app
+from screens.visits.survey_fill import SurveyFillScreen, widget_id
+from tests.pilot_helpers import choose_survey, settle, signed_in_app
+
+
+def q(name: str) -> str:
+    """The selector of a top-level question's field."""
+    return f"#{widget_id(f'/form/{name}')}"
+
+
+def path(name: str) -> str:
+    return f"/satisfaction_survey[1]/{name}[1]"
+
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "kiosk" / "examples" / "satisfaction_survey.xlsx"
 
@@ -27,23 +37,23 @@ async def test_fill_for_a_household(runtime):
         await settle(app, pilot)
         screen = app.screen
         assert isinstance(screen, SurveyFillScreen)
-        why = screen.query_one("#box-q-why_not")
-        assert not why.display  # relevant only when dissatisfied
-        screen.query_one("#q-overall").value = "dissatisfied"
+        await choose_survey(app, pilot, "satisfaction_2026")
+        assert not screen.query(q("why_not"))  # relevant only when dissatisfied
+        screen.query_one(q("overall")).value = "dissatisfied"
         await settle(app, pilot)
-        assert why.display
-        screen.query_one("#q-household_size").value = "25"
+        assert screen.query(q("why_not"))
+        screen.query_one(q("household_size")).value = "25"
         await pilot.press("ctrl+s")
         await settle(app, pilot)
         assert app.screen is screen
         # first broken rule in form order: why_not is required once relevant
-        assert app.focused is screen.query_one("#q-why_not")
-        screen.query_one("#q-why_not").value = "暖气不热"
+        assert app.focused is screen.query_one(q("why_not"))
+        screen.query_one(q("why_not")).value = "暖气不热"
         await pilot.press("ctrl+s")
         await settle(app, pilot)
         assert "1 到 20" in str(screen.query_one("#survey-error").render())
-        assert app.focused is screen.query_one("#q-household_size")
-        screen.query_one("#q-household_size").value = "2"
+        assert app.focused is screen.query_one(q("household_size"))
+        screen.query_one(q("household_size")).value = "2"
         await pilot.press("ctrl+s")
         await settle(app, pilot)
         assert isinstance(app.screen, HouseholdScreen)
@@ -51,7 +61,12 @@ async def test_fill_for_a_household(runtime):
     assert len(responses) == 1
     r = responses[0]
     assert r.household_id == hid and r.started_at
-    assert r.answers == {"overall": "dissatisfied", "why_not": "暖气不热", "household_size": 2}
+    assert {k: r.answers.get(k) for k in ("overall", "why_not", "household_size")} == {
+        "overall": "dissatisfied",
+        "why_not": "暖气不热",
+        "household_size": 2,
+    }
+    assert r.answers["start"] and r.answers["end"]  # the form's own metadata
 
 
 async def test_anonymous_without_any_questionnaire_says_how_to_import(runtime):
@@ -79,10 +94,11 @@ async def test_a_rule_speaks_as_the_answer_breaks_it_and_goes_once_it_is_put_rig
     async with app.run_test(size=(80, 24)) as pilot:
         await app.push_screen(SurveyFillScreen(hid))
         await settle(app, pilot)
+        await choose_survey(app, pilot, "satisfaction_2026")
         screen = app.screen
         error = screen.query_one("#survey-error")
-        concerns = screen.query_one("#q-concerns")
-        answer = screen.query_one("#q-overall")
+        concerns = screen.query_one(q("concerns"))
+        answer = screen.query_one(q("overall"))
         assert answer.prompt == "请选择一项"  # an answer's placeholder, not 选择问卷
         names = [concerns.get_option_at_index(i).value for i in range(concerns.option_count)]
         assert len(names) > 3
@@ -102,10 +118,11 @@ async def test_a_rule_speaks_as_the_answer_breaks_it_and_goes_once_it_is_put_rig
         # a refusal at save (a required answer missing) goes once it is answered
         await pilot.press("ctrl+s")
         await settle(app, pilot)
-        assert "请选择满意程度" in str(error.render()) and screen.error_field == "overall"
-        screen.query_one("#q-household_size").value = "2"  # another answer: the error stays
+        assert "请选择满意程度" in str(error.render()) and screen.error_field == path("overall")
+        screen.query_one(q("household_size")).value = "2"  # another answer: the error stays
         await settle(app, pilot)
         assert "请选择满意程度" in str(error.render())
-        answer.value = "satisfied"
+        # (the page was laid out again: 2 people make the question about the elderly relevant)
+        screen.query_one(q("overall")).value = "satisfied"
         await settle(app, pilot)
         assert str(error.render()) == "" and screen.error_field is None

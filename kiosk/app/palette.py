@@ -85,6 +85,15 @@ def kiosk_commands(app: KioskApp) -> Iterator[SystemCommand]:
     yield SystemCommand(
         t("visits.survey.fill_anonymous"), t("visits.survey.fill_anonymous"), survey
     )
+
+    def review_responses() -> None:
+        from screens.visits.survey_responses import SurveyResponsesScreen
+
+        screen = app.screen
+        household = screen.household_id if isinstance(screen, HouseholdScreen) else None
+        app.push_screen(SurveyResponsesScreen(household))
+
+    yield SystemCommand(t("visits.form.review"), t("visits.form.not_yours"), review_responses)
     yield SystemCommand(
         t("visits.walk.title"), t("visits.walk.title"), lambda: app.switch_mode("home")
     )

@@ -281,6 +281,10 @@ class ScanAnywhere:
             self.app.notify(verdict.error.message(), severity="error", timeout=8)
             return
         assert verdict.payload is not None
+        # A screen may take a scan itself (a questionnaire: the household it is for)
+        take = getattr(self.app.screen, "take_scan", None)
+        if take is not None and take(verdict.payload):
+            return
         self.open(verdict.payload)
 
     def open(self, payload: Payload) -> None:

@@ -17,7 +17,7 @@ from textual.widgets import Input, TextArea
 from tests.conftest import DEMO_PINS, GRID_WORKER
 from tests.journeys.conftest import kiosk_as, the_day_holds
 from tests.pages import sign_in
-from tests.pilot_helpers import settle, until
+from tests.pilot_helpers import choose_survey, settle, until
 from tests.qr_helpers import wedge
 
 
@@ -152,6 +152,7 @@ async def test_a_grid_workers_day(hub, demo_db, tmp_path, monkeypatch, size, lan
             await settle(app, pilot)
             survey = app.screen
             assert isinstance(survey, SurveyFillScreen)
+            await choose_survey(app, pilot, "satisfaction_2026")
             survey.query_one("#q-overall").value = "satisfied"
             survey.query_one("#q-household_size").value = "3"
             await pilot.press("ctrl+s")
