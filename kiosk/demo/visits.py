@@ -234,8 +234,10 @@ def extend_demo(ctx, rng: random.Random, today: date) -> None:
 def _demo_survey(ctx, rng: random.Random, today: date, grids, when, stamp) -> None:
     from kiosk.domain.survey import check_answers, import_survey, load_xlsform
 
-    path = Path(__file__).parents[1] / "examples" / "satisfaction_survey.xlsx"
-    definition = load_xlsform(path)
+    examples = Path(__file__).parents[1] / "examples"
+    # the household form (groups, members as a repeat, two languages): to walk through
+    import_survey(ctx, load_xlsform(examples / "household_survey.xlsx"))
+    definition = load_xlsform(examples / "satisfaction_survey.xlsx")
     sid, _ = import_survey(ctx, definition)
     if not grids:
         return
