@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Static
@@ -41,7 +42,8 @@ class FormScreen(KioskScreen):
     def show_error(self, field: str, message: str, *, focus: bool) -> None:
         """Say what is wrong above the fields and mark its field; a save's refusal also
         focuses it, a rule broken while typing does not take the cursor away."""
-        self.query_one(f"#{self.ERROR_ID}", Static).update(message)
+        # the words may be a form's own (a questionnaire's message): never read as markup
+        self.query_one(f"#{self.ERROR_ID}", Static).update(Text(message))
         for w in self.query(".-invalid"):
             w.remove_class("-invalid")
         self.error_field = field

@@ -19,6 +19,7 @@ import re
 from datetime import date
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -226,8 +227,6 @@ class SurveyFillScreen(FormScreen):
         self.post_message(self.Loaded(surveys, who))
 
     def on_survey_fill_screen_loaded(self, message: Loaded) -> None:
-        from rich.text import Text
-
         self.surveys = message.surveys
         self.query_one("#survey-who", Static).update(Text(message.who))
         pick = self.query_one("#survey-pick", Select)
@@ -235,7 +234,7 @@ class SurveyFillScreen(FormScreen):
             self.query_one("#survey-error", Static).update(t("visits.survey.none"))
             pick.display = False
             return
-        pick.set_options([(s.title, s.id) for s in self.surveys])
+        pick.set_options([(Text(s.title), s.id) for s in self.surveys])
         first = next((s for s in self.surveys if s.name == self.form_name), self.surveys[0])
         pick.value = first.id
         if len(self.surveys) == 1:
@@ -264,7 +263,7 @@ class SurveyFillScreen(FormScreen):
         )
         self.raw = {}
         self.started_at = self.response.started_at if self.response is not None else now_iso()
-        self.query_one("#survey-title", Static).update(survey.title)
+        self.query_one("#survey-title", Static).update(Text(survey.title))
         self.page_key = None
         self._page_cache = None
         self.clear_error()
@@ -298,10 +297,10 @@ class SurveyFillScreen(FormScreen):
         widgets: list[Widget] = []
         if page.repeat is not None and page.count == 0:
             key = "visits.form.repeat_empty" if page.can_add else "visits.form.repeat_fixed_empty"
-            widgets.append(Static(t(key, label=page.title), classes="heading"))
+            widgets.append(Static(t(key, label=page.title), classes="heading", markup=False))
         for item in page.items:
             if isinstance(item, Heading):
-                widgets.append(Static(item.text, classes="heading"))
+                widgets.append(Static(item.text, classes="heading", markup=False))
             else:
                 widgets.append(self.question_widget(item))
         self._say_page(index, len(pages), page)
@@ -344,8 +343,6 @@ class SurveyFillScreen(FormScreen):
             fn()
 
     def _say_page(self, index: int, total: int, page: Page) -> None:
-        from rich.text import Text
-
         parts = [t("visits.form.page", n=index + 1, total=total)]
         if page.repeat is not None and page.count:
             parts.append(
@@ -379,7 +376,7 @@ class SurveyFillScreen(FormScreen):
         if p.kind == "select1" and any(a in p.control.appearance for a in _HORIZONTAL):
             children.append(
                 RadioSet(
-                    *[RadioButton(text, value=(v == raw)) for v, text in p.choices],
+                    *[RadioButton(Text(text or v), value=(v == raw)) for v, text in p.choices],
                     id=wid,
                     classes="-horizontal",
                     compact=True,
@@ -388,7 +385,7 @@ class SurveyFillScreen(FormScreen):
         elif p.kind == "select1":
             values = [v for v, _ in p.choices]
             select: Select[str] = Select(
-                [(text or v, v) for v, text in p.choices],
+                [(Text(text or v), v) for v, text in p.choices],
                 prompt=t("visits.survey.choose_answer"),
                 id=wid,
                 compact=True,
@@ -400,7 +397,9 @@ class SurveyFillScreen(FormScreen):
             picked = str(raw or "").split() if not isinstance(raw, list) else raw
             children.append(
                 SelectionList[str](
-                    *[(text or v, v, v in picked) for v, text in p.choices], id=wid, compact=True
+                    *[(Text(text or v), v, v in picked) for v, text in p.choices],
+                    id=wid,
+                    compact=True,
                 )
             )
         elif p.kind == "multiline":
@@ -411,7 +410,7 @@ class SurveyFillScreen(FormScreen):
             if p.node.value and p.bind.calculate:
                 children.append(Static(p.node.value, markup=False, id=wid))
         elif p.kind == "skipped":
-            children.append(Static(p.note, classes="muted"))
+            children.append(Static(p.note, classes="muted", markup=False))
         else:
             placeholder = t(_PLACEHOLDER[p.kind]) if p.kind in _PLACEHOLDER else ""
             if p.kind == "range" and p.control.range is not None:
@@ -583,7 +582,7 @@ class SurveyFillScreen(FormScreen):
         self._page_cache = None
         key = _indexed(node)
         index = next((i for i, p in enumerate(self.pages()) if p.key == key), self.current_index())
-        self.notify(t("visits.form.added", label=page.title), timeout=3)
+        self.notify(t("visits.form.added", label=page.title), timeout=3, markup=False)
         self.show_page(index)
 
     def action_remove_repeat(self) -> None:
@@ -599,13 +598,13 @@ class SurveyFillScreen(FormScreen):
             return
         if self._remove_armed != page.key:
             self._remove_armed = page.key
-            self.notify(t("visits.form.remove_confirm", label=page.title), timeout=4)
+            self.notify(t("visits.form.remove_confirm", label=page.title), timeout=4, markup=False)
             return
         index = self.current_index()
         self.session.remove_repeat(page.instance)
         self.raw = {k: v for k, v in self.raw.items() if not k.startswith(page.key)}
         self._page_cache = None
-        self.notify(t("visits.form.removed", label=page.title), timeout=3)
+        self.notify(t("visits.form.removed", label=page.title), timeout=3, markup=False)
         # the next member, or the one before when the last was removed (or the empty repeat)
         last = page.index == page.count and page.count > 1
         self.show_page(index - 1 if last else index)
@@ -650,8 +649,6 @@ class SurveyFillScreen(FormScreen):
             self.post_message(self.Household(result.household.id, who))
 
     def on_survey_fill_screen_household(self, message: Household) -> None:
-        from rich.text import Text
-
         self.household_id = message.household_id
         self.query_one("#survey-who", Static).update(Text(message.who))
 
