@@ -328,3 +328,55 @@ def test_cli_import_refusal_is_a_message(kiosk, tmp_path):
     wb.save(p)
     r = kiosk("survey", "import", str(p), "--db", str(tmp_path / "k.db"))
     assert r.returncode == 2 and "survey" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_new_version_keeps_the_old_responses(tmp_path):
+    """Version 2 drops a question and adds one: the response to version 1 still opens in
+    version 1, and the export has both versions' columns, the newest first."""
+    from types import SimpleNamespace
+
+    from kiosk.domain.survey import export_tables
+
+    def version(n: int, rows: list[str]) -> dict:
+        path = tmp_path / f"v{n}.md"
+        path.write_text(
+            "| survey |\n| | type | name | label |\n"
+            + "\n".join(rows)
+            + f"\n| settings |\n| | form_id | version |\n| | visit_form | {n} |\n",
+            encoding="utf-8",
+        )
+        return load_xlsform(path)
+
+    v1 = version(1, ["| | text | old | 旧题 |", "| | integer | n | 人数 |"])
+    v2 = version(2, ["| | integer | n | 人数 |", "| | text | new | 新题 |"])
+    first = session_for(v1)
+    first.set_answer(first.pages()[0].prompts[0], "旧答")
+    first.set_answer(first.pages()[0].prompts[1], "3")
+    second = session_for(v2)
+    second.set_answer(second.pages()[0].prompts[1], "新答")
+    old = session_for(v1, answers=first.answers())
+    assert old.answers()["old"] == "旧答"  # reopened in its own version
+
+    def response(rid: str, sid: str, answers: dict) -> SimpleNamespace:
+        return SimpleNamespace(
+            id=rid, survey_id=sid, household_id=None, answers=answers,
+            started_at=None, submitted_at="2026-12-03T10:00:00", worker_id="w",
+        )  # fmt: skip
+
+    tables = list(
+        export_tables(
+            [v2, v1],
+            [response("r1", "s1", first.answers()), response("r2", "s2", second.answers())],
+            {"s1": "1", "s2": "2"},
+        )
+    )
+    name, header, rows = tables[0]
+    rows = [dict(zip(header, r, strict=True)) for r in rows]
+    assert header.index("n") < header.index("new") < header.index("old")
+    assert (rows[0]["old"], rows[0]["n"], rows[0]["new"], rows[0]["_version"]) == (
+        "旧答",
+        3,
+        "",
+        "1",
+    )
+    assert (rows[1]["old"], rows[1]["new"], rows[1]["_version"]) == ("", "新答", "2")
