@@ -108,7 +108,25 @@ async def labels(app, pilot, out):
     await _mode(app, pilot, "f8", "labels")
 
 
-EXTRA_SHOTS = [visit, member_form, cases, figures, sync, labels]
+async def questionnaire(app, pilot, out):
+    """The household questionnaire for the first household: its members' page, two members."""
+    from screens.visits.survey_fill import SurveyFillScreen
+
+    hid = app.runtime.conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
+    await app.push_screen(SurveyFillScreen(hid, form="household_2026"))
+    await _settle(app, pilot)
+    screen = app.screen
+    screen.query_one("#q-dwelling-tenure").value = "own"
+    await pilot.press("pagedown")
+    await _settle(app, pilot)
+    screen.query_one("#q-members-member_name").value = "王秀英"
+    screen.query_one("#q-members-birth").value = "1948-03-02"
+    await pilot.press("ctrl+n")
+    await _settle(app, pilot)
+    app.save_screenshot(str(out / "questionnaire.svg"))
+
+
+EXTRA_SHOTS = [visit, member_form, cases, figures, sync, labels, questionnaire]
 
 
 async def signin(runtime, out):
