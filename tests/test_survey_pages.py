@@ -43,7 +43,9 @@ async def test_pages_repeats_language_and_a_scanned_household(runtime):
         assert "第 1/3 页" in page_line(screen) and "住户" in page_line(screen)
         head = field(screen, "/data/hh/head")
         assert app.focused is head  # the page's first question has the cursor
-        await pilot.press(*"王某")
+        await pilot.press(*"王某", "enter")  # Enter moves on to the next question
+        await settle(app, pilot)
+        assert app.focused is field(screen, "/data/hh/prov")
         field(screen, "/data/hh/prov").value = "a"
         await settle(app, pilot)
         city = field(screen, "/data/hh/city")

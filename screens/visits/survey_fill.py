@@ -477,18 +477,35 @@ class SurveyFillScreen(FormScreen):
             value = self.session.coerce(prompt, raw)
         except AnswerInvalid:
             value = ""  # still being typed: unanswered until it reads as an answer
-        if value == prompt.node.value:
-            self.check_while_typing()
-            return
-        prompt.node.value = value
-        self.session.recalculate()
+        if value != prompt.node.value:
+            prompt.node.value = value
+            self.session.recalculate()
+            self._page_cache = None
+        # (an answer read early by pull_widgets is in the form already: the page may still
+        # have to follow it)
         self.follow(prompt.path)
         self.check_while_typing()
+
+    @on(Input.Submitted)
+    def next_question(self, event: Input.Submitted) -> None:
+        """Enter in an answer (the scanner's too) moves on: the next question, or the next
+        page after the page's last one."""
+        prompt = self.prompts.get(event.input.id or "")
+        if prompt is None:
+            return
+        event.stop()
+        self.pull_widgets()
+        later = self.shown[self.shown.index(prompt.path) + 1 :] if prompt.path in self.shown else []
+        for path in later:
+            widget = self.input_for(path)
+            if widget is not None and widget.focusable:
+                widget.focus()
+                return
+        self.action_page(1)
 
     def follow(self, focus: str | None) -> None:
         """After an answer: the page again if what it shows changed (a question appears,
         a label's ``${...}`` moved), else nothing to do."""
-        self._page_cache = None
         pages = self.pages()
         index = self.current_index()
         if not pages:
