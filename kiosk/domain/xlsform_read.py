@@ -330,7 +330,7 @@ def _type_notes(survey: Sequence[dict[str, Any]]) -> Iterator[str]:
             kind = "signature"
         rows_by_type.setdefault(kind, []).append(index + 2)
     for types, key in _TYPE_NOTES:
-        for kind in sorted(types & rows_by_type.keys()):
+        for kind in sorted(types & rows_by_type.keys(), key=lambda k: rows_by_type[k][0]):
             yield t(key, type=kind, rows=_rows_text(rows_by_type[kind]))
 
 
