@@ -192,6 +192,16 @@ def own_responses(
     return [(_response(r), r["form_title"]) for r in rows]
 
 
+def last_response(conn: sqlite3.Connection, survey_id: str, device_id: str) -> Response | None:
+    """The response last saved on this laptop with this form version (ODK's last-saved)."""
+    row = conn.execute(
+        "SELECT * FROM survey_responses r WHERE survey_id = ? AND device_id = ?"
+        f" AND {_CURRENT} ORDER BY submitted_at DESC, id DESC LIMIT 1",
+        (survey_id, device_id),
+    ).fetchone()
+    return _response(row) if row else None
+
+
 def edit_response(ctx: WriteContext, response_id: str, answers: dict[str, Any]) -> str:
     """Change a response: a new one replacing it (same form version, household and start)."""
     old = get_response(ctx.conn, response_id)

@@ -67,7 +67,7 @@ def test_on_find_off_round_trip(tmp_path, kiosk):
     on = kiosk("encryption", "on", "--db", str(db), "--json", as_worker=ADMIN)
     assert on.returncode == 0, on.stderr
     doc = json.loads(on.stdout)
-    trail = 1 + 1 + 1  # the audit trail: the demo's two entries, the administrator's PIN
+    trail = 3 + 1  # the audit trail: the demo and its two questionnaires, the administrator's PIN
     assert doc["changed"] and doc["rows"] == sum(before.values()) + trail
     assert db.read_bytes()[:16] != SQLITE_HEADER and file_state(db) == "encrypted"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["k.db"]  # no -wal, -shm, temp file

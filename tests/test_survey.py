@@ -380,3 +380,31 @@ def test_a_new_version_keeps_the_old_responses(tmp_path):
         "1",
     )
     assert (rows[1]["old"], rows[1]["new"], rows[1]["_version"]) == ("", "新答", "2")
+
+
+def test_dynamic_defaults_new_repeats_and_the_last_saved_response(tmp_path):
+    """``default`` as an expression (setvalue on first load), on each new member
+    (odk-new-repeat), a setvalue when an answer changes, and ``${last-saved#town}``."""
+    path = tmp_path / "dyn.md"
+    path.write_text(
+        "| survey |\n"
+        "| | type | name | label | default | trigger | calculation |\n"
+        "| | date | d | 日期 | today() | | |\n"
+        "| | text | town | 镇 | ${last-saved#town} | | |\n"
+        "| | integer | n | 人数 | | | |\n"
+        "| | text | stamp | 记录 | | ${n} | concat('n=', ${n}) |\n"
+        "| | begin repeat | r | 成员 | | | |\n"
+        "| | text | x | 编号 | concat('a', position(..)) | | |\n"
+        "| | end repeat | | | | | |\n",
+        encoding="utf-8",
+    )
+    d = load_xlsform(path)
+    s = session_for(d, today=date(2026, 12, 3), last_saved={"town": "东镇"})
+    assert (s.answers()["d"], s.answers()["town"]) == ("2026-12-03", "东镇")
+    n = next(p for page in s.pages() for p in page.prompts if p.node.name == "n")
+    s.set_answer(n, "4")
+    assert s.answers()["stamp"] == "n=4"  # set when n changed
+    members = next(p for p in s.pages() if p.repeat)
+    s.add_repeat(members.repeat, members.instance.parent, after=members.instance)
+    assert [m["x"] for m in s.answers()["r"]] == ["a1", "a2"]
+    assert session_for(d, today=date(2026, 12, 3)).answers().get("town") is None

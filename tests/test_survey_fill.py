@@ -17,10 +17,6 @@ def q(name: str) -> str:
     return f"#{widget_id(f'/form/{name}')}"
 
 
-def path(name: str) -> str:
-    return f"/satisfaction_survey[1]/{name}[1]"
-
-
 EXAMPLE = Path(__file__).resolve().parent.parent / "kiosk" / "examples" / "satisfaction_survey.xlsx"
 
 
@@ -118,7 +114,9 @@ async def test_a_rule_speaks_as_the_answer_breaks_it_and_goes_once_it_is_put_rig
         # a refusal at save (a required answer missing) goes once it is answered
         await pilot.press("ctrl+s")
         await settle(app, pilot)
-        assert "请选择满意程度" in str(error.render()) and screen.error_field == path("overall")
+        assert "请选择满意程度" in str(error.render()) and (screen.error_field or "").endswith(
+            "/overall[1]"
+        )
         screen.query_one(q("household_size")).value = "2"  # another answer: the error stays
         await settle(app, pilot)
         assert "请选择满意程度" in str(error.render())

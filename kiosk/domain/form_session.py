@@ -133,6 +133,7 @@ class FormSession:
         username: str = "",
         deviceid: str = "",
         answers: dict[str, Any] | None = None,
+        last_saved: dict[str, Any] | None = None,
     ) -> None:
         self.form = form
         self.language = language if language in form.languages else form.default_language
@@ -148,10 +149,19 @@ class FormSession:
         self._generic: dict[int, str] = {}
         self.root = self._build(form.template, self.doc, "")
         self._relevant: dict[int, bool] = {}
+        if form.last_saved:
+            # ``instance('__last-saved')``: the last response saved with this form, if any
+            saved = xpath.Node("")
+            saved_root = self._build(form.template, saved, "")
+            if last_saved:
+                self._load(saved_root, last_saved)
+            self.env.instances[form.last_saved] = saved
         if answers is not None:
             self._load(self.root, answers)
         else:
             self._preload()
+            self.recalculate()  # dynamic defaults may read calculations
+            self._set_values(self.form.first_load, self.root)
         self.recalculate()
 
     # --- the instance -----------------------------------------------------------------------
@@ -201,6 +211,14 @@ class FormSession:
                 node.value = self.deviceid
             elif kind == "uid":
                 node.value = f"uuid:{uuid.uuid4()}"
+
+    def _set_values(self, actions: tuple[tuple[str, str], ...], within: xpath.Node) -> None:
+        """``setvalue`` actions on the nodes at their paths under ``within`` (a dynamic
+        default, a new repeat instance's values): each evaluated for its own node."""
+        for path, expr in actions:
+            for node in [n for n in self.walk(within) if self.generic(n) == path]:
+                bind = self.form.binds.get(path, Bind(path))
+                node.value = self._typed_text(bind, self._safe_value(expr, node)) if expr else ""
 
     def finish(self) -> None:
         """What ODK sets when the form is saved: ``end``."""
@@ -376,6 +394,8 @@ class FormSession:
 
     def add_repeat(self, repeat: str, parent: xpath.Node, after: xpath.Node | None = None):
         node = self._add_instance(repeat, parent, after)
+        self.recalculate()
+        self._set_values(self.form.new_repeat, node)
         self.recalculate()
         return node
 
@@ -603,7 +623,19 @@ class FormSession:
 
     def set_answer(self, prompt: Prompt, raw: Any) -> None:
         """Store an answer as typed; :class:`AnswerInvalid` when it is not one."""
-        prompt.node.value = self.coerce(prompt, raw)
+        self.store(prompt, self.coerce(prompt, raw))
+
+    def store(self, prompt: Prompt, value: str) -> None:
+        """Store an answer already checked (:meth:`coerce`), then what follows it: the
+        question's ``setvalue`` actions, every calculation and relevance."""
+        prompt.node.value = value
+        for path, expr in prompt.control.on_change:
+            target = self._resolve(path, prompt.node)
+            if target is not None:
+                bind = self.form.binds.get(path, Bind(path))
+                target.value = (
+                    self._typed_text(bind, self._safe_value(expr, target)) if expr else ""
+                )
         self.recalculate()
 
     def coerce(self, prompt: Prompt, raw: Any) -> str:

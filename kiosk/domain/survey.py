@@ -28,7 +28,7 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from kiosk.core.errors import UserError
-from kiosk.core.i18n import language
+from kiosk.core.i18n import language, t
 from kiosk.domain import xpath
 from kiosk.domain.form_session import AnswerInvalid, FormSession, pick_language
 from kiosk.domain.survey_errors import SurveyFormError
@@ -85,8 +85,8 @@ def definition_from_xform(
         raise SurveyFormError("visits.form.error.xform", detail=str(exc)[:300]) from None
     _check_expressions(form)
     n = question_count_of(form)
-    if n == 0:
-        raise SurveyFormError("visits.survey.error.empty")
+    if n == 0:  # ODK takes such a form (a calculation, a note): so do we, and say so
+        notes = [*notes, t("visits.form.nothing_to_answer")]
     FormSession(form)  # builds: a form that cannot start is refused here, not at the door
     definition = {
         "format": FORMAT,
@@ -194,6 +194,7 @@ def session_for(
     deviceid: str = "",
     answers: dict[str, Any] | None = None,
     form_language: str | None = None,
+    last_saved: dict[str, Any] | None = None,
 ) -> FormSession:
     form = form_of(definition)
     chosen = form_language or pick_language(form, language())
@@ -204,6 +205,7 @@ def session_for(
         username=username,
         deviceid=deviceid,
         answers=answers,
+        last_saved=last_saved,
     )
 
 

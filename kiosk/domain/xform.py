@@ -94,6 +94,8 @@ class Control:
     mediatype: str = ""
     range: tuple[float, float, float] | None = None  # start, end, step
     row: int = 0  # source line of the XForm body (for messages)
+    #: ``setvalue`` on ``xforms-value-changed``: (target path, expression) set when it changes
+    on_change: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,12 @@ class FormDef:
     repeats: dict[str, Any] = field(default_factory=dict)
     #: the body's control for each generic path
     controls: dict[str, Control] = field(default_factory=dict)
+    #: ``setvalue`` on ``odk-instance-first-load`` (dynamic defaults) and ``odk-new-repeat``:
+    #: (target path, expression), in form order
+    first_load: tuple[tuple[str, str], ...] = ()
+    new_repeat: tuple[tuple[str, str], ...] = ()
+    #: the id of the instance holding the last saved response (``jr://instance/last-saved``)
+    last_saved: str | None = None
 
 
 def _local(tag: Any) -> str:
@@ -233,6 +241,57 @@ def _csv_instance(data: bytes, name: str) -> xpath.Node:
     return doc
 
 
+def _geo_string(geometry: Any) -> str:
+    """A GeoJSON geometry as ODK writes geo answers: ``lat lon 0 0``, points joined by ``;``."""
+    if not isinstance(geometry, dict):
+        return ""
+    coords = geometry.get("coordinates")
+    kind = geometry.get("type")
+    points: Any
+    if kind == "Point":
+        points = [coords]
+    elif kind == "LineString":
+        points = coords
+    elif kind == "Polygon" and coords:
+        points = coords[0]
+    else:
+        return ""
+    out = []
+    for p in points or []:
+        if isinstance(p, list) and len(p) >= 2:
+            out.append(f"{p[1]} {p[0]} 0 0")
+    return "; ".join(out)
+
+
+def _geojson_instance(data: bytes, name: str) -> xpath.Node:
+    """A GeoJSON FeatureCollection as ODK reads it: an item per feature, its ``geometry`` as
+    an ODK geo string, each property a child, the feature's ``id`` too."""
+    import json
+
+    try:
+        doc = json.loads(data.decode("utf-8-sig"))
+    except (ValueError, UnicodeDecodeError):
+        raise XFormError(f"{name} is not GeoJSON") from None
+    features = doc.get("features") if isinstance(doc, dict) else None
+    if not isinstance(features, list):
+        raise XFormError(f"{name} is not a GeoJSON FeatureCollection")
+    top = xpath.Node("")
+    root = xpath.Node("root", "", top)
+    for feature in features:
+        if not isinstance(feature, dict):
+            continue
+        item = xpath.Node("item", "", root)
+        xpath.Node("geometry", _geo_string(feature.get("geometry")), item)
+        props = feature.get("properties")
+        props = props if isinstance(props, dict) else {}
+        if "id" in feature and "id" not in props:
+            xpath.Node("id", str(feature["id"]), item)
+        for key, value in props.items():
+            if isinstance(key, str) and re.fullmatch(r"[A-Za-z_][\w.-]*", key):
+                xpath.Node(key, "" if value is None else str(value), item)
+    return top
+
+
 def _xml_instance(data: bytes) -> xpath.Node:
     from lxml import etree
 
@@ -245,6 +304,8 @@ def _xml_instance(data: bytes) -> xpath.Node:
 
 def _secondary(el: Any, attachments: dict[str, bytes]) -> xpath.Node:
     src = el.get("src") or ""
+    if src.startswith("jr://instance/last-saved"):
+        return xpath.Node("")  # filled per session with the last response (FormSession)
     if not src:
         doc = xpath.Node("")
         for child in el:
@@ -260,6 +321,8 @@ def _secondary(el: Any, attachments: dict[str, bytes]) -> xpath.Node:
         return _csv_instance(data, filename)
     if filename.lower().endswith(".xml"):
         return _xml_instance(data)
+    if filename.lower().endswith(".geojson"):
+        return _geojson_instance(data, filename)
     raise XFormError(f"unsupported file {filename}")
 
 
@@ -317,6 +380,7 @@ def _body(el: Any, parent_ref: str | None, controls: dict[str, Control]) -> tupl
             ref = _generic(child.get("ref") or child.get("bind") or "")
             items = []
             itemset = None
+            on_change = []
             for sub in child:
                 if not isinstance(sub.tag, str):
                     continue
@@ -328,6 +392,10 @@ def _body(el: Any, parent_ref: str | None, controls: dict[str, Control]) -> tupl
                             (value.text or "").strip() if value is not None else "",
                             _label(_find(sub, "label")),
                         )
+                    )
+                elif stag == "setvalue" and "xforms-value-changed" in (sub.get("event") or ""):
+                    on_change.append(
+                        (_generic(sub.get("ref") or ""), (sub.get("value") or "").strip())
                     )
                 elif stag == "itemset":
                     value = _find(sub, "value")
@@ -357,6 +425,7 @@ def _body(el: Any, parent_ref: str | None, controls: dict[str, Control]) -> tupl
                 child.get("mediatype") or "",
                 rng,
                 child.sourceline or 0,
+                tuple(on_change),
             )
             controls[ref] = control
             out.append(control)
@@ -432,6 +501,15 @@ def parse_xform(xml: str | bytes, attachments: dict[str, bytes] | None = None) -
                 binds[bind.path] = bind
     controls: dict[str, Control] = {}
     tree = _body(body, None, controls)
+    first_load: list[tuple[str, str]] = []
+    new_repeat: list[tuple[str, str]] = []
+    for el in [*model.iter(f"{{{XF}}}setvalue"), *body.iter(f"{{{XF}}}setvalue")]:
+        events = (el.get("event") or "").split()
+        target = (_generic(el.get("ref") or ""), (el.get("value") or "").strip())
+        if "odk-instance-first-load" in events and target not in first_load:
+            first_load.append(target)
+        if "odk-new-repeat" in events and target not in new_repeat:
+            new_repeat.append(target)
     repeats = {}
     for el in root.iter():
         if isinstance(el.tag, str) and el.get(f"{{{JR}}}template") is not None:
@@ -456,6 +534,16 @@ def parse_xform(xml: str | bytes, attachments: dict[str, bytes] | None = None) -
         secondary=secondary,
         repeats=repeats,
         controls=controls,
+        first_load=tuple(first_load),
+        new_repeat=tuple(new_repeat),
+        last_saved=next(
+            (
+                i.get("id")
+                for i in instances
+                if (i.get("src") or "").startswith("jr://instance/last-saved")
+            ),
+            None,
+        ),
     )
 
 

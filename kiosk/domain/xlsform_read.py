@@ -23,7 +23,7 @@ from lxml import etree
 
 from kiosk.core.i18n import t
 from kiosk.core.workbook_bounds import check_workbook
-from kiosk.domain.survey import SurveyFormError
+from kiosk.domain.survey_errors import SurveyFormError
 
 log = logging.getLogger(__name__)
 

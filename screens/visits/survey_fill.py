@@ -254,12 +254,22 @@ class SurveyFillScreen(FormScreen):
         worker = getattr(self.kiosk, "worker", None)
         ctx = getattr(self.kiosk, "ctx", None)
         self.survey = survey
+        last = None
+        if self.response is None and '"jr://instance/last-saved' in survey.definition.get(
+            "xform", ""
+        ):
+            from db.surveys import last_response
+
+            device = getattr(ctx, "device_id", "") or ""
+            saved = last_response(self.kiosk.read(), survey.id, device)
+            last = saved.answers if saved is not None else None
         self.session = session_for(
             survey.definition,
             today=self._survey_today,
             username=getattr(worker, "name", "") or "",
             deviceid=getattr(ctx, "device_id", "") or "",
             answers=self.response.answers if self.response is not None else None,
+            last_saved=last,
         )
         self.raw = {}
         self.started_at = self.response.started_at if self.response is not None else now_iso()
@@ -478,8 +488,7 @@ class SurveyFillScreen(FormScreen):
         except AnswerInvalid:
             value = ""  # still being typed: unanswered until it reads as an answer
         if value != prompt.node.value:
-            prompt.node.value = value
-            self.session.recalculate()
+            self.session.store(prompt, value)
             self._page_cache = None
         # (an answer read early by pull_widgets is in the form already: the page may still
         # have to follow it)
@@ -689,10 +698,9 @@ class SurveyFillScreen(FormScreen):
             except AnswerInvalid:
                 value = ""
             if value != prompt.node.value:
-                prompt.node.value = value
+                self.session.store(prompt, value)
                 moved = True
         if moved:
-            self.session.recalculate()
             self._page_cache = None
 
     def action_save(self) -> None:

@@ -105,6 +105,40 @@ def shape(xform: str) -> Shape:
     )
 
 
+def fill_outcome(form: Path) -> tuple[str, str]:
+    """What the kiosk makes of a form at the door: ("filled", "") once imported, filled
+    through the screen's logic with answers its rules accept (tests/form_filler.py) and
+    exported; else ("refused" | "unfilled", why)."""
+    from types import SimpleNamespace
+
+    from kiosk.core.errors import UserError
+    from kiosk.domain.survey import export_tables, load_xlsform, session_for
+    from tests.form_filler import TODAY, fill
+
+    try:
+        definition = load_xlsform(form)
+    except UserError as exc:
+        return "refused", exc.message()
+    session = session_for(definition, today=TODAY, username="测试网格员", deviceid="test")
+    left = fill(session)
+    if left:
+        return "unfilled", "; ".join(left)
+    session.finish()
+    response = SimpleNamespace(
+        id="r1",
+        survey_id="s1",
+        household_id=None,
+        answers=session.answers(),
+        started_at=None,
+        submitted_at="2026-12-03T10:00:00+08:00",
+        worker_id="w",
+    )
+    tables = [(n, h, list(r)) for n, h, r in export_tables([definition], [response], {"s1": "1"})]
+    if not tables[0][2] or len(tables[0][1]) != len(tables[0][2][0]):
+        return "unfilled", "the export has no row, or a row of another width than its header"
+    return "filled", ""
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -116,6 +150,8 @@ def write_census(path: Path) -> str:
     rows = [census_row(form) for form in corpus_forms()]
     converts = sum(r.pyxform_error is None for r in rows)
     read = sum(r.read is not None for r in rows)
+    fills = {r.form: fill_outcome(r.form) for r in rows if r.read is not None}
+    filled = sum(state == "filled" for state, _ in fills.values())
     lines = [
         "# Corpus census",
         "",
@@ -125,9 +161,12 @@ def write_census(path: Path) -> str:
         f"- pyxform converts: {converts}",
         f"- read by `read_xlsform`: {read}",
         f"- refused: {len(rows) - read}",
+        f"- imported, filled with answers its rules accept and exported: {filled}, "
+        f"{filled / converts:.0%} of the forms pyxform converts",
         "",
-        "| form | pyxform | read_xlsform | questions | groups | repeats | languages | notes |",
-        "|---|---|---|---|---|---|---|---|",
+        "| form | pyxform | read_xlsform | questions | groups | repeats | languages | notes"
+        " | filled |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         pyx = "converts" if r.pyxform_error is None else f"refuses: {_cell(r.pyxform_error[:160])}"
@@ -137,15 +176,18 @@ def write_census(path: Path) -> str:
             figures = [str(s.questions), str(s.groups), str(s.repeats)]
             langs = ", ".join(r.read.languages) or "-"
             notes = str(len(r.read.notes))
+            state, why = fills[r.form]
+            done = "yes" if state == "filled" else f"{state}: {_cell(why[:160])}"
         else:
             assert r.refusal is not None
             detail = str(r.refusal.params.get("reason") or r.refusal.message())
             detail = detail.replace(str(HERE), "tests/forms")
             ours = f"refused ({r.refusal.key.rsplit('.', 1)[-1]}): {_cell(detail[:200])}"
             figures = ["", "", ""]
-            langs = notes = ""
+            langs = notes = done = ""
         lines.append(
-            f"| {r.name} | {pyx} | {ours} | {' | '.join(figures)} | {_cell(langs)} | {notes} |"
+            f"| {r.name} | {pyx} | {ours} | {' | '.join(figures)} | {_cell(langs)} | {notes}"
+            f" | {done} |"
         )
     text = "\n".join(lines) + "\n"
     path.write_text(text, encoding="utf-8")
