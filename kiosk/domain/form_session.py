@@ -281,8 +281,10 @@ class FormSession:
 
     def _itext(self, tid: str) -> Text:
         for lang in (self.language, self.form.default_language, *self.form.languages):
-            if lang is not None and tid in self.form.itext.get(lang, {}):
-                return self.form.itext[lang][tid]
+            text = self.form.itext.get(lang, {}).get(tid) if lang is not None else None
+            # pyxform writes "-" where a language lacks the text: the next language's is better
+            if text and text != ("-",):
+                return text
         return ()
 
     def _choice_label(self, value: str, path: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -38,6 +39,7 @@ class SurveyResponsesScreen(KioskScreen):
         super().__init__()
         self.household_id = household_id
         self.rows: list[tuple[Any, str]] = []
+        self.addresses: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -58,11 +60,19 @@ class SurveyResponsesScreen(KioskScreen):
 
     @work(thread=True, exclusive=True, group="responses-load", exit_on_error=False)
     def load(self) -> None:
+        from db.households import get_household
         from db.surveys import own_responses
+        from kiosk.domain import present
 
-        rows = own_responses(
-            self.kiosk.read(), self.kiosk.ctx.device_id, household_id=self.household_id
-        )
+        conn = self.kiosk.read()
+        rows = own_responses(conn, self.kiosk.ctx.device_id, household_id=self.household_id)
+        addresses: dict[str, str] = {}
+        for response, _ in rows:
+            hid = response.household_id
+            if hid and hid not in addresses:
+                h = get_household(conn, hid)
+                addresses[hid] = present.address(h) if h is not None else ""
+        self.addresses = addresses
         self.post_message(self.Loaded(rows))
 
     def on_survey_responses_screen_loaded(self, message: Loaded) -> None:
@@ -71,8 +81,9 @@ class SurveyResponsesScreen(KioskScreen):
         table.clear()
         for response, title in self.rows:
             when = (response.submitted_at or "")[:16].replace("T", " ")
-            who = t("visits.form.anonymous") if not response.household_id else "✓"
-            table.add_row(when, title, who, key=response.id)
+            hid = response.household_id
+            who = self.addresses.get(hid, "") if hid else t("visits.form.anonymous")
+            table.add_row(Text(when), Text(title), Text(who), key=response.id)
         table.focus()
 
     def action_open(self) -> None:
