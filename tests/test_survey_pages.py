@@ -128,3 +128,50 @@ async def test_pages_repeats_language_and_a_scanned_household(runtime):
     assert current[0].household_id == hid and len(current[0].answers["members"]) == 2
     assert [x.id for x, _ in own_responses(runtime.conn, runtime.ctx.device_id)] == [current[0].id]
     assert runtime.conn.execute("SELECT count(*) FROM survey_responses").fetchone()[0] == 2
+
+
+async def test_a_questionnaire_left_half_done_comes_back(runtime, monkeypatch):
+    """Esc keeps what was typed (a draft, members included); opening the questionnaire for
+    the same household brings it back; saving ends the draft; Ctrl+D twice starts afresh."""
+    from db.drafts import list_drafts
+
+    with transaction(runtime.conn):
+        runtime.conn.execute("DELETE FROM survey_responses")
+        runtime.conn.execute("DELETE FROM drafts")
+    with acting_as(runtime, SUPERVISOR), transaction(runtime.conn):
+        import_survey(runtime.ctx, load_xlsform(FORM))
+    hid = runtime.conn.execute("SELECT id FROM households LIMIT 1").fetchone()[0]
+    monkeypatch.setattr(SurveyFillScreen, "autosave_delay", 0)
+    app = signed_in_app(runtime)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.push_screen(SurveyFillScreen(hid, form="hh"))
+        await settle(app, pilot)
+        screen = app.screen
+        field(screen, "/data/hh/head").value = "赵某"
+        await pilot.press("pagedown")
+        await settle(app, pilot)
+        field(screen, "/data/members/age").value = "33"
+        await pilot.press("ctrl+n")
+        await settle(app, pilot)
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert [d.kind for d in list_drafts(runtime.conn)] == ["survey"]
+
+        await app.push_screen(SurveyFillScreen(hid, form="hh"))
+        await settle(app, pilot)
+        screen = app.screen
+        assert field(screen, "/data/hh/head").value == "赵某"  # restored
+        assert len(screen.session.draft()["members"]) == 2
+        await pilot.press("ctrl+d", "ctrl+d")  # twice: afresh
+        await settle(app, pilot)
+        assert field(screen, "/data/hh/head").value == ""
+        assert list_drafts(runtime.conn) == []
+        field(screen, "/data/hh/head").value = "钱某"
+        await settle(app, pilot)
+        assert list_drafts(runtime.conn)  # typing makes the draft again
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        await until(pilot, lambda: app.screen is not screen)
+    assert list_drafts(runtime.conn) == []  # saved: the draft is gone with it
+    (response,) = iter_responses(runtime.conn, "hh")
+    assert response.answers["hh"]["head"] == "钱某"

@@ -749,16 +749,22 @@ class FormSession:
         out = self._dump(self.root)
         return out if isinstance(out, dict) else {}
 
-    def _dump(self, node: xpath.Node) -> Any:
+    def draft(self) -> dict[str, Any]:
+        """Everything typed so far, relevant or not (a draft: an answer hidden by another
+        comes back with it), in the shape :meth:`answers` has."""
+        out = self._dump(self.root, everything=True)
+        return out if isinstance(out, dict) else {}
+
+    def _dump(self, node: xpath.Node, *, everything: bool = False) -> Any:
         if not node.children:
             bind = self.form.binds.get(self.generic(node))
             return _typed(bind, node.value)
         out: dict[str, Any] = {}
         for child in node.children:
-            if not self.relevant(child):
+            if not everything and not self.relevant(child):
                 continue
             gp = self.generic(child)
-            value = self._dump(child)
+            value = self._dump(child, everything=everything)
             if gp in self.form.repeats:
                 out.setdefault(child.name, []).append(value if isinstance(value, dict) else {})
             elif value not in (None, "", {}, []):

@@ -71,6 +71,8 @@ class SurveyFillScreen(FormScreen):
     #: what the acting worker needs to open it (kiosk/security/roles.py); the app checks
     PERMISSION: ClassVar[str | None] = "survey.fill"
     ERROR_ID = "survey-error"
+    #: Seconds of quiet before a change is written to the draft (tests set 0).
+    autosave_delay = 0.4
 
     DEFAULT_CSS = """
     SurveyFillScreen .question { height: auto; margin-bottom: 1; }
@@ -137,6 +139,14 @@ class SurveyFillScreen(FormScreen):
             priority=True,
         ),
         Binding(
+            "ctrl+d",
+            "discard",
+            term("visits.form.discard"),
+            id="survey.discard",
+            tooltip=term("visits.form.discard"),
+            priority=True,
+        ),
+        Binding(
             "escape", "app.pop_screen", term("ui.back"), id="survey.back", tooltip=term("ui.back")
         ),
     ]
@@ -188,6 +198,10 @@ class SurveyFillScreen(FormScreen):
         self._survey_today = today
         self._remove_armed: str | None = None
         self._page_cache: list[Page] | None = None
+        self._draft_timer: Any = None
+        self._draft_state: dict[str, Any] | None = None  # what the draft row holds now
+        self._discard_armed = False
+        self._done = False
         self._swapping = 0
         self._generation = 0
         self._swap_lock = asyncio.Lock()
@@ -263,16 +277,28 @@ class SurveyFillScreen(FormScreen):
             device = getattr(ctx, "device_id", "") or ""
             saved = last_response(self.kiosk.read(), survey.id, device)
             last = saved.answers if saved is not None else None
+        from db.drafts import load_draft
+
+        self.flush_draft()  # the questionnaire left behind keeps what was typed
+        draft = load_draft(self.kiosk.read(), self.draft_key(survey))
+        answers = self.response.answers if self.response is not None else None
+        if draft is not None:
+            answers = draft.payload.get("answers") or answers
         self.session = session_for(
             survey.definition,
             today=self._survey_today,
             username=getattr(worker, "name", "") or "",
             deviceid=getattr(ctx, "device_id", "") or "",
-            answers=self.response.answers if self.response is not None else None,
+            answers=answers,
             last_saved=last,
         )
+        self._draft_state = draft.payload if draft is not None else None
+        if draft is not None:
+            self.notify(t("visits.draft_restored"), timeout=4)
         self.raw = {}
         self.started_at = self.response.started_at if self.response is not None else now_iso()
+        if draft is not None and draft.payload.get("started_at"):
+            self.started_at = draft.payload["started_at"]
         self.query_one("#survey-title", Static).update(Text(survey.title))
         self.page_key = None
         self._page_cache = None
@@ -490,6 +516,7 @@ class SurveyFillScreen(FormScreen):
         if value != prompt.node.value:
             self.session.store(prompt, value)
             self._page_cache = None
+            self.changed()
         # (an answer read early by pull_widgets is in the form already: the page may still
         # have to follow it)
         self.follow(prompt.path)
@@ -560,6 +587,87 @@ class SurveyFillScreen(FormScreen):
             if still is None or self.session.broken_rule(still) is None:
                 self.clear_error()
 
+    # --- the draft: what was typed survives Esc, a crash or a kill ---------------------------
+    def draft_key(self, survey: Survey) -> str:
+        if self.response is not None:
+            return f"survey-edit:{self.response.id}"
+        return f"survey:{survey.id}:{self.household_id or 'anonymous'}"
+
+    def _draft_payload(self) -> dict[str, Any] | None:
+        if self.session is None or self.survey is None:
+            return None
+        return {
+            "answers": self.session.draft(),
+            "started_at": self.started_at,
+            "household_id": self.household_id,
+        }
+
+    def changed(self) -> None:
+        """An answer or a repeat changed: the draft follows, after a moment of quiet."""
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+        if self.autosave_delay <= 0:
+            self.call_later(self._draft_due)
+        else:
+            self._draft_timer = self.set_timer(self.autosave_delay, self._draft_due)
+
+    def _draft_due(self) -> None:
+        self._draft_timer = None
+        payload = self._draft_payload()
+        if payload is not None and payload != self._draft_state and not self._done:
+            self.write_draft(self.draft_key(self.survey), payload)  # type: ignore[arg-type]
+
+    @work(thread=True, group="survey-draft", exit_on_error=False)
+    def write_draft(self, key: str, payload: dict[str, Any]) -> None:
+        from db.drafts import save_draft
+
+        def write(ctx) -> None:  # type: ignore[no-untyped-def]
+            if not self._done:  # under the write lock: a saved response's draft stays gone
+                save_draft(ctx.conn, key, "survey", payload)
+
+        self.kiosk.write(write)
+        self._draft_state = payload
+
+    def flush_draft(self) -> None:
+        """Write the draft at once (another questionnaire chosen, the screen leaving)."""
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+            self._draft_timer = None
+        payload = self._draft_payload()
+        if payload is None or payload == self._draft_state or self._done:
+            return
+        from db.drafts import save_draft
+
+        key = self.draft_key(self.survey)  # type: ignore[arg-type]
+        self.kiosk.write(lambda ctx: save_draft(ctx.conn, key, "survey", payload))
+        self._draft_state = payload
+
+    def on_unmount(self) -> None:
+        try:
+            self.flush_draft()
+        except Exception:  # noqa: BLE001 - closing; the last autosave stands (logged)
+            import logging
+
+            logging.getLogger("kiosk.domain.survey").exception("final draft write failed")
+
+    def action_discard(self) -> None:
+        """Ctrl+D twice: forget this draft and start the questionnaire afresh."""
+        if self.survey is None:
+            return
+        if not self._discard_armed:
+            self._discard_armed = True
+            self.notify(t("visits.form.discard_confirm"), timeout=4)
+            return
+        self._discard_armed = False
+        from db.drafts import delete_draft
+
+        key = self.draft_key(self.survey)
+        self.kiosk.write(lambda ctx: delete_draft(ctx.conn, key))
+        self._draft_state = None
+        survey, self.survey = self.survey, None
+        self.session = None
+        self.show_survey(survey)
+
     # --- keys -------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Ctrl+N / Ctrl+R only on a repeat's page, Ctrl+T only for a form of several
@@ -606,6 +714,7 @@ class SurveyFillScreen(FormScreen):
             return
 
         self._page_cache = None
+        self.changed()
         key = _indexed(node)
         index = next((i for i, p in enumerate(self.pages()) if p.key == key), self.current_index())
         self.notify(t("visits.form.added", label=page.title), timeout=3, markup=False)
@@ -628,6 +737,7 @@ class SurveyFillScreen(FormScreen):
             return
         index = self.current_index()
         self.session.remove_repeat(page.instance)
+        self.changed()
         self.raw = {k: v for k, v in self.raw.items() if not k.startswith(page.key)}
         self._page_cache = None
         self.notify(t("visits.form.removed", label=page.title), timeout=3, markup=False)
@@ -702,6 +812,7 @@ class SurveyFillScreen(FormScreen):
                 moved = True
         if moved:
             self._page_cache = None
+            self.changed()
 
     def action_save(self) -> None:
         if self.session is None or self.survey is None:
@@ -737,21 +848,28 @@ class SurveyFillScreen(FormScreen):
 
     @work(thread=True, exclusive=True, group="survey-save", exit_on_error=False)
     def save(self, survey: Survey, answers: dict[str, Any]) -> None:
+        from db.drafts import delete_draft
         from db.surveys import count_responses, edit_response, save_response
 
-        if self.response is not None:
-            rid = self.response.id
-            self.kiosk.write(lambda ctx: edit_response(ctx, rid, answers))
-        else:
-            rid = self.kiosk.write(
-                lambda ctx: save_response(
+        key = self.draft_key(survey)
+
+        def write(ctx) -> str:  # type: ignore[no-untyped-def]
+            # the response and the end of its draft, in one transaction
+            if self.response is not None:
+                rid = edit_response(ctx, self.response.id, answers)
+            else:
+                rid = save_response(
                     ctx,
                     survey.id,
                     answers,
                     household_id=self.household_id,
                     started_at=self.started_at,
                 )
-            )
+            delete_draft(ctx.conn, key)
+            self._done = True
+            return rid
+
+        rid = self.kiosk.write(write)
         self.post_message(self.Saved(rid, count_responses(self.kiosk.read(), survey.id)))
 
     def on_survey_fill_screen_saved(self, message: Saved) -> None:
