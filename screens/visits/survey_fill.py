@@ -443,7 +443,7 @@ class SurveyFillScreen(FormScreen):
         elif p.kind == "trigger":
             children.append(Checkbox(t("visits.form.acknowledge"), value=bool(raw), id=wid))
         elif p.kind == "note":
-            if p.node.value and p.bind.calculate:
+            if p.node.value:  # a calculation, a default, a last-saved answer: read-only
                 children.append(Static(p.node.value, markup=False, id=wid))
         elif p.kind == "skipped":
             children.append(Static(p.note, classes="muted", markup=False))
