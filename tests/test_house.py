@@ -168,3 +168,19 @@ def test_every_screen_declares_the_permission_it_needs():
                 assert "PERMISSION" in vars(cls), f"{cls.__name__} declares no PERMISSION"
                 assert cls.PERMISSION is None or cls.PERMISSION in PERMISSIONS, cls.__name__
     assert {"HouseholdScreen", "VisitFormScreen", "ConflictScreen"} <= set(seen)
+
+
+def test_the_benchmarks_run_the_app_at_its_own_frame_rate():
+    """`python -m bench` runs every benchmark in one process: Textual, imported first by any
+    of them, must find the frame rate the app sets for itself (kiosk/app/shell.py)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", "import bench, textual.constants as c; print(c.MAX_FPS)"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={k: v for k, v in __import__("os").environ.items() if k != "TEXTUAL_FPS"},
+    )
+    assert out.stdout.strip() == "120", out.stderr
