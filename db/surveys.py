@@ -132,9 +132,12 @@ def save_response(
 # A changed response is a new one naming the one it replaces in ``meta.deprecatedID``, as ODK
 # does: responses stay immutable records (append-only, audited, synced as a set), and every
 # list below shows the newest version only.
+# Only a response from the same laptop and the same form may replace one: a device cannot
+# hide another's answers by naming them in its own.
 _CURRENT = (
     "NOT EXISTS (SELECT 1 FROM survey_responses n"
-    " WHERE json_extract(n.answers, '$.meta.deprecatedID') = r.id)"
+    " WHERE json_extract(n.answers, '$.meta.deprecatedID') = r.id"
+    " AND n.device_id = r.device_id AND n.survey_id = r.survey_id)"
 )
 
 

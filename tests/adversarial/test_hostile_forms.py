@@ -133,3 +133,26 @@ def test_an_xform_with_entities_reads_no_file():
         definition_from_xform(XXE, {}, name="x", title="x", version="1")
     )  # builds, reads nothing
     assert all("root:" not in str(c.label) for c in form.controls.values())
+
+
+def test_a_response_from_another_laptop_cannot_replace_one(runtime):
+    """``meta.deprecatedID`` replaces a response only when the replacement comes from the
+    laptop (and form) that made it: a device naming someone else's response in its own
+    hides nothing."""
+    from db.surveys import iter_responses, save_response
+
+    with acting_as(runtime, SUPERVISOR), transaction(runtime.conn):
+        sid, _ = import_survey(
+            runtime.ctx,
+            load_xlsform(Path(__file__).parents[1] / "survey_forms" / "household_members.md"),
+        )
+    with transaction(runtime.conn):
+        victim = save_response(runtime.ctx, sid, {"hh": {"head": "真实"}})
+        forged = save_response(
+            runtime.ctx, sid, {"hh": {"head": "伪造"}, "meta": {"deprecatedID": victim}}
+        )
+        runtime.conn.execute(
+            "UPDATE survey_responses SET device_id = 'another-laptop' WHERE id = ?", (forged,)
+        )
+    shown = {r.id for r in iter_responses(runtime.conn, "hh")}
+    assert {victim, forged} <= shown  # the forged replacement hid nothing
