@@ -15,6 +15,7 @@ from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState
 
 from db.workers import Worker as DbWorker
+from kiosk.core import collector
 from kiosk.core.errors import UserError, describe
 from kiosk.core.i18n import t
 from kiosk.security.roles import allowed
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 #: what a PIN can be (kiosk.security.auth.check_pin_rules): anything else is refused before checking
 PIN_MIN, PIN_MAX = 6, 12
 PIN_SHAPE = re.compile(rf"[0-9]{{{PIN_MIN},{PIN_MAX}}}")
+#: the longest the collector is held for a sign-in (a slow check on a busy laptop still ends it)
+GC_HOLD_SECONDS = 2.0
 
 
 class KioskScreen(Screen[Any]):
@@ -75,6 +78,11 @@ class GateScreen(Screen[Any]):
     Both check a PIN the same way: :func:`kiosk.security.session.attempt` on a thread (argon2id takes
     ~0.1 s; the interface stays live and says it is checking), then :meth:`accepted` or the
     refusal on the status line, with a live countdown when the growing delay applies.
+
+    Python's garbage collector is held from the PIN's Enter until the screen it leads to has
+    painted (kiosk/core/collector.py): a full collection there took 70-320 ms, most of the
+    sign-in's budget. A refusal lets it go at once; an acceptance hands it to the app
+    (``KioskApp.hold_collector_until_painted``).
     """
 
     #: what the acting worker needs to open it (kiosk/security/roles.py; None: anyone)
@@ -96,6 +104,7 @@ class GateScreen(Screen[Any]):
         super().__init__()
         self._wait: tuple[str, float] | None = None  # (message key, monotonic deadline)
         self._ticker: Timer | None = None
+        self._gc_hold: object | None = None
 
     @property
     def kiosk(self) -> KioskApp:
@@ -118,6 +127,8 @@ class GateScreen(Screen[Any]):
         self.checking = True
         self._stop_countdown()
         self.show_status(t("signin.checking"))
+        collector.release(self._gc_hold)
+        self._gc_hold = collector.hold(GC_HOLD_SECONDS)
         self._check(name, pin, unlock)
 
     @work(thread=True, group="gate-pin", exit_on_error=False)
@@ -134,10 +145,13 @@ class GateScreen(Screen[Any]):
     def on_gate_screen_checked(self, message: Checked) -> None:
         self.checking = False
         self.clear_pin()
+        hold, self._gc_hold = self._gc_hold, None
         if message.worker is not None:
             self.show_status("")
+            self.kiosk.hold_collector_until_painted(hold)
             self.accepted(message.worker)
             return
+        collector.release(hold)
         refusal = message.refusal
         assert refusal is not None
         seconds = refusal.params.get("seconds")
@@ -180,4 +194,6 @@ class GateScreen(Screen[Any]):
         """A check failed for another reason (the database, say): on the status line."""
         if event.state == WorkerState.ERROR and event.worker.error is not None:
             self.checking = False
+            collector.release(self._gc_hold)
+            self._gc_hold = None
             self.show_status(describe(event.worker.error), error=True)

@@ -258,6 +258,8 @@ class KioskApp(App[None]):
         self._home_prefetch: Future | None = home_prefetch
         self._prefetch_for = signed_in.id if signed_in and home_prefetch else None
         self._prefetched_at = time.monotonic()
+        # the collector held from a PIN's Enter to the next full frame (screens/base.py)
+        self._gc_hold: object | None = None
         self.locked = False
         self._held_notices: list[tuple[str, dict[str, Any]]] = []
         self._last_input = time.monotonic()
@@ -409,6 +411,7 @@ class KioskApp(App[None]):
         self.locked = False
         if isinstance(self.screen, LockScreen):
             self.pop_screen()
+        self.call_after_refresh(self.collector_may_run)
         held, self._held_notices = self._held_notices, []
         for message, options in held:
             self.notify(message, **options)
@@ -430,6 +433,7 @@ class KioskApp(App[None]):
         self._held_notices.clear()
         self.clear_notifications()
         self._home_prefetch = None
+        self.collector_may_run()
         self.offered_worker = worker
         self._signed_out_here = True
         self._drop_mode("signin")  # a fresh sign-in screen, offering this worker's name
@@ -599,6 +603,18 @@ class KioskApp(App[None]):
     def clear_notifications(self) -> None:
         super().clear_notifications()
         self.notice = None
+
+    def hold_collector_until_painted(self, hold: object | None) -> None:
+        """Keep a sign-in's collector hold (screens/base.py) until the screen it leads to has
+        painted what it shows: the home screen with its walk list, or the screen the lock
+        covered. They call :meth:`collector_may_run` after that frame."""
+        collector.release(self._gc_hold)
+        self._gc_hold = hold
+
+    def collector_may_run(self) -> None:
+        """The screen a PIN led to has painted: the collector runs again."""
+        hold, self._gc_hold = self._gc_hold, None
+        collector.release(hold)
 
     def take_home_prefetch(self) -> Future | None:
         """The prefetched first load of the home screen, once (None afterwards)."""

@@ -2,7 +2,7 @@
 
 A full collection took 40-170 ms on the development machine: a scan's whole budget or more.
 Held for the few milliseconds to a frame, it runs just after it instead (Textual does the same
-while scrolling, ``App.PAUSE_GC_ON_SCROLL``). Two stretches are held:
+while scrolling, ``App.PAUSE_GC_ON_SCROLL``). These stretches are held:
 
 * ``kiosk`` starting: importing Textual and the app and building the first screen create tens
   of thousands of objects, and the collector ran about a hundred times on the way (20-30 ms of
@@ -10,7 +10,13 @@ while scrolling, ``App.PAUSE_GC_ON_SCROLL``). Two stretches are held:
   subcommand lets it go before its work, the interface after its first frame, when it also
   freezes what start-up built (modules, classes, styles: they live as long as the process).
 * opening a household (a scan, Enter on a list): from the key to the screen's first frame
-  (screens/households/household.py).
+  (screens/households/household.py); a resident's slip at the counter likewise
+  (kiosk/app/resident.py).
+* signing in or unlocking: from the PIN's Enter to the frame with the home screen's walk list
+  (screens/base.py, ``KioskApp.collector_may_run``). With a busy heap a full collection there
+  took up to 320 ms, most of the sign-in's budget.
+* opening a questionnaire: from the screen's mount to its first page painted
+  (screens/visits/survey_fill.py).
 
 Holds are tokens: the collector runs again when the last one is let go.
 """

@@ -153,6 +153,7 @@ class HomeScreen(KioskScreen):
                 if area
                 else t("signin.admin_home", name=worker.name, role=role_label(worker.role))
             )
+            self.call_after_refresh(self.kiosk.collector_may_run)
             return
         if prefetched is not None and prefetched.done() and prefetched.exception() is None:
             # Fetched on a thread while Textual started: the very first frame shows it.
@@ -206,6 +207,8 @@ class HomeScreen(KioskScreen):
         s = message.summary
         self.summary = s
         self._generation += 1
+        # a sign-in's collector hold ends once this frame is painted (KioskApp.collector_may_run)
+        self.call_after_refresh(self.kiosk.collector_may_run)
         self.refresh_bindings()  # k shows only when there is something to verify
         worker = self.kiosk.worker
         who = worker.name if worker else t("ui.no_worker")

@@ -40,6 +40,7 @@ from textual.widgets import (
 )
 
 from db.surveys import Survey
+from kiosk.core import collector
 from kiosk.core.i18n import t, term
 from kiosk.domain.form_session import AnswerInvalid, FormSession, Heading, Page, Prompt
 from screens.form import FormScreen
@@ -203,6 +204,7 @@ class SurveyFillScreen(FormScreen):
         self._discard_armed = False
         self._done = False
         self._swapping = 0
+        self._gc_hold: object | None = None
         self._generation = 0
         self._swap_lock = asyncio.Lock()
         self._after_swap: list[Any] = []
@@ -218,7 +220,14 @@ class SurveyFillScreen(FormScreen):
         yield KioskFooter()
 
     def on_mount(self) -> None:
+        # The collector is held until the first page has painted (kiosk/core/collector.py):
+        # building a 200-question form makes the objects that set off a full collection.
+        self._gc_hold = collector.hold(1.0)
         self.load()
+
+    def _collector_may_run(self) -> None:
+        hold, self._gc_hold = self._gc_hold, None
+        collector.release(hold)
 
     # --- loading ----------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="survey-load", exit_on_error=False)
@@ -247,6 +256,7 @@ class SurveyFillScreen(FormScreen):
         if not self.surveys:
             self.query_one("#survey-error", Static).update(t("visits.survey.none"))
             pick.display = False
+            self._collector_may_run()
             return
         pick.set_options([(Text(s.title), s.id) for s in self.surveys])
         first = next((s for s in self.surveys if s.name == self.form_name), self.surveys[0])
@@ -364,6 +374,7 @@ class SurveyFillScreen(FormScreen):
             self._swapping -= 1
         if self._swapping:
             return
+        self.call_after_refresh(self._collector_may_run)  # held from on_mount: painted now
         waiting, self._after_swap = self._after_swap, []
         if waiting:
             for fn in waiting:
@@ -643,6 +654,7 @@ class SurveyFillScreen(FormScreen):
         self._draft_state = payload
 
     def on_unmount(self) -> None:
+        self._collector_may_run()
         try:
             self.flush_draft()
         except Exception:  # noqa: BLE001 - closing; the last autosave stands (logged)
