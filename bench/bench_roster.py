@@ -193,8 +193,7 @@ def main() -> bool:
 
 def _peak_import(folder: Path, csv_path: Path, rows: int) -> bool:
     """The real command in a process of its own, into a fresh database: its speed and its
-    peak memory (``make bench`` runs every benchmark in one process, whose own peak would be
-    the largest of them all)."""
+    peak memory (the command's own, not the benchmark's, which builds the roster files too)."""
     from db.areas import get_or_create_grid
     from db.connection import transaction
     from kiosk.runtime import load, open_runtime

@@ -3,7 +3,7 @@
 1. End-to-end: 10,000 operations (5,000 household edits, 5,000 visits) made offline on one
    laptop; its ``run_sync`` (read the outbox, push over HTTP, the hub validates, tags and
    stores them, the laptop drops the acknowledged rows, then pulls until empty) has the budget
-   >= 10,000 ops/s. Also printed: a second laptop pulling and merging the same 10,000, and the
+   >= 10,000 ops/s, the median of three days synced in turn. Also printed: a second laptop pulling and merging the same 10,000, and the
    full propagation (both syncs) against CommCare's guidance of about 25 cases per second.
 2. Hub ingest of 10,000 operations (``store.ingest`` in batches of 500 as pushes send them,
    from a device enrolled for the grids they touch: dedupe by op id, grid tagging, scope
@@ -39,6 +39,8 @@ from bench.common import median, percentile, report
 
 ROOT = Path(__file__).resolve().parent.parent
 OPS = int(os.environ.get("KIOSK_BENCH_SYNC_OPS", "10000"))
+#: days of work the laptop syncs in turn (the figure is the median day)
+ROUNDS = 3
 DEVICES = int(os.environ.get("KIOSK_BENCH_SYNC_DEVICES", "100"))
 
 
@@ -105,8 +107,9 @@ class Laptop:
             store.add_device(name, grids, role="field" if grids else "office") if store else grids,
         )
 
-    def work(self, n: int, grid: str | None = None) -> None:
-        """``n`` offline operations: half household edits, half visits."""
+    def work(self, n: int, grid: str | None = None, day: int = 0) -> None:
+        """``n`` offline operations: half household edits, half visits (``day``: a later day's
+        round of the same walk, so an edit is not the value the household already has)."""
         from db.connection import transaction
         from db.households import update_household
         from db.visits import VisitInput, save_visit
@@ -123,7 +126,7 @@ class Laptop:
             for i in range(n):
                 hid = hids[i % len(hids)]
                 if i % 2:
-                    update_household(self.ctx, hid, note=f"第{i}次走访后更新")
+                    update_household(self.ctx, hid, note=f"第{day}天第{i}次走访后更新")
                 else:
                     save_visit(self.ctx, VisitInput(household_id=hid, note="入户走访"))
 
@@ -148,16 +151,24 @@ def end_to_end(tmp: Path) -> bool:
         b.enrol(store, url, "b", None)
         a.sync()
         b.sync()
-        a.work(OPS)
-        start = time.perf_counter()
-        up = a.sync()
-        t_up = time.perf_counter() - start
+        # A day's work synced, three days in turn: one sync of 0.8 s moved 9,100-13,100 ops/s
+        # between identical runs, so the figure is the median day, every day printed.
+        rounds = []
+        for day in range(ROUNDS):
+            a.work(OPS, day=day)
+            start = time.perf_counter()
+            up = a.sync()
+            rounds.append(time.perf_counter() - start)
+            assert up.pushed == OPS, up
+        t_up = median(rounds)
+        print("  the laptop's sync, each day: " + ", ".join(f"{OPS / t:,.0f}" for t in rounds))
         start = time.perf_counter()
         down = b.sync()
-        t_down = time.perf_counter() - start
-        assert up.pushed == OPS and down.pulled == OPS, (up, down)
+        t_down = (time.perf_counter() - start) / ROUNDS
+        assert down.pulled == OPS * ROUNDS, down
         ok = report(
-            "the laptop's sync (outbox -> HTTP -> hub stores -> ack -> pull empty)",
+            f"the laptop's sync (outbox -> HTTP -> hub stores -> ack -> pull empty), median of"
+            f" {ROUNDS} days",
             OPS / t_up,
             "ops/s",
             budget=10_000,
@@ -171,7 +182,7 @@ def end_to_end(tmp: Path) -> bool:
             baseline=25.0,
         )
         ops = a.ctx.conn.execute("SELECT count(*) FROM oplog WHERE origin = 'local'").fetchone()[0]
-        assert ops == OPS
+        assert ops == OPS * ROUNDS
         a.db.close()
         b.db.close()
     store.close()

@@ -171,8 +171,8 @@ def test_every_screen_declares_the_permission_it_needs():
 
 
 def test_the_benchmarks_run_the_app_at_its_own_frame_rate():
-    """`python -m bench` runs every benchmark in one process: Textual, imported first by any
-    of them, must find the frame rate the app sets for itself (kiosk/app/shell.py)."""
+    """A benchmark may import Textual before the app does: Textual must still find the frame
+    rate the app sets for itself (kiosk/app/shell.py)."""
     import subprocess
     import sys
 
@@ -184,3 +184,23 @@ def test_the_benchmarks_run_the_app_at_its_own_frame_rate():
         env={k: v for k, v in __import__("os").environ.items() if k != "TEXTUAL_FPS"},
     )
     assert out.stdout.strip() == "120", out.stderr
+
+
+def test_each_benchmark_runs_in_a_process_of_its_own_and_hands_back_its_figures(tmp_path):
+    """`python -m bench` starts every module as `python -m bench --one NAME FILE`: the child
+    writes its figures to FILE whatever happens (here: a module that does not exist), and
+    says what went wrong instead of a traceback."""
+    import json
+    import subprocess
+    import sys
+
+    figures = tmp_path / "figures.json"
+    out = subprocess.run(
+        [sys.executable, "-m", "bench", "--one", "bench_no_such_module", str(figures)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert out.returncode == 1
+    assert "bench_no_such_module: ERROR ModuleNotFoundError" in out.stdout
+    assert json.loads(figures.read_text()) == []
