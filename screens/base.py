@@ -81,8 +81,8 @@ class GateScreen(Screen[Any]):
 
     Python's garbage collector is held from the PIN's Enter until the screen it leads to has
     painted (kiosk/core/collector.py): a full collection there took 70-320 ms, most of the
-    sign-in's budget. A refusal lets it go at once; an acceptance hands it to the app
-    (``KioskApp.hold_collector_until_painted``).
+    sign-in's budget. The app keeps the hold (``KioskApp.hold_collector_until_painted``): a
+    refusal lets it go at once, an acceptance once the next screen has painted.
     """
 
     #: what the acting worker needs to open it (kiosk/security/roles.py; None: anyone)
@@ -104,7 +104,6 @@ class GateScreen(Screen[Any]):
         super().__init__()
         self._wait: tuple[str, float] | None = None  # (message key, monotonic deadline)
         self._ticker: Timer | None = None
-        self._gc_hold: object | None = None
 
     @property
     def kiosk(self) -> KioskApp:
@@ -127,8 +126,7 @@ class GateScreen(Screen[Any]):
         self.checking = True
         self._stop_countdown()
         self.show_status(t("signin.checking"))
-        collector.release(self._gc_hold)
-        self._gc_hold = collector.hold(GC_HOLD_SECONDS)
+        self.kiosk.hold_collector_until_painted(collector.hold(GC_HOLD_SECONDS))
         self._check(name, pin, unlock)
 
     @work(thread=True, group="gate-pin", exit_on_error=False)
@@ -145,13 +143,11 @@ class GateScreen(Screen[Any]):
     def on_gate_screen_checked(self, message: Checked) -> None:
         self.checking = False
         self.clear_pin()
-        hold, self._gc_hold = self._gc_hold, None
         if message.worker is not None:
             self.show_status("")
-            self.kiosk.hold_collector_until_painted(hold)
             self.accepted(message.worker)
             return
-        collector.release(hold)
+        self.kiosk.collector_may_run()
         refusal = message.refusal
         assert refusal is not None
         seconds = refusal.params.get("seconds")
@@ -194,6 +190,5 @@ class GateScreen(Screen[Any]):
         """A check failed for another reason (the database, say): on the status line."""
         if event.state == WorkerState.ERROR and event.worker.error is not None:
             self.checking = False
-            collector.release(self._gc_hold)
-            self._gc_hold = None
+            self.kiosk.collector_may_run()
             self.show_status(describe(event.worker.error), error=True)

@@ -605,9 +605,10 @@ class KioskApp(App[None]):
         self.notice = None
 
     def hold_collector_until_painted(self, hold: object | None) -> None:
-        """Keep a sign-in's collector hold (screens/base.py) until the screen it leads to has
-        painted what it shows: the home screen with its walk list, or the screen the lock
-        covered. They call :meth:`collector_may_run` after that frame."""
+        """Keep a PIN check's collector hold (screens/base.py) until the screen it leads to
+        has painted what it shows: the home screen with its walk list, or the screen the lock
+        covered (they call :meth:`collector_may_run` after that frame); a refusal ends it
+        at once."""
         collector.release(self._gc_hold)
         self._gc_hold = hold
 
