@@ -7,6 +7,8 @@ from __future__ import annotations
 import gc
 
 import pytest
+from textual.color import Color
+from textual.widgets import Header
 
 from db.cases import list_open_cases_for_household
 from db.connection import transaction
@@ -112,6 +114,120 @@ async def test_an_open_after_a_scan_puts_the_members_first_again(runtime):
             screen.query_one("#members-table").region.y
             < screen.query_one("#household-cases").region.y
         )
+
+
+def _restyled(app) -> list:
+    """Every node the app's stylesheet applies its rules to from now on."""
+    applied: list = []
+    original = app.stylesheet.apply
+
+    def apply(node, **kwargs):
+        applied.append(node)
+        return original(node, **kwargs)
+
+    app.stylesheet.apply = apply
+    return applied
+
+
+async def test_the_kept_screen_comes_back_without_restyling_what_did_not_change(runtime):
+    first, second = _households(runtime.conn)
+    app = _app(runtime)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        open_household(app, first)
+        await settle(app, pilot)
+        screen = app.screen
+        await pilot.press("escape")
+        await settle(app, pilot)
+        applied = _restyled(app)
+        open_household(app, second)
+        await settle(app, pilot)
+        assert app.screen is screen and screen.household_id == second
+        unchanged = [screen, screen.query_one(Header), screen.query_one(KioskFooter)]
+        assert not [node for node in unchanged if node in applied]
+
+
+@pytest.mark.parametrize("change", ["theme", "terminal focus"])
+async def test_what_changed_while_the_kept_screen_was_away_restyles_it(runtime, change):
+    first, second = _households(runtime.conn)
+    app = _app(runtime)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        open_household(app, first)
+        await settle(app, pilot)
+        screen = app.screen
+        dark = screen.styles.background
+        await pilot.press("escape")
+        await settle(app, pilot)
+        if change == "theme":
+            app.theme = "textual-light"
+        else:
+            app.app_focus = False
+        await settle(app, pilot)
+        applied = _restyled(app)
+        open_household(app, second)
+        await settle(app, pilot)
+        assert app.screen is screen and screen.query_one(Header) in applied
+        if change == "theme":
+            assert screen.styles.background == Color.parse(app.current_theme.background)
+            assert screen.styles.background != dark
+
+
+async def test_a_rule_on_a_panels_place_follows_the_panels_when_they_change_places(runtime):
+    first, second = _households(runtime.conn)
+    payload = _payload(runtime, second)
+    app = _app(runtime)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        app.stylesheet.add_source(
+            "#household-body > Widget:odd { text-style: italic; }", read_from=("t", "")
+        )
+        app.refresh_css(animate=False)
+
+        def italic(screen) -> list[str]:
+            body = screen.query_one("#household-body")
+            return [w.id for w in body.children if w.styles.text_style.italic]
+
+        open_household(app, first)  # members first
+        await settle(app, pilot)
+        screen = app.screen
+        members_first = italic(screen)
+        await pilot.press("escape")
+        await settle(app, pilot)
+        await pilot.press(*payload, "enter")  # cases first
+        await settle(app, pilot)
+        assert app.screen is screen and screen.has_class("-from-scan")
+        cases_first = italic(screen)
+        screen.update_node_styles(animate=False)  # what a restyle of everything gives
+        assert cases_first == italic(screen) != members_first
+
+
+async def test_a_rule_on_the_scan_class_shows_on_a_scan_and_goes_on_an_open(runtime):
+    first, second = _households(runtime.conn)
+    payload = _payload(runtime, second)
+    app = _app(runtime)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        app.stylesheet.add_source(
+            "HouseholdScreen.-from-scan #household-cases { text-style: italic; }",
+            read_from=("t", ""),
+        )
+        app.refresh_css(animate=False)
+        open_household(app, first)
+        await settle(app, pilot)
+        screen = app.screen
+        cases = screen.query_one("#household-cases")
+        assert not cases.styles.text_style.italic
+        await pilot.press("escape")
+        await settle(app, pilot)
+        await pilot.press(*payload, "enter")
+        await settle(app, pilot)
+        assert app.screen is screen and cases.styles.text_style.italic
+        await pilot.press("escape")
+        await settle(app, pilot)
+        open_household(app, first)
+        await settle(app, pilot)
+        assert app.screen is screen and not cases.styles.text_style.italic
 
 
 async def test_a_household_opened_over_another_gets_a_screen_of_its_own(runtime):
