@@ -51,7 +51,7 @@ SQL_ALLOWED = {
 }
 
 TEXTUAL_PRIVATE = re.compile(
-    r"\b_screen_stacks?\b|\b_replace_screen\b|\b_pop_result_callback\b"
+    r"\b_screen_stacks?\b|\b_replace_screen\b|\b_pop_result_callback\b|\b_css_update_count\b"
     r"|\btextual\._\w+"
 )
 
@@ -145,6 +145,9 @@ def test_textual_still_has_what_textual_private_uses():
     assert isinstance(App._screen_stack, property)
     app = App()
     assert isinstance(app._screen_stacks, dict)
+    generation = app._css_update_count
+    app._invalidate_css()  # what a theme change calls
+    assert app._css_update_count == generation + 1
 
 
 def test_every_screen_declares_the_permission_it_needs():

@@ -63,7 +63,7 @@ async def test_f1_on_the_home_list_lists_every_key(runtime):
 
 async def test_textuals_own_texts_do_not_leak_into_the_chinese_interface(runtime):
     """The command palette's search field and an open select's footer speak Chinese."""
-    from textual.command import CommandPalette
+    from textual.command import CommandList, CommandPalette
     from textual.widgets import Input
 
     from tests.pages import HouseholdPage
@@ -78,6 +78,14 @@ async def test_textuals_own_texts_do_not_leak_into_the_chinese_interface(runtime
         await visit.press("escape", "ctrl+p")
         await until(pilot, lambda: isinstance(app.screen, CommandPalette))
         assert app.screen.query_one(Input).placeholder == "搜索命令…"
+        # every command it offers, Textual's own among them ("Quit" and the like)
+        options = app.screen.query_one(CommandList)
+        await until(pilot, lambda: options.option_count > 10)
+        texts = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+        english = [  # words, not acronyms (PDF, PIN) nor the language switch's "English"
+            s for s in texts for w in LATIN_WORD.findall(s) if w != "English" and not w.isupper()
+        ]
+        assert not english and any("退出" in s for s in texts)
 
 
 async def test_the_administrators_footer_offers_only_what_they_may_do(runtime):

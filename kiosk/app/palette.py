@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from textual.app import SystemCommand
@@ -11,6 +11,26 @@ from kiosk.core.i18n import t
 
 if TYPE_CHECKING:
     from kiosk.app.shell import KioskApp
+
+
+#: Textual's own commands, by their English title: the keys of their title and help here.
+#: The rest are left out: "Theme" (its list speaks English only, and the app is drawn for
+#: one look), "Keys" (the app's own panel, F1 or ?, lists the keys in the interface's
+#: language) and "Screenshot" (it writes the screen, names and all, to the working folder
+#: with the default permissions).
+TEXTUAL_COMMANDS = {
+    "Quit": ("ui.quit", "ui.quit_hint"),
+    "Maximize": ("ui.maximize", "ui.maximize_hint"),
+    "Minimize": ("ui.minimize", "ui.minimize_hint"),
+}
+
+
+def textual_commands(commands: Iterable[SystemCommand]) -> Iterator[SystemCommand]:
+    """Textual's system commands the app offers, in the interface's language."""
+    for command in commands:
+        keys = TEXTUAL_COMMANDS.get(command.title)
+        if keys is not None:
+            yield command._replace(title=t(keys[0]), help=t(keys[1]))
 
 
 def kiosk_commands(app: KioskApp) -> Iterator[SystemCommand]:

@@ -612,6 +612,11 @@ class KioskApp(App[None]):
         collector.release(self._gc_hold)
         self._gc_hold = hold
 
+    def css_generation(self) -> int:
+        """Counted up whenever the app's CSS is invalidated (a theme change): a screen kept off
+        the stack restyles when it comes back if this moved while it was away."""
+        return private.css_generation(self)
+
     def collector_may_run(self) -> None:
         """The screen a PIN led to has painted: the collector runs again."""
         hold, self._gc_hold = self._gc_hold, None
@@ -659,9 +664,9 @@ class KioskApp(App[None]):
         )
 
     def get_system_commands(self, screen):  # type: ignore[override]
-        yield from super().get_system_commands(screen)
-        from kiosk.app.palette import kiosk_commands
+        from kiosk.app.palette import kiosk_commands, textual_commands
 
+        yield from textual_commands(super().get_system_commands(screen))
         yield from kiosk_commands(self)
 
     # --- scan anywhere (kiosk/app/scanner.py): a label scanned or typed into any

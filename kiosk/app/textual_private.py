@@ -6,7 +6,9 @@ pin in pyproject.toml keeps the major version; this catches a minor one).
 
 * the screen stacks of every mode (is a screen still open somewhere?);
 * the screen a message is being handled for (which screen called ``dismiss``);
-* taking one screen out from under the lock screen, as ``App.pop_screen`` does for the top.
+* taking one screen out from under the lock screen, as ``App.pop_screen`` does for the top;
+* the generation of the app's CSS, which Textual counts up when a theme change invalidates
+  it (whether a screen kept off the stack still has current styles).
 """
 
 from __future__ import annotations
@@ -48,3 +50,9 @@ def take_out(app: App[Any], screen: Screen[Any]) -> AwaitComplete:
     its dismiss callback runs and it is removed, as a pop would do."""
     screen._pop_result_callback()
     return AwaitComplete(app._replace_screen(screen)).call_next(app)
+
+
+def css_generation(app: App[Any]) -> int:
+    """Counted up each time the app's CSS is invalidated (a theme change): Textual's own test
+    of whether a screen off the stack needs restyling when it comes back (``switch_mode``)."""
+    return app._css_update_count

@@ -449,11 +449,11 @@ class HouseholdScreen(KioskScreen):
         app's stylesheet and its rules, the CSS generation Textual counts up on a theme
         change, and the terminal's focus (None: not known, so always restyle)."""
         app = self.app
-        generation = getattr(app, "_css_update_count", None)
+        generation = getattr(app, "css_generation", None)  # KioskApp's; another app: restyle
         if generation is None:
             return None
         stylesheet = app.stylesheet
-        return (id(stylesheet), len(stylesheet.rules), generation, app.app_focus)
+        return (id(stylesheet), len(stylesheet.rules), generation(), app.app_focus)
 
     # --- showing ----------------------------------------------------------------------------
     def show(self, view: HouseholdView) -> None:
