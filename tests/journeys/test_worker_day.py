@@ -1,9 +1,10 @@
 """A grid worker's day, as the worker lives it: sign in on the real sign-in screen, the walk
 list, scan a household's label, a visit with a problem and a suggestion, a 未遇 visit,
-community feedback, a questionnaire, lock and unlock, a label sheet and a case slip, sync.
-Then the day holds (tests/journeys/conftest.py): the audit chain verifies, sign-in works, the
-hub holds everything the laptop wrote. The same day at 100x30 in Chinese and at 80x24 in
-English, the footer whole on every screen of it."""
+community feedback, a questionnaire, the first door again (a household opened, then the
+label scanned once more: the kept screen shows the morning's problem first), lock and
+unlock, a label sheet and a case slip, sync. Then the day holds (tests/journeys/conftest.py):
+the audit chain verifies, sign-in works, the hub holds everything the laptop wrote. The same
+day at 100x30 in Chinese and at 80x24 in English, the footer whole on every screen of it."""
 
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ async def test_a_grid_workers_day(hub, demo_db, tmp_path, monkeypatch, size, lan
     from kiosk.runtime import load, open_runtime
     from screens.cases.case_detail import CaseDetailScreen
     from screens.households.home import HomeScreen
-    from screens.households.household import HouseholdScreen
+    from screens.households.household import HouseholdScreen, open_household
     from screens.households.labels import LabelsScreen
     from screens.signin.lock import LockScreen
     from screens.visits.feedback_form import FeedbackFormScreen
@@ -172,6 +173,26 @@ async def test_a_grid_workers_day(hub, demo_db, tmp_path, monkeypatch, size, lan
             await pilot.press("ctrl+s")
             await settle(app, pilot)
             assert app.screen is not feedback
+
+            # Past the first door again: the household opened from the walk list, then the
+            # label scanned once more. The one kept household screen shows each anew (members
+            # first from the list, cases first from a label) with the morning's problem.
+            open_household(app, away)
+            await settle(app, pilot)
+            kept = app.screen
+            assert isinstance(kept, HouseholdScreen) and kept.household_id == away
+            await pilot.press("escape")
+            await settle(app, pilot)
+            await wedge(app, pilot, make("HH", code).text)
+            await settle(app, pilot)
+            assert app.screen is kept and kept.household_id == door
+            order = [w.id for w in kept.query_one("#household-body").children]
+            assert order.index("household-cases") < order.index("members-table")
+            shown = kept.query_one("#household-cases")
+            assert any(c.summary == "楼道灯坏了" for c in shown.cases)
+            _footer_whole(app)
+            await pilot.press("escape")
+            await settle(app, pilot)
 
             # Lunch: the lock, then the PIN.
             await pilot.press("ctrl+l")
