@@ -116,6 +116,19 @@ async def test_an_open_after_a_scan_puts_the_members_first_again(runtime):
         )
 
 
+async def _shown(app, pilot, hid: str):
+    """Open ``hid`` as the walk list or a search does; the screen once it has settled."""
+    open_household(app, hid)
+    await settle(app, pilot)
+    return app.screen
+
+
+async def _left(app, pilot) -> None:
+    """Esc back from the screen in front."""
+    await pilot.press("escape")
+    await settle(app, pilot)
+
+
 def _restyled(app) -> list:
     """Every node the app's stylesheet applies its rules to from now on."""
     applied: list = []
@@ -134,11 +147,8 @@ async def test_the_kept_screen_comes_back_without_restyling_what_did_not_change(
     app = _app(runtime)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.pause()
-        open_household(app, first)
-        await settle(app, pilot)
-        screen = app.screen
-        await pilot.press("escape")
-        await settle(app, pilot)
+        screen = await _shown(app, pilot, first)
+        await _left(app, pilot)
         applied = _restyled(app)
         open_household(app, second)
         await settle(app, pilot)
@@ -153,9 +163,7 @@ async def test_what_changed_while_the_kept_screen_was_away_restyles_it(runtime, 
     app = _app(runtime)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.pause()
-        open_household(app, first)
-        await settle(app, pilot)
-        screen = app.screen
+        screen = await _shown(app, pilot, first)
         dark = screen.styles.background
         await pilot.press("escape")
         await settle(app, pilot)
@@ -213,9 +221,7 @@ async def test_a_rule_on_the_scan_class_shows_on_a_scan_and_goes_on_an_open(runt
             read_from=("t", ""),
         )
         app.refresh_css(animate=False)
-        open_household(app, first)
-        await settle(app, pilot)
-        screen = app.screen
+        screen = await _shown(app, pilot, first)
         cases = screen.query_one("#household-cases")
         assert not cases.styles.text_style.italic
         await pilot.press("escape")
@@ -277,9 +283,7 @@ async def test_back_from_a_visit_the_kept_screen_shows_it(runtime):
     app = _app(runtime)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.pause()
-        open_household(app, first)
-        await settle(app, pilot)
-        screen = app.screen
+        screen = await _shown(app, pilot, first)
         await pilot.press("v")
         await settle(app, pilot)
         assert isinstance(app.screen, VisitFormScreen)
