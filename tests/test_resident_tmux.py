@@ -70,16 +70,18 @@ class Tmux:
     def screen(self) -> str:
         return self._tmux("capture-pane", "-t", "t", "-p")
 
-    def until(self, text: str, timeout: float = 30) -> str:
-        """The screen once ``text`` is on it, looked at again each time the program writes."""
+    def until(self, *texts: str, timeout: float = 30) -> str:
+        """The screen once every one of ``texts`` is on it together, looked at again each time
+        the program writes. A frame can reach the terminal in several writes, so one text
+        being there says nothing of the others."""
         deadline = time.monotonic() + timeout
         while True:
             shown = self.screen()
-            if text in shown:
+            if all(text in shown for text in texts):
                 return shown
             left = deadline - time.monotonic()
             if left <= 0:
-                raise AssertionError(f"{text!r} never appeared; the screen:\n{shown}")
+                raise AssertionError(f"{texts!r} never appeared together; the screen:\n{shown}")
             if select.select([self.fd], [], [], left)[0]:
                 os.read(self.fd, 1 << 16)
 
@@ -147,8 +149,7 @@ def test_a_resident_rates_at_the_counter_in_a_real_terminal(runtime, demo_db, tm
         term.until("请扫描您的事项回执")
         term.keys(slip.lower(), literal=True)  # Caps Lock on: the scanner types lower case
         term.keys("Enter")
-        shown = term.until(number)
-        assert "请您评价" in shown
+        shown = term.until(number, "请您评价")
         assert not [n for n in names if n in shown]  # nobody's name on the counter
         term.keys("C-q")  # does nothing: the counter stays
         term.keys("3")
