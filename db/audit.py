@@ -36,8 +36,9 @@ import hashlib
 import json
 import sqlite3
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import msgspec
@@ -200,7 +201,7 @@ class _Households:
         self.conn = conn
         self.known: dict[tuple[str, str], str | None] = {}
 
-    def of(self, entity: str, entity_id: str, payload: dict[str, Any]) -> str | None:
+    def of(self, entity: str, entity_id: str, payload: Mapping[str, Any]) -> str | None:
         if entity == "household":
             return entity_id
         hid = payload.get("household_id")
@@ -232,13 +233,13 @@ def household_of(
     return _Households(conn).of(entity, entity_id, payload)
 
 
-def _at_of(hlc: str, quarters: dict[int, tuple[str, int, str]]) -> str:
+def _at_of(hlc: str, quarters: dict[int, tuple[str, tuple[str, ...], str]]) -> str:
     """The ISO time (local offset, seconds) of an HLC stamp's wall clock: what
     ``datetime.fromtimestamp(s, UTC).astimezone().isoformat(timespec="seconds")`` writes, at
-    a fifth of its cost (a batch writes one per entry). ``quarters``: quarter hour -> its
-    local "YYYY-MM-DDTHH:", first minute and offset text; offsets change only on quarter
-    hours (every zone's offset is a multiple of 15 minutes), so within one the local time is
-    the quarter's plus the seconds since."""
+    a tenth of its cost (a batch writes one per entry). ``quarters``: quarter hour -> its
+    local "YYYY-MM-DDTHH:", the "MM:SS" of each of its seconds and its offset text; offsets
+    change only on quarter hours (every zone's offset is a multiple of 15 minutes), so within
+    one the local time is the quarter's plus the seconds since."""
     second = int(hlc[:15]) // 1000
     quarter, into = divmod(second, 900)
     known = quarters.get(quarter)
@@ -248,11 +249,23 @@ def _at_of(hlc: str, quarters: dict[int, tuple[str, int, str]]) -> str:
         sign, minutes = ("+" if offset >= 0 else "-"), abs(offset) // 60
         known = quarters[quarter] = (
             time.strftime("%Y-%m-%dT%H:", local),
-            local.tm_min,
+            _CLOCK_FACES.get(local.tm_min) or _clock_face(local.tm_min),
             f"{sign}{minutes // 60:02d}:{minutes % 60:02d}",
         )
-    hour, minute, zone = known
-    return f"{hour}{minute + into // 60:02d}:{into % 60:02d}{zone}"
+    hour, face, zone = known
+    return hour + face[into] + zone
+
+
+#: a quarter's first minute -> "MM:SS" for each of its 900 seconds (a few distinct minutes
+#: in any trail: 0, 15, 30 and 45 in every zone of today)
+_CLOCK_FACES: dict[int, tuple[str, ...]] = {}
+
+
+def _clock_face(minute: int) -> tuple[str, ...]:
+    face = _CLOCK_FACES[minute] = tuple(
+        f"{minute + into // 60:02d}:{into % 60:02d}" for into in range(900)
+    )
+    return face
 
 
 def pending_seq(conn: sqlite3.Connection) -> int:
@@ -271,22 +284,28 @@ TOGETHER_MS = 250
 #: The payload fields an entry is placed by: its household and the records it belongs to.
 REF_FIELDS = ("household_id", "case_id", "visit_id", "member_id")
 
-# payload keys -> the field names an entry lists (sorted, without ``id``); they repeat
-_NAMES: dict[tuple[str, ...], list[str]] = {}
+# payload keys -> (the field names an entry lists, sorted, without ``id``; the
+# :data:`REF_FIELDS` among the keys). Payload keys are the code's field names: they repeat,
+# so an operation's shape is worked out once, and most writes (a household's or a member's
+# change) carry no reference field at all.
+_SHAPES: dict[tuple[str, ...], tuple[list[str], tuple[str, ...]]] = {}
+#: The references of an operation that has none: one shared, read-only mapping.
+_NO_REFS: Mapping[str, Any] = MappingProxyType({})
 
 
-def _names(keys: tuple[str, ...]) -> list[str]:
-    names = _NAMES.get(keys)
-    if names is None:
-        if len(_NAMES) > 4096:  # payload keys are the code's field names: a bound, not a need
-            _NAMES.clear()
-        names = _NAMES[keys] = sorted(k for k in keys if k != "id")
-    return names
+def _shape(keys: tuple[str, ...]) -> tuple[list[str], tuple[str, ...]]:
+    if len(_SHAPES) > 4096:  # a bound, not a need
+        _SHAPES.clear()
+    shape = _SHAPES[keys] = (
+        sorted(k for k in keys if k != "id"),
+        tuple(k for k in REF_FIELDS if k in keys),
+    )
+    return shape
 
 
 #: An operation as :func:`catch_up` reads it: ``(seq, op_id, hlc, entity, entity_id, kind,
 #: worker_id, device_id, field names, {ref field: value})``.
-Operation = tuple[int, str, str, str, str, str, str | None, str, list[str], dict[str, Any]]
+Operation = tuple[int, str, str, str, str, str, str | None, str, list[str], Mapping[str, Any]]
 
 
 def operation(
@@ -300,11 +319,13 @@ def operation(
     device_id: str,
     payload: Any,
 ) -> Operation:
-    """What the trail needs of one outbox operation, from its payload (decoded)."""
+    """What the trail needs of one outbox operation, from its payload (decoded). Every write
+    the trail records calls this once, so it does no more than it must."""
     if not isinstance(payload, dict):
         payload = {}
-    refs = {k: v for k in REF_FIELDS if isinstance(v := payload.get(k), str)}
-    names = _names(tuple(payload))
+    keys = tuple(payload)
+    names, ref_keys = _SHAPES.get(keys) or _shape(keys)
+    refs = {k: v for k in ref_keys if isinstance(v := payload[k], str)} if ref_keys else _NO_REFS
     return (seq, op_id, hlc, entity, entity_id, kind, worker_id, device_id, names, refs)
 
 
@@ -408,7 +429,8 @@ def catch_up(
                 continue
             created[(entity, entity_id)] = (len(pending), ms, worker_id, device_id)
         household_id = own if own is not None else households.of(entity, entity_id, refs)
-        households.known[(entity, entity_id)] = household_id
+        if entity != "household":  # a household is its own; never looked up
+            households.known[(entity, entity_id)] = household_id
         pending.append(
             [op_id, hlc, worker_id, device_id, action, entity, entity_id, household_id, names, None]
         )
@@ -422,7 +444,7 @@ def catch_up(
         return 0
     encode, sha256 = _encode, hashlib.sha256
     tails: dict[str, tuple[int, str]] = {}
-    quarters: dict[int, tuple[str, int, str]] = {}
+    quarters: dict[int, tuple[str, tuple[str, ...], str]] = {}
     texts: dict[int, str] = {}  # id(field names) -> detail text (the list is shared)
     entries = []
     for (

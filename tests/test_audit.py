@@ -814,3 +814,24 @@ def test_an_entrys_local_time_is_what_datetime_writes(zone, second, monkeypatch)
     finally:
         monkeypatch.undo()
         clock.tzset()
+
+
+@settings(max_examples=300)
+@given(
+    payload=st.dictionaries(
+        st.sampled_from(["id", "note", "name", *audit.REF_FIELDS]),
+        st.one_of(st.none(), st.integers(), st.text(max_size=3), st.lists(st.integers())),
+    )
+)
+def test_an_operation_names_its_fields_and_only_string_references(payload):
+    """What the trail keeps of an operation, worked out once per payload shape: its field
+    names (sorted, without ``id``) and its references, only those that are strings (a list in
+    a reference field must never reach the batch's lookups). The same shape with other
+    values never sees the first payload's references."""
+    want_refs = {k: v for k, v in payload.items() if k in audit.REF_FIELDS and isinstance(v, str)}
+    for values in (payload, dict.fromkeys(payload, 0)):
+        op = audit.operation(1, "op", "hlc", "case", "c1", "insert", "w", "d", values)
+        assert op[8] == sorted(k for k in payload if k != "id")
+        assert dict(op[9]) == (want_refs if values is payload else {})
+    with pytest.raises(TypeError):  # the shared "no references" mapping cannot be written
+        audit.operation(1, "op", "h", "household", "h1", "update", "w", "d", {})[9]["x"] = 1
