@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kiosk.core.config import Settings
 
 
 def run_app(args: argparse.Namespace) -> int:
@@ -11,18 +15,10 @@ def run_app(args: argparse.Namespace) -> int:
     settings = load(
         getattr(args, "db", None), getattr(args, "lang", None), getattr(args, "worker", None)
     )
+    if getattr(args, "ensure_demo", False):
+        ensure_demo(settings)
     runtime = open_runtime(settings)
     try:
-        if (
-            getattr(args, "ensure_demo", False)
-            and runtime.conn.execute("SELECT 1 FROM households LIMIT 1").fetchone() is None
-        ):
-            from kiosk.cli.demo import build_demo
-            from kiosk.cli.output import info
-            from kiosk.core.i18n import t
-
-            info(t("cli.demo.building"))
-            build_demo(runtime, 3000, 1)
         from kiosk.core.hangup import exit_on_hangup
 
         app = start_app(runtime)
@@ -31,6 +27,27 @@ def run_app(args: argparse.Namespace) -> int:
     finally:
         runtime.close()
     return 0
+
+
+def ensure_demo(settings: Settings) -> None:
+    """The demo district in an empty database (``make run``'s first run). Opened without the
+    worker the settings name: on a fresh machine that worker (``KIOSK_WORKER=演示网格员``) is
+    one the demo is about to create."""
+    import msgspec
+
+    from kiosk.runtime import open_runtime
+
+    runtime = open_runtime(msgspec.structs.replace(settings, worker=None))
+    try:
+        if runtime.conn.execute("SELECT 1 FROM households LIMIT 1").fetchone() is None:
+            from kiosk.cli.demo import build_demo
+            from kiosk.cli.output import info
+            from kiosk.core.i18n import t
+
+            info(t("cli.demo.building"))
+            build_demo(runtime, 3000, 1)
+    finally:
+        runtime.close()
 
 
 def start_app(runtime):  # type: ignore[no-untyped-def]
