@@ -4,6 +4,7 @@ neutralised formulas."""
 from __future__ import annotations
 
 import csv
+import json
 import sqlite3
 from datetime import date, datetime
 
@@ -12,8 +13,9 @@ import pytest
 
 from db.cases import append_event, register_case
 from db.connection import transaction
-from kiosk.cases.ledger import COLUMNS, LedgerQuery, export, neutralise
+from kiosk.cases.ledger import COLUMNS, LABEL, LedgerQuery, export, neutralise
 from kiosk.core.i18n import catalogue
+from kiosk.domain.present import address_of
 from tests.conftest import SUPERVISOR, acting_as
 
 
@@ -132,6 +134,92 @@ def test_csv_has_bom_headers_rows_and_iso_dates(ledger_db, tmp_path, kind):
             datetime.fromisoformat(r[cols[key]])
         else:
             date.fromisoformat(r[cols[key]])
+
+
+def test_each_row_says_what_its_case_records_say(ledger_db, tmp_path):
+    """The cells a ledger looks up beside its case (how many households, the first one's door
+    in roster order, the grid, the registrar, the case a repeat repeats) checked row by row
+    against each case's own records, read one case at a time."""
+    conn, ctx = ledger_db.conn, ledger_db.ctx
+    # listed last-first, so the door shown (the first in roster order) is not the first listed
+    hhs = [r[0] for r in conn.execute("SELECT id FROM households ORDER BY rid DESC LIMIT 3")]
+    with transaction(conn):
+        first = register_case(
+            ctx, household_ids=hhs, category="noise", summary="三户楼上噪音",
+            at="2026-02-04T09:00:00+08:00",
+        )  # fmt: skip
+        again = register_case(
+            ctx, household_ids=hhs[:1], category="noise", summary="又报楼上噪音",
+            at="2026-02-05T09:00:00+08:00",
+        )  # fmt: skip
+        append_event(ctx, again, "repeat_of", {"of": first})
+    for kind in ("original", "resolution"):
+        export(conn, LedgerQuery(kind), tmp_path / f"{kind}.csv")
+    with (tmp_path / "original.csv").open(encoding="utf-8-sig", newline="") as fh:
+        original = list(csv.DictReader(fh))
+    with (tmp_path / "resolution.csv").open(encoding="utf-8-sig", newline="") as fh:
+        resolution = {r[ZH["ledger.col.case_id"]]: r for r in csv.DictReader(fh)}
+    assert len(original) == len(resolution) == _counts(conn)[0]
+    col = {k: ZH[f"ledger.col.{k}"] for k in ("households", "address", "grid", "registrar")}
+    for row in original:
+        cid = row[ZH["ledger.col.case_id"]]
+        doors = conn.execute(
+            "SELECT cp.name, h.building, h.unit, h.room, h.forgotten_at IS NOT NULL"
+            " FROM case_households l JOIN households h ON h.id = l.household_id"
+            " JOIN compounds cp ON cp.id = h.compound_id WHERE l.case_id = ? ORDER BY h.rid",
+            (cid,),
+        ).fetchall()
+        door = address_of(*doors[0][:4], forgotten=bool(doors[0][4]))
+        if len(doors) > 1:
+            door = ZH["ledger.and_more"].format(address=door, n=len(doors) - 1)
+        grid, registrar, repeats = conn.execute(
+            "SELECT g.code, w.name, (SELECT r.number FROM case_state s JOIN cases r"
+            " ON r.id = s.repeat_of WHERE s.case_id = c.id)"
+            " FROM cases c JOIN grids g ON g.id = c.grid_id JOIN workers w ON w.id = c.worker_id"
+            " WHERE c.id = ?",
+            (cid,),
+        ).fetchone()
+        assert (
+            row[col["households"]], row[col["address"]], row[col["grid"]], row[col["registrar"]]
+        ) == (str(len(doors)), door, grid, registrar)  # fmt: skip
+        assert resolution[cid][ZH["ledger.col.repeat_of"]] == (repeats or "")
+        assert resolution[cid][col["grid"]] == grid
+    shown = {r[ZH["ledger.col.case_id"]]: r for r in original}
+    assert shown[first][col["households"]] == "3" and "等 2 户" in shown[first][col["address"]]
+    number = conn.execute("SELECT number FROM cases WHERE id = ?", (first,)).fetchone()[0]
+    assert resolution[again][ZH["ledger.col.repeat_of"]] == number
+
+
+def test_label_columns_hold_only_the_catalogues_words(ledger_db, tmp_path):
+    """The columns the CSV writer does not check for formulas (LABEL: a status, 是/否, a
+    rating's name) carry only words of the program's own catalogue, even when an event from a
+    device says something else: a rating that is no rating is shown as none, not as sent."""
+    conn, ctx = ledger_db.conn, ledger_db.ctx
+    cid = conn.execute("SELECT id FROM cases ORDER BY registered_at LIMIT 1").fetchone()[0]
+    with transaction(conn):
+        append_event(ctx, cid, "resolve", {"note": "=1+1"})
+        # as a replica stores what a device sent: no rule checked on the way in
+        conn.execute(
+            "INSERT INTO case_events(id, case_id, type, at, data, hlc, worker_id, device_id)"
+            " VALUES ('remote-rate', ?, 'rate', '2030-01-01T10:00:00+08:00', ?,"
+            " '999999999999999.00000', NULL, 'remote-device')",
+            (cid, json.dumps({"rating": "=cmd|' /C calc'!A0", "due": "2030-01-02"})),
+        )
+    words = set(ZH.values()) | {""}
+    for kind in ("progress", "resolution"):
+        export(conn, LedgerQuery(kind), tmp_path / f"{kind}.csv")
+        with (tmp_path / f"{kind}.csv").open(encoding="utf-8-sig", newline="") as fh:
+            body = list(csv.reader(fh))[1:]
+        labels = [i for i, c in enumerate(COLUMNS[kind]) if c.kind == LABEL]
+        assert labels, kind
+        for row in body:
+            for i in labels:
+                word = row[i]
+                if COLUMNS[kind][i].key == "valid" and word != ZH["ledger.valid"]:
+                    assert word.startswith(ZH["ledger.invalid"].split("{")[0]), word
+                else:
+                    assert word in words, (kind, COLUMNS[kind][i].key, word)
+        assert not any(c and c[0] in "=+-@" for row in body for c in row)
 
 
 def test_cli_filters_by_date_and_grid(kiosk, demo_db, tmp_path):

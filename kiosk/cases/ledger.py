@@ -9,7 +9,8 @@ Rows stream from SQL straight into the writer: ``.xlsx`` through the streaming s
 reads Chinese correctly (dates as ISO text, which Excel and LibreOffice both parse). Every
 text cell is neutralised against formula injection: text that starts with ``=``, ``+``,
 ``-``, ``@``, a tab or a carriage return gets a leading apostrophe, so a spreadsheet shows it
-as text and never evaluates it.
+as text and never evaluates it. A LABEL column (a status, 是/否, a rating's name) holds only
+words of the catalogue, never a value as a device sent it, and the CSV writer skips it.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from kiosk.core.spreadsheet import (  # noqa: F401 - neutralise is the ledgers' 
     DATE,
     DATETIME,
     INT,
+    LABEL,
     TEXT,
     neutralise,
     write_sheet,
@@ -70,10 +72,10 @@ COLUMNS: dict[str, list[Column]] = {
         Column("department", TEXT, 16),
         Column("person", TEXT, 10),
         Column("due", DATE, 12),
-        Column("rating", TEXT, 10),
+        Column("rating", LABEL, 10),
         Column("note", TEXT, 40),
         Column("by", TEXT, 10),
-        Column("valid", TEXT, 24),
+        Column("valid", LABEL, 24),
         Column("summary", TEXT, 30),
         Column("event_id", TEXT, 38),
     ],
@@ -85,15 +87,15 @@ COLUMNS: dict[str, list[Column]] = {
         Column("summary", TEXT, 40),
         Column("department", TEXT, 16),
         Column("due", DATE, 12),
-        Column("status", TEXT, 10),
+        Column("status", LABEL, 10),
         Column("resolved", DATE, 12),
-        Column("on_spot", TEXT, 8),
+        Column("on_spot", LABEL, 8),
         Column("reopened", INT, 8),
-        Column("rating", TEXT, 10),
+        Column("rating", LABEL, 10),
         Column("closed", DATE, 12),
-        Column("close_kind", TEXT, 16),
-        Column("overdue", TEXT, 8),
-        Column("level", TEXT, 10),
+        Column("close_kind", LABEL, 16),
+        Column("overdue", LABEL, 8),
+        Column("level", LABEL, 10),
         Column("repeat_of", TEXT, 18),
         Column("photos", INT, 8),
         Column("photos_after", INT, 10),
@@ -135,6 +137,19 @@ def _as_datetime(text: str | None) -> datetime | None:
         return None
 
 
+class _Memo(dict):
+    """``memo[key]`` is ``fn(key)``, worked out once per key: a ledger's cells repeat (days,
+    deadlines) across 100,000 rows."""
+
+    def __init__(self, fn: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self.fn = fn
+
+    def __missing__(self, key: Any) -> Any:
+        value = self[key] = self.fn(key)
+        return value
+
+
 def _range(q: LedgerQuery, column: str) -> tuple[list[str], dict[str, Any]]:
     where, params = [], {}
     if q.date_from:
@@ -156,50 +171,86 @@ def _where(parts: list[str]) -> str:
     return (" WHERE " + " AND ".join(parts)) if parts else ""
 
 
+def _tuples(conn: sqlite3.Connection) -> sqlite3.Cursor:
+    """A cursor whose rows are plain tuples: a ledger reads its cells by position, and
+    100,000 ``sqlite3.Row`` objects (the connection's factory) cost more than that."""
+    cur = conn.cursor()
+    cur.row_factory = None
+    return cur
+
+
 def _original(
     conn: sqlite3.Connection, q: LedgerQuery, cats: Categories, **_: Any
 ) -> Iterator[list]:
-    where, params = _range(q, "c.registered_at")
+    """Cases in one sorted pass of their own table; what each row names (grid, registrar, the
+    households and the first one's door) from small lookups built before it, not joined per
+    row: a join of 100,000 cases to their households costs SQLite a temporary index and a
+    second sort."""
     from kiosk.domain.present import address_writer
 
+    where, params = _range(q, "c.registered_at")
+    chosen = f" WHERE l.case_id IN (SELECT c.id FROM cases c{_where(where)})" if where else ""
+    # households per case, in one pass of the (case_id, household_id) index: how many, and
+    # the first in roster order, whose door the ledger shows
+    link = {
+        row[0]: row
+        for row in _tuples(conn).execute(
+            "SELECT l.case_id, count(*), min(h.rid) FROM case_households l"
+            " CROSS JOIN households h ON h.id = l.household_id" + chosen + " GROUP BY l.case_id",
+            params,
+        )
+    }
     address_of = address_writer()
+    doors = {
+        rid: address_of(compound, building, unit, room, forgotten) if compound is not None else ""
+        for rid, compound, building, unit, room, forgotten in _tuples(conn).execute(
+            "SELECT h.rid, cp.name, h.building, h.unit, h.room, h.forgotten_at IS NOT NULL"
+            " FROM households h LEFT JOIN compounds cp ON cp.id = h.compound_id"
+            " WHERE h.rid IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted({row[2] for row in link.values()})),),
+        )
+    }
+    grids = dict(_tuples(conn).execute("SELECT id, code FROM grids"))
+    workers = dict(_tuples(conn).execute("SELECT id, name FROM workers"))
     groups = {g.code: g.name for g in cats.groups}
-    labels: dict[str, str] = {}  # a category's label, looked up once per export
-    # households per case in one index-ordered pass (the first in roster order is shown)
-    sql = (
-        "WITH link AS (SELECT l.case_id, count(*) AS n, min(h.rid) AS rid FROM case_households l"
-        " JOIN households h ON h.id = l.household_id GROUP BY l.case_id)"
-        " SELECT c.number, c.registered_at, g.code, c.category_group, c.category, c.summary,"
-        " COALESCE(link.n, 0), cp.name || char(31) || h.building || char(31) || h.unit"
-        " || char(31) || h.room || char(31) || (h.forgotten_at IS NOT NULL),"
-        " c.raised_by, w.name, c.visit_id, c.id"
-        " FROM cases c LEFT JOIN grids g ON g.id = c.grid_id"
-        " LEFT JOIN link ON link.case_id = c.id LEFT JOIN households h ON h.rid = link.rid"
-        " LEFT JOIN compounds cp ON cp.id = h.compound_id"
-        " LEFT JOIN workers w ON w.id = c.worker_id"
+    labels = _Memo(cats.label)  # a category's label, looked up once per export
+    days = _Memo(_as_date)
+    alone = (None, 0, None)
+    for (
+        number,
+        registered,
+        grid,
+        group,
+        category,
+        summary,
+        raised_by,
+        worker,
+        visit,
+        cid,
+    ) in _tuples(conn).execute(
+        "SELECT c.number, c.registered_at, c.grid_id, c.category_group, c.category,"
+        " c.summary, c.raised_by, c.worker_id, c.visit_id, c.id FROM cases c"
         + _where(where)
-        + " ORDER BY c.registered_at, c.id"
-    )
-    for r in conn.execute(sql, params):
-        addr = ""
-        if r[7]:
-            compound, building, unit, room, forgotten = r[7].split("\x1f")
-            addr = address_of(compound, building, unit, room, forgotten == "1")
-            if r[6] > 1:
-                addr = t("ledger.and_more", address=addr, n=r[6] - 1)
+        + " ORDER BY c.registered_at, c.id",
+        params,
+    ):
+        _, n, rid = link.get(cid, alone)
+        door = doors.get(rid, "")
+        if n > 1 and door:
+            door = t("ledger.and_more", address=door, n=n - 1)
         yield [
-            r[0],
-            _as_date(r[1]),
-            r[2] or "",
-            groups.get(r[3], r[3]),
-            labels.get(r[4]) or labels.setdefault(r[4], cats.label(r[4])),
-            r[5],
-            r[6],
-            addr,
-            r[8] or "",
-            r[9] or "",
-            r[10] or "",
-            r[11],
+            number,
+            days[registered[:10]],
+            grids.get(grid) or "",
+            groups.get(group, group),
+            labels[category],
+            summary,
+            n,
+            door,
+            raised_by or "",
+            workers.get(worker) or "",
+            visit or "",
+            cid,
         ]
 
 
@@ -246,7 +297,7 @@ def _progress(
             "repeat_of",
         )
     }
-    for r in conn.execute(sql, params):
+    for r in _tuples(conn).execute(sql, params):
         d = json.loads(r[3]) if r[3] and r[3] != "{}" else {}
         note = d.get("note") or d.get("reason") or ""
         if r[2] == "follow_up" and d.get("reached") is False:
@@ -281,17 +332,34 @@ def _resolution(
     rules: EscalationRules,
 ) -> Iterator[list]:
     where, params = _range(q, "c.registered_at")
+    chosen = f" WHERE p.case_id IN (SELECT c.id FROM cases c{_where(where)})" if where else ""
+    # what a row names beside its case (as in _original: looked up, not joined per row):
+    # photos per case and those on a resolution (the "after" of 整改前/整改后), the number of
+    # the case a repeat repeats, the grid's code
+    photos = {
+        case_id: (n, after)
+        for case_id, n, after in _tuples(conn).execute(
+            "SELECT p.case_id, count(*), sum(e.type IN ('resolve', 'resolve_on_spot'))"
+            " FROM photos p JOIN case_events e ON e.id = p.event_id"
+            + chosen
+            + " GROUP BY p.case_id",
+            params,
+        )
+    }
+    repeats = dict(
+        _tuples(conn).execute(
+            "SELECT s.case_id, r.number FROM case_state s JOIN cases r ON r.id = s.repeat_of"
+            " WHERE s.repeat_of IS NOT NULL"
+        )
+    )
+    grids = dict(_tuples(conn).execute("SELECT id, code FROM grids"))
     sql = (
-        "SELECT c.number, c.registered_at, g.code, c.category, c.summary, s.department, s.due,"
+        "SELECT c.number, c.registered_at, c.grid_id, c.category, c.summary, s.department, s.due,"
         " s.status, s.resolved_at, s.on_spot, s.reopen_count, s.last_rating, s.closed_at,"
-        " s.close_kind, s.manual_level, r.number, c.id, ph.n, ph.after"
-        " FROM cases c JOIN case_state s ON s.case_id = c.id LEFT JOIN grids g ON g.id = c.grid_id"
-        " LEFT JOIN cases r ON r.id = s.repeat_of"
-        # photos per case, and those on a resolution (the "after" of 整改前/整改后)
-        " LEFT JOIN (SELECT p.case_id, count(*) AS n,"
-        " sum(e.type IN ('resolve', 'resolve_on_spot')) AS after"
-        " FROM photos p JOIN case_events e ON e.id = p.event_id GROUP BY p.case_id) ph"
-        " ON ph.case_id = c.id" + _where(where) + " ORDER BY c.registered_at, c.id"
+        " s.close_kind, s.manual_level, c.id"
+        " FROM cases c JOIN case_state s ON s.case_id = c.id"
+        + _where(where)
+        + " ORDER BY c.registered_at, c.id"
     )
     yes, no = t("ledger.yes"), t("ledger.no")
     statuses = {
@@ -302,32 +370,39 @@ def _resolution(
     kinds = {k: t(f"cases.close_kind.{k}") for k in ("rated", "unreachable", "repeat")}
     ratings = {k: t(f"cases.rating.{k}") for k in ("satisfied", "basic", "dissatisfied")}
     today_s = today.isoformat()
-    labels: dict[str, str] = {}  # a category's label, looked up once per export
-    for r in conn.execute(sql, params):
-        is_open = r[7] in ("registered", "assigned", "in_progress")
-        overdue = is_open and r[6] is not None and r[6] < today_s
-        level = max(r[14], clock_level(r[6], today, rules)) if is_open else 0
+    labels = _Memo(cats.label)  # a category's label, looked up once per export
+    days = _Memo(_as_date)  # 100,000 cases fall on a few hundred days
+    late = _Memo(lambda due: clock_level(due, today, rules))
+    opened, done = ("registered", "assigned", "in_progress"), ("resolved", "closed")
+    none = (0, 0)
+    for (
+        number, registered, grid, category, summary, department, due, status, resolved,
+        on_spot, reopened, rating, closed, close_kind, manual_level, cid,
+    ) in _tuples(conn).execute(sql, params):  # fmt: skip
+        is_open, finished = status in opened, status in done
+        level = max(manual_level, late[due]) if is_open else 0
+        n_photos, n_after = photos.get(cid, none)
         yield [
-            r[0],
-            _as_date(r[1]),
-            r[2] or "",
-            labels.get(r[3]) or labels.setdefault(r[3], cats.label(r[3])),
-            r[4],
-            r[5] or "",
-            _as_date(r[6]),
-            statuses.get(r[7], r[7]),
-            _as_date(r[8]) if r[7] in ("resolved", "closed") else None,
-            yes if r[9] and r[7] in ("resolved", "closed") else no,
-            r[10],
-            ratings.get(r[11] or "", ""),
-            _as_date(r[12]),
-            kinds.get(r[13] or "", ""),
-            yes if overdue else no,
+            number,
+            days[registered[:10]],
+            grids.get(grid) or "",
+            labels[category],
+            summary,
+            department or "",
+            days[due[:10]] if due else None,
+            statuses.get(status, status),
+            days[resolved[:10]] if resolved and finished else None,
+            yes if on_spot and finished else no,
+            reopened,
+            ratings.get(rating or "", ""),
+            days[closed[:10]] if closed else None,
+            kinds.get(close_kind or "", ""),
+            yes if is_open and due is not None and due < today_s else no,
             levels[level] if level else "",
-            r[15] or "",
-            r[17] or 0,
-            r[18] or 0,
-            r[16],
+            repeats.get(cid) or "",
+            n_photos,
+            n_after,
+            cid,
         ]
 
 

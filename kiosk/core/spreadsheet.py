@@ -24,6 +24,10 @@ from pathlib import Path
 from typing import Any
 
 DATE, DATETIME, TEXT, INT = "date", "datetime", "text", "int"
+#: text the program writes from its own catalogue (a status, 是/否, a rating's name), never
+#: from a person or another device: written as TEXT is, and a CSV writer need not check it
+#: for formulas (a ledger has 1.2 million cells to check otherwise)
+LABEL = "label"
 
 #: a leading character that makes a spreadsheet read a cell as a formula
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
@@ -101,6 +105,7 @@ def _datetime_cell(ref: str, v: Any) -> str:
 
 _CELL: dict[str, Callable[[str, Any], str]] = {
     TEXT: _text_cell,
+    LABEL: _text_cell,
     INT: _int_cell,
     DATE: _date_cell,
     DATETIME: _datetime_cell,
