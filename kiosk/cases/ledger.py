@@ -24,8 +24,10 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from db import ledgers
 from db.case_fold import EscalationRules, clock_level
 from db.cases import refresh_dirty
+from db.ledgers import Span
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import t
 from kiosk.core.spreadsheet import DANGEROUS as _DANGEROUS
@@ -150,33 +152,13 @@ class _Memo(dict):
         return value
 
 
-def _range(q: LedgerQuery, column: str) -> tuple[list[str], dict[str, Any]]:
-    where, params = [], {}
-    if q.date_from:
-        where.append(f"{column} >= :dfrom")
-        params["dfrom"] = q.date_from.isoformat()
-    if q.date_to:
-        where.append(f"{column} < :dto")
-        params["dto"] = (q.date_to + timedelta(days=1)).isoformat()
-    if q.grid_id:
-        where.append("c.grid_id = :grid")
-        params["grid"] = q.grid_id
-    if q.grid_ids:
-        where.append(f"c.grid_id IN ({', '.join(f':scope{i}' for i in range(len(q.grid_ids)))})")
-        params.update({f"scope{i}": g for i, g in enumerate(q.grid_ids)})
-    return where, params
-
-
-def _where(parts: list[str]) -> str:
-    return (" WHERE " + " AND ".join(parts)) if parts else ""
-
-
-def _tuples(conn: sqlite3.Connection) -> sqlite3.Cursor:
-    """A cursor whose rows are plain tuples: a ledger reads its cells by position, and
-    100,000 ``sqlite3.Row`` objects (the connection's factory) cost more than that."""
-    cur = conn.cursor()
-    cur.row_factory = None
-    return cur
+def _span(q: LedgerQuery) -> Span:
+    return Span(
+        since=q.date_from.isoformat() if q.date_from else None,
+        before=(q.date_to + timedelta(days=1)).isoformat() if q.date_to else None,
+        grid_id=q.grid_id,
+        grid_ids=q.grid_ids,
+    )
 
 
 def _original(
@@ -188,53 +170,26 @@ def _original(
     second sort."""
     from kiosk.domain.present import address_writer
 
-    where, params = _range(q, "c.registered_at")
-    chosen = f" WHERE l.case_id IN (SELECT c.id FROM cases c{_where(where)})" if where else ""
-    # households per case, in one pass of the (case_id, household_id) index: how many, and
-    # the first in roster order, whose door the ledger shows
-    link = {
-        row[0]: row
-        for row in _tuples(conn).execute(
-            "SELECT l.case_id, count(*), min(h.rid) FROM case_households l"
-            " CROSS JOIN households h ON h.id = l.household_id" + chosen + " GROUP BY l.case_id",
-            params,
-        )
-    }
+    span = _span(q)
+    # households per case: how many, and the first in roster order, whose door is shown
+    link = ledgers.households_per_case(conn, span)
     address_of = address_writer()
     doors = {
         rid: address_of(compound, building, unit, room, forgotten) if compound is not None else ""
-        for rid, compound, building, unit, room, forgotten in _tuples(conn).execute(
-            "SELECT h.rid, cp.name, h.building, h.unit, h.room, h.forgotten_at IS NOT NULL"
-            " FROM households h LEFT JOIN compounds cp ON cp.id = h.compound_id"
-            " WHERE h.rid IN (SELECT value FROM json_each(?))",
-            (json.dumps(sorted({row[2] for row in link.values()})),),
+        for rid, compound, building, unit, room, forgotten in ledgers.doors(
+            conn, (row[2] for row in link.values())
         )
     }
-    grids = dict(_tuples(conn).execute("SELECT id, code FROM grids"))
-    workers = dict(_tuples(conn).execute("SELECT id, name FROM workers"))
+    grids = ledgers.grid_codes(conn)
+    workers = ledgers.worker_names(conn)
     groups = {g.code: g.name for g in cats.groups}
     labels = _Memo(cats.label)  # a category's label, looked up once per export
     days = _Memo(_as_date)
     alone = (None, 0, None)
     for (
-        number,
-        registered,
-        grid,
-        group,
-        category,
-        summary,
-        raised_by,
-        worker,
-        visit,
-        cid,
-    ) in _tuples(conn).execute(
-        "SELECT c.number, c.registered_at, c.grid_id, c.category_group, c.category,"
-        " c.summary, c.raised_by, c.worker_id, c.visit_id, c.id FROM cases c"
-        + _where(where)
-        + " ORDER BY c.registered_at, c.id",
-        params,
-    ):
-        _, n, rid = link.get(cid, alone)
+        number, registered, grid, group, category, summary, raised_by, worker, visit, cid
+    ) in ledgers.original_cases(conn, span):  # fmt: skip
+        _case, n, rid = link.get(cid, alone)
         door = doors.get(rid, "")
         if n > 1 and door:
             door = t("ledger.and_more", address=door, n=n - 1)
@@ -257,28 +212,13 @@ def _original(
 def _progress(
     conn: sqlite3.Connection, q: LedgerQuery, cats: Categories, **_: Any
 ) -> Iterator[list]:
-    from db.case_fold import Event, fold
+    from db.case_fold import fold
+    from db.cases import load_events
 
-    where, params = _range(q, "e.at")
-    sql = (
-        "SELECT c.number, e.at, e.type, e.data, w.name, c.summary, e.id, e.case_id, e.hlc,"
-        " e.device_id, e.worker_id FROM case_events e JOIN cases c ON c.id = e.case_id"
-        " LEFT JOIN workers w ON w.id = e.worker_id"
-        + _where(where)
-        + " ORDER BY c.registered_at, e.case_id, e.hlc, e.device_id, e.id"
-    )
     invalid: dict[str, str] = {}
-    flagged = {r[0] for r in conn.execute("SELECT case_id FROM case_state WHERE n_invalid > 0")}
-    for cid in flagged:  # few: only cases whose log holds an event invalid where it landed
-        evs = [
-            Event(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]))
-            for r in conn.execute(
-                "SELECT id, type, hlc, device_id, at, worker_id, data FROM case_events"
-                " WHERE case_id = ?",
-                (cid,),
-            )
-        ]
-        invalid.update(fold(evs).invalid)
+    # few: only cases whose log holds an event invalid where it landed
+    for cid in ledgers.cases_with_invalid_events(conn):
+        invalid.update(fold(load_events(conn, cid)).invalid)
     ok = t("ledger.valid")
     ratings = {k: t(f"cases.rating.{k}") for k in ("satisfied", "basic", "dissatisfied")}
     steps = {
@@ -297,7 +237,7 @@ def _progress(
             "repeat_of",
         )
     }
-    for r in _tuples(conn).execute(sql, params):
+    for r in ledgers.progress_events(conn, _span(q)):
         d = json.loads(r[3]) if r[3] and r[3] != "{}" else {}
         note = d.get("note") or d.get("reason") or ""
         if r[2] == "follow_up" and d.get("reached") is False:
@@ -331,36 +271,12 @@ def _resolution(
     today: date,
     rules: EscalationRules,
 ) -> Iterator[list]:
-    where, params = _range(q, "c.registered_at")
-    chosen = f" WHERE p.case_id IN (SELECT c.id FROM cases c{_where(where)})" if where else ""
-    # what a row names beside its case (as in _original: looked up, not joined per row):
-    # photos per case and those on a resolution (the "after" of 整改前/整改后), the number of
-    # the case a repeat repeats, the grid's code
-    photos = {
-        case_id: (n, after)
-        for case_id, n, after in _tuples(conn).execute(
-            "SELECT p.case_id, count(*), sum(e.type IN ('resolve', 'resolve_on_spot'))"
-            " FROM photos p JOIN case_events e ON e.id = p.event_id"
-            + chosen
-            + " GROUP BY p.case_id",
-            params,
-        )
-    }
-    repeats = dict(
-        _tuples(conn).execute(
-            "SELECT s.case_id, r.number FROM case_state s JOIN cases r ON r.id = s.repeat_of"
-            " WHERE s.repeat_of IS NOT NULL"
-        )
-    )
-    grids = dict(_tuples(conn).execute("SELECT id, code FROM grids"))
-    sql = (
-        "SELECT c.number, c.registered_at, c.grid_id, c.category, c.summary, s.department, s.due,"
-        " s.status, s.resolved_at, s.on_spot, s.reopen_count, s.last_rating, s.closed_at,"
-        " s.close_kind, s.manual_level, c.id"
-        " FROM cases c JOIN case_state s ON s.case_id = c.id"
-        + _where(where)
-        + " ORDER BY c.registered_at, c.id"
-    )
+    span = _span(q)
+    # what a row names beside its case: photos (and those of a resolution), the number of the
+    # case a repeat repeats, the grid's code
+    photos = ledgers.photos_per_case(conn, span)
+    repeats = ledgers.repeated_numbers(conn)
+    grids = ledgers.grid_codes(conn)
     yes, no = t("ledger.yes"), t("ledger.no")
     statuses = {
         k: t(f"cases.status.{k}")
@@ -378,7 +294,7 @@ def _resolution(
     for (
         number, registered, grid, category, summary, department, due, status, resolved,
         on_spot, reopened, rating, closed, close_kind, manual_level, cid,
-    ) in _tuples(conn).execute(sql, params):  # fmt: skip
+    ) in ledgers.resolution_cases(conn, span):  # fmt: skip
         is_open, finished = status in opened, status in done
         level = max(manual_level, late[due]) if is_open else 0
         n_photos, n_after = photos.get(cid, none)
