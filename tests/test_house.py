@@ -147,6 +147,17 @@ def test_textual_still_has_what_textual_private_uses():
     generation = app._css_update_count
     app._invalidate_css()  # what a theme change calls
     assert app._css_update_count == generation + 1
+    # the palette's "no matches" countdown, which kiosk/app/textual_private.py reimplements
+    from textual.command import CommandPalette
+
+    countdown = inspect.getsource(CommandPalette._start_no_matches_countdown)
+    for name in ("_stop_no_matches_countdown", "_NO_MATCHES", "_list_visible", "_no_matches_timer"):
+        assert name in countdown, name
+    assert isinstance(CommandPalette._NO_MATCHES_COUNTDOWN, float)
+    assert list(inspect.signature(CommandPalette._start_no_matches_countdown).parameters) == [
+        "self",
+        "search_value",
+    ]
 
 
 def test_every_screen_declares_the_permission_it_needs():

@@ -86,6 +86,10 @@ async def test_textuals_own_texts_do_not_leak_into_the_chinese_interface(runtime
             s for s in texts for w in LATIN_WORD.findall(s) if w != "English" and not w.isupper()
         ]
         assert not english and any("退出" in s for s in texts)
+        # a search that finds nothing says so in Chinese too (Textual writes it in a timer)
+        await pilot.press(*"zzzz")
+        await until(pilot, lambda: options.option_count == 1)
+        assert str(options.get_option_at_index(0).prompt.renderable) == "没有匹配的命令"
 
 
 async def test_the_administrators_footer_offers_only_what_they_may_do(runtime):

@@ -556,7 +556,7 @@ class KioskApp(App[None]):
         return private.take_out(self, closing)
 
     def action_command_palette(self) -> None:
-        from textual.command import CommandPalette
+        from kiosk.app.textual_private import CommandPalette
 
         # the header's icon calls this directly: the gate is checked here too
         if self.gate_open and self.use_command_palette and not CommandPalette.is_open(self):  # type: ignore[arg-type]

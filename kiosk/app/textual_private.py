@@ -1,24 +1,32 @@
 """Every touch of Textual's private API, in one file.
 
 Textual offers no public way to do these few things; each is named here, and
-tests/test_textual_private.py fails as soon as a Textual release changes any of them (the
+tests/test_house.py fails as soon as a Textual release changes any of them (the
 pin in pyproject.toml keeps the major version; this catches a minor one).
 
 * the screen stacks of every mode (is a screen still open somewhere?);
 * the screen a message is being handled for (which screen called ``dismiss``);
 * taking one screen out from under the lock screen, as ``App.pop_screen`` does for the top;
 * the generation of the app's CSS, which Textual counts up when a theme change invalidates
-  it (whether a screen kept off the stack still has current styles).
+  it (whether a screen kept off the stack still has current styles);
+* the command palette's "No matches found", which Textual writes in English inside a timer
+  of its own (:class:`CommandPalette` says it in the interface's language).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from rich.align import Align
+from rich.text import Text
+from textual import command
 from textual._context import active_message_pump
 from textual.app import App
 from textual.await_complete import AwaitComplete
 from textual.screen import Screen
+from textual.widgets.option_list import Option
+
+from kiosk.core.i18n import t
 
 
 def screen_stack(app: App[Any]) -> list[Screen[Any]]:
@@ -56,3 +64,26 @@ def css_generation(app: App[Any]) -> int:
     """Counted up each time the app's CSS is invalidated (a theme change): Textual's own test
     of whether a screen off the stack needs restyling when it comes back (``switch_mode``)."""
     return app._css_update_count
+
+
+class CommandPalette(command.CommandPalette):
+    """Textual's palette, its "no matches" line in the interface's language: Textual's
+    ``_start_no_matches_countdown`` as of 6.x, the text through the translation layer."""
+
+    def _start_no_matches_countdown(self, search_value: str) -> None:
+        self._stop_no_matches_countdown()
+
+        def show_no_matches() -> None:
+            if search_value:
+                self.query_one(command.CommandList).add_option(
+                    Option(
+                        Align.center(Text(t("ui.palette_no_matches"), style="not bold")),
+                        disabled=True,
+                        id=self._NO_MATCHES,
+                    )
+                )
+                self._list_visible = True
+            else:  # discovery mode: nothing was searched for, so nothing was missed
+                self._list_visible = False
+
+        self._no_matches_timer = self.set_timer(self._NO_MATCHES_COUNTDOWN, show_no_matches)
