@@ -15,7 +15,6 @@ words of the catalogue, never a value as a device sent it, and the CSV writer sk
 
 from __future__ import annotations
 
-import csv
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -28,9 +27,9 @@ from db import ledgers
 from db.case_fold import EscalationRules, clock_level
 from db.cases import refresh_dirty
 from db.ledgers import Span
+from kiosk.core import csv_sheet
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import t
-from kiosk.core.spreadsheet import DANGEROUS as _DANGEROUS
 from kiosk.core.spreadsheet import (  # noqa: F401 - neutralise is the ledgers' public name
     DATE,
     DATETIME,
@@ -356,36 +355,7 @@ def write_xlsx(path: Path, kind: str, data: Iterator[list]) -> int:
 
 
 def write_csv(path: Path, kind: str, data: Iterator[list]) -> int:
-    """Rows as CSV. csv.writer itself writes ``None`` as empty and a date as its ISO text;
-    what is left is done in place, column by column: text neutralised, date-times to the
-    minute (a ledger of 100,000 cases has 1.2 million cells)."""
-    cols = COLUMNS[kind]
-    texts = [i for i, c in enumerate(cols) if c.kind == TEXT]
-    times = [i for i, c in enumerate(cols) if c.kind == DATETIME]
-    n = 0
-    # the byte-order mark written once: "utf-8-sig" would encode every row in Python code
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        fh.write("\ufeff")
-        w = csv.writer(fh)
-        w.writerow(headers(kind))
-        for row in data:
-            if len(row) != len(cols):
-                raise ValueError(f"a {kind} ledger row has {len(row)} cells, not {len(cols)}")
-            for i in texts:
-                v = row[i]
-                if v.__class__ is not str:
-                    if v is None:
-                        continue
-                    v = row[i] = str(v)
-                if v and v[0] in _DANGEROUS:
-                    row[i] = "'" + v  # neutralise()
-            for i in times:
-                v = row[i]
-                if v is not None:
-                    row[i] = v.isoformat(sep=" ", timespec="minutes")
-            w.writerow(row)
-            n += 1
-    return n
+    return csv_sheet.write_csv(path, headers(kind), [c.kind for c in COLUMNS[kind]], data)
 
 
 def export(

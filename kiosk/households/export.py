@@ -9,14 +9,14 @@ neutralised against formula injection as the ledgers are (:func:`kiosk.core.spre
 
 from __future__ import annotations
 
-import csv
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+from kiosk.core.csv_sheet import write_csv
 from kiosk.core.errors import UserError
 from kiosk.core.i18n import t
-from kiosk.core.spreadsheet import INT, TEXT, neutralise, write_sheet
+from kiosk.core.spreadsheet import INT, TEXT, write_sheet
 from kiosk.domain.masking import mask
 
 COLUMNS = (
@@ -79,29 +79,18 @@ def rows(conn: sqlite3.Connection, grid_ids: Sequence[str], *, full: bool) -> It
         ]
 
 
-def _cell(v: object) -> object:
-    if v is None:
-        return None
-    return v if isinstance(v, int) else neutralise(str(v))
+def _kinds() -> list[str]:
+    return [INT if c == "birth_year" else TEXT for c in COLUMNS]  # the one number
 
 
 def _write_xlsx(path: Path, data: Iterator[list]) -> int:
-    kinds = [INT if c == "birth_year" else TEXT for c in COLUMNS]  # the one number
     return write_sheet(
-        path, t("privacy.export.sheet"), headers(), list(zip(kinds, WIDTHS, strict=True)), data
+        path, t("privacy.export.sheet"), headers(), list(zip(_kinds(), WIDTHS, strict=True)), data
     )
 
 
 def _write_csv(path: Path, data: Iterator[list]) -> int:
-    n = 0
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        fh.write("\ufeff")  # once: "utf-8-sig" would encode every row in Python code
-        w = csv.writer(fh)
-        w.writerow(headers())
-        for row in data:
-            w.writerow(["" if v is None else _cell(v) for v in row])
-            n += 1
-    return n
+    return write_csv(path, headers(), _kinds(), data)
 
 
 def export(
