@@ -120,8 +120,10 @@ class GateScreen(Screen[Any]):
         if self.checking:
             return
         if not PIN_SHAPE.fullmatch(pin):
-            # Not a possible PIN: said at once, and neither checked nor counted.
+            # Not a possible PIN: said at once, and neither checked nor counted; the cursor
+            # goes where the PIN is typed (Sign in may have been pressed with it empty).
             self.show_status(t("error.pin_length", min=PIN_MIN, max=PIN_MAX), error=True)
+            self.query_one("#gate-pin", Input).focus()
             return
         self.checking = True
         self._stop_countdown()

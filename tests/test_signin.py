@@ -227,6 +227,28 @@ async def test_wrong_pin_is_counted_then_delayed_and_not_checked(runtime, monkey
     assert conn.execute("SELECT count(*) FROM outbox").fetchone()[0] == outbox  # nothing synced
 
 
+async def test_a_pin_that_cannot_be_one_puts_the_cursor_in_the_pin_field(runtime):
+    """Sign in pressed with the PIN empty: the status says why, and the cursor waits in the
+    PIN field, so the worker at the door types it at once, without finding the field."""
+    from screens.households.home import HomeScreen
+
+    app = start(runtime)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(app, pilot)
+        name = app.screen.query_one("#signin-name", Input)
+        name.focus()
+        name.value = ""
+        await pilot.press(*GRID_WORKER, "enter")
+        app.screen.query_one("#signin-submit").focus()
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert "6 到 12 位" in status(app)
+        assert app.screen.query_one("#gate-pin", Input).has_focus
+        await pilot.press(*GRID_PIN, "enter")
+        await settle(app, pilot)
+        await until(pilot, lambda: isinstance(app.screen, HomeScreen))
+
+
 async def test_a_disabled_worker_is_refused(runtime):
     conn = runtime.conn
     worker = worker_by_name(conn, GRID_WORKER)
