@@ -233,6 +233,8 @@ async def test_palette_records_a_visit_for_the_household_on_screen(runtime):
             from kiosk.core.i18n import t
 
             assert t(key) in commands
+        # each says more than its name where the palette shows it
+        assert [c.title for c in commands.values() if c.help == c.title] == []
         commands[t("visits.record")].callback()
         await settle(app, pilot)
         assert isinstance(app.screen, VisitFormScreen) and app.screen.household_id == hid

@@ -103,7 +103,7 @@ def kiosk_commands(app: KioskApp) -> Iterator[SystemCommand]:
         fill_survey,
     )
     yield SystemCommand(
-        t("visits.survey.fill_anonymous"), t("visits.survey.fill_anonymous"), survey
+        t("visits.survey.fill_anonymous"), t("visits.survey.fill_anonymous_hint"), survey
     )
 
     def review_responses() -> None:
@@ -115,7 +115,7 @@ def kiosk_commands(app: KioskApp) -> Iterator[SystemCommand]:
 
     yield SystemCommand(t("visits.form.review"), t("visits.form.not_yours"), review_responses)
     yield SystemCommand(
-        t("visits.walk.title"), t("visits.walk.title"), lambda: app.switch_mode("home")
+        t("visits.walk.title"), t("visits.walk.open_hint"), lambda: app.switch_mode("home")
     )
     # the office: grids and compounds, setting up (administrators and supervisors only)
     from kiosk.security.roles import allowed
