@@ -36,6 +36,9 @@ def _act(laptop, who, case_id, action, *extra) -> None:
     assert out.returncode == 0, (action, out.stderr)
 
 
+NOTE = '-物业已上门查看, 说"明天来修"'
+
+
 def _ledger(laptop, kind, tmp_path) -> list[dict]:
     path = tmp_path / f"{kind}.csv"
     out = kiosk_as(laptop, SUPERVISOR, "ledger", kind, "--out", str(path))
@@ -98,7 +101,9 @@ def test_a_supervisors_day(hub, demo_db, tmp_path):
     # The worker's laptop receives the assignment, and the worker follows it through.
     sync(field)
     assert _status(field, case["id"]) == "assigned"
-    _act(field, GRID_WORKER, case["id"], "progress", "--note", "物业已上门查看")
+    # typed as a person types: a comma, quotes, a leading minus (the ledger quotes and
+    # neutralises what it must, row by row)
+    _act(field, GRID_WORKER, case["id"], "progress", "--note", NOTE)
     _act(field, GRID_WORKER, case["id"], "resolve", "--note", "屋顶已补漏")
     _act(field, GRID_WORKER, case["id"], "rate", "--rating", "dissatisfied")
     assert _status(field, case["id"]) == "in_progress"  # 不满意 reopens
@@ -135,6 +140,7 @@ def test_a_supervisors_day(hub, demo_db, tmp_path):
     assert len(original) == 1
     progress = [r for r in _ledger(office, "progress", tmp_path) if case["number"] in r.values()]
     assert len(progress) >= 2  # the assignment and the progress note at least
+    assert sum("'" + NOTE in r.values() for r in progress) == 1
     resolution = [
         r for r in _ledger(office, "resolution", tmp_path) if case["number"] in r.values()
     ]
