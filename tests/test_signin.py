@@ -13,6 +13,7 @@ from db.context import get_meta
 from db.workers import set_disabled, worker_by_name
 from kiosk.demo.district import DEMO_ACCOUNTS
 from kiosk.security.session import LAST_WORKER, match_names, name_keys
+from tests.conftest import acting_as
 from tests.pilot_helpers import settle, signed_in_app, until
 
 GRID_WORKER, GRID_PIN = DEMO_ACCOUNTS["worker"]
@@ -247,6 +248,73 @@ async def test_a_pin_that_cannot_be_one_puts_the_cursor_in_the_pin_field(runtime
         await pilot.press(*GRID_PIN, "enter")
         await settle(app, pilot)
         await until(pilot, lambda: isinstance(app.screen, HomeScreen))
+
+
+async def test_a_name_and_pin_typed_in_one_burst_sign_in(runtime):
+    """Keys faster than a frame (a fast typist, a remote terminal's paste): Enter moves the
+    cursor on only once the keys before it are handled, and the PIN's digits may already be
+    on their way to the name field. A name holds no digits: they go to the PIN, and the
+    Enter after them signs in."""
+    from textual import events
+
+    from screens.households.home import HomeScreen
+
+    app = start(runtime)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(app, pilot)
+        name = app.screen.query_one("#signin-name", Input)
+        name.focus()
+        name.value = ""
+        # the workers' names are read 0.3 s after the screen is up: before anyone types
+        await until(pilot, lambda: app.screen._names is not None)
+        for ch in f"{GRID_WORKER}\r{GRID_PIN}\r":
+            key = {"\r": "enter"}.get(ch, ch)
+            app.post_message(events.Key(key, ch))  # as the terminal driver posts them
+        await until(pilot, lambda: isinstance(app.screen, HomeScreen))
+        assert app.worker is not None and app.worker.name == GRID_WORKER
+
+
+async def test_initials_and_pin_typed_in_one_burst_sign_in(runtime):
+    """The same burst with the name's initials: Enter takes the one name they fit."""
+    from textual import events
+
+    from screens.households.home import HomeScreen
+
+    app = start(runtime)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(app, pilot)
+        name = app.screen.query_one("#signin-name", Input)
+        name.focus()
+        name.value = ""
+        await until(pilot, lambda: app.screen._names is not None)
+        for ch in f"yswgy\r{GRID_PIN}\r":
+            app.post_message(events.Key({"\r": "enter"}.get(ch, ch), ch))
+        await until(pilot, lambda: isinstance(app.screen, HomeScreen))
+        assert app.worker is not None and app.worker.name == GRID_WORKER
+
+
+async def test_a_digit_that_goes_on_a_workers_name_stays_in_the_name(runtime):
+    """王芳 and 王芳2 both work here: the 2 after 王芳 is the name going on, not the PIN."""
+    from textual import events
+
+    from db.workers import create_worker
+    from kiosk.security.auth import hash_pin
+    from screens.households.home import HomeScreen
+
+    with acting_as(runtime, ADMIN), transaction(runtime.conn):
+        for name in ("王芳", "王芳2"):
+            create_worker(runtime.ctx, name, "worker", ["G001"], pin_hash=hash_pin("864209"))
+    app = start(runtime)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(app, pilot)
+        name = app.screen.query_one("#signin-name", Input)
+        name.focus()
+        name.value = ""
+        await until(pilot, lambda: app.screen._names is not None)
+        for ch in "王芳2\r864209\r":
+            app.post_message(events.Key({"\r": "enter"}.get(ch, ch), ch))
+        await until(pilot, lambda: isinstance(app.screen, HomeScreen))
+        assert app.worker is not None and app.worker.name == "王芳2"
 
 
 async def test_a_disabled_worker_is_refused(runtime):

@@ -8,9 +8,10 @@ are not residents' data, and no PIN is ever shown.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -25,6 +26,31 @@ from kiosk.security.roles import role_label
 from kiosk.security.session import NameKey, match_names, name_keys
 from screens.base import PIN_MAX, GateScreen
 from screens.widgets.footer import KioskFooter
+
+
+class NameInput(Input):
+    """The name field. A digit typed once the name is complete, where no worker's name goes
+    on with it, is the PIN typed before the cursor reached its field (keys come faster than
+    a frame from a quick typist or a remote terminal): it is handed on (:class:`Digit`)."""
+
+    class Digit(Message):
+        def __init__(self, digit: str) -> None:
+            super().__init__()
+            self.digit = digit
+
+    def __init__(self, *args: object, pin_digit: Callable[[str, str], bool], **kwargs: object):
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._pin_digit = pin_digit
+
+    async def _on_key(self, event: events.Key) -> None:
+        digit = event.character
+        if digit is not None and len(digit) == 1 and "0" <= digit <= "9":
+            if self._pin_digit(self.value, digit):
+                event.stop()
+                event.prevent_default()
+                self.post_message(self.Digit(digit))
+                return
+        await super()._on_key(event)
 
 
 class SignInScreen(GateScreen):
@@ -80,15 +106,18 @@ class SignInScreen(GateScreen):
         super().__init__()
         self._names: list[NameKey] | None = None
         self._loading_names = False
+        #: the PIN as the name field handed it on (:meth:`pin_digit_typed`)
+        self._handed_on = ""
 
     def compose(self) -> ComposeResult:
         offered = self.kiosk.offered
         with Vertical(id="signin-box"):
             yield Static(f"{t('app.title')} · {t('signin.title')}", id="signin-title")
             yield Label(t("signin.name"))
-            yield Input(
+            yield NameInput(
                 offered.name if offered else "",
                 placeholder=t("signin.name_placeholder"),
+                pin_digit=self._pin_digit,
                 id="signin-name",
                 max_length=32,
                 validators=[Length(minimum=1)],
@@ -209,8 +238,33 @@ class SignInScreen(GateScreen):
 
     @on(Input.Submitted, "#signin-name")
     def name_submitted(self, event: Input.Submitted) -> None:
-        if not self._take_suggestion():
-            self.query_one("#gate-pin", Input).focus()
+        took = self._take_suggestion()  # the highlighted name, if any, and on to the PIN
+        pin = self.query_one("#gate-pin", Input)
+        if pin.value and pin.value == self._handed_on:
+            self.submit()  # the PIN came with the name, in one go: so does its Enter
+        elif not took:
+            pin.focus()
+
+    def _pin_digit(self, typed: str, digit: str) -> bool:
+        """``digit``, typed in the name field after ``typed``, belongs to the PIN: ``typed``
+        names one worker (their whole name, or the beginning of only one name, pinyin or
+        initials) and no worker's name goes on with the digit."""
+        if self._names is None:
+            return False  # the names are not read yet: left where it was typed
+        typed = typed.strip()
+        whole = any(key.name == typed for key in self._names)
+        if not (whole or len(match_names(self._names, typed, limit=2)) == 1):
+            return False
+        return not match_names(self._names, typed + digit, limit=1)
+
+    @on(NameInput.Digit)
+    def pin_digit_typed(self, message: NameInput.Digit) -> None:
+        pin = self.query_one("#gate-pin", Input)
+        if len(pin.value) < PIN_MAX:
+            pin.value += message.digit
+        pin.cursor_position = len(pin.value)
+        self._handed_on = pin.value
+        pin.focus()
 
     # --- the PIN ----------------------------------------------------------------------------
     @on(Input.Submitted, "#gate-pin")
