@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from textual.widgets import Input, OptionList, Static
 
 from db.connection import transaction
@@ -250,53 +251,37 @@ async def test_a_pin_that_cannot_be_one_puts_the_cursor_in_the_pin_field(runtime
         await until(pilot, lambda: isinstance(app.screen, HomeScreen))
 
 
-async def test_a_name_and_pin_typed_in_one_burst_sign_in(runtime):
-    """Keys faster than a frame (a fast typist, a remote terminal's paste): Enter moves the
-    cursor on only once the keys before it are handled, and the PIN's digits may already be
-    on their way to the name field. A name holds no digits: they go to the PIN, and the
-    Enter after them signs in."""
+async def type_in_one_burst(app, pilot, keys: str) -> None:
+    """Clear the name field and post ``keys`` as the terminal driver posts them, without
+    waiting between them: keys faster than a frame (a quick typist, a remote terminal)."""
     from textual import events
 
+    name = app.screen.query_one("#signin-name", Input)
+    name.focus()
+    name.value = ""
+    # the workers' names are read 0.3 s after the screen is up: before anyone types
+    await until(pilot, lambda: app.screen._names is not None)
+    for ch in keys:
+        app.post_message(events.Key({"\r": "enter"}.get(ch, ch), ch))
+
+
+@pytest.mark.parametrize("typed", [GRID_WORKER, "yswgy"])
+async def test_a_name_and_pin_typed_in_one_burst_sign_in(runtime, typed):
+    """Enter moves the cursor to the PIN only once the keys before it are handled: the PIN's
+    digits may already be on their way to the name field. Once the name (or its initials)
+    names one worker, they go to the PIN, and the Enter after them signs in."""
     from screens.households.home import HomeScreen
 
     app = start(runtime)
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(app, pilot)
-        name = app.screen.query_one("#signin-name", Input)
-        name.focus()
-        name.value = ""
-        # the workers' names are read 0.3 s after the screen is up: before anyone types
-        await until(pilot, lambda: app.screen._names is not None)
-        for ch in f"{GRID_WORKER}\r{GRID_PIN}\r":
-            key = {"\r": "enter"}.get(ch, ch)
-            app.post_message(events.Key(key, ch))  # as the terminal driver posts them
-        await until(pilot, lambda: isinstance(app.screen, HomeScreen))
-        assert app.worker is not None and app.worker.name == GRID_WORKER
-
-
-async def test_initials_and_pin_typed_in_one_burst_sign_in(runtime):
-    """The same burst with the name's initials: Enter takes the one name they fit."""
-    from textual import events
-
-    from screens.households.home import HomeScreen
-
-    app = start(runtime)
-    async with app.run_test(size=(100, 40)) as pilot:
-        await settle(app, pilot)
-        name = app.screen.query_one("#signin-name", Input)
-        name.focus()
-        name.value = ""
-        await until(pilot, lambda: app.screen._names is not None)
-        for ch in f"yswgy\r{GRID_PIN}\r":
-            app.post_message(events.Key({"\r": "enter"}.get(ch, ch), ch))
+        await type_in_one_burst(app, pilot, f"{typed}\r{GRID_PIN}\r")
         await until(pilot, lambda: isinstance(app.screen, HomeScreen))
         assert app.worker is not None and app.worker.name == GRID_WORKER
 
 
 async def test_a_digit_that_goes_on_a_workers_name_stays_in_the_name(runtime):
     """王芳 and 王芳2 both work here: the 2 after 王芳 is the name going on, not the PIN."""
-    from textual import events
-
     from db.workers import create_worker
     from kiosk.security.auth import hash_pin
     from screens.households.home import HomeScreen
@@ -307,12 +292,7 @@ async def test_a_digit_that_goes_on_a_workers_name_stays_in_the_name(runtime):
     app = start(runtime)
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(app, pilot)
-        name = app.screen.query_one("#signin-name", Input)
-        name.focus()
-        name.value = ""
-        await until(pilot, lambda: app.screen._names is not None)
-        for ch in "王芳2\r864209\r":
-            app.post_message(events.Key({"\r": "enter"}.get(ch, ch), ch))
+        await type_in_one_burst(app, pilot, "王芳2\r864209\r")
         await until(pilot, lambda: isinstance(app.screen, HomeScreen))
         assert app.worker is not None and app.worker.name == "王芳2"
 
