@@ -43,14 +43,13 @@ class NameInput(Input):
         self._pin_digit = pin_digit
 
     async def _on_key(self, event: events.Key) -> None:
+        # Textual calls Input's own _on_key after this one, unless the default is prevented
         digit = event.character
         if digit is not None and len(digit) == 1 and "0" <= digit <= "9":
             if self._pin_digit(self.value, digit):
                 event.stop()
                 event.prevent_default()
                 self.post_message(self.Digit(digit))
-                return
-        await super()._on_key(event)
 
 
 class SignInScreen(GateScreen):
