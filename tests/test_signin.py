@@ -297,6 +297,26 @@ async def test_a_digit_that_goes_on_a_workers_name_stays_in_the_name(runtime):
         assert app.worker is not None and app.worker.name == "王芳2"
 
 
+async def test_enter_in_the_name_field_submits_only_a_pin_it_handed_on(runtime):
+    """A PIN typed in its own field, then Enter back in the name field: the cursor goes to
+    the PIN, nothing is checked (only a PIN typed in one go with the name is submitted)."""
+    app = start(runtime)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(app, pilot)
+        name = app.screen.query_one("#signin-name", Input)
+        name.focus()
+        name.value = ""
+        await pilot.press(*GRID_WORKER)
+        pin = app.screen.query_one("#gate-pin", Input)
+        pin.focus()
+        await pilot.press(*GRID_PIN)
+        name.focus()
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert pin.has_focus and pin.value == GRID_PIN
+        assert app.worker is None and status(app) == ""
+
+
 async def test_a_disabled_worker_is_refused(runtime):
     conn = runtime.conn
     worker = worker_by_name(conn, GRID_WORKER)
