@@ -50,11 +50,17 @@ def start(runtime):
     return app
 
 
-async def sign_in(app, pilot, name: str, pin: str) -> None:
-    """Type a name (replacing what is there) and a PIN like a person, and wait for the answer."""
+def empty_name_field(app) -> Input:
+    """The name field, emptied, with the cursor in it (the last worker may be filled in)."""
     field = app.screen.query_one("#signin-name", Input)
     field.focus()
     field.value = ""
+    return field
+
+
+async def sign_in(app, pilot, name: str, pin: str) -> None:
+    """Type a name (replacing what is there) and a PIN like a person, and wait for the answer."""
+    empty_name_field(app)
     await pilot.press(*name)
     await pilot.press("enter")  # the name is complete: on to the PIN
     assert app.screen.query_one("#gate-pin", Input).has_focus
@@ -237,9 +243,7 @@ async def test_a_pin_that_cannot_be_one_puts_the_cursor_in_the_pin_field(runtime
     app = start(runtime)
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(app, pilot)
-        name = app.screen.query_one("#signin-name", Input)
-        name.focus()
-        name.value = ""
+        empty_name_field(app)
         await pilot.press(*GRID_WORKER, "enter")
         app.screen.query_one("#signin-submit").focus()
         await pilot.press("enter")
@@ -256,9 +260,7 @@ async def type_in_one_burst(app, pilot, keys: str) -> None:
     waiting between them: keys faster than a frame (a quick typist, a remote terminal)."""
     from textual import events
 
-    name = app.screen.query_one("#signin-name", Input)
-    name.focus()
-    name.value = ""
+    empty_name_field(app)
     # the workers' names are read 0.3 s after the screen is up: before anyone types
     await until(pilot, lambda: app.screen._names is not None)
     for ch in keys:
@@ -303,9 +305,7 @@ async def test_enter_in_the_name_field_submits_only_a_pin_it_handed_on(runtime):
     app = start(runtime)
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(app, pilot)
-        name = app.screen.query_one("#signin-name", Input)
-        name.focus()
-        name.value = ""
+        name = empty_name_field(app)
         await pilot.press(*GRID_WORKER)
         pin = app.screen.query_one("#gate-pin", Input)
         pin.focus()
